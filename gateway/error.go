@@ -1,0 +1,39 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes, a small set a caller can act on.
+const (
+	EINVALID  = "invalid"  // the input is wrong; nothing was changed
+	ENOTFOUND = "notfound" // the thing named does not exist
+	ECONFLICT = "conflict" // the request clashes with the current state
+	EINTERNAL = "internal" // our fault; the message says what failed
+)
+
+// Error is an error a person can read, with a code a program can act on.
+type Error struct {
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Errorf returns an *Error with the given code.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of err, EINTERNAL for an error that is not ours.
+func ErrorCode(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	if err == nil {
+		return ""
+	}
+	return EINTERNAL
+}

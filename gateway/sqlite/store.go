@@ -1,0 +1,276 @@
+package sqlite
+
+import (
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"sync"
+
+	_ "github.com/mattn/go-sqlite3" // the database/sql driver
+
+	"github.com/roomguard/roomguard/gateway"
+)
+
+// maxBatch bounds how many events one group commit holds, so a flood of
+// writers cannot make one transaction (and its callers' wait) unbounded.
+const maxBatch = 4096
+
+// Store is one room's event log. It implements gateway.EventLog.
+type Store struct {
+	path  string
+	room  string
+	clock gateway.Clock
+	w     *sql.DB // the one read-write connection, used only by the writer goroutine
+	r     *sql.DB // read-only pool
+
+	mu      sync.RWMutex // guards closed against sends on jobs
+	closed  bool
+	jobs    chan *job
+	stopped chan struct{}
+
+	lastSeq  uint64 // owned by the writer goroutine once started
+	appended chan struct{}
+	insert   *sql.Stmt
+}
+
+// job is one caller's write: events to append, or another change, or both.
+type job struct {
+	events []gateway.Event
+	fn     func(tx *sql.Tx) error
+	done   chan error
+}
+
+// Open opens (creating if needed) the log at path for room. A log belongs to
+// one room: opening another room's file is refused.
+func Open(path, room string, clock gateway.Clock) (*Store, error) {
+	if path == "" {
+		return nil, gateway.Errorf(gateway.EINVALID, "sqlite: no storage path")
+	}
+	base := "file:" + (&url.URL{Path: path}).EscapedPath()
+	w, err := sql.Open("sqlite3", base+"?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	if err := check(w, path); err != nil {
+		w.Close()
+		return nil, err
+	}
+	if err := migrate(w); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
+	}
+	if err := claimRoom(w, room); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite3", base+"?mode=ro&_query_only=true&_busy_timeout=10000")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s read-only: %w", path, err)
+	}
+	r.SetMaxOpenConns(4)
+	s := &Store{path: path, room: room, clock: clock, w: w, r: r,
+		jobs: make(chan *job, maxBatch), stopped: make(chan struct{}), appended: make(chan struct{}, 1)}
+	if err := w.QueryRow(`SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)`).Scan(&s.lastSeq); err != nil {
+		s.closeDBs()
+		return nil, fmt.Errorf("sqlite: read last seq: %w", err)
+	}
+	s.insert, err = w.Prepare(`INSERT INTO events (seq, id, ts_ms, type, severity, device, person, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		s.closeDBs()
+		return nil, fmt.Errorf("sqlite: prepare insert: %w", err)
+	}
+	go s.writer()
+	return s, nil
+}
+
+// check makes sure the pragmas the durability promise rests on are in force.
+func check(db *sql.DB, path string) error {
+	var mode string
+	if err := db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil {
+		return fmt.Errorf("sqlite: %s: %w", path, err)
+	}
+	if mode != "wal" {
+		return fmt.Errorf("sqlite: %s: journal mode is %q, want wal", path, mode)
+	}
+	var sync int
+	if err := db.QueryRow(`PRAGMA synchronous`).Scan(&sync); err != nil {
+		return fmt.Errorf("sqlite: %s: %w", path, err)
+	}
+	if sync != 2 {
+		return fmt.Errorf("sqlite: %s: synchronous is %d, want 2 (FULL)", path, sync)
+	}
+	return nil
+}
+
+func claimRoom(db *sql.DB, room string) error {
+	var have string
+	err := db.QueryRow(`SELECT value FROM meta WHERE key = 'room'`).Scan(&have)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		_, err = db.Exec(`INSERT INTO meta (key, value) VALUES ('room', ?)`, room)
+		return err
+	case err != nil:
+		return err
+	case have != room:
+		return gateway.Errorf(gateway.ECONFLICT, "this log belongs to room %q, not %q", have, room)
+	}
+	return nil
+}
+
+// Path is the file the log lives in.
+func (s *Store) Path() string { return s.path }
+
+// LastSeq is the seq of the newest committed event (0 for an empty log).
+func (s *Store) LastSeq() (uint64, error) {
+	var seq uint64
+	err := s.r.QueryRow(`SELECT COALESCE(MAX(seq), 0) FROM events`).Scan(&seq)
+	return seq, err
+}
+
+// Appended is signalled (coalesced) after every commit that added events.
+func (s *Store) Appended() <-chan struct{} { return s.appended }
+
+// Append commits events to the log and returns them with Seq, ID and Room
+// set. It returns only once they are durable.
+func (s *Store) Append(events ...gateway.Event) ([]gateway.Event, error) {
+	if len(events) == 0 {
+		return nil, nil
+	}
+	j := &job{events: append([]gateway.Event(nil), events...)}
+	if err := s.do(j); err != nil {
+		return nil, err
+	}
+	return j.events, nil
+}
+
+// write runs fn in the writer's next group commit.
+func (s *Store) write(fn func(tx *sql.Tx) error) error {
+	return s.do(&job{fn: fn})
+}
+
+func (s *Store) do(j *job) error {
+	j.done = make(chan error, 1)
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return gateway.Errorf(gateway.ECONFLICT, "sqlite: log is closed")
+	}
+	s.jobs <- j
+	s.mu.RUnlock()
+	return <-j.done
+}
+
+func (s *Store) writer() {
+	defer close(s.stopped)
+	for j := range s.jobs {
+		batch := []*job{j}
+		n := len(j.events)
+	drain:
+		for n < maxBatch {
+			select {
+			case more, ok := <-s.jobs:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, more)
+				n += len(more.events)
+			default:
+				break drain
+			}
+		}
+		err := s.commit(batch)
+		if err != nil && len(batch) > 1 {
+			// One bad job must not fail its neighbours: retry each alone.
+			for _, j := range batch {
+				j.done <- s.commit([]*job{j})
+			}
+			continue
+		}
+		for _, j := range batch {
+			j.done <- err
+		}
+	}
+}
+
+// commit writes a group of jobs in one transaction. Seqs are taken from
+// lastSeq and given back if the transaction fails, so none is skipped.
+func (s *Store) commit(batch []*job) error {
+	tx, err := s.w.Begin()
+	if err != nil {
+		return fmt.Errorf("sqlite: begin: %w", err)
+	}
+	seq := s.lastSeq
+	ins := tx.Stmt(s.insert)
+	added := false
+	for _, j := range batch {
+		for i := range j.events {
+			e := &j.events[i]
+			seq++
+			e.Seq = seq
+			e.Room = s.room
+			if e.TS.IsZero() {
+				e.TS = s.clock.Now()
+			}
+			e.ID = gateway.NewEventID(e.TS)
+			payload, err := json.Marshal(e)
+			if err != nil {
+				tx.Rollback()
+				return fmt.Errorf("sqlite: encode event %s: %w", e.Type, err)
+			}
+			if _, err := ins.Exec(e.Seq, e.ID, e.TS.UnixMilli(), e.Type, string(e.Severity), e.Device, e.Person, payload); err != nil {
+				tx.Rollback()
+				return fmt.Errorf("sqlite: insert event %s: %w", e.Type, err)
+			}
+			added = true
+		}
+		if j.fn != nil {
+			if err := j.fn(tx); err != nil {
+				tx.Rollback()
+				return err
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		tx.Rollback()
+		return fmt.Errorf("sqlite: commit: %w", err)
+	}
+	s.lastSeq = seq
+	if added {
+		select {
+		case s.appended <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+
+// Close waits for pending writes and closes the log.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.jobs)
+	s.mu.Unlock()
+	<-s.stopped
+	return s.closeDBs()
+}
+
+func (s *Store) closeDBs() error {
+	if s.insert != nil {
+		s.insert.Close()
+	}
+	err := s.r.Close()
+	if err2 := s.w.Close(); err == nil {
+		err = err2
+	}
+	return err
+}
