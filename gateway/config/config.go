@@ -1,0 +1,240 @@
+// Package config reads a room's YAML config, validates it against
+// schemas/config.schema.json and then against the rules a schema cannot say
+// (unique ids and pins, references, bounds), and fills in defaults.
+// Every error names the file, the line and the field.
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/roomguard/roomguard/gateway"
+)
+
+// Config is one room.
+type Config struct {
+	Room    Room     `yaml:"room"`
+	Storage Storage  `yaml:"storage"`
+	Clock   Clock    `yaml:"clock"`
+	GPIO    GPIO     `yaml:"gpio"`
+	MQTT    MQTT     `yaml:"mqtt"`
+	Inputs  []Input  `yaml:"inputs"`
+	Outputs []Output `yaml:"outputs"`
+	Serial  []Serial `yaml:"serial"`
+
+	Source string `yaml:"-"` // the file it came from
+}
+
+type Room struct {
+	ID   string `yaml:"id"`
+	Name string `yaml:"name"`
+}
+
+type Storage struct {
+	Path string `yaml:"path"`
+}
+
+type Clock struct {
+	Trust string `yaml:"trust"`
+}
+
+type GPIO struct {
+	Poll Duration `yaml:"poll"`
+}
+
+type MQTT struct {
+	URL          string    `yaml:"url"`
+	ClientID     string    `yaml:"client_id"`
+	Username     string    `yaml:"username"`
+	PasswordFile string    `yaml:"password_file"`
+	CAFile       string    `yaml:"ca_file"`
+	CertFile     string    `yaml:"cert_file"`
+	KeyFile      string    `yaml:"key_file"`
+	KeepAlive    Duration  `yaml:"keepalive"`
+	Embedded     *Embedded `yaml:"embedded"`
+
+	Password Secret `yaml:"-"` // read from PasswordFile
+}
+
+type Embedded struct {
+	Listen string         `yaml:"listen"`
+	Users  []EmbeddedUser `yaml:"users"`
+}
+
+type EmbeddedUser struct {
+	Username     string `yaml:"username"`
+	PasswordFile string `yaml:"password_file"`
+	Password     Secret `yaml:"-"`
+}
+
+type Input struct {
+	ID       string            `yaml:"id"`
+	Name     string            `yaml:"name"`
+	Kind     gateway.InputKind `yaml:"kind"`
+	Pin      string            `yaml:"pin"`
+	Active   string            `yaml:"active"` // high or low
+	Pull     string            `yaml:"pull"`   // up, down or none
+	Debounce Duration          `yaml:"debounce"`
+	Strike   string            `yaml:"strike"` // exit-button: the door-strike it releases
+}
+
+type Output struct {
+	ID     string             `yaml:"id"`
+	Name   string             `yaml:"name"`
+	Kind   gateway.OutputKind `yaml:"kind"`
+	Pin    string             `yaml:"pin"`
+	Active string             `yaml:"active"`
+	Pulse  Duration           `yaml:"pulse"`
+}
+
+type Serial struct {
+	ID   string `yaml:"id"`
+	Name string `yaml:"name"`
+	Kind string `yaml:"kind"`
+	Path string `yaml:"path"`
+	Baud int    `yaml:"baud"`
+}
+
+// Duration is a time.Duration written as "50ms", "5s", "2m".
+type Duration time.Duration
+
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration (e.g. 50ms, 5s, 2m)", b)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// Secret is a password read from a file. It prints as "***" so it cannot end
+// up in a log by accident.
+type Secret string
+
+func (Secret) String() string   { return "***" }
+func (Secret) GoString() string { return "***" }
+
+// Reveal returns the secret itself, for the one place that needs it.
+func (s Secret) Reveal() string { return string(s) }
+
+// Defaults, each with its reason.
+const (
+	DefaultListen    = "127.0.0.1:1883"
+	DefaultPoll      = 250 * time.Millisecond // a lost edge shows within a quarter second
+	DefaultDebounce  = 50 * time.Millisecond  // reed contacts bounce for a few ms; IR relays for tens
+	DefaultPulse     = 5 * time.Second        // door strike release, common access-control practice
+	DefaultKeepAlive = 30 * time.Second
+)
+
+var defaultBaud = map[string]int{"em4100": 9600, "pn532": 115200, "uhf-r200": 115200, "uhf-chafon": 57600, "bridge": 115200}
+
+// External reports whether the gateway uses an external broker.
+func (m *MQTT) External() bool { return m.URL != "" }
+
+// BrokerURL is the URL the gateway's own client connects to.
+func (m *MQTT) BrokerURL() string {
+	if m.External() {
+		return m.URL
+	}
+	return "tcp://" + m.Embedded.Listen
+}
+
+// Load reads and validates the config file at path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(data, path)
+}
+
+func (c *Config) applyDefaults() {
+	if c.Clock.Trust == "" {
+		c.Clock.Trust = "kernel"
+	}
+	if c.GPIO.Poll == 0 {
+		c.GPIO.Poll = Duration(DefaultPoll)
+	}
+	if !c.MQTT.External() && c.MQTT.Embedded == nil {
+		c.MQTT.Embedded = &Embedded{}
+	}
+	if c.MQTT.Embedded != nil && c.MQTT.Embedded.Listen == "" {
+		c.MQTT.Embedded.Listen = DefaultListen
+	}
+	if c.MQTT.ClientID == "" {
+		c.MQTT.ClientID = "roomguard-gw-" + c.Room.ID
+	}
+	if c.MQTT.KeepAlive == 0 {
+		c.MQTT.KeepAlive = Duration(DefaultKeepAlive)
+	}
+	for i := range c.Inputs {
+		in := &c.Inputs[i]
+		if in.Pull == "" {
+			in.Pull = "up"
+		}
+		if in.Name == "" {
+			in.Name = in.ID
+		}
+	}
+	strikes := c.outputsOfKind(gateway.KindDoorStrike)
+	for i := range c.Inputs {
+		in := &c.Inputs[i]
+		if in.Kind == gateway.KindExitButton && in.Strike == "" && len(strikes) == 1 {
+			in.Strike = strikes[0]
+		}
+	}
+	for i := range c.Outputs {
+		o := &c.Outputs[i]
+		if o.Kind == gateway.KindDoorStrike && o.Pulse == 0 {
+			o.Pulse = Duration(DefaultPulse)
+		}
+		if o.Name == "" {
+			o.Name = o.ID
+		}
+	}
+	for i := range c.Serial {
+		s := &c.Serial[i]
+		if s.Baud == 0 {
+			s.Baud = defaultBaud[s.Kind]
+		}
+		if s.Name == "" {
+			s.Name = s.ID
+		}
+	}
+}
+
+func (c *Config) outputsOfKind(k gateway.OutputKind) []string {
+	var ids []string
+	for _, o := range c.Outputs {
+		if o.Kind == k {
+			ids = append(ids, o.ID)
+		}
+	}
+	return ids
+}
+
+func isLoopback(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func brokerScheme(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return strings.ToLower(u.Scheme)
+}

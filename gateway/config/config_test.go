@@ -1,0 +1,105 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/roomguard/roomguard/gateway"
+	"github.com/roomguard/roomguard/gateway/config"
+)
+
+func TestExampleRoomLoads(t *testing.T) {
+	c, err := config.Load("../../examples/room.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Room.ID != "jiyao-301" || c.Room.Name != "机要室 301" {
+		t.Fatalf("room %+v", c.Room)
+	}
+	count := map[gateway.InputKind]int{}
+	for _, in := range c.Inputs {
+		count[in.Kind]++
+	}
+	want := map[gateway.InputKind]int{"door": 1, "window": 2, "ir-detector": 2, "safe-bolt": 2, "safe-door": 2, "tamper": 1, "exit-button": 1}
+	for k, n := range want {
+		if count[k] != n {
+			t.Errorf("%d %s inputs, want %d", count[k], k, n)
+		}
+	}
+	if c.MQTT.External() || c.MQTT.BrokerURL() != "tcp://127.0.0.1:1883" {
+		t.Errorf("broker %q, want the embedded one on loopback", c.MQTT.BrokerURL())
+	}
+	if c.Inputs[0].Debounce.D() != config.DefaultDebounce || c.Inputs[3].Debounce.D() != 100*time.Millisecond {
+		t.Errorf("debounce defaults wrong: %v %v", c.Inputs[0].Debounce.D(), c.Inputs[3].Debounce.D())
+	}
+	if c.Serial[0].Baud != 9600 {
+		t.Errorf("em4100 baud %d, want 9600", c.Serial[0].Baud)
+	}
+}
+
+const minimal = `room: {id: r1, name: Room}
+storage: {path: /tmp/r1.db}
+inputs:
+  - {id: door, kind: door, pin: GPIO17, active: high}
+`
+
+func TestBrokenConfigsNameLineAndField(t *testing.T) {
+	pw := filepath.Join(t.TempDir(), "pw")
+	os.WriteFile(pw, []byte("short\n"), 0o600)
+	cases := []struct {
+		name, yaml, want string
+	}{
+		{"not yaml", "room: [", "x.yaml:1: "},
+		{"empty", "", "the file is empty"},
+		{"missing storage", "room: {id: r1, name: R}\ninputs: []\n", "x.yaml:1: "},
+		{"bad room id", strings.Replace(minimal, "id: r1", "id: R 1", 1), `x.yaml:1: room.id: `},
+		{"unknown kind", strings.Replace(minimal, "kind: door", "kind: vault", 1), `x.yaml:4: inputs[0].kind: `},
+		{"unknown field", minimal + "colour: red\n", `x.yaml:5: colour: unknown field`},
+		{"typo in an input", strings.Replace(minimal, "active: high", "activ: high", 1), `x.yaml:4: inputs[0].activ: unknown field`},
+		{"bad level", strings.Replace(minimal, "active: high", "active: up", 1), `x.yaml:4: inputs[0].active`},
+		{"bad duration", strings.Replace(minimal, "active: high", "active: high, debounce: fast", 1), `x.yaml:4: inputs[0].debounce`},
+		{"duplicate id", minimal + "  - {id: door, kind: window, pin: GPIO18, active: high}\n", `x.yaml:5: inputs[1].id: id "door" is already used by inputs[0]`},
+		{"duplicate pin", minimal + "  - {id: w1, kind: window, pin: gpio17, active: high}\n", `x.yaml:5: inputs[1].pin: pin gpio17 is already used by inputs[0]`},
+		{"debounce too long", strings.Replace(minimal, "active: high", "active: high, debounce: 1m", 1), `inputs[0].debounce: 1m0s is out of bounds`},
+		{"strike on a door", strings.Replace(minimal, "active: high", "active: high, strike: s1", 1), `inputs[0].strike: only an exit-button`},
+		{"strike missing", minimal + "  - {id: rex, kind: exit-button, pin: GPIO5, active: low, strike: s9}\n", `inputs[1].strike: "s9" is not a door-strike output`},
+		{"open broker", minimal + "mqtt: {embedded: {listen: '0.0.0.0:1883'}}\n", `x.yaml:5: mqtt.embedded.listen: 0.0.0.0:1883 is reachable from the network`},
+		{"short password", minimal + "mqtt: {embedded: {listen: '0.0.0.0:1883', users: [{username: d, password_file: " + pw + "}]}}\n", `mqtt.embedded.users[0].password_file: ` + pw + `: the password must be at least 12 characters`},
+		{"tls on tcp", minimal + "mqtt: {url: 'tcp://b:1883', ca_file: /etc/hostname}\n", `mqtt.ca_file: TLS files need an ssl://`},
+		{"both brokers", minimal + "mqtt: {url: 'tcp://b:1883', embedded: {}}\n", `mqtt.embedded: give either url`},
+		{"credentials for embedded", minimal + "mqtt: {username: x}\n", `mqtt.username: only for an external broker`},
+		{"duplicate key", minimal + "room: {id: r2, name: R}\n", `x.yaml:5: room: `},
+		{"serial path twice", minimal + "serial:\n  - {id: a, kind: em4100, path: /dev/ttyUSB0}\n  - {id: b, kind: em4100, path: /dev/ttyUSB0}\n", `x.yaml:7: serial[1].path: /dev/ttyUSB0 is already used by serial[0]`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := config.Parse([]byte(c.yaml), "x.yaml")
+			if err == nil {
+				t.Fatalf("accepted, want an error containing %q", c.want)
+			}
+			if !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %q\nwant it to contain %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestPasswordNeverPrinted(t *testing.T) {
+	pw := filepath.Join(t.TempDir(), "pw")
+	os.WriteFile(pw, []byte("correct-horse-battery\n"), 0o600)
+	c, err := config.Parse([]byte(minimal+"mqtt: {url: 'tcp://b:1883', username: gw, password_file: "+pw+"}\n"), "x.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MQTT.Password.Reveal() != "correct-horse-battery" {
+		t.Fatal("password not read")
+	}
+	for _, s := range []string{c.MQTT.Password.String(), strings.ReplaceAll(strings.ReplaceAll(fmtAll(c), "\n", ""), " ", "")} {
+		if strings.Contains(s, "horse") {
+			t.Fatalf("password printed: %s", s)
+		}
+	}
+}

@@ -1,0 +1,418 @@
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/roomguard/roomguard/gateway"
+	"github.com/roomguard/roomguard/schemas"
+)
+
+// Error is one thing wrong with a config file, with where it is.
+type Error struct {
+	File  string
+	Line  int    // 0 when unknown
+	Field string // dotted path, e.g. inputs[2].pin
+	Msg   string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	b.WriteString(": ")
+	if e.Field != "" {
+		b.WriteString(e.Field + ": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Errors is every problem found in one file; a config is all right or refused whole.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	var lines []string
+	for _, e := range es {
+		lines = append(lines, e.Error())
+	}
+	return "config: " + strings.Join(lines, "\n  ")
+}
+
+// Parse reads a config from YAML bytes; source names the file in errors.
+func Parse(data []byte, source string) (*Config, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, Errors{{File: source, Line: yamlErrorLine(err), Msg: strings.TrimPrefix(err.Error(), "yaml: ")}}
+	}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		return nil, Errors{{File: source, Msg: "the file is empty"}}
+	}
+	root := doc.Content[0]
+	w := &walker{onPath: map[*yaml.Node]bool{}, budget: maxNodes}
+	generic, err := w.toGeneric(root, nil)
+	if err != nil {
+		return nil, Errors{err.(*Error).in(source)}
+	}
+	if err := schemas.Validate("config", generic); err != nil {
+		var inv *schemas.Invalid
+		if !errors.As(err, &inv) {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		var es Errors
+		for _, v := range inv.Violations {
+			for _, k := range v.Unknown { // a typo: point at the misspelled key itself
+				at := append(append([]string(nil), v.Path...), k)
+				es = append(es, &Error{File: source, Line: keyLine(root, at), Field: dotted(at), Msg: "unknown field"})
+			}
+			if len(v.Unknown) > 0 {
+				continue
+			}
+			n := lookup(root, v.Path)
+			es = append(es, &Error{File: source, Line: n.Line, Field: dotted(v.Path), Msg: v.Message})
+		}
+		return nil, es
+	}
+	c := &Config{Source: source}
+	if err := root.Decode(c); err != nil {
+		return nil, Errors{{File: source, Line: yamlErrorLine(err), Msg: strings.TrimPrefix(err.Error(), "yaml: ")}}
+	}
+	c.applyDefaults()
+	inputs := lookup(root, []string{"inputs"})
+	for i := range c.Inputs {
+		if lookupIn(inputs, []string{strconv.Itoa(i), "debounce"}) == nil {
+			c.Inputs[i].Debounce = Duration(DefaultDebounce)
+		}
+	}
+	if es := c.check(root); len(es) > 0 {
+		return nil, es
+	}
+	return c, nil
+}
+
+func (e *Error) in(file string) *Error { e.File = file; return e }
+
+// maxNodes bounds the expanded document: a few aliases can otherwise expand
+// into billions of nodes ("billion laughs"). A room needs a few hundred.
+const maxNodes = 100000
+
+// walker turns a YAML node into the values a JSON Schema validator expects,
+// refusing alias cycles and alias bombs.
+type walker struct {
+	onPath map[*yaml.Node]bool
+	budget int
+}
+
+func (w *walker) toGeneric(n *yaml.Node, path []string) (any, error) {
+	if w.budget--; w.budget < 0 {
+		return nil, &Error{Line: n.Line, Field: dotted(path), Msg: fmt.Sprintf("the document expands to more than %d values", maxNodes)}
+	}
+	switch n.Kind {
+	case yaml.DocumentNode:
+		return w.toGeneric(n.Content[0], path)
+	case yaml.AliasNode:
+		if w.onPath[n.Alias] {
+			return nil, &Error{Line: n.Line, Field: dotted(path), Msg: "alias *" + n.Value + " refers to itself"}
+		}
+		w.onPath[n.Alias] = true
+		defer delete(w.onPath, n.Alias)
+		return w.toGeneric(n.Alias, path)
+	case yaml.MappingNode:
+		m := make(map[string]any, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			if k.Kind != yaml.ScalarNode {
+				return nil, &Error{Line: k.Line, Field: dotted(path), Msg: "a key must be a plain word"}
+			}
+			if _, dup := m[k.Value]; dup {
+				return nil, &Error{Line: k.Line, Field: dotted(append(path, k.Value)), Msg: "given twice"}
+			}
+			v, err := w.toGeneric(n.Content[i+1], append(path, k.Value))
+			if err != nil {
+				return nil, err
+			}
+			m[k.Value] = v
+		}
+		return m, nil
+	case yaml.SequenceNode:
+		s := make([]any, len(n.Content))
+		for i, c := range n.Content {
+			v, err := w.toGeneric(c, append(path, strconv.Itoa(i)))
+			if err != nil {
+				return nil, err
+			}
+			s[i] = v
+		}
+		return s, nil
+	case yaml.ScalarNode:
+		switch n.Tag {
+		case "!!null":
+			return nil, nil
+		case "!!bool":
+			var b bool
+			if err := n.Decode(&b); err != nil {
+				return nil, &Error{Line: n.Line, Field: dotted(path), Msg: err.Error()}
+			}
+			return b, nil
+		case "!!int", "!!float":
+			var f float64
+			if err := n.Decode(&f); err != nil {
+				return nil, &Error{Line: n.Line, Field: dotted(path), Msg: err.Error()}
+			}
+			return json.Number(strconv.FormatFloat(f, 'f', -1, 64)), nil
+		}
+		return n.Value, nil
+	}
+	return nil, &Error{Line: n.Line, Field: dotted(path), Msg: "unsupported YAML"}
+}
+
+// lookup finds the node at a JSON path, or the deepest node on the way, so an
+// error about a missing field points at the object that lacks it.
+func lookup(root *yaml.Node, path []string) *yaml.Node {
+	n := root
+	for _, p := range path {
+		next := lookupIn(n, []string{p})
+		if next == nil {
+			return n
+		}
+		n = next
+	}
+	return n
+}
+
+// keyLine is the line of the key at the end of path.
+func keyLine(root *yaml.Node, path []string) int {
+	parent := lookup(root, path[:len(path)-1])
+	for i := 0; i+1 < len(parent.Content) && parent.Kind == yaml.MappingNode; i += 2 {
+		if parent.Content[i].Value == path[len(path)-1] {
+			return parent.Content[i].Line
+		}
+	}
+	return parent.Line
+}
+
+func lookupIn(n *yaml.Node, path []string) *yaml.Node {
+	for _, p := range path {
+		if n == nil {
+			return nil
+		}
+		for n.Kind == yaml.AliasNode {
+			n = n.Alias
+		}
+		var next *yaml.Node
+		switch n.Kind {
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == p {
+					next = n.Content[i+1]
+				}
+			}
+		case yaml.SequenceNode:
+			if i, err := strconv.Atoi(p); err == nil && i >= 0 && i < len(n.Content) {
+				next = n.Content[i]
+			}
+		}
+		n = next
+	}
+	return n
+}
+
+// dotted writes a JSON path as a person reads it: inputs[2].pin.
+func dotted(path []string) string {
+	var b strings.Builder
+	for _, p := range path {
+		if _, err := strconv.Atoi(p); err == nil {
+			b.WriteString("[" + p + "]")
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(p)
+	}
+	return b.String()
+}
+
+func yamlErrorLine(err error) int {
+	msg := err.Error()
+	if i := strings.Index(msg, "line "); i >= 0 {
+		rest := msg[i+5:]
+		j := 0
+		for j < len(rest) && rest[j] >= '0' && rest[j] <= '9' {
+			j++
+		}
+		if n, err := strconv.Atoi(rest[:j]); err == nil {
+			return n
+		}
+	}
+	return 0
+}
+
+// check applies the rules a schema cannot express.
+func (c *Config) check(root *yaml.Node) Errors {
+	var es Errors
+	bad := func(path []string, format string, args ...any) {
+		es = append(es, &Error{File: c.Source, Line: lookup(root, path).Line, Field: dotted(path), Msg: fmt.Sprintf(format, args...)})
+	}
+	ids := map[string]string{}
+	claimID := func(path []string, id string) {
+		if prev, ok := ids[id]; ok {
+			bad(path, "id %q is already used by %s", id, prev)
+			return
+		}
+		ids[id] = dotted(path[:2])
+	}
+	pins := map[string]string{}
+	claimPin := func(path []string, pin string) {
+		key := strings.ToUpper(pin)
+		if prev, ok := pins[key]; ok {
+			bad(path, "pin %s is already used by %s", pin, prev)
+			return
+		}
+		pins[key] = dotted(path[:2])
+	}
+	for i, in := range c.Inputs {
+		at := func(f string) []string { return []string{"inputs", strconv.Itoa(i), f} }
+		claimID(at("id"), in.ID)
+		claimPin(at("pin"), in.Pin)
+		if d := in.Debounce.D(); d < 0 || d > maxDebounce {
+			bad(at("debounce"), "%s is out of bounds (0 to %s)", d, maxDebounce)
+		}
+		if in.Strike != "" {
+			if in.Kind != gateway.KindExitButton {
+				bad(at("strike"), "only an exit-button releases a strike")
+			} else if !c.hasOutput(in.Strike, gateway.KindDoorStrike) {
+				bad(at("strike"), "%q is not a door-strike output", in.Strike)
+			}
+		}
+	}
+	for i, o := range c.Outputs {
+		at := func(f string) []string { return []string{"outputs", strconv.Itoa(i), f} }
+		claimID(at("id"), o.ID)
+		claimPin(at("pin"), o.Pin)
+		if o.Pulse != 0 && o.Kind != gateway.KindDoorStrike {
+			bad(at("pulse"), "only a door-strike is pulsed")
+		}
+		if d := o.Pulse.D(); o.Kind == gateway.KindDoorStrike && (d < minPulse || d > maxPulse) {
+			bad(at("pulse"), "%s is out of bounds (%s to %s)", d, minPulse, maxPulse)
+		}
+	}
+	paths := map[string]string{}
+	for i, s := range c.Serial {
+		at := func(f string) []string { return []string{"serial", strconv.Itoa(i), f} }
+		claimID(at("id"), s.ID)
+		if prev, ok := paths[s.Path]; ok {
+			bad(at("path"), "%s is already used by %s", s.Path, prev)
+		}
+		paths[s.Path] = dotted(at("id")[:2])
+	}
+	if d := c.GPIO.Poll.D(); d < minPoll || d > maxPoll {
+		bad([]string{"gpio", "poll"}, "%s is out of bounds (%s to %s)", d, minPoll, maxPoll)
+	}
+	es = append(es, c.checkMQTT(root)...)
+	return es
+}
+
+// Bounds, each with its reason.
+const (
+	maxDebounce  = 10 * time.Second        // longer would hide a real opening
+	minPoll      = 10 * time.Millisecond   // below this the Pi spends its time polling
+	maxPoll      = 10 * time.Second        // EN 50131: faults show well within 180 s; we want seconds
+	minPulse     = 500 * time.Millisecond  // a strike needs time to release
+	maxPulse     = time.Minute             // longer is a door left unlocked
+	minKeepAlive = 5 * time.Second
+	maxKeepAlive = 10 * time.Minute
+)
+
+func (c *Config) hasOutput(id string, kind gateway.OutputKind) bool {
+	for _, o := range c.Outputs {
+		if o.ID == id && o.Kind == kind {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Config) checkMQTT(root *yaml.Node) Errors {
+	var es Errors
+	m := &c.MQTT
+	bad := func(path []string, format string, args ...any) {
+		es = append(es, &Error{File: c.Source, Line: lookup(root, path).Line, Field: dotted(path), Msg: fmt.Sprintf(format, args...)})
+	}
+	if d := m.KeepAlive.D(); d < minKeepAlive || d > maxKeepAlive {
+		bad([]string{"mqtt", "keepalive"}, "%s is out of bounds (%s to %s)", d, minKeepAlive, maxKeepAlive)
+	}
+	if m.External() {
+		if m.Embedded != nil {
+			bad([]string{"mqtt", "embedded"}, "give either url (an external broker) or embedded, not both")
+		}
+		scheme := brokerScheme(m.URL)
+		secure := scheme == "ssl" || scheme == "tls" || scheme == "mqtts"
+		for _, f := range []struct{ key, val string }{{"ca_file", m.CAFile}, {"cert_file", m.CertFile}, {"key_file", m.KeyFile}} {
+			if f.val != "" && !secure {
+				bad([]string{"mqtt", f.key}, "TLS files need an ssl:// or mqtts:// url")
+			}
+			if f.val != "" {
+				if _, err := os.Stat(f.val); err != nil {
+					bad([]string{"mqtt", f.key}, "%v", err)
+				}
+			}
+		}
+		if m.PasswordFile != "" {
+			pw, err := readSecret(m.PasswordFile)
+			if err != nil {
+				bad([]string{"mqtt", "password_file"}, "%v", err)
+			}
+			m.Password = pw
+		}
+		return es
+	}
+	for _, f := range []string{"username", "password_file", "ca_file", "cert_file", "key_file"} {
+		if lookupIn(root, []string{"mqtt", f}) != nil {
+			bad([]string{"mqtt", f}, "only for an external broker (mqtt.url)")
+		}
+	}
+	e := m.Embedded
+	if len(e.Users) == 0 && !isLoopback(e.Listen) {
+		bad([]string{"mqtt", "embedded", "listen"}, "%s is reachable from the network: give users (with password files), or listen on 127.0.0.1", e.Listen)
+	}
+	seen := map[string]bool{}
+	for i := range e.Users {
+		u := &e.Users[i]
+		at := []string{"mqtt", "embedded", "users", strconv.Itoa(i)}
+		if seen[u.Username] {
+			bad(append(at, "username"), "user %q given twice", u.Username)
+		}
+		seen[u.Username] = true
+		pw, err := readSecret(u.PasswordFile)
+		if err != nil {
+			bad(append(at, "password_file"), "%v", err)
+		}
+		u.Password = pw
+	}
+	return es
+}
+
+// minPassword is the shortest broker password accepted; a short one is guessed.
+const minPassword = 12
+
+func readSecret(path string) (Secret, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	s := strings.TrimRight(string(b), "\r\n")
+	if len(s) < minPassword {
+		return "", fmt.Errorf("%s: the password must be at least %d characters", path, minPassword)
+	}
+	return Secret(s), nil
+}
