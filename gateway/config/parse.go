@@ -324,11 +324,11 @@ func (c *Config) check(root *yaml.Node) Errors {
 
 // Bounds, each with its reason.
 const (
-	maxDebounce  = 10 * time.Second        // longer would hide a real opening
-	minPoll      = 10 * time.Millisecond   // below this the Pi spends its time polling
-	maxPoll      = 10 * time.Second        // EN 50131: faults show well within 180 s; we want seconds
-	minPulse     = 500 * time.Millisecond  // a strike needs time to release
-	maxPulse     = time.Minute             // longer is a door left unlocked
+	maxDebounce  = 10 * time.Second       // longer would hide a real opening
+	minPoll      = 10 * time.Millisecond  // below this the Pi spends its time polling
+	maxPoll      = 10 * time.Second       // EN 50131: faults show well within 180 s; we want seconds
+	minPulse     = 500 * time.Millisecond // a strike needs time to release
+	maxPulse     = time.Minute            // longer is a door left unlocked
 	minKeepAlive = 5 * time.Second
 	maxKeepAlive = 10 * time.Minute
 )
