@@ -1,0 +1,89 @@
+// Package serialsim stands in for a serial device with two linked
+// pseudo-terminals, as `socat pty pty` would: the gateway opens GatewayPath
+// exactly as it opens /dev/ttyUSB0 on a real Pi (through tarm/serial, the real
+// code path), and a simulator writes the device's bytes to DevicePath. Bytes
+// are copied both ways unchanged: both ends are in raw mode.
+package serialsim
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
+)
+
+// Link is one simulated serial line.
+type Link struct {
+	GatewayPath string
+	DevicePath  string
+
+	gwMaster, gwSlave   *os.File
+	devMaster, devSlave *os.File
+	wg                  sync.WaitGroup
+	once                sync.Once
+}
+
+// Open creates a linked pair of pseudo-terminals.
+func Open() (*Link, error) {
+	l := &Link{}
+	var err error
+	if l.gwMaster, l.gwSlave, err = pty.Open(); err != nil {
+		return nil, fmt.Errorf("serialsim: open pty: %w", err)
+	}
+	if l.devMaster, l.devSlave, err = pty.Open(); err != nil {
+		l.gwMaster.Close()
+		l.gwSlave.Close()
+		return nil, fmt.Errorf("serialsim: open pty: %w", err)
+	}
+	// We keep both slaves open: the line survives either side closing and
+	// reopening it, as a real serial port does.
+	for _, f := range []*os.File{l.gwSlave, l.devSlave} {
+		if err := makeRaw(f); err != nil {
+			l.Close()
+			return nil, fmt.Errorf("serialsim: raw mode on %s: %w", f.Name(), err)
+		}
+	}
+	l.GatewayPath, l.DevicePath = l.gwSlave.Name(), l.devSlave.Name()
+	l.wg.Add(2)
+	go l.pump(l.gwMaster, l.devMaster)
+	go l.pump(l.devMaster, l.gwMaster)
+	return l, nil
+}
+
+func (l *Link) pump(dst, src *os.File) {
+	defer l.wg.Done()
+	io.Copy(dst, src) // ends when Close closes the masters
+}
+
+// makeRaw puts a terminal in raw mode (cfmakeraw): no echo, no line editing,
+// no CR/LF translation, 8 bits through.
+func makeRaw(f *os.File) error {
+	fd := int(f.Fd())
+	t, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	if err != nil {
+		return err
+	}
+	t.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON
+	t.Oflag &^= unix.OPOST
+	t.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
+	t.Cflag &^= unix.CSIZE | unix.PARENB
+	t.Cflag |= unix.CS8
+	t.Cc[unix.VMIN], t.Cc[unix.VTIME] = 1, 0
+	return unix.IoctlSetTermios(fd, unix.TCSETS, t)
+}
+
+// Close tears the line down.
+func (l *Link) Close() error {
+	l.once.Do(func() {
+		for _, f := range []*os.File{l.gwMaster, l.devMaster, l.gwSlave, l.devSlave} {
+			if f != nil {
+				f.Close()
+			}
+		}
+		l.wg.Wait()
+	})
+	return nil
+}
