@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"encoding/json"
 	"sort"
 	"time"
 )
@@ -139,4 +140,13 @@ type DeviceState struct {
 	Active bool      `json:"active"`
 	Since  time.Time `json:"-"`
 	Seq    uint64    `json:"seq"` // the event that set this state (0: as found at start)
+}
+
+// MarshalJSON encodes the state in the form of schemas/device-state.schema.json.
+func (s DeviceState) MarshalJSON() ([]byte, error) {
+	type plain DeviceState
+	return json.Marshal(struct {
+		plain
+		Since string `json:"since"`
+	}{plain(s), s.Since.Format(TimeFormat)})
 }

@@ -1,0 +1,267 @@
+package gateway
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Input is a binary input as the engine knows it.
+type Input struct {
+	ID     string
+	Name   string
+	Kind   InputKind
+	Strike string // exit-button: the door-strike output it releases
+}
+
+// Output is a binary output as the engine knows it.
+type Output struct {
+	ID     string
+	Name   string
+	Kind   OutputKind
+	Pulse  time.Duration // door-strike: release time
+	Driver OutputDriver
+}
+
+// OutputDriver drives an output (devices/relay implements it).
+type OutputDriver interface {
+	Pulse(d time.Duration) error
+	Set(on bool) error
+}
+
+// RoomLog is what the engine needs of the log: events and the device states
+// they lead to, committed together.
+type RoomLog interface {
+	AppendWithStates(events []Event, states []DeviceState) ([]Event, error)
+	DeviceStates() (map[string]DeviceState, error)
+	Query(f EventFilter) ([]Event, error)
+	LastSeq() (uint64, error)
+}
+
+// StateSink receives every device state after it is committed, to be
+// published retained. It must not block.
+type StateSink interface {
+	DeviceState(DeviceState)
+}
+
+// Engine turns device changes into logged events and device states. Each
+// device reports from its own goroutine, so changes of one device are handled
+// in order while different devices are logged concurrently (group commit).
+type Engine struct {
+	room  string
+	clock Clock
+	log   RoomLog
+	sink  StateSink
+
+	mu      sync.Mutex
+	inputs  map[string]*Input
+	outputs map[string]*Output
+	states  map[string]DeviceState
+	causes  map[string]string // what last drove each output, for its event
+	started bool
+}
+
+// NewEngine returns an engine for room.
+func NewEngine(room string, clock Clock, log RoomLog, sink StateSink) *Engine {
+	return &Engine{room: room, clock: clock, log: log, sink: sink,
+		inputs: map[string]*Input{}, outputs: map[string]*Output{}, states: map[string]DeviceState{}, causes: map[string]string{}}
+}
+
+// AddInput registers an input with the state it reads now.
+func (e *Engine) AddInput(in Input, active bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.inputs[in.ID] = &in
+	e.states[in.ID] = DeviceState{Device: in.ID, Kind: string(in.Kind), Name: in.Name,
+		State: in.Kind.StateName(active), Active: active, Since: e.clock.Now()}
+}
+
+// AddOutput registers an output; outputs start off.
+func (e *Engine) AddOutput(out Output) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.outputs[out.ID] = &out
+	e.states[out.ID] = DeviceState{Device: out.ID, Kind: string(out.Kind), Name: out.Name,
+		State: OutputStateName(false), Since: e.clock.Now()}
+}
+
+// Start logs gateway.started and, for every input whose state differs from
+// the one recorded when the gateway last ran, the change it missed (flagged
+// at_start): a door opened while the gateway was down is still reported.
+func (e *Engine) Start(version string, sim bool) error {
+	recorded, err := e.log.DeviceStates()
+	if err != nil {
+		return err
+	}
+	started := map[string]any{"version": version, "sim": sim}
+	if last, err := e.log.LastSeq(); err == nil && last > 0 {
+		prev, err := e.log.Query(EventFilter{AfterSeq: last - 1})
+		if err == nil && len(prev) == 1 {
+			started["previous_stop"] = prev[0].TS.Format(TimeFormat)
+			started["clean_stop"] = prev[0].Type == "gateway.stopped"
+		}
+	}
+	now := e.clock.Now()
+	trusted := e.clock.Trusted()
+	events := []Event{{TS: now, ClockTrusted: trusted, Type: "gateway.started", Severity: SeverityInfo, Data: mustJSON(started)}}
+
+	e.mu.Lock()
+	var ids []string
+	for id := range e.states {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	var states []DeviceState
+	var seqFor []int // index into events of the event that set each state, -1 for none
+	for _, id := range ids {
+		st := e.states[id]
+		rec, known := recorded[id]
+		in, isInput := e.inputs[id]
+		if isInput && known && rec.Active != st.Active {
+			typ, sev := in.Kind.EventFor(st.Active)
+			events = append(events, Event{TS: now, ClockTrusted: trusted, Type: typ, Severity: sev,
+				Device: id, Data: mustJSON(map[string]bool{"at_start": true})})
+			seqFor = append(seqFor, len(events)-1)
+		} else {
+			if known && rec.Active == st.Active {
+				st.Since, st.Seq = rec.Since, rec.Seq // unchanged since it was recorded
+			}
+			seqFor = append(seqFor, -1)
+		}
+		states = append(states, st)
+	}
+	e.mu.Unlock()
+
+	logged, err := e.log.AppendWithStates(events, nil)
+	if err != nil {
+		return fmt.Errorf("log start: %w", err)
+	}
+	for i := range states {
+		if seqFor[i] >= 0 {
+			states[i].Seq = logged[seqFor[i]].Seq
+		}
+	}
+	if _, err := e.log.AppendWithStates(nil, states); err != nil {
+		return fmt.Errorf("record device states: %w", err)
+	}
+	e.mu.Lock()
+	for _, st := range states {
+		e.states[st.Device] = st
+	}
+	e.started = true
+	e.mu.Unlock()
+	for _, st := range states {
+		e.sink.DeviceState(st)
+	}
+	return nil
+}
+
+// Stop logs gateway.stopped.
+func (e *Engine) Stop(reason string) error {
+	_, err := e.log.AppendWithStates([]Event{{TS: e.clock.Now(), ClockTrusted: e.clock.Trusted(),
+		Type: "gateway.stopped", Severity: SeverityInfo, Data: mustJSON(map[string]string{"reason": reason})}}, nil)
+	return err
+}
+
+// InputChanged records an accepted change of an input. It returns once the
+// event is durable.
+func (e *Engine) InputChanged(id string, active bool, at time.Time) error {
+	e.mu.Lock()
+	in, ok := e.inputs[id]
+	e.mu.Unlock()
+	if !ok {
+		return Errorf(ENOTFOUND, "no input %q", id)
+	}
+	typ, sev := in.Kind.EventFor(active)
+	st := DeviceState{Device: id, Kind: string(in.Kind), Name: in.Name, State: in.Kind.StateName(active), Active: active, Since: at}
+	if err := e.record(Event{TS: at, ClockTrusted: e.clock.Trusted(), Type: typ, Severity: sev, Device: id}, st); err != nil {
+		return err
+	}
+	if in.Kind == KindExitButton && active && in.Strike != "" {
+		return e.releaseStrike(in.Strike, id)
+	}
+	return nil
+}
+
+func (e *Engine) releaseStrike(strike, cause string) error {
+	e.mu.Lock()
+	out, ok := e.outputs[strike]
+	if ok {
+		e.causes[strike] = cause
+	}
+	e.mu.Unlock()
+	if !ok || out.Driver == nil {
+		return Errorf(ENOTFOUND, "no door strike %q", strike)
+	}
+	return out.Driver.Pulse(out.Pulse)
+}
+
+// OutputChanged records that an output turned on or off (devices/relay
+// reports through it).
+func (e *Engine) OutputChanged(id string, on bool, pulse time.Duration) error {
+	e.mu.Lock()
+	out, ok := e.outputs[id]
+	cause := e.causes[id]
+	e.mu.Unlock()
+	if !ok {
+		return Errorf(ENOTFOUND, "no output %q", id)
+	}
+	if cause == "" {
+		cause = "gateway"
+	}
+	data := map[string]any{"kind": string(out.Kind), "cause": cause}
+	if pulse > 0 {
+		data["pulse_ms"] = pulse.Milliseconds()
+	}
+	typ := "output.off"
+	if on {
+		typ = "output.on"
+	}
+	now := e.clock.Now()
+	st := DeviceState{Device: id, Kind: string(out.Kind), Name: out.Name, State: OutputStateName(on), Active: on, Since: now}
+	return e.record(Event{TS: now, ClockTrusted: e.clock.Trusted(), Type: typ, Severity: SeverityInfo, Device: id, Data: mustJSON(data)}, st)
+}
+
+// record logs ev with the state it leads to, then publishes the state unless
+// a later event of the same device has already overtaken it.
+func (e *Engine) record(ev Event, st DeviceState) error {
+	logged, err := e.log.AppendWithStates([]Event{ev}, []DeviceState{st})
+	if err != nil {
+		return err
+	}
+	st.Seq = logged[0].Seq
+	e.mu.Lock()
+	if cur := e.states[st.Device]; cur.Seq > st.Seq {
+		e.mu.Unlock()
+		return nil
+	}
+	e.states[st.Device] = st
+	started := e.started
+	e.mu.Unlock()
+	if started {
+		e.sink.DeviceState(st)
+	}
+	return nil
+}
+
+// States returns every device's current state, sorted by device id.
+func (e *Engine) States() []DeviceState {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]DeviceState, 0, len(e.states))
+	for _, st := range e.states {
+		out = append(out, st)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Device < out[j].Device })
+	return out
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only called with maps of plain values
+	}
+	return b
+}
