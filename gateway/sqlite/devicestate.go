@@ -46,7 +46,7 @@ func saveState(tx *sql.Tx, st gateway.DeviceState, seq uint64) error {
 }
 
 // DeviceStates returns the last recorded state of every device, by id.
-func (s *Store) DeviceStates() (map[string]gateway.DeviceState, error) {
+func (s *Reader) DeviceStates() (map[string]gateway.DeviceState, error) {
 	rows, err := s.r.Query(`SELECT device, kind, state, active, since_ms, seq FROM device_states`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: read device states: %w", err)

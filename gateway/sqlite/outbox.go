@@ -13,7 +13,7 @@ type Record struct {
 
 // PublishedSeq is the highest seq the broker has confirmed; everything above
 // it is still to be sent.
-func (s *Store) PublishedSeq() (uint64, error) {
+func (s *Reader) PublishedSeq() (uint64, error) {
 	var seq uint64
 	if err := s.r.QueryRow(`SELECT published_seq FROM outbox WHERE id = 1`).Scan(&seq); err != nil {
 		return 0, fmt.Errorf("sqlite: read outbox cursor: %w", err)
@@ -33,7 +33,7 @@ func (s *Store) MarkPublished(seq uint64) error {
 }
 
 // Pending returns up to limit records with a seq above after, in seq order.
-func (s *Store) Pending(after uint64, limit int) ([]Record, error) {
+func (s *Reader) Pending(after uint64, limit int) ([]Record, error) {
 	rows, err := s.r.Query(`SELECT seq, payload FROM events WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: read outbox: %w", err)

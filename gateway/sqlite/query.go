@@ -9,7 +9,7 @@ import (
 )
 
 // Query reads events matching f, in seq order.
-func (s *Store) Query(f gateway.EventFilter) ([]gateway.Event, error) {
+func (s *Reader) Query(f gateway.EventFilter) ([]gateway.Event, error) {
 	var events []gateway.Event
 	err := s.Scan(f, func(e gateway.Event) error {
 		events = append(events, e)
@@ -20,7 +20,7 @@ func (s *Store) Query(f gateway.EventFilter) ([]gateway.Event, error) {
 
 // Scan calls fn for every event matching f, in seq order, without holding
 // them all in memory.
-func (s *Store) Scan(f gateway.EventFilter, fn func(gateway.Event) error) error {
+func (s *Reader) Scan(f gateway.EventFilter, fn func(gateway.Event) error) error {
 	var where []string
 	var args []any
 	if f.AfterSeq > 0 {

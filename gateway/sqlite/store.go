@@ -23,7 +23,7 @@ type Store struct {
 	room  string
 	clock gateway.Clock
 	w     *sql.DB // the one read-write connection, used only by the writer goroutine
-	r     *sql.DB // read-only pool
+	*Reader
 
 	mu      sync.RWMutex // guards closed against sends on jobs
 	closed  bool
@@ -48,7 +48,7 @@ func Open(path, room string, clock gateway.Clock) (*Store, error) {
 	if path == "" {
 		return nil, gateway.Errorf(gateway.EINVALID, "sqlite: no storage path")
 	}
-	base := "file:" + (&url.URL{Path: path}).EscapedPath()
+	base := fileURI(path)
 	w, err := sql.Open("sqlite3", base+"?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -68,13 +68,12 @@ func Open(path, room string, clock gateway.Clock) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
 	}
-	r, err := sql.Open("sqlite3", base+"?mode=ro&_query_only=true&_busy_timeout=10000")
+	r, err := openReader(base)
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s read-only: %w", path, err)
 	}
-	r.SetMaxOpenConns(4)
-	s := &Store{path: path, room: room, clock: clock, w: w, r: r,
+	s := &Store{path: path, room: room, clock: clock, w: w, Reader: r,
 		jobs: make(chan *job, maxBatch), stopped: make(chan struct{}), appended: make(chan struct{}, 1)}
 	if err := w.QueryRow(`SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)`).Scan(&s.lastSeq); err != nil {
 		s.closeDBs()
@@ -88,6 +87,8 @@ func Open(path, room string, clock gateway.Clock) (*Store, error) {
 	go s.writer()
 	return s, nil
 }
+
+func fileURI(path string) string { return "file:" + (&url.URL{Path: path}).EscapedPath() }
 
 // check makes sure the pragmas the durability promise rests on are in force.
 func check(db *sql.DB, path string) error {
@@ -125,13 +126,6 @@ func claimRoom(db *sql.DB, room string) error {
 
 // Path is the file the log lives in.
 func (s *Store) Path() string { return s.path }
-
-// LastSeq is the seq of the newest committed event (0 for an empty log).
-func (s *Store) LastSeq() (uint64, error) {
-	var seq uint64
-	err := s.r.QueryRow(`SELECT COALESCE(MAX(seq), 0) FROM events`).Scan(&seq)
-	return seq, err
-}
 
 // Appended is signalled (coalesced) after every commit that added events.
 func (s *Store) Appended() <-chan struct{} { return s.appended }
@@ -268,7 +262,7 @@ func (s *Store) closeDBs() error {
 	if s.insert != nil {
 		s.insert.Close()
 	}
-	err := s.r.Close()
+	err := s.Reader.Close()
 	if err2 := s.w.Close(); err == nil {
 		err = err2
 	}

@@ -1,0 +1,109 @@
+package mqtt
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+
+	mochi "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/listeners"
+	"github.com/mochi-mqtt/server/v2/packets"
+)
+
+// BrokerUser is an account on the embedded broker.
+type BrokerUser struct {
+	Username string
+	Password string
+}
+
+// Broker is the embedded broker a room runs when no external broker is
+// configured (one room, no guard-station infrastructure).
+//
+// mochi replays a client's offline queue out of order within the same second,
+// which is why consumers order events by seq, never by arrival.
+type Broker struct {
+	server *mochi.Server
+	addr   string
+	// Self is the account the gateway's own client uses: random, per run,
+	// never written anywhere.
+	Self BrokerUser
+}
+
+// StartBroker listens on addr ("127.0.0.1:1883"; port 0 picks a free one).
+// With no users anybody who reaches the address may connect, so config only
+// allows that on loopback.
+func StartBroker(addr string, users []BrokerUser, log *slog.Logger) (*Broker, error) {
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("mqtt: embedded broker: %w", err)
+	}
+	caps := mochi.NewDefaultServerCapabilities()
+	caps.MaximumClientWritesPending = 65536 // a subscriber catching up on a backlog must not be cut off
+	s := mochi.New(&mochi.Options{InlineClient: false, Capabilities: caps, Logger: log})
+	b := &Broker{server: s, addr: ln.Addr().String()}
+	b.Self = BrokerUser{Username: "roomguard-gateway", Password: randomSecret()}
+	hook := &authHook{open: len(users) == 0, users: map[string][]byte{}}
+	for _, u := range append(users, b.Self) {
+		hook.users[u.Username] = []byte(u.Password)
+	}
+	if err := s.AddHook(hook, nil); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	if err := s.AddListener(listeners.NewNet("tcp", ln)); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	if err := s.Serve(); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// Addr is the address the broker listens on.
+func (b *Broker) Addr() string { return b.addr }
+
+// URL is the broker's tcp:// URL.
+func (b *Broker) URL() string { return "tcp://" + b.addr }
+
+// Close stops the broker.
+func (b *Broker) Close() error { return b.server.Close() }
+
+func randomSecret() string {
+	var k [24]byte
+	if _, err := rand.Read(k[:]); err != nil {
+		panic("mqtt: crypto/rand failed: " + err.Error())
+	}
+	return hex.EncodeToString(k[:])
+}
+
+// authHook checks usernames and passwords in constant time.
+type authHook struct {
+	mochi.HookBase
+	open  bool
+	users map[string][]byte
+}
+
+func (h *authHook) ID() string { return "roomguard-auth" }
+
+func (h *authHook) Provides(b byte) bool {
+	return bytes.Contains([]byte{mochi.OnConnectAuthenticate, mochi.OnACLCheck}, []byte{b})
+}
+
+func (h *authHook) OnConnectAuthenticate(cl *mochi.Client, pk packets.Packet) bool {
+	want, known := h.users[string(pk.Connect.Username)]
+	if !known {
+		return h.open && len(pk.Connect.Username) == 0
+	}
+	return subtle.ConstantTimeCompare(want, pk.Connect.Password) == 1
+}
+
+func (h *authHook) OnACLCheck(cl *mochi.Client, topic string, write bool) bool { return true }

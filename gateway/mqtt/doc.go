@@ -1,0 +1,25 @@
+// Package mqtt connects a room's gateway to its MQTT broker: the session
+// (connection, last will, status), the outbox publisher that sends the event
+// log in order, the retained device states, and subscriptions.
+//
+// Why the session reconnects by itself instead of using paho's AutoReconnect:
+// with AutoReconnect and a clean session, paho keeps in-flight QoS 1 tokens
+// pending across a reconnect and resends them from its own store; the outbox
+// could then not tell "the broker has it" from "paho will try again". Without
+// it, every token in flight when the connection drops completes with an
+// error, and the outbox cursor alone decides what is sent again.
+package mqtt
+
+import "fmt"
+
+// Topics are the topics of one room.
+type Topics struct{ Room string }
+
+func (t Topics) Root() string              { return "roomguard/" + t.Room }
+func (t Topics) Status() string            { return t.Root() + "/status" }
+func (t Topics) Events() string            { return t.Root() + "/events" }
+func (t Topics) Device(id string) string   { return t.Root() + "/devices/" + id }
+func (t Topics) SimInput(id string) string { return t.Root() + "/sim/input/" + id }
+func (t Topics) SimInputFilter() string    { return t.Root() + "/sim/input/+" }
+func (t Topics) SimPorts() string          { return t.Root() + "/sim/ports" }
+func (t Topics) String() string            { return fmt.Sprintf("roomguard/%s/#", t.Room) }

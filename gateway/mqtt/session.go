@@ -1,0 +1,270 @@
+package mqtt
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/roomguard/roomguard/gateway"
+)
+
+// SessionOpts configures a session.
+type SessionOpts struct {
+	URL       string // tcp://, ssl://, tls://, mqtt://, mqtts://
+	ClientID  string
+	Username  string
+	Password  string
+	CAFile    string
+	CertFile  string
+	KeyFile   string
+	KeepAlive time.Duration
+
+	Room    string
+	Name    string
+	Version string
+	Sim     bool
+	Clock   gateway.Clock
+	Log     *slog.Logger
+}
+
+// Status is the payload of roomguard/<room>/status.
+type Status struct {
+	State   string `json:"state"`
+	Room    string `json:"room"`
+	Name    string `json:"name,omitempty"`
+	Version string `json:"version,omitempty"`
+	Sim     *bool  `json:"sim,omitempty"`
+	Since   string `json:"since,omitempty"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+// Session is the gateway's connection to its broker.
+type Session struct {
+	opts   SessionOpts
+	topics Topics
+	client paho.Client
+	log    *slog.Logger
+
+	mu      sync.Mutex
+	epoch   uint64        // counts successful connections
+	up      bool          // connected now
+	changed chan struct{} // closed and replaced on every change of up/epoch
+	lost    chan struct{}
+	subs    []subscription
+	onUp    []func(epoch uint64)
+}
+
+type subscription struct {
+	filter  string
+	handler func(topic string, payload []byte)
+}
+
+// NewSession prepares a session; Run connects it.
+func NewSession(o SessionOpts) (*Session, error) {
+	s := &Session{opts: o, topics: Topics{o.Room}, log: o.Log, changed: make(chan struct{}), lost: make(chan struct{}, 1)}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	u, err := url.Parse(o.URL)
+	if err != nil {
+		return nil, fmt.Errorf("mqtt: broker url: %w", err)
+	}
+	broker := o.URL
+	switch strings.ToLower(u.Scheme) {
+	case "mqtt":
+		broker = "tcp://" + u.Host
+	case "mqtts", "tls":
+		broker = "ssl://" + u.Host
+	}
+	will, _ := json.Marshal(Status{State: "offline", Room: o.Room, Reason: "connection lost"})
+	po := paho.NewClientOptions().
+		AddBroker(broker).
+		SetClientID(o.ClientID).
+		SetCleanSession(true).
+		SetAutoReconnect(false).
+		SetConnectRetry(false).
+		SetKeepAlive(o.KeepAlive).
+		SetPingTimeout(10*time.Second).
+		SetConnectTimeout(10*time.Second).
+		SetWriteTimeout(10*time.Second).
+		SetOrderMatters(false). // handlers run in their own goroutines: they cannot block paho
+		SetBinaryWill(s.topics.Status(), will, 1, true).
+		SetConnectionLostHandler(func(_ paho.Client, err error) {
+			s.log.Warn("mqtt connection lost", "err", err)
+			s.setUp(false)
+			select {
+			case s.lost <- struct{}{}:
+			default:
+			}
+		})
+	if o.Username != "" {
+		po.SetUsername(o.Username)
+		po.SetPassword(o.Password)
+	}
+	if strings.HasPrefix(broker, "ssl://") {
+		tc, err := tlsConfig(o)
+		if err != nil {
+			return nil, err
+		}
+		po.SetTLSConfig(tc)
+	}
+	s.client = paho.NewClient(po)
+	return s, nil
+}
+
+func tlsConfig(o SessionOpts) (*tls.Config, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if o.CAFile != "" {
+		pem, err := os.ReadFile(o.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("mqtt: ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("mqtt: ca_file %s: no PEM certificate in it", o.CAFile)
+		}
+		tc.RootCAs = pool
+	}
+	if o.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(o.CertFile, o.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("mqtt: client certificate: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	return tc, nil
+}
+
+// Client is the underlying paho client.
+func (s *Session) Client() paho.Client { return s.client }
+
+// Topics are the session's room topics.
+func (s *Session) Topics() Topics { return s.topics }
+
+// Subscribe registers a subscription, made on every connection. The handler
+// runs in its own goroutine and must not assume order.
+func (s *Session) Subscribe(filter string, handler func(topic string, payload []byte)) {
+	s.mu.Lock()
+	s.subs = append(s.subs, subscription{filter, handler})
+	s.mu.Unlock()
+}
+
+// OnUp registers f to be called (in the session goroutine) after every
+// connection, before publishers are told the session is up.
+func (s *Session) OnUp(f func(epoch uint64)) {
+	s.mu.Lock()
+	s.onUp = append(s.onUp, f)
+	s.mu.Unlock()
+}
+
+// State reports the current epoch, whether the session is up, and a channel
+// closed at the next change.
+func (s *Session) State() (epoch uint64, up bool, changed <-chan struct{}) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.epoch, s.up, s.changed
+}
+
+func (s *Session) setUp(up bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if up {
+		s.epoch++
+	}
+	if s.up == up && !up {
+		return
+	}
+	s.up = up
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// Run connects, and reconnects after every loss with a growing backoff, until
+// ctx ends; then it publishes the offline status and disconnects.
+func (s *Session) Run(ctx context.Context) {
+	backoff := 100 * time.Millisecond
+	for {
+		if ctx.Err() != nil {
+			break
+		}
+		if err := s.connect(); err != nil {
+			s.log.Warn("mqtt connect failed", "broker", s.opts.URL, "err", err, "retry_in", backoff)
+			select {
+			case <-ctx.Done():
+			case <-time.After(backoff):
+			}
+			if backoff *= 2; backoff > 5*time.Second {
+				backoff = 5 * time.Second
+			}
+			continue
+		}
+		backoff = 100 * time.Millisecond
+		select {
+		case <-ctx.Done():
+		case <-s.lost:
+		}
+	}
+	if s.client.IsConnectionOpen() {
+		offline, _ := json.Marshal(Status{State: "offline", Room: s.opts.Room, Name: s.opts.Name,
+			Since: s.opts.Clock.Now().Format(gateway.TimeFormat), Reason: "shutdown"})
+		s.client.Publish(s.topics.Status(), 1, true, offline).WaitTimeout(2 * time.Second)
+	}
+	s.setUp(false)
+	s.client.Disconnect(250)
+}
+
+func (s *Session) connect() error {
+	select { // a loss reported for an earlier connection is stale now
+	case <-s.lost:
+	default:
+	}
+	tok := s.client.Connect()
+	if !tok.WaitTimeout(15 * time.Second) {
+		return fmt.Errorf("timed out")
+	}
+	if err := tok.Error(); err != nil {
+		return err
+	}
+	sim := s.opts.Sim
+	online, _ := json.Marshal(Status{State: "online", Room: s.opts.Room, Name: s.opts.Name, Version: s.opts.Version,
+		Sim: &sim, Since: s.opts.Clock.Now().Format(gateway.TimeFormat)})
+	if err := wait(s.client.Publish(s.topics.Status(), 1, true, online)); err != nil {
+		s.client.Disconnect(0)
+		return fmt.Errorf("publish status: %w", err)
+	}
+	s.mu.Lock()
+	subs := append([]subscription(nil), s.subs...)
+	onUp := append([]func(uint64){}, s.onUp...)
+	next := s.epoch + 1
+	s.mu.Unlock()
+	for _, sub := range subs {
+		h := sub.handler
+		if err := wait(s.client.Subscribe(sub.filter, 1, func(_ paho.Client, m paho.Message) { h(m.Topic(), m.Payload()) })); err != nil {
+			s.client.Disconnect(0)
+			return fmt.Errorf("subscribe %s: %w", sub.filter, err)
+		}
+	}
+	for _, f := range onUp {
+		f(next)
+	}
+	s.setUp(true)
+	s.log.Info("mqtt connected", "broker", s.opts.URL, "client_id", s.opts.ClientID)
+	return nil
+}
+
+func wait(t paho.Token) error {
+	if !t.WaitTimeout(10 * time.Second) {
+		return fmt.Errorf("no answer from the broker")
+	}
+	return t.Error()
+}
