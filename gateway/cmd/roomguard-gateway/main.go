@@ -1,0 +1,87 @@
+// Command roomguard-gateway guards one confidential room: it reads the room's
+// sensors, logs every event durably and publishes it over MQTT.
+//
+//	roomguard-gateway run [--sim] [--config FILE] [--db FILE] [--listen ADDR] [--tail]
+//	roomguard-gateway check-config [--config FILE]
+//	roomguard-gateway events tail  [--config FILE | --db FILE] [--from SEQ]
+//	roomguard-gateway events query [--config FILE | --db FILE] [--since T] [--until T] [--type T] [--device D] [--limit N] [--json]
+//	roomguard-gateway version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time: -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `usage: roomguard-gateway <command> [flags]
+
+commands:
+  run            guard the room (--sim: a simulated room on any Linux machine)
+  check-config   validate the config file and exit
+  events tail    print events as they are logged
+  events query   print logged events by time range, type and device
+  version        print the version
+
+Run "roomguard-gateway <command> -h" for a command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := Main(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "roomguard-gateway:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+// Main runs one command.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return flag.ErrHelp
+	}
+	switch args[0] {
+	case "run":
+		return runCmd(ctx, args[1:], stdout, stderr)
+	case "check-config":
+		return checkConfigCmd(args[1:], stdout, stderr)
+	case "events":
+		if len(args) < 2 {
+			return fmt.Errorf("events: want tail or query")
+		}
+		switch args[1] {
+		case "tail":
+			return tailCmd(ctx, args[2:], stdout, stderr)
+		case "query":
+			return queryCmd(args[2:], stdout, stderr)
+		}
+		return fmt.Errorf("events: unknown subcommand %q (want tail or query)", args[1])
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, "roomguard-gateway", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+const defaultConfig = "/etc/roomguard/room.yaml"
+
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
