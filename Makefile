@@ -1,0 +1,57 @@
+# roomguard — make run: a simulated room; make test: every test.
+# Both install what they need on a fresh Debian machine.
+
+GO      ?= go
+VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+BIN     := bin
+RUNDIR  := run
+APT     := DEBIAN_FRONTEND=noninteractive apt-get
+
+.PHONY: all build run test test-short bench fuzz deps tools lint clean
+
+all: build
+
+# Debian packages the tests need: Mosquitto is the reference external broker.
+tools:
+	@command -v mosquitto >/dev/null 2>&1 && command -v mosquitto_sub >/dev/null 2>&1 || \
+	  { echo "installing mosquitto"; $(APT) update -qq && $(APT) install -y -qq mosquitto mosquitto-clients >/dev/null; }
+	@command -v gcc >/dev/null 2>&1 || { $(APT) update -qq && $(APT) install -y -qq gcc libc6-dev >/dev/null; }
+
+deps:
+	$(GO) mod download
+
+build: deps
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/roomguard-gateway ./gateway/cmd/roomguard-gateway
+
+# The simulated room of examples/room.yaml with the embedded broker on
+# 127.0.0.1:1883, printing the live event stream. Drive it from another
+# terminal, e.g.: mosquitto_pub -t roomguard/jiyao-301/sim/input/door-main -m open
+run: build tools
+	@mkdir -p $(RUNDIR)
+	$(BIN)/roomguard-gateway run --sim --config examples/room.yaml --db $(RUNDIR)/jiyao-301.db --tail
+
+# Every test, unit and integration, with the race detector. The fuzz targets'
+# seed corpora run as part of the normal tests.
+test: tools deps
+	gofmt -l . | tee /dev/stderr | (! read -r _)
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+test-short: deps
+	$(GO) test -short -count=1 ./...
+
+# Speed and memory figures of the issues; see README "Benchmarks".
+bench: tools deps
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./...
+
+# A longer fuzz run of every fuzz target (FUZZTIME each).
+FUZZTIME ?= 30s
+fuzz: deps
+	@for pkg in $$($(GO) list ./...); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; done
+
+clean:
+	rm -rf $(BIN) $(RUNDIR)

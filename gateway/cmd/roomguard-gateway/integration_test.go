@@ -1,0 +1,306 @@
+package main_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/roomguard/roomguard/gateway"
+	"github.com/roomguard/roomguard/gateway/internal/testenv"
+	"github.com/roomguard/roomguard/gateway/sqlite"
+)
+
+const room = "it-room"
+
+// roomConfig writes a room config using broker and returns its path and the log's.
+func roomConfig(t testing.TB, broker string) (cfgPath, dbPath string) {
+	dir := t.TempDir()
+	dbPath = filepath.Join(dir, "log.db")
+	cfg := fmt.Sprintf(`room: {id: %s, name: 测试室}
+storage: {path: %s}
+clock: {trust: always}
+mqtt: {url: "%s", keepalive: 5s}
+gpio: {poll: 50ms}
+inputs:
+  - {id: door-main, kind: door,        pin: GPIO17, active: high, debounce: 0s}
+  - {id: window-1,  kind: window,      pin: GPIO27, active: high, debounce: 0s}
+  - {id: window-2,  kind: window,      pin: GPIO22, active: high, debounce: 0s}
+  - {id: ir-1,      kind: ir-detector, pin: GPIO5,  active: high, debounce: 0s}
+  - {id: rex,       kind: exit-button, pin: GPIO16, active: low,  debounce: 0s}
+%soutputs:
+  - {id: strike, kind: door-strike, pin: GPIO23, active: high, pulse: 1s}
+%sserial:
+  - {id: reader-outside, kind: em4100, path: /dev/ttyUSB0}
+`, room, dbPath, broker, burstInputs(), "")
+	cfgPath = filepath.Join(dir, "room.yaml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cfgPath, dbPath
+}
+
+// burstLanes is how many inputs the burst drives at once.
+const burstLanes = 16
+
+func burstInputs() string {
+	var b strings.Builder
+	for i := 0; i < burstLanes; i++ {
+		fmt.Fprintf(&b, "  - {id: burst-%d, kind: window, pin: SIM%d, active: high, debounce: 0s}\n", i, i)
+	}
+	return b.String()
+}
+
+func driver(t testing.TB, broker string) paho.Client {
+	c := paho.NewClient(paho.NewClientOptions().AddBroker(broker).SetClientID(fmt.Sprintf("driver-%d", time.Now().UnixNano())).
+		SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(100 * time.Millisecond))
+	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("driver connect: %v", tok.Error())
+	}
+	t.Cleanup(func() { c.Disconnect(100) })
+	return c
+}
+
+func drive(c paho.Client, device, state string) paho.Token {
+	return c.Publish("roomguard/"+room+"/sim/input/"+device, 1, false, state)
+}
+
+func TestGatewayWithMosquitto(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration")
+	}
+	m := testenv.StartMosquitto(t)
+	cfg, db := roomConfig(t, m.URL())
+	sub := subscribe(t, m.URL(), room, "it-sub")
+	gw := testenv.StartGateway(t, "run", "--sim", "--config", cfg)
+	sub.waitFor("online status", func() bool {
+		return strings.Contains(string(sub.latest["roomguard/"+room+"/status"]), `"online"`)
+	})
+	sub.waitFor("sim ports", func() bool { return sub.latest["roomguard/"+room+"/sim/ports"] != nil })
+
+	d := driver(t, m.URL())
+	drive(d, "door-main", "open").Wait()
+	sub.waitFor("door.opened", func() bool { return hasType(sub.events, "door.opened") })
+	drive(d, "door-main", "closed").Wait()
+	drive(d, "door-main", "ajar").Wait() // malformed: logged and ignored
+	// Different inputs are read concurrently: their order is the order the
+	// gateway saw them in, so the test lets one land before the next.
+	sub.waitFor("door.closed", func() bool { return hasType(sub.events, "door.closed") })
+	drive(d, "rex", "pressed").Wait()
+	sub.waitFor("strike released", func() bool { return hasType(sub.events, "output.on") })
+
+	// Events in order with consecutive seqs from the first.
+	sub.mu.Lock()
+	evs := sorted(sub.events)
+	sub.mu.Unlock()
+	for i, e := range evs {
+		if e.Seq != uint64(i+1) {
+			t.Fatalf("seq %d at position %d: events %v", e.Seq, i, evs)
+		}
+	}
+	if types := typesOf(evs); !strings.HasPrefix(types, "gateway.started door.opened door.closed exit.pressed output.on") {
+		t.Fatalf("events: %s", types)
+	}
+	if !strings.Contains(gw.Out.String(), `"ajar\" is not a state of a door`) {
+		t.Errorf("malformed sim payload not logged:\n%s", gw.Out.String())
+	}
+
+	// Device state is retained: a newcomer gets the door's present state.
+	late := subscribe(t, m.URL(), room, "it-late")
+	late.waitFor("retained door state", func() bool {
+		return strings.Contains(string(late.retained["roomguard/"+room+"/devices/door-main"]), `"state":"closed"`)
+	})
+
+	// Killed: the broker publishes the last will, retained.
+	gw.Kill()
+	sub.waitFor("offline status (last will)", func() bool {
+		return strings.Contains(string(sub.latest["roomguard/"+room+"/status"]), `"offline"`)
+	})
+	sub.checkSchemas()
+	late.checkSchemas()
+
+	// What the subscriber saw is exactly what was logged.
+	r, err := sqlite.OpenReader(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	logged, _ := r.Query(gateway.EventFilter{})
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	for _, e := range logged {
+		if _, ok := sub.events[e.ID]; !ok {
+			t.Errorf("logged event %d %s never arrived", e.Seq, e.Type)
+		}
+	}
+}
+
+// Nothing lost: the gateway is killed with SIGKILL in the middle of a burst
+// of input changes and started again, and the broker is stopped and started
+// in the middle of another; the subscriber ends with every logged event
+// exactly once after dedupe, in seq order.
+func TestNothingLostAcrossCrashAndBrokerRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration")
+	}
+	const burst = 10000
+	m := testenv.StartMosquitto(t)
+	cfg, db := roomConfig(t, m.URL())
+	sub := subscribe(t, m.URL(), room, "nl-sub")
+	gw := testenv.StartGateway(t, "run", "--sim", "--config", cfg)
+	d := driver(t, m.URL())
+	sub.waitFor("online", func() bool { return strings.Contains(string(sub.latest["roomguard/"+room+"/status"]), `"online"`) })
+
+	// Each lane toggles one input and sends its next state only when the
+	// previous one is seen retained (or after a timeout: a change sent while
+	// the gateway is dead is lost, as a real contact's would be). Faster, and
+	// the pin would flip back before the input is read, which hardware hides too.
+	var sent atomic.Int64
+	send := func(from, to int, at int, during func()) {
+		var wg sync.WaitGroup
+		for lane := 0; lane < burstLanes; lane++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				device := fmt.Sprintf("burst-%d", lane)
+				topic := "roomguard/" + room + "/devices/" + device
+				for i := from + lane; i < to; i += burstLanes {
+					state := [2]string{"open", "closed"}[(i/burstLanes)%2]
+					drive(d, device, state).WaitTimeout(5 * time.Second)
+					if sent.Add(1) == int64(at) {
+						during()
+					}
+					deadline := time.Now().Add(time.Second)
+					for time.Now().Before(deadline) {
+						sub.mu.Lock()
+						seen := strings.Contains(string(sub.latest[topic]), `"state":"`+state+`"`)
+						sub.mu.Unlock()
+						if seen {
+							break
+						}
+						time.Sleep(time.Millisecond)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+	}
+
+	// Burst 1: the gateway is killed in the middle and restarted at once, as
+	// systemd would.
+	send(0, burst/2, burst/4, func() {
+		gw.Kill()
+		gw = testenv.StartGateway(t, "run", "--sim", "--config", cfg)
+	})
+
+	// Burst 2, the broker restarted in the middle.
+	send(burst/2, burst, burst*3/4, func() {
+		m.Stop()
+		time.Sleep(300 * time.Millisecond)
+		m.Start()
+	})
+	if err := gw.Stop(); err != nil {
+		t.Logf("gateway stop: %v", err)
+	}
+	gw = testenv.StartGateway(t, "run", "--sim", "--config", cfg) // publishes what the stop left
+	defer gw.Stop()
+
+	r, err := sqlite.OpenReader(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var logged []gateway.Event
+	defer func() {
+		if !t.Failed() {
+			return
+		}
+		pub, _ := r.PublishedSeq()
+		sub.mu.Lock()
+		var missing []uint64
+		for _, e := range logged {
+			if _, ok := sub.events[e.ID]; !ok {
+				missing = append(missing, e.Seq)
+			}
+		}
+		sub.mu.Unlock()
+		if len(missing) > 20 {
+			missing = append(missing[:10], missing[len(missing)-10:]...)
+		}
+		t.Logf("logged %d, outbox cursor %d, missing at the subscriber (first and last): %v", len(logged), pub, missing)
+		t.Logf("gateway output:\n%s", gw.Out.String())
+	}()
+	sub.waitFor("every logged event", func() bool {
+		logged, _ = r.Query(gateway.EventFilter{})
+		if len(logged) == 0 {
+			return false
+		}
+		for _, e := range logged {
+			if _, ok := sub.events[e.ID]; !ok {
+				return false
+			}
+		}
+		return true
+	})
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	got := sorted(sub.events)
+	if len(got) != len(logged) {
+		t.Fatalf("subscriber has %d distinct events, the log %d", len(got), len(logged))
+	}
+	for i := range got {
+		if got[i].Seq != uint64(i+1) || got[i].ID != logged[i].ID {
+			t.Fatalf("position %d: got seq %d id %s, logged seq %d id %s", i, got[i].Seq, got[i].ID, logged[i].Seq, logged[i].ID)
+		}
+	}
+	changes := 0
+	for _, e := range logged {
+		if !strings.HasPrefix(e.Type, "gateway.") {
+			changes++
+		}
+	}
+	t.Logf("%d input changes sent, %d events logged (%d device changes), %d arrivals (%d duplicates after the crash and the broker restart)",
+		burst, len(logged), changes, sub.arrivals, sub.arrivals-len(got))
+	if changes < burst*3/4 {
+		t.Fatalf("only %d of %d changes logged: the burst did not reach the gateway", changes, burst)
+	}
+	for _, m := range sub.invalid {
+		t.Errorf("invalid message %s", m)
+	}
+}
+
+func hasType(evs map[string]event, typ string) bool {
+	for _, e := range evs {
+		if e.Type == typ {
+			return true
+		}
+	}
+	return false
+}
+
+func sorted(evs map[string]event) []event {
+	out := make([]event, 0, len(evs))
+	for _, e := range evs {
+		out = append(out, e)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Seq < out[j].Seq })
+	return out
+}
+
+func typesOf(evs []event) string {
+	var ts []string
+	for _, e := range evs {
+		ts = append(ts, e.Type)
+	}
+	return strings.Join(ts, " ")
+}
+
+var _ = json.Marshal

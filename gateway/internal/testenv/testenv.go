@@ -1,0 +1,194 @@
+// Package testenv starts the real things integration tests and benchmarks
+// need: a Mosquitto broker on a free loopback port, and the gateway binary.
+package testenv
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// Mosquitto is a broker process owned by a test.
+type Mosquitto struct {
+	Port int
+	Dir  string
+	cmd  *exec.Cmd
+	out  bytes.Buffer
+	t    testing.TB
+}
+
+// StartMosquitto starts Mosquitto on a free loopback port with persistence
+// in a temp dir (so a restart keeps sessions and queued messages, like a
+// production broker), and stops it when the test ends.
+func StartMosquitto(t testing.TB) *Mosquitto {
+	t.Helper()
+	if _, err := exec.LookPath("mosquitto"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("mosquitto is not installed (make test installs it)")
+		}
+		t.Skip("mosquitto is not installed; run make test, which installs it")
+	}
+	m := &Mosquitto{Port: FreePort(t), Dir: t.TempDir(), t: t}
+	conf := fmt.Sprintf(`listener %d 127.0.0.1
+allow_anonymous true
+persistence true
+persistence_location %s/
+autosave_interval 0
+max_queued_messages 0
+max_inflight_messages 0
+log_dest stderr
+log_type error
+log_type warning
+`, m.Port, m.Dir)
+	if err := os.WriteFile(filepath.Join(m.Dir, "mosquitto.conf"), []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m.Start()
+	t.Cleanup(m.Stop)
+	return m
+}
+
+// URL is the broker's tcp:// URL.
+func (m *Mosquitto) URL() string { return fmt.Sprintf("tcp://127.0.0.1:%d", m.Port) }
+
+// Start (re)starts the broker on its port and waits until it accepts.
+func (m *Mosquitto) Start() {
+	m.t.Helper()
+	m.cmd = exec.Command("mosquitto", "-c", filepath.Join(m.Dir, "mosquitto.conf"))
+	m.cmd.Stdout, m.cmd.Stderr = &m.out, &m.out
+	if err := m.cmd.Start(); err != nil {
+		m.t.Fatal(err)
+	}
+	WaitPort(m.t, m.Port)
+}
+
+// Stop stops the broker cleanly (SIGTERM: it saves its persistence file).
+func (m *Mosquitto) Stop() {
+	if m.cmd == nil || m.cmd.Process == nil {
+		return
+	}
+	m.cmd.Process.Signal(syscall.SIGTERM)
+	m.cmd.Wait()
+	m.cmd = nil
+}
+
+// WaitPort waits until something accepts on 127.0.0.1:port.
+func WaitPort(t testing.TB, port int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("nothing listens on 127.0.0.1:%d", port)
+}
+
+var (
+	buildOnce sync.Once
+	buildPath string
+	buildErr  error
+)
+
+// Gateway builds the roomguard-gateway binary once per test process.
+func Gateway(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "roomguard-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		buildPath = filepath.Join(dir, "roomguard-gateway")
+		_, file, _, _ := runtime.Caller(0)
+		root := filepath.Join(filepath.Dir(file), "..", "..", "..")
+		cmd := exec.Command("go", "build", "-o", buildPath, "./gateway/cmd/roomguard-gateway")
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("build gateway: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return buildPath
+}
+
+// Process is a running gateway.
+type Process struct {
+	cmd *exec.Cmd
+	Out *SyncBuffer
+}
+
+// StartGateway runs the gateway binary with args.
+func StartGateway(t testing.TB, args ...string) *Process {
+	t.Helper()
+	p := &Process{cmd: exec.Command(Gateway(t), args...), Out: &SyncBuffer{}}
+	p.cmd.Stdout, p.cmd.Stderr = p.Out, p.Out
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Kill() })
+	return p
+}
+
+// Kill kills the gateway with SIGKILL, as a power cut or a crash would.
+func (p *Process) Kill() {
+	if p.cmd.ProcessState != nil {
+		return
+	}
+	p.cmd.Process.Kill()
+	p.cmd.Wait()
+}
+
+// Stop asks the gateway to stop (SIGTERM) and waits.
+func (p *Process) Stop() error {
+	if p.cmd.ProcessState != nil {
+		return nil
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	return p.cmd.Wait()
+}
+
+// Pid is the process id.
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
+// SyncBuffer is a bytes.Buffer safe for a process to write while a test reads.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
