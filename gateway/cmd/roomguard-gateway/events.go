@@ -13,16 +13,17 @@ import (
 	"github.com/roomguard/roomguard/gateway/sqlite"
 )
 
-// logPath is --db, or the storage path of --config.
-func logPath(dbFlag, configFlag string) (string, error) {
-	if dbFlag != "" {
-		return dbFlag, nil
+// openLog opens read-only the log named by --db, or else by --config's storage path.
+func openLog(dbFlag, configFlag string) (*sqlite.Reader, error) {
+	path := dbFlag
+	if path == "" {
+		c, err := config.Load(configFlag)
+		if err != nil {
+			return nil, err
+		}
+		path = c.Storage.Path
 	}
-	c, err := config.Load(configFlag)
-	if err != nil {
-		return "", err
-	}
-	return c.Storage.Path, nil
+	return sqlite.OpenReader(path)
 }
 
 func printEvent(w io.Writer, e gateway.Event, asJSON bool) {
@@ -73,11 +74,7 @@ func tailCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	path, err := logPath(*db, *cfg)
-	if err != nil {
-		return err
-	}
-	r, err := sqlite.OpenReader(path)
+	r, err := openLog(*db, *cfg)
 	if err != nil {
 		return err
 	}
@@ -148,11 +145,7 @@ func queryCmd(args []string, stdout, stderr io.Writer) error {
 	if f.Until, err = parseTime(*until, now); err != nil {
 		return fmt.Errorf("--until: %w", err)
 	}
-	path, err := logPath(*db, *cfg)
-	if err != nil {
-		return err
-	}
-	r, err := sqlite.OpenReader(path)
+	r, err := openLog(*db, *cfg)
 	if err != nil {
 		return err
 	}

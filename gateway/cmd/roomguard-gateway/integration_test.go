@@ -1,7 +1,6 @@
 package main_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -302,5 +301,3 @@ func typesOf(evs []event) string {
 	}
 	return strings.Join(ts, " ")
 }
-
-var _ = json.Marshal
