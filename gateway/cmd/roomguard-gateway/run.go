@@ -37,8 +37,6 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := logLvl.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logLvl}))
-
 	cfg, err := config.Load(*path)
 	if err != nil {
 		return err
@@ -52,12 +50,94 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		cfg.MQTT.Embedded.Listen = *listen
 	}
-	clock := sysclock.New(sysclock.Trust(cfg.Clock.Trust))
-	store, err := sqlite.Open(cfg.Storage.Path, cfg.Room.ID, clock)
+	d, err := startDaemon(cfg, daemonOpts{Sim: *simulate, Tail: *tail, LogLevel: logLvl, Stdout: stdout, Stderr: stderr})
 	if err != nil {
 		return err
 	}
-	defer store.Close()
+	<-ctx.Done()
+	d.Stop()
+	return nil
+}
+
+type daemonOpts struct {
+	Sim      bool
+	Tail     bool
+	LogLevel slog.Level
+	Stdout   io.Writer
+	Stderr   io.Writer
+}
+
+// daemon is a running gateway: everything run wires together.
+type daemon struct {
+	cfg     *config.Config
+	log     *slog.Logger
+	store   *sqlite.Store
+	engine  *gateway.Engine
+	session *mqtt.Session
+	room    *sim.Room // nil unless simulated
+	inputs  []input
+	closers []func() // undone in reverse order by Stop
+
+	inputsWG             sync.WaitGroup
+	bgWG                 sync.WaitGroup
+	stopSession, stopPub context.CancelFunc
+	stopTail             context.CancelFunc
+	tailDone             chan struct{}
+}
+
+type input struct {
+	cfg config.Input
+	dev *contact.Dev
+}
+
+// startDaemon opens the log, the pins and the broker connection, and starts
+// reading inputs and publishing. On error everything opened is closed again.
+func startDaemon(cfg *config.Config, o daemonOpts) (d *daemon, err error) {
+	log := slog.New(slog.NewTextHandler(o.Stderr, &slog.HandlerOptions{Level: o.LogLevel}))
+	d = &daemon{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			d.close()
+		}
+	}()
+	clock := sysclock.New(sysclock.Trust(cfg.Clock.Trust))
+
+	// The pins first: a room whose wiring does not match its config fails
+	// here, before anything listens or is written.
+	openPin := gpiohost.Open
+	if o.Sim {
+		if d.room, err = sim.New(cfg); err != nil {
+			return nil, err
+		}
+		d.closers = append(d.closers, func() { d.room.Close() })
+		openPin = d.room.Bank.Pin
+		for _, p := range d.room.Ports {
+			fmt.Fprintf(o.Stdout, "sim serial %s (%s): gateway %s, device side %s\n", p.Device, p.Kind, p.GatewayPath, p.DevicePath)
+		}
+	}
+	outPins := make([]gpio.PinIO, len(cfg.Outputs))
+	for i, out := range cfg.Outputs {
+		if outPins[i], err = openPin(out.Pin); err != nil {
+			return nil, fmt.Errorf("output %s: %w", out.ID, err)
+		}
+	}
+	for _, in := range cfg.Inputs {
+		pin, err := openPin(in.Pin)
+		if err != nil {
+			return nil, fmt.Errorf("input %s: %w", in.ID, err)
+		}
+		dev, err := contact.New(pin, &contact.Opts{ActiveLevel: level(in.Active), Pull: pull(in.Pull),
+			Debounce: in.Debounce.D(), Poll: cfg.GPIO.Poll.D(), Now: clock.Now})
+		if err != nil {
+			return nil, fmt.Errorf("input %s: %w", in.ID, err)
+		}
+		d.inputs = append(d.inputs, input{in, dev})
+	}
+
+	if d.store, err = sqlite.Open(cfg.Storage.Path, cfg.Room.ID, clock); err != nil {
+		return nil, err
+	}
+	d.closers = append(d.closers, func() { d.store.Close() })
 
 	// The broker.
 	brokerURL, username, password := cfg.MQTT.BrokerURL(), cfg.MQTT.Username, cfg.MQTT.Password.Reveal()
@@ -67,154 +147,130 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			users = append(users, mqtt.BrokerUser{Username: u.Username, Password: u.Password.Reveal()})
 		}
 		// mochi narrates every start and stop at info; only its warnings matter here.
-		brokerLog := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: max(logLvl, slog.LevelWarn)}))
+		brokerLog := slog.New(slog.NewTextHandler(o.Stderr, &slog.HandlerOptions{Level: max(o.LogLevel, slog.LevelWarn)}))
 		broker, err := mqtt.StartBroker(cfg.MQTT.Embedded.Listen, users, brokerLog.With("part", "broker"))
 		if err != nil {
-			return err
+			return nil, err
 		}
-		defer broker.Close()
+		d.closers = append(d.closers, func() { broker.Close() })
 		brokerURL, username, password = broker.URL(), broker.Self.Username, broker.Self.Password
 		log.Info("embedded broker listening", "addr", broker.Addr())
-		fmt.Fprintf(stdout, "broker: %s\n", broker.URL())
+		fmt.Fprintf(o.Stdout, "broker: %s\n", broker.URL())
 	}
-
-	// The pins.
-	openPin := gpiohost.Open
-	var room *sim.Room
-	if *simulate {
-		if room, err = sim.New(cfg); err != nil {
-			return err
-		}
-		defer room.Close()
-		openPin = room.Bank.Pin
-		for _, p := range room.Ports {
-			fmt.Fprintf(stdout, "sim serial %s (%s): gateway %s, device side %s\n", p.Device, p.Kind, p.GatewayPath, p.DevicePath)
-		}
-	}
-
-	session, err := mqtt.NewSession(mqtt.SessionOpts{
+	d.session, err = mqtt.NewSession(mqtt.SessionOpts{
 		URL: brokerURL, ClientID: cfg.MQTT.ClientID, Username: username, Password: password,
 		CAFile: cfg.MQTT.CAFile, CertFile: cfg.MQTT.CertFile, KeyFile: cfg.MQTT.KeyFile,
 		KeepAlive: cfg.MQTT.KeepAlive.D(), Room: cfg.Room.ID, Name: cfg.Room.Name,
-		Version: version, Sim: *simulate, Clock: clock, Log: log.With("part", "mqtt"),
+		Version: version, Sim: o.Sim, Clock: clock, Log: log.With("part", "mqtt"),
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	states := mqtt.NewStatePublisher(session)
-	engine := gateway.NewEngine(cfg.Room.ID, clock, store, states)
+	states := mqtt.NewStatePublisher(d.session)
+	d.engine = gateway.NewEngine(cfg.Room.ID, clock, d.store, states)
 
-	for _, o := range cfg.Outputs {
-		pin, err := openPin(o.Pin)
-		if err != nil {
-			return fmt.Errorf("output %s: %w", o.ID, err)
-		}
-		id := o.ID
-		drv, err := relay.New(pin, &relay.Opts{ActiveLevel: level(o.Active), AfterFunc: clock.AfterFunc,
+	for i, out := range cfg.Outputs {
+		id := out.ID
+		drv, err := relay.New(outPins[i], &relay.Opts{ActiveLevel: level(out.Active), AfterFunc: clock.AfterFunc,
 			OnChange: func(on bool, pulse time.Duration) {
-				if err := engine.OutputChanged(id, on, pulse); err != nil {
+				if err := d.engine.OutputChanged(id, on, pulse); err != nil {
 					log.Error("output change not logged", "output", id, "err", err)
 				}
 			}})
 		if err != nil {
-			return fmt.Errorf("output %s: %w", o.ID, err)
+			return nil, fmt.Errorf("output %s: %w", out.ID, err)
 		}
-		defer drv.Halt()
-		engine.AddOutput(gateway.Output{ID: o.ID, Name: o.Name, Kind: o.Kind, Pulse: o.Pulse.D(), Driver: drv})
+		d.closers = append(d.closers, func() { drv.Halt() })
+		d.engine.AddOutput(gateway.Output{ID: out.ID, Name: out.Name, Kind: out.Kind, Pulse: out.Pulse.D(), Driver: drv})
 	}
-	type input struct {
-		cfg config.Input
-		dev *contact.Dev
-	}
-	var inputs []input
-	for _, in := range cfg.Inputs {
-		pin, err := openPin(in.Pin)
-		if err != nil {
-			return fmt.Errorf("input %s: %w", in.ID, err)
-		}
-		dev, err := contact.New(pin, &contact.Opts{ActiveLevel: level(in.Active), Pull: pull(in.Pull),
-			Debounce: in.Debounce.D(), Poll: cfg.GPIO.Poll.D(), Now: clock.Now})
-		if err != nil {
-			return fmt.Errorf("input %s: %w", in.ID, err)
-		}
-		engine.AddInput(gateway.Input{ID: in.ID, Name: in.Name, Kind: in.Kind, Strike: in.Strike}, dev.Active())
-		inputs = append(inputs, input{in, dev})
+	for _, in := range d.inputs {
+		d.engine.AddInput(gateway.Input{ID: in.cfg.ID, Name: in.cfg.Name, Kind: in.cfg.Kind, Strike: in.cfg.Strike}, in.dev.Active())
 	}
 
-	if room != nil {
-		session.Subscribe(session.Topics().SimInputFilter(), func(topic string, payload []byte) {
+	if d.room != nil {
+		d.session.Subscribe(d.session.Topics().SimInputFilter(), func(topic string, payload []byte) {
 			device := topic[strings.LastIndexByte(topic, '/')+1:]
-			if err := room.Drive(device, payload); err != nil {
+			if err := d.room.Drive(device, payload); err != nil {
 				log.Warn("sim input ignored", "topic", topic, "err", err)
 			}
 		})
-		ports := room.PortsPayload()
-		session.OnUp(func(uint64) {
-			session.Client().Publish(session.Topics().SimPorts(), 1, true, ports)
+		ports := d.room.PortsPayload()
+		d.session.OnUp(func(uint64) {
+			d.session.Client().Publish(d.session.Topics().SimPorts(), 1, true, ports)
 		})
 	}
 
-	if err := engine.Start(version, *simulate); err != nil {
-		return err
+	if err := d.engine.Start(version, o.Sim); err != nil {
+		return nil, err
 	}
-	log.Info("gateway started", "room", cfg.Room.ID, "sim", *simulate, "log", cfg.Storage.Path, "broker", brokerURL, "clock_trusted", clock.Trusted())
+	log.Info("gateway started", "room", cfg.Room.ID, "sim", o.Sim, "log", cfg.Storage.Path, "broker", brokerURL, "clock_trusted", clock.Trusted())
 
-	// Background work, in the order it must stop: inputs first (no new
+	// Background work, in the order Stop ends it: inputs first (no new
 	// events), then the publishers (after a short drain), then the session.
-	var inputsWG sync.WaitGroup
-	for _, in := range inputs {
-		inputsWG.Add(1)
+	for _, in := range d.inputs {
+		d.inputsWG.Add(1)
 		go func() {
-			defer inputsWG.Done()
+			defer d.inputsWG.Done()
 			in.dev.Run(func(c contact.Change) {
-				if err := engine.InputChanged(in.cfg.ID, c.Active, c.At); err != nil {
+				if err := d.engine.InputChanged(in.cfg.ID, c.Active, c.At); err != nil {
 					log.Error("input change not logged", "input", in.cfg.ID, "err", err)
 				}
 			})
 		}()
 	}
-	sessionCtx, stopSession := context.WithCancel(context.Background())
-	pubCtx, stopPub := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(3)
-	go func() { defer wg.Done(); session.Run(sessionCtx) }()
-	publisher := mqtt.NewPublisher(session, store)
+	var sessionCtx, pubCtx, tailCtx context.Context
+	sessionCtx, d.stopSession = context.WithCancel(context.Background())
+	pubCtx, d.stopPub = context.WithCancel(context.Background())
+	tailCtx, d.stopTail = context.WithCancel(context.Background())
+	d.bgWG.Add(3)
+	go func() { defer d.bgWG.Done(); d.session.Run(sessionCtx) }()
+	publisher := mqtt.NewPublisher(d.session, d.store)
 	go func() {
-		defer wg.Done()
+		defer d.bgWG.Done()
 		if err := publisher.Run(pubCtx); err != nil {
 			log.Error("publisher stopped", "err", err)
 		}
 	}()
-	go func() { defer wg.Done(); states.Run(pubCtx) }()
-	tailCtx, stopTail := context.WithCancel(context.Background())
-	tailDone := make(chan struct{})
-	if *tail {
-		last, _ := store.LastSeq()
+	go func() { defer d.bgWG.Done(); states.Run(pubCtx) }()
+	d.tailDone = make(chan struct{})
+	if o.Tail {
+		last, _ := d.store.LastSeq()
 		from := uint64(0)
 		if last > 20 {
 			from = last - 20
 		}
-		go func() { defer close(tailDone); follow(tailCtx, store.Reader, from, stdout, false) }()
+		go func() { defer close(d.tailDone); follow(tailCtx, d.store.Reader, from, o.Stdout, false) }()
 	} else {
-		close(tailDone)
+		close(d.tailDone)
 	}
+	return d, nil
+}
 
-	<-ctx.Done()
-	log.Info("stopping")
-	for _, in := range inputs {
+// Stop ends the daemon in order: inputs, a last event, a short drain of the
+// outbox, the publishers, the session, then the log and the broker.
+func (d *daemon) Stop() {
+	d.log.Info("stopping")
+	for _, in := range d.inputs {
 		in.dev.Halt()
 	}
-	inputsWG.Wait()
-	if err := engine.Stop("shutdown"); err != nil {
-		log.Error("stop not logged", "err", err)
+	d.inputsWG.Wait()
+	if err := d.engine.Stop("shutdown"); err != nil {
+		d.log.Error("stop not logged", "err", err)
 	}
-	drain(store, 3*time.Second)
-	stopTail()
-	<-tailDone
-	stopPub()
-	stopSession()
-	wg.Wait()
-	return nil
+	drain(d.store, 3*time.Second)
+	d.stopTail()
+	<-d.tailDone
+	d.stopPub()
+	d.stopSession()
+	d.bgWG.Wait()
+	d.close()
+}
+
+func (d *daemon) close() {
+	for i := len(d.closers) - 1; i >= 0; i-- {
+		d.closers[i]()
+	}
+	d.closers = nil
 }
 
 // drain waits, up to max, for the publisher to have sent everything logged.

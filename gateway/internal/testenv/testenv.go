@@ -58,13 +58,23 @@ max_inflight_messages 0
 log_dest stderr
 log_type error
 log_type warning
-`, m.Port, m.Dir)
+%s`, m.Port, m.Dir, runAs())
 	if err := os.WriteFile(filepath.Join(m.Dir, "mosquitto.conf"), []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	m.Start()
 	t.Cleanup(m.Stop)
 	return m
+}
+
+// runAs keeps Mosquitto as the user the tests run as: started as root it
+// otherwise switches to the "mosquitto" user, which cannot write the test's
+// temp dir, and then silently loses its persistence file at shutdown.
+func runAs() string {
+	if os.Geteuid() == 0 {
+		return "user root\n"
+	}
+	return ""
 }
 
 // URL is the broker's tcp:// URL.
@@ -89,6 +99,13 @@ func (m *Mosquitto) Stop() {
 	m.cmd.Process.Signal(syscall.SIGTERM)
 	m.cmd.Wait()
 	m.cmd = nil
+}
+
+// WipePersistence deletes the broker's saved state (retained messages,
+// sessions), as a broker replaced by a new one would have none. Call it while
+// the broker is stopped.
+func (m *Mosquitto) WipePersistence() {
+	os.Remove(filepath.Join(m.Dir, "mosquitto.db"))
 }
 
 // WaitPort waits until something accepts on 127.0.0.1:port.
