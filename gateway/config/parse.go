@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -80,6 +81,8 @@ func Parse(data []byte, source string) (*Config, error) {
 			n := lookup(root, v.Path)
 			es = append(es, &Error{File: source, Line: n.Line, Field: dotted(v.Path), Msg: v.Message})
 		}
+		// The validator reports in no fixed order; a reader wants the file's.
+		sort.SliceStable(es, func(i, j int) bool { return es[i].Line < es[j].Line })
 		return nil, es
 	}
 	c := &Config{Source: source}

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/roomguard/roomguard/gateway/config"
+	"github.com/roomguard/roomguard/gateway/internal/testenv"
+)
+
+// BenchmarkLatencyPinToSubscriber measures the whole path of one input
+// change — a simulated pin edge, the contact driver, the engine, the SQLite
+// commit (WAL, synchronous=FULL: one fsync), the publisher, Mosquitto — to a
+// subscriber, next to the bare broker round trip (a paho publisher to a paho
+// subscriber through the same Mosquitto, nothing else), sampled alternately
+// in the same run. The input's debounce is 0 so the figure is the gateway's
+// own latency; a real contact adds its configured debounce (50 ms default).
+func BenchmarkLatencyPinToSubscriber(b *testing.B) {
+	m := testenv.StartMosquitto(b)
+	dir := b.TempDir()
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`room: {id: bench-room, name: 基准室}
+storage: {path: %s/log.db}
+clock: {trust: always}
+mqtt: {url: "%s"}
+inputs:
+  - {id: door-main, kind: door, pin: GPIO17, active: high, debounce: 0s}
+`, dir, m.URL())), "bench.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	d, err := startDaemon(cfg, daemonOpts{Sim: true, LogLevel: slog.LevelError, Stdout: io.Discard, Stderr: os.Stderr})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.Stop()
+
+	events := make(chan string, 16)
+	bare := make(chan struct{}, 16)
+	sub := paho.NewClient(paho.NewClientOptions().AddBroker(m.URL()).SetClientID("bench-sub").SetOrderMatters(false))
+	if tok := sub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		b.Fatal("subscriber:", tok.Error())
+	}
+	defer sub.Disconnect(50)
+	sub.Subscribe("roomguard/bench-room/events", 1, func(_ paho.Client, msg paho.Message) {
+		var e struct{ Type string }
+		json.Unmarshal(msg.Payload(), &e)
+		events <- e.Type
+	}).Wait()
+	sub.Subscribe("bench/bare", 1, func(paho.Client, paho.Message) { bare <- struct{}{} }).Wait()
+	pub := paho.NewClient(paho.NewClientOptions().AddBroker(m.URL()).SetClientID("bench-pub"))
+	if tok := pub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		b.Fatal("publisher:", tok.Error())
+	}
+	defer pub.Disconnect(50)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, up, _ := d.session.State(); up {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatal("gateway never connected")
+		}
+	}
+	drainTypes(events)
+
+	wait := func(what string, ch <-chan struct{}) {
+		select {
+		case <-ch:
+		case <-time.After(5 * time.Second):
+			b.Fatalf("no %s within 5 s", what)
+		}
+	}
+	var whole, broker testenv.Latencies
+	states := [2]string{"open", "closed"}
+	want := [2]string{"door.opened", "door.closed"}
+	i := 0
+	for b.Loop() {
+		t0 := time.Now()
+		pub.Publish("bench/bare", 1, false, "x")
+		wait("bare round trip", bare)
+		broker = append(broker, time.Since(t0))
+
+		t0 = time.Now()
+		if err := d.room.Drive("door-main", []byte(states[i%2])); err != nil {
+			b.Fatal(err)
+		}
+		for got := ""; got != want[i%2]; {
+			select {
+			case got = <-events:
+			case <-time.After(5 * time.Second):
+				b.Fatalf("no %s within 5 s", want[i%2])
+			}
+		}
+		whole = append(whole, time.Since(t0))
+		i++
+	}
+	whole.Report(b, "whole")
+	broker.Report(b, "bare")
+	b.ReportMetric(float64(whole.Quantile(0.99)-broker.Quantile(0.99))/float64(time.Millisecond), "p99-above-bare-ms")
+}
+
+func drainTypes(ch chan string) {
+	for {
+		select {
+		case <-ch:
+		case <-time.After(200 * time.Millisecond):
+			return
+		}
+	}
+}

@@ -1,0 +1,125 @@
+package mqtt_test
+
+import (
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/roomguard/roomguard/gateway"
+	"github.com/roomguard/roomguard/gateway/internal/testenv"
+)
+
+// BenchmarkDurableThroughput: events logged by concurrent producers (each
+// call returns once its event is committed with synchronous=FULL) and
+// published to Mosquitto, until a subscriber has every one; next to it, in
+// the same run, the raw rate of batched inserts into the same table with the
+// same pragmas and no gateway around them.
+func BenchmarkDurableThroughput(b *testing.B) {
+	const round = 20000
+	// Producers each wait for their own commit, as an input driver does; a
+	// group commit holds at most one event per producer, so the rate grows
+	// with them until the fsync is shared widely enough.
+	for _, producers := range []int{64, 1024} {
+		b.Run(fmt.Sprintf("gateway-%d-producers", producers), func(b *testing.B) { throughput(b, producers, round) })
+	}
+	b.Run("raw-sqlite", func(b *testing.B) {
+		db, err := sql.Open("sqlite3", "file:"+filepath.Join(b.TempDir(), "raw.db")+"?_journal_mode=WAL&_synchronous=FULL")
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer db.Close()
+		db.SetMaxOpenConns(1)
+		if _, err := db.Exec(`CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
+			ts_ms INTEGER NOT NULL, type TEXT NOT NULL, severity TEXT NOT NULL, device TEXT NOT NULL DEFAULT '',
+			person TEXT NOT NULL DEFAULT '', payload BLOB NOT NULL) STRICT;
+			CREATE INDEX events_ts ON events (ts_ms);
+			CREATE INDEX events_type ON events (type, seq);
+			CREATE INDEX events_device ON events (device, seq) WHERE device <> '';`); err != nil {
+			b.Fatal(err)
+		}
+		payload := []byte(`{"seq":1,"id":"019a9f1e-2b3c-7d4e-8f90-a1b2c3d4e5f6","ts":"2026-11-22T09:00:00.000Z","room":"rig-room","type":"window.opened","severity":"info","device":"window-7"}`)
+		total := 0
+		start := time.Now()
+		for b.Loop() {
+			for batch := 0; batch < round/1000; batch++ {
+				tx, err := db.Begin()
+				if err != nil {
+					b.Fatal(err)
+				}
+				ins, _ := tx.Prepare(`INSERT INTO events (id, ts_ms, type, severity, device, payload) VALUES (?, ?, ?, ?, ?, ?)`)
+				for i := 0; i < 1000; i++ {
+					now := time.Now()
+					if _, err := ins.Exec(gateway.NewEventID(now), now.UnixMilli(), "window.opened", "info", "window-7", payload); err != nil {
+						b.Fatal(err)
+					}
+				}
+				ins.Close()
+				if err := tx.Commit(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			total += round
+		}
+		b.ReportMetric(float64(total)/time.Since(start).Seconds(), "rows/s")
+	})
+}
+
+// BenchmarkBacklog: 100,000 events logged while the broker is down; the
+// time from the broker's return until a subscriber has all of them, which
+// must arrive in seq order.
+func BenchmarkBacklog(b *testing.B) {
+	const backlog = 100000
+	for b.Loop() {
+		m := testenv.StartMosquitto(b)
+		sub := subscribeEvents(b, m.URL(), "backlog-sub")
+		r := newRig(b, m.URL())
+		m.Stop()
+		r.start()
+		r.appendN(backlog, 1000)
+		start := time.Now()
+		m.Start()
+		if !sub.waitSeqs(backlog, 120*time.Second) {
+			b.Fatalf("subscriber has %d of %d", len(sub.seen), backlog)
+		}
+		took := time.Since(start)
+		sub.check(b, backlog, true)
+		b.ReportMetric(took.Seconds(), "s-to-deliver")
+		b.ReportMetric(backlog/took.Seconds(), "events/s")
+		r.stop()
+		r.cancel = nil
+	}
+}
+
+func throughput(b *testing.B, producers, round int) {
+	m := testenv.StartMosquitto(b)
+	sub := subscribeEvents(b, m.URL(), "tp-sub")
+	r := newRig(b, m.URL())
+	r.start()
+	total := 0
+	start := time.Now()
+	for b.Loop() {
+		var wg sync.WaitGroup
+		for p := 0; p < producers; p++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := p; i < round; i += producers {
+					if _, err := r.store.Append(gateway.Event{Type: "window.opened", Severity: gateway.SeverityInfo,
+						Device: fmt.Sprintf("window-%d", p%64)}); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		total += round
+		if !sub.waitSeqs(total, 60*time.Second) {
+			b.Fatalf("subscriber has %d of %d", len(sub.seen), total)
+		}
+	}
+	b.ReportMetric(float64(total)/time.Since(start).Seconds(), "events/s")
+}
