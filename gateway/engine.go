@@ -61,6 +61,33 @@ type Engine struct {
 	states  map[string]DeviceState
 	causes  map[string]string // what last drove each output, for its event
 	started bool
+	panel   *Panel
+}
+
+// SetPanel connects the room's alarm panel: inputs reach it after they are
+// logged, and it sees the devices and drives the sirens through the engine.
+func (e *Engine) SetPanel(p *Panel) {
+	e.panel = p
+	p.Devices = e.States
+	p.Siren = e.SetSirens
+}
+
+// SetSirens turns every siren output on or off; cause goes into the event.
+func (e *Engine) SetSirens(on bool, cause string) {
+	e.mu.Lock()
+	var sirens []*Output
+	for id, out := range e.outputs {
+		if out.Kind == KindSiren {
+			e.causes[id] = cause
+			sirens = append(sirens, out)
+		}
+	}
+	e.mu.Unlock()
+	for _, out := range sirens {
+		if out.Driver != nil {
+			out.Driver.Set(on)
+		}
+	}
 }
 
 // NewEngine returns an engine for room.
@@ -96,9 +123,11 @@ func (e *Engine) Start(version string, sim bool) error {
 		return err
 	}
 	started := map[string]any{"version": version, "sim": sim}
+	var previousStop time.Time
 	if last, err := e.log.LastSeq(); err == nil && last > 0 {
 		prev, err := e.log.Query(EventFilter{AfterSeq: last - 1})
 		if err == nil && len(prev) == 1 {
+			previousStop = prev[0].TS
 			started["previous_stop"] = prev[0].TS.Format(TimeFormat)
 			started["clean_stop"] = prev[0].Type == "gateway.stopped"
 		}
@@ -155,6 +184,20 @@ func (e *Engine) Start(version string, sim bool) error {
 	for _, st := range states {
 		e.sink.DeviceState(st)
 	}
+	if e.panel != nil {
+		if err := e.panel.Start(previousStop); err != nil {
+			return err
+		}
+		// Changes missed while down count as if seen now (a window opened
+		// during a sealed outage breaks the seal).
+		for i, st := range states {
+			if seqFor[i] >= 0 {
+				if err := e.panel.Input(st.Device, e.inputs[st.Device].Kind, st.Active); err != nil {
+					return err
+				}
+			}
+		}
+	}
 	return nil
 }
 
@@ -178,6 +221,11 @@ func (e *Engine) InputChanged(id string, active bool, at time.Time) error {
 	st := DeviceState{Device: id, Kind: string(in.Kind), Name: in.Name, State: in.Kind.StateName(active), Active: active, Since: at}
 	if err := e.record(Event{TS: at, ClockTrusted: e.clock.Trusted(), Type: typ, Severity: sev, Device: id}, st); err != nil {
 		return err
+	}
+	if e.panel != nil {
+		if err := e.panel.Input(id, in.Kind, active); err != nil {
+			return err
+		}
 	}
 	if in.Kind == KindExitButton && active && in.Strike != "" {
 		return e.releaseStrike(in.Strike, id)

@@ -1,0 +1,145 @@
+package gateway
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// AlarmClass is a kind of alarm in the catalogue.
+type AlarmClass string
+
+// The alarm catalogue. Priority 1 is the most urgent.
+const (
+	AlarmIntrusion      AlarmClass = "intrusion"
+	AlarmSealBroken     AlarmClass = "seal-broken"
+	AlarmTamper         AlarmClass = "tamper"
+	AlarmDeviceFault    AlarmClass = "device-fault"
+	AlarmPanic          AlarmClass = "panic"
+	AlarmDuress         AlarmClass = "duress"
+	AlarmSafeOpened     AlarmClass = "safe-opened"
+	AlarmDoorForced     AlarmClass = "door-forced"
+	AlarmDoorHeldOpen   AlarmClass = "door-held-open"
+	AlarmDeniedBurst    AlarmClass = "denied-burst"
+	AlarmCarrierRemoval AlarmClass = "carrier-removal"
+	AlarmCarrierOverdue AlarmClass = "carrier-overdue"
+	AlarmBoardSilent    AlarmClass = "board-silent"
+)
+
+// AlarmSpec is what the catalogue says of a class.
+type AlarmSpec struct {
+	Priority int      // 1 (most urgent) … 5
+	Severity Severity // of its alarm.raised event
+	Hour24   bool     // raised in every mode (GB 50394: tamper and line faults alarm in every mode)
+	Silent   bool     // never sounds the siren (duress must not tell the intruder)
+	Audible  bool     // sounds the siren
+}
+
+var alarmCatalogue = map[AlarmClass]AlarmSpec{
+	AlarmDuress:         {Priority: 1, Severity: SeverityCritical, Hour24: true, Silent: true},
+	AlarmPanic:          {Priority: 1, Severity: SeverityCritical, Hour24: true, Audible: true},
+	AlarmSealBroken:     {Priority: 1, Severity: SeverityCritical, Audible: true},
+	AlarmCarrierRemoval: {Priority: 1, Severity: SeverityCritical, Hour24: true, Audible: true},
+	AlarmIntrusion:      {Priority: 2, Severity: SeverityAlarm, Audible: true},
+	AlarmDoorForced:     {Priority: 2, Severity: SeverityAlarm, Hour24: true, Audible: true},
+	AlarmSafeOpened:     {Priority: 2, Severity: SeverityAlarm, Audible: true},
+	AlarmTamper:         {Priority: 3, Severity: SeverityAlarm, Hour24: true, Audible: true},
+	AlarmDeniedBurst:    {Priority: 3, Severity: SeverityAlarm, Hour24: true},
+	AlarmDeviceFault:    {Priority: 4, Severity: SeverityWarning, Hour24: true},
+	AlarmBoardSilent:    {Priority: 4, Severity: SeverityWarning, Hour24: true},
+	AlarmDoorHeldOpen:   {Priority: 4, Severity: SeverityWarning, Hour24: true},
+	AlarmCarrierOverdue: {Priority: 4, Severity: SeverityWarning, Hour24: true},
+}
+
+// Spec returns the catalogue entry of the class.
+func (c AlarmClass) Spec() (AlarmSpec, bool) { s, ok := alarmCatalogue[c]; return s, ok }
+
+// AlarmClasses lists the catalogue.
+func AlarmClasses() []AlarmClass {
+	out := make([]AlarmClass, 0, len(alarmCatalogue))
+	for c := range alarmCatalogue {
+		out = append(out, c)
+	}
+	return out
+}
+
+// Alarm is one alarm from raise to close. It latches: only an
+// acknowledgement with a comment and the condition's restoration, both,
+// close it (GB 50394: no automatic reset).
+type Alarm struct {
+	ID         string     `json:"id"`
+	Class      AlarmClass `json:"class"`
+	Priority   int        `json:"priority"`
+	Device     string     `json:"device,omitempty"`
+	Detail     string     `json:"detail,omitempty"`
+	Silent     bool       `json:"silent,omitempty"`
+	RaisedAt   time.Time  `json:"raised_at"`
+	RaisedSeq  uint64     `json:"raised_seq,omitempty"`
+	Count      int        `json:"count"`
+	Level      int        `json:"level"` // escalation steps taken while unacknowledged
+	AckBy      string     `json:"ack_by,omitempty"`
+	AckAt      time.Time  `json:"ack_at,omitzero"`
+	AckComment string     `json:"ack_comment,omitempty"`
+	RestoredAt time.Time  `json:"restored_at,omitzero"`
+	ClosedAt   time.Time  `json:"closed_at,omitzero"`
+}
+
+// Acknowledged reports whether a guard has acknowledged the alarm.
+func (a *Alarm) Acknowledged() bool { return !a.AckAt.IsZero() }
+
+// Restored reports whether the alarm's condition is back to normal.
+func (a *Alarm) Restored() bool { return !a.RestoredAt.IsZero() }
+
+// Closed reports whether the alarm is over: acknowledged and restored.
+func (a *Alarm) Closed() bool { return !a.ClosedAt.IsZero() }
+
+// State is the alarm's lifecycle state as published.
+func (a *Alarm) State() string {
+	switch {
+	case a.Closed():
+		return "closed"
+	case a.Acknowledged() && a.Restored():
+		return "closed"
+	case a.Acknowledged():
+		return "acknowledged"
+	case a.Restored():
+		return "restored"
+	}
+	return "active"
+}
+
+// key identifies the condition behind an alarm: the same condition firing
+// again while its alarm is open counts on that alarm.
+func (a *Alarm) key() string { return string(a.Class) + "/" + a.Device }
+
+// AlarmJSON is the payload of roomguard/<room>/alarms/<id> (retained).
+func (a *Alarm) AlarmJSON(room string) json.RawMessage {
+	type times struct {
+		RaisedAt   string `json:"raised_at"`
+		AckAt      string `json:"ack_at,omitempty"`
+		RestoredAt string `json:"restored_at,omitempty"`
+		ClosedAt   string `json:"closed_at,omitempty"`
+	}
+	f := func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.Format(TimeFormat)
+	}
+	return mustJSON(struct {
+		Room       string     `json:"room"`
+		ID         string     `json:"id"`
+		Class      AlarmClass `json:"class"`
+		Priority   int        `json:"priority"`
+		State      string     `json:"state"`
+		Device     string     `json:"device,omitempty"`
+		Detail     string     `json:"detail,omitempty"`
+		Silent     bool       `json:"silent"`
+		Count      int        `json:"count"`
+		Level      int        `json:"level"`
+		RaisedSeq  uint64     `json:"raised_seq,omitempty"`
+		AckBy      string     `json:"ack_by,omitempty"`
+		AckComment string     `json:"ack_comment,omitempty"`
+		times
+	}{room, a.ID, a.Class, a.Priority, a.State(), a.Device, a.Detail, a.Silent, a.Count, a.Level, a.RaisedSeq,
+		a.AckBy, a.AckComment, times{f(a.RaisedAt), f(a.AckAt), f(a.RestoredAt), f(a.ClosedAt)}})
+}

@@ -1,0 +1,773 @@
+package gateway
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Mode is what state the room is in.
+type Mode string
+
+const (
+	ModeOpen   Mode = "open"   // in use
+	ModeArmed  Mode = "armed"  // after hours, nobody inside
+	ModeSealed Mode = "sealed" // holiday seal (节假日封门)
+)
+
+// PanelConfig holds the panel's timers, already checked against their bounds.
+type PanelConfig struct {
+	ExitDelay       time.Duration   // EN 50131 / SIA CP-01: default 60 s, 45–255 s
+	EntryDelay      time.Duration   // default 30 s, 10–45 s (EN 50131: entry ≤ 45 s)
+	SirenCutoff     time.Duration   // EN 50131: default 10 min, 2–15 min
+	Escalation      []time.Duration // after the raise, while unacknowledged: default 1, 2, 3 min
+	TwoPersonWindow time.Duration   // dual custody: 10 s
+}
+
+// DefaultPanelConfig is the panel with the defaults of DESIGN.md.
+func DefaultPanelConfig() PanelConfig {
+	return PanelConfig{ExitDelay: 60 * time.Second, EntryDelay: 30 * time.Second, SirenCutoff: 10 * time.Minute,
+		Escalation: []time.Duration{time.Minute, 2 * time.Minute, 3 * time.Minute}, TwoPersonWindow: 10 * time.Second}
+}
+
+// Bypass excludes devices from the arming checks and from detection, for
+// one arming only, with the reason and the person on record.
+type Bypass struct {
+	Devices []string  `json:"devices"`
+	Reason  string    `json:"reason"`
+	By      string    `json:"by"`
+	At      time.Time `json:"at"`
+}
+
+// Confirmation is the first person of a two-person operation.
+type Confirmation struct {
+	Op string    `json:"op"` // seal or unseal
+	By string    `json:"by"`
+	At time.Time `json:"at"`
+}
+
+// Seal is a holiday seal in force.
+type Seal struct {
+	ID       string        `json:"id"`
+	By       []string      `json:"by"`
+	At       time.Time     `json:"at"`
+	Seq      uint64        `json:"seq"` // the mode.sealed event
+	Snapshot []DeviceState `json:"snapshot"`
+	Broken   []string      `json:"broken,omitempty"` // seal-broken alarm ids
+}
+
+// PanelState is the panel's whole state; it is saved with every change, in
+// the same transaction as the change's events, and survives restarts.
+type PanelState struct {
+	Mode        Mode          `json:"mode"`
+	Since       time.Time     `json:"since"`
+	By          []string      `json:"by,omitempty"`
+	ExitUntil   time.Time     `json:"exit_until,omitzero"`
+	EntryUntil  time.Time     `json:"entry_until,omitzero"`
+	EntryDevice string        `json:"entry_device,omitempty"`
+	Bypass      *Bypass       `json:"bypass,omitempty"`   // registered for the next arming
+	Bypassed    *Bypass       `json:"bypassed,omitempty"` // in force for this arming
+	Pending     *Confirmation `json:"pending,omitempty"`
+	Seal        *Seal         `json:"seal,omitempty"`
+	Alarms      []*Alarm      `json:"alarms"` // open alarms, oldest first
+	NextAlarm   uint64        `json:"next_alarm"`
+	SirenOn     bool          `json:"siren_on,omitempty"`
+	SirenUntil  time.Time     `json:"siren_until,omitzero"`
+}
+
+func (s *PanelState) clone() *PanelState {
+	var c PanelState
+	b, _ := json.Marshal(s)
+	json.Unmarshal(b, &c)
+	return &c
+}
+
+// PanelLog is what the panel needs of the log.
+type PanelLog interface {
+	LoadPanel() (*PanelState, error) // nil when the room never had one
+	SavePanel(events []Event, st *PanelState, report *SealReport) ([]Event, error)
+	Query(f EventFilter) ([]Event, error)
+}
+
+// PanelSink receives retained publications after they are committed. It
+// must not block.
+type PanelSink interface {
+	Mode(payload json.RawMessage)
+	Alarm(id string, payload json.RawMessage) // nil: the alarm closed, clear it
+	SealReport(id string, payload json.RawMessage)
+}
+
+// Reason is one reason an operation is refused.
+type Reason struct {
+	Code   string `json:"code"`
+	Device string `json:"device,omitempty"`
+	Detail string `json:"detail"`
+}
+
+// RefusedError is an operation refused for reasons that can be listed: every
+// one of them, so a guard fixes them all at once.
+type RefusedError struct {
+	Op      string
+	Reasons []Reason
+}
+
+func (e *RefusedError) Error() string {
+	var parts []string
+	for _, r := range e.Reasons {
+		parts = append(parts, r.Detail)
+	}
+	return e.Op + " refused: " + strings.Join(parts, "; ")
+}
+
+// Panel is the room's alarm panel: the mode, the alarms, the seal and their
+// timers. Every change is logged with the state it leads to in one
+// transaction, then published; an operation that fails changes nothing.
+type Panel struct {
+	room  string
+	cfg   PanelConfig
+	clock Clock
+	log   PanelLog
+	sink  PanelSink
+
+	// Devices returns the present state of every device (the engine's).
+	Devices func() []DeviceState
+	// Siren drives the room's sirens; cause names the alarm behind it.
+	Siren func(on bool, cause string)
+	// Inside lists who is in the room (entry control, once it exists).
+	Inside func() []string
+
+	mu        sync.Mutex
+	st        *PanelState
+	stopTimer func() bool
+	timerAt   time.Time
+}
+
+// NewPanel returns the panel of room.
+func NewPanel(room string, cfg PanelConfig, clock Clock, log PanelLog, sink PanelSink) *Panel {
+	return &Panel{room: room, cfg: cfg, clock: clock, log: log, sink: sink,
+		st: &PanelState{Mode: ModeOpen, Since: clock.Now()}}
+}
+
+// State returns a copy of the panel's state.
+func (p *Panel) State() *PanelState {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.st.clone()
+}
+
+// change is one operation's work: the next state and the events that say
+// how it came about.
+type change struct {
+	p      *Panel
+	next   *PanelState
+	now    time.Time
+	events []Event
+	report *SealReport
+	raised map[int]*Alarm // index in events of each alarm.raised → its alarm
+	logged []Event        // the events as committed
+}
+
+func (p *Panel) begin() *change {
+	return &change{p: p, next: p.st.clone(), now: p.clock.Now(), raised: map[int]*Alarm{}}
+}
+
+func (c *change) event(typ string, sev Severity, device, person string, data any) {
+	ev := Event{TS: c.now, ClockTrusted: c.p.clock.Trusted(), Type: typ, Severity: sev, Device: device, Person: person}
+	if data != nil {
+		ev.Data = mustJSON(data)
+	}
+	c.events = append(c.events, ev)
+}
+
+// commit logs the change and makes it the panel's state; on error nothing
+// changed. Called with p.mu held.
+func (p *Panel) commit(c *change) error {
+	if len(c.events) == 0 {
+		return nil
+	}
+	logged, err := p.log.SavePanel(c.events, c.next, c.report)
+	if err != nil {
+		return err
+	}
+	c.logged = logged
+	for i, a := range c.raised {
+		a.RaisedSeq = logged[i].Seq
+	}
+	if len(c.raised) > 0 { // the raise seqs are known only now; save them too
+		if _, err := p.log.SavePanel(nil, c.next, nil); err != nil {
+			return err
+		}
+	}
+	prev := p.st
+	p.st = c.next
+	p.publish(prev, c.report)
+	p.driveSiren(prev)
+	p.schedule()
+	return nil
+}
+
+// publish sends what changed to the sink.
+func (p *Panel) publish(prev *PanelState, report *SealReport) {
+	if p.sink == nil {
+		return
+	}
+	p.sink.Mode(p.modeJSON())
+	open := map[string]bool{}
+	for _, a := range p.st.Alarms {
+		open[a.ID] = true
+		p.sink.Alarm(a.ID, a.AlarmJSON(p.room))
+	}
+	for _, a := range prev.Alarms {
+		if !open[a.ID] {
+			p.sink.Alarm(a.ID, nil)
+		}
+	}
+	if report != nil {
+		p.sink.SealReport(report.SealID, mustJSON(report))
+	}
+}
+
+func (p *Panel) driveSiren(prev *PanelState) {
+	if p.Siren == nil || prev.SirenOn == p.st.SirenOn {
+		return
+	}
+	cause := "alarm"
+	for _, a := range p.st.Alarms {
+		if spec, _ := a.Class.Spec(); spec.Audible && !a.Acknowledged() {
+			cause = "alarm " + a.ID
+		}
+	}
+	if !p.st.SirenOn {
+		cause = "silenced"
+		if !p.st.SirenUntil.IsZero() && !p.clock.Now().Before(p.st.SirenUntil) {
+			cause = "cut-off"
+		}
+	}
+	p.Siren(p.st.SirenOn, cause)
+}
+
+// ModeJSON is the payload of roomguard/<room>/mode (retained).
+func (p *Panel) ModeJSON() json.RawMessage {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.modeJSON()
+}
+
+func (p *Panel) modeJSON() json.RawMessage {
+	s := p.st
+	m := map[string]any{"room": p.room, "mode": s.Mode, "since": s.Since.Format(TimeFormat), "open_alarms": len(s.Alarms)}
+	if len(s.By) > 0 {
+		m["by"] = s.By
+	}
+	if !s.ExitUntil.IsZero() {
+		m["exit_until"] = s.ExitUntil.Format(TimeFormat)
+	}
+	if !s.EntryUntil.IsZero() {
+		m["entry_until"] = s.EntryUntil.Format(TimeFormat)
+		m["entry_device"] = s.EntryDevice
+	}
+	if s.Bypassed != nil {
+		m["bypassed"] = s.Bypassed.Devices
+	}
+	if s.Seal != nil {
+		m["seal_id"] = s.Seal.ID
+	}
+	return mustJSON(m)
+}
+
+// Start loads the saved state. A room that was armed or sealed when the
+// gateway stopped stays so, and gateway.restarted records the downtime;
+// deadlines that passed meanwhile take effect now.
+func (p *Panel) Start(previousStop time.Time) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	saved, err := p.log.LoadPanel()
+	if err != nil {
+		return fmt.Errorf("load panel: %w", err)
+	}
+	if saved != nil {
+		p.st = saved
+	}
+	c := p.begin()
+	if p.st.Mode != ModeOpen && !previousStop.IsZero() {
+		c.event("gateway.restarted", SeverityWarning, "", "", map[string]any{
+			"mode": p.st.Mode, "previous_stop": previousStop.Format(TimeFormat),
+			"downtime_s": int64(c.now.Sub(previousStop).Seconds())})
+	}
+	p.due(c)
+	if err := p.commit(c); err != nil {
+		return err
+	}
+	if len(c.events) == 0 { // nothing changed: publish the loaded state anyway
+		p.publish(&PanelState{}, nil)
+		p.schedule()
+	}
+	if p.Siren != nil && p.st.SirenOn {
+		p.Siren(true, "restart")
+	}
+	return nil
+}
+
+// schedule sets one timer for the panel's next deadline. Called with p.mu held.
+func (p *Panel) schedule() {
+	next := p.nextDeadline()
+	if next.Equal(p.timerAt) && p.stopTimer != nil {
+		return
+	}
+	if p.stopTimer != nil {
+		p.stopTimer()
+		p.stopTimer = nil
+	}
+	p.timerAt = next
+	if next.IsZero() {
+		return
+	}
+	d := next.Sub(p.clock.Now())
+	if d < 0 {
+		d = 0
+	}
+	p.stopTimer = p.clock.AfterFunc(d, p.tick)
+}
+
+func (p *Panel) nextDeadline() time.Time {
+	var next time.Time
+	consider := func(t time.Time) {
+		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	s := p.st
+	consider(s.ExitUntil)
+	consider(s.EntryUntil)
+	if s.SirenOn {
+		consider(s.SirenUntil)
+	}
+	for _, a := range s.Alarms {
+		consider(p.escalationAt(a))
+	}
+	return next
+}
+
+func (p *Panel) escalationAt(a *Alarm) time.Time {
+	if a.Acknowledged() || a.Level >= len(p.cfg.Escalation) {
+		return time.Time{}
+	}
+	return a.RaisedAt.Add(p.cfg.Escalation[a.Level])
+}
+
+// tick handles every deadline that has passed.
+func (p *Panel) tick() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stopTimer, p.timerAt = nil, time.Time{}
+	c := p.begin()
+	p.due(c)
+	if err := p.commit(c); err != nil {
+		// Not logged, so not done: try again shortly.
+		p.stopTimer, p.timerAt = p.clock.AfterFunc(time.Second, p.tick), c.now.Add(time.Second)
+		return
+	}
+	p.schedule()
+}
+
+// due applies the deadlines passed by c.now.
+func (p *Panel) due(c *change) {
+	s := c.next
+	if !s.ExitUntil.IsZero() && !c.now.Before(s.ExitUntil) {
+		s.ExitUntil = time.Time{}
+		c.event("mode.armed", SeverityInfo, "", first(s.By), map[string]any{"by": s.By})
+	}
+	if !s.EntryUntil.IsZero() && !c.now.Before(s.EntryUntil) {
+		dev := s.EntryDevice
+		s.EntryUntil, s.EntryDevice = time.Time{}, ""
+		p.raise(c, AlarmIntrusion, dev, "not disarmed within the entry delay", p.deviceActive(dev))
+	}
+	if s.SirenOn && !s.SirenUntil.IsZero() && !c.now.Before(s.SirenUntil) {
+		s.SirenOn = false // EN 50131 cut-off; the alarm stays open
+		c.event("siren.cutoff", SeverityWarning, "", "", map[string]any{"after_s": int64(p.cfg.SirenCutoff.Seconds())})
+	}
+	for _, a := range s.Alarms {
+		for at := p.escalationAt(a); !at.IsZero() && !c.now.Before(at); at = p.escalationAt(a) {
+			a.Level++
+			c.event("alarm.escalated", SeverityCritical, a.Device, "", map[string]any{"alarm": a.ID, "class": a.Class, "level": a.Level})
+		}
+	}
+	if s.Pending != nil && c.now.Sub(s.Pending.At) > p.cfg.TwoPersonWindow {
+		s.Pending = nil // expired; no event: the first confirmation was logged
+	}
+}
+
+func (p *Panel) deviceActive(id string) bool {
+	if p.Devices == nil || id == "" {
+		return false
+	}
+	for _, d := range p.Devices() {
+		if d.Device == id {
+			return d.Active
+		}
+	}
+	return false
+}
+
+func first(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[0]
+}
+
+// raise opens an alarm of class for device, or counts on the open alarm of
+// the same condition. stillActive tells whether the condition is present
+// now (if not, the alarm is restored at once: it still needs an ack).
+func (p *Panel) raise(c *change, class AlarmClass, device, detail string, stillActive bool) *Alarm {
+	spec, _ := class.Spec()
+	s := c.next
+	for _, a := range s.Alarms {
+		if a.Class == class && a.Device == device {
+			a.Count++
+			if stillActive {
+				a.RestoredAt = time.Time{}
+			}
+			c.event("alarm.repeated", spec.Severity, device, "", map[string]any{"alarm": a.ID, "class": class, "count": a.Count})
+			p.sound(c, spec)
+			return a
+		}
+	}
+	s.NextAlarm++
+	a := &Alarm{ID: fmt.Sprintf("%s-%d", p.room, s.NextAlarm), Class: class, Priority: spec.Priority, Device: device,
+		Detail: detail, Silent: spec.Silent, RaisedAt: c.now, Count: 1}
+	if !stillActive {
+		a.RestoredAt = c.now
+	}
+	s.Alarms = append(s.Alarms, a)
+	c.raised[len(c.events)] = a
+	c.event("alarm.raised", spec.Severity, device, "", map[string]any{"alarm": a.ID, "class": class,
+		"priority": spec.Priority, "silent": spec.Silent, "detail": detail, "mode": s.Mode})
+	if s.Seal != nil && class == AlarmSealBroken {
+		s.Seal.Broken = append(s.Seal.Broken, a.ID)
+	}
+	p.sound(c, spec)
+	return a
+}
+
+func (p *Panel) sound(c *change, spec AlarmSpec) {
+	if !spec.Audible || spec.Silent {
+		return
+	}
+	c.next.SirenOn = true
+	c.next.SirenUntil = c.now.Add(p.cfg.SirenCutoff)
+}
+
+// Raise opens an alarm for another capability (entry control, carriers,
+// boards). It returns the alarm's id.
+func (p *Panel) Raise(class AlarmClass, device, detail string) (string, error) {
+	if _, ok := class.Spec(); !ok {
+		return "", Errorf(EINVALID, "no alarm class %q", class)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c := p.begin()
+	a := p.raise(c, class, device, detail, true)
+	return a.ID, p.commit(c)
+}
+
+// Restore marks the open alarms of class for device as restored.
+func (p *Panel) Restore(class AlarmClass, device string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c := p.begin()
+	p.restore(c, func(a *Alarm) bool { return a.Class == class && a.Device == device })
+	return p.commit(c)
+}
+
+func (p *Panel) restore(c *change, match func(*Alarm) bool) {
+	var keep []*Alarm
+	for _, a := range c.next.Alarms {
+		if match(a) && !a.Restored() {
+			a.RestoredAt = c.now
+			c.event("alarm.restored", SeverityInfo, a.Device, "", map[string]any{"alarm": a.ID, "class": a.Class})
+			if a.Acknowledged() {
+				p.close(c, a)
+				continue
+			}
+		}
+		keep = append(keep, a)
+	}
+	c.next.Alarms = keep
+}
+
+func (p *Panel) close(c *change, a *Alarm) {
+	a.ClosedAt = c.now
+	c.event("alarm.closed", SeverityInfo, a.Device, "", map[string]any{"alarm": a.ID, "class": a.Class,
+		"ack_by": a.AckBy, "open_s": int64(c.now.Sub(a.RaisedAt).Seconds())})
+}
+
+// Input applies an input's accepted change: the alarms it raises in the
+// present mode, and the alarms it restores.
+func (p *Panel) Input(id string, kind InputKind, active bool) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c := p.begin()
+	s := c.next
+	if !active {
+		p.restore(c, func(a *Alarm) bool { return a.Device == id && restoresWithDevice(a.Class) })
+		return p.commit(c)
+	}
+	bypassed := s.Bypassed != nil && contains(s.Bypassed.Devices, id)
+	switch kind {
+	case KindTamper:
+		p.raise(c, AlarmTamper, id, "tamper loop open", true)
+	case KindPanic:
+		p.raise(c, AlarmPanic, id, "panic button", true)
+	case KindDoor, KindWindow, KindIRDetector:
+		switch {
+		case bypassed:
+		case s.Mode == ModeSealed:
+			class, detail := AlarmSealBroken, string(kind)+" opened while sealed"
+			if kind == KindIRDetector {
+				class, detail = AlarmIntrusion, "motion while sealed"
+			}
+			p.raise(c, class, id, detail, true)
+		case s.Mode == ModeArmed && !s.ExitUntil.IsZero():
+			// Exit delay: the way out is open; a window is not the way out.
+			if kind == KindWindow {
+				p.raise(c, AlarmIntrusion, id, "window opened during the exit delay", true)
+			}
+		case s.Mode == ModeArmed && kind == KindDoor:
+			if s.EntryUntil.IsZero() {
+				s.EntryUntil, s.EntryDevice = c.now.Add(p.cfg.EntryDelay), id
+				c.event("entry.delay", SeverityWarning, id, "", map[string]any{"until": s.EntryUntil.Format(TimeFormat),
+					"delay_s": int64(p.cfg.EntryDelay.Seconds())})
+			}
+		case s.Mode == ModeArmed && !s.EntryUntil.IsZero() && kind == KindIRDetector:
+			// Someone came in through the entry route and has the delay to disarm.
+		case s.Mode == ModeArmed:
+			p.raise(c, AlarmIntrusion, id, string(kind)+" while armed", true)
+		}
+	case KindSafeBolt, KindSafeDoor:
+		switch {
+		case bypassed:
+		case s.Mode == ModeSealed:
+			p.raise(c, AlarmSealBroken, id, "safe opened while sealed", true)
+		case s.Mode == ModeArmed:
+			p.raise(c, AlarmSafeOpened, id, "safe opened while armed", true)
+		}
+	}
+	return p.commit(c)
+}
+
+// restoresWithDevice tells which alarms end their condition when their
+// device returns to normal.
+func restoresWithDevice(c AlarmClass) bool {
+	switch c {
+	case AlarmIntrusion, AlarmSealBroken, AlarmTamper, AlarmPanic, AlarmDuress, AlarmSafeOpened, AlarmDoorForced, AlarmDoorHeldOpen:
+		return true
+	}
+	return false
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Ack acknowledges an alarm with a comment. An acknowledged alarm that is
+// also restored closes.
+func (p *Panel) Ack(id, by, comment string) error {
+	if strings.TrimSpace(by) == "" {
+		return Errorf(EINVALID, "ack: who acknowledges is missing")
+	}
+	if strings.TrimSpace(comment) == "" {
+		return Errorf(EINVALID, "ack: a comment is required (what was found, what was done)")
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c := p.begin()
+	var a *Alarm
+	for _, x := range c.next.Alarms {
+		if x.ID == id {
+			a = x
+		}
+	}
+	if a == nil {
+		return Errorf(ENOTFOUND, "ack: no open alarm %q", id)
+	}
+	if a.Acknowledged() {
+		return Errorf(ECONFLICT, "ack: alarm %s was already acknowledged by %s", id, a.AckBy)
+	}
+	a.AckBy, a.AckAt, a.AckComment = by, c.now, comment
+	c.event("alarm.acknowledged", SeverityInfo, a.Device, by, map[string]any{"alarm": a.ID, "class": a.Class, "comment": comment,
+		"ack_s": int64(c.now.Sub(a.RaisedAt).Seconds())})
+	if a.Restored() {
+		p.close(c, a)
+		var keep []*Alarm
+		for _, x := range c.next.Alarms {
+			if x != a {
+				keep = append(keep, x)
+			}
+		}
+		c.next.Alarms = keep
+	}
+	// The siren stops when no audible alarm is left unacknowledged.
+	if c.next.SirenOn {
+		loud := false
+		for _, x := range c.next.Alarms {
+			if spec, _ := x.Class.Spec(); spec.Audible && !x.Acknowledged() {
+				loud = true
+			}
+		}
+		if !loud {
+			c.next.SirenOn, c.next.SirenUntil = false, time.Time{}
+		}
+	}
+	return p.commit(c)
+}
+
+// checks lists every reason the room cannot be armed or sealed now.
+func (p *Panel) checks(s *PanelState, bypass *Bypass) []Reason {
+	var rs []Reason
+	skip := map[string]bool{}
+	if bypass != nil {
+		for _, d := range bypass.Devices {
+			skip[d] = true
+		}
+	}
+	if p.Devices != nil {
+		for _, d := range p.Devices() {
+			if !d.Active || skip[d.Device] {
+				continue
+			}
+			switch InputKind(d.Kind) {
+			case KindDoor, KindWindow:
+				rs = append(rs, Reason{"open", d.Device, fmt.Sprintf("%s %s is open", d.Kind, d.Device)})
+			case KindSafeBolt:
+				rs = append(rs, Reason{"safe-unlocked", d.Device, fmt.Sprintf("safe bolt %s is unlocked", d.Device)})
+			case KindSafeDoor:
+				rs = append(rs, Reason{"safe-open", d.Device, fmt.Sprintf("safe door %s is open", d.Device)})
+			case KindTamper:
+				rs = append(rs, Reason{"tamper", d.Device, fmt.Sprintf("tamper %s is active", d.Device)})
+			}
+		}
+	}
+	for _, a := range s.Alarms {
+		if (a.Class == AlarmDeviceFault || a.Class == AlarmBoardSilent) && !a.Restored() {
+			rs = append(rs, Reason{"fault", a.Device, fmt.Sprintf("device fault on %s (alarm %s)", a.Device, a.ID)})
+		}
+	}
+	if p.Inside != nil {
+		if in := p.Inside(); len(in) > 0 {
+			rs = append(rs, Reason{"occupied", "", "still inside: " + strings.Join(in, ", ")})
+		}
+	}
+	return rs
+}
+
+// Arm arms the room: refused, with every reason, unless the preconditions
+// hold (or are bypassed); then the exit delay runs.
+func (p *Panel) Arm(by string) error {
+	if strings.TrimSpace(by) == "" {
+		return Errorf(EINVALID, "arm: who arms is missing")
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c := p.begin()
+	s := c.next
+	switch s.Mode {
+	case ModeArmed:
+		return Errorf(ECONFLICT, "arm: the room is already armed")
+	case ModeSealed:
+		return Errorf(ECONFLICT, "arm: the room is sealed; unseal it first")
+	}
+	if rs := p.checks(s, s.Bypass); len(rs) > 0 {
+		return p.refuse(c, "arm", by, rs)
+	}
+	s.Mode, s.Since, s.By = ModeArmed, c.now, []string{by}
+	s.ExitUntil = c.now.Add(p.cfg.ExitDelay)
+	s.Bypassed, s.Bypass = s.Bypass, nil
+	data := map[string]any{"by": by, "exit_delay_s": int64(p.cfg.ExitDelay.Seconds())}
+	if s.Bypassed != nil {
+		data["bypass"] = s.Bypassed
+	}
+	c.event("mode.arming", SeverityInfo, "", by, data)
+	return p.commit(c)
+}
+
+// refuse logs the refusal and returns it.
+func (p *Panel) refuse(c *change, op, by string, rs []Reason) error {
+	c.next = p.st.clone() // a refusal changes nothing but the log
+	c.event("arming.refused", SeverityWarning, "", by, map[string]any{"op": op, "by": by, "reasons": rs})
+	if err := p.commit(c); err != nil {
+		return err
+	}
+	return &RefusedError{Op: op, Reasons: rs}
+}
+
+// Disarm ends an arming (or its exit or entry delay).
+func (p *Panel) Disarm(by string) error {
+	if strings.TrimSpace(by) == "" {
+		return Errorf(EINVALID, "disarm: who disarms is missing")
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c := p.begin()
+	s := c.next
+	switch s.Mode {
+	case ModeOpen:
+		return Errorf(ECONFLICT, "disarm: the room is not armed")
+	case ModeSealed:
+		return Errorf(ECONFLICT, "disarm: the room is sealed; unsealing needs two people")
+	}
+	data := map[string]any{"by": by}
+	if !s.EntryUntil.IsZero() {
+		data["during_entry_delay"] = true
+	}
+	s.Mode, s.Since, s.By = ModeOpen, c.now, []string{by}
+	s.ExitUntil, s.EntryUntil, s.EntryDevice, s.Bypassed = time.Time{}, time.Time{}, "", nil
+	c.event("mode.disarmed", SeverityInfo, "", by, data)
+	return p.commit(c)
+}
+
+// SetBypass registers devices to leave out of the next arming, with a reason.
+func (p *Panel) SetBypass(by, reason string, devices []string) error {
+	switch {
+	case strings.TrimSpace(by) == "":
+		return Errorf(EINVALID, "bypass: who bypasses is missing")
+	case strings.TrimSpace(reason) == "":
+		return Errorf(EINVALID, "bypass: a reason is required")
+	case len(devices) == 0:
+		return Errorf(EINVALID, "bypass: no devices")
+	}
+	if p.Devices != nil {
+		known := map[string]InputKind{}
+		for _, d := range p.Devices() {
+			known[d.Device] = InputKind(d.Kind)
+		}
+		for _, d := range devices {
+			k, ok := known[d]
+			if !ok {
+				return Errorf(ENOTFOUND, "bypass: no device %q", d)
+			}
+			if k == KindTamper || k == KindPanic {
+				return Errorf(EINVALID, "bypass: %s is a 24-hour zone (%s) and cannot be bypassed", d, k)
+			}
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c := p.begin()
+	if c.next.Mode != ModeOpen {
+		return Errorf(ECONFLICT, "bypass: only before arming (the room is %s)", c.next.Mode)
+	}
+	sorted := append([]string(nil), devices...)
+	sort.Strings(sorted)
+	c.next.Bypass = &Bypass{Devices: sorted, Reason: reason, By: by, At: c.now}
+	c.event("arming.bypass", SeverityWarning, "", by, map[string]any{"by": by, "reason": reason, "devices": sorted})
+	return p.commit(c)
+}
