@@ -79,9 +79,32 @@ type PanelState struct {
 }
 
 func (s *PanelState) clone() *PanelState {
-	var c PanelState
-	b, _ := json.Marshal(s)
-	json.Unmarshal(b, &c)
+	c := *s
+	c.By = append([]string(nil), s.By...)
+	if s.Bypass != nil {
+		b := *s.Bypass
+		c.Bypass = &b
+	}
+	if s.Bypassed != nil {
+		b := *s.Bypassed
+		c.Bypassed = &b
+	}
+	if s.Pending != nil {
+		p := *s.Pending
+		c.Pending = &p
+	}
+	if s.Seal != nil {
+		seal := *s.Seal
+		seal.By = append([]string(nil), s.Seal.By...)
+		seal.Snapshot = append([]DeviceState(nil), s.Seal.Snapshot...)
+		seal.Broken = append([]string(nil), s.Seal.Broken...)
+		c.Seal = &seal
+	}
+	c.Alarms = make([]*Alarm, len(s.Alarms))
+	for i, a := range s.Alarms {
+		x := *a
+		c.Alarms[i] = &x
+	}
 	return &c
 }
 

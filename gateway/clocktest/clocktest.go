@@ -3,7 +3,6 @@
 package clocktest
 
 import (
-	"sort"
 	"sync"
 	"time"
 )
@@ -77,14 +76,19 @@ func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	end := c.now.Add(d)
 	for {
-		sort.SliceStable(c.timers, func(i, j int) bool { return c.timers[i].at.Before(c.timers[j].at) })
+		// The earliest live timer that is due; ties go to the first set.
 		var due *timer
+		live := c.timers[:0]
 		for _, t := range c.timers {
-			if !t.stopped && !t.at.After(end) {
+			if t.stopped {
+				continue
+			}
+			live = append(live, t)
+			if !t.at.After(end) && (due == nil || t.at.Before(due.at)) {
 				due = t
-				break
 			}
 		}
+		c.timers = live
 		if due == nil {
 			break
 		}
