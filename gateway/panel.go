@@ -166,6 +166,7 @@ type Panel struct {
 	st        *PanelState
 	stopTimer func() bool
 	timerAt   time.Time
+	work      *WorkSchedule
 }
 
 // NewPanel returns the panel of room.

@@ -495,3 +495,22 @@ func TestRestartKeepsModeAndAlarms(t *testing.T) {
 		t.Fatalf("gateway.restarted: %v", evs)
 	}
 }
+
+func TestEndOfDayChecks(t *testing.T) {
+	g := newGuarded(t)
+	cst := t0.Location()
+	g.panel.SetSchedule(gateway.WorkSchedule{End: 18 * time.Hour, Location: cst, Holidays: []gateway.Holiday{
+		{Name: "元旦", From: time.Date(2026, 11, 24, 0, 0, 0, 0, cst), To: time.Date(2026, 11, 24, 0, 0, 0, 0, cst)}}})
+	g.set("window-1", true)
+	g.news()
+	g.clock.Advance(9*time.Hour + 30*time.Minute) // t0 is 08:30: now 18:00
+	evs, _ := g.store.Query(gateway.EventFilter{Types: []string{"room.not_secured"}})
+	if len(evs) != 1 || !strings.Contains(string(evs[0].Data), "window-1") {
+		t.Fatalf("not secured: %v", evs)
+	}
+	g.expect("room.not_secured")
+	g.set("window-1", false)
+	g.panel.Arm("li.ming")
+	g.clock.Advance(24 * time.Hour) // 23 Nov 18:00, the eve of the holiday, armed but not sealed
+	g.expect("window.closed", "mode.arming", "mode.armed", "seal.missing")
+}

@@ -17,16 +17,74 @@ import (
 
 // Config is one room.
 type Config struct {
-	Room    Room     `yaml:"room"`
-	Storage Storage  `yaml:"storage"`
-	Clock   Clock    `yaml:"clock"`
-	GPIO    GPIO     `yaml:"gpio"`
-	MQTT    MQTT     `yaml:"mqtt"`
-	Inputs  []Input  `yaml:"inputs"`
-	Outputs []Output `yaml:"outputs"`
-	Serial  []Serial `yaml:"serial"`
+	Room     Room      `yaml:"room"`
+	Storage  Storage   `yaml:"storage"`
+	Clock    Clock     `yaml:"clock"`
+	GPIO     GPIO      `yaml:"gpio"`
+	MQTT     MQTT      `yaml:"mqtt"`
+	Inputs   []Input   `yaml:"inputs"`
+	Outputs  []Output  `yaml:"outputs"`
+	Serial   []Serial  `yaml:"serial"`
+	Alarm    Alarm     `yaml:"alarm"`
+	Schedule Schedule  `yaml:"schedule"`
+	Holidays []Holiday `yaml:"holidays"`
 
 	Source string `yaml:"-"` // the file it came from
+}
+
+// Alarm holds the panel's timers.
+type Alarm struct {
+	ExitDelay   Duration   `yaml:"exit_delay"`
+	EntryDelay  Duration   `yaml:"entry_delay"`
+	SirenCutoff Duration   `yaml:"siren_cutoff"`
+	Escalation  []Duration `yaml:"escalation"`
+}
+
+// Schedule is the working day.
+type Schedule struct {
+	WorkdayEnd string `yaml:"workday_end"` // HH:MM
+	Timezone   string `yaml:"timezone"`
+
+	Location *time.Location `yaml:"-"`
+}
+
+// Holiday is a named range of days, both ends included.
+type Holiday struct {
+	Name string `yaml:"name"`
+	From string `yaml:"from"`
+	To   string `yaml:"to"`
+}
+
+// Bounds of the panel's timers (DESIGN.md, from EN 50131 and SIA CP-01).
+var (
+	ExitDelayBounds   = [2]time.Duration{45 * time.Second, 255 * time.Second}
+	EntryDelayBounds  = [2]time.Duration{10 * time.Second, 45 * time.Second}
+	SirenCutoffBounds = [2]time.Duration{2 * time.Minute, 15 * time.Minute}
+)
+
+// WorkSchedule is the schedule section with the holidays, as the panel uses it.
+func (c *Config) WorkSchedule() gateway.WorkSchedule {
+	ws := gateway.WorkSchedule{Location: c.Schedule.Location}
+	if t, err := time.Parse("15:04", c.Schedule.WorkdayEnd); err == nil {
+		ws.End = time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute
+	}
+	for _, h := range c.Holidays {
+		from, _ := time.ParseInLocation(time.DateOnly, h.From, ws.Location)
+		to, _ := time.ParseInLocation(time.DateOnly, h.To, ws.Location)
+		ws.Holidays = append(ws.Holidays, gateway.Holiday{Name: h.Name, From: from, To: to})
+	}
+	return ws
+}
+
+// Panel is the panel config of the alarm section.
+func (c *Config) Panel() gateway.PanelConfig {
+	p := gateway.DefaultPanelConfig()
+	p.ExitDelay, p.EntryDelay, p.SirenCutoff = c.Alarm.ExitDelay.D(), c.Alarm.EntryDelay.D(), c.Alarm.SirenCutoff.D()
+	p.Escalation = nil
+	for _, d := range c.Alarm.Escalation {
+		p.Escalation = append(p.Escalation, d.D())
+	}
+	return p
 }
 
 type Room struct {
@@ -155,6 +213,24 @@ func Load(path string) (*Config, error) {
 }
 
 func (c *Config) applyDefaults() {
+	def := gateway.DefaultPanelConfig()
+	if c.Alarm.ExitDelay == 0 {
+		c.Alarm.ExitDelay = Duration(def.ExitDelay)
+	}
+	if c.Alarm.EntryDelay == 0 {
+		c.Alarm.EntryDelay = Duration(def.EntryDelay)
+	}
+	if c.Alarm.SirenCutoff == 0 {
+		c.Alarm.SirenCutoff = Duration(def.SirenCutoff)
+	}
+	if len(c.Alarm.Escalation) == 0 {
+		for _, d := range def.Escalation {
+			c.Alarm.Escalation = append(c.Alarm.Escalation, Duration(d))
+		}
+	}
+	if c.Schedule.WorkdayEnd == "" {
+		c.Schedule.WorkdayEnd = "18:00"
+	}
 	if c.Clock.Trust == "" {
 		c.Clock.Trust = "kernel"
 	}

@@ -72,6 +72,14 @@ func TestBrokenConfigsNameLineAndField(t *testing.T) {
 		{"both brokers", minimal + "mqtt: {url: 'tcp://b:1883', embedded: {}}\n", `mqtt.embedded: give either url`},
 		{"credentials for embedded", minimal + "mqtt: {username: x}\n", `mqtt.username: only for an external broker`},
 		{"duplicate key", minimal + "room: {id: r2, name: R}\n", `x.yaml:5: room: `},
+		{"entry delay too long", minimal + "alarm: {entry_delay: 60s}\n", `x.yaml:5: alarm.entry_delay: 1m0s is out of bounds (10s to 45s)`},
+		{"exit delay too short", minimal + "alarm: {exit_delay: 10s}\n", `x.yaml:5: alarm.exit_delay: 10s is out of bounds (45s to 4m15s)`},
+		{"siren cut-off too long", minimal + "alarm:\n  siren_cutoff: 1h\n", `x.yaml:6: alarm.siren_cutoff: 1h0m0s is out of bounds (2m0s to 15m0s)`},
+		{"escalation not increasing", minimal + "alarm: {escalation: [2m, 1m]}\n", `alarm.escalation[1]: escalation steps must be positive and increasing`},
+		{"holiday backwards", minimal + "holidays:\n  - {name: 国庆节, from: 2026-10-07, to: 2026-10-01}\n", `x.yaml:6: holidays[0].to: 2026-10-01 is before 2026-10-07`},
+		{"holiday not a date", minimal + "holidays:\n  - {name: 春节, from: 2026-02-30, to: 2026-03-01}\n", `holidays[0].from: "2026-02-30" is not a date`},
+		{"bad workday end", minimal + "schedule: {workday_end: '25:00'}\n", `x.yaml:5: schedule.workday_end`},
+		{"bad time zone", minimal + "schedule: {timezone: Mars/Olympus}\n", `schedule.timezone: unknown time zone`},
 		{"serial path twice", minimal + "serial:\n  - {id: a, kind: em4100, path: /dev/ttyUSB0}\n  - {id: b, kind: em4100, path: /dev/ttyUSB0}\n", `x.yaml:7: serial[1].path: /dev/ttyUSB0 is already used by serial[0]`},
 	}
 	for _, c := range cases {

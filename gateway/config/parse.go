@@ -283,6 +283,44 @@ func (c *Config) check(root *yaml.Node) Errors {
 		}
 		pins[key] = dotted(path[:2])
 	}
+	for _, b := range []struct {
+		key    string
+		d      Duration
+		bounds [2]time.Duration
+	}{{"exit_delay", c.Alarm.ExitDelay, ExitDelayBounds}, {"entry_delay", c.Alarm.EntryDelay, EntryDelayBounds},
+		{"siren_cutoff", c.Alarm.SirenCutoff, SirenCutoffBounds}} {
+		if d := b.d.D(); d < b.bounds[0] || d > b.bounds[1] {
+			bad([]string{"alarm", b.key}, "%s is out of bounds (%s to %s)", d, b.bounds[0], b.bounds[1])
+		}
+	}
+	for i, d := range c.Alarm.Escalation {
+		if d <= 0 || (i > 0 && d <= c.Alarm.Escalation[i-1]) {
+			bad([]string{"alarm", "escalation", strconv.Itoa(i)}, "escalation steps must be positive and increasing")
+		}
+	}
+	if c.Schedule.Timezone != "" {
+		loc, err := time.LoadLocation(c.Schedule.Timezone)
+		if err != nil {
+			bad([]string{"schedule", "timezone"}, "unknown time zone %q", c.Schedule.Timezone)
+		}
+		c.Schedule.Location = loc
+	}
+	if c.Schedule.Location == nil {
+		c.Schedule.Location = time.Local
+	}
+	for i, h := range c.Holidays {
+		at := func(f string) []string { return []string{"holidays", strconv.Itoa(i), f} }
+		from, err1 := time.Parse(time.DateOnly, h.From)
+		to, err2 := time.Parse(time.DateOnly, h.To)
+		switch {
+		case err1 != nil:
+			bad(at("from"), "%q is not a date", h.From)
+		case err2 != nil:
+			bad(at("to"), "%q is not a date", h.To)
+		case to.Before(from):
+			bad(at("to"), "%s is before %s", h.To, h.From)
+		}
+	}
 	for i, in := range c.Inputs {
 		at := func(f string) []string { return []string{"inputs", strconv.Itoa(i), f} }
 		claimID(at("id"), in.ID)

@@ -1,0 +1,76 @@
+package gateway
+
+import (
+	"time"
+)
+
+// Holiday is a named range of days (节假日), both ends included.
+type Holiday struct {
+	Name     string
+	From, To time.Time // midnight of the first and the last day, in the room's zone
+}
+
+// WorkSchedule is the room's working day, for the end-of-day checks.
+type WorkSchedule struct {
+	End      time.Duration // after midnight: 18:00 is 18h
+	Location *time.Location
+	Holidays []Holiday
+}
+
+// SetSchedule starts the end-of-day checks: at the end of every working
+// day a room that is not armed or sealed gets room.not_secured naming what
+// is open, unlocked or occupied; before a holiday a room that is not sealed
+// gets seal.missing.
+func (p *Panel) SetSchedule(ws WorkSchedule) {
+	if ws.Location == nil {
+		ws.Location = time.Local
+	}
+	p.mu.Lock()
+	p.work = &ws
+	p.mu.Unlock()
+	p.scheduleEndOfDay()
+}
+
+func (p *Panel) scheduleEndOfDay() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.work == nil {
+		return
+	}
+	now := p.clock.Now().In(p.work.Location)
+	y, m, d := now.Date()
+	at := time.Date(y, m, d, 0, 0, 0, 0, p.work.Location).Add(p.work.End)
+	if !at.After(now) {
+		at = time.Date(y, m, d+1, 0, 0, 0, 0, p.work.Location).Add(p.work.End)
+	}
+	p.clock.AfterFunc(at.Sub(now), p.endOfDay)
+}
+
+// holidayStarting returns the holiday that begins the day after now.
+func (ws *WorkSchedule) holidayStarting(now time.Time) *Holiday {
+	y, m, d := now.In(ws.Location).Date()
+	tomorrow := time.Date(y, m, d+1, 0, 0, 0, 0, ws.Location)
+	for i, h := range ws.Holidays {
+		if h.From.Equal(tomorrow) {
+			return &ws.Holidays[i]
+		}
+	}
+	return nil
+}
+
+func (p *Panel) endOfDay() {
+	defer p.scheduleEndOfDay()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c := p.begin()
+	s := c.next
+	if s.Mode == ModeOpen {
+		reasons := p.checks(s, nil)
+		reasons = append([]Reason{{Code: "not-armed", Detail: "the room is open after the end of the working day"}}, reasons...)
+		c.event("room.not_secured", SeverityWarning, "", "", map[string]any{"mode": s.Mode, "reasons": reasons})
+	}
+	if h := p.work.holidayStarting(c.now); h != nil && s.Mode != ModeSealed {
+		c.event("seal.missing", SeverityWarning, "", "", map[string]any{"holiday": h.Name, "starts": h.From.Format(time.DateOnly)})
+	}
+	p.commit(c) // a failed check is not retried: the next day's runs
+}
