@@ -32,6 +32,10 @@ func ErrorCode(err error) string {
 	if errors.As(err, &e) {
 		return e.Code
 	}
+	var r *RefusedError
+	if errors.As(err, &r) {
+		return ECONFLICT
+	}
 	if err == nil {
 		return ""
 	}

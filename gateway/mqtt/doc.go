@@ -22,4 +22,11 @@ func (t Topics) Device(id string) string   { return t.Root() + "/devices/" + id 
 func (t Topics) SimInput(id string) string { return t.Root() + "/sim/input/" + id }
 func (t Topics) SimInputFilter() string    { return t.Root() + "/sim/input/+" }
 func (t Topics) SimPorts() string          { return t.Root() + "/sim/ports" }
-func (t Topics) String() string            { return fmt.Sprintf("roomguard/%s/#", t.Room) }
+func (t Topics) Mode() string              { return t.Root() + "/mode" }
+func (t Topics) Alarm(id string) string    { return t.Root() + "/alarms/" + id }
+func (t Topics) SealReport(id string) string {
+	return t.Root() + "/seal-reports/" + id
+}
+func (t Topics) CmdFilter() string      { return t.Root() + "/cmd/+" }
+func (t Topics) Reply(id string) string { return t.Root() + "/reply/" + id }
+func (t Topics) String() string         { return fmt.Sprintf("roomguard/%s/#", t.Room) }

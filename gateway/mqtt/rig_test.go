@@ -28,7 +28,7 @@ type rig struct {
 	t       testing.TB
 	store   *sqlite.Store
 	session *mqtt.Session
-	states  *mqtt.StatePublisher
+	states  *mqtt.Retained
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 }
@@ -45,7 +45,7 @@ func newRig(t testing.TB, brokerURL string) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{t: t, store: store, session: session, states: mqtt.NewStatePublisher(session)}
+	r := &rig{t: t, store: store, session: session, states: mqtt.NewRetained(session)}
 	t.Cleanup(r.stop)
 	return r
 }

@@ -8,28 +8,30 @@ import (
 	"github.com/roomguard/roomguard/gateway"
 )
 
-// StatePublisher keeps every device's latest state retained on
-// roomguard/<room>/devices/<id>. DeviceState never blocks: it records the
-// state and wakes the publishing goroutine; intermediate states of a device
+// Retained keeps the room's present state retained on the broker: each
+// device on roomguard/<room>/devices/<id>, the mode, every open alarm, the
+// seal reports. Setters never block: they record the latest payload of a
+// topic and wake the publishing goroutine; intermediate payloads of a topic
 // that changes faster than the broker takes them are skipped (the events
-// carry every change; the retained message is only the present).
-type StatePublisher struct {
+// carry every change; a retained message is only the present). An empty
+// payload clears the topic (a closed alarm). Every reconnection sends all
+// of them again, so a broker that lost its retained store gets them back.
+type Retained struct {
 	session *Session
 
 	mu     sync.Mutex
-	latest map[string]gateway.DeviceState
+	latest map[string][]byte
 	dirty  map[string]bool
 	wake   chan struct{}
 }
 
-// NewStatePublisher returns a state publisher on session; every reconnection
-// re-publishes all states.
-func NewStatePublisher(s *Session) *StatePublisher {
-	p := &StatePublisher{session: s, latest: map[string]gateway.DeviceState{}, dirty: map[string]bool{}, wake: make(chan struct{}, 1)}
+// NewRetained returns a retained publisher on session.
+func NewRetained(s *Session) *Retained {
+	p := &Retained{session: s, latest: map[string][]byte{}, dirty: map[string]bool{}, wake: make(chan struct{}, 1)}
 	s.OnUp(func(uint64) {
 		p.mu.Lock()
-		for id := range p.latest {
-			p.dirty[id] = true
+		for topic := range p.latest {
+			p.dirty[topic] = true
 		}
 		p.mu.Unlock()
 		p.signal()
@@ -37,16 +39,35 @@ func NewStatePublisher(s *Session) *StatePublisher {
 	return p
 }
 
-// DeviceState implements gateway.StateSink.
-func (p *StatePublisher) DeviceState(st gateway.DeviceState) {
+// Set makes payload the retained message of topic (empty: clear it).
+func (p *Retained) Set(topic string, payload []byte) {
 	p.mu.Lock()
-	p.latest[st.Device] = st
-	p.dirty[st.Device] = true
+	p.latest[topic] = payload
+	p.dirty[topic] = true
 	p.mu.Unlock()
 	p.signal()
 }
 
-func (p *StatePublisher) signal() {
+// DeviceState implements gateway.StateSink.
+func (p *Retained) DeviceState(st gateway.DeviceState) {
+	b, _ := json.Marshal(st)
+	p.Set(p.session.topics.Device(st.Device), b)
+}
+
+// Mode implements gateway.PanelSink.
+func (p *Retained) Mode(payload json.RawMessage) { p.Set(p.session.topics.Mode(), payload) }
+
+// Alarm implements gateway.PanelSink.
+func (p *Retained) Alarm(id string, payload json.RawMessage) {
+	p.Set(p.session.topics.Alarm(id), payload)
+}
+
+// SealReport implements gateway.PanelSink.
+func (p *Retained) SealReport(id string, payload json.RawMessage) {
+	p.Set(p.session.topics.SealReport(id), payload)
+}
+
+func (p *Retained) signal() {
 	select {
 	case p.wake <- struct{}{}:
 	default:
@@ -54,7 +75,7 @@ func (p *StatePublisher) signal() {
 }
 
 // Run publishes until ctx ends.
-func (p *StatePublisher) Run(ctx context.Context) {
+func (p *Retained) Run(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -72,22 +93,29 @@ func (p *StatePublisher) Run(ctx context.Context) {
 			case <-changed:
 			}
 		}
+		type msg struct {
+			topic   string
+			payload []byte
+		}
 		p.mu.Lock()
-		var batch []gateway.DeviceState
-		for id := range p.dirty {
-			batch = append(batch, p.latest[id])
+		var batch []msg
+		for topic := range p.dirty {
+			batch = append(batch, msg{topic, p.latest[topic]})
 		}
 		p.dirty = map[string]bool{}
 		p.mu.Unlock()
-		for _, st := range batch {
-			b, _ := json.Marshal(st)
-			if err := wait(p.session.client.Publish(p.session.topics.Device(st.Device), 1, true, b)); err != nil {
-				p.mu.Lock()
-				if _, newer := p.dirty[st.Device]; !newer {
-					p.dirty[st.Device] = true // the next connection sends it again
+		for _, m := range batch {
+			err := wait(p.session.client.Publish(m.topic, 1, true, m.payload))
+			p.mu.Lock()
+			switch {
+			case err != nil:
+				if !p.dirty[m.topic] {
+					p.dirty[m.topic] = true // the next connection sends it again
 				}
-				p.mu.Unlock()
+			case len(m.payload) == 0 && len(p.latest[m.topic]) == 0 && !p.dirty[m.topic]:
+				delete(p.latest, m.topic) // cleared on the broker; nothing to resend
 			}
+			p.mu.Unlock()
 		}
 	}
 }

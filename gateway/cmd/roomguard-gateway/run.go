@@ -166,7 +166,7 @@ func startDaemon(cfg *config.Config, o daemonOpts) (d *daemon, err error) {
 	if err != nil {
 		return nil, err
 	}
-	states := mqtt.NewStatePublisher(d.session)
+	states := mqtt.NewRetained(d.session)
 	d.engine = gateway.NewEngine(cfg.Room.ID, clock, d.store, states)
 
 	for i, out := range cfg.Outputs {

@@ -1,0 +1,152 @@
+package mqtt
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/roomguard/roomguard/gateway"
+	"github.com/roomguard/roomguard/schemas"
+)
+
+// CommandTarget is what commands act on (gateway.Panel).
+type CommandTarget interface {
+	Arm(by string) error
+	Disarm(by string) error
+	SetBypass(by, reason string, devices []string) error
+	Ack(id, by, comment string) error
+	Seal(by string) (gateway.SealStep, error)
+	Unseal(by string) (gateway.SealStep, error)
+}
+
+// Reply is the payload of roomguard/<room>/reply/<id>.
+type Reply struct {
+	ID     string         `json:"id"`
+	Cmd    string         `json:"cmd"`
+	Status string         `json:"status"`
+	Error  *ReplyError    `json:"error,omitempty"`
+	Result map[string]any `json:"result,omitempty"`
+}
+
+// ReplyError says why a command was not carried out.
+type ReplyError struct {
+	Code    string           `json:"code"`
+	Message string           `json:"message"`
+	Reasons []gateway.Reason `json:"reasons,omitempty"`
+}
+
+// maxCommand bounds a command payload; anything longer is refused unread.
+const maxCommand = 16 << 10
+
+var commandID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// Commands answers roomguard/<room>/cmd/<name>: each payload is checked
+// against schemas/cmd-<name>.schema.json, carried out, and answered on
+// roomguard/<room>/reply/<id> (reply/unknown when it had no usable id). A
+// bad command gets an error reply and changes nothing.
+type Commands struct {
+	session *Session
+	target  CommandTarget
+	log     *slog.Logger
+}
+
+// NewCommands subscribes to the room's commands on session.
+func NewCommands(s *Session, target CommandTarget) *Commands {
+	c := &Commands{session: s, target: target, log: s.log}
+	s.Subscribe(s.topics.CmdFilter(), c.handle)
+	return c
+}
+
+func (c *Commands) handle(topic string, payload []byte) {
+	name := topic[strings.LastIndexByte(topic, '/')+1:]
+	r := c.Execute(name, payload)
+	b, _ := json.Marshal(r)
+	if r.Status == "error" {
+		c.log.Warn("command refused", "cmd", name, "id", r.ID, "code", r.Error.Code, "err", r.Error.Message)
+	} else {
+		c.log.Info("command done", "cmd", name, "id", r.ID)
+	}
+	tok := c.session.client.Publish(c.session.topics.Reply(r.ID), 1, false, b)
+	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		c.log.Warn("reply not sent", "cmd", name, "id", r.ID, "err", tok.Error())
+	}
+}
+
+// Execute carries out one command and returns its reply.
+func (c *Commands) Execute(name string, payload []byte) Reply {
+	r := Reply{ID: "unknown", Cmd: name, Status: "ok"}
+	var head struct {
+		ID any `json:"id"`
+	}
+	if len(payload) <= maxCommand && json.Unmarshal(payload, &head) == nil {
+		if id, ok := head.ID.(string); ok && commandID.MatchString(id) {
+			r.ID = id
+		}
+	}
+	result, err := c.execute(name, payload)
+	if err != nil {
+		r.Status = "error"
+		r.Error = &ReplyError{Code: gateway.ErrorCode(err), Message: err.Error()}
+		var ref *gateway.RefusedError
+		if errors.As(err, &ref) {
+			r.Error.Reasons = ref.Reasons
+		}
+		return r
+	}
+	r.Result = result
+	return r
+}
+
+func (c *Commands) execute(name string, payload []byte) (map[string]any, error) {
+	schema := "cmd-" + name
+	if _, err := schemas.Source(schema); err != nil {
+		return nil, gateway.Errorf(gateway.ENOTFOUND, "unknown command %q (arm, disarm, bypass, ack, seal, unseal)", name)
+	}
+	if len(payload) > maxCommand {
+		return nil, gateway.Errorf(gateway.EINVALID, "%s: the command is %d bytes, more than %d", name, len(payload), maxCommand)
+	}
+	if err := schemas.ValidateJSON(schema, payload); err != nil {
+		return nil, gateway.Errorf(gateway.EINVALID, "%s: %v", name, err)
+	}
+	var cmd struct {
+		By      string   `json:"by"`
+		Reason  string   `json:"reason"`
+		Devices []string `json:"devices"`
+		Alarm   string   `json:"alarm"`
+		Comment string   `json:"comment"`
+	}
+	if err := json.Unmarshal(payload, &cmd); err != nil {
+		return nil, gateway.Errorf(gateway.EINVALID, "%s: %v", name, err)
+	}
+	step := func(s gateway.SealStep, err error) (map[string]any, error) {
+		if err != nil {
+			return nil, err
+		}
+		if !s.Done {
+			return map[string]any{"done": false, "waiting_for": "a second person", "confirmed_by": s.Waiting}, nil
+		}
+		res := map[string]any{"done": true}
+		if s.Report != nil {
+			res["seal_id"], res["verdict"] = s.Report.SealID, s.Report.Verdict
+		}
+		return res, nil
+	}
+	switch name {
+	case "arm":
+		return nil, c.target.Arm(cmd.By)
+	case "disarm":
+		return nil, c.target.Disarm(cmd.By)
+	case "bypass":
+		return nil, c.target.SetBypass(cmd.By, cmd.Reason, cmd.Devices)
+	case "ack":
+		return nil, c.target.Ack(cmd.Alarm, cmd.By, cmd.Comment)
+	case "seal":
+		return step(c.target.Seal(cmd.By))
+	case "unseal":
+		return step(c.target.Unseal(cmd.By))
+	}
+	return nil, gateway.Errorf(gateway.ENOTFOUND, "unknown command %q", name)
+}

@@ -1,0 +1,124 @@
+package mqtt_test
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/roomguard/roomguard/gateway"
+	"github.com/roomguard/roomguard/gateway/clocktest"
+	"github.com/roomguard/roomguard/gateway/mqtt"
+	"github.com/roomguard/roomguard/gateway/sqlite"
+	"github.com/roomguard/roomguard/schemas"
+)
+
+// commandRig is a panel behind the command decoder, with no broker: what a
+// command does is what Execute returns and what the log and state show.
+func commandRig(t testing.TB, doorOpen bool) (*mqtt.Commands, *gateway.Panel, *sqlite.Store) {
+	clock := clocktest.New(time.Date(2026, 11, 22, 18, 0, 0, 0, time.UTC))
+	store, err := sqlite.Open(filepath.Join(t.TempDir(), "log.db"), room, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	p := gateway.NewPanel(room, gateway.DefaultPanelConfig(), clock, store, nil)
+	p.Devices = func() []gateway.DeviceState {
+		return []gateway.DeviceState{{Device: "door-main", Kind: "door", Active: doorOpen}, {Device: "window-1", Kind: "window"}}
+	}
+	if err := p.Start(time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	session, err := mqtt.NewSession(mqtt.SessionOpts{URL: "tcp://127.0.0.1:1", Room: room, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mqtt.NewCommands(session, p), p, store
+}
+
+func TestBadCommandsGetClearErrorsAndChangeNothing(t *testing.T) {
+	cases := []struct {
+		name, cmd, payload string
+		doorOpen           bool
+		code, id, contains string
+	}{
+		{"unknown command", "explode", `{"id":"c1","by":"x"}`, false, gateway.ENOTFOUND, "c1", `unknown command "explode"`},
+		{"not json", "arm", `{"id":"c2","by":`, false, gateway.EINVALID, "unknown", "arm:"},
+		{"no id", "arm", `{"by":"li.ming"}`, false, gateway.EINVALID, "unknown", "id"},
+		{"id not a topic segment", "arm", `{"id":"a/#","by":"li.ming"}`, false, gateway.EINVALID, "unknown", "/id"},
+		{"ack without comment", "ack", `{"id":"c3","by":"zhao.lei","alarm":"x","comment":""}`, false, gateway.EINVALID, "c3", "/comment"},
+		{"ack of an unknown alarm", "ack", `{"id":"c4","by":"zhao.lei","alarm":"nope","comment":"checked"}`, false, gateway.ENOTFOUND, "c4", `no open alarm "nope"`},
+		{"arming with an open door", "arm", `{"id":"c5","by":"li.ming"}`, true, gateway.ECONFLICT, "c5", "door door-main is open"},
+		{"bypass of an unknown device", "bypass", `{"id":"c6","by":"li.ming","reason":"r","devices":["ghost"]}`, false, gateway.ENOTFOUND, "c6", "ghost"},
+		{"extra field", "disarm", `{"id":"c7","by":"li.ming","force":true}`, false, gateway.EINVALID, "c7", "force"},
+		{"disarm an open room", "disarm", `{"id":"c8","by":"li.ming"}`, false, gateway.ECONFLICT, "c8", "not armed"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cmds, p, store := commandRig(t, c.doorOpen)
+			before := p.State()
+			last, _ := store.LastSeq()
+			r := cmds.Execute(c.cmd, []byte(c.payload))
+			b, _ := json.Marshal(r)
+			if err := schemas.ValidateJSON("reply", b); err != nil {
+				t.Fatalf("reply %s: %v", b, err)
+			}
+			if r.Status != "error" || r.Error.Code != c.code || r.ID != c.id || !strings.Contains(r.Error.Message, c.contains) {
+				t.Fatalf("reply %s, want %s on %s containing %q", b, c.code, c.id, c.contains)
+			}
+			after := p.State()
+			if after.Mode != before.Mode || len(after.Alarms) != len(before.Alarms) || after.Pending != nil || after.Bypass != nil {
+				t.Fatalf("state changed: %+v", after)
+			}
+			if c.code == gateway.ECONFLICT && c.doorOpen {
+				if len(r.Error.Reasons) != 1 || r.Error.Reasons[0].Device != "door-main" {
+					t.Fatalf("reasons %+v", r.Error.Reasons)
+				}
+				return // a refused arming is recorded
+			}
+			if now, _ := store.LastSeq(); now != last {
+				t.Fatalf("a bad command logged events %d..%d", last+1, now)
+			}
+		})
+	}
+}
+
+func TestSealNeedsTwoDifferentPeople(t *testing.T) {
+	cmds, p, _ := commandRig(t, false)
+	r := cmds.Execute("seal", []byte(`{"id":"s1","by":"li.ming"}`))
+	if r.Status != "ok" || r.Result["done"] != false {
+		t.Fatalf("first confirmation: %+v", r)
+	}
+	r = cmds.Execute("seal", []byte(`{"id":"s2","by":"li.ming"}`))
+	if r.Status != "error" || r.Error.Code != gateway.ECONFLICT || !strings.Contains(r.Error.Message, "two different people") {
+		t.Fatalf("same person again: %+v", r)
+	}
+	r = cmds.Execute("seal", []byte(`{"id":"s3","by":"wang.fang"}`))
+	if r.Status != "ok" || r.Result["done"] != true || p.State().Mode != gateway.ModeSealed {
+		t.Fatalf("second person: %+v", r)
+	}
+}
+
+// FuzzCommandPayload: no payload crashes the decoder; an error reply always
+// validates and a refused command changes nothing.
+func FuzzCommandPayload(f *testing.F) {
+	for _, s := range []string{`{"id":"c","by":"x"}`, `{"id":"c","by":"x","alarm":"a","comment":"c"}`,
+		`{"id":"c","by":"x","reason":"r","devices":["door-main"]}`, `{`, `null`, `[]`, `{"id":1}`, "\xff"} {
+		for _, cmd := range []string{"arm", "disarm", "bypass", "ack", "seal", "unseal", "x"} {
+			f.Add(cmd, []byte(s))
+		}
+	}
+	cmds, p, _ := commandRig(f, false)
+	f.Fuzz(func(t *testing.T, cmd string, payload []byte) {
+		before := p.State()
+		r := cmds.Execute(cmd, payload)
+		b, _ := json.Marshal(r)
+		if err := schemas.ValidateJSON("reply", b); err != nil {
+			t.Fatalf("reply %s: %v", b, err)
+		}
+		if r.Status == "error" && r.Error.Code == gateway.EINVALID && p.State().Mode != before.Mode {
+			t.Fatal("an invalid command changed the mode")
+		}
+	})
+}
