@@ -5,6 +5,8 @@
 //	roomguard-gateway check-config [--config FILE]
 //	roomguard-gateway events tail  [--config FILE | --db FILE] [--from SEQ]
 //	roomguard-gateway events query [--config FILE | --db FILE] [--since T] [--until T] [--type T] [--device D] [--limit N] [--json]
+//	roomguard-gateway seal list   [--config FILE | --db FILE]
+//	roomguard-gateway seal report [--config FILE | --db FILE] [--html] SEAL-ID
 //	roomguard-gateway version
 package main
 
@@ -29,6 +31,8 @@ commands:
   check-config   validate the config file and exit
   events tail    print events as they are logged
   events query   print logged events by time range, type and device
+  seal list      list the seal reports
+  seal report    print a seal report as JSON (--html: a printable page)
   version        print the version
 
 Run "roomguard-gateway <command> -h" for a command's flags.
@@ -67,6 +71,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return queryCmd(args[2:], stdout, stderr)
 		}
 		return fmt.Errorf("events: unknown subcommand %q (want tail or query)", args[1])
+	case "seal":
+		return sealCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "roomguard-gateway", version)
 		return nil

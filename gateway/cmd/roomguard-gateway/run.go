@@ -60,6 +60,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 }
 
 type daemonOpts struct {
+	Clock    gateway.Clock // nil: the system clock
 	Sim      bool
 	Tail     bool
 	LogLevel slog.Level
@@ -73,6 +74,7 @@ type daemon struct {
 	log     *slog.Logger
 	store   *sqlite.Store
 	engine  *gateway.Engine
+	panel   *gateway.Panel
 	session *mqtt.Session
 	room    *sim.Room // nil unless simulated
 	inputs  []input
@@ -100,7 +102,10 @@ func startDaemon(cfg *config.Config, o daemonOpts) (d *daemon, err error) {
 			d.close()
 		}
 	}()
-	clock := sysclock.New(sysclock.Trust(cfg.Clock.Trust))
+	var clock gateway.Clock = sysclock.New(sysclock.Trust(cfg.Clock.Trust))
+	if o.Clock != nil {
+		clock = o.Clock
+	}
 
 	// The pins first: a room whose wiring does not match its config fails
 	// here, before anything listens or is written.
@@ -168,6 +173,9 @@ func startDaemon(cfg *config.Config, o daemonOpts) (d *daemon, err error) {
 	}
 	states := mqtt.NewRetained(d.session)
 	d.engine = gateway.NewEngine(cfg.Room.ID, clock, d.store, states)
+	d.panel = gateway.NewPanel(cfg.Room.ID, cfg.Panel(), clock, d.store, states)
+	d.engine.SetPanel(d.panel)
+	mqtt.NewCommands(d.session, d.panel)
 
 	for i, out := range cfg.Outputs {
 		id := out.ID
@@ -203,6 +211,7 @@ func startDaemon(cfg *config.Config, o daemonOpts) (d *daemon, err error) {
 	if err := d.engine.Start(version, o.Sim); err != nil {
 		return nil, err
 	}
+	d.panel.SetSchedule(cfg.WorkSchedule())
 	log.Info("gateway started", "room", cfg.Room.ID, "sim", o.Sim, "log", cfg.Storage.Path, "broker", brokerURL, "clock_trusted", clock.Trusted())
 
 	// Background work, in the order Stop ends it: inputs first (no new
