@@ -219,13 +219,16 @@ func (e *Engine) InputChanged(id string, active bool, at time.Time) error {
 	}
 	typ, sev := in.Kind.EventFor(active)
 	st := DeviceState{Device: id, Kind: string(in.Kind), Name: in.Name, State: in.Kind.StateName(active), Active: active, Since: at}
-	if err := e.record(Event{TS: at, ClockTrusted: e.clock.Trusted(), Type: typ, Severity: sev, Device: id}, st); err != nil {
-		return err
-	}
+	ev := Event{TS: at, ClockTrusted: e.clock.Trusted(), Type: typ, Severity: sev, Device: id}
 	if e.panel != nil {
-		if err := e.panel.Input(id, in.Kind, active); err != nil {
+		// One transaction for the change and what the panel makes of it.
+		logged, err := e.panel.InputEvent(ev, st, in.Kind)
+		if err != nil {
 			return err
 		}
+		e.recorded(st, logged.Seq)
+	} else if err := e.record(ev, st); err != nil {
+		return err
 	}
 	if in.Kind == KindExitButton && active && in.Strike != "" {
 		return e.releaseStrike(in.Strike, id)
@@ -279,11 +282,18 @@ func (e *Engine) record(ev Event, st DeviceState) error {
 	if err != nil {
 		return err
 	}
-	st.Seq = logged[0].Seq
+	e.recorded(st, logged[0].Seq)
+	return nil
+}
+
+// recorded makes st, set by the event seq, the device's state, and publishes
+// it unless a later event of the same device has already overtaken it.
+func (e *Engine) recorded(st DeviceState, seq uint64) {
+	st.Seq = seq
 	e.mu.Lock()
 	if cur := e.states[st.Device]; cur.Seq > st.Seq {
 		e.mu.Unlock()
-		return nil
+		return
 	}
 	e.states[st.Device] = st
 	started := e.started
@@ -291,7 +301,6 @@ func (e *Engine) record(ev Event, st DeviceState) error {
 	if started {
 		e.sink.DeviceState(st)
 	}
-	return nil
 }
 
 // States returns every device's current state, sorted by device id.

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -111,8 +112,17 @@ func (s *PanelState) clone() *PanelState {
 // PanelLog is what the panel needs of the log.
 type PanelLog interface {
 	LoadPanel() (*PanelState, error) // nil when the room never had one
-	SavePanel(events []Event, st *PanelState, report *SealReport) ([]Event, error)
+	// SavePanel commits events, the device states some of them set, the
+	// panel state and a seal report in one transaction.
+	SavePanel(events []Event, states []StateAt, st *PanelState, report *SealReport) ([]Event, error)
 	Query(f EventFilter) ([]Event, error)
+}
+
+// StateAt is a device state and the index, among the events saved with it,
+// of the event that set it.
+type StateAt struct {
+	State DeviceState
+	Event int
 }
 
 // PanelSink receives retained publications after they are committed. It
@@ -167,6 +177,10 @@ type Panel struct {
 	stopTimer func() bool
 	timerAt   time.Time
 	work      *WorkSchedule
+
+	qmu      sync.Mutex // guards queue and draining
+	queue    []*op
+	draining bool
 }
 
 // NewPanel returns the panel of room.
@@ -190,12 +204,89 @@ type change struct {
 	now    time.Time
 	events []Event
 	report *SealReport
-	raised map[int]*Alarm // index in events of each alarm.raised → its alarm
-	logged []Event        // the events as committed
+	raised map[int]*Alarm  // index in events of each alarm.raised → its alarm
+	sealed int             // index in events of mode.sealed, -1 for none
+	states []StateAt       // device states set by events of this change
+	after  []func([]Event) // told the logged events once committed
+	logged []Event         // the events as committed
 }
 
 func (p *Panel) begin() *change {
-	return &change{p: p, next: p.st.clone(), now: p.clock.Now(), raised: map[int]*Alarm{}}
+	return &change{p: p, next: p.st.clone(), now: p.clock.Now(), raised: map[int]*Alarm{}, sealed: -1}
+}
+
+// op is one operation waiting for the panel.
+type op struct {
+	fn   func(c *change) error
+	err  error
+	done chan struct{}
+}
+
+// do runs fn on the panel. Operations that arrive while a commit is being
+// written are applied, in order, to one change and committed together (one
+// fsync for many: the panel keeps up with bursts of inputs). An operation
+// that fails is undone without touching its neighbours; a refusal keeps
+// only its arming.refused event.
+func (p *Panel) do(fn func(c *change) error) error {
+	o := &op{fn: fn, done: make(chan struct{})}
+	p.qmu.Lock()
+	p.queue = append(p.queue, o)
+	lead := !p.draining
+	p.draining = true
+	p.qmu.Unlock()
+	if lead {
+		p.drain()
+	}
+	<-o.done
+	return o.err
+}
+
+func (p *Panel) drain() {
+	for {
+		p.qmu.Lock()
+		batch := p.queue
+		p.queue = nil
+		if len(batch) == 0 {
+			p.draining = false
+			p.qmu.Unlock()
+			return
+		}
+		p.qmu.Unlock()
+
+		p.mu.Lock()
+		c := p.begin()
+		for _, o := range batch {
+			saved, n, report, ns, na := c.next.clone(), len(c.events), c.report, len(c.states), len(c.after)
+			if o.err = o.fn(c); o.err == nil {
+				continue
+			}
+			c.next, c.report, c.states, c.after = saved, report, c.states[:ns], c.after[:na]
+			var ref *RefusedError
+			if !errors.As(o.err, &ref) {
+				c.events = c.events[:n]
+			}
+			for i := range c.raised {
+				if i >= n {
+					delete(c.raised, i)
+				}
+			}
+			if c.sealed >= n {
+				c.sealed = -1
+			}
+		}
+		if err := p.commit(c); err != nil {
+			for _, o := range batch {
+				if o.err == nil {
+					o.err = err
+				}
+			}
+		}
+		p.schedule()
+		p.mu.Unlock()
+		for _, o := range batch {
+			close(o.done)
+		}
+	}
 }
 
 func (c *change) event(typ string, sev Severity, device, person string, data any) {
@@ -212,16 +303,22 @@ func (p *Panel) commit(c *change) error {
 	if len(c.events) == 0 {
 		return nil
 	}
-	logged, err := p.log.SavePanel(c.events, c.next, c.report)
+	logged, err := p.log.SavePanel(c.events, c.states, c.next, c.report)
 	if err != nil {
 		return err
 	}
 	c.logged = logged
+	for _, f := range c.after {
+		f(logged)
+	}
 	for i, a := range c.raised {
 		a.RaisedSeq = logged[i].Seq
 	}
-	if len(c.raised) > 0 { // the raise seqs are known only now; save them too
-		if _, err := p.log.SavePanel(nil, c.next, nil); err != nil {
+	if c.sealed >= 0 {
+		c.next.Seal.Seq = logged[c.sealed].Seq // the seal report lists what follows
+	}
+	if len(c.raised) > 0 || c.sealed >= 0 { // seqs are known only now; save them too
+		if _, err := p.log.SavePanel(nil, nil, c.next, nil); err != nil {
 			return err
 		}
 	}
@@ -384,17 +481,19 @@ func (p *Panel) escalationAt(a *Alarm) time.Time {
 
 // tick handles every deadline that has passed.
 func (p *Panel) tick() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.stopTimer, p.timerAt = nil, time.Time{}
-	c := p.begin()
-	p.due(c)
-	if err := p.commit(c); err != nil {
-		// Not logged, so not done: try again shortly.
-		p.stopTimer, p.timerAt = p.clock.AfterFunc(time.Second, p.tick), c.now.Add(time.Second)
-		return
+	err := p.do(func(c *change) error {
+		p.stopTimer, p.timerAt = nil, time.Time{}
+		p.due(c)
+		return nil
+	})
+	if err != nil { // not logged, so not done: try again shortly
+		p.mu.Lock()
+		if p.stopTimer != nil {
+			p.stopTimer()
+		}
+		p.stopTimer, p.timerAt = p.clock.AfterFunc(time.Second, p.tick), p.clock.Now().Add(time.Second)
+		p.mu.Unlock()
 	}
-	p.schedule()
 }
 
 // due applies the deadlines passed by c.now.
@@ -407,7 +506,7 @@ func (p *Panel) due(c *change) {
 	if !s.EntryUntil.IsZero() && !c.now.Before(s.EntryUntil) {
 		dev := s.EntryDevice
 		s.EntryUntil, s.EntryDevice = time.Time{}, ""
-		p.raise(c, AlarmIntrusion, dev, "not disarmed within the entry delay", p.deviceActive(dev))
+		p.raise(c, AlarmIntrusion, dev, "not disarmed within the entry delay", c.deviceActive(dev))
 	}
 	if s.SirenOn && !s.SirenUntil.IsZero() && !c.now.Before(s.SirenUntil) {
 		s.SirenOn = false // EN 50131 cut-off; the alarm stays open
@@ -424,11 +523,28 @@ func (p *Panel) due(c *change) {
 	}
 }
 
-func (p *Panel) deviceActive(id string) bool {
-	if p.Devices == nil || id == "" {
+// devices is every device's state as this change sees it: the engine's,
+// with the changes of earlier operations in the same batch on top.
+func (c *change) devices() []DeviceState {
+	if c.p.Devices == nil {
+		return nil
+	}
+	ds := c.p.Devices()
+	for _, sa := range c.states {
+		for i := range ds {
+			if ds[i].Device == sa.State.Device {
+				ds[i] = sa.State
+			}
+		}
+	}
+	return ds
+}
+
+func (c *change) deviceActive(id string) bool {
+	if id == "" {
 		return false
 	}
-	for _, d := range p.Devices() {
+	for _, d := range c.devices() {
 		if d.Device == id {
 			return d.Active
 		}
@@ -491,20 +607,20 @@ func (p *Panel) Raise(class AlarmClass, device, detail string) (string, error) {
 	if _, ok := class.Spec(); !ok {
 		return "", Errorf(EINVALID, "no alarm class %q", class)
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	c := p.begin()
-	a := p.raise(c, class, device, detail, true)
-	return a.ID, p.commit(c)
+	var id string
+	err := p.do(func(c *change) error {
+		id = p.raise(c, class, device, detail, true).ID
+		return nil
+	})
+	return id, err
 }
 
 // Restore marks the open alarms of class for device as restored.
 func (p *Panel) Restore(class AlarmClass, device string) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	c := p.begin()
-	p.restore(c, func(a *Alarm) bool { return a.Class == class && a.Device == device })
-	return p.commit(c)
+	return p.do(func(c *change) error {
+		p.restore(c, func(a *Alarm) bool { return a.Class == class && a.Device == device })
+		return nil
+	})
 }
 
 func (p *Panel) restore(c *change, match func(*Alarm) bool) {
@@ -532,13 +648,30 @@ func (p *Panel) close(c *change, a *Alarm) {
 // Input applies an input's accepted change: the alarms it raises in the
 // present mode, and the alarms it restores.
 func (p *Panel) Input(id string, kind InputKind, active bool) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	c := p.begin()
+	return p.do(func(c *change) error { p.input(c, id, kind, active); return nil })
+}
+
+// InputEvent logs an input's event and the device state it sets together
+// with what the panel makes of it, in one transaction, and returns the
+// event as logged.
+func (p *Panel) InputEvent(ev Event, st DeviceState, kind InputKind) (Event, error) {
+	var out Event
+	err := p.do(func(c *change) error {
+		i := len(c.events)
+		c.events = append(c.events, ev)
+		c.states = append(c.states, StateAt{st, i})
+		c.after = append(c.after, func(logged []Event) { out = logged[i] })
+		p.input(c, st.Device, kind, st.Active)
+		return nil
+	})
+	return out, err
+}
+
+func (p *Panel) input(c *change, id string, kind InputKind, active bool) {
 	s := c.next
 	if !active {
 		p.restore(c, func(a *Alarm) bool { return a.Device == id && restoresWithDevice(a.Class) })
-		return p.commit(c)
+		return
 	}
 	bypassed := s.Bypassed != nil && contains(s.Bypassed.Devices, id)
 	switch kind {
@@ -580,7 +713,6 @@ func (p *Panel) Input(id string, kind InputKind, active bool) error {
 			p.raise(c, AlarmSafeOpened, id, "safe opened while armed", true)
 		}
 	}
-	return p.commit(c)
 }
 
 // restoresWithDevice tells which alarms end their condition when their
@@ -611,9 +743,10 @@ func (p *Panel) Ack(id, by, comment string) error {
 	if strings.TrimSpace(comment) == "" {
 		return Errorf(EINVALID, "ack: a comment is required (what was found, what was done)")
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	c := p.begin()
+	return p.do(func(c *change) error { return p.ack(c, id, by, comment) })
+}
+
+func (p *Panel) ack(c *change, id, by, comment string) error {
 	var a *Alarm
 	for _, x := range c.next.Alarms {
 		if x.ID == id {
@@ -651,11 +784,12 @@ func (p *Panel) Ack(id, by, comment string) error {
 			c.next.SirenOn, c.next.SirenUntil = false, time.Time{}
 		}
 	}
-	return p.commit(c)
+	return nil
 }
 
 // checks lists every reason the room cannot be armed or sealed now.
-func (p *Panel) checks(s *PanelState, bypass *Bypass) []Reason {
+func (p *Panel) checks(c *change, bypass *Bypass) []Reason {
+	s := c.next
 	var rs []Reason
 	skip := map[string]bool{}
 	if bypass != nil {
@@ -663,8 +797,8 @@ func (p *Panel) checks(s *PanelState, bypass *Bypass) []Reason {
 			skip[d] = true
 		}
 	}
-	if p.Devices != nil {
-		for _, d := range p.Devices() {
+	{
+		for _, d := range c.devices() {
 			if !d.Active || skip[d.Device] {
 				continue
 			}
@@ -699,9 +833,10 @@ func (p *Panel) Arm(by string) error {
 	if strings.TrimSpace(by) == "" {
 		return Errorf(EINVALID, "arm: who arms is missing")
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	c := p.begin()
+	return p.do(func(c *change) error { return p.arm(c, by) })
+}
+
+func (p *Panel) arm(c *change, by string) error {
 	s := c.next
 	switch s.Mode {
 	case ModeArmed:
@@ -709,7 +844,7 @@ func (p *Panel) Arm(by string) error {
 	case ModeSealed:
 		return Errorf(ECONFLICT, "arm: the room is sealed; unseal it first")
 	}
-	if rs := p.checks(s, s.Bypass); len(rs) > 0 {
+	if rs := p.checks(c, s.Bypass); len(rs) > 0 {
 		return p.refuse(c, "arm", by, rs)
 	}
 	s.Mode, s.Since, s.By = ModeArmed, c.now, []string{by}
@@ -720,16 +855,12 @@ func (p *Panel) Arm(by string) error {
 		data["bypass"] = s.Bypassed
 	}
 	c.event("mode.arming", SeverityInfo, "", by, data)
-	return p.commit(c)
+	return nil
 }
 
-// refuse logs the refusal and returns it.
+// refuse records the refusal (do keeps its event, undoes everything else).
 func (p *Panel) refuse(c *change, op, by string, rs []Reason) error {
-	c.next = p.st.clone() // a refusal changes nothing but the log
 	c.event("arming.refused", SeverityWarning, "", by, map[string]any{"op": op, "by": by, "reasons": rs})
-	if err := p.commit(c); err != nil {
-		return err
-	}
 	return &RefusedError{Op: op, Reasons: rs}
 }
 
@@ -738,9 +869,10 @@ func (p *Panel) Disarm(by string) error {
 	if strings.TrimSpace(by) == "" {
 		return Errorf(EINVALID, "disarm: who disarms is missing")
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	c := p.begin()
+	return p.do(func(c *change) error { return p.disarm(c, by) })
+}
+
+func (p *Panel) disarm(c *change, by string) error {
 	s := c.next
 	switch s.Mode {
 	case ModeOpen:
@@ -755,7 +887,7 @@ func (p *Panel) Disarm(by string) error {
 	s.Mode, s.Since, s.By = ModeOpen, c.now, []string{by}
 	s.ExitUntil, s.EntryUntil, s.EntryDevice, s.Bypassed = time.Time{}, time.Time{}, "", nil
 	c.event("mode.disarmed", SeverityInfo, "", by, data)
-	return p.commit(c)
+	return nil
 }
 
 // SetBypass registers devices to leave out of the next arming, with a reason.
@@ -783,15 +915,14 @@ func (p *Panel) SetBypass(by, reason string, devices []string) error {
 			}
 		}
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	c := p.begin()
-	if c.next.Mode != ModeOpen {
-		return Errorf(ECONFLICT, "bypass: only before arming (the room is %s)", c.next.Mode)
-	}
 	sorted := append([]string(nil), devices...)
 	sort.Strings(sorted)
-	c.next.Bypass = &Bypass{Devices: sorted, Reason: reason, By: by, At: c.now}
-	c.event("arming.bypass", SeverityWarning, "", by, map[string]any{"by": by, "reason": reason, "devices": sorted})
-	return p.commit(c)
+	return p.do(func(c *change) error {
+		if c.next.Mode != ModeOpen {
+			return Errorf(ECONFLICT, "bypass: only before arming (the room is %s)", c.next.Mode)
+		}
+		c.next.Bypass = &Bypass{Devices: sorted, Reason: reason, By: by, At: c.now}
+		c.event("arming.bypass", SeverityWarning, "", by, map[string]any{"by": by, "reason": reason, "devices": sorted})
+		return nil
+	})
 }

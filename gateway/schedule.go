@@ -60,17 +60,17 @@ func (ws *WorkSchedule) holidayStarting(now time.Time) *Holiday {
 
 func (p *Panel) endOfDay() {
 	defer p.scheduleEndOfDay()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	c := p.begin()
+	p.do(func(c *change) error { p.checkEndOfDay(c); return nil }) // a failed check is not retried: the next day's runs
+}
+
+func (p *Panel) checkEndOfDay(c *change) {
 	s := c.next
 	if s.Mode == ModeOpen {
-		reasons := p.checks(s, nil)
+		reasons := p.checks(c, nil)
 		reasons = append([]Reason{{Code: "not-armed", Detail: "the room is open after the end of the working day"}}, reasons...)
 		c.event("room.not_secured", SeverityWarning, "", "", map[string]any{"mode": s.Mode, "reasons": reasons})
 	}
 	if h := p.work.holidayStarting(c.now); h != nil && s.Mode != ModeSealed {
 		c.event("seal.missing", SeverityWarning, "", "", map[string]any{"holiday": h.Name, "starts": h.From.Format(time.DateOnly)})
 	}
-	p.commit(c) // a failed check is not retried: the next day's runs
 }

@@ -46,9 +46,18 @@ func (p *Panel) twoPerson(op, by string) (SealStep, error) {
 	if strings.TrimSpace(by) == "" {
 		return SealStep{}, Errorf(EINVALID, "%s: who confirms is missing", op)
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	c := p.begin()
+	var step SealStep
+	err := p.do(func(c *change) (err error) {
+		step, err = p.sealStep(c, op, by)
+		return err
+	})
+	if err != nil {
+		return SealStep{}, err
+	}
+	return step, nil
+}
+
+func (p *Panel) sealStep(c *change, op, by string) (SealStep, error) {
 	s := c.next
 	switch {
 	case op == "seal" && s.Mode != ModeOpen:
@@ -62,14 +71,14 @@ func (p *Panel) twoPerson(op, by string) (SealStep, error) {
 	}
 	if pend == nil {
 		if op == "seal" {
-			if rs := p.checks(s, nil); len(rs) > 0 {
+			if rs := p.checks(c, nil); len(rs) > 0 {
 				return SealStep{}, p.refuse(c, op, by, rs)
 			}
 		}
 		s.Pending = &Confirmation{Op: op, By: by, At: c.now}
 		c.event("seal.confirmation", SeverityInfo, "", by, map[string]any{"op": op, "by": by,
 			"window_s": int64(p.cfg.TwoPersonWindow.Seconds())})
-		return SealStep{Waiting: by}, p.commit(c)
+		return SealStep{Waiting: by}, nil
 	}
 	if pend.By == by {
 		return SealStep{}, Errorf(ECONFLICT, "%s: needs two different people; %s has already confirmed", op, by)
@@ -77,22 +86,15 @@ func (p *Panel) twoPerson(op, by string) (SealStep, error) {
 	who := []string{pend.By, by}
 	s.Pending = nil
 	if op == "seal" {
-		if rs := p.checks(s, nil); len(rs) > 0 {
+		if rs := p.checks(c, nil); len(rs) > 0 {
 			return SealStep{}, p.refuse(c, op, by, rs)
 		}
-		snap := p.snapshot()
+		snap := p.snapshot(c)
 		s.Mode, s.Since, s.By = ModeSealed, c.now, who
 		s.Seal = &Seal{ID: fmt.Sprintf("%s-seal-%s", p.room, c.now.UTC().Format("20060102T150405")), By: who, At: c.now, Snapshot: snap}
 		s.Bypass = nil
+		c.sealed = len(c.events)
 		c.event("mode.sealed", SeverityInfo, "", by, map[string]any{"by": who, "seal_id": s.Seal.ID, "snapshot": snap})
-		if err := p.commit(c); err != nil {
-			return SealStep{}, err
-		}
-		// The seal's first event: the report lists what follows it.
-		p.st.Seal.Seq = c.logged[len(c.logged)-1].Seq
-		if _, err := p.log.SavePanel(nil, p.st, nil); err != nil {
-			return SealStep{}, err
-		}
 		return SealStep{Done: true}, nil
 	}
 	seal := s.Seal
@@ -100,7 +102,7 @@ func (p *Panel) twoPerson(op, by string) (SealStep, error) {
 	if err != nil {
 		return SealStep{}, fmt.Errorf("unseal: read the events of the seal: %w", err)
 	}
-	snap := p.snapshot()
+	snap := p.snapshot(c)
 	r := &SealReport{SealID: seal.ID, Room: p.room, SealedBy: seal.By, SealedAt: seal.At.Format(TimeFormat),
 		UnsealedBy: who, UnsealedAt: c.now.Format(TimeFormat), SealSnapshot: seal.Snapshot, UnsealSnapshot: snap,
 		Events: during, Verdict: "intact", BrokenAlarms: seal.Broken, Differences: differences(seal.Snapshot, snap)}
@@ -117,9 +119,6 @@ func (p *Panel) twoPerson(op, by string) (SealStep, error) {
 	c.event("mode.unsealed", SeverityInfo, "", by, map[string]any{"by": who, "seal_id": seal.ID, "verdict": r.Verdict})
 	c.event("seal.report", severityOfVerdict(r.Verdict), "", "", map[string]any{"seal_id": seal.ID, "verdict": r.Verdict,
 		"events": len(during), "broken_alarms": seal.Broken})
-	if err := p.commit(c); err != nil {
-		return SealStep{}, err
-	}
 	return SealStep{Done: true, Report: r}, nil
 }
 
@@ -131,12 +130,9 @@ func severityOfVerdict(v string) Severity {
 }
 
 // snapshot is the state of every door, window and safe now.
-func (p *Panel) snapshot() []DeviceState {
+func (p *Panel) snapshot(c *change) []DeviceState {
 	var out []DeviceState
-	if p.Devices == nil {
-		return out
-	}
-	for _, d := range p.Devices() {
+	for _, d := range c.devices() {
 		switch InputKind(d.Kind) {
 		case KindDoor, KindWindow, KindSafeBolt, KindSafeDoor:
 			out = append(out, d)

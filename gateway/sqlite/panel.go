@@ -13,13 +13,18 @@ import (
 // SavePanel commits events, the panel state they lead to and, at an
 // unsealing, the seal report, in one transaction. It implements
 // gateway.PanelLog.
-func (s *Store) SavePanel(events []gateway.Event, st *gateway.PanelState, report *gateway.SealReport) ([]gateway.Event, error) {
+func (s *Store) SavePanel(events []gateway.Event, states []gateway.StateAt, st *gateway.PanelState, report *gateway.SealReport) ([]gateway.Event, error) {
 	state, err := json.Marshal(st)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: encode panel state: %w", err)
 	}
 	j := &job{events: append([]gateway.Event(nil), events...)}
 	j.fn = func(tx *sql.Tx) error {
+		for _, sa := range states {
+			if err := saveState(tx, sa.State, j.events[sa.Event].Seq); err != nil {
+				return err
+			}
+		}
 		if _, err := tx.Exec(`INSERT INTO panel (id, state) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET state = excluded.state`, state); err != nil {
 			return fmt.Errorf("sqlite: save panel state: %w", err)
 		}
