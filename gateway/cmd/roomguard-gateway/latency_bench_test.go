@@ -11,6 +11,7 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/roomguard/roomguard/gateway/clocktest"
 	"github.com/roomguard/roomguard/gateway/config"
 	"github.com/roomguard/roomguard/gateway/internal/testenv"
 )
@@ -113,4 +114,97 @@ func drainTypes(ch chan string) {
 			return
 		}
 	}
+}
+
+// BenchmarkAlarmToRetained: an armed room's window opens (a simulated pin
+// edge) → the input event and the intrusion alarm committed → the retained
+// alarm at a subscriber; next to the bare broker round trip in the same
+// run. After the first raise each opening counts on the same open alarm,
+// so every sample is a retained alarm with a new count.
+func BenchmarkAlarmToRetained(b *testing.B) {
+	m := testenv.StartMosquitto(b)
+	dir := b.TempDir()
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`room: {id: bench-room, name: 基准室}
+storage: {path: %s/log.db}
+mqtt: {url: "%s"}
+inputs:
+  - {id: window-1, kind: window, pin: GPIO27, active: high, debounce: 0s}
+`, dir, m.URL())), "bench.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	clock := clocktest.New(time.Now())
+	d, err := startDaemon(cfg, daemonOpts{Clock: clock, Sim: true, LogLevel: slog.LevelError, Stdout: io.Discard, Stderr: os.Stderr})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.Stop()
+	if err := d.panel.Arm("bench"); err != nil {
+		b.Fatal(err)
+	}
+	clock.Advance(time.Minute)
+
+	counts := make(chan int, 64)
+	bare := make(chan struct{}, 16)
+	sub := paho.NewClient(paho.NewClientOptions().AddBroker(m.URL()).SetClientID("bench-sub").SetOrderMatters(false))
+	if tok := sub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		b.Fatal("subscriber:", tok.Error())
+	}
+	defer sub.Disconnect(50)
+	sub.Subscribe("roomguard/bench-room/alarms/+", 1, func(_ paho.Client, msg paho.Message) {
+		var a struct {
+			Count int
+			State string
+		}
+		if json.Unmarshal(msg.Payload(), &a) == nil && a.State == "active" {
+			counts <- a.Count
+		}
+	}).Wait()
+	sub.Subscribe("bench/bare", 1, func(paho.Client, paho.Message) { bare <- struct{}{} }).Wait()
+	pub := paho.NewClient(paho.NewClientOptions().AddBroker(m.URL()).SetClientID("bench-pub"))
+	if tok := pub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		b.Fatal("publisher:", tok.Error())
+	}
+	defer pub.Disconnect(50)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, up, _ := d.session.State(); up {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatal("gateway never connected")
+		}
+	}
+
+	var whole, broker testenv.Latencies
+	n := 0
+	for b.Loop() {
+		t0 := time.Now()
+		pub.Publish("bench/bare", 1, false, "x")
+		select {
+		case <-bare:
+		case <-time.After(5 * time.Second):
+			b.Fatal("no bare round trip")
+		}
+		broker = append(broker, time.Since(t0))
+
+		n++
+		t0 = time.Now()
+		d.room.Drive("window-1", []byte("open"))
+		for got := 0; got != n; {
+			select {
+			case got = <-counts:
+			case <-time.After(5 * time.Second):
+				b.Fatalf("no retained alarm with count %d", n)
+			}
+		}
+		whole = append(whole, time.Since(t0))
+		d.room.Drive("window-1", []byte("closed"))
+		for deadline := time.Now().Add(5 * time.Second); d.panel.State().Alarms[0].RestoredAt.IsZero(); time.Sleep(50 * time.Microsecond) {
+			if time.Now().After(deadline) {
+				b.Fatal("window close not seen")
+			}
+		}
+	}
+	whole.Report(b, "alarm")
+	broker.Report(b, "bare")
 }

@@ -55,6 +55,7 @@ persistence_location %s/
 autosave_interval 0
 max_queued_messages 0
 max_inflight_messages 0
+set_tcp_nodelay true
 log_dest stderr
 log_type error
 log_type warning
