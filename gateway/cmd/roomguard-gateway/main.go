@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // the room's time zone resolves even where the system has no zoneinfo
 )
 
 // version is set at build time: -ldflags "-X main.version=…".
