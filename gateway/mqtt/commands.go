@@ -69,7 +69,7 @@ func (c *Commands) handle(topic string, payload []byte) {
 	} else {
 		c.log.Info("command done", "cmd", name, "id", r.ID)
 	}
-	tok := c.session.client.Publish(c.session.topics.Reply(r.ID), 1, false, b)
+	tok := c.session.Client().Publish(c.session.topics.Reply(r.ID), 1, false, b)
 	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		c.log.Warn("reply not sent", "cmd", name, "id", r.ID, "err", tok.Error())
 	}

@@ -77,7 +77,7 @@ func (p *Publisher) Run(ctx context.Context) error {
 // stream sends from confirmed onward while the connection of epoch lasts.
 func (p *Publisher) stream(ctx context.Context, epoch uint64, changed <-chan struct{}, confirmed, marked uint64) (uint64, uint64) {
 	topic := p.session.topics.Events()
-	client := p.session.client
+	client := p.session.Client() // the client of this epoch
 	sent := confirmed
 	var queue []inflight
 	lastMark := time.Now()

@@ -52,10 +52,11 @@ type Status struct {
 type Session struct {
 	opts   SessionOpts
 	topics Topics
-	client paho.Client
+	po     *paho.ClientOptions
 	log    *slog.Logger
 
 	mu      sync.Mutex
+	client  paho.Client   // a new one for every connection
 	epoch   uint64        // counts successful connections
 	up      bool          // connected now
 	changed chan struct{} // closed and replaced on every change of up/epoch
@@ -118,6 +119,7 @@ func NewSession(o SessionOpts) (*Session, error) {
 		}
 		po.SetTLSConfig(tc)
 	}
+	s.po = po
 	s.client = paho.NewClient(po)
 	return s, nil
 }
@@ -145,8 +147,12 @@ func tlsConfig(o SessionOpts) (*tls.Config, error) {
 	return tc, nil
 }
 
-// Client is the underlying paho client.
-func (s *Session) Client() paho.Client { return s.client }
+// Client is the paho client of the present connection.
+func (s *Session) Client() paho.Client {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.client
+}
 
 // Topics are the session's room topics.
 func (s *Session) Topics() Topics { return s.topics }
@@ -214,13 +220,14 @@ func (s *Session) Run(ctx context.Context) {
 		case <-s.lost:
 		}
 	}
-	if s.client.IsConnectionOpen() {
+	client := s.Client()
+	if client.IsConnectionOpen() {
 		offline, _ := json.Marshal(Status{State: "offline", Room: s.opts.Room, Name: s.opts.Name,
 			Since: s.opts.Clock.Now().Format(gateway.TimeFormat), Reason: "shutdown"})
-		s.client.Publish(s.topics.Status(), 1, true, offline).WaitTimeout(2 * time.Second)
+		client.Publish(s.topics.Status(), 1, true, offline).WaitTimeout(2 * time.Second)
 	}
 	s.setUp(false)
-	s.client.Disconnect(250)
+	client.Disconnect(250)
 }
 
 func (s *Session) connect() error {
@@ -228,18 +235,26 @@ func (s *Session) connect() error {
 	case <-s.lost:
 	default:
 	}
-	tok := s.client.Connect()
+	// A fresh client for every connection: paho may otherwise send, on the
+	// new connection, a publish queued while the old one was dropping —
+	// ahead of the outbox's resend from its cursor, out of seq order.
+	s.Client().Disconnect(0)
+	client := paho.NewClient(s.po)
+	tok := client.Connect()
 	if !tok.WaitTimeout(15 * time.Second) {
 		return fmt.Errorf("timed out")
 	}
 	if err := tok.Error(); err != nil {
 		return err
 	}
+	s.mu.Lock()
+	s.client = client
+	s.mu.Unlock()
 	sim := s.opts.Sim
 	online, _ := json.Marshal(Status{State: "online", Room: s.opts.Room, Name: s.opts.Name, Version: s.opts.Version,
 		Sim: &sim, Since: s.opts.Clock.Now().Format(gateway.TimeFormat)})
-	if err := wait(s.client.Publish(s.topics.Status(), 1, true, online)); err != nil {
-		s.client.Disconnect(0)
+	if err := wait(client.Publish(s.topics.Status(), 1, true, online)); err != nil {
+		client.Disconnect(0)
 		return fmt.Errorf("publish status: %w", err)
 	}
 	s.mu.Lock()
@@ -249,8 +264,8 @@ func (s *Session) connect() error {
 	s.mu.Unlock()
 	for _, sub := range subs {
 		h := sub.handler
-		if err := wait(s.client.Subscribe(sub.filter, 1, func(_ paho.Client, m paho.Message) { h(m.Topic(), m.Payload()) })); err != nil {
-			s.client.Disconnect(0)
+		if err := wait(client.Subscribe(sub.filter, 1, func(_ paho.Client, m paho.Message) { h(m.Topic(), m.Payload()) })); err != nil {
+			client.Disconnect(0)
 			return fmt.Errorf("subscribe %s: %w", sub.filter, err)
 		}
 	}

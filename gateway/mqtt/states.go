@@ -105,7 +105,7 @@ func (p *Retained) Run(ctx context.Context) {
 		p.dirty = map[string]bool{}
 		p.mu.Unlock()
 		for _, m := range batch {
-			err := wait(p.session.client.Publish(m.topic, 1, true, m.payload))
+			err := wait(p.session.Client().Publish(m.topic, 1, true, m.payload))
 			p.mu.Lock()
 			switch {
 			case err != nil:

@@ -251,7 +251,13 @@ func TestNothingLostAcrossCrashAndBrokerRestart(t *testing.T) {
 	})
 	sub.mu.Lock()
 	defer sub.mu.Unlock()
+	// The gateway keeps running: a driver message paho held back during the
+	// broker restart may still arrive and be logged. Compare what the log
+	// held at the check.
 	got := sorted(sub.events)
+	for len(got) > 0 && got[len(got)-1].Seq > logged[len(logged)-1].Seq {
+		got = got[:len(got)-1]
+	}
 	if len(got) != len(logged) {
 		t.Fatalf("subscriber has %d distinct events, the log %d", len(got), len(logged))
 	}
