@@ -53,15 +53,6 @@ var alarmCatalogue = map[AlarmClass]AlarmSpec{
 // Spec returns the catalogue entry of the class.
 func (c AlarmClass) Spec() (AlarmSpec, bool) { s, ok := alarmCatalogue[c]; return s, ok }
 
-// AlarmClasses lists the catalogue.
-func AlarmClasses() []AlarmClass {
-	out := make([]AlarmClass, 0, len(alarmCatalogue))
-	for c := range alarmCatalogue {
-		out = append(out, c)
-	}
-	return out
-}
-
 // Alarm is one alarm from raise to close. It latches: only an
 // acknowledgement with a comment and the condition's restoration, both,
 // close it (GB 50394: no automatic reset).

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -177,6 +178,7 @@ type Panel struct {
 	stopTimer func() bool
 	timerAt   time.Time
 	work      *WorkSchedule
+	published *PanelState // what the sink has; nil: nothing yet
 
 	qmu      sync.Mutex // guards queue and draining
 	queue    []*op
@@ -324,27 +326,37 @@ func (p *Panel) commit(c *change) error {
 	}
 	prev := p.st
 	p.st = c.next
-	p.publish(prev, c.report)
+	p.publish(c.report)
 	p.driveSiren(prev)
 	p.schedule()
 	return nil
 }
 
-// publish sends what changed to the sink.
-func (p *Panel) publish(prev *PanelState, report *SealReport) {
+// publish sends the sink what changed since it was last sent (at start:
+// everything).
+func (p *Panel) publish(report *SealReport) {
 	if p.sink == nil {
 		return
 	}
-	p.sink.Mode(p.modeJSON())
-	open := map[string]bool{}
-	for _, a := range p.st.Alarms {
-		open[a.ID] = true
-		p.sink.Alarm(a.ID, a.AlarmJSON(p.room))
+	prev := p.published
+	p.published = p.st
+	if prev == nil || !sameMode(prev, p.st) {
+		p.sink.Mode(p.modeJSON())
 	}
-	for _, a := range prev.Alarms {
-		if !open[a.ID] {
-			p.sink.Alarm(a.ID, nil)
+	was := map[string]Alarm{}
+	if prev != nil {
+		for _, a := range prev.Alarms {
+			was[a.ID] = *a
 		}
+	}
+	for _, a := range p.st.Alarms {
+		if old, ok := was[a.ID]; !ok || old != *a {
+			p.sink.Alarm(a.ID, a.AlarmJSON(p.room))
+		}
+		delete(was, a.ID)
+	}
+	for id := range was { // closed
+		p.sink.Alarm(id, nil)
 	}
 	if report != nil {
 		p.sink.SealReport(report.SealID, mustJSON(report))
@@ -370,13 +382,14 @@ func (p *Panel) driveSiren(prev *PanelState) {
 	p.Siren(p.st.SirenOn, cause)
 }
 
-// ModeJSON is the payload of roomguard/<room>/mode (retained).
-func (p *Panel) ModeJSON() json.RawMessage {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.modeJSON()
+// sameMode reports whether a and b publish the same mode payload.
+func sameMode(a, b *PanelState) bool {
+	return a.Mode == b.Mode && a.Since.Equal(b.Since) && slices.Equal(a.By, b.By) &&
+		a.ExitUntil.Equal(b.ExitUntil) && a.EntryUntil.Equal(b.EntryUntil) && a.EntryDevice == b.EntryDevice &&
+		(a.Bypassed == nil) == (b.Bypassed == nil) && (a.Seal == nil) == (b.Seal == nil) && len(a.Alarms) == len(b.Alarms)
 }
 
+// modeJSON is the payload of roomguard/<room>/mode (retained).
 func (p *Panel) modeJSON() json.RawMessage {
 	s := p.st
 	m := map[string]any{"room": p.room, "mode": s.Mode, "since": s.Since.Format(TimeFormat), "open_alarms": len(s.Alarms)}
@@ -423,7 +436,7 @@ func (p *Panel) Start(previousStop time.Time) error {
 		return err
 	}
 	if len(c.events) == 0 { // nothing changed: publish the loaded state anyway
-		p.publish(&PanelState{}, nil)
+		p.publish(nil)
 		p.schedule()
 	}
 	if p.Siren != nil && p.st.SirenOn {

@@ -43,51 +43,21 @@ inputs:
 	defer d.Stop()
 
 	events := make(chan string, 16)
-	bare := make(chan struct{}, 16)
-	sub := paho.NewClient(paho.NewClientOptions().AddBroker(m.URL()).SetClientID("bench-sub").SetOrderMatters(false))
-	if tok := sub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		b.Fatal("subscriber:", tok.Error())
-	}
-	defer sub.Disconnect(50)
-	sub.Subscribe("roomguard/bench-room/events", 1, func(_ paho.Client, msg paho.Message) {
+	pr := newProbe(b, m.URL(), d, "roomguard/bench-room/events", func(_ paho.Client, msg paho.Message) {
 		var e struct{ Type string }
 		json.Unmarshal(msg.Payload(), &e)
 		events <- e.Type
-	}).Wait()
-	sub.Subscribe("bench/bare", 1, func(paho.Client, paho.Message) { bare <- struct{}{} }).Wait()
-	pub := paho.NewClient(paho.NewClientOptions().AddBroker(m.URL()).SetClientID("bench-pub"))
-	if tok := pub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		b.Fatal("publisher:", tok.Error())
-	}
-	defer pub.Disconnect(50)
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if _, up, _ := d.session.State(); up {
-			break
-		}
-		if time.Now().After(deadline) {
-			b.Fatal("gateway never connected")
-		}
-	}
+	})
 	drainTypes(events)
 
-	wait := func(what string, ch <-chan struct{}) {
-		select {
-		case <-ch:
-		case <-time.After(5 * time.Second):
-			b.Fatalf("no %s within 5 s", what)
-		}
-	}
 	var whole, broker testenv.Latencies
 	states := [2]string{"open", "closed"}
 	want := [2]string{"door.opened", "door.closed"}
 	i := 0
 	for b.Loop() {
-		t0 := time.Now()
-		pub.Publish("bench/bare", 1, false, "x")
-		wait("bare round trip", bare)
-		broker = append(broker, time.Since(t0))
+		broker = append(broker, pr.roundTrip(b))
 
-		t0 = time.Now()
+		t0 := time.Now()
 		if err := d.room.Drive("door-main", []byte(states[i%2])); err != nil {
 			b.Fatal(err)
 		}
@@ -145,13 +115,7 @@ inputs:
 	clock.Advance(time.Minute)
 
 	counts := make(chan int, 64)
-	bare := make(chan struct{}, 16)
-	sub := paho.NewClient(paho.NewClientOptions().AddBroker(m.URL()).SetClientID("bench-sub").SetOrderMatters(false))
-	if tok := sub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		b.Fatal("subscriber:", tok.Error())
-	}
-	defer sub.Disconnect(50)
-	sub.Subscribe("roomguard/bench-room/alarms/+", 1, func(_ paho.Client, msg paho.Message) {
+	pr := newProbe(b, m.URL(), d, "roomguard/bench-room/alarms/+", func(_ paho.Client, msg paho.Message) {
 		var a struct {
 			Count int
 			State string
@@ -159,36 +123,15 @@ inputs:
 		if json.Unmarshal(msg.Payload(), &a) == nil && a.State == "active" {
 			counts <- a.Count
 		}
-	}).Wait()
-	sub.Subscribe("bench/bare", 1, func(paho.Client, paho.Message) { bare <- struct{}{} }).Wait()
-	pub := paho.NewClient(paho.NewClientOptions().AddBroker(m.URL()).SetClientID("bench-pub"))
-	if tok := pub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		b.Fatal("publisher:", tok.Error())
-	}
-	defer pub.Disconnect(50)
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if _, up, _ := d.session.State(); up {
-			break
-		}
-		if time.Now().After(deadline) {
-			b.Fatal("gateway never connected")
-		}
-	}
+	})
 
 	var whole, broker testenv.Latencies
 	n := 0
 	for b.Loop() {
-		t0 := time.Now()
-		pub.Publish("bench/bare", 1, false, "x")
-		select {
-		case <-bare:
-		case <-time.After(5 * time.Second):
-			b.Fatal("no bare round trip")
-		}
-		broker = append(broker, time.Since(t0))
+		broker = append(broker, pr.roundTrip(b))
 
 		n++
-		t0 = time.Now()
+		t0 := time.Now()
 		d.room.Drive("window-1", []byte("open"))
 		for got := 0; got != n; {
 			select {
@@ -207,4 +150,49 @@ inputs:
 	}
 	whole.Report(b, "alarm")
 	broker.Report(b, "bare")
+}
+
+// probe watches one broker for a benchmark: a subscriber to the room's
+// filter, and the bare round trip through the same broker (a publisher to
+// the same subscriber, nothing else) to compare with.
+type probe struct {
+	pub  paho.Client
+	bare chan struct{}
+}
+
+// newProbe connects, subscribes and waits for the gateway d to be up.
+func newProbe(b *testing.B, url string, d *daemon, filter string, handle paho.MessageHandler) *probe {
+	pr := &probe{bare: make(chan struct{}, 16)}
+	sub := paho.NewClient(paho.NewClientOptions().AddBroker(url).SetClientID("bench-sub").SetOrderMatters(false))
+	if tok := sub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		b.Fatal("subscriber:", tok.Error())
+	}
+	b.Cleanup(func() { sub.Disconnect(50) })
+	sub.Subscribe(filter, 1, handle).Wait()
+	sub.Subscribe("bench/bare", 1, func(paho.Client, paho.Message) { pr.bare <- struct{}{} }).Wait()
+	pr.pub = paho.NewClient(paho.NewClientOptions().AddBroker(url).SetClientID("bench-pub"))
+	if tok := pr.pub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		b.Fatal("publisher:", tok.Error())
+	}
+	b.Cleanup(func() { pr.pub.Disconnect(50) })
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, up, _ := d.session.State(); up {
+			return pr
+		}
+		if time.Now().After(deadline) {
+			b.Fatal("gateway never connected")
+		}
+	}
+}
+
+// roundTrip is one bare publish-to-subscriber round trip.
+func (pr *probe) roundTrip(b *testing.B) time.Duration {
+	t0 := time.Now()
+	pr.pub.Publish("bench/bare", 1, false, "x")
+	select {
+	case <-pr.bare:
+	case <-time.After(5 * time.Second):
+		b.Fatal("no bare round trip within 5 s")
+	}
+	return time.Since(t0)
 }

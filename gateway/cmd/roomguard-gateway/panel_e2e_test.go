@@ -125,8 +125,7 @@ outputs:
 		t.Fatal(err)
 	}
 	clock := clocktest.New(time.Date(2026, 11, 22, 22, 0, 0, 0, time.FixedZone("CST", 8*3600)))
-	var logs bytes.Buffer
-	d, err := startDaemon(cfg, daemonOpts{Clock: clock, Sim: true, LogLevel: slog.LevelWarn, Stdout: io.Discard, Stderr: &syncWriter{w: &logs}})
+	d, err := startDaemon(cfg, daemonOpts{Clock: clock, Sim: true, LogLevel: slog.LevelWarn, Stdout: io.Discard, Stderr: &testenv.SyncBuffer{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,15 +235,4 @@ outputs:
 	for _, b := range w.bad {
 		t.Errorf("invalid message %s", b)
 	}
-}
-
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
 }
