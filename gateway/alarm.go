@@ -23,6 +23,7 @@ const (
 	AlarmCarrierRemoval AlarmClass = "carrier-removal"
 	AlarmCarrierOverdue AlarmClass = "carrier-overdue"
 	AlarmBoardSilent    AlarmClass = "board-silent"
+	AlarmUnescorted     AlarmClass = "visitor-unescorted" // a visitor left inside without the escort
 )
 
 // AlarmSpec is what the catalogue says of a class.
@@ -44,6 +45,7 @@ var alarmCatalogue = map[AlarmClass]AlarmSpec{
 	AlarmSafeOpened:     {Priority: 2, Severity: SeverityAlarm, Audible: true},
 	AlarmTamper:         {Priority: 3, Severity: SeverityAlarm, Hour24: true, Audible: true},
 	AlarmDeniedBurst:    {Priority: 3, Severity: SeverityAlarm, Hour24: true},
+	AlarmUnescorted:     {Priority: 3, Severity: SeverityAlarm, Hour24: true},
 	AlarmDeviceFault:    {Priority: 4, Severity: SeverityWarning, Hour24: true},
 	AlarmBoardSilent:    {Priority: 4, Severity: SeverityWarning, Hour24: true},
 	AlarmDoorHeldOpen:   {Priority: 4, Severity: SeverityWarning, Hour24: true},

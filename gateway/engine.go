@@ -62,6 +62,14 @@ type Engine struct {
 	causes  map[string]string // what last drove each output, for its event
 	started bool
 	panel   *Panel
+	access  *Access
+}
+
+// SetAccess connects entry control: it sees every logged input change, and
+// releases door strikes through the engine.
+func (e *Engine) SetAccess(a *Access) {
+	e.access = a
+	a.Strike = e.ReleaseStrike
 }
 
 // SetPanel connects the room's alarm panel: inputs reach it after they are
@@ -230,13 +238,20 @@ func (e *Engine) InputChanged(id string, active bool, at time.Time) error {
 	} else if err := e.record(ev, st); err != nil {
 		return err
 	}
+	if e.access != nil {
+		if err := e.access.Input(id, in.Kind, active, at); err != nil {
+			return err
+		}
+	}
 	if in.Kind == KindExitButton && active && in.Strike != "" {
-		return e.releaseStrike(in.Strike, id)
+		return e.ReleaseStrike(in.Strike, id)
 	}
 	return nil
 }
 
-func (e *Engine) releaseStrike(strike, cause string) error {
+// ReleaseStrike pulses a door strike for its configured time; cause (the
+// reader or the exit button) goes into its output event.
+func (e *Engine) ReleaseStrike(strike, cause string) error {
 	e.mu.Lock()
 	out, ok := e.outputs[strike]
 	if ok {

@@ -74,3 +74,22 @@ func (p *Panel) checkEndOfDay(c *change) {
 		c.event("seal.missing", SeverityWarning, "", "", map[string]any{"holiday": h.Name, "starts": h.From.Format(time.DateOnly)})
 	}
 }
+
+// IsHoliday tells whether t falls on a holiday.
+func (ws *WorkSchedule) IsHoliday(t time.Time) bool {
+	if ws == nil {
+		return false
+	}
+	loc := ws.Location
+	if loc == nil {
+		loc = time.Local
+	}
+	y, m, d := t.In(loc).Date()
+	day := time.Date(y, m, d, 0, 0, 0, 0, loc)
+	for _, h := range ws.Holidays {
+		if !day.Before(h.From) && !day.After(h.To) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,747 @@
+package gateway
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Direction is the way a reader lets people through.
+type Direction string
+
+const (
+	DirIn  Direction = "in"  // a reader outside the door
+	DirOut Direction = "out" // a reader inside the door
+)
+
+// Reason codes of a denial.
+const (
+	DenyUnknownCard     = "unknown_card"
+	DenyExpired         = "expired"
+	DenyNotYetValid     = "not_yet_valid"
+	DenyOutsideSchedule = "outside_schedule"
+	DenyHoliday         = "holiday"
+	DenyRoomNotAllowed  = "room_not_allowed"
+	DenyArmedNoRight    = "armed_no_disarm_right"
+	DenySealed          = "sealed"
+	DenyAntiPassback    = "anti_passback"
+	DenyNoEscort        = "visitor_without_escort"
+	DenyWaitingSecond   = "waiting_second_person"
+	DenyVisitClosed     = "visit_closed"
+)
+
+// AccessDoor is a door under entry control.
+type AccessDoor struct {
+	ID          string        // the door contact input
+	Strike      string        // the door-strike output
+	ExitButton  string        // the exit-button input, if any
+	Pulse       time.Duration // strike release: the grant's time to open the door (5 s)
+	HeldWarning time.Duration // door open this long: a warning (15 s)
+	HeldOpen    time.Duration // door open this long: door-held-open alarm (30 s)
+}
+
+// AccessReader is a badge reader at a door.
+type AccessReader struct {
+	ID        string
+	Door      string
+	Direction Direction
+}
+
+// AccessConfig is the room's entry control.
+type AccessConfig struct {
+	Doors        []AccessDoor
+	Readers      []AccessReader
+	TwoPerson    bool          // two distinct authorized people within PairWindow
+	AntiPassback bool          // no entry for who is already inside
+	ArmWhenEmpty bool          // the last one out through a reader arms the room
+	Denials      int           // consecutive denials at a reader that raise an alarm (GB 50396: 5)
+	PairWindow   time.Duration // two-person rule and escort: 10 s
+}
+
+// Register is the gateway's copy of the personnel register and the visits.
+type Register interface {
+	PersonByCard(card string) (*Person, error) // nil, nil: no such card
+	Person(id string) (*Person, error)         // nil, nil: no such person
+	VisitByCard(card string) (*Visit, error)   // the open visit holding the card
+	Visit(id string) (*Visit, error)           // nil, nil: no such visit
+}
+
+// Occupant is someone inside.
+type Occupant struct {
+	ID      string    `json:"id"` // person id, or visit id for a visitor
+	Name    string    `json:"name"`
+	Since   time.Time `json:"since"`
+	Visitor bool      `json:"visitor,omitempty"`
+	Escort  string    `json:"escort,omitempty"` // for a visitor: the escort's person id
+}
+
+// AccessState is what survives a restart: who is inside.
+type AccessState struct {
+	Inside []Occupant `json:"inside"`
+}
+
+// AccessLog is what entry control needs of the log.
+type AccessLog interface {
+	SaveAccess(events []Event, st *AccessState) ([]Event, error)
+	LoadAccess() (*AccessState, error) // nil when never saved
+	// SaveVisit stores a new or changed visit with its events and the occupancy.
+	SaveVisit(v *Visit, events []Event, st *AccessState) ([]Event, error)
+}
+
+// AccessSink receives the occupancy after every change. It must not block.
+type AccessSink interface {
+	Occupancy(payload json.RawMessage)
+}
+
+// Decision is the answer to one badge.
+type Decision struct {
+	Granted   bool
+	Reason    string // a Deny… code when denied
+	Person    *Person
+	Visit     *Visit
+	Pair      []string // two-person rule: both person ids
+	Direction Direction
+	Door      string
+}
+
+type grant struct {
+	people    []Occupant
+	direction Direction
+	reader    string
+	until     time.Time
+	stop      func() bool
+}
+
+type doorState struct {
+	cfg       AccessDoor
+	grant     *grant
+	exitAt    time.Time // last exit-button press
+	open      bool
+	stopHeld  []func() bool
+	lastGrant map[string]time.Time // person id → when granted here (escort rule)
+}
+
+// Access is the room's entry control: it decides every badge, opens the
+// door, confirms entries by the door contact, keeps who is inside, and
+// raises door-forced, door-held-open, denied-burst and unescorted-visitor
+// alarms through the panel. It decides from the gateway's own register, so it
+// works with the network down.
+type Access struct {
+	room  string
+	cfg   AccessConfig
+	clock Clock
+	reg   Register
+	log   AccessLog
+	sink  AccessSink
+	panel *Panel
+	work  *WorkSchedule
+	key   Keyed
+
+	// Strike releases a door strike for its configured pulse (the engine).
+	Strike func(output, cause string) error
+
+	mu      sync.Mutex
+	doors   map[string]*doorState
+	readers map[string]AccessReader
+	denials map[string]int
+	pending *Occupant // two-person rule: the first person, waiting
+	pendAt  time.Time
+	st      AccessState
+	inside  atomic.Pointer[[]string] // names, read by the panel without our lock
+}
+
+// NewAccess returns the entry control of room.
+func NewAccess(room string, cfg AccessConfig, clock Clock, reg Register, log AccessLog, sink AccessSink, panel *Panel, key Keyed) *Access {
+	if cfg.Denials == 0 {
+		cfg.Denials = 5
+	}
+	if cfg.PairWindow == 0 {
+		cfg.PairWindow = 10 * time.Second
+	}
+	a := &Access{room: room, cfg: cfg, clock: clock, reg: reg, log: log, sink: sink, panel: panel, key: key,
+		doors: map[string]*doorState{}, readers: map[string]AccessReader{}, denials: map[string]int{}}
+	for _, d := range cfg.Doors {
+		if d.Pulse == 0 {
+			d.Pulse = 5 * time.Second
+		}
+		if d.HeldOpen == 0 {
+			d.HeldOpen = 30 * time.Second
+		}
+		if d.HeldWarning == 0 {
+			d.HeldWarning = d.HeldOpen / 2
+		}
+		a.doors[d.ID] = &doorState{cfg: d, lastGrant: map[string]time.Time{}}
+	}
+	for _, r := range cfg.Readers {
+		a.readers[r.ID] = r
+	}
+	a.inside.Store(&[]string{})
+	if panel != nil {
+		panel.Inside = a.Inside
+	}
+	return a
+}
+
+// SetSchedule gives the holidays, for the people not allowed in on them.
+func (a *Access) SetSchedule(ws WorkSchedule) {
+	a.mu.Lock()
+	a.work = &ws
+	a.mu.Unlock()
+}
+
+// Start loads who was inside when the gateway stopped and publishes it.
+func (a *Access) Start() error {
+	st, err := a.log.LoadAccess()
+	if err != nil {
+		return fmt.Errorf("load occupancy: %w", err)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if st != nil {
+		a.st = *st
+	}
+	a.published()
+	return nil
+}
+
+// Inside lists the names of who is inside (the panel's arming check).
+func (a *Access) Inside() []string { return *a.inside.Load() }
+
+// Occupants returns who is inside.
+func (a *Access) Occupants() []Occupant {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.st.Inside)
+}
+
+func (a *Access) published() {
+	names := make([]string, 0, len(a.st.Inside))
+	for _, o := range a.st.Inside {
+		names = append(names, o.Name)
+	}
+	a.inside.Store(&names)
+	if a.sink != nil {
+		a.sink.Occupancy(a.occupancyJSON())
+	}
+}
+
+func (a *Access) occupancyJSON() json.RawMessage {
+	type occ struct {
+		ID      string `json:"id"`
+		Name    string `json:"name"`
+		Since   string `json:"since"`
+		Visitor bool   `json:"visitor,omitempty"`
+		Escort  string `json:"escort,omitempty"`
+	}
+	list := []occ{}
+	for _, o := range a.st.Inside {
+		list = append(list, occ{o.ID, o.Name, o.Since.Format(TimeFormat), o.Visitor, o.Escort})
+	}
+	return mustJSON(map[string]any{"room": a.room, "count": len(list), "inside": list,
+		"ts": a.clock.Now().Format(TimeFormat)})
+}
+
+// batch collects the events of one step, saved with the occupancy.
+type batch struct {
+	a      *Access
+	now    time.Time
+	events []Event
+	alarms []func() // panel calls, made after our lock is released
+}
+
+func (b *batch) event(typ string, sev Severity, device, person string, data map[string]any) {
+	b.events = append(b.events, Event{TS: b.now, ClockTrusted: b.a.clock.Trusted(), Type: typ, Severity: sev,
+		Device: device, Person: person, Data: mustJSON(data)})
+}
+
+// commit saves the step's events and the occupancy, then publishes; called
+// with a.mu held. The panel calls run after the caller unlocks.
+func (a *Access) commit(b *batch, changedOccupancy bool) error {
+	if len(b.events) == 0 {
+		return nil
+	}
+	st := AccessState{Inside: slices.Clone(a.st.Inside)}
+	if _, err := a.log.SaveAccess(b.events, &st); err != nil {
+		return err
+	}
+	if changedOccupancy {
+		a.published()
+	}
+	return nil
+}
+
+func (a *Access) finish(b *batch) {
+	for _, f := range b.alarms {
+		f()
+	}
+}
+
+func (a *Access) isInside(id string) int {
+	for i, o := range a.st.Inside {
+		if o.ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// Badge decides a card presented at a reader: on a grant the strike is
+// released before anything is written (the door waits for nothing but the
+// decision), then the decision is logged.
+func (a *Access) Badge(reader, card string, at time.Time) (Decision, error) {
+	a.mu.Lock()
+	r, ok := a.readers[reader]
+	if !ok {
+		a.mu.Unlock()
+		return Decision{}, Errorf(ENOTFOUND, "no badge reader %q", reader)
+	}
+	door := a.doors[r.Door]
+	b := &batch{a: a, now: at}
+	d, err := a.decide(r, door, card, at)
+	if err != nil {
+		a.mu.Unlock()
+		return Decision{}, err
+	}
+	var strikeErr error
+	if d.Granted {
+		a.denials[reader] = 0
+		strikeErr = a.Strike(door.cfg.Strike, reader)
+		a.grantDoor(door, d, r, at)
+	} else if d.Reason != DenyWaitingSecond {
+		a.denials[reader]++
+		if n := a.denials[reader]; n >= a.cfg.Denials {
+			a.denials[reader] = 0
+			b.alarms = append(b.alarms, func() {
+				a.panel.RaiseRestored(AlarmDeniedBurst, reader, fmt.Sprintf("%d consecutive denials", n))
+			})
+		}
+	}
+	a.logDecision(b, r, card, d)
+	if d.Granted && d.Person != nil && a.panel != nil && a.panel.Mode() == ModeArmed {
+		by := d.Person.ID
+		b.alarms = append(b.alarms, func() { a.panel.Disarm(by) })
+	}
+	err = a.commit(b, false)
+	a.mu.Unlock()
+	a.finish(b)
+	if err == nil {
+		err = strikeErr
+	}
+	return d, err
+}
+
+func (a *Access) logDecision(b *batch, r AccessReader, card string, d Decision) {
+	data := map[string]any{"reader": r.ID, "door": r.Door, "direction": r.Direction, "card": MaskCard(card)}
+	if len(a.key) > 0 {
+		data["card_ref"] = a.key.Ref(card)
+	}
+	person := ""
+	switch {
+	case d.Person != nil:
+		person = d.Person.ID
+		data["person_id"], data["person_name"] = d.Person.ID, d.Person.Name
+	case d.Visit != nil:
+		person = d.Visit.ID
+		data["person_id"], data["person_name"], data["visitor"] = d.Visit.ID, d.Visit.Name, true
+		data["escort"] = d.Visit.Escort
+	}
+	if len(d.Pair) > 0 {
+		data["pair"] = d.Pair
+	}
+	if d.Granted {
+		data["result"] = "granted"
+		b.event("access.granted", SeverityInfo, r.ID, person, data)
+		return
+	}
+	data["result"], data["reason"] = "denied", d.Reason
+	sev := SeverityWarning
+	if d.Reason == DenyWaitingSecond {
+		sev = SeverityInfo
+	}
+	b.event("access.denied", sev, r.ID, person, data)
+}
+
+// decide applies the rules in a fixed order; the first that fails is the reason.
+func (a *Access) decide(r AccessReader, door *doorState, card string, now time.Time) (Decision, error) {
+	d := Decision{Direction: r.Direction, Door: r.Door}
+	p, err := a.reg.PersonByCard(card)
+	if err != nil {
+		return d, err
+	}
+	var v *Visit
+	if p == nil {
+		if v, err = a.reg.VisitByCard(card); err != nil {
+			return d, err
+		}
+	}
+	d.Person, d.Visit = p, v
+	deny := func(reason string) (Decision, error) { d.Reason = reason; return d, nil }
+	if p == nil && v == nil {
+		return deny(DenyUnknownCard)
+	}
+	if r.Direction == DirOut { // nobody is kept in: a known card always lets out
+		d.Granted = true
+		return d, nil
+	}
+	mode := ModeOpen
+	if a.panel != nil {
+		mode = a.panel.Mode()
+	}
+	if v != nil {
+		switch {
+		case !v.CheckedOutAt.IsZero():
+			return deny(DenyVisitClosed)
+		case now.Before(v.From):
+			return deny(DenyNotYetValid)
+		case !now.Before(v.Until):
+			return deny(DenyExpired)
+		case mode == ModeSealed:
+			return deny(DenySealed)
+		case mode == ModeArmed:
+			return deny(DenyArmedNoRight)
+		}
+		// The escort's own badge, granted here just before.
+		if at, ok := door.lastGrant[v.Escort]; !ok || now.Sub(at) > a.cfg.PairWindow {
+			return deny(DenyNoEscort)
+		}
+		if a.cfg.AntiPassback && a.isInside(v.ID) >= 0 {
+			return deny(DenyAntiPassback)
+		}
+		d.Granted = true
+		return d, nil
+	}
+	loc := time.Local
+	if a.work != nil && a.work.Location != nil {
+		loc = a.work.Location
+	}
+	local := now.In(loc)
+	today := local.Format(time.DateOnly)
+	switch {
+	case p.ValidFrom != "" && today < p.ValidFrom:
+		return deny(DenyNotYetValid)
+	case p.ValidUntil != "" && today > p.ValidUntil:
+		return deny(DenyExpired)
+	case !p.AllowedIn(a.room):
+		return deny(DenyRoomNotAllowed)
+	case mode == ModeSealed:
+		return deny(DenySealed)
+	case mode == ModeArmed && !p.Role.MayDisarm():
+		return deny(DenyArmedNoRight)
+	case a.work.IsHoliday(now) && !p.Holidays:
+		return deny(DenyHoliday)
+	case !p.Schedule.Allows(local):
+		return deny(DenyOutsideSchedule)
+	case a.cfg.AntiPassback && a.isInside(p.ID) >= 0:
+		return deny(DenyAntiPassback)
+	}
+	if a.cfg.TwoPerson {
+		if a.pending != nil && a.pending.ID != p.ID && now.Sub(a.pendAt) <= a.cfg.PairWindow {
+			d.Pair = []string{a.pending.ID, p.ID}
+			a.pending = nil
+			d.Granted = true
+			return d, nil
+		}
+		a.pending, a.pendAt = &Occupant{ID: p.ID, Name: p.Name}, now
+		return deny(DenyWaitingSecond)
+	}
+	d.Granted = true
+	return d, nil
+}
+
+// grantDoor holds the grant until the door opens or the pulse ends.
+func (a *Access) grantDoor(door *doorState, d Decision, r AccessReader, now time.Time) {
+	var people []Occupant
+	switch {
+	case d.Visit != nil:
+		people = []Occupant{{ID: d.Visit.ID, Name: d.Visit.Name, Visitor: true, Escort: d.Visit.Escort}}
+	case len(d.Pair) == 2:
+		first, _ := a.reg.Person(d.Pair[0])
+		name := d.Pair[0]
+		if first != nil {
+			name = first.Name
+		}
+		people = []Occupant{{ID: d.Pair[0], Name: name}, {ID: d.Person.ID, Name: d.Person.Name}}
+	default:
+		people = []Occupant{{ID: d.Person.ID, Name: d.Person.Name}}
+	}
+	if d.Person != nil {
+		for id, at := range door.lastGrant { // keep the map small
+			if now.Sub(at) > a.cfg.PairWindow {
+				delete(door.lastGrant, id)
+			}
+		}
+		for _, o := range people {
+			door.lastGrant[o.ID] = now
+		}
+	}
+	if door.grant != nil && door.grant.direction == r.Direction && door.grant.stop != nil {
+		// Several badges before the door opens (an escort and a visitor):
+		// one opening lets them all through.
+		door.grant.stop()
+		people = append(door.grant.people, people...)
+	}
+	g := &grant{people: people, direction: r.Direction, reader: r.ID, until: now.Add(door.cfg.Pulse)}
+	g.stop = a.clock.AfterFunc(door.cfg.Pulse, func() { a.grantExpired(door, g) })
+	door.grant = g
+}
+
+func (a *Access) grantExpired(door *doorState, g *grant) {
+	a.mu.Lock()
+	if door.grant != g {
+		a.mu.Unlock()
+		return
+	}
+	door.grant = nil
+	b := &batch{a: a, now: a.clock.Now()}
+	for _, o := range g.people {
+		b.event("access.not_opened", SeverityInfo, door.cfg.ID, o.ID, map[string]any{"door": door.cfg.ID, "reader": g.reader,
+			"person_id": o.ID, "person_name": o.Name, "direction": g.direction})
+	}
+	a.commit(b, false)
+	a.mu.Unlock()
+}
+
+// Input takes every logged input change of the room (the engine calls it
+// after the change is durable).
+func (a *Access) Input(id string, kind InputKind, active bool, at time.Time) error {
+	a.mu.Lock()
+	b := &batch{a: a, now: at}
+	changed := false
+	switch kind {
+	case KindDoor:
+		door, ok := a.doors[id]
+		if !ok {
+			break
+		}
+		if active {
+			changed = a.doorOpened(b, door)
+		} else {
+			door.open = false
+			for _, stop := range door.stopHeld {
+				stop()
+			}
+			door.stopHeld = nil
+		}
+	case KindExitButton:
+		if active {
+			for _, door := range a.doors {
+				if door.cfg.ExitButton == id {
+					door.exitAt = at
+				}
+			}
+		}
+	case KindIRDetector:
+		if active && len(a.st.Inside) == 0 && a.panel != nil && a.panel.Mode() == ModeOpen {
+			b.event("access.motion_while_empty", SeverityWarning, id, "", map[string]any{"detector": id})
+		}
+	}
+	err := a.commit(b, changed)
+	a.mu.Unlock()
+	a.finish(b)
+	return err
+}
+
+// doorOpened confirms a grant, an exit by button, or raises door forced.
+func (a *Access) doorOpened(b *batch, door *doorState) bool {
+	door.open = true
+	id := door.cfg.ID
+	door.stopHeld = []func() bool{
+		a.clock.AfterFunc(door.cfg.HeldWarning, func() { a.held(door, false) }),
+		a.clock.AfterFunc(door.cfg.HeldOpen, func() { a.held(door, true) }),
+	}
+	if g := door.grant; g != nil && !b.now.After(g.until) {
+		door.grant = nil
+		if g.stop != nil {
+			g.stop()
+		}
+		for _, o := range g.people {
+			o.Since = b.now
+			if g.direction == DirIn {
+				a.enter(b, door, o, g.reader)
+			} else {
+				a.exit(b, door, o.ID, "reader", g.reader)
+			}
+		}
+		return true
+	}
+	if !door.exitAt.IsZero() && b.now.Sub(door.exitAt) <= door.cfg.Pulse {
+		door.exitAt = time.Time{}
+		switch len(a.st.Inside) {
+		case 1: // unambiguous
+			a.exit(b, door, a.st.Inside[0].ID, "exit_button", door.cfg.ExitButton)
+			return true
+		default:
+			b.event("access.exited", SeverityInfo, id, "", map[string]any{"door": id, "via": "exit_button",
+				"attributed": false, "inside": len(a.st.Inside)})
+			return false
+		}
+	}
+	b.alarms = append(b.alarms, func() {
+		a.panel.Raise(AlarmDoorForced, id, "door opened without a grant or the exit button")
+	})
+	return false
+}
+
+func (a *Access) enter(b *batch, door *doorState, o Occupant, reader string) {
+	if a.isInside(o.ID) < 0 {
+		a.st.Inside = append(a.st.Inside, o)
+	}
+	data := map[string]any{"door": door.cfg.ID, "reader": reader, "direction": DirIn, "person_id": o.ID, "person_name": o.Name,
+		"via": "reader", "inside": len(a.st.Inside)}
+	if o.Visitor {
+		data["visitor"], data["escort"] = true, o.Escort
+	}
+	b.event("access.entered", SeverityInfo, door.cfg.ID, o.ID, data)
+	if !o.Visitor {
+		b.alarms = append(b.alarms, func() { a.panel.Restore(AlarmUnescorted, o.ID) })
+	}
+}
+
+func (a *Access) exit(b *batch, door *doorState, id, via, device string) {
+	i := a.isInside(id)
+	o := Occupant{ID: id, Name: id}
+	if i >= 0 {
+		o = a.st.Inside[i]
+		a.st.Inside = slices.Delete(a.st.Inside, i, i+1)
+	}
+	data := map[string]any{"door": door.cfg.ID, "direction": DirOut, "person_id": o.ID, "person_name": o.Name,
+		"via": via, "attributed": true, "inside": len(a.st.Inside)}
+	if via == "reader" {
+		data["reader"] = device
+	}
+	if o.Visitor {
+		data["visitor"] = true
+	}
+	b.event("access.exited", SeverityInfo, door.cfg.ID, o.ID, data)
+	if o.Visitor {
+		b.alarms = append(b.alarms, func() { a.panel.Restore(AlarmUnescorted, o.Escort) })
+	}
+	// The escort leaving a visitor behind.
+	for _, v := range a.st.Inside {
+		if v.Visitor && v.Escort == id {
+			detail := fmt.Sprintf("escort %s left; visitor %s is inside", o.Name, v.Name)
+			b.alarms = append(b.alarms, func() { a.panel.Raise(AlarmUnescorted, id, detail) })
+		}
+	}
+	if len(a.st.Inside) == 0 {
+		b.event("access.room_empty", SeverityInfo, door.cfg.ID, o.ID, map[string]any{"last_out": o.ID, "last_out_name": o.Name})
+		if a.cfg.ArmWhenEmpty && via == "reader" && !o.Visitor {
+			b.alarms = append(b.alarms, func() { a.panel.Arm(id) })
+		}
+	}
+}
+
+// held is the door-held-open warning (alarm false) or alarm.
+func (a *Access) held(door *doorState, alarm bool) {
+	a.mu.Lock()
+	if !door.open {
+		a.mu.Unlock()
+		return
+	}
+	b := &batch{a: a, now: a.clock.Now()}
+	if alarm {
+		id := door.cfg.ID
+		secs := int64(door.cfg.HeldOpen.Seconds())
+		b.alarms = append(b.alarms, func() {
+			a.panel.Raise(AlarmDoorHeldOpen, id, fmt.Sprintf("door open longer than %d s", secs))
+		})
+	} else {
+		b.event("access.door_held_warning", SeverityWarning, door.cfg.ID, "", map[string]any{"door": door.cfg.ID,
+			"open_s": int64(door.cfg.HeldWarning.Seconds()), "alarm_at_s": int64(door.cfg.HeldOpen.Seconds())})
+	}
+	a.commit(b, false)
+	a.mu.Unlock()
+	a.finish(b)
+}
+
+// RegisterVisit registers a visitor and hands out the temporary card. The
+// host and the escort must be in the register, the escort allowed to
+// escort; the card must be nobody else's.
+func (a *Access) RegisterVisit(req VisitRequest) (*Visit, error) {
+	if err := req.Check(); err != nil {
+		return nil, err
+	}
+	for _, f := range []struct{ field, id string }{{"host", req.Host}, {"escort", req.Escort}} {
+		p, err := a.reg.Person(f.id)
+		if err != nil {
+			return nil, err
+		}
+		if p == nil {
+			return nil, Errorf(ENOTFOUND, "%s: no person %q in the register", f.field, f.id)
+		}
+		if f.field == "escort" && (!p.Role.MayEscort() || !p.AllowedIn(a.room)) {
+			return nil, Errorf(EINVALID, "escort: %s (%s) may not escort visitors into this room", p.Name, p.ID)
+		}
+	}
+	if p, err := a.reg.PersonByCard(req.Card); err != nil {
+		return nil, err
+	} else if p != nil {
+		return nil, Errorf(ECONFLICT, "card: %s belongs to %s (%s)", MaskCard(req.Card), p.Name, p.ID)
+	}
+	if v, err := a.reg.VisitByCard(req.Card); err != nil {
+		return nil, err
+	} else if v != nil {
+		return nil, Errorf(ECONFLICT, "card: %s is held by visitor %s (visit %s); check that visit out first", MaskCard(req.Card), v.Name, v.ID)
+	}
+	now := a.clock.Now()
+	v := &Visit{ID: "v-" + NewEventID(now), Name: req.Name, IDType: req.IDType, IDMasked: MaskID(req.IDNumber),
+		IDHash: a.key.Ref(req.IDType + ":" + req.IDNumber), Organization: req.Organization, Purpose: req.Purpose,
+		Host: req.Host, Escort: req.Escort, Card: req.Card, From: req.From, Until: req.Until,
+		RegisteredBy: req.By, RegisteredAt: now}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	b := &batch{a: a, now: now}
+	b.event("visitor.registered", SeverityInfo, "", v.ID, map[string]any{"visit": v.ID, "name": v.Name, "id_type": v.IDType,
+		"id_masked": v.IDMasked, "organization": v.Organization, "purpose": v.Purpose, "host": v.Host, "escort": v.Escort,
+		"card": MaskCard(v.Card), "from": v.From.Format(TimeFormat), "until": v.Until.Format(TimeFormat), "by": req.By})
+	st := AccessState{Inside: slices.Clone(a.st.Inside)}
+	if _, err := a.log.SaveVisit(v, b.events, &st); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// CheckOut closes a visit: the card is handed back and stops working. A
+// visitor still counted inside is counted out.
+func (a *Access) CheckOut(visitID, by string) (*Visit, error) {
+	if by == "" {
+		return nil, Errorf(EINVALID, "by: who checks the visitor out is missing")
+	}
+	v, err := a.reg.Visit(visitID)
+	if err != nil {
+		return nil, err
+	}
+	if v == nil {
+		return nil, Errorf(ENOTFOUND, "no visit %q", visitID)
+	}
+	if !v.CheckedOutAt.IsZero() {
+		return nil, Errorf(ECONFLICT, "visit %s was already checked out by %s", v.ID, v.CheckedOutBy)
+	}
+	a.mu.Lock()
+	now := a.clock.Now()
+	v.CheckedOutAt, v.CheckedOutBy = now, by
+	b := &batch{a: a, now: now}
+	wasInside := false
+	if i := a.isInside(v.ID); i >= 0 {
+		a.st.Inside = slices.Delete(a.st.Inside, i, i+1)
+		wasInside = true
+	}
+	b.event("visitor.checked_out", SeverityInfo, "", v.ID, map[string]any{"visit": v.ID, "name": v.Name, "by": by,
+		"was_inside": wasInside, "card": MaskCard(v.Card)})
+	st := AccessState{Inside: slices.Clone(a.st.Inside)}
+	_, err = a.log.SaveVisit(v, b.events, &st)
+	if err != nil && wasInside {
+		a.st.Inside = append(a.st.Inside, Occupant{ID: v.ID, Name: v.Name, Visitor: true, Escort: v.Escort})
+	}
+	if err == nil && wasInside {
+		a.published()
+		escort := v.Escort
+		b.alarms = append(b.alarms, func() { a.panel.Restore(AlarmUnescorted, escort) })
+	}
+	a.mu.Unlock()
+	a.finish(b)
+	return v, err
+}

@@ -1,0 +1,253 @@
+// Package csv reads and writes the personnel register as CSV, the form a
+// security officer keeps it in (UTF-8, with or without a byte-order mark, as
+// spreadsheet programs save it). An import is all or nothing: every bad line
+// is reported with its number, and nothing is imported unless all are good.
+package csv
+
+import (
+	"bufio"
+	"bytes"
+	stdcsv "encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/roomguard/roomguard/gateway"
+)
+
+// Columns of the personnel CSV, in the order Export writes them. Import
+// finds them by name in the header, in any order; extra columns are refused
+// (a misspelt column must not be silently ignored).
+var Columns = []string{"id", "name", "cards", "level", "role", "rooms", "valid_from", "valid_until", "schedule", "holidays"}
+
+var required = map[string]bool{"id": true, "name": true, "cards": true, "level": true, "role": true, "rooms": true}
+
+// LineError is one bad line.
+type LineError struct {
+	Line  int
+	Field string
+	Msg   string
+}
+
+func (e LineError) Error() string {
+	if e.Field == "" {
+		return fmt.Sprintf("line %d: %s", e.Line, e.Msg)
+	}
+	return fmt.Sprintf("line %d: %s: %s", e.Line, e.Field, e.Msg)
+}
+
+// ImportError lists every bad line of an import.
+type ImportError struct {
+	Source string
+	Lines  []LineError
+}
+
+const maxListed = 50
+
+func (e *ImportError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %d error(s), nothing imported", e.Source, len(e.Lines))
+	for i, l := range e.Lines {
+		if i == maxListed {
+			fmt.Fprintf(&b, "\n  … and %d more", len(e.Lines)-maxListed)
+			break
+		}
+		b.WriteString("\n  ")
+		b.WriteString(l.Error())
+	}
+	return b.String()
+}
+
+// ReadPeople reads a whole register. source names the input in errors.
+func ReadPeople(r io.Reader, source string) ([]gateway.Person, error) {
+	br := bufio.NewReader(r)
+	if bom, err := br.Peek(3); err == nil && bytes.Equal(bom, []byte{0xEF, 0xBB, 0xBF}) {
+		br.Discard(3)
+	}
+	cr := stdcsv.NewReader(br)
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
+	ie := &ImportError{Source: source}
+	fail := func(line int, field, format string, args ...any) {
+		ie.Lines = append(ie.Lines, LineError{line, field, fmt.Sprintf(format, args...)})
+	}
+	header, err := cr.Read()
+	if err != nil {
+		if err == io.EOF {
+			fail(1, "", "empty file: the first line must name the columns (%s)", strings.Join(Columns, ","))
+		} else {
+			fail(1, "", "%v", csvErr(err))
+		}
+		return nil, ie
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		h = strings.ToLower(strings.TrimSpace(h))
+		if !slicesContains(Columns, h) {
+			fail(1, "", "unknown column %q (columns: %s)", h, strings.Join(Columns, ", "))
+			continue
+		}
+		if _, dup := col[h]; dup {
+			fail(1, "", "column %q twice", h)
+		}
+		col[h] = i
+	}
+	for _, c := range Columns {
+		if _, ok := col[c]; !ok && required[c] {
+			fail(1, "", "column %q is missing", c)
+		}
+	}
+	if len(ie.Lines) > 0 {
+		return nil, ie
+	}
+	var people []gateway.Person
+	idLine := map[string]int{}
+	cardLine := map[string]int{}
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			line := 0
+			var pe *stdcsv.ParseError
+			if errors.As(err, &pe) {
+				line = pe.Line
+			}
+			fail(line, "", "%v", csvErr(err))
+			continue
+		}
+		line, _ := cr.FieldPos(0)
+		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
+			continue // a blank line
+		}
+		if len(rec) != len(header) {
+			fail(line, "", "%d fields, the header has %d", len(rec), len(header))
+			continue
+		}
+		get := func(c string) string {
+			if i, ok := col[c]; ok {
+				return strings.TrimSpace(rec[i])
+			}
+			return ""
+		}
+		bad := false
+		for _, v := range rec {
+			if !utf8.ValidString(v) {
+				fail(line, "", "not UTF-8 (save the file as UTF-8; GBK is not read)")
+				bad = true
+				break
+			}
+		}
+		if bad {
+			continue
+		}
+		p := gateway.Person{ID: get("id"), Name: get("name"), ValidFrom: get("valid_from"), ValidUntil: get("valid_until"),
+			Schedule: gateway.Schedule(get("schedule"))}
+		if l, err := gateway.ParseLevel(get("level")); err != nil {
+			fail(line, "level", "%v", err)
+			bad = true
+		} else {
+			p.Level = l
+		}
+		if r, err := gateway.ParseRole(get("role")); err != nil {
+			fail(line, "role", "%v", err)
+			bad = true
+		} else {
+			p.Role = r
+		}
+		p.Cards = splitList(get("cards"), gateway.NormalizeCard)
+		p.Rooms = splitList(get("rooms"), strings.TrimSpace)
+		switch h := strings.ToLower(get("holidays")); h {
+		case "", "no", "deny", "否", "0", "false":
+		case "yes", "allow", "是", "1", "true":
+			p.Holidays = true
+		default:
+			fail(line, "holidays", "%q is not yes or no (是, 否)", h)
+			bad = true
+		}
+		if bad {
+			continue
+		}
+		if err := p.Check(); err != nil {
+			field, msg, _ := strings.Cut(err.Error(), ": ")
+			fail(line, field, "%s", msg)
+			continue
+		}
+		if first, dup := idLine[p.ID]; dup {
+			fail(line, "id", "%q is also on line %d", p.ID, first)
+			continue
+		}
+		idLine[p.ID] = line
+		for _, c := range p.Cards {
+			if first, dup := cardLine[c]; dup {
+				fail(line, "cards", "card %s is also on line %d (one card, one holder)", gateway.MaskCard(c), first)
+				bad = true
+				continue
+			}
+			cardLine[c] = line
+		}
+		if !bad {
+			people = append(people, p)
+		}
+	}
+	if len(ie.Lines) > 0 {
+		return nil, ie
+	}
+	return people, nil
+}
+
+func csvErr(err error) error {
+	var pe *stdcsv.ParseError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func slicesContains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// splitList splits a cell holding several values, separated by ; | or spaces.
+func splitList(s string, norm func(string) string) []string {
+	var out []string
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ';' || r == '|' || r == ' ' || r == '；' }) {
+		if v := norm(f); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// WritePeople writes the register, with a header and a byte-order mark so
+// spreadsheet programs open the Chinese names correctly.
+func WritePeople(w io.Writer, each func(fn func(*gateway.Person) error) error) error {
+	if _, err := w.Write([]byte{0xEF, 0xBB, 0xBF}); err != nil {
+		return err
+	}
+	cw := stdcsv.NewWriter(w)
+	if err := cw.Write(Columns); err != nil {
+		return err
+	}
+	err := each(func(p *gateway.Person) error {
+		holidays := "no"
+		if p.Holidays {
+			holidays = "yes"
+		}
+		return cw.Write([]string{p.ID, p.Name, strings.Join(p.Cards, ";"), string(p.Level), string(p.Role),
+			strings.Join(p.Rooms, ";"), p.ValidFrom, p.ValidUntil, string(p.Schedule), holidays})
+	})
+	if err != nil {
+		return err
+	}
+	cw.Flush()
+	return cw.Error()
+}

@@ -1,0 +1,306 @@
+package sqlite
+
+import (
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/roomguard/roomguard/gateway"
+)
+
+// SaveAccess commits entry-control events with the occupancy they lead to.
+// It implements gateway.AccessLog.
+func (s *Store) SaveAccess(events []gateway.Event, st *gateway.AccessState) ([]gateway.Event, error) {
+	return s.saveWith(events, func(tx *sql.Tx) error { return saveAccess(tx, st) })
+}
+
+func (s *Store) saveWith(events []gateway.Event, fn func(tx *sql.Tx) error) ([]gateway.Event, error) {
+	j := &job{events: append([]gateway.Event(nil), events...), fn: fn}
+	if err := s.do(j); err != nil {
+		return nil, err
+	}
+	return j.events, nil
+}
+
+func saveAccess(tx *sql.Tx, st *gateway.AccessState) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("sqlite: encode occupancy: %w", err)
+	}
+	if _, err := tx.Exec(`INSERT INTO access (id, state) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET state = excluded.state`, b); err != nil {
+		return fmt.Errorf("sqlite: save occupancy: %w", err)
+	}
+	return nil
+}
+
+// LoadAccess returns the saved occupancy, or nil.
+func (s *Reader) LoadAccess() (*gateway.AccessState, error) {
+	var b []byte
+	err := s.r.QueryRow(`SELECT state FROM access WHERE id = 1`).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read occupancy: %w", err)
+	}
+	var st gateway.AccessState
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, fmt.Errorf("sqlite: occupancy: %w", err)
+	}
+	return &st, nil
+}
+
+// SaveVisit stores a visit with its events and the occupancy.
+func (s *Store) SaveVisit(v *gateway.Visit, events []gateway.Event, st *gateway.AccessState) ([]gateway.Event, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: encode visit: %w", err)
+	}
+	open := 1
+	if !v.CheckedOutAt.IsZero() {
+		open = 0
+	}
+	return s.saveWith(events, func(tx *sql.Tx) error {
+		_, err := tx.Exec(`INSERT INTO visits (id, card, open, from_ms, id_hash, data) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET open = excluded.open, data = excluded.data`,
+			v.ID, v.Card, open, v.From.UnixMilli(), v.IDHash, b)
+		if err != nil {
+			return fmt.Errorf("sqlite: save visit %s: %w", v.ID, err)
+		}
+		return saveAccess(tx, st)
+	})
+}
+
+func scanVisit(row *sql.Row) (*gateway.Visit, error) {
+	var b []byte
+	err := row.Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read visit: %w", err)
+	}
+	var v gateway.Visit
+	if err := json.Unmarshal(b, &v); err != nil {
+		return nil, fmt.Errorf("sqlite: visit: %w", err)
+	}
+	return &v, nil
+}
+
+// Visit returns a visit by id, or nil.
+func (s *Reader) Visit(id string) (*gateway.Visit, error) {
+	return scanVisit(s.r.QueryRow(`SELECT data FROM visits WHERE id = ?`, id))
+}
+
+// VisitByCard returns the open visit holding card, or nil.
+func (s *Reader) VisitByCard(card string) (*gateway.Visit, error) {
+	return scanVisit(s.r.QueryRow(`SELECT data FROM visits WHERE card = ? AND open = 1`, card))
+}
+
+// Visits lists visits, open ones only or all registered since since, newest first.
+func (s *Reader) Visits(openOnly bool, since time.Time) ([]gateway.Visit, error) {
+	rows, err := s.r.Query(`SELECT data FROM visits WHERE (open = 1 OR ? = 0) AND from_ms >= ? ORDER BY from_ms DESC`,
+		openOnly, since.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read visits: %w", err)
+	}
+	defer rows.Close()
+	var out []gateway.Visit
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			return nil, err
+		}
+		var v gateway.Visit
+		if err := json.Unmarshal(b, &v); err != nil {
+			return nil, fmt.Errorf("sqlite: visit: %w", err)
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+func scanPerson(row *sql.Row) (*gateway.Person, error) {
+	var b []byte
+	err := row.Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read person: %w", err)
+	}
+	var p gateway.Person
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, fmt.Errorf("sqlite: person: %w", err)
+	}
+	return &p, nil
+}
+
+// PersonByCard returns the holder of card, or nil. It implements
+// gateway.Register, on the read pool: a decision never waits for a write.
+func (s *Reader) PersonByCard(card string) (*gateway.Person, error) {
+	return scanPerson(s.r.QueryRow(`SELECT p.data FROM cards c JOIN people p ON p.id = c.person_id WHERE c.number = ?`, card))
+}
+
+// Person returns a person by id, or nil.
+func (s *Reader) Person(id string) (*gateway.Person, error) {
+	return scanPerson(s.r.QueryRow(`SELECT data FROM people WHERE id = ?`, id))
+}
+
+// People calls fn for every person, by id.
+func (s *Reader) People(fn func(*gateway.Person) error) error {
+	rows, err := s.r.Query(`SELECT data FROM people ORDER BY id`)
+	if err != nil {
+		return fmt.Errorf("sqlite: read people: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			return err
+		}
+		var p gateway.Person
+		if err := json.Unmarshal(b, &p); err != nil {
+			return fmt.Errorf("sqlite: person: %w", err)
+		}
+		if err := fn(&p); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// RegisterInfo is the version of the register the gateway holds.
+type RegisterInfo struct {
+	Version   int64     `json:"version"`
+	Count     int       `json:"count"`
+	UpdatedAt time.Time `json:"updated_at"`
+	UpdatedBy string    `json:"updated_by"`
+	SHA256    string    `json:"sha256"`
+}
+
+// Register returns the register's version (zero before the first import).
+func (s *Reader) Register() (RegisterInfo, error) {
+	var ri RegisterInfo
+	var ms int64
+	err := s.r.QueryRow(`SELECT version, count, updated_ms, updated_by, sha256 FROM register WHERE id = 1`).
+		Scan(&ri.Version, &ri.Count, &ms, &ri.UpdatedBy, &ri.SHA256)
+	if errors.Is(err, sql.ErrNoRows) {
+		return RegisterInfo{}, nil
+	}
+	if err != nil {
+		return ri, fmt.Errorf("sqlite: read register version: %w", err)
+	}
+	ri.UpdatedAt = time.UnixMilli(ms)
+	return ri, nil
+}
+
+// ReplacePeople replaces the whole register with people, as version, in one
+// transaction with its personnel.replaced event: all or nothing. A version
+// not above the one held is refused (a stale sync must not undo a newer
+// one). The people must have been checked (gateway.CheckPeople).
+func (s *Store) ReplacePeople(people []gateway.Person, version int64, by string, at time.Time) (RegisterInfo, error) {
+	held, err := s.Register()
+	if err != nil {
+		return RegisterInfo{}, err
+	}
+	if version <= held.Version {
+		return held, gateway.Errorf(gateway.ECONFLICT, "personnel: version %d is not newer than the version held, %d", version, held.Version)
+	}
+	h := sha256.New()
+	blobs := make([][]byte, len(people))
+	for i := range people {
+		b, err := json.Marshal(&people[i])
+		if err != nil {
+			return RegisterInfo{}, fmt.Errorf("sqlite: encode person %s: %w", people[i].ID, err)
+		}
+		blobs[i] = b
+		h.Write(b)
+		h.Write([]byte{'\n'})
+	}
+	ri := RegisterInfo{Version: version, Count: len(people), UpdatedAt: at, UpdatedBy: by, SHA256: hex.EncodeToString(h.Sum(nil))}
+	ev := gateway.Event{TS: at, Type: "personnel.replaced", Severity: gateway.SeverityInfo, Person: by,
+		Data: mustJSON(map[string]any{"version": version, "previous_version": held.Version, "count": len(people), "by": by, "sha256": ri.SHA256})}
+	_, err = s.saveWith([]gateway.Event{ev}, func(tx *sql.Tx) error {
+		// Re-checked inside the transaction: two syncs racing cannot both win.
+		var cur int64
+		if err := tx.QueryRow(`SELECT COALESCE((SELECT version FROM register WHERE id = 1), 0)`).Scan(&cur); err != nil {
+			return err
+		}
+		if version <= cur {
+			return gateway.Errorf(gateway.ECONFLICT, "personnel: version %d is not newer than the version held, %d", version, cur)
+		}
+		for _, q := range []string{`DELETE FROM cards`, `DELETE FROM people`} {
+			if _, err := tx.Exec(q); err != nil {
+				return fmt.Errorf("sqlite: clear register: %w", err)
+			}
+		}
+		insP, err := tx.Prepare(`INSERT INTO people (id, name, data) VALUES (?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer insP.Close()
+		insC, err := tx.Prepare(`INSERT INTO cards (number, person_id) VALUES (?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer insC.Close()
+		for i, p := range people {
+			if _, err := insP.Exec(p.ID, p.Name, blobs[i]); err != nil {
+				return gateway.Errorf(gateway.EINVALID, "personnel: person %s: %v", p.ID, err)
+			}
+			for _, c := range p.Cards {
+				if _, err := insC.Exec(c, p.ID); err != nil {
+					return gateway.Errorf(gateway.EINVALID, "personnel: card %s of %s: %v", gateway.MaskCard(c), p.ID, err)
+				}
+			}
+		}
+		_, err = tx.Exec(`INSERT INTO register (id, version, count, updated_ms, updated_by, sha256) VALUES (1, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET version = excluded.version, count = excluded.count, updated_ms = excluded.updated_ms,
+			updated_by = excluded.updated_by, sha256 = excluded.sha256`, version, len(people), at.UnixMilli(), by, ri.SHA256)
+		return err
+	})
+	if err != nil {
+		return RegisterInfo{}, err
+	}
+	return ri, nil
+}
+
+// MinRetention is the shortest retention Prune accepts (GB 50396: access
+// records kept at least 180 days).
+const MinRetention = 180 * 24 * time.Hour
+
+// Prune deletes the published events older than retention before now, and
+// returns how many. Unpublished events are kept whatever their age.
+func (s *Store) Prune(retention time.Duration, now time.Time) (int64, error) {
+	if retention < MinRetention {
+		return 0, gateway.Errorf(gateway.EINVALID, "retention %v is shorter than 180 days (GB 50396)", retention)
+	}
+	before := now.Add(-retention).UnixMilli()
+	var n int64
+	err := s.write(func(tx *sql.Tx) error {
+		if _, err := tx.Exec(`UPDATE prune_gate SET before_ms = ? WHERE id = 1`, before); err != nil {
+			return err
+		}
+		res, err := tx.Exec(`DELETE FROM events WHERE ts_ms < ? AND seq <= (SELECT published_seq FROM outbox WHERE id = 1)`, before)
+		if err != nil {
+			return fmt.Errorf("sqlite: prune: %w", err)
+		}
+		n, _ = res.RowsAffected()
+		_, err = tx.Exec(`UPDATE prune_gate SET before_ms = 0 WHERE id = 1`)
+		return err
+	})
+	return n, err
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
