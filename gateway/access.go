@@ -143,14 +143,15 @@ type Access struct {
 	// Strike releases a door strike for its configured pulse (the engine).
 	Strike func(output, cause string) error
 
-	mu      sync.Mutex
-	doors   map[string]*doorState
-	readers map[string]AccessReader
-	denials map[string]int
-	pending *Occupant // two-person rule: the first person, waiting
-	pendAt  time.Time
-	st      AccessState
-	inside  atomic.Pointer[[]string] // names, read by the panel without our lock
+	mu         sync.Mutex
+	doors      map[string]*doorState
+	readers    map[string]AccessReader
+	denials    map[string]int
+	armOnClose string    // the last one out, who arms the room when the door shuts
+	pending    *Occupant // two-person rule: the first person, waiting
+	pendAt     time.Time
+	st         AccessState
+	inside     atomic.Pointer[[]string] // names, read by the panel without our lock
 }
 
 // NewAccess returns the entry control of room.
@@ -524,6 +525,12 @@ func (a *Access) Input(id string, kind InputKind, active bool, at time.Time) err
 				stop()
 			}
 			door.stopHeld = nil
+			if by := a.armOnClose; by != "" {
+				a.armOnClose = ""
+				if len(a.st.Inside) == 0 {
+					b.alarms = append(b.alarms, func() { a.panel.Arm(by) })
+				}
+			}
 		}
 	case KindExitButton:
 		if active {
@@ -629,7 +636,7 @@ func (a *Access) exit(b *batch, door *doorState, id, via, device string) {
 	if len(a.st.Inside) == 0 {
 		b.event("access.room_empty", SeverityInfo, door.cfg.ID, o.ID, map[string]any{"last_out": o.ID, "last_out_name": o.Name})
 		if a.cfg.ArmWhenEmpty && via == "reader" && !o.Visitor {
-			b.alarms = append(b.alarms, func() { a.panel.Arm(id) })
+			a.armOnClose = id // once the door is shut behind them
 		}
 	}
 }
