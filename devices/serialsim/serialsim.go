@@ -6,6 +6,7 @@
 package serialsim
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -46,6 +47,16 @@ func Open() (*Link, error) {
 			return nil, fmt.Errorf("serialsim: raw mode on %s: %w", f.Name(), err)
 		}
 	}
+	// Pollable masters: Close then interrupts the pumps' reads, really closes
+	// the masters, and the line hangs up (a read on the gateway's side gets
+	// EIO), as when a USB adapter is pulled out.
+	var err1, err2 error
+	l.gwMaster, err1 = pollable(l.gwMaster)
+	l.devMaster, err2 = pollable(l.devMaster)
+	if err := errors.Join(err1, err2); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("serialsim: %w", err)
+	}
 	l.GatewayPath, l.DevicePath = l.gwSlave.Name(), l.devSlave.Name()
 	l.wg.Add(2)
 	go l.pump(l.gwMaster, l.devMaster)
@@ -56,6 +67,20 @@ func Open() (*Link, error) {
 func (l *Link) pump(dst, src *os.File) {
 	defer l.wg.Done()
 	io.Copy(dst, src) // ends when Close closes the masters
+}
+
+func pollable(f *os.File) (*os.File, error) {
+	fd, err := unix.Dup(int(f.Fd()))
+	if err != nil {
+		return f, err
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return f, err
+	}
+	nf := os.NewFile(uintptr(fd), f.Name())
+	f.Close()
+	return nf, nil
 }
 
 // makeRaw puts a terminal in raw mode (cfmakeraw): no echo, no line editing,

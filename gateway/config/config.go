@@ -28,6 +28,9 @@ type Config struct {
 	Alarm    Alarm     `yaml:"alarm"`
 	Schedule Schedule  `yaml:"schedule"`
 	Holidays []Holiday `yaml:"holidays"`
+	Wiegand  []Wiegand `yaml:"wiegand"`
+	Access   Access    `yaml:"access"`
+	Ret      Retention `yaml:"retention"`
 
 	Source string `yaml:"-"` // the file it came from
 }
@@ -147,6 +150,77 @@ type Output struct {
 	Pin    string             `yaml:"pin"`
 	Active string             `yaml:"active"`
 	Pulse  Duration           `yaml:"pulse"`
+}
+
+// Wiegand is a Wiegand reader on two GPIO lines.
+type Wiegand struct {
+	ID   string `yaml:"id"`
+	Name string `yaml:"name"`
+	D0   string `yaml:"d0"`
+	D1   string `yaml:"d1"`
+}
+
+// Access is the entry-control section.
+type Access struct {
+	Doors        []AccessDoor `yaml:"doors"`
+	TwoPerson    bool         `yaml:"two_person"`
+	AntiPassback bool         `yaml:"anti_passback"`
+	ArmWhenEmpty bool         `yaml:"arm_when_empty"`
+	Denials      int          `yaml:"denials"`
+	KeyFile      string       `yaml:"key_file"`
+}
+
+type AccessDoor struct {
+	Door        string         `yaml:"door"`
+	Strike      string         `yaml:"strike"`
+	ExitButton  string         `yaml:"exit_button"`
+	HeldWarning Duration       `yaml:"held_warning"`
+	HeldOpen    Duration       `yaml:"held_open"`
+	Readers     []AccessReader `yaml:"readers"`
+}
+
+type AccessReader struct {
+	Device    string `yaml:"device"`
+	Direction string `yaml:"direction"`
+}
+
+// Retention bounds how long events are kept.
+type Retention struct {
+	Days int `yaml:"days"` // 0: forever; else at least 180 (GB 50396)
+}
+
+// AccessConfig is the access section as entry control uses it.
+func (c *Config) AccessConfig() gateway.AccessConfig {
+	ac := gateway.AccessConfig{TwoPerson: c.Access.TwoPerson, AntiPassback: c.Access.AntiPassback,
+		ArmWhenEmpty: c.Access.ArmWhenEmpty, Denials: c.Access.Denials}
+	for _, d := range c.Access.Doors {
+		var pulse time.Duration
+		for _, o := range c.Outputs {
+			if o.ID == d.Strike {
+				pulse = o.Pulse.D()
+			}
+		}
+		ac.Doors = append(ac.Doors, gateway.AccessDoor{ID: d.Door, Strike: d.Strike, ExitButton: d.ExitButton, Pulse: pulse,
+			HeldWarning: d.HeldWarning.D(), HeldOpen: d.HeldOpen.D()})
+		for _, r := range d.Readers {
+			ac.Readers = append(ac.Readers, gateway.AccessReader{ID: r.Device, Door: d.Door, Direction: gateway.Direction(r.Direction)})
+		}
+	}
+	return ac
+}
+
+// Readers lists the badge reader device ids with their kind (em4100, pn532, wiegand).
+func (c *Config) Readers() map[string]string {
+	m := map[string]string{}
+	for _, s := range c.Serial {
+		if s.Kind == "em4100" || s.Kind == "pn532" {
+			m[s.ID] = s.Kind
+		}
+	}
+	for _, w := range c.Wiegand {
+		m[w.ID] = "wiegand"
+	}
+	return m
 }
 
 type Serial struct {
@@ -272,6 +346,33 @@ func (c *Config) applyDefaults() {
 		}
 		if o.Name == "" {
 			o.Name = o.ID
+		}
+	}
+	if c.Access.Denials == 0 {
+		c.Access.Denials = 5 // GB 50396
+	}
+	if c.Access.KeyFile == "" && c.Storage.Path != "" {
+		c.Access.KeyFile = strings.TrimSuffix(c.Storage.Path, ".db") + ".key"
+	}
+	for i := range c.Access.Doors {
+		d := &c.Access.Doors[i]
+		if d.HeldOpen == 0 {
+			d.HeldOpen = Duration(30 * time.Second)
+		}
+		if d.HeldWarning == 0 {
+			d.HeldWarning = d.HeldOpen / 2
+		}
+		if d.ExitButton == "" {
+			for _, in := range c.Inputs {
+				if in.Kind == gateway.KindExitButton && in.Strike == d.Strike {
+					d.ExitButton = in.ID
+				}
+			}
+		}
+	}
+	for i := range c.Wiegand {
+		if c.Wiegand[i].Name == "" {
+			c.Wiegand[i].Name = c.Wiegand[i].ID
 		}
 	}
 	for i := range c.Serial {

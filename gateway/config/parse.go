@@ -356,6 +356,13 @@ func (c *Config) check(root *yaml.Node) Errors {
 		}
 		paths[s.Path] = dotted(at("id")[:2])
 	}
+	for i, w := range c.Wiegand {
+		at := func(f string) []string { return []string{"wiegand", strconv.Itoa(i), f} }
+		claimID(at("id"), w.ID)
+		claimPin(at("d0"), w.D0)
+		claimPin(at("d1"), w.D1)
+	}
+	es = append(es, c.checkAccess(root)...)
 	if d := c.GPIO.Poll.D(); d < minPoll || d > maxPoll {
 		bad([]string{"gpio", "poll"}, "%s is out of bounds (%s to %s)", d, minPoll, maxPoll)
 	}
@@ -373,6 +380,51 @@ const (
 	minKeepAlive = 5 * time.Second
 	maxKeepAlive = 10 * time.Minute
 )
+
+func (c *Config) checkAccess(root *yaml.Node) Errors {
+	var es Errors
+	bad := func(path []string, format string, args ...any) {
+		es = append(es, &Error{File: c.Source, Line: lookup(root, path).Line, Field: dotted(path), Msg: fmt.Sprintf(format, args...)})
+	}
+	inputKind := map[string]gateway.InputKind{}
+	for _, in := range c.Inputs {
+		inputKind[in.ID] = in.Kind
+	}
+	readers := c.Readers()
+	usedReader := map[string]string{}
+	for i, d := range c.Access.Doors {
+		at := func(f ...string) []string { return append([]string{"access", "doors", strconv.Itoa(i)}, f...) }
+		if inputKind[d.Door] != gateway.KindDoor {
+			bad(at("door"), "%q is not a door input", d.Door)
+		}
+		if !c.hasOutput(d.Strike, gateway.KindDoorStrike) {
+			bad(at("strike"), "%q is not a door-strike output", d.Strike)
+		}
+		if d.ExitButton != "" && inputKind[d.ExitButton] != gateway.KindExitButton {
+			bad(at("exit_button"), "%q is not an exit-button input", d.ExitButton)
+		}
+		if h := d.HeldOpen.D(); h < 10*time.Second || h > 10*time.Minute {
+			bad(at("held_open"), "%s is out of bounds (10s to 10m)", h)
+		}
+		if d.HeldWarning <= 0 || d.HeldWarning >= d.HeldOpen {
+			bad(at("held_warning"), "%s must be positive and shorter than held_open (%s)", d.HeldWarning.D(), d.HeldOpen.D())
+		}
+		for j, r := range d.Readers {
+			rat := at("readers", strconv.Itoa(j), "device")
+			if _, ok := readers[r.Device]; !ok {
+				bad(rat, "%q is not a badge reader (a serial em4100 or pn532 device, or a wiegand reader)", r.Device)
+			}
+			if prev, ok := usedReader[r.Device]; ok {
+				bad(rat, "reader %q is already at %s", r.Device, prev)
+			}
+			usedReader[r.Device] = dotted(at("door"))
+		}
+	}
+	if c.Ret.Days != 0 && c.Ret.Days < 180 {
+		bad([]string{"retention", "days"}, "%d days is shorter than the 180 GB 50396 requires", c.Ret.Days)
+	}
+	return es
+}
 
 func (c *Config) hasOutput(id string, kind gateway.OutputKind) bool {
 	for _, o := range c.Outputs {

@@ -1,0 +1,107 @@
+package serialline_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/roomguard/roomguard/devices/badge"
+	"github.com/roomguard/roomguard/devices/em4100"
+	"github.com/roomguard/roomguard/devices/serialline"
+	"github.com/roomguard/roomguard/devices/serialsim"
+)
+
+// An EM4100 reader on a pseudo-terminal behind a symlink, as udev names a
+// USB adapter: unplugged (the link gone, the line hung up) it is reported
+// down; plugged in again it is reopened and read.
+func TestReaderUnpluggedAndBack(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "ttyUSB0")
+	link, err := serialsim.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(link.GatewayPath, path); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var status []bool
+	statusCh := make(chan bool, 8)
+	cards := make(chan string, 8)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		serialline.Supervise(stop, serialline.Opts{Path: path, Baud: 9600, Retry: 50 * time.Millisecond,
+			Status: func(up bool, err error) {
+				mu.Lock()
+				status = append(status, up)
+				mu.Unlock()
+				statusCh <- up
+			}},
+			func(port serialline.Port, stop <-chan struct{}, ready func()) error {
+				ready()
+				var d em4100.Decoder
+				return d.Decode(serialline.Reader{Port: port, Stop: stop}, func(c badge.Card) { cards <- c.Number })
+			})
+	}()
+	wait := func(want bool) {
+		t.Helper()
+		select {
+		case up := <-statusCh:
+			if up != want {
+				t.Fatalf("status %v, want %v", up, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no status change to %v within 10 s", want)
+		}
+	}
+	wait(true)
+	dev, err := os.OpenFile(link.DevicePath, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev.Write(em4100.Frame(0x62E3086CED))
+	if c := <-cards; c != "62E3086CED" {
+		t.Fatalf("card %s", c)
+	}
+	// Unplugged.
+	dev.Close()
+	os.Remove(path)
+	link.Close()
+	wait(false)
+	// Plugged in again.
+	link2, err := serialsim.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer link2.Close()
+	os.Symlink(link2.GatewayPath, path)
+	wait(true)
+	dev2, err := os.OpenFile(link2.DevicePath, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dev2.Close()
+	dev2.Write(em4100.Frame(0x0100ABCDEF))
+	select {
+	case c := <-cards:
+		if c != "0100ABCDEF" {
+			t.Fatalf("card %s", c)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no card after the reopen")
+	}
+	close(stop)
+	<-done
+}
+
+func TestOpenFailsClearly(t *testing.T) {
+	_, err := serialline.Open("/dev/roomguard-no-such-port", 9600, 100*time.Millisecond)
+	if err == nil || !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("err = %v", err)
+	}
+}
