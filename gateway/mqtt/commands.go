@@ -22,6 +22,14 @@ type CommandTarget interface {
 	Unseal(by string) (gateway.SealStep, error)
 }
 
+// AccessTarget is what entry-control commands act on.
+type AccessTarget interface {
+	RegisterVisit(r gateway.VisitRequest) (*gateway.Visit, error)
+	CheckOut(visitID, by string) (*gateway.Visit, error)
+	// ReplacePersonnel replaces the whole register with the CSV text, as version.
+	ReplacePersonnel(csv string, version int64, by string) (map[string]any, error)
+}
+
 // Reply is the payload of roomguard/<room>/reply/<id>.
 type Reply struct {
 	ID     string         `json:"id"`
@@ -39,7 +47,12 @@ type ReplyError struct {
 }
 
 // maxCommand bounds a command payload; anything longer is refused unread.
-const maxCommand = 16 << 10
+// The personnel register travels whole (100,000 people are about 10 MB of
+// CSV) and has its own bound.
+const (
+	maxCommand   = 16 << 10
+	maxPersonnel = 64 << 20
+)
 
 var commandID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
@@ -50,7 +63,10 @@ var commandID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 type Commands struct {
 	session *Session
 	target  CommandTarget
-	log     *slog.Logger
+	// Access, when set, carries out visitor/register, visitor/checkout and
+	// personnel/replace.
+	Access AccessTarget
+	log    *slog.Logger
 }
 
 // NewCommands subscribes to the room's commands on session.
@@ -61,7 +77,7 @@ func NewCommands(s *Session, target CommandTarget) *Commands {
 }
 
 func (c *Commands) handle(topic string, payload []byte) {
-	name := topic[strings.LastIndexByte(topic, '/')+1:]
+	name := topic[strings.Index(topic, "/cmd/")+len("/cmd/"):]
 	r := c.Execute(name, payload)
 	b, _ := json.Marshal(r)
 	if r.Status == "error" {
@@ -81,7 +97,7 @@ func (c *Commands) Execute(name string, payload []byte) Reply {
 	var head struct {
 		ID any `json:"id"`
 	}
-	if len(payload) <= maxCommand && json.Unmarshal(payload, &head) == nil {
+	if len(payload) <= limit(name) && json.Unmarshal(payload, &head) == nil {
 		if id, ok := head.ID.(string); ok && commandID.MatchString(id) {
 			r.ID = id
 		}
@@ -101,12 +117,12 @@ func (c *Commands) Execute(name string, payload []byte) Reply {
 }
 
 func (c *Commands) execute(name string, payload []byte) (map[string]any, error) {
-	schema := "cmd-" + name
-	if _, err := schemas.Source(schema); err != nil {
-		return nil, gateway.Errorf(gateway.ENOTFOUND, "unknown command %q (arm, disarm, bypass, ack, seal, unseal)", name)
+	schema := "cmd-" + strings.ReplaceAll(name, "/", "-")
+	if _, err := schemas.Source(schema); err != nil || strings.Contains(name, "-") {
+		return nil, gateway.Errorf(gateway.ENOTFOUND, "unknown command %q (arm, disarm, bypass, ack, seal, unseal, visitor/register, visitor/checkout, personnel/replace)", name)
 	}
-	if len(payload) > maxCommand {
-		return nil, gateway.Errorf(gateway.EINVALID, "%s: the command is %d bytes, more than %d", name, len(payload), maxCommand)
+	if len(payload) > limit(name) {
+		return nil, gateway.Errorf(gateway.EINVALID, "%s: the command is %d bytes, more than %d", name, len(payload), limit(name))
 	}
 	if err := schemas.ValidateJSON(schema, payload); err != nil {
 		return nil, gateway.Errorf(gateway.EINVALID, "%s: %v", name, err)
@@ -117,6 +133,21 @@ func (c *Commands) execute(name string, payload []byte) (map[string]any, error) 
 		Devices []string `json:"devices"`
 		Alarm   string   `json:"alarm"`
 		Comment string   `json:"comment"`
+		Visit   string   `json:"visit"`
+		Version int64    `json:"version"`
+		CSV     string   `json:"csv"`
+		Visitor struct {
+			Name         string `json:"name"`
+			IDType       string `json:"id_type"`
+			IDNumber     string `json:"id_number"`
+			Organization string `json:"organization"`
+			Purpose      string `json:"purpose"`
+			Host         string `json:"host"`
+			Escort       string `json:"escort"`
+			Card         string `json:"card"`
+			From         string `json:"from"`
+			Until        string `json:"until"`
+		} `json:"visitor"`
 	}
 	if err := json.Unmarshal(payload, &cmd); err != nil {
 		return nil, gateway.Errorf(gateway.EINVALID, "%s: %v", name, err)
@@ -148,5 +179,39 @@ func (c *Commands) execute(name string, payload []byte) (map[string]any, error) 
 	case "unseal":
 		return step(c.target.Unseal(cmd.By))
 	}
+	if c.Access == nil {
+		return nil, gateway.Errorf(gateway.ENOTFOUND, "%s: this room has no entry control", name)
+	}
+	switch name {
+	case "visitor/register":
+		v := cmd.Visitor
+		from, err1 := time.Parse(time.RFC3339, v.From)
+		until, err2 := time.Parse(time.RFC3339, v.Until)
+		if err := errors.Join(err1, err2); err != nil {
+			return nil, gateway.Errorf(gateway.EINVALID, "%s: from/until: %v", name, err)
+		}
+		visit, err := c.Access.RegisterVisit(gateway.VisitRequest{Name: v.Name, IDType: v.IDType, IDNumber: v.IDNumber,
+			Organization: v.Organization, Purpose: v.Purpose, Host: v.Host, Escort: v.Escort, Card: v.Card,
+			From: from, Until: until, By: cmd.By})
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"visit": visit.ID, "id_masked": visit.IDMasked, "card": gateway.MaskCard(visit.Card)}, nil
+	case "visitor/checkout":
+		visit, err := c.Access.CheckOut(cmd.Visit, cmd.By)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"visit": visit.ID, "checked_out_at": visit.CheckedOutAt.Format(gateway.TimeFormat)}, nil
+	case "personnel/replace":
+		return c.Access.ReplacePersonnel(cmd.CSV, cmd.Version, cmd.By)
+	}
 	return nil, gateway.Errorf(gateway.ENOTFOUND, "unknown command %q", name)
+}
+
+func limit(name string) int {
+	if name == "personnel/replace" {
+		return maxPersonnel
+	}
+	return maxCommand
 }

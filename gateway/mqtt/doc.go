@@ -27,6 +27,10 @@ func (t Topics) Alarm(id string) string    { return t.Root() + "/alarms/" + id }
 func (t Topics) SealReport(id string) string {
 	return t.Root() + "/seal-reports/" + id
 }
-func (t Topics) CmdFilter() string      { return t.Root() + "/cmd/+" }
-func (t Topics) Reply(id string) string { return t.Root() + "/reply/" + id }
-func (t Topics) String() string         { return fmt.Sprintf("roomguard/%s/#", t.Room) }
+func (t Topics) CmdFilter() string         { return t.Root() + "/cmd/#" }
+func (t Topics) Occupancy() string         { return t.Root() + "/occupancy" }
+func (t Topics) Personnel() string         { return t.Root() + "/personnel" }
+func (t Topics) SimBadge(id string) string { return t.Root() + "/sim/badge/" + id }
+func (t Topics) SimBadgeFilter() string    { return t.Root() + "/sim/badge/+" }
+func (t Topics) Reply(id string) string    { return t.Root() + "/reply/" + id }
+func (t Topics) String() string            { return fmt.Sprintf("roomguard/%s/#", t.Room) }

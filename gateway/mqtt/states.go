@@ -67,6 +67,12 @@ func (p *Retained) SealReport(id string, payload json.RawMessage) {
 	p.Set(p.session.topics.SealReport(id), payload)
 }
 
+// Occupancy implements gateway.AccessSink.
+func (p *Retained) Occupancy(payload json.RawMessage) { p.Set(p.session.topics.Occupancy(), payload) }
+
+// Personnel publishes the version of the register the room holds.
+func (p *Retained) Personnel(payload json.RawMessage) { p.Set(p.session.topics.Personnel(), payload) }
+
 func (p *Retained) signal() {
 	select {
 	case p.wake <- struct{}{}:

@@ -1,6 +1,11 @@
 package sim_test
 
 import (
+	"time"
+
+	"github.com/roomguard/roomguard/devices/badge"
+	"github.com/roomguard/roomguard/devices/em4100"
+	"github.com/roomguard/roomguard/devices/serialline"
 	"testing"
 
 	"periph.io/x/conn/v3/gpio"
@@ -73,11 +78,49 @@ func TestBadPayloadsChangeNothing(t *testing.T) {
 
 func TestPortsArePseudoTerminals(t *testing.T) {
 	r := exampleRoom(t)
-	if len(r.Ports) != 2 {
-		t.Fatalf("%d ports, want 2", len(r.Ports))
+	if len(r.Ports) != 3 {
+		t.Fatalf("%d ports, want 3", len(r.Ports))
 	}
 	if err := schemas.ValidateJSON("sim-ports", r.PortsPayload()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestPresentCard(t *testing.T) {
+	r := exampleRoom(t)
+	var gw string
+	for _, p := range r.Ports {
+		if p.Device == "reader-outside" {
+			gw = p.GatewayPath
+		}
+	}
+	port, err := serialline.Open(gw, 9600, 100*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer port.Close()
+	if err := r.Present("reader-outside", []byte(`"62e3086ced"`)); err != nil {
+		t.Fatal(err)
+	}
+	var d em4100.Decoder
+	got := make(chan string, 1)
+	stop := make(chan struct{})
+	defer close(stop)
+	go d.Decode(serialline.Reader{Port: port, Stop: stop}, func(c badge.Card) { got <- c.Number })
+	select {
+	case c := <-got:
+		if c != "62E3086CED" {
+			t.Fatalf("card %s", c)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no card read from the simulated reader")
+	}
+	for _, c := range []struct{ reader, payload string }{
+		{"reader-outside", "62E3"}, {"reader-outside", "zz"}, {"reader-inside", "62E3086CED"}, {"door-main", "62E3086CED"}, {"reader-outside", ""},
+	} {
+		if err := r.Present(c.reader, []byte(c.payload)); err == nil {
+			t.Errorf("%s %q accepted", c.reader, c.payload)
+		}
 	}
 }
 

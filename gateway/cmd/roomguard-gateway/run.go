@@ -75,6 +75,8 @@ type daemon struct {
 	store   *sqlite.Store
 	engine  *gateway.Engine
 	panel   *gateway.Panel
+	access  *gateway.Access
+	readers *readers
 	session *mqtt.Session
 	room    *sim.Room // nil unless simulated
 	inputs  []input
@@ -85,6 +87,10 @@ type daemon struct {
 	stopSession, stopPub context.CancelFunc
 	stopTail             context.CancelFunc
 	tailDone             chan struct{}
+
+	pruneMu      sync.Mutex
+	pruneStopped bool
+	stopPrune    func() bool
 }
 
 type input struct {
@@ -143,6 +149,10 @@ func startDaemon(cfg *config.Config, o daemonOpts) (d *daemon, err error) {
 		return nil, err
 	}
 	d.closers = append(d.closers, func() { d.store.Close() })
+	key, err := loadKey(keyFile(cfg))
+	if err != nil {
+		return nil, err
+	}
 
 	// The broker.
 	brokerURL, username, password := cfg.MQTT.BrokerURL(), cfg.MQTT.Username, cfg.MQTT.Password.Reveal()
@@ -175,7 +185,16 @@ func startDaemon(cfg *config.Config, o daemonOpts) (d *daemon, err error) {
 	d.engine = gateway.NewEngine(cfg.Room.ID, clock, d.store, states)
 	d.panel = gateway.NewPanel(cfg.Room.ID, cfg.Panel(), clock, d.store, states)
 	d.engine.SetPanel(d.panel)
-	mqtt.NewCommands(d.session, d.panel)
+	d.access = gateway.NewAccess(cfg.Room.ID, cfg.AccessConfig(), clock, d.store, d.store, states, d.panel, key)
+	d.engine.SetAccess(d.access)
+	cmds := mqtt.NewCommands(d.session, d.panel)
+	ac := &accessCommands{Access: d.access, store: d.store, retained: states, room: cfg.Room.ID, clock: clock}
+	cmds.Access = ac
+	if ri, err := d.store.Register(); err != nil {
+		return nil, err
+	} else {
+		ac.publishRegister(ri)
+	}
 
 	for i, out := range cfg.Outputs {
 		id := out.ID
@@ -202,6 +221,12 @@ func startDaemon(cfg *config.Config, o daemonOpts) (d *daemon, err error) {
 				log.Warn("sim input ignored", "topic", topic, "err", err)
 			}
 		})
+		d.session.Subscribe(d.session.Topics().SimBadgeFilter(), func(topic string, payload []byte) {
+			reader := topic[strings.LastIndexByte(topic, '/')+1:]
+			if err := d.room.Present(reader, payload); err != nil {
+				log.Warn("sim badge ignored", "topic", topic, "err", err)
+			}
+		})
 		ports := d.room.PortsPayload()
 		d.session.OnUp(func(uint64) {
 			d.session.Client().Publish(d.session.Topics().SimPorts(), 1, true, ports)
@@ -212,6 +237,14 @@ func startDaemon(cfg *config.Config, o daemonOpts) (d *daemon, err error) {
 		return nil, err
 	}
 	d.panel.SetSchedule(cfg.WorkSchedule())
+	d.access.SetSchedule(cfg.WorkSchedule())
+	if err := d.access.Start(); err != nil {
+		return nil, err
+	}
+	if err := d.startReaders(cfg, clock, openPin, log.With("part", "access")); err != nil {
+		return nil, err
+	}
+	d.pruneDaily(cfg.Ret.Days, clock)
 	log.Info("gateway started", "room", cfg.Room.ID, "sim", o.Sim, "log", cfg.Storage.Path, "broker", brokerURL, "clock_trusted", clock.Trusted())
 
 	// Background work, in the order Stop ends it: inputs first (no new
@@ -259,6 +292,13 @@ func startDaemon(cfg *config.Config, o daemonOpts) (d *daemon, err error) {
 // outbox, the publishers, the session, then the log and the broker.
 func (d *daemon) Stop() {
 	d.log.Info("stopping")
+	d.readers.Stop()
+	d.pruneMu.Lock()
+	d.pruneStopped = true
+	if d.stopPrune != nil {
+		d.stopPrune()
+	}
+	d.pruneMu.Unlock()
 	for _, in := range d.inputs {
 		in.dev.Halt()
 	}
