@@ -21,7 +21,8 @@ var ErrTimeout = errors.New("pn532: timeout")
 
 // Opts configures the driver.
 type Opts struct {
-	Now          func() time.Time // default time.Now
+	Now          func() time.Time // the protocol's timeouts; default time.Now
+	Stamp        func() time.Time // stamps reads (and tells presentations apart); default Now
 	AckTimeout   time.Duration    // default 100 ms (UM0701: ACK within 15 ms at most, roomy here)
 	ReplyTimeout time.Duration    // default 1 s
 	// PassiveRetries bounds InListPassiveTarget's activation retries (about
@@ -54,6 +55,9 @@ func New(rw io.ReadWriter, opts *Opts) *Dev {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Stamp == nil {
+		o.Stamp = o.Now
 	}
 	if o.AckTimeout == 0 {
 		o.AckTimeout = 100 * time.Millisecond
@@ -164,7 +168,7 @@ func (d *Dev) Poll() (badge.Card, bool, error) {
 	if len(ts) == 0 {
 		return badge.Card{}, false, nil
 	}
-	return badge.Card{Number: strings.ToUpper(fmt.Sprintf("%X", ts[0].UID)), Format: "iso14443a", At: d.o.Now()}, true, nil
+	return badge.Card{Number: strings.ToUpper(fmt.Sprintf("%X", ts[0].UID)), Format: "iso14443a", At: d.o.Stamp()}, true, nil
 }
 
 // Run initialises the chip, calls ready, and polls until stop is closed or

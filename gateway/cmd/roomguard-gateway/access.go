@@ -161,7 +161,7 @@ func (d *daemon) startReaders(cfg *config.Config, clock gateway.Clock, openPin f
 			serialline.Supervise(r.stop, serialline.Opts{Path: path, Baud: baud, Status: status(id)},
 				func(port serialline.Port, stop <-chan struct{}, ready func()) error {
 					if kind == "pn532" {
-						return pn532.New(port, &pn532.Opts{Now: clock.Now}).Run(stop, ready, present(id))
+						return pn532.New(port, &pn532.Opts{Stamp: clock.Now}).Run(stop, ready, present(id))
 					}
 					ready() // an EM4100 reader only talks when a card is there
 					dec := &em4100.Decoder{Now: clock.Now}

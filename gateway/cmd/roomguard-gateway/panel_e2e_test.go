@@ -23,12 +23,13 @@ import (
 // watcher is a guard station's view of one room: every retained topic as
 // the broker holds it, the replies, the events.
 type watcher struct {
-	t      *testing.T
-	client paho.Client
-	mu     sync.Mutex
-	topics map[string][]byte
-	events []string
-	bad    []string
+	t        *testing.T
+	client   paho.Client
+	mu       sync.Mutex
+	topics   map[string][]byte
+	events   []string
+	payloads []map[string]any
+	bad      []string
 }
 
 func watch(t *testing.T, url, room string) *watcher {
@@ -38,16 +39,18 @@ func watch(t *testing.T, url, room string) *watcher {
 		defer w.mu.Unlock()
 		parts := strings.Split(m.Topic(), "/")
 		schema := map[string]string{"mode": "mode", "alarms": "alarm", "reply": "reply", "seal-reports": "seal-report",
-			"events": "event", "devices": "device-state", "status": "status"}[parts[2]]
+			"events": "event", "devices": "device-state", "status": "status", "occupancy": "occupancy", "personnel": "personnel"}[parts[2]]
 		if schema != "" && len(m.Payload()) > 0 {
 			if err := schemas.ValidateJSON(schema, m.Payload()); err != nil {
 				w.bad = append(w.bad, fmt.Sprintf("%s: %v", m.Topic(), err))
 			}
 		}
 		if parts[2] == "events" {
-			var e struct{ Type string }
+			var e map[string]any
 			json.Unmarshal(m.Payload(), &e)
-			w.events = append(w.events, e.Type)
+			typ, _ := e["type"].(string)
+			w.events = append(w.events, typ)
+			w.payloads = append(w.payloads, e)
 			return
 		}
 		w.topics[m.Topic()] = m.Payload()
