@@ -228,6 +228,28 @@ func TestEntryControlEndToEnd(t *testing.T) {
 	a.w.waitFor("occupancy 0", func() bool {
 		return bytes.Contains(a.w.topics["roomguard/"+a.room+"/occupancy"], []byte(`"count":0`))
 	})
+
+	// The entry log from the CLI: by card (through the keyed hash), by
+	// person and result, as CSV.
+	var out, errOut bytes.Buffer
+	if err := entriesCmd([]string{"--db", a.d.cfg.Storage.Path, "--card", "62e3086ced", "--csv"}, &out, &errOut); err != nil {
+		t.Fatal(err, errOut.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[1], "granted") || !strings.Contains(lines[1], "张伟") || strings.Contains(out.String(), "62E3086CED") {
+		t.Fatalf("entries by card:\n%s", out.String())
+	}
+	out.Reset()
+	if err := entriesCmd([]string{"--db", a.d.cfg.Storage.Path, "--result", "denied", "--csv"}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(out.String(), "\n"); n != 1+6 { // the header, 5 unknown or expired cards, the lone visitor
+		t.Fatalf("%d denied lines:\n%s", n-1, out.String())
+	}
+	if err := entriesCmd([]string{"--db", a.d.cfg.Storage.Path, "--result", "maybe"}, &out, &errOut); err == nil {
+		t.Fatal("--result maybe accepted")
+	}
+
 	a.w.mu.Lock()
 	defer a.w.mu.Unlock()
 	if len(a.w.bad) > 0 {

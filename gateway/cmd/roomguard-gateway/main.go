@@ -34,6 +34,9 @@ commands:
   events query   print logged events by time range, type and device
   seal list      list the seal reports
   seal report    print a seal report as JSON (--html: a printable page)
+  entries query  the entry log by person, card, result and time (--csv)
+  personnel check   check a personnel CSV file, reporting every bad line
+  personnel export  write the register the room holds as CSV
   version        print the version
 
 Run "roomguard-gateway <command> -h" for a command's flags.
@@ -74,6 +77,16 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("events: unknown subcommand %q (want tail or query)", args[1])
 	case "seal":
 		return sealCmd(args[1:], stdout, stderr)
+	case "entries":
+		if len(args) < 2 || args[1] != "query" {
+			return fmt.Errorf("entries: want query")
+		}
+		return entriesCmd(args[2:], stdout, stderr)
+	case "personnel":
+		if len(args) < 2 {
+			return fmt.Errorf("personnel: want check or export")
+		}
+		return personnelCmd(args[1], args[2:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "roomguard-gateway", version)
 		return nil
