@@ -256,3 +256,32 @@ func TestEntryControlEndToEnd(t *testing.T) {
 		t.Fatalf("payloads against their schemas:\n%s", strings.Join(a.w.bad, "\n"))
 	}
 }
+
+// The two-person rule in the simulated room: one badge waits, a second
+// person within 10 s opens the door for both, and the pair is logged.
+func TestTwoPersonEntryEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration")
+	}
+	a := startAccessRoom(t, true, 10)
+	seen := 0
+	a.pub("sim/badge/reader-outside", "62E3086CED")
+	if d := data(a.waitEvent(&seen, "access.denied")); d["reason"] != "waiting_second_person" {
+		t.Fatalf("first badge: %v", d)
+	}
+	if a.strike() != gpio.Low {
+		t.Fatal("one person released the strike")
+	}
+	a.clock.Advance(4 * time.Second)
+	a.pub("sim/badge/reader-outside", "0100ABCDEF")
+	g := data(a.waitEvent(&seen, "access.granted"))
+	if pair, _ := g["pair"].([]any); len(pair) != 2 || pair[0] != "p-0" || pair[1] != "p-3" {
+		t.Fatalf("granted %v", g)
+	}
+	a.pub("sim/input/door-main", "open")
+	a.waitEvent(&seen, "access.entered")
+	a.waitEvent(&seen, "access.entered")
+	a.w.waitFor("occupancy 2", func() bool {
+		return bytes.Contains(a.w.topics["roomguard/"+a.room+"/occupancy"], []byte(`"count":2`))
+	})
+}
