@@ -37,21 +37,48 @@ func saveAccess(tx *sql.Tx, st *gateway.AccessState) error {
 	return nil
 }
 
-// LoadAccess returns the saved occupancy, or nil.
-func (s *Reader) LoadAccess() (*gateway.AccessState, error) {
+// scanJSON reads one JSON column into a T; nil when there is no row.
+func scanJSON[T any](row *sql.Row, what string) (*T, error) {
 	var b []byte
-	err := s.r.QueryRow(`SELECT state FROM access WHERE id = 1`).Scan(&b)
+	err := row.Scan(&b)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: read occupancy: %w", err)
+		return nil, fmt.Errorf("sqlite: read %s: %w", what, err)
 	}
-	var st gateway.AccessState
-	if err := json.Unmarshal(b, &st); err != nil {
-		return nil, fmt.Errorf("sqlite: occupancy: %w", err)
+	v := new(T)
+	if err := json.Unmarshal(b, v); err != nil {
+		return nil, fmt.Errorf("sqlite: %s: %w", what, err)
 	}
-	return &st, nil
+	return v, nil
+}
+
+// eachJSON calls fn with every row's one JSON column decoded into a T.
+func eachJSON[T any](rows *sql.Rows, err error, what string, fn func(*T) error) error {
+	if err != nil {
+		return fmt.Errorf("sqlite: read %s: %w", what, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			return err
+		}
+		v := new(T)
+		if err := json.Unmarshal(b, v); err != nil {
+			return fmt.Errorf("sqlite: %s: %w", what, err)
+		}
+		if err := fn(v); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// LoadAccess returns the saved occupancy, or nil.
+func (s *Reader) LoadAccess() (*gateway.AccessState, error) {
+	return scanJSON[gateway.AccessState](s.r.QueryRow(`SELECT state FROM access WHERE id = 1`), "occupancy")
 }
 
 // SaveVisit stores a visit with its events and the occupancy.
@@ -75,103 +102,40 @@ func (s *Store) SaveVisit(v *gateway.Visit, events []gateway.Event, st *gateway.
 	})
 }
 
-func scanVisit(row *sql.Row) (*gateway.Visit, error) {
-	var b []byte
-	err := row.Scan(&b)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: read visit: %w", err)
-	}
-	var v gateway.Visit
-	if err := json.Unmarshal(b, &v); err != nil {
-		return nil, fmt.Errorf("sqlite: visit: %w", err)
-	}
-	return &v, nil
-}
-
 // Visit returns a visit by id, or nil.
 func (s *Reader) Visit(id string) (*gateway.Visit, error) {
-	return scanVisit(s.r.QueryRow(`SELECT data FROM visits WHERE id = ?`, id))
+	return scanJSON[gateway.Visit](s.r.QueryRow(`SELECT data FROM visits WHERE id = ?`, id), "visit")
 }
 
 // VisitByCard returns the open visit holding card, or nil.
 func (s *Reader) VisitByCard(card string) (*gateway.Visit, error) {
-	return scanVisit(s.r.QueryRow(`SELECT data FROM visits WHERE card = ? AND open = 1`, card))
+	return scanJSON[gateway.Visit](s.r.QueryRow(`SELECT data FROM visits WHERE card = ? AND open = 1`, card), "visit")
 }
 
 // Visits lists visits, open ones only or all registered since since, newest first.
 func (s *Reader) Visits(openOnly bool, since time.Time) ([]gateway.Visit, error) {
 	rows, err := s.r.Query(`SELECT data FROM visits WHERE (open = 1 OR ? = 0) AND from_ms >= ? ORDER BY from_ms DESC`,
 		openOnly, since.UnixMilli())
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: read visits: %w", err)
-	}
-	defer rows.Close()
 	var out []gateway.Visit
-	for rows.Next() {
-		var b []byte
-		if err := rows.Scan(&b); err != nil {
-			return nil, err
-		}
-		var v gateway.Visit
-		if err := json.Unmarshal(b, &v); err != nil {
-			return nil, fmt.Errorf("sqlite: visit: %w", err)
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
-}
-
-func scanPerson(row *sql.Row) (*gateway.Person, error) {
-	var b []byte
-	err := row.Scan(&b)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: read person: %w", err)
-	}
-	var p gateway.Person
-	if err := json.Unmarshal(b, &p); err != nil {
-		return nil, fmt.Errorf("sqlite: person: %w", err)
-	}
-	return &p, nil
+	err = eachJSON(rows, err, "visits", func(v *gateway.Visit) error { out = append(out, *v); return nil })
+	return out, err
 }
 
 // PersonByCard returns the holder of card, or nil. It implements
 // gateway.Register, on the read pool: a decision never waits for a write.
 func (s *Reader) PersonByCard(card string) (*gateway.Person, error) {
-	return scanPerson(s.r.QueryRow(`SELECT p.data FROM cards c JOIN people p ON p.id = c.person_id WHERE c.number = ?`, card))
+	return scanJSON[gateway.Person](s.r.QueryRow(`SELECT p.data FROM cards c JOIN people p ON p.id = c.person_id WHERE c.number = ?`, card), "person")
 }
 
 // Person returns a person by id, or nil.
 func (s *Reader) Person(id string) (*gateway.Person, error) {
-	return scanPerson(s.r.QueryRow(`SELECT data FROM people WHERE id = ?`, id))
+	return scanJSON[gateway.Person](s.r.QueryRow(`SELECT data FROM people WHERE id = ?`, id), "person")
 }
 
 // People calls fn for every person, by id.
 func (s *Reader) People(fn func(*gateway.Person) error) error {
 	rows, err := s.r.Query(`SELECT data FROM people ORDER BY id`)
-	if err != nil {
-		return fmt.Errorf("sqlite: read people: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var b []byte
-		if err := rows.Scan(&b); err != nil {
-			return err
-		}
-		var p gateway.Person
-		if err := json.Unmarshal(b, &p); err != nil {
-			return fmt.Errorf("sqlite: person: %w", err)
-		}
-		if err := fn(&p); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return eachJSON(rows, err, "people", fn)
 }
 
 // RegisterInfo is the version of the register the gateway holds.

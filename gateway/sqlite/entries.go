@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -52,22 +51,5 @@ func (s *Reader) Entries(f EntryFilter, fn func(gateway.Event) error) error {
 		sql += fmt.Sprintf(" LIMIT %d", f.Limit)
 	}
 	rows, err := s.r.Query(sql, args...)
-	if err != nil {
-		return fmt.Errorf("sqlite: entries: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var b []byte
-		if err := rows.Scan(&b); err != nil {
-			return err
-		}
-		var e gateway.Event
-		if err := json.Unmarshal(b, &e); err != nil {
-			return fmt.Errorf("sqlite: entry: %w", err)
-		}
-		if err := fn(e); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return eachJSON(rows, err, "entries", func(e *gateway.Event) error { return fn(*e) })
 }
