@@ -105,6 +105,7 @@ type Decision struct {
 	Pair      []string // two-person rule: both person ids
 	Direction Direction
 	Door      string
+	Disarms   bool // granted at an armed room: the badge disarms it
 }
 
 type grant struct {
@@ -321,7 +322,7 @@ func (a *Access) Badge(reader, card string, at time.Time) (Decision, error) {
 		}
 	}
 	a.logDecision(b, r, card, d)
-	if d.Granted && d.Person != nil && a.panel != nil && a.panel.Mode() == ModeArmed {
+	if d.Granted && d.Disarms {
 		by := d.Person.ID
 		b.alarms = append(b.alarms, func() { a.panel.Disarm(by) })
 	}
@@ -438,6 +439,7 @@ func (a *Access) decide(r AccessReader, door *doorState, card string, now time.T
 	case a.cfg.AntiPassback && a.isInside(p.ID) >= 0:
 		return deny(DenyAntiPassback)
 	}
+	d.Disarms = mode == ModeArmed
 	if a.cfg.TwoPerson {
 		if a.pending != nil && a.pending.ID != p.ID && now.Sub(a.pendAt) <= a.cfg.PairWindow {
 			d.Pair = []string{a.pending.ID, p.ID}

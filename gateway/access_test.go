@@ -104,6 +104,14 @@ func (e *entry) badge(reader, card string) gateway.Decision {
 	return d
 }
 
+// pass badges at a reader and goes through the door.
+func (e *entry) pass(reader, card string) {
+	e.t.Helper()
+	e.badge(reader, card)
+	e.set("door-main", true)
+	e.set("door-main", false)
+}
+
 func (e *entry) inside() string {
 	var names []string
 	for _, o := range e.access.Occupants() {
@@ -149,9 +157,7 @@ func TestAuthorizedEntryAndExit(t *testing.T) {
 	}
 	e.news()
 	// Out through the inside reader: the last one out.
-	e.badge("reader-in", "62E3086CED")
-	e.set("door-main", true)
-	e.set("door-main", false)
+	e.pass("reader-in", "62E3086CED")
 	e.expect("output.on", "access.granted", "door.opened", "access.exited", "access.room_empty", "door.closed")
 	if e.inside() != "" {
 		t.Fatalf("inside %q", e.inside())
@@ -295,9 +301,7 @@ func TestVisitorNeedsEscort(t *testing.T) {
 		t.Fatalf("inside %q", e.inside())
 	}
 	// The escort leaves the visitor behind: alarm.
-	e.badge("reader-in", "62E3086CED")
-	e.set("door-main", true)
-	e.set("door-main", false)
+	e.pass("reader-in", "62E3086CED")
 	a := e.alarm(gateway.AlarmUnescorted)
 	if a.Device != "p-zhang" {
 		t.Fatalf("alarm %+v", a)
@@ -370,12 +374,8 @@ func TestTwoPersonRule(t *testing.T) {
 		t.Fatalf("inside %q", e.inside())
 	}
 	// Too far apart: the first waits in vain.
-	e.badge("reader-in", "62E3086CED")
-	e.set("door-main", true)
-	e.set("door-main", false)
-	e.badge("reader-in", "04A224E2")
-	e.set("door-main", true)
-	e.set("door-main", false)
+	e.pass("reader-in", "62E3086CED")
+	e.pass("reader-in", "04A224E2")
 	e.badge("reader-out", "62E3086CED")
 	e.clock.Advance(11 * time.Second)
 	if d := e.badge("reader-out", "04A224E2"); d.Granted {
@@ -419,12 +419,8 @@ func TestArmedRoomAndAntiPassback(t *testing.T) {
 
 func TestArmWhenLastOut(t *testing.T) {
 	e := newEntry(t, gateway.AccessConfig{ArmWhenEmpty: true})
-	e.badge("reader-out", "62E3086CED")
-	e.set("door-main", true)
-	e.set("door-main", false)
-	e.badge("reader-in", "62E3086CED")
-	e.set("door-main", true)
-	e.set("door-main", false)
+	e.pass("reader-out", "62E3086CED")
+	e.pass("reader-in", "62E3086CED")
 	if e.mode() != gateway.ModeArmed {
 		t.Fatalf("mode %s after the last one out", e.mode())
 	}

@@ -75,7 +75,7 @@ func Encode(format string, facility, card uint32) ([]byte, error) {
 	return nil, fmt.Errorf("wiegand: no format %q", format)
 }
 
-// Card is the badge.Card of a credential read at t.
+// badgeCard is the credential as a badge.Card (At is set by the receiver).
 func (c Credential) badgeCard() badge.Card { return badge.Card{Number: c.Number(), Format: c.Format} }
 
 func ones(bits []byte) int {
