@@ -30,6 +30,7 @@ type watcher struct {
 	events   []string
 	payloads []map[string]any
 	bad      []string
+	patience time.Duration // how long waitFor waits; default 20 s
 }
 
 func watch(t *testing.T, url, room string) *watcher {
@@ -68,7 +69,11 @@ func watch(t *testing.T, url, room string) *watcher {
 
 func (w *watcher) waitFor(what string, cond func() bool) {
 	w.t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+	wait := w.patience
+	if wait == 0 {
+		wait = 20 * time.Second
+	}
+	for deadline := time.Now().Add(wait); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		w.mu.Lock()
 		ok := cond()
 		w.mu.Unlock()
