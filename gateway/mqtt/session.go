@@ -249,15 +249,6 @@ func (s *Session) connect() error {
 	}
 	s.mu.Lock()
 	s.client = client
-	s.mu.Unlock()
-	sim := s.opts.Sim
-	online, _ := json.Marshal(Status{State: "online", Room: s.opts.Room, Name: s.opts.Name, Version: s.opts.Version,
-		Sim: &sim, Since: s.opts.Clock.Now().Format(gateway.TimeFormat)})
-	if err := wait(client.Publish(s.topics.Status(), 1, true, online)); err != nil {
-		client.Disconnect(0)
-		return fmt.Errorf("publish status: %w", err)
-	}
-	s.mu.Lock()
 	subs := append([]subscription(nil), s.subs...)
 	onUp := append([]func(uint64){}, s.onUp...)
 	next := s.epoch + 1
@@ -268,6 +259,15 @@ func (s *Session) connect() error {
 			client.Disconnect(0)
 			return fmt.Errorf("subscribe %s: %w", sub.filter, err)
 		}
+	}
+	// Online only once the commands are subscribed: a dashboard that sees
+	// the room online may send it a command at once.
+	sim := s.opts.Sim
+	online, _ := json.Marshal(Status{State: "online", Room: s.opts.Room, Name: s.opts.Name, Version: s.opts.Version,
+		Sim: &sim, Since: s.opts.Clock.Now().Format(gateway.TimeFormat)})
+	if err := wait(client.Publish(s.topics.Status(), 1, true, online)); err != nil {
+		client.Disconnect(0)
+		return fmt.Errorf("publish status: %w", err)
 	}
 	for _, f := range onUp {
 		f(next)

@@ -72,7 +72,7 @@ func startAccessRoom(t *testing.T, twoPerson bool, people int) *accessRoom {
 	}
 	// Sunday 22 November 2026, 10:00 in Beijing.
 	clock := clocktest.New(time.Date(2026, 11, 22, 10, 0, 0, 0, time.FixedZone("CST", 8*3600)))
-	d, err := startDaemon(cfg, daemonOpts{Clock: clock, Sim: true, LogLevel: slog.LevelWarn, Stdout: io.Discard, Stderr: &testenv.SyncBuffer{}})
+	d, err := startDaemon(cfg, daemonOpts{Clock: clock, Sim: true, LogLevel: slog.LevelWarn, Stdout: io.Discard, Stderr: gatewayLog(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -133,7 +133,7 @@ outputs:
 		t.Fatal(err)
 	}
 	clock := clocktest.New(time.Date(2026, 11, 22, 22, 0, 0, 0, time.FixedZone("CST", 8*3600)))
-	d, err := startDaemon(cfg, daemonOpts{Clock: clock, Sim: true, LogLevel: slog.LevelWarn, Stdout: io.Discard, Stderr: &testenv.SyncBuffer{}})
+	d, err := startDaemon(cfg, daemonOpts{Clock: clock, Sim: true, LogLevel: slog.LevelWarn, Stdout: io.Discard, Stderr: gatewayLog(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,4 +243,15 @@ outputs:
 	for _, b := range w.bad {
 		t.Errorf("invalid message %s", b)
 	}
+}
+
+// gatewayLog is a daemon's stderr, printed when the test fails.
+func gatewayLog(t *testing.T) io.Writer {
+	b := &testenv.SyncBuffer{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("gateway log:\n%s", b.String())
+		}
+	})
+	return b
 }
