@@ -461,7 +461,7 @@ func (c *Config) checkMQTT(root *yaml.Node) Errors {
 			}
 		}
 		if m.PasswordFile != "" {
-			pw, err := readSecret(m.PasswordFile)
+			pw, err := ReadSecret(m.PasswordFile)
 			if err != nil {
 				bad([]string{"mqtt", "password_file"}, "%v", err)
 			}
@@ -486,7 +486,7 @@ func (c *Config) checkMQTT(root *yaml.Node) Errors {
 			bad(append(at, "username"), "user %q given twice", u.Username)
 		}
 		seen[u.Username] = true
-		pw, err := readSecret(u.PasswordFile)
+		pw, err := ReadSecret(u.PasswordFile)
 		if err != nil {
 			bad(append(at, "password_file"), "%v", err)
 		}
@@ -498,7 +498,8 @@ func (c *Config) checkMQTT(root *yaml.Node) Errors {
 // minPassword is the shortest broker password accepted; a short one is guessed.
 const minPassword = 12
 
-func readSecret(path string) (Secret, error) {
+// ReadSecret reads a password from a file (one line, at least 12 characters).
+func ReadSecret(path string) (Secret, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return "", err

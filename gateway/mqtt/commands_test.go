@@ -30,7 +30,7 @@ func commandRig(t testing.TB, doorOpen bool) (*mqtt.Commands, *gateway.Panel, *s
 	if err := p.Start(time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	session, err := mqtt.NewSession(mqtt.SessionOpts{URL: "tcp://127.0.0.1:1", Room: room, Clock: clock})
+	session, err := mqtt.NewSession(mqtt.SessionOpts{Conn: mqtt.Conn{URL: "tcp://127.0.0.1:1"}, Room: room, Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,7 +40,7 @@ func newRig(t testing.TB, brokerURL string) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	session, err := mqtt.NewSession(mqtt.SessionOpts{URL: brokerURL, ClientID: "rig-gw", KeepAlive: 5 * time.Second,
+	session, err := mqtt.NewSession(mqtt.SessionOpts{Conn: mqtt.Conn{URL: brokerURL, ClientID: "rig-gw", KeepAlive: 5 * time.Second},
 		Room: room, Clock: clock, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)

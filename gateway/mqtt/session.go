@@ -18,8 +18,8 @@ import (
 	"github.com/roomguard/roomguard/gateway"
 )
 
-// SessionOpts configures a session.
-type SessionOpts struct {
+// Conn is how a client reaches the broker.
+type Conn struct {
 	URL       string // tcp://, ssl://, tls://, mqtt://, mqtts://
 	ClientID  string
 	Username  string
@@ -28,6 +28,53 @@ type SessionOpts struct {
 	CertFile  string
 	KeyFile   string
 	KeepAlive time.Duration
+}
+
+// options are paho's options for c: the broker, the account and TLS.
+func (c Conn) options() (*paho.ClientOptions, error) {
+	u, err := url.Parse(c.URL)
+	if err != nil {
+		return nil, fmt.Errorf("mqtt: broker url: %w", err)
+	}
+	broker := c.URL
+	switch strings.ToLower(u.Scheme) {
+	case "mqtt":
+		broker = "tcp://" + u.Host
+	case "mqtts", "tls":
+		broker = "ssl://" + u.Host
+	}
+	keepAlive := c.KeepAlive
+	if keepAlive == 0 {
+		keepAlive = 30 * time.Second
+	}
+	po := paho.NewClientOptions().
+		AddBroker(broker).
+		SetClientID(c.ClientID).
+		SetCleanSession(true).
+		SetAutoReconnect(false).
+		SetConnectRetry(false).
+		SetKeepAlive(keepAlive).
+		SetPingTimeout(10 * time.Second).
+		SetConnectTimeout(10 * time.Second).
+		SetWriteTimeout(10 * time.Second).
+		SetOrderMatters(false) // handlers run in their own goroutines: they cannot block paho
+	if c.Username != "" {
+		po.SetUsername(c.Username)
+		po.SetPassword(c.Password)
+	}
+	if strings.HasPrefix(broker, "ssl://") {
+		tc, err := c.tlsConfig()
+		if err != nil {
+			return nil, err
+		}
+		po.SetTLSConfig(tc)
+	}
+	return po, nil
+}
+
+// SessionOpts configures a session.
+type SessionOpts struct {
+	Conn
 
 	Room    string
 	Name    string
@@ -76,30 +123,12 @@ func NewSession(o SessionOpts) (*Session, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	u, err := url.Parse(o.URL)
+	po, err := o.Conn.options()
 	if err != nil {
-		return nil, fmt.Errorf("mqtt: broker url: %w", err)
-	}
-	broker := o.URL
-	switch strings.ToLower(u.Scheme) {
-	case "mqtt":
-		broker = "tcp://" + u.Host
-	case "mqtts", "tls":
-		broker = "ssl://" + u.Host
+		return nil, err
 	}
 	will, _ := json.Marshal(Status{State: "offline", Room: o.Room, Reason: "connection lost"})
-	po := paho.NewClientOptions().
-		AddBroker(broker).
-		SetClientID(o.ClientID).
-		SetCleanSession(true).
-		SetAutoReconnect(false).
-		SetConnectRetry(false).
-		SetKeepAlive(o.KeepAlive).
-		SetPingTimeout(10*time.Second).
-		SetConnectTimeout(10*time.Second).
-		SetWriteTimeout(10*time.Second).
-		SetOrderMatters(false). // handlers run in their own goroutines: they cannot block paho
-		SetBinaryWill(s.topics.Status(), will, 1, true).
+	po.SetBinaryWill(s.topics.Status(), will, 1, true).
 		SetConnectionLostHandler(func(_ paho.Client, err error) {
 			s.log.Warn("mqtt connection lost", "err", err)
 			s.setUp(false)
@@ -108,23 +137,12 @@ func NewSession(o SessionOpts) (*Session, error) {
 			default:
 			}
 		})
-	if o.Username != "" {
-		po.SetUsername(o.Username)
-		po.SetPassword(o.Password)
-	}
-	if strings.HasPrefix(broker, "ssl://") {
-		tc, err := tlsConfig(o)
-		if err != nil {
-			return nil, err
-		}
-		po.SetTLSConfig(tc)
-	}
 	s.po = po
 	s.client = paho.NewClient(po)
 	return s, nil
 }
 
-func tlsConfig(o SessionOpts) (*tls.Config, error) {
+func (o Conn) tlsConfig() (*tls.Config, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
 	if o.CAFile != "" {
 		pem, err := os.ReadFile(o.CAFile)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -61,12 +62,20 @@ type accessRoom struct {
 	w     *watcher
 	clock *clocktest.Clock
 	room  string
+	// cfgPath is the room's config file, for the command line.
+	cfgPath string
 }
 
 func startAccessRoom(t *testing.T, twoPerson bool, people int) *accessRoom {
 	m := testenv.StartMosquitto(t)
 	room := "e2e-access"
-	cfg, err := config.Parse([]byte(fmt.Sprintf(accessRoomYAML, room, filepath.Join(t.TempDir(), "log.db"), m.URL(), twoPerson)), "access.yaml")
+	dir := t.TempDir()
+	text := fmt.Sprintf(accessRoomYAML, room, filepath.Join(dir, "log.db"), m.URL(), twoPerson)
+	cfgPath := filepath.Join(dir, "access.yaml")
+	if err := os.WriteFile(cfgPath, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse([]byte(text), cfgPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +100,7 @@ func startAccessRoom(t *testing.T, twoPerson bool, people int) *accessRoom {
 	w.waitFor("personnel version", func() bool {
 		return bytes.Contains(w.topics["roomguard/"+room+"/personnel"], []byte(fmt.Sprintf(`"count":%d`, people)))
 	})
-	return &accessRoom{t: t, d: d, w: w, clock: clock, room: room}
+	return &accessRoom{t: t, d: d, w: w, clock: clock, room: room, cfgPath: cfgPath}
 }
 
 func (a *accessRoom) pub(sub, payload string) {

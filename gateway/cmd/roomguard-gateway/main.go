@@ -7,6 +7,13 @@
 //	roomguard-gateway events query [--config FILE | --db FILE] [--since T] [--until T] [--type T] [--device D] [--limit N] [--json]
 //	roomguard-gateway seal list   [--config FILE | --db FILE]
 //	roomguard-gateway seal report [--config FILE | --db FILE] [--html] SEAL-ID
+//	roomguard-gateway entries query [--config FILE | --db FILE] [--person P] [--card C] [--result R] [--since T] [--until T] [--csv]
+//	roomguard-gateway personnel check FILE
+//	roomguard-gateway personnel import [--config FILE] [--version N] [--by WHO] FILE
+//	roomguard-gateway personnel export [--config FILE | --db FILE]
+//	roomguard-gateway visitor register [--config FILE] --name … --id-type … --id-number … --organization … --purpose … --host P --escort P --card C [--from T] --until T
+//	roomguard-gateway visitor checkout [--config FILE] --visit V
+//	roomguard-gateway visitor list [--config FILE | --db FILE] [--all]
 //	roomguard-gateway version
 package main
 
@@ -36,7 +43,11 @@ commands:
   seal report    print a seal report as JSON (--html: a printable page)
   entries query  the entry log by person, card, result and time (--csv)
   personnel check   check a personnel CSV file, reporting every bad line
+  personnel import  send a personnel CSV file to the running gateway as the room's new register
   personnel export  write the register the room holds as CSV
+  visitor register  register a visitor and a temporary card (through the running gateway)
+  visitor checkout  close a visit; the card is returned
+  visitor list      the open visits (--all: closed ones too)
   version        print the version
 
 Run "roomguard-gateway <command> -h" for a command's flags.
@@ -84,9 +95,14 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return entriesCmd(args[2:], stdout, stderr)
 	case "personnel":
 		if len(args) < 2 {
-			return fmt.Errorf("personnel: want check or export")
+			return fmt.Errorf("personnel: want check, import or export")
 		}
-		return personnelCmd(args[1], args[2:], stdout, stderr)
+		return personnelCmd(ctx, args[1], args[2:], stdout, stderr)
+	case "visitor":
+		if len(args) < 2 {
+			return fmt.Errorf("visitor: want register, checkout or list")
+		}
+		return visitorCmd(ctx, args[1], args[2:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "roomguard-gateway", version)
 		return nil

@@ -1,18 +1,26 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/csv"
+	"github.com/roomguard/roomguard/gateway/mqtt"
 )
 
-// personnelCmd is `personnel check FILE` and `personnel export`. Importing
-// goes through the running gateway (cmd/personnel/replace over MQTT), which
-// is the log's only writer.
-func personnelCmd(sub string, args []string, stdout, stderr io.Writer) error {
+// personnelCmd is `personnel check FILE`, `personnel import FILE` and
+// `personnel export`. Importing goes through the running gateway
+// (cmd/personnel/replace over MQTT), which is the log's only writer.
+func personnelCmd(ctx context.Context, sub string, args []string, stdout, stderr io.Writer) error {
+	if sub == "import" {
+		return personnelImport(ctx, args, stdout, stderr)
+	}
 	fs := newFlags("personnel "+sub, stderr)
 	cfgPath := fs.String("config", defaultConfig, "room config file (for its storage path)")
 	db := fs.String("db", "", "event log file (instead of the config's storage path)")
@@ -24,20 +32,11 @@ func personnelCmd(sub string, args []string, stdout, stderr io.Writer) error {
 		if fs.NArg() != 1 {
 			return fmt.Errorf("personnel check: want one CSV file")
 		}
-		f, err := os.Open(fs.Arg(0))
+		_, people, err := readPeopleFile(fs.Arg(0))
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		people, err := csv.ReadPeople(f, fs.Arg(0))
-		if err != nil {
-			return err
-		}
-		cards := 0
-		for _, p := range people {
-			cards += len(p.Cards)
-		}
-		fmt.Fprintf(stdout, "%s: %d people, %d cards, no errors\n", fs.Arg(0), len(people), cards)
+		fmt.Fprintf(stdout, "%s: %d people, %d cards, no errors\n", fs.Arg(0), len(people), countCards(people))
 		return nil
 	case "export":
 		r, err := openLog(*db, *cfgPath)
@@ -47,5 +46,71 @@ func personnelCmd(sub string, args []string, stdout, stderr io.Writer) error {
 		defer r.Close()
 		return csv.WritePeople(stdout, func(fn func(*gateway.Person) error) error { return r.People(fn) })
 	}
-	return fmt.Errorf("personnel: unknown subcommand %q (want check or export)", sub)
+	return fmt.Errorf("personnel: unknown subcommand %q (want check, import or export)", sub)
+}
+
+// personnelImport checks the file here (every bad line is reported before
+// anything is sent), then sends it whole to the room as the next version of
+// its register and waits for the room to have replaced its copy.
+func personnelImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("personnel import", stderr)
+	r := remoteFlags(fs, 10*time.Minute)
+	version := fs.Int64("version", 0, "the register's new version (default: one above the version the room holds)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("personnel import: want one CSV file")
+	}
+	text, people, err := readPeopleFile(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	l, err := r.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer l.close()
+	if *version == 0 {
+		held, err := l.caller.Retained(l.ctx, mqtt.Topics{Room: l.room}.Personnel(), 3*time.Second)
+		if err != nil {
+			return err
+		}
+		var ri struct {
+			Version int64 `json:"version"`
+		}
+		if held != nil {
+			if err := json.Unmarshal(held, &ri); err != nil {
+				return fmt.Errorf("the room's register version is unreadable (%v): give --version", err)
+			}
+		}
+		*version = ri.Version + 1
+	}
+	res, err := l.call("personnel/replace", map[string]any{"version": *version, "csv": text})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "room %s holds register version %v: %v people, %d cards (sha256 %v)\n", l.room, res["version"], res["count"], countCards(people), res["sha256"])
+	return nil
+}
+
+// readPeopleFile reads and checks a personnel CSV file.
+func readPeopleFile(path string) (string, []gateway.Person, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", nil, err
+	}
+	people, err := csv.ReadPeople(bytes.NewReader(b), path)
+	if err != nil {
+		return "", nil, err
+	}
+	return string(b), people, nil
+}
+
+func countCards(people []gateway.Person) int {
+	n := 0
+	for _, p := range people {
+		n += len(p.Cards)
+	}
+	return n
 }

@@ -173,9 +173,10 @@ func startDaemon(cfg *config.Config, o daemonOpts) (d *daemon, err error) {
 		fmt.Fprintf(o.Stdout, "broker: %s\n", broker.URL())
 	}
 	d.session, err = mqtt.NewSession(mqtt.SessionOpts{
-		URL: brokerURL, ClientID: cfg.MQTT.ClientID, Username: username, Password: password,
-		CAFile: cfg.MQTT.CAFile, CertFile: cfg.MQTT.CertFile, KeyFile: cfg.MQTT.KeyFile,
-		KeepAlive: cfg.MQTT.KeepAlive.D(), Room: cfg.Room.ID, Name: cfg.Room.Name,
+		Conn: mqtt.Conn{URL: brokerURL, ClientID: cfg.MQTT.ClientID, Username: username, Password: password,
+			CAFile: cfg.MQTT.CAFile, CertFile: cfg.MQTT.CertFile, KeyFile: cfg.MQTT.KeyFile,
+			KeepAlive: cfg.MQTT.KeepAlive.D()},
+		Room: cfg.Room.ID, Name: cfg.Room.Name,
 		Version: version, Sim: o.Sim, Clock: clock, Log: log.With("part", "mqtt"),
 	})
 	if err != nil {
