@@ -54,6 +54,21 @@ func (p *Pin) Set(l gpio.Level) {
 	}
 }
 
+// Taken waits until whoever waits on the pin has taken its pending edge, or
+// patience has passed; it reports whether the edge was taken. A simulated
+// device that pulses a line faster than a reader drains it uses this where
+// hardware would rely on the driver keeping up.
+func (p *Pin) Taken(patience time.Duration) bool {
+	deadline := time.Now().Add(patience)
+	for len(p.edges) > 0 {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(50 * time.Microsecond)
+	}
+	return true
+}
+
 // OnOut registers f to be called, synchronously, whenever the pin is driven
 // as an output.
 func (p *Pin) OnOut(f func(gpio.Level)) {

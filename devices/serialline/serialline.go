@@ -86,6 +86,7 @@ func Supervise(stop <-chan struct{}, o Opts, driver func(port Port, stop <-chan 
 			o.Sleep(o.Retry)
 			continue
 		}
+		port = &hangup{Port: port, timeout: o.ReadTimeout}
 		done := make(chan struct{})
 		closed := make(chan struct{})
 		go func() { // Close unblocks the driver's read when stop comes
@@ -111,6 +112,38 @@ func Supervise(stop <-chan struct{}, o Opts, driver func(port Port, stop <-chan 
 		report(false, err)
 		o.Sleep(o.Retry)
 	}
+}
+
+// ErrHangup is the error of a line the kernel has hung up.
+var ErrHangup = errors.New("serialline: the line was hung up (device unplugged?)")
+
+// hangup tells a hung-up line from an idle one. When a USB adapter is
+// pulled out (or a pseudo-terminal's other side closes) the kernel hangs the
+// tty up, and from then on every read returns at once with nothing — the
+// same (0, io.EOF) that tarm/serial returns for an idle line, but without
+// waiting out the read timeout. Several such instant empty reads in a row
+// are a hangup.
+type hangup struct {
+	Port
+	timeout time.Duration
+	quick   int
+}
+
+// quickReads in a row make a hangup; one could be a read that raced the
+// timer.
+const quickReads = 5
+
+func (h *hangup) Read(b []byte) (int, error) {
+	start := time.Now()
+	n, err := h.Port.Read(b)
+	if n > 0 || err != io.EOF || time.Since(start) >= h.timeout/2 {
+		h.quick = 0
+		return n, err
+	}
+	if h.quick++; h.quick >= quickReads {
+		return 0, ErrHangup
+	}
+	return n, err
 }
 
 // Reader adapts a port for a decoder that reads until io.EOF: idle reads

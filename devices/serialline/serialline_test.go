@@ -2,6 +2,7 @@ package serialline_test
 
 import (
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -104,4 +105,79 @@ func TestOpenFailsClearly(t *testing.T) {
 	if err == nil || !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("err = %v", err)
 	}
+}
+
+// fakePort is a line that is idle (each read waits out the timeout) until it
+// is hung up (each read returns at once with nothing, as the kernel does).
+type fakePort struct {
+	hung    chan struct{}
+	timeout time.Duration
+}
+
+func (p *fakePort) Read(b []byte) (int, error) {
+	select {
+	case <-p.hung:
+		return 0, io.EOF
+	case <-time.After(p.timeout):
+		return 0, io.EOF
+	}
+}
+func (p *fakePort) Write(b []byte) (int, error) { return len(b), nil }
+func (p *fakePort) Close() error                { return nil }
+
+// An idle line stays up however long it is idle; a hung-up line, whose
+// reads return nothing at once, is reported down.
+func TestHangupIsNotIdle(t *testing.T) {
+	port := &fakePort{hung: make(chan struct{}), timeout: 20 * time.Millisecond}
+	statusCh := make(chan error, 4)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	reads := make(chan struct{}, 100)
+	go func() {
+		defer close(done)
+		serialline.Supervise(stop, serialline.Opts{Path: "fake", ReadTimeout: port.timeout, Retry: time.Hour,
+			Open:   func(string, int, time.Duration) (serialline.Port, error) { return port, nil },
+			Sleep:  func(time.Duration) { <-stop },
+			Status: func(up bool, err error) { statusCh <- err }},
+			func(p serialline.Port, stop <-chan struct{}, ready func()) error {
+				ready()
+				b := make([]byte, 8)
+				for {
+					if _, err := p.Read(b); err != nil && err != io.EOF {
+						return err
+					}
+					select {
+					case reads <- struct{}{}:
+					default:
+					}
+					select {
+					case <-stop:
+						return serialline.ErrStopped
+					default:
+					}
+				}
+			})
+	}()
+	if err := <-statusCh; err != nil {
+		t.Fatalf("first status %v", err)
+	}
+	for i := 0; i < 10; i++ { // idle reads, ten of them
+		<-reads
+	}
+	select {
+	case err := <-statusCh:
+		t.Fatalf("an idle line reported down: %v", err)
+	default:
+	}
+	close(port.hung)
+	select {
+	case err := <-statusCh:
+		if !errors.Is(err, serialline.ErrHangup) {
+			t.Fatalf("down with %v, want ErrHangup", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a hung-up line not reported")
+	}
+	close(stop)
+	<-done
 }

@@ -30,6 +30,10 @@ type Receiver struct {
 	Stats    Stats
 	// LastError is why the last bad frame was thrown away.
 	LastError error
+	// Stamp, when set, stamps each card (and tells presentations apart);
+	// otherwise a card is stamped with the time of its last bit. The bits'
+	// own times are the protocol's, on the real clock.
+	Stamp func() time.Time
 
 	bits []byte
 	last time.Time
@@ -67,6 +71,9 @@ func (r *Receiver) end(at time.Time, fn func(badge.Card)) {
 	r.Stats.Frames++
 	card := c.badgeCard()
 	card.At = at
+	if r.Stamp != nil {
+		card.At = r.Stamp()
+	}
 	if r.Presence.New(card.Number, at) {
 		fn(card)
 	}
@@ -74,7 +81,8 @@ func (r *Receiver) end(at time.Time, fn func(badge.Card)) {
 
 // Opts configures a reader on two lines.
 type Opts struct {
-	Now func() time.Time // default time.Now
+	Now   func() time.Time // the protocol's timing (the 25 ms gap); default time.Now
+	Stamp func() time.Time // stamps cards (and tells presentations apart); default Now
 }
 
 // Dev is a Wiegand reader on two GPIO lines.
@@ -96,6 +104,9 @@ func New(d0, d1 gpio.PinIn, opts *Opts) (*Dev, error) {
 	d := &Dev{d0: d0, d1: d1, now: time.Now, halted: make(chan struct{})}
 	if opts != nil && opts.Now != nil {
 		d.now = opts.Now
+	}
+	if opts != nil && opts.Stamp != nil {
+		d.Recv.Stamp = opts.Stamp
 	}
 	for _, p := range []gpio.PinIn{d0, d1} {
 		if err := p.In(gpio.PullUp, gpio.FallingEdge); err != nil {

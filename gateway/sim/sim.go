@@ -11,6 +11,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -20,6 +23,7 @@ import (
 	"github.com/roomguard/roomguard/devices/gpiosim"
 	"github.com/roomguard/roomguard/devices/pn532/pn532sim"
 	"github.com/roomguard/roomguard/devices/serialsim"
+	"github.com/roomguard/roomguard/devices/wiegand"
 	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/config"
 )
@@ -40,6 +44,52 @@ type Room struct {
 	inputs map[string]config.Input
 	links  []*serialsim.Link
 	twins  map[string]*twin // badge readers' device sides
+	wieg   map[string]*wiegandTwin
+}
+
+// wiegandTwin is a simulated Wiegand reader: it pulses the gateway's D0 and
+// D1 pins.
+type wiegandTwin struct {
+	mu     sync.Mutex // one frame at a time
+	d0, d1 *gpiosim.Pin
+}
+
+// bitInterval is the time from one Wiegand bit to the next (1–2 ms on a
+// real reader; roomier here, so a busy machine keeps the bits in order).
+const bitInterval = 5 * time.Millisecond
+
+// send pulses the frame of facility:card in the smallest format that holds
+// it (H10301, H10306, H10304).
+func (w *wiegandTwin) send(number string) error {
+	fc, cn, ok := strings.Cut(number, ":")
+	facility, err1 := strconv.ParseUint(fc, 10, 32)
+	card, err2 := strconv.ParseUint(cn, 10, 32)
+	if !ok || err1 != nil || err2 != nil {
+		return fmt.Errorf("%q is not a Wiegand card number (facility:card, such as 90:324)", number)
+	}
+	var bits []byte
+	for _, f := range []string{"h10301", "h10306", "h10304"} {
+		if b, err := wiegand.Encode(f, uint32(facility), uint32(card)); err == nil {
+			bits = b
+			break
+		}
+	}
+	if bits == nil {
+		return fmt.Errorf("%s is too large for H10304 (facility < 65536, card < 524288)", number)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, b := range bits {
+		line := w.d0
+		if b == 1 {
+			line = w.d1
+		}
+		line.Set(gpio.Low)
+		line.Taken(time.Second)
+		line.Set(gpio.High)
+		time.Sleep(bitInterval)
+	}
+	return nil
 }
 
 // twin is the device side of a simulated badge reader.
@@ -53,12 +103,19 @@ type twin struct {
 // pseudo-terminals; cfg.Serial paths are left as they are, and GatewayPath
 // tells where the gateway finds each device.
 func New(cfg *config.Config) (*Room, error) {
-	r := &Room{Bank: gpiosim.NewBank(), room: cfg.Room.ID, inputs: map[string]config.Input{}, twins: map[string]*twin{}}
+	r := &Room{Bank: gpiosim.NewBank(), room: cfg.Room.ID, inputs: map[string]config.Input{}, twins: map[string]*twin{},
+		wieg: map[string]*wiegandTwin{}}
 	for _, in := range cfg.Inputs {
 		r.inputs[in.ID] = in
 		// A contact at rest: the idle level, as wired.
 		idle := activeLevel(in.Active)
 		r.Bank.Sim(in.Pin).Set(!idle)
+	}
+	for _, w := range cfg.Wiegand {
+		t := &wiegandTwin{d0: r.Bank.Sim(w.D0), d1: r.Bank.Sim(w.D1)}
+		t.d0.Set(gpio.High) // both lines idle high
+		t.d1.Set(gpio.High)
+		r.wieg[w.ID] = t
 	}
 	for _, s := range cfg.Serial {
 		l, err := serialsim.Open()
@@ -150,15 +207,23 @@ func (r *Room) PortsPayload() []byte {
 
 // Present shows a card to a simulated badge reader: an EM4100 reader sends
 // its frame (three times, as a card held to it), a PN532 has the card in its
-// field for a second. payload is the card number, bare or as a JSON string.
+// field for a second, a Wiegand reader pulses its lines once. payload is the
+// card number, bare or as a JSON string (facility:card for Wiegand).
 func (r *Room) Present(reader string, payload []byte) error {
 	t, ok := r.twins[reader]
-	if !ok {
+	w, isWiegand := r.wieg[reader]
+	if !ok && !isWiegand {
 		return gateway.Errorf(gateway.ENOTFOUND, "sim: no badge reader %q in room %s", reader, r.room)
 	}
 	word, err := parseWord(payload)
 	if err != nil {
 		return gateway.Errorf(gateway.EINVALID, "sim: reader %s: %v", reader, err)
+	}
+	if isWiegand {
+		if err := w.send(word); err != nil {
+			return gateway.Errorf(gateway.EINVALID, "sim: reader %s: %v", reader, err)
+		}
+		return nil
 	}
 	card := gateway.NormalizeCard(word)
 	raw, err := hex.DecodeString(card)

@@ -1,15 +1,15 @@
 package sim_test
 
 import (
+	"testing"
 	"time"
+
+	"periph.io/x/conn/v3/gpio"
 
 	"github.com/roomguard/roomguard/devices/badge"
 	"github.com/roomguard/roomguard/devices/em4100"
 	"github.com/roomguard/roomguard/devices/serialline"
-	"testing"
-
-	"periph.io/x/conn/v3/gpio"
-
+	"github.com/roomguard/roomguard/devices/wiegand"
 	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/config"
 	"github.com/roomguard/roomguard/gateway/sim"
@@ -120,6 +120,49 @@ func TestPresentCard(t *testing.T) {
 	} {
 		if err := r.Present(c.reader, []byte(c.payload)); err == nil {
 			t.Errorf("%s %q accepted", c.reader, c.payload)
+		}
+	}
+}
+
+// A simulated Wiegand reader pulses the gateway's two pins; the real driver
+// reads each card once, in the smallest format that holds it.
+func TestPresentWiegand(t *testing.T) {
+	cfg, err := config.Parse([]byte(`room: {id: r1, name: 机要室}
+storage: {path: /tmp/unused.db}
+inputs: [{id: door-main, kind: door, pin: GPIO17, active: high}]
+wiegand: [{id: reader-gate, d0: GPIO20, d1: GPIO21}]
+`), "wiegand.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := sim.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	dev, err := wiegand.New(r.Bank.Sim("GPIO20"), r.Bank.Sim("GPIO21"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan badge.Card, 4)
+	go dev.Run(func(c badge.Card) { got <- c })
+	defer dev.Halt()
+	for _, c := range []struct{ number, format string }{{"90:324", "h10301"}, {"300:1", "h10306"}, {"1:70000", "h10304"}} {
+		if err := r.Present("reader-gate", []byte(c.number)); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case card := <-got:
+			if card.Number != c.number || card.Format != c.format {
+				t.Fatalf("presented %s, read %+v", c.number, card)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: no card read", c.number)
+		}
+	}
+	for _, bad := range []string{"90", "90:x", "70000:1", "1:600000", "62E3086CED"} {
+		if err := r.Present("reader-gate", []byte(bad)); err == nil {
+			t.Errorf("%q accepted", bad)
 		}
 	}
 }

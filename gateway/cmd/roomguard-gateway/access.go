@@ -181,7 +181,7 @@ func (d *daemon) startReaders(cfg *config.Config, clock gateway.Clock, openPin f
 		if err != nil {
 			return fmt.Errorf("wiegand %s: d1: %w", w.ID, err)
 		}
-		dev, err := wiegand.New(d0, d1, &wiegand.Opts{Now: clock.Now})
+		dev, err := wiegand.New(d0, d1, &wiegand.Opts{Stamp: clock.Now})
 		if err != nil {
 			return fmt.Errorf("wiegand %s: %w", w.ID, err)
 		}

@@ -31,6 +31,8 @@ outputs:
 serial:
   - {id: reader-outside, kind: em4100, path: /dev/ttyUSB0}
   - {id: reader-inside,  kind: pn532,  path: /dev/ttyAMA0}
+wiegand:
+  - {id: reader-gate, d0: GPIO20, d1: GPIO21}
 access:
   doors:
     - door: door-main
@@ -38,6 +40,7 @@ access:
       readers:
         - {device: reader-outside, direction: in}
         - {device: reader-inside,  direction: out}
+        - {device: reader-gate,    direction: in}
   two_person: %v
 `
 
@@ -47,7 +50,7 @@ func personnelCSV(n int) string {
 	var b strings.Builder
 	b.WriteString("id,name,cards,level,role,rooms,valid_from,valid_until,schedule,holidays\n")
 	b.WriteString("p-0,张伟,62E3086CED;04A224E5,核心,机要员,*,,,,yes\n")
-	b.WriteString("p-1,李娜,04A224E2,重要,保密员,*,,,,yes\n")
+	b.WriteString("p-1,李娜,04A224E2;90:324,重要,保密员,*,,,,yes\n")
 	b.WriteString("p-2,赵旧,1111111111,一般,机要员,*,2020-01-01,2025-12-31,,yes\n")
 	b.WriteString("p-3,王芳,0100ABCDEF;04A224E3,一般,机要员,*,,,,yes\n")
 	for i := 4; i < n; i++ {

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"periph.io/x/conn/v3/gpio"
+
 	"github.com/roomguard/roomguard/gateway/config"
 )
 
@@ -97,6 +99,24 @@ func TestCommandLineThroughTheGateway(t *testing.T) {
 	a.d.Stop()
 	if out, err := a.cli("visitor", "checkout", cfg, "--by=guard-2", "--visit="+visit); err == nil || !strings.Contains(err.Error(), "offline") {
 		t.Fatalf("offline room: %v\n%s", err, out)
+	}
+}
+
+// A Wiegand reader on two pins of the simulated room: the card 90:324
+// (H10301, the example) lets its holder in.
+func TestWiegandEntryEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration")
+	}
+	a := startAccessRoom(t, false, 4)
+	seen := 0
+	a.pub("sim/badge/reader-gate", "90:324")
+	g := data(a.waitEvent(&seen, "access.granted"))
+	if g["person_id"] != "p-1" || g["reader"] != "reader-gate" || g["card"] != "**:324" {
+		t.Fatalf("granted %v", g)
+	}
+	if a.strike() != gpio.High {
+		t.Fatal("the strike is not released")
 	}
 }
 
