@@ -153,7 +153,20 @@ type Access struct {
 	pendAt     time.Time
 	st         AccessState
 	inside     atomic.Pointer[[]string] // names, read by the panel without our lock
+	last       atomic.Pointer[Badged]
 }
+
+// Badged is the last badge a reader saw from a known person.
+type Badged struct {
+	Person  string    `json:"person"`
+	Name    string    `json:"name"`
+	Reader  string    `json:"reader"`
+	Granted bool      `json:"granted"`
+	At      time.Time `json:"at"`
+}
+
+// LastBadge returns the last known person who badged, or nil.
+func (a *Access) LastBadge() *Badged { return a.last.Load() }
 
 // NewAccess returns the entry control of room.
 func NewAccess(room string, cfg AccessConfig, clock Clock, reg Register, log AccessLog, sink AccessSink, panel *Panel, key Keyed) *Access {
@@ -322,6 +335,9 @@ func (a *Access) Badge(reader, card string, at time.Time) (Decision, error) {
 		}
 	}
 	a.logDecision(b, r, card, d)
+	if d.Person != nil {
+		a.last.Store(&Badged{Person: d.Person.ID, Name: d.Person.Name, Reader: reader, Granted: d.Granted, At: at})
+	}
 	if d.Granted && d.Disarms {
 		by := d.Person.ID
 		b.alarms = append(b.alarms, func() { a.panel.Disarm(by) })

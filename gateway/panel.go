@@ -172,6 +172,8 @@ type Panel struct {
 	Siren func(on bool, cause string)
 	// Inside lists who is in the room (entry control, once it exists).
 	Inside func() []string
+	// CarriersAway, when set, lists the carriers that are not home (see Vault.Away).
+	CarriersAway func() []Reason
 
 	mu        sync.Mutex
 	st        *PanelState
@@ -856,6 +858,13 @@ func (p *Panel) checks(c *change, bypass *Bypass) []Reason {
 	if p.Inside != nil {
 		if in := p.Inside(); len(in) > 0 {
 			rs = append(rs, Reason{"occupied", "", "still inside: " + strings.Join(in, ", ")})
+		}
+	}
+	if p.CarriersAway != nil {
+		for _, r := range p.CarriersAway() {
+			if !skip[r.Device] {
+				rs = append(rs, r)
+			}
 		}
 	}
 	return rs

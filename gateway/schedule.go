@@ -37,13 +37,24 @@ func (p *Panel) scheduleEndOfDay() {
 	if p.work == nil {
 		return
 	}
-	now := p.clock.Now().In(p.work.Location)
-	y, m, d := now.Date()
-	at := time.Date(y, m, d, 0, 0, 0, 0, p.work.Location).Add(p.work.End)
-	if !at.After(now) {
-		at = time.Date(y, m, d+1, 0, 0, 0, 0, p.work.Location).Add(p.work.End)
+	now := p.clock.Now()
+	p.clock.AfterFunc(p.work.EndOfDay(now).Sub(now), p.endOfDay)
+}
+
+// EndOfDay is the next end of the working day after now: today's, or
+// tomorrow's once today's has passed.
+func (ws *WorkSchedule) EndOfDay(now time.Time) time.Time {
+	loc := ws.Location
+	if loc == nil {
+		loc = time.Local
 	}
-	p.clock.AfterFunc(at.Sub(now), p.endOfDay)
+	local := now.In(loc)
+	y, m, d := local.Date()
+	at := time.Date(y, m, d, 0, 0, 0, 0, loc).Add(ws.End)
+	if !at.After(local) {
+		at = time.Date(y, m, d+1, 0, 0, 0, 0, loc).Add(ws.End)
+	}
+	return at
 }
 
 // holidayStarting returns the holiday that begins the day after now.

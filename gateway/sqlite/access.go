@@ -147,17 +147,20 @@ type RegisterInfo struct {
 	SHA256    string    `json:"sha256"`
 }
 
-// Register returns the register's version (zero before the first import).
-func (s *Reader) Register() (RegisterInfo, error) {
+// Register returns the personnel register's version (zero before the first
+// import).
+func (s *Reader) Register() (RegisterInfo, error) { return s.registerInfo("personnel") }
+
+func (s *Reader) registerInfo(name string) (RegisterInfo, error) {
 	var ri RegisterInfo
 	var ms int64
-	err := s.r.QueryRow(`SELECT version, count, updated_ms, updated_by, sha256 FROM register WHERE id = 1`).
+	err := s.r.QueryRow(`SELECT version, count, updated_ms, updated_by, sha256 FROM registers WHERE name = ?`, name).
 		Scan(&ri.Version, &ri.Count, &ms, &ri.UpdatedBy, &ri.SHA256)
 	if errors.Is(err, sql.ErrNoRows) {
 		return RegisterInfo{}, nil
 	}
 	if err != nil {
-		return ri, fmt.Errorf("sqlite: read register version: %w", err)
+		return ri, fmt.Errorf("sqlite: read %s register version: %w", name, err)
 	}
 	ri.UpdatedAt = time.UnixMilli(ms)
 	return ri, nil
@@ -168,36 +171,7 @@ func (s *Reader) Register() (RegisterInfo, error) {
 // not above the one held is refused (a stale sync must not undo a newer
 // one). The people must have been checked (gateway.CheckPeople).
 func (s *Store) ReplacePeople(people []gateway.Person, version int64, by string, at time.Time) (RegisterInfo, error) {
-	held, err := s.Register()
-	if err != nil {
-		return RegisterInfo{}, err
-	}
-	if version <= held.Version {
-		return held, gateway.Errorf(gateway.ECONFLICT, "personnel: version %d is not newer than the version held, %d", version, held.Version)
-	}
-	h := sha256.New()
-	blobs := make([][]byte, len(people))
-	for i := range people {
-		b, err := json.Marshal(&people[i])
-		if err != nil {
-			return RegisterInfo{}, fmt.Errorf("sqlite: encode person %s: %w", people[i].ID, err)
-		}
-		blobs[i] = b
-		h.Write(b)
-		h.Write([]byte{'\n'})
-	}
-	ri := RegisterInfo{Version: version, Count: len(people), UpdatedAt: at, UpdatedBy: by, SHA256: hex.EncodeToString(h.Sum(nil))}
-	ev := gateway.Event{TS: at, Type: "personnel.replaced", Severity: gateway.SeverityInfo, Person: by,
-		Data: mustJSON(map[string]any{"version": version, "previous_version": held.Version, "count": len(people), "by": by, "sha256": ri.SHA256})}
-	_, err = s.saveWith([]gateway.Event{ev}, func(tx *sql.Tx) error {
-		// Re-checked inside the transaction: two syncs racing cannot both win.
-		var cur int64
-		if err := tx.QueryRow(`SELECT COALESCE((SELECT version FROM register WHERE id = 1), 0)`).Scan(&cur); err != nil {
-			return err
-		}
-		if version <= cur {
-			return gateway.Errorf(gateway.ECONFLICT, "personnel: version %d is not newer than the version held, %d", version, cur)
-		}
+	return replaceRegister(s, "personnel", people, version, by, at, func(tx *sql.Tx, blobs [][]byte) error {
 		for _, q := range []string{`DELETE FROM cards`, `DELETE FROM people`} {
 			if _, err := tx.Exec(q); err != nil {
 				return fmt.Errorf("sqlite: clear register: %w", err)
@@ -223,9 +197,54 @@ func (s *Store) ReplacePeople(people []gateway.Person, version int64, by string,
 				}
 			}
 		}
-		_, err = tx.Exec(`INSERT INTO register (id, version, count, updated_ms, updated_by, sha256) VALUES (1, ?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET version = excluded.version, count = excluded.count, updated_ms = excluded.updated_ms,
-			updated_by = excluded.updated_by, sha256 = excluded.sha256`, version, len(people), at.UnixMilli(), by, ri.SHA256)
+		return nil
+	})
+}
+
+// replaceRegister replaces register name with items as version, in one
+// transaction with its <name>.replaced event; fill writes the rows (each
+// item's JSON in blobs). A version not above the one held is refused, also
+// when checked again inside the transaction: two syncs racing cannot both
+// win.
+func replaceRegister[T any](s *Store, name string, items []T, version int64, by string, at time.Time, fill func(tx *sql.Tx, blobs [][]byte) error) (RegisterInfo, error) {
+	held, err := s.registerInfo(name)
+	if err != nil {
+		return RegisterInfo{}, err
+	}
+	stale := func(cur int64) error {
+		return gateway.Errorf(gateway.ECONFLICT, "%s: version %d is not newer than the version held, %d", name, version, cur)
+	}
+	if version <= held.Version {
+		return held, stale(held.Version)
+	}
+	h := sha256.New()
+	blobs := make([][]byte, len(items))
+	for i := range items {
+		b, err := json.Marshal(&items[i])
+		if err != nil {
+			return RegisterInfo{}, fmt.Errorf("sqlite: encode %s entry %d: %w", name, i+1, err)
+		}
+		blobs[i] = b
+		h.Write(b)
+		h.Write([]byte{'\n'})
+	}
+	ri := RegisterInfo{Version: version, Count: len(items), UpdatedAt: at, UpdatedBy: by, SHA256: hex.EncodeToString(h.Sum(nil))}
+	ev := gateway.Event{TS: at, Type: name + ".replaced", Severity: gateway.SeverityInfo, Person: by,
+		Data: mustJSON(map[string]any{"version": version, "previous_version": held.Version, "count": len(items), "by": by, "sha256": ri.SHA256})}
+	_, err = s.saveWith([]gateway.Event{ev}, func(tx *sql.Tx) error {
+		var cur int64
+		if err := tx.QueryRow(`SELECT COALESCE((SELECT version FROM registers WHERE name = ?), 0)`, name).Scan(&cur); err != nil {
+			return err
+		}
+		if version <= cur {
+			return stale(cur)
+		}
+		if err := fill(tx, blobs); err != nil {
+			return err
+		}
+		_, err = tx.Exec(`INSERT INTO registers (name, version, count, updated_ms, updated_by, sha256) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (name) DO UPDATE SET version = excluded.version, count = excluded.count, updated_ms = excluded.updated_ms,
+			updated_by = excluded.updated_by, sha256 = excluded.sha256`, name, version, len(items), at.UnixMilli(), by, ri.SHA256)
 		return err
 	})
 	if err != nil {

@@ -1,0 +1,168 @@
+package gateway
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Classification is a secret carrier's level under the PRC secrets law.
+type Classification string
+
+const (
+	TopSecret    Classification = "top-secret"   // 绝密
+	Secret       Classification = "secret"       // 机密
+	Confidential Classification = "confidential" // 秘密
+)
+
+var classNames = map[string]Classification{"top-secret": TopSecret, "绝密": TopSecret, "secret": Secret, "机密": Secret,
+	"confidential": Confidential, "秘密": Confidential}
+
+// ParseClassification reads a classification in English or Chinese.
+func ParseClassification(s string) (Classification, error) {
+	if c, ok := classNames[strings.ToLower(strings.TrimSpace(s))]; ok {
+		return c, nil
+	}
+	return "", fmt.Errorf("classification %q is not 绝密/top-secret, 机密/secret or 秘密/confidential", s)
+}
+
+// Chinese is the classification's Chinese name.
+func (c Classification) Chinese() string {
+	return map[Classification]string{TopSecret: "绝密", Secret: "机密", Confidential: "秘密"}[c]
+}
+
+// Covers reports whether a person of level l may take a carrier of class c:
+// core (核心) personnel every class, important (重要) secret and below,
+// general (一般) confidential only.
+func (l Level) Covers(c Classification) bool {
+	switch l {
+	case LevelCore:
+		return true
+	case LevelImportant:
+		return c == Secret || c == Confidential
+	case LevelGeneral:
+		return c == Confidential
+	}
+	return false
+}
+
+// CarrierKinds are the kinds of carrier, with their Chinese names.
+var CarrierKinds = map[string]string{"document": "文件", "telegram": "密码电报", "usb": "U盘", "disk": "硬盘/光盘",
+	"laptop": "笔记本电脑", "other": "其他"}
+
+var kindNames = func() map[string]string {
+	m := map[string]string{}
+	for k, zh := range CarrierKinds {
+		m[k], m[zh] = k, k
+	}
+	m["硬盘"], m["光盘"] = "disk", "disk"
+	return m
+}()
+
+// ParseCarrierKind reads a kind in English or Chinese.
+func ParseCarrierKind(s string) (string, error) {
+	if k, ok := kindNames[strings.ToLower(strings.TrimSpace(s))]; ok {
+		return k, nil
+	}
+	return "", fmt.Errorf("kind %q is not document/文件, telegram/密码电报, usb/U盘, disk/硬盘, laptop/笔记本电脑 or other/其他", s)
+}
+
+// Carrier is one registered secret carrier (涉密载体).
+type Carrier struct {
+	ID        string         `json:"id"`        // the register number, e.g. JM-2026-0001
+	EPC       string         `json:"epc"`       // its RFID tag, upper-case hex
+	Title     string         `json:"title"`     // what it is
+	Class     Classification `json:"class"`     //
+	Kind      string         `json:"kind"`      // see CarrierKinds
+	Home      string         `json:"home"`      // the safe it lives in
+	Custodian string         `json:"custodian"` // person id of who keeps it
+}
+
+var carrierID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// NormalizeEPC is an EPC in canonical form: upper-case hex without spaces.
+func NormalizeEPC(s string) string {
+	return strings.ToUpper(strings.NewReplacer(" ", "", "-", "", ":", "").Replace(strings.TrimSpace(s)))
+}
+
+// CheckEPC checks an EPC in canonical form: hex, a whole number of 16-bit
+// words, 2 to 62 bytes.
+func CheckEPC(epc string) error {
+	if len(epc) < 4 || len(epc) > 124 || len(epc)%4 != 0 {
+		return fmt.Errorf("EPC %q: want 4 to 124 hex digits, a multiple of 4", epc)
+	}
+	for _, c := range epc {
+		if !strings.ContainsRune("0123456789ABCDEF", c) {
+			return fmt.Errorf("EPC %q: %q is not a hex digit", epc, c)
+		}
+	}
+	return nil
+}
+
+// Check validates a carrier's fields, naming the first bad one.
+func (c *Carrier) Check() error {
+	switch {
+	case !carrierID.MatchString(c.ID):
+		return fmt.Errorf("id: %q is not a register number (letters, digits, . _ -; at most 64)", c.ID)
+	case strings.TrimSpace(c.Title) == "":
+		return fmt.Errorf("title: missing")
+	case strings.TrimSpace(c.Home) == "":
+		return fmt.Errorf("home: the safe it is kept in is missing")
+	case strings.TrimSpace(c.Custodian) == "":
+		return fmt.Errorf("custodian: missing")
+	}
+	if err := CheckEPC(c.EPC); err != nil {
+		return fmt.Errorf("epc: %v", err)
+	}
+	if _, ok := classNames[string(c.Class)]; !ok {
+		return fmt.Errorf("class: %q", c.Class)
+	}
+	if _, ok := CarrierKinds[c.Kind]; !ok {
+		return fmt.Errorf("kind: %q", c.Kind)
+	}
+	return nil
+}
+
+// CarrierStatus is where a carrier stands.
+type CarrierStatus string
+
+const (
+	CarrierHome      CarrierStatus = "home"       // in its safe
+	CarrierSignedOut CarrierStatus = "signed-out" // lent, by a sign-out
+	CarrierAway      CarrierStatus = "away"       // not seen in its safe, not signed out
+	CarrierMissing   CarrierStatus = "missing"    // an inventory did not find it
+)
+
+// CarrierState is what the room knows of one carrier now.
+type CarrierState struct {
+	ID       string        `json:"id"`
+	Status   CarrierStatus `json:"status"`
+	Location string        `json:"location,omitempty"` // where it was last seen: a safe, or the gate
+	SeenAt   time.Time     `json:"seen_at,omitzero"`
+	SignOut  string        `json:"sign_out,omitempty"` // the open sign-out
+	// Misplaced: seen in a safe that is not its home.
+	Misplaced bool `json:"misplaced,omitempty"`
+}
+
+// SignOut is one loan of a carrier.
+type SignOut struct {
+	ID       string `json:"id"`
+	Carrier  string `json:"carrier"`
+	Borrower string `json:"borrower"`         // person id
+	Second   string `json:"second,omitempty"` // the second person a top-secret carrier needs
+	Purpose  string `json:"purpose"`
+	// MayLeave: the carrier may leave the room (else in-room use only);
+	// needs an approver other than the borrower.
+	MayLeave   bool      `json:"may_leave"`
+	Approver   string    `json:"approver,omitempty"`
+	Due        time.Time `json:"due"`
+	At         time.Time `json:"at"`
+	By         string    `json:"by"`
+	ReturnedAt time.Time `json:"returned_at,omitzero"`
+	ReturnedBy string    `json:"returned_by,omitempty"`
+	Overdue    bool      `json:"overdue,omitempty"` // the overdue alarm was raised
+}
+
+// Open reports whether the carrier is still out.
+func (s *SignOut) Open() bool { return s.ReturnedAt.IsZero() }

@@ -1,0 +1,160 @@
+package gateway
+
+import (
+	"sort"
+	"strings"
+	"time"
+)
+
+// Inventory triggers.
+const (
+	InventoryCommand  = "command"
+	InventorySchedule = "schedule" // the end of the working day
+	InventorySeal     = "seal"
+	InventoryUnseal   = "unseal"
+)
+
+// InventoryReport is one count of every safe: the carriers expected in each
+// against the tags seen there.
+type InventoryReport struct {
+	ID      string       `json:"id"`
+	Room    string       `json:"room"`
+	Trigger string       `json:"trigger"`
+	By      string       `json:"by"`
+	At      time.Time    `json:"at"`
+	Safes   []SafeCount  `json:"safes"`
+	AllHome bool         `json:"all_home"` // nothing missing or misplaced
+	OnLoan  int          `json:"on_loan"`  // signed out, so not expected
+	Missing []InventItem `json:"missing"`
+	// Misplaced: found, but in another safe than its home.
+	Misplaced []InventItem `json:"misplaced"`
+	// Unexpected: tags in a safe that nobody expects there (unregistered,
+	// or a carrier that is signed out).
+	Unexpected []InventItem `json:"unexpected"`
+}
+
+// SafeCount is one safe's line of a report.
+type SafeCount struct {
+	Safe     string `json:"safe"`
+	Expected int    `json:"expected"`
+	Found    int    `json:"found"`
+}
+
+// InventItem is one carrier (or unregistered tag) a report names.
+type InventItem struct {
+	Carrier  string         `json:"carrier,omitempty"`
+	EPC      string         `json:"epc,omitempty"`
+	Title    string         `json:"title,omitempty"`
+	Class    Classification `json:"class,omitempty"`
+	Home     string         `json:"home,omitempty"`
+	Location string         `json:"location,omitempty"` // where it was seen
+	SeenAt   time.Time      `json:"seen_at,omitzero"`
+	Note     string         `json:"note,omitempty"`
+}
+
+// Inventory counts every safe now: a tag counts as present where it was seen
+// within the presence window. Missing carriers become missing; the report is
+// stored and published with an inventory.completed event.
+func (v *Vault) Inventory(trigger, by string) (*InventoryReport, error) {
+	if strings.TrimSpace(by) == "" {
+		return nil, Errorf(EINVALID, "by: who takes the inventory is missing")
+	}
+	v.mu.Lock()
+	now := v.clock.Now()
+	r := v.reconcile(now)
+	r.ID, r.Trigger, r.By = "inv-"+NewEventID(now), trigger, by
+	b := v.batch(now)
+	for _, m := range r.Missing {
+		c := v.carriers[m.Carrier]
+		b.setStatus(c, v.state[c.ID], CarrierMissing, false, map[string]any{"inventory": r.ID, "last_seen": m.SeenAt.Format(TimeFormat), "location": m.Location})
+	}
+	sev := SeverityInfo
+	if !r.AllHome {
+		sev = SeverityWarning
+	}
+	b.event("inventory.completed", sev, "", "", map[string]any{"inventory": r.ID, "trigger": trigger, "by": by, "all_home": r.AllHome,
+		"expected": r.expected(), "found": r.found(), "on_loan": r.OnLoan,
+		"missing": len(r.Missing), "misplaced": len(r.Misplaced), "unexpected": len(r.Unexpected)})
+	b.report = r
+	err := v.commit(b)
+	v.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *InventoryReport) expected() (n int) {
+	for _, s := range r.Safes {
+		n += s.Expected
+	}
+	return n
+}
+
+func (r *InventoryReport) found() (n int) {
+	for _, s := range r.Safes {
+		n += s.Found
+	}
+	return n
+}
+
+// reconcile compares what each safe should hold with what was seen; with
+// v.mu held.
+func (v *Vault) reconcile(now time.Time) *InventoryReport {
+	r := &InventoryReport{Room: v.room, At: now, Missing: []InventItem{}, Misplaced: []InventItem{}, Unexpected: []InventItem{}}
+	counts := map[string]*SafeCount{}
+	safe := func(id string) *SafeCount {
+		s := counts[id]
+		if s == nil {
+			s = &SafeCount{Safe: id}
+			counts[id] = s
+		}
+		return s
+	}
+	for _, loc := range v.cfg.Antennas {
+		if loc.Kind == LocSafe {
+			safe(loc.ID)
+		}
+	}
+	fresh := func(s sighting) bool {
+		return !s.assumed && s.loc.Kind == LocSafe && now.Sub(s.at) < v.cfg.Present && !s.at.After(now)
+	}
+	for id, c := range v.carriers {
+		s := v.seen[id]
+		item := func(note string) InventItem {
+			return InventItem{Carrier: id, Title: c.Title, Class: c.Class, Home: c.Home, Location: s.loc.ID, SeenAt: s.at, Note: note}
+		}
+		if v.loans[id] != nil {
+			r.OnLoan++
+			if fresh(s) {
+				r.Unexpected = append(r.Unexpected, item("signed out ("+v.loans[id].ID+"), yet in a safe"))
+			}
+			continue
+		}
+		home := safe(c.Home)
+		home.Expected++
+		switch {
+		case fresh(s) && s.loc.ID == c.Home:
+			home.Found++
+		case fresh(s):
+			r.Misplaced = append(r.Misplaced, item(""))
+			safe(s.loc.ID)
+		default:
+			r.Missing = append(r.Missing, item(""))
+		}
+	}
+	for epc, s := range v.unknown {
+		if fresh(s) {
+			r.Unexpected = append(r.Unexpected, InventItem{EPC: epc, Location: s.loc.ID, SeenAt: s.at, Note: "not in the register"})
+		}
+	}
+	for _, s := range counts {
+		r.Safes = append(r.Safes, *s)
+	}
+	sort.Slice(r.Safes, func(i, j int) bool { return r.Safes[i].Safe < r.Safes[j].Safe })
+	for _, l := range [][]InventItem{r.Missing, r.Misplaced, r.Unexpected} {
+		sort.Slice(l, func(i, j int) bool { return l[i].Carrier+l[i].EPC < l[j].Carrier+l[j].EPC })
+	}
+	r.AllHome = len(r.Missing) == 0 && len(r.Misplaced) == 0
+	return r
+}

@@ -1,0 +1,693 @@
+package gateway
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Location is what one antenna of a UHF reader watches.
+type Location struct {
+	Kind string // LocSafe or LocGate
+	ID   string // the safe's id, or the door the gate is at
+}
+
+const (
+	LocSafe = "safe"
+	LocGate = "gate"
+)
+
+// Antenna names one antenna of one reader.
+type Antenna struct {
+	Reader  string
+	Antenna int
+}
+
+// VaultConfig configures carrier tracking.
+type VaultConfig struct {
+	Antennas map[Antenna]Location
+	// Departure: a carrier not seen in its safe for this long, and not
+	// signed out, is away. Default 5 min.
+	Departure time.Duration
+	// Present: a sighting this recent counts as "there now" in an
+	// inventory. Default 1 min.
+	Present time.Duration
+	// MaxLoan bounds a sign-out's due time unless an approver extends it.
+	// Default 48 h.
+	MaxLoan time.Duration
+}
+
+// VaultLog keeps the carriers' states, the sign-outs and the inventory
+// reports with the events that changed them, each step in one transaction.
+type VaultLog interface {
+	SaveCarriers(events []Event, states []CarrierState, signOuts []SignOut, report *InventoryReport) ([]Event, error)
+	// LoadCarriers returns the register, the saved states and the open
+	// sign-outs.
+	LoadCarriers() ([]Carrier, []CarrierState, []SignOut, error)
+}
+
+// VaultSink receives each carrier's state after every change, and every
+// inventory report. It must not block.
+type VaultSink interface {
+	CarrierState(id string, payload []byte)
+	InventoryReport(id string, payload []byte)
+}
+
+// Vault tracks the room's secret carriers: where each was last seen, who has
+// it signed out and until when, and what an inventory finds. It raises the
+// unauthorized-removal alarm at the gate and the overdue alarm.
+type Vault struct {
+	room   string
+	cfg    VaultConfig
+	clock  Clock
+	log    VaultLog
+	people Register
+	panel  *Panel
+	access *Access
+	sink   VaultSink
+	work   *WorkSchedule
+
+	mu       sync.Mutex
+	carriers map[string]*Carrier // by id
+	byEPC    map[string]*Carrier
+	state    map[string]*CarrierState
+	loans    map[string]*SignOut    // open sign-outs by carrier id
+	seen     map[string]sighting    // last sighting by carrier id
+	unknown  map[string]sighting    // unregistered tags by EPC
+	timers   map[string]func() bool // overdue timers (their stop) by carrier id
+	sweep    func() bool
+}
+
+type sighting struct {
+	loc Location
+	at  time.Time
+	// assumed: not a read, the benefit of the doubt a carrier gets when the
+	// register or the gateway starts; the sweep counts it, an inventory
+	// does not.
+	assumed bool
+}
+
+// maxUnknown bounds the unregistered tags remembered for inventories.
+const maxUnknown = 10000
+
+// NewVault returns the carrier tracking of room. Load restores it.
+func NewVault(room string, cfg VaultConfig, clock Clock, log VaultLog, people Register, panel *Panel, access *Access, sink VaultSink, work *WorkSchedule) *Vault {
+	if cfg.Departure == 0 {
+		cfg.Departure = 5 * time.Minute
+	}
+	if cfg.Present == 0 {
+		cfg.Present = time.Minute
+	}
+	if cfg.MaxLoan == 0 {
+		cfg.MaxLoan = 48 * time.Hour
+	}
+	if work == nil {
+		work = &WorkSchedule{End: 18 * time.Hour, Location: time.Local}
+	}
+	v := &Vault{room: room, cfg: cfg, clock: clock, log: log, people: people, panel: panel, access: access, sink: sink, work: work,
+		carriers: map[string]*Carrier{}, byEPC: map[string]*Carrier{}, state: map[string]*CarrierState{},
+		loans: map[string]*SignOut{}, seen: map[string]sighting{}, unknown: map[string]sighting{}, timers: map[string]func() bool{}}
+	if panel != nil {
+		panel.CarriersAway = v.Away
+	}
+	return v
+}
+
+// Load restores the register, the states and the open sign-outs, and starts
+// the overdue timers and the departure sweep. A carrier at home is given
+// until a departure threshold from now to be seen again.
+func (v *Vault) Load() error {
+	carriers, states, loans, err := v.log.LoadCarriers()
+	if err != nil {
+		return err
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	now := v.clock.Now()
+	v.setCarriers(carriers, now)
+	for _, st := range states {
+		if _, ok := v.carriers[st.ID]; ok {
+			s := st
+			v.state[st.ID] = &s
+		}
+	}
+	for i := range loans {
+		l := loans[i]
+		v.loans[l.Carrier] = &l
+		v.armOverdue(&l)
+	}
+	v.scheduleSweep()
+	return nil
+}
+
+// setCarriers installs a register; states of carriers no longer in it are
+// dropped, new carriers start at home until the sweep says otherwise.
+func (v *Vault) setCarriers(carriers []Carrier, now time.Time) {
+	v.carriers = make(map[string]*Carrier, len(carriers))
+	v.byEPC = make(map[string]*Carrier, len(carriers))
+	for i := range carriers {
+		c := carriers[i]
+		v.carriers[c.ID] = &c
+		v.byEPC[c.EPC] = &c
+		if _, ok := v.state[c.ID]; !ok {
+			v.state[c.ID] = &CarrierState{ID: c.ID, Status: CarrierHome, Location: c.Home}
+		}
+		if _, ok := v.seen[c.ID]; !ok {
+			v.seen[c.ID] = sighting{Location{LocSafe, c.Home}, now, true} // until shown otherwise
+		}
+	}
+	for id := range v.state {
+		if _, ok := v.carriers[id]; !ok {
+			delete(v.state, id)
+			delete(v.seen, id)
+		}
+	}
+}
+
+// SetCarriers installs a new register (after a sync).
+func (v *Vault) SetCarriers(carriers []Carrier) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.setCarriers(carriers, v.clock.Now())
+}
+
+// Carriers returns the register, sorted by id.
+func (v *Vault) Carriers() []Carrier {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	out := make([]Carrier, 0, len(v.carriers))
+	for _, c := range v.carriers {
+		out = append(out, *c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// State returns a carrier's state.
+func (v *Vault) State(id string) (CarrierState, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	st, ok := v.state[id]
+	if !ok {
+		return CarrierState{}, false
+	}
+	return *st, true
+}
+
+// vbatch gathers one step's events, changed states and sign-outs.
+type vbatch struct {
+	v        *Vault
+	now      time.Time
+	events   []Event
+	states   map[string]CarrierState // changed carriers, as they were before
+	signOuts []SignOut
+	report   *InventoryReport
+	after    []func() // panel calls, made after our lock is released
+}
+
+func (v *Vault) batch(now time.Time) *vbatch {
+	return &vbatch{v: v, now: now, states: map[string]CarrierState{}}
+}
+
+// touch notes that carrier id's state is about to change; a failed commit
+// puts it back.
+func (b *vbatch) touch(id string) *CarrierState {
+	st := b.v.state[id]
+	if _, ok := b.states[id]; !ok {
+		b.states[id] = *st
+	}
+	return st
+}
+
+func (b *vbatch) event(typ string, sev Severity, device, person string, data map[string]any) {
+	b.events = append(b.events, Event{TS: b.now, ClockTrusted: b.v.clock.Trusted(), Type: typ, Severity: sev,
+		Device: device, Person: person, Data: mustJSON(data)})
+}
+
+// commit saves the step, then publishes the changed states; with v.mu held.
+func (v *Vault) commit(b *vbatch) error {
+	if len(b.events) == 0 && len(b.states) == 0 && len(b.signOuts) == 0 && b.report == nil {
+		return nil
+	}
+	states := make([]CarrierState, 0, len(b.states))
+	for id := range b.states {
+		states = append(states, *v.state[id])
+	}
+	sort.Slice(states, func(i, j int) bool { return states[i].ID < states[j].ID })
+	if _, err := v.log.SaveCarriers(b.events, states, b.signOuts, b.report); err != nil {
+		for id, prev := range b.states {
+			*v.state[id] = prev
+		}
+		return err
+	}
+	if v.sink != nil {
+		for _, st := range states {
+			v.sink.CarrierState(st.ID, mustJSON(v.statePayload(st)))
+		}
+		if b.report != nil {
+			v.sink.InventoryReport(b.report.ID, mustJSON(b.report))
+		}
+	}
+	return nil
+}
+
+func (v *Vault) finish(b *vbatch) {
+	for _, f := range b.after {
+		f()
+	}
+}
+
+func (v *Vault) statePayload(st CarrierState) map[string]any {
+	c := v.carriers[st.ID]
+	m := map[string]any{"room": v.room, "id": st.ID, "status": st.Status, "title": c.Title, "class": c.Class,
+		"kind": c.Kind, "home": c.Home, "custodian": c.Custodian}
+	if st.Location != "" {
+		m["location"] = st.Location
+	}
+	if !st.SeenAt.IsZero() {
+		m["seen_at"] = st.SeenAt.Format(TimeFormat)
+	}
+	if st.Misplaced {
+		m["misplaced"] = true
+	}
+	if l := v.loans[st.ID]; l != nil {
+		m["sign_out"] = map[string]any{"id": l.ID, "borrower": l.Borrower, "due": l.Due.Format(TimeFormat), "may_leave": l.MayLeave}
+	}
+	return m
+}
+
+// setStatus changes a carrier's status, logging the change.
+func (b *vbatch) setStatus(c *Carrier, st *CarrierState, status CarrierStatus, misplaced bool, data map[string]any) {
+	if st.Status == status && st.Misplaced == misplaced {
+		return
+	}
+	b.touch(c.ID)
+	st.Status, st.Misplaced = status, misplaced
+	typ, sev := "carrier."+string(status), SeverityInfo
+	switch {
+	case misplaced:
+		typ, sev = "carrier.misplaced", SeverityWarning
+	case status == CarrierAway || status == CarrierMissing:
+		sev = SeverityWarning
+	}
+	if typ == "carrier.signed-out" {
+		return // logged by the sign-out itself
+	}
+	d := map[string]any{"carrier": c.ID, "title": c.Title, "class": c.Class, "home": c.Home}
+	for k, x := range data {
+		d[k] = x
+	}
+	b.event(typ, sev, c.ID, "", d)
+}
+
+// Seen takes one sighting of a tag at a reader's antenna. Unknown antennas
+// and tags are remembered (for inventories), not logged.
+func (v *Vault) Seen(reader string, antenna int, epc string, at time.Time) error {
+	v.mu.Lock()
+	loc, ok := v.cfg.Antennas[Antenna{reader, antenna}]
+	if !ok {
+		v.mu.Unlock()
+		return Errorf(ENOTFOUND, "reader %s antenna %d watches no location", reader, antenna)
+	}
+	c := v.byEPC[epc]
+	if c == nil {
+		if _, known := v.unknown[epc]; known || len(v.unknown) < maxUnknown {
+			v.unknown[epc] = sighting{loc: loc, at: at}
+		}
+		v.mu.Unlock()
+		return nil
+	}
+	b := v.batch(at)
+	prev := v.seen[c.ID]
+	v.seen[c.ID] = sighting{loc: loc, at: at}
+	st := v.state[c.ID]
+	if st.Location != loc.ID {
+		b.event("carrier.moved", SeverityInfo, c.ID, "", map[string]any{"carrier": c.ID, "from": st.Location, "to": loc.ID, "kind": loc.Kind})
+		b.touch(c.ID)
+		st.Location = loc.ID
+	}
+	st.SeenAt = at // kept in memory; saved with the next change
+	loan := v.loans[c.ID]
+	switch {
+	case loc.Kind == LocGate:
+		v.atGate(b, c, loan, prev)
+	case loan != nil:
+		// Signed out and seen in a safe: the loan stays open until returned.
+	case loc.ID == c.Home:
+		b.setStatus(c, st, CarrierHome, false, map[string]any{"safe": loc.ID})
+		b.after = append(b.after, func() { v.panel.Restore(AlarmCarrierRemoval, c.ID) })
+	default:
+		b.setStatus(c, st, CarrierAway, true, map[string]any{"safe": loc.ID})
+	}
+	err := v.commit(b)
+	v.mu.Unlock()
+	v.finish(b)
+	return err
+}
+
+// atGate: a carrier read at the door. With a sign-out that lets it leave,
+// the passage is logged; otherwise the critical unauthorized-removal alarm
+// names the carrier and who is inside or badged last.
+func (v *Vault) atGate(b *vbatch, c *Carrier, loan *SignOut, prev sighting) {
+	if loan != nil && loan.MayLeave {
+		if prev.loc.Kind != LocGate || b.now.Sub(prev.at) > v.cfg.Present {
+			b.event("carrier.gate", SeverityInfo, c.ID, loan.Borrower, map[string]any{"carrier": c.ID, "title": c.Title,
+				"permitted": true, "sign_out": loan.ID, "borrower": loan.Borrower})
+		}
+		return
+	}
+	if prev.loc.Kind == LocGate && b.now.Sub(prev.at) < v.cfg.Present {
+		return // the same passage, read again
+	}
+	var inside []string
+	if v.access != nil {
+		for _, o := range v.access.Occupants() {
+			inside = append(inside, o.Name+" ("+o.ID+")")
+		}
+	}
+	data := map[string]any{"carrier": c.ID, "title": c.Title, "class": c.Class, "permitted": false, "inside": inside}
+	who := "inside: " + strings.Join(inside, ", ")
+	if len(inside) == 0 {
+		who = "nobody inside"
+	}
+	if v.access != nil {
+		if l := v.access.LastBadge(); l != nil {
+			data["last_badge"] = l
+			who += fmt.Sprintf("; last badge %s (%s) at %s", l.Name, l.Person, l.At.Format("15:04:05"))
+		}
+	}
+	if loan != nil {
+		data["sign_out"] = loan.ID
+		data["borrower"] = loan.Borrower
+		who += "; signed out for in-room use only by " + loan.Borrower
+	}
+	b.event("carrier.removal", SeverityCritical, c.ID, "", data)
+	detail := fmt.Sprintf("%s %s《%s》 at the gate without permission to leave; %s", c.Class.Chinese(), c.ID, c.Title, who)
+	b.after = append(b.after, func() { v.panel.Raise(AlarmCarrierRemoval, c.ID, detail) })
+}
+
+// scheduleSweep runs the departure check now and then; with v.mu held.
+func (v *Vault) scheduleSweep() {
+	every := max(v.cfg.Departure/5, time.Second)
+	v.sweep = v.clock.AfterFunc(every, func() {
+		v.Sweep()
+		v.mu.Lock()
+		if v.sweep != nil {
+			v.scheduleSweep()
+		}
+		v.mu.Unlock()
+	})
+}
+
+// Stop ends the sweep and the overdue timers.
+func (v *Vault) Stop() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.sweep != nil {
+		v.sweep()
+		v.sweep = nil
+	}
+	for id, stop := range v.timers {
+		stop()
+		delete(v.timers, id)
+	}
+}
+
+// Sweep marks away every carrier at home that has not been seen in its safe
+// for the departure threshold.
+func (v *Vault) Sweep() error {
+	v.mu.Lock()
+	now := v.clock.Now()
+	b := v.batch(now)
+	for id, c := range v.carriers {
+		st := v.state[id]
+		if st.Status != CarrierHome || v.loans[id] != nil {
+			continue
+		}
+		s := v.seen[id]
+		if now.Sub(s.at) >= v.cfg.Departure {
+			b.setStatus(c, st, CarrierAway, false, map[string]any{"last_seen": s.at.Format(TimeFormat), "location": s.loc.ID})
+		}
+	}
+	err := v.commit(b)
+	v.mu.Unlock()
+	v.finish(b)
+	return err
+}
+
+// Away lists the carriers that keep the room from being armed: away,
+// missing or misplaced, and not signed out to leave.
+func (v *Vault) Away() []Reason {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	var rs []Reason
+	for id, st := range v.state {
+		if st.Status == CarrierHome || st.Status == CarrierSignedOut && v.loans[id] != nil && v.loans[id].MayLeave {
+			continue
+		}
+		what := string(st.Status)
+		if st.Misplaced {
+			what = "in the wrong safe " + st.Location
+		}
+		rs = append(rs, Reason{"carrier-away", id, fmt.Sprintf("carrier %s is %s", id, what)})
+	}
+	sort.Slice(rs, func(i, j int) bool { return rs[i].Device < rs[j].Device })
+	return rs
+}
+
+// SignOutRequest is what a clerk fills in to sign a carrier out.
+type SignOutRequest struct {
+	Carrier  string
+	Borrower string
+	Second   string // for a top-secret carrier
+	Purpose  string
+	Due      time.Time // zero: the end of the working day
+	MayLeave bool
+	Approver string // needed when MayLeave, or a due time past MaxLoan
+	By       string
+}
+
+// SignOut lends a carrier: to a borrower whose level covers its class (two
+// people for top secret), with a purpose and a due time; leaving the room
+// needs an approver other than the borrower. A refusal changes nothing.
+func (v *Vault) SignOut(r SignOutRequest) (*SignOut, error) {
+	now := v.clock.Now()
+	if strings.TrimSpace(r.By) == "" {
+		return nil, Errorf(EINVALID, "by: who signs the carrier out is missing")
+	}
+	if strings.TrimSpace(r.Purpose) == "" {
+		return nil, Errorf(EINVALID, "purpose: missing")
+	}
+	v.mu.Lock()
+	c := v.carriers[r.Carrier]
+	if c == nil {
+		v.mu.Unlock()
+		return nil, Errorf(ENOTFOUND, "carrier: no carrier %q in the register", r.Carrier)
+	}
+	if l := v.loans[c.ID]; l != nil {
+		v.mu.Unlock()
+		return nil, Errorf(ECONFLICT, "carrier: %s is already signed out (%s, to %s, due %s)", c.ID, l.ID, l.Borrower, l.Due.Format("2006-01-02 15:04"))
+	}
+	v.mu.Unlock()
+
+	borrower, err := v.mayTake("borrower", r.Borrower, c, now)
+	if err != nil {
+		return nil, err
+	}
+	if c.Class == TopSecret {
+		if r.Second == "" {
+			return nil, Errorf(EINVALID, "second: a top-secret (绝密) carrier is signed out by two people")
+		}
+		if r.Second == r.Borrower {
+			return nil, Errorf(EINVALID, "second: must be another person than the borrower")
+		}
+		if _, err := v.mayTake("second", r.Second, c, now); err != nil {
+			return nil, err
+		}
+	} else if r.Second != "" {
+		if _, err := v.mayTake("second", r.Second, c, now); err != nil {
+			return nil, err
+		}
+	}
+	due := r.Due
+	if due.IsZero() {
+		due = v.work.EndOfDay(now)
+	}
+	if !due.After(now) {
+		return nil, Errorf(EINVALID, "due: %s is not in the future", due.Format("2006-01-02 15:04"))
+	}
+	needApprover := r.MayLeave || due.Sub(now) > v.cfg.MaxLoan
+	if r.Approver != "" || needApprover {
+		if r.Approver == "" {
+			return nil, Errorf(EINVALID, "approver: needed to let the carrier leave the room or to lend it for more than %s", v.cfg.MaxLoan)
+		}
+		if err := v.mayApprove(r.Approver, borrower.ID, r.Second); err != nil {
+			return nil, err
+		}
+	}
+
+	v.mu.Lock()
+	if v.carriers[c.ID] == nil || v.loans[c.ID] != nil { // changed while we looked people up
+		v.mu.Unlock()
+		return nil, Errorf(ECONFLICT, "carrier: %s changed meanwhile; try again", c.ID)
+	}
+	l := &SignOut{ID: "so-" + NewEventID(now), Carrier: c.ID, Borrower: borrower.ID, Second: r.Second, Purpose: r.Purpose,
+		MayLeave: r.MayLeave, Approver: r.Approver, Due: due, At: now, By: r.By}
+	b := v.batch(now)
+	st := b.touch(c.ID)
+	v.loans[c.ID] = l
+	st.Status, st.Misplaced, st.SignOut = CarrierSignedOut, false, l.ID
+	b.signOuts = append(b.signOuts, *l)
+	b.event("carrier.signed_out", SeverityInfo, c.ID, borrower.ID, map[string]any{"carrier": c.ID, "title": c.Title, "class": c.Class,
+		"sign_out": l.ID, "borrower": borrower.ID, "borrower_name": borrower.Name, "second": r.Second, "purpose": r.Purpose,
+		"may_leave": r.MayLeave, "approver": r.Approver, "due": due.Format(TimeFormat), "by": r.By})
+	if err := v.commit(b); err != nil {
+		delete(v.loans, c.ID)
+		v.mu.Unlock()
+		return nil, err
+	}
+	v.armOverdue(l)
+	v.mu.Unlock()
+	return l, nil
+}
+
+// mayTake checks that person id may take carrier c now.
+func (v *Vault) mayTake(field, id string, c *Carrier, now time.Time) (*Person, error) {
+	if strings.TrimSpace(id) == "" {
+		return nil, Errorf(EINVALID, "%s: missing", field)
+	}
+	p, err := v.people.Person(id)
+	if err != nil {
+		return nil, err
+	}
+	if p == nil {
+		return nil, Errorf(ENOTFOUND, "%s: no person %q in the register", field, id)
+	}
+	today := now.In(v.work.Location).Format(time.DateOnly)
+	switch {
+	case p.ValidFrom != "" && today < p.ValidFrom || p.ValidUntil != "" && today > p.ValidUntil:
+		return nil, Errorf(EINVALID, "%s: %s (%s) is not valid today", field, p.Name, p.ID)
+	case !p.AllowedIn(v.room):
+		return nil, Errorf(EINVALID, "%s: %s (%s) is not allowed in this room", field, p.Name, p.ID)
+	case !p.Level.Covers(c.Class):
+		return nil, Errorf(EINVALID, "%s: %s (%s), level %s, may not take a %s (%s) carrier", field, p.Name, p.ID, p.Level, c.Class, c.Class.Chinese())
+	}
+	return p, nil
+}
+
+// mayApprove checks an approver: a security officer or a leader, neither
+// the borrower nor the second.
+func (v *Vault) mayApprove(id, borrower, second string) error {
+	if id == borrower || id == second {
+		return Errorf(EINVALID, "approver: the borrower cannot approve their own loan")
+	}
+	p, err := v.people.Person(id)
+	if err != nil {
+		return err
+	}
+	if p == nil {
+		return Errorf(ENOTFOUND, "approver: no person %q in the register", id)
+	}
+	if p.Role != RoleSecurityOfficer && p.Role != RoleLeader {
+		return Errorf(EINVALID, "approver: %s (%s) is a %s; a security officer or a leader approves", p.Name, p.ID, p.Role)
+	}
+	return nil
+}
+
+// armOverdue starts the overdue timer of an open loan; with v.mu held.
+func (v *Vault) armOverdue(l *SignOut) {
+	if stop := v.timers[l.Carrier]; stop != nil {
+		stop()
+	}
+	carrier, id := l.Carrier, l.ID
+	v.timers[carrier] = v.clock.AfterFunc(max(l.Due.Sub(v.clock.Now()), 0), func() { v.overdue(carrier, id) })
+}
+
+func (v *Vault) overdue(carrier, loanID string) {
+	v.mu.Lock()
+	l := v.loans[carrier]
+	if l == nil || l.ID != loanID || l.Overdue {
+		v.mu.Unlock()
+		return
+	}
+	now := v.clock.Now()
+	b := v.batch(now)
+	l.Overdue = true
+	b.signOuts = append(b.signOuts, *l)
+	c := v.carriers[carrier]
+	title := carrier
+	if c != nil {
+		title = c.Title
+	}
+	b.event("carrier.overdue", SeverityWarning, carrier, l.Borrower, map[string]any{"carrier": carrier, "title": title,
+		"sign_out": l.ID, "borrower": l.Borrower, "due": l.Due.Format(TimeFormat)})
+	detail := fmt.Sprintf("%s《%s》 signed out to %s was due back at %s", carrier, title, l.Borrower, l.Due.Format("2006-01-02 15:04"))
+	b.after = append(b.after, func() { v.panel.Raise(AlarmCarrierOverdue, carrier, detail) })
+	v.commit(b)
+	v.mu.Unlock()
+	v.finish(b)
+}
+
+// Return closes a carrier's open sign-out.
+func (v *Vault) Return(carrier, by string) (*SignOut, error) {
+	if strings.TrimSpace(by) == "" {
+		return nil, Errorf(EINVALID, "by: who takes the carrier back is missing")
+	}
+	v.mu.Lock()
+	c := v.carriers[carrier]
+	if c == nil {
+		v.mu.Unlock()
+		return nil, Errorf(ENOTFOUND, "carrier: no carrier %q in the register", carrier)
+	}
+	l := v.loans[carrier]
+	if l == nil {
+		v.mu.Unlock()
+		return nil, Errorf(ECONFLICT, "carrier: %s is not signed out", carrier)
+	}
+	now := v.clock.Now()
+	b := v.batch(now)
+	closed := *l
+	closed.ReturnedAt, closed.ReturnedBy = now, by
+	b.signOuts = append(b.signOuts, closed)
+	st := b.touch(carrier)
+	delete(v.loans, carrier)
+	st.SignOut = ""
+	b.event("carrier.returned", SeverityInfo, carrier, l.Borrower, map[string]any{"carrier": carrier, "title": c.Title,
+		"sign_out": l.ID, "borrower": l.Borrower, "by": by, "late": now.After(l.Due)})
+	// Back home if it is seen there now; otherwise away until it is.
+	s := v.seen[carrier]
+	if s.loc.ID == c.Home && !s.assumed && now.Sub(s.at) < v.cfg.Present {
+		st.Status = CarrierHome
+	} else {
+		st.Status = CarrierAway
+	}
+	if err := v.commit(b); err != nil {
+		v.loans[carrier] = l
+		v.mu.Unlock()
+		return nil, err
+	}
+	if stop := v.timers[carrier]; stop != nil {
+		stop()
+		delete(v.timers, carrier)
+	}
+	v.mu.Unlock()
+	if l.Overdue {
+		v.panel.Restore(AlarmCarrierOverdue, carrier)
+	}
+	return &closed, nil
+}
+
+// Loans returns the open sign-outs, by due time.
+func (v *Vault) Loans() []SignOut {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	out := make([]SignOut, 0, len(v.loans))
+	for _, l := range v.loans {
+		out = append(out, *l)
+	}
+	slices.SortFunc(out, func(a, b SignOut) int { return a.Due.Compare(b.Due) })
+	return out
+}

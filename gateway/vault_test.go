@@ -1,0 +1,320 @@
+package gateway_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/roomguard/roomguard/gateway"
+)
+
+// vaultRoom is the entry room plus carrier tracking: two safes on the
+// antennas of one reader, and a gate reader at the door.
+type vaultRoom struct {
+	*entry
+	vault *gateway.Vault
+	sink  *vaultSink
+}
+
+type vaultSink struct {
+	states  map[string][]byte
+	reports int
+}
+
+func (s *vaultSink) CarrierState(id string, p []byte)    { s.states[id] = p }
+func (s *vaultSink) InventoryReport(id string, p []byte) { s.reports++ }
+
+var vaultPeople = append(append([]gateway.Person(nil), people...),
+	gateway.Person{ID: "p-zhao", Name: "赵核", Cards: []string{"5555555555"}, Level: gateway.LevelCore, Role: gateway.RoleClerk, Rooms: []string{"*"}},
+	gateway.Person{ID: "p-boss", Name: "钱领", Cards: []string{"6666666666"}, Level: gateway.LevelCore, Role: gateway.RoleLeader, Rooms: []string{"*"}})
+
+var carriers = []gateway.Carrier{
+	{ID: "JM-0001", EPC: "300833B2DDD9014000000001", Title: "年度工作要点", Class: gateway.Secret, Kind: "document", Home: "safe-a", Custodian: "p-zhang"},
+	{ID: "JM-0002", EPC: "300833B2DDD9014000000002", Title: "密码电报 第7号", Class: gateway.TopSecret, Kind: "telegram", Home: "safe-b", Custodian: "p-zhang"},
+	{ID: "JM-0003", EPC: "300833B2DDD9014000000003", Title: "涉密U盘 03", Class: gateway.Confidential, Kind: "usb", Home: "safe-a", Custodian: "p-li"},
+}
+
+func newVaultRoom(t testing.TB, cs []gateway.Carrier) *vaultRoom {
+	e := newEntry(t, gateway.AccessConfig{})
+	if _, err := e.store.ReplacePeople(vaultPeople, 2, "test", t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.ReplaceCarriers(cs, 1, "sec-officer", t0); err != nil {
+		t.Fatal(err)
+	}
+	v := &vaultRoom{entry: e, sink: &vaultSink{states: map[string][]byte{}}}
+	v.openVault()
+	e.news()
+	return v
+}
+
+func (v *vaultRoom) openVault() {
+	cfg := gateway.VaultConfig{Antennas: map[gateway.Antenna]gateway.Location{
+		{Reader: "uhf-safes", Antenna: 1}: {Kind: gateway.LocSafe, ID: "safe-a"},
+		{Reader: "uhf-safes", Antenna: 2}: {Kind: gateway.LocSafe, ID: "safe-b"},
+		{Reader: "uhf-gate", Antenna: 1}:  {Kind: gateway.LocGate, ID: "door-main"},
+	}}
+	v.vault = gateway.NewVault("jiyao-301", cfg, v.clock, v.store, v.store, v.panel, v.access, v.sink,
+		&gateway.WorkSchedule{End: 18 * time.Hour, Location: t0.Location()})
+	if err := v.vault.Load(); err != nil {
+		v.t.Fatal(err)
+	}
+	v.t.Cleanup(v.vault.Stop)
+}
+
+func (v *vaultRoom) seen(reader string, antenna int, epc string) {
+	v.t.Helper()
+	if err := v.vault.Seen(reader, antenna, epc, v.clock.Now()); err != nil {
+		v.t.Fatal(err)
+	}
+}
+
+func (v *vaultRoom) status(id string) gateway.CarrierStatus {
+	st, _ := v.vault.State(id)
+	return st.Status
+}
+
+// Where each carrier is: at home while seen in its safe, misplaced in the
+// other, away after the departure threshold unseen — which refuses arming —
+// and home again when it is back.
+func TestCarrierPresence(t *testing.T) {
+	v := newVaultRoom(t, carriers)
+	v.seen("uhf-safes", 1, carriers[0].EPC)
+	v.seen("uhf-safes", 1, carriers[2].EPC)
+	v.seen("uhf-safes", 2, carriers[1].EPC)
+	v.expect() // all where they belong: nothing to say
+	v.clock.Advance(4 * time.Minute)
+	v.seen("uhf-safes", 1, carriers[0].EPC)
+	v.seen("uhf-safes", 1, carriers[2].EPC)
+	v.clock.Advance(2 * time.Minute) // JM-0002 unseen for 6 min
+	v.expect("carrier.away")
+	if v.status("JM-0002") != gateway.CarrierAway {
+		t.Fatalf("status %s", v.status("JM-0002"))
+	}
+	err := v.panel.Arm("p-li")
+	var ref *gateway.RefusedError
+	if !errors.As(err, &ref) || !strings.Contains(fmt.Sprint(ref.Reasons), "carrier-away JM-0002") {
+		t.Fatalf("arming with a carrier away: %v", err)
+	}
+	v.news()
+	v.seen("uhf-safes", 1, carriers[1].EPC) // in safe A: the wrong safe
+	v.expect("carrier.moved", "carrier.misplaced")
+	v.seen("uhf-safes", 2, carriers[1].EPC)
+	v.expect("carrier.moved", "carrier.home")
+	if v.status("JM-0002") != gateway.CarrierHome || len(v.vault.Away()) != 0 {
+		t.Fatalf("status %s, away %v", v.status("JM-0002"), v.vault.Away())
+	}
+	if !strings.Contains(string(v.sink.states["JM-0002"]), `"status":"home"`) {
+		t.Fatalf("retained state %s", v.sink.states["JM-0002"])
+	}
+	if err := v.vault.Seen("uhf-nowhere", 1, carriers[0].EPC, v.clock.Now()); gateway.ErrorCode(err) != gateway.ENOTFOUND {
+		t.Fatalf("unknown reader: %v", err)
+	}
+}
+
+// A carrier read at the gate without a sign-out that lets it leave: the
+// critical alarm names it and who is inside; the same passage read again is
+// not a second alarm; back in its safe the alarm is restored.
+func TestUnauthorizedRemoval(t *testing.T) {
+	v := newVaultRoom(t, carriers)
+	v.pass("reader-out", "62E3086CED") // 张伟 enters
+	v.news()
+	v.seen("uhf-gate", 1, carriers[0].EPC)
+	v.expect("carrier.moved", "carrier.removal", "alarm.raised")
+	a := v.alarm(gateway.AlarmCarrierRemoval)
+	if a.Device != "JM-0001" || !strings.Contains(a.Detail, "张伟") || !strings.Contains(a.Detail, "年度工作要点") {
+		t.Fatalf("alarm %+v", a)
+	}
+	v.clock.Advance(2 * time.Second)
+	v.seen("uhf-gate", 1, carriers[0].EPC)
+	v.expect()
+	v.seen("uhf-safes", 1, carriers[0].EPC)
+	v.expect("carrier.moved", "alarm.restored")
+}
+
+// Sign-out and return: the rules refuse with a clear error and change
+// nothing; a loan is due at the end of the working day and then overdue; a
+// carrier signed out to leave passes the gate; top secret needs two people.
+func TestSignOutAndReturn(t *testing.T) {
+	v := newVaultRoom(t, carriers)
+	req := func(r gateway.SignOutRequest) gateway.SignOutRequest {
+		if r.Purpose == "" {
+			r.Purpose = "起草报告"
+		}
+		if r.By == "" {
+			r.By = "p-li"
+		}
+		return r
+	}
+	for _, c := range []struct {
+		r    gateway.SignOutRequest
+		code string
+		msg  string
+	}{
+		{req(gateway.SignOutRequest{Carrier: "JM-9999", Borrower: "p-zhang"}), gateway.ENOTFOUND, "no carrier"},
+		{req(gateway.SignOutRequest{Carrier: "JM-0001", Borrower: "p-nobody"}), gateway.ENOTFOUND, "no person"},
+		{req(gateway.SignOutRequest{Carrier: "JM-0001", Borrower: "p-wang"}), gateway.EINVALID, "may not take a secret (机密)"},
+		{req(gateway.SignOutRequest{Carrier: "JM-0001", Borrower: "p-old"}), gateway.EINVALID, "not valid today"},
+		{req(gateway.SignOutRequest{Carrier: "JM-0002", Borrower: "p-zhang"}), gateway.EINVALID, "two people"},
+		{req(gateway.SignOutRequest{Carrier: "JM-0002", Borrower: "p-zhang", Second: "p-li"}), gateway.EINVALID, "second: 李娜"},
+		{req(gateway.SignOutRequest{Carrier: "JM-0001", Borrower: "p-zhang", MayLeave: true}), gateway.EINVALID, "approver: needed"},
+		{req(gateway.SignOutRequest{Carrier: "JM-0001", Borrower: "p-zhang", MayLeave: true, Approver: "p-zhang"}), gateway.EINVALID, "own loan"},
+		{req(gateway.SignOutRequest{Carrier: "JM-0001", Borrower: "p-zhang", MayLeave: true, Approver: "p-wang"}), gateway.EINVALID, "a security officer or a leader"},
+		{req(gateway.SignOutRequest{Carrier: "JM-0001", Borrower: "p-zhang", Due: t0.Add(72 * time.Hour)}), gateway.EINVALID, "more than 48h"},
+		{req(gateway.SignOutRequest{Carrier: "JM-0001", Borrower: "p-zhang", Purpose: " "}), gateway.EINVALID, "purpose"},
+	} {
+		if c.r.Purpose == " " {
+			c.r.Purpose = ""
+		}
+		_, err := v.vault.SignOut(c.r)
+		if gateway.ErrorCode(err) != c.code || !strings.Contains(fmt.Sprint(err), c.msg) {
+			t.Errorf("%+v: %v, want %s %q", c.r, err, c.code, c.msg)
+		}
+	}
+	v.expect() // nothing changed
+	if len(v.vault.Loans()) != 0 {
+		t.Fatal("a refused sign-out left a loan")
+	}
+
+	// In-room use, due at 18:00 today.
+	l, err := v.vault.SignOut(req(gateway.SignOutRequest{Carrier: "JM-0001", Borrower: "p-zhang"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := time.Date(2026, 11, 22, 18, 0, 0, 0, t0.Location()); !l.Due.Equal(want) {
+		t.Fatalf("due %v, want %v", l.Due, want)
+	}
+	v.expect("carrier.signed_out")
+	if _, err := v.vault.SignOut(req(gateway.SignOutRequest{Carrier: "JM-0001", Borrower: "p-li"})); gateway.ErrorCode(err) != gateway.ECONFLICT {
+		t.Fatalf("signed out twice: %v", err)
+	}
+	// In-room use only: at the gate it is an unauthorized removal.
+	v.seen("uhf-gate", 1, carriers[0].EPC)
+	v.expect("carrier.moved", "carrier.removal", "alarm.raised")
+	v.seen("uhf-safes", 1, carriers[0].EPC)
+	v.news()
+
+	// Past 18:00: overdue.
+	v.clock.Advance(time.Date(2026, 11, 22, 18, 0, 1, 0, t0.Location()).Sub(v.clock.Now()))
+	news := strings.Join(v.news(), " ")
+	if !strings.Contains(news, "carrier.overdue alarm.raised") {
+		t.Fatalf("events %s", news)
+	}
+	v.alarm(gateway.AlarmCarrierOverdue)
+	if _, err := v.vault.Return("JM-0003", "p-li"); gateway.ErrorCode(err) != gateway.ECONFLICT {
+		t.Fatalf("returning what is not out: %v", err)
+	}
+	back, err := v.vault.Return("JM-0001", "p-li")
+	if err != nil || back.ReturnedBy != "p-li" {
+		t.Fatalf("return: %+v %v", back, err)
+	}
+	news = strings.Join(v.news(), " ")
+	if !strings.HasPrefix(news, "carrier.returned") || !strings.Contains(news, "alarm.restored") {
+		t.Fatalf("events %s", news)
+	}
+
+	// Top secret by two core people, allowed to leave with a leader's approval.
+	l2, err := v.vault.SignOut(req(gateway.SignOutRequest{Carrier: "JM-0002", Borrower: "p-zhang", Second: "p-zhao",
+		MayLeave: true, Approver: "p-boss", Due: v.clock.Now().Add(24 * time.Hour)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.news()
+	v.seen("uhf-gate", 1, carriers[1].EPC)
+	v.expect("carrier.moved", "carrier.gate")
+	if strings.Contains(fmt.Sprint(v.vault.Away()), "JM-0002") {
+		t.Fatalf("a carrier signed out to leave blocks arming: %v", v.vault.Away())
+	}
+
+	// A restart keeps the open loan and its due time.
+	v.vault.Stop()
+	v.openVault()
+	loans := v.vault.Loans()
+	if len(loans) != 1 || loans[0].ID != l2.ID || !loans[0].Due.Equal(l2.Due) {
+		t.Fatalf("after a restart: %+v", loans)
+	}
+	if v.status("JM-0002") != gateway.CarrierSignedOut {
+		t.Fatalf("status %s", v.status("JM-0002"))
+	}
+}
+
+// 5,000 tagged carriers across two safes: the inventory finds the missing,
+// the misplaced and an unregistered tag, stores and publishes its report.
+func TestInventoryOf5000(t *testing.T) {
+	cs := manyCarriers(5000)
+	v := newVaultRoom(t, cs)
+	v.seeAll(cs, map[int]bool{10: true, 20: true, 4000: true}, map[int]bool{30: true, 4001: true})
+	v.seen("uhf-safes", 2, "E2000000000000000000ABCD")
+	r, err := v.vault.Inventory(gateway.InventoryCommand, "p-li")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.AllHome || len(r.Missing) != 3 || len(r.Misplaced) != 2 || len(r.Unexpected) != 1 {
+		t.Fatalf("missing %v misplaced %v unexpected %v", r.Missing, r.Misplaced, r.Unexpected)
+	}
+	if r.Missing[0].Carrier != "JM-00010" || r.Misplaced[0].Location != "safe-b" || r.Unexpected[0].EPC != "E2000000000000000000ABCD" {
+		t.Fatalf("%+v %+v %+v", r.Missing[0], r.Misplaced[0], r.Unexpected[0])
+	}
+	if len(r.Safes) != 2 || r.Safes[0].Expected+r.Safes[1].Expected != 5000 || r.Safes[0].Found+r.Safes[1].Found != 4995 {
+		t.Fatalf("safes %+v", r.Safes)
+	}
+	if v.status("JM-00010") != gateway.CarrierMissing {
+		t.Fatalf("status %s", v.status("JM-00010"))
+	}
+	stored, err := v.store.Inventory(r.ID)
+	if err != nil || stored == nil || len(stored.Missing) != 3 {
+		t.Fatalf("stored %v %v", stored, err)
+	}
+	news := v.news()
+	if news[len(news)-1] != "inventory.completed" || v.sink.reports != 1 {
+		t.Fatalf("events %v, reports %d", news[len(news)-4:], v.sink.reports)
+	}
+	if _, err := v.vault.Inventory(gateway.InventoryCommand, ""); gateway.ErrorCode(err) != gateway.EINVALID {
+		t.Fatalf("inventory without who: %v", err)
+	}
+}
+
+func manyCarriers(n int) []gateway.Carrier {
+	cs := make([]gateway.Carrier, n)
+	for i := range cs {
+		home := "safe-a"
+		if i%2 == 1 {
+			home = "safe-b"
+		}
+		cs[i] = gateway.Carrier{ID: fmt.Sprintf("JM-%05d", i), EPC: fmt.Sprintf("3008%020X", i), Title: fmt.Sprintf("文件 %d", i),
+			Class: gateway.Confidential, Kind: "document", Home: home, Custodian: "p-zhang"}
+	}
+	return cs
+}
+
+// seeAll reads every carrier in its safe, except the missing ones, and the
+// misplaced ones in the other safe.
+func (v *vaultRoom) seeAll(cs []gateway.Carrier, missing, misplaced map[int]bool) {
+	for i, c := range cs {
+		ant := 1
+		if c.Home == "safe-b" {
+			ant = 2
+		}
+		if misplaced[i] {
+			ant = 3 - ant
+		}
+		if !missing[i] {
+			v.seen("uhf-safes", ant, c.EPC)
+		}
+	}
+}
+
+// Reconciling 5,000 carriers seen in two safes (the issue asks ≤ 50 ms).
+func BenchmarkInventory5000(b *testing.B) {
+	cs := manyCarriers(5000)
+	v := newVaultRoom(b, cs)
+	v.seeAll(cs, map[int]bool{10: true}, map[int]bool{30: true})
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := v.vault.Inventory(gateway.InventoryCommand, "bench"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
