@@ -62,88 +62,11 @@ func (e *ImportError) Error() string {
 
 // ReadPeople reads a whole register. source names the input in errors.
 func ReadPeople(r io.Reader, source string) ([]gateway.Person, error) {
-	br := bufio.NewReader(r)
-	if bom, err := br.Peek(3); err == nil && bytes.Equal(bom, []byte{0xEF, 0xBB, 0xBF}) {
-		br.Discard(3)
-	}
-	cr := stdcsv.NewReader(br)
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
-	ie := &ImportError{Source: source}
-	fail := func(line int, field, format string, args ...any) {
-		ie.Lines = append(ie.Lines, LineError{line, field, fmt.Sprintf(format, args...)})
-	}
-	header, err := cr.Read()
-	if err != nil {
-		if err == io.EOF {
-			fail(1, "", "empty file: the first line must name the columns (%s)", strings.Join(Columns, ","))
-		} else {
-			fail(1, "", "%v", csvErr(err))
-		}
-		return nil, ie
-	}
-	col := map[string]int{}
-	for i, h := range header {
-		h = strings.ToLower(strings.TrimSpace(h))
-		if !slicesContains(Columns, h) {
-			fail(1, "", "unknown column %q (columns: %s)", h, strings.Join(Columns, ", "))
-			continue
-		}
-		if _, dup := col[h]; dup {
-			fail(1, "", "column %q twice", h)
-		}
-		col[h] = i
-	}
-	for _, c := range Columns {
-		if _, ok := col[c]; !ok && required[c] {
-			fail(1, "", "column %q is missing", c)
-		}
-	}
-	if len(ie.Lines) > 0 {
-		return nil, ie
-	}
 	var people []gateway.Person
 	idLine := map[string]int{}
 	cardLine := map[string]int{}
-	for {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			line := 0
-			var pe *stdcsv.ParseError
-			if errors.As(err, &pe) {
-				line = pe.Line
-			}
-			fail(line, "", "%v", csvErr(err))
-			continue
-		}
-		line, _ := cr.FieldPos(0)
-		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
-			continue // a blank line
-		}
-		if len(rec) != len(header) {
-			fail(line, "", "%d fields, the header has %d", len(rec), len(header))
-			continue
-		}
-		get := func(c string) string {
-			if i, ok := col[c]; ok {
-				return strings.TrimSpace(rec[i])
-			}
-			return ""
-		}
+	err := readTable(r, source, Columns, required, func(line int, get func(string) string, fail failFunc) {
 		bad := false
-		for _, v := range rec {
-			if !utf8.ValidString(v) {
-				fail(line, "", "not UTF-8 (save the file as UTF-8; GBK is not read)")
-				bad = true
-				break
-			}
-		}
-		if bad {
-			continue
-		}
 		p := gateway.Person{ID: get("id"), Name: get("name"), ValidFrom: get("valid_from"), ValidUntil: get("valid_until"),
 			Schedule: gateway.Schedule(get("schedule"))}
 		if l, err := gateway.ParseLevel(get("level")); err != nil {
@@ -169,16 +92,16 @@ func ReadPeople(r io.Reader, source string) ([]gateway.Person, error) {
 			bad = true
 		}
 		if bad {
-			continue
+			return
 		}
 		if err := p.Check(); err != nil {
 			field, msg, _ := strings.Cut(err.Error(), ": ")
 			fail(line, field, "%s", msg)
-			continue
+			return
 		}
 		if first, dup := idLine[p.ID]; dup {
 			fail(line, "id", "%q is also on line %d", p.ID, first)
-			continue
+			return
 		}
 		idLine[p.ID] = line
 		for _, c := range p.Cards {
@@ -192,11 +115,104 @@ func ReadPeople(r io.Reader, source string) ([]gateway.Person, error) {
 		if !bad {
 			people = append(people, p)
 		}
-	}
-	if len(ie.Lines) > 0 {
-		return nil, ie
+	})
+	if err != nil {
+		return nil, err
 	}
 	return people, nil
+}
+
+type failFunc func(line int, field, format string, args ...any)
+
+// readTable reads a CSV table with a header naming its columns (any order,
+// UTF-8 with or without a BOM) and calls row for every line; row reports a
+// bad field through fail. Every bad line is reported; any makes the whole
+// table fail (an *ImportError).
+func readTable(r io.Reader, source string, columns []string, required map[string]bool, row func(line int, get func(string) string, fail failFunc)) error {
+	br := bufio.NewReader(r)
+	if bom, err := br.Peek(3); err == nil && bytes.Equal(bom, []byte{0xEF, 0xBB, 0xBF}) {
+		br.Discard(3)
+	}
+	cr := stdcsv.NewReader(br)
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
+	ie := &ImportError{Source: source}
+	fail := func(line int, field, format string, args ...any) {
+		ie.Lines = append(ie.Lines, LineError{line, field, fmt.Sprintf(format, args...)})
+	}
+	header, err := cr.Read()
+	if err != nil {
+		if err == io.EOF {
+			fail(1, "", "empty file: the first line must name the columns (%s)", strings.Join(columns, ","))
+		} else {
+			fail(1, "", "%v", csvErr(err))
+		}
+		return ie
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		h = strings.ToLower(strings.TrimSpace(h))
+		if !slicesContains(columns, h) {
+			fail(1, "", "unknown column %q (columns: %s)", h, strings.Join(columns, ", "))
+			continue
+		}
+		if _, dup := col[h]; dup {
+			fail(1, "", "column %q twice", h)
+		}
+		col[h] = i
+	}
+	for _, c := range columns {
+		if _, ok := col[c]; !ok && required[c] {
+			fail(1, "", "column %q is missing", c)
+		}
+	}
+	if len(ie.Lines) > 0 {
+		return ie
+	}
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			line := 0
+			var pe *stdcsv.ParseError
+			if errors.As(err, &pe) {
+				line = pe.Line
+			}
+			fail(line, "", "%v", csvErr(err))
+			continue
+		}
+		line, _ := cr.FieldPos(0)
+		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
+			continue // a blank line
+		}
+		if len(rec) != len(header) {
+			fail(line, "", "%d fields, the header has %d", len(rec), len(header))
+			continue
+		}
+		utf8OK := true
+		for _, v := range rec {
+			if !utf8.ValidString(v) {
+				fail(line, "", "not UTF-8 (save the file as UTF-8; GBK is not read)")
+				utf8OK = false
+				break
+			}
+		}
+		if !utf8OK {
+			continue
+		}
+		row(line, func(c string) string {
+			if i, ok := col[c]; ok {
+				return strings.TrimSpace(rec[i])
+			}
+			return ""
+		}, fail)
+	}
+	if len(ie.Lines) > 0 {
+		return ie
+	}
+	return nil
 }
 
 func csvErr(err error) error {
@@ -230,22 +246,28 @@ func splitList(s string, norm func(string) string) []string {
 // WritePeople writes the register, with a header and a byte-order mark so
 // spreadsheet programs open the Chinese names correctly.
 func WritePeople(w io.Writer, each func(fn func(*gateway.Person) error) error) error {
+	return writeTable(w, Columns, func(row func([]string) error) error {
+		return each(func(p *gateway.Person) error {
+			holidays := "no"
+			if p.Holidays {
+				holidays = "yes"
+			}
+			return row([]string{p.ID, p.Name, strings.Join(p.Cards, ";"), string(p.Level), string(p.Role),
+				strings.Join(p.Rooms, ";"), p.ValidFrom, p.ValidUntil, string(p.Schedule), holidays})
+		})
+	})
+}
+
+// writeTable writes a BOM, the header and the rows each gives.
+func writeTable(w io.Writer, columns []string, each func(row func([]string) error) error) error {
 	if _, err := w.Write([]byte{0xEF, 0xBB, 0xBF}); err != nil {
 		return err
 	}
 	cw := stdcsv.NewWriter(w)
-	if err := cw.Write(Columns); err != nil {
+	if err := cw.Write(columns); err != nil {
 		return err
 	}
-	err := each(func(p *gateway.Person) error {
-		holidays := "no"
-		if p.Holidays {
-			holidays = "yes"
-		}
-		return cw.Write([]string{p.ID, p.Name, strings.Join(p.Cards, ";"), string(p.Level), string(p.Role),
-			strings.Join(p.Rooms, ";"), p.ValidFrom, p.ValidUntil, string(p.Schedule), holidays})
-	})
-	if err != nil {
+	if err := each(cw.Write); err != nil {
 		return err
 	}
 	cw.Flush()
