@@ -84,6 +84,13 @@ func (w *watcher) waitFor(what string, cond func() bool) {
 	w.t.Fatalf("timed out waiting for %s", what)
 }
 
+// get is the last payload on topic.
+func (w *watcher) get(topic string) []byte {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.topics[topic]
+}
+
 // command publishes a command and waits for its reply.
 func (w *watcher) command(room, name, id string, fields map[string]any) map[string]any {
 	w.t.Helper()
@@ -161,7 +168,7 @@ outputs:
 		return false
 	})
 	var alarm struct{ ID string }
-	json.Unmarshal(w.topics[alarmTopic], &alarm)
+	json.Unmarshal(w.get(alarmTopic), &alarm)
 	w.waitFor("siren on", func() bool {
 		return bytes.Contains(w.topics["roomguard/"+room+"/devices/siren"], []byte(`"state":"on"`))
 	})
@@ -215,7 +222,7 @@ outputs:
 		Verdict string
 		Events  []struct{ Type, Device string }
 	}
-	json.Unmarshal(w.topics[reportTopic], &report)
+	json.Unmarshal(w.get(reportTopic), &report)
 	listed := false
 	for _, e := range report.Events {
 		listed = listed || (e.Type == "window.opened" && e.Device == "window-1")
