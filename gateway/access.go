@@ -268,8 +268,7 @@ type batch struct {
 }
 
 func (b *batch) event(typ string, sev Severity, device, person string, data map[string]any) {
-	b.events = append(b.events, Event{TS: b.now, ClockTrusted: b.a.clock.Trusted(), Type: typ, Severity: sev,
-		Device: device, Person: person, Data: mustJSON(data)})
+	b.events = append(b.events, newEvent(b.a.clock, b.now, typ, sev, device, person, data))
 }
 
 // commit saves the step's events and the occupancy, then publishes; called
@@ -437,11 +436,10 @@ func (a *Access) decide(r AccessReader, door *doorState, card string, now time.T
 	}
 	local := now.In(loc)
 	today := local.Format(time.DateOnly)
+	if reason := p.InvalidOn(today); reason != "" {
+		return deny(reason)
+	}
 	switch {
-	case p.ValidFrom != "" && today < p.ValidFrom:
-		return deny(DenyNotYetValid)
-	case p.ValidUntil != "" && today > p.ValidUntil:
-		return deny(DenyExpired)
 	case !p.AllowedIn(a.room):
 		return deny(DenyRoomNotAllowed)
 	case mode == ModeSealed:

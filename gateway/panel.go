@@ -294,11 +294,7 @@ func (p *Panel) drain() {
 }
 
 func (c *change) event(typ string, sev Severity, device, person string, data any) {
-	ev := Event{TS: c.now, ClockTrusted: c.p.clock.Trusted(), Type: typ, Severity: sev, Device: device, Person: person}
-	if data != nil {
-		ev.Data = mustJSON(data)
-	}
-	c.events = append(c.events, ev)
+	c.events = append(c.events, newEvent(c.p.clock, c.now, typ, sev, device, person, data))
 }
 
 // commit logs the change and makes it the panel's state; on error nothing

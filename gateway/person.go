@@ -165,6 +165,18 @@ func (k Keyed) Ref(s string) string {
 	return hex.EncodeToString(m.Sum(nil)[:16])
 }
 
+// InvalidOn says why the person is not valid on day (YYYY-MM-DD):
+// DenyNotYetValid, DenyExpired, or "" when valid.
+func (p *Person) InvalidOn(day string) string {
+	switch {
+	case p.ValidFrom != "" && day < p.ValidFrom:
+		return DenyNotYetValid
+	case p.ValidUntil != "" && day > p.ValidUntil:
+		return DenyExpired
+	}
+	return ""
+}
+
 // AllowedIn tells whether the person may enter room.
 func (p *Person) AllowedIn(room string) bool {
 	return slices.Contains(p.Rooms, room) || slices.Contains(p.Rooms, "*")

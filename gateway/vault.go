@@ -223,8 +223,7 @@ func (b *vbatch) touch(id string) *CarrierState {
 }
 
 func (b *vbatch) event(typ string, sev Severity, device, person string, data map[string]any) {
-	b.events = append(b.events, Event{TS: b.now, ClockTrusted: b.v.clock.Trusted(), Type: typ, Severity: sev,
-		Device: device, Person: person, Data: mustJSON(data)})
+	b.events = append(b.events, newEvent(b.v.clock, b.now, typ, sev, device, person, data))
 }
 
 // commit saves the step, then publishes the changed states; with v.mu held.
@@ -568,7 +567,7 @@ func (v *Vault) mayTake(field, id string, c *Carrier, now time.Time) (*Person, e
 	}
 	today := now.In(v.work.Location).Format(time.DateOnly)
 	switch {
-	case p.ValidFrom != "" && today < p.ValidFrom || p.ValidUntil != "" && today > p.ValidUntil:
+	case p.InvalidOn(today) != "":
 		return nil, Errorf(EINVALID, "%s: %s (%s) is not valid today", field, p.Name, p.ID)
 	case !p.AllowedIn(v.room):
 		return nil, Errorf(EINVALID, "%s: %s (%s) is not allowed in this room", field, p.Name, p.ID)

@@ -225,11 +225,8 @@ func InventoryFrame(adr byte, m Model, status byte, antenna int, epcs [][]byte, 
 	if 5+len(d) > 255 {
 		return nil
 	}
-	f := make([]byte, 0, 6+len(d))
-	f = append(f, byte(5+len(d)), adr, CmdInventory, status)
-	f = append(f, d...)
-	crc := CRC16(f)
-	return append(f, byte(crc), byte(crc>>8))
+	// A response is a command frame whose data starts with the status.
+	return Encode(adr, CmdInventory, append([]byte{status}, d...))
 }
 
 // Reader is the Chafon side of uhf.Run.

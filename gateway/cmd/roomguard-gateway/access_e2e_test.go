@@ -127,6 +127,18 @@ func (a *accessRoom) waitEvent(seen *int, typ string) map[string]any {
 	return found
 }
 
+// grantedAt presents card at reader and returns the grant's data, once the
+// strike is released.
+func (a *accessRoom) grantedAt(seen *int, reader, card string) map[string]any {
+	a.t.Helper()
+	a.pub("sim/badge/"+reader, card)
+	g := data(a.waitEvent(seen, "access.granted"))
+	if a.strike() != gpio.High {
+		a.t.Fatalf("granted at %s (%v), but the strike is not released", reader, g)
+	}
+	return g
+}
+
 func (a *accessRoom) strike() gpio.Level { return a.d.room.Bank.Sim("GPIO23").Level() }
 
 func data(e map[string]any) map[string]any { d, _ := e["data"].(map[string]any); return d }
@@ -143,13 +155,9 @@ func TestEntryControlEndToEnd(t *testing.T) {
 	}
 	a := startAccessRoom(t, false, 100_000)
 	seen := 0
-	a.pub("sim/badge/reader-outside", "62E3086CED")
-	g := data(a.waitEvent(&seen, "access.granted"))
+	g := a.grantedAt(&seen, "reader-outside", "62E3086CED")
 	if g["person_name"] != "张伟" || g["card"] != "******6CED" || g["direction"] != "in" {
 		t.Fatalf("granted %v", g)
-	}
-	if a.strike() != gpio.High {
-		t.Fatal("the strike is not released")
 	}
 	a.pub("sim/input/door-main", "open")
 	if e := data(a.waitEvent(&seen, "access.entered")); e["person_id"] != "p-0" {
