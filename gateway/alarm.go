@@ -24,6 +24,7 @@ const (
 	AlarmCarrierOverdue AlarmClass = "carrier-overdue"
 	AlarmBoardSilent    AlarmClass = "board-silent"
 	AlarmUnescorted     AlarmClass = "visitor-unescorted" // a visitor left inside without the escort
+	AlarmSafeLeftOpen   AlarmClass = "safe-left-open"     // a safe not locked for longer than its reminder
 )
 
 // AlarmSpec is what the catalogue says of a class.
@@ -50,6 +51,7 @@ var alarmCatalogue = map[AlarmClass]AlarmSpec{
 	AlarmBoardSilent:    {Priority: 4, Severity: SeverityWarning, Hour24: true},
 	AlarmDoorHeldOpen:   {Priority: 4, Severity: SeverityWarning, Hour24: true},
 	AlarmCarrierOverdue: {Priority: 4, Severity: SeverityWarning, Hour24: true},
+	AlarmSafeLeftOpen:   {Priority: 4, Severity: SeverityWarning, Hour24: true},
 }
 
 // Spec returns the catalogue entry of the class.

@@ -63,6 +63,8 @@ type Engine struct {
 	started bool
 	panel   *Panel
 	access  *Access
+	safes   map[string]*safeRun // by bolt and door input id
+	safeMu  sync.Mutex          // one safe change at a time
 }
 
 // SetAccess connects entry control: it sees every logged input change, and
@@ -101,7 +103,8 @@ func (e *Engine) SetSirens(on bool, cause string) {
 // NewEngine returns an engine for room.
 func NewEngine(room string, clock Clock, log RoomLog, sink StateSink) *Engine {
 	return &Engine{room: room, clock: clock, log: log, sink: sink,
-		inputs: map[string]*Input{}, outputs: map[string]*Output{}, states: map[string]DeviceState{}, causes: map[string]string{}}
+		inputs: map[string]*Input{}, outputs: map[string]*Output{}, states: map[string]DeviceState{}, causes: map[string]string{},
+		safes: map[string]*safeRun{}}
 }
 
 // AddInput registers an input with the state it reads now.
@@ -206,7 +209,7 @@ func (e *Engine) Start(version string, sim bool) error {
 			}
 		}
 	}
-	return nil
+	return e.startSafes()
 }
 
 // Stop logs gateway.stopped.
@@ -228,15 +231,29 @@ func (e *Engine) InputChanged(id string, active bool, at time.Time) error {
 	typ, sev := in.Kind.EventFor(active)
 	st := DeviceState{Device: id, Kind: string(in.Kind), Name: in.Name, State: in.Kind.StateName(active), Active: active, Since: at}
 	ev := Event{TS: at, ClockTrusted: e.clock.Trusted(), Type: typ, Severity: sev, Device: id}
+	var seq uint64
 	if e.panel != nil {
 		// One transaction for the change and what the panel makes of it.
 		logged, err := e.panel.InputEvent(ev, st, in.Kind)
 		if err != nil {
 			return err
 		}
-		e.recorded(st, logged.Seq)
-	} else if err := e.record(ev, st); err != nil {
-		return err
+		seq = logged.Seq
+	} else {
+		logged, err := e.log.AppendWithStates([]Event{ev}, []DeviceState{st})
+		if err != nil {
+			return err
+		}
+		seq = logged[0].Seq
+	}
+	e.recorded(st, seq)
+	e.mu.Lock()
+	safe := e.safes[id]
+	e.mu.Unlock()
+	if safe != nil {
+		if err := e.safeInput(safe, at, seq); err != nil {
+			return err
+		}
 	}
 	if e.access != nil {
 		if err := e.access.Input(id, in.Kind, active, at); err != nil {

@@ -55,6 +55,7 @@ type guarded struct {
 	engine *gateway.Engine
 	panel  *gateway.Panel
 	ret    *retained
+	states *sink
 	siren  *gpiosim.Pin
 	inputs map[string]gateway.InputKind
 	active map[string]bool
@@ -83,10 +84,12 @@ func (g *guarded) open() {
 	}
 	g.store = store
 	g.ret = &retained{alarms: map[string]json.RawMessage{}, reports: map[string]json.RawMessage{}}
-	g.engine = gateway.NewEngine("jiyao-301", g.clock, store, &sink{})
+	g.states = &sink{}
+	g.engine = gateway.NewEngine("jiyao-301", g.clock, store, g.states)
 	for id, k := range guardedInputs {
 		g.engine.AddInput(gateway.Input{ID: id, Kind: k}, g.active[id])
 	}
+	g.engine.AddSafe(gateway.SafeConfig{ID: "safe-a", Name: "保密柜A", Bolt: "safe-a-bolt", Door: "safe-a-door", OpenReminder: 10 * time.Minute})
 	g.siren = gpiosim.New("GPIO24")
 	drv, err := relay.New(g.siren, &relay.Opts{ActiveLevel: gpio.High, AfterFunc: g.clock.AfterFunc,
 		OnChange: func(on bool, _ time.Duration) { g.engine.OutputChanged("siren", on, 0) }})

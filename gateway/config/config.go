@@ -31,6 +31,8 @@ type Config struct {
 	Wiegand  []Wiegand `yaml:"wiegand"`
 	Access   Access    `yaml:"access"`
 	Ret      Retention `yaml:"retention"`
+	Safes    []Safe    `yaml:"safes"`
+	Carriers *Carriers `yaml:"carriers"`
 
 	Source string `yaml:"-"` // the file it came from
 }
@@ -224,11 +226,80 @@ func (c *Config) Readers() map[string]string {
 }
 
 type Serial struct {
-	ID   string `yaml:"id"`
-	Name string `yaml:"name"`
-	Kind string `yaml:"kind"`
-	Path string `yaml:"path"`
-	Baud int    `yaml:"baud"`
+	ID      string `yaml:"id"`
+	Name    string `yaml:"name"`
+	Kind    string `yaml:"kind"`
+	Path    string `yaml:"path"`
+	Baud    int    `yaml:"baud"`
+	Address *int   `yaml:"address"` // uhf-chafon*: the bus address; nil: broadcast (255)
+}
+
+// UHF reports whether the serial device is a UHF carrier reader.
+func (s *Serial) UHF() bool { return strings.HasPrefix(s.Kind, "uhf-") }
+
+// Safe is a safe cabinet: its bolt and door contacts.
+type Safe struct {
+	ID           string   `yaml:"id"`
+	Name         string   `yaml:"name"`
+	Bolt         string   `yaml:"bolt"`
+	Door         string   `yaml:"door"`
+	OpenReminder Duration `yaml:"open_reminder"`
+}
+
+// Carriers is the carrier-tracking section.
+type Carriers struct {
+	Antennas  []CarrierAntenna `yaml:"antennas"`
+	Departure Duration         `yaml:"departure"`
+	MaxLoan   Duration         `yaml:"max_loan"`
+	Inventory string           `yaml:"inventory"` // HH:MM, or off
+}
+
+// CarrierAntenna is what one reader antenna watches: a safe or a gate.
+type CarrierAntenna struct {
+	Reader  string `yaml:"reader"`
+	Antenna int    `yaml:"antenna"`
+	Safe    string `yaml:"safe"`
+	Gate    string `yaml:"gate"`
+}
+
+// SafeConfigs is the safes section as the engine uses it.
+func (c *Config) SafeConfigs() []gateway.SafeConfig {
+	var out []gateway.SafeConfig
+	for _, s := range c.Safes {
+		out = append(out, gateway.SafeConfig{ID: s.ID, Name: s.Name, Bolt: s.Bolt, Door: s.Door, OpenReminder: s.OpenReminder.D()})
+	}
+	return out
+}
+
+// VaultConfig is the carriers section as carrier tracking uses it; ok is
+// false when the room tracks no carriers.
+func (c *Config) VaultConfig() (vc gateway.VaultConfig, ok bool) {
+	if c.Carriers == nil {
+		return vc, false
+	}
+	vc = gateway.VaultConfig{Antennas: map[gateway.Antenna]gateway.Location{},
+		Departure: c.Carriers.Departure.D(), MaxLoan: c.Carriers.MaxLoan.D()}
+	for _, a := range c.Carriers.Antennas {
+		loc := gateway.Location{Kind: gateway.LocSafe, ID: a.Safe}
+		if a.Gate != "" {
+			loc = gateway.Location{Kind: gateway.LocGate, ID: a.Gate}
+		}
+		vc.Antennas[gateway.Antenna{Reader: a.Reader, Antenna: a.Antenna}] = loc
+	}
+	return vc, true
+}
+
+// InventoryAt is the time of day of the daily inventory; ok is false when
+// it is off or the room tracks no carriers.
+func (c *Config) InventoryAt() (at time.Duration, ok bool) {
+	if c.Carriers == nil || c.Carriers.Inventory == "off" {
+		return 0, false
+	}
+	t, err := time.Parse("15:04", c.Carriers.Inventory)
+	if err != nil {
+		return 0, false
+	}
+	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, true
 }
 
 // Duration is a time.Duration written as "50ms", "5s", "2m".
@@ -264,7 +335,14 @@ const (
 	DefaultKeepAlive = 30 * time.Second
 )
 
-var defaultBaud = map[string]int{"em4100": 9600, "pn532": 115200, "uhf-r200": 115200, "uhf-chafon": 57600, "bridge": 115200}
+var defaultBaud = map[string]int{"em4100": 9600, "pn532": 115200, "uhf-r200": 115200, "uhf-chafon18": 57600, "uhf-chafon288": 57600, "bridge": 115200}
+
+// More defaults for carriers and safes.
+const (
+	DefaultOpenReminder = 10 * time.Minute // a safe is opened to take or put something, not kept open
+	DefaultDeparture    = 5 * time.Minute
+	DefaultMaxLoan      = 48 * time.Hour // the issue's "at most 2 days unless an approver extends it"
+)
 
 // External reports whether the gateway uses an external broker.
 func (m *MQTT) External() bool { return m.URL != "" }
@@ -373,6 +451,26 @@ func (c *Config) applyDefaults() {
 	for i := range c.Wiegand {
 		if c.Wiegand[i].Name == "" {
 			c.Wiegand[i].Name = c.Wiegand[i].ID
+		}
+	}
+	for i := range c.Safes {
+		s := &c.Safes[i]
+		if s.Name == "" {
+			s.Name = s.ID
+		}
+		if s.OpenReminder == 0 {
+			s.OpenReminder = Duration(DefaultOpenReminder)
+		}
+	}
+	if cs := c.Carriers; cs != nil {
+		if cs.Departure == 0 {
+			cs.Departure = Duration(DefaultDeparture)
+		}
+		if cs.MaxLoan == 0 {
+			cs.MaxLoan = Duration(DefaultMaxLoan)
+		}
+		if cs.Inventory == "" {
+			cs.Inventory = c.Schedule.WorkdayEnd
 		}
 	}
 	for i := range c.Serial {

@@ -81,6 +81,21 @@ func TestBrokenConfigsNameLineAndField(t *testing.T) {
 		{"bad workday end", minimal + "schedule: {workday_end: '25:00'}\n", `x.yaml:5: schedule.workday_end`},
 		{"bad time zone", minimal + "schedule: {timezone: Mars/Olympus}\n", `schedule.timezone: unknown time zone`},
 		{"serial path twice", minimal + "serial:\n  - {id: a, kind: em4100, path: /dev/ttyUSB0}\n  - {id: b, kind: em4100, path: /dev/ttyUSB0}\n", `x.yaml:7: serial[1].path: /dev/ttyUSB0 is already used by serial[0]`},
+		{"safe bolt not a bolt", safeRoom + "safes:\n  - {id: safe-a, bolt: door, door: sd}\n", `safes[0].bolt: "door" is not a safe-bolt input`},
+		{"safe input twice", safeRoom + "safes:\n  - {id: safe-a, bolt: sb, door: sd}\n  - {id: safe-b, bolt: sb, door: sd}\n", `safes[1].bolt: "sb" already belongs to safes[0]`},
+		{"safe reminder too short", safeRoom + "safes:\n  - {id: safe-a, bolt: sb, door: sd, open_reminder: 10s}\n", `safes[0].open_reminder: 10s is out of bounds (1m to 8h)`},
+		{"safe id taken", safeRoom + "safes:\n  - {id: sb, bolt: sb, door: sd}\n", `safes[0].id: id "sb" is already used by inputs[1]`},
+		{"uhf without carriers", safeRoom + uhfSerial, `serial[0].kind: a UHF reader needs a carriers section`},
+		{"antenna on no reader", safeRoom + uhfSerial + carriersWith("{reader: em, antenna: 1, safe: safe-a}"), `carriers.antennas[0].reader: "em" is not a UHF reader`},
+		{"antenna 2 on an r200", safeRoom + uhfSerial + carriersWith("{reader: uhf, antenna: 2, safe: safe-a}"), `carriers.antennas[0].antenna: a uhf-r200 reader has one antenna`},
+		{"antenna twice", safeRoom + uhfSerial + carriersWith("{reader: uhf, antenna: 1, safe: safe-a}", "{reader: uhf, antenna: 1, gate: door}"), `carriers.antennas[1].antenna: antenna 1 of uhf is already at carriers.antennas[0]`},
+		{"antenna unknown safe", safeRoom + uhfSerial + carriersWith("{reader: uhf, antenna: 1, safe: safe-z}"), `carriers.antennas[0].safe: "safe-z" is not a safe`},
+		{"gate not a door", safeRoom + uhfSerial + carriersWith("{reader: uhf, antenna: 1, gate: sd}"), `carriers.antennas[0].gate: "sd" is not a door input`},
+		{"antenna both safe and gate", safeRoom + uhfSerial + carriersWith("{reader: uhf, antenna: 1, safe: safe-a, gate: door}"), `carriers.antennas[0]`},
+		{"antenna neither", safeRoom + uhfSerial + carriersWith("{reader: uhf, antenna: 1}"), `carriers.antennas[0]`},
+		{"departure too short", safeRoom + uhfSerial + carriersWith("{reader: uhf, antenna: 1, safe: safe-a}") + "  departure: 5s\n", `carriers.departure: 5s is out of bounds (30s to 1h)`},
+		{"inventory time", safeRoom + uhfSerial + carriersWith("{reader: uhf, antenna: 1, safe: safe-a}") + "  inventory: '24:00'\n", `carriers.inventory`},
+		{"address on an r200", safeRoom + "serial:\n  - {id: uhf, kind: uhf-r200, path: /dev/ttyUSB1, address: 3}\n" + carriersWith("{reader: uhf, antenna: 1, safe: safe-a}"), `serial[0].address: only a uhf-chafon18 or uhf-chafon288`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -92,6 +107,45 @@ func TestBrokenConfigsNameLineAndField(t *testing.T) {
 				t.Fatalf("error %q\nwant it to contain %q", err, c.want)
 			}
 		})
+	}
+}
+
+const safeRoom = minimal + `  - {id: sb, kind: safe-bolt, pin: GPIO5, active: high}
+  - {id: sd, kind: safe-door, pin: GPIO6, active: high}
+  - {id: em, kind: tamper, pin: GPIO7, active: high}
+`
+
+const uhfSerial = "serial:\n  - {id: uhf, kind: uhf-r200, path: /dev/ttyUSB1}\n"
+
+func carriersWith(antennas ...string) string {
+	s := "safes:\n  - {id: safe-a, bolt: sb, door: sd}\ncarriers:\n  antennas:\n"
+	for _, a := range antennas {
+		s += "    - " + a + "\n"
+	}
+	return s
+}
+
+func TestCarrierSectionDefaults(t *testing.T) {
+	c, err := config.Parse([]byte(safeRoom+"serial:\n  - {id: uhf, kind: uhf-chafon288, path: /dev/ttyUSB1}\n"+
+		carriersWith("{reader: uhf, antenna: 1, safe: safe-a}", "{reader: uhf, antenna: 4, gate: door}")), "x.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Safes[0].OpenReminder.D() != config.DefaultOpenReminder || c.Safes[0].Name != "safe-a" {
+		t.Errorf("safe defaults %+v", c.Safes[0])
+	}
+	vc, ok := c.VaultConfig()
+	if !ok || vc.Departure != config.DefaultDeparture || vc.MaxLoan != config.DefaultMaxLoan {
+		t.Errorf("vault config %+v", vc)
+	}
+	if loc := vc.Antennas[gateway.Antenna{Reader: "uhf", Antenna: 4}]; loc != (gateway.Location{Kind: gateway.LocGate, ID: "door"}) {
+		t.Errorf("antenna 4 watches %+v", loc)
+	}
+	if at, ok := c.InventoryAt(); !ok || at != 18*time.Hour {
+		t.Errorf("inventory at %v %v, want the end of the working day", at, ok)
+	}
+	if c.Serial[0].Baud != 57600 {
+		t.Errorf("chafon baud %d", c.Serial[0].Baud)
 	}
 }
 

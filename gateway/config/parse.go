@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -355,6 +356,9 @@ func (c *Config) check(root *yaml.Node) Errors {
 			bad(at("path"), "%s is already used by %s", s.Path, prev)
 		}
 		paths[s.Path] = dotted(at("id")[:2])
+		if s.Address != nil && !strings.HasPrefix(s.Kind, "uhf-chafon") {
+			bad(at("address"), "only a uhf-chafon18 or uhf-chafon288 reader has a bus address")
+		}
 	}
 	for i, w := range c.Wiegand {
 		at := func(f string) []string { return []string{"wiegand", strconv.Itoa(i), f} }
@@ -363,6 +367,7 @@ func (c *Config) check(root *yaml.Node) Errors {
 		claimPin(at("d1"), w.D1)
 	}
 	es = append(es, c.checkAccess(root)...)
+	es = append(es, c.checkCarriers(root, claimID)...)
 	if d := c.GPIO.Poll.D(); d < minPoll || d > maxPoll {
 		bad([]string{"gpio", "poll"}, "%s is out of bounds (%s to %s)", d, minPoll, maxPoll)
 	}
@@ -422,6 +427,88 @@ func (c *Config) checkAccess(root *yaml.Node) Errors {
 	}
 	if c.Ret.Days != 0 && c.Ret.Days < 180 {
 		bad([]string{"retention", "days"}, "%d days is shorter than the 180 GB 50396 requires", c.Ret.Days)
+	}
+	return es
+}
+
+// checkCarriers checks the safes and the carriers section.
+func (c *Config) checkCarriers(root *yaml.Node, claimID func([]string, string)) Errors {
+	var es Errors
+	bad := func(path []string, format string, args ...any) {
+		es = append(es, &Error{File: c.Source, Line: lookup(root, path).Line, Field: dotted(path), Msg: fmt.Sprintf(format, args...)})
+	}
+	inputKind := map[string]gateway.InputKind{}
+	for _, in := range c.Inputs {
+		inputKind[in.ID] = in.Kind
+	}
+	safes := map[string]bool{}
+	usedInput := map[string]string{}
+	for i, s := range c.Safes {
+		at := func(f string) []string { return []string{"safes", strconv.Itoa(i), f} }
+		claimID(at("id"), s.ID)
+		safes[s.ID] = true
+		for _, f := range []struct {
+			key, id string
+			kind    gateway.InputKind
+		}{{"bolt", s.Bolt, gateway.KindSafeBolt}, {"door", s.Door, gateway.KindSafeDoor}} {
+			if inputKind[f.id] != f.kind {
+				bad(at(f.key), "%q is not a %s input", f.id, f.kind)
+			} else if prev, ok := usedInput[f.id]; ok {
+				bad(at(f.key), "%q already belongs to %s", f.id, prev)
+			}
+			usedInput[f.id] = dotted(at("id")[:2])
+		}
+		if d := s.OpenReminder.D(); d < time.Minute || d > 8*time.Hour {
+			bad(at("open_reminder"), "%s is out of bounds (1m to 8h)", d)
+		}
+	}
+	cs := c.Carriers
+	if cs == nil {
+		for i, s := range c.Serial {
+			if s.UHF() {
+				bad([]string{"serial", strconv.Itoa(i), "kind"}, "a UHF reader needs a carriers section saying what its antennas watch")
+			}
+		}
+		return es
+	}
+	uhf := map[string]string{}
+	for _, s := range c.Serial {
+		if s.UHF() {
+			uhf[s.ID] = s.Kind
+		}
+	}
+	seen := map[[2]any]string{}
+	for i, a := range cs.Antennas {
+		at := func(f string) []string { return []string{"carriers", "antennas", strconv.Itoa(i), f} }
+		kind, ok := uhf[a.Reader]
+		switch {
+		case !ok:
+			bad(at("reader"), "%q is not a UHF reader (a serial uhf-r200, uhf-chafon18 or uhf-chafon288 device)", a.Reader)
+		case a.Antenna > 1 && kind != "uhf-chafon288":
+			bad(at("antenna"), "a %s reader has one antenna", kind)
+		}
+		k := [2]any{a.Reader, a.Antenna}
+		if prev, dup := seen[k]; dup {
+			bad(at("antenna"), "antenna %d of %s is already at %s", a.Antenna, a.Reader, prev)
+		}
+		seen[k] = dotted(at("reader")[:3])
+		if a.Safe != "" && !safes[a.Safe] {
+			bad(at("safe"), "%q is not a safe of the safes section", a.Safe)
+		}
+		if a.Gate != "" && inputKind[a.Gate] != gateway.KindDoor {
+			bad(at("gate"), "%q is not a door input", a.Gate)
+		}
+	}
+	if d := cs.Departure.D(); d < 30*time.Second || d > time.Hour {
+		bad([]string{"carriers", "departure"}, "%s is out of bounds (30s to 1h)", d)
+	}
+	if d := cs.MaxLoan.D(); d < time.Hour || d > 7*24*time.Hour {
+		bad([]string{"carriers", "max_loan"}, "%s is out of bounds (1h to 168h)", d)
+	}
+	for i, s := range c.Serial {
+		if s.UHF() && !slices.ContainsFunc(cs.Antennas, func(a CarrierAntenna) bool { return a.Reader == s.ID }) {
+			bad([]string{"serial", strconv.Itoa(i), "id"}, "UHF reader %s watches nothing: give it an antenna in carriers.antennas", s.ID)
+		}
 	}
 	return es
 }
