@@ -84,6 +84,60 @@ func (v *Vault) Inventory(trigger, by string) (*InventoryReport, error) {
 	return r, nil
 }
 
+// ScheduleInventory takes an inventory every day at the time of day at (in
+// the working schedule's time zone), by "gateway", until Stop.
+func (v *Vault) ScheduleInventory(at time.Duration) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.dailyAt = at
+	v.scheduleDaily()
+}
+
+// scheduleDaily arms the next daily inventory; with v.mu held.
+func (v *Vault) scheduleDaily() {
+	ws := WorkSchedule{End: v.dailyAt, Location: v.work.Location}
+	now := v.clock.Now()
+	v.daily = v.clock.AfterFunc(ws.EndOfDay(now).Sub(now), func() {
+		v.Inventory(InventorySchedule, "gateway") // a failure is a log failure, reported by the store
+		v.mu.Lock()
+		if v.daily != nil {
+			v.scheduleDaily()
+		}
+		v.mu.Unlock()
+	})
+}
+
+// Sealer seals and unseals through the panel (it is the panel for the
+// commands) and, once the second person has confirmed, takes the inventory
+// that goes with the seal or the unseal.
+type Sealer struct {
+	*Panel
+	Vault *Vault // nil: a room without carrier tracking
+}
+
+func (s Sealer) Seal(by string) (SealStep, error) {
+	return s.inventory(InventorySeal, by, s.Panel.Seal)
+}
+
+func (s Sealer) Unseal(by string) (SealStep, error) {
+	return s.inventory(InventoryUnseal, by, s.Panel.Unseal)
+}
+
+func (s Sealer) inventory(trigger, by string, op func(string) (SealStep, error)) (SealStep, error) {
+	step, err := op(by)
+	if err != nil || !step.Done || s.Vault == nil {
+		return step, err
+	}
+	// The seal or unseal has happened; an inventory that cannot be stored
+	// does not undo it, and the reply says so.
+	r, err := s.Vault.Inventory(trigger, by)
+	if err != nil {
+		step.InventoryError = err.Error()
+	}
+	step.Inventory = r
+	return step, nil
+}
+
 func (r *InventoryReport) expected() (n int) {
 	for _, s := range r.Safes {
 		n += s.Expected

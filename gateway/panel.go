@@ -53,12 +53,13 @@ type Confirmation struct {
 
 // Seal is a holiday seal in force.
 type Seal struct {
-	ID       string        `json:"id"`
-	By       []string      `json:"by"`
-	At       time.Time     `json:"at"`
-	Seq      uint64        `json:"seq"` // the mode.sealed event
-	Snapshot []DeviceState `json:"snapshot"`
-	Broken   []string      `json:"broken,omitempty"` // seal-broken alarm ids
+	ID       string              `json:"id"`
+	By       []string            `json:"by"`
+	At       time.Time           `json:"at"`
+	Seq      uint64              `json:"seq"` // the mode.sealed event
+	Snapshot []DeviceState       `json:"snapshot"`
+	Carriers map[string][]string `json:"carriers,omitempty"` // per safe, the carriers in it
+	Broken   []string            `json:"broken,omitempty"`   // seal-broken alarm ids
 }
 
 // PanelState is the panel's whole state; it is saved with every change, in
@@ -174,6 +175,9 @@ type Panel struct {
 	Inside func() []string
 	// CarriersAway, when set, lists the carriers that are not home (see Vault.Away).
 	CarriersAway func() []Reason
+	// CarriersInSafes, when set, lists per safe the carriers in it now (see
+	// Vault.InSafes), for the seal snapshot.
+	CarriersInSafes func() map[string][]string
 
 	mu        sync.Mutex
 	st        *PanelState

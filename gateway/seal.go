@@ -2,24 +2,27 @@ package gateway
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 )
 
 // SealReport is what an unsealing produces: who sealed and unsealed and
 // when, the room at both ends, every event in between, and the verdict.
 type SealReport struct {
-	SealID         string        `json:"seal_id"`
-	Room           string        `json:"room"`
-	SealedBy       []string      `json:"sealed_by"`
-	SealedAt       string        `json:"sealed_at"`
-	UnsealedBy     []string      `json:"unsealed_by"`
-	UnsealedAt     string        `json:"unsealed_at"`
-	SealSnapshot   []DeviceState `json:"seal_snapshot"`
-	UnsealSnapshot []DeviceState `json:"unseal_snapshot"`
-	Events         []Event       `json:"events"`
-	Verdict        string        `json:"verdict"` // intact or broken
-	BrokenAlarms   []string      `json:"broken_alarms,omitempty"`
-	Differences    []string      `json:"differences,omitempty"` // devices whose state differs between the ends
+	SealID         string              `json:"seal_id"`
+	Room           string              `json:"room"`
+	SealedBy       []string            `json:"sealed_by"`
+	SealedAt       string              `json:"sealed_at"`
+	UnsealedBy     []string            `json:"unsealed_by"`
+	UnsealedAt     string              `json:"unsealed_at"`
+	SealSnapshot   []DeviceState       `json:"seal_snapshot"`
+	UnsealSnapshot []DeviceState       `json:"unseal_snapshot"`
+	SealCarriers   map[string][]string `json:"seal_carriers,omitempty"`   // per safe, at sealing
+	UnsealCarriers map[string][]string `json:"unseal_carriers,omitempty"` // per safe, at unsealing
+	Events         []Event             `json:"events"`
+	Verdict        string              `json:"verdict"` // intact or broken
+	BrokenAlarms   []string            `json:"broken_alarms,omitempty"`
+	Differences    []string            `json:"differences,omitempty"` // devices whose state differs between the ends
 }
 
 // SealStep is the result of one person's seal or unseal confirmation.
@@ -27,6 +30,9 @@ type SealStep struct {
 	Done    bool        // the second person confirmed: the operation happened
 	Waiting string      // otherwise: who confirmed first
 	Report  *SealReport // unseal: the report
+	// Inventory: the inventory taken once done (see Sealer).
+	Inventory      *InventoryReport
+	InventoryError string
 }
 
 // Seal records one person's confirmation of sealing the room; the second
@@ -91,10 +97,15 @@ func (p *Panel) sealStep(c *change, op, by string) (SealStep, error) {
 		}
 		snap := p.snapshot(c)
 		s.Mode, s.Since, s.By = ModeSealed, c.now, who
-		s.Seal = &Seal{ID: fmt.Sprintf("%s-seal-%s", p.room, c.now.UTC().Format("20060102T150405")), By: who, At: c.now, Snapshot: snap}
+		s.Seal = &Seal{ID: fmt.Sprintf("%s-seal-%s", p.room, c.now.UTC().Format("20060102T150405")), By: who, At: c.now, Snapshot: snap,
+			Carriers: p.carriersInSafes()}
 		s.Bypass = nil
 		c.sealed = len(c.events)
-		c.event("mode.sealed", SeverityInfo, "", by, map[string]any{"by": who, "seal_id": s.Seal.ID, "snapshot": snap})
+		data := map[string]any{"by": who, "seal_id": s.Seal.ID, "snapshot": snap}
+		if s.Seal.Carriers != nil {
+			data["carriers"] = s.Seal.Carriers
+		}
+		c.event("mode.sealed", SeverityInfo, "", by, data)
 		return SealStep{Done: true}, nil
 	}
 	seal := s.Seal
@@ -103,9 +114,12 @@ func (p *Panel) sealStep(c *change, op, by string) (SealStep, error) {
 		return SealStep{}, fmt.Errorf("unseal: read the events of the seal: %w", err)
 	}
 	snap := p.snapshot(c)
+	carriers := p.carriersInSafes()
 	r := &SealReport{SealID: seal.ID, Room: p.room, SealedBy: seal.By, SealedAt: seal.At.Format(TimeFormat),
 		UnsealedBy: who, UnsealedAt: c.now.Format(TimeFormat), SealSnapshot: seal.Snapshot, UnsealSnapshot: snap,
-		Events: during, Verdict: "intact", BrokenAlarms: seal.Broken, Differences: differences(seal.Snapshot, snap)}
+		SealCarriers: seal.Carriers, UnsealCarriers: carriers,
+		Events: during, Verdict: "intact", BrokenAlarms: seal.Broken,
+		Differences: append(differences(seal.Snapshot, snap), carrierDifferences(seal.Carriers, carriers)...)}
 	if len(seal.Broken) > 0 {
 		r.Verdict = "broken"
 	}
@@ -129,12 +143,60 @@ func severityOfVerdict(v string) Severity {
 	return SeverityInfo
 }
 
+// carriersInSafes is the carriers part of a seal snapshot; nil in a room
+// without carrier tracking.
+func (p *Panel) carriersInSafes() map[string][]string {
+	if p.CarriersInSafes == nil {
+		return nil
+	}
+	m := p.CarriersInSafes()
+	if m == nil {
+		m = map[string][]string{}
+	}
+	return m
+}
+
+// carrierDifferences names each carrier in a safe at sealing and not there
+// at unsealing, or the other way round.
+func carrierDifferences(sealed, unsealed map[string][]string) []string {
+	if sealed == nil || unsealed == nil {
+		return nil
+	}
+	where := func(m map[string][]string) map[string]string {
+		out := map[string]string{}
+		for safe, ids := range m {
+			for _, id := range ids {
+				out[id] = safe
+			}
+		}
+		return out
+	}
+	a, b := where(sealed), where(unsealed)
+	var out []string
+	for id, safe := range a {
+		if b[id] != safe {
+			now := "not seen in a safe"
+			if b[id] != "" {
+				now = "in " + b[id]
+			}
+			out = append(out, fmt.Sprintf("carrier %s: in %s at sealing, %s at unsealing", id, safe, now))
+		}
+	}
+	for id, safe := range b {
+		if a[id] == "" {
+			out = append(out, fmt.Sprintf("carrier %s: not in a safe at sealing, in %s at unsealing", id, safe))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 // snapshot is the state of every door, window and safe now.
 func (p *Panel) snapshot(c *change) []DeviceState {
 	var out []DeviceState
 	for _, d := range c.devices() {
 		switch InputKind(d.Kind) {
-		case KindDoor, KindWindow, KindSafeBolt, KindSafeDoor:
+		case KindDoor, KindWindow, KindSafeBolt, KindSafeDoor, KindSafe:
 			out = append(out, d)
 		}
 	}

@@ -79,6 +79,8 @@ type Vault struct {
 	unknown  map[string]sighting    // unregistered tags by EPC
 	timers   map[string]func() bool // overdue timers (their stop) by carrier id
 	sweep    func() bool
+	daily    func() bool   // the daily inventory's timer
+	dailyAt  time.Duration // its time of day
 }
 
 type sighting struct {
@@ -112,6 +114,7 @@ func NewVault(room string, cfg VaultConfig, clock Clock, log VaultLog, people Re
 		loans: map[string]*SignOut{}, seen: map[string]sighting{}, unknown: map[string]sighting{}, timers: map[string]func() bool{}}
 	if panel != nil {
 		panel.CarriersAway = v.Away
+		panel.CarriersInSafes = v.InSafes
 	}
 	return v
 }
@@ -409,6 +412,10 @@ func (v *Vault) Stop() {
 		v.sweep()
 		v.sweep = nil
 	}
+	if v.daily != nil {
+		v.daily()
+		v.daily = nil
+	}
 	for id, stop := range v.timers {
 		stop()
 		delete(v.timers, id)
@@ -688,5 +695,141 @@ func (v *Vault) Loans() []SignOut {
 		out = append(out, *l)
 	}
 	slices.SortFunc(out, func(a, b SignOut) int { return a.Due.Compare(b.Due) })
+	return out
+}
+
+// Replace installs a new register, saved by save under the vault's lock so
+// no sighting lands between the two. A carrier still signed out cannot be
+// dropped from the register: it must be returned first. Every carrier's
+// state is published again and the dropped ones are cleared.
+func (v *Vault) Replace(carriers []Carrier, save func() error) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	keep := make(map[string]bool, len(carriers))
+	for _, c := range carriers {
+		keep[c.ID] = true
+	}
+	var out []string
+	for id, l := range v.loans {
+		if !keep[id] {
+			out = append(out, fmt.Sprintf("%s (%s, to %s)", id, l.ID, l.Borrower))
+		}
+	}
+	if len(out) > 0 {
+		sort.Strings(out)
+		return Errorf(ECONFLICT, "carriers: the new register drops carriers still signed out: %s; return them first", strings.Join(out, ", "))
+	}
+	if err := save(); err != nil {
+		return err
+	}
+	var dropped []string
+	for id := range v.carriers {
+		if !keep[id] {
+			dropped = append(dropped, id)
+		}
+	}
+	v.setCarriers(carriers, v.clock.Now())
+	if v.sink != nil {
+		for _, id := range dropped {
+			v.sink.CarrierState(id, nil)
+		}
+	}
+	v.publishAll()
+	return nil
+}
+
+// Publish sends every carrier's state to the sink (at start).
+func (v *Vault) Publish() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.publishAll()
+}
+
+func (v *Vault) publishAll() {
+	if v.sink == nil {
+		return
+	}
+	for _, st := range v.state {
+		v.sink.CarrierState(st.ID, mustJSON(v.statePayload(*st)))
+	}
+}
+
+// maxExtension bounds how far an approver may push a due time.
+const maxExtension = 30 * 24 * time.Hour
+
+// Extend moves an open sign-out's due time, approved by a security officer
+// or a leader other than the borrower. An overdue alarm is restored.
+func (v *Vault) Extend(carrier string, due time.Time, approver, by string) (*SignOut, error) {
+	if strings.TrimSpace(by) == "" {
+		return nil, Errorf(EINVALID, "by: who extends the loan is missing")
+	}
+	now := v.clock.Now()
+	if !due.After(now) {
+		return nil, Errorf(EINVALID, "due: %s is not in the future", due.Format("2006-01-02 15:04"))
+	}
+	if due.Sub(now) > maxExtension {
+		return nil, Errorf(EINVALID, "due: %s is more than %d days away", due.Format("2006-01-02 15:04"), int(maxExtension.Hours()/24))
+	}
+	v.mu.Lock()
+	l := v.loans[carrier]
+	if v.carriers[carrier] == nil {
+		v.mu.Unlock()
+		return nil, Errorf(ENOTFOUND, "carrier: no carrier %q in the register", carrier)
+	}
+	if l == nil {
+		v.mu.Unlock()
+		return nil, Errorf(ECONFLICT, "carrier: %s is not signed out", carrier)
+	}
+	borrower, second, loanID := l.Borrower, l.Second, l.ID
+	v.mu.Unlock()
+	if strings.TrimSpace(approver) == "" {
+		return nil, Errorf(EINVALID, "approver: an extension is approved by a security officer or a leader")
+	}
+	if err := v.mayApprove(approver, borrower, second); err != nil {
+		return nil, err
+	}
+	v.mu.Lock()
+	l = v.loans[carrier]
+	if l == nil || l.ID != loanID {
+		v.mu.Unlock()
+		return nil, Errorf(ECONFLICT, "carrier: %s changed meanwhile; try again", carrier)
+	}
+	prev := *l
+	b := v.batch(now)
+	l.Due, l.Overdue = due, false
+	l.Approver = approver
+	b.signOuts = append(b.signOuts, *l)
+	b.touch(carrier) // the retained state shows the due time
+	b.event("carrier.extended", SeverityInfo, carrier, l.Borrower, map[string]any{"carrier": carrier, "sign_out": l.ID,
+		"borrower": l.Borrower, "previous_due": prev.Due.Format(TimeFormat), "due": due.Format(TimeFormat), "approver": approver, "by": by})
+	if err := v.commit(b); err != nil {
+		*l = prev
+		v.mu.Unlock()
+		return nil, err
+	}
+	v.armOverdue(l)
+	out := *l
+	v.mu.Unlock()
+	if prev.Overdue {
+		v.panel.Restore(AlarmCarrierOverdue, carrier)
+	}
+	return &out, nil
+}
+
+// InSafes lists, per safe, the carriers seen in it within the presence
+// window: the carriers part of a seal snapshot.
+func (v *Vault) InSafes() map[string][]string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	now := v.clock.Now()
+	out := map[string][]string{}
+	for id, s := range v.seen {
+		if s.loc.Kind == LocSafe && !s.assumed && now.Sub(s.at) < v.cfg.Present {
+			out[s.loc.ID] = append(out[s.loc.ID], id)
+		}
+	}
+	for _, ids := range out {
+		sort.Strings(ids)
+	}
 	return out
 }

@@ -429,9 +429,6 @@ func (c *Config) applyDefaults() {
 	if c.Access.Denials == 0 {
 		c.Access.Denials = 5 // GB 50396
 	}
-	if c.Access.KeyFile == "" && c.Storage.Path != "" {
-		c.Access.KeyFile = strings.TrimSuffix(c.Storage.Path, ".db") + ".key"
-	}
 	for i := range c.Access.Doors {
 		d := &c.Access.Doors[i]
 		if d.HeldOpen == 0 {

@@ -30,6 +30,18 @@ type AccessTarget interface {
 	ReplacePersonnel(csv string, version int64, by string) (map[string]any, error)
 }
 
+// CarrierTarget is what carrier commands act on.
+type CarrierTarget interface {
+	// ReplaceCarriers replaces the whole register with the CSV text, as version.
+	ReplaceCarriers(csv string, version int64, by string) (map[string]any, error)
+	SignOut(r gateway.SignOutRequest) (*gateway.SignOut, error)
+	Return(carrier, by string) (*gateway.SignOut, error)
+	Extend(carrier string, due time.Time, approver, by string) (*gateway.SignOut, error)
+	Inventory(trigger, by string) (*gateway.InventoryReport, error)
+	// InventoryReport returns a stored report (the latest when id is empty).
+	InventoryReport(id string) (*gateway.InventoryReport, error)
+}
+
 // Reply is the payload of roomguard/<room>/reply/<id>.
 type Reply struct {
 	ID     string         `json:"id"`
@@ -66,7 +78,10 @@ type Commands struct {
 	// Access, when set, carries out visitor/register, visitor/checkout and
 	// personnel/replace.
 	Access AccessTarget
-	log    *slog.Logger
+	// Carriers, when set, carries out carriers/replace, carrier/signout,
+	// carrier/return, carrier/extend, inventory/run and inventory/show.
+	Carriers CarrierTarget
+	log      *slog.Logger
 }
 
 // NewCommands subscribes to the room's commands on session.
@@ -119,7 +134,7 @@ func (c *Commands) Execute(name string, payload []byte) Reply {
 func (c *Commands) execute(name string, payload []byte) (map[string]any, error) {
 	schema := "cmd-" + strings.ReplaceAll(name, "/", "-")
 	if _, err := schemas.Source(schema); err != nil || strings.Contains(name, "-") {
-		return nil, gateway.Errorf(gateway.ENOTFOUND, "unknown command %q (arm, disarm, bypass, ack, seal, unseal, visitor/register, visitor/checkout, personnel/replace)", name)
+		return nil, gateway.Errorf(gateway.ENOTFOUND, "unknown command %q (arm, disarm, bypass, ack, seal, unseal, visitor/register, visitor/checkout, personnel/replace, carriers/replace, carrier/signout, carrier/return, carrier/extend, inventory/run, inventory/show)", name)
 	}
 	if len(payload) > limit(name) {
 		return nil, gateway.Errorf(gateway.EINVALID, "%s: the command is %d bytes, more than %d", name, len(payload), limit(name))
@@ -128,15 +143,23 @@ func (c *Commands) execute(name string, payload []byte) (map[string]any, error) 
 		return nil, gateway.Errorf(gateway.EINVALID, "%s: %v", name, err)
 	}
 	var cmd struct {
-		By      string   `json:"by"`
-		Reason  string   `json:"reason"`
-		Devices []string `json:"devices"`
-		Alarm   string   `json:"alarm"`
-		Comment string   `json:"comment"`
-		Visit   string   `json:"visit"`
-		Version int64    `json:"version"`
-		CSV     string   `json:"csv"`
-		Visitor struct {
+		By       string   `json:"by"`
+		Reason   string   `json:"reason"`
+		Devices  []string `json:"devices"`
+		Alarm    string   `json:"alarm"`
+		Comment  string   `json:"comment"`
+		Visit    string   `json:"visit"`
+		Version  int64    `json:"version"`
+		CSV      string   `json:"csv"`
+		Carrier  string   `json:"carrier"`
+		Borrower string   `json:"borrower"`
+		Second   string   `json:"second"`
+		Purpose  string   `json:"purpose"`
+		Due      string   `json:"due"`
+		MayLeave bool     `json:"may_leave"`
+		Approver string   `json:"approver"`
+		Report   string   `json:"report"`
+		Visitor  struct {
 			Name         string `json:"name"`
 			IDType       string `json:"id_type"`
 			IDNumber     string `json:"id_number"`
@@ -163,6 +186,12 @@ func (c *Commands) execute(name string, payload []byte) (map[string]any, error) 
 		if s.Report != nil {
 			res["seal_id"], res["verdict"] = s.Report.SealID, s.Report.Verdict
 		}
+		if s.Inventory != nil {
+			res["inventory"], res["all_home"] = s.Inventory.ID, s.Inventory.AllHome
+		}
+		if s.InventoryError != "" {
+			res["inventory_error"] = s.InventoryError
+		}
 		return res, nil
 	}
 	switch name {
@@ -178,6 +207,10 @@ func (c *Commands) execute(name string, payload []byte) (map[string]any, error) 
 		return step(c.target.Seal(cmd.By))
 	case "unseal":
 		return step(c.target.Unseal(cmd.By))
+	}
+	if strings.HasPrefix(name, "carrier") || strings.HasPrefix(name, "inventory/") {
+		return c.carrierCommand(name, cmd.By, cmd.Version, cmd.CSV, gateway.SignOutRequest{Carrier: cmd.Carrier, Borrower: cmd.Borrower,
+			Second: cmd.Second, Purpose: cmd.Purpose, MayLeave: cmd.MayLeave, Approver: cmd.Approver, By: cmd.By}, cmd.Due, cmd.Report)
 	}
 	if c.Access == nil {
 		return nil, gateway.Errorf(gateway.ENOTFOUND, "%s: this room has no entry control", name)
@@ -209,8 +242,67 @@ func (c *Commands) execute(name string, payload []byte) (map[string]any, error) 
 	return nil, gateway.Errorf(gateway.ENOTFOUND, "unknown command %q", name)
 }
 
+// carrierCommand carries out the carrier and inventory commands.
+func (c *Commands) carrierCommand(name, by string, version int64, csv string, req gateway.SignOutRequest, due, report string) (map[string]any, error) {
+	if c.Carriers == nil {
+		return nil, gateway.Errorf(gateway.ENOTFOUND, "%s: this room tracks no carriers", name)
+	}
+	var dueAt time.Time
+	if due != "" {
+		t, err := time.Parse(time.RFC3339, due)
+		if err != nil {
+			return nil, gateway.Errorf(gateway.EINVALID, "%s: due: %q is not an RFC 3339 time", name, due)
+		}
+		dueAt = t
+	}
+	loan := func(l *gateway.SignOut, err error) (map[string]any, error) {
+		if err != nil {
+			return nil, err
+		}
+		m := map[string]any{"sign_out": l.ID, "carrier": l.Carrier, "borrower": l.Borrower, "due": l.Due.Format(gateway.TimeFormat),
+			"may_leave": l.MayLeave}
+		if !l.ReturnedAt.IsZero() {
+			m["returned_at"] = l.ReturnedAt.Format(gateway.TimeFormat)
+			m["late"] = l.ReturnedAt.After(l.Due)
+		}
+		return m, nil
+	}
+	summary := func(r *gateway.InventoryReport, err error) (map[string]any, error) {
+		if err != nil {
+			return nil, err
+		}
+		b, _ := json.Marshal(r)
+		var m map[string]any
+		json.Unmarshal(b, &m)
+		return m, nil
+	}
+	switch name {
+	case "carriers/replace":
+		return c.Carriers.ReplaceCarriers(csv, version, by)
+	case "carrier/signout":
+		req.Due = dueAt
+		return loan(c.Carriers.SignOut(req))
+	case "carrier/return":
+		return loan(c.Carriers.Return(req.Carrier, by))
+	case "carrier/extend":
+		return loan(c.Carriers.Extend(req.Carrier, dueAt, req.Approver, by))
+	case "inventory/run":
+		return summary(c.Carriers.Inventory(gateway.InventoryCommand, by))
+	case "inventory/show":
+		r, err := c.Carriers.InventoryReport(report)
+		if err == nil && r == nil {
+			err = gateway.Errorf(gateway.ENOTFOUND, "%s: no inventory report %q", name, report)
+			if report == "" {
+				err = gateway.Errorf(gateway.ENOTFOUND, "%s: no inventory has been taken yet", name)
+			}
+		}
+		return summary(r, err)
+	}
+	return nil, gateway.Errorf(gateway.ENOTFOUND, "unknown command %q", name)
+}
+
 func limit(name string) int {
-	if name == "personnel/replace" {
+	if name == "personnel/replace" || name == "carriers/replace" {
 		return maxPersonnel
 	}
 	return maxCommand

@@ -33,4 +33,13 @@ func (t Topics) Personnel() string         { return t.Root() + "/personnel" }
 func (t Topics) SimBadge(id string) string { return t.Root() + "/sim/badge/" + id }
 func (t Topics) SimBadgeFilter() string    { return t.Root() + "/sim/badge/+" }
 func (t Topics) Reply(id string) string    { return t.Root() + "/reply/" + id }
-func (t Topics) String() string            { return fmt.Sprintf("roomguard/%s/#", t.Room) }
+func (t Topics) Carriers() string          { return t.Root() + "/carriers" }
+func (t Topics) Carrier(id string) string  { return t.Root() + "/carriers/" + id }
+func (t Topics) Inventory(id string) string {
+	return t.Root() + "/inventories/" + id
+}
+func (t Topics) SimTags(reader string, antenna int) string {
+	return fmt.Sprintf("%s/sim/tags/%s/%d", t.Root(), reader, antenna)
+}
+func (t Topics) SimTagsFilter() string { return t.Root() + "/sim/tags/+/+" }
+func (t Topics) String() string        { return fmt.Sprintf("roomguard/%s/#", t.Room) }

@@ -73,6 +73,22 @@ func (p *Retained) Occupancy(payload json.RawMessage) { p.Set(p.session.topics.O
 // Personnel publishes the version of the register the room holds.
 func (p *Retained) Personnel(payload json.RawMessage) { p.Set(p.session.topics.Personnel(), payload) }
 
+// CarrierRegister publishes the version of the carrier register the room holds.
+func (p *Retained) CarrierRegister(payload json.RawMessage) {
+	p.Set(p.session.topics.Carriers(), payload)
+}
+
+// CarrierState implements gateway.VaultSink (an empty payload clears it:
+// the carrier left the register).
+func (p *Retained) CarrierState(id string, payload []byte) {
+	p.Set(p.session.topics.Carrier(id), payload)
+}
+
+// InventoryReport implements gateway.VaultSink.
+func (p *Retained) InventoryReport(id string, payload []byte) {
+	p.Set(p.session.topics.Inventory(id), payload)
+}
+
 func (p *Retained) signal() {
 	select {
 	case p.wake <- struct{}{}:

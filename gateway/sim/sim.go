@@ -23,6 +23,7 @@ import (
 	"github.com/roomguard/roomguard/devices/gpiosim"
 	"github.com/roomguard/roomguard/devices/pn532/pn532sim"
 	"github.com/roomguard/roomguard/devices/serialsim"
+	"github.com/roomguard/roomguard/devices/uhf/uhfsim"
 	"github.com/roomguard/roomguard/devices/wiegand"
 	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/config"
@@ -45,7 +46,20 @@ type Room struct {
 	links  []*serialsim.Link
 	twins  map[string]*twin // badge readers' device sides
 	wieg   map[string]*wiegandTwin
+	uhf    map[string]*uhfTwin
 }
+
+// uhfTwin is the device side of a simulated UHF reader.
+type uhfTwin struct {
+	dev      *os.File
+	reader   *uhfsim.Reader
+	antennas int
+}
+
+var uhfKinds = map[string]struct {
+	kind     uhfsim.Kind
+	antennas int
+}{"uhf-r200": {uhfsim.R200, 1}, "uhf-chafon18": {uhfsim.Chafon18, 1}, "uhf-chafon288": {uhfsim.Chafon288, 8}}
 
 // wiegandTwin is a simulated Wiegand reader: it pulses the gateway's D0 and
 // D1 pins.
@@ -104,7 +118,7 @@ type twin struct {
 // tells where the gateway finds each device.
 func New(cfg *config.Config) (*Room, error) {
 	r := &Room{Bank: gpiosim.NewBank(), room: cfg.Room.ID, inputs: map[string]config.Input{}, twins: map[string]*twin{},
-		wieg: map[string]*wiegandTwin{}}
+		wieg: map[string]*wiegandTwin{}, uhf: map[string]*uhfTwin{}}
 	for _, in := range cfg.Inputs {
 		r.inputs[in.ID] = in
 		// A contact at rest: the idle level, as wired.
@@ -137,6 +151,16 @@ func New(cfg *config.Config) (*Room, error) {
 				go t.chip.Serve() // ends when Close closes dev
 			}
 			r.twins[s.ID] = t
+		}
+		if k, ok := uhfKinds[s.Kind]; ok {
+			dev, err := os.OpenFile(l.DevicePath, os.O_RDWR, 0)
+			if err != nil {
+				r.Close()
+				return nil, fmt.Errorf("sim: UHF reader %s: %w", s.ID, err)
+			}
+			t := &uhfTwin{dev: dev, reader: uhfsim.New(k.kind, dev), antennas: k.antennas}
+			go t.reader.Serve() // ends when Close closes dev
+			r.uhf[s.ID] = t
 		}
 	}
 	return r, nil
@@ -249,9 +273,60 @@ func (r *Room) Present(reader string, payload []byte) error {
 	return err
 }
 
+// maxTags bounds the tags one simulated antenna holds.
+const maxTags = 2000
+
+// Tags puts exactly the tags of payload in the field of a simulated UHF
+// reader's antenna: EPCs in hex, separated by spaces, commas or new lines,
+// or a JSON array of strings; empty takes every tag away. "silent" makes
+// the reader stop answering (a fault), "answer" brings it back.
+func (r *Room) Tags(reader string, antenna int, payload []byte) error {
+	t, ok := r.uhf[reader]
+	if !ok {
+		return gateway.Errorf(gateway.ENOTFOUND, "sim: no UHF reader %q in room %s", reader, r.room)
+	}
+	if antenna < 1 || antenna > t.antennas {
+		return gateway.Errorf(gateway.EINVALID, "sim: UHF reader %s has antennas 1 to %d, not %d", reader, t.antennas, antenna)
+	}
+	p := bytes.TrimSpace(payload)
+	switch string(p) {
+	case "silent", `"silent"`:
+		t.reader.Silence(true)
+		return nil
+	case "answer", `"answer"`:
+		t.reader.Silence(false)
+		return nil
+	}
+	var words []string
+	if len(p) > 0 && p[0] == '[' {
+		if err := json.Unmarshal(p, &words); err != nil {
+			return gateway.Errorf(gateway.EINVALID, "sim: UHF reader %s: payload is not a JSON array of EPCs: %v", reader, err)
+		}
+	} else {
+		words = strings.FieldsFunc(string(p), func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\t' || r == '\r' })
+	}
+	if len(words) > maxTags {
+		return gateway.Errorf(gateway.EINVALID, "sim: UHF reader %s: %d tags, at most %d in one field", reader, len(words), maxTags)
+	}
+	var epcs [][]byte
+	for _, w := range words {
+		epc := gateway.NormalizeEPC(w)
+		if err := gateway.CheckEPC(epc); err != nil {
+			return gateway.Errorf(gateway.EINVALID, "sim: UHF reader %s: %q: %v", reader, w, err)
+		}
+		b, _ := hex.DecodeString(epc)
+		epcs = append(epcs, b)
+	}
+	t.reader.Field(antenna, epcs...)
+	return nil
+}
+
 // Close tears down the simulated serial lines.
 func (r *Room) Close() {
 	for _, t := range r.twins {
+		t.dev.Close()
+	}
+	for _, t := range r.uhf {
 		t.dev.Close()
 	}
 	for _, l := range r.links {

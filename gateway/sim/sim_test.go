@@ -9,6 +9,8 @@ import (
 	"github.com/roomguard/roomguard/devices/badge"
 	"github.com/roomguard/roomguard/devices/em4100"
 	"github.com/roomguard/roomguard/devices/serialline"
+	"github.com/roomguard/roomguard/devices/uhf"
+	"github.com/roomguard/roomguard/devices/uhf/chafon"
 	"github.com/roomguard/roomguard/devices/wiegand"
 	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/config"
@@ -78,8 +80,8 @@ func TestBadPayloadsChangeNothing(t *testing.T) {
 
 func TestPortsArePseudoTerminals(t *testing.T) {
 	r := exampleRoom(t)
-	if len(r.Ports) != 3 {
-		t.Fatalf("%d ports, want 3", len(r.Ports))
+	if len(r.Ports) != 4 {
+		t.Fatalf("%d ports, want 4", len(r.Ports))
 	}
 	if err := schemas.ValidateJSON("sim-ports", r.PortsPayload()); err != nil {
 		t.Fatal(err)
@@ -176,4 +178,55 @@ func FuzzDrive(f *testing.F) {
 	f.Fuzz(func(t *testing.T, device string, payload []byte) {
 		r.Drive(device, payload) // must never panic
 	})
+}
+
+// A simulated UHF reader answers the real driver with the tags put in its
+// antennas' fields; bad payloads change nothing.
+func TestTagsInTheField(t *testing.T) {
+	r := exampleRoom(t)
+	var gw string
+	for _, p := range r.Ports {
+		if p.Device == "uhf-safes" {
+			gw = p.GatewayPath
+		}
+	}
+	if err := r.Tags("uhf-safes", 2, []byte(`["E280 1160 6000 0208 5E5C 8B11", "300833B2DDD9014000000001"]`)); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		reader  string
+		antenna int
+		payload string
+	}{
+		{"uhf-nowhere", 1, "E2801160"},
+		{"uhf-safes", 9, "E2801160"},
+		{"uhf-gate", 2, "E2801160"},
+		{"uhf-safes", 2, "E28011"},
+		{"uhf-safes", 2, "XYZ1"},
+		{"uhf-safes", 2, `["E2801160",`},
+	} {
+		err := r.Tags(c.reader, c.antenna, []byte(c.payload))
+		if code := gateway.ErrorCode(err); code != gateway.EINVALID && code != gateway.ENOTFOUND {
+			t.Errorf("%s/%d %q: %v", c.reader, c.antenna, c.payload, err)
+		}
+	}
+	port, err := serialline.Open(gw, 57600, 50*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer port.Close()
+	stop := make(chan struct{})
+	got := map[string]int{}
+	err = uhf.Run(port, &chafon.Reader{Addr: 0xFF, Model: chafon.Reader288}, stop, func() {}, &uhf.Opts{Silent: 2}, func(rd uhf.Read) {
+		got[rd.EPC] = rd.Antenna
+		if len(got) == 2 {
+			r.Tags("uhf-safes", 2, []byte("silent"))
+		}
+	})
+	if err != uhf.ErrSilent {
+		t.Fatalf("run ended with %v, want silence", err)
+	}
+	if got["E2801160600002085E5C8B11"] != 2 || got["300833B2DDD9014000000001"] != 2 {
+		t.Fatalf("read %v", got)
+	}
 }

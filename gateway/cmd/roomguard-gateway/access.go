@@ -127,33 +127,12 @@ func (d *daemon) startReaders(cfg *config.Config, clock gateway.Clock, openPin f
 			log.Debug("badge", "reader", reader, "granted", dec.Granted, "reason", dec.Reason)
 		}
 	}
-	status := func(id string) func(bool, error) {
-		return func(up bool, err error) {
-			if up {
-				log.Info("badge reader ready", "reader", id)
-				if err := d.panel.Restore(gateway.AlarmDeviceFault, id); err != nil {
-					log.Error("fault restore not logged", "reader", id, "err", err)
-				}
-				return
-			}
-			log.Warn("badge reader fault", "reader", id, "err", err)
-			if _, err2 := d.panel.Raise(gateway.AlarmDeviceFault, id, err.Error()); err2 != nil {
-				log.Error("fault not logged", "reader", id, "err", err2)
-			}
-		}
-	}
+	status := d.faultStatus("badge reader", log)
 	for _, s := range cfg.Serial {
 		if !used[s.ID] || (s.Kind != "em4100" && s.Kind != "pn532") {
 			continue
 		}
-		path := s.Path
-		if d.room != nil {
-			for _, p := range d.room.Ports {
-				if p.Device == s.ID {
-					path = p.GatewayPath
-				}
-			}
-		}
+		path := d.simPath(s.ID, s.Path)
 		kind, id, baud := s.Kind, s.ID, s.Baud
 		r.wg.Add(1)
 		go func() {
@@ -191,6 +170,39 @@ func (d *daemon) startReaders(cfg *config.Config, clock gateway.Clock, openPin f
 		go func() { defer r.wg.Done(); dev.Run(present(id)) }()
 	}
 	return nil
+}
+
+// faultStatus is the status callback of a supervised serial device: a
+// failure raises device-fault, the device answering again restores it.
+func (d *daemon) faultStatus(what string, log *slog.Logger) func(id string) func(bool, error) {
+	return func(id string) func(bool, error) {
+		return func(up bool, err error) {
+			if up {
+				log.Info(what+" ready", "device", id)
+				if err := d.panel.Restore(gateway.AlarmDeviceFault, id); err != nil {
+					log.Error("fault restore not logged", "device", id, "err", err)
+				}
+				return
+			}
+			log.Warn(what+" fault", "device", id, "err", err)
+			if _, err2 := d.panel.Raise(gateway.AlarmDeviceFault, id, err.Error()); err2 != nil {
+				log.Error("fault not logged", "device", id, "err", err2)
+			}
+		}
+	}
+}
+
+// simPath is where the gateway opens serial device id: its configured path,
+// or in a simulated room the gateway side of its pseudo-terminal pair.
+func (d *daemon) simPath(id, path string) string {
+	if d.room != nil {
+		for _, p := range d.room.Ports {
+			if p.Device == id {
+				return p.GatewayPath
+			}
+		}
+	}
+	return path
 }
 
 func (r *readers) Stop() {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -76,6 +77,7 @@ type daemon struct {
 	engine  *gateway.Engine
 	panel   *gateway.Panel
 	access  *gateway.Access
+	vault   *gateway.Vault // nil: the room tracks no carriers
 	readers *readers
 	session *mqtt.Session
 	room    *sim.Room // nil unless simulated
@@ -100,11 +102,12 @@ type input struct {
 
 // startDaemon opens the log, the pins and the broker connection, and starts
 // reading inputs and publishing. On error everything opened is closed again.
-func startDaemon(cfg *config.Config, o daemonOpts) (d *daemon, err error) {
+func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	log := slog.New(slog.NewTextHandler(o.Stderr, &slog.HandlerOptions{Level: o.LogLevel}))
-	d = &daemon{cfg: cfg, log: log}
+	d := &daemon{cfg: cfg, log: log}
 	defer func() {
 		if err != nil {
+			d.readers.Stop()
 			d.close()
 		}
 	}()
@@ -188,7 +191,11 @@ func startDaemon(cfg *config.Config, o daemonOpts) (d *daemon, err error) {
 	d.engine.SetPanel(d.panel)
 	d.access = gateway.NewAccess(cfg.Room.ID, cfg.AccessConfig(), clock, d.store, d.store, states, d.panel, key)
 	d.engine.SetAccess(d.access)
-	cmds := mqtt.NewCommands(d.session, d.panel)
+	for _, s := range cfg.SafeConfigs() {
+		d.engine.AddSafe(s)
+	}
+	sealer := &gateway.Sealer{Panel: d.panel}
+	cmds := mqtt.NewCommands(d.session, sealer)
 	ac := &accessCommands{Access: d.access, store: d.store, retained: states, room: cfg.Room.ID, clock: clock}
 	cmds.Access = ac
 	if ri, err := d.store.Register(); err != nil {
@@ -228,6 +235,19 @@ func startDaemon(cfg *config.Config, o daemonOpts) (d *daemon, err error) {
 				log.Warn("sim badge ignored", "topic", topic, "err", err)
 			}
 		})
+		d.session.Subscribe(d.session.Topics().SimTagsFilter(), func(topic string, payload []byte) {
+			parts := strings.Split(topic, "/")
+			reader, ant := parts[len(parts)-2], parts[len(parts)-1]
+			antenna, err := strconv.Atoi(ant)
+			if err == nil {
+				err = d.room.Tags(reader, antenna, payload)
+			} else {
+				err = fmt.Errorf("antenna %q is not a number", ant)
+			}
+			if err != nil {
+				log.Warn("sim tags ignored", "topic", topic, "err", err)
+			}
+		})
 		ports := d.room.PortsPayload()
 		d.session.OnUp(func(uint64) {
 			d.session.Client().Publish(d.session.Topics().SimPorts(), 1, true, ports)
@@ -245,6 +265,10 @@ func startDaemon(cfg *config.Config, o daemonOpts) (d *daemon, err error) {
 	if err := d.startReaders(cfg, clock, openPin, log.With("part", "access")); err != nil {
 		return nil, err
 	}
+	if err := d.startCarriers(cfg, clock, states, cmds, log.With("part", "carriers")); err != nil {
+		return nil, err
+	}
+	sealer.Vault = d.vault
 	d.pruneDaily(cfg.Ret.Days, clock)
 	log.Info("gateway started", "room", cfg.Room.ID, "sim", o.Sim, "log", cfg.Storage.Path, "broker", brokerURL, "clock_trusted", clock.Trusted())
 
@@ -294,6 +318,10 @@ func startDaemon(cfg *config.Config, o daemonOpts) (d *daemon, err error) {
 func (d *daemon) Stop() {
 	d.log.Info("stopping")
 	d.readers.Stop()
+	if d.vault != nil {
+		d.vault.Stop()
+	}
+	d.engine.StopSafes()
 	d.pruneMu.Lock()
 	d.pruneStopped = true
 	if d.stopPrune != nil {

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/roomguard/roomguard/devices/serialline"
+	"github.com/roomguard/roomguard/devices/uhf"
+	"github.com/roomguard/roomguard/devices/uhf/chafon"
+	"github.com/roomguard/roomguard/devices/uhf/r200"
+	"github.com/roomguard/roomguard/gateway"
+	"github.com/roomguard/roomguard/gateway/config"
+	"github.com/roomguard/roomguard/gateway/csv"
+	"github.com/roomguard/roomguard/gateway/mqtt"
+	"github.com/roomguard/roomguard/gateway/sqlite"
+)
+
+// carrierCommands carries out the carrier commands (mqtt.CarrierTarget).
+type carrierCommands struct {
+	*gateway.Vault
+	store    *sqlite.Store
+	retained *mqtt.Retained
+	room     string
+	safes    []string
+	clock    gateway.Clock
+}
+
+func (cc *carrierCommands) ReplaceCarriers(text string, version int64, by string) (map[string]any, error) {
+	carriers, err := csv.ReadCarriers(strings.NewReader(text), "carriers/replace")
+	if err != nil {
+		return nil, gateway.Errorf(gateway.EINVALID, "%v", err)
+	}
+	var bad []string
+	for _, c := range carriers {
+		if !slices.Contains(cc.safes, c.Home) {
+			bad = append(bad, fmt.Sprintf("%s: home %q", c.ID, c.Home))
+		}
+	}
+	if len(bad) > 0 {
+		return nil, gateway.Errorf(gateway.EINVALID, "carriers/replace: homes that are not safes of this room (%s): %s",
+			strings.Join(cc.safes, ", "), strings.Join(bad, "; "))
+	}
+	var ri sqlite.RegisterInfo
+	err = cc.Replace(carriers, func() (err error) {
+		ri, err = cc.store.ReplaceCarriers(carriers, version, by, cc.clock.Now())
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	cc.publishRegister(ri)
+	return map[string]any{"version": ri.Version, "count": ri.Count, "sha256": ri.SHA256}, nil
+}
+
+func (cc *carrierCommands) publishRegister(ri sqlite.RegisterInfo) {
+	cc.retained.CarrierRegister(mustJSON(map[string]any{"room": cc.room, "version": ri.Version, "count": ri.Count,
+		"updated_at": ri.UpdatedAt.Format(gateway.TimeFormat), "updated_by": ri.UpdatedBy, "sha256": ri.SHA256}))
+}
+
+// InventoryReport returns a stored report, the latest when id is empty.
+func (cc *carrierCommands) InventoryReport(id string) (*gateway.InventoryReport, error) {
+	if id != "" {
+		return cc.store.Inventory(id)
+	}
+	rs, err := cc.store.Inventories(time.Time{}, 1)
+	if err != nil || len(rs) == 0 {
+		return nil, err
+	}
+	return &rs[0], nil
+}
+
+// startCarriers starts carrier tracking when the config has a carriers
+// section: the vault restored from the log, its commands, the daily
+// inventory, and every UHF reader supervised like the badge readers (a
+// reader that goes silent raises device-fault and is reopened).
+func (d *daemon) startCarriers(cfg *config.Config, clock gateway.Clock, states *mqtt.Retained, cmds *mqtt.Commands, log *slog.Logger) error {
+	vc, ok := cfg.VaultConfig()
+	if !ok {
+		return nil
+	}
+	ws := cfg.WorkSchedule()
+	d.vault = gateway.NewVault(cfg.Room.ID, vc, clock, d.store, d.store, d.panel, d.access, states, &ws)
+	if err := d.vault.Load(); err != nil {
+		return err
+	}
+	d.closers = append(d.closers, d.vault.Stop)
+	d.vault.Publish()
+	cc := &carrierCommands{Vault: d.vault, store: d.store, retained: states, room: cfg.Room.ID, clock: clock}
+	for _, s := range cfg.Safes {
+		cc.safes = append(cc.safes, s.ID)
+	}
+	ri, err := d.store.CarrierRegister()
+	if err != nil {
+		return err
+	}
+	cc.publishRegister(ri)
+	cmds.Carriers = cc
+	if at, ok := cfg.InventoryAt(); ok {
+		d.vault.ScheduleInventory(at)
+	}
+
+	r := d.readers
+	status := d.faultStatus("UHF reader", log)
+	for _, s := range cfg.Serial {
+		if !s.UHF() {
+			continue
+		}
+		id, kind := s.ID, s.Kind
+		addr := byte(0xFF)
+		if s.Address != nil {
+			addr = byte(*s.Address)
+		}
+		seen := func(rd uhf.Read) {
+			if err := d.vault.Seen(id, rd.Antenna, rd.EPC, rd.At); err != nil {
+				log.Warn("tag read not taken", "reader", id, "antenna", rd.Antenna, "epc", rd.EPC, "err", err)
+			}
+		}
+		path, baud := d.simPath(s.ID, s.Path), s.Baud
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			serialline.Supervise(r.stop, serialline.Opts{Path: path, Baud: baud, Status: status(id)},
+				func(port serialline.Port, stop <-chan struct{}, ready func()) error {
+					var p uhf.Protocol
+					switch kind {
+					case "uhf-r200":
+						p = &r200.Reader{}
+					case "uhf-chafon18":
+						p = &chafon.Reader{Addr: addr, Model: chafon.Reader18}
+					default:
+						p = &chafon.Reader{Addr: addr, Model: chafon.Reader288}
+					}
+					return uhf.Run(port, p, stop, ready, &uhf.Opts{Stamp: clock.Now}, seen)
+				})
+		}()
+	}
+	return nil
+}
