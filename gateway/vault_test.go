@@ -318,3 +318,143 @@ func BenchmarkInventory5000(b *testing.B) {
 		}
 	}
 }
+
+// An approver extends a loan past its due time: the overdue alarm is
+// restored and comes back only at the new due time. The borrower cannot
+// extend their own loan; nothing changes on a refusal.
+func TestExtendALoan(t *testing.T) {
+	v := newVaultRoom(t, carriers)
+	if _, err := v.vault.SignOut(gateway.SignOutRequest{Carrier: "JM-0001", Borrower: "p-zhang", Purpose: "起草", By: "p-li"}); err != nil {
+		t.Fatal(err)
+	}
+	v.clock.Advance(time.Date(2026, 11, 22, 18, 0, 1, 0, t0.Location()).Sub(v.clock.Now()))
+	v.alarm(gateway.AlarmCarrierOverdue)
+	v.news()
+	due := v.clock.Now().Add(24 * time.Hour)
+	for _, c := range []struct {
+		carrier, approver string
+		due               time.Time
+		code, msg         string
+	}{
+		{"JM-0001", "p-zhang", due, gateway.EINVALID, "own loan"},
+		{"JM-0001", "p-wang", due, gateway.EINVALID, "a security officer or a leader"},
+		{"JM-0001", "", due, gateway.EINVALID, "approver"},
+		{"JM-0001", "p-li", v.clock.Now().Add(-time.Minute), gateway.EINVALID, "not in the future"},
+		{"JM-0001", "p-li", v.clock.Now().Add(40 * 24 * time.Hour), gateway.EINVALID, "more than 30 days"},
+		{"JM-0003", "p-li", due, gateway.ECONFLICT, "not signed out"},
+		{"JM-9999", "p-li", due, gateway.ENOTFOUND, "no carrier"},
+	} {
+		_, err := v.vault.Extend(c.carrier, c.due, c.approver, "p-li")
+		if gateway.ErrorCode(err) != c.code || !strings.Contains(fmt.Sprint(err), c.msg) {
+			t.Errorf("%+v: %v", c, err)
+		}
+	}
+	v.expect()
+	l, err := v.vault.Extend("JM-0001", due, "p-li", "p-li")
+	if err != nil || !l.Due.Equal(due) || l.Overdue {
+		t.Fatalf("extend: %+v %v", l, err)
+	}
+	v.expect("carrier.extended", "alarm.restored")
+	if err := v.panel.Ack(v.alarm(gateway.AlarmCarrierOverdue).ID, "guard-1", "已批准延期"); err != nil {
+		t.Fatal(err)
+	}
+	v.expect("alarm.acknowledged", "alarm.closed")
+	v.clock.Advance(23 * time.Hour)
+	v.expect()
+	v.clock.Advance(time.Hour + time.Second)
+	if news := strings.Join(v.news(), " "); !strings.Contains(news, "carrier.overdue") {
+		t.Fatalf("no overdue at the new due time: %s", news)
+	}
+}
+
+// A register sync that would drop a carrier still signed out is refused
+// and changes nothing; one that drops a carrier at home clears its state.
+func TestReplaceKeepsLoans(t *testing.T) {
+	v := newVaultRoom(t, carriers)
+	if _, err := v.vault.SignOut(gateway.SignOutRequest{Carrier: "JM-0003", Borrower: "p-li", Purpose: "核对", By: "p-li"}); err != nil {
+		t.Fatal(err)
+	}
+	saved := false
+	err := v.vault.Replace(carriers[:2], func() error { saved = true; return nil })
+	if gateway.ErrorCode(err) != gateway.ECONFLICT || !strings.Contains(err.Error(), "JM-0003") || saved {
+		t.Fatalf("dropping a lent carrier: %v (saved %v)", err, saved)
+	}
+	if len(v.vault.Carriers()) != 3 {
+		t.Fatal("the refused sync changed the register")
+	}
+	keep := []gateway.Carrier{carriers[0], carriers[2]}
+	if err := v.vault.Replace(keep, func() error { _, err := v.store.ReplaceCarriers(keep, 2, "p-li", v.clock.Now()); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := v.vault.State("JM-0002"); ok || v.sink.states["JM-0002"] != nil {
+		t.Fatalf("JM-0002 still has a state: %s", v.sink.states["JM-0002"])
+	}
+	if len(v.sink.states["JM-0001"]) == 0 {
+		t.Fatal("kept carriers not published again")
+	}
+}
+
+// Sealing takes an inventory and puts the carriers of each safe in the
+// snapshot; a carrier gone from its safe by the unsealing is a difference
+// in the seal report.
+func TestSealWithCarriers(t *testing.T) {
+	v := newVaultRoom(t, carriers)
+	seeHome := func(skip string) {
+		for i, c := range carriers {
+			if c.ID != skip {
+				v.seen("uhf-safes", 1+i%2, c.EPC)
+			}
+		}
+	}
+	seeHome("")
+	sealer := gateway.Sealer{Panel: v.panel, Vault: v.vault}
+	if step, err := sealer.Seal("p-zhang"); err != nil || step.Done || step.Inventory != nil {
+		t.Fatalf("first confirmation: %+v %v", step, err)
+	}
+	step, err := sealer.Seal("p-li")
+	if err != nil || !step.Done || step.Inventory == nil || !step.Inventory.AllHome || step.Inventory.Trigger != gateway.InventorySeal {
+		t.Fatalf("sealed: %+v %v", step, err)
+	}
+	seal := v.panel.State().Seal
+	if fmt.Sprint(seal.Carriers) != "map[safe-a:[JM-0001 JM-0003] safe-b:[JM-0002]]" {
+		t.Fatalf("seal carriers %v", seal.Carriers)
+	}
+	v.clock.Advance(30 * time.Second)
+	seeHome("JM-0003")
+	v.clock.Advance(45 * time.Second) // JM-0003 last read 75 s ago: not there now
+	seeHome("JM-0003")
+	sealer.Unseal("p-zhang")
+	step, err = sealer.Unseal("p-li")
+	if err != nil || !step.Done || step.Report == nil {
+		t.Fatalf("unsealed: %+v %v", step, err)
+	}
+	if fmt.Sprint(step.Report.Differences) != "[carrier JM-0003: in safe-a at sealing, not seen in a safe at unsealing]" {
+		t.Fatalf("differences %q", step.Report.Differences)
+	}
+	if step.Inventory == nil || step.Inventory.AllHome || len(step.Inventory.Missing) != 1 {
+		t.Fatalf("unseal inventory %+v", step.Inventory)
+	}
+}
+
+// The daily inventory runs at its time of day, every day, by "gateway".
+func TestDailyInventory(t *testing.T) {
+	v := newVaultRoom(t, carriers)
+	v.vault.ScheduleInventory(17*time.Hour + 45*time.Minute)
+	at := time.Date(2026, 11, 22, 17, 45, 0, 0, t0.Location())
+	v.clock.Advance(at.Sub(v.clock.Now()) - time.Second)
+	if v.sink.reports != 0 {
+		t.Fatal("early")
+	}
+	v.clock.Advance(time.Second)
+	if v.sink.reports != 1 {
+		t.Fatalf("%d reports at 17:45", v.sink.reports)
+	}
+	v.clock.Advance(24 * time.Hour)
+	if v.sink.reports != 2 {
+		t.Fatalf("%d reports the next day", v.sink.reports)
+	}
+	rs, err := v.store.Inventories(time.Time{}, 0)
+	if err != nil || len(rs) != 2 || rs[0].Trigger != gateway.InventorySchedule || rs[0].By != "gateway" {
+		t.Fatalf("stored %+v %v", rs, err)
+	}
+}
