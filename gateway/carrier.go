@@ -54,7 +54,7 @@ var CarrierKinds = map[string]string{"document": "文件", "telegram": "密码�
 var kindNames = func() map[string]string {
 	m := map[string]string{}
 	for k, zh := range CarrierKinds {
-		m[k], m[zh] = k, k
+		m[k], m[strings.ToLower(zh)] = k, k // looked up lower-cased: U盘 as u盘
 	}
 	m["硬盘"], m["光盘"] = "disk", "disk"
 	return m

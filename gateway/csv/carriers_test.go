@@ -10,7 +10,7 @@ import (
 const carrierFile = "\xEF\xBB\xBFid,epc,title,class,kind,home,custodian\n" +
 	"JM-0001,3008 33B2 DDD9 0140 0000 0001,年度工作要点,机密,文件,safe-a,p001\n" +
 	"JM-0002,300833B2DDD9014000000002,\"密码电报, 第7号\",绝密,密码电报,safe-b,p001\n" +
-	"JM-0003,300833b2ddd9014000000003,涉密U盘,confidential,usb,safe-a,p002\n"
+	"JM-0003,300833b2ddd9014000000003,涉密U盘,confidential,U盘,safe-a,p002\n"
 
 func TestCarriersRoundTrip(t *testing.T) {
 	cs, err := ReadCarriers(strings.NewReader(carrierFile), "carriers.csv")

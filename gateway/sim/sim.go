@@ -321,6 +321,14 @@ func (r *Room) Tags(reader string, antenna int, payload []byte) error {
 	return nil
 }
 
+// UHF returns the simulated UHF reader of device id, or nil.
+func (r *Room) UHF(id string) *uhfsim.Reader {
+	if t := r.uhf[id]; t != nil {
+		return t.reader
+	}
+	return nil
+}
+
 // Close tears down the simulated serial lines.
 func (r *Room) Close() {
 	for _, t := range r.twins {

@@ -93,7 +93,7 @@ func (s *Store) SaveCarriers(events []gateway.Event, states []gateway.CarrierSta
 }
 
 // LoadCarriers implements gateway.VaultLog.
-func (s *Store) LoadCarriers() ([]gateway.Carrier, []gateway.CarrierState, []gateway.SignOut, error) {
+func (s *Reader) LoadCarriers() ([]gateway.Carrier, []gateway.CarrierState, []gateway.SignOut, error) {
 	var carriers []gateway.Carrier
 	rows, err := s.r.Query(`SELECT data FROM carriers ORDER BY id`)
 	if err := eachJSON(rows, err, "carriers", func(c *gateway.Carrier) error { carriers = append(carriers, *c); return nil }); err != nil {

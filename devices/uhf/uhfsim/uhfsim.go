@@ -27,9 +27,18 @@ type Reader struct {
 	kind Kind
 	rw   io.ReadWriter
 
-	mu     sync.Mutex
-	fields map[int][][]byte // antenna → EPCs in its field
-	silent bool
+	mu      sync.Mutex
+	fields  map[int][][]byte // antenna → EPCs in its field
+	silent  bool
+	reading func()
+}
+
+// OnReading sets fn to be called just before an answer that reports tags
+// is written: the moment the reader reads them (for latency figures).
+func (r *Reader) OnReading(fn func()) {
+	r.mu.Lock()
+	r.reading = fn
+	r.mu.Unlock()
 }
 
 // New returns a reader speaking kind on rw.
@@ -92,8 +101,23 @@ func (r *Reader) write(b []byte) error {
 	if b == nil {
 		return nil
 	}
+	if fn := r.readingFn(); fn != nil {
+		fn()
+	}
 	_, err := r.rw.Write(b)
 	return err
+}
+
+// readingFn is the OnReading callback when tags are in a field.
+func (r *Reader) readingFn() func() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, f := range r.fields {
+		if len(f) > 0 {
+			return r.reading
+		}
+	}
+	return nil
 }
 
 func (r *Reader) answerR200() []byte {

@@ -25,12 +25,22 @@ inputs:
   - {id: door-main,   kind: door,        pin: GPIO17, active: high, debounce: 0s}
   - {id: ir-1,        kind: ir-detector, pin: GPIO5,  active: high, debounce: 0s}
   - {id: exit-button, kind: exit-button, pin: GPIO16, active: low,  debounce: 0s}
+  - {id: safe-a-bolt, kind: safe-bolt,   pin: GPIO13, active: high, debounce: 0s}
+  - {id: safe-a-door, kind: safe-door,   pin: GPIO19, active: high, debounce: 0s}
 outputs:
   - {id: strike, kind: door-strike, pin: GPIO23, active: high, pulse: 5s}
   - {id: siren,  kind: siren,       pin: GPIO24, active: high}
 serial:
   - {id: reader-outside, kind: em4100, path: /dev/ttyUSB0}
   - {id: reader-inside,  kind: pn532,  path: /dev/ttyAMA0}
+  - {id: uhf-safes,      kind: uhf-r200,     path: /dev/ttyUSB1}
+  - {id: uhf-gate,       kind: uhf-chafon18, path: /dev/ttyUSB2}
+safes:
+  - {id: safe-a, bolt: safe-a-bolt, door: safe-a-door}
+carriers:
+  antennas:
+    - {reader: uhf-safes, antenna: 1, safe: safe-a}
+    - {reader: uhf-gate,  antenna: 1, gate: door-main}
 wiegand:
   - {id: reader-gate, d0: GPIO20, d1: GPIO21}
 access:

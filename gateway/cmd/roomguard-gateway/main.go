@@ -14,6 +14,15 @@
 //	roomguard-gateway visitor register [--config FILE] --name … --id-type … --id-number … --organization … --purpose … --host P --escort P --card C [--from T] --until T
 //	roomguard-gateway visitor checkout [--config FILE] --visit V
 //	roomguard-gateway visitor list [--config FILE | --db FILE] [--all]
+//	roomguard-gateway carrier check FILE
+//	roomguard-gateway carrier import [--config FILE] [--version N] FILE
+//	roomguard-gateway carrier export|list [--config FILE | --db FILE]
+//	roomguard-gateway carrier signout [--config FILE] --carrier C --borrower P [--second P] --purpose … [--due T] [--may-leave --approver P]
+//	roomguard-gateway carrier return [--config FILE] --carrier C
+//	roomguard-gateway carrier extend [--config FILE] --carrier C --due T --approver P
+//	roomguard-gateway inventory run [--config FILE] [--json]
+//	roomguard-gateway inventory list [--config FILE | --db FILE] [--since T]
+//	roomguard-gateway inventory show [--config FILE | --db FILE] [--json] [REPORT-ID]
 //	roomguard-gateway version
 package main
 
@@ -48,6 +57,16 @@ commands:
   visitor register  register a visitor and a temporary card (through the running gateway)
   visitor checkout  close a visit; the card is returned
   visitor list      the open visits (--all: closed ones too)
+  carrier check     check a carrier CSV file, reporting every bad line
+  carrier import    send a carrier CSV file to the running gateway as the room's new register
+  carrier export    write the carrier register the room holds as CSV
+  carrier list      every carrier: status, where last seen, who has it until when
+  carrier signout   sign a carrier out (through the running gateway)
+  carrier return    close a carrier's sign-out
+  carrier extend    move a sign-out's due time, with an approver
+  inventory run     count every safe now (through the running gateway)
+  inventory list    the stored inventory reports
+  inventory show    one report (default the latest; --json: all of it)
   version        print the version
 
 Run "roomguard-gateway <command> -h" for a command's flags.
@@ -103,6 +122,16 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("visitor: want register, checkout or list")
 		}
 		return visitorCmd(ctx, args[1], args[2:], stdout, stderr)
+	case "carrier":
+		if len(args) < 2 {
+			return fmt.Errorf("carrier: want check, import, export, list, signout, return or extend")
+		}
+		return carrierCmd(ctx, args[1], args[2:], stdout, stderr)
+	case "inventory":
+		if len(args) < 2 {
+			return fmt.Errorf("inventory: want run, list or show")
+		}
+		return inventoryCmd(ctx, args[1], args[2:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "roomguard-gateway", version)
 		return nil

@@ -72,19 +72,9 @@ func personnelImport(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	defer l.close()
 	if *version == 0 {
-		held, err := l.caller.Retained(l.ctx, mqtt.Topics{Room: l.room}.Personnel(), 3*time.Second)
-		if err != nil {
+		if *version, err = l.nextVersion(mqtt.Topics{Room: l.room}.Personnel()); err != nil {
 			return err
 		}
-		var ri struct {
-			Version int64 `json:"version"`
-		}
-		if held != nil {
-			if err := json.Unmarshal(held, &ri); err != nil {
-				return fmt.Errorf("the room's register version is unreadable (%v): give --version", err)
-			}
-		}
-		*version = ri.Version + 1
 	}
 	res, err := l.call("personnel/replace", map[string]any{"version": *version, "csv": text})
 	if err != nil {
@@ -92,6 +82,24 @@ func personnelImport(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	fmt.Fprintf(stdout, "room %s holds register version %v: %v people, %d cards (sha256 %v)\n", l.room, res["version"], res["count"], countCards(people), res["sha256"])
 	return nil
+}
+
+// nextVersion is one above the register version the room holds, as
+// published retained on topic.
+func (l *link) nextVersion(topic string) (int64, error) {
+	held, err := l.caller.Retained(l.ctx, topic, 3*time.Second)
+	if err != nil {
+		return 0, err
+	}
+	var ri struct {
+		Version int64 `json:"version"`
+	}
+	if held != nil {
+		if err := json.Unmarshal(held, &ri); err != nil {
+			return 0, fmt.Errorf("the room's register version is unreadable (%v): give --version", err)
+		}
+	}
+	return ri.Version + 1, nil
 }
 
 // readPeopleFile reads and checks a personnel CSV file.

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The e2e room's carriers: one of each class, all kept in safe A.
+const (
+	epc1 = "E2801160600002085E5C8B01" // JM-1, 机密
+	epc2 = "E2801160600002085E5C8B02" // JM-2, 绝密
+	epc3 = "E2801160600002085E5C8B03" // JM-3, 秘密
+)
+
+const carriersCSV = `id,epc,title,class,kind,home,custodian
+JM-1,` + epc1 + `,年度工作要点,机密,文件,safe-a,p-0
+JM-2,` + epc2 + `,密码电报 第7号,绝密,密码电报,safe-a,p-0
+JM-3,` + epc3 + `,涉密U盘 03,秘密,U盘,safe-a,p-1
+`
+
+// Through the pseudo-terminals of the simulated UHF readers (an R200 in the
+// safe, a Chafon at the door) and Mosquitto: the register imported from the
+// command line, every carrier read in its safe and counted by an inventory,
+// a carrier carried to the door without permission raising the critical
+// alarm at a subscriber with who is inside, a permitted departure logged,
+// sign-out and return from the command line, and bad requests refused.
+func TestCarriersEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration")
+	}
+	a := startAccessRoom(t, false, 4)
+	dir := t.TempDir()
+	cfg := "--config=" + a.cfgPath
+	seen := 0
+
+	bad := filepath.Join(dir, "bad.csv")
+	os.WriteFile(bad, []byte(strings.Replace(carriersCSV, "safe-a,p-1", "safe-z,p-1", 1)), 0o600)
+	if out, err := a.cli("carrier", "import", cfg, "--by=sec-officer", bad); err == nil || !strings.Contains(err.Error(), `JM-3: home "safe-z"`) {
+		t.Fatalf("a home that is not a safe: %v\n%s", err, out)
+	}
+	good := filepath.Join(dir, "carriers.csv")
+	os.WriteFile(good, []byte(carriersCSV), 0o600)
+	if out, err := a.cli("carrier", "check", good); err != nil || !strings.Contains(out, "3 carriers (1 绝密, 1 机密, 1 秘密)") {
+		t.Fatalf("check: %v\n%s", err, out)
+	}
+	if out, err := a.cli("carrier", "import", cfg, "--by=sec-officer", good); err != nil || !strings.Contains(out, "version 1: 3 carriers") {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	a.w.waitFor("retained carrier state", func() bool { // (waitFor holds the watcher's lock)
+		return bytes.Contains(a.w.topics["roomguard/"+a.room+"/carriers/JM-2"], []byte(`"status":"home"`))
+	})
+
+	// Every carrier in safe A's field: an inventory counts all three there.
+	a.pub("sim/tags/uhf-safes/1", epc1+" "+epc2+" "+epc3)
+	var out string
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		out, _ = a.cli("inventory", "run", cfg, "--by=sec-officer")
+		if strings.Contains(out, "safe-a  3         3") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no inventory found the three carriers in safe A; the last:\n%s", out)
+		}
+	}
+	if !strings.Contains(out, "all carriers home") {
+		t.Fatalf("inventory:\n%s", out)
+	}
+
+	// 张伟 is inside; JM-1 leaves the safe and is read at the door.
+	a.grantedAt(&seen, "reader-outside", "62E3086CED")
+	a.pub("sim/input/door-main", "open")
+	a.waitEvent(&seen, "access.entered")
+	a.pub("sim/input/door-main", "closed")
+	a.waitEvent(&seen, "door.closed")
+	a.pub("sim/tags/uhf-safes/1", epc2+" "+epc3)
+	a.pub("sim/tags/uhf-gate/1", epc1)
+	removal := data(a.waitEvent(&seen, "carrier.removal"))
+	if removal["carrier"] != "JM-1" || !strings.Contains(strings.Join(toStrings(removal["inside"]), ","), "张伟 (p-0)") {
+		t.Fatalf("removal %v", removal)
+	}
+	raised := data(a.waitEvent(&seen, "alarm.raised"))
+	if raised["class"] != "carrier-removal" || !strings.Contains(raised["detail"].(string), "年度工作要点") {
+		t.Fatalf("alarm %v", raised)
+	}
+	a.w.waitFor("the retained alarm", func() bool {
+		return bytes.Contains(a.w.topics["roomguard/"+a.room+"/alarms/"+raised["alarm"].(string)], []byte(`"carrier-removal"`))
+	})
+	a.pub("sim/tags/uhf-gate/1", "")
+
+	// Sign-out from the command line: the rules, then a permitted departure.
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--carrier=JM-2", "--borrower=p-0", "--purpose=译电"}, "two people"},
+		{[]string{"--carrier=JM-2", "--borrower=p-0", "--second=p-1", "--purpose=译电"}, "may not take a top-secret"},
+		{[]string{"--carrier=JM-9", "--borrower=p-0", "--purpose=译电"}, `no carrier "JM-9"`},
+		{[]string{"--carrier=JM-3", "--borrower=p-3", "--purpose=送审", "--may-leave", "--approver=p-3"}, "own loan"},
+		{[]string{"--carrier=JM-3", "--purpose=送审"}, "required: --borrower"},
+	} {
+		out, err := a.cli(append([]string{"carrier", "signout", cfg, "--by=clerk-1"}, c.args...)...)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("signout %v: %v, want %q\n%s", c.args, err, c.want, out)
+		}
+	}
+	out, err := a.cli("carrier", "signout", cfg, "--by=clerk-1", "--carrier=JM-3", "--borrower=p-3", "--purpose=送审",
+		"--may-leave", "--approver=p-1", "--due=4h")
+	if err != nil || !strings.Contains(out, "JM-3 signed out to p-3") || !strings.Contains(out, "may leave the room") {
+		t.Fatalf("signout: %v\n%s", err, out)
+	}
+	if d := data(a.waitEvent(&seen, "carrier.signed_out")); d["carrier"] != "JM-3" || d["approver"] != "p-1" || d["by"] != "clerk-1" {
+		t.Fatalf("signed out %v", d)
+	}
+	a.pub("sim/tags/uhf-safes/1", epc2)
+	a.pub("sim/tags/uhf-gate/1", epc3)
+	if d := data(a.waitEvent(&seen, "carrier.gate")); d["carrier"] != "JM-3" || d["permitted"] != true {
+		t.Fatalf("gate %v", d)
+	}
+	out, err = a.cli("carrier", "list", cfg)
+	if err != nil || !strings.Contains(out, "JM-3") || !strings.Contains(out, "p-3 (may leave)") {
+		t.Fatalf("list: %v\n%s", err, out)
+	}
+	if out, err := a.cli("carrier", "return", cfg, "--by=clerk-1", "--carrier=JM-3"); err != nil || !strings.Contains(out, "JM-3 returned by p-3") {
+		t.Fatalf("return: %v\n%s", err, out)
+	}
+	if d := data(a.waitEvent(&seen, "carrier.returned")); d["by"] != "clerk-1" || d["late"] != false {
+		t.Fatalf("returned %v", d)
+	}
+	if out, err := a.cli("carrier", "return", cfg, "--by=clerk-1", "--carrier=JM-3"); err == nil || !strings.Contains(err.Error(), "not signed out") {
+		t.Fatalf("returned twice: %v\n%s", err, out)
+	}
+	if out, err := a.cli("inventory", "show", cfg); err != nil || !strings.Contains(out, "all carriers home") {
+		t.Fatalf("inventory show: %v\n%s", err, out)
+	}
+	if out, err := a.cli("carrier", "export", cfg); err != nil || !strings.Contains(out, epc2) {
+		t.Fatalf("export: %v\n%s", err, out)
+	}
+}
+
+func toStrings(v any) []string {
+	var out []string
+	list, _ := v.([]any)
+	for _, x := range list {
+		s, _ := x.(string)
+		out = append(out, s)
+	}
+	return out
+}
