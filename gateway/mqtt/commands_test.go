@@ -105,7 +105,7 @@ func TestSealNeedsTwoDifferentPeople(t *testing.T) {
 func FuzzCommandPayload(f *testing.F) {
 	for _, s := range []string{`{"id":"c","by":"x"}`, `{"id":"c","by":"x","alarm":"a","comment":"c"}`,
 		`{"id":"c","by":"x","reason":"r","devices":["door-main"]}`, `{`, `null`, `[]`, `{"id":1}`, "\xff"} {
-		for _, cmd := range []string{"arm", "disarm", "bypass", "ack", "seal", "unseal", "x"} {
+		for _, cmd := range []string{"arm", "disarm", "bypass", "ack", "seal", "unseal", "carrier/signout", "inventory/run", "x"} {
 			f.Add(cmd, []byte(s))
 		}
 	}
@@ -121,4 +121,65 @@ func FuzzCommandPayload(f *testing.F) {
 			t.Fatal("an invalid command changed the mode")
 		}
 	})
+}
+
+// carrierTarget records what reaches the vault.
+type carrierTarget struct{ calls []string }
+
+func (c *carrierTarget) ReplaceCarriers(csv string, version int64, by string) (map[string]any, error) {
+	c.calls = append(c.calls, "replace")
+	return map[string]any{"version": version}, nil
+}
+func (c *carrierTarget) SignOut(r gateway.SignOutRequest) (*gateway.SignOut, error) {
+	c.calls = append(c.calls, "signout "+r.Carrier+" due "+r.Due.UTC().Format(time.RFC3339))
+	return &gateway.SignOut{ID: "so-1", Carrier: r.Carrier, Borrower: r.Borrower, Due: r.Due}, nil
+}
+func (c *carrierTarget) Return(carrier, by string) (*gateway.SignOut, error) {
+	c.calls = append(c.calls, "return "+carrier)
+	return nil, gateway.Errorf(gateway.ECONFLICT, "carrier: %s is not signed out", carrier)
+}
+func (c *carrierTarget) Extend(carrier string, due time.Time, approver, by string) (*gateway.SignOut, error) {
+	c.calls = append(c.calls, "extend "+carrier)
+	return &gateway.SignOut{ID: "so-1", Carrier: carrier, Due: due}, nil
+}
+func (c *carrierTarget) Inventory(trigger, by string) (*gateway.InventoryReport, error) {
+	c.calls = append(c.calls, "inventory "+trigger)
+	return &gateway.InventoryReport{ID: "inv-1", Trigger: trigger, By: by, AllHome: true}, nil
+}
+func (c *carrierTarget) InventoryReport(id string) (*gateway.InventoryReport, error) { return nil, nil }
+
+// Carrier commands: checked against their schemas before anything reaches
+// the vault; the vault's refusal comes back as the reply's error.
+func TestCarrierCommands(t *testing.T) {
+	cmds, _, _ := commandRig(t, false)
+	if r := cmds.Execute("carrier/return", []byte(`{"id":"k0","by":"clerk","carrier":"JM-1"}`)); r.Error == nil || r.Error.Code != gateway.ENOTFOUND || !strings.Contains(r.Error.Message, "tracks no carriers") {
+		t.Fatalf("a room without carriers: %+v", r)
+	}
+	target := &carrierTarget{}
+	cmds.Carriers = target
+	for _, c := range []struct{ cmd, payload, code, contains string }{
+		{"carrier/signout", `{"id":"k1","by":"clerk","carrier":"JM-1","borrower":"p-1"}`, gateway.EINVALID, "purpose"},
+		{"carrier/signout", `{"id":"k2","by":"clerk","carrier":"JM-1","borrower":"p-1","purpose":"p","due":"tomorrow"}`, gateway.EINVALID, `due: "tomorrow"`},
+		{"carrier/signout", `{"id":"k3","by":"clerk","carrier":"JM 1","borrower":"p-1","purpose":"p"}`, gateway.EINVALID, "/carrier"},
+		{"carrier/extend", `{"id":"k4","by":"officer","carrier":"JM-1","due":"2026-11-24T18:00:00+08:00"}`, gateway.EINVALID, "approver"},
+		{"carrier/return", `{"id":"k5","by":"clerk","carrier":"JM-1"}`, gateway.ECONFLICT, "not signed out"},
+		{"inventory/show", `{"id":"k6","by":"auditor"}`, gateway.ENOTFOUND, "no inventory has been taken yet"},
+		{"inventory/run", `{"id":"k7","by":"officer","safe":"safe-a"}`, gateway.EINVALID, "safe"},
+	} {
+		r := cmds.Execute(c.cmd, []byte(c.payload))
+		if r.Error == nil || r.Error.Code != c.code || !strings.Contains(r.Error.Message, c.contains) {
+			t.Errorf("%s %s: %+v, want %s %q", c.cmd, c.payload, r.Error, c.code, c.contains)
+		}
+	}
+	if strings.Join(target.calls, ";") != "return JM-1" {
+		t.Fatalf("bad commands reached the vault: %q", target.calls)
+	}
+	r := cmds.Execute("carrier/signout", []byte(`{"id":"k8","by":"clerk","carrier":"JM-1","borrower":"p-1","purpose":"p","due":"2026-11-23T17:00:00+08:00"}`))
+	if r.Status != "ok" || r.Result["sign_out"] != "so-1" || target.calls[1] != "signout JM-1 due 2026-11-23T09:00:00Z" {
+		t.Fatalf("signout: %+v %q", r, target.calls)
+	}
+	r = cmds.Execute("inventory/run", []byte(`{"id":"k9","by":"officer"}`))
+	if r.Status != "ok" || r.Result["trigger"] != "command" || r.Result["all_home"] != true {
+		t.Fatalf("inventory: %+v", r)
+	}
 }

@@ -139,6 +139,15 @@ func TestCarriersEndToEnd(t *testing.T) {
 	if out, err := a.cli("carrier", "export", cfg); err != nil || !strings.Contains(out, epc2) {
 		t.Fatalf("export: %v\n%s", err, out)
 	}
+
+	// The safe's reader stops answering: a device fault, restored once it
+	// answers again on the reopened port.
+	a.pub("sim/tags/uhf-safes/1", "silent")
+	for e := a.waitEvent(&seen, "alarm.raised"); e["device"] != "uhf-safes"; e = a.waitEvent(&seen, "alarm.raised") {
+	}
+	a.pub("sim/tags/uhf-safes/1", "answer")
+	for e := a.waitEvent(&seen, "alarm.restored"); e["device"] != "uhf-safes"; e = a.waitEvent(&seen, "alarm.restored") {
+	}
 }
 
 func toStrings(v any) []string {
