@@ -391,10 +391,7 @@ func (c *Config) checkAccess(root *yaml.Node) Errors {
 	bad := func(path []string, format string, args ...any) {
 		es = append(es, &Error{File: c.Source, Line: lookup(root, path).Line, Field: dotted(path), Msg: fmt.Sprintf(format, args...)})
 	}
-	inputKind := map[string]gateway.InputKind{}
-	for _, in := range c.Inputs {
-		inputKind[in.ID] = in.Kind
-	}
+	inputKind := c.inputKinds()
 	readers := c.Readers()
 	usedReader := map[string]string{}
 	for i, d := range c.Access.Doors {
@@ -437,10 +434,7 @@ func (c *Config) checkCarriers(root *yaml.Node, claimID func([]string, string)) 
 	bad := func(path []string, format string, args ...any) {
 		es = append(es, &Error{File: c.Source, Line: lookup(root, path).Line, Field: dotted(path), Msg: fmt.Sprintf(format, args...)})
 	}
-	inputKind := map[string]gateway.InputKind{}
-	for _, in := range c.Inputs {
-		inputKind[in.ID] = in.Kind
-	}
+	inputKind := c.inputKinds()
 	safes := map[string]bool{}
 	usedInput := map[string]string{}
 	for i, s := range c.Safes {
@@ -511,6 +505,15 @@ func (c *Config) checkCarriers(root *yaml.Node, claimID func([]string, string)) 
 		}
 	}
 	return es
+}
+
+// inputKinds maps each input id to its kind.
+func (c *Config) inputKinds() map[string]gateway.InputKind {
+	m := map[string]gateway.InputKind{}
+	for _, in := range c.Inputs {
+		m[in.ID] = in.Kind
+	}
+	return m
 }
 
 func (c *Config) hasOutput(id string, kind gateway.OutputKind) bool {

@@ -92,8 +92,13 @@ func (a *accessCommands) ReplacePersonnel(text string, version int64, by string)
 }
 
 func (a *accessCommands) publishRegister(ri sqlite.RegisterInfo) {
-	a.retained.Personnel(mustJSON(map[string]any{"room": a.room, "version": ri.Version, "count": ri.Count,
-		"updated_at": ri.UpdatedAt.Format(gateway.TimeFormat), "updated_by": ri.UpdatedBy, "sha256": ri.SHA256}))
+	a.retained.Personnel(registerPayload(a.room, ri))
+}
+
+// registerPayload is the retained version of a register the room holds.
+func registerPayload(room string, ri sqlite.RegisterInfo) []byte {
+	return mustJSON(map[string]any{"room": room, "version": ri.Version, "count": ri.Count,
+		"updated_at": ri.UpdatedAt.Format(gateway.TimeFormat), "updated_by": ri.UpdatedBy, "sha256": ri.SHA256})
 }
 
 // readers runs the room's badge readers.

@@ -55,36 +55,10 @@ func carrierCmd(ctx context.Context, sub string, args []string, stdout, stderr i
 		printCarriers(stdout, carriers, states, loans)
 		return nil
 	case "import":
-		fs := newFlags("carrier import", stderr)
-		r := remoteFlags(fs, 5*time.Minute)
-		version := fs.Int64("version", 0, "the register's new version (default: one above the version the room holds)")
-		if err := fs.Parse(args); err != nil {
-			return err
-		}
-		if fs.NArg() != 1 {
-			return fmt.Errorf("carrier import: want one CSV file")
-		}
-		text, carriers, err := readCarriersFile(fs.Arg(0))
-		if err != nil {
-			return err
-		}
-		l, err := r.open(ctx)
-		if err != nil {
-			return err
-		}
-		defer l.close()
-		if *version == 0 {
-			if *version, err = l.nextVersion(mqtt.Topics{Room: l.room}.Carriers()); err != nil {
-				return err
-			}
-		}
-		res, err := l.call("carriers/replace", map[string]any{"version": *version, "csv": text})
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "room %s holds carrier register version %v: %v carriers (%s) (sha256 %v)\n", l.room, res["version"], res["count"],
-			countClasses(carriers), res["sha256"])
-		return nil
+		return registerImport(ctx, "carrier", args, stdout, stderr, 5*time.Minute, func(path string) (string, string, error) {
+			text, carriers, err := readCarriersFile(path)
+			return text, fmt.Sprintf("%d carriers (%s)", len(carriers), countClasses(carriers)), err
+		}, mqtt.Topics.Carriers, "carriers/replace")
 	case "signout":
 		fs := newFlags("carrier signout", stderr)
 		r := remoteFlags(fs, 30*time.Second)

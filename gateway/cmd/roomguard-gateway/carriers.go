@@ -56,8 +56,7 @@ func (cc *carrierCommands) ReplaceCarriers(text string, version int64, by string
 }
 
 func (cc *carrierCommands) publishRegister(ri sqlite.RegisterInfo) {
-	cc.retained.CarrierRegister(mustJSON(map[string]any{"room": cc.room, "version": ri.Version, "count": ri.Count,
-		"updated_at": ri.UpdatedAt.Format(gateway.TimeFormat), "updated_by": ri.UpdatedBy, "sha256": ri.SHA256}))
+	cc.retained.CarrierRegister(registerPayload(cc.room, ri))
 }
 
 // InventoryReport returns a stored report, the latest when id is empty.

@@ -27,23 +27,10 @@ import (
 // in the same run. The input's debounce is 0 so the figure is the gateway's
 // own latency; a real contact adds its configured debounce (50 ms default).
 func BenchmarkLatencyPinToSubscriber(b *testing.B) {
-	m := testenv.StartMosquitto(b)
-	dir := b.TempDir()
-	cfg, err := config.Parse([]byte(fmt.Sprintf(`room: {id: bench-room, name: 基准室}
-storage: {path: %s/log.db}
-clock: {trust: always}
-mqtt: {url: "%s"}
+	m, d := benchRoom(b, nil, `clock: {trust: always}
 inputs:
   - {id: door-main, kind: door, pin: GPIO17, active: high, debounce: 0s}
-`, dir, m.URL())), "bench.yaml")
-	if err != nil {
-		b.Fatal(err)
-	}
-	d, err := startDaemon(cfg, daemonOpts{Sim: true, LogLevel: slog.LevelError, Stdout: io.Discard, Stderr: os.Stderr})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer d.Stop()
+`)
 
 	events := make(chan string, 16)
 	pr := newProbe(b, m.URL(), d, "roomguard/bench-room/events", func(_ paho.Client, msg paho.Message) {
@@ -79,6 +66,27 @@ inputs:
 	b.ReportMetric(float64(whole.Quantile(0.99)-broker.Quantile(0.99))/float64(time.Millisecond), "p99-above-bare-ms")
 }
 
+// benchRoom starts Mosquitto and a simulated room on it: the room's config
+// is rest after its room, storage and mqtt; clock nil is the system's.
+func benchRoom(b *testing.B, clock *clocktest.Clock, rest string) (*testenv.Mosquitto, *daemon) {
+	m := testenv.StartMosquitto(b)
+	cfg, err := config.Parse([]byte(fmt.Sprintf("room: {id: bench-room, name: 基准室}\nstorage: {path: %s/log.db}\nmqtt: {url: %q}\n%s",
+		b.TempDir(), m.URL(), rest)), "bench.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	o := daemonOpts{Sim: true, LogLevel: slog.LevelError, Stdout: io.Discard, Stderr: os.Stderr}
+	if clock != nil {
+		o.Clock = clock
+	}
+	d, err := startDaemon(cfg, o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(d.Stop)
+	return m, d
+}
+
 func drainTypes(ch chan string) {
 	for {
 		select {
@@ -95,23 +103,10 @@ func drainTypes(ch chan string) {
 // run. After the first raise each opening counts on the same open alarm,
 // so every sample is a retained alarm with a new count.
 func BenchmarkAlarmToRetained(b *testing.B) {
-	m := testenv.StartMosquitto(b)
-	dir := b.TempDir()
-	cfg, err := config.Parse([]byte(fmt.Sprintf(`room: {id: bench-room, name: 基准室}
-storage: {path: %s/log.db}
-mqtt: {url: "%s"}
-inputs:
-  - {id: window-1, kind: window, pin: GPIO27, active: high, debounce: 0s}
-`, dir, m.URL())), "bench.yaml")
-	if err != nil {
-		b.Fatal(err)
-	}
 	clock := clocktest.New(time.Now())
-	d, err := startDaemon(cfg, daemonOpts{Clock: clock, Sim: true, LogLevel: slog.LevelError, Stdout: io.Discard, Stderr: os.Stderr})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer d.Stop()
+	m, d := benchRoom(b, clock, `inputs:
+  - {id: window-1, kind: window, pin: GPIO27, active: high, debounce: 0s}
+`)
 	if err := d.panel.Arm("bench"); err != nil {
 		b.Fatal(err)
 	}
@@ -208,28 +203,15 @@ func (pr *probe) roundTrip(b *testing.B) time.Duration {
 // Between samples the carrier is seen
 // back in its safe and the alarm acknowledged, so each sample is a new alarm.
 func BenchmarkGateToAlarm(b *testing.B) {
-	m := testenv.StartMosquitto(b)
-	dir := b.TempDir()
-	cfg, err := config.Parse([]byte(fmt.Sprintf(`room: {id: bench-room, name: 基准室}
-storage: {path: %s/log.db}
-mqtt: {url: "%s"}
-inputs:
+	clock := clocktest.New(time.Now())
+	m, d := benchRoom(b, clock, `inputs:
   - {id: door-main, kind: door, pin: GPIO17, active: high, debounce: 0s}
 serial:
   - {id: uhf-gate, kind: uhf-r200, path: /dev/ttyUSB2}
 carriers:
   antennas:
     - {reader: uhf-gate, antenna: 1, gate: door-main}
-`, dir, m.URL())), "bench.yaml")
-	if err != nil {
-		b.Fatal(err)
-	}
-	clock := clocktest.New(time.Now())
-	d, err := startDaemon(cfg, daemonOpts{Clock: clock, Sim: true, LogLevel: slog.LevelError, Stdout: io.Discard, Stderr: os.Stderr})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer d.Stop()
+`)
 	const n = 64
 	var cs []gateway.Carrier
 	for i := range n {

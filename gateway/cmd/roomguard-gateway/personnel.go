@@ -53,16 +53,27 @@ func personnelCmd(ctx context.Context, sub string, args []string, stdout, stderr
 // anything is sent), then sends it whole to the room as the next version of
 // its register and waits for the room to have replaced its copy.
 func personnelImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("personnel import", stderr)
-	r := remoteFlags(fs, 10*time.Minute)
+	return registerImport(ctx, "personnel", args, stdout, stderr, 10*time.Minute, func(path string) (string, string, error) {
+		text, people, err := readPeopleFile(path)
+		return text, fmt.Sprintf("%d people, %d cards", len(people), countCards(people)), err
+	}, mqtt.Topics.Personnel, "personnel/replace")
+}
+
+// registerImport is `personnel import` and `carrier import`: read checks
+// the file and says what it holds; the text goes whole to the room as the
+// version above the one it publishes on topic, by cmd.
+func registerImport(ctx context.Context, what string, args []string, stdout, stderr io.Writer, timeout time.Duration,
+	read func(path string) (text, summary string, err error), topic func(mqtt.Topics) string, cmd string) error {
+	fs := newFlags(what+" import", stderr)
+	r := remoteFlags(fs, timeout)
 	version := fs.Int64("version", 0, "the register's new version (default: one above the version the room holds)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return fmt.Errorf("personnel import: want one CSV file")
+		return fmt.Errorf("%s import: want one CSV file", what)
 	}
-	text, people, err := readPeopleFile(fs.Arg(0))
+	text, summary, err := read(fs.Arg(0))
 	if err != nil {
 		return err
 	}
@@ -72,15 +83,15 @@ func personnelImport(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	defer l.close()
 	if *version == 0 {
-		if *version, err = l.nextVersion(mqtt.Topics{Room: l.room}.Personnel()); err != nil {
+		if *version, err = l.nextVersion(topic(mqtt.Topics{Room: l.room})); err != nil {
 			return err
 		}
 	}
-	res, err := l.call("personnel/replace", map[string]any{"version": *version, "csv": text})
+	res, err := l.call(cmd, map[string]any{"version": *version, "csv": text})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "room %s holds register version %v: %v people, %d cards (sha256 %v)\n", l.room, res["version"], res["count"], countCards(people), res["sha256"])
+	fmt.Fprintf(stdout, "room %s holds %s register version %v: %s (sha256 %v)\n", l.room, what, res["version"], summary, res["sha256"])
 	return nil
 }
 
