@@ -8,7 +8,10 @@ import (
 	"strings"
 	"time"
 
+	paho "github.com/eclipse/paho.mqtt.golang"
+
 	"github.com/roomguard/roomguard/gateway"
+	"github.com/roomguard/roomguard/gateway/sqlite"
 	"github.com/roomguard/roomguard/schemas"
 )
 
@@ -41,6 +44,15 @@ type CarrierTarget interface {
 	// InventoryReport returns a stored report (the latest when id is empty).
 	InventoryReport(id string) (*gateway.InventoryReport, error)
 }
+
+// EventSource is the log as events/resend reads it (gateway/sqlite.Store).
+type EventSource interface {
+	Pending(after uint64, limit int) ([]sqlite.Record, error)
+	LastSeq() (uint64, error)
+}
+
+// maxResend bounds the seqs one events/resend asks for.
+const maxResend = 10000
 
 // Reply is the payload of roomguard/<room>/reply/<id>.
 type Reply struct {
@@ -81,7 +93,10 @@ type Commands struct {
 	// Carriers, when set, carries out carriers/replace, carrier/signout,
 	// carrier/return, carrier/extend, inventory/run and inventory/show.
 	Carriers CarrierTarget
-	log      *slog.Logger
+	// Events, when set, answers events/resend: a consumer that noticed a
+	// gap in seq asks for the range again.
+	Events EventSource
+	log    *slog.Logger
 }
 
 // NewCommands subscribes to the room's commands on session.
@@ -134,7 +149,7 @@ func (c *Commands) Execute(name string, payload []byte) Reply {
 func (c *Commands) execute(name string, payload []byte) (map[string]any, error) {
 	schema := "cmd-" + strings.ReplaceAll(name, "/", "-")
 	if _, err := schemas.Source(schema); err != nil || strings.Contains(name, "-") {
-		return nil, gateway.Errorf(gateway.ENOTFOUND, "unknown command %q (arm, disarm, bypass, ack, seal, unseal, visitor/register, visitor/checkout, personnel/replace, carriers/replace, carrier/signout, carrier/return, carrier/extend, inventory/run, inventory/show)", name)
+		return nil, gateway.Errorf(gateway.ENOTFOUND, "unknown command %q (arm, disarm, bypass, ack, seal, unseal, visitor/register, visitor/checkout, personnel/replace, carriers/replace, carrier/signout, carrier/return, carrier/extend, inventory/run, inventory/show, events/resend)", name)
 	}
 	if len(payload) > limit(name) {
 		return nil, gateway.Errorf(gateway.EINVALID, "%s: the command is %d bytes, more than %d", name, len(payload), limit(name))
@@ -159,6 +174,8 @@ func (c *Commands) execute(name string, payload []byte) (map[string]any, error) 
 		MayLeave bool     `json:"may_leave"`
 		Approver string   `json:"approver"`
 		Report   string   `json:"report"`
+		From     uint64   `json:"from"`
+		To       uint64   `json:"to"`
 		Visitor  struct {
 			Name         string `json:"name"`
 			IDType       string `json:"id_type"`
@@ -195,6 +212,8 @@ func (c *Commands) execute(name string, payload []byte) (map[string]any, error) 
 		return res, nil
 	}
 	switch name {
+	case "events/resend":
+		return c.resend(cmd.From, cmd.To)
 	case "arm":
 		return nil, c.target.Arm(cmd.By)
 	case "disarm":
@@ -240,6 +259,53 @@ func (c *Commands) execute(name string, payload []byte) (map[string]any, error) 
 		return c.Access.ReplacePersonnel(cmd.CSV, cmd.Version, cmd.By)
 	}
 	return nil, gateway.Errorf(gateway.ENOTFOUND, "unknown command %q", name)
+}
+
+// resend publishes the logged events from..to again on the events topic,
+// byte for byte as the publisher sent them (consumers dedupe on id and seq).
+// Events pruned past the retention are not there: first says where the
+// range begins.
+func (c *Commands) resend(from, to uint64) (map[string]any, error) {
+	if c.Events == nil {
+		return nil, gateway.Errorf(gateway.ENOTFOUND, "events/resend: this gateway keeps no log to resend from")
+	}
+	if to < from {
+		return nil, gateway.Errorf(gateway.EINVALID, "events/resend: to (%d) is before from (%d)", to, from)
+	}
+	if to-from >= maxResend {
+		return nil, gateway.Errorf(gateway.EINVALID, "events/resend: %d events asked for, at most %d at a time", to-from+1, maxResend)
+	}
+	last, err := c.Events.LastSeq()
+	if err != nil {
+		return nil, err
+	}
+	if from > last {
+		return nil, gateway.Errorf(gateway.ENOTFOUND, "events/resend: the log ends at seq %d", last)
+	}
+	recs, err := c.Events.Pending(from-1, int(min(to, last)-from+1))
+	if err != nil {
+		return nil, err
+	}
+	res := map[string]any{"from": from, "to": min(to, last), "count": 0}
+	topic := c.session.topics.Events()
+	client := c.session.Client()
+	var tok paho.Token
+	n := 0
+	for _, r := range recs {
+		if r.Seq > to {
+			break
+		}
+		if n == 0 {
+			res["first"] = r.Seq
+		}
+		tok = client.Publish(topic, 1, false, r.Payload)
+		n++
+	}
+	if tok != nil && (!tok.WaitTimeout(30*time.Second) || tok.Error() != nil) {
+		return nil, gateway.Errorf(gateway.EINTERNAL, "events/resend: the broker did not take the events: %v", tok.Error())
+	}
+	res["count"] = n
+	return res, nil
 }
 
 // carrierCommand carries out the carrier and inventory commands.

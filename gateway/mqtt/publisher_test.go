@@ -1,12 +1,15 @@
 package mqtt_test
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/internal/testenv"
+	"github.com/roomguard/roomguard/gateway/mqtt"
 )
 
 // Events logged before the first connection, during a broker outage and after
@@ -159,4 +162,52 @@ func waitRetained(t *testing.T, s *eventSub, topic, want string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("no retained %s on %s", want, topic)
+}
+
+// A consumer that noticed a gap asks for the range again: the events come
+// again, byte for byte, on the events topic; a bad range is refused.
+func TestResendARange(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration")
+	}
+	m := testenv.StartMosquitto(t)
+	sub := subscribeEvents(t, m.URL(), "resend-sub")
+	r := newRig(t, m.URL())
+	r.appendN(40, 10)
+	cmds := mqtt.NewCommands(r.session, nil)
+	cmds.Events = r.store
+	r.start()
+	if !sub.waitSeqs(40, 30*time.Second) {
+		t.Fatal("the 40 events did not arrive")
+	}
+	for _, c := range []struct{ payload, code, contains string }{
+		{`{"id":"g1","by":"dash","from":9,"to":5}`, gateway.EINVALID, "before from"},
+		{`{"id":"g2","by":"dash","from":1,"to":20000}`, gateway.EINVALID, "at most 10000"},
+		{`{"id":"g3","by":"dash","from":41,"to":50}`, gateway.ENOTFOUND, "ends at seq 40"},
+		{`{"id":"g4","by":"dash","from":0,"to":5}`, gateway.EINVALID, "/from"},
+	} {
+		if rep := cmds.Execute("events/resend", []byte(c.payload)); rep.Error == nil || rep.Error.Code != c.code || !strings.Contains(rep.Error.Message, c.contains) {
+			t.Errorf("%s: %+v", c.payload, rep)
+		}
+	}
+	rep := cmds.Execute("events/resend", []byte(`{"id":"g5","by":"dash","from":11,"to":15}`))
+	if rep.Status != "ok" || rep.Result["count"] != 5 || rep.Result["first"] != uint64(11) {
+		t.Fatalf("resend: %+v", rep)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		sub.mu.Lock()
+		n := len(sub.arrivals)
+		tail := slices.Clone(sub.arrivals[max(n-5, 0):])
+		sub.mu.Unlock()
+		if n == 45 {
+			if fmt.Sprint(tail) != "[11 12 13 14 15]" {
+				t.Fatalf("resent %v", tail)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d arrivals, want 45", n)
+		}
+	}
+	sub.check(t, 40, false) // the same 40 events, each id unchanged
 }

@@ -196,6 +196,7 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	}
 	sealer := &gateway.Sealer{Panel: d.panel}
 	cmds := mqtt.NewCommands(d.session, sealer)
+	cmds.Events = d.store
 	ac := &accessCommands{Access: d.access, store: d.store, retained: states, room: cfg.Room.ID, clock: clock}
 	cmds.Access = ac
 	if ri, err := d.store.Register(); err != nil {
