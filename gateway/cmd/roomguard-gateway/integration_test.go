@@ -173,7 +173,12 @@ func TestNothingLostAcrossCrashAndBrokerRestart(t *testing.T) {
 				topic := "roomguard/" + room + "/devices/" + device
 				for i := from + lane; i < to; i += burstLanes {
 					state := [2]string{"open", "closed"}[(i/burstLanes)%2]
-					drive(d, device, state).WaitTimeout(5 * time.Second)
+					// QoS 0: each change is confirmed by its retained state
+					// below; a QoS 1 publish in flight across the broker
+					// restart makes paho's reconnect race with its own
+					// sender (paho 1.5.1 resume() sets Dup on a packet being
+					// written: a data race in the driver, not the gateway).
+					d.Publish("roomguard/"+room+"/sim/input/"+device, 0, false, state).WaitTimeout(5 * time.Second)
 					if sent.Add(1) == int64(at) {
 						during()
 					}
