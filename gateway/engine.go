@@ -55,16 +55,17 @@ type Engine struct {
 	log   RoomLog
 	sink  StateSink
 
-	mu      sync.Mutex
-	inputs  map[string]*Input
-	outputs map[string]*Output
-	states  map[string]DeviceState
-	causes  map[string]string // what last drove each output, for its event
-	started bool
-	panel   *Panel
-	access  *Access
-	safes   map[string]*safeRun // by bolt and door input id
-	safeMu  sync.Mutex          // one safe change at a time
+	mu       sync.Mutex
+	inputs   map[string]*Input
+	outputs  map[string]*Output
+	states   map[string]DeviceState
+	causes   map[string]string // what last drove each output, for its event
+	started  bool
+	panel    *Panel
+	access   *Access
+	safes    map[string]*safeRun // by bolt and door input id
+	safeRuns []*safeRun          // each safe once
+	safeMu   sync.Mutex          // one safe change at a time
 }
 
 // SetAccess connects entry control: it sees every logged input change, and
@@ -239,14 +240,13 @@ func (e *Engine) InputChanged(id string, active bool, at time.Time) error {
 			return err
 		}
 		seq = logged.Seq
+		e.recorded(st, seq)
 	} else {
-		logged, err := e.log.AppendWithStates([]Event{ev}, []DeviceState{st})
-		if err != nil {
+		var err error
+		if seq, err = e.record(ev, st); err != nil {
 			return err
 		}
-		seq = logged[0].Seq
 	}
-	e.recorded(st, seq)
 	e.mu.Lock()
 	safe := e.safes[id]
 	e.mu.Unlock()
@@ -304,18 +304,20 @@ func (e *Engine) OutputChanged(id string, on bool, pulse time.Duration) error {
 	}
 	now := e.clock.Now()
 	st := DeviceState{Device: id, Kind: string(out.Kind), Name: out.Name, State: OutputStateName(on), Active: on, Since: now}
-	return e.record(Event{TS: now, ClockTrusted: e.clock.Trusted(), Type: typ, Severity: SeverityInfo, Device: id, Data: mustJSON(data)}, st)
+	_, err := e.record(Event{TS: now, ClockTrusted: e.clock.Trusted(), Type: typ, Severity: SeverityInfo, Device: id, Data: mustJSON(data)}, st)
+	return err
 }
 
 // record logs ev with the state it leads to, then publishes the state unless
-// a later event of the same device has already overtaken it.
-func (e *Engine) record(ev Event, st DeviceState) error {
+// a later event of the same device has already overtaken it; it returns the
+// event's seq.
+func (e *Engine) record(ev Event, st DeviceState) (uint64, error) {
 	logged, err := e.log.AppendWithStates([]Event{ev}, []DeviceState{st})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	e.recorded(st, logged[0].Seq)
-	return nil
+	return logged[0].Seq, nil
 }
 
 // recorded makes st, set by the event seq, the device's state, and publishes

@@ -50,6 +50,7 @@ func (e *Engine) AddSafe(s SafeConfig) {
 	defer e.mu.Unlock()
 	run := &safeRun{cfg: s}
 	e.safes[s.Bolt], e.safes[s.Door] = run, run
+	e.safeRuns = append(e.safeRuns, run)
 	state := safeState(e.states[s.Bolt].Active, e.states[s.Door].Active)
 	e.states[s.ID] = DeviceState{Device: s.ID, Kind: KindSafe, Name: s.Name, State: state, Active: state != SafeLocked, Since: e.clock.Now()}
 }
@@ -106,12 +107,7 @@ func (e *Engine) remind(run *safeRun, state string) error {
 func (e *Engine) startSafes() error {
 	e.safeMu.Lock()
 	defer e.safeMu.Unlock()
-	done := map[*safeRun]bool{}
-	for _, run := range e.safes {
-		if done[run] {
-			continue
-		}
-		done[run] = true
+	for _, run := range e.safeRuns {
 		e.mu.Lock()
 		state := e.states[run.cfg.ID].State
 		e.mu.Unlock()
@@ -126,7 +122,7 @@ func (e *Engine) startSafes() error {
 func (e *Engine) StopSafes() {
 	e.safeMu.Lock()
 	defer e.safeMu.Unlock()
-	for _, run := range e.safes {
+	for _, run := range e.safeRuns {
 		if run.reminder != nil {
 			run.reminder()
 			run.reminder = nil

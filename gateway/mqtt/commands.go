@@ -157,38 +157,7 @@ func (c *Commands) execute(name string, payload []byte) (map[string]any, error) 
 	if err := schemas.ValidateJSON(schema, payload); err != nil {
 		return nil, gateway.Errorf(gateway.EINVALID, "%s: %v", name, err)
 	}
-	var cmd struct {
-		By       string   `json:"by"`
-		Reason   string   `json:"reason"`
-		Devices  []string `json:"devices"`
-		Alarm    string   `json:"alarm"`
-		Comment  string   `json:"comment"`
-		Visit    string   `json:"visit"`
-		Version  int64    `json:"version"`
-		CSV      string   `json:"csv"`
-		Carrier  string   `json:"carrier"`
-		Borrower string   `json:"borrower"`
-		Second   string   `json:"second"`
-		Purpose  string   `json:"purpose"`
-		Due      string   `json:"due"`
-		MayLeave bool     `json:"may_leave"`
-		Approver string   `json:"approver"`
-		Report   string   `json:"report"`
-		From     uint64   `json:"from"`
-		To       uint64   `json:"to"`
-		Visitor  struct {
-			Name         string `json:"name"`
-			IDType       string `json:"id_type"`
-			IDNumber     string `json:"id_number"`
-			Organization string `json:"organization"`
-			Purpose      string `json:"purpose"`
-			Host         string `json:"host"`
-			Escort       string `json:"escort"`
-			Card         string `json:"card"`
-			From         string `json:"from"`
-			Until        string `json:"until"`
-		} `json:"visitor"`
-	}
+	var cmd command
 	if err := json.Unmarshal(payload, &cmd); err != nil {
 		return nil, gateway.Errorf(gateway.EINVALID, "%s: %v", name, err)
 	}
@@ -228,8 +197,7 @@ func (c *Commands) execute(name string, payload []byte) (map[string]any, error) 
 		return step(c.target.Unseal(cmd.By))
 	}
 	if strings.HasPrefix(name, "carrier") || strings.HasPrefix(name, "inventory/") {
-		return c.carrierCommand(name, cmd.By, cmd.Version, cmd.CSV, gateway.SignOutRequest{Carrier: cmd.Carrier, Borrower: cmd.Borrower,
-			Second: cmd.Second, Purpose: cmd.Purpose, MayLeave: cmd.MayLeave, Approver: cmd.Approver, By: cmd.By}, cmd.Due, cmd.Report)
+		return c.carrierCommand(name, cmd)
 	}
 	if c.Access == nil {
 		return nil, gateway.Errorf(gateway.ENOTFOUND, "%s: this room has no entry control", name)
@@ -308,16 +276,51 @@ func (c *Commands) resend(from, to uint64) (map[string]any, error) {
 	return res, nil
 }
 
+// command is every field a command payload may have (each command's schema
+// says which it has).
+type command struct {
+	By       string   `json:"by"`
+	Reason   string   `json:"reason"`
+	Devices  []string `json:"devices"`
+	Alarm    string   `json:"alarm"`
+	Comment  string   `json:"comment"`
+	Visit    string   `json:"visit"`
+	Version  int64    `json:"version"`
+	CSV      string   `json:"csv"`
+	Carrier  string   `json:"carrier"`
+	Borrower string   `json:"borrower"`
+	Second   string   `json:"second"`
+	Purpose  string   `json:"purpose"`
+	Due      string   `json:"due"`
+	MayLeave bool     `json:"may_leave"`
+	Approver string   `json:"approver"`
+	Report   string   `json:"report"`
+	From     uint64   `json:"from"`
+	To       uint64   `json:"to"`
+	Visitor  struct {
+		Name         string `json:"name"`
+		IDType       string `json:"id_type"`
+		IDNumber     string `json:"id_number"`
+		Organization string `json:"organization"`
+		Purpose      string `json:"purpose"`
+		Host         string `json:"host"`
+		Escort       string `json:"escort"`
+		Card         string `json:"card"`
+		From         string `json:"from"`
+		Until        string `json:"until"`
+	} `json:"visitor"`
+}
+
 // carrierCommand carries out the carrier and inventory commands.
-func (c *Commands) carrierCommand(name, by string, version int64, csv string, req gateway.SignOutRequest, due, report string) (map[string]any, error) {
+func (c *Commands) carrierCommand(name string, cmd command) (map[string]any, error) {
 	if c.Carriers == nil {
 		return nil, gateway.Errorf(gateway.ENOTFOUND, "%s: this room tracks no carriers", name)
 	}
 	var dueAt time.Time
-	if due != "" {
-		t, err := time.Parse(time.RFC3339, due)
+	if cmd.Due != "" {
+		t, err := time.Parse(time.RFC3339, cmd.Due)
 		if err != nil {
-			return nil, gateway.Errorf(gateway.EINVALID, "%s: due: %q is not an RFC 3339 time", name, due)
+			return nil, gateway.Errorf(gateway.EINVALID, "%s: due: %q is not an RFC 3339 time", name, cmd.Due)
 		}
 		dueAt = t
 	}
@@ -344,21 +347,21 @@ func (c *Commands) carrierCommand(name, by string, version int64, csv string, re
 	}
 	switch name {
 	case "carriers/replace":
-		return c.Carriers.ReplaceCarriers(csv, version, by)
+		return c.Carriers.ReplaceCarriers(cmd.CSV, cmd.Version, cmd.By)
 	case "carrier/signout":
-		req.Due = dueAt
-		return loan(c.Carriers.SignOut(req))
+		return loan(c.Carriers.SignOut(gateway.SignOutRequest{Carrier: cmd.Carrier, Borrower: cmd.Borrower, Second: cmd.Second,
+			Purpose: cmd.Purpose, Due: dueAt, MayLeave: cmd.MayLeave, Approver: cmd.Approver, By: cmd.By}))
 	case "carrier/return":
-		return loan(c.Carriers.Return(req.Carrier, by))
+		return loan(c.Carriers.Return(cmd.Carrier, cmd.By))
 	case "carrier/extend":
-		return loan(c.Carriers.Extend(req.Carrier, dueAt, req.Approver, by))
+		return loan(c.Carriers.Extend(cmd.Carrier, dueAt, cmd.Approver, cmd.By))
 	case "inventory/run":
-		return summary(c.Carriers.Inventory(gateway.InventoryCommand, by))
+		return summary(c.Carriers.Inventory(gateway.InventoryCommand, cmd.By))
 	case "inventory/show":
-		r, err := c.Carriers.InventoryReport(report)
+		r, err := c.Carriers.InventoryReport(cmd.Report)
 		if err == nil && r == nil {
-			err = gateway.Errorf(gateway.ENOTFOUND, "%s: no inventory report %q", name, report)
-			if report == "" {
+			err = gateway.Errorf(gateway.ENOTFOUND, "%s: no inventory report %q", name, cmd.Report)
+			if cmd.Report == "" {
 				err = gateway.Errorf(gateway.ENOTFOUND, "%s: no inventory has been taken yet", name)
 			}
 		}
