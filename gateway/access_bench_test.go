@@ -10,7 +10,7 @@ import (
 	"github.com/roomguard/roomguard/devices/badge"
 	"github.com/roomguard/roomguard/devices/em4100"
 	"github.com/roomguard/roomguard/gateway"
-	"github.com/roomguard/roomguard/gateway/internal/testenv"
+	"github.com/roomguard/roomguard/gateway/testenv"
 )
 
 // BenchmarkBadgeToStrike: the last byte of an EM4100 frame fed to the

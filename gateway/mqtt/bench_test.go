@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/roomguard/roomguard/gateway"
-	"github.com/roomguard/roomguard/gateway/internal/testenv"
+	"github.com/roomguard/roomguard/gateway/testenv"
 )
 
 // BenchmarkDurableThroughput: events logged by concurrent producers (each

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/roomguard/roomguard/gateway"
-	"github.com/roomguard/roomguard/gateway/internal/testenv"
+	"github.com/roomguard/roomguard/gateway/testenv"
 	"github.com/roomguard/roomguard/gateway/mqtt"
 )
 

@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
+	"io/fs"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,10 +13,13 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// migrate applies the embedded migrations newer than PRAGMA user_version,
-// each in its own transaction together with the version bump.
-func migrate(db *sql.DB) error {
-	entries, err := migrationFiles.ReadDir("migrations")
+func migrate(db *sql.DB) error { return Migrate(db, migrationFiles) }
+
+// Migrate applies the migrations in files' "migrations" folder (NNN_name.sql)
+// newer than PRAGMA user_version, each in its own transaction together with
+// the version bump. The gateway's log and the dashboard's replica both use it.
+func Migrate(db *sql.DB, files fs.FS) error {
+	entries, err := fs.ReadDir(files, "migrations")
 	if err != nil {
 		return err
 	}
@@ -32,7 +36,7 @@ func migrate(db *sql.DB) error {
 		if n <= current {
 			continue
 		}
-		body, err := migrationFiles.ReadFile("migrations/" + e.Name())
+		body, err := fs.ReadFile(files, "migrations/"+e.Name())
 		if err != nil {
 			return err
 		}

@@ -18,7 +18,7 @@ func OpenReader(path string) (*Reader, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	r, err := openReader(fileURI(path))
+	r, err := openReader(FileURI(path))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s read-only: %w", path, err)
 	}

@@ -51,7 +51,7 @@ func Open(path, room string, clock gateway.Clock) (*Store, error) {
 	if path == "" {
 		return nil, gateway.Errorf(gateway.EINVALID, "sqlite: no storage path")
 	}
-	base := fileURI(path)
+	base := FileURI(path)
 	w, err := sql.Open("sqlite3", base+"?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -93,7 +93,8 @@ func Open(path, room string, clock gateway.Clock) (*Store, error) {
 	return s, nil
 }
 
-func fileURI(path string) string { return "file:" + (&url.URL{Path: path}).EscapedPath() }
+// FileURI is the sqlite3 driver's URI of the file at path.
+func FileURI(path string) string { return "file:" + (&url.URL{Path: path}).EscapedPath() }
 
 // check makes sure the pragmas the durability promise rests on are in force.
 func check(db *sql.DB, path string) error {

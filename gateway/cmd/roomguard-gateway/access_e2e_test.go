@@ -15,7 +15,7 @@ import (
 
 	"github.com/roomguard/roomguard/gateway/clocktest"
 	"github.com/roomguard/roomguard/gateway/config"
-	"github.com/roomguard/roomguard/gateway/internal/testenv"
+	"github.com/roomguard/roomguard/gateway/testenv"
 )
 
 const accessRoomYAML = `room: {id: %s, name: 机要室}

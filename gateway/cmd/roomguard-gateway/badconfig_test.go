@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/roomguard/roomguard/gateway/internal/testenv"
+	"github.com/roomguard/roomguard/gateway/testenv"
 )
 
 // A broken config stops the gateway before it does anything: exit status 2

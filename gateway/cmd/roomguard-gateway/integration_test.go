@@ -14,7 +14,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/roomguard/roomguard/gateway"
-	"github.com/roomguard/roomguard/gateway/internal/testenv"
+	"github.com/roomguard/roomguard/gateway/testenv"
 	"github.com/roomguard/roomguard/gateway/sqlite"
 )
 

@@ -16,7 +16,7 @@ import (
 	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/clocktest"
 	"github.com/roomguard/roomguard/gateway/config"
-	"github.com/roomguard/roomguard/gateway/internal/testenv"
+	"github.com/roomguard/roomguard/gateway/testenv"
 )
 
 // BenchmarkLatencyPinToSubscriber measures the whole path of one input

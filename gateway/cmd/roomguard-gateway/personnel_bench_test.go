@@ -12,7 +12,7 @@ import (
 
 	"github.com/roomguard/roomguard/gateway/clocktest"
 	"github.com/roomguard/roomguard/gateway/csv"
-	"github.com/roomguard/roomguard/gateway/internal/testenv"
+	"github.com/roomguard/roomguard/gateway/testenv"
 	"github.com/roomguard/roomguard/gateway/sqlite"
 )
 

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/roomguard/roomguard/gateway/clocktest"
-	"github.com/roomguard/roomguard/gateway/internal/testenv"
+	"github.com/roomguard/roomguard/gateway/testenv"
 	"github.com/roomguard/roomguard/gateway/sqlite"
 )
 

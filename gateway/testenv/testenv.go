@@ -124,37 +124,56 @@ func WaitPort(t testing.TB, port int) {
 	t.Fatalf("nothing listens on 127.0.0.1:%d", port)
 }
 
-var (
-	buildOnce sync.Once
-	buildPath string
-	buildErr  error
-)
-
 // Gateway builds the roomguard-gateway binary once per test process.
-func Gateway(t testing.TB) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "roomguard-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		buildPath = filepath.Join(dir, "roomguard-gateway")
-		_, file, _, _ := runtime.Caller(0)
-		root := filepath.Join(filepath.Dir(file), "..", "..", "..")
-		cmd := exec.Command("go", "build", "-o", buildPath, "./gateway/cmd/roomguard-gateway")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("build gateway: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return buildPath
+func Gateway(t testing.TB) string { return Binary(t, "gateway/cmd/roomguard-gateway") }
+
+// Dashboard builds the roomguard-dashboard binary once per test process.
+func Dashboard(t testing.TB) string { return Binary(t, "dashboard/cmd/roomguard-dashboard") }
+
+type build struct {
+	once sync.Once
+	path string
+	err  error
 }
 
-// Process is a running gateway.
+var (
+	buildsMu sync.Mutex
+	builds   = map[string]*build{}
+)
+
+// Binary builds the command in pkg (a path from the repository root) once
+// per test process and returns the binary.
+func Binary(t testing.TB, pkg string) string {
+	t.Helper()
+	buildsMu.Lock()
+	b := builds[pkg]
+	if b == nil {
+		b = &build{}
+		builds[pkg] = b
+	}
+	buildsMu.Unlock()
+	b.once.Do(func() {
+		dir, err := os.MkdirTemp("", "roomguard-bin-")
+		if err != nil {
+			b.err = err
+			return
+		}
+		b.path = filepath.Join(dir, filepath.Base(pkg))
+		_, file, _, _ := runtime.Caller(0)
+		root := filepath.Join(filepath.Dir(file), "..", "..")
+		cmd := exec.Command("go", "build", "-o", b.path, "./"+pkg)
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("build %s: %v\n%s", pkg, err, out)
+		}
+	})
+	if b.err != nil {
+		t.Fatal(b.err)
+	}
+	return b.path
+}
+
+// Process is a running gateway or dashboard.
 type Process struct {
 	cmd *exec.Cmd
 	Out *SyncBuffer
@@ -163,7 +182,13 @@ type Process struct {
 // StartGateway runs the gateway binary with args.
 func StartGateway(t testing.TB, args ...string) *Process {
 	t.Helper()
-	p := &Process{cmd: exec.Command(Gateway(t), args...), Out: &SyncBuffer{}}
+	return Start(t, Gateway(t), args...)
+}
+
+// Start runs binary with args; the process is killed when the test ends.
+func Start(t testing.TB, binary string, args ...string) *Process {
+	t.Helper()
+	p := &Process{cmd: exec.Command(binary, args...), Out: &SyncBuffer{}}
 	p.cmd.Stdout, p.cmd.Stderr = p.Out, p.Out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,222 @@
+package sqlite
+
+import (
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/roomguard/roomguard/dashboard"
+	"github.com/roomguard/roomguard/gateway"
+)
+
+// EventFilter selects replica records.
+type EventFilter struct {
+	Room         string
+	Types        []string // exact types, or prefixes ending in "."
+	Since, Until time.Time
+	AfterN       int64 // only records that arrived after this one (the live stream's resume point)
+	BeforeN      int64 // only records that arrived before this one (paging back); 0: no bound
+	Newest       bool  // newest first
+	Limit        int
+}
+
+// Events returns the matching records.
+func (s *Store) Events(f EventFilter) ([]dashboard.Record, error) {
+	q, args := []string{"1"}, []any{}
+	if f.Room != "" {
+		q, args = append(q, "room = ?"), append(args, f.Room)
+	}
+	if len(f.Types) > 0 {
+		var or []string
+		for _, t := range f.Types {
+			if strings.HasSuffix(t, ".") {
+				or, args = append(or, "type >= ? AND type < ?"), append(args, t, t[:len(t)-1]+"/")
+			} else {
+				or, args = append(or, "type = ?"), append(args, t)
+			}
+		}
+		q = append(q, "("+strings.Join(or, " OR ")+")")
+	}
+	if !f.Since.IsZero() {
+		q, args = append(q, "ts_ms >= ?"), append(args, f.Since.UnixMilli())
+	}
+	if !f.Until.IsZero() {
+		q, args = append(q, "ts_ms < ?"), append(args, f.Until.UnixMilli())
+	}
+	if f.AfterN > 0 {
+		q, args = append(q, "n > ?"), append(args, f.AfterN)
+	}
+	if f.BeforeN > 0 {
+		q, args = append(q, "n < ?"), append(args, f.BeforeN)
+	}
+	order := "n"
+	if f.Newest {
+		order = "n DESC"
+	}
+	query := "SELECT n, payload FROM events WHERE " + strings.Join(q, " AND ") + " ORDER BY " + order
+	if f.Limit > 0 {
+		query += fmt.Sprintf(" LIMIT %d", f.Limit)
+	}
+	rows, err := s.r.Query(query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: events: %w", err)
+	}
+	defer rows.Close()
+	var out []dashboard.Record
+	for rows.Next() {
+		var r dashboard.Record
+		var payload []byte
+		if err := rows.Scan(&r.N, &payload); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(payload, &r.Event); err != nil {
+			return nil, fmt.Errorf("sqlite: event %d: %w", r.N, err)
+		}
+		r.Payload = payload
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Stream is every room's events in (room, seq) order, for comparing replicas.
+func (s *Store) Stream(fn func(room string, seq uint64, id string, payload []byte) error) error {
+	rows, err := s.r.Query(`SELECT room, seq, id, payload FROM events ORDER BY room, seq`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var room, id string
+		var seq uint64
+		var p []byte
+		if err := rows.Scan(&room, &seq, &id, &p); err != nil {
+			return err
+		}
+		if err := fn(room, seq, id, p); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// LastN is the arrival number of the newest record.
+func (s *Store) LastN() (int64, error) {
+	var n sql.NullInt64
+	err := s.r.QueryRow(`SELECT max(n) FROM events`).Scan(&n)
+	return n.Int64, err
+}
+
+// SetRetained keeps the last retained message of a room's state topic; an
+// empty payload (the topic was cleared) forgets it. It tells whether
+// anything changed.
+func (s *Store) SetRetained(r dashboard.Retained) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var old []byte
+	err := s.w.QueryRow(`SELECT payload FROM retained WHERE room = ? AND kind = ? AND key = ?`, r.Room, r.Kind, r.Key).Scan(&old)
+	if err != nil && err != sql.ErrNoRows {
+		return false, fmt.Errorf("sqlite: retained: %w", err)
+	}
+	if string(old) == string(r.Payload) {
+		return false, nil
+	}
+	if len(r.Payload) == 0 {
+		_, err = s.w.Exec(`DELETE FROM retained WHERE room = ? AND kind = ? AND key = ?`, r.Room, r.Kind, r.Key)
+	} else {
+		_, err = s.w.Exec(`INSERT INTO retained (room, kind, key, payload, updated_ms) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (room, kind, key) DO UPDATE SET payload = excluded.payload, updated_ms = excluded.updated_ms`,
+			r.Room, r.Kind, r.Key, []byte(r.Payload), r.Updated.UnixMilli())
+	}
+	if err != nil {
+		return false, fmt.Errorf("sqlite: retained %s/%s/%s: %w", r.Room, r.Kind, r.Key, err)
+	}
+	return true, nil
+}
+
+// Retained lists the retained messages of a kind, in one room or (room
+// empty) every room, by room and key.
+func (s *Store) Retained(room, kind string) ([]dashboard.Retained, error) {
+	q, args := `SELECT room, kind, key, payload, updated_ms FROM retained WHERE kind = ?`, []any{kind}
+	if room != "" {
+		q, args = q+` AND room = ?`, append(args, room)
+	}
+	rows, err := s.r.Query(q+` ORDER BY room, key`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: retained: %w", err)
+	}
+	defer rows.Close()
+	var out []dashboard.Retained
+	for rows.Next() {
+		var r dashboard.Retained
+		var p []byte
+		var ms int64
+		if err := rows.Scan(&r.Room, &r.Kind, &r.Key, &p, &ms); err != nil {
+			return nil, err
+		}
+		r.Payload, r.Updated = p, time.UnixMilli(ms)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Entries returns one page of the entry log, newest first.
+func (s *Store) Entries(f dashboard.EntryFilter) ([]dashboard.Entry, error) {
+	q, args := []string{}, []any{}
+	if f.Room != "" {
+		q, args = append(q, "room = ?"), append(args, f.Room)
+	}
+	if f.Person != "" {
+		q, args = append(q, "(person = ? OR person_name = ?)"), append(args, f.Person, f.Person)
+	}
+	if f.Card != "" {
+		q, args = append(q, "card_tail = ?"), append(args, cardTail(f.Card))
+	}
+	if f.Result != "" {
+		ok := false
+		for _, r := range dashboard.EntryResults {
+			ok = ok || r == f.Result
+		}
+		if !ok {
+			return nil, gateway.Errorf(gateway.EINVALID, "result %q is not one of %s", f.Result, strings.Join(dashboard.EntryResults, ", "))
+		}
+		q, args = append(q, "result = ?"), append(args, f.Result)
+	}
+	if !f.Since.IsZero() {
+		q, args = append(q, "ts_ms >= ?"), append(args, f.Since.UnixMilli())
+	}
+	if !f.Until.IsZero() {
+		q, args = append(q, "ts_ms < ?"), append(args, f.Until.UnixMilli())
+	}
+	if !f.Before.IsZero() {
+		q = append(q, "(ts_ms < ? OR (ts_ms = ? AND (room < ? OR (room = ? AND seq < ?))))")
+		args = append(args, f.Before.TS, f.Before.TS, f.Before.Room, f.Before.Room, f.Before.Seq)
+	}
+	where := ""
+	if len(q) > 0 {
+		where = " WHERE " + strings.Join(q, " AND ")
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := s.r.Query(`SELECT room, seq, ts_ms, result, person, person_name, visitor, card, reader, door, direction, reason
+		FROM entries`+where+fmt.Sprintf(` ORDER BY ts_ms DESC, room DESC, seq DESC LIMIT %d`, limit), args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: entries: %w", err)
+	}
+	defer rows.Close()
+	var out []dashboard.Entry
+	for rows.Next() {
+		var e dashboard.Entry
+		var ms int64
+		if err := rows.Scan(&e.Room, &e.Seq, &ms, &e.Result, &e.Person, &e.PersonName, &e.Visitor, &e.Card,
+			&e.Reader, &e.Door, &e.Direction, &e.Reason); err != nil {
+			return nil, err
+		}
+		e.TS = time.UnixMilli(ms)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

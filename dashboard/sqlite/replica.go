@@ -1,0 +1,399 @@
+package sqlite
+
+import (
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/roomguard/roomguard/dashboard"
+	"github.com/roomguard/roomguard/gateway"
+)
+
+// roomState is the writer's view of one room's stream.
+type roomState struct {
+	dashboard.RoomRecord
+	above []uint64 // seqs held above Through (only while there is a gap), sorted
+}
+
+// Message is one event as it came off the broker: the room named by its
+// topic and the payload.
+type Message struct {
+	Room    string
+	Payload []byte
+}
+
+// Rejected is a message the replica would not take, and why.
+type Rejected struct {
+	Room   string
+	Reason string
+}
+
+// IngestResult says what became of a batch.
+type IngestResult struct {
+	Stored     []dashboard.Record // new events, in the order they were stored
+	Duplicates int
+	Conflicts  int // a seq already held with another id (a gateway whose log was replaced)
+	Rejected   []Rejected
+}
+
+func (s *Store) loadRooms() error {
+	rows, err := s.w.Query(`SELECT room, name, through, high, events, lost, conflicts, first_seen_ms, last_event_ms FROM rooms`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	s.rooms = map[string]*roomState{}
+	for rows.Next() {
+		var r roomState
+		var first, last int64
+		if err := rows.Scan(&r.Room, &r.Name, &r.Through, &r.High, &r.Events, &r.Lost, &r.Conflicts, &first, &last); err != nil {
+			return err
+		}
+		r.FirstSeen, r.LastEvent = time.UnixMilli(first), time.UnixMilli(last)
+		s.rooms[r.Room] = &r
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, r := range s.rooms {
+		if r.High <= r.Through {
+			continue
+		}
+		seqs, err := s.w.Query(`SELECT seq FROM events WHERE room = ? AND seq > ? ORDER BY seq`, r.Room, r.Through)
+		if err != nil {
+			return err
+		}
+		for seqs.Next() {
+			var q uint64
+			if err := seqs.Scan(&q); err != nil {
+				seqs.Close()
+				return err
+			}
+			r.above = append(r.above, q)
+		}
+		seqs.Close()
+	}
+	return nil
+}
+
+// decode checks one message and returns its event.
+func decode(m Message) (gateway.Event, string) {
+	var e gateway.Event
+	if err := json.Unmarshal(m.Payload, &e); err != nil {
+		return e, "not an event: " + err.Error()
+	}
+	switch {
+	case e.Room != m.Room:
+		return e, fmt.Sprintf("room %q in the payload, %q in the topic", e.Room, m.Room)
+	case e.Seq == 0:
+		return e, "seq missing"
+	case e.ID == "":
+		return e, "id missing"
+	case e.Type == "":
+		return e, "type missing"
+	}
+	return e, ""
+}
+
+// Ingest stores a batch of events in one transaction: events already held
+// (same room and seq) are skipped, so a duplicate or a re-sent range changes
+// nothing, and the order they arrive in does not matter.
+func (s *Store) Ingest(batch []Message) (IngestResult, error) {
+	var res IngestResult
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.clock.Now()
+	// work on copies: the in-memory state changes only once the commit is done
+	touched := map[string]*roomState{}
+	state := func(room string) *roomState {
+		if r := touched[room]; r != nil {
+			return r
+		}
+		r := &roomState{RoomRecord: dashboard.RoomRecord{Room: room, FirstSeen: now}}
+		if old := s.rooms[room]; old != nil {
+			r.RoomRecord, r.above = old.RoomRecord, slices.Clone(old.above)
+		}
+		touched[room] = r
+		return r
+	}
+	err := s.tx(func(tx *sql.Tx) error {
+		ins, err := tx.Prepare(`INSERT INTO events (room, seq, id, ts_ms, type, severity, device, person, payload)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (room, seq) DO NOTHING`)
+		if err != nil {
+			return err
+		}
+		defer ins.Close()
+		var entry *sql.Stmt
+		for _, m := range batch {
+			e, why := decode(m)
+			if why != "" {
+				res.Rejected = append(res.Rejected, Rejected{Room: m.Room, Reason: why})
+				continue
+			}
+			r := state(e.Room)
+			if r.held(e.Seq) {
+				if err := s.checkSame(tx, r, e, &res); err != nil {
+					return err
+				}
+				continue
+			}
+			out, err := ins.Exec(e.Room, e.Seq, e.ID, e.TS.UnixMilli(), e.Type, string(e.Severity), e.Device, e.Person, []byte(m.Payload))
+			if err != nil {
+				return fmt.Errorf("sqlite: store event %s/%d: %w", e.Room, e.Seq, err)
+			}
+			if n, _ := out.RowsAffected(); n == 0 { // held but below Through's knowledge: a lost seq that arrived late
+				if err := s.checkSame(tx, r, e, &res); err != nil {
+					return err
+				}
+				continue
+			}
+			rowid, _ := out.LastInsertId()
+			if strings.HasPrefix(e.Type, "access.") {
+				if entry == nil {
+					if entry, err = tx.Prepare(insertEntry); err != nil {
+						return err
+					}
+					defer entry.Close()
+				}
+				if err := storeEntry(entry, e); err != nil {
+					return err
+				}
+			}
+			r.add(e.Seq)
+			r.Events++
+			if e.TS.After(r.LastEvent) {
+				r.LastEvent = e.TS
+			}
+			res.Stored = append(res.Stored, dashboard.Record{N: rowid, Event: e, Payload: json.RawMessage(m.Payload)})
+		}
+		for _, r := range touched {
+			if err := saveRoom(tx, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return IngestResult{}, err
+	}
+	for room, r := range touched {
+		s.rooms[room] = r
+	}
+	return res, nil
+}
+
+// held tells whether seq is in the replica (or known lost).
+func (r *roomState) held(seq uint64) bool {
+	if seq <= r.Through {
+		return true
+	}
+	_, found := slices.BinarySearch(r.above, seq)
+	return found
+}
+
+// add records seq as held and moves Through over every seq now contiguous.
+func (r *roomState) add(seq uint64) {
+	if seq > r.High {
+		r.High = seq
+	}
+	if seq != r.Through+1 {
+		i, _ := slices.BinarySearch(r.above, seq)
+		r.above = slices.Insert(r.above, i, seq)
+		return
+	}
+	r.Through = seq
+	r.advance()
+}
+
+// advance moves Through over the held seqs that follow it.
+func (r *roomState) advance() {
+	i := 0
+	for i < len(r.above) && r.above[i] <= r.Through+1 {
+		r.Through = max(r.Through, r.above[i])
+		i++
+	}
+	r.above = r.above[i:]
+	if len(r.above) == 0 {
+		r.above = nil
+	}
+}
+
+// checkSame counts a duplicate, or a conflict when the held event of that
+// seq has another id.
+func (s *Store) checkSame(tx *sql.Tx, r *roomState, e gateway.Event, res *IngestResult) error {
+	var id string
+	err := tx.QueryRow(`SELECT id FROM events WHERE room = ? AND seq = ?`, e.Room, e.Seq).Scan(&id)
+	switch {
+	case err == sql.ErrNoRows: // a seq marked lost that turned up after all
+		res.Duplicates++
+		return nil
+	case err != nil:
+		return err
+	case id == e.ID:
+		res.Duplicates++
+	default:
+		res.Conflicts++
+		r.Conflicts++
+	}
+	return nil
+}
+
+func saveRoom(tx *sql.Tx, r *roomState) error {
+	_, err := tx.Exec(`INSERT INTO rooms (room, name, through, high, events, lost, conflicts, first_seen_ms, last_event_ms)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (room) DO UPDATE SET name = excluded.name, through = excluded.through, high = excluded.high,
+			events = excluded.events, lost = excluded.lost, conflicts = excluded.conflicts, last_event_ms = excluded.last_event_ms`,
+		r.Room, r.Name, r.Through, r.High, r.Events, r.Lost, r.Conflicts, r.FirstSeen.UnixMilli(), r.LastEvent.UnixMilli())
+	if err != nil {
+		return fmt.Errorf("sqlite: save room %s: %w", r.Room, err)
+	}
+	return nil
+}
+
+const insertEntry = `INSERT INTO entries (room, seq, ts_ms, result, person, person_name, visitor, card, card_tail, reader, door, direction, reason)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
+
+// entryData is what an access event's data holds (gateway/access.go).
+type entryData struct {
+	Reader     string `json:"reader"`
+	Door       string `json:"door"`
+	Direction  string `json:"direction"`
+	Card       string `json:"card"`
+	PersonID   string `json:"person_id"`
+	PersonName string `json:"person_name"`
+	Name       string `json:"name"`
+	Visitor    bool   `json:"visitor"`
+	Reason     string `json:"reason"`
+}
+
+var entryResults = map[string]string{"access.granted": "granted", "access.denied": "denied", "access.entered": "entered",
+	"access.exited": "exited", "access.not_opened": "not_opened"}
+
+func storeEntry(stmt *sql.Stmt, e gateway.Event) error {
+	result, ok := entryResults[e.Type]
+	if !ok {
+		return nil
+	}
+	var d entryData
+	if len(e.Data) > 0 {
+		json.Unmarshal(e.Data, &d) // a malformed data object leaves the fields empty; the event itself is kept
+	}
+	person := e.Person
+	if person == "" {
+		person = d.PersonID
+	}
+	name := d.PersonName
+	if name == "" {
+		name = d.Name
+	}
+	reader := d.Reader
+	if reader == "" {
+		reader = e.Device
+	}
+	_, err := stmt.Exec(e.Room, e.Seq, e.TS.UnixMilli(), result, person, name, d.Visitor, d.Card, cardTail(d.Card),
+		reader, d.Door, d.Direction, d.Reason)
+	if err != nil {
+		return fmt.Errorf("sqlite: store entry %s/%d: %w", e.Room, e.Seq, err)
+	}
+	return nil
+}
+
+// cardTail is the last four characters of a card number, masked or not.
+func cardTail(card string) string {
+	if len(card) <= 4 {
+		return card
+	}
+	return card[len(card)-4:]
+}
+
+// Rooms lists every room the replica has heard of, by id.
+func (s *Store) Rooms() []dashboard.RoomRecord {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]dashboard.RoomRecord, 0, len(s.rooms))
+	for _, r := range s.rooms {
+		out = append(out, r.RoomRecord)
+	}
+	slices.SortFunc(out, func(a, b dashboard.RoomRecord) int { return strings.Compare(a.Room, b.Room) })
+	return out
+}
+
+// Room returns what the replica knows of one room, and whether it knows it.
+func (s *Store) Room(room string) (dashboard.RoomRecord, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.rooms[room]
+	if r == nil {
+		return dashboard.RoomRecord{}, false
+	}
+	return r.RoomRecord, true
+}
+
+// Gaps lists the first missing range of every room that has one: from
+// Through+1 to the seq before the next one held.
+func (s *Store) Gaps() []dashboard.Gap {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []dashboard.Gap
+	for _, r := range s.rooms {
+		if len(r.above) > 0 {
+			out = append(out, dashboard.Gap{Room: r.Room, From: r.Through + 1, To: r.above[0] - 1})
+		}
+	}
+	slices.SortFunc(out, func(a, b dashboard.Gap) int { return strings.Compare(a.Room, b.Room) })
+	return out
+}
+
+// MarkLost records that the room's gateway no longer has from..to (it pruned
+// them before the replica asked): the replica stops asking for them.
+func (s *Store) MarkLost(room string, from, to uint64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.rooms[room]
+	if old == nil || to < from || from != old.Through+1 {
+		return gateway.Errorf(gateway.EINVALID, "sqlite: %s: %d..%d is not the next missing range", room, from, to)
+	}
+	r := &roomState{RoomRecord: old.RoomRecord, above: slices.Clone(old.above)}
+	if len(r.above) > 0 && to >= r.above[0] {
+		to = r.above[0] - 1
+	}
+	r.Through = to
+	r.Lost += to - from + 1
+	r.advance()
+	r.High = max(r.High, r.Through)
+	err := s.tx(func(tx *sql.Tx) error {
+		if _, err := tx.Exec(`INSERT INTO lost (room, from_seq, to_seq, noticed_ms) VALUES (?, ?, ?, ?)`,
+			room, from, to, s.clock.Now().UnixMilli()); err != nil {
+			return fmt.Errorf("sqlite: mark lost: %w", err)
+		}
+		return saveRoom(tx, r)
+	})
+	if err != nil {
+		return err
+	}
+	s.rooms[room] = r
+	return nil
+}
+
+// SetRoomName keeps the name a room's status gives.
+func (s *Store) SetRoomName(room, name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.rooms[room]
+	if old != nil && old.Name == name {
+		return nil
+	}
+	r := &roomState{RoomRecord: dashboard.RoomRecord{Room: room, FirstSeen: s.clock.Now()}}
+	if old != nil {
+		r.RoomRecord, r.above = old.RoomRecord, old.above
+	}
+	r.Name = name
+	if err := s.tx(func(tx *sql.Tx) error { return saveRoom(tx, r) }); err != nil {
+		return err
+	}
+	s.rooms[room] = r
+	return nil
+}

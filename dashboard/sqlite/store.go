@@ -1,0 +1,82 @@
+// Package sqlite keeps the dashboard's replica of every room's events, the
+// rooms' retained state, the console's accounts, sessions and audit log in
+// one SQLite file.
+package sqlite
+
+import (
+	"database/sql"
+	"embed"
+	"fmt"
+	"sync"
+
+	_ "github.com/mattn/go-sqlite3" // the database/sql driver
+
+	"github.com/roomguard/roomguard/gateway"
+	gwsqlite "github.com/roomguard/roomguard/gateway/sqlite"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is the dashboard's database.
+type Store struct {
+	clock gateway.Clock
+	w     *sql.DB // the one writing connection
+	r     *sql.DB // readers (WAL lets them read while the writer writes)
+
+	mu    sync.Mutex // serialises writes and guards rooms
+	rooms map[string]*roomState
+}
+
+// Open opens (creating if needed) the dashboard database at path.
+func Open(path string, clock gateway.Clock) (*Store, error) {
+	if path == "" {
+		return nil, gateway.Errorf(gateway.EINVALID, "sqlite: no database path")
+	}
+	base := gwsqlite.FileURI(path)
+	w, err := sql.Open("sqlite3", base+"?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_txlock=immediate&_foreign_keys=on")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxIdleTime(0)
+	w.SetConnMaxLifetime(0)
+	if err := gwsqlite.Migrate(w, migrations); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite3", base+"?mode=ro&_query_only=true&_busy_timeout=10000")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s read-only: %w", path, err)
+	}
+	r.SetMaxOpenConns(4)
+	s := &Store{clock: clock, w: w, r: r}
+	if err := s.loadRooms(); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error {
+	s.r.Close()
+	return s.w.Close()
+}
+
+// tx runs fn in one write transaction.
+func (s *Store) tx(fn func(tx *sql.Tx) error) error {
+	tx, err := s.w.Begin()
+	if err != nil {
+		return fmt.Errorf("sqlite: begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: commit: %w", err)
+	}
+	return nil
+}

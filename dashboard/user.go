@@ -1,0 +1,148 @@
+package dashboard
+
+import (
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/roomguard/roomguard/gateway"
+)
+
+// Role is what an account may do at the console.
+type Role string
+
+const (
+	RoleGuard   Role = "guard"   // 值班人员: watches, acknowledges alarms, registers visitors
+	RoleOfficer Role = "officer" // 保密员: keeps the registers, seals, carriers
+	RoleAuditor Role = "auditor" // 检查人员: reads everything, changes nothing
+	RoleAdmin   Role = "admin"   // accounts, and everything an officer may do
+)
+
+// Roles in the order the user page lists them.
+var Roles = []Role{RoleGuard, RoleOfficer, RoleAuditor, RoleAdmin}
+
+// ParseRole checks a role name.
+func ParseRole(s string) (Role, error) {
+	for _, r := range Roles {
+		if string(r) == s {
+			return r, nil
+		}
+	}
+	return "", gateway.Errorf(gateway.EINVALID, "role %q is not guard, officer, auditor or admin", s)
+}
+
+// Action is one kind of thing a user does at the console.
+type Action string
+
+const (
+	ActView      Action = "view"      // every page that only reads
+	ActAck       Action = "ack"       // acknowledge an alarm
+	ActVisitors  Action = "visitors"  // register and check out visitors
+	ActRegisters Action = "registers" // edit and sync the personnel and carrier registers
+	ActCarriers  Action = "carriers"  // sign carriers out and back, run inventories
+	ActSeal      Action = "seal"      // seal and unseal, arm and disarm
+	ActUsers     Action = "users"     // create, change and unlock accounts
+)
+
+var grants = map[Role][]Action{
+	RoleGuard:   {ActView, ActAck, ActVisitors},
+	RoleOfficer: {ActView, ActAck, ActVisitors, ActRegisters, ActCarriers, ActSeal},
+	RoleAuditor: {ActView},
+	RoleAdmin:   {ActView, ActAck, ActVisitors, ActRegisters, ActCarriers, ActSeal, ActUsers},
+}
+
+// May tells whether the role allows the action.
+func (r Role) May(a Action) bool {
+	for _, g := range grants[r] {
+		if g == a {
+			return true
+		}
+	}
+	return false
+}
+
+// User is an account of the console. The password is kept only as its
+// argon2id hash.
+type User struct {
+	Name        string
+	Display     string // the name shown and written into commands' "by"
+	Role        Role
+	Hash        string
+	Created     time.Time
+	CreatedBy   string
+	Failed      int       // wrong passwords since the last good one
+	LockedUntil time.Time // zero: not locked
+	Disabled    bool
+}
+
+// Locked tells whether the account refuses logins at now.
+func (u *User) Locked(now time.Time) bool { return now.Before(u.LockedUntil) }
+
+// Lockout policy: GB/T 22239 (等保) asks for a lock after repeated failed
+// logins; five is the common setting.
+const (
+	MaxFailedLogins = 5
+	LockoutFor      = 15 * time.Minute
+)
+
+var userName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{1,31}$`)
+
+// CheckUserName says what is wrong with an account name.
+func CheckUserName(name string) error {
+	if !userName.MatchString(name) {
+		return gateway.Errorf(gateway.EINVALID, "user name %q: 2–32 characters, lower-case letters, digits, '.', '_' or '-'", name)
+	}
+	return nil
+}
+
+// MinPasswordLength is the shortest password accepted.
+const MinPasswordLength = 10
+
+// CheckPassword says what is wrong with a new password.
+func CheckNewPassword(name, password string) error {
+	if len([]rune(password)) < MinPasswordLength {
+		return gateway.Errorf(gateway.EINVALID, "password: at least %d characters", MinPasswordLength)
+	}
+	if password == name {
+		return gateway.Errorf(gateway.EINVALID, "password: must not be the user name")
+	}
+	return nil
+}
+
+// Session is a logged-in browser.
+type Session struct {
+	ID       string // sha256 of the cookie token, hex; the token itself is never stored
+	User     string
+	CSRF     string
+	Created  time.Time
+	LastSeen time.Time
+}
+
+// Session lifetime: an idle console logs out, and no session outlives a shift.
+const (
+	SessionIdle = 30 * time.Minute
+	SessionMax  = 12 * time.Hour
+)
+
+// Expired tells whether the session has ended at now.
+func (s *Session) Expired(now time.Time) bool {
+	return now.Sub(s.LastSeen) > SessionIdle || now.Sub(s.Created) > SessionMax
+}
+
+// AuditEntry is one operator action at the console: who, when, what, and
+// whether it was done.
+type AuditEntry struct {
+	N      int64
+	At     time.Time
+	User   string
+	Action string // e.g. "alarm.ack", "visitor.register", "login.failed"
+	Room   string
+	Target string // the alarm, visit, user … acted on
+	Detail string
+	Result string // "ok", or the refusal
+	Remote string // the client's address
+}
+
+func (a AuditEntry) String() string {
+	return fmt.Sprintf("%s %s %s %s %s: %s", a.At.Format(gateway.TimeFormat), a.User, a.Action, a.Room, a.Target, a.Result)
+}
