@@ -30,6 +30,11 @@ type Conn struct {
 	KeepAlive time.Duration
 }
 
+// ClientOptions are paho's options for c: the broker, the account, TLS, and
+// no automatic reconnection (the gateway's session reconnects by itself; a
+// client that wants paho's may turn it on).
+func (c Conn) ClientOptions() (*paho.ClientOptions, error) { return c.options() }
+
 // options are paho's options for c: the broker, the account and TLS.
 func (c Conn) options() (*paho.ClientOptions, error) {
 	u, err := url.Parse(c.URL)

@@ -1,0 +1,249 @@
+package mqtt_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/roomguard/roomguard/dashboard"
+	"github.com/roomguard/roomguard/dashboard/mqtt"
+	"github.com/roomguard/roomguard/dashboard/sqlite"
+	"github.com/roomguard/roomguard/gateway"
+	gwmqtt "github.com/roomguard/roomguard/gateway/mqtt"
+	"github.com/roomguard/roomguard/gateway/sysclock"
+	"github.com/roomguard/roomguard/gateway/testenv"
+)
+
+var t0 = time.Date(2026, 11, 22, 9, 0, 0, 0, time.FixedZone("CST", 8*3600))
+
+// fakeRoom plays a gateway on the broker: its retained status, its events
+// (published as a test decides: some lost, some twice, some out of order)
+// and events/resend from its log, of which the first `pruned` are gone.
+type fakeRoom struct {
+	t      *testing.T
+	id     string
+	client paho.Client
+	log    [][]byte // log[i] is seq i+1
+	pruned int
+	logged int // how much of log the room has logged so far (it re-sends no further)
+
+	mu      sync.Mutex
+	resends int
+}
+
+func newFakeRoom(t *testing.T, url, id string, n int) *fakeRoom {
+	r := &fakeRoom{t: t, id: id}
+	for i := 1; i <= n; i++ {
+		e := gateway.Event{Seq: uint64(i), ID: fmt.Sprintf("%s-%d", id, i), TS: t0.Add(time.Duration(i) * time.Second),
+			ClockTrusted: true, Room: id, Type: "door.opened", Severity: gateway.SeverityInfo, Device: "door-main"}
+		if i%2 == 0 {
+			e.Type, e.Person = "access.granted", "p-zhang"
+			e.Data = json.RawMessage(`{"reader":"reader-in","card":"******0001","person_name":"张伟","result":"granted"}`)
+		}
+		p, _ := json.Marshal(e)
+		r.log = append(r.log, p)
+	}
+	topics := gwmqtt.Topics{Room: id}
+	will, _ := json.Marshal(gwmqtt.Status{State: "offline", Room: id})
+	po := paho.NewClientOptions().AddBroker(url).SetClientID("fake-" + id).SetBinaryWill(topics.Status(), will, 1, true)
+	r.client = paho.NewClient(po)
+	if tok := r.client.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("fake room connect: %v", tok.Error())
+	}
+	t.Cleanup(func() { r.client.Disconnect(100) })
+	r.client.Subscribe(topics.Root()+"/cmd/events/resend", 1, func(c paho.Client, m paho.Message) {
+		var cmd struct {
+			ID       string
+			From, To uint64
+		}
+		json.Unmarshal(m.Payload(), &cmd)
+		r.mu.Lock()
+		r.resends++
+		r.mu.Unlock()
+		r.mu.Lock()
+		last := uint64(r.logged)
+		r.mu.Unlock()
+		reply := gwmqtt.Reply{ID: cmd.ID, Cmd: "events/resend", Status: "ok", Result: map[string]any{"from": cmd.From, "to": min(cmd.To, last), "count": 0}}
+		if cmd.From > last {
+			reply.Status, reply.Error = "error", &gwmqtt.ReplyError{Code: gateway.ENOTFOUND, Message: fmt.Sprintf("events/resend: the log ends at seq %d", last)}
+		} else {
+			n := 0
+			for q := max(cmd.From, uint64(r.pruned)+1); q <= min(cmd.To, last); q++ {
+				if n == 0 {
+					reply.Result["first"] = q
+				}
+				c.Publish(topics.Events(), 1, false, r.log[q-1])
+				n++
+			}
+			reply.Result["count"] = n
+		}
+		p, _ := json.Marshal(reply)
+		c.Publish(topics.Reply(cmd.ID), 1, false, p)
+	}).WaitTimeout(5 * time.Second)
+	st, _ := json.Marshal(gwmqtt.Status{State: "online", Room: id, Name: "机要室 " + id})
+	r.client.Publish(topics.Status(), 1, true, st).WaitTimeout(5 * time.Second)
+	return r
+}
+
+func (r *fakeRoom) publish(seqs ...int) {
+	for _, q := range seqs {
+		r.mu.Lock()
+		r.logged = max(r.logged, q)
+		r.mu.Unlock()
+		r.client.Publish(gwmqtt.Topics{Room: r.id}.Events(), 1, false, r.log[q-1]).WaitTimeout(5 * time.Second)
+	}
+}
+
+func startLink(t *testing.T, url string) (*mqtt.Link, *sqlite.Store) {
+	t.Helper()
+	store, err := sqlite.Open(filepath.Join(t.TempDir(), "dashboard.db"), sysclock.New(sysclock.TrustAlways))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := mqtt.Connect(mqtt.LinkOpts{Conn: gwmqtt.Conn{URL: url}, Store: store, Clock: sysclock.New(sysclock.TrustAlways),
+		GapGrace: 200 * time.Millisecond, CatchUp: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close(); store.Close() })
+	return l, store
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func contents(t *testing.T, s *sqlite.Store) string {
+	var b strings.Builder
+	if err := s.Stream(func(room string, seq uint64, id string, p []byte) error {
+		fmt.Fprintf(&b, "%s %d %s %s\n", room, seq, id, p)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// TestReplicaOverTheBroker: a room publishes its events with some lost, some
+// twice and some out of order; the dashboard notices the gaps, asks the room
+// to re-send, and ends with every event once, exactly as logged.
+func TestReplicaOverTheBroker(t *testing.T) {
+	broker := testenv.StartMosquitto(t)
+	link, store := startLink(t, broker.URL())
+	waitFor(t, "the link", link.Connected)
+	room := newFakeRoom(t, broker.URL(), "jiyao-301", 400)
+	waitFor(t, "the room's status", func() bool { r, ok := store.Room("jiyao-301"); return ok && r.Name != "" })
+
+	rng := rand.New(rand.NewPCG(3, 4))
+	var order []int
+	for q := 1; q <= 400; q++ {
+		switch rng.IntN(8) {
+		case 0: // lost
+		case 1:
+			order = append(order, q, q)
+		default:
+			order = append(order, q)
+		}
+	}
+	for i := 0; i+1 < len(order); i += 2 + rng.IntN(5) {
+		order[i], order[i+1] = order[i+1], order[i]
+	}
+	if order[len(order)-1] != 400 {
+		order = append(order, 400) // the tail is the catch-up's job, tested below
+	}
+	room.publish(order...)
+	waitFor(t, "the replica to hold every event", func() bool { r, _ := store.Room("jiyao-301"); return r.Through == 400 })
+
+	clean, err := sqlite.Open(filepath.Join(t.TempDir(), "clean.db"), sysclock.New(sysclock.TrustAlways))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer clean.Close()
+	for _, p := range room.log {
+		if _, err := clean.Ingest([]sqlite.Message{{Room: "jiyao-301", Payload: p}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a, b := contents(t, clean), contents(t, store); a != b {
+		t.Fatalf("the replica differs from the room's log (%d vs %d bytes)", len(b), len(a))
+	}
+	if r, _ := store.Room("jiyao-301"); r.Events != 400 || r.Lost != 0 {
+		t.Fatalf("room record %+v", r)
+	}
+}
+
+// TestCatchUpAndPruned: a dashboard that starts after the room logged its
+// events asks for them all; events the gateway had pruned are recorded lost.
+func TestCatchUpAndPruned(t *testing.T) {
+	broker := testenv.StartMosquitto(t)
+	room := newFakeRoom(t, broker.URL(), "jiyao-302", 25000)
+	room.pruned, room.logged = 100, 25000
+	_, store := startLink(t, broker.URL())
+	waitFor(t, "the catch-up", func() bool { r, _ := store.Room("jiyao-302"); return r.High == 25000 })
+	// the first request (1..10000) began at 101: 1..100 were never there
+	waitFor(t, "the pruned range marked lost", func() bool { r, _ := store.Room("jiyao-302"); return r.Through == 25000 })
+	r, _ := store.Room("jiyao-302")
+	if r.Lost != 100 || r.Events != 24900 {
+		t.Fatalf("room record %+v, want 100 lost and 24900 held", r)
+	}
+	room.mu.Lock()
+	defer room.mu.Unlock()
+	if room.resends > 10 {
+		t.Fatalf("%d re-send requests for 25,000 events", room.resends)
+	}
+}
+
+// TestRetainedState: retained states land in the replica; a closed alarm is
+// forgotten even when its clearing was missed.
+func TestRetainedState(t *testing.T) {
+	broker := testenv.StartMosquitto(t)
+	var mu sync.Mutex
+	var changes []dashboard.Retained
+	store, err := sqlite.Open(filepath.Join(t.TempDir(), "dashboard.db"), sysclock.New(sysclock.TrustAlways))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	link, err := mqtt.Connect(mqtt.LinkOpts{Conn: gwmqtt.Conn{URL: broker.URL()}, Store: store, Clock: sysclock.New(sysclock.TrustAlways),
+		State: func(r dashboard.Retained) { mu.Lock(); changes = append(changes, r); mu.Unlock() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer link.Close()
+	waitFor(t, "the link", link.Connected)
+	pub := paho.NewClient(paho.NewClientOptions().AddBroker(broker.URL()).SetClientID("pub"))
+	pub.Connect().WaitTimeout(5 * time.Second)
+	defer pub.Disconnect(100)
+	alarm := `{"room":"r9","id":"r9-1","class":"intrusion","priority":2,"state":"active","silent":false,"count":1,"level":0,"raised_at":"2026-11-22T23:10:00.000+08:00"}`
+	pub.Publish("roomguard/r9/alarms/r9-1", 1, true, alarm).WaitTimeout(5 * time.Second)
+	pub.Publish("roomguard/r9/devices/door-main", 1, true, `{"device":"door-main","kind":"door","state":"open","active":true,"since":"2026-11-22T23:10:00.000+08:00","seq":1}`).WaitTimeout(5 * time.Second)
+	pub.Publish("roomguard/r9/sim/input/door-main", 1, false, "open").WaitTimeout(5 * time.Second) // not state
+	waitFor(t, "the alarm and the door", func() bool {
+		a, _ := store.Retained("r9", "alarms")
+		d, _ := store.Retained("r9", "devices")
+		return len(a) == 1 && len(d) == 1
+	})
+	closed := gateway.Event{Seq: 1, ID: "e1", TS: t0, Room: "r9", Type: "alarm.closed", Severity: "info", Data: json.RawMessage(`{"alarm":"r9-1"}`)}
+	p, _ := json.Marshal(closed)
+	pub.Publish("roomguard/r9/events", 1, false, p).WaitTimeout(5 * time.Second)
+	waitFor(t, "the closed alarm forgotten", func() bool { a, _ := store.Retained("r9", "alarms"); return len(a) == 0 })
+	mu.Lock()
+	defer mu.Unlock()
+	if len(changes) != 3 || changes[2].Kind != "alarms" || len(changes[2].Payload) != 0 {
+		t.Fatalf("state changes %+v", changes)
+	}
+}
