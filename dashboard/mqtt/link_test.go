@@ -52,7 +52,7 @@ func newFakeRoom(t *testing.T, url, id string, n int) *fakeRoom {
 	}
 	topics := gwmqtt.Topics{Room: id}
 	will, _ := json.Marshal(gwmqtt.Status{State: "offline", Room: id})
-	po := paho.NewClientOptions().AddBroker(url).SetClientID("fake-" + id).SetBinaryWill(topics.Status(), will, 1, true)
+	po := paho.NewClientOptions().AddBroker(url).SetClientID("fake-"+id).SetBinaryWill(topics.Status(), will, 1, true)
 	r.client = paho.NewClient(po)
 	if tok := r.client.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 		t.Fatalf("fake room connect: %v", tok.Error())

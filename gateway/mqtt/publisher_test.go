@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/roomguard/roomguard/gateway"
-	"github.com/roomguard/roomguard/gateway/testenv"
 	"github.com/roomguard/roomguard/gateway/mqtt"
+	"github.com/roomguard/roomguard/gateway/testenv"
 )
 
 // Events logged before the first connection, during a broker outage and after

@@ -14,8 +14,8 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/roomguard/roomguard/gateway"
-	"github.com/roomguard/roomguard/gateway/testenv"
 	"github.com/roomguard/roomguard/gateway/sqlite"
+	"github.com/roomguard/roomguard/gateway/testenv"
 )
 
 const room = "it-room"

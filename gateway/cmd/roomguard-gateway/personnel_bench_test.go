@@ -12,8 +12,8 @@ import (
 
 	"github.com/roomguard/roomguard/gateway/clocktest"
 	"github.com/roomguard/roomguard/gateway/csv"
-	"github.com/roomguard/roomguard/gateway/testenv"
 	"github.com/roomguard/roomguard/gateway/sqlite"
+	"github.com/roomguard/roomguard/gateway/testenv"
 )
 
 // BenchmarkPersonnelImport: a CSV of 100,000 people checked and written to

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/roomguard/roomguard/gateway/clocktest"
-	"github.com/roomguard/roomguard/gateway/testenv"
 	"github.com/roomguard/roomguard/gateway/sqlite"
+	"github.com/roomguard/roomguard/gateway/testenv"
 )
 
 // BenchmarkGatewayRSS: the resident memory of the gateway process (the
