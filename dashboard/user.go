@@ -79,7 +79,8 @@ type User struct {
 func (u *User) Locked(now time.Time) bool { return now.Before(u.LockedUntil) }
 
 // Lockout policy: GB/T 22239 (等保) asks for a lock after repeated failed
-// logins; five is the common setting.
+// logins. Five wrong passwords in a row are allowed; the sixth locks the
+// account for LockoutFor (an admin may unlock it sooner).
 const (
 	MaxFailedLogins = 5
 	LockoutFor      = 15 * time.Minute

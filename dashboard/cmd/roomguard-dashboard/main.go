@@ -1,0 +1,80 @@
+// Command roomguard-dashboard is the guard station's console: it subscribes
+// to every room on the broker, keeps a replica of every event they log, and
+// serves the web console.
+//
+//	roomguard-dashboard serve [--db FILE] [--listen ADDR] [--broker URL] [--user U --password-file F] [--ca-file F] [--cert-file F --key-file F] [--tls-cert F --tls-key F] [--secure-cookies]
+//	roomguard-dashboard user add    [--db FILE] --role ROLE [--display NAME] NAME   (the password is read from stdin)
+//	roomguard-dashboard user list   [--db FILE]
+//	roomguard-dashboard user unlock [--db FILE] NAME
+//	roomguard-dashboard version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	_ "time/tzdata"
+)
+
+// version is set at build time: -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `usage: roomguard-dashboard <command> [flags]
+
+commands:
+  serve        connect to the broker, keep the replica, serve the console
+  user add     create an account (the password is read from stdin)
+  user list    list the accounts
+  user unlock  unlock an account locked by wrong passwords
+  version      print the version
+
+Run "roomguard-dashboard <command> -h" for a command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "roomguard-dashboard:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// Main runs one command.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return flag.ErrHelp
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], stdout, stderr)
+	case "user":
+		if len(args) < 2 {
+			fmt.Fprint(stderr, usage)
+			return flag.ErrHelp
+		}
+		return user(args[1], args[2:], stdin, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "roomguard-dashboard", version)
+		return nil
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	dhttp "github.com/roomguard/roomguard/dashboard/http"
+	"github.com/roomguard/roomguard/dashboard/mqtt"
+	"github.com/roomguard/roomguard/dashboard/sqlite"
+	"github.com/roomguard/roomguard/gateway/config"
+	gwmqtt "github.com/roomguard/roomguard/gateway/mqtt"
+	"github.com/roomguard/roomguard/gateway/sysclock"
+)
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("serve", stderr)
+	db := fs.String("db", "/var/lib/roomguard/dashboard.db", "the dashboard's database (replica, accounts, audit log)")
+	listen := fs.String("listen", "127.0.0.1:8080", "where the console listens (e.g. 0.0.0.0:8443 on the guard LAN)")
+	broker := fs.String("broker", "tcp://127.0.0.1:1883", "the broker every room publishes to (tcp://, ssl://, mqtts://)")
+	mqttUser := fs.String("user", "", "the broker account")
+	passwordFile := fs.String("password-file", "", "a file holding the broker account's password")
+	caFile := fs.String("ca-file", "", "the CA that signed the broker's certificate")
+	certFile := fs.String("cert-file", "", "a client certificate for the broker")
+	keyFile := fs.String("key-file", "", "its key")
+	tlsCert := fs.String("tls-cert", "", "serve the console over HTTPS with this certificate")
+	tlsKey := fs.String("tls-key", "", "and this key")
+	secure := fs.Bool("secure-cookies", false, "mark cookies Secure behind a TLS proxy (on by itself with --tls-cert)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return errors.New("--tls-cert and --tls-key go together")
+	}
+	conn := gwmqtt.Conn{URL: *broker, Username: *mqttUser, CAFile: *caFile, CertFile: *certFile, KeyFile: *keyFile}
+	if *passwordFile != "" {
+		if *mqttUser == "" {
+			return errors.New("--password-file needs --user")
+		}
+		pw, err := config.ReadSecret(*passwordFile)
+		if err != nil {
+			return fmt.Errorf("--password-file: %w", err)
+		}
+		conn.Password = pw.Reveal()
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	clock := sysclock.New(sysclock.TrustKernel)
+	store, err := sqlite.Open(*db, clock)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	srv := &dhttp.Server{Store: store, Clock: clock, Log: log, SecureCookies: *secure || *tlsCert != ""}
+	srv.Hub = dhttp.NewHub()
+	link, err := mqtt.Connect(mqtt.LinkOpts{Conn: conn, Store: store, Clock: clock, Log: log,
+		Stored: srv.Hub.Stored, State: srv.Hub.State})
+	if err != nil {
+		return err
+	}
+	defer link.Close()
+	srv.Rooms = link
+	n, err := store.CountUsers()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		srv.SetupToken = setupToken()
+	}
+	if err := srv.Init(); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("--listen: %w", err)
+	}
+	scheme := "http"
+	if *tlsCert != "" {
+		scheme = "https"
+	}
+	url := fmt.Sprintf("%s://%s/", scheme, ln.Addr())
+	fmt.Fprintf(stdout, "roomguard-dashboard %s: console at %s (broker %s)\n", version, url, *broker)
+	if srv.SetupToken != "" {
+		// printed, never logged: it is a one-time secret for whoever can read this terminal
+		fmt.Fprintf(stdout, "no account yet: create the first admin at %ssetup?token=%s\n", url, srv.SetupToken)
+		fmt.Fprintf(stdout, "  (or: roomguard-dashboard user add --db %s --role admin NAME, password on stdin)\n", *db)
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	errc := make(chan error, 1)
+	go func() {
+		if *tlsCert != "" {
+			errc <- hs.ServeTLS(ln, *tlsCert, *tlsKey)
+		} else {
+			errc <- hs.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	hs.Shutdown(sctx) // live streams end with the context below
+	hs.Close()
+	log.Info("stopped")
+	return nil
+}
+
+func setupToken() string {
+	var b [18]byte
+	rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/roomguard/roomguard/dashboard"
+	"github.com/roomguard/roomguard/dashboard/sqlite"
+	"github.com/roomguard/roomguard/gateway/sysclock"
+)
+
+func user(cmd string, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlags("user "+cmd, stderr)
+	db := fs.String("db", "/var/lib/roomguard/dashboard.db", "the dashboard's database")
+	var role, display *string
+	if cmd == "add" {
+		role = fs.String("role", "", "guard, officer, auditor or admin")
+		display = fs.String("display", "", "the full name shown (default the user name)")
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	clock := sysclock.New(sysclock.TrustKernel)
+	store, err := sqlite.Open(*db, clock)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	switch cmd {
+	case "add":
+		if fs.NArg() != 1 {
+			return errors.New("user add: give one user name")
+		}
+		name := fs.Arg(0)
+		r, err := dashboard.ParseRole(*role)
+		if err != nil {
+			return err
+		}
+		if err := dashboard.CheckUserName(name); err != nil {
+			return err
+		}
+		pw, err := bufio.NewReader(stdin).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+		pw = strings.TrimRight(pw, "\r\n")
+		if err := dashboard.CheckNewPassword(name, pw); err != nil {
+			return err
+		}
+		d := *display
+		if d == "" {
+			d = name
+		}
+		if err := store.CreateUser(dashboard.User{Name: name, Display: d, Role: r, Hash: dashboard.HashPassword(pw, dashboard.DefaultArgon2),
+			Created: clock.Now(), CreatedBy: "command line"}, false); err != nil {
+			return err
+		}
+		store.Audit(dashboard.AuditEntry{At: clock.Now(), User: "command line", Action: "user.create", Target: name, Detail: "role " + string(r), Result: "ok"})
+		fmt.Fprintf(stdout, "account %s (%s) created\n", name, r)
+	case "list":
+		users, err := store.Users()
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tDISPLAY\tROLE\tSTATE")
+		for _, u := range users {
+			state := "ok"
+			if u.Disabled {
+				state = "disabled"
+			} else if u.Locked(clock.Now()) {
+				state = "locked until " + u.LockedUntil.Format(time.DateTime)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.Name, u.Display, u.Role, state)
+		}
+		tw.Flush()
+	case "unlock":
+		if fs.NArg() != 1 {
+			return errors.New("user unlock: give one user name")
+		}
+		if _, err := store.UpdateUser(fs.Arg(0), func(u *dashboard.User) error { u.LockedUntil, u.Failed = time.Time{}, 0; return nil }); err != nil {
+			return err
+		}
+		store.Audit(dashboard.AuditEntry{At: clock.Now(), User: "command line", Action: "user.unlock", Target: fs.Arg(0), Result: "ok"})
+		fmt.Fprintf(stdout, "account %s unlocked\n", fs.Arg(0))
+	default:
+		return fmt.Errorf("unknown command user %q (add, list, unlock)", cmd)
+	}
+	return nil
+}

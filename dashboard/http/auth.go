@@ -1,0 +1,244 @@
+package http
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/roomguard/roomguard/dashboard"
+	"github.com/roomguard/roomguard/gateway"
+)
+
+const (
+	sessionCookie = "rg_session"
+	loginCookie   = "rg_login" // the login form's CSRF token (double submit: no session yet)
+	langCookie    = "rg_lang"
+)
+
+func token() string {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("http: crypto/rand failed: " + err.Error())
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func sessionID(tok string) string {
+	h := sha256.Sum256([]byte(tok))
+	return hex.EncodeToString(h[:])
+}
+
+func (s *Server) cookie(w http.ResponseWriter, name, value string, maxAge time.Duration) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", HttpOnly: true, Secure: s.SecureCookies,
+		SameSite: http.SameSiteStrictMode, MaxAge: int(maxAge.Seconds())})
+}
+
+// session returns the request's live session and its user, or nils; an
+// expired session is ended, a used one is touched.
+func (s *Server) session(r *http.Request) (*dashboard.Session, *dashboard.User) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil || c.Value == "" {
+		return nil, nil
+	}
+	se, err := s.Store.Session(sessionID(c.Value))
+	if err != nil {
+		return nil, nil
+	}
+	now := s.Clock.Now()
+	if se.Expired(now) {
+		s.Store.DeleteSession(se.ID)
+		return nil, nil
+	}
+	u, err := s.Store.User(se.User)
+	if err != nil || u.Disabled {
+		return nil, nil
+	}
+	if now.Sub(se.LastSeen) > time.Minute { // at most one write a minute per console
+		s.Store.TouchSession(se.ID, now)
+	}
+	return se, u
+}
+
+func (s *Server) loginPage(w http.ResponseWriter, hr *http.Request) {
+	r := &request{Request: hr, Lang: langOf(hr)}
+	if n, err := s.Store.CountUsers(); err == nil && n == 0 {
+		http.Redirect(w, hr, "/setup", http.StatusSeeOther)
+		return
+	}
+	s.showLogin(w, r, http.StatusOK, "")
+}
+
+func (s *Server) showLogin(w http.ResponseWriter, r *request, code int, msg string) {
+	tok := token()
+	s.cookie(w, loginCookie, tok, 10*time.Minute)
+	w.WriteHeader(code)
+	s.render(w, r, "login", map[string]any{"Token": tok, "Error": msg, "Next": safeNext(r.FormValue("next"))})
+}
+
+// safeNext keeps a redirect after login on this site.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.Contains(next, "\\") {
+		return "/"
+	}
+	return next
+}
+
+// dummyHash makes a login for an unknown user cost what a known one costs,
+// so timing does not tell which names exist.
+var (
+	dummyOnce sync.Once
+	dummyHash string
+)
+
+func (s *Server) login(w http.ResponseWriter, hr *http.Request) {
+	r := &request{Request: hr, Lang: langOf(hr)}
+	c, err := hr.Cookie(loginCookie)
+	form := hr.PostFormValue("csrf")
+	if err != nil || form == "" || subtle.ConstantTimeCompare([]byte(c.Value), []byte(form)) != 1 {
+		s.auditAs(hr, hr.PostFormValue("user"), "login.refused", "", "", "", "refused: missing or wrong CSRF token")
+		s.showLogin(w, r, http.StatusForbidden, tr(r.Lang, "err.csrf"))
+		return
+	}
+	name, password := strings.TrimSpace(hr.PostFormValue("user")), hr.PostFormValue("password")
+	now := s.Clock.Now()
+	u, err := s.Store.User(name)
+	if err != nil {
+		dummyOnce.Do(func() { dummyHash = dashboard.HashPassword(token(), s.Argon2) })
+		dashboard.PasswordMatches(dummyHash, password)
+		s.auditAs(hr, name, "login.failed", "", "", "", "refused: no such user")
+		s.showLogin(w, r, http.StatusUnauthorized, tr(r.Lang, "err.password"))
+		return
+	}
+	if u.Locked(now) {
+		s.auditAs(hr, name, "login.locked", "", "", "", "refused: locked until "+u.LockedUntil.Format(gateway.TimeFormat))
+		s.showLogin(w, r, http.StatusForbidden, tr(r.Lang, "err.locked")+" "+u.LockedUntil.In(now.Location()).Format("15:04"))
+		return
+	}
+	if u.Disabled || !dashboard.PasswordMatches(u.Hash, password) {
+		locked := false
+		s.Store.UpdateUser(name, func(u *dashboard.User) error {
+			u.Failed++
+			if u.Failed > dashboard.MaxFailedLogins {
+				u.LockedUntil, u.Failed, locked = now.Add(dashboard.LockoutFor), 0, true
+			}
+			return nil
+		})
+		if locked {
+			s.auditAs(hr, name, "login.lockout", "", name, "", fmt.Sprintf("locked for %v: %d wrong passwords in a row", dashboard.LockoutFor, dashboard.MaxFailedLogins+1))
+			s.showLogin(w, r, http.StatusForbidden, tr(r.Lang, "err.locked")+" "+now.Add(dashboard.LockoutFor).Format("15:04"))
+			return
+		}
+		s.auditAs(hr, name, "login.failed", "", "", "", "refused: wrong password")
+		s.showLogin(w, r, http.StatusUnauthorized, tr(r.Lang, "err.password"))
+		return
+	}
+	s.Store.UpdateUser(name, func(u *dashboard.User) error { u.Failed, u.LockedUntil = 0, time.Time{}; return nil })
+	tok := token()
+	if err := s.Store.CreateSession(dashboard.Session{ID: sessionID(tok), User: name, CSRF: token(), Created: now, LastSeen: now}); err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err.Error())
+		return
+	}
+	s.cookie(w, sessionCookie, tok, dashboard.SessionMax)
+	s.cookie(w, loginCookie, "", -time.Second)
+	s.auditAs(hr, name, "login", "", "", "", "ok")
+	http.Redirect(w, hr, safeNext(hr.PostFormValue("next")), http.StatusSeeOther)
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *request) {
+	s.Store.DeleteSession(r.Session.ID)
+	s.cookie(w, sessionCookie, "", -time.Second)
+	s.auditf(r, "logout", "", "", "", "ok")
+	http.Redirect(w, r.Request, "/login", http.StatusSeeOther)
+}
+
+// setupPage lets the holder of the first-run token create the first admin.
+func (s *Server) setupPage(w http.ResponseWriter, hr *http.Request) {
+	r := &request{Request: hr, Lang: langOf(hr)}
+	if n, err := s.Store.CountUsers(); err != nil || n > 0 {
+		http.Redirect(w, hr, "/login", http.StatusSeeOther)
+		return
+	}
+	s.showSetup(w, r, http.StatusOK, "")
+}
+
+func (s *Server) showSetup(w http.ResponseWriter, r *request, code int, msg string) {
+	tok := token()
+	s.cookie(w, loginCookie, tok, 30*time.Minute)
+	w.WriteHeader(code)
+	s.render(w, r, "setup", map[string]any{"Token": tok, "Setup": r.FormValue("token"), "Error": msg})
+}
+
+func (s *Server) setup(w http.ResponseWriter, hr *http.Request) {
+	r := &request{Request: hr, Lang: langOf(hr)}
+	c, err := hr.Cookie(loginCookie)
+	if err != nil || subtle.ConstantTimeCompare([]byte(c.Value), []byte(hr.PostFormValue("csrf"))) != 1 {
+		s.showSetup(w, r, http.StatusForbidden, tr(r.Lang, "err.csrf"))
+		return
+	}
+	if s.SetupToken == "" || subtle.ConstantTimeCompare([]byte(hr.PostFormValue("token")), []byte(s.SetupToken)) != 1 {
+		s.auditAs(hr, hr.PostFormValue("user"), "setup.refused", "", "", "", "refused: wrong setup token")
+		s.showSetup(w, r, http.StatusForbidden, tr(r.Lang, "err.setup"))
+		return
+	}
+	u, err := s.newUser(hr, "setup", dashboard.RoleAdmin)
+	if err == nil {
+		err = s.Store.CreateUser(*u, true)
+	}
+	s.auditAs(hr, "setup", "user.create", "", hr.PostFormValue("user"), "role admin (first account)", result(err))
+	if err != nil {
+		s.showSetup(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	s.SetupToken = ""
+	http.Redirect(w, hr, "/login", http.StatusSeeOther)
+}
+
+// newUser reads an account from a form: user, display, password, password2.
+func (s *Server) newUser(r *http.Request, by string, role dashboard.Role) (*dashboard.User, error) {
+	name := strings.TrimSpace(r.PostFormValue("user"))
+	if err := dashboard.CheckUserName(name); err != nil {
+		return nil, err
+	}
+	pw := r.PostFormValue("password")
+	if pw != r.PostFormValue("password2") {
+		return nil, gateway.Errorf(gateway.EINVALID, "password: the two entries differ")
+	}
+	if err := dashboard.CheckNewPassword(name, pw); err != nil {
+		return nil, err
+	}
+	display := strings.TrimSpace(r.PostFormValue("display"))
+	if display == "" {
+		display = name
+	}
+	return &dashboard.User{Name: name, Display: display, Role: role, Hash: dashboard.HashPassword(pw, s.Argon2),
+		Created: s.Clock.Now(), CreatedBy: by}, nil
+}
+
+func (s *Server) lang(w http.ResponseWriter, r *http.Request) {
+	l := r.FormValue("to")
+	if l != "en" {
+		l = "zh"
+	}
+	http.SetCookie(w, &http.Cookie{Name: langCookie, Value: l, Path: "/", MaxAge: 365 * 24 * 3600, SameSite: http.SameSiteStrictMode, Secure: s.SecureCookies})
+	back := "/"
+	if ref := r.Header.Get("Referer"); ref != "" {
+		if i := strings.Index(ref, r.Host); i >= 0 {
+			back = safeNext(ref[i+len(r.Host):])
+		}
+	}
+	http.Redirect(w, r, back, http.StatusSeeOther)
+}
+
+func langOf(r *http.Request) string {
+	if c, err := r.Cookie(langCookie); err == nil && c.Value == "en" {
+		return "en"
+	}
+	return "zh"
+}

@@ -1,0 +1,183 @@
+package http
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/roomguard/roomguard/dashboard"
+	"github.com/roomguard/roomguard/dashboard/sqlite"
+)
+
+// Hub hands what the replica takes to every live browser.
+type Hub struct {
+	mu   sync.Mutex
+	subs map[chan liveMsg]struct{}
+}
+
+type liveMsg struct {
+	n    int64 // replica arrival number (events); 0 for a state change
+	name string
+	data []byte
+}
+
+// NewHub makes an empty hub.
+func NewHub() *Hub { return &Hub{subs: map[chan liveMsg]struct{}{}} }
+
+// subscriber buffer: a browser this far behind is dropped and, reconnecting
+// with Last-Event-ID, replays from the replica.
+const subBuffer = 1024
+
+func (h *Hub) subscribe() chan liveMsg {
+	ch := make(chan liveMsg, subBuffer)
+	h.mu.Lock()
+	h.subs[ch] = struct{}{}
+	h.mu.Unlock()
+	return ch
+}
+
+func (h *Hub) unsubscribe(ch chan liveMsg) {
+	h.mu.Lock()
+	if _, ok := h.subs[ch]; ok {
+		delete(h.subs, ch)
+		close(ch)
+	}
+	h.mu.Unlock()
+}
+
+func (h *Hub) send(m liveMsg) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for ch := range h.subs {
+		select {
+		case ch <- m:
+		default: // too slow: drop it; it will reconnect and replay
+			delete(h.subs, ch)
+			close(ch)
+		}
+	}
+}
+
+// liveEvent is what a browser gets of an event.
+type liveEvent struct {
+	N        int64           `json:"n"`
+	Room     string          `json:"room"`
+	Seq      uint64          `json:"seq"`
+	Type     string          `json:"type"`
+	Severity string          `json:"severity"`
+	TS       string          `json:"ts"`
+	Device   string          `json:"device,omitempty"`
+	Person   string          `json:"person,omitempty"`
+	Data     json.RawMessage `json:"data,omitempty"`
+}
+
+func liveOf(r dashboard.Record) liveMsg {
+	b, _ := json.Marshal(liveEvent{N: r.N, Room: r.Room, Seq: r.Seq, Type: r.Type, Severity: string(r.Severity),
+		TS: r.TS.Format("2006-01-02 15:04:05"), Device: r.Device, Person: r.Person, Data: r.Data})
+	return liveMsg{n: r.N, name: "event", data: b}
+}
+
+// Stored passes new replica records to the browsers.
+func (h *Hub) Stored(recs []dashboard.Record) {
+	for _, r := range recs {
+		h.send(liveOf(r))
+	}
+}
+
+// State tells the browsers that a room's state changed.
+func (h *Hub) State(r dashboard.Retained) {
+	b, _ := json.Marshal(map[string]string{"room": r.Room, "kind": r.Kind, "key": r.Key})
+	h.send(liveMsg{name: "state", data: b})
+}
+
+// replayMax bounds a reconnect's replay; a browser further behind reloads.
+const replayMax = 2000
+
+// live is the server-sent event stream. A browser that reconnects sends
+// Last-Event-ID and gets every event it missed, from the replica.
+func (s *Server) live(w http.ResponseWriter, r *request) {
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
+		return
+	}
+	ch := s.Hub.subscribe()
+	defer s.Hub.unsubscribe(ch)
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	var last int64
+	switch id, after := r.Header.Get("Last-Event-ID"), r.URL.Query().Get("after"); {
+	case id != "": // a reconnect: replay from where it stopped
+		last, _ = strconv.ParseInt(id, 10, 64)
+	case after != "": // a page: it shows everything up to what it was rendered with
+		last, _ = strconv.ParseInt(after, 10, 64)
+	default:
+		last, _ = s.Store.LastN()
+	}
+	fmt.Fprintf(w, "retry: 1000\n\n")
+	missed, err := s.Store.Events(sqlite.EventFilter{AfterN: last, Limit: replayMax + 1})
+	if err != nil {
+		s.Log.Error("live: replay", "err", err)
+		return
+	}
+	if len(missed) > replayMax {
+		fmt.Fprintf(w, "event: reload\ndata: {}\n\n")
+		fl.Flush()
+		return
+	}
+	for _, rec := range missed {
+		writeLive(w, liveOf(rec))
+		last = rec.N
+	}
+	fl.Flush()
+	beat := time.NewTicker(15 * time.Second) // keeps proxies and idle timeouts from closing the stream
+	defer beat.Stop()
+	for {
+		select {
+		case m, ok := <-ch:
+			if !ok {
+				return // dropped for being slow: the browser reconnects
+			}
+			if m.n != 0 && m.n <= last {
+				continue // already replayed
+			}
+			writeLive(w, m)
+			if m.n != 0 {
+				last = m.n
+			}
+			for more := true; more; { // send what else is queued before flushing
+				select {
+				case m, ok = <-ch:
+					if !ok {
+						fl.Flush()
+						return
+					}
+					if m.n == 0 || m.n > last {
+						writeLive(w, m)
+						last = max(last, m.n)
+					}
+				default:
+					more = false
+				}
+			}
+			fl.Flush()
+		case <-beat.C:
+			fmt.Fprintf(w, ": beat\n\n")
+			fl.Flush()
+		case <-r.Context().Done():
+			return
+		}
+	}
+}
+
+func writeLive(w http.ResponseWriter, m liveMsg) {
+	if m.n != 0 {
+		fmt.Fprintf(w, "id: %d\n", m.n)
+	}
+	fmt.Fprintf(w, "event: %s\ndata: %s\n\n", m.name, m.data)
+}

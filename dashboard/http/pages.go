@@ -1,0 +1,359 @@
+package http
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/roomguard/roomguard/dashboard"
+	"github.com/roomguard/roomguard/dashboard/sqlite"
+	"github.com/roomguard/roomguard/gateway"
+)
+
+func (s *Server) overview(w http.ResponseWriter, r *request) {
+	rooms, err := s.roomViews("")
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err.Error())
+		return
+	}
+	s.render(w, r, "overview", rooms)
+}
+
+func (s *Server) alarms(w http.ResponseWriter, r *request) {
+	rooms, err := s.roomViews("")
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err.Error())
+		return
+	}
+	var all []alarmView
+	for _, v := range rooms {
+		all = append(all, v.Alarms...)
+	}
+	sortAlarms(all)
+	s.render(w, r, "alarms", map[string]any{"Alarms": all, "Error": r.URL.Query().Get("error")})
+}
+
+// back redirects after a post: to the page, with the outcome.
+func back(w http.ResponseWriter, r *request, path string, err error) {
+	q := url.Values{}
+	if err != nil {
+		q.Set("error", err.Error())
+	} else {
+		q.Set("done", "1")
+	}
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	http.Redirect(w, r.Request, path+sep+q.Encode(), http.StatusSeeOther)
+}
+
+func (s *Server) ack(w http.ResponseWriter, r *request) {
+	room, alarm := r.PostFormValue("room"), r.PostFormValue("alarm")
+	comment := strings.TrimSpace(r.PostFormValue("comment"))
+	var err error
+	if room == "" || alarm == "" {
+		err = gateway.Errorf(gateway.EINVALID, "ack: which room and alarm is missing")
+	} else if comment == "" {
+		err = gateway.Errorf(gateway.EINVALID, "ack: a comment is required (what was found, what was done)")
+	}
+	if err != nil {
+		s.auditf(r, "alarm.ack", room, alarm, comment, result(err))
+	} else {
+		_, err = s.call(r, "alarm.ack", room, alarm, "ack", map[string]any{"alarm": alarm, "comment": comment}, comment)
+	}
+	back(w, r, "/alarms", err)
+}
+
+func (s *Server) room(w http.ResponseWriter, r *request) {
+	id := r.PathValue("room")
+	views, err := s.roomViews(id)
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err.Error())
+		return
+	}
+	if len(views) == 0 {
+		s.fail(w, r, http.StatusNotFound, fmt.Sprintf("no room %q", id))
+		return
+	}
+	events, err := s.Store.Events(sqlite.EventFilter{Room: id, Newest: true, Limit: 200})
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err.Error())
+		return
+	}
+	s.render(w, r, "room", map[string]any{"Room": views[0], "Events": events})
+}
+
+// entryFilter reads the entry-log filter from a query.
+func (s *Server) entryFilter(r *request) (dashboard.EntryFilter, error) {
+	q := r.URL.Query()
+	f := dashboard.EntryFilter{Room: q.Get("room"), Person: strings.TrimSpace(q.Get("person")),
+		Card: strings.TrimSpace(q.Get("card")), Result: q.Get("result"), Limit: 100}
+	var err error
+	if f.Since, err = formTime(q.Get("from"), s.zone()); err != nil {
+		return f, gateway.Errorf(gateway.EINVALID, "from: %v", err)
+	}
+	if f.Until, err = formTime(q.Get("until"), s.zone()); err != nil {
+		return f, gateway.Errorf(gateway.EINVALID, "until: %v", err)
+	}
+	if b := q.Get("before"); b != "" {
+		parts := strings.SplitN(b, "/", 3)
+		if len(parts) != 3 {
+			return f, gateway.Errorf(gateway.EINVALID, "before: %q is not ms/room/seq", b)
+		}
+		ts, err1 := strconv.ParseInt(parts[0], 10, 64)
+		seq, err2 := strconv.ParseUint(parts[2], 10, 64)
+		if err1 != nil || err2 != nil {
+			return f, gateway.Errorf(gateway.EINVALID, "before: %q is not ms/room/seq", b)
+		}
+		f.Before = dashboard.Cursor{TS: ts, Room: parts[1], Seq: seq}
+	}
+	return f, nil
+}
+
+// formTime reads a datetime-local field (or a date), in the console's zone.
+func formTime(v string, loc *time.Location) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02T15:04:05", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, v, loc); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not a date and time (2026-11-22T09:00)", v)
+}
+
+func (s *Server) entries(w http.ResponseWriter, r *request) {
+	f, err := s.entryFilter(r)
+	var list []dashboard.Entry
+	if err == nil {
+		list, err = s.Store.Entries(f)
+	}
+	data := map[string]any{"Q": r.URL.Query(), "Entries": list, "Results": dashboard.EntryResults, "Rooms": s.Store.Rooms()}
+	if err != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		data["Error"] = err.Error()
+	}
+	if len(list) == f.Limit && f.Limit > 0 {
+		last := list[len(list)-1]
+		q := r.URL.Query()
+		q.Set("before", fmt.Sprintf("%d/%s/%d", last.TS.UnixMilli(), last.Room, last.Seq))
+		data["Older"] = "/entries?" + q.Encode()
+	}
+	csvq := r.URL.Query()
+	csvq.Del("before")
+	data["CSV"] = "/entries.csv?" + csvq.Encode()
+	s.render(w, r, "entries", data)
+}
+
+// entriesCSV downloads every record the filter selects (newest first), up
+// to a million.
+func (s *Server) entriesCSV(w http.ResponseWriter, r *request) {
+	f, err := s.entryFilter(r)
+	if err != nil {
+		s.fail(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	f.Limit, f.Before = 5000, dashboard.Cursor{}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="entries-%s.csv"`, s.Clock.Now().In(s.zone()).Format("20060102-150405")))
+	w.Write([]byte("\ufeff")) // a BOM, so spreadsheet programs read the Chinese names as UTF-8
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"time", "room", "seq", "result", "person", "name", "visitor", "card", "reader", "door", "direction", "reason"})
+	n := 0
+	for n < 1_000_000 {
+		page, err := s.Store.Entries(f)
+		if err != nil {
+			s.Log.Error("entries csv", "err", err)
+			break
+		}
+		for _, e := range page {
+			cw.Write([]string{e.TS.In(s.zone()).Format(gateway.TimeFormat), e.Room, strconv.FormatUint(e.Seq, 10), e.Result,
+				e.Person, csvSafe(e.PersonName), strconv.FormatBool(e.Visitor), e.Card, e.Reader, e.Door, e.Direction, e.Reason})
+		}
+		n += len(page)
+		if len(page) < f.Limit {
+			break
+		}
+		last := page[len(page)-1]
+		f.Before = dashboard.Cursor{TS: last.TS.UnixMilli(), Room: last.Room, Seq: last.Seq}
+	}
+	cw.Flush()
+	s.auditf(r, "entries.export", f.Room, "", r.URL.RawQuery, fmt.Sprintf("ok: %d records", n))
+}
+
+// csvSafe keeps a spreadsheet from reading a cell as a formula.
+func csvSafe(v string) string {
+	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+		return "'" + v
+	}
+	return v
+}
+
+// visit is a registered visit as the events tell it.
+type visit struct {
+	Room, Visit, Name, IDType, IDMasked, Organization, Purpose, Host, Escort, Card, By string
+	From, Until, At                                                                    time.Time
+}
+
+func (s *Server) activeVisits() ([]visit, error) {
+	recs, err := s.Store.Events(sqlite.EventFilter{Types: []string{"visitor.registered", "visitor.checked_out"}})
+	if err != nil {
+		return nil, err
+	}
+	open := map[string]visit{}
+	var order []string
+	for _, r := range recs {
+		var d map[string]any
+		json.Unmarshal(r.Data, &d)
+		str := func(k string) string { v, _ := d[k].(string); return v }
+		key := r.Room + "/" + str("visit")
+		if r.Type == "visitor.checked_out" {
+			delete(open, key)
+			continue
+		}
+		from, _ := time.Parse(time.RFC3339, str("from"))
+		until, _ := time.Parse(time.RFC3339, str("until"))
+		open[key] = visit{Room: r.Room, Visit: str("visit"), Name: str("name"), IDType: str("id_type"), IDMasked: str("id_masked"),
+			Organization: str("organization"), Purpose: str("purpose"), Host: str("host"), Escort: str("escort"),
+			Card: str("card"), By: str("by"), From: from, Until: until, At: r.TS}
+		order = append(order, key)
+	}
+	var out []visit
+	for i := len(order) - 1; i >= 0; i-- {
+		if v, ok := open[order[i]]; ok {
+			out = append(out, v)
+			delete(open, order[i])
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) visitors(w http.ResponseWriter, r *request) {
+	visits, err := s.activeVisits()
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err.Error())
+		return
+	}
+	now := s.Clock.Now().In(s.zone())
+	s.render(w, r, "visitors", map[string]any{"Visits": visits, "Rooms": s.Store.Rooms(), "Error": r.URL.Query().Get("error"),
+		"From": now.Format("2006-01-02T15:04"), "Until": now.Add(4 * time.Hour).Format("2006-01-02T15:04"),
+		"IDTypes": []string{"resident-id", "passport", "officer-id", "other"}})
+}
+
+func (s *Server) registerVisitor(w http.ResponseWriter, r *request) {
+	f := func(k string) string { return strings.TrimSpace(r.PostFormValue(k)) }
+	room := f("room")
+	from, err1 := formTime(f("from"), s.zone())
+	until, err2 := formTime(f("until"), s.zone())
+	var err error
+	switch {
+	case room == "":
+		err = gateway.Errorf(gateway.EINVALID, "room: which room the visitor enters is missing")
+	case err1 != nil:
+		err = gateway.Errorf(gateway.EINVALID, "from: %v", err1)
+	case err2 != nil:
+		err = gateway.Errorf(gateway.EINVALID, "until: %v", err2)
+	case from.IsZero() || until.IsZero():
+		err = gateway.Errorf(gateway.EINVALID, "from/until: when the visit begins and ends is missing")
+	}
+	// the ID number goes to the room, which keeps it only masked and hashed;
+	// the audit log gets the masked form
+	masked := gateway.MaskID(f("id_number"))
+	detail := fmt.Sprintf("%s %s %s, %s, host %s, escort %s, card %s", f("name"), f("id_type"), masked, f("organization"),
+		f("host"), f("escort"), gateway.MaskCard(f("card")))
+	if err != nil {
+		s.auditf(r, "visitor.register", room, "", detail, result(err))
+		back(w, r, "/visitors", err)
+		return
+	}
+	visitor := map[string]any{"name": f("name"), "id_type": f("id_type"), "id_number": f("id_number"),
+		"organization": f("organization"), "purpose": f("purpose"), "host": f("host"), "escort": f("escort"), "card": f("card"),
+		"from": from.Format(time.RFC3339), "until": until.Format(time.RFC3339)}
+	res, err := s.call(r, "visitor.register", room, "", "visitor/register", map[string]any{"visitor": visitor}, detail)
+	_ = res
+	back(w, r, "/visitors", err)
+}
+
+func (s *Server) checkOutVisitor(w http.ResponseWriter, r *request) {
+	room, v := r.PostFormValue("room"), r.PostFormValue("visit")
+	_, err := s.call(r, "visitor.checkout", room, v, "visitor/checkout", map[string]any{"visit": v}, r.PostFormValue("name"))
+	back(w, r, "/visitors", err)
+}
+
+func (s *Server) audit(w http.ResponseWriter, r *request) {
+	f := sqlite.AuditFilter{User: r.URL.Query().Get("user"), Limit: 200}
+	if b, err := strconv.ParseInt(r.URL.Query().Get("before"), 10, 64); err == nil {
+		f.Before = b
+	}
+	list, err := s.Store.AuditLog(f)
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err.Error())
+		return
+	}
+	data := map[string]any{"Entries": list, "User": f.User}
+	if len(list) == f.Limit {
+		data["Older"] = fmt.Sprintf("/audit?user=%s&before=%d", url.QueryEscape(f.User), list[len(list)-1].N)
+	}
+	s.render(w, r, "audit", data)
+}
+
+func (s *Server) users(w http.ResponseWriter, r *request) {
+	list, err := s.Store.Users()
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err.Error())
+		return
+	}
+	s.render(w, r, "users", map[string]any{"Users": list, "Roles": dashboard.Roles, "Now": s.Clock.Now(), "Error": r.URL.Query().Get("error")})
+}
+
+func (s *Server) createUser(w http.ResponseWriter, r *request) {
+	role, err := dashboard.ParseRole(r.PostFormValue("role"))
+	var u *dashboard.User
+	if err == nil {
+		u, err = s.newUser(r.Request, r.User.Name, role)
+	}
+	if err == nil {
+		err = s.Store.CreateUser(*u, false)
+	}
+	s.auditf(r, "user.create", "", r.PostFormValue("user"), "role "+r.PostFormValue("role"), result(err))
+	back(w, r, "/users", err)
+}
+
+// changeUser unlocks, disables, enables an account or changes its role.
+func (s *Server) changeUser(w http.ResponseWriter, r *request) {
+	name, what := r.PostFormValue("user"), r.PostFormValue("what")
+	_, err := s.Store.UpdateUser(name, func(u *dashboard.User) error {
+		switch what {
+		case "unlock":
+			u.LockedUntil, u.Failed = time.Time{}, 0
+		case "disable":
+			if u.Name == r.User.Name {
+				return gateway.Errorf(gateway.ECONFLICT, "an admin cannot disable their own account")
+			}
+			u.Disabled = true
+		case "enable":
+			u.Disabled = false
+		case "role":
+			role, err := dashboard.ParseRole(r.PostFormValue("role"))
+			if err != nil {
+				return err
+			}
+			if u.Name == r.User.Name && role != dashboard.RoleAdmin {
+				return gateway.Errorf(gateway.ECONFLICT, "an admin cannot take their own admin role away")
+			}
+			u.Role = role
+		default:
+			return gateway.Errorf(gateway.EINVALID, "what: %q is not unlock, disable, enable or role", what)
+		}
+		return nil
+	})
+	s.auditf(r, "user."+what, "", name, r.PostFormValue("role"), result(err))
+	back(w, r, "/users", err)
+}

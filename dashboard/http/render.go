@@ -1,0 +1,120 @@
+package http
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/roomguard/roomguard/dashboard"
+)
+
+// parse reads every page template with the layout.
+func (s *Server) parse() error {
+	funcs := template.FuncMap{
+		"tr":    tr,
+		"since": func(lang string, t time.Time) string { return age(lang, s.Clock.Now().Sub(t)) },
+		"clock": func(t time.Time) string {
+			if t.IsZero() {
+				return ""
+			}
+			return t.In(s.zone()).Format("2006-01-02 15:04:05")
+		},
+		"may": func(u *dashboard.User, act string) bool { return u != nil && u.Role.May(dashboard.Action(act)) },
+		"join": strings.Join,
+	}
+	layout, err := fs.ReadFile(assets, "assets/templates/layout.html")
+	if err != nil {
+		return err
+	}
+	pages, err := fs.Glob(assets, "assets/templates/*.html")
+	if err != nil {
+		return err
+	}
+	s.pages = map[string]*template.Template{}
+	for _, p := range pages {
+		name := strings.TrimSuffix(p[len("assets/templates/"):], ".html")
+		if name == "layout" {
+			continue
+		}
+		body, err := fs.ReadFile(assets, p)
+		if err != nil {
+			return err
+		}
+		t, err := template.New("layout").Funcs(funcs).Parse(string(layout))
+		if err != nil {
+			return fmt.Errorf("http: layout: %w", err)
+		}
+		if _, err := t.Parse(string(body)); err != nil {
+			return fmt.Errorf("http: %s: %w", p, err)
+		}
+		s.pages[name] = t
+	}
+	return nil
+}
+
+// zone is where the console shows times: the zone of the clock.
+func (s *Server) zone() *time.Location { return s.Clock.Now().Location() }
+
+// age says how long ago, shortly.
+func age(lang string, d time.Duration) string {
+	d = d.Round(time.Second)
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	}
+	if lang == "en" {
+		return fmt.Sprintf("%d days", int(d.Hours()/24))
+	}
+	return fmt.Sprintf("%d天", int(d.Hours()/24))
+}
+
+// page is what every page template gets.
+type page struct {
+	Lang      string
+	User      *dashboard.User
+	CSRF      string
+	Path      string
+	Title     string
+	Flash     string
+	Error     string
+	Connected bool
+	OpenAlarm int
+	LastN     int64
+	Data      any
+}
+
+// render writes a page. data is either a map (for the pages outside the
+// login) or the page's own data.
+func (s *Server) render(w http.ResponseWriter, r *request, name string, data any) {
+	t := s.pages[name]
+	if t == nil {
+		http.Error(w, "no page "+name, http.StatusInternalServerError)
+		return
+	}
+	p := page{Lang: r.Lang, User: r.User, Path: r.URL.Path, Data: data, Connected: s.Rooms == nil || s.Rooms.Connected()}
+	if r.Session != nil {
+		p.CSRF = r.Session.CSRF
+		if as, err := s.Store.Retained("", "alarms"); err == nil {
+			p.OpenAlarm = len(as)
+		}
+		p.LastN, _ = s.Store.LastN()
+	}
+	if f := r.URL.Query().Get("done"); f != "" {
+		p.Flash = tr(r.Lang, "done")
+	}
+	var b bytes.Buffer
+	if err := t.Execute(&b, p); err != nil {
+		s.Log.Error("render", "page", name, "err", err)
+		http.Error(w, "page error", http.StatusInternalServerError)
+		return
+	}
+	w.Write(b.Bytes())
+}

@@ -1,0 +1,222 @@
+// Package http serves the guard console: the pages, the live stream and the
+// forms that become commands to the rooms. Every asset is embedded: the
+// guard LAN has no internet.
+package http
+
+import (
+	"context"
+	"crypto/subtle"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/roomguard/roomguard/dashboard"
+	"github.com/roomguard/roomguard/dashboard/sqlite"
+	"github.com/roomguard/roomguard/gateway"
+)
+
+//go:embed assets
+var assets embed.FS
+
+// Rooms carries commands to the rooms (dashboard/mqtt.Link).
+type Rooms interface {
+	Call(ctx context.Context, room, name string, args map[string]any) (map[string]any, error)
+	Connected() bool
+}
+
+// Server is the console's web server.
+type Server struct {
+	Store  *sqlite.Store
+	Rooms  Rooms
+	Clock  gateway.Clock
+	Log    *slog.Logger
+	Argon2 dashboard.Argon2Params
+	// SecureCookies marks cookies Secure: on when the console is served over
+	// TLS, by itself or behind a proxy.
+	SecureCookies bool
+	// SetupToken, while no account exists, is the one-time secret in the
+	// first-run URL that lets its holder create the first admin.
+	SetupToken string
+	Hub        *Hub
+
+	pages map[string]*template.Template
+	mux   *http.ServeMux
+}
+
+// Init parses the templates and builds the routes.
+func (s *Server) Init() error {
+	if s.Log == nil {
+		s.Log = slog.Default()
+	}
+	if s.Argon2 == (dashboard.Argon2Params{}) {
+		s.Argon2 = dashboard.DefaultArgon2
+	}
+	if s.Hub == nil {
+		s.Hub = NewHub()
+	}
+	if err := s.parse(); err != nil {
+		return err
+	}
+	static, _ := fs.Sub(assets, "assets/static")
+	m := http.NewServeMux()
+	m.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	m.HandleFunc("GET /login", s.loginPage)
+	m.HandleFunc("POST /login", s.login)
+	m.HandleFunc("GET /setup", s.setupPage)
+	m.HandleFunc("POST /setup", s.setup)
+	m.HandleFunc("GET /lang", s.lang)
+	m.Handle("POST /logout", s.may(dashboard.ActView, s.logout))
+	m.Handle("GET /{$}", s.may(dashboard.ActView, s.overview))
+	m.Handle("GET /alarms", s.may(dashboard.ActView, s.alarms))
+	m.Handle("POST /alarms/ack", s.may(dashboard.ActAck, s.ack))
+	m.Handle("GET /rooms/{room}", s.may(dashboard.ActView, s.room))
+	m.Handle("GET /entries", s.may(dashboard.ActView, s.entries))
+	m.Handle("GET /entries.csv", s.may(dashboard.ActView, s.entriesCSV))
+	m.Handle("GET /visitors", s.may(dashboard.ActView, s.visitors))
+	m.Handle("POST /visitors", s.may(dashboard.ActVisitors, s.registerVisitor))
+	m.Handle("POST /visitors/checkout", s.may(dashboard.ActVisitors, s.checkOutVisitor))
+	m.Handle("GET /audit", s.may(dashboard.ActView, s.audit))
+	m.Handle("GET /users", s.may(dashboard.ActUsers, s.users))
+	m.Handle("POST /users", s.may(dashboard.ActUsers, s.createUser))
+	m.Handle("POST /users/change", s.may(dashboard.ActUsers, s.changeUser))
+	m.Handle("GET /live", s.may(dashboard.ActView, s.live))
+	s.mux = m
+	return nil
+}
+
+// ServeHTTP adds the security headers every answer carries.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "same-origin")
+	if !strings.HasPrefix(r.URL.Path, "/static/") {
+		h.Set("Cache-Control", "no-store")
+		h.Set("Content-Type", "text/html; charset=utf-8") // the CSV and the live stream set their own
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// request is what a handler knows of who asks.
+type request struct {
+	*http.Request
+	User    *dashboard.User
+	Session *dashboard.Session
+	Lang    string
+}
+
+type handler func(w http.ResponseWriter, r *request)
+
+// may runs h for a logged-in user whose role allows act; a POST must carry
+// the session's CSRF token and come from this site.
+func (s *Server) may(act dashboard.Action, h handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, hr *http.Request) {
+		r := &request{Request: hr, Lang: langOf(hr)}
+		if n, err := s.Store.CountUsers(); err == nil && n == 0 {
+			http.Redirect(w, hr, "/setup", http.StatusSeeOther)
+			return
+		}
+		se, u := s.session(hr)
+		if u == nil {
+			if hr.Method == http.MethodGet && hr.URL.Path != "/live" {
+				http.Redirect(w, hr, "/login?next="+template.URLQueryEscaper(hr.URL.RequestURI()), http.StatusSeeOther)
+				return
+			}
+			s.fail(w, r, http.StatusUnauthorized, tr(r.Lang, "err.login"))
+			return
+		}
+		r.User, r.Session = u, se
+		if hr.Method == http.MethodPost {
+			if err := s.checkCSRF(hr, se.CSRF); err != nil {
+				s.auditf(r, "csrf.refused", "", hr.URL.Path, "", "refused: "+err.Error())
+				s.fail(w, r, http.StatusForbidden, tr(r.Lang, "err.csrf"))
+				return
+			}
+		}
+		if !u.Role.May(act) {
+			if hr.Method == http.MethodPost {
+				s.auditf(r, "forbidden", "", hr.URL.Path, string(act), "refused: role "+string(u.Role))
+			}
+			s.fail(w, r, http.StatusForbidden, fmt.Sprintf(tr(r.Lang, "err.role"), tr(r.Lang, "role."+string(u.Role))))
+			return
+		}
+		h(w, r)
+	})
+}
+
+// checkCSRF accepts a post whose token matches the session's and that does
+// not come from another site.
+func (s *Server) checkCSRF(r *http.Request, want string) error {
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
+		return fmt.Errorf("cross-site post (%s)", site)
+	}
+	if o := r.Header.Get("Origin"); o != "" && o != "null" {
+		host := strings.TrimPrefix(strings.TrimPrefix(o, "https://"), "http://")
+		if host != r.Host {
+			return fmt.Errorf("post from origin %s", o)
+		}
+	}
+	got := r.Header.Get("X-CSRF-Token")
+	if got == "" {
+		got = r.PostFormValue("csrf")
+	}
+	if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+		return errors.New("missing or wrong CSRF token")
+	}
+	return nil
+}
+
+// auditf records an operator action.
+func (s *Server) auditf(r *request, action, room, target, detail, result string) {
+	user := ""
+	if r.User != nil {
+		user = r.User.Name
+	}
+	s.auditAs(r.Request, user, action, room, target, detail, result)
+}
+
+func (s *Server) auditAs(r *http.Request, user, action, room, target, detail, result string) {
+	remote, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		remote = r.RemoteAddr
+	}
+	a := dashboard.AuditEntry{At: s.Clock.Now(), User: user, Action: action, Room: room, Target: target, Detail: detail, Result: result, Remote: remote}
+	if err := s.Store.Audit(a); err != nil {
+		s.Log.Error("audit log", "err", err, "entry", a.String())
+	}
+}
+
+// result is how an audit entry records err.
+func result(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	return "refused: " + err.Error()
+}
+
+// fail answers with an error page.
+func (s *Server) fail(w http.ResponseWriter, r *request, code int, msg string) {
+	w.WriteHeader(code)
+	s.render(w, r, "error", map[string]any{"Code": code, "Message": msg})
+}
+
+// callTimeout bounds how long a form waits for a room's reply.
+const callTimeout = 10 * time.Second
+
+// call sends a command to a room for the logged-in user and records it.
+func (s *Server) call(r *request, action, room, target, name string, args map[string]any, detail string) (map[string]any, error) {
+	args["by"] = r.User.Name
+	ctx, cancel := context.WithTimeout(r.Context(), callTimeout)
+	defer cancel()
+	res, err := s.Rooms.Call(ctx, room, name, args)
+	s.auditf(r, action, room, target, detail, result(err))
+	return res, err
+}

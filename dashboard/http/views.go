@@ -1,0 +1,177 @@
+package http
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/roomguard/roomguard/dashboard"
+	gwmqtt "github.com/roomguard/roomguard/gateway/mqtt"
+)
+
+// What the pages show of a room, read from its retained state in the replica.
+
+type deviceView struct {
+	Device string    `json:"device"`
+	Kind   string    `json:"kind"`
+	Name   string    `json:"name"`
+	State  string    `json:"state"`
+	Active bool      `json:"active"`
+	Since  time.Time `json:"since"`
+}
+
+type modeView struct {
+	Mode       string    `json:"mode"`
+	Since      time.Time `json:"since"`
+	By         []string  `json:"by"`
+	OpenAlarms int       `json:"open_alarms"`
+	ExitUntil  string    `json:"exit_until"`
+	EntryUntil string    `json:"entry_until"`
+}
+
+type occupant struct {
+	ID      string    `json:"id"`
+	Name    string    `json:"name"`
+	Since   time.Time `json:"since"`
+	Visitor bool      `json:"visitor"`
+	Escort  string    `json:"escort"`
+}
+
+type alarmView struct {
+	Room       string    `json:"room"`
+	ID         string    `json:"id"`
+	Class      string    `json:"class"`
+	Priority   int       `json:"priority"`
+	State      string    `json:"state"`
+	Device     string    `json:"device"`
+	Detail     string    `json:"detail"`
+	Silent     bool      `json:"silent"`
+	Count      int       `json:"count"`
+	Level      int       `json:"level"`
+	AckBy      string    `json:"ack_by"`
+	AckComment string    `json:"ack_comment"`
+	RaisedAt   time.Time `json:"raised_at"`
+	AckAt      time.Time `json:"ack_at"`
+	RestoredAt time.Time `json:"restored_at"`
+	RoomName   string    `json:"-"`
+}
+
+// Acked and Restored tell which half of closing an alarm has happened.
+func (a alarmView) Acked() bool    { return a.AckBy != "" }
+func (a alarmView) Restored() bool { return !a.RestoredAt.IsZero() }
+
+type roomView struct {
+	dashboard.RoomRecord
+	Status  gwmqtt.Status
+	Seen    bool // a status was ever received
+	Online  bool
+	Mode    modeView
+	Devices []deviceView
+	Inside  []occupant
+	Alarms  []alarmView
+}
+
+// DevicesOf lists the room's devices of the given kinds.
+func (v roomView) DevicesOf(kinds ...string) []deviceView {
+	var out []deviceView
+	for _, d := range v.Devices {
+		if slices.Contains(kinds, d.Kind) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// Title is the room's name and id.
+func (v roomView) Title() string {
+	if v.Name == "" || v.Name == v.Room {
+		return v.Room
+	}
+	return v.Name + " (" + v.Room + ")"
+}
+
+// roomViews builds the view of every room (or one) from the replica.
+func (s *Server) roomViews(only string) ([]roomView, error) {
+	byRoom := map[string]*roomView{}
+	get := func(room string) *roomView {
+		v := byRoom[room]
+		if v == nil {
+			v = &roomView{RoomRecord: dashboard.RoomRecord{Room: room}}
+			byRoom[room] = v
+		}
+		return v
+	}
+	for _, r := range s.Store.Rooms() {
+		if only == "" || r.Room == only {
+			get(r.Room).RoomRecord = r
+		}
+	}
+	for _, kind := range []string{"status", "mode", "occupancy", "devices", "alarms"} {
+		rs, err := s.Store.Retained(only, kind)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rs {
+			v := get(r.Room)
+			switch kind {
+			case "status":
+				if json.Unmarshal(r.Payload, &v.Status) == nil {
+					v.Seen, v.Online = true, v.Status.State == "online"
+					if v.Name == "" {
+						v.Name = v.Status.Name
+					}
+				}
+			case "mode":
+				json.Unmarshal(r.Payload, &v.Mode)
+			case "occupancy":
+				var o struct {
+					Inside []occupant `json:"inside"`
+				}
+				if json.Unmarshal(r.Payload, &o) == nil {
+					v.Inside = o.Inside
+				}
+			case "devices":
+				var d deviceView
+				if json.Unmarshal(r.Payload, &d) == nil {
+					v.Devices = append(v.Devices, d)
+				}
+			case "alarms":
+				var a alarmView
+				if json.Unmarshal(r.Payload, &a) == nil && a.State != "closed" {
+					a.Room = r.Room
+					v.Alarms = append(v.Alarms, a)
+				}
+			}
+		}
+	}
+	out := make([]roomView, 0, len(byRoom))
+	for _, v := range byRoom {
+		for i := range v.Alarms {
+			v.Alarms[i].RoomName = v.Title()
+		}
+		sortAlarms(v.Alarms)
+		out = append(out, *v)
+	}
+	// offline rooms first: they must not be missed; then by id
+	slices.SortFunc(out, func(a, b roomView) int {
+		if a.Online != b.Online {
+			if !a.Online {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.Room, b.Room)
+	})
+	return out, nil
+}
+
+// sortAlarms orders alarms by priority (1 first), then oldest first.
+func sortAlarms(as []alarmView) {
+	slices.SortFunc(as, func(a, b alarmView) int {
+		if a.Priority != b.Priority {
+			return a.Priority - b.Priority
+		}
+		return a.RaisedAt.Compare(b.RaisedAt)
+	})
+}
