@@ -23,7 +23,7 @@ func (s *Server) parse() error {
 			}
 			return t.In(s.zone()).Format("2006-01-02 15:04:05")
 		},
-		"may": func(u *dashboard.User, act string) bool { return u != nil && u.Role.May(dashboard.Action(act)) },
+		"may":  func(u *dashboard.User, act string) bool { return u != nil && u.Role.May(dashboard.Action(act)) },
 		"join": strings.Join,
 	}
 	layout, err := fs.ReadFile(assets, "assets/templates/layout.html")
