@@ -57,7 +57,12 @@ func (s *Server) parse() error {
 }
 
 // zone is where the console shows times: the zone of the clock.
-func (s *Server) zone() *time.Location { return s.Clock.Now().Location() }
+func (s *Server) zone() *time.Location {
+	if s.Zone != nil {
+		return s.Zone
+	}
+	return s.Clock.Now().Location()
+}
 
 // age says how long ago, shortly.
 func age(lang string, d time.Duration) string {

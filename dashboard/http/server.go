@@ -45,6 +45,8 @@ type Server struct {
 	// first-run URL that lets its holder create the first admin.
 	SetupToken string
 	Hub        *Hub
+	// Zone is where the console shows and reads times (default the clock's).
+	Zone *time.Location
 
 	pages map[string]*template.Template
 	mux   *http.ServeMux
@@ -82,6 +84,9 @@ func (s *Server) Init() error {
 	m.Handle("GET /visitors", s.may(dashboard.ActView, s.visitors))
 	m.Handle("POST /visitors", s.may(dashboard.ActVisitors, s.registerVisitor))
 	m.Handle("POST /visitors/checkout", s.may(dashboard.ActVisitors, s.checkOutVisitor))
+	m.Handle("GET /registers", s.may(dashboard.ActView, s.registers))
+	m.Handle("POST /registers/{kind}", s.may(dashboard.ActRegisters, s.saveRegister))
+	m.Handle("POST /registers/{kind}/sync", s.may(dashboard.ActRegisters, s.syncRegister))
 	m.Handle("GET /audit", s.may(dashboard.ActView, s.audit))
 	m.Handle("GET /users", s.may(dashboard.ActUsers, s.users))
 	m.Handle("POST /users", s.may(dashboard.ActUsers, s.createUser))
@@ -135,6 +140,7 @@ func (s *Server) may(act dashboard.Action, h handler) http.Handler {
 		}
 		r.User, r.Session = u, se
 		if hr.Method == http.MethodPost {
+			hr.Body = http.MaxBytesReader(w, hr.Body, maxRegister)
 			if err := s.checkCSRF(hr, se.CSRF); err != nil {
 				s.auditf(r, "csrf.refused", "", hr.URL.Path, "", "refused: "+err.Error())
 				s.fail(w, r, http.StatusForbidden, tr(r.Lang, "err.csrf"))

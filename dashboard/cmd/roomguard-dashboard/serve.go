@@ -32,6 +32,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	keyFile := fs.String("key-file", "", "its key")
 	tlsCert := fs.String("tls-cert", "", "serve the console over HTTPS with this certificate")
 	tlsKey := fs.String("tls-key", "", "and this key")
+	tz := fs.String("timezone", "Local", "the time zone the console shows and reads times in (e.g. Asia/Shanghai)")
 	secure := fs.Bool("secure-cookies", false, "mark cookies Secure behind a TLS proxy (on by itself with --tls-cert)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -50,6 +51,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		conn.Password = pw.Reveal()
 	}
+	zone, err := time.LoadLocation(*tz)
+	if err != nil {
+		return fmt.Errorf("--timezone: %w", err)
+	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	clock := sysclock.New(sysclock.TrustKernel)
 	store, err := sqlite.Open(*db, clock)
@@ -58,7 +63,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer store.Close()
 
-	srv := &dhttp.Server{Store: store, Clock: clock, Log: log, SecureCookies: *secure || *tlsCert != ""}
+	srv := &dhttp.Server{Store: store, Clock: clock, Log: log, SecureCookies: *secure || *tlsCert != "", Zone: zone}
 	srv.Hub = dhttp.NewHub()
 	link, err := mqtt.Connect(mqtt.LinkOpts{Conn: conn, Store: store, Clock: clock, Log: log,
 		Stored: srv.Hub.Stored, State: srv.Hub.State})

@@ -1,0 +1,342 @@
+package http_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/roomguard/roomguard/dashboard"
+	dhttp "github.com/roomguard/roomguard/dashboard/http"
+	"github.com/roomguard/roomguard/dashboard/sqlite"
+	"github.com/roomguard/roomguard/gateway"
+	"github.com/roomguard/roomguard/gateway/clocktest"
+)
+
+var t0 = time.Date(2026, 11, 22, 9, 0, 0, 0, time.FixedZone("CST", 8*3600))
+
+// cheap argon2 for tests: the cost is not what is tested
+var testArgon2 = dashboard.Argon2Params{Time: 1, MemKiB: 64, Threads: 1}
+
+// rooms records the commands the console sends.
+type rooms struct {
+	mu    sync.Mutex
+	calls []string
+	args  []map[string]any
+}
+
+func (r *rooms) Call(_ context.Context, room, name string, args map[string]any) (map[string]any, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, room+" "+name)
+	r.args = append(r.args, args)
+	return map[string]any{}, nil
+}
+func (r *rooms) Connected() bool { return true }
+func (r *rooms) count() int      { r.mu.Lock(); defer r.mu.Unlock(); return len(r.calls) }
+
+type console struct {
+	t     *testing.T
+	url   string
+	store *sqlite.Store
+	clock *clocktest.Clock
+	rooms *rooms
+	srv   *dhttp.Server
+}
+
+func newConsole(t *testing.T, users ...string) *console {
+	t.Helper()
+	clock := clocktest.New(t0)
+	store, err := sqlite.Open(filepath.Join(t.TempDir(), "dashboard.db"), clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	c := &console{t: t, store: store, clock: clock, rooms: &rooms{}}
+	c.srv = &dhttp.Server{Store: store, Rooms: c.rooms, Clock: clock, Argon2: testArgon2, SetupToken: "setup-secret-token"}
+	if err := c.srv.Init(); err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(c.srv)
+	t.Cleanup(hs.Close)
+	c.url = hs.URL
+	for _, u := range users { // "name:role"
+		name, role, _ := strings.Cut(u, ":")
+		if err := store.CreateUser(dashboard.User{Name: name, Display: name, Role: dashboard.Role(role),
+			Hash: dashboard.HashPassword(name+"-password", testArgon2), Created: t0, CreatedBy: "test"}, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return c
+}
+
+// browser is one client with its cookies.
+type browser struct {
+	c      *console
+	client *http.Client
+}
+
+func (c *console) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{c: c, client: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+func (b *browser) get(path string) (int, string) {
+	b.c.t.Helper()
+	res, err := b.client.Get(b.c.url + path)
+	if err != nil {
+		b.c.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(body)
+}
+
+// csrf reads the token a page's forms carry.
+func (b *browser) csrf(path string) string {
+	b.c.t.Helper()
+	_, body := b.get(path)
+	m := csrfField.FindStringSubmatch(body)
+	if m == nil {
+		b.c.t.Fatalf("no csrf token on %s", path)
+	}
+	return m[1]
+}
+
+func (b *browser) post(path string, form url.Values, header ...string) (int, string) {
+	b.c.t.Helper()
+	req, _ := http.NewRequest("POST", b.c.url+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	res, err := b.client.Do(req)
+	if err != nil {
+		b.c.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode == http.StatusSeeOther {
+		return res.StatusCode, res.Header.Get("Location")
+	}
+	return res.StatusCode, string(body)
+}
+
+func (b *browser) login(user, password string) (int, string) {
+	b.c.t.Helper()
+	return b.post("/login", url.Values{"csrf": {b.csrf("/login")}, "user": {user}, "password": {password}})
+}
+
+func (c *console) as(user string) *browser {
+	c.t.Helper()
+	b := c.browser()
+	if code, where := b.login(user, user+"-password"); code != http.StatusSeeOther || where != "/" {
+		c.t.Fatalf("login %s: %d %s", user, code, where)
+	}
+	return b
+}
+
+func (c *console) audited(action string) []dashboard.AuditEntry {
+	c.t.Helper()
+	all, err := c.store.AuditLog(sqlite.AuditFilter{})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	var out []dashboard.AuditEntry
+	for _, a := range all {
+		if a.Action == action {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+const personnelCSV = "id,name,cards,level,role,rooms\np-zhang,张伟,62E3086CED,核心,机要员,jiyao-301\n"
+
+func TestGuardCannotEditThePersonnelRegister(t *testing.T) {
+	c := newConsole(t, "guard1:guard", "officer1:officer")
+	g := c.as("guard1")
+	code, body := g.post("/registers/personnel", url.Values{"csrf": {g.csrf("/registers")}, "csv": {personnelCSV}})
+	if code != http.StatusForbidden || !strings.Contains(body, "值班人员无权执行此操作") {
+		t.Fatalf("a guard's edit: %d %s", code, body)
+	}
+	if _, err := c.store.Register("personnel"); gateway.ErrorCode(err) != gateway.ENOTFOUND {
+		t.Fatalf("the register changed: %v", err)
+	}
+	if a := c.audited("forbidden"); len(a) != 1 || a[0].User != "guard1" {
+		t.Fatalf("the refusal is not in the audit log: %+v", a)
+	}
+	o := c.as("officer1")
+	code, where := o.post("/registers/personnel", url.Values{"csrf": {o.csrf("/registers")}, "csv": {personnelCSV}})
+	if code != http.StatusSeeOther || !strings.Contains(where, "done=1") {
+		t.Fatalf("an officer's edit: %d %s", code, where)
+	}
+	r, err := c.store.Register("personnel")
+	if err != nil || r.Version != 1 || r.Count != 1 || r.UpdatedBy != "officer1" {
+		t.Fatalf("register %+v, %v", r, err)
+	}
+	// a register with a bad line is refused whole, naming the line
+	code, where = o.post("/registers/personnel", url.Values{"csrf": {o.csrf("/registers")}, "csv": {personnelCSV + "p-li,李明,62E3086CEE,超级,机要员,jiyao-301\n"}})
+	if code != http.StatusSeeOther || !strings.Contains(where, "line+3%3A+level") {
+		t.Fatalf("a bad register: %d %s", code, where)
+
+	}
+	if r2, _ := c.store.Register("personnel"); r2.Version != 1 {
+		t.Fatalf("a bad register changed the master: version %d", r2.Version)
+	}
+}
+
+func TestAuditorCannotAcknowledge(t *testing.T) {
+	c := newConsole(t, "auditor1:auditor", "guard1:guard")
+	a := c.as("auditor1")
+	// the auditor's page has no ack form, so take a token from the page it has
+	code, _ := a.post("/alarms/ack", url.Values{"csrf": {a.csrf("/")}, "room": {"jiyao-301"}, "alarm": {"jiyao-301-7"}, "comment": {"看过了"}})
+	if code != http.StatusForbidden {
+		t.Fatalf("an auditor's ack: %d", code)
+	}
+	if c.rooms.count() != 0 {
+		t.Fatalf("the auditor's ack reached the room: %v", c.rooms.calls)
+	}
+	g := c.as("guard1")
+	code, where := g.post("/alarms/ack", url.Values{"csrf": {g.csrf("/")}, "room": {"jiyao-301"}, "alarm": {"jiyao-301-7"}, "comment": {"现场检查：窗户已关闭"}})
+	if code != http.StatusSeeOther || !strings.Contains(where, "done=1") {
+		t.Fatalf("a guard's ack: %d %s", code, where)
+	}
+	if c.rooms.calls[0] != "jiyao-301 ack" || c.rooms.args[0]["by"] != "guard1" || c.rooms.args[0]["comment"] != "现场检查：窗户已关闭" {
+		t.Fatalf("the command: %v %v", c.rooms.calls, c.rooms.args)
+	}
+	// no comment: refused before the room is asked
+	code, where = g.post("/alarms/ack", url.Values{"csrf": {g.csrf("/")}, "room": {"jiyao-301"}, "alarm": {"jiyao-301-8"}, "comment": {"  "}})
+	if !strings.Contains(where, "comment+is+required") || c.rooms.count() != 1 {
+		t.Fatalf("an ack without a comment: %d %s, %d calls", code, where, c.rooms.count())
+	}
+	if acks := c.audited("alarm.ack"); len(acks) != 2 || acks[0].Result == "ok" || acks[1].Result != "ok" {
+		t.Fatalf("audit %+v", acks)
+	}
+}
+
+func TestPostWithoutTheCSRFTokenIsRefused(t *testing.T) {
+	c := newConsole(t, "admin1:admin")
+	b := c.as("admin1")
+	newUser := url.Values{"user": {"guard2"}, "role": {"guard"}, "password": {"a-long-password"}, "password2": {"a-long-password"}}
+	if code, _ := b.post("/users", newUser); code != http.StatusForbidden {
+		t.Fatalf("no token: %d", code)
+	}
+	newUser.Set("csrf", "forged")
+	if code, _ := b.post("/users", newUser); code != http.StatusForbidden {
+		t.Fatalf("a wrong token: %d", code)
+	}
+	newUser.Set("csrf", b.csrf("/users"))
+	if code, _ := b.post("/users", newUser, "Sec-Fetch-Site", "cross-site"); code != http.StatusForbidden {
+		t.Fatalf("a cross-site post with the token: %d", code)
+	}
+	if code, _ := b.post("/users", newUser, "Origin", "http://evil.example"); code != http.StatusForbidden {
+		t.Fatalf("a post from another origin: %d", code)
+	}
+	if _, err := c.store.User("guard2"); err == nil {
+		t.Fatal("a refused post created the account")
+	}
+	if code, where := b.post("/users", newUser); code != http.StatusSeeOther || !strings.Contains(where, "done=1") {
+		t.Fatalf("the right post: %d %s", code, where)
+	}
+	if u, err := c.store.User("guard2"); err != nil || u.Role != dashboard.RoleGuard || u.CreatedBy != "admin1" {
+		t.Fatalf("account %+v %v", u, err)
+	}
+	if n := len(c.audited("csrf.refused")); n != 4 {
+		t.Fatalf("%d refusals audited, want 4", n)
+	}
+	// the login form has its own token
+	anon := c.browser()
+	if code, _ := anon.post("/login", url.Values{"user": {"admin1"}, "password": {"admin1-password"}}); code != http.StatusForbidden {
+		t.Fatalf("a login without the token: %d", code)
+	}
+}
+
+func TestTheSixthWrongPasswordLocksTheAccount(t *testing.T) {
+	c := newConsole(t, "guard1:guard")
+	b := c.browser()
+	for i := 1; i <= dashboard.MaxFailedLogins; i++ {
+		if code, body := b.login("guard1", "wrong"); code != http.StatusUnauthorized || !strings.Contains(body, "用户名或密码错误") {
+			t.Fatalf("wrong password %d: %d", i, code)
+		}
+	}
+	if code, body := b.login("guard1", "wrong"); code != http.StatusForbidden || !strings.Contains(body, "账户已锁定") {
+		t.Fatalf("the sixth wrong password: %d %s", code, body)
+	}
+	if code, _ := b.login("guard1", "guard1-password"); code != http.StatusForbidden {
+		t.Fatalf("the right password while locked: %d", code)
+	}
+	if a := c.audited("login.lockout"); len(a) != 1 || a[0].User != "guard1" {
+		t.Fatalf("lockout audit %+v", a)
+	}
+	c.clock.Advance(dashboard.LockoutFor + time.Second)
+	if code, where := b.login("guard1", "guard1-password"); code != http.StatusSeeOther || where != "/" {
+		t.Fatalf("after the lockout: %d %s", code, where)
+	}
+	// an unknown user is told the same as a wrong password
+	if code, body := b.login("nobody", "wrong"); code != http.StatusUnauthorized || !strings.Contains(body, "用户名或密码错误") {
+		t.Fatalf("an unknown user: %d", code)
+	}
+}
+
+func TestFirstRunAndSessions(t *testing.T) {
+	c := newConsole(t)
+	b := c.browser()
+	if code, _ := b.get("/"); code != http.StatusSeeOther {
+		t.Fatalf("no account yet: / gave %d", code)
+	}
+	form := func(token string) url.Values {
+		return url.Values{"csrf": {b.csrf("/setup")}, "token": {token}, "user": {"admin1"}, "display": {"王芳"},
+			"password": {"first-admin-pass"}, "password2": {"first-admin-pass"}}
+	}
+	if code, _ := b.post("/setup", form("guess")); code != http.StatusForbidden {
+		t.Fatalf("a wrong setup token: %d", code)
+	}
+	if code, where := b.post("/setup", form("setup-secret-token")); code != http.StatusSeeOther || where != "/login" {
+		t.Fatalf("setup: %d %s", code, where)
+	}
+	if u, err := c.store.User("admin1"); err != nil || u.Role != dashboard.RoleAdmin {
+		t.Fatalf("first admin %+v %v", u, err)
+	}
+	if n, _ := c.store.CountUsers(); n != 1 {
+		t.Fatal(n)
+	}
+	// the token is spent, and setup is closed once an account exists
+	if code, where := b.get("/setup"); code != http.StatusSeeOther || where != "" && !strings.Contains(where, "login") {
+		t.Fatalf("setup after the first account: %d", code)
+	}
+	if code, where := b.login("admin1", "first-admin-pass"); code != http.StatusSeeOther || where != "/" {
+		t.Fatalf("login: %d %s", code, where)
+	}
+	if code, _ := b.get("/audit"); code != http.StatusOK {
+		t.Fatalf("audit page: %d", code)
+	}
+	c.clock.Advance(dashboard.SessionIdle + time.Minute)
+	if code, _ := b.get("/audit"); code != http.StatusSeeOther {
+		t.Fatalf("an idle session still worked: %d", code)
+	}
+}
+
+func TestBadVisitorFormChangesNothing(t *testing.T) {
+	c := newConsole(t, "guard1:guard")
+	g := c.as("guard1")
+	code, where := g.post("/visitors", url.Values{"csrf": {g.csrf("/visitors")}, "room": {"jiyao-301"}, "name": {"刘访"},
+		"id_number": {"11010519491231002X"}, "from": {"tomorrow"}, "until": {"2026-11-22T12:00"}})
+	if code != http.StatusSeeOther || !strings.Contains(where, "error=from") || c.rooms.count() != 0 {
+		t.Fatalf("a bad date: %d %s, %d calls", code, where, c.rooms.count())
+	}
+	a := c.audited("visitor.register")
+	if len(a) != 1 || strings.Contains(a[0].Detail, "11010519491231002X") || !strings.Contains(a[0].Detail, "110105********002X") {
+		t.Fatalf("the audit entry must hold the ID number masked: %+v", a)
+	}
+}
