@@ -1,0 +1,253 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/roomguard/roomguard/gateway/testenv"
+)
+
+// chromium finds Debian's Chromium (make test installs it).
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if path, err := exec.LookPath(p); err == nil {
+			return path
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("chromium is not installed (make test installs it)")
+	}
+	t.Skip("chromium is not installed; run make test, which installs it")
+	return ""
+}
+
+// stack is a room and its console: Mosquitto, the gateway simulating
+// examples/room.yaml, and the dashboard, each a real process.
+type stack struct {
+	t         *testing.T
+	broker    *testenv.Mosquitto
+	gateway   *testenv.Process
+	dashboard *testenv.Process
+	url       string
+	setup     string
+	pub       paho.Client
+}
+
+func startStack(t *testing.T) *stack {
+	t.Helper()
+	s := &stack{t: t, broker: testenv.StartMosquitto(t)}
+	dir := t.TempDir()
+	_, file, _, _ := runtime.Caller(0)
+	example, err := os.ReadFile(filepath.Join(filepath.Dir(file), "..", "..", "..", "examples", "room.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "room.yaml")
+	conf := string(example) + fmt.Sprintf("\nmqtt: {url: %q, keepalive: 5s}\n", s.broker.URL())
+	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.gateway = testenv.StartGateway(t, "run", "--sim", "--config", cfg, "--db", filepath.Join(dir, "room.db"))
+	port := testenv.FreePort(t)
+	s.dashboard = testenv.Start(t, testenv.Dashboard(t), "serve", "--db", filepath.Join(dir, "dashboard.db"),
+		"--listen", fmt.Sprintf("127.0.0.1:%d", port), "--broker", s.broker.URL(), "--timezone", "Asia/Shanghai")
+	s.url = fmt.Sprintf("http://127.0.0.1:%d", port)
+	setup := regexp.MustCompile(`(http://\S+/setup\?token=\S+)`)
+	deadline := time.Now().Add(30 * time.Second)
+	for s.setup == "" {
+		if m := setup.FindStringSubmatch(s.dashboard.Out.String()); m != nil {
+			s.setup = m[1]
+		} else if time.Now().After(deadline) {
+			t.Fatalf("the dashboard printed no setup URL:\n%s", s.dashboard.Out.String())
+		} else {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	s.pub = paho.NewClient(paho.NewClientOptions().AddBroker(s.broker.URL()).SetClientID("test-driver"))
+	if tok := s.pub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("driver connect: %v", tok.Error())
+	}
+	t.Cleanup(func() { s.pub.Disconnect(100) })
+	return s
+}
+
+// sim drives the simulated room: sim/input/<id>, sim/badge/<reader> …
+func (s *stack) sim(topic, payload string) {
+	s.t.Helper()
+	if tok := s.pub.Publish("roomguard/jiyao-301/sim/"+topic, 1, false, payload); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		s.t.Fatalf("sim %s: %v", topic, tok.Error())
+	}
+}
+
+func browserContext(t *testing.T) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium(t)),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.WindowSize(1400, 1000),
+	)
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancel2 := chromedp.NewContext(actx)
+	t.Cleanup(cancel2)
+	// the first run starts the browser, which lives as long as the context
+	// of that run: so not a step's bounded one
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+type step = chromedp.Action[chromedp.Void]
+
+// do runs steps, each bounded, and shows the page when one fails.
+func do(t *testing.T, ctx context.Context, what string, steps ...step) {
+	t.Helper()
+	for _, st := range steps {
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		_, err := chromedp.Run(sctx, st)
+		cancel()
+		if err != nil {
+			page, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("main")))
+			t.Fatalf("%s: %v\npage: %s", what, err, page)
+		}
+	}
+}
+
+// value runs one action that reads something.
+func value[T any](t *testing.T, ctx context.Context, what string, a chromedp.Action[T]) T {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(sctx, a)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	return v
+}
+
+// waitJS waits until the expression is true in the page.
+func waitJS(t *testing.T, ctx context.Context, what, expr string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		ok, err := chromedp.Run(sctx, chromedp.Evaluate[bool](expr))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			page, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href + "\n" + document.getElementById("live").outerHTML`))
+			t.Fatalf("%s: %s never held (%v)\n%s", what, expr, err, page)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestConsoleInChromium is the guard's day in a real browser: first admin,
+// login, a forced door shows live, is acknowledged with a comment and closes
+// once the door is shut; the personnel register synced to the room; a
+// visitor registered; the entry log filtered and its CSV downloaded.
+func TestConsoleInChromium(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a broker, a gateway, a dashboard and Chromium")
+	}
+	s := startStack(t)
+	ctx := browserContext(t)
+
+	do(t, ctx, "first admin",
+		chromedp.Navigate(s.setup),
+		chromedp.SetValue(chromedp.CSS("#user"), "zhao.lei"),
+		chromedp.SetValue(chromedp.CSS("#display"), "赵磊"),
+		chromedp.SetValue(chromedp.CSS("#password"), "console-pass-1"),
+		chromedp.SetValue(chromedp.CSS("#password2"), "console-pass-1"),
+		chromedp.Click(chromedp.CSS("#setup-button")),
+		chromedp.WaitVisible(chromedp.CSS("#login")),
+	)
+	do(t, ctx, "log in",
+		chromedp.SetValue(chromedp.CSS("#user"), "zhao.lei"),
+		chromedp.SetValue(chromedp.CSS("#password"), "console-pass-1"),
+		chromedp.Click(chromedp.CSS("#login-button")),
+		chromedp.WaitVisible(chromedp.CSS("#room-jiyao-301 .pill.ok")), // the room, online
+	)
+
+	// a door forced open shows on the alarm console without a reload
+	do(t, ctx, "alarm console", chromedp.Navigate(s.url+"/alarms"), chromedp.WaitVisible(chromedp.CSS("#no-alarms")))
+	s.sim("input/door-main", "open")
+	do(t, ctx, "the forced door appears live", chromedp.WaitVisible(chromedp.CSS(`tr.alarm[data-class="door-forced"]`)))
+	id := value(t, ctx, "its id", chromedp.AttributeValue(chromedp.CSS(`tr.alarm[data-class="door-forced"]`), "id"))
+	alarm := strings.TrimPrefix(id.Value, "alarm-")
+	do(t, ctx, "acknowledge with a comment",
+		chromedp.SetValue(chromedp.CSS("#comment-"+alarm), "现场检查：门被强行打开，已通知保密员"),
+		chromedp.Click(chromedp.CSS("#ack-"+alarm)),
+		chromedp.WaitVisible(chromedp.CSS(`#alarm-`+alarm+` .state .pill.ok`)),
+	)
+	state := value(t, ctx, "acknowledged, not yet closed", chromedp.Text(chromedp.CSS("#alarm-"+alarm+" .state")))
+	if !strings.Contains(state, "zhao.lei") || !strings.Contains(state, "强行打开") {
+		t.Fatalf("the acknowledged alarm shows %q", state)
+	}
+	s.sim("input/door-main", "closed")
+	do(t, ctx, "closed once the door is restored", chromedp.WaitVisible(chromedp.CSS("#no-alarms")))
+
+	// the personnel register: edited in the console, synced to the room
+	register := "id,name,cards,level,role,rooms\np-zhang,张伟,62E3086CED,核心,机要员,jiyao-301\np-li,李娜,04A224E2,重要,保密员,jiyao-301\n"
+	do(t, ctx, "personnel register",
+		chromedp.Navigate(s.url+"/registers"),
+		chromedp.SetValue(chromedp.ID("csv-personnel"), register),
+		chromedp.Submit(chromedp.ID("csv-personnel")),
+		chromedp.WaitVisible(chromedp.CSS("#register-personnel .master-version")),
+		chromedp.Click(chromedp.CSS(`#held-personnel-jiyao-301 button`)),
+		chromedp.WaitVisible(chromedp.CSS(`#held-personnel-jiyao-301 .pill.ok`)),
+	)
+
+	// a visitor, escorted by 张伟
+	do(t, ctx, "register a visitor",
+		chromedp.Navigate(s.url+"/visitors"),
+		chromedp.SetValue(chromedp.ID("v-name"), "刘访"),
+		chromedp.SetValue(chromedp.ID("v-id-number"), "11010519491231002X"),
+		chromedp.SetValue(chromedp.ID("v-org"), "某设备厂"),
+		chromedp.SetValue(chromedp.ID("v-purpose"), "保密柜维修"),
+		chromedp.SetValue(chromedp.ID("v-host"), "p-li"),
+		chromedp.SetValue(chromedp.ID("v-escort"), "p-zhang"),
+		chromedp.SetValue(chromedp.ID("v-card"), "ABCDEF0001"),
+		chromedp.Click(chromedp.ID("v-register")),
+		chromedp.WaitVisible(chromedp.CSS("tr.visit")),
+	)
+	visit := value(t, ctx, "the visit", chromedp.Text(chromedp.CSS("tr.visit")))
+	if !strings.Contains(visit, "刘访") || !strings.Contains(visit, "110105********002X") || strings.Contains(visit, "19491231") {
+		t.Fatalf("the active visit shows %q (the ID number must be masked)", visit)
+	}
+
+	// badges: 张伟 in, an unknown card refused twice; then the log filtered
+	s.sim("badge/reader-outside", "62E3086CED")
+	s.sim("badge/reader-outside", "DEADBEEF01")
+	s.sim("badge/reader-outside", "DEADBEEF02")
+	do(t, ctx, "entry log", chromedp.Navigate(s.url+"/entries"))
+	waitJS(t, ctx, "the badges in the log", `document.querySelectorAll("tr.entry.r-granted").length == 1 && document.querySelectorAll("tr.entry.r-denied").length == 2`)
+	do(t, ctx, "filter", chromedp.SetValue(chromedp.ID("f-result"), "denied"), chromedp.Click(chromedp.ID("f-apply")))
+	// the page is live: wait for the filtered page to settle on the two denials
+	waitJS(t, ctx, "the filtered page", `location.search.includes("result=denied") && document.readyState === "complete" &&
+		document.querySelectorAll("tr.entry").length == 2 && document.querySelectorAll("tr.entry:not(.r-denied)").length == 0`)
+	csv := value(t, ctx, "download the CSV", chromedp.Evaluate[string](`fetch(document.getElementById("csv").href).then(r => r.text())`, chromedp.EvalAwaitPromise))
+	lines := strings.Split(strings.TrimSpace(strings.TrimPrefix(csv, "\ufeff")), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "time,room,seq,result") || !strings.Contains(lines[1], ",denied,") || !strings.Contains(lines[1], "******EF02") || !strings.Contains(lines[2], "******EF01") {
+		t.Fatalf("the CSV (%d lines):\n%s", len(lines), csv)
+	}
+}
