@@ -8,7 +8,7 @@ BIN     := bin
 RUNDIR  := run
 APT     := DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: all build run test test-short bench fuzz deps tools lint clean
+.PHONY: all build run test test-short bench fuzz deps tools browser lint clean
 
 all: build
 
@@ -18,22 +18,33 @@ tools:
 	  { echo "installing mosquitto"; $(APT) update -qq && $(APT) install -y -qq mosquitto mosquitto-clients >/dev/null; }
 	@command -v gcc >/dev/null 2>&1 || { $(APT) update -qq && $(APT) install -y -qq gcc libc6-dev >/dev/null; }
 
+# Debian's Chromium, for the dashboard's browser tests.
+browser:
+	@command -v chromium >/dev/null 2>&1 || \
+	  { echo "installing chromium"; $(APT) update -qq && $(APT) install -y -qq chromium >/dev/null; }
+
 deps:
 	$(GO) mod download
 
 build: deps
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/roomguard-gateway ./gateway/cmd/roomguard-gateway
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/roomguard-dashboard ./dashboard/cmd/roomguard-dashboard
 
-# The simulated room of examples/room.yaml with the embedded broker on
-# 127.0.0.1:1883, printing the live event stream. Drive it from another
-# terminal, e.g.: mosquitto_pub -t roomguard/jiyao-301/sim/input/door-main -m open
+# The simulated room of examples/room.yaml (its gateway and embedded broker on
+# 127.0.0.1:1883, log in run/gateway.log) and the guard console on
+# http://127.0.0.1:8080/ (it prints how to create the first account). Drive
+# the room from another terminal, e.g.:
+#   mosquitto_pub -t roomguard/jiyao-301/sim/input/door-main -m open
 run: build tools
 	@mkdir -p $(RUNDIR)
-	$(BIN)/roomguard-gateway run --sim --config examples/room.yaml --db $(RUNDIR)/jiyao-301.db --tail
+	@$(BIN)/roomguard-gateway run --sim --config examples/room.yaml --db $(RUNDIR)/jiyao-301.db > $(RUNDIR)/gateway.log 2>&1 & gw=$$!; \
+	  trap 'kill $$gw 2>/dev/null; wait $$gw 2>/dev/null' EXIT INT TERM; \
+	  echo "gateway (simulated room jiyao-301) started, log in $(RUNDIR)/gateway.log"; \
+	  $(BIN)/roomguard-dashboard serve --db $(RUNDIR)/dashboard.db --listen 127.0.0.1:8080 --broker tcp://127.0.0.1:1883 --timezone Asia/Shanghai
 
 # Every test, unit and integration, with the race detector. The fuzz targets'
 # seed corpora run as part of the normal tests.
-test: tools deps
+test: tools browser deps
 	gofmt -l . | tee /dev/stderr | (! read -r _)
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 15m ./...
