@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -90,6 +91,8 @@ func decode(m Message) (gateway.Event, string) {
 		return e, fmt.Sprintf("room %q in the payload, %q in the topic", e.Room, m.Room)
 	case e.Seq == 0:
 		return e, "seq missing"
+	case e.Seq > math.MaxInt64: // SQLite integers are signed 64-bit; no gateway gets there
+		return e, fmt.Sprintf("seq %d is out of range", e.Seq)
 	case e.ID == "":
 		return e, "id missing"
 	case e.Type == "":
