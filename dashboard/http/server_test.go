@@ -44,7 +44,7 @@ func (r *rooms) Connected() bool { return true }
 func (r *rooms) count() int      { r.mu.Lock(); defer r.mu.Unlock(); return len(r.calls) }
 
 type console struct {
-	t     *testing.T
+	t     testing.TB
 	url   string
 	store *sqlite.Store
 	clock *clocktest.Clock
