@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -167,9 +168,6 @@ func (s *Store) Entries(f dashboard.EntryFilter) ([]dashboard.Entry, error) {
 	if f.Room != "" {
 		q, args = append(q, "room = ?"), append(args, f.Room)
 	}
-	if f.Person != "" {
-		q, args = append(q, "(person = ? OR person_name = ?)"), append(args, f.Person, f.Person)
-	}
 	if f.Card != "" {
 		q, args = append(q, "card_tail = ?"), append(args, cardTail(f.Card))
 	}
@@ -193,16 +191,28 @@ func (s *Store) Entries(f dashboard.EntryFilter) ([]dashboard.Entry, error) {
 		q = append(q, "(ts_ms < ? OR (ts_ms = ? AND (room < ? OR (room = ? AND seq < ?))))")
 		args = append(args, f.Before.TS, f.Before.TS, f.Before.Room, f.Before.Room, f.Before.Seq)
 	}
-	where := ""
-	if len(q) > 0 {
-		where = " WHERE " + strings.Join(q, " AND ")
-	}
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := s.r.Query(`SELECT room, seq, ts_ms, result, person, person_name, visitor, card, reader, door, direction, reason
-		FROM entries`+where+fmt.Sprintf(` ORDER BY ts_ms DESC, room DESC, seq DESC LIMIT %d`, limit), args...)
+	const cols = `room, seq, ts_ms, result, person, person_name, visitor, card, reader, door, direction, reason`
+	order := fmt.Sprintf(` ORDER BY ts_ms DESC, room DESC, seq DESC LIMIT %d`, limit)
+	page := func(extra string) string {
+		where := append(slices.Clone(q), extra)
+		return `SELECT ` + cols + ` FROM entries WHERE ` + strings.Join(where, " AND ") + order
+	}
+	var query string
+	if f.Person != "" {
+		// by id or by name: each half walks its own index newest first and
+		// stops at a page, so a person with years of records costs a page
+		// (an OR would read all of them, then sort)
+		query = `SELECT * FROM (` + page("person = ?") + `) UNION SELECT * FROM (` + page("person_name = ?") + `)` + order
+		half := append(slices.Clone(args), f.Person)
+		args = append(half, half...)
+	} else {
+		query = page("1")
+	}
+	rows, err := s.r.Query(query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: entries: %w", err)
 	}

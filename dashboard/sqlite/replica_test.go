@@ -255,6 +255,9 @@ func TestEntryFilters(t *testing.T) {
 	if n := count(dashboard.EntryFilter{Person: "张伟"}); n != 20 {
 		t.Fatalf("by name %d, want 20", n)
 	}
+	if n := count(dashboard.EntryFilter{Person: "p-zhang", Room: "r2", Limit: 5}); n != 5 {
+		t.Fatalf("by id, a page of 5: %d", n)
+	}
 	if n := count(dashboard.EntryFilter{Card: "ABCD9999"}); n != 20 {
 		t.Fatalf("by card %d, want 20", n)
 	}
