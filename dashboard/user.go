@@ -99,7 +99,7 @@ func CheckUserName(name string) error {
 // MinPasswordLength is the shortest password accepted.
 const MinPasswordLength = 10
 
-// CheckPassword says what is wrong with a new password.
+// CheckNewPassword says what is wrong with a new password.
 func CheckNewPassword(name, password string) error {
 	if len([]rune(password)) < MinPasswordLength {
 		return gateway.Errorf(gateway.EINVALID, "password: at least %d characters", MinPasswordLength)
