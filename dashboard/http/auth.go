@@ -76,10 +76,24 @@ func (s *Server) loginPage(w http.ResponseWriter, hr *http.Request) {
 }
 
 func (s *Server) showLogin(w http.ResponseWriter, r *request, code int, msg string) {
+	s.showForm(w, r, "login", code, map[string]any{"Error": msg, "Next": safeNext(r.FormValue("next"))})
+}
+
+// showForm renders a form used before there is a session (login, setup)
+// with a fresh double-submit token in a cookie and in the form.
+func (s *Server) showForm(w http.ResponseWriter, r *request, page string, code int, data map[string]any) {
 	tok := token()
-	s.cookie(w, loginCookie, tok, 10*time.Minute)
+	s.cookie(w, loginCookie, tok, 30*time.Minute)
+	data["Token"] = tok
 	w.WriteHeader(code)
-	s.render(w, r, "login", map[string]any{"Token": tok, "Error": msg, "Next": safeNext(r.FormValue("next"))})
+	s.render(w, r, page, data)
+}
+
+// formTokenOK checks a pre-session form's double-submit token.
+func formTokenOK(r *http.Request) bool {
+	c, err := r.Cookie(loginCookie)
+	form := r.PostFormValue("csrf")
+	return err == nil && form != "" && subtle.ConstantTimeCompare([]byte(c.Value), []byte(form)) == 1
 }
 
 // safeNext keeps a redirect after login on this site.
@@ -99,9 +113,7 @@ var (
 
 func (s *Server) login(w http.ResponseWriter, hr *http.Request) {
 	r := &request{Request: hr, Lang: langOf(hr)}
-	c, err := hr.Cookie(loginCookie)
-	form := hr.PostFormValue("csrf")
-	if err != nil || form == "" || subtle.ConstantTimeCompare([]byte(c.Value), []byte(form)) != 1 {
+	if !formTokenOK(hr) {
 		s.auditAs(hr, hr.PostFormValue("user"), "login.refused", "", "", "", "refused: missing or wrong CSRF token")
 		s.showLogin(w, r, http.StatusForbidden, tr(r.Lang, "err.csrf"))
 		return
@@ -169,16 +181,12 @@ func (s *Server) setupPage(w http.ResponseWriter, hr *http.Request) {
 }
 
 func (s *Server) showSetup(w http.ResponseWriter, r *request, code int, msg string) {
-	tok := token()
-	s.cookie(w, loginCookie, tok, 30*time.Minute)
-	w.WriteHeader(code)
-	s.render(w, r, "setup", map[string]any{"Token": tok, "Setup": r.FormValue("token"), "Error": msg})
+	s.showForm(w, r, "setup", code, map[string]any{"Setup": r.FormValue("token"), "Error": msg})
 }
 
 func (s *Server) setup(w http.ResponseWriter, hr *http.Request) {
 	r := &request{Request: hr, Lang: langOf(hr)}
-	c, err := hr.Cookie(loginCookie)
-	if err != nil || subtle.ConstantTimeCompare([]byte(c.Value), []byte(hr.PostFormValue("csrf"))) != 1 {
+	if !formTokenOK(hr) {
 		s.showSetup(w, r, http.StatusForbidden, tr(r.Lang, "err.csrf"))
 		return
 	}

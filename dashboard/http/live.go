@@ -139,33 +139,23 @@ func (s *Server) live(w http.ResponseWriter, r *request) {
 	defer beat.Stop()
 	for {
 		select {
-		case m, ok := <-ch:
-			if !ok {
-				return // dropped for being slow: the browser reconnects
-			}
-			if m.n != 0 && m.n <= last {
-				continue // already replayed
-			}
-			writeLive(w, m)
-			if m.n != 0 {
-				last = m.n
-			}
-			for more := true; more; { // send what else is queued before flushing
+		case m, open := <-ch:
+			for queued := open; queued; { // write what else is queued too, then flush once
+				if m.n == 0 || m.n > last { // an event already replayed is skipped
+					writeLive(w, m)
+					last = max(last, m.n)
+				}
 				select {
-				case m, ok = <-ch:
-					if !ok {
-						fl.Flush()
-						return
-					}
-					if m.n == 0 || m.n > last {
-						writeLive(w, m)
-						last = max(last, m.n)
-					}
+				case m, open = <-ch:
+					queued = open
 				default:
-					more = false
+					queued = false
 				}
 			}
 			fl.Flush()
+			if !open {
+				return // dropped for being slow: the browser reconnects
+			}
 		case <-beat.C:
 			fmt.Fprintf(w, ": beat\n\n")
 			fl.Flush()

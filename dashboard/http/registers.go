@@ -44,16 +44,9 @@ func (s *Server) registerViews() ([]registerView, error) {
 		} else if gateway.ErrorCode(err) != gateway.ENOTFOUND {
 			return nil, err
 		}
-		held, err := s.Store.Retained("", kind)
+		byRoom, err := s.heldRegisters(kind)
 		if err != nil {
 			return nil, err
-		}
-		byRoom := map[string]heldRegister{}
-		for _, r := range held {
-			var h heldRegister
-			json.Unmarshal(r.Payload, &h)
-			h.Room = r.Room
-			byRoom[r.Room] = h
 		}
 		for _, r := range s.Store.Rooms() {
 			h, ok := byRoom[r.Room]
@@ -124,15 +117,28 @@ func (s *Server) nextRegisterVersion(kind string) int64 {
 	if m, err := s.Store.Register(kind); err == nil {
 		v = m.Version
 	}
-	if held, err := s.Store.Retained("", kind); err == nil {
-		for _, r := range held {
-			var h heldRegister
-			if json.Unmarshal(r.Payload, &h) == nil {
-				v = max(v, h.Version)
-			}
-		}
+	held, _ := s.heldRegisters(kind)
+	for _, h := range held {
+		v = max(v, h.Version)
 	}
 	return v + 1
+}
+
+// heldRegisters is what each room says it holds of a register, by room.
+func (s *Server) heldRegisters(kind string) (map[string]heldRegister, error) {
+	held, err := s.Store.Retained("", kind)
+	if err != nil {
+		return nil, err
+	}
+	byRoom := map[string]heldRegister{}
+	for _, r := range held {
+		var h heldRegister
+		if json.Unmarshal(r.Payload, &h) == nil {
+			h.Room = r.Room
+			byRoom[r.Room] = h
+		}
+	}
+	return byRoom, nil
 }
 
 // syncRegister sends the master copy to one room or every room.

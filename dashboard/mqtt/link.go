@@ -9,7 +9,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -364,7 +363,7 @@ func (l *Link) Call(ctx context.Context, room, name string, args map[string]any)
 		}
 		return r.Result, nil
 	case <-ctx.Done():
-		return nil, fmt.Errorf("no reply to %s from room %s: %w", name, room, errors.Join(ctx.Err(), gateway.Errorf(gateway.EINTERNAL, "is its gateway online?")))
+		return nil, fmt.Errorf("no reply to %s from room %s (is its gateway online?): %w", name, room, ctx.Err())
 	}
 }
 

@@ -172,11 +172,7 @@ func (s *Store) Entries(f dashboard.EntryFilter) ([]dashboard.Entry, error) {
 		q, args = append(q, "card_tail = ?"), append(args, cardTail(f.Card))
 	}
 	if f.Result != "" {
-		ok := false
-		for _, r := range dashboard.EntryResults {
-			ok = ok || r == f.Result
-		}
-		if !ok {
+		if !slices.Contains(dashboard.EntryResults, f.Result) {
 			return nil, gateway.Errorf(gateway.EINVALID, "result %q is not one of %s", f.Result, strings.Join(dashboard.EntryResults, ", "))
 		}
 		q, args = append(q, "result = ?"), append(args, f.Result)

@@ -115,10 +115,7 @@ func (s *Store) Ingest(batch []Message) (IngestResult, error) {
 		if r := touched[room]; r != nil {
 			return r
 		}
-		r := &roomState{RoomRecord: dashboard.RoomRecord{Room: room, FirstSeen: now}}
-		if old := s.rooms[room]; old != nil {
-			r.RoomRecord, r.above = old.RoomRecord, slices.Clone(old.above)
-		}
+		r := s.room(room, now)
 		touched[room] = r
 		return r
 	}
@@ -186,6 +183,17 @@ func (s *Store) Ingest(batch []Message) (IngestResult, error) {
 		s.rooms[room] = r
 	}
 	return res, nil
+}
+
+// room is a copy of a room's state to change (s.mu held): the in-memory
+// state takes it only once the change is committed. A room not seen before
+// starts empty, first seen at now.
+func (s *Store) room(room string, now time.Time) *roomState {
+	old := s.rooms[room]
+	if old == nil {
+		return &roomState{RoomRecord: dashboard.RoomRecord{Room: room, FirstSeen: now}}
+	}
+	return &roomState{RoomRecord: old.RoomRecord, above: slices.Clone(old.above)}
 }
 
 // held tells whether seq is in the replica (or known lost).
@@ -359,7 +367,7 @@ func (s *Store) MarkLost(room string, from, to uint64) error {
 	if old == nil || to < from || from != old.Through+1 {
 		return gateway.Errorf(gateway.EINVALID, "sqlite: %s: %d..%d is not the next missing range", room, from, to)
 	}
-	r := &roomState{RoomRecord: old.RoomRecord, above: slices.Clone(old.above)}
+	r := s.room(room, s.clock.Now())
 	if len(r.above) > 0 && to >= r.above[0] {
 		to = r.above[0] - 1
 	}
@@ -389,10 +397,7 @@ func (s *Store) SetRoomName(room, name string) error {
 	if old != nil && old.Name == name {
 		return nil
 	}
-	r := &roomState{RoomRecord: dashboard.RoomRecord{Room: room, FirstSeen: s.clock.Now()}}
-	if old != nil {
-		r.RoomRecord, r.above = old.RoomRecord, old.above
-	}
+	r := s.room(room, s.clock.Now())
 	r.Name = name
 	if err := s.tx(func(tx *sql.Tx) error { return saveRoom(tx, r) }); err != nil {
 		return err
