@@ -86,7 +86,7 @@ func (s *Server) room(w http.ResponseWriter, r *request) {
 		s.fail(w, r, http.StatusInternalServerError, err.Error())
 		return
 	}
-	s.render(w, r, "room", map[string]any{"Room": views[0], "Events": events})
+	s.render(w, r, "room", map[string]any{"Room": views[0], "Events": events, "Error": r.URL.Query().Get("error")})
 }
 
 // entryFilter reads the entry-log filter from a query.

@@ -23,8 +23,15 @@ func (s *Server) parse() error {
 			}
 			return t.In(s.zone()).Format("2006-01-02 15:04:05")
 		},
-		"may":  func(u *dashboard.User, act string) bool { return u != nil && u.Role.May(dashboard.Action(act)) },
-		"join": strings.Join,
+		"may":      func(u *dashboard.User, act string) bool { return u != nil && u.Role.May(dashboard.Action(act)) },
+		"join":     strings.Join,
+		"duration": duration,
+		"day": func(t time.Time) string {
+			if t.IsZero() {
+				return ""
+			}
+			return t.In(s.zone()).Format("2006-01-02")
+		},
 	}
 	layout, err := fs.ReadFile(assets, "assets/templates/layout.html")
 	if err != nil {
@@ -93,7 +100,10 @@ type page struct {
 	Connected bool
 	OpenAlarm int
 	LastN     int64
-	Data      any
+	// Report: a printable report, which stays as it was made (the live
+	// stream does not re-read it).
+	Report bool
+	Data   any
 }
 
 // render writes a page. data is either a map (for the pages outside the
@@ -104,7 +114,8 @@ func (s *Server) render(w http.ResponseWriter, r *request, name string, data any
 		http.Error(w, "no page "+name, http.StatusInternalServerError)
 		return
 	}
-	p := page{Lang: r.Lang, User: r.User, Path: r.URL.Path, Data: data, Connected: s.Rooms == nil || s.Rooms.Connected()}
+	p := page{Lang: r.Lang, User: r.User, Path: r.URL.Path, Data: data, Connected: s.Rooms == nil || s.Rooms.Connected(),
+		Report: name == "inspection" || name == "seal" || name == "inventory"}
 	if r.Session != nil {
 		p.CSRF = r.Session.CSRF
 		if as, err := s.Store.Retained("", "alarms"); err == nil {

@@ -2,6 +2,7 @@ package http_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -19,6 +20,7 @@ import (
 	"github.com/roomguard/roomguard/dashboard/sqlite"
 	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/clocktest"
+	"github.com/roomguard/roomguard/schemas"
 )
 
 var t0 = time.Date(2026, 11, 22, 9, 0, 0, 0, time.FixedZone("CST", 8*3600))
@@ -31,6 +33,9 @@ type rooms struct {
 	mu    sync.Mutex
 	calls []string
 	args  []map[string]any
+	// reply, when set, answers the commands (else every one succeeds)
+	reply func(room, name string, args map[string]any) (map[string]any, error)
+	t     testing.TB
 }
 
 func (r *rooms) Call(_ context.Context, room, name string, args map[string]any) (map[string]any, error) {
@@ -38,6 +43,19 @@ func (r *rooms) Call(_ context.Context, room, name string, args map[string]any) 
 	defer r.mu.Unlock()
 	r.calls = append(r.calls, room+" "+name)
 	r.args = append(r.args, args)
+	// what a gateway checks first: the command's schema
+	cmd := map[string]any{"id": "dash-test"}
+	for k, v := range args {
+		cmd[k] = v
+	}
+	b, _ := json.Marshal(cmd)
+	if err := schemas.ValidateJSON("cmd-"+strings.ReplaceAll(name, "/", "-"), b); err != nil {
+		r.t.Errorf("the console sent %s a command its schema refuses: %v\n%s", name, err, b)
+		return nil, gateway.Errorf(gateway.EINVALID, "%s: %v", name, err)
+	}
+	if r.reply != nil {
+		return r.reply(room, name, args)
+	}
 	return map[string]any{}, nil
 }
 func (r *rooms) Connected() bool { return true }
@@ -60,7 +78,7 @@ func newConsole(t *testing.T, users ...string) *console {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	c := &console{t: t, store: store, clock: clock, rooms: &rooms{}}
+	c := &console{t: t, store: store, clock: clock, rooms: &rooms{t: t}}
 	c.srv = &dhttp.Server{Store: store, Rooms: c.rooms, Clock: clock, Argon2: testArgon2, SetupToken: "setup-secret-token"}
 	if err := c.srv.Init(); err != nil {
 		t.Fatal(err)

@@ -28,6 +28,7 @@ type modeView struct {
 	OpenAlarms int       `json:"open_alarms"`
 	ExitUntil  string    `json:"exit_until"`
 	EntryUntil string    `json:"entry_until"`
+	Bypassed   []string  `json:"bypassed"`
 }
 
 type occupant struct {

@@ -226,3 +226,31 @@ func (s *Store) Entries(f dashboard.EntryFilter) ([]dashboard.Entry, error) {
 	}
 	return out, rows.Err()
 }
+
+// EntryCounts counts the entry log of [since, until) in one room (or every
+// room) by result, and the denials by reason.
+func (s *Store) EntryCounts(room string, since, until time.Time) (dashboard.EntryCounts, error) {
+	c := dashboard.EntryCounts{ByResult: map[string]int{}, DeniedBy: map[string]int{}}
+	q := `SELECT result, CASE result WHEN 'denied' THEN reason ELSE '' END AS why, count(*) FROM entries WHERE ts_ms >= ? AND ts_ms < ?`
+	args := []any{since.UnixMilli(), until.UnixMilli()}
+	if room != "" {
+		q, args = q+` AND room = ?`, append(args, room)
+	}
+	rows, err := s.r.Query(q+` GROUP BY result, why`, args...)
+	if err != nil {
+		return c, fmt.Errorf("sqlite: entry counts: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var result, why string
+		var n int
+		if err := rows.Scan(&result, &why, &n); err != nil {
+			return c, err
+		}
+		c.ByResult[result] += n
+		if result == "denied" {
+			c.DeniedBy[why] += n
+		}
+	}
+	return c, rows.Err()
+}

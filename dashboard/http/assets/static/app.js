@@ -4,8 +4,11 @@
 "use strict";
 (function () {
   const body = document.body;
+  document.addEventListener("click", function (e) {
+    if (e.target.closest && e.target.closest("button.print")) window.print();
+  });
   const src = body.dataset.live;
-  if (!src) return;
+  if (!src || !document.getElementById("live")) return; // a report stays as it was made
 
   let audio = null;
   const soundBtn = document.getElementById("sound");
@@ -46,11 +49,17 @@
         const doc = new DOMParser().parseFromString(await res.text(), "text/html");
         const fresh = doc.getElementById("live"), here = document.getElementById("live");
         if (!fresh || !here) return;
-        const kept = {};
-        here.querySelectorAll("input[id], textarea[id], select[id]").forEach(function (el) { kept[el.id] = el.value; });
+        const kept = {}, checked = {}, opened = {};
+        here.querySelectorAll("input[id], textarea[id], select[id]").forEach(function (el) { kept[el.id] = el.value; checked[el.id] = el.checked; });
+        here.querySelectorAll("details[id]").forEach(function (el) { opened[el.id] = el.open; });
         const focus = document.activeElement && document.activeElement.id;
         here.replaceWith(fresh);
-        Object.keys(kept).forEach(function (id) { const el = document.getElementById(id); if (el && el.type !== "hidden") el.value = kept[id]; });
+        Object.keys(kept).forEach(function (id) {
+          const el = document.getElementById(id);
+          if (!el || el.type === "hidden") return;
+          if (el.type === "checkbox" || el.type === "radio") el.checked = checked[id]; else el.value = kept[id];
+        });
+        Object.keys(opened).forEach(function (id) { const el = document.getElementById(id); if (el) el.open = opened[id]; });
         if (focus) { const el = document.getElementById(focus); if (el) el.focus(); }
         const b = doc.getElementById("badge"), mine = document.getElementById("badge");
         if (b && mine) { mine.textContent = b.textContent; mine.className = b.className; }

@@ -1,0 +1,108 @@
+package http
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/roomguard/roomguard/dashboard"
+	"github.com/roomguard/roomguard/dashboard/sqlite"
+	"github.com/roomguard/roomguard/gateway"
+)
+
+// maxInspection bounds the period one report covers.
+const maxInspection = 366 * 24 * time.Hour
+
+// inspection is the self-inspection report (保密自查) of a period, printable.
+// Without a period it shows the form, with the last 30 days filled in.
+func (s *Server) inspection(w http.ResponseWriter, r *request) {
+	q := r.URL.Query()
+	now := s.Clock.Now().In(s.zone())
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, s.zone())
+	data := map[string]any{"Rooms": s.Store.Rooms(), "Room": q.Get("room"),
+		"From": today.AddDate(0, 0, -30).Format("2006-01-02"), "Until": today.Format("2006-01-02")}
+	if q.Get("from") == "" && q.Get("until") == "" {
+		s.render(w, r, "inspection", data)
+		return
+	}
+	data["From"], data["Until"] = q.Get("from"), q.Get("until")
+	in, err := s.inspect(q.Get("room"), q.Get("from"), q.Get("until"))
+	s.auditf(r, "report.inspection", q.Get("room"), "", q.Get("from")+" – "+q.Get("until"), result(err))
+	if err != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		data["Error"] = err.Error()
+		s.render(w, r, "inspection", data)
+		return
+	}
+	in.By = r.User.Display
+	if in.By == "" {
+		in.By = r.User.Name
+	}
+	data["Report"] = in
+	s.render(w, r, "inspection", data)
+}
+
+// inspect builds the report of a room (or every room) over [from, until]:
+// the dates are whole days in the console's zone, until included.
+func (s *Server) inspect(room, fromV, untilV string) (*dashboard.Inspection, error) {
+	from, err := formTime(fromV, s.zone())
+	if err != nil {
+		return nil, gateway.Errorf(gateway.EINVALID, "from: %v", err)
+	}
+	until, err := formTime(untilV, s.zone())
+	if err != nil {
+		return nil, gateway.Errorf(gateway.EINVALID, "until: %v", err)
+	}
+	if from.IsZero() || until.IsZero() {
+		return nil, gateway.Errorf(gateway.EINVALID, "from/until: the report needs both ends of the period")
+	}
+	if len(untilV) == len("2006-01-02") {
+		until = until.AddDate(0, 0, 1) // the whole last day
+	}
+	switch {
+	case !until.After(from):
+		return nil, gateway.Errorf(gateway.EINVALID, "until: %s is not after from (%s)", untilV, fromV)
+	case until.Sub(from) > maxInspection:
+		return nil, gateway.Errorf(gateway.EINVALID, "from/until: a report covers at most a year; this period is %d days", int(until.Sub(from).Hours()/24))
+	}
+	// alarms raised in the period may be acknowledged or closed after it
+	recs, err := s.Store.Events(sqlite.EventFilter{Room: room, Types: dashboard.InspectionTypes, Since: from})
+	if err != nil {
+		return nil, err
+	}
+	counts, err := s.Store.EntryCounts(room, from, until)
+	if err != nil {
+		return nil, err
+	}
+	in := dashboard.Inspect(from, until, recs, counts)
+	in.Room, in.Generated = room, s.Clock.Now()
+	in.Denials, err = s.Store.Entries(dashboard.EntryFilter{Room: room, Result: "denied", Since: from, Until: until, Limit: dashboard.MaxDenials + 1})
+	if err != nil {
+		return nil, err
+	}
+	if len(in.Denials) > dashboard.MaxDenials {
+		in.Denials, in.MoreDenials = in.Denials[:dashboard.MaxDenials], true
+	}
+	for _, rr := range s.Store.Rooms() {
+		if (room == "" || rr.Room == room) && rr.Lost > 0 {
+			in.Lost[rr.Room] = rr.Lost
+		}
+	}
+	return in, nil
+}
+
+// duration says a length of time for the report (1h02m03s).
+func duration(d time.Duration) string {
+	if d <= 0 {
+		return "0s"
+	}
+	d = d.Round(time.Second)
+	h, m, sec := int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60
+	switch {
+	case h > 0:
+		return fmt.Sprintf("%dh%02dm%02ds", h, m, sec)
+	case m > 0:
+		return fmt.Sprintf("%dm%02ds", m, sec)
+	}
+	return fmt.Sprintf("%ds", sec)
+}

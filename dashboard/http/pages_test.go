@@ -1,0 +1,282 @@
+package http_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/roomguard/roomguard/dashboard"
+	"github.com/roomguard/roomguard/dashboard/sqlite"
+	"github.com/roomguard/roomguard/gateway"
+)
+
+// publish puts events of a room into the replica as its gateway published
+// them: each is (seconds after t0, type, device, person, data).
+type published struct {
+	c   *console
+	seq map[string]uint64
+}
+
+func (c *console) events() *published { return &published{c: c, seq: map[string]uint64{}} }
+
+func (p *published) add(room string, sec float64, typ, device, person string, data map[string]any) {
+	p.c.t.Helper()
+	p.seq[room]++
+	d, _ := json.Marshal(data)
+	e := gateway.Event{Seq: p.seq[room], ID: gateway.NewEventID(t0), Room: room, Type: typ, Severity: gateway.SeverityInfo,
+		TS: t0.Add(time.Duration(sec * float64(time.Second))), ClockTrusted: true, Device: device, Person: person, Data: d}
+	b, _ := json.Marshal(e)
+	if res, err := p.c.store.Ingest([]sqlite.Message{{Room: room, Payload: b}}); err != nil || len(res.Rejected) > 0 {
+		p.c.t.Fatalf("ingest %s: %v %+v", typ, err, res.Rejected)
+	}
+}
+
+func (c *console) retain(room, kind, key string, v any) {
+	c.t.Helper()
+	b, _ := json.Marshal(v)
+	if _, err := c.store.SetRetained(dashboard.Retained{Room: room, Kind: kind, Key: key, Payload: b, Updated: t0}); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+func (c *console) lastArgs() (string, map[string]any) {
+	c.rooms.mu.Lock()
+	defer c.rooms.mu.Unlock()
+	if len(c.rooms.calls) == 0 {
+		return "", nil
+	}
+	return c.rooms.calls[len(c.rooms.calls)-1], c.rooms.args[len(c.rooms.args)-1]
+}
+
+func TestCarrierSignOutReturnAndInventory(t *testing.T) {
+	c := newConsole(t, "officer1:officer", "guard1:guard")
+	c.retain("r1", "status", "", map[string]any{"state": "online"})
+	g := c.as("guard1")
+	form := url.Values{"room": {"r1"}, "carrier": {"JM-2026-0001"}, "borrower": {"p-zhang"}, "purpose": {"阅办"},
+		"due": {"2026-11-22T17:30"}, "may_leave": {"on"}, "approver": {"p-li"}}
+	form.Set("csrf", g.csrf("/carriers"))
+	if code, _ := g.post("/carriers/signout", form); code != http.StatusForbidden || c.rooms.count() != 0 {
+		t.Fatalf("a guard signed a carrier out: %d, %d commands", code, c.rooms.count())
+	}
+	o := c.as("officer1")
+	form.Set("csrf", o.csrf("/carriers"))
+	code, where := o.post("/carriers/signout", form)
+	call, args := c.lastArgs()
+	if code != http.StatusSeeOther || !strings.Contains(where, "done=1") || call != "r1 carrier/signout" {
+		t.Fatalf("sign-out: %d %s, %s", code, where, call)
+	}
+	if args["by"] != "officer1" || args["carrier"] != "JM-2026-0001" || args["borrower"] != "p-zhang" ||
+		args["due"] != "2026-11-22T17:30:00+08:00" || args["may_leave"] != true || args["approver"] != "p-li" {
+		t.Fatalf("sign-out args %v", args)
+	}
+	// a due time that is not one is refused before the room is asked, and audited
+	form.Set("due", "tomorrow")
+	code, where = o.post("/carriers/signout", form)
+	if code != http.StatusSeeOther || !strings.Contains(where, "due") || c.rooms.count() != 1 {
+		t.Fatalf("no due time: %d %s, %d commands", code, where, c.rooms.count())
+	}
+	// the audit log reads newest first
+	if a := c.audited("carrier.signout"); len(a) != 2 || a[0].Result == "ok" || a[1].User != "officer1" {
+		t.Fatalf("audit %+v", a)
+	}
+
+	// the page: the loan from the events (overdue once its due time passed),
+	// where the carrier is, an inventory report
+	ev := c.events()
+	ev.add("r1", 0, "carrier.signed_out", "JM-2026-0001", "p-zhang", map[string]any{"carrier": "JM-2026-0001", "title": "会议纪要",
+		"sign_out": "so-1", "borrower": "p-zhang", "borrower_name": "张伟", "purpose": "阅办", "due": t0.Add(20 * time.Minute).Format(time.RFC3339)})
+	ev.add("r1", 1, "carrier.signed_out", "JM-2026-0002", "p-li", map[string]any{"carrier": "JM-2026-0002", "sign_out": "so-2",
+		"borrower": "p-li", "due": t0.Add(time.Hour).Format(time.RFC3339)})
+	ev.add("r1", 2, "carrier.returned", "JM-2026-0002", "p-li", map[string]any{"carrier": "JM-2026-0002", "sign_out": "so-2"})
+	c.retain("r1", "carrier", "JM-2026-0001", gateway.CarrierState{ID: "JM-2026-0001", Status: gateway.CarrierSignedOut, SignOut: "so-1"})
+	c.retain("r1", "carrier", "JM-2026-0002", gateway.CarrierState{ID: "JM-2026-0002", Status: gateway.CarrierHome, Location: "safe-1"})
+	c.retain("r1", "inventories", "inv-7", gateway.InventoryReport{ID: "inv-7", Room: "r1", Trigger: "command", By: "officer1", At: t0,
+		Missing: []gateway.InventItem{{Carrier: "JM-2026-0003", Title: "密码电报", Home: "safe-2"}}})
+	_, body := o.get("/carriers")
+	if !strings.Contains(body, `id="loan-JM-2026-0001"`) || strings.Contains(body, `id="loan-JM-2026-0002"`) ||
+		!strings.Contains(body, "会议纪要") || strings.Contains(body, "逾期") {
+		t.Fatalf("carriers page:\n%s", body)
+	}
+	c.clock.Advance(21 * time.Minute) // (within the session's idle time)
+	if _, body = o.get("/carriers"); !strings.Contains(body, `class="loan overdue"`) {
+		t.Fatalf("an overdue loan is not shown so:\n%s", body)
+	}
+	if code, body = o.get("/carriers/inventory/r1/inv-7"); code != 200 || !strings.Contains(body, "JM-2026-0003") || !strings.Contains(body, `id="report"`) {
+		t.Fatalf("inventory report: %d\n%s", code, body)
+	}
+	if code, _ = o.get("/carriers/inventory/r1/nope"); code != http.StatusNotFound {
+		t.Fatalf("an unknown report: %d", code)
+	}
+	// no due time: the room's default (the end of the working day); an
+	// extension needs one
+	form.Del("due")
+	form.Del("approver")
+	o.post("/carriers/signout", form)
+	if _, args = c.lastArgs(); args["due"] != nil || args["approver"] != nil || args["second"] != nil {
+		t.Fatalf("empty fields sent: %v", args)
+	}
+	n := c.rooms.count()
+	_, where = o.post("/carriers/extend", url.Values{"csrf": {o.csrf("/carriers")}, "room": {"r1"}, "carrier": {"JM-2026-0001"}})
+	if !strings.Contains(where, "due") || c.rooms.count() != n {
+		t.Fatalf("an extension without a due time: %s", where)
+	}
+	o.post("/carriers/return", url.Values{"csrf": {o.csrf("/carriers")}, "room": {"r1"}, "carrier": {"JM-2026-0001"}})
+	if call, args = c.lastArgs(); call != "r1 carrier/return" || args["carrier"] != "JM-2026-0001" {
+		t.Fatalf("return: %s %v", call, args)
+	}
+	o.post("/carriers/inventory", url.Values{"csrf": {o.csrf("/carriers")}, "room": {"r1"}})
+	if call, args = c.lastArgs(); call != "r1 inventory/run" || args["by"] != "officer1" {
+		t.Fatalf("inventory: %s %v", call, args)
+	}
+}
+
+func TestSealingNeedsTwoPeople(t *testing.T) {
+	c := newConsole(t, "officer1:officer", "officer2:officer", "guard1:guard", "auditor1:auditor")
+	c.retain("r1", "status", "", map[string]any{"state": "online"})
+	c.retain("r1", "mode", "", map[string]any{"mode": "open"})
+	var first string
+	c.rooms.reply = func(room, name string, args map[string]any) (map[string]any, error) { // the gateway's rule
+		by := args["by"].(string)
+		switch {
+		case first == "":
+			first = by
+			return map[string]any{"done": false, "confirmed_by": by}, nil
+		case first == by:
+			return nil, gateway.Errorf(gateway.ECONFLICT, "%s: needs two different people; %s has already confirmed", name, by)
+		}
+		return map[string]any{"done": true}, nil
+	}
+	if g := c.as("guard1"); true {
+		if code, _ := g.post("/seals/seal", url.Values{"csrf": {g.csrf("/seals")}, "room": {"r1"}}); code != http.StatusForbidden {
+			t.Fatalf("a guard sealed: %d", code)
+		}
+	}
+	o1, o2 := c.as("officer1"), c.as("officer2")
+	code, where := o1.post("/seals/seal", url.Values{"csrf": {o1.csrf("/seals")}, "room": {"r1"}})
+	if code != http.StatusSeeOther || where != "/seals?waiting=r1" {
+		t.Fatalf("first confirmation: %d %s", code, where)
+	}
+	c.events().add("r1", 0, "seal.confirmation", "", "officer1", map[string]any{"op": "seal", "by": "officer1", "window_s": 60})
+	if _, body := o2.get("/seals"); !strings.Contains(body, "officer1") || !strings.Contains(body, "确认封门") {
+		t.Fatalf("the pending confirmation is not shown:\n%s", body)
+	}
+	if _, where = o1.post("/seals/seal", url.Values{"csrf": {o1.csrf("/seals")}, "room": {"r1"}}); !strings.Contains(where, "two+different+people") {
+		t.Fatalf("the same person twice: %s", where)
+	}
+	if _, where = o2.post("/seals/seal", url.Values{"csrf": {o2.csrf("/seals")}, "room": {"r1"}}); !strings.Contains(where, "done=1") {
+		t.Fatalf("second confirmation: %s", where)
+	}
+	// the audit log reads newest first
+	if a := c.audited("room.seal"); len(a) != 3 || a[2].User != "officer1" || a[0].User != "officer2" || a[0].Result != "ok" {
+		t.Fatalf("audit %+v", a)
+	}
+	// the window passes: the confirmation is no longer shown as pending
+	c.clock.Advance(2 * time.Minute)
+	if _, body := o2.get("/seals"); strings.Contains(body, `<td>封门: officer1`) {
+		t.Fatalf("a stale confirmation is shown:\n%s", body)
+	}
+
+	// the report of an unsealing, printable, for an auditor too
+	c.retain("r1", "seal-reports", "r1-seal-1", gateway.SealReport{SealID: "r1-seal-1", Room: "r1", SealedBy: []string{"officer1", "officer2"},
+		UnsealedBy: []string{"officer2", "officer1"}, SealedAt: "2026-11-20T18:00:00+08:00", UnsealedAt: "2026-11-23T08:30:00+08:00",
+		Verdict: "broken", BrokenAlarms: []string{"r1-9"}, Differences: []string{"w1: closed → open"}})
+	a := c.as("auditor1")
+	if _, body := a.get("/seals"); !strings.Contains(body, "/seals/r1/r1-seal-1") || strings.Contains(body, "/seals/seal") {
+		t.Fatalf("seal page for an auditor:\n%s", body)
+	}
+	code, body := a.get("/seals/r1/r1-seal-1")
+	if code != 200 || !strings.Contains(body, "封门期间被打开") || !strings.Contains(body, "w1: closed → open") || !strings.Contains(body, "r1-9") {
+		t.Fatalf("seal report: %d\n%s", code, body)
+	}
+}
+
+func TestArmDisarmAndBypassFromTheConsole(t *testing.T) {
+	c := newConsole(t, "officer1:officer", "guard1:guard")
+	c.retain("r1", "status", "", map[string]any{"state": "online"})
+	c.retain("r1", "mode", "", map[string]any{"mode": "open"})
+	c.retain("r1", "devices", "w1", map[string]any{"device": "w1", "kind": "window", "state": "open", "active": true})
+	g := c.as("guard1")
+	if _, body := g.get("/rooms/r1"); strings.Contains(body, "/rooms/r1/arm") {
+		t.Fatal("a guard is offered arming")
+	}
+	if code, _ := g.post("/rooms/r1/arm", url.Values{"csrf": {g.csrf("/rooms/r1")}}); code != http.StatusForbidden || c.rooms.count() != 0 {
+		t.Fatalf("a guard armed: %d", code)
+	}
+	o := c.as("officer1")
+	c.rooms.reply = func(room, name string, args map[string]any) (map[string]any, error) {
+		if name == "arm" {
+			return nil, &gateway.Error{Code: gateway.ECONFLICT, Message: "arm refused: window w1 is open"}
+		}
+		return map[string]any{}, nil
+	}
+	code, where := o.post("/rooms/r1/arm", url.Values{"csrf": {o.csrf("/rooms/r1")}})
+	if code != http.StatusSeeOther || !strings.HasPrefix(where, "/rooms/r1?error=") || !strings.Contains(where, "w1+is+open") {
+		t.Fatalf("a refused arming: %d %s", code, where)
+	}
+	if _, body := o.get(where); !strings.Contains(body, "w1 is open") || !strings.Contains(body, `value="w1" id="bp-w1"`) {
+		t.Fatalf("the refusal is not shown with the bypass form:\n%s", body)
+	}
+	// a bypass needs a reason and devices; both are refused before the room is asked
+	n := c.rooms.count()
+	if _, where = o.post("/rooms/r1/bypass", url.Values{"csrf": {o.csrf("/rooms/r1")}, "device": {"w1"}}); !strings.Contains(where, "reason+is+required") || c.rooms.count() != n {
+		t.Fatalf("a bypass with no reason: %s", where)
+	}
+	if _, where = o.post("/rooms/r1/bypass", url.Values{"csrf": {o.csrf("/rooms/r1")}, "reason": {"latch broken, repair booked"}}); !strings.Contains(where, "devices") || c.rooms.count() != n {
+		t.Fatalf("a bypass with no device: %s", where)
+	}
+	o.post("/rooms/r1/bypass", url.Values{"csrf": {o.csrf("/rooms/r1")}, "device": {"w1"}, "reason": {"latch broken, repair booked"}})
+	call, args := c.lastArgs()
+	if call != "r1 bypass" || args["reason"] != "latch broken, repair booked" || len(args["devices"].([]string)) != 1 || args["by"] != "officer1" {
+		t.Fatalf("bypass: %s %v", call, args)
+	}
+	// the audit log reads newest first
+	if a := c.audited("room.bypass"); len(a) != 3 || a[0].Detail != "w1: latch broken, repair booked" {
+		t.Fatalf("bypass audit %+v", a)
+	}
+	o.post("/rooms/r1/disarm", url.Values{"csrf": {o.csrf("/rooms/r1")}})
+	if call, _ = c.lastArgs(); call != "r1 disarm" {
+		t.Fatalf("disarm: %s", call)
+	}
+}
+
+func TestSelfInspectionReport(t *testing.T) {
+	c := newConsole(t, "auditor1:auditor")
+	ev := c.events()
+	ev.add("r1", 10, "access.denied", "rd1", "", map[string]any{"card": "****6CEE", "reason": "unknown-card", "reader": "rd1"})
+	ev.add("r1", 20, "access.denied", "rd1", "p-li", map[string]any{"card": "****6CEF", "reason": "outside-schedule", "person_name": "李明"})
+	ev.add("r1", 30, "access.granted", "rd1", "p-zhang", map[string]any{"card": "****6CED", "person_name": "张伟"})
+	ev.add("r1", 100, "alarm.raised", "d1", "", map[string]any{"alarm": "r1-1", "class": "door-forced", "priority": 1})
+	ev.add("r1", 190, "alarm.acknowledged", "d1", "guard1", map[string]any{"alarm": "r1-1", "comment": "巡查无异常"})
+	ev.add("r1", 200, "alarm.raised", "w1", "", map[string]any{"alarm": "r1-2", "class": "window-open", "priority": 2})
+	ev.add("r1", 300, "mode.sealed", "", "a", map[string]any{"by": []string{"a", "b"}, "seal_id": "r1-seal-1"})
+	ev.add("r1", 86400*2, "access.denied", "rd1", "", map[string]any{"card": "****0001", "reason": "unknown-card"})
+	a := c.as("auditor1")
+	if _, body := a.get("/inspection"); !strings.Contains(body, `id="inspection-form"`) || strings.Contains(body, `id="inspection"`) {
+		t.Fatalf("the form:\n%s", body)
+	}
+	code, body := a.get("/inspection?room=r1&from=2026-11-22&until=2026-11-22")
+	if code != 200 {
+		t.Fatalf("report: %d\n%s", code, body)
+	}
+	for _, want := range []string{`data-result="denied">2<`, `data-result="granted">1<`, "outside-schedule", "李明", "1m30s", "巡查无异常",
+		"未确认", "r1-seal-1", "仍在封门", `id="report"`, "2026-11-22 – 2026-11-22"} {
+		if !strings.Contains(body, want) {
+			t.Fatalf("the report lacks %q:\n%s", want, body)
+		}
+	}
+	if strings.Contains(body, "****0001") {
+		t.Fatal("a denial after the period is in the report")
+	}
+	// the audit log reads newest first
+	if a := c.audited("report.inspection"); len(a) != 1 || a[0].User != "auditor1" || a[0].Result != "ok" {
+		t.Fatalf("audit %+v", a)
+	}
+	for _, bad := range []string{"from=2026-11-22&until=2026-11-21", "from=yesterday&until=2026-11-22", "from=2020-01-01&until=2026-11-22"} {
+		if code, body := a.get("/inspection?" + bad); code != http.StatusBadRequest || !strings.Contains(body, `id="error"`) {
+			t.Fatalf("%s: %d\n%s", bad, code, body)
+		}
+	}
+}
