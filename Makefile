@@ -6,6 +6,7 @@ VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 BIN     := bin
 RUNDIR  := run
+LIFE_SPEED ?= 1   # make run LIFE_SPEED=10: the simulated day ten times faster
 APT     := DEBIAN_FRONTEND=noninteractive apt-get
 
 .PHONY: all build run test test-short bench fuzz deps tools browser lint clean
@@ -38,8 +39,10 @@ build: deps
 run: build tools
 	@mkdir -p $(RUNDIR)
 	@$(BIN)/roomguard-gateway run --sim --config examples/room.yaml --db $(RUNDIR)/jiyao-301.db > $(RUNDIR)/gateway.log 2>&1 & gw=$$!; \
-	  trap 'kill $$gw 2>/dev/null; wait $$gw 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/roomguard-gateway life --config examples/room.yaml --speed $(LIFE_SPEED) > $(RUNDIR)/life.log 2>&1 & life=$$!; \
+	  trap 'kill $$life $$gw 2>/dev/null; wait $$life $$gw 2>/dev/null' EXIT INT TERM; \
 	  echo "gateway (simulated room jiyao-301) started, log in $(RUNDIR)/gateway.log"; \
+	  echo "a working day is played in it again and again (people, a carrier, a window left open), story in $(RUNDIR)/life.log"; \
 	  $(BIN)/roomguard-dashboard serve --db $(RUNDIR)/dashboard.db --listen 127.0.0.1:8080 --broker tcp://127.0.0.1:1883 --timezone Asia/Shanghai
 
 # Every test, unit and integration, with the race detector. The fuzz targets'

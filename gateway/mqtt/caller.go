@@ -87,6 +87,15 @@ func (c *Caller) Online(ctx context.Context, room string) error {
 	return nil
 }
 
+// Publish sends payload on topic (QoS 1, not retained) and waits for the
+// broker to take it.
+func (c *Caller) Publish(topic string, payload []byte) error {
+	if err := wait(c.client.Publish(topic, 1, false, payload)); err != nil {
+		return fmt.Errorf("mqtt: publish %s: %w", topic, err)
+	}
+	return nil
+}
+
 // Call sends cmd (a JSON object; its "id" is set here) to the room and waits
 // for the reply until ctx ends. An error is about getting there and back; a
 // refusal is a reply with status "error" (see Reply.Err).

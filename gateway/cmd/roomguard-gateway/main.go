@@ -45,6 +45,7 @@ const usage = `usage: roomguard-gateway <command> [flags]
 
 commands:
   run            guard the room (--sim: a simulated room on any Linux machine)
+  life           play a working day, again and again, in a room run with --sim (examples/room.yaml)
   check-config   validate the config file and exit
   events tail    print events as they are logged
   events query   print logged events by time range, type and device
@@ -92,6 +93,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "run":
 		return runCmd(ctx, args[1:], stdout, stderr)
+	case "life":
+		return lifeCmd(ctx, args[1:], stdout, stderr)
 	case "check-config":
 		return checkConfigCmd(args[1:], stdout, stderr)
 	case "events":
