@@ -45,25 +45,9 @@ func (s *Server) inspection(w http.ResponseWriter, r *request) {
 // inspect builds the report of a room (or every room) over [from, until]:
 // the dates are whole days in the console's zone, until included.
 func (s *Server) inspect(room, fromV, untilV string) (*dashboard.Inspection, error) {
-	from, err := formTime(fromV, s.zone())
+	from, until, err := s.period(fromV, untilV)
 	if err != nil {
-		return nil, gateway.Errorf(gateway.EINVALID, "from: %v", err)
-	}
-	until, err := formTime(untilV, s.zone())
-	if err != nil {
-		return nil, gateway.Errorf(gateway.EINVALID, "until: %v", err)
-	}
-	if from.IsZero() || until.IsZero() {
-		return nil, gateway.Errorf(gateway.EINVALID, "from/until: the report needs both ends of the period")
-	}
-	if len(untilV) == len("2006-01-02") {
-		until = until.AddDate(0, 0, 1) // the whole last day
-	}
-	switch {
-	case !until.After(from):
-		return nil, gateway.Errorf(gateway.EINVALID, "until: %s is not after from (%s)", untilV, fromV)
-	case until.Sub(from) > maxInspection:
-		return nil, gateway.Errorf(gateway.EINVALID, "from/until: a report covers at most a year; this period is %d days", int(until.Sub(from).Hours()/24))
+		return nil, err
 	}
 	// alarms raised in the period may be acknowledged or closed after it
 	recs, err := s.Store.Events(sqlite.EventFilter{Room: room, Types: dashboard.InspectionTypes, Since: from})
@@ -89,6 +73,32 @@ func (s *Server) inspect(room, fromV, untilV string) (*dashboard.Inspection, err
 		}
 	}
 	return in, nil
+}
+
+// period reads a report's period: dates are whole days in the console's
+// zone, until included (the returned until is exclusive).
+func (s *Server) period(fromV, untilV string) (from, until time.Time, err error) {
+	from, err = formTime(fromV, s.zone())
+	if err != nil {
+		return time.Time{}, time.Time{}, gateway.Errorf(gateway.EINVALID, "from: %v", err)
+	}
+	until, err = formTime(untilV, s.zone())
+	if err != nil {
+		return time.Time{}, time.Time{}, gateway.Errorf(gateway.EINVALID, "until: %v", err)
+	}
+	if from.IsZero() || until.IsZero() {
+		return time.Time{}, time.Time{}, gateway.Errorf(gateway.EINVALID, "from/until: the report needs both ends of the period")
+	}
+	if len(untilV) == len("2006-01-02") {
+		until = until.AddDate(0, 0, 1) // the whole last day
+	}
+	switch {
+	case !until.After(from):
+		return time.Time{}, time.Time{}, gateway.Errorf(gateway.EINVALID, "until: %s is not after from (%s)", untilV, fromV)
+	case until.Sub(from) > maxInspection:
+		return time.Time{}, time.Time{}, gateway.Errorf(gateway.EINVALID, "from/until: a report covers at most a year; this period is %d days", int(until.Sub(from).Hours()/24))
+	}
+	return from, until, nil
 }
 
 // duration says a length of time for the report (1h02m03s).

@@ -108,7 +108,7 @@ func (s *Server) entryFilter(r *request) (dashboard.EntryFilter, error) {
 		}
 		ts, err1 := strconv.ParseInt(parts[0], 10, 64)
 		seq, err2 := strconv.ParseUint(parts[2], 10, 64)
-		if err1 != nil || err2 != nil {
+		if err1 != nil || err2 != nil || ts < 0 || parts[1] == "" {
 			return f, gateway.Errorf(gateway.EINVALID, "before: %q is not ms/room/seq", b)
 		}
 		f.Before = dashboard.Cursor{TS: ts, Room: parts[1], Seq: seq}
