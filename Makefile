@@ -9,7 +9,7 @@ RUNDIR  := run
 LIFE_SPEED ?= 1   # make run LIFE_SPEED=10: the simulated day ten times faster
 APT     := DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: all build run test test-short bench fuzz deps tools browser lint clean
+.PHONY: all build run test test-short bench fuzz deps tools browser avr firmware lint clean
 
 all: build
 
@@ -23,6 +23,27 @@ tools:
 browser:
 	@command -v chromium >/dev/null 2>&1 || \
 	  { echo "installing chromium"; $(APT) update -qq && $(APT) install -y -qq chromium >/dev/null; }
+
+# The board's toolchain and emulator: avr-gcc and avr-libc build the
+# firmware; simavr (with libelf) runs it in the tests and the simulated room.
+avr:
+	@command -v avr-gcc >/dev/null 2>&1 && [ -f /usr/lib/avr/include/avr/io.h ] && [ -f /usr/include/simavr/sim_avr.h ] && \
+	  [ -f /usr/include/libelf.h ] && command -v pkg-config >/dev/null 2>&1 || \
+	  { echo "installing the AVR toolchain and simavr"; $(APT) update -qq && \
+	    $(APT) install -y -qq gcc-avr avr-libc binutils-avr simavr libsimavr-dev libelf-dev pkg-config >/dev/null; }
+
+# The board firmware (ELF for the emulator, HEX to flash) and its emulator
+# harness, in bin/.
+FW_SRC := firmware-bridge/firmware/main.c firmware-bridge/firmware/board.c firmware-bridge/firmware/proto.c
+firmware: avr
+	@mkdir -p $(BIN)
+	avr-gcc -mmcu=atmega328p -DF_CPU=16000000UL -DSIMAVR -I/usr/include/simavr/avr -std=gnu99 -Os -Wall -Wextra -Werror \
+	  -ffunction-sections -fdata-sections -Wl,--gc-sections -Wl,--undefined=_mmcu,--section-start=.mmcu=0x910000 \
+	  -o $(BIN)/roomguard-board.elf $(FW_SRC)
+	avr-objcopy -O ihex -R .mmcu -R .eeprom $(BIN)/roomguard-board.elf $(BIN)/roomguard-board.hex
+	avr-size $(BIN)/roomguard-board.elf
+	cc -std=gnu99 -O2 -Wall -Werror -o $(BIN)/roomguard-board-sim firmware-bridge/simavr/rgsim.c \
+	  $$(pkg-config --cflags simavr) -lsimavr -lsimavrparts -lelf -lpthread -lutil
 
 deps:
 	$(GO) mod download
@@ -47,7 +68,7 @@ run: build tools
 
 # Every test, unit and integration, with the race detector. The fuzz targets'
 # seed corpora run as part of the normal tests.
-test: tools browser deps
+test: tools browser avr deps
 	gofmt -l . | tee /dev/stderr | (! read -r _)
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 15m ./...

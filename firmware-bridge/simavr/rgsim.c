@@ -29,6 +29,7 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static char queue[64][64];
 static int qn;
 static avr_t *avr;
+static uint64_t rewire; /* after a reset: wire the inputs again once the firmware set its ports up */
 
 static void *read_stdin(void *arg)
 {
@@ -55,26 +56,50 @@ static void output_changed(struct avr_irq_t *irq, uint32_t value, void *param)
 	fflush(stdout);
 }
 
+/* what is wired to the inputs, kept so a reset finds the same wiring */
+static int pin_level[3][8] = {{-1, -1, -1, -1, -1, -1, -1, -1}, {-1, -1, -1, -1, -1, -1, -1, -1}, {-1, -1, -1, -1, -1, -1, -1, -1}};
+static int adc_mv[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
+
 static void pin(char port, int bit, int level)
 {
+	if (port >= 'B' && port <= 'D')
+		pin_level[port - 'B'][bit] = level;
 	avr_raise_irq(avr_io_getirq(avr, AVR_IOCTL_IOPORT_GETIRQ(port), bit), level);
 }
 
 static void adc(int ch, int mv)
 {
+	adc_mv[ch] = mv;
 	avr_raise_irq(avr_io_getirq(avr, AVR_IOCTL_ADC_GETIRQ, ADC_IRQ_ADC0 + ch), mv);
 }
 
-/* the board as installed: every zone normal (2.5 V), each lock's bolt thrown,
- * door closed, cover closed (low), battery good (high) */
+/* rewire drives every input again as it was wired */
+static void rewire_all(void)
+{
+	for (int p = 0; p < 3; p++)
+		for (int b = 0; b < 8; b++)
+			if (pin_level[p][b] >= 0)
+				pin((char)('B' + p), b, pin_level[p][b]);
+	for (int ch = 0; ch < 8; ch++)
+		if (adc_mv[ch] >= 0)
+			adc(ch, adc_mv[ch]);
+}
+
+/* the board as installed, for every input a test has not wired yet: every
+ * zone normal (2.5 V), each lock's bolt thrown, door closed, cover closed
+ * (low), battery good (high) */
 static void installed(void)
 {
 	for (int ch = 0; ch < 4; ch++)
-		adc(ch, 2500);
+		if (adc_mv[ch] < 0)
+			adc_mv[ch] = 2500;
 	for (int b = 2; b <= 7; b++)
-		pin('D', b, 0);
-	pin('B', 2, 1);
-	pin('B', 3, 1);
+		if (pin_level['D' - 'B'][b] < 0)
+			pin_level['D' - 'B'][b] = 0;
+	for (int b = 2; b <= 3; b++)
+		if (pin_level[0][b] < 0)
+			pin_level[0][b] = 1;
+	rewire_all();
 }
 
 static int apply(const char *line)
@@ -88,6 +113,7 @@ static int apply(const char *line)
 	else if (strncmp(line, "reset", 5) == 0) {
 		avr_reset(avr);
 		avr->data[MCUSR_ADDR] |= 1 << 1; /* EXTRF */
+		rewire = avr->cycle;
 	} else if (strncmp(line, "quit", 4) == 0)
 		return 0;
 	else {
@@ -130,7 +156,6 @@ int main(int argc, char **argv)
 	for (int bit = 0; bit < 8; bit++)
 		if (bit == 0 || bit == 1 || bit == 4 || bit == 5)
 			avr_irq_register_notify(avr_io_getirq(avr, AVR_IOCTL_IOPORT_GETIRQ('B'), bit), output_changed, (void *)(intptr_t)bit);
-	installed();
 
 	printf("clock %s %u\npty %s\n", fw.mmcu, (unsigned)avr->frequency, pty.pty.slavename);
 	fflush(stdout);
@@ -138,7 +163,18 @@ int main(int argc, char **argv)
 	pthread_create(&t, NULL, read_stdin, NULL);
 
 	uint64_t start = real_us();
+	int wired = 0;
 	for (;;) {
+		/* the inputs are wired once the firmware has set its ports up (its
+		 * pull-up writes would otherwise override them) */
+		if (!wired && emu_us() > 5000) {
+			installed();
+			wired = 1;
+		}
+		if (rewire && avr->cycle - rewire > avr->frequency / 200) {
+			rewire_all();
+			rewire = 0;
+		}
 		pthread_mutex_lock(&mu);
 		int n = qn, go = 1;
 		char cmds[64][64];
