@@ -79,7 +79,11 @@ func (h *heard) until(t *testing.T, what string, cond func() bool) {
 		case <-deadline:
 			h.mu.Lock()
 			defer h.mu.Unlock()
-			t.Fatalf("never: %s (zones %v, locks %v, hellos %d, heartbeats %d, errors %v)", what, h.zones, h.locks, len(h.hellos), len(h.heartbeats), h.errors)
+			var hb bridge.Heartbeat
+			if len(h.heartbeats) > 0 {
+				hb = h.heartbeats[len(h.heartbeats)-1]
+			}
+			t.Fatalf("never: %s (zones %v, locks %v, hellos %d, heartbeats %d, last %+v, errors %v)", what, h.zones, h.locks, len(h.hellos), len(h.heartbeats), hb, h.errors)
 		}
 	}
 }
@@ -212,4 +216,76 @@ func wait(t *testing.T, b *emu.Board, bit int, level bool) emu.Output {
 			t.Fatalf("PB%d never went %v", bit, level)
 		}
 	}
+}
+
+// The firmware's side of bad input: corrupted, truncated, noisy, replayed
+// and stray frames on its UART are refused and counted (its heartbeat
+// tells the counts), and the board goes on working.
+func TestFirmwareRefusesBadFrames(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the emulator")
+	}
+	b := board(t)
+	port, err := serial.OpenPort(&serial.Config{Name: b.PTY, Baud: 57600, ReadTimeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer port.Close()
+	h := newHeard()
+	link := bridge.NewLink(port, sysclock.New(sysclock.TrustAlways), h)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go link.Run(ctx)
+	h.until(t, "hello", func() bool { return len(h.hellos) > 0 && len(h.locks) == 2 })
+
+	// relay 0 on, through the link: seq 1
+	if err := link.Relay(ctx, 0, true); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, b, 4, true)
+	relay := bridge.RelayFrame(0, false)
+	relay.Seq = 1
+	good := relay.Encode()
+	corrupt := append([]byte(nil), good...)
+	flip := byte(0x01) // a bit of the CRC's last byte (never making it 0x00, which would end the frame)
+	if corrupt[len(corrupt)-2] == 0x01 {
+		flip = 0x02
+	}
+	corrupt[len(corrupt)-2] ^= flip
+	stray := relay
+	stray.Seq = 9
+	for _, raw := range [][]byte{
+		corrupt,                          // bad CRC
+		append(good[:4:4], 0),            // truncated
+		{0x42, 0x13, 0x00},               // noise
+		append(make([]byte, 70), 0)[10:], // line idle: empty runs only
+		good,                             // a replay of seq 1: acknowledged again, not carried out
+		stray.Encode(),                   // a stray seq: dropped
+	} {
+		if _, err := port.Write(raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.until(t, "the board's counts in its heartbeat", func() bool {
+		if len(h.heartbeats) == 0 {
+			return false
+		}
+		hb := h.heartbeats[len(h.heartbeats)-1]
+		return hb.BadCRC >= 1 && hb.BadFrame >= 2 && hb.Dup >= 2
+	})
+	// relay 0 is still on: the replayed "off" was not carried out
+	select {
+	case o := <-b.Outputs():
+		if o.Bit == 4 {
+			t.Fatalf("a replayed frame switched relay 0: %+v", o)
+		}
+	case <-time.After(300 * time.Millisecond):
+	}
+	// and the board works on
+	b.ADC(2, 3300)
+	h.until(t, "zone 2 alarm after the bad frames", func() bool { return last(h.zones[2], bridge.ZoneAlarm) })
+	if err := link.Relay(ctx, 0, false); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, b, 4, false)
 }
