@@ -126,18 +126,8 @@ func TestFirmwareInTheEmulator(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the emulator")
 	}
-	b := board(t)
+	b, _, link, h, ctx := linked(t)
 	t.Logf("emulated %s, UART %s", b.Clock, b.PTY)
-	port, err := serial.OpenPort(&serial.Config{Name: b.PTY, Baud: 57600, ReadTimeout: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer port.Close()
-	h := newHeard()
-	link := bridge.NewLink(port, sysclock.New(sysclock.TrustAlways), h)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go link.Run(ctx)
 
 	h.until(t, "hello and every zone and lock normal", func() bool {
 		if len(h.hellos) == 0 || len(h.zones) < 4 || len(h.locks) < 2 {
@@ -204,6 +194,24 @@ func TestFirmwareInTheEmulator(t *testing.T) {
 	}
 }
 
+// linked starts an emulated board and the gateway's link on its UART,
+// through tarm/serial as the gateway opens it.
+func linked(t *testing.T) (*emu.Board, *serial.Port, *bridge.Link, *heard, context.Context) {
+	t.Helper()
+	b := board(t)
+	port, err := serial.OpenPort(&serial.Config{Name: b.PTY, Baud: 57600, ReadTimeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { port.Close() })
+	h := newHeard()
+	link := bridge.NewLink(port, sysclock.New(sysclock.TrustAlways), h)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go link.Run(ctx)
+	return b, port, link, h, ctx
+}
+
 func wait(t *testing.T, b *emu.Board, bit int, level bool) emu.Output {
 	t.Helper()
 	for {
@@ -225,17 +233,7 @@ func TestFirmwareRefusesBadFrames(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the emulator")
 	}
-	b := board(t)
-	port, err := serial.OpenPort(&serial.Config{Name: b.PTY, Baud: 57600, ReadTimeout: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer port.Close()
-	h := newHeard()
-	link := bridge.NewLink(port, sysclock.New(sysclock.TrustAlways), h)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go link.Run(ctx)
+	b, port, link, h, ctx := linked(t)
 	h.until(t, "hello", func() bool { return len(h.hellos) > 0 && len(h.locks) == 2 })
 
 	// relay 0 on, through the link: seq 1

@@ -8,7 +8,6 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -141,6 +140,3 @@ func (b *Board) Close() error {
 	}
 	return b.cmd.Wait()
 }
-
-// Exists tells whether path exists (for callers deciding to build).
-func Exists(path string) bool { _, err := os.Stat(path); return err == nil }
