@@ -48,6 +48,7 @@ type Link struct {
 	rw      io.ReadWriter
 	clock   gateway.Clock
 	handler Handler
+	silence time.Duration
 
 	in   chan []byte // bytes read
 	cmds chan *pending
@@ -77,9 +78,13 @@ type pending struct {
 
 // NewLink returns a link on rw; Run starts it.
 func NewLink(rw io.ReadWriter, clock gateway.Clock, h Handler) *Link {
-	return &Link{rw: rw, clock: clock, handler: h, in: make(chan []byte, 64), cmds: make(chan *pending),
+	return &Link{rw: rw, clock: clock, handler: h, silence: Silence, in: make(chan []byte, 64), cmds: make(chan *pending),
 		tick: make(chan struct{}, 1), nextSeq: 1}
 }
+
+// SilentAfter sets how long the board may say nothing before Silent is
+// called (default Silence); call it before Run.
+func (l *Link) SilentAfter(d time.Duration) { l.silence = d }
 
 // Counters returns what the link has refused so far.
 func (l *Link) Counters() Counters {
@@ -188,7 +193,7 @@ func (l *Link) Run(ctx context.Context) error {
 			lastSync = now
 			l.write(SyncFrame())
 		}
-		if !l.silent && now.Sub(l.lastHeard) >= Silence {
+		if !l.silent && now.Sub(l.lastHeard) >= l.silence {
 			l.silent = true
 			l.handler.Silent(true)
 		}
@@ -244,7 +249,7 @@ func (l *Link) pump(now time.Time) {
 			return
 		}
 	}
-	if len(l.queue) == 0 {
+	if len(l.queue) == 0 || !l.helloSeen { // before HELLO the board's sequence is not ours yet
 		return
 	}
 	l.out, l.queue = l.queue[0], l.queue[1:]

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	bridge "github.com/roomguard/roomguard/firmware-bridge"
 )
 
 // Build builds the firmware and the emulator harness into dir with the
@@ -71,6 +73,7 @@ func Start(elf, sim string, stderr io.Writer) (*Board, error) {
 	ready := make(chan error, 1)
 	go func() {
 		defer close(b.done)
+		defer close(b.outs)
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
 			w := strings.Fields(sc.Text())
@@ -104,7 +107,8 @@ func Start(elf, sim string, stderr io.Writer) (*Board, error) {
 	return b, nil
 }
 
-// Outputs delivers the output pins' changes.
+// Outputs delivers the output pins' changes; it is closed when the
+// emulator ends.
 func (b *Board) Outputs() <-chan Output { return b.outs }
 
 func (b *Board) do(format string, args ...any) error {
@@ -129,6 +133,15 @@ func (b *Board) Pin(port byte, bit int, high bool) error {
 // Reset resets the MCU as its reset button would.
 func (b *Board) Reset() error { return b.do("reset") }
 
+// Power cuts the board's power (the MCU stands still, its UART silent) or
+// brings it back (a power-on reset).
+func (b *Board) Power(on bool) error {
+	if on {
+		return b.do("on")
+	}
+	return b.do("off")
+}
+
 // Close stops the emulator.
 func (b *Board) Close() error {
 	b.do("quit")
@@ -140,3 +153,44 @@ func (b *Board) Close() error {
 	}
 	return b.cmd.Wait()
 }
+
+// The middle of each zone state's band (PROTOCOL.md "Zones"), in millivolts.
+var zoneMV = map[bridge.ZoneState]int{bridge.ZoneNormal: 2500, bridge.ZoneAlarm: 3333, bridge.ZoneTamperShort: 200,
+	bridge.ZoneTamperCut: 5000, bridge.ZoneFault: 1500}
+
+// Zone puts zone n's line in state s: the voltage of the middle of its band.
+func (b *Board) Zone(n int, s bridge.ZoneState) error {
+	mv, ok := zoneMV[s]
+	if !ok || n < 0 || n > 3 {
+		return fmt.Errorf("emu: zone %d state %v: want zones 0–3 and a zone state", n, s)
+	}
+	return b.ADC(n, mv)
+}
+
+// The reference board's lock switches (PROTOCOL.md "Pins"): port D bits,
+// each closed to ground (low) when true.
+const (
+	SwitchBolt  = 0 // bolt thrown
+	SwitchDoor  = 1 // door closed
+	SwitchCover = 2 // cover closed
+)
+
+// Switch sets one of lock n's switches (SwitchBolt, SwitchDoor,
+// SwitchCover) closed or open.
+func (b *Board) Switch(n, sw int, closed bool) error {
+	if n < 0 || n > 1 || sw < 0 || sw > 2 {
+		return fmt.Errorf("emu: lock %d switch %d: want locks 0–1 and switches 0–2", n, sw)
+	}
+	return b.Pin('D', 2+3*n+sw, !closed)
+}
+
+// Battery sets lock n's battery-low input.
+func (b *Board) Battery(n int, low bool) error {
+	if n < 0 || n > 1 {
+		return fmt.Errorf("emu: lock %d: want locks 0–1", n)
+	}
+	return b.Pin('B', 2+n, !low)
+}
+
+// Release bits: PB0 and PB1 drive the locks' solenoids.
+const ReleaseBit0 = 0

@@ -5,6 +5,8 @@
  *   adc CH MV          the voltage on ADC channel CH, in millivolts
  *   pin PORT BIT 0|1   drive an input pin (e.g. "pin D 2 0": lock 0's bolt thrown)
  *   reset              an external reset (MCUSR EXTRF set, as a reset button would)
+ *   off, on            the board's power: off, the MCU stands still; on, it
+ *                      starts again from a power-on reset (MCUSR PORF)
  *   quit
  *
  * On stdout: "pty PATH" once the UART is there, "clock MCU HZ", and
@@ -102,6 +104,9 @@ static void installed(void)
 	rewire_all();
 }
 
+/* the board's power: off, the MCU stands still and says nothing */
+static int powered = 1;
+
 static int apply(const char *line)
 {
 	char port;
@@ -114,6 +119,13 @@ static int apply(const char *line)
 		avr_reset(avr);
 		avr->data[MCUSR_ADDR] |= 1 << 1; /* EXTRF */
 		rewire = avr->cycle;
+	} else if (strncmp(line, "off", 3) == 0) {
+		powered = 0;
+	} else if (strncmp(line, "on", 2) == 0 && !powered) {
+		avr_reset(avr);
+		avr->data[MCUSR_ADDR] |= 1 << 0; /* PORF */
+		rewire = avr->cycle;
+		powered = 1;
 	} else if (strncmp(line, "quit", 4) == 0)
 		return 0;
 	else {
@@ -185,6 +197,13 @@ int main(int argc, char **argv)
 			go = go && apply(cmds[i]);
 		if (!go)
 			break;
+		if (!powered) {
+			/* the emulated clock stands still: so does the real-time pace */
+			uint64_t before = real_us();
+			usleep(1000);
+			start += real_us() - before;
+			continue;
+		}
 		for (int i = 0; i < 2000; i++) {
 			int state = avr_run(avr);
 			if (state == cpu_Done || state == cpu_Crashed) {

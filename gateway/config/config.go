@@ -25,6 +25,7 @@ type Config struct {
 	Inputs   []Input   `yaml:"inputs"`
 	Outputs  []Output  `yaml:"outputs"`
 	Serial   []Serial  `yaml:"serial"`
+	Boards   []Board   `yaml:"boards"`
 	Alarm    Alarm     `yaml:"alarm"`
 	Schedule Schedule  `yaml:"schedule"`
 	Holidays []Holiday `yaml:"holidays"`
@@ -202,6 +203,13 @@ func (c *Config) AccessConfig() gateway.AccessConfig {
 				pulse = o.Pulse.D()
 			}
 		}
+		for _, b := range c.Boards {
+			for _, r := range b.Relays {
+				if r.ID == d.Strike {
+					pulse = r.Pulse.D()
+				}
+			}
+		}
 		ac.Doors = append(ac.Doors, gateway.AccessDoor{ID: d.Door, Strike: d.Strike, ExitButton: d.ExitButton, Pulse: pulse,
 			HeldWarning: d.HeldWarning.D(), HeldOpen: d.HeldOpen.D()})
 		for _, r := range d.Readers {
@@ -232,6 +240,63 @@ type Serial struct {
 	Path    string `yaml:"path"`
 	Baud    int    `yaml:"baud"`
 	Address *int   `yaml:"address"` // uhf-chafon*: the bus address; nil: broadcast (255)
+}
+
+// Board is a firmware-bridge board (firmware-bridge/PROTOCOL.md) on a
+// serial line: its zones, locks and relays are devices of the room.
+type Board struct {
+	ID          string       `yaml:"id"`
+	Name        string       `yaml:"name"`
+	Path        string       `yaml:"path"`
+	Baud        int          `yaml:"baud"`
+	SilentAfter Duration     `yaml:"silent_after"`
+	Zones       []BoardZone  `yaml:"zones"`
+	Locks       []BoardLock  `yaml:"locks"`
+	Relays      []BoardRelay `yaml:"relays"`
+}
+
+// BoardZone is a supervised zone of a board: an input of the room.
+type BoardZone struct {
+	Zone int               `yaml:"zone"`
+	ID   string            `yaml:"id"`
+	Name string            `yaml:"name"`
+	Kind gateway.InputKind `yaml:"kind"`
+}
+
+// BoardLock is a safe-lock controller of a board: it gives a safe-bolt and
+// a safe-door input.
+type BoardLock struct {
+	Lock    int      `yaml:"lock"`
+	ID      string   `yaml:"id"`
+	Name    string   `yaml:"name"`
+	Bolt    string   `yaml:"bolt"`
+	Door    string   `yaml:"door"`
+	Release Duration `yaml:"release"`
+}
+
+// BoardRelay is a relay of a board: an output of the room.
+type BoardRelay struct {
+	Relay int                `yaml:"relay"`
+	ID    string             `yaml:"id"`
+	Name  string             `yaml:"name"`
+	Kind  gateway.OutputKind `yaml:"kind"`
+	Pulse Duration           `yaml:"pulse"`
+}
+
+// BoardInputs lists the inputs the boards give: each zone, and each lock's
+// bolt and door.
+func (c *Config) BoardInputs() []gateway.Input {
+	var ins []gateway.Input
+	for _, b := range c.Boards {
+		for _, z := range b.Zones {
+			ins = append(ins, gateway.Input{ID: z.ID, Name: z.Name, Kind: z.Kind})
+		}
+		for _, l := range b.Locks {
+			ins = append(ins, gateway.Input{ID: l.Bolt, Name: l.Name, Kind: gateway.KindSafeBolt},
+				gateway.Input{ID: l.Door, Name: l.Name, Kind: gateway.KindSafeDoor})
+		}
+	}
+	return ins
 }
 
 // UHF reports whether the serial device is a UHF carrier reader.
@@ -333,9 +398,13 @@ const (
 	DefaultDebounce  = 50 * time.Millisecond  // reed contacts bounce for a few ms; IR relays for tens
 	DefaultPulse     = 5 * time.Second        // door strike release, common access-control practice
 	DefaultKeepAlive = 30 * time.Second
+
+	DefaultBoardBaud   = 57600           // the reference firmware's
+	DefaultSilentAfter = 3 * time.Second // six missed heartbeats
+	DefaultRelease     = 3 * time.Second // long enough to turn the handle
 )
 
-var defaultBaud = map[string]int{"em4100": 9600, "pn532": 115200, "uhf-r200": 115200, "uhf-chafon18": 57600, "uhf-chafon288": 57600, "bridge": 115200}
+var defaultBaud = map[string]int{"em4100": 9600, "pn532": 115200, "uhf-r200": 115200, "uhf-chafon18": 57600, "uhf-chafon288": 57600}
 
 // More defaults for carriers and safes.
 const (
@@ -470,6 +539,41 @@ func (c *Config) applyDefaults() {
 			cs.Inventory = c.Schedule.WorkdayEnd
 		}
 	}
+	for i := range c.Boards {
+		b := &c.Boards[i]
+		if b.Name == "" {
+			b.Name = b.ID
+		}
+		if b.Baud == 0 {
+			b.Baud = DefaultBoardBaud
+		}
+		if b.SilentAfter == 0 {
+			b.SilentAfter = Duration(DefaultSilentAfter)
+		}
+		for j := range b.Zones {
+			if b.Zones[j].Name == "" {
+				b.Zones[j].Name = b.Zones[j].ID
+			}
+		}
+		for j := range b.Locks {
+			l := &b.Locks[j]
+			if l.Name == "" {
+				l.Name = l.ID
+			}
+			if l.Release == 0 {
+				l.Release = Duration(DefaultRelease)
+			}
+		}
+		for j := range b.Relays {
+			r := &b.Relays[j]
+			if r.Name == "" {
+				r.Name = r.ID
+			}
+			if r.Kind == gateway.KindDoorStrike && r.Pulse == 0 {
+				r.Pulse = Duration(DefaultPulse)
+			}
+		}
+	}
 	for i := range c.Serial {
 		s := &c.Serial[i]
 		if s.Baud == 0 {
@@ -486,6 +590,13 @@ func (c *Config) outputsOfKind(k gateway.OutputKind) []string {
 	for _, o := range c.Outputs {
 		if o.Kind == k {
 			ids = append(ids, o.ID)
+		}
+	}
+	for _, b := range c.Boards {
+		for _, r := range b.Relays {
+			if r.Kind == k {
+				ids = append(ids, r.ID)
+			}
 		}
 	}
 	return ids

@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -96,6 +97,17 @@ func TestBrokenConfigsNameLineAndField(t *testing.T) {
 		{"departure too short", safeRoom + uhfSerial + carriersWith("{reader: uhf, antenna: 1, safe: safe-a}") + "  departure: 5s\n", `carriers.departure: 5s is out of bounds (30s to 1h)`},
 		{"inventory time", safeRoom + uhfSerial + carriersWith("{reader: uhf, antenna: 1, safe: safe-a}") + "  inventory: '24:00'\n", `carriers.inventory`},
 		{"address on an r200", safeRoom + "serial:\n  - {id: uhf, kind: uhf-r200, path: /dev/ttyUSB1, address: 3}\n" + carriersWith("{reader: uhf, antenna: 1, safe: safe-a}"), `serial[0].address: only a uhf-chafon18 or uhf-chafon288`},
+		{"board zone twice", minimal + boardWith("zones: [{zone: 0, id: w1, kind: window}, {zone: 0, id: w2, kind: window}]"), `x.yaml:8: boards[0].zones[1].zone: zone 0 is already boards[0].zones[0]`},
+		{"board zone id taken", minimal + boardWith("zones: [{zone: 0, id: door, kind: window}]"), `boards[0].zones[0].id: id "door" is already used by inputs[0]`},
+		{"board zone kind", minimal + boardWith("zones: [{zone: 0, id: w1, kind: exit-button}]"), `boards[0].zones[0].kind`},
+		{"board lock bolt taken", minimal + boardWith("locks: [{lock: 0, id: l0, bolt: door, door: sd}]"), `boards[0].locks[0].bolt: id "door" is already used by inputs[0]`},
+		{"board release too long", minimal + boardWith("locks: [{lock: 0, id: l0, bolt: sb, door: sd, release: 30s}]"), `boards[0].locks[0].release: 30s is out of bounds (100ms to 10s)`},
+		{"board silent_after too long", minimal + boardWith("silent_after: 10m\n    zones: [{zone: 0, id: w1, kind: window}]"), `boards[0].silent_after: 10m0s is out of bounds (2s to 3m0s)`},
+		{"board with nothing", minimal + boardWith("zones: []"), `boards[0]: board b1 has no zones, locks or relays`},
+		{"board path of a reader", minimal + "serial:\n  - {id: em, kind: em4100, path: /dev/ttyUSB3}\n" + boardWith("zones: [{zone: 0, id: w1, kind: window}]"), `boards[0].path: /dev/ttyUSB3 is already used by serial[0]`},
+		{"board relay pulse on a siren", minimal + boardWith("relays: [{relay: 0, id: s1, kind: siren, pulse: 2s}]"), `boards[0].relays[0].pulse: only a door-strike is pulsed`},
+		{"board unknown field", minimal + boardWith("zones: [{zone: 0, id: w1, kind: window, adc: 3}]"), `boards[0].zones[0].adc: unknown field`},
+		{"safe of a board lock, door swapped", minimal + boardWith("locks: [{lock: 0, id: l0, bolt: sb, door: sd}]") + "safes:\n  - {id: safe-c, bolt: sd, door: sb}\n", `safes[0].bolt: "sd" is not a safe-bolt input`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -114,6 +126,38 @@ const safeRoom = minimal + `  - {id: sb, kind: safe-bolt, pin: GPIO5, active: hi
   - {id: sd, kind: safe-door, pin: GPIO6, active: high}
   - {id: em, kind: tamper, pin: GPIO7, active: high}
 `
+
+// boardWith is a boards section of one board on /dev/ttyUSB3 with the points given.
+func boardWith(points string) string {
+	return "boards:\n  - id: b1\n    path: /dev/ttyUSB3\n    " + points + "\n"
+}
+
+func TestBoardSection(t *testing.T) {
+	c, err := config.Parse([]byte(minimal+boardWith(`zones: [{zone: 0, id: w1, name: 北窗, kind: door}]
+    locks: [{lock: 1, id: l1, bolt: sb, door: sd}]
+    relays: [{relay: 0, id: s2, kind: door-strike}]`)+`safes:
+  - {id: safe-c, bolt: sb, door: sd}
+serial: [{id: em, kind: em4100, path: /dev/ttyUSB0}]
+access:
+  doors: [{door: w1, strike: s2, readers: [{device: em, direction: in}]}]
+`), "x.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := c.Boards[0]
+	if b.Baud != 57600 || b.SilentAfter.D() != 3*time.Second || b.Name != "b1" || b.Locks[0].Release.D() != 3*time.Second ||
+		b.Locks[0].Name != "l1" || b.Relays[0].Pulse.D() != 5*time.Second {
+		t.Errorf("defaults %+v", b)
+	}
+	want := []gateway.Input{{ID: "w1", Name: "北窗", Kind: gateway.KindDoor}, {ID: "sb", Name: "l1", Kind: gateway.KindSafeBolt},
+		{ID: "sd", Name: "l1", Kind: gateway.KindSafeDoor}}
+	if got := c.BoardInputs(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("board inputs %v, want %v", got, want)
+	}
+	if ac := c.AccessConfig(); ac.Doors[0].Pulse != 5*time.Second {
+		t.Errorf("a door on a board's zone, its strike on a board's relay: %+v", ac.Doors[0])
+	}
+}
 
 const uhfSerial = "serial:\n  - {id: uhf, kind: uhf-r200, path: /dev/ttyUSB1}\n"
 

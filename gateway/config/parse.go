@@ -273,7 +273,7 @@ func (c *Config) check(root *yaml.Node) Errors {
 			bad(path, "id %q is already used by %s", id, prev)
 			return
 		}
-		ids[id] = dotted(path[:2])
+		ids[id] = dotted(path[:len(path)-1])
 	}
 	pins := map[string]string{}
 	claimPin := func(path []string, pin string) {
@@ -360,6 +360,7 @@ func (c *Config) check(root *yaml.Node) Errors {
 			bad(at("address"), "only a uhf-chafon18 or uhf-chafon288 reader has a bus address")
 		}
 	}
+	es = append(es, c.checkBoards(root, claimID, paths)...)
 	for i, w := range c.Wiegand {
 		at := func(f string) []string { return []string{"wiegand", strconv.Itoa(i), f} }
 		claimID(at("id"), w.ID)
@@ -507,22 +508,85 @@ func (c *Config) checkCarriers(root *yaml.Node, claimID func([]string, string)) 
 	return es
 }
 
-// inputKinds maps each input id to its kind.
+// inputKinds maps each input id, the boards' included, to its kind.
 func (c *Config) inputKinds() map[string]gateway.InputKind {
 	m := map[string]gateway.InputKind{}
 	for _, in := range c.Inputs {
+		m[in.ID] = in.Kind
+	}
+	for _, in := range c.BoardInputs() {
 		m[in.ID] = in.Kind
 	}
 	return m
 }
 
 func (c *Config) hasOutput(id string, kind gateway.OutputKind) bool {
-	for _, o := range c.Outputs {
-		if o.ID == id && o.Kind == kind {
-			return true
+	return slices.Contains(c.outputsOfKind(kind), id)
+}
+
+// Bounds of a board's timings.
+var (
+	SilentAfterBounds = [2]time.Duration{2 * time.Second, 180 * time.Second}       // a heartbeat every 500 ms; EN 50131 G3 < 180 s
+	ReleaseBounds     = [2]time.Duration{100 * time.Millisecond, 10 * time.Second} // PROTOCOL.md UNLOCK
+)
+
+// checkBoards checks the boards: ids, serial paths, point numbers, timings.
+func (c *Config) checkBoards(root *yaml.Node, claimID func([]string, string), paths map[string]string) Errors {
+	var es Errors
+	bad := func(path []string, format string, args ...any) {
+		es = append(es, &Error{File: c.Source, Line: lookup(root, path).Line, Field: dotted(path), Msg: fmt.Sprintf(format, args...)})
+	}
+	for i, b := range c.Boards {
+		at := func(f ...string) []string { return append([]string{"boards", strconv.Itoa(i)}, f...) }
+		claimID(at("id"), b.ID)
+		if prev, ok := paths[b.Path]; ok {
+			bad(at("path"), "%s is already used by %s", b.Path, prev)
+		}
+		paths[b.Path] = dotted(at())
+		if d := b.SilentAfter.D(); d < SilentAfterBounds[0] || d > SilentAfterBounds[1] {
+			bad(at("silent_after"), "%s is out of bounds (%s to %s)", d, SilentAfterBounds[0], SilentAfterBounds[1])
+		}
+		if len(b.Zones)+len(b.Locks)+len(b.Relays) == 0 {
+			bad(at(), "board %s has no zones, locks or relays", b.ID)
+		}
+		numbers := map[string]map[int]string{}
+		number := func(path []string, what string, n int) {
+			if numbers[what] == nil {
+				numbers[what] = map[int]string{}
+			}
+			if prev, ok := numbers[what][n]; ok {
+				bad(path, "%s %d is already %s", what, n, prev)
+			}
+			numbers[what][n] = dotted(path[:4])
+		}
+		for j, z := range b.Zones {
+			zat := func(f string) []string { return at("zones", strconv.Itoa(j), f) }
+			claimID(zat("id"), z.ID)
+			number(zat("zone"), "zone", z.Zone)
+		}
+		for j, l := range b.Locks {
+			lat := func(f string) []string { return at("locks", strconv.Itoa(j), f) }
+			claimID(lat("id"), l.ID)
+			claimID(lat("bolt"), l.Bolt)
+			claimID(lat("door"), l.Door)
+			number(lat("lock"), "lock", l.Lock)
+			if d := l.Release.D(); d < ReleaseBounds[0] || d > ReleaseBounds[1] {
+				bad(lat("release"), "%s is out of bounds (%s to %s)", d, ReleaseBounds[0], ReleaseBounds[1])
+			}
+		}
+		for j, r := range b.Relays {
+			rat := func(f string) []string { return at("relays", strconv.Itoa(j), f) }
+			claimID(rat("id"), r.ID)
+			number(rat("relay"), "relay", r.Relay)
+			if r.Pulse != 0 && r.Kind != gateway.KindDoorStrike {
+				bad(rat("pulse"), "only a door-strike is pulsed")
+			}
+			if d := r.Pulse.D(); r.Kind == gateway.KindDoorStrike && (d < minPulse || d > maxPulse) {
+				bad(rat("pulse"), "%s is out of bounds (%s to %s)", d, minPulse, maxPulse)
+			}
 		}
 	}
-	return false
+	return es
 }
 
 func (c *Config) checkMQTT(root *yaml.Node) Errors {

@@ -34,7 +34,8 @@ type Port struct {
 	Device      string `json:"device"`
 	Kind        string `json:"kind"`
 	GatewayPath string `json:"gateway_path"`
-	DevicePath  string `json:"device_path"`
+	DevicePath  string `json:"device_path,omitempty"` // empty for an emulated board
+	Emulator    string `json:"emulator,omitempty"`
 }
 
 // Room is a simulated room.
@@ -47,6 +48,7 @@ type Room struct {
 	twins  map[string]*twin // badge readers' device sides
 	wieg   map[string]*wiegandTwin
 	uhf    map[string]*uhfTwin
+	boards []*boardTwin
 }
 
 // uhfTwin is the device side of a simulated UHF reader.
@@ -115,8 +117,12 @@ type twin struct {
 
 // New builds the simulated room of cfg. Serial devices are opened as linked
 // pseudo-terminals; cfg.Serial paths are left as they are, and GatewayPath
-// tells where the gateway finds each device.
-func New(cfg *config.Config) (*Room, error) {
+// tells where the gateway finds each device. Its boards are absent (see
+// NewWith).
+func New(cfg *config.Config) (*Room, error) { return NewWith(cfg, Opts{}) }
+
+// NewWith builds the simulated room of cfg, its boards as o says.
+func NewWith(cfg *config.Config, o Opts) (*Room, error) {
 	r := &Room{Bank: gpiosim.NewBank(), room: cfg.Room.ID, inputs: map[string]config.Input{}, twins: map[string]*twin{},
 		wieg: map[string]*wiegandTwin{}, uhf: map[string]*uhfTwin{}}
 	for _, in := range cfg.Inputs {
@@ -163,6 +169,26 @@ func New(cfg *config.Config) (*Room, error) {
 			r.uhf[s.ID] = t
 		}
 	}
+	for _, b := range cfg.Boards {
+		t, err := newBoardTwin(b, o)
+		if err != nil {
+			r.Close()
+			return nil, err
+		}
+		r.boards = append(r.boards, t)
+		if t.emu != nil {
+			r.Ports = append(r.Ports, Port{Device: b.ID, Kind: "board", GatewayPath: t.emu.PTY, Emulator: t.emu.Clock})
+			continue
+		}
+		// No firmware: a line with nobody on it, as a board unplugged.
+		l, err := serialsim.Open()
+		if err != nil {
+			r.Close()
+			return nil, fmt.Errorf("sim: board %s: %w", b.ID, err)
+		}
+		r.links = append(r.links, l)
+		r.Ports = append(r.Ports, Port{Device: b.ID, Kind: "board", GatewayPath: l.GatewayPath, DevicePath: l.DevicePath})
+	}
 	return r, nil
 }
 
@@ -172,13 +198,25 @@ func activeLevel(s string) gpio.Level { return s != "low" }
 // "open", "closed", "active", "idle" (see README), bare or as a JSON string.
 // A bad payload changes nothing.
 func (r *Room) Drive(device string, payload []byte) error {
+	var board *boardTwin
+	for _, t := range r.boards {
+		if t.has(device) {
+			board = t
+		}
+	}
 	in, ok := r.inputs[device]
-	if !ok {
+	if !ok && board == nil {
 		return gateway.Errorf(gateway.ENOTFOUND, "sim: no input %q in room %s", device, r.room)
 	}
 	word, err := parseWord(payload)
 	if err != nil {
 		return gateway.Errorf(gateway.EINVALID, "sim: input %s: %v", device, err)
+	}
+	if board != nil {
+		if err := board.drive(device, word); err != nil {
+			return gateway.Errorf(gateway.EINVALID, "sim: input %s: %v", device, err)
+		}
+		return nil
 	}
 	active, err := in.Kind.ParseState(word)
 	if err != nil {
@@ -329,8 +367,11 @@ func (r *Room) UHF(id string) *uhfsim.Reader {
 	return nil
 }
 
-// Close tears down the simulated serial lines.
+// Close tears down the simulated serial lines and boards.
 func (r *Room) Close() {
+	for _, t := range r.boards {
+		t.close()
+	}
 	for _, t := range r.twins {
 		t.dev.Close()
 	}

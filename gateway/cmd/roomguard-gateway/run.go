@@ -27,6 +27,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := newFlags("run", stderr)
 	path := fs.String("config", defaultConfig, "room config file")
 	simulate := fs.Bool("sim", false, "simulate the room: pins and serial ports are simulated, driven over MQTT")
+	firmware := fs.String("board-firmware", "", "with --sim: a directory with the board firmware and its emulator (make firmware builds them in bin/); each board then runs the real firmware in simavr. Without it the boards are absent")
 	db := fs.String("db", "", "event log file, instead of the config's storage path")
 	listen := fs.String("listen", "", "embedded broker address, instead of the config's (port 0: any free port)")
 	tail := fs.Bool("tail", false, "print every event to standard output as it is logged")
@@ -51,7 +52,10 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		cfg.MQTT.Embedded.Listen = *listen
 	}
-	d, err := startDaemon(cfg, daemonOpts{Sim: *simulate, Tail: *tail, LogLevel: logLvl, Stdout: stdout, Stderr: stderr})
+	if *firmware != "" && !*simulate {
+		return fmt.Errorf("--board-firmware: only with --sim")
+	}
+	d, err := startDaemon(cfg, daemonOpts{Sim: *simulate, Firmware: *firmware, Tail: *tail, LogLevel: logLvl, Stdout: stdout, Stderr: stderr})
 	if err != nil {
 		return err
 	}
@@ -63,6 +67,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 type daemonOpts struct {
 	Clock    gateway.Clock // nil: the system clock
 	Sim      bool
+	Firmware string // with Sim: the board firmware and its emulator
 	Tail     bool
 	LogLevel slog.Level
 	Stdout   io.Writer
@@ -79,6 +84,7 @@ type daemon struct {
 	access  *gateway.Access
 	vault   *gateway.Vault // nil: the room tracks no carriers
 	readers *readers
+	boards  *boards
 	session *mqtt.Session
 	room    *sim.Room // nil unless simulated
 	inputs  []input
@@ -108,6 +114,7 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	defer func() {
 		if err != nil {
 			d.readers.Stop()
+			d.boards.Stop()
 			d.close()
 		}
 	}()
@@ -120,13 +127,20 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	// here, before anything listens or is written.
 	openPin := gpiohost.Open
 	if o.Sim {
-		if d.room, err = sim.New(cfg); err != nil {
+		if d.room, err = sim.NewWith(cfg, sim.Opts{Firmware: o.Firmware, Stderr: o.Stderr}); err != nil {
 			return nil, err
 		}
 		d.closers = append(d.closers, func() { d.room.Close() })
 		openPin = d.room.Bank.Pin
 		for _, p := range d.room.Ports {
-			fmt.Fprintf(o.Stdout, "sim serial %s (%s): gateway %s, device side %s\n", p.Device, p.Kind, p.GatewayPath, p.DevicePath)
+			switch {
+			case p.Emulator != "":
+				fmt.Fprintf(o.Stdout, "sim board %s: the firmware on an emulated %s, its UART on %s\n", p.Device, p.Emulator, p.GatewayPath)
+			case p.Kind == "board":
+				fmt.Fprintf(o.Stdout, "sim board %s: absent (no --board-firmware), its line %s silent\n", p.Device, p.GatewayPath)
+			default:
+				fmt.Fprintf(o.Stdout, "sim serial %s (%s): gateway %s, device side %s\n", p.Device, p.Kind, p.GatewayPath, p.DevicePath)
+			}
 		}
 	}
 	outPins := make([]gpio.PinIO, len(cfg.Outputs))
@@ -191,6 +205,9 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	d.engine.SetPanel(d.panel)
 	d.access = gateway.NewAccess(cfg.Room.ID, cfg.AccessConfig(), clock, d.store, d.store, states, d.panel, key)
 	d.engine.SetAccess(d.access)
+	if err := d.addBoards(cfg, clock, log.With("part", "boards")); err != nil {
+		return nil, err
+	}
 	for _, s := range cfg.SafeConfigs() {
 		d.engine.AddSafe(s)
 	}
@@ -269,6 +286,7 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	if err := d.startCarriers(cfg, clock, states, cmds, log.With("part", "carriers")); err != nil {
 		return nil, err
 	}
+	d.startBoards(clock, log.With("part", "boards"))
 	sealer.Vault = d.vault
 	d.pruneDaily(cfg.Ret.Days, clock)
 	log.Info("gateway started", "room", cfg.Room.ID, "sim", o.Sim, "log", cfg.Storage.Path, "broker", brokerURL, "clock_trusted", clock.Trusted())
@@ -319,6 +337,7 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 func (d *daemon) Stop() {
 	d.log.Info("stopping")
 	d.readers.Stop()
+	d.boards.Stop()
 	if d.vault != nil {
 		d.vault.Stop()
 	}

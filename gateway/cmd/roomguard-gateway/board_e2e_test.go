@@ -1,0 +1,171 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/roomguard/roomguard/firmware-bridge/emu"
+	"github.com/roomguard/roomguard/gateway/config"
+	"github.com/roomguard/roomguard/gateway/testenv"
+)
+
+var (
+	firmwareOnce sync.Once
+	firmwareDir  string
+	firmwareErr  error
+)
+
+// firmware builds the board firmware and its emulator once per test process.
+func firmware(t testing.TB) string {
+	firmwareOnce.Do(func() {
+		firmwareDir, firmwareErr = filepath.Abs(filepath.Join("testdata", "..", "..", "..", "..", "bin", "test-firmware"))
+		if firmwareErr == nil {
+			_, _, firmwareErr = emu.Build(firmwareDir)
+		}
+	})
+	if firmwareErr != nil {
+		t.Fatal(firmwareErr)
+	}
+	return firmwareDir
+}
+
+// boardRoom is a room whose north window, archive IR detector, safe C's
+// lock and a strobe are on a firmware-bridge board.
+const boardRoomYAML = `room: {id: %s, name: 机要室 302}
+storage: {path: %s}
+mqtt: {url: "%s"}
+inputs:
+  - {id: door-main, kind: door, pin: GPIO17, active: high}
+boards:
+  - id: board-1
+    name: 报警控制板
+    path: /dev/ttyUSB3
+    zones:
+      - {zone: 0, id: window-north, name: 北窗, kind: window}
+      - {zone: 1, id: ir-archive, name: 档案区红外, kind: ir-detector}
+    locks:
+      - {lock: 0, id: safe-c-lock, name: 保密柜C电子锁, bolt: safe-c-bolt, door: safe-c-door, release: 500ms}
+    relays:
+      - {relay: 1, id: strobe, name: 警灯, kind: siren}
+safes:
+  - {id: safe-c, name: 保密柜C, bolt: safe-c-bolt, door: safe-c-door}
+`
+
+// The board in the simulated room is the real firmware in simavr: the
+// gateway sees its zones and lock through the protocol and publishes what
+// they do, like any other device.
+func TestBoardInTheSimulatedRoom(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration")
+	}
+	fw := firmware(t)
+	m := testenv.StartMosquitto(t)
+	const room = "board-room"
+	cfg, err := config.Parse(fmt.Appendf(nil, boardRoomYAML, room, filepath.Join(t.TempDir(), "log.db"), m.URL()), "board.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := watch(t, m.URL(), room)
+	d, err := startDaemon(cfg, daemonOpts{Sim: true, Firmware: fw, LogLevel: slog.LevelWarn, Stdout: io.Discard, Stderr: gatewayLog(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Stop()
+	w.patience = 30e9 // the emulator runs in real time on a shared machine
+	// seen waits for an event of type on device, after the ones already seen.
+	from := 0
+	seen := func(typ, device string, data ...string) {
+		t.Helper()
+		w.waitFor(typ+" "+device+fmt.Sprint(data), func() bool {
+			for i := from; i < len(w.payloads); i++ {
+				p := w.payloads[i]
+				if p["type"] != typ || p["device"] != device {
+					continue
+				}
+				b, _ := json.Marshal(p)
+				ok := true
+				for _, s := range data {
+					ok = ok && bytes.Contains(b, []byte(s))
+				}
+				if ok {
+					from = i + 1
+					return true
+				}
+			}
+			return false
+		})
+	}
+	drive := func(device, word string) {
+		t.Helper()
+		if err := d.room.Drive(device, []byte(word)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen("board.hello", "board-1", `"zones":4`, `"locks":2`, `"reset_cause":"[power-on]"`)
+
+	drive("window-north", "open")
+	seen("window.opened", "window-north")
+	drive("window-north", "tamper-cut")
+	seen("alarm.raised", "window-north", `"class":"tamper"`, "tamper-cut")
+	// Tamper alarms in every mode, audibly: the siren on the board's relay 1
+	// (PB5) sounds.
+	w.waitFor("the siren on", func() bool {
+		return slices.ContainsFunc(w.payloads, func(p map[string]any) bool { return p["type"] == "output.on" && p["device"] == "strobe" })
+	})
+	w.waitFor("the relay's pin driven", func() bool { on, _ := d.room.BoardPin("board-1", 'B', 5); return on })
+	drive("window-north", "tamper-short")
+	seen("alarm.repeated", "window-north", `"class":"tamper"`)
+	drive("window-north", "closed")
+	seen("window.closed", "window-north")
+	seen("alarm.restored", "window-north", `"class":"tamper"`)
+	drive("ir-archive", "fault")
+	seen("alarm.raised", "ir-archive", `"class":"device-fault"`)
+	drive("ir-archive", "idle")
+	seen("alarm.restored", "ir-archive")
+
+	// The safe is released through the board: its solenoid draws the bolt
+	// back, the door is opened and shut, and the bolt is thrown again.
+	if err := d.boards.byLock["safe-c-lock"].Release(t.Context(), "safe-c-lock"); err != nil {
+		t.Fatal(err)
+	}
+	seen("safe.unlocked", "safe-c-bolt")
+	drive("safe-c-door", "open")
+	seen("safe.opened", "safe-c-door")
+	drive("safe-c-door", "closed")
+	seen("safe.closed", "safe-c-door")
+	seen("safe.locked", "safe-c-bolt")
+	drive("safe-c-lock", "cover-open")
+	seen("alarm.raised", "safe-c-lock", `"class":"tamper"`, "cover opened")
+	drive("safe-c-lock", "cover-closed")
+	seen("alarm.restored", "safe-c-lock", `"class":"tamper"`)
+
+	// A power cut: the board falls silent; back, it says HELLO with a new
+	// boot count, logged as a reset.
+	drive("board-1", "power-off")
+	seen("alarm.raised", "board-1", `"class":"board-silent"`)
+	drive("board-1", "power-on")
+	seen("alarm.restored", "board-1", `"class":"board-silent"`)
+	seen("board.reset", "board-1", `"reset_cause":"[power-on]"`)
+	drive("board-1", "reset")
+	seen("board.reset", "board-1", `"reset_cause":"[external]"`)
+
+	w.mu.Lock()
+	for _, b := range w.bad {
+		t.Errorf("invalid message %s", b)
+	}
+	var types []string
+	for _, p := range w.payloads {
+		types = append(types, fmt.Sprint(p["type"]))
+	}
+	w.mu.Unlock()
+	if slices.Contains(types, "board.error") {
+		t.Errorf("the board refused something: %v", types)
+	}
+}
