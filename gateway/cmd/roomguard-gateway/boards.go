@@ -7,9 +7,9 @@ import (
 	"sync"
 	"time"
 
-	bridge "github.com/roomguard/roomguard/firmware-bridge"
 	"github.com/roomguard/roomguard/devices/relay"
 	"github.com/roomguard/roomguard/devices/serialline"
+	bridge "github.com/roomguard/roomguard/firmware-bridge"
 	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/config"
 )
