@@ -6,10 +6,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/roomguard/roomguard/firmware-bridge/emu"
 	"github.com/roomguard/roomguard/gateway/config"
@@ -167,5 +171,79 @@ func TestBoardInTheSimulatedRoom(t *testing.T) {
 	w.mu.Unlock()
 	if slices.Contains(types, "board.error") {
 		t.Errorf("the board refused something: %v", types)
+	}
+}
+
+// BenchmarkLatencyBoardZoneToSubscriber measures a supervised zone changing
+// at the board's ADC pin → the real firmware in simavr (an ATmega328P at
+// 16 MHz, paced to real time: the emulated clock never runs ahead of the
+// wall clock) reading it every 10 ms and debouncing it over 50 ms → its ZONE
+// frame over the UART (57600 baud) on a pseudo-terminal → the link, the
+// engine, the SQLite commit, the publisher, Mosquitto → a subscriber. The
+// firmware's 50 ms debounce is in the figure by design; next to it, the bare
+// broker round trip in the same run.
+func BenchmarkLatencyBoardZoneToSubscriber(b *testing.B) {
+	fw := firmware(b)
+	m := testenv.StartMosquitto(b)
+	cfg, err := config.Parse(fmt.Appendf(nil, `room: {id: bench-room, name: 基准室}
+storage: {path: %s/log.db}
+mqtt: {url: %q}
+clock: {trust: always}
+inputs:
+  - {id: door-main, kind: door, pin: GPIO17, active: high}
+boards:
+  - id: board-1
+    path: /dev/ttyUSB3
+    zones: [{zone: 0, id: window-north, kind: window}]
+`, b.TempDir(), m.URL()), "bench.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	d, err := startDaemon(cfg, daemonOpts{Sim: true, Firmware: fw, LogLevel: slog.LevelError, Stdout: io.Discard, Stderr: os.Stderr})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(d.Stop)
+	events := make(chan string, 16)
+	pr := newProbe(b, m.URL(), d, "roomguard/bench-room/events", func(_ paho.Client, msg paho.Message) {
+		var e struct{ Type string }
+		json.Unmarshal(msg.Payload(), &e)
+		events <- e.Type
+	})
+	for got := ""; got != "board.hello"; {
+		select {
+		case got = <-events:
+		case <-time.After(30 * time.Second):
+			b.Fatal("the board never said hello")
+		}
+	}
+	drainTypes(events)
+
+	var whole, broker testenv.Latencies
+	states := [2]string{"open", "closed"}
+	want := [2]string{"window.opened", "window.closed"}
+	i := 0
+	for b.Loop() {
+		broker = append(broker, pr.roundTrip(b))
+		t0 := time.Now()
+		if err := d.room.Drive("window-north", []byte(states[i%2])); err != nil {
+			b.Fatal(err)
+		}
+		for got := ""; got != want[i%2]; {
+			select {
+			case got = <-events:
+			case <-time.After(5 * time.Second):
+				b.Fatalf("no %s within 5 s", want[i%2])
+			}
+		}
+		whole = append(whole, time.Since(t0))
+		i++
+	}
+	whole.Report(b, "whole")
+	broker.Report(b, "bare")
+	for _, p := range d.room.Ports {
+		if p.Emulator != "" {
+			b.Logf("the board: the firmware on an emulated %s, paced to real time", p.Emulator)
+		}
 	}
 }
