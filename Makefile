@@ -54,16 +54,21 @@ build: deps
 
 # The simulated room of examples/room.yaml (its gateway and embedded broker on
 # 127.0.0.1:1883, log in run/gateway.log) and the guard console on
-# http://127.0.0.1:8080/ (it prints how to create the first account). Drive
-# the room from another terminal, e.g.:
+# http://127.0.0.1:8080/ (it prints how to create the first account), and
+# the room of examples/room-board.yaml, whose board runs the real firmware in
+# simavr (log in run/gateway-302.log). Drive the rooms from another
+# terminal, e.g.:
 #   mosquitto_pub -t roomguard/jiyao-301/sim/input/door-main -m open
-run: build tools
+#   mosquitto_pub -t roomguard/jiyao-302/sim/input/window-north -m tamper-cut
+run: build tools firmware
 	@mkdir -p $(RUNDIR)
 	@$(BIN)/roomguard-gateway run --sim --config examples/room.yaml --db $(RUNDIR)/jiyao-301.db > $(RUNDIR)/gateway.log 2>&1 & gw=$$!; \
+	  $(BIN)/roomguard-gateway run --sim --board-firmware $(BIN) --config examples/room-board.yaml --db $(RUNDIR)/jiyao-302.db > $(RUNDIR)/gateway-302.log 2>&1 & gw2=$$!; \
 	  $(BIN)/roomguard-gateway life --config examples/room.yaml --speed $(LIFE_SPEED) > $(RUNDIR)/life.log 2>&1 & life=$$!; \
-	  trap 'kill $$life $$gw 2>/dev/null; wait $$life $$gw 2>/dev/null' EXIT INT TERM; \
+	  trap 'kill $$life $$gw2 $$gw 2>/dev/null; wait $$life $$gw2 $$gw 2>/dev/null' EXIT INT TERM; \
 	  echo "gateway (simulated room jiyao-301) started, log in $(RUNDIR)/gateway.log"; \
 	  echo "a working day is played in it again and again (people, a carrier, a window left open), story in $(RUNDIR)/life.log"; \
+	  echo "gateway (simulated room jiyao-302, its board the real firmware in simavr) started, log in $(RUNDIR)/gateway-302.log"; \
 	  $(BIN)/roomguard-dashboard serve --db $(RUNDIR)/dashboard.db --listen 127.0.0.1:8080 --broker tcp://127.0.0.1:1883 --timezone Asia/Shanghai
 
 # Every test, unit and integration, with the race detector. The fuzz targets'
