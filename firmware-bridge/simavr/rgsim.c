@@ -31,7 +31,18 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static char queue[64][64];
 static int qn;
 static avr_t *avr;
-static uint64_t rewire; /* after a reset: wire the inputs again once the firmware set its ports up */
+/* after a reset: wire the inputs again once the firmware has set its ports
+ * up — at 5 ms, and again at 50 ms in case its start-up (the EEPROM write of
+ * the boot count) took longer; avr_reset may set the cycle count back, so
+ * deadlines rather than a cycle stamp */
+static int rewire;
+static uint64_t rewire_at;
+
+static void rewire_later(void)
+{
+	rewire = 2;
+	rewire_at = avr->cycle + avr->frequency / 200;
+}
 
 static void *read_stdin(void *arg)
 {
@@ -75,13 +86,19 @@ static void adc(int ch, int mv)
 	avr_raise_irq(avr_io_getirq(avr, AVR_IOCTL_ADC_GETIRQ, ADC_IRQ_ADC0 + ch), mv);
 }
 
-/* rewire drives every input again as it was wired */
+/* rewire drives every input again as it was wired. simavr does not pass on
+ * an IRQ raised with the value it already holds, and a reset clears the
+ * port's PIN register but not that value: each pin is first raised to the
+ * other level (no cycle runs in between, so the firmware never sees it). */
 static void rewire_all(void)
 {
 	for (int p = 0; p < 3; p++)
 		for (int b = 0; b < 8; b++)
-			if (pin_level[p][b] >= 0)
-				pin((char)('B' + p), b, pin_level[p][b]);
+			if (pin_level[p][b] >= 0) {
+				int level = pin_level[p][b];
+				pin((char)('B' + p), b, !level);
+				pin((char)('B' + p), b, level);
+			}
 	for (int ch = 0; ch < 8; ch++)
 		if (adc_mv[ch] >= 0)
 			adc(ch, adc_mv[ch]);
@@ -118,13 +135,13 @@ static int apply(const char *line)
 	else if (strncmp(line, "reset", 5) == 0) {
 		avr_reset(avr);
 		avr->data[MCUSR_ADDR] |= 1 << 1; /* EXTRF */
-		rewire = avr->cycle;
+		rewire_later();
 	} else if (strncmp(line, "off", 3) == 0) {
 		powered = 0;
 	} else if (strncmp(line, "on", 2) == 0 && !powered) {
 		avr_reset(avr);
 		avr->data[MCUSR_ADDR] |= 1 << 0; /* PORF */
-		rewire = avr->cycle;
+		rewire_later();
 		powered = 1;
 	} else if (strncmp(line, "quit", 4) == 0)
 		return 0;
@@ -182,10 +199,13 @@ int main(int argc, char **argv)
 		if (!wired && emu_us() > 5000) {
 			installed();
 			wired = 1;
+			rewire = 1; /* and once more at 55 ms */
+			rewire_at = avr->cycle + avr->frequency / 20;
 		}
-		if (rewire && avr->cycle - rewire > avr->frequency / 200) {
+		if (rewire && avr->cycle >= rewire_at) {
 			rewire_all();
-			rewire = 0;
+			rewire_at = avr->cycle + avr->frequency / 20;
+			rewire--;
 		}
 		pthread_mutex_lock(&mu);
 		int n = qn, go = 1;

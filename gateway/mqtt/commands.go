@@ -45,6 +45,11 @@ type CarrierTarget interface {
 	InventoryReport(id string) (*gateway.InventoryReport, error)
 }
 
+// SafeTarget is what safe/release acts on.
+type SafeTarget interface {
+	ReleaseSafe(safe, by, reason string) (map[string]any, error)
+}
+
 // EventSource is the log as events/resend reads it (gateway/sqlite.Store).
 type EventSource interface {
 	Pending(after uint64, limit int) ([]sqlite.Record, error)
@@ -93,6 +98,8 @@ type Commands struct {
 	// Carriers, when set, carries out carriers/replace, carrier/signout,
 	// carrier/return, carrier/extend, inventory/run and inventory/show.
 	Carriers CarrierTarget
+	// Safes, when set, carries out safe/release.
+	Safes SafeTarget
 	// Events, when set, answers events/resend: a consumer that noticed a
 	// gap in seq asks for the range again.
 	Events EventSource
@@ -149,7 +156,7 @@ func (c *Commands) Execute(name string, payload []byte) Reply {
 func (c *Commands) execute(name string, payload []byte) (map[string]any, error) {
 	schema := "cmd-" + strings.ReplaceAll(name, "/", "-")
 	if _, err := schemas.Source(schema); err != nil || strings.Contains(name, "-") {
-		return nil, gateway.Errorf(gateway.ENOTFOUND, "unknown command %q (arm, disarm, bypass, ack, seal, unseal, visitor/register, visitor/checkout, personnel/replace, carriers/replace, carrier/signout, carrier/return, carrier/extend, inventory/run, inventory/show, events/resend)", name)
+		return nil, gateway.Errorf(gateway.ENOTFOUND, "unknown command %q (arm, disarm, bypass, ack, seal, unseal, visitor/register, visitor/checkout, personnel/replace, carriers/replace, carrier/signout, carrier/return, carrier/extend, inventory/run, inventory/show, safe/release, events/resend)", name)
 	}
 	if len(payload) > limit(name) {
 		return nil, gateway.Errorf(gateway.EINVALID, "%s: the command is %d bytes, more than %d", name, len(payload), limit(name))
@@ -195,6 +202,11 @@ func (c *Commands) execute(name string, payload []byte) (map[string]any, error) 
 		return step(c.target.Seal(cmd.By))
 	case "unseal":
 		return step(c.target.Unseal(cmd.By))
+	case "safe/release":
+		if c.Safes == nil {
+			return nil, gateway.Errorf(gateway.ENOTFOUND, "%s: this room has no safe locks on a board", name)
+		}
+		return c.Safes.ReleaseSafe(cmd.Safe, cmd.By, cmd.Reason)
 	}
 	if strings.HasPrefix(name, "carrier") || strings.HasPrefix(name, "inventory/") {
 		return c.carrierCommand(name, cmd)
@@ -295,6 +307,7 @@ type command struct {
 	MayLeave bool     `json:"may_leave"`
 	Approver string   `json:"approver"`
 	Report   string   `json:"report"`
+	Safe     string   `json:"safe"`
 	From     uint64   `json:"from"`
 	To       uint64   `json:"to"`
 	Visitor  struct {

@@ -72,7 +72,11 @@ func TestBoardInTheSimulatedRoom(t *testing.T) {
 	fw := firmware(t)
 	m := testenv.StartMosquitto(t)
 	const room = "board-room"
-	cfg, err := config.Parse(fmt.Appendf(nil, boardRoomYAML, room, filepath.Join(t.TempDir(), "log.db"), m.URL()), "board.yaml")
+	dir := t.TempDir()
+	yaml := fmt.Appendf(nil, boardRoomYAML, room, filepath.Join(dir, "log.db"), m.URL())
+	cfgFile := filepath.Join(dir, "board.yaml")
+	os.WriteFile(cfgFile, yaml, 0o600)
+	cfg, err := config.Parse(yaml, cfgFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,9 +140,10 @@ func TestBoardInTheSimulatedRoom(t *testing.T) {
 
 	// The safe is released through the board: its solenoid draws the bolt
 	// back, the door is opened and shut, and the bolt is thrown again.
-	if err := d.boards.byLock["safe-c-lock"].Release(t.Context(), "safe-c-lock"); err != nil {
-		t.Fatal(err)
+	if r := w.command(room, "safe/release", "r1", map[string]any{"by": "li.ming", "safe": "safe-c", "reason": "取阅文件"}); r["status"] != "ok" {
+		t.Fatalf("release: %v", r)
 	}
+	seen("lock.release", "safe-c-lock", `"by":"li.ming"`, `"done":true`, `"release_ms":500`)
 	seen("safe.unlocked", "safe-c-bolt")
 	drive("safe-c-door", "open")
 	seen("safe.opened", "safe-c-door")
@@ -150,6 +155,17 @@ func TestBoardInTheSimulatedRoom(t *testing.T) {
 	drive("safe-c-lock", "cover-closed")
 	seen("alarm.restored", "safe-c-lock", `"class":"tamper"`)
 
+	for id, cmd := range map[string]map[string]any{
+		"r2": {"by": "li.ming", "safe": "safe-z", "reason": "x"},             // no such safe
+		"r3": {"by": "li.ming", "safe": "safe-c"},                            // no reason
+		"r4": {"by": "li.ming", "safe": "safe-c", "reason": "  "},            // an empty one
+		"r5": {"by": "li.ming", "safe": "safe-c", "reason": "x", "ms": 9999}, // what is not asked for
+	} {
+		if r := w.command(room, "safe/release", id, cmd); r["status"] != "error" {
+			t.Errorf("%v: %v", cmd, r)
+		}
+	}
+
 	// A power cut: the board falls silent; back, it says HELLO with a new
 	// boot count, logged as a reset.
 	drive("board-1", "power-off")
@@ -160,6 +176,28 @@ func TestBoardInTheSimulatedRoom(t *testing.T) {
 	drive("board-1", "reset")
 	seen("board.reset", "board-1", `"reset_cause":"[external]"`)
 
+	// From the command line, through the running gateway.
+	var out bytes.Buffer
+	if err := Main(t.Context(), []string{"safe", "release", "--config", cfgFile, "--by", "wang.fang", "--safe", "safe-c", "--reason", "归还文件"}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	seen("lock.release", "safe-c-lock", `"by":"wang.fang"`, `"reason":"归还文件"`)
+	seen("safe.unlocked", "safe-c-bolt")
+	seen("safe.locked", "safe-c-bolt") // the release ended with the door shut: thrown again
+
+	// Armed, no safe is released.
+	if r := w.command(room, "arm", "a1", map[string]any{"by": "li.ming"}); r["status"] != "ok" {
+		w.mu.Lock()
+		for _, p := range w.payloads {
+			t.Log(p["type"], p["device"], p["data"])
+		}
+		w.mu.Unlock()
+		t.Fatalf("arm: %v", r)
+	}
+	r := w.command(room, "safe/release", "r6", map[string]any{"by": "li.ming", "safe": "safe-c", "reason": "x"})
+	if e, _ := r["error"].(map[string]any); r["status"] != "error" || e["code"] != "conflict" {
+		t.Errorf("release while armed: %v", r)
+	}
 	w.mu.Lock()
 	for _, b := range w.bad {
 		t.Errorf("invalid message %s", b)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -18,6 +19,7 @@ import (
 type boards struct {
 	list   []*board
 	byLock map[string]*bridge.Board // by lock controller id
+	clock  gateway.Clock
 
 	once   sync.Once
 	stop   chan struct{}
@@ -49,7 +51,7 @@ func (r boardRoom) Log(ev gateway.Event) error { _, err := r.d.store.Append(ev);
 // changed since), and their relays as outputs. Called before the safes are
 // added, since a lock's bolt and door make a safe.
 func (d *daemon) addBoards(cfg *config.Config, clock gateway.Clock, log *slog.Logger) error {
-	d.boards = &boards{byLock: map[string]*bridge.Board{}, stop: make(chan struct{})}
+	d.boards = &boards{byLock: map[string]*bridge.Board{}, clock: clock, stop: make(chan struct{})}
 	if len(cfg.Boards) == 0 {
 		return nil
 	}
@@ -142,4 +144,83 @@ func (bs *boards) Stop() {
 		}
 		bs.wg.Wait()
 	})
+}
+
+// releaseTimeout bounds a release: the link gives a command up after five
+// tries in one second.
+const releaseTimeout = 3 * time.Second
+
+// safeRelease carries out safe/release: a safe whose lock is on a board is
+// released for the lock's release time, only while the room is open. Every
+// attempt is logged as lock.release with who, why and whether the board
+// took it.
+type safeRelease struct{ d *daemon }
+
+func (s safeRelease) ReleaseSafe(safe, by, reason string) (map[string]any, error) {
+	d := s.d
+	var lock config.BoardLock
+	var dev *bridge.Board
+	found := false
+	for _, sc := range d.cfg.Safes {
+		if sc.ID != safe {
+			continue
+		}
+		found = true
+		for _, b := range d.boards.list {
+			for _, l := range b.cfg.Locks {
+				if l.Bolt == sc.Bolt {
+					lock, dev = l, b.dev
+				}
+			}
+		}
+	}
+	switch {
+	case !found:
+		return nil, gateway.Errorf(gateway.ENOTFOUND, "safe/release: no safe %q in this room", safe)
+	case dev == nil:
+		return nil, gateway.Errorf(gateway.ENOTFOUND, "safe/release: safe %s has no lock controller on a board to release", safe)
+	}
+	if mode := d.panel.Mode(); mode != gateway.ModeOpen {
+		return nil, gateway.Errorf(gateway.ECONFLICT, "safe/release: the room is %s: a safe is released only while it is open", mode)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
+	defer cancel()
+	err := dev.Release(ctx, lock.ID)
+	data := map[string]any{"by": by, "safe": safe, "reason": reason, "release_ms": lock.Release.D().Milliseconds(), "done": err == nil}
+	sev := gateway.SeverityInfo
+	if err != nil {
+		data["error"], sev = err.Error(), gateway.SeverityWarning
+	}
+	clock := d.boards.clock
+	ev := gateway.Event{TS: clock.Now(), ClockTrusted: clock.Trusted(), Type: "lock.release", Severity: sev, Device: lock.ID, Data: mustJSON(data)}
+	if _, lerr := d.store.Append(ev); lerr != nil {
+		return nil, fmt.Errorf("safe/release: not logged: %w", lerr)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("safe/release: %w", err)
+	}
+	return map[string]any{"safe": safe, "lock": lock.ID, "release_ms": lock.Release.D().Milliseconds()}, nil
+}
+
+// safeCmd is `safe release` (through the running gateway).
+func safeCmd(ctx context.Context, sub string, args []string, stdout, stderr io.Writer) error {
+	if sub != "release" {
+		return fmt.Errorf("safe: unknown subcommand %q (want release)", sub)
+	}
+	fs := newFlags("safe release", stderr)
+	r := remoteFlags(fs, 30*time.Second)
+	safe := fs.String("safe", "", "the safe, as the config's safes section names it")
+	reason := fs.String("reason", "", "why it is released (recorded with it)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := required(fs, "safe", "reason"); err != nil {
+		return err
+	}
+	res, err := r.call(ctx, "safe/release", map[string]any{"safe": *safe, "reason": *reason})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%v released (%v for %v ms)\n", res["safe"], res["lock"], res["release_ms"])
+	return nil
 }

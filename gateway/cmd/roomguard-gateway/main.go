@@ -20,6 +20,7 @@
 //	roomguard-gateway carrier signout [--config FILE] --carrier C --borrower P [--second P] --purpose … [--due T] [--may-leave --approver P]
 //	roomguard-gateway carrier return [--config FILE] --carrier C
 //	roomguard-gateway carrier extend [--config FILE] --carrier C --due T --approver P
+//	roomguard-gateway safe release [--config FILE] --safe S --reason R
 //	roomguard-gateway inventory run [--config FILE] [--json]
 //	roomguard-gateway inventory list [--config FILE | --db FILE] [--since T]
 //	roomguard-gateway inventory show [--config FILE | --db FILE] [--json] [REPORT-ID]
@@ -65,6 +66,7 @@ commands:
   carrier signout   sign a carrier out (through the running gateway)
   carrier return    close a carrier's sign-out
   carrier extend    move a sign-out's due time, with an approver
+  safe release      release a safe's lock on a board (through the running gateway)
   inventory run     count every safe now (through the running gateway)
   inventory list    the stored inventory reports
   inventory show    one report (default the latest; --json: all of it)
@@ -130,6 +132,11 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("carrier: want check, import, export, list, signout, return or extend")
 		}
 		return carrierCmd(ctx, args[1], args[2:], stdout, stderr)
+	case "safe":
+		if len(args) < 2 {
+			return fmt.Errorf("safe: want release")
+		}
+		return safeCmd(ctx, args[1], args[2:], stdout, stderr)
 	case "inventory":
 		if len(args) < 2 {
 			return fmt.Errorf("inventory: want run, list or show")

@@ -216,6 +216,9 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	cmds.Events = d.store
 	ac := &accessCommands{Access: d.access, store: d.store, retained: states, room: cfg.Room.ID, clock: clock}
 	cmds.Access = ac
+	if len(cfg.Boards) > 0 {
+		cmds.Safes = safeRelease{d}
+	}
 	if ri, err := d.store.Register(); err != nil {
 		return nil, err
 	} else {
