@@ -247,7 +247,11 @@ func TestConsoleInChromium(t *testing.T) {
 		document.querySelectorAll("tr.entry").length == 2 && document.querySelectorAll("tr.entry:not(.r-denied)").length == 0`)
 	csv := value(t, ctx, "download the CSV", chromedp.Evaluate[string](`fetch(document.getElementById("csv").href).then(r => r.text())`, chromedp.EvalAwaitPromise))
 	lines := strings.Split(strings.TrimSpace(strings.TrimPrefix(csv, "\ufeff")), "\n")
-	if len(lines) != 3 || !strings.HasPrefix(lines[0], "time,room,seq,result") || !strings.Contains(lines[1], ",denied,") || !strings.Contains(lines[1], "******EF02") || !strings.Contains(lines[2], "******EF01") {
+	// The two unknown cards were shown back to back: which the reader
+	// decoded first is not what this checks, only that both are there, masked.
+	denials := strings.Join(lines[1:], "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "time,room,seq,result") || !strings.Contains(lines[1], ",denied,") || !strings.Contains(lines[2], ",denied,") ||
+		!strings.Contains(denials, "******EF02") || !strings.Contains(denials, "******EF01") || strings.Contains(denials, "DEADBEEF") {
 		t.Fatalf("the CSV (%d lines):\n%s", len(lines), csv)
 	}
 }
