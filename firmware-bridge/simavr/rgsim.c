@@ -32,15 +32,14 @@ static char queue[64][64];
 static int qn;
 static avr_t *avr;
 /* after a reset: wire the inputs again once the firmware has set its ports
- * up — at 5 ms, and again at 50 ms in case its start-up (the EEPROM write of
- * the boot count) took longer; avr_reset may set the cycle count back, so
- * deadlines rather than a cycle stamp */
+ * up (5 ms); avr_reset may set the cycle count back, so a flag and a
+ * deadline rather than a cycle stamp */
 static int rewire;
 static uint64_t rewire_at;
 
 static void rewire_later(void)
 {
-	rewire = 2;
+	rewire = 1;
 	rewire_at = avr->cycle + avr->frequency / 200;
 }
 
@@ -199,13 +198,10 @@ int main(int argc, char **argv)
 		if (!wired && emu_us() > 5000) {
 			installed();
 			wired = 1;
-			rewire = 1; /* and once more at 55 ms */
-			rewire_at = avr->cycle + avr->frequency / 20;
 		}
 		if (rewire && avr->cycle >= rewire_at) {
 			rewire_all();
-			rewire_at = avr->cycle + avr->frequency / 20;
-			rewire--;
+			rewire = 0;
 		}
 		pthread_mutex_lock(&mu);
 		int n = qn, go = 1;

@@ -257,26 +257,8 @@ boards:
 	}
 	drainTypes(events)
 
-	var whole, broker testenv.Latencies
-	states := [2]string{"open", "closed"}
-	want := [2]string{"window.opened", "window.closed"}
-	i := 0
-	for b.Loop() {
-		broker = append(broker, pr.roundTrip(b))
-		t0 := time.Now()
-		if err := d.room.Drive("window-north", []byte(states[i%2])); err != nil {
-			b.Fatal(err)
-		}
-		for got := ""; got != want[i%2]; {
-			select {
-			case got = <-events:
-			case <-time.After(5 * time.Second):
-				b.Fatalf("no %s within 5 s", want[i%2])
-			}
-		}
-		whole = append(whole, time.Since(t0))
-		i++
-	}
+	whole, broker := toggleLatencies(b, pr, events, func(state string) error { return d.room.Drive("window-north", []byte(state)) },
+		[2]string{"open", "closed"}, [2]string{"window.opened", "window.closed"})
 	whole.Report(b, "whole")
 	broker.Report(b, "bare")
 	for _, p := range d.room.Ports {

@@ -40,15 +40,22 @@ inputs:
 	})
 	drainTypes(events)
 
-	var whole, broker testenv.Latencies
-	states := [2]string{"open", "closed"}
-	want := [2]string{"door.opened", "door.closed"}
+	whole, broker := toggleLatencies(b, pr, events, func(state string) error { return d.room.Drive("door-main", []byte(state)) },
+		[2]string{"open", "closed"}, [2]string{"door.opened", "door.closed"})
+	whole.Report(b, "whole")
+	broker.Report(b, "bare")
+	b.ReportMetric(float64(whole.Quantile(0.99)-broker.Quantile(0.99))/float64(time.Millisecond), "p99-above-bare-ms")
+}
+
+// toggleLatencies drives an input to states[0] and states[1] by turns, each
+// time timing until the event want[i] reaches the subscriber, next to the
+// bare broker round trip sampled before each.
+func toggleLatencies(b *testing.B, pr *probe, events chan string, drive func(state string) error, states, want [2]string) (whole, broker testenv.Latencies) {
 	i := 0
 	for b.Loop() {
 		broker = append(broker, pr.roundTrip(b))
-
 		t0 := time.Now()
-		if err := d.room.Drive("door-main", []byte(states[i%2])); err != nil {
+		if err := drive(states[i%2]); err != nil {
 			b.Fatal(err)
 		}
 		for got := ""; got != want[i%2]; {
@@ -61,9 +68,7 @@ inputs:
 		whole = append(whole, time.Since(t0))
 		i++
 	}
-	whole.Report(b, "whole")
-	broker.Report(b, "bare")
-	b.ReportMetric(float64(whole.Quantile(0.99)-broker.Quantile(0.99))/float64(time.Millisecond), "p99-above-bare-ms")
+	return whole, broker
 }
 
 // benchRoom starts Mosquitto and a simulated room on it: the room's config
