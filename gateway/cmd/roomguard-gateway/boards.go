@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -18,7 +19,7 @@ import (
 // boards runs the room's firmware-bridge boards.
 type boards struct {
 	list   []*board
-	byLock map[string]*bridge.Board // by lock controller id
+	byBolt map[string]boardLock // each board lock by the safe-bolt input it gives
 	clock  gateway.Clock
 
 	once   sync.Once
@@ -29,6 +30,11 @@ type boards struct {
 
 type board struct {
 	cfg config.Board
+	dev *bridge.Board
+}
+
+type boardLock struct {
+	cfg config.BoardLock
 	dev *bridge.Board
 }
 
@@ -51,7 +57,7 @@ func (r boardRoom) Log(ev gateway.Event) error { _, err := r.d.store.Append(ev);
 // changed since), and their relays as outputs. Called before the safes are
 // added, since a lock's bolt and door make a safe.
 func (d *daemon) addBoards(cfg *config.Config, clock gateway.Clock, log *slog.Logger) error {
-	d.boards = &boards{byLock: map[string]*bridge.Board{}, clock: clock, stop: make(chan struct{})}
+	d.boards = &boards{byBolt: map[string]boardLock{}, clock: clock, stop: make(chan struct{})}
 	if len(cfg.Boards) == 0 {
 		return nil
 	}
@@ -79,7 +85,7 @@ func (d *daemon) addBoards(cfg *config.Config, clock gateway.Clock, log *slog.Lo
 		b := &board{cfg: bc, dev: bridge.NewBoard(pts, boardRoom{d}, clock, log.With("board", bc.ID))}
 		d.boards.list = append(d.boards.list, b)
 		for _, l := range bc.Locks {
-			d.boards.byLock[l.ID] = b.dev
+			d.boards.byBolt[l.Bolt] = boardLock{l, b.dev}
 		}
 		for _, r := range bc.Relays {
 			id := r.ID
@@ -117,16 +123,7 @@ func (d *daemon) startBoards(clock gateway.Clock, log *slog.Logger) {
 					link := bridge.NewLink(port, clock, b.dev)
 					link.SilentAfter(b.cfg.SilentAfter.D())
 					b.dev.Attach(link, ready)
-					lctx, lcancel := context.WithCancel(ctx)
-					defer lcancel()
-					go func() {
-						select {
-						case <-stop:
-							lcancel()
-						case <-lctx.Done():
-						}
-					}()
-					return link.Run(lctx)
+					return link.Run(ctx) // Stop cancels ctx as it closes stop
 				})
 		}()
 	}
@@ -158,34 +155,21 @@ type safeRelease struct{ d *daemon }
 
 func (s safeRelease) ReleaseSafe(safe, by, reason string) (map[string]any, error) {
 	d := s.d
-	var lock config.BoardLock
-	var dev *bridge.Board
-	found := false
-	for _, sc := range d.cfg.Safes {
-		if sc.ID != safe {
-			continue
-		}
-		found = true
-		for _, b := range d.boards.list {
-			for _, l := range b.cfg.Locks {
-				if l.Bolt == sc.Bolt {
-					lock, dev = l, b.dev
-				}
-			}
-		}
-	}
-	switch {
-	case !found:
+	i := slices.IndexFunc(d.cfg.Safes, func(sc config.Safe) bool { return sc.ID == safe })
+	if i < 0 {
 		return nil, gateway.Errorf(gateway.ENOTFOUND, "safe/release: no safe %q in this room", safe)
-	case dev == nil:
+	}
+	bl, ok := d.boards.byBolt[d.cfg.Safes[i].Bolt]
+	if !ok {
 		return nil, gateway.Errorf(gateway.ENOTFOUND, "safe/release: safe %s has no lock controller on a board to release", safe)
 	}
+	lock := bl.cfg
 	if mode := d.panel.Mode(); mode != gateway.ModeOpen {
 		return nil, gateway.Errorf(gateway.ECONFLICT, "safe/release: the room is %s: a safe is released only while it is open", mode)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
 	defer cancel()
-	err := dev.Release(ctx, lock.ID)
+	err := bl.dev.Release(ctx, lock.ID)
 	data := map[string]any{"by": by, "safe": safe, "reason": reason, "release_ms": lock.Release.D().Milliseconds(), "done": err == nil}
 	sev := gateway.SeverityInfo
 	if err != nil {
