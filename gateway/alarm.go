@@ -25,6 +25,8 @@ const (
 	AlarmBoardSilent    AlarmClass = "board-silent"
 	AlarmUnescorted     AlarmClass = "visitor-unescorted" // a visitor left inside without the escort
 	AlarmSafeLeftOpen   AlarmClass = "safe-left-open"     // a safe not locked for longer than its reminder
+	AlarmExitFault      AlarmClass = "exit-fault"         // EN 50131-1: a point not ready when the exit delay ended
+	AlarmGatewayFault   AlarmClass = "gateway-fault"      // the gateway could not do its work (a log write failed)
 )
 
 // AlarmSpec is what the catalogue says of a class.
@@ -52,6 +54,8 @@ var alarmCatalogue = map[AlarmClass]AlarmSpec{
 	AlarmDoorHeldOpen:   {Priority: 4, Severity: SeverityWarning, Hour24: true},
 	AlarmCarrierOverdue: {Priority: 4, Severity: SeverityWarning, Hour24: true},
 	AlarmSafeLeftOpen:   {Priority: 4, Severity: SeverityWarning, Hour24: true},
+	AlarmExitFault:      {Priority: 3, Severity: SeverityAlarm},
+	AlarmGatewayFault:   {Priority: 2, Severity: SeverityCritical, Hour24: true},
 }
 
 // Spec returns the catalogue entry of the class.

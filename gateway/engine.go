@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -81,6 +82,29 @@ func (e *Engine) SetPanel(p *Panel) {
 	e.panel = p
 	p.Devices = e.States
 	p.Siren = e.SetSirens
+	p.Chirp = e.Chirp
+}
+
+// Chirp pulses every siren and indicator for d; cause goes into the events.
+func (e *Engine) Chirp(d time.Duration, cause string) error {
+	e.mu.Lock()
+	var outs []*Output
+	for id, out := range e.outputs {
+		if out.Kind == KindSiren || out.Kind == KindIndicator {
+			e.causes[id] = cause
+			outs = append(outs, out)
+		}
+	}
+	e.mu.Unlock()
+	var errs []error
+	for _, out := range outs {
+		if out.Driver != nil {
+			if err := out.Driver.Pulse(d); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", out.ID, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // SetSirens turns every siren output on or off; cause goes into the event.
@@ -96,7 +120,9 @@ func (e *Engine) SetSirens(on bool, cause string) {
 	e.mu.Unlock()
 	for _, out := range sirens {
 		if out.Driver != nil {
-			out.Driver.Set(on)
+			if err := out.Driver.Set(on); err != nil && e.panel != nil {
+				e.panel.Fault(fmt.Sprintf("turn siren %s %s", out.ID, OutputStateName(on)), err)
+			}
 		}
 	}
 }

@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -27,12 +29,14 @@ type PanelConfig struct {
 	SirenCutoff     time.Duration   // EN 50131: default 10 min, 2–15 min
 	Escalation      []time.Duration // after the raise, while unacknowledged: default 1, 2, 3 min
 	TwoPersonWindow time.Duration   // dual custody: 10 s
+	Chirp           time.Duration   // the siren's chirp at an exit fault: 2 s
 }
 
 // DefaultPanelConfig is the panel with the defaults of DESIGN.md.
 func DefaultPanelConfig() PanelConfig {
 	return PanelConfig{ExitDelay: 60 * time.Second, EntryDelay: 30 * time.Second, SirenCutoff: 10 * time.Minute,
-		Escalation: []time.Duration{time.Minute, 2 * time.Minute, 3 * time.Minute}, TwoPersonWindow: 10 * time.Second}
+		Escalation: []time.Duration{time.Minute, 2 * time.Minute, 3 * time.Minute}, TwoPersonWindow: 10 * time.Second,
+		Chirp: 2 * time.Second}
 }
 
 // Bypass excludes devices from the arming checks and from detection, for
@@ -118,6 +122,7 @@ type PanelLog interface {
 	// panel state and a seal report in one transaction.
 	SavePanel(events []Event, states []StateAt, st *PanelState, report *SealReport) ([]Event, error)
 	Query(f EventFilter) ([]Event, error)
+	LastSeq() (uint64, error)
 }
 
 // StateAt is a device state and the index, among the events saved with it,
@@ -171,6 +176,8 @@ type Panel struct {
 	Devices func() []DeviceState
 	// Siren drives the room's sirens; cause names the alarm behind it.
 	Siren func(on bool, cause string)
+	// Chirp pulses the sirens and indicators briefly (an exit fault).
+	Chirp func(d time.Duration, cause string) error
 	// Inside lists who is in the room (entry control, once it exists).
 	Inside func() []string
 	// CarriersAway, when set, lists the carriers that are not home (see Vault.Away).
@@ -178,6 +185,9 @@ type Panel struct {
 	// CarriersInSafes, when set, lists per safe the carriers in it now (see
 	// Vault.InSafes), for the seal snapshot.
 	CarriersInSafes func() map[string][]string
+
+	// Log receives the gateway faults as they happen; nil: slog.Default().
+	Log *slog.Logger
 
 	mu        sync.Mutex
 	st        *PanelState
@@ -189,6 +199,13 @@ type Panel struct {
 	qmu      sync.Mutex // guards queue and draining
 	queue    []*op
 	draining bool
+
+	stopped atomic.Bool // Stop was called: no timer is set any more
+	stopEOD func() bool // the end-of-day check's timer
+
+	fmu       sync.Mutex  // guards held and stopRetry
+	held      []heldFault // gateway faults not yet in the log
+	stopRetry func() bool
 }
 
 // NewPanel returns the panel of room.
@@ -217,6 +234,7 @@ type change struct {
 	states []StateAt       // device states set by events of this change
 	after  []func([]Event) // told the logged events once committed
 	logged []Event         // the events as committed
+	chirp  bool            // an exit fault: chirp the siren and indicators once committed
 }
 
 func (p *Panel) begin() *change {
@@ -263,6 +281,7 @@ func (p *Panel) drain() {
 
 		p.mu.Lock()
 		c := p.begin()
+		faults := p.includeFaults(c)
 		for _, o := range batch {
 			saved, n, report, ns, na := c.next.clone(), len(c.events), c.report, len(c.states), len(c.after)
 			if o.err = o.fn(c); o.err == nil {
@@ -283,11 +302,14 @@ func (p *Panel) drain() {
 			}
 		}
 		if err := p.commit(c); err != nil {
+			p.fault("write the room's change to the log"+lostAlarms(c), err)
 			for _, o := range batch {
 				if o.err == nil {
-					o.err = err
+					o.err = heldError{err}
 				}
 			}
+		} else {
+			p.faultsLogged(faults)
 		}
 		p.schedule()
 		p.mu.Unlock()
@@ -307,7 +329,13 @@ func (p *Panel) commit(c *change) error {
 	if len(c.events) == 0 {
 		return nil
 	}
-	logged, err := p.log.SavePanel(c.events, c.states, c.next, c.report)
+	var logged []Event
+	var err error
+	for try := 0; try < commitTries; try++ {
+		if logged, err = p.log.SavePanel(c.events, c.states, c.next, c.report); err == nil {
+			break
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -322,14 +350,21 @@ func (p *Panel) commit(c *change) error {
 		c.next.Seal.Seq = logged[c.sealed].Seq // the seal report lists what follows
 	}
 	if len(c.raised) > 0 || c.sealed >= 0 { // seqs are known only now; save them too
+		// The change itself is logged; only the seqs would be missing
+		// from the saved state after a restart.
 		if _, err := p.log.SavePanel(nil, nil, c.next, nil); err != nil {
-			return err
+			p.fault("save the alarms' seqs", err)
 		}
 	}
 	prev := p.st
 	p.st = c.next
 	p.publish(c.report)
 	p.driveSiren(prev)
+	if c.chirp && p.Chirp != nil && !p.st.SirenOn {
+		if err := p.Chirp(p.cfg.Chirp, "exit-fault"); err != nil {
+			p.fault("chirp the exit fault", err)
+		}
+	}
 	p.schedule()
 	return nil
 }
@@ -441,14 +476,41 @@ func (p *Panel) Start(previousStop time.Time) error {
 		p.publish(nil)
 		p.schedule()
 	}
+	if p.sink != nil { // a fault held by the previous run was lost with it; it is not current
+		p.sink.Alarm(p.heldAlarmID(), nil)
+	}
 	if p.Siren != nil && p.st.SirenOn {
 		p.Siren(true, "restart")
 	}
 	return nil
 }
 
+// Stop ends the panel's timers: its deadlines, the end-of-day checks and the
+// retries of held faults. The state stays as logged; the next start takes
+// the deadlines that passed meanwhile.
+func (p *Panel) Stop() {
+	p.stopped.Store(true)
+	p.mu.Lock()
+	for _, stop := range []*func() bool{&p.stopTimer, &p.stopEOD} {
+		if *stop != nil {
+			(*stop)()
+			*stop = nil
+		}
+	}
+	p.mu.Unlock()
+	p.fmu.Lock()
+	if p.stopRetry != nil {
+		p.stopRetry()
+		p.stopRetry = nil
+	}
+	p.fmu.Unlock()
+}
+
 // schedule sets one timer for the panel's next deadline. Called with p.mu held.
 func (p *Panel) schedule() {
+	if p.stopped.Load() {
+		return
+	}
 	next := p.nextDeadline()
 	if next.Equal(p.timerAt) && p.stopTimer != nil {
 		return
@@ -501,7 +563,7 @@ func (p *Panel) tick() {
 		p.due(c)
 		return nil
 	})
-	if err != nil { // not logged, so not done: try again shortly
+	if err != nil && !p.stopped.Load() { // not logged, so not done: try again shortly
 		p.mu.Lock()
 		if p.stopTimer != nil {
 			p.stopTimer()
@@ -515,8 +577,7 @@ func (p *Panel) tick() {
 func (p *Panel) due(c *change) {
 	s := c.next
 	if !s.ExitUntil.IsZero() && !c.now.Before(s.ExitUntil) {
-		s.ExitUntil = time.Time{}
-		c.event("mode.armed", SeverityInfo, "", first(s.By), map[string]any{"by": s.By})
+		p.exitEnds(c)
 	}
 	if !s.EntryUntil.IsZero() && !c.now.Before(s.EntryUntil) {
 		dev := s.EntryDevice
@@ -536,6 +597,29 @@ func (p *Panel) due(c *change) {
 	if s.Pending != nil && c.now.Sub(s.Pending.At) > p.cfg.TwoPersonWindow {
 		s.Pending = nil // expired; no event: the first confirmation was logged
 	}
+}
+
+// exitEnds takes the second look when the exit delay ends: the room arms
+// only if it is still ready (with the arming's bypass). Otherwise it is an
+// exit fault (EN 50131-1): the room stays open, an alarm names every point,
+// and the siren and indicators chirp to tell the person leaving.
+func (p *Panel) exitEnds(c *change) {
+	s := c.next
+	s.ExitUntil = time.Time{}
+	rs := p.ready(c, s.Bypassed)
+	if len(rs) == 0 {
+		c.event("mode.armed", SeverityInfo, "", first(s.By), map[string]any{"by": s.By})
+		return
+	}
+	by := s.By
+	s.Mode, s.Since, s.Bypassed = ModeOpen, c.now, nil
+	c.event("mode.exit_fault", SeverityWarning, "", first(by), map[string]any{"by": by, "reasons": rs})
+	var parts []string
+	for _, r := range rs {
+		parts = append(parts, r.Detail)
+	}
+	p.raise(c, AlarmExitFault, "", "not armed: at the end of the exit delay "+strings.Join(parts, "; "), false)
+	c.chirp = true
 }
 
 // devices is every device's state as this change sees it: the engine's,
@@ -599,8 +683,11 @@ func (p *Panel) raise(c *change, class AlarmClass, device, detail string, stillA
 	}
 	s.Alarms = append(s.Alarms, a)
 	c.raised[len(c.events)] = a
-	c.event("alarm.raised", spec.Severity, device, "", map[string]any{"alarm": a.ID, "class": class,
-		"priority": spec.Priority, "silent": spec.Silent, "detail": detail, "mode": s.Mode})
+	data := map[string]any{"alarm": a.ID, "class": class, "priority": spec.Priority, "silent": spec.Silent, "detail": detail, "mode": s.Mode}
+	if !stillActive {
+		data["restored"] = true // the condition is already over: an ack closes it
+	}
+	c.event("alarm.raised", spec.Severity, device, "", data)
 	if s.Seal != nil && class == AlarmSealBroken {
 		s.Seal.Broken = append(s.Seal.Broken, a.ID)
 	}
@@ -823,47 +910,74 @@ func (p *Panel) ack(c *change, id, by, comment string) error {
 	return nil
 }
 
-// checks lists every reason the room cannot be armed or sealed now.
-func (p *Panel) checks(c *change, bypass *Bypass) []Reason {
+// ready lists every reason the room cannot be armed or sealed now: the one
+// rule, asked when arming is requested, when a seal is confirmed, and again
+// when the exit delay ends. Every door, window and safe closed and locked;
+// no motion; no active tamper or panic input; no open alarm of class tamper,
+// panic, duress, device-fault or board-silent (a jammed lock, a cut zone, a
+// silent board); nobody inside; every carrier home. A bypass leaves out the
+// points it names, never a tamper or a panic.
+func (p *Panel) ready(c *change, bypass *Bypass) []Reason {
 	s := c.next
 	var rs []Reason
+	seen := map[string]bool{}
+	add := func(r Reason) {
+		if k := r.Code + "/" + r.Device; !seen[k] {
+			seen[k] = true
+			rs = append(rs, r)
+		}
+	}
 	skip := map[string]bool{}
 	if bypass != nil {
 		for _, d := range bypass.Devices {
 			skip[d] = true
 		}
 	}
-	{
-		for _, d := range c.devices() {
-			if !d.Active || skip[d.Device] {
-				continue
-			}
-			switch InputKind(d.Kind) {
-			case KindDoor, KindWindow:
-				rs = append(rs, Reason{"open", d.Device, fmt.Sprintf("%s %s is open", d.Kind, d.Device)})
-			case KindSafeBolt:
-				rs = append(rs, Reason{"safe-unlocked", d.Device, fmt.Sprintf("safe bolt %s is unlocked", d.Device)})
-			case KindSafeDoor:
-				rs = append(rs, Reason{"safe-open", d.Device, fmt.Sprintf("safe door %s is open", d.Device)})
-			case KindTamper:
-				rs = append(rs, Reason{"tamper", d.Device, fmt.Sprintf("tamper %s is active", d.Device)})
-			}
+	for _, d := range c.devices() {
+		if !d.Active {
+			continue
+		}
+		switch InputKind(d.Kind) {
+		case KindTamper: // 24-hour: never bypassed
+			add(Reason{"tamper", d.Device, fmt.Sprintf("tamper %s is active", d.Device)})
+		case KindPanic:
+			add(Reason{"panic", d.Device, fmt.Sprintf("panic input %s is active", d.Device)})
+		}
+		if skip[d.Device] {
+			continue
+		}
+		switch InputKind(d.Kind) {
+		case KindDoor, KindWindow:
+			add(Reason{"open", d.Device, fmt.Sprintf("%s %s is open", d.Kind, d.Device)})
+		case KindIRDetector:
+			add(Reason{"motion", d.Device, fmt.Sprintf("motion on %s", d.Device)})
+		case KindSafeBolt:
+			add(Reason{"safe-unlocked", d.Device, fmt.Sprintf("safe bolt %s is unlocked", d.Device)})
+		case KindSafeDoor:
+			add(Reason{"safe-open", d.Device, fmt.Sprintf("safe door %s is open", d.Device)})
 		}
 	}
 	for _, a := range s.Alarms {
-		if (a.Class == AlarmDeviceFault || a.Class == AlarmBoardSilent) && !a.Restored() {
-			rs = append(rs, Reason{"fault", a.Device, fmt.Sprintf("device fault on %s (alarm %s)", a.Device, a.ID)})
+		switch a.Class {
+		case AlarmTamper:
+			add(Reason{"tamper", a.Device, fmt.Sprintf("tamper on %s (alarm %s, %s)", a.Device, a.ID, a.State())})
+		case AlarmPanic, AlarmDuress:
+			add(Reason{"panic", a.Device, fmt.Sprintf("%s on %s (alarm %s, %s)", a.Class, a.Device, a.ID, a.State())})
+		case AlarmDeviceFault, AlarmBoardSilent:
+			if !skip[a.Device] {
+				add(Reason{"fault", a.Device, fmt.Sprintf("%s on %s (alarm %s, %s)", a.Class, a.Device, a.ID, a.State())})
+			}
 		}
 	}
 	if p.Inside != nil {
 		if in := p.Inside(); len(in) > 0 {
-			rs = append(rs, Reason{"occupied", "", "still inside: " + strings.Join(in, ", ")})
+			add(Reason{"occupied", "", "still inside: " + strings.Join(in, ", ")})
 		}
 	}
 	if p.CarriersAway != nil {
 		for _, r := range p.CarriersAway() {
 			if !skip[r.Device] {
-				rs = append(rs, r)
+				add(r)
 			}
 		}
 	}
@@ -887,7 +1001,7 @@ func (p *Panel) arm(c *change, by string) error {
 	case ModeSealed:
 		return Errorf(ECONFLICT, "arm: the room is sealed; unseal it first")
 	}
-	if rs := p.checks(c, s.Bypass); len(rs) > 0 {
+	if rs := p.ready(c, s.Bypass); len(rs) > 0 {
 		return p.refuse(c, "arm", by, rs)
 	}
 	s.Mode, s.Since, s.By = ModeArmed, c.now, []string{by}

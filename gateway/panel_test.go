@@ -107,7 +107,15 @@ func (g *guarded) open() {
 	}
 }
 
-func (g *guarded) crash() { g.store.Close() }
+// crash ends the gateway as a kill would: its log closed mid-flight, its
+// timers gone with the process.
+func (g *guarded) crash() {
+	g.panel.Stop()
+	g.engine.StopSafes()
+	if err := g.store.Close(); err != nil {
+		g.t.Fatal(err)
+	}
+}
 
 func (g *guarded) set(device string, active bool) {
 	g.t.Helper()

@@ -258,3 +258,10 @@ func (s Schedule) Allows(t time.Time) bool {
 	}
 	return false
 }
+
+// SamePerson reports whether a and b name the same person: ids are compared
+// trimmed and case-folded, so "li.ming" and "Li.Ming " are one person and
+// cannot be the two of a two-person act.
+func SamePerson(a, b string) bool {
+	return strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(b))
+}

@@ -34,11 +34,14 @@ func (p *Panel) SetSchedule(ws WorkSchedule) {
 func (p *Panel) scheduleEndOfDay() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.work == nil {
+	if p.work == nil || p.stopped.Load() {
 		return
 	}
+	if p.stopEOD != nil {
+		p.stopEOD()
+	}
 	now := p.clock.Now()
-	p.clock.AfterFunc(p.work.EndOfDay(now).Sub(now), p.endOfDay)
+	p.stopEOD = p.clock.AfterFunc(p.work.EndOfDay(now).Sub(now), p.endOfDay)
 }
 
 // EndOfDay is the next end of the working day after now: today's, or
@@ -71,13 +74,14 @@ func (ws *WorkSchedule) holidayStarting(now time.Time) *Holiday {
 
 func (p *Panel) endOfDay() {
 	defer p.scheduleEndOfDay()
-	p.do(func(c *change) error { p.checkEndOfDay(c); return nil }) // a failed check is not retried: the next day's runs
+	// A failed check is held as a gateway fault, not retried: the next day's runs.
+	p.Fault("the end-of-day check", p.do(func(c *change) error { p.checkEndOfDay(c); return nil }))
 }
 
 func (p *Panel) checkEndOfDay(c *change) {
 	s := c.next
 	if s.Mode == ModeOpen {
-		reasons := p.checks(c, nil)
+		reasons := p.ready(c, nil)
 		reasons = append([]Reason{{Code: "not-armed", Detail: "the room is open after the end of the working day"}}, reasons...)
 		c.event("room.not_secured", SeverityWarning, "", "", map[string]any{"mode": s.Mode, "reasons": reasons})
 	}

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -20,9 +21,25 @@ type SealReport struct {
 	SealCarriers   map[string][]string `json:"seal_carriers,omitempty"`   // per safe, at sealing
 	UnsealCarriers map[string][]string `json:"unseal_carriers,omitempty"` // per safe, at unsealing
 	Events         []Event             `json:"events"`
-	Verdict        string              `json:"verdict"` // intact or broken
+	Verdict        string              `json:"verdict"`          // intact, broken or unverified
+	Causes         []string            `json:"causes,omitempty"` // every reason the verdict is not intact
+	Downtime       []Downtime          `json:"downtime,omitempty"`
 	BrokenAlarms   []string            `json:"broken_alarms,omitempty"`
 	Differences    []string            `json:"differences,omitempty"` // devices whose state differs between the ends
+}
+
+// The seal verdicts.
+const (
+	SealIntact     = "intact"     // nothing at all happened while sealed
+	SealBroken     = "broken"     // something happened: the causes say what
+	SealUnverified = "unverified" // nothing seen, but the gateway was down for a while
+)
+
+// Downtime is a stretch of the seal the gateway did not watch: from its last
+// sign of life (its last event, or its clean stop) to its start.
+type Downtime struct {
+	From string `json:"from"`
+	To   string `json:"to"`
 }
 
 // SealStep is the result of one person's seal or unseal confirmation.
@@ -77,7 +94,7 @@ func (p *Panel) sealStep(c *change, op, by string) (SealStep, error) {
 	}
 	if pend == nil {
 		if op == "seal" {
-			if rs := p.checks(c, nil); len(rs) > 0 {
+			if rs := p.ready(c, nil); len(rs) > 0 {
 				return SealStep{}, p.refuse(c, op, by, rs)
 			}
 		}
@@ -86,13 +103,13 @@ func (p *Panel) sealStep(c *change, op, by string) (SealStep, error) {
 			"window_s": int64(p.cfg.TwoPersonWindow.Seconds())})
 		return SealStep{Waiting: by}, nil
 	}
-	if pend.By == by {
-		return SealStep{}, Errorf(ECONFLICT, "%s: needs two different people; %s has already confirmed", op, by)
+	if SamePerson(pend.By, by) {
+		return SealStep{}, Errorf(ECONFLICT, "%s: needs two different people; %s has already confirmed", op, pend.By)
 	}
 	who := []string{pend.By, by}
 	s.Pending = nil
 	if op == "seal" {
-		if rs := p.checks(c, nil); len(rs) > 0 {
+		if rs := p.ready(c, nil); len(rs) > 0 {
 			return SealStep{}, p.refuse(c, op, by, rs)
 		}
 		snap := p.snapshot(c)
@@ -109,6 +126,12 @@ func (p *Panel) sealStep(c *change, op, by string) (SealStep, error) {
 		return SealStep{Done: true}, nil
 	}
 	seal := s.Seal
+	// The last seq first: events logged meanwhile come after it, so a gap
+	// below it is a gap in the log, never a race.
+	last, err := p.log.LastSeq()
+	if err != nil {
+		return SealStep{}, fmt.Errorf("unseal: read the log's last seq: %w", err)
+	}
 	during, err := p.log.Query(EventFilter{AfterSeq: seal.Seq})
 	if err != nil {
 		return SealStep{}, fmt.Errorf("unseal: read the events of the seal: %w", err)
@@ -118,29 +141,91 @@ func (p *Panel) sealStep(c *change, op, by string) (SealStep, error) {
 	r := &SealReport{SealID: seal.ID, Room: p.room, SealedBy: seal.By, SealedAt: seal.At.Format(TimeFormat),
 		UnsealedBy: who, UnsealedAt: c.now.Format(TimeFormat), SealSnapshot: seal.Snapshot, UnsealSnapshot: snap,
 		SealCarriers: seal.Carriers, UnsealCarriers: carriers,
-		Events: during, Verdict: "intact", BrokenAlarms: seal.Broken,
+		Events: during, BrokenAlarms: seal.Broken,
 		Differences: append(differences(seal.Snapshot, snap), carrierDifferences(seal.Carriers, carriers)...)}
-	if len(seal.Broken) > 0 {
-		r.Verdict = "broken"
-	}
-	for _, e := range during { // an opening the alarm missed (bypass, a crash) still breaks it
-		if strings.HasSuffix(e.Type, ".opened") || e.Type == "safe.unlocked" || e.Type == "alarm.raised" && strings.Contains(string(e.Data), `"seal-broken"`) {
-			r.Verdict = "broken"
-		}
-	}
+	r.judge(seal.Seq, last)
 	s.Mode, s.Since, s.By, s.Seal = ModeOpen, c.now, who, nil
 	c.report = r
 	c.event("mode.unsealed", SeverityInfo, "", by, map[string]any{"by": who, "seal_id": seal.ID, "verdict": r.Verdict})
 	c.event("seal.report", severityOfVerdict(r.Verdict), "", "", map[string]any{"seal_id": seal.ID, "verdict": r.Verdict,
-		"events": len(during), "broken_alarms": seal.Broken})
+		"events": len(during), "broken_alarms": seal.Broken, "causes": r.Causes})
 	return SealStep{Done: true, Report: r}, nil
 }
 
 func severityOfVerdict(v string) Severity {
-	if v == "broken" {
+	switch v {
+	case SealBroken:
 		return SeverityCritical
+	case SealUnverified:
+		return SeverityWarning
 	}
 	return SeverityInfo
+}
+
+// judge gives the report its verdict, the one rule of the seal: intact only
+// when, between the seal (event sealSeq) and now (the log's last event,
+// lastSeq), no alarm of any class was raised, no input changed, no event is
+// missing from the log and the gateway ran the whole time. Otherwise broken,
+// with every cause; unverified when the only cause is the gateway's downtime.
+// Never intact by omission.
+func (r *SealReport) judge(sealSeq, lastSeq uint64) {
+	var causes []string
+	at := func(e Event) string { return e.TS.Format(TimeFormat) }
+	next := sealSeq + 1
+	gap := func(to uint64) {
+		if to > next {
+			causes = append(causes, fmt.Sprintf("events missing from the log: seq %d–%d", next, to-1))
+		}
+	}
+	for _, e := range r.Events {
+		gap(e.Seq)
+		next = e.Seq + 1
+		var d struct {
+			Alarm        string     `json:"alarm"`
+			Class        AlarmClass `json:"class"`
+			Detail       string     `json:"detail"`
+			PreviousStop string     `json:"previous_stop"`
+		}
+		_ = json.Unmarshal(e.Data, &d) // an event without these fields leaves them empty
+		switch {
+		case e.Type == "alarm.raised" || e.Type == "alarm.repeated":
+			causes = append(causes, fmt.Sprintf("%s: %s alarm %s on %s %s", at(e), d.Class, d.Alarm, e.Device, d.Detail))
+		case e.Type == "gateway.started":
+			from := d.PreviousStop
+			if from == "" {
+				from = "unknown"
+			}
+			r.Downtime = append(r.Downtime, Downtime{From: from, To: at(e)})
+		case isInputEvent(e.Type) && e.Device != "":
+			causes = append(causes, fmt.Sprintf("%s: %s %s", at(e), e.Device, e.Type))
+		}
+	}
+	gap(lastSeq + 1)
+	for _, d := range r.Differences {
+		causes = append(causes, "changed between seal and unseal: "+d)
+	}
+	r.Verdict = SealIntact
+	switch {
+	case len(causes) > 0:
+		r.Verdict = SealBroken
+	case len(r.Downtime) > 0:
+		r.Verdict = SealUnverified
+	}
+	for _, d := range r.Downtime {
+		causes = append(causes, fmt.Sprintf("gateway down from %s to %s: the room was not watched", d.From, d.To))
+	}
+	r.Causes = causes
+}
+
+// isInputEvent tells whether typ is an input's change (door.opened,
+// motion.detected, tamper.active …).
+func isInputEvent(typ string) bool {
+	for _, s := range inputSpecs {
+		if typ == s.onActive || typ == s.onIdle {
+			return true
+		}
+	}
+	return false
 }
 
 // carriersInSafes is the carriers part of a seal snapshot; nil in a room

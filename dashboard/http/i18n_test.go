@@ -20,7 +20,7 @@ func TestEveryWordIsTranslated(t *testing.T) {
 	}
 	built := map[string][]string{
 		"cst.%s":     {"home", "signed-out", "away", "missing"},
-		"verdict.%s": {"intact", "broken"},
+		"verdict.%s": {"intact", "broken", "unverified"},
 		"change.%s":  {"armed", "disarmed", "sealed", "unsealed", "arming.refused"},
 		"op.%s":      {"seal", "unseal"},
 		"mode.%s":    {"open", "armed", "sealed"},

@@ -192,6 +192,25 @@ func TestFirmwareInTheEmulator(t *testing.T) {
 			t.Errorf("the board was taken as silent")
 		}
 	}
+
+	// A power cycle: the locks wait for their first debounced reading, so
+	// a booting board never reports a closed cover as opened (issue 16).
+	b.Power(false)
+	time.Sleep(100 * time.Millisecond) // the emulator's own clock stops; nothing here is timed
+	b.Power(true)
+	h.until(t, "a second reset told", func() bool { return h.resets == 2 })
+	h.until(t, "both locks reported after the power cycle", func() bool {
+		return len(h.locks[0]) > 0 && len(h.locks[1]) > 0 && !last(h.locks[0], bridge.LockTamper) && !last(h.locks[1], bridge.LockTamper)
+	})
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for n, states := range h.locks {
+		for _, s := range states {
+			if s == bridge.LockTamper {
+				t.Errorf("lock %d reported %s with its cover closed (states %v)", n, s, states)
+			}
+		}
+	}
 }
 
 // linked starts an emulated board and the gateway's link on its UART,

@@ -37,8 +37,10 @@ void board_start(struct board *b)
 	b->next_seq = 1;
 	for (uint8_t i = 0; i < NZONES; i++)
 		b->zone_state[i] = 0xFF; /* unknown: the first debounced reading is sent */
-	for (uint8_t i = 0; i < NLOCKS; i++)
-		b->lock_state[i] = 0xFF;
+	for (uint8_t i = 0; i < NLOCKS; i++) {
+		b->lock_state[i] = 0xFF; /* unknown: the first debounced reading is sent */
+		b->lock_known[i] = 0;
+	}
 }
 
 void board_tick(struct board *b, const uint16_t adc[NZONES], const struct lock_inputs in[NLOCKS])
@@ -72,6 +74,7 @@ void board_tick(struct board *b, const uint16_t adc[NZONES], const struct lock_i
 				b->jammed[i] = 0; /* the bolt moves: not jammed */
 			}
 			b->lock_in[i] = b->lock_cand[i];
+			b->lock_known[i] = 1;
 		}
 		/* the end of a release pulse: jammed if the bolt never withdrew */
 		if (b->pulse_until[i] && (int32_t)(b->now - b->pulse_until[i]) >= 0) {
@@ -80,6 +83,11 @@ void board_tick(struct board *b, const uint16_t adc[NZONES], const struct lock_i
 			if (!b->bolt_moved[i] && b->lock_in[i].bolt_thrown)
 				b->jammed[i] = 1;
 		}
+		/* unknown until the first debounced reading: lock_in starts all
+		 * zero, which reads as a cover open (issue 16: a false tamper at
+		 * every boot) */
+		if (!b->lock_known[i])
+			continue;
 		uint8_t s = lock_of(b, i);
 		if (s != b->lock_state[i] || b->lock_in[i].battery_low != b->lock_low[i]) {
 			b->lock_state[i] = s;

@@ -41,6 +41,7 @@ struct board {
 	/* locks */
 	struct lock_inputs lock_in[NLOCKS], lock_cand[NLOCKS];
 	uint8_t lock_count[NLOCKS];
+	uint8_t lock_known[NLOCKS]; /* its inputs were debounced once since start */
 	uint8_t lock_state[NLOCKS], lock_low[NLOCKS];
 	uint8_t jammed[NLOCKS], bolt_moved[NLOCKS];
 	uint32_t pulse_until[NLOCKS]; /* 0: not pulsing */

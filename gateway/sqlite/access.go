@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"context"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
@@ -257,27 +258,55 @@ func replaceRegister[T any](s *Store, name string, items []T, version int64, by 
 // records kept at least 180 days).
 const MinRetention = 180 * 24 * time.Hour
 
+// PruneBatch is how many events one prune transaction deletes. The log has
+// one writer: a prune in one transaction of a million rows held every other
+// commit, alarms included, for seconds (issue 16). In batches, a commit
+// waits for one batch at most.
+const PruneBatch = 2000
+
 // Prune deletes the published events older than retention before now, and
-// returns how many. Unpublished events are kept whatever their age.
-func (s *Store) Prune(retention time.Duration, now time.Time) (int64, error) {
+// returns how many. Unpublished events are kept whatever their age. It runs
+// in batches of PruneBatch, each its own transaction in the writer's queue,
+// so the room's commits go on between them. It stops between batches when
+// ctx is done (a stopping gateway does not wait for a long prune).
+func (s *Store) Prune(ctx context.Context, retention time.Duration, now time.Time) (int64, error) {
+	return s.prune(ctx, retention, now, PruneBatch)
+}
+
+func (s *Store) prune(ctx context.Context, retention time.Duration, now time.Time, batch int) (int64, error) {
 	if retention < MinRetention {
 		return 0, gateway.Errorf(gateway.EINVALID, "retention %v is shorter than 180 days (GB 50396)", retention)
 	}
 	before := now.Add(-retention).UnixMilli()
-	var n int64
-	err := s.write(func(tx *sql.Tx) error {
-		if _, err := tx.Exec(`UPDATE prune_gate SET before_ms = ? WHERE id = 1`, before); err != nil {
+	var total int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+		var n int64
+		err := s.write(func(tx *sql.Tx) error {
+			if _, err := tx.Exec(`UPDATE prune_gate SET before_ms = ? WHERE id = 1`, before); err != nil {
+				return err
+			}
+			res, err := tx.Exec(`DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE ts_ms < ?
+				AND seq <= (SELECT published_seq FROM outbox WHERE id = 1) ORDER BY seq LIMIT ?)`, before, batch)
+			if err != nil {
+				return fmt.Errorf("sqlite: prune: %w", err)
+			}
+			if n, err = res.RowsAffected(); err != nil {
+				return fmt.Errorf("sqlite: prune: %w", err)
+			}
+			_, err = tx.Exec(`UPDATE prune_gate SET before_ms = 0 WHERE id = 1`)
 			return err
-		}
-		res, err := tx.Exec(`DELETE FROM events WHERE ts_ms < ? AND seq <= (SELECT published_seq FROM outbox WHERE id = 1)`, before)
+		})
 		if err != nil {
-			return fmt.Errorf("sqlite: prune: %w", err)
+			return total, err
 		}
-		n, _ = res.RowsAffected()
-		_, err = tx.Exec(`UPDATE prune_gate SET before_ms = 0 WHERE id = 1`)
-		return err
-	})
-	return n, err
+		total += n
+		if n < int64(batch) {
+			return total, nil
+		}
+	}
 }
 
 func mustJSON(v any) json.RawMessage {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
@@ -223,26 +224,29 @@ func (r *readers) Stop() {
 	})
 }
 
-// pruneDaily prunes events past the retention now and every day.
-func (d *daemon) pruneDaily(days int, clock gateway.Clock) {
-	if days == 0 {
-		return
-	}
-	var run func()
-	run = func() {
-		n, err := d.store.Prune(time.Duration(days)*24*time.Hour, clock.Now())
-		if err != nil {
+// pruneDaily prunes the events past the retention now and every day, until
+// ctx is done. It runs beside the room, never on the start's path: the
+// store prunes in batches between the room's commits.
+func (d *daemon) pruneDaily(ctx context.Context, days int, clock gateway.Clock) {
+	for {
+		n, err := d.store.Prune(ctx, time.Duration(days)*24*time.Hour, clock.Now())
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
 			d.log.Error("prune failed", "err", err)
-		} else if n > 0 {
+		case n > 0:
 			d.log.Info("pruned events past the retention", "events", n, "days", days)
 		}
-		d.pruneMu.Lock()
-		if !d.pruneStopped {
-			d.stopPrune = clock.AfterFunc(24*time.Hour, run)
+		next := make(chan struct{})
+		stop := clock.AfterFunc(24*time.Hour, func() { close(next) })
+		select {
+		case <-ctx.Done():
+			stop()
+			return
+		case <-next:
 		}
-		d.pruneMu.Unlock()
 	}
-	run()
 }
 
 func mustJSON(v any) []byte {

@@ -168,6 +168,9 @@ func TestBoardInTheSimulatedRoom(t *testing.T) {
 
 	// A power cut: the board falls silent; back, it says HELLO with a new
 	// boot count, logged as a reset.
+	w.mu.Lock()
+	beforePowerCut := len(w.payloads)
+	w.mu.Unlock()
 	drive("board-1", "power-off")
 	seen("alarm.raised", "board-1", `"class":"board-silent"`)
 	drive("board-1", "power-on")
@@ -184,6 +187,30 @@ func TestBoardInTheSimulatedRoom(t *testing.T) {
 	seen("lock.release", "safe-c-lock", `"by":"wang.fang"`, `"reason":"归还文件"`)
 	seen("safe.unlocked", "safe-c-bolt")
 	seen("safe.locked", "safe-c-bolt") // the release ended with the door shut: thrown again
+
+	// No power cycle or reset raised a tamper on the lock: the board waits
+	// for its first debounced reading (issue 16).
+	w.mu.Lock()
+	var open []string
+	for i, p := range w.payloads {
+		if p["type"] != "alarm.raised" {
+			continue
+		}
+		data, _ := p["data"].(map[string]any)
+		if i >= beforePowerCut && p["device"] == "safe-c-lock" && data["class"] == "tamper" {
+			t.Errorf("a tamper on the lock: %v", p)
+		}
+		open = append(open, fmt.Sprint(data["alarm"]))
+	}
+	w.mu.Unlock()
+	// The alarms above are acknowledged: an open tamper or fault alarm
+	// refuses arming.
+	for i, id := range open {
+		r := w.command(room, "ack", fmt.Sprintf("k%d", i), map[string]any{"by": "zhao.lei", "alarm": id, "comment": "tested"})
+		if e, _ := r["error"].(map[string]any); r["status"] != "ok" && e["code"] != "conflict" && e["code"] != "notfound" {
+			t.Fatalf("ack %s: %v", id, r)
+		}
+	}
 
 	// Armed, no safe is released.
 	if r := w.command(room, "arm", "a1", map[string]any{"by": "li.ming"}); r["status"] != "ok" {

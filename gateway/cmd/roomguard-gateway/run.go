@@ -88,6 +88,7 @@ type daemon struct {
 	session *mqtt.Session
 	room    *sim.Room // nil unless simulated
 	inputs  []input
+	outputs []*relay.Dev
 	closers []func() // undone in reverse order by Stop
 
 	inputsWG             sync.WaitGroup
@@ -96,9 +97,8 @@ type daemon struct {
 	stopTail             context.CancelFunc
 	tailDone             chan struct{}
 
-	pruneMu      sync.Mutex
-	pruneStopped bool
-	stopPrune    func() bool
+	stopPrune context.CancelFunc // nil: no retention
+	pruneWG   sync.WaitGroup
 }
 
 type input struct {
@@ -236,7 +236,12 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 		if err != nil {
 			return nil, fmt.Errorf("output %s: %w", out.ID, err)
 		}
-		d.closers = append(d.closers, func() { drv.Halt() })
+		d.outputs = append(d.outputs, drv)
+		d.closers = append(d.closers, func() {
+			if err := drv.Halt(); err != nil {
+				log.Error("output not turned off", "output", id, "err", err)
+			}
+		})
 		d.engine.AddOutput(gateway.Output{ID: out.ID, Name: out.Name, Kind: out.Kind, Pulse: out.Pulse.D(), Driver: drv})
 	}
 	for _, in := range d.inputs {
@@ -291,7 +296,11 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	}
 	d.startBoards(clock, log.With("part", "boards"))
 	sealer.Vault = d.vault
-	d.pruneDaily(cfg.Ret.Days, clock)
+	if days := cfg.Ret.Days; days > 0 {
+		var pruneCtx context.Context
+		pruneCtx, d.stopPrune = context.WithCancel(context.Background())
+		d.pruneWG.Go(func() { d.pruneDaily(pruneCtx, days, clock) })
+	}
 	log.Info("gateway started", "room", cfg.Room.ID, "sim", o.Sim, "log", cfg.Storage.Path, "broker", brokerURL, "clock_trusted", clock.Trusted())
 
 	// Background work, in the order Stop ends it: inputs first (no new
@@ -345,16 +354,25 @@ func (d *daemon) Stop() {
 		d.vault.Stop()
 	}
 	d.engine.StopSafes()
-	d.pruneMu.Lock()
-	d.pruneStopped = true
 	if d.stopPrune != nil {
 		d.stopPrune()
+		d.pruneWG.Wait()
 	}
-	d.pruneMu.Unlock()
 	for _, in := range d.inputs {
-		in.dev.Halt()
+		if err := in.dev.Halt(); err != nil {
+			d.log.Error("input not halted", "input", in.cfg.ID, "err", err)
+		}
 	}
 	d.inputsWG.Wait()
+	// The outputs off and the panel's timers ended before the last event,
+	// so gateway.stopped is the last thing logged and the drain below
+	// publishes everything (issue 16: output.off came after the publisher).
+	for i, out := range d.outputs {
+		if err := out.Halt(); err != nil {
+			d.log.Error("output not turned off", "output", d.cfg.Outputs[i].ID, "err", err)
+		}
+	}
+	d.panel.Stop()
 	if err := d.engine.Stop("shutdown"); err != nil {
 		d.log.Error("stop not logged", "err", err)
 	}
