@@ -73,10 +73,16 @@ run: build tools firmware
 
 # Every test, unit and integration, with the race detector. The fuzz targets'
 # seed corpora run as part of the normal tests.
-test: tools browser avr deps
+test: tools browser avr deps lint
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+# gofmt, go vet, and errcheck (pinned with go.mod's tool directive): no
+# unchecked error outside the tests but the few .ci/errcheck-excludes.txt
+# names with its reasons.
+lint: deps
 	gofmt -l . | tee /dev/stderr | (! read -r _)
 	$(GO) vet ./...
-	$(GO) test -race -count=1 -timeout 15m ./...
+	$(GO) tool errcheck -ignoretests -exclude .ci/errcheck-excludes.txt ./...
 
 test-short: deps
 	$(GO) test -short -count=1 ./...

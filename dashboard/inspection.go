@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -29,6 +30,7 @@ type Inspection struct {
 	Overdue      []OverdueLine
 	Visitors     int
 	Lost         map[string]uint64 // per room: seqs pruned before the replica had them
+	Unreadable   []string          // room/seq of events whose data could not be read: left out
 	Untrusted    int               // events stamped while the gateway's clock was not synchronised
 	RoomsCovered []string
 }
@@ -109,7 +111,12 @@ func Inspect(from, until time.Time, recs []Record, entries EntryCounts) *Inspect
 	inPeriod := func(t time.Time) bool { return !t.Before(from) && t.Before(until) }
 	for _, r := range recs {
 		var d map[string]any
-		json.Unmarshal(r.Data, &d)
+		if len(r.Data) > 0 {
+			if err := json.Unmarshal(r.Data, &d); err != nil {
+				in.Unreadable = append(in.Unreadable, fmt.Sprintf("%s/%d", r.Room, r.Seq))
+				continue
+			}
+		}
 		str := func(k string) string { v, _ := d[k].(string); return v }
 		num := func(k string) int { v, _ := d[k].(float64); return int(v) }
 		key := r.Room + "/" + str("alarm")

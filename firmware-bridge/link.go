@@ -39,6 +39,7 @@ type Handler interface {
 // Counters are what a link refused.
 type Counters struct {
 	BadCRC, BadFrame, Dup, Retx uint64
+	WriteErrs                   uint64 // frames the line refused to take
 }
 
 // Link keeps a board's frames reliable over a serial line: it acknowledges
@@ -282,7 +283,12 @@ func (l *Link) count(err error) {
 func (l *Link) write(f Frame) {
 	l.wmu.Lock()
 	defer l.wmu.Unlock()
-	l.rw.Write(f.Encode()) // a failed write is a lost frame: retransmission and silence cover it
+	if _, err := l.rw.Write(f.Encode()); err != nil {
+		// A lost frame: retransmission and silence cover it; it is counted.
+		l.mu.Lock()
+		l.counters.WriteErrs++
+		l.mu.Unlock()
+	}
 }
 
 // received handles one checked frame from the board.

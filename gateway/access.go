@@ -2,7 +2,9 @@ package gateway
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -264,7 +266,7 @@ type batch struct {
 	a      *Access
 	now    time.Time
 	events []Event
-	alarms []func() // panel calls, made after our lock is released
+	alarms []func() error // panel calls, made after our lock is released
 }
 
 func (b *batch) event(typ string, sev Severity, device, person string, data map[string]any) {
@@ -287,10 +289,26 @@ func (a *Access) commit(b *batch, changedOccupancy bool) error {
 	return nil
 }
 
-func (a *Access) finish(b *batch) {
+// finish makes the step's panel calls; their errors are returned (the
+// panel has raised a gateway fault for any it could not log).
+func (a *Access) finish(b *batch) error {
+	var errs []error
 	for _, f := range b.alarms {
-		f()
+		errs = append(errs, f())
 	}
+	return errors.Join(errs...)
+}
+
+// fault raises a gateway fault for an error nobody waits for (a timer's).
+func (a *Access) fault(what string, err error) {
+	if err == nil {
+		return
+	}
+	if a.panel != nil {
+		a.panel.Fault(what, err)
+		return
+	}
+	slog.Default().Error("gateway fault", "room", a.room, "what", what, "err", err)
 }
 
 func (a *Access) isInside(id string) int {
@@ -328,8 +346,9 @@ func (a *Access) Badge(reader, card string, at time.Time) (Decision, error) {
 		a.denials[reader]++
 		if n := a.denials[reader]; n >= a.cfg.Denials {
 			a.denials[reader] = 0
-			b.alarms = append(b.alarms, func() {
-				a.panel.RaiseRestored(AlarmDeniedBurst, reader, fmt.Sprintf("%d consecutive denials", n))
+			b.alarms = append(b.alarms, func() error {
+				_, err := a.panel.RaiseRestored(AlarmDeniedBurst, reader, fmt.Sprintf("%d consecutive denials", n))
+				return err
 			})
 		}
 	}
@@ -339,15 +358,11 @@ func (a *Access) Badge(reader, card string, at time.Time) (Decision, error) {
 	}
 	if d.Granted && d.Disarms {
 		by := d.Person.ID
-		b.alarms = append(b.alarms, func() { a.panel.Disarm(by) })
+		b.alarms = append(b.alarms, func() error { return a.panel.Disarm(by) })
 	}
 	err = a.commit(b, false)
 	a.mu.Unlock()
-	a.finish(b)
-	if err == nil {
-		err = strikeErr
-	}
-	return d, err
+	return d, errors.Join(err, a.finish(b), strikeErr)
 }
 
 func (a *Access) logDecision(b *batch, r AccessReader, card string, d Decision) {
@@ -517,8 +532,9 @@ func (a *Access) grantExpired(door *doorState, g *grant) {
 		b.event("access.not_opened", SeverityInfo, door.cfg.ID, o.ID, map[string]any{"door": door.cfg.ID, "reader": g.reader,
 			"person_id": o.ID, "person_name": o.Name, "direction": g.direction})
 	}
-	a.commit(b, false)
+	err := a.commit(b, false)
 	a.mu.Unlock()
+	a.fault("log a grant not used", err)
 }
 
 // Input takes every logged input change of the room (the engine calls it
@@ -544,7 +560,14 @@ func (a *Access) Input(id string, kind InputKind, active bool, at time.Time) err
 			if by := a.armOnClose; by != "" {
 				a.armOnClose = ""
 				if len(a.st.Inside) == 0 {
-					b.alarms = append(b.alarms, func() { a.panel.Arm(by) })
+					b.alarms = append(b.alarms, func() error {
+						// A refusal is logged with its reasons and the room
+						// stays open; only a failure to log is an error.
+						if err := a.panel.Arm(by); ErrorCode(err) == EINTERNAL {
+							return err
+						}
+						return nil
+					})
 				}
 			}
 		}
@@ -563,8 +586,7 @@ func (a *Access) Input(id string, kind InputKind, active bool, at time.Time) err
 	}
 	err := a.commit(b, changed)
 	a.mu.Unlock()
-	a.finish(b)
-	return err
+	return errors.Join(err, a.finish(b))
 }
 
 // doorOpened confirms a grant, an exit by button, or raises door forced.
@@ -602,8 +624,9 @@ func (a *Access) doorOpened(b *batch, door *doorState) bool {
 			return false
 		}
 	}
-	b.alarms = append(b.alarms, func() {
-		a.panel.Raise(AlarmDoorForced, id, "door opened without a grant or the exit button")
+	b.alarms = append(b.alarms, func() error {
+		_, err := a.panel.Raise(AlarmDoorForced, id, "door opened without a grant or the exit button")
+		return err
 	})
 	return false
 }
@@ -619,7 +642,7 @@ func (a *Access) enter(b *batch, door *doorState, o Occupant, reader string) {
 	}
 	b.event("access.entered", SeverityInfo, door.cfg.ID, o.ID, data)
 	if !o.Visitor {
-		b.alarms = append(b.alarms, func() { a.panel.Restore(AlarmUnescorted, o.ID) })
+		b.alarms = append(b.alarms, func() error { return a.panel.Restore(AlarmUnescorted, o.ID) })
 	}
 }
 
@@ -640,13 +663,16 @@ func (a *Access) exit(b *batch, door *doorState, id, via, device string) {
 	}
 	b.event("access.exited", SeverityInfo, door.cfg.ID, o.ID, data)
 	if o.Visitor {
-		b.alarms = append(b.alarms, func() { a.panel.Restore(AlarmUnescorted, o.Escort) })
+		b.alarms = append(b.alarms, func() error { return a.panel.Restore(AlarmUnescorted, o.Escort) })
 	}
 	// The escort leaving a visitor behind.
 	for _, v := range a.st.Inside {
 		if v.Visitor && v.Escort == id {
 			detail := fmt.Sprintf("escort %s left; visitor %s is inside", o.Name, v.Name)
-			b.alarms = append(b.alarms, func() { a.panel.Raise(AlarmUnescorted, id, detail) })
+			b.alarms = append(b.alarms, func() error {
+				_, err := a.panel.Raise(AlarmUnescorted, id, detail)
+				return err
+			})
 		}
 	}
 	if len(a.st.Inside) == 0 {
@@ -668,16 +694,17 @@ func (a *Access) held(door *doorState, alarm bool) {
 	if alarm {
 		id := door.cfg.ID
 		secs := int64(door.cfg.HeldOpen.Seconds())
-		b.alarms = append(b.alarms, func() {
-			a.panel.Raise(AlarmDoorHeldOpen, id, fmt.Sprintf("door open longer than %d s", secs))
+		b.alarms = append(b.alarms, func() error {
+			_, err := a.panel.Raise(AlarmDoorHeldOpen, id, fmt.Sprintf("door open longer than %d s", secs))
+			return err
 		})
 	} else {
 		b.event("access.door_held_warning", SeverityWarning, door.cfg.ID, "", map[string]any{"door": door.cfg.ID,
 			"open_s": int64(door.cfg.HeldWarning.Seconds()), "alarm_at_s": int64(door.cfg.HeldOpen.Seconds())})
 	}
-	a.commit(b, false)
+	err := a.commit(b, false)
 	a.mu.Unlock()
-	a.finish(b)
+	a.fault("log the door held open", errors.Join(err, a.finish(b)))
 }
 
 // RegisterVisit registers a visitor and hands out the temporary card. The
@@ -762,9 +789,11 @@ func (a *Access) CheckOut(visitID, by string) (*Visit, error) {
 	if err == nil && wasInside {
 		a.published()
 		escort := v.Escort
-		b.alarms = append(b.alarms, func() { a.panel.Restore(AlarmUnescorted, escort) })
+		b.alarms = append(b.alarms, func() error { return a.panel.Restore(AlarmUnescorted, escort) })
 	}
 	a.mu.Unlock()
-	a.finish(b)
+	if ferr := a.finish(b); err == nil {
+		err = ferr
+	}
 	return v, err
 }

@@ -98,7 +98,9 @@ func (v *Vault) scheduleDaily() {
 	ws := WorkSchedule{End: v.dailyAt, Location: v.work.Location}
 	now := v.clock.Now()
 	v.daily = v.clock.AfterFunc(ws.EndOfDay(now).Sub(now), func() {
-		v.Inventory(InventorySchedule, "gateway") // a failure is a log failure, reported by the store
+		if _, err := v.Inventory(InventorySchedule, "gateway"); err != nil {
+			v.fault("the daily inventory", err)
+		}
 		v.mu.Lock()
 		if v.daily != nil {
 			v.scheduleDaily()

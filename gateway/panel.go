@@ -915,7 +915,8 @@ func (p *Panel) ack(c *change, id, by, comment string) error {
 // when the exit delay ends. Every door, window and safe closed and locked;
 // no motion; no active tamper or panic input; no open alarm of class tamper,
 // panic, duress, device-fault or board-silent (a jammed lock, a cut zone, a
-// silent board); nobody inside; every carrier home. A bypass leaves out the
+// silent board), nor a gateway fault (what it failed to record may be a
+// point not ready); nobody inside; every carrier home. A bypass leaves out the
 // points it names, never a tamper or a panic.
 func (p *Panel) ready(c *change, bypass *Bypass) []Reason {
 	s := c.next
@@ -963,6 +964,8 @@ func (p *Panel) ready(c *change, bypass *Bypass) []Reason {
 			add(Reason{"tamper", a.Device, fmt.Sprintf("tamper on %s (alarm %s, %s)", a.Device, a.ID, a.State())})
 		case AlarmPanic, AlarmDuress:
 			add(Reason{"panic", a.Device, fmt.Sprintf("%s on %s (alarm %s, %s)", a.Class, a.Device, a.ID, a.State())})
+		case AlarmGatewayFault: // what the gateway failed to record may be a point not ready
+			add(Reason{"fault", a.Device, fmt.Sprintf("%s (alarm %s, %s): %s", a.Class, a.ID, a.State(), a.Detail)})
 		case AlarmDeviceFault, AlarmBoardSilent:
 			if !skip[a.Device] {
 				add(Reason{"fault", a.Device, fmt.Sprintf("%s on %s (alarm %s, %s)", a.Class, a.Device, a.ID, a.State())})

@@ -3,10 +3,13 @@ package gateway_test
 import (
 	"encoding/json"
 	"errors"
+	"io"
+	"log/slog"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -52,6 +55,7 @@ type guarded struct {
 	path   string
 	clock  *clocktest.Clock
 	store  *sqlite.Store
+	log    *flakyLog // the store, made to refuse writes at will
 	engine *gateway.Engine
 	panel  *gateway.Panel
 	ret    *retained
@@ -85,7 +89,8 @@ func (g *guarded) open() {
 	g.store = store
 	g.ret = &retained{alarms: map[string]json.RawMessage{}, reports: map[string]json.RawMessage{}}
 	g.states = &sink{}
-	g.engine = gateway.NewEngine("jiyao-301", g.clock, store, g.states)
+	g.log = &flakyLog{Store: store}
+	g.engine = gateway.NewEngine("jiyao-301", g.clock, g.log, g.states)
 	for id, k := range guardedInputs {
 		g.engine.AddInput(gateway.Input{ID: id, Kind: k}, g.active[id])
 	}
@@ -97,7 +102,8 @@ func (g *guarded) open() {
 		t.Fatal(err)
 	}
 	g.engine.AddOutput(gateway.Output{ID: "siren", Kind: gateway.KindSiren, Driver: drv})
-	g.panel = gateway.NewPanel("jiyao-301", gateway.DefaultPanelConfig(), g.clock, store, g.ret)
+	g.panel = gateway.NewPanel("jiyao-301", gateway.DefaultPanelConfig(), g.clock, g.log, g.ret)
+	g.panel.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	g.engine.SetPanel(g.panel)
 	if err := g.engine.Start("test", true); err != nil {
 		t.Fatal(err)
@@ -109,6 +115,29 @@ func (g *guarded) open() {
 
 // crash ends the gateway as a kill would: its log closed mid-flight, its
 // timers gone with the process.
+// flakyLog is the room's log that refuses every write while fail is set, as
+// a full disk or a failing card would.
+type flakyLog struct {
+	*sqlite.Store
+	fail atomic.Bool
+}
+
+var errDiskFull = errors.New("sqlite: database or disk is full")
+
+func (l *flakyLog) SavePanel(events []gateway.Event, states []gateway.StateAt, st *gateway.PanelState, r *gateway.SealReport) ([]gateway.Event, error) {
+	if l.fail.Load() {
+		return nil, errDiskFull
+	}
+	return l.Store.SavePanel(events, states, st, r)
+}
+
+func (l *flakyLog) AppendWithStates(events []gateway.Event, states []gateway.DeviceState) ([]gateway.Event, error) {
+	if l.fail.Load() {
+		return nil, errDiskFull
+	}
+	return l.Store.AppendWithStates(events, states)
+}
+
 func (g *guarded) crash() {
 	g.panel.Stop()
 	g.engine.StopSafes()

@@ -375,3 +375,54 @@ func deleteEvents(t *testing.T, path, typ string) {
 		}
 	}
 }
+
+// No error is dropped: an alarm whose commit fails is not lost. The caller
+// gets the error, a critical gateway-fault alarm naming the lost alarm is
+// published at once, and it is logged as soon as the log takes writes again.
+func TestFailedCommitRaisesAGatewayFault(t *testing.T) {
+	g := newGuarded(t)
+	g.log.fail.Store(true)
+	g.active["tamper-1"] = true
+	if err := g.engine.InputChanged("tamper-1", true, g.clock.Now()); err == nil {
+		t.Fatal("an input change that could not be logged returned no error")
+	}
+	held, ok := g.ret.alarms["jiyao-301-gateway-fault"]
+	if !ok {
+		t.Fatalf("no gateway fault published; retained %v", g.ret.alarms)
+	}
+	for _, want := range []string{`"class":"gateway-fault"`, "disk is full", "tamper on tamper-1"} {
+		if !strings.Contains(string(held), want) {
+			t.Errorf("the held fault %s does not say %s", held, want)
+		}
+	}
+	g.clock.Advance(time.Second) // still failing: still held
+	if _, ok := g.ret.alarms["jiyao-301-gateway-fault"]; !ok {
+		t.Fatal("the held fault was dropped while the log still fails")
+	}
+
+	g.log.fail.Store(false)
+	g.clock.Advance(time.Second)
+	if _, ok := g.ret.alarms["jiyao-301-gateway-fault"]; ok {
+		t.Fatal("the held fault is still retained after it was logged")
+	}
+	a := g.alarm(gateway.AlarmGatewayFault)
+	if spec, _ := a.Class.Spec(); spec.Severity != gateway.SeverityCritical || !strings.Contains(a.Detail, "tamper on tamper-1") {
+		t.Fatalf("logged fault %+v", a)
+	}
+	if _, ok := g.ret.alarms[a.ID]; !ok {
+		t.Fatal("the logged fault is not retained")
+	}
+	evs, err := g.store.Query(gateway.EventFilter{Types: []string{"alarm.raised"}})
+	if err != nil || len(evs) != 1 || !strings.Contains(string(evs[0].Data), "gateway-fault") {
+		t.Fatalf("alarm.raised events %v (%v)", evs, err)
+	}
+	// An ack closes it: the log works again, so it was raised restored.
+	if err := g.panel.Ack(a.ID, "zhao.lei", "card replaced"); err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range g.alarms() {
+		if x.Class == gateway.AlarmGatewayFault {
+			t.Fatalf("the fault is still open after the ack: %+v", x)
+		}
+	}
+}

@@ -98,7 +98,9 @@ func (e *Engine) remind(run *safeRun, state string) error {
 		if now == SafeLocked {
 			return
 		}
-		e.panel.Raise(AlarmSafeLeftOpen, s.ID, fmt.Sprintf("safe %s (%s) %s for more than %s", s.ID, s.Name, now, s.OpenReminder))
+		if _, err := e.panel.Raise(AlarmSafeLeftOpen, s.ID, fmt.Sprintf("safe %s (%s) %s for more than %s", s.ID, s.Name, now, s.OpenReminder)); err != nil {
+			e.panel.Fault("raise safe-left-open on "+s.ID, err)
+		}
 	})
 	return nil
 }

@@ -1,7 +1,9 @@
 package gateway
 
 import (
+	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sort"
 	"strings"
@@ -208,7 +210,7 @@ type vbatch struct {
 	states   map[string]CarrierState // changed carriers, as they were before
 	signOuts []SignOut
 	report   *InventoryReport
-	after    []func() // panel calls, made after our lock is released
+	after    []func() error // panel calls, made after our lock is released
 }
 
 func (v *Vault) batch(now time.Time) *vbatch {
@@ -256,10 +258,26 @@ func (v *Vault) commit(b *vbatch) error {
 	return nil
 }
 
-func (v *Vault) finish(b *vbatch) {
+// finish makes the step's panel calls; their errors are returned (the
+// panel has raised a gateway fault for any it could not log).
+func (v *Vault) finish(b *vbatch) error {
+	var errs []error
 	for _, f := range b.after {
-		f()
+		errs = append(errs, f())
 	}
+	return errors.Join(errs...)
+}
+
+// fault raises a gateway fault for an error nobody waits for (a timer's).
+func (v *Vault) fault(what string, err error) {
+	if err == nil {
+		return
+	}
+	if v.panel != nil {
+		v.panel.Fault(what, err)
+		return
+	}
+	slog.Default().Error("gateway fault", "room", v.room, "what", what, "err", err)
 }
 
 func (v *Vault) statePayload(st CarrierState) map[string]any {
@@ -340,14 +358,13 @@ func (v *Vault) Seen(reader string, antenna int, epc string, at time.Time) error
 		// Signed out and seen in a safe: the loan stays open until returned.
 	case loc.ID == c.Home:
 		b.setStatus(c, st, CarrierHome, false, map[string]any{"safe": loc.ID})
-		b.after = append(b.after, func() { v.panel.Restore(AlarmCarrierRemoval, c.ID) })
+		b.after = append(b.after, func() error { return v.panel.Restore(AlarmCarrierRemoval, c.ID) })
 	default:
 		b.setStatus(c, st, CarrierAway, true, map[string]any{"safe": loc.ID})
 	}
 	err := v.commit(b)
 	v.mu.Unlock()
-	v.finish(b)
-	return err
+	return errors.Join(err, v.finish(b))
 }
 
 // atGate: a carrier read at the door. With a sign-out that lets it leave,
@@ -388,14 +405,17 @@ func (v *Vault) atGate(b *vbatch, c *Carrier, loan *SignOut, prev sighting) {
 	}
 	b.event("carrier.removal", SeverityCritical, c.ID, "", data)
 	detail := fmt.Sprintf("%s %s《%s》 at the gate without permission to leave; %s", c.Class.Chinese(), c.ID, c.Title, who)
-	b.after = append(b.after, func() { v.panel.Raise(AlarmCarrierRemoval, c.ID, detail) })
+	b.after = append(b.after, func() error {
+		_, err := v.panel.Raise(AlarmCarrierRemoval, c.ID, detail)
+		return err
+	})
 }
 
 // scheduleSweep runs the departure check now and then; with v.mu held.
 func (v *Vault) scheduleSweep() {
 	every := max(v.cfg.Departure/5, time.Second)
 	v.sweep = v.clock.AfterFunc(every, func() {
-		v.Sweep()
+		v.fault("the carriers' departure sweep", v.Sweep())
 		v.mu.Lock()
 		if v.sweep != nil {
 			v.scheduleSweep()
@@ -440,8 +460,7 @@ func (v *Vault) Sweep() error {
 	}
 	err := v.commit(b)
 	v.mu.Unlock()
-	v.finish(b)
-	return err
+	return errors.Join(err, v.finish(b))
 }
 
 // Away lists the carriers that keep the room from being armed: away,
@@ -631,10 +650,23 @@ func (v *Vault) overdue(carrier, loanID string) {
 	b.event("carrier.overdue", SeverityWarning, carrier, l.Borrower, map[string]any{"carrier": carrier, "title": title,
 		"sign_out": l.ID, "borrower": l.Borrower, "due": l.Due.Format(TimeFormat)})
 	detail := fmt.Sprintf("%s《%s》 signed out to %s was due back at %s", carrier, title, l.Borrower, l.Due.Format("2006-01-02 15:04"))
-	b.after = append(b.after, func() { v.panel.Raise(AlarmCarrierOverdue, carrier, detail) })
-	v.commit(b)
+	b.after = append(b.after, func() error {
+		_, err := v.panel.Raise(AlarmCarrierOverdue, carrier, detail)
+		return err
+	})
+	err := v.commit(b)
 	v.mu.Unlock()
-	v.finish(b)
+	if err != nil { // not logged: the loan is not marked overdue, and the timer is armed again
+		v.mu.Lock()
+		if cur := v.loans[carrier]; cur != nil && cur.ID == loanID {
+			cur.Overdue = false
+			v.timers[carrier] = v.clock.AfterFunc(faultRetry, func() { v.overdue(carrier, loanID) })
+		}
+		v.mu.Unlock()
+		v.fault("log a carrier overdue", err)
+		return
+	}
+	v.fault("raise a carrier overdue", v.finish(b))
 }
 
 // Return closes a carrier's open sign-out.
@@ -681,7 +713,9 @@ func (v *Vault) Return(carrier, by string) (*SignOut, error) {
 	}
 	v.mu.Unlock()
 	if l.Overdue {
-		v.panel.Restore(AlarmCarrierOverdue, carrier)
+		if err := v.panel.Restore(AlarmCarrierOverdue, carrier); err != nil {
+			return &closed, err
+		}
 	}
 	return &closed, nil
 }
@@ -811,7 +845,9 @@ func (v *Vault) Extend(carrier string, due time.Time, approver, by string) (*Sig
 	out := *l
 	v.mu.Unlock()
 	if prev.Overdue {
-		v.panel.Restore(AlarmCarrierOverdue, carrier)
+		if err := v.panel.Restore(AlarmCarrierOverdue, carrier); err != nil {
+			return &out, err
+		}
 	}
 	return &out, nil
 }

@@ -53,7 +53,9 @@ func (s *Server) session(r *http.Request) (*dashboard.Session, *dashboard.User) 
 	}
 	now := s.Clock.Now()
 	if se.Expired(now) {
-		s.Store.DeleteSession(se.ID)
+		if err := s.Store.DeleteSession(se.ID); err != nil {
+			s.Log.Error("expired session not deleted", "err", err) // refused all the same
+		}
 		return nil, nil
 	}
 	u, err := s.Store.User(se.User)
@@ -61,7 +63,9 @@ func (s *Server) session(r *http.Request) (*dashboard.Session, *dashboard.User) 
 		return nil, nil
 	}
 	if now.Sub(se.LastSeen) > time.Minute { // at most one write a minute per console
-		s.Store.TouchSession(se.ID, now)
+		if err := s.Store.TouchSession(se.ID, now); err != nil {
+			s.Log.Error("session not touched", "err", err) // it may expire early: a new login, nothing worse
+		}
 	}
 	return se, u
 }
@@ -135,13 +139,16 @@ func (s *Server) login(w http.ResponseWriter, hr *http.Request) {
 	}
 	if u.Disabled || !dashboard.PasswordMatches(u.Hash, password) {
 		locked := false
-		s.Store.UpdateUser(name, func(u *dashboard.User) error {
+		if _, err := s.Store.UpdateUser(name, func(u *dashboard.User) error {
 			u.Failed++
 			if u.Failed > dashboard.MaxFailedLogins {
 				u.LockedUntil, u.Failed, locked = now.Add(dashboard.LockoutFor), 0, true
 			}
 			return nil
-		})
+		}); err != nil {
+			s.fail(w, r, http.StatusInternalServerError, err.Error()) // an uncounted failure must not become a free guess
+			return
+		}
 		if locked {
 			s.auditAs(hr, name, "login.lockout", "", name, "", fmt.Sprintf("locked for %v: %d wrong passwords in a row", dashboard.LockoutFor, dashboard.MaxFailedLogins+1))
 			s.showLogin(w, r, http.StatusForbidden, tr(r.Lang, "err.locked")+" "+now.Add(dashboard.LockoutFor).Format("15:04"))
@@ -151,7 +158,10 @@ func (s *Server) login(w http.ResponseWriter, hr *http.Request) {
 		s.showLogin(w, r, http.StatusUnauthorized, tr(r.Lang, "err.password"))
 		return
 	}
-	s.Store.UpdateUser(name, func(u *dashboard.User) error { u.Failed, u.LockedUntil = 0, time.Time{}; return nil })
+	if _, err := s.Store.UpdateUser(name, func(u *dashboard.User) error { u.Failed, u.LockedUntil = 0, time.Time{}; return nil }); err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err.Error())
+		return
+	}
 	tok := token()
 	if err := s.Store.CreateSession(dashboard.Session{ID: sessionID(tok), User: name, CSRF: token(), Created: now, LastSeen: now}); err != nil {
 		s.fail(w, r, http.StatusInternalServerError, err.Error())
@@ -164,7 +174,10 @@ func (s *Server) login(w http.ResponseWriter, hr *http.Request) {
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *request) {
-	s.Store.DeleteSession(r.Session.ID)
+	if err := s.Store.DeleteSession(r.Session.ID); err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err.Error()) // the session would outlive the logout
+		return
+	}
 	s.cookie(w, sessionCookie, "", -time.Second)
 	s.auditf(r, "logout", "", "", "", "ok")
 	http.Redirect(w, r.Request, "/login", http.StatusSeeOther)

@@ -55,7 +55,10 @@ func (s *Server) openLoans() (map[string]*loanView, error) {
 	open := map[string]*loanView{}
 	for _, r := range recs {
 		var d loanEvent
-		json.Unmarshal(r.Data, &d)
+		if err := json.Unmarshal(r.Data, &d); err != nil {
+			s.Log.Warn("carrier event unreadable: left out", "room", r.Room, "seq", r.Seq, "err", err)
+			continue
+		}
 		key := r.Room + "/" + d.SignOut
 		due, _ := time.Parse(time.RFC3339, d.Due)
 		switch r.Type {

@@ -205,6 +205,7 @@ var messages = map[string][2]string{
 	"inspection.title":        {"保密室安全保密自查报告", "Confidential room self-inspection report"},
 	"period":                  {"期间", "Period"},
 	"generated":               {"生成", "Generated"},
+	"inspection.unreadable":   {"以下事件的数据无法读取，本报告不含这些事件：", "events whose data could not be read; this report leaves them out:"},
 	"inspection.lost":         {"条事件在值班台收到前已被网关清除，本报告不含这些事件", "events were pruned by the gateway before the console received them; this report does not cover them"},
 	"inspection.untrusted":    {"网关时钟未同步时记录的事件数：", "events stamped while the gateway's clock was not synchronised:"},
 	"inspection.entries":      {"出入情况", "Entries"},

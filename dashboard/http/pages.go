@@ -163,19 +163,25 @@ func (s *Server) entriesCSV(w http.ResponseWriter, r *request) {
 	f.Limit, f.Before = 5000, dashboard.Cursor{}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="entries-%s.csv"`, s.Clock.Now().In(s.zone()).Format("20060102-150405")))
-	w.Write([]byte("\ufeff")) // a BOM, so spreadsheet programs read the Chinese names as UTF-8
 	cw := csv.NewWriter(w)
-	cw.Write([]string{"time", "room", "seq", "result", "person", "name", "visitor", "card", "reader", "door", "direction", "reason"})
+	// A BOM, so spreadsheet programs read the Chinese names as UTF-8; a
+	// write that fails is the browser gone: the export stops and says so.
+	_, err = w.Write([]byte("\ufeff"))
+	if err == nil {
+		err = cw.Write([]string{"time", "room", "seq", "result", "person", "name", "visitor", "card", "reader", "door", "direction", "reason"})
+	}
 	n := 0
-	for n < 1_000_000 {
+	for err == nil && n < 1_000_000 {
 		page, err := s.Store.Entries(f)
 		if err != nil {
 			s.Log.Error("entries csv", "err", err)
 			break
 		}
 		for _, e := range page {
-			cw.Write([]string{e.TS.In(s.zone()).Format(gateway.TimeFormat), e.Room, strconv.FormatUint(e.Seq, 10), e.Result,
-				e.Person, csvSafe(e.PersonName), strconv.FormatBool(e.Visitor), e.Card, e.Reader, e.Door, e.Direction, e.Reason})
+			if err = cw.Write([]string{e.TS.In(s.zone()).Format(gateway.TimeFormat), e.Room, strconv.FormatUint(e.Seq, 10), e.Result,
+				e.Person, csvSafe(e.PersonName), strconv.FormatBool(e.Visitor), e.Card, e.Reader, e.Door, e.Direction, e.Reason}); err != nil {
+				break
+			}
 		}
 		n += len(page)
 		if len(page) < f.Limit {
@@ -185,6 +191,14 @@ func (s *Server) entriesCSV(w http.ResponseWriter, r *request) {
 		f.Before = dashboard.Cursor{TS: last.TS.UnixMilli(), Room: last.Room, Seq: last.Seq}
 	}
 	cw.Flush()
+	if err == nil {
+		err = cw.Error()
+	}
+	if err != nil {
+		s.Log.Warn("entries csv not delivered", "err", err)
+		s.auditf(r, "entries.export", f.Room, "", r.URL.RawQuery, fmt.Sprintf("failed after %d records: %v", n, err))
+		return
+	}
 	s.auditf(r, "entries.export", f.Room, "", r.URL.RawQuery, fmt.Sprintf("ok: %d records", n))
 }
 
@@ -211,7 +225,10 @@ func (s *Server) activeVisits() ([]visit, error) {
 	var order []string
 	for _, r := range recs {
 		var d map[string]any
-		json.Unmarshal(r.Data, &d)
+		if err := json.Unmarshal(r.Data, &d); err != nil {
+			s.Log.Warn("visitor event unreadable: left out", "room", r.Room, "seq", r.Seq, "err", err)
+			continue
+		}
 		str := func(k string) string { v, _ := d[k].(string); return v }
 		key := r.Room + "/" + str("visit")
 		if r.Type == "visitor.checked_out" {

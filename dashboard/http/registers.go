@@ -95,8 +95,10 @@ func registerText(r *request) (text, source string, err error) {
 			return "", "", gateway.Errorf(gateway.EINVALID, "upload: %v", err)
 		}
 		if f, h, err := r.FormFile("file"); err == nil {
-			defer f.Close()
 			b, err := io.ReadAll(f)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
 			if err != nil {
 				return "", "", gateway.Errorf(gateway.EINVALID, "upload %s: %v", h.Filename, err)
 			}

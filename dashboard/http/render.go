@@ -132,5 +132,7 @@ func (s *Server) render(w http.ResponseWriter, r *request, name string, data any
 		http.Error(w, "page error", http.StatusInternalServerError)
 		return
 	}
-	w.Write(b.Bytes())
+	if _, err := w.Write(b.Bytes()); err != nil {
+		s.Log.Debug("page not delivered", "page", name, "err", err) // the browser went away
+	}
 }

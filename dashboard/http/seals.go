@@ -44,7 +44,10 @@ func (s *Server) pendingSeals() (map[string]*pendingSeal, error) {
 			By      string `json:"by"`
 			WindowS int64  `json:"window_s"`
 		}
-		json.Unmarshal(r.Data, &d)
+		if err := json.Unmarshal(r.Data, &d); err != nil {
+			s.Log.Warn("seal confirmation unreadable: left out", "room", r.Room, "seq", r.Seq, "err", err)
+			continue
+		}
 		p := &pendingSeal{Op: d.Op, By: d.By, At: r.TS, Deadline: r.TS.Add(time.Duration(d.WindowS) * time.Second)}
 		if p.Deadline.After(now) {
 			out[r.Room] = p

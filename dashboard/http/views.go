@@ -124,7 +124,9 @@ func (s *Server) roomViews(only string) ([]roomView, error) {
 					}
 				}
 			case "mode":
-				json.Unmarshal(r.Payload, &v.Mode)
+				if err := json.Unmarshal(r.Payload, &v.Mode); err != nil {
+					s.Log.Warn("retained mode unreadable: left out", "room", r.Room, "err", err)
+				}
 			case "occupancy":
 				var o struct {
 					Inside []occupant `json:"inside"`

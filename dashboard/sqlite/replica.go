@@ -290,7 +290,9 @@ func storeEntry(stmt *sql.Stmt, e gateway.Event) error {
 	}
 	var d entryData
 	if len(e.Data) > 0 {
-		json.Unmarshal(e.Data, &d) // a malformed data object leaves the fields empty; the event itself is kept
+		if err := json.Unmarshal(e.Data, &d); err != nil {
+			d = entryData{} // a malformed data object leaves the fields empty; the event itself is kept
+		}
 	}
 	person := e.Person
 	if person == "" {

@@ -6,6 +6,7 @@ package sqlite
 import (
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -42,27 +43,23 @@ func Open(path string, clock gateway.Clock) (*Store, error) {
 	w.SetConnMaxIdleTime(0)
 	w.SetConnMaxLifetime(0)
 	if err := gwsqlite.Migrate(w, migrations); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
+		return nil, errors.Join(fmt.Errorf("sqlite: %s: %w", path, err), w.Close())
 	}
 	r, err := sql.Open("sqlite3", base+"?mode=ro&_query_only=true&_busy_timeout=10000")
 	if err != nil {
-		w.Close()
-		return nil, fmt.Errorf("sqlite: open %s read-only: %w", path, err)
+		return nil, errors.Join(fmt.Errorf("sqlite: open %s read-only: %w", path, err), w.Close())
 	}
 	r.SetMaxOpenConns(4)
 	s := &Store{clock: clock, w: w, r: r}
 	if err := s.loadRooms(); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
+		return nil, errors.Join(fmt.Errorf("sqlite: %s: %w", path, err), s.Close())
 	}
 	return s, nil
 }
 
 // Close closes the database.
 func (s *Store) Close() error {
-	s.r.Close()
-	return s.w.Close()
+	return errors.Join(s.r.Close(), s.w.Close())
 }
 
 // tx runs fn in one write transaction.

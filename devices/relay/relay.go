@@ -21,6 +21,9 @@ type Opts struct {
 	// OnChange is called, synchronously and in order, whenever the output
 	// turns on or off; pulse is the pulse length when a pulse turned it on.
 	OnChange func(on bool, pulse time.Duration)
+	// OnError is told when the end of a pulse could not drive the pin off
+	// (nobody waits for it to return the error).
+	OnError func(err error)
 }
 
 // Dev is one output. It starts off.
@@ -86,7 +89,9 @@ func (d *Dev) Pulse(dur time.Duration) error {
 		defer d.mu.Unlock()
 		if d.gen == gen {
 			d.stopPulse = nil
-			d.drive(false, 0)
+			if err := d.drive(false, 0); err != nil && d.opts.OnError != nil {
+				d.opts.OnError(err) // nobody waits for a pulse's end
+			}
 		}
 	})
 	return nil

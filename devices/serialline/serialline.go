@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/tarm/serial"
@@ -92,7 +93,7 @@ func Supervise(stop <-chan struct{}, o Opts, driver func(port Port, stop <-chan 
 		go func() { // Close unblocks the driver's read when stop comes
 			select {
 			case <-stop:
-				port.Close()
+				_ = port.Close() // only to unblock the read; closed again below, where its error counts
 			case <-done:
 			}
 			close(closed)
@@ -100,7 +101,9 @@ func Supervise(stop <-chan struct{}, o Opts, driver func(port Port, stop <-chan 
 		err = driver(port, stop, func() { report(true, nil) })
 		close(done)
 		<-closed
-		port.Close()
+		if cerr := port.Close(); err == nil && cerr != nil && !errors.Is(cerr, os.ErrClosed) {
+			err = fmt.Errorf("serialline: close: %w", cerr)
+		}
 		select {
 		case <-stop:
 			return

@@ -35,16 +35,13 @@ func Open() (*Link, error) {
 		return nil, fmt.Errorf("serialsim: open pty: %w", err)
 	}
 	if l.devMaster, l.devSlave, err = pty.Open(); err != nil {
-		l.gwMaster.Close()
-		l.gwSlave.Close()
-		return nil, fmt.Errorf("serialsim: open pty: %w", err)
+		return nil, errors.Join(fmt.Errorf("serialsim: open pty: %w", err), l.gwMaster.Close(), l.gwSlave.Close())
 	}
 	// We keep both slaves open: the line survives either side closing and
 	// reopening it, as a real serial port does.
 	for _, f := range []*os.File{l.gwSlave, l.devSlave} {
 		if err := makeRaw(f); err != nil {
-			l.Close()
-			return nil, fmt.Errorf("serialsim: raw mode on %s: %w", f.Name(), err)
+			return nil, errors.Join(fmt.Errorf("serialsim: raw mode on %s: %w", f.Name(), err), l.Close())
 		}
 	}
 	// Pollable masters: Close then interrupts the pumps' reads, really closes
@@ -54,8 +51,7 @@ func Open() (*Link, error) {
 	l.gwMaster, err1 = pollable(l.gwMaster)
 	l.devMaster, err2 = pollable(l.devMaster)
 	if err := errors.Join(err1, err2); err != nil {
-		l.Close()
-		return nil, fmt.Errorf("serialsim: %w", err)
+		return nil, errors.Join(fmt.Errorf("serialsim: %w", err), l.Close())
 	}
 	l.GatewayPath, l.DevicePath = l.gwSlave.Name(), l.devSlave.Name()
 	l.wg.Add(2)
@@ -66,7 +62,7 @@ func Open() (*Link, error) {
 
 func (l *Link) pump(dst, src *os.File) {
 	defer l.wg.Done()
-	io.Copy(dst, src) // ends when Close closes the masters
+	_, _ = io.Copy(dst, src) // ends, with the closed file's error, when Close closes the masters
 }
 
 func pollable(f *os.File) (*os.File, error) {
@@ -75,11 +71,12 @@ func pollable(f *os.File) (*os.File, error) {
 		return f, err
 	}
 	if err := unix.SetNonblock(fd, true); err != nil {
-		unix.Close(fd)
-		return f, err
+		return f, errors.Join(err, unix.Close(fd))
 	}
 	nf := os.NewFile(uintptr(fd), f.Name())
-	f.Close()
+	if err := f.Close(); err != nil {
+		return nf, errors.Join(err, nf.Close())
+	}
 	return nf, nil
 }
 
@@ -102,13 +99,14 @@ func makeRaw(f *os.File) error {
 
 // Close tears the line down.
 func (l *Link) Close() error {
+	var errs []error
 	l.once.Do(func() {
 		for _, f := range []*os.File{l.gwMaster, l.devMaster, l.gwSlave, l.devSlave} {
 			if f != nil {
-				f.Close()
+				errs = append(errs, f.Close())
 			}
 		}
 		l.wg.Wait()
 	})
-	return nil
+	return errors.Join(errs...)
 }

@@ -6,14 +6,17 @@ package emu
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	bridge "github.com/roomguard/roomguard/firmware-bridge"
@@ -97,12 +100,10 @@ func Start(elf, sim string, stderr io.Writer) (*Board, error) {
 	select {
 	case err := <-ready:
 		if err != nil {
-			cmd.Wait()
-			return nil, err
+			return nil, errors.Join(err, cmd.Wait())
 		}
 	case <-time.After(30 * time.Second):
-		b.Close()
-		return nil, fmt.Errorf("emu: %s did not start", sim)
+		return nil, errors.Join(fmt.Errorf("emu: %s did not start", sim), b.Close())
 	}
 	return b, nil
 }
@@ -144,14 +145,23 @@ func (b *Board) Power(on bool) error {
 
 // Close stops the emulator.
 func (b *Board) Close() error {
-	b.do("quit")
-	b.stdin.Close()
+	// A harness already gone refuses the quit and the close: its exit
+	// status below is what tells.
+	errs := []error{b.do("quit"), b.stdin.Close()}
 	select {
 	case <-b.done:
 	case <-time.After(5 * time.Second):
-		b.cmd.Process.Kill()
+		errs = append(errs, b.cmd.Process.Kill())
 	}
-	return b.cmd.Wait()
+	if err := b.cmd.Wait(); err != nil {
+		return err
+	}
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, os.ErrClosed) && !errors.Is(err, syscall.EPIPE) {
+			return fmt.Errorf("emu: close: %w", err)
+		}
+	}
+	return nil
 }
 
 // The middle of each zone state's band (PROTOCOL.md "Zones"), in millivolts.

@@ -131,7 +131,9 @@ type failFunc func(line int, field, format string, args ...any)
 func readTable(r io.Reader, source string, columns []string, required map[string]bool, row func(line int, get func(string) string, fail failFunc)) error {
 	br := bufio.NewReader(r)
 	if bom, err := br.Peek(3); err == nil && bytes.Equal(bom, []byte{0xEF, 0xBB, 0xBF}) {
-		br.Discard(3)
+		if _, err := br.Discard(3); err != nil { // peeked just before: cannot fail
+			return err
+		}
 	}
 	cr := stdcsv.NewReader(br)
 	cr.FieldsPerRecord = -1

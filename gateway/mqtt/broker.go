@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -55,12 +56,10 @@ func StartBroker(addr string, users []BrokerUser, log *slog.Logger) (*Broker, er
 		hook.users[u.Username] = []byte(u.Password)
 	}
 	if err := s.AddHook(hook, nil); err != nil {
-		ln.Close()
-		return nil, err
+		return nil, errors.Join(err, ln.Close())
 	}
 	if err := s.AddListener(listeners.NewNet("tcp", ln)); err != nil {
-		ln.Close()
-		return nil, err
+		return nil, errors.Join(err, ln.Close())
 	}
 	if err := s.Serve(); err != nil {
 		return nil, err

@@ -353,9 +353,14 @@ func (c *Commands) carrierCommand(name string, cmd command) (map[string]any, err
 		if err != nil {
 			return nil, err
 		}
-		b, _ := json.Marshal(r)
+		b, err := json.Marshal(r)
+		if err != nil {
+			return nil, err
+		}
 		var m map[string]any
-		json.Unmarshal(b, &m)
+		if err := json.Unmarshal(b, &m); err != nil {
+			return nil, err
+		}
 		return m, nil
 	}
 	switch name {

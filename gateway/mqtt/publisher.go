@@ -2,6 +2,7 @@ package mqtt
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -45,7 +46,7 @@ type inflight struct {
 }
 
 // Run publishes until ctx ends.
-func (p *Publisher) Run(ctx context.Context) error {
+func (p *Publisher) Run(ctx context.Context) (err error) {
 	confirmed, err := p.outbox.PublishedSeq()
 	if err != nil {
 		return err
@@ -53,7 +54,7 @@ func (p *Publisher) Run(ctx context.Context) error {
 	marked := confirmed
 	defer func() {
 		if confirmed > marked {
-			p.outbox.MarkPublished(confirmed)
+			err = errors.Join(err, p.outbox.MarkPublished(confirmed))
 		}
 	}()
 	for {

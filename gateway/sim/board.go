@@ -162,20 +162,26 @@ func (t *boardTwin) mechanism() {
 			t.held[n] = false
 		}
 		t.mu.Unlock()
+		var err error
 		switch {
 		case out.Level:
-			t.emu.Switch(n, emu.SwitchBolt, false)
+			err = t.emu.Switch(n, emu.SwitchBolt, false)
 		case throw:
-			t.emu.Switch(n, emu.SwitchBolt, true)
+			err = t.emu.Switch(n, emu.SwitchBolt, true)
+		}
+		if err != nil { // the emulator is gone: the board is closing
+			return
 		}
 	}
 }
 
-func (t *boardTwin) close() {
+func (t *boardTwin) close() error {
+	var err error
 	if t.emu != nil {
-		t.emu.Close()
+		err = t.emu.Close()
 	}
 	<-t.done
+	return err
 }
 
 // BoardPin is the level of an output pin of an emulated board; ok is false

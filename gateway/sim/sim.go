@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -140,40 +141,36 @@ func NewWith(cfg *config.Config, o Opts) (*Room, error) {
 	for _, s := range cfg.Serial {
 		l, err := serialsim.Open()
 		if err != nil {
-			r.Close()
-			return nil, fmt.Errorf("sim: serial device %s: %w", s.ID, err)
+			return nil, errors.Join(fmt.Errorf("sim: serial device %s: %w", s.ID, err), r.Close())
 		}
 		r.links = append(r.links, l)
 		r.Ports = append(r.Ports, Port{Device: s.ID, Kind: s.Kind, GatewayPath: l.GatewayPath, DevicePath: l.DevicePath})
 		if s.Kind == "em4100" || s.Kind == "pn532" {
 			dev, err := os.OpenFile(l.DevicePath, os.O_RDWR, 0)
 			if err != nil {
-				r.Close()
-				return nil, fmt.Errorf("sim: badge reader %s: %w", s.ID, err)
+				return nil, errors.Join(fmt.Errorf("sim: badge reader %s: %w", s.ID, err), r.Close())
 			}
 			t := &twin{kind: s.Kind, dev: dev}
 			if s.Kind == "pn532" {
 				t.chip = pn532sim.New(dev)
-				go t.chip.Serve() // ends when Close closes dev
+				go func() { _ = t.chip.Serve() }() // ends, with the closed file's error, when Close closes dev
 			}
 			r.twins[s.ID] = t
 		}
 		if k, ok := uhfKinds[s.Kind]; ok {
 			dev, err := os.OpenFile(l.DevicePath, os.O_RDWR, 0)
 			if err != nil {
-				r.Close()
-				return nil, fmt.Errorf("sim: UHF reader %s: %w", s.ID, err)
+				return nil, errors.Join(fmt.Errorf("sim: UHF reader %s: %w", s.ID, err), r.Close())
 			}
 			t := &uhfTwin{dev: dev, reader: uhfsim.New(k.kind, dev), antennas: k.antennas}
-			go t.reader.Serve() // ends when Close closes dev
+			go func() { _ = t.reader.Serve() }() // ends, with the closed file's error, when Close closes dev
 			r.uhf[s.ID] = t
 		}
 	}
 	for _, b := range cfg.Boards {
 		t, err := newBoardTwin(b, o)
 		if err != nil {
-			r.Close()
-			return nil, err
+			return nil, errors.Join(err, r.Close())
 		}
 		r.boards = append(r.boards, t)
 		if t.emu != nil {
@@ -183,8 +180,7 @@ func NewWith(cfg *config.Config, o Opts) (*Room, error) {
 		// No firmware: a line with nobody on it, as a board unplugged.
 		l, err := serialsim.Open()
 		if err != nil {
-			r.Close()
-			return nil, fmt.Errorf("sim: board %s: %w", b.ID, err)
+			return nil, errors.Join(fmt.Errorf("sim: board %s: %w", b.ID, err), r.Close())
 		}
 		r.links = append(r.links, l)
 		r.Ports = append(r.Ports, Port{Device: b.ID, Kind: "board", GatewayPath: l.GatewayPath, DevicePath: l.DevicePath})
@@ -368,17 +364,19 @@ func (r *Room) UHF(id string) *uhfsim.Reader {
 }
 
 // Close tears down the simulated serial lines and boards.
-func (r *Room) Close() {
+func (r *Room) Close() error {
+	var errs []error
 	for _, t := range r.boards {
-		t.close()
+		errs = append(errs, t.close())
 	}
 	for _, t := range r.twins {
-		t.dev.Close()
+		errs = append(errs, t.dev.Close())
 	}
 	for _, t := range r.uhf {
-		t.dev.Close()
+		errs = append(errs, t.dev.Close())
 	}
 	for _, l := range r.links {
-		l.Close()
+		errs = append(errs, l.Close())
 	}
+	return errors.Join(errs...)
 }

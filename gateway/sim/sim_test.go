@@ -27,7 +27,7 @@ func exampleRoom(t testing.TB) *sim.Room {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(r.Close)
+	t.Cleanup(func() { r.Close() })
 	return r
 }
 

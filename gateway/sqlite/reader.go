@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 )
@@ -24,8 +25,7 @@ func OpenReader(path string) (*Reader, error) {
 	}
 	var version int
 	if err := r.r.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil || version == 0 {
-		r.Close()
-		return nil, fmt.Errorf("sqlite: %s is not a roomguard log", path)
+		return nil, errors.Join(fmt.Errorf("sqlite: %s is not a roomguard log", path), r.Close())
 	}
 	return r, nil
 }

@@ -60,34 +60,28 @@ func Open(path, room string, clock gateway.Clock) (*Store, error) {
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 	if err := check(w, path); err != nil {
-		w.Close()
-		return nil, err
+		return nil, errors.Join(err, w.Close())
 	}
 	if err := migrate(w); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
+		return nil, errors.Join(fmt.Errorf("sqlite: %s: %w", path, err), w.Close())
 	}
 	if err := claimRoom(w, room); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
+		return nil, errors.Join(fmt.Errorf("sqlite: %s: %w", path, err), w.Close())
 	}
 	r, err := openReader(base)
 	if err != nil {
-		w.Close()
-		return nil, fmt.Errorf("sqlite: open %s read-only: %w", path, err)
+		return nil, errors.Join(fmt.Errorf("sqlite: open %s read-only: %w", path, err), w.Close())
 	}
 	s := &Store{path: path, room: room, clock: clock, w: w, Reader: r,
 		jobs: make(chan *job, maxBatch), stopped: make(chan struct{}), appended: make(chan struct{}, 1)}
 	if err := w.QueryRow(`SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)`).Scan(&s.lastSeq); err != nil {
-		s.closeDBs()
-		return nil, fmt.Errorf("sqlite: read last seq: %w", err)
+		return nil, errors.Join(fmt.Errorf("sqlite: read last seq: %w", err), s.closeDBs())
 	}
 	if s.insert, err = w.Prepare(insertSQL(1)); err == nil {
 		s.insertMany, err = w.Prepare(insertSQL(insertChunk))
 	}
 	if err != nil {
-		s.closeDBs()
-		return nil, fmt.Errorf("sqlite: prepare insert: %w", err)
+		return nil, errors.Join(fmt.Errorf("sqlite: prepare insert: %w", err), s.closeDBs())
 	}
 	go s.writer()
 	return s, nil

@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"os"
 	"slices"
@@ -36,12 +37,11 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 // RSS reads a process's resident set size and its peak (VmRSS, VmHWM) in
 // bytes from /proc.
 func RSS(pid int) (rss, peak int64, err error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, 0, err
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
 		key, val, ok := strings.Cut(sc.Text(), ":")
 		if !ok || (key != "VmRSS" && key != "VmHWM") {

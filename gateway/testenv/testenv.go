@@ -4,7 +4,9 @@ package testenv
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -23,8 +25,11 @@ func FreePort(t testing.TB) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	port := l.Addr().(*net.TCPAddr).Port
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return port
 }
 
 // Mosquitto is a broker process owned by a test.
@@ -97,8 +102,12 @@ func (m *Mosquitto) Stop() {
 	if m.cmd == nil || m.cmd.Process == nil {
 		return
 	}
-	m.cmd.Process.Signal(syscall.SIGTERM)
-	m.cmd.Wait()
+	if err := m.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		m.t.Errorf("stop mosquitto: %v", err)
+	}
+	if err := m.cmd.Wait(); err != nil {
+		m.t.Errorf("mosquitto: %v\n%s", err, m.out.String())
+	}
 	m.cmd = nil
 }
 
@@ -106,7 +115,9 @@ func (m *Mosquitto) Stop() {
 // sessions), as a broker replaced by a new one would have none. Call it while
 // the broker is stopped.
 func (m *Mosquitto) WipePersistence() {
-	os.Remove(filepath.Join(m.Dir, "mosquitto.db"))
+	if err := os.Remove(filepath.Join(m.Dir, "mosquitto.db")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		m.t.Fatal(err)
+	}
 }
 
 // WaitPort waits until something accepts on 127.0.0.1:port.
@@ -116,7 +127,9 @@ func WaitPort(t testing.TB, port int) {
 	for time.Now().Before(deadline) {
 		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 200*time.Millisecond)
 		if err == nil {
-			c.Close()
+			if err := c.Close(); err != nil {
+				t.Fatal(err)
+			}
 			return
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -202,8 +215,11 @@ func (p *Process) Kill() {
 	if p.cmd.ProcessState != nil {
 		return
 	}
-	p.cmd.Process.Kill()
-	p.cmd.Wait()
+	// Killed: its exit status says so, and says nothing else.
+	if err := p.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		panic("testenv: kill: " + err.Error())
+	}
+	_ = p.cmd.Wait()
 }
 
 // Stop asks the gateway to stop (SIGTERM) and waits.
@@ -211,7 +227,9 @@ func (p *Process) Stop() error {
 	if p.cmd.ProcessState != nil {
 		return nil
 	}
-	p.cmd.Process.Signal(syscall.SIGTERM)
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		return err
+	}
 	return p.cmd.Wait()
 }
 

@@ -20,7 +20,7 @@ import (
 	"github.com/roomguard/roomguard/gateway/sysclock"
 )
 
-func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlags("serve", stderr)
 	db := fs.String("db", "/var/lib/roomguard/dashboard.db", "the dashboard's database (replica, accounts, audit log)")
 	listen := fs.String("listen", "127.0.0.1:8080", "where the console listens (e.g. 0.0.0.0:8443 on the guard LAN)")
@@ -61,7 +61,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer store.Close()
+	defer func() { err = errors.Join(err, store.Close()) }()
 
 	srv := &dhttp.Server{Store: store, Clock: clock, Log: log, SecureCookies: *secure || *tlsCert != "", Zone: zone}
 	srv.Hub = dhttp.NewHub()
@@ -113,8 +113,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	hs.Shutdown(sctx) // live streams end with the context below
-	hs.Close()
+	// Live streams end with the context below: a shutdown that times out
+	// on them is expected, and Close ends what is left.
+	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		log.Warn("shutdown", "err", err)
+	}
+	if err := hs.Close(); err != nil {
+		log.Warn("close", "err", err)
+	}
 	log.Info("stopped")
 	return nil
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/roomguard/roomguard/gateway/sysclock"
 )
 
-func user(cmd string, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+func user(cmd string, args []string, stdin io.Reader, stdout, stderr io.Writer) (err error) {
 	fs := newFlags("user "+cmd, stderr)
 	db := fs.String("db", "/var/lib/roomguard/dashboard.db", "the dashboard's database")
 	var role, display *string
@@ -31,7 +31,7 @@ func user(cmd string, args []string, stdin io.Reader, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	defer store.Close()
+	defer func() { err = errors.Join(err, store.Close()) }()
 	switch cmd {
 	case "add":
 		if fs.NArg() != 1 {
@@ -61,7 +61,9 @@ func user(cmd string, args []string, stdin io.Reader, stdout, stderr io.Writer) 
 			Created: clock.Now(), CreatedBy: "command line"}, false); err != nil {
 			return err
 		}
-		store.Audit(dashboard.AuditEntry{At: clock.Now(), User: "command line", Action: "user.create", Target: name, Detail: "role " + string(r), Result: "ok"})
+		if err := store.Audit(dashboard.AuditEntry{At: clock.Now(), User: "command line", Action: "user.create", Target: name, Detail: "role " + string(r), Result: "ok"}); err != nil {
+			return fmt.Errorf("account %s created, but not recorded in the audit log: %w", name, err)
+		}
 		fmt.Fprintf(stdout, "account %s (%s) created\n", name, r)
 	case "list":
 		users, err := store.Users()
@@ -79,7 +81,9 @@ func user(cmd string, args []string, stdin io.Reader, stdout, stderr io.Writer) 
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.Name, u.Display, u.Role, state)
 		}
-		tw.Flush()
+		if err := tw.Flush(); err != nil {
+			return err
+		}
 	case "unlock":
 		if fs.NArg() != 1 {
 			return errors.New("user unlock: give one user name")
@@ -87,7 +91,9 @@ func user(cmd string, args []string, stdin io.Reader, stdout, stderr io.Writer) 
 		if _, err := store.UpdateUser(fs.Arg(0), func(u *dashboard.User) error { u.LockedUntil, u.Failed = time.Time{}, 0; return nil }); err != nil {
 			return err
 		}
-		store.Audit(dashboard.AuditEntry{At: clock.Now(), User: "command line", Action: "user.unlock", Target: fs.Arg(0), Result: "ok"})
+		if err := store.Audit(dashboard.AuditEntry{At: clock.Now(), User: "command line", Action: "user.unlock", Target: fs.Arg(0), Result: "ok"}); err != nil {
+			return fmt.Errorf("account %s unlocked, but not recorded in the audit log: %w", fs.Arg(0), err)
+		}
 		fmt.Fprintf(stdout, "account %s unlocked\n", fs.Arg(0))
 	default:
 		return fmt.Errorf("unknown command user %q (add, list, unlock)", cmd)

@@ -50,8 +50,7 @@ func loadKey(path string) (gateway.Keyed, error) {
 			return nil, fmt.Errorf("key file: %w", err)
 		}
 		if _, err := f.Write(key); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("key file: %w", err)
+			return nil, fmt.Errorf("key file: %w", errors.Join(err, f.Close()))
 		}
 		if err := f.Close(); err != nil {
 			return nil, fmt.Errorf("key file: %w", err)
@@ -211,17 +210,19 @@ func (d *daemon) simPath(id, path string) string {
 	return path
 }
 
-func (r *readers) Stop() {
+func (r *readers) Stop() error {
 	if r == nil {
-		return
+		return nil
 	}
+	var errs []error
 	r.once.Do(func() {
 		close(r.stop)
 		for _, h := range r.halt {
-			h()
+			errs = append(errs, h())
 		}
 		r.wg.Wait()
 	})
+	return errors.Join(errs...)
 }
 
 // pruneDaily prunes the events past the retention now and every day, until

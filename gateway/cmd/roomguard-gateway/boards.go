@@ -130,9 +130,9 @@ func (d *daemon) startBoards(clock gateway.Clock, log *slog.Logger) {
 }
 
 // Stop ends every board's line.
-func (bs *boards) Stop() {
+func (bs *boards) Stop() error {
 	if bs == nil {
-		return
+		return nil
 	}
 	bs.once.Do(func() {
 		close(bs.stop)
@@ -141,6 +141,7 @@ func (bs *boards) Stop() {
 		}
 		bs.wg.Wait()
 	})
+	return nil
 }
 
 // releaseTimeout bounds a release: the link gives a command up after five

@@ -52,8 +52,7 @@ func carrierCmd(ctx context.Context, sub string, args []string, stdout, stderr i
 		if sub == "export" {
 			return csv.WriteCarriers(stdout, carriers)
 		}
-		printCarriers(stdout, carriers, states, loans)
-		return nil
+		return printCarriers(stdout, carriers, states, loans)
 	case "import":
 		return registerImport(ctx, "carrier", args, stdout, stderr, 5*time.Minute, func(path string) (string, string, error) {
 			text, carriers, err := readCarriersFile(path)
@@ -242,7 +241,9 @@ func printInventory(w io.Writer, r *gateway.InventoryReport, asJSON bool) error 
 	for _, s := range r.Safes {
 		fmt.Fprintf(tw, "%s\t%d\t%d\n", s.Safe, s.Expected, s.Found)
 	}
-	tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
 	for _, part := range []struct {
 		name  string
 		items []gateway.InventItem
@@ -274,7 +275,7 @@ func printInventory(w io.Writer, r *gateway.InventoryReport, asJSON bool) error 
 	return nil
 }
 
-func printCarriers(w io.Writer, carriers []gateway.Carrier, states []gateway.CarrierState, loans []gateway.SignOut) {
+func printCarriers(w io.Writer, carriers []gateway.Carrier, states []gateway.CarrierState, loans []gateway.SignOut) error {
 	st := map[string]gateway.CarrierState{}
 	for _, s := range states {
 		st[s.ID] = s
@@ -313,7 +314,7 @@ func printCarriers(w io.Writer, carriers []gateway.Carrier, states []gateway.Car
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Title, c.Class.Chinese(), gateway.CarrierKinds[c.Kind], c.Home, status, seen, to, due)
 	}
-	tw.Flush()
+	return tw.Flush()
 }
 
 // readCarriersFile reads and checks a carrier CSV file.

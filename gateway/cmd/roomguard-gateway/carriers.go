@@ -85,7 +85,7 @@ func (d *daemon) startCarriers(cfg *config.Config, clock gateway.Clock, states *
 	if err := d.vault.Load(); err != nil {
 		return err
 	}
-	d.closers = append(d.closers, d.vault.Stop)
+	d.closers = append(d.closers, func() error { d.vault.Stop(); return nil })
 	d.vault.Publish()
 	cc := &carrierCommands{Vault: d.vault, store: d.store, retained: states, room: cfg.Room.ID, clock: clock}
 	for _, s := range cfg.Safes {

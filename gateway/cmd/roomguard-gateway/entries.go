@@ -67,15 +67,23 @@ func entriesCmd(args []string, stdout, stderr io.Writer) error {
 	cols := []string{"time", "result", "reason", "person_id", "person_name", "visitor", "card", "reader", "door", "direction", "via", "seq"}
 	var cw *csv.Writer
 	if *asCSV {
-		stdout.Write([]byte{0xEF, 0xBB, 0xBF})
+		if _, err := stdout.Write([]byte{0xEF, 0xBB, 0xBF}); err != nil { // a BOM: spreadsheets read the Chinese names as UTF-8
+			return err
+		}
 		cw = csv.NewWriter(stdout)
-		cw.Write(cols)
+		if err := cw.Write(cols); err != nil {
+			return err
+		}
 	}
 	n := 0
 	err = r.Entries(f, func(e gateway.Event) error {
 		n++
 		var d map[string]any
-		json.Unmarshal(e.Data, &d)
+		if len(e.Data) > 0 {
+			if err := json.Unmarshal(e.Data, &d); err != nil {
+				return fmt.Errorf("event %d: data: %w", e.Seq, err)
+			}
+		}
 		str := func(k string) string {
 			if v, ok := d[k]; ok && v != nil {
 				return fmt.Sprint(v)

@@ -94,7 +94,9 @@ func simulated(ctx context.Context, c *mqtt.Caller, room string) error {
 		return err
 	}
 	var st mqtt.Status
-	json.Unmarshal(p, &st)
+	if err := json.Unmarshal(p, &st); err != nil {
+		return fmt.Errorf("life: the status of room %s: %w", room, err)
+	}
 	if st.Sim == nil || !*st.Sim {
 		return fmt.Errorf("life: room %s is not simulated: start its gateway with run --sim", room)
 	}

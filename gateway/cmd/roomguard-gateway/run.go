@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -89,7 +90,7 @@ type daemon struct {
 	room    *sim.Room // nil unless simulated
 	inputs  []input
 	outputs []*relay.Dev
-	closers []func() // undone in reverse order by Stop
+	closers []func() error // undone in reverse order by Stop
 
 	inputsWG             sync.WaitGroup
 	bgWG                 sync.WaitGroup
@@ -113,9 +114,9 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	d := &daemon{cfg: cfg, log: log}
 	defer func() {
 		if err != nil {
-			d.readers.Stop()
-			d.boards.Stop()
-			d.close()
+			if cerr := errors.Join(d.readers.Stop(), d.boards.Stop(), d.close()); cerr != nil {
+				log.Error("not all closed after a failed start", "err", cerr)
+			}
 		}
 	}()
 	var clock gateway.Clock = sysclock.New(sysclock.Trust(cfg.Clock.Trust))
@@ -130,7 +131,7 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 		if d.room, err = sim.NewWith(cfg, sim.Opts{Firmware: o.Firmware, Stderr: o.Stderr}); err != nil {
 			return nil, err
 		}
-		d.closers = append(d.closers, func() { d.room.Close() })
+		d.closers = append(d.closers, d.room.Close)
 		openPin = d.room.Bank.Pin
 		for _, p := range d.room.Ports {
 			switch {
@@ -165,7 +166,7 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	if d.store, err = sqlite.Open(cfg.Storage.Path, cfg.Room.ID, clock); err != nil {
 		return nil, err
 	}
-	d.closers = append(d.closers, func() { d.store.Close() })
+	d.closers = append(d.closers, d.store.Close)
 	key, err := loadKey(keyFile(cfg))
 	if err != nil {
 		return nil, err
@@ -184,7 +185,7 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 		if err != nil {
 			return nil, err
 		}
-		d.closers = append(d.closers, func() { broker.Close() })
+		d.closers = append(d.closers, broker.Close)
 		brokerURL, username, password = broker.URL(), broker.Self.Username, broker.Self.Password
 		log.Info("embedded broker listening", "addr", broker.Addr())
 		fmt.Fprintf(o.Stdout, "broker: %s\n", broker.URL())
@@ -228,6 +229,7 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	for i, out := range cfg.Outputs {
 		id := out.ID
 		drv, err := relay.New(outPins[i], &relay.Opts{ActiveLevel: level(out.Active), AfterFunc: clock.AfterFunc,
+			OnError: func(err error) { d.panel.Fault("end the pulse of output "+id, err) },
 			OnChange: func(on bool, pulse time.Duration) {
 				if err := d.engine.OutputChanged(id, on, pulse); err != nil {
 					log.Error("output change not logged", "output", id, "err", err)
@@ -237,11 +239,7 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 			return nil, fmt.Errorf("output %s: %w", out.ID, err)
 		}
 		d.outputs = append(d.outputs, drv)
-		d.closers = append(d.closers, func() {
-			if err := drv.Halt(); err != nil {
-				log.Error("output not turned off", "output", id, "err", err)
-			}
-		})
+		d.closers = append(d.closers, drv.Halt)
 		d.engine.AddOutput(gateway.Output{ID: out.ID, Name: out.Name, Kind: out.Kind, Pulse: out.Pulse.D(), Driver: drv})
 	}
 	for _, in := range d.inputs {
@@ -332,12 +330,20 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	go func() { defer d.bgWG.Done(); states.Run(pubCtx) }()
 	d.tailDone = make(chan struct{})
 	if o.Tail {
-		last, _ := d.store.LastSeq()
+		last, err := d.store.LastSeq()
+		if err != nil {
+			return nil, err
+		}
 		from := uint64(0)
 		if last > 20 {
 			from = last - 20
 		}
-		go func() { defer close(d.tailDone); follow(tailCtx, d.store.Reader, from, o.Stdout, false) }()
+		go func() {
+			defer close(d.tailDone)
+			if err := follow(tailCtx, d.store.Reader, from, o.Stdout, false); err != nil && tailCtx.Err() == nil {
+				log.Error("--tail stopped", "err", err)
+			}
+		}()
 	} else {
 		close(d.tailDone)
 	}
@@ -348,8 +354,9 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 // outbox, the publishers, the session, then the log and the broker.
 func (d *daemon) Stop() {
 	d.log.Info("stopping")
-	d.readers.Stop()
-	d.boards.Stop()
+	if err := errors.Join(d.readers.Stop(), d.boards.Stop()); err != nil {
+		d.log.Error("readers and boards not all stopped", "err", err)
+	}
 	if d.vault != nil {
 		d.vault.Stop()
 	}
@@ -382,14 +389,18 @@ func (d *daemon) Stop() {
 	d.stopPub()
 	d.stopSession()
 	d.bgWG.Wait()
-	d.close()
+	if err := d.close(); err != nil {
+		d.log.Error("not all closed", "err", err)
+	}
 }
 
-func (d *daemon) close() {
+func (d *daemon) close() error {
+	var errs []error
 	for i := len(d.closers) - 1; i >= 0; i-- {
-		d.closers[i]()
+		errs = append(errs, d.closers[i]())
 	}
 	d.closers = nil
+	return errors.Join(errs...)
 }
 
 // drain waits, up to max, for the publisher to have sent everything logged.

@@ -56,8 +56,7 @@ func visitorCmd(ctx context.Context, sub string, args []string, stdout, stderr i
 		if err != nil {
 			return err
 		}
-		printVisits(stdout, visits)
-		return nil
+		return printVisits(stdout, visits)
 	}
 	return fmt.Errorf("visitor: unknown subcommand %q (want register, checkout or list)", sub)
 }
@@ -129,7 +128,7 @@ func visitWindow(fromFlag, untilFlag string, now time.Time) (from, until time.Ti
 	return from, until, nil
 }
 
-func printVisits(w io.Writer, visits []gateway.Visit) {
+func printVisits(w io.Writer, visits []gateway.Visit) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "VISIT\tNAME\tID\tORGANIZATION\tHOST\tESCORT\tCARD\tFROM\tUNTIL\tCHECKED OUT")
 	for _, v := range visits {
@@ -140,5 +139,5 @@ func printVisits(w io.Writer, visits []gateway.Visit) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.ID, v.Name, v.IDMasked, v.Organization, v.Host, v.Escort,
 			gateway.MaskCard(v.Card), v.From.Format("2006-01-02 15:04"), v.Until.Format("2006-01-02 15:04"), out)
 	}
-	tw.Flush()
+	return tw.Flush()
 }
