@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -128,6 +129,13 @@ func TestBoardInTheSimulatedRoom(t *testing.T) {
 		return slices.ContainsFunc(w.payloads, func(p map[string]any) bool { return p["type"] == "output.on" && p["device"] == "strobe" })
 	})
 	w.waitFor("the relay's pin driven", func() bool { on, _ := d.room.BoardPin("board-1", 'B', 5); return on })
+	// A cut supervised line refuses arming and sealing, naming it.
+	for _, c := range []struct{ cmd, id string }{{"arm", "x1"}, {"seal", "x2"}} {
+		r := w.command(room, c.cmd, c.id, map[string]any{"by": "li.ming"})
+		if e, _ := r["error"].(map[string]any); r["status"] != "error" || !strings.Contains(fmt.Sprint(e["reasons"], e["message"]), "window-north") {
+			t.Errorf("%s with a cut line: %v", c.cmd, r)
+		}
+	}
 	drive("window-north", "tamper-short")
 	seen("alarm.repeated", "window-north", `"class":"tamper"`)
 	drive("window-north", "closed")

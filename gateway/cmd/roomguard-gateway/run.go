@@ -98,6 +98,7 @@ type daemon struct {
 	stopTail             context.CancelFunc
 	tailDone             chan struct{}
 
+	stopOnce  sync.Once
 	stopPrune context.CancelFunc // nil: no retention
 	pruneWG   sync.WaitGroup
 }
@@ -352,7 +353,9 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 
 // Stop ends the daemon in order: inputs, a last event, a short drain of the
 // outbox, the publishers, the session, then the log and the broker.
-func (d *daemon) Stop() {
+func (d *daemon) Stop() { d.stopOnce.Do(d.stop) }
+
+func (d *daemon) stop() {
 	d.log.Info("stopping")
 	if err := errors.Join(d.readers.Stop(), d.boards.Stop()); err != nil {
 		d.log.Error("readers and boards not all stopped", "err", err)

@@ -64,7 +64,7 @@ var sealPage = template.Must(template.New("seal").Funcs(template.FuncMap{
 body{font-family:"Noto Sans CJK SC","Source Han Sans SC",sans-serif;margin:2em;color:#111}
 h1{font-size:1.4em}table{border-collapse:collapse;width:100%;margin:1em 0}
 th,td{border:1px solid #999;padding:.3em .5em;text-align:left;font-size:.9em}
-.broken{color:#b00;font-weight:bold}.intact{color:#060;font-weight:bold}
+.broken{color:#b00;font-weight:bold}.intact{color:#060;font-weight:bold}.unverified{color:#a60;font-weight:bold}
 @media print{body{margin:0}}
 </style></head><body>
 <h1>节假日封门报告 · Holiday seal report</h1>
@@ -72,8 +72,10 @@ th,td{border:1px solid #999;padding:.3em .5em;text-align:left;font-size:.9em}
 <tr><th>房间 Room</th><td>{{.Room}}</td><th>封门编号 Seal</th><td>{{.SealID}}</td></tr>
 <tr><th>封门 Sealed</th><td>{{.SealedAt}}</td><th>封门人 By</th><td>{{range $i, $p := .SealedBy}}{{if $i}}、{{end}}{{$p}}{{end}}</td></tr>
 <tr><th>启封 Unsealed</th><td>{{.UnsealedAt}}</td><th>启封人 By</th><td>{{range $i, $p := .UnsealedBy}}{{if $i}}、{{end}}{{$p}}{{end}}</td></tr>
-<tr><th>结论 Verdict</th><td colspan="3" class="{{.Verdict}}">{{if eq .Verdict "intact"}}完好 intact{{else}}被破坏 broken{{end}}</td></tr>
+<tr><th>结论 Verdict</th><td colspan="3" class="{{.Verdict}}">{{if eq .Verdict "intact"}}完好 intact{{else if eq .Verdict "unverified"}}无法确认（网关曾停机） unverified (the gateway was down){{else}}被破坏 broken{{end}}</td></tr>
 </table>
+{{if .Causes}}<h2>判定依据 · Causes</h2>
+<ul class="{{.Verdict}}">{{range .Causes}}<li>{{.}}</li>{{end}}</ul>{{end}}
 <h2>封门时与启封时 · At sealing and at unsealing</h2>
 <table><tr><th>设备 Device</th><th>类型 Kind</th><th>封门时 Sealed</th><th>启封时 Unsealed</th></tr>
 {{$after := .UnsealSnapshot}}{{range $i, $d := .SealSnapshot}}<tr><td>{{$d.Device}}</td><td>{{$d.Kind}}</td><td>{{$d.State}}</td><td>{{with index $after $i}}{{.State}}{{end}}</td></tr>

@@ -1,0 +1,213 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/roomguard/roomguard/gateway/clocktest"
+	"github.com/roomguard/roomguard/gateway/config"
+	"github.com/roomguard/roomguard/gateway/testenv"
+)
+
+// The room's rules of issue 16 end to end: the daemon on an injected clock,
+// Mosquitto, a guard station subscribed to the room.
+
+const rulesRoomYAML = `room: {id: %s, name: 机要室}
+storage: {path: %s}
+mqtt: {url: "%s"}
+inputs:
+  - {id: door-main, kind: door,        pin: GPIO17, active: high, debounce: 0s}
+  - {id: window-1,  kind: window,      pin: GPIO27, active: high, debounce: 0s}
+  - {id: ir-1,      kind: ir-detector, pin: GPIO5,  active: high, debounce: 0s}
+  - {id: tamper-1,  kind: tamper,      pin: GPIO6,  active: high, debounce: 0s}
+outputs:
+  - {id: siren, kind: siren, pin: GPIO24, active: high}
+`
+
+type rulesRig struct {
+	t     *testing.T
+	room  string
+	cfg   *config.Config
+	clock *clocktest.Clock
+	d     *daemon
+	w     *watcher
+}
+
+func newRulesRig(t *testing.T, room string) *rulesRig {
+	t.Helper()
+	m := testenv.StartMosquitto(t)
+	cfg, err := config.Parse(fmt.Appendf(nil, rulesRoomYAML, room, filepath.Join(t.TempDir(), "log.db"), m.URL()), "rules.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &rulesRig{t: t, room: room, cfg: cfg, clock: clocktest.New(time.Date(2026, 11, 22, 18, 0, 0, 0, time.FixedZone("CST", 8*3600)))}
+	r.start()
+	r.w = watch(t, m.URL(), room)
+	r.w.waitFor("online", func() bool { return bytes.Contains(r.w.topics[r.topic("status")], []byte(`"online"`)) })
+	return r
+}
+
+func (r *rulesRig) start() {
+	r.t.Helper()
+	d, err := startDaemon(r.cfg, daemonOpts{Clock: r.clock, Sim: true, LogLevel: slog.LevelWarn, Stdout: io.Discard, Stderr: gatewayLog(r.t)})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.d = d
+	r.t.Cleanup(d.Stop)
+}
+
+func (r *rulesRig) topic(s string) string { return "roomguard/" + r.room + "/" + s }
+
+func (r *rulesRig) drive(device, word string) {
+	r.t.Helper()
+	if err := r.d.room.Drive(device, []byte(word)); err != nil {
+		r.t.Fatal(err)
+	}
+	r.w.waitFor(device+" "+word, func() bool {
+		return bytes.Contains(r.w.topics[r.topic("devices/"+device)], []byte(`"state":"`+word+`"`))
+	})
+}
+
+func (r *rulesRig) ok(cmd, id string, fields map[string]any) map[string]any {
+	r.t.Helper()
+	rep := r.w.command(r.room, cmd, id, fields)
+	if rep["status"] != "ok" {
+		r.t.Fatalf("%s: %v", cmd, rep)
+	}
+	res, _ := rep["result"].(map[string]any)
+	return res
+}
+
+// retainedAlarm waits for a retained alarm of class and returns it.
+func (r *rulesRig) retainedAlarm(class string) map[string]any {
+	r.t.Helper()
+	var a map[string]any
+	r.w.waitFor("a retained "+class+" alarm", func() bool {
+		for _, topic := range r.w.alarmTopics(r.room) {
+			var x map[string]any
+			if json.Unmarshal(r.w.topics[topic], &x) == nil && x["class"] == class {
+				a = x
+				return true
+			}
+		}
+		return false
+	})
+	return a
+}
+
+// ackAll acknowledges every retained alarm.
+func (r *rulesRig) ackAll(prefix string) {
+	r.t.Helper()
+	r.w.mu.Lock()
+	var ids []string
+	for _, topic := range r.w.alarmTopics(r.room) {
+		ids = append(ids, strings.TrimPrefix(topic, r.topic("alarms/")))
+	}
+	r.w.mu.Unlock()
+	for i, id := range ids {
+		rep := r.w.command(r.room, "ack", fmt.Sprintf("%s%d", prefix, i), map[string]any{"by": "zhao.lei", "alarm": id, "comment": "已现场核查"})
+		if e, _ := rep["error"].(map[string]any); rep["status"] != "ok" && e["code"] != "conflict" {
+			r.t.Fatalf("ack %s: %v", id, rep)
+		}
+	}
+}
+
+// The door left open, with motion, through the exit delay: not armed, and a
+// retained exit-fault alarm names the door.
+func TestExitFaultEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration")
+	}
+	r := newRulesRig(t, "exit-room")
+	r.ok("arm", "a1", map[string]any{"by": "li.ming"})
+	r.drive("door-main", "open")
+	r.drive("ir-1", "motion")
+	r.clock.Advance(60 * time.Second)
+	r.w.waitFor("open again", func() bool {
+		return bytes.Contains(r.w.topics[r.topic("mode")], []byte(`"mode":"open"`))
+	})
+	a := r.retainedAlarm("exit-fault")
+	if d := fmt.Sprint(a["detail"]); !strings.Contains(d, "door-main") || !strings.Contains(d, "ir-1") {
+		t.Fatalf("exit fault %v does not name the door and the detector", a)
+	}
+	r.w.mu.Lock()
+	defer r.w.mu.Unlock()
+	for _, e := range r.w.events {
+		if e == "mode.armed" {
+			t.Fatal("the room armed with its door open")
+		}
+	}
+	for _, b := range r.w.bad {
+		t.Errorf("invalid message %s", b)
+	}
+}
+
+// Motion and a tamper during a seal: the report is broken and names both.
+// A gateway stopped during another seal: the report is unverified and gives
+// the downtime.
+func TestSealVerdictsEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration")
+	}
+	r := newRulesRig(t, "seal-room")
+	seal := func(id string) {
+		r.ok("seal", id+"a", map[string]any{"by": "li.ming"})
+		r.ok("seal", id+"b", map[string]any{"by": "wang.fang"})
+		r.w.waitFor("sealed", func() bool { return bytes.Contains(r.w.topics[r.topic("mode")], []byte(`"sealed"`)) })
+	}
+	unseal := func(id string) map[string]any {
+		r.ok("unseal", id+"a", map[string]any{"by": "wang.fang"})
+		res := r.ok("unseal", id+"b", map[string]any{"by": "zhao.lei"})
+		reportTopic := r.topic("seal-reports/" + fmt.Sprint(res["seal_id"]))
+		r.w.waitFor("the seal report", func() bool { return r.w.topics[reportTopic] != nil })
+		var rep map[string]any
+		if err := json.Unmarshal(r.w.get(reportTopic), &rep); err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+
+	seal("s1")
+	r.clock.Advance(24 * time.Hour)
+	r.drive("ir-1", "motion")
+	r.drive("ir-1", "idle")
+	r.drive("tamper-1", "tamper")
+	r.drive("tamper-1", "normal")
+	r.retainedAlarm("tamper")
+	r.ackAll("k")
+	rep := unseal("u1")
+	causes := fmt.Sprint(rep["causes"])
+	if rep["verdict"] != "broken" || !strings.Contains(causes, "ir-1") || !strings.Contains(causes, "tamper-1") {
+		t.Fatalf("verdict %v, causes %s", rep["verdict"], causes)
+	}
+	r.w.waitFor("every alarm closed", func() bool { return len(r.w.alarmTopics(r.room)) == 0 })
+
+	seal("s2")
+	r.clock.Advance(time.Hour)
+	r.d.Stop()
+	r.clock.Advance(5 * time.Hour)
+	r.start()
+	r.w.waitFor("online again", func() bool { return bytes.Contains(r.w.topics[r.topic("status")], []byte(`"online"`)) })
+	rep = unseal("u2")
+	down, _ := rep["downtime"].([]any)
+	if rep["verdict"] != "unverified" || len(down) != 1 {
+		t.Fatalf("verdict %v, downtime %v, causes %v", rep["verdict"], rep["downtime"], rep["causes"])
+	}
+	span, _ := down[0].(map[string]any)
+	if span["from"] != "2026-11-23T19:00:00.000+08:00" || span["to"] != "2026-11-24T00:00:00.000+08:00" {
+		t.Errorf("downtime %v, want 19:00 to 00:00", span)
+	}
+	r.w.mu.Lock()
+	defer r.w.mu.Unlock()
+	for _, b := range r.w.bad {
+		t.Errorf("invalid message %s", b)
+	}
+}
