@@ -84,7 +84,7 @@ var lineWords = map[string]bridge.ZoneState{"tamper-short": bridge.ZoneTamperSho
 // drive sets a point of the board to the state word.
 func (t *boardTwin) drive(device, word string) error {
 	if t.emu == nil {
-		return fmt.Errorf("board %s is not emulated (run with --board-firmware; see README)", t.id)
+		return fmt.Errorf("board %s is not emulated (run with --board-firmware; see docs/simulated-room.md)", t.id)
 	}
 	if n, ok := t.zones[device]; ok {
 		s, line := lineWords[word]

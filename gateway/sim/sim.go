@@ -191,7 +191,7 @@ func NewWith(cfg *config.Config, o Opts) (*Room, error) {
 func activeLevel(s string) gpio.Level { return s != "low" }
 
 // Drive sets the input device to the state named in payload: a word such as
-// "open", "closed", "active", "idle" (see README), bare or as a JSON string.
+// "open", "closed", "active", "idle" (see docs/simulated-room.md), bare or as a JSON string.
 // A bad payload changes nothing.
 func (r *Room) Drive(device string, payload []byte) error {
 	var board *boardTwin

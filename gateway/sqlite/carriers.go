@@ -68,7 +68,7 @@ func (s *Store) SaveCarriers(events []gateway.Event, states []gateway.CarrierSta
 	}
 	return s.saveWith(events, func(tx *sql.Tx) error {
 		for _, r := range stateRows {
-			if _, err := tx.Exec(`INSERT INTO carrier_states (id, data) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data`, r.id, r.data); err != nil {
+			if _, err := s.exec(tx, saveCarrierSQL, r.id, r.data); err != nil {
 				return fmt.Errorf("sqlite: save carrier state %s: %w", r.id, err)
 			}
 		}

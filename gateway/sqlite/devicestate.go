@@ -18,7 +18,7 @@ func (s *Store) AppendWithStates(events []gateway.Event, states []gateway.Device
 			if seq == 0 && len(j.events) > 0 {
 				seq = j.events[len(j.events)-1].Seq
 			}
-			if err := saveState(tx, st, seq); err != nil {
+			if err := s.saveState(tx, st, seq); err != nil {
 				return err
 			}
 		}
@@ -30,14 +30,12 @@ func (s *Store) AppendWithStates(events []gateway.Event, states []gateway.Device
 	return j.events, nil
 }
 
-func saveState(tx *sql.Tx, st gateway.DeviceState, seq uint64) error {
+func (s *Store) saveState(tx *sql.Tx, st gateway.DeviceState, seq uint64) error {
 	active := 0
 	if st.Active {
 		active = 1
 	}
-	_, err := tx.Exec(`INSERT INTO device_states (device, kind, state, active, since_ms, seq) VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (device) DO UPDATE SET kind = excluded.kind, state = excluded.state,
-			active = excluded.active, since_ms = excluded.since_ms, seq = excluded.seq`,
+	_, err := s.exec(tx, saveStateSQL,
 		st.Device, st.Kind, st.State, active, st.Since.UnixMilli(), seq)
 	if err != nil {
 		return fmt.Errorf("sqlite: save state of %s: %w", st.Device, err)

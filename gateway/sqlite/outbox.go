@@ -24,7 +24,7 @@ func (s *Reader) PublishedSeq() (uint64, error) {
 // MarkPublished moves the outbox cursor forward to seq. It never moves back.
 func (s *Store) MarkPublished(seq uint64) error {
 	return s.write(func(tx *sql.Tx) error {
-		_, err := tx.Exec(`UPDATE outbox SET published_seq = ? WHERE id = 1 AND published_seq < ?`, seq, seq)
+		_, err := s.exec(tx, markSQL, seq, seq)
 		if err != nil {
 			return fmt.Errorf("sqlite: move outbox cursor: %w", err)
 		}

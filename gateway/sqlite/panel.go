@@ -21,11 +21,11 @@ func (s *Store) SavePanel(events []gateway.Event, states []gateway.StateAt, st *
 	j := &job{events: append([]gateway.Event(nil), events...)}
 	j.fn = func(tx *sql.Tx) error {
 		for _, sa := range states {
-			if err := saveState(tx, sa.State, j.events[sa.Event].Seq); err != nil {
+			if err := s.saveState(tx, sa.State, j.events[sa.Event].Seq); err != nil {
 				return err
 			}
 		}
-		if _, err := tx.Exec(`INSERT INTO panel (id, state) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET state = excluded.state`, state); err != nil {
+		if _, err := s.exec(tx, savePanelSQL, state); err != nil {
 			return fmt.Errorf("sqlite: save panel state: %w", err)
 		}
 		if report == nil {

@@ -34,8 +34,9 @@ type Store struct {
 
 	lastSeq    uint64 // owned by the writer goroutine once started
 	appended   chan struct{}
-	insert     *sql.Stmt // one row
-	insertMany *sql.Stmt // insertChunk rows
+	insert     *sql.Stmt            // one row
+	insertMany *sql.Stmt            // insertChunk rows
+	stmts      map[string]*sql.Stmt // the writer's statements, prepared once (writer goroutine only)
 }
 
 // job is one caller's write: events to append, or another change, or both.
@@ -72,13 +73,18 @@ func Open(path, room string, clock gateway.Clock) (*Store, error) {
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("sqlite: open %s read-only: %w", path, err), w.Close())
 	}
-	s := &Store{path: path, room: room, clock: clock, w: w, Reader: r,
+	s := &Store{path: path, room: room, clock: clock, w: w, Reader: r, stmts: map[string]*sql.Stmt{},
 		jobs: make(chan *job, maxBatch), stopped: make(chan struct{}), appended: make(chan struct{}, 1)}
 	if err := w.QueryRow(`SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)`).Scan(&s.lastSeq); err != nil {
 		return nil, errors.Join(fmt.Errorf("sqlite: read last seq: %w", err), s.closeDBs())
 	}
 	if s.insert, err = w.Prepare(insertSQL(1)); err == nil {
 		s.insertMany, err = w.Prepare(insertSQL(insertChunk))
+	}
+	for _, q := range hotSQL {
+		if err == nil {
+			s.stmts[q], err = w.Prepare(q)
+		}
 	}
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("sqlite: prepare insert: %w", err), s.closeDBs())
@@ -289,11 +295,36 @@ func (s *Store) Close() error {
 	return s.closeDBs()
 }
 
+// The hot writes, prepared once at Open: a device state, the panel, an
+// alarm, a carrier's state, the outbox cursor skip SQLite's parser.
+const (
+	saveStateSQL = `INSERT INTO device_states (device, kind, state, active, since_ms, seq) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (device) DO UPDATE SET kind = excluded.kind, state = excluded.state,
+			active = excluded.active, since_ms = excluded.since_ms, seq = excluded.seq`
+	savePanelSQL   = `INSERT INTO panel (id, state) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET state = excluded.state`
+	saveCarrierSQL = `INSERT INTO carrier_states (id, data) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data`
+	markSQL        = `UPDATE outbox SET published_seq = ? WHERE id = 1 AND published_seq < ?`
+)
+
+var hotSQL = []string{saveStateSQL, savePanelSQL, saveCarrierSQL, markSQL}
+
+// exec runs one of hotSQL in tx as the statement prepared at Open (the one
+// connection is the transaction's: nothing can be prepared during one).
+func (s *Store) exec(tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	if st := s.stmts[query]; st != nil {
+		return tx.Stmt(st).Exec(args...)
+	}
+	return tx.Exec(query, args...)
+}
+
 func (s *Store) closeDBs() error {
 	for _, st := range []*sql.Stmt{s.insert, s.insertMany} {
 		if st != nil {
 			st.Close()
 		}
+	}
+	for _, st := range s.stmts {
+		st.Close()
 	}
 	err := s.Reader.Close()
 	if err2 := s.w.Close(); err == nil {
