@@ -170,26 +170,12 @@ type Badged struct {
 // LastBadge returns the last known person who badged, or nil.
 func (a *Access) LastBadge() *Badged { return a.last.Load() }
 
-// NewAccess returns the entry control of room.
+// NewAccess returns the entry control of room. cfg is complete: its
+// defaults are the config package's (config.DefaultAccess, DefaultDoor).
 func NewAccess(room string, cfg AccessConfig, clock Clock, reg Register, log AccessLog, sink AccessSink, panel *Panel, key Keyed) *Access {
-	if cfg.Denials == 0 {
-		cfg.Denials = 5
-	}
-	if cfg.PairWindow == 0 {
-		cfg.PairWindow = 10 * time.Second
-	}
 	a := &Access{room: room, cfg: cfg, clock: clock, reg: reg, log: log, sink: sink, panel: panel, key: key,
 		doors: map[string]*doorState{}, readers: map[string]AccessReader{}, denials: map[string]int{}}
 	for _, d := range cfg.Doors {
-		if d.Pulse == 0 {
-			d.Pulse = 5 * time.Second
-		}
-		if d.HeldOpen == 0 {
-			d.HeldOpen = 30 * time.Second
-		}
-		if d.HeldWarning == 0 {
-			d.HeldWarning = d.HeldOpen / 2
-		}
 		a.doors[d.ID] = &doorState{cfg: d, lastGrant: map[string]time.Time{}}
 	}
 	for _, r := range cfg.Readers {

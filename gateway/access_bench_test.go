@@ -10,6 +10,7 @@ import (
 	"github.com/roomguard/roomguard/devices/badge"
 	"github.com/roomguard/roomguard/devices/em4100"
 	"github.com/roomguard/roomguard/gateway"
+	"github.com/roomguard/roomguard/gateway/config"
 	"github.com/roomguard/roomguard/gateway/testenv"
 )
 
@@ -18,7 +19,7 @@ import (
 // lookup on the read pool) → the strike's pin driven high. The decision's
 // log write follows the strike and is not in the figure.
 func BenchmarkBadgeToStrike(b *testing.B) {
-	e := newEntry(b, gateway.AccessConfig{})
+	e := newEntry(b, config.DefaultAccess())
 	const n = 100_000
 	big := make([]gateway.Person, n)
 	for i := range big {

@@ -13,6 +13,7 @@ import (
 	"github.com/roomguard/roomguard/devices/relay"
 	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/clocktest"
+	"github.com/roomguard/roomguard/gateway/config"
 	"github.com/roomguard/roomguard/gateway/sqlite"
 )
 
@@ -41,6 +42,13 @@ var people = []gateway.Person{
 	{ID: "p-day", Name: "孙白", Cards: []string{"3333333333"}, Level: gateway.LevelGeneral, Role: gateway.RoleClerk, Rooms: []string{"jiyao-301"},
 		Schedule: "mon-fri 09:00-17:00"},
 	{ID: "p-other", Name: "周他", Cards: []string{"4444444444"}, Level: gateway.LevelGeneral, Role: gateway.RoleClerk, Rooms: []string{"jiyao-999"}},
+}
+
+// accessWith is entry control with the defaults and what set changes.
+func accessWith(set func(*gateway.AccessConfig)) gateway.AccessConfig {
+	c := config.DefaultAccess()
+	set(&c)
+	return c
 }
 
 func newEntry(t testing.TB, cfg gateway.AccessConfig) *entry {
@@ -76,7 +84,9 @@ func (e *entry) openEntry() {
 	e.panel = gateway.NewPanel("jiyao-301", gateway.DefaultPanelConfig(), e.clock, store, e.ret)
 	e.engine.SetPanel(e.panel)
 	cfg := e.cfg
-	cfg.Doors = []gateway.AccessDoor{{ID: "door-main", Strike: "strike", ExitButton: "exit-button", Pulse: 5 * time.Second}}
+	door := config.DefaultDoor("door-main", "strike")
+	door.ExitButton = "exit-button"
+	cfg.Doors = []gateway.AccessDoor{door}
 	cfg.Readers = []gateway.AccessReader{{ID: "reader-out", Door: "door-main", Direction: gateway.DirIn},
 		{ID: "reader-in", Door: "door-main", Direction: gateway.DirOut}}
 	e.occ = &occupancySink{}
@@ -133,7 +143,7 @@ func (e *entry) lastData(typ string) map[string]any {
 }
 
 func TestAuthorizedEntryAndExit(t *testing.T) {
-	e := newEntry(t, gateway.AccessConfig{})
+	e := newEntry(t, config.DefaultAccess())
 	d := e.badge("reader-out", "62E3086CED")
 	if !d.Granted || e.strike.Level() != gpio.High {
 		t.Fatalf("decision %+v, strike %v", d, e.strike.Level())
@@ -168,7 +178,7 @@ func TestAuthorizedEntryAndExit(t *testing.T) {
 }
 
 func TestDenials(t *testing.T) {
-	e := newEntry(t, gateway.AccessConfig{})
+	e := newEntry(t, config.DefaultAccess())
 	cases := []struct {
 		card, reason string
 		at           time.Time
@@ -197,7 +207,7 @@ func TestDenials(t *testing.T) {
 }
 
 func TestFiveDenialsRaiseAnAlarm(t *testing.T) {
-	e := newEntry(t, gateway.AccessConfig{})
+	e := newEntry(t, config.DefaultAccess())
 	for i := 0; i < 4; i++ {
 		e.badge("reader-out", "DEADBEEF00")
 	}
@@ -227,7 +237,7 @@ func TestFiveDenialsRaiseAnAlarm(t *testing.T) {
 }
 
 func TestForcedAndHeldDoor(t *testing.T) {
-	e := newEntry(t, gateway.AccessConfig{})
+	e := newEntry(t, config.DefaultAccess())
 	e.set("door-main", true)
 	a := e.alarm(gateway.AlarmDoorForced)
 	e.set("door-main", false)
@@ -271,7 +281,7 @@ func TestForcedAndHeldDoor(t *testing.T) {
 }
 
 func TestVisitorNeedsEscort(t *testing.T) {
-	e := newEntry(t, gateway.AccessConfig{})
+	e := newEntry(t, config.DefaultAccess())
 	req := gateway.VisitRequest{Name: "刘访", IDType: "resident-id", IDNumber: "11010519491231002X", Organization: "某设备厂",
 		Purpose: "保密柜维修", Host: "p-li", Escort: "p-zhang", Card: "ABCDEF0001", From: t0, Until: t0.Add(4 * time.Hour), By: "guard-1"}
 	v, err := e.access.RegisterVisit(req)
@@ -322,7 +332,7 @@ func TestVisitorNeedsEscort(t *testing.T) {
 }
 
 func TestVisitRegistrationRefusals(t *testing.T) {
-	e := newEntry(t, gateway.AccessConfig{})
+	e := newEntry(t, config.DefaultAccess())
 	base := gateway.VisitRequest{Name: "刘访", IDType: "passport", IDNumber: "E12345678", Organization: "某厂",
 		Purpose: "维修", Host: "p-li", Escort: "p-zhang", Card: "ABCDEF0001", From: t0, Until: t0.Add(time.Hour), By: "guard-1"}
 	before, _ := e.store.LastSeq()
@@ -356,7 +366,7 @@ func TestVisitRegistrationRefusals(t *testing.T) {
 }
 
 func TestTwoPersonRule(t *testing.T) {
-	e := newEntry(t, gateway.AccessConfig{TwoPerson: true})
+	e := newEntry(t, accessWith(func(c *gateway.AccessConfig) { c.TwoPerson = true }))
 	if d := e.badge("reader-out", "62E3086CED"); d.Granted || d.Reason != gateway.DenyWaitingSecond {
 		t.Fatalf("first: %+v", d)
 	}
@@ -387,7 +397,7 @@ func TestTwoPersonRule(t *testing.T) {
 }
 
 func TestArmedRoomAndAntiPassback(t *testing.T) {
-	e := newEntry(t, gateway.AccessConfig{AntiPassback: true})
+	e := newEntry(t, accessWith(func(c *gateway.AccessConfig) { c.AntiPassback = true }))
 	if err := e.panel.Arm("p-zhang"); err != nil {
 		t.Fatal(err)
 	}
@@ -418,7 +428,7 @@ func TestArmedRoomAndAntiPassback(t *testing.T) {
 }
 
 func TestArmWhenLastOut(t *testing.T) {
-	e := newEntry(t, gateway.AccessConfig{ArmWhenEmpty: true})
+	e := newEntry(t, accessWith(func(c *gateway.AccessConfig) { c.ArmWhenEmpty = true }))
 	e.pass("reader-out", "62E3086CED")
 	e.pass("reader-in", "62E3086CED")
 	if e.mode() != gateway.ModeArmed {
@@ -427,7 +437,7 @@ func TestArmWhenLastOut(t *testing.T) {
 }
 
 func TestMotionWhileEmpty(t *testing.T) {
-	e := newEntry(t, gateway.AccessConfig{})
+	e := newEntry(t, config.DefaultAccess())
 	e.set("ir-1", true)
 	e.expect("motion.detected", "access.motion_while_empty")
 }

@@ -32,13 +32,12 @@ type Antenna struct {
 type VaultConfig struct {
 	Antennas map[Antenna]Location
 	// Departure: a carrier not seen in its safe for this long, and not
-	// signed out, is away. Default 5 min.
+	// signed out, is away.
 	Departure time.Duration
 	// Present: a sighting this recent counts as "there now" in an
-	// inventory. Default 1 min.
+	// inventory.
 	Present time.Duration
 	// MaxLoan bounds a sign-out's due time unless an approver extends it.
-	// Default 48 h.
 	MaxLoan time.Duration
 }
 
@@ -97,20 +96,10 @@ type sighting struct {
 // maxUnknown bounds the unregistered tags remembered for inventories.
 const maxUnknown = 10000
 
-// NewVault returns the carrier tracking of room. Load restores it.
+// NewVault returns the carrier tracking of room. Load restores it. cfg is
+// complete (its defaults are config.DefaultVault's) and work is the room's
+// working day.
 func NewVault(room string, cfg VaultConfig, clock Clock, log VaultLog, people Register, panel *Panel, access *Access, sink VaultSink, work *WorkSchedule) *Vault {
-	if cfg.Departure == 0 {
-		cfg.Departure = 5 * time.Minute
-	}
-	if cfg.Present == 0 {
-		cfg.Present = time.Minute
-	}
-	if cfg.MaxLoan == 0 {
-		cfg.MaxLoan = 48 * time.Hour
-	}
-	if work == nil {
-		work = &WorkSchedule{End: 18 * time.Hour, Location: time.Local}
-	}
 	v := &Vault{room: room, cfg: cfg, clock: clock, log: log, people: people, panel: panel, access: access, sink: sink, work: work,
 		carriers: map[string]*Carrier{}, byEPC: map[string]*Carrier{}, state: map[string]*CarrierState{},
 		loans: map[string]*SignOut{}, seen: map[string]sighting{}, unknown: map[string]sighting{}, timers: map[string]func() bool{}}

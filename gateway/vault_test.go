@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/roomguard/roomguard/gateway"
+	"github.com/roomguard/roomguard/gateway/config"
 )
 
 // vaultRoom is the entry room plus carrier tracking: two safes on the
@@ -37,7 +38,7 @@ var carriers = []gateway.Carrier{
 }
 
 func newVaultRoom(t testing.TB, cs []gateway.Carrier) *vaultRoom {
-	e := newEntry(t, gateway.AccessConfig{})
+	e := newEntry(t, config.DefaultAccess())
 	if _, err := e.store.ReplacePeople(vaultPeople, 2, "test", t0); err != nil {
 		t.Fatal(err)
 	}
@@ -51,11 +52,12 @@ func newVaultRoom(t testing.TB, cs []gateway.Carrier) *vaultRoom {
 }
 
 func (v *vaultRoom) openVault() {
-	cfg := gateway.VaultConfig{Antennas: map[gateway.Antenna]gateway.Location{
+	cfg := config.DefaultVault()
+	cfg.Antennas = map[gateway.Antenna]gateway.Location{
 		{Reader: "uhf-safes", Antenna: 1}: {Kind: gateway.LocSafe, ID: "safe-a"},
 		{Reader: "uhf-safes", Antenna: 2}: {Kind: gateway.LocSafe, ID: "safe-b"},
 		{Reader: "uhf-gate", Antenna: 1}:  {Kind: gateway.LocGate, ID: "door-main"},
-	}}
+	}
 	v.vault = gateway.NewVault("jiyao-301", cfg, v.clock, v.store, v.store, v.panel, v.access, v.sink,
 		&gateway.WorkSchedule{End: 18 * time.Hour, Location: t0.Location()})
 	if err := v.vault.Load(); err != nil {

@@ -5,6 +5,8 @@ package clocktest
 import (
 	"sync"
 	"time"
+
+	"github.com/roomguard/roomguard/gateway"
 )
 
 // Clock is a manual clock. The zero value is not usable; use New.
@@ -110,3 +112,5 @@ func (c *Clock) Advance(d time.Duration) {
 	c.timers = live
 	c.mu.Unlock()
 }
+
+var _ gateway.Clock = (*Clock)(nil)

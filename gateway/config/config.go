@@ -194,8 +194,8 @@ type Retention struct {
 
 // AccessConfig is the access section as entry control uses it.
 func (c *Config) AccessConfig() gateway.AccessConfig {
-	ac := gateway.AccessConfig{TwoPerson: c.Access.TwoPerson, AntiPassback: c.Access.AntiPassback,
-		ArmWhenEmpty: c.Access.ArmWhenEmpty, Denials: c.Access.Denials}
+	ac := DefaultAccess()
+	ac.TwoPerson, ac.AntiPassback, ac.ArmWhenEmpty, ac.Denials = c.Access.TwoPerson, c.Access.AntiPassback, c.Access.ArmWhenEmpty, c.Access.Denials
 	for _, d := range c.Access.Doors {
 		var pulse time.Duration
 		for _, o := range c.Outputs {
@@ -342,8 +342,8 @@ func (c *Config) VaultConfig() (vc gateway.VaultConfig, ok bool) {
 	if c.Carriers == nil {
 		return vc, false
 	}
-	vc = gateway.VaultConfig{Antennas: map[gateway.Antenna]gateway.Location{},
-		Departure: c.Carriers.Departure.D(), MaxLoan: c.Carriers.MaxLoan.D()}
+	vc = DefaultVault()
+	vc.Departure, vc.MaxLoan = c.Carriers.Departure.D(), c.Carriers.MaxLoan.D()
 	for _, a := range c.Carriers.Antennas {
 		loc := gateway.Location{Kind: gateway.LocSafe, ID: a.Safe}
 		if a.Gate != "" {
@@ -406,12 +406,36 @@ const (
 
 var defaultBaud = map[string]int{"em4100": 9600, "pn532": 115200, "uhf-r200": 115200, "uhf-chafon18": 57600, "uhf-chafon288": 57600}
 
-// More defaults for carriers and safes.
+// More defaults for entry control, carriers and safes: the one place they
+// are defined (the domain's constructors take complete configs).
 const (
+	DefaultDenials     = 5                // GB 50396: alarm after 5 consecutive denials
+	DefaultPairWindow  = 10 * time.Second // two-person rule and escort: dual-custody practice
+	DefaultHeldOpen    = 30 * time.Second // door held open: common access-control practice
+	DefaultHeldWarning = DefaultHeldOpen / 2
+
 	DefaultOpenReminder = 10 * time.Minute // a safe is opened to take or put something, not kept open
 	DefaultDeparture    = 5 * time.Minute
+	DefaultPresent      = time.Minute    // a read this recent counts as "there now" in an inventory
 	DefaultMaxLoan      = 48 * time.Hour // the "at most 2 days unless an approver extends it"
 )
+
+// DefaultAccess is entry control with every default: the base of the
+// room's AccessConfig, and what tests start from.
+func DefaultAccess() gateway.AccessConfig {
+	return gateway.AccessConfig{Denials: DefaultDenials, PairWindow: DefaultPairWindow}
+}
+
+// DefaultDoor is a door under entry control with the default times.
+func DefaultDoor(id, strike string) gateway.AccessDoor {
+	return gateway.AccessDoor{ID: id, Strike: strike, Pulse: DefaultPulse, HeldWarning: DefaultHeldWarning, HeldOpen: DefaultHeldOpen}
+}
+
+// DefaultVault is carrier tracking with every default.
+func DefaultVault() gateway.VaultConfig {
+	return gateway.VaultConfig{Antennas: map[gateway.Antenna]gateway.Location{}, Departure: DefaultDeparture,
+		Present: DefaultPresent, MaxLoan: DefaultMaxLoan}
+}
 
 // External reports whether the gateway uses an external broker.
 func (m *MQTT) External() bool { return m.URL != "" }
@@ -496,12 +520,12 @@ func (c *Config) applyDefaults() {
 		}
 	}
 	if c.Access.Denials == 0 {
-		c.Access.Denials = 5 // GB 50396
+		c.Access.Denials = DefaultDenials
 	}
 	for i := range c.Access.Doors {
 		d := &c.Access.Doors[i]
 		if d.HeldOpen == 0 {
-			d.HeldOpen = Duration(30 * time.Second)
+			d.HeldOpen = Duration(DefaultHeldOpen)
 		}
 		if d.HeldWarning == 0 {
 			d.HeldWarning = d.HeldOpen / 2

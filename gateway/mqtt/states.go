@@ -141,3 +141,11 @@ func (p *Retained) Run(ctx context.Context) {
 		}
 	}
 }
+
+// What the room publishes retained goes through one Retained.
+var (
+	_ gateway.StateSink  = (*Retained)(nil)
+	_ gateway.PanelSink  = (*Retained)(nil)
+	_ gateway.AccessSink = (*Retained)(nil)
+	_ gateway.VaultSink  = (*Retained)(nil)
+)

@@ -332,3 +332,13 @@ func (s *Store) closeDBs() error {
 	}
 	return err
 }
+
+// The room's logs, all one Store.
+var (
+	_ gateway.EventLog  = (*Store)(nil)
+	_ gateway.RoomLog   = (*Store)(nil)
+	_ gateway.PanelLog  = (*Store)(nil)
+	_ gateway.AccessLog = (*Store)(nil)
+	_ gateway.VaultLog  = (*Store)(nil)
+	_ gateway.Register  = (*Store)(nil)
+)

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/roomguard/roomguard/gateway"
 )
 
 // Trust says how the clock decides whether it is trusted.
@@ -65,3 +67,5 @@ func KernelSynced() bool {
 	}
 	return state != unix.TIME_ERROR && tx.Status&unix.STA_UNSYNC == 0
 }
+
+var _ gateway.Clock = (*Clock)(nil)

@@ -65,6 +65,10 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return nil
 }
 
+// A relay drives the room's outputs (devices stay below the room: the
+// assertion lives where the two are wired).
+var _ gateway.OutputDriver = (*relay.Dev)(nil)
+
 type daemonOpts struct {
 	Clock    gateway.Clock // nil: the system clock
 	Sim      bool
