@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -85,12 +84,10 @@ type AccessState struct {
 	Inside []Occupant `json:"inside"`
 }
 
-// AccessLog is what entry control needs of the log.
+// AccessLog is what entry control reads of the log at start; its steps are
+// saved with the room's change.
 type AccessLog interface {
-	SaveAccess(events []Event, st *AccessState) ([]Event, error)
 	LoadAccess() (*AccessState, error) // nil when never saved
-	// SaveVisit stores a new or changed visit with its events and the occupancy.
-	SaveVisit(v *Visit, events []Event, st *AccessState) ([]Event, error)
 }
 
 // AccessSink receives the occupancy after every change. It must not block.
@@ -220,12 +217,29 @@ func (a *Access) Occupants() []Occupant {
 	return slices.Clone(a.st.Inside)
 }
 
-func (a *Access) published() {
+// setInside keeps the names of who is inside for the readiness rule: at
+// once, so the next operation of the same change already sees them. With
+// a.mu held.
+func (a *Access) setInside() {
 	names := make([]string, 0, len(a.st.Inside))
 	for _, o := range a.st.Inside {
 		names = append(names, o.Name)
 	}
 	a.inside.Store(&names)
+}
+
+// published sets the names and publishes the occupancy; with a.mu held.
+func (a *Access) published() {
+	a.setInside()
+	if a.sink != nil {
+		a.sink.Occupancy(a.occupancyJSON())
+	}
+}
+
+// publishOccupancy publishes who is inside, once a change is committed.
+func (a *Access) publishOccupancy() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	if a.sink != nil {
 		a.sink.Occupancy(a.occupancyJSON())
 	}
@@ -247,42 +261,45 @@ func (a *Access) occupancyJSON() json.RawMessage {
 		"ts": a.clock.Now().Format(TimeFormat)})
 }
 
-// batch collects the events of one step, saved with the occupancy.
+// batch is one step of entry control within the room's change: its events,
+// the alarms it raises or restores, and the occupancy it leads to, all in
+// the change's one transaction.
 type batch struct {
-	a      *Access
-	now    time.Time
-	events []Event
-	alarms []func() error // panel calls, made after our lock is released
+	a   *Access
+	c   *change
+	now time.Time
+	n   int // the change's events before the step
+}
+
+func (a *Access) begin(c *change, now time.Time) *batch {
+	return &batch{a: a, c: c, now: now, n: len(c.events)}
 }
 
 func (b *batch) event(typ string, sev Severity, device, person string, data map[string]any) {
-	b.events = append(b.events, newEvent(b.a.clock, b.now, typ, sev, device, person, data))
+	b.c.events = append(b.c.events, newEvent(b.a.clock, b.now, typ, sev, device, person, data))
 }
 
-// commit saves the step's events and the occupancy, then publishes; called
-// with a.mu held. The panel calls run after the caller unlocks.
-func (a *Access) commit(b *batch, changedOccupancy bool) error {
-	if len(b.events) == 0 {
-		return nil
+// raise raises (or counts on) an alarm in the same change.
+func (b *batch) raise(class AlarmClass, device, detail string, active bool) {
+	b.a.panel.raise(b.c, class, device, detail, active)
+}
+
+// restore marks the open alarms of class on device restored, in the change.
+func (b *batch) restore(class AlarmClass, device string) {
+	b.a.panel.restore(b.c, func(x *Alarm) bool { return x.Class == class && x.Device == device })
+}
+
+// commit puts the step's occupancy into the change when the step logged
+// something, and its publication after the commit; with a.mu held.
+func (a *Access) commit(b *batch, changedOccupancy bool) {
+	if len(b.c.events) == b.n && !changedOccupancy {
+		return
 	}
-	st := AccessState{Inside: slices.Clone(a.st.Inside)}
-	if _, err := a.log.SaveAccess(b.events, &st); err != nil {
-		return err
-	}
+	b.c.access = &AccessState{Inside: slices.Clone(a.st.Inside)}
 	if changedOccupancy {
-		a.published()
+		a.setInside()
+		b.c.published = append(b.c.published, a.publishOccupancy)
 	}
-	return nil
-}
-
-// finish makes the step's panel calls; their errors are returned (the
-// panel has raised a gateway fault for any it could not log).
-func (a *Access) finish(b *batch) error {
-	var errs []error
-	for _, f := range b.alarms {
-		errs = append(errs, f())
-	}
-	return errors.Join(errs...)
 }
 
 // fault raises a gateway fault for an error nobody waits for (a timer's).
@@ -290,11 +307,7 @@ func (a *Access) fault(what string, err error) {
 	if err == nil {
 		return
 	}
-	if a.panel != nil {
-		a.panel.Fault(what, err)
-		return
-	}
-	slog.Default().Error("gateway fault", "room", a.room, "what", what, "err", err)
+	a.panel.Fault(what, err)
 }
 
 func (a *Access) isInside(id string) int {
@@ -308,47 +321,54 @@ func (a *Access) isInside(id string) int {
 
 // Badge decides a card presented at a reader: on a grant the strike is
 // released before anything is written (the door waits for nothing but the
-// decision), then the decision is logged.
+// decision), then the decision is logged with what it leads to (a denial
+// burst, a disarming) in one change of the room.
 func (a *Access) Badge(reader, card string, at time.Time) (Decision, error) {
-	a.mu.Lock()
-	r, ok := a.readers[reader]
-	if !ok {
-		a.mu.Unlock()
-		return Decision{}, Errorf(ENOTFOUND, "no badge reader %q", reader)
-	}
-	door := a.doors[r.Door]
-	b := &batch{a: a, now: at}
-	d, err := a.decide(r, door, card, at)
-	if err != nil {
-		a.mu.Unlock()
-		return Decision{}, err
-	}
+	var d Decision
 	var strikeErr error
-	if d.Granted {
-		a.denials[reader] = 0
-		strikeErr = a.Strike(door.cfg.Strike, reader)
-		a.grantDoor(door, d, r, at)
-	} else if d.Reason != DenyWaitingSecond {
-		a.denials[reader]++
-		if n := a.denials[reader]; n >= a.cfg.Denials {
-			a.denials[reader] = 0
-			b.alarms = append(b.alarms, func() error {
-				_, err := a.panel.RaiseRestored(AlarmDeniedBurst, reader, fmt.Sprintf("%d consecutive denials", n))
-				return err
-			})
+	err := a.panel.do(func(c *change) error {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		r, ok := a.readers[reader]
+		if !ok {
+			return Errorf(ENOTFOUND, "no badge reader %q", reader)
 		}
+		door := a.doors[r.Door]
+		b := a.begin(c, at)
+		var err error
+		if d, err = a.decide(r, door, card, at, c.next.Mode); err != nil {
+			return err
+		}
+		burst := 0
+		if d.Granted {
+			a.denials[reader] = 0
+			strikeErr = a.Strike(door.cfg.Strike, reader)
+			a.grantDoor(door, d, r, at)
+		} else if d.Reason != DenyWaitingSecond {
+			a.denials[reader]++
+			if n := a.denials[reader]; n >= a.cfg.Denials {
+				a.denials[reader], burst = 0, n
+			}
+		}
+		a.logDecision(b, r, card, d) // the decision first, then what it leads to
+		if burst > 0 {
+			b.raise(AlarmDeniedBurst, reader, fmt.Sprintf("%d consecutive denials", burst), false)
+		}
+		if d.Person != nil {
+			a.last.Store(&Badged{Person: d.Person.ID, Name: d.Person.Name, Reader: reader, Granted: d.Granted, At: at})
+		}
+		if d.Granted && d.Disarms {
+			if err := a.panel.disarm(c, d.Person.ID); err != nil {
+				return err
+			}
+		}
+		a.commit(b, false)
+		return nil
+	})
+	if err != nil {
+		return Decision{}, errors.Join(err, strikeErr)
 	}
-	a.logDecision(b, r, card, d)
-	if d.Person != nil {
-		a.last.Store(&Badged{Person: d.Person.ID, Name: d.Person.Name, Reader: reader, Granted: d.Granted, At: at})
-	}
-	if d.Granted && d.Disarms {
-		by := d.Person.ID
-		b.alarms = append(b.alarms, func() error { return a.panel.Disarm(by) })
-	}
-	err = a.commit(b, false)
-	a.mu.Unlock()
-	return d, errors.Join(err, a.finish(b), strikeErr)
+	return d, strikeErr
 }
 
 func (a *Access) logDecision(b *batch, r AccessReader, card string, d Decision) {
@@ -383,7 +403,7 @@ func (a *Access) logDecision(b *batch, r AccessReader, card string, d Decision) 
 }
 
 // decide applies the rules in a fixed order; the first that fails is the reason.
-func (a *Access) decide(r AccessReader, door *doorState, card string, now time.Time) (Decision, error) {
+func (a *Access) decide(r AccessReader, door *doorState, card string, now time.Time, mode Mode) (Decision, error) {
 	d := Decision{Direction: r.Direction, Door: r.Door}
 	p, err := a.reg.PersonByCard(card)
 	if err != nil {
@@ -403,10 +423,6 @@ func (a *Access) decide(r AccessReader, door *doorState, card string, now time.T
 	if r.Direction == DirOut { // nobody is kept in: a known card always lets out
 		d.Granted = true
 		return d, nil
-	}
-	mode := ModeOpen
-	if a.panel != nil {
-		mode = a.panel.Mode()
 	}
 	if v != nil {
 		switch {
@@ -507,27 +523,36 @@ func (a *Access) grantDoor(door *doorState, d Decision, r AccessReader, now time
 }
 
 func (a *Access) grantExpired(door *doorState, g *grant) {
-	a.mu.Lock()
-	if door.grant != g {
-		a.mu.Unlock()
-		return
-	}
-	door.grant = nil
-	b := &batch{a: a, now: a.clock.Now()}
-	for _, o := range g.people {
-		b.event("access.not_opened", SeverityInfo, door.cfg.ID, o.ID, map[string]any{"door": door.cfg.ID, "reader": g.reader,
-			"person_id": o.ID, "person_name": o.Name, "direction": g.direction})
-	}
-	err := a.commit(b, false)
-	a.mu.Unlock()
-	a.fault("log a grant not used", err)
+	a.fault("log a grant not used", a.panel.do(func(c *change) error {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if door.grant != g {
+			return nil
+		}
+		door.grant = nil
+		b := a.begin(c, c.now)
+		for _, o := range g.people {
+			b.event("access.not_opened", SeverityInfo, door.cfg.ID, o.ID, map[string]any{"door": door.cfg.ID, "reader": g.reader,
+				"person_id": o.ID, "person_name": o.Name, "direction": g.direction})
+		}
+		a.commit(b, false)
+		return nil
+	}))
 }
 
-// Input takes every logged input change of the room (the engine calls it
-// after the change is durable).
+// Input takes an input's change on its own change of the room (the engine
+// hands its inputs over inside theirs: see input).
 func (a *Access) Input(id string, kind InputKind, active bool, at time.Time) error {
+	return a.panel.do(func(c *change) error { a.input(c, id, kind, active, at); return nil })
+}
+
+// input is what an input's change means for entry control, in the change
+// that logs it: a door opened is an entry, an exit or forced; a door shut
+// behind the last one out arms the room.
+func (a *Access) input(c *change, id string, kind InputKind, active bool, at time.Time) {
 	a.mu.Lock()
-	b := &batch{a: a, now: at}
+	defer a.mu.Unlock()
+	b := a.begin(c, at)
 	changed := false
 	switch kind {
 	case KindDoor:
@@ -546,14 +571,9 @@ func (a *Access) Input(id string, kind InputKind, active bool, at time.Time) err
 			if by := a.armOnClose; by != "" {
 				a.armOnClose = ""
 				if len(a.st.Inside) == 0 {
-					b.alarms = append(b.alarms, func() error {
-						// A refusal is logged with its reasons and the room
-						// stays open; only a failure to log is an error.
-						if err := a.panel.Arm(by); ErrorCode(err) == EINTERNAL {
-							return err
-						}
-						return nil
-					})
+					// A refusal is logged with its reasons and the room stays
+					// open; arm changes nothing else when it refuses.
+					_ = a.panel.arm(c, by)
 				}
 			}
 		}
@@ -566,13 +586,11 @@ func (a *Access) Input(id string, kind InputKind, active bool, at time.Time) err
 			}
 		}
 	case KindIRDetector:
-		if active && len(a.st.Inside) == 0 && a.panel != nil && a.panel.Mode() == ModeOpen {
+		if active && len(a.st.Inside) == 0 && c.next.Mode == ModeOpen {
 			b.event("access.motion_while_empty", SeverityWarning, id, "", map[string]any{"detector": id})
 		}
 	}
-	err := a.commit(b, changed)
-	a.mu.Unlock()
-	return errors.Join(err, a.finish(b))
+	a.commit(b, changed)
 }
 
 // doorOpened confirms a grant, an exit by button, or raises door forced.
@@ -610,10 +628,7 @@ func (a *Access) doorOpened(b *batch, door *doorState) bool {
 			return false
 		}
 	}
-	b.alarms = append(b.alarms, func() error {
-		_, err := a.panel.Raise(AlarmDoorForced, id, "door opened without a grant or the exit button")
-		return err
-	})
+	b.raise(AlarmDoorForced, id, "door opened without a grant or the exit button", true)
 	return false
 }
 
@@ -628,7 +643,7 @@ func (a *Access) enter(b *batch, door *doorState, o Occupant, reader string) {
 	}
 	b.event("access.entered", SeverityInfo, door.cfg.ID, o.ID, data)
 	if !o.Visitor {
-		b.alarms = append(b.alarms, func() error { return a.panel.Restore(AlarmUnescorted, o.ID) })
+		b.restore(AlarmUnescorted, o.ID)
 	}
 }
 
@@ -649,16 +664,13 @@ func (a *Access) exit(b *batch, door *doorState, id, via, device string) {
 	}
 	b.event("access.exited", SeverityInfo, door.cfg.ID, o.ID, data)
 	if o.Visitor {
-		b.alarms = append(b.alarms, func() error { return a.panel.Restore(AlarmUnescorted, o.Escort) })
+		b.restore(AlarmUnescorted, o.Escort)
 	}
 	// The escort leaving a visitor behind.
 	for _, v := range a.st.Inside {
 		if v.Visitor && v.Escort == id {
 			detail := fmt.Sprintf("escort %s left; visitor %s is inside", o.Name, v.Name)
-			b.alarms = append(b.alarms, func() error {
-				_, err := a.panel.Raise(AlarmUnescorted, id, detail)
-				return err
-			})
+			b.raise(AlarmUnescorted, id, detail, true)
 		}
 	}
 	if len(a.st.Inside) == 0 {
@@ -671,26 +683,22 @@ func (a *Access) exit(b *batch, door *doorState, id, via, device string) {
 
 // held is the door-held-open warning (alarm false) or alarm.
 func (a *Access) held(door *doorState, alarm bool) {
-	a.mu.Lock()
-	if !door.open {
-		a.mu.Unlock()
-		return
-	}
-	b := &batch{a: a, now: a.clock.Now()}
-	if alarm {
-		id := door.cfg.ID
-		secs := int64(door.cfg.HeldOpen.Seconds())
-		b.alarms = append(b.alarms, func() error {
-			_, err := a.panel.Raise(AlarmDoorHeldOpen, id, fmt.Sprintf("door open longer than %d s", secs))
-			return err
-		})
-	} else {
-		b.event("access.door_held_warning", SeverityWarning, door.cfg.ID, "", map[string]any{"door": door.cfg.ID,
-			"open_s": int64(door.cfg.HeldWarning.Seconds()), "alarm_at_s": int64(door.cfg.HeldOpen.Seconds())})
-	}
-	err := a.commit(b, false)
-	a.mu.Unlock()
-	a.fault("log the door held open", errors.Join(err, a.finish(b)))
+	a.fault("log the door held open", a.panel.do(func(c *change) error {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if !door.open {
+			return nil
+		}
+		b := a.begin(c, c.now)
+		if alarm {
+			b.raise(AlarmDoorHeldOpen, door.cfg.ID, fmt.Sprintf("door open longer than %d s", int64(door.cfg.HeldOpen.Seconds())), true)
+		} else {
+			b.event("access.door_held_warning", SeverityWarning, door.cfg.ID, "", map[string]any{"door": door.cfg.ID,
+				"open_s": int64(door.cfg.HeldWarning.Seconds()), "alarm_at_s": int64(door.cfg.HeldOpen.Seconds())})
+		}
+		a.commit(b, false)
+		return nil
+	}))
 }
 
 // RegisterVisit registers a visitor and hands out the temporary card. The
@@ -727,14 +735,18 @@ func (a *Access) RegisterVisit(req VisitRequest) (*Visit, error) {
 		IDHash: a.key.Ref(req.IDType + ":" + req.IDNumber), Organization: req.Organization, Purpose: req.Purpose,
 		Host: req.Host, Escort: req.Escort, Card: req.Card, From: req.From, Until: req.Until,
 		RegisteredBy: req.By, RegisteredAt: now}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	b := &batch{a: a, now: now}
-	b.event("visitor.registered", SeverityInfo, "", v.ID, map[string]any{"visit": v.ID, "name": v.Name, "id_type": v.IDType,
-		"id_masked": v.IDMasked, "organization": v.Organization, "purpose": v.Purpose, "host": v.Host, "escort": v.Escort,
-		"card": MaskCard(v.Card), "from": v.From.Format(TimeFormat), "until": v.Until.Format(TimeFormat), "by": req.By})
-	st := AccessState{Inside: slices.Clone(a.st.Inside)}
-	if _, err := a.log.SaveVisit(v, b.events, &st); err != nil {
+	err := a.panel.do(func(c *change) error {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		b := a.begin(c, now)
+		b.event("visitor.registered", SeverityInfo, "", v.ID, map[string]any{"visit": v.ID, "name": v.Name, "id_type": v.IDType,
+			"id_masked": v.IDMasked, "organization": v.Organization, "purpose": v.Purpose, "host": v.Host, "escort": v.Escort,
+			"card": MaskCard(v.Card), "from": v.From.Format(TimeFormat), "until": v.Until.Format(TimeFormat), "by": req.By})
+		c.visit = v
+		a.commit(b, false)
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	return v, nil
@@ -756,30 +768,35 @@ func (a *Access) CheckOut(visitID, by string) (*Visit, error) {
 	if !v.CheckedOutAt.IsZero() {
 		return nil, Errorf(ECONFLICT, "visit %s was already checked out by %s", v.ID, v.CheckedOutBy)
 	}
-	a.mu.Lock()
-	now := a.clock.Now()
-	v.CheckedOutAt, v.CheckedOutBy = now, by
-	b := &batch{a: a, now: now}
-	wasInside := false
-	if i := a.isInside(v.ID); i >= 0 {
-		a.st.Inside = slices.Delete(a.st.Inside, i, i+1)
-		wasInside = true
+	err = a.panel.do(func(c *change) error {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		now := c.now
+		out := *v
+		out.CheckedOutAt, out.CheckedOutBy = now, by
+		b := a.begin(c, now)
+		wasInside := false
+		if i := a.isInside(v.ID); i >= 0 {
+			o := a.st.Inside[i]
+			a.st.Inside = slices.Delete(a.st.Inside, i, i+1)
+			wasInside = true
+			c.failed = append(c.failed, func() { // not logged: still inside
+				a.mu.Lock()
+				a.st.Inside = append(a.st.Inside, o)
+				a.setInside()
+				a.mu.Unlock()
+			})
+			b.restore(AlarmUnescorted, v.Escort)
+		}
+		b.event("visitor.checked_out", SeverityInfo, "", v.ID, map[string]any{"visit": v.ID, "name": v.Name, "by": by,
+			"was_inside": wasInside, "card": MaskCard(v.Card)})
+		c.visit = &out
+		a.commit(b, wasInside)
+		v = &out
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	b.event("visitor.checked_out", SeverityInfo, "", v.ID, map[string]any{"visit": v.ID, "name": v.Name, "by": by,
-		"was_inside": wasInside, "card": MaskCard(v.Card)})
-	st := AccessState{Inside: slices.Clone(a.st.Inside)}
-	_, err = a.log.SaveVisit(v, b.events, &st)
-	if err != nil && wasInside {
-		a.st.Inside = append(a.st.Inside, Occupant{ID: v.ID, Name: v.Name, Visitor: true, Escort: v.Escort})
-	}
-	if err == nil && wasInside {
-		a.published()
-		escort := v.Escort
-		b.alarms = append(b.alarms, func() error { return a.panel.Restore(AlarmUnescorted, escort) })
-	}
-	a.mu.Unlock()
-	if ferr := a.finish(b); err == nil {
-		err = ferr
-	}
-	return v, err
+	return v, nil
 }

@@ -69,7 +69,8 @@ func (e *entry) openEntry() {
 	}
 	e.store = store
 	e.ret = &retained{alarms: map[string]json.RawMessage{}, reports: map[string]json.RawMessage{}}
-	e.engine = gateway.NewEngine("jiyao-301", e.clock, store, &sink{})
+	e.log = &flakyLog{Store: store}
+	e.engine = gateway.NewEngine("jiyao-301", e.clock, e.log, &sink{})
 	for id, k := range guardedInputs {
 		e.engine.AddInput(gateway.Input{ID: id, Kind: k}, e.active[id])
 	}
@@ -81,7 +82,7 @@ func (e *entry) openEntry() {
 		t.Fatal(err)
 	}
 	e.engine.AddOutput(gateway.Output{ID: "strike", Kind: gateway.KindDoorStrike, Pulse: 5 * time.Second, Driver: drv})
-	e.panel = gateway.NewPanel("jiyao-301", gateway.DefaultPanelConfig(), e.clock, store, e.ret)
+	e.panel = gateway.NewPanel("jiyao-301", gateway.DefaultPanelConfig(), e.clock, e.log, e.ret)
 	e.engine.SetPanel(e.panel)
 	cfg := e.cfg
 	door := config.DefaultDoor("door-main", "strike")

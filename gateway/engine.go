@@ -258,38 +258,66 @@ func (e *Engine) InputChanged(id string, active bool, at time.Time) error {
 	typ, sev := in.Kind.EventFor(active)
 	st := DeviceState{Device: id, Kind: string(in.Kind), Name: in.Name, State: in.Kind.StateName(active), Active: active, Since: at}
 	ev := Event{TS: at, ClockTrusted: e.clock.Trusted(), Type: typ, Severity: sev, Device: id}
-	var seq uint64
-	if e.panel != nil {
-		// One transaction for the change and what the panel makes of it.
-		logged, err := e.panel.InputEvent(ev, st, in.Kind)
-		if err != nil {
-			return err
-		}
-		seq = logged.Seq
-		e.recorded(st, seq)
-	} else {
-		var err error
-		if seq, err = e.record(ev, st); err != nil {
-			return err
-		}
-	}
 	e.mu.Lock()
 	safe := e.safes[id]
 	e.mu.Unlock()
-	if safe != nil {
-		if err := e.safeInput(safe, at, seq); err != nil {
-			return err
+	if e.panel == nil { // a room without a panel: the change and its device state alone
+		seq, err := e.record(ev, st)
+		if err == nil && safe != nil {
+			err = e.safeInput(safe, at, seq)
 		}
+		if err == nil && in.Kind == KindExitButton && active && in.Strike != "" {
+			err = e.ReleaseStrike(in.Strike, id)
+		}
+		return err
 	}
-	if e.access != nil {
-		if err := e.access.Input(id, in.Kind, active, at); err != nil {
-			return err
+	// One unit of work: the change, the device state, the safe's, what the
+	// panel and entry control make of it, committed together.
+	var seq uint64
+	var derived *DeviceState
+	err := e.panel.do(func(c *change) error {
+		i := len(c.events)
+		c.events = append(c.events, ev)
+		c.states = append(c.states, StateAt{st, i})
+		c.after = append(c.after, func(logged []Event) { seq = logged[i].Seq })
+		e.panel.input(c, id, in.Kind, active)
+		derived = nil
+		if safe != nil {
+			if ds, changed := e.safeIn(c, safe, st); changed {
+				c.states = append(c.states, StateAt{ds, i})
+				derived = &ds
+				e.remindIn(c, safe, ds.State)
+			}
 		}
+		if e.access != nil {
+			e.access.input(c, id, in.Kind, active, at)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	e.recorded(st, seq)
+	if derived != nil {
+		e.recorded(*derived, seq)
 	}
 	if in.Kind == KindExitButton && active && in.Strike != "" {
 		return e.ReleaseStrike(in.Strike, id)
 	}
 	return nil
+}
+
+// stateIn is a device's state as change c sees it: set earlier in the
+// change, or as recorded.
+func (e *Engine) stateIn(c *change, id string) DeviceState {
+	for i := len(c.states) - 1; i >= 0; i-- {
+		if c.states[i].State.Device == id {
+			return c.states[i].State
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.states[id]
 }
 
 // ReleaseStrike pulses a door strike for its configured time; cause (the

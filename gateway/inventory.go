@@ -59,25 +59,24 @@ func (v *Vault) Inventory(trigger, by string) (*InventoryReport, error) {
 	if strings.TrimSpace(by) == "" {
 		return nil, Errorf(EINVALID, "by: who takes the inventory is missing")
 	}
-	v.mu.Lock()
-	now := v.clock.Now()
-	r := v.reconcile(now)
-	r.ID, r.Trigger, r.By = "inv-"+NewEventID(now), trigger, by
-	b := v.batch(now)
-	for _, m := range r.Missing {
-		c := v.carriers[m.Carrier]
-		b.setStatus(c, v.state[c.ID], CarrierMissing, false, map[string]any{"inventory": r.ID, "last_seen": m.SeenAt.Format(TimeFormat), "location": m.Location})
-	}
-	sev := SeverityInfo
-	if !r.AllHome {
-		sev = SeverityWarning
-	}
-	b.event("inventory.completed", sev, "", "", map[string]any{"inventory": r.ID, "trigger": trigger, "by": by, "all_home": r.AllHome,
-		"expected": r.expected(), "found": r.found(), "on_loan": r.OnLoan,
-		"missing": len(r.Missing), "misplaced": len(r.Misplaced), "unexpected": len(r.Unexpected)})
-	b.report = r
-	err := v.commit(b)
-	v.mu.Unlock()
+	var r *InventoryReport
+	err := v.step(at, func(b *vbatch) error {
+		r = v.reconcile(b.now)
+		r.ID, r.Trigger, r.By = "inv-"+NewEventID(b.now), trigger, by
+		for _, m := range r.Missing {
+			c := v.carriers[m.Carrier]
+			b.setStatus(c, v.state[c.ID], CarrierMissing, false, map[string]any{"inventory": r.ID, "last_seen": m.SeenAt.Format(TimeFormat), "location": m.Location})
+		}
+		sev := SeverityInfo
+		if !r.AllHome {
+			sev = SeverityWarning
+		}
+		b.event("inventory.completed", sev, "", "", map[string]any{"inventory": r.ID, "trigger": trigger, "by": by, "all_home": r.AllHome,
+			"expected": r.expected(), "found": r.found(), "on_loan": r.OnLoan,
+			"missing": len(r.Missing), "misplaced": len(r.Misplaced), "unexpected": len(r.Unexpected)})
+		b.report = r
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}

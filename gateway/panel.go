@@ -115,22 +115,8 @@ func (s *PanelState) clone() *PanelState {
 	return &c
 }
 
-// PanelLog is what the panel needs of the log.
-type PanelLog interface {
-	LoadPanel() (*PanelState, error) // nil when the room never had one
-	// SavePanel commits events, the device states some of them set, the
-	// panel state and a seal report in one transaction.
-	SavePanel(events []Event, states []StateAt, st *PanelState, report *SealReport) ([]Event, error)
-	Query(f EventFilter) ([]Event, error)
-	LastSeq() (uint64, error)
-}
-
-// StateAt is a device state and the index, among the events saved with it,
-// of the event that set it.
-type StateAt struct {
-	State DeviceState
-	Event int
-}
+// PanelLog is what the panel needs of the log: the room's changes.
+type PanelLog = ChangeLog
 
 // PanelSink receives retained publications after they are committed. It
 // must not block.
@@ -221,8 +207,11 @@ func (p *Panel) State() *PanelState {
 	return p.st.clone()
 }
 
-// change is one operation's work: the next state and the events that say
-// how it came about.
+// change is the room's unit of work: the operations of one batch, each an
+// input, a badge, a command or a timer, with the events they log and every
+// state they change — the panel's, the devices', entry control's, the
+// carriers' — committed in one transaction (a gateway.Change), then
+// published.
 type change struct {
 	p      *Panel
 	next   *PanelState
@@ -235,10 +224,39 @@ type change struct {
 	after  []func([]Event) // told the logged events once committed
 	logged []Event         // the events as committed
 	chirp  bool            // an exit fault: chirp the siren and indicators once committed
+
+	// The other parts' share of the change.
+	access    *AccessState            // who is inside after it (nil: unchanged)
+	visit     *Visit                  // a visit registered or checked out
+	carriers  map[string]CarrierState // the carriers' states it changed
+	signOuts  []SignOut               // sign-outs opened, changed or closed
+	inventory *InventoryReport
+	published []func() // the other parts' publications, once committed
+	failed    []func() // the other parts' undo, when the commit fails
+}
+
+// parts is the change as the log saves it.
+func (c *change) parts() *Change {
+	ch := &Change{Events: c.events, States: c.states, Panel: c.next, Access: c.access, Visit: c.visit,
+		SignOuts: c.signOuts, Inventory: c.inventory, Seal: c.report}
+	ids := make([]string, 0, len(c.carriers))
+	for id := range c.carriers {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		ch.Carriers = append(ch.Carriers, c.carriers[id])
+	}
+	return ch
+}
+
+// empty reports whether the change has nothing to write.
+func (c *change) empty() bool {
+	return len(c.events) == 0 && c.access == nil && c.visit == nil && len(c.carriers) == 0 && len(c.signOuts) == 0 && c.inventory == nil
 }
 
 func (p *Panel) begin() *change {
-	return &change{p: p, next: p.st.clone(), now: p.clock.Now(), raised: map[int]*Alarm{}, sealed: -1}
+	return &change{p: p, next: p.st.clone(), now: p.clock.Now(), raised: map[int]*Alarm{}, sealed: -1, carriers: map[string]CarrierState{}}
 }
 
 // op is one operation waiting for the panel.
@@ -284,10 +302,12 @@ func (p *Panel) drain() {
 		faults := p.includeFaults(c)
 		for _, o := range batch {
 			saved, n, report, ns, na := c.next.clone(), len(c.events), c.report, len(c.states), len(c.after)
+			np, nf := len(c.published), len(c.failed)
 			if o.err = o.fn(c); o.err == nil {
 				continue
 			}
 			c.next, c.report, c.states, c.after = saved, report, c.states[:ns], c.after[:na]
+			c.published, c.failed = c.published[:np], c.failed[:nf]
 			var ref *RefusedError
 			if !errors.As(o.err, &ref) {
 				c.events = c.events[:n]
@@ -302,6 +322,9 @@ func (p *Panel) drain() {
 			}
 		}
 		if err := p.commit(c); err != nil {
+			for _, undo := range c.failed {
+				undo()
+			}
 			p.fault("write the room's change to the log"+lostAlarms(c), err)
 			for _, o := range batch {
 				if o.err == nil {
@@ -326,13 +349,14 @@ func (c *change) event(typ string, sev Severity, device, person string, data any
 // commit logs the change and makes it the panel's state; on error nothing
 // changed. Called with p.mu held.
 func (p *Panel) commit(c *change) error {
-	if len(c.events) == 0 {
+	if c.empty() {
 		return nil
 	}
 	var logged []Event
 	var err error
+	parts := c.parts()
 	for try := 0; try < commitTries; try++ {
-		if logged, err = p.log.SavePanel(c.events, c.states, c.next, c.report); err == nil {
+		if logged, err = p.log.SaveChange(parts); err == nil {
 			break
 		}
 	}
@@ -352,13 +376,16 @@ func (p *Panel) commit(c *change) error {
 	if len(c.raised) > 0 || c.sealed >= 0 { // seqs are known only now; save them too
 		// The change itself is logged; only the seqs would be missing
 		// from the saved state after a restart.
-		if _, err := p.log.SavePanel(nil, nil, c.next, nil); err != nil {
+		if _, err := p.log.SaveChange(&Change{Panel: c.next}); err != nil {
 			p.fault("save the alarms' seqs", err)
 		}
 	}
 	prev := p.st
 	p.st = c.next
 	p.publish(c.report)
+	for _, f := range c.published {
+		f()
+	}
 	p.driveSiren(prev)
 	if c.chirp && p.Chirp != nil && !p.st.SirenOn {
 		if err := p.Chirp(p.cfg.Chirp, "exit-fault"); err != nil {
@@ -772,22 +799,6 @@ func (p *Panel) close(c *change, a *Alarm) {
 // present mode, and the alarms it restores.
 func (p *Panel) Input(id string, kind InputKind, active bool) error {
 	return p.do(func(c *change) error { p.input(c, id, kind, active); return nil })
-}
-
-// InputEvent logs an input's event and the device state it sets together
-// with what the panel makes of it, in one transaction, and returns the
-// event as logged.
-func (p *Panel) InputEvent(ev Event, st DeviceState, kind InputKind) (Event, error) {
-	var out Event
-	err := p.do(func(c *change) error {
-		i := len(c.events)
-		c.events = append(c.events, ev)
-		c.states = append(c.states, StateAt{st, i})
-		c.after = append(c.after, func(logged []Event) { out = logged[i] })
-		p.input(c, st.Device, kind, st.Active)
-		return nil
-	})
-	return out, err
 }
 
 func (p *Panel) input(c *change, id string, kind InputKind, active bool) {

@@ -120,15 +120,30 @@ func (g *guarded) open() {
 type flakyLog struct {
 	*sqlite.Store
 	fail atomic.Bool
+
+	mu      sync.Mutex
+	changes []*gateway.Change // every change written, in order
+}
+
+// written returns the changes written since the last call.
+func (l *flakyLog) written() []*gateway.Change {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := l.changes
+	l.changes = nil
+	return out
 }
 
 var errDiskFull = errors.New("sqlite: database or disk is full")
 
-func (l *flakyLog) SavePanel(events []gateway.Event, states []gateway.StateAt, st *gateway.PanelState, r *gateway.SealReport) ([]gateway.Event, error) {
+func (l *flakyLog) SaveChange(c *gateway.Change) ([]gateway.Event, error) {
 	if l.fail.Load() {
 		return nil, errDiskFull
 	}
-	return l.Store.SavePanel(events, states, st, r)
+	l.mu.Lock()
+	l.changes = append(l.changes, c)
+	l.mu.Unlock()
+	return l.Store.SaveChange(c)
 }
 
 func (l *flakyLog) AppendWithStates(events []gateway.Event, states []gateway.DeviceState) ([]gateway.Event, error) {

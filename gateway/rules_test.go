@@ -11,6 +11,7 @@ import (
 	"periph.io/x/conn/v3/gpio"
 
 	"github.com/roomguard/roomguard/gateway"
+	"github.com/roomguard/roomguard/gateway/config"
 	"github.com/roomguard/roomguard/gateway/sqlite"
 )
 
@@ -424,5 +425,59 @@ func TestFailedCommitRaisesAGatewayFault(t *testing.T) {
 		if x.Class == gateway.AlarmGatewayFault {
 			t.Fatalf("the fault is still open after the ack: %+v", x)
 		}
+	}
+}
+
+// One unit of work: an input's change, the device states it sets (the
+// contact's and the safe's), and the alarm it raises are written in ONE
+// change of the log (issue 16: three commits for one input).
+func TestAnInputIsOneChange(t *testing.T) {
+	g := newGuarded(t)
+	if err := g.panel.Arm("li.ming"); err != nil {
+		t.Fatal(err)
+	}
+	g.clock.Advance(time.Minute)
+	g.log.written()
+	g.set("safe-a-door", true)
+	var saved []*gateway.Change
+	for _, c := range g.log.written() {
+		if len(c.Events) > 0 {
+			saved = append(saved, c)
+		}
+	}
+	if len(saved) != 1 {
+		t.Fatalf("%d changes with events for one input: %v", len(saved), saved)
+	}
+	c := saved[0]
+	var types, states []string
+	for _, e := range c.Events {
+		types = append(types, e.Type)
+	}
+	for _, sa := range c.States {
+		states = append(states, sa.State.Device+"="+sa.State.State)
+	}
+	if strings.Join(types, " ") != "safe.opened alarm.raised" || strings.Join(states, " ") != "safe-a-door=open safe-a=open" || c.Panel == nil {
+		t.Fatalf("the change: events %v, states %v, panel %v", types, states, c.Panel != nil)
+	}
+}
+
+// A door forced: the opening and entry control's alarm are one change.
+func TestADoorForcedIsOneChange(t *testing.T) {
+	e := newEntry(t, config.DefaultAccess())
+	e.log.written()
+	e.set("door-main", true)
+	var types []string
+	n := 0
+	for _, c := range e.log.written() {
+		if len(c.Events) == 0 {
+			continue
+		}
+		n++
+		for _, ev := range c.Events {
+			types = append(types, ev.Type)
+		}
+	}
+	if n != 1 || strings.Join(types, " ") != "door.opened alarm.raised" {
+		t.Fatalf("%d changes: %v", n, types)
 	}
 }

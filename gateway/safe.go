@@ -72,52 +72,71 @@ func (e *Engine) safeInput(run *safeRun, at time.Time, seq uint64) error {
 		return fmt.Errorf("safe %s: %w", s.ID, err)
 	}
 	e.recorded(st, seq)
-	return e.remind(run, state)
+	return nil // no panel, no reminder
 }
 
-// remind arms the reminder of a safe not locked, or ends it; with safeMu held.
-func (e *Engine) remind(run *safeRun, state string) error {
+// startSafes arms the reminders of the safes found not locked at start, and
+// restores the reminders of those found locked, in one change of the room.
+func (e *Engine) startSafes() error {
+	if e.panel == nil {
+		return nil
+	}
+	return e.panel.do(func(c *change) error {
+		for _, run := range e.safeRuns {
+			e.remindIn(c, run, e.stateIn(c, run.cfg.ID).State)
+		}
+		return nil
+	})
+}
+
+// safeIn is the safe's derived state after its contact changed to st, in
+// change c, and whether it differs from the one before.
+func (e *Engine) safeIn(c *change, run *safeRun, st DeviceState) (DeviceState, bool) {
+	s := run.cfg
+	bolt, door := e.stateIn(c, s.Bolt), e.stateIn(c, s.Door)
+	switch st.Device {
+	case s.Bolt:
+		bolt = st
+	case s.Door:
+		door = st
+	}
+	state := safeState(bolt.Active, door.Active)
+	if e.stateIn(c, s.ID).State == state {
+		return DeviceState{}, false
+	}
+	return DeviceState{Device: s.ID, Kind: KindSafe, Name: s.Name, State: state, Active: state != SafeLocked, Since: st.Since}, true
+}
+
+// remindIn arms the reminder of a safe not locked, or ends it and restores
+// its alarm in change c (a safe locked again).
+func (e *Engine) remindIn(c *change, run *safeRun, state string) {
+	e.safeMu.Lock()
+	defer e.safeMu.Unlock()
 	if state == SafeLocked {
 		if run.reminder != nil {
 			run.reminder()
 			run.reminder = nil
 		}
-		if e.panel != nil {
-			return e.panel.Restore(AlarmSafeLeftOpen, run.cfg.ID)
-		}
-		return nil
+		e.panel.restore(c, func(a *Alarm) bool { return a.Class == AlarmSafeLeftOpen && a.Device == run.cfg.ID })
+		return
 	}
-	if run.reminder != nil || e.panel == nil {
-		return nil
+	if run.reminder == nil {
+		run.reminder = e.clock.AfterFunc(run.cfg.OpenReminder, func() { e.safeLeftOpen(run) })
 	}
-	s := run.cfg
-	run.reminder = e.clock.AfterFunc(s.OpenReminder, func() {
-		e.mu.Lock()
-		now := e.states[s.ID].State
-		e.mu.Unlock()
-		if now == SafeLocked {
-			return
-		}
-		if _, err := e.panel.Raise(AlarmSafeLeftOpen, s.ID, fmt.Sprintf("safe %s (%s) %s for more than %s", s.ID, s.Name, now, s.OpenReminder)); err != nil {
-			e.panel.Fault("raise safe-left-open on "+s.ID, err)
-		}
-	})
-	return nil
 }
 
-// startSafes arms the reminders of the safes found not locked at start.
-func (e *Engine) startSafes() error {
-	e.safeMu.Lock()
-	defer e.safeMu.Unlock()
-	for _, run := range e.safeRuns {
-		e.mu.Lock()
-		state := e.states[run.cfg.ID].State
-		e.mu.Unlock()
-		if err := e.remind(run, state); err != nil {
-			return err
-		}
+// safeLeftOpen is the reminder of a safe not locked for its OpenReminder.
+func (e *Engine) safeLeftOpen(run *safeRun) {
+	s := run.cfg
+	e.mu.Lock()
+	now := e.states[s.ID].State
+	e.mu.Unlock()
+	if now == SafeLocked {
+		return
 	}
-	return nil
+	if _, err := e.panel.Raise(AlarmSafeLeftOpen, s.ID, fmt.Sprintf("safe %s (%s) %s for more than %s", s.ID, s.Name, now, s.OpenReminder)); err != nil {
+		e.panel.Fault("raise safe-left-open on "+s.ID, err)
+	}
 }
 
 // StopSafes ends the pending reminders.

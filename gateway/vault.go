@@ -1,9 +1,7 @@
 package gateway
 
 import (
-	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"sort"
 	"strings"
@@ -41,10 +39,9 @@ type VaultConfig struct {
 	MaxLoan time.Duration
 }
 
-// VaultLog keeps the carriers' states, the sign-outs and the inventory
-// reports with the events that changed them, each step in one transaction.
+// VaultLog is what carrier tracking reads of the log at start; its steps
+// are saved with the room's change.
 type VaultLog interface {
-	SaveCarriers(events []Event, states []CarrierState, signOuts []SignOut, report *InventoryReport) ([]Event, error)
 	// LoadCarriers returns the register, the saved states and the open
 	// sign-outs.
 	LoadCarriers() ([]Carrier, []CarrierState, []SignOut, error)
@@ -78,6 +75,7 @@ type Vault struct {
 	loans    map[string]*SignOut    // open sign-outs by carrier id
 	seen     map[string]sighting    // last sighting by carrier id
 	unknown  map[string]sighting    // unregistered tags by EPC
+	removed  map[string]bool        // carriers whose removal alarm is not restored yet
 	timers   map[string]func() bool // overdue timers (their stop) by carrier id
 	sweep    func() bool
 	daily    func() bool   // the daily inventory's timer
@@ -102,7 +100,8 @@ const maxUnknown = 10000
 func NewVault(room string, cfg VaultConfig, clock Clock, log VaultLog, people Register, panel *Panel, access *Access, sink VaultSink, work *WorkSchedule) *Vault {
 	v := &Vault{room: room, cfg: cfg, clock: clock, log: log, people: people, panel: panel, access: access, sink: sink, work: work,
 		carriers: map[string]*Carrier{}, byEPC: map[string]*Carrier{}, state: map[string]*CarrierState{},
-		loans: map[string]*SignOut{}, seen: map[string]sighting{}, unknown: map[string]sighting{}, timers: map[string]func() bool{}}
+		loans: map[string]*SignOut{}, seen: map[string]sighting{}, unknown: map[string]sighting{}, timers: map[string]func() bool{},
+		removed: map[string]bool{}}
 	if panel != nil {
 		panel.CarriersAway = v.Away
 		panel.CarriersInSafes = v.InSafes
@@ -118,8 +117,14 @@ func (v *Vault) Load() error {
 	if err != nil {
 		return err
 	}
+	open := v.panel.State().Alarms // before v.mu: the room's lock comes first
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	for _, a := range open {
+		if a.Class == AlarmCarrierRemoval && !a.Restored() {
+			v.removed[a.Device] = true
+		}
+	}
 	now := v.clock.Now()
 	v.setCarriers(carriers, now)
 	for _, st := range states {
@@ -191,23 +196,40 @@ func (v *Vault) State(id string) (CarrierState, bool) {
 	return *st, true
 }
 
-// vbatch gathers one step's events, changed states and sign-outs.
+// vbatch is one step of carrier tracking within the room's change: its
+// events, the carriers' states it changes, its sign-outs and report, and
+// the alarms it raises, all in the change's one transaction.
 type vbatch struct {
-	v        *Vault
-	now      time.Time
-	events   []Event
-	states   map[string]CarrierState // changed carriers, as they were before
-	signOuts []SignOut
-	report   *InventoryReport
-	after    []func() error // panel calls, made after our lock is released
+	v      *Vault
+	c      *change
+	now    time.Time
+	states map[string]CarrierState // changed carriers, as they were before
+	report *InventoryReport
+	undo   []func() // with v.mu held, when the change is not logged
 }
 
-func (v *Vault) batch(now time.Time) *vbatch {
-	return &vbatch{v: v, now: now, states: map[string]CarrierState{}}
+// step runs fn as one change of the room, with v.mu held: what it changes
+// is saved with the change and published once it is committed; if the
+// change is not logged, the carriers' states are put back and undo runs.
+func (v *Vault) step(now func(c *change) time.Time, fn func(b *vbatch) error) error {
+	return v.panel.do(func(c *change) error {
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		b := &vbatch{v: v, c: c, now: now(c), states: map[string]CarrierState{}}
+		if err := fn(b); err != nil {
+			b.rollback()
+			return err
+		}
+		v.commit(b)
+		return nil
+	})
 }
 
-// touch notes that carrier id's state is about to change; a failed commit
-// puts it back.
+// at is a step's time: the change's.
+func at(c *change) time.Time { return c.now }
+
+// touch notes that carrier id's state is about to change; a change not
+// logged puts it back.
 func (b *vbatch) touch(id string) *CarrierState {
 	st := b.v.state[id]
 	if _, ok := b.states[id]; !ok {
@@ -216,57 +238,72 @@ func (b *vbatch) touch(id string) *CarrierState {
 	return st
 }
 
+func (b *vbatch) rollback() {
+	for id, prev := range b.states {
+		*b.v.state[id] = prev
+	}
+	for _, f := range b.undo {
+		f()
+	}
+}
+
 func (b *vbatch) event(typ string, sev Severity, device, person string, data map[string]any) {
-	b.events = append(b.events, newEvent(b.v.clock, b.now, typ, sev, device, person, data))
+	b.c.events = append(b.c.events, newEvent(b.v.clock, b.now, typ, sev, device, person, data))
 }
 
-// commit saves the step, then publishes the changed states; with v.mu held.
-func (v *Vault) commit(b *vbatch) error {
-	if len(b.events) == 0 && len(b.states) == 0 && len(b.signOuts) == 0 && b.report == nil {
-		return nil
+// raise raises (or counts on) an alarm in the same change.
+func (b *vbatch) raise(class AlarmClass, device, detail string) {
+	b.v.panel.raise(b.c, class, device, detail, true)
+}
+
+// restore marks the open alarms of class on device restored, in the change.
+func (b *vbatch) restore(class AlarmClass, device string) {
+	b.v.panel.restore(b.c, func(x *Alarm) bool { return x.Class == class && x.Device == device })
+}
+
+// commit puts the step into the change, with its publication once
+// committed and its undo if not; with v.mu held.
+func (v *Vault) commit(b *vbatch) {
+	if len(b.states) == 0 && b.report == nil && len(b.undo) == 0 {
+		return
 	}
-	states := make([]CarrierState, 0, len(b.states))
+	ids := make([]string, 0, len(b.states))
 	for id := range b.states {
-		states = append(states, *v.state[id])
+		b.c.carriers[id] = *v.state[id]
+		ids = append(ids, id)
 	}
-	sort.Slice(states, func(i, j int) bool { return states[i].ID < states[j].ID })
-	if _, err := v.log.SaveCarriers(b.events, states, b.signOuts, b.report); err != nil {
-		for id, prev := range b.states {
-			*v.state[id] = prev
+	sort.Strings(ids)
+	if b.report != nil {
+		b.c.inventory = b.report
+	}
+	report := b.report
+	b.c.failed = append(b.c.failed, func() {
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		b.rollback()
+	})
+	b.c.published = append(b.c.published, func() {
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		if v.sink == nil {
+			return
 		}
-		return err
-	}
-	if v.sink != nil {
-		for _, st := range states {
-			v.sink.CarrierState(st.ID, mustJSON(v.statePayload(st)))
+		for _, id := range ids {
+			if st := v.state[id]; st != nil {
+				v.sink.CarrierState(id, mustJSON(v.statePayload(*st)))
+			}
 		}
-		if b.report != nil {
-			v.sink.InventoryReport(b.report.ID, mustJSON(b.report))
+		if report != nil {
+			v.sink.InventoryReport(report.ID, mustJSON(report))
 		}
-	}
-	return nil
-}
-
-// finish makes the step's panel calls; their errors are returned (the
-// panel has raised a gateway fault for any it could not log).
-func (v *Vault) finish(b *vbatch) error {
-	var errs []error
-	for _, f := range b.after {
-		errs = append(errs, f())
-	}
-	return errors.Join(errs...)
+	})
 }
 
 // fault raises a gateway fault for an error nobody waits for (a timer's).
 func (v *Vault) fault(what string, err error) {
-	if err == nil {
-		return
-	}
-	if v.panel != nil {
+	if err != nil {
 		v.panel.Fault(what, err)
-		return
 	}
-	slog.Default().Error("gateway fault", "room", v.room, "what", what, "err", err)
 }
 
 func (v *Vault) statePayload(st CarrierState) map[string]any {
@@ -313,7 +350,9 @@ func (b *vbatch) setStatus(c *Carrier, st *CarrierState, status CarrierStatus, m
 }
 
 // Seen takes one sighting of a tag at a reader's antenna. Unknown antennas
-// and tags are remembered (for inventories), not logged.
+// and tags are remembered (for inventories), not logged. A sighting that
+// changes nothing (the same place, the same status, no removal alarm to
+// restore) is kept in memory only; any other is one change of the room.
 func (v *Vault) Seen(reader string, antenna int, epc string, at time.Time) error {
 	v.mu.Lock()
 	loc, ok := v.cfg.Antennas[Antenna{reader, antenna}]
@@ -329,31 +368,57 @@ func (v *Vault) Seen(reader string, antenna int, epc string, at time.Time) error
 		v.mu.Unlock()
 		return nil
 	}
-	b := v.batch(at)
-	prev := v.seen[c.ID]
-	v.seen[c.ID] = sighting{loc: loc, at: at}
-	st := v.state[c.ID]
-	if st.Location != loc.ID {
-		b.event("carrier.moved", SeverityInfo, c.ID, "", map[string]any{"carrier": c.ID, "from": st.Location, "to": loc.ID, "kind": loc.Kind})
-		b.touch(c.ID)
-		st.Location = loc.ID
+	if v.unchanged(c, loc) {
+		v.seen[c.ID] = sighting{loc: loc, at: at}
+		v.state[c.ID].SeenAt = at // kept in memory; saved with the next change
+		v.mu.Unlock()
+		return nil
 	}
-	st.SeenAt = at // kept in memory; saved with the next change
-	loan := v.loans[c.ID]
-	switch {
-	case loc.Kind == LocGate:
-		v.atGate(b, c, loan, prev)
-	case loan != nil:
-		// Signed out and seen in a safe: the loan stays open until returned.
-	case loc.ID == c.Home:
-		b.setStatus(c, st, CarrierHome, false, map[string]any{"safe": loc.ID})
-		b.after = append(b.after, func() error { return v.panel.Restore(AlarmCarrierRemoval, c.ID) })
-	default:
-		b.setStatus(c, st, CarrierAway, true, map[string]any{"safe": loc.ID})
-	}
-	err := v.commit(b)
 	v.mu.Unlock()
-	return errors.Join(err, v.finish(b))
+	return v.step(func(*change) time.Time { return at }, func(b *vbatch) error {
+		prev := v.seen[c.ID]
+		v.seen[c.ID] = sighting{loc: loc, at: at}
+		b.undo = append(b.undo, func() { v.seen[c.ID] = prev })
+		st := v.state[c.ID]
+		if st.Location != loc.ID {
+			b.event("carrier.moved", SeverityInfo, c.ID, "", map[string]any{"carrier": c.ID, "from": st.Location, "to": loc.ID, "kind": loc.Kind})
+			b.touch(c.ID)
+			st.Location = loc.ID
+		}
+		st.SeenAt = at
+		loan := v.loans[c.ID]
+		switch {
+		case loc.Kind == LocGate:
+			v.atGate(b, c, loan, prev)
+		case loan != nil:
+			// Signed out and seen in a safe: the loan stays open until returned.
+		case loc.ID == c.Home:
+			b.setStatus(c, st, CarrierHome, false, map[string]any{"safe": loc.ID})
+			if v.removed[c.ID] {
+				delete(v.removed, c.ID)
+				b.restore(AlarmCarrierRemoval, c.ID)
+			}
+		default:
+			b.setStatus(c, st, CarrierAway, true, map[string]any{"safe": loc.ID})
+		}
+		return nil
+	})
+}
+
+// unchanged reports whether a sighting of carrier c at loc would change
+// nothing but when it was last seen; with v.mu held.
+func (v *Vault) unchanged(c *Carrier, loc Location) bool {
+	st := v.state[c.ID]
+	if loc.Kind == LocGate || st.Location != loc.ID || v.removed[c.ID] {
+		return false
+	}
+	switch {
+	case v.loans[c.ID] != nil:
+		return true
+	case loc.ID == c.Home:
+		return st.Status == CarrierHome && !st.Misplaced
+	}
+	return st.Status == CarrierAway && st.Misplaced
 }
 
 // atGate: a carrier read at the door. With a sign-out that lets it leave,
@@ -394,10 +459,11 @@ func (v *Vault) atGate(b *vbatch, c *Carrier, loan *SignOut, prev sighting) {
 	}
 	b.event("carrier.removal", SeverityCritical, c.ID, "", data)
 	detail := fmt.Sprintf("%s %s《%s》 at the gate without permission to leave; %s", c.Class.Chinese(), c.ID, c.Title, who)
-	b.after = append(b.after, func() error {
-		_, err := v.panel.Raise(AlarmCarrierRemoval, c.ID, detail)
-		return err
-	})
+	b.raise(AlarmCarrierRemoval, c.ID, detail)
+	if !v.removed[c.ID] {
+		v.removed[c.ID] = true
+		b.undo = append(b.undo, func() { delete(v.removed, c.ID) })
+	}
 }
 
 // scheduleSweep runs the departure check now and then; with v.mu held.
@@ -434,22 +500,19 @@ func (v *Vault) Stop() {
 // Sweep marks away every carrier at home that has not been seen in its safe
 // for the departure threshold.
 func (v *Vault) Sweep() error {
-	v.mu.Lock()
-	now := v.clock.Now()
-	b := v.batch(now)
-	for id, c := range v.carriers {
-		st := v.state[id]
-		if st.Status != CarrierHome || v.loans[id] != nil {
-			continue
+	return v.step(at, func(b *vbatch) error {
+		for id, c := range v.carriers {
+			st := v.state[id]
+			if st.Status != CarrierHome || v.loans[id] != nil {
+				continue
+			}
+			s := v.seen[id]
+			if b.now.Sub(s.at) >= v.cfg.Departure {
+				b.setStatus(c, st, CarrierAway, false, map[string]any{"last_seen": s.at.Format(TimeFormat), "location": s.loc.ID})
+			}
 		}
-		s := v.seen[id]
-		if now.Sub(s.at) >= v.cfg.Departure {
-			b.setStatus(c, st, CarrierAway, false, map[string]any{"last_seen": s.at.Format(TimeFormat), "location": s.loc.ID})
-		}
-	}
-	err := v.commit(b)
-	v.mu.Unlock()
-	return errors.Join(err, v.finish(b))
+		return nil
+	})
 }
 
 // Away lists the carriers that keep the room from being armed: away,
@@ -515,7 +578,7 @@ func (v *Vault) SignOut(r SignOutRequest) (*SignOut, error) {
 		if r.Second == "" {
 			return nil, Errorf(EINVALID, "second: a top-secret (绝密) carrier is signed out by two people")
 		}
-		if r.Second == r.Borrower {
+		if SamePerson(r.Second, r.Borrower) {
 			return nil, Errorf(EINVALID, "second: must be another person than the borrower")
 		}
 		if _, err := v.mayTake("second", r.Second, c, now); err != nil {
@@ -543,29 +606,38 @@ func (v *Vault) SignOut(r SignOutRequest) (*SignOut, error) {
 		}
 	}
 
-	v.mu.Lock()
-	if v.carriers[c.ID] == nil || v.loans[c.ID] != nil { // changed while we looked people up
-		v.mu.Unlock()
-		return nil, Errorf(ECONFLICT, "carrier: %s changed meanwhile; try again", c.ID)
-	}
 	l := &SignOut{ID: "so-" + NewEventID(now), Carrier: c.ID, Borrower: borrower.ID, Second: r.Second, Purpose: r.Purpose,
 		MayLeave: r.MayLeave, Approver: r.Approver, Due: due, At: now, By: r.By}
-	b := v.batch(now)
-	st := b.touch(c.ID)
-	v.loans[c.ID] = l
-	st.Status, st.Misplaced, st.SignOut = CarrierSignedOut, false, l.ID
-	b.signOuts = append(b.signOuts, *l)
-	b.event("carrier.signed_out", SeverityInfo, c.ID, borrower.ID, map[string]any{"carrier": c.ID, "title": c.Title, "class": c.Class,
-		"sign_out": l.ID, "borrower": borrower.ID, "borrower_name": borrower.Name, "second": r.Second, "purpose": r.Purpose,
-		"may_leave": r.MayLeave, "approver": r.Approver, "due": due.Format(TimeFormat), "by": r.By})
-	if err := v.commit(b); err != nil {
-		delete(v.loans, c.ID)
-		v.mu.Unlock()
+	err = v.step(func(*change) time.Time { return now }, func(b *vbatch) error {
+		if v.carriers[c.ID] == nil || v.loans[c.ID] != nil { // changed while we looked people up
+			return Errorf(ECONFLICT, "carrier: %s changed meanwhile; try again", c.ID)
+		}
+		st := b.touch(c.ID)
+		v.loans[c.ID] = l
+		st.Status, st.Misplaced, st.SignOut = CarrierSignedOut, false, l.ID
+		b.c.signOuts = append(b.c.signOuts, *l)
+		b.event("carrier.signed_out", SeverityInfo, c.ID, borrower.ID, map[string]any{"carrier": c.ID, "title": c.Title, "class": c.Class,
+			"sign_out": l.ID, "borrower": borrower.ID, "borrower_name": borrower.Name, "second": r.Second, "purpose": r.Purpose,
+			"may_leave": r.MayLeave, "approver": r.Approver, "due": due.Format(TimeFormat), "by": r.By})
+		v.armOverdue(l)
+		b.undo = append(b.undo, func() {
+			delete(v.loans, c.ID)
+			v.disarmOverdue(c.ID)
+		})
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
-	v.armOverdue(l)
-	v.mu.Unlock()
 	return l, nil
+}
+
+// disarmOverdue ends a loan's overdue timer; with v.mu held.
+func (v *Vault) disarmOverdue(carrier string) {
+	if stop := v.timers[carrier]; stop != nil {
+		stop()
+		delete(v.timers, carrier)
+	}
 }
 
 // mayTake checks that person id may take carrier c now.
@@ -595,7 +667,7 @@ func (v *Vault) mayTake(field, id string, c *Carrier, now time.Time) (*Person, e
 // mayApprove checks an approver: a security officer or a leader, neither
 // the borrower nor the second.
 func (v *Vault) mayApprove(id, borrower, second string) error {
-	if id == borrower || id == second {
+	if SamePerson(id, borrower) || second != "" && SamePerson(id, second) {
 		return Errorf(EINVALID, "approver: the borrower cannot approve their own loan")
 	}
 	p, err := v.people.Person(id)
@@ -621,90 +693,72 @@ func (v *Vault) armOverdue(l *SignOut) {
 }
 
 func (v *Vault) overdue(carrier, loanID string) {
-	v.mu.Lock()
-	l := v.loans[carrier]
-	if l == nil || l.ID != loanID || l.Overdue {
-		v.mu.Unlock()
-		return
-	}
-	now := v.clock.Now()
-	b := v.batch(now)
-	l.Overdue = true
-	b.signOuts = append(b.signOuts, *l)
-	c := v.carriers[carrier]
-	title := carrier
-	if c != nil {
-		title = c.Title
-	}
-	b.event("carrier.overdue", SeverityWarning, carrier, l.Borrower, map[string]any{"carrier": carrier, "title": title,
-		"sign_out": l.ID, "borrower": l.Borrower, "due": l.Due.Format(TimeFormat)})
-	detail := fmt.Sprintf("%s《%s》 signed out to %s was due back at %s", carrier, title, l.Borrower, l.Due.Format("2006-01-02 15:04"))
-	b.after = append(b.after, func() error {
-		_, err := v.panel.Raise(AlarmCarrierOverdue, carrier, detail)
-		return err
-	})
-	err := v.commit(b)
-	v.mu.Unlock()
-	if err != nil { // not logged: the loan is not marked overdue, and the timer is armed again
-		v.mu.Lock()
-		if cur := v.loans[carrier]; cur != nil && cur.ID == loanID {
-			cur.Overdue = false
-			v.timers[carrier] = v.clock.AfterFunc(faultRetry, func() { v.overdue(carrier, loanID) })
+	err := v.step(at, func(b *vbatch) error {
+		l := v.loans[carrier]
+		if l == nil || l.ID != loanID || l.Overdue {
+			return nil
 		}
-		v.mu.Unlock()
-		v.fault("log a carrier overdue", err)
-		return
-	}
-	v.fault("raise a carrier overdue", v.finish(b))
+		l.Overdue = true
+		b.undo = append(b.undo, func() { // not logged: not overdue yet; the timer is armed again
+			if cur := v.loans[carrier]; cur != nil && cur.ID == loanID {
+				cur.Overdue = false
+				v.timers[carrier] = v.clock.AfterFunc(faultRetry, func() { v.overdue(carrier, loanID) })
+			}
+		})
+		b.c.signOuts = append(b.c.signOuts, *l)
+		title := carrier
+		if c := v.carriers[carrier]; c != nil {
+			title = c.Title
+		}
+		b.event("carrier.overdue", SeverityWarning, carrier, l.Borrower, map[string]any{"carrier": carrier, "title": title,
+			"sign_out": l.ID, "borrower": l.Borrower, "due": l.Due.Format(TimeFormat)})
+		b.raise(AlarmCarrierOverdue, carrier, fmt.Sprintf("%s《%s》 signed out to %s was due back at %s", carrier, title, l.Borrower, l.Due.Format("2006-01-02 15:04")))
+		return nil
+	})
+	v.fault("log a carrier overdue", err)
 }
 
-// Return closes a carrier's open sign-out.
+// Return closes a carrier's open sign-out; an overdue alarm is restored in
+// the same change.
 func (v *Vault) Return(carrier, by string) (*SignOut, error) {
 	if strings.TrimSpace(by) == "" {
 		return nil, Errorf(EINVALID, "by: who takes the carrier back is missing")
 	}
-	v.mu.Lock()
-	c := v.carriers[carrier]
-	if c == nil {
-		v.mu.Unlock()
-		return nil, Errorf(ENOTFOUND, "carrier: no carrier %q in the register", carrier)
-	}
-	l := v.loans[carrier]
-	if l == nil {
-		v.mu.Unlock()
-		return nil, Errorf(ECONFLICT, "carrier: %s is not signed out", carrier)
-	}
-	now := v.clock.Now()
-	b := v.batch(now)
-	closed := *l
-	closed.ReturnedAt, closed.ReturnedBy = now, by
-	b.signOuts = append(b.signOuts, closed)
-	st := b.touch(carrier)
-	delete(v.loans, carrier)
-	st.SignOut = ""
-	b.event("carrier.returned", SeverityInfo, carrier, l.Borrower, map[string]any{"carrier": carrier, "title": c.Title,
-		"sign_out": l.ID, "borrower": l.Borrower, "by": by, "late": now.After(l.Due)})
-	// Back home if it is seen there now; otherwise away until it is.
-	s := v.seen[carrier]
-	if s.loc.ID == c.Home && !s.assumed && now.Sub(s.at) < v.cfg.Present {
-		st.Status = CarrierHome
-	} else {
-		st.Status = CarrierAway
-	}
-	if err := v.commit(b); err != nil {
-		v.loans[carrier] = l
-		v.mu.Unlock()
-		return nil, err
-	}
-	if stop := v.timers[carrier]; stop != nil {
-		stop()
-		delete(v.timers, carrier)
-	}
-	v.mu.Unlock()
-	if l.Overdue {
-		if err := v.panel.Restore(AlarmCarrierOverdue, carrier); err != nil {
-			return &closed, err
+	var closed SignOut
+	err := v.step(at, func(b *vbatch) error {
+		c := v.carriers[carrier]
+		if c == nil {
+			return Errorf(ENOTFOUND, "carrier: no carrier %q in the register", carrier)
 		}
+		l := v.loans[carrier]
+		if l == nil {
+			return Errorf(ECONFLICT, "carrier: %s is not signed out", carrier)
+		}
+		now := b.now
+		closed = *l
+		closed.ReturnedAt, closed.ReturnedBy = now, by
+		b.c.signOuts = append(b.c.signOuts, closed)
+		st := b.touch(carrier)
+		delete(v.loans, carrier)
+		b.undo = append(b.undo, func() { v.loans[carrier] = l })
+		st.SignOut = ""
+		b.event("carrier.returned", SeverityInfo, carrier, l.Borrower, map[string]any{"carrier": carrier, "title": c.Title,
+			"sign_out": l.ID, "borrower": l.Borrower, "by": by, "late": now.After(l.Due)})
+		// Back home if it is seen there now; otherwise away until it is.
+		s := v.seen[carrier]
+		if s.loc.ID == c.Home && !s.assumed && now.Sub(s.at) < v.cfg.Present {
+			st.Status = CarrierHome
+		} else {
+			st.Status = CarrierAway
+		}
+		v.disarmOverdue(carrier)
+		if l.Overdue {
+			b.restore(AlarmCarrierOverdue, carrier)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return &closed, nil
 }
@@ -811,32 +865,32 @@ func (v *Vault) Extend(carrier string, due time.Time, approver, by string) (*Sig
 	if err := v.mayApprove(approver, borrower, second); err != nil {
 		return nil, err
 	}
-	v.mu.Lock()
-	l = v.loans[carrier]
-	if l == nil || l.ID != loanID {
-		v.mu.Unlock()
-		return nil, Errorf(ECONFLICT, "carrier: %s changed meanwhile; try again", carrier)
-	}
-	prev := *l
-	b := v.batch(now)
-	l.Due, l.Overdue = due, false
-	l.Approver = approver
-	b.signOuts = append(b.signOuts, *l)
-	b.touch(carrier) // the retained state shows the due time
-	b.event("carrier.extended", SeverityInfo, carrier, l.Borrower, map[string]any{"carrier": carrier, "sign_out": l.ID,
-		"borrower": l.Borrower, "previous_due": prev.Due.Format(TimeFormat), "due": due.Format(TimeFormat), "approver": approver, "by": by})
-	if err := v.commit(b); err != nil {
-		*l = prev
-		v.mu.Unlock()
-		return nil, err
-	}
-	v.armOverdue(l)
-	out := *l
-	v.mu.Unlock()
-	if prev.Overdue {
-		if err := v.panel.Restore(AlarmCarrierOverdue, carrier); err != nil {
-			return &out, err
+	var out SignOut
+	err := v.step(func(*change) time.Time { return now }, func(b *vbatch) error {
+		l := v.loans[carrier]
+		if l == nil || l.ID != loanID {
+			return Errorf(ECONFLICT, "carrier: %s changed meanwhile; try again", carrier)
 		}
+		prev := *l
+		l.Due, l.Overdue = due, false
+		l.Approver = approver
+		b.undo = append(b.undo, func() {
+			*l = prev
+			v.armOverdue(l)
+		})
+		b.c.signOuts = append(b.c.signOuts, *l)
+		b.touch(carrier) // the retained state shows the due time
+		b.event("carrier.extended", SeverityInfo, carrier, l.Borrower, map[string]any{"carrier": carrier, "sign_out": l.ID,
+			"borrower": l.Borrower, "previous_due": prev.Due.Format(TimeFormat), "due": due.Format(TimeFormat), "approver": approver, "by": by})
+		v.armOverdue(l)
+		if prev.Overdue {
+			b.restore(AlarmCarrierOverdue, carrier)
+		}
+		out = *l
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return &out, nil
 }

@@ -13,29 +13,12 @@ import (
 	"github.com/roomguard/roomguard/gateway"
 )
 
-// SaveAccess commits entry-control events with the occupancy they lead to.
-// It implements gateway.AccessLog.
-func (s *Store) SaveAccess(events []gateway.Event, st *gateway.AccessState) ([]gateway.Event, error) {
-	return s.saveWith(events, func(tx *sql.Tx) error { return saveAccess(tx, st) })
-}
-
 func (s *Store) saveWith(events []gateway.Event, fn func(tx *sql.Tx) error) ([]gateway.Event, error) {
 	j := &job{events: append([]gateway.Event(nil), events...), fn: fn}
 	if err := s.do(j); err != nil {
 		return nil, err
 	}
 	return j.events, nil
-}
-
-func saveAccess(tx *sql.Tx, st *gateway.AccessState) error {
-	b, err := json.Marshal(st)
-	if err != nil {
-		return fmt.Errorf("sqlite: encode occupancy: %w", err)
-	}
-	if _, err := tx.Exec(`INSERT INTO access (id, state) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET state = excluded.state`, b); err != nil {
-		return fmt.Errorf("sqlite: save occupancy: %w", err)
-	}
-	return nil
 }
 
 // scanJSON reads one JSON column into a T; nil when there is no row.
@@ -80,27 +63,6 @@ func eachJSON[T any](rows *sql.Rows, err error, what string, fn func(*T) error) 
 // LoadAccess returns the saved occupancy, or nil.
 func (s *Reader) LoadAccess() (*gateway.AccessState, error) {
 	return scanJSON[gateway.AccessState](s.r.QueryRow(`SELECT state FROM access WHERE id = 1`), "occupancy")
-}
-
-// SaveVisit stores a visit with its events and the occupancy.
-func (s *Store) SaveVisit(v *gateway.Visit, events []gateway.Event, st *gateway.AccessState) ([]gateway.Event, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: encode visit: %w", err)
-	}
-	open := 1
-	if !v.CheckedOutAt.IsZero() {
-		open = 0
-	}
-	return s.saveWith(events, func(tx *sql.Tx) error {
-		_, err := tx.Exec(`INSERT INTO visits (id, card, open, from_ms, id_hash, data) VALUES (?, ?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET open = excluded.open, data = excluded.data`,
-			v.ID, v.Card, open, v.From.UnixMilli(), v.IDHash, b)
-		if err != nil {
-			return fmt.Errorf("sqlite: save visit %s: %w", v.ID, err)
-		}
-		return saveAccess(tx, st)
-	})
 }
 
 // Visit returns a visit by id, or nil.

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -33,62 +32,6 @@ func (s *Store) ReplaceCarriers(carriers []gateway.Carrier, version int64, by st
 		}
 		_, err = tx.Exec(`DELETE FROM carrier_states WHERE id NOT IN (SELECT id FROM carriers)`)
 		return err
-	})
-}
-
-// SaveCarriers implements gateway.VaultLog: the events, the changed carrier
-// states, the new or changed sign-outs and an inventory report, together.
-func (s *Store) SaveCarriers(events []gateway.Event, states []gateway.CarrierState, signOuts []gateway.SignOut, report *gateway.InventoryReport) ([]gateway.Event, error) {
-	type row struct {
-		id   string
-		data []byte
-	}
-	stateRows := make([]row, len(states))
-	for i := range states {
-		b, err := json.Marshal(&states[i])
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: encode carrier state: %w", err)
-		}
-		stateRows[i] = row{states[i].ID, b}
-	}
-	loanRows := make([]row, len(signOuts))
-	for i := range signOuts {
-		b, err := json.Marshal(&signOuts[i])
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: encode sign-out: %w", err)
-		}
-		loanRows[i] = row{signOuts[i].ID, b}
-	}
-	var rep []byte
-	if report != nil {
-		var err error
-		if rep, err = json.Marshal(report); err != nil {
-			return nil, fmt.Errorf("sqlite: encode inventory: %w", err)
-		}
-	}
-	return s.saveWith(events, func(tx *sql.Tx) error {
-		for _, r := range stateRows {
-			if _, err := s.exec(tx, saveCarrierSQL, r.id, r.data); err != nil {
-				return fmt.Errorf("sqlite: save carrier state %s: %w", r.id, err)
-			}
-		}
-		for i, r := range loanRows {
-			l := &signOuts[i]
-			open := 0
-			if l.Open() {
-				open = 1
-			}
-			if _, err := tx.Exec(`INSERT INTO sign_outs (id, carrier, open, at_ms, data) VALUES (?, ?, ?, ?, ?)
-				ON CONFLICT (id) DO UPDATE SET open = excluded.open, data = excluded.data`, r.id, l.Carrier, open, l.At.UnixMilli(), r.data); err != nil {
-				return fmt.Errorf("sqlite: save sign-out %s: %w", r.id, err)
-			}
-		}
-		if report != nil {
-			if _, err := tx.Exec(`INSERT INTO inventories (id, at_ms, data) VALUES (?, ?, ?)`, report.ID, report.At.UnixMilli(), rep); err != nil {
-				return fmt.Errorf("sqlite: save inventory %s: %w", report.ID, err)
-			}
-		}
-		return nil
 	})
 }
 

@@ -10,44 +10,6 @@ import (
 	"github.com/roomguard/roomguard/gateway"
 )
 
-// SavePanel commits events, the panel state they lead to and, at an
-// unsealing, the seal report, in one transaction. It implements
-// gateway.PanelLog.
-func (s *Store) SavePanel(events []gateway.Event, states []gateway.StateAt, st *gateway.PanelState, report *gateway.SealReport) ([]gateway.Event, error) {
-	state, err := json.Marshal(st)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: encode panel state: %w", err)
-	}
-	j := &job{events: append([]gateway.Event(nil), events...)}
-	j.fn = func(tx *sql.Tx) error {
-		for _, sa := range states {
-			if err := s.saveState(tx, sa.State, j.events[sa.Event].Seq); err != nil {
-				return err
-			}
-		}
-		if _, err := s.exec(tx, savePanelSQL, state); err != nil {
-			return fmt.Errorf("sqlite: save panel state: %w", err)
-		}
-		if report == nil {
-			return nil
-		}
-		b, err := json.Marshal(report)
-		if err != nil {
-			return fmt.Errorf("sqlite: encode seal report: %w", err)
-		}
-		at, _ := time.Parse(time.RFC3339Nano, report.UnsealedAt)
-		if _, err := tx.Exec(`INSERT INTO seal_reports (seal_id, unsealed_ms, verdict, report) VALUES (?, ?, ?, ?)`,
-			report.SealID, at.UnixMilli(), report.Verdict, b); err != nil {
-			return fmt.Errorf("sqlite: save seal report %s: %w", report.SealID, err)
-		}
-		return nil
-	}
-	if err := s.do(j); err != nil {
-		return nil, err
-	}
-	return j.events, nil
-}
-
 // LoadPanel returns the saved panel state, or nil if there is none.
 func (s *Reader) LoadPanel() (*gateway.PanelState, error) {
 	var b []byte

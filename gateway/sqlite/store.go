@@ -303,10 +303,13 @@ const (
 			active = excluded.active, since_ms = excluded.since_ms, seq = excluded.seq`
 	savePanelSQL   = `INSERT INTO panel (id, state) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET state = excluded.state`
 	saveCarrierSQL = `INSERT INTO carrier_states (id, data) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data`
-	markSQL        = `UPDATE outbox SET published_seq = ? WHERE id = 1 AND published_seq < ?`
+	saveAccessSQL  = `INSERT INTO access (id, state) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET state = excluded.state`
+	saveSignOutSQL = `INSERT INTO sign_outs (id, carrier, open, at_ms, data) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET open = excluded.open, data = excluded.data`
+	markSQL = `UPDATE outbox SET published_seq = ? WHERE id = 1 AND published_seq < ?`
 )
 
-var hotSQL = []string{saveStateSQL, savePanelSQL, saveCarrierSQL, markSQL}
+var hotSQL = []string{saveStateSQL, savePanelSQL, saveCarrierSQL, saveAccessSQL, saveSignOutSQL, markSQL}
 
 // exec runs one of hotSQL in tx as the statement prepared at Open (the one
 // connection is the transaction's: nothing can be prepared during one).

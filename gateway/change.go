@@ -1,0 +1,35 @@
+package gateway
+
+// Change is one unit of work of the room as the log keeps it: an input, a
+// badge, a command or a timer's events and everything they lead to — the
+// device states, the panel's state, who is inside, a visit, the carriers'
+// states and sign-outs, an inventory, a seal report — written in ONE
+// transaction, so the log never holds an event without its consequences nor
+// a state without the event that set it. A nil or empty part is unchanged.
+type Change struct {
+	Events    []Event
+	States    []StateAt   // device states, each with the index in Events of the event that set it
+	Panel     *PanelState // the panel's whole state after the change
+	Access    *AccessState
+	Visit     *Visit
+	Carriers  []CarrierState
+	SignOuts  []SignOut
+	Inventory *InventoryReport
+	Seal      *SealReport
+}
+
+// StateAt is a device state and the index, among the events saved with it,
+// of the event that set it.
+type StateAt struct {
+	State DeviceState
+	Event int
+}
+
+// ChangeLog is what the room needs of its log: each change committed whole
+// (Seq and ID filled in on the returned events), and what it reads back.
+type ChangeLog interface {
+	SaveChange(c *Change) ([]Event, error)
+	LoadPanel() (*PanelState, error) // nil when the room never had one
+	Query(f EventFilter) ([]Event, error)
+	LastSeq() (uint64, error)
+}
