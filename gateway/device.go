@@ -122,6 +122,17 @@ func (k InputKind) ParseState(word string) (active bool, err error) {
 	return false, Errorf(EINVALID, "%q is not a state of a %s (want %s or %s, or active or idle)", word, k, s.active, s.idle)
 }
 
+// IsInputEvent tells whether typ is an input's change (door.opened,
+// motion.detected, tamper.active …).
+func IsInputEvent(typ string) bool {
+	for _, s := range inputSpecs {
+		if typ == s.onActive || typ == s.onIdle {
+			return true
+		}
+	}
+	return false
+}
+
 // OutputStateName is the word for an output being driven or not.
 func OutputStateName(on bool) string {
 	if on {

@@ -113,13 +113,3 @@ type EventFilter struct {
 	AfterSeq     uint64 // only events with a larger seq
 	Limit        int    // 0 means no limit
 }
-
-// newEvent is an event of a step taken at at, on clock (for ClockTrusted);
-// nil data leaves Data empty.
-func newEvent(clock Clock, at time.Time, typ string, sev Severity, device, person string, data any) Event {
-	ev := Event{TS: at, ClockTrusted: clock.Trusted(), Type: typ, Severity: sev, Device: device, Person: person}
-	if data != nil {
-		ev.Data = mustJSON(data)
-	}
-	return ev
-}

@@ -1,10 +1,6 @@
 package gateway
 
-import (
-	"sort"
-	"strings"
-	"time"
-)
+import "time"
 
 // Inventory triggers.
 const (
@@ -52,164 +48,16 @@ type InventItem struct {
 	Note     string         `json:"note,omitempty"`
 }
 
-// Inventory counts every safe now: a tag counts as present where it was seen
-// within the presence window. Missing carriers become missing; the report is
-// stored and published with an inventory.completed event.
-func (v *Vault) Inventory(trigger, by string) (*InventoryReport, error) {
-	if strings.TrimSpace(by) == "" {
-		return nil, Errorf(EINVALID, "by: who takes the inventory is missing")
-	}
-	var r *InventoryReport
-	err := v.step(at, func(b *vbatch) error {
-		r = v.reconcile(b.now)
-		r.ID, r.Trigger, r.By = "inv-"+NewEventID(b.now), trigger, by
-		for _, m := range r.Missing {
-			c := v.carriers[m.Carrier]
-			b.setStatus(c, v.state[c.ID], CarrierMissing, false, map[string]any{"inventory": r.ID, "last_seen": m.SeenAt.Format(TimeFormat), "location": m.Location})
-		}
-		sev := SeverityInfo
-		if !r.AllHome {
-			sev = SeverityWarning
-		}
-		b.event("inventory.completed", sev, "", "", map[string]any{"inventory": r.ID, "trigger": trigger, "by": by, "all_home": r.AllHome,
-			"expected": r.expected(), "found": r.found(), "on_loan": r.OnLoan,
-			"missing": len(r.Missing), "misplaced": len(r.Misplaced), "unexpected": len(r.Unexpected)})
-		b.report = r
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return r, nil
-}
-
-// ScheduleInventory takes an inventory every day at the time of day at (in
-// the working schedule's time zone), by "gateway", until Stop.
-func (v *Vault) ScheduleInventory(at time.Duration) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	v.dailyAt = at
-	v.scheduleDaily()
-}
-
-// scheduleDaily arms the next daily inventory; with v.mu held.
-func (v *Vault) scheduleDaily() {
-	ws := WorkSchedule{End: v.dailyAt, Location: v.work.Location}
-	now := v.clock.Now()
-	v.daily = v.clock.AfterFunc(ws.EndOfDay(now).Sub(now), func() {
-		if _, err := v.Inventory(InventorySchedule, "gateway"); err != nil {
-			v.fault("the daily inventory", err)
-		}
-		v.mu.Lock()
-		if v.daily != nil {
-			v.scheduleDaily()
-		}
-		v.mu.Unlock()
-	})
-}
-
-// Sealer seals and unseals through the panel (it is the panel for the
-// commands) and, once the second person has confirmed, takes the inventory
-// that goes with the seal or the unseal.
-type Sealer struct {
-	*Panel
-	Vault *Vault // nil: a room without carrier tracking
-}
-
-func (s Sealer) Seal(by string) (SealStep, error) {
-	return s.inventory(InventorySeal, by, s.Panel.Seal)
-}
-
-func (s Sealer) Unseal(by string) (SealStep, error) {
-	return s.inventory(InventoryUnseal, by, s.Panel.Unseal)
-}
-
-func (s Sealer) inventory(trigger, by string, op func(string) (SealStep, error)) (SealStep, error) {
-	step, err := op(by)
-	if err != nil || !step.Done || s.Vault == nil {
-		return step, err
-	}
-	// The seal or unseal has happened; an inventory that cannot be stored
-	// does not undo it, and the reply says so.
-	r, err := s.Vault.Inventory(trigger, by)
-	if err != nil {
-		step.InventoryError = err.Error()
-	}
-	step.Inventory = r
-	return step, nil
-}
-
-func (r *InventoryReport) expected() (n int) {
+func (r *InventoryReport) Expected() (n int) {
 	for _, s := range r.Safes {
 		n += s.Expected
 	}
 	return n
 }
 
-func (r *InventoryReport) found() (n int) {
+func (r *InventoryReport) Found() (n int) {
 	for _, s := range r.Safes {
 		n += s.Found
 	}
 	return n
-}
-
-// reconcile compares what each safe should hold with what was seen; with
-// v.mu held.
-func (v *Vault) reconcile(now time.Time) *InventoryReport {
-	r := &InventoryReport{Room: v.room, At: now, Missing: []InventItem{}, Misplaced: []InventItem{}, Unexpected: []InventItem{}}
-	counts := map[string]*SafeCount{}
-	safe := func(id string) *SafeCount {
-		s := counts[id]
-		if s == nil {
-			s = &SafeCount{Safe: id}
-			counts[id] = s
-		}
-		return s
-	}
-	for _, loc := range v.cfg.Antennas {
-		if loc.Kind == LocSafe {
-			safe(loc.ID)
-		}
-	}
-	fresh := func(s sighting) bool {
-		return !s.assumed && s.loc.Kind == LocSafe && now.Sub(s.at) < v.cfg.Present && !s.at.After(now)
-	}
-	for id, c := range v.carriers {
-		s := v.seen[id]
-		item := func(note string) InventItem {
-			return InventItem{Carrier: id, Title: c.Title, Class: c.Class, Home: c.Home, Location: s.loc.ID, SeenAt: s.at, Note: note}
-		}
-		if v.loans[id] != nil {
-			r.OnLoan++
-			if fresh(s) {
-				r.Unexpected = append(r.Unexpected, item("signed out ("+v.loans[id].ID+"), yet in a safe"))
-			}
-			continue
-		}
-		home := safe(c.Home)
-		home.Expected++
-		switch {
-		case fresh(s) && s.loc.ID == c.Home:
-			home.Found++
-		case fresh(s):
-			r.Misplaced = append(r.Misplaced, item(""))
-			safe(s.loc.ID)
-		default:
-			r.Missing = append(r.Missing, item(""))
-		}
-	}
-	for epc, s := range v.unknown {
-		if fresh(s) {
-			r.Unexpected = append(r.Unexpected, InventItem{EPC: epc, Location: s.loc.ID, SeenAt: s.at, Note: "not in the register"})
-		}
-	}
-	for _, s := range counts {
-		r.Safes = append(r.Safes, *s)
-	}
-	sort.Slice(r.Safes, func(i, j int) bool { return r.Safes[i].Safe < r.Safes[j].Safe })
-	for _, l := range [][]InventItem{r.Missing, r.Misplaced, r.Unexpected} {
-		sort.Slice(l, func(i, j int) bool { return l[i].Carrier+l[i].EPC < l[j].Carrier+l[j].EPC })
-	}
-	r.AllHome = len(r.Missing) == 0 && len(r.Misplaced) == 0
-	return r
 }

@@ -1,8 +1,6 @@
 package gateway
 
-import (
-	"time"
-)
+import "time"
 
 // Holiday is a named range of days (节假日), both ends included.
 type Holiday struct {
@@ -15,33 +13,6 @@ type WorkSchedule struct {
 	End      time.Duration // after midnight: 18:00 is 18h
 	Location *time.Location
 	Holidays []Holiday
-}
-
-// SetSchedule starts the end-of-day checks: at the end of every working
-// day a room that is not armed or sealed gets room.not_secured naming what
-// is open, unlocked or occupied; before a holiday a room that is not sealed
-// gets seal.missing.
-func (p *Panel) SetSchedule(ws WorkSchedule) {
-	if ws.Location == nil {
-		ws.Location = time.Local
-	}
-	p.mu.Lock()
-	p.work = &ws
-	p.mu.Unlock()
-	p.scheduleEndOfDay()
-}
-
-func (p *Panel) scheduleEndOfDay() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.work == nil || p.stopped.Load() {
-		return
-	}
-	if p.stopEOD != nil {
-		p.stopEOD()
-	}
-	now := p.clock.Now()
-	p.stopEOD = p.clock.AfterFunc(p.work.EndOfDay(now).Sub(now), p.endOfDay)
 }
 
 // EndOfDay is the next end of the working day after now: today's, or
@@ -60,8 +31,8 @@ func (ws *WorkSchedule) EndOfDay(now time.Time) time.Time {
 	return at
 }
 
-// holidayStarting returns the holiday that begins the day after now.
-func (ws *WorkSchedule) holidayStarting(now time.Time) *Holiday {
+// HolidayStarting returns the holiday that begins the day after now.
+func (ws *WorkSchedule) HolidayStarting(now time.Time) *Holiday {
 	y, m, d := now.In(ws.Location).Date()
 	tomorrow := time.Date(y, m, d+1, 0, 0, 0, 0, ws.Location)
 	for i, h := range ws.Holidays {
@@ -70,24 +41,6 @@ func (ws *WorkSchedule) holidayStarting(now time.Time) *Holiday {
 		}
 	}
 	return nil
-}
-
-func (p *Panel) endOfDay() {
-	defer p.scheduleEndOfDay()
-	// A failed check is held as a gateway fault, not retried: the next day's runs.
-	p.Fault("the end-of-day check", p.do(func(c *change) error { p.checkEndOfDay(c); return nil }))
-}
-
-func (p *Panel) checkEndOfDay(c *change) {
-	s := c.next
-	if s.Mode == ModeOpen {
-		reasons := p.ready(c, nil)
-		reasons = append([]Reason{{Code: "not-armed", Detail: "the room is open after the end of the working day"}}, reasons...)
-		c.event("room.not_secured", SeverityWarning, "", "", map[string]any{"mode": s.Mode, "reasons": reasons})
-	}
-	if h := p.work.holidayStarting(c.now); h != nil && s.Mode != ModeSealed {
-		c.event("seal.missing", SeverityWarning, "", "", map[string]any{"holiday": h.Name, "starts": h.From.Format(time.DateOnly)})
-	}
 }
 
 // IsHoliday tells whether t falls on a holiday.

@@ -267,7 +267,7 @@ func saveRoom(tx *sql.Tx, r *roomState) error {
 const insertEntry = `INSERT INTO entries (room, seq, ts_ms, result, person, person_name, visitor, card, card_tail, reader, door, direction, reason)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
 
-// entryData is what an access event's data holds (gateway/access.go).
+// entryData is what an access event's data holds (gateway/room/access.go).
 type entryData struct {
 	Reader     string `json:"reader"`
 	Door       string `json:"door"`

@@ -15,7 +15,7 @@ import (
 	"github.com/roomguard/roomguard/schemas"
 )
 
-// CommandTarget is what commands act on (gateway.Panel).
+// CommandTarget is what commands act on (room.Panel).
 type CommandTarget interface {
 	Arm(by string) error
 	Disarm(by string) error

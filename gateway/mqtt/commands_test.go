@@ -10,20 +10,21 @@ import (
 	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/clocktest"
 	"github.com/roomguard/roomguard/gateway/mqtt"
+	gwroom "github.com/roomguard/roomguard/gateway/room"
 	"github.com/roomguard/roomguard/gateway/sqlite"
 	"github.com/roomguard/roomguard/schemas"
 )
 
 // commandRig is a panel behind the command decoder, with no broker: what a
 // command does is what Execute returns and what the log and state show.
-func commandRig(t testing.TB, doorOpen bool) (*mqtt.Commands, *gateway.Panel, *sqlite.Store) {
+func commandRig(t testing.TB, doorOpen bool) (*mqtt.Commands, *gwroom.Panel, *sqlite.Store) {
 	clock := clocktest.New(time.Date(2026, 11, 22, 18, 0, 0, 0, time.UTC))
 	store, err := sqlite.Open(filepath.Join(t.TempDir(), "log.db"), room, clock)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	p := gateway.NewPanel(room, gateway.DefaultPanelConfig(), clock, store, nil)
+	p := gwroom.NewPanel(room, gateway.DefaultPanelConfig(), clock, store, nil)
 	p.Devices = func() []gateway.DeviceState {
 		return []gateway.DeviceState{{Device: "door-main", Kind: "door", Active: doorOpen}, {Device: "window-1", Kind: "window"}}
 	}

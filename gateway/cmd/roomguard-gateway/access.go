@@ -25,6 +25,7 @@ import (
 	"github.com/roomguard/roomguard/gateway/config"
 	"github.com/roomguard/roomguard/gateway/csv"
 	"github.com/roomguard/roomguard/gateway/mqtt"
+	"github.com/roomguard/roomguard/gateway/room"
 	"github.com/roomguard/roomguard/gateway/sqlite"
 )
 
@@ -71,7 +72,7 @@ func loadKey(path string) (gateway.Keyed, error) {
 
 // accessCommands carries out the entry-control commands (mqtt.AccessTarget).
 type accessCommands struct {
-	*gateway.Access
+	*room.Access
 	store    *sqlite.Store
 	retained *mqtt.Retained
 	room     string

@@ -15,12 +15,13 @@ import (
 	"github.com/roomguard/roomguard/gateway/config"
 	"github.com/roomguard/roomguard/gateway/csv"
 	"github.com/roomguard/roomguard/gateway/mqtt"
+	"github.com/roomguard/roomguard/gateway/room"
 	"github.com/roomguard/roomguard/gateway/sqlite"
 )
 
 // carrierCommands carries out the carrier commands (mqtt.CarrierTarget).
 type carrierCommands struct {
-	*gateway.Vault
+	*room.Vault
 	store    *sqlite.Store
 	retained *mqtt.Retained
 	room     string
@@ -81,7 +82,7 @@ func (d *daemon) startCarriers(cfg *config.Config, clock gateway.Clock, states *
 		return nil
 	}
 	ws := cfg.WorkSchedule()
-	d.vault = gateway.NewVault(cfg.Room.ID, vc, clock, d.store, d.store, d.panel, d.access, states, &ws)
+	d.vault = room.NewVault(cfg.Room.ID, vc, clock, d.store, d.store, d.panel, d.access, states, &ws)
 	if err := d.vault.Load(); err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/config"
 	"github.com/roomguard/roomguard/gateway/mqtt"
+	"github.com/roomguard/roomguard/gateway/room"
 	"github.com/roomguard/roomguard/gateway/sim"
 	"github.com/roomguard/roomguard/gateway/sqlite"
 	"github.com/roomguard/roomguard/gateway/sysclock"
@@ -84,10 +85,10 @@ type daemon struct {
 	cfg     *config.Config
 	log     *slog.Logger
 	store   *sqlite.Store
-	engine  *gateway.Engine
-	panel   *gateway.Panel
-	access  *gateway.Access
-	vault   *gateway.Vault // nil: the room tracks no carriers
+	engine  *room.Engine
+	panel   *room.Panel
+	access  *room.Access
+	vault   *room.Vault // nil: the room tracks no carriers
 	readers *readers
 	boards  *boards
 	session *mqtt.Session
@@ -206,10 +207,10 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 		return nil, err
 	}
 	states := mqtt.NewRetained(d.session)
-	d.engine = gateway.NewEngine(cfg.Room.ID, clock, d.store, states)
-	d.panel = gateway.NewPanel(cfg.Room.ID, cfg.Panel(), clock, d.store, states)
+	d.engine = room.NewEngine(cfg.Room.ID, clock, d.store, states)
+	d.panel = room.NewPanel(cfg.Room.ID, cfg.Panel(), clock, d.store, states)
 	d.engine.SetPanel(d.panel)
-	d.access = gateway.NewAccess(cfg.Room.ID, cfg.AccessConfig(), clock, d.store, d.store, states, d.panel, key)
+	d.access = room.NewAccess(cfg.Room.ID, cfg.AccessConfig(), clock, d.store, d.store, states, d.panel, key)
 	d.engine.SetAccess(d.access)
 	if err := d.addBoards(cfg, clock, log.With("part", "boards")); err != nil {
 		return nil, err
@@ -217,7 +218,7 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	for _, s := range cfg.SafeConfigs() {
 		d.engine.AddSafe(s)
 	}
-	sealer := &gateway.Sealer{Panel: d.panel}
+	sealer := &room.Sealer{Panel: d.panel}
 	cmds := mqtt.NewCommands(d.session, sealer)
 	cmds.Events = d.store
 	ac := &accessCommands{Access: d.access, store: d.store, retained: states, room: cfg.Room.ID, clock: clock}

@@ -1,4 +1,4 @@
-package gateway
+package room
 
 import (
 	"errors"
@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/roomguard/roomguard/gateway"
 )
 
 // A gateway fault is the room's own failure: a change it could not write to
@@ -75,16 +77,16 @@ func (p *Panel) fault(what string, err error) {
 }
 
 // heldAlarm is the alarm published for the held faults; with fmu held.
-func (p *Panel) heldAlarm() *Alarm {
-	spec, _ := AlarmGatewayFault.Spec()
-	return &Alarm{ID: p.heldAlarmID(), Class: AlarmGatewayFault, Priority: spec.Priority, Device: "gateway",
+func (p *Panel) heldAlarm() *gateway.Alarm {
+	spec, _ := gateway.AlarmGatewayFault.Spec()
+	return &gateway.Alarm{ID: p.heldAlarmID(), Class: gateway.AlarmGatewayFault, Priority: spec.Priority, Device: "gateway",
 		Detail: heldDetail(p.held), RaisedAt: p.held[0].at, Count: len(p.held)}
 }
 
 func heldDetail(hs []heldFault) string {
 	var parts []string
 	for _, h := range hs {
-		parts = append(parts, fmt.Sprintf("%s: %s: %s", h.at.Format(TimeFormat), h.what, h.err))
+		parts = append(parts, fmt.Sprintf("%s: %s: %s", h.at.Format(gateway.TimeFormat), h.what, h.err))
 	}
 	return strings.Join(parts, "; ")
 }
@@ -109,7 +111,7 @@ func (p *Panel) includeFaults(c *change) int {
 	if len(hs) == 0 {
 		return 0
 	}
-	p.raise(c, AlarmGatewayFault, "gateway", heldDetail(hs), false)
+	p.raise(c, gateway.AlarmGatewayFault, "gateway", heldDetail(hs), false)
 	return len(hs)
 }
 
@@ -121,7 +123,7 @@ func (p *Panel) faultsLogged(n int) {
 	}
 	p.fmu.Lock()
 	p.held = p.held[n:]
-	var a *Alarm
+	var a *gateway.Alarm
 	if len(p.held) > 0 {
 		a = p.heldAlarm()
 	}
@@ -140,7 +142,7 @@ func (p *Panel) faultsLogged(n int) {
 func lostAlarms(c *change) string {
 	var out []string
 	for _, a := range c.raised {
-		if a.Class != AlarmGatewayFault {
+		if a.Class != gateway.AlarmGatewayFault {
 			out = append(out, fmt.Sprintf("%s on %s (%s)", a.Class, a.Device, a.Detail))
 		}
 	}

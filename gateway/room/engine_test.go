@@ -1,4 +1,4 @@
-package gateway_test
+package room_test
 
 import (
 	"encoding/json"
@@ -14,6 +14,7 @@ import (
 	"github.com/roomguard/roomguard/devices/relay"
 	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/clocktest"
+	"github.com/roomguard/roomguard/gateway/room"
 	"github.com/roomguard/roomguard/gateway/sqlite"
 	"github.com/roomguard/roomguard/schemas"
 )
@@ -42,15 +43,15 @@ func (s *sink) last(id string) gateway.DeviceState {
 	return gateway.DeviceState{}
 }
 
-type room struct {
-	engine *gateway.Engine
+type engineRig struct {
+	engine *room.Engine
 	store  *sqlite.Store
 	clock  *clocktest.Clock
 	sink   *sink
 	strike *gpiosim.Pin
 }
 
-func newRoom(t *testing.T, path string, doorOpen bool) *room {
+func newRoom(t *testing.T, path string, doorOpen bool) *engineRig {
 	t.Helper()
 	clock := clocktest.New(t0)
 	store, err := sqlite.Open(path, "jiyao-301", clock)
@@ -58,8 +59,8 @@ func newRoom(t *testing.T, path string, doorOpen bool) *room {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	r := &room{store: store, clock: clock, sink: &sink{}, strike: gpiosim.New("GPIO23")}
-	r.engine = gateway.NewEngine("jiyao-301", clock, store, r.sink)
+	r := &engineRig{store: store, clock: clock, sink: &sink{}, strike: gpiosim.New("GPIO23")}
+	r.engine = room.NewEngine("jiyao-301", clock, store, r.sink)
 	r.engine.AddInput(gateway.Input{ID: "door-main", Kind: gateway.KindDoor}, doorOpen)
 	r.engine.AddInput(gateway.Input{ID: "exit-button", Kind: gateway.KindExitButton, Strike: "strike"}, false)
 	drv, err := relay.New(r.strike, &relay.Opts{ActiveLevel: gpio.High, AfterFunc: clock.AfterFunc,
@@ -75,7 +76,7 @@ func newRoom(t *testing.T, path string, doorOpen bool) *room {
 	return r
 }
 
-func (r *room) types(t *testing.T) []string {
+func (r *engineRig) types(t *testing.T) []string {
 	t.Helper()
 	evs, err := r.store.Query(gateway.EventFilter{})
 	if err != nil {

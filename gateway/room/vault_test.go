@@ -1,4 +1,4 @@
-package gateway_test
+package room_test
 
 import (
 	"errors"
@@ -9,13 +9,14 @@ import (
 
 	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/config"
+	"github.com/roomguard/roomguard/gateway/room"
 )
 
 // vaultRoom is the entry room plus carrier tracking: two safes on the
 // antennas of one reader, and a gate reader at the door.
 type vaultRoom struct {
 	*entry
-	vault *gateway.Vault
+	vault *room.Vault
 	sink  *vaultSink
 }
 
@@ -58,7 +59,7 @@ func (v *vaultRoom) openVault() {
 		{Reader: "uhf-safes", Antenna: 2}: {Kind: gateway.LocSafe, ID: "safe-b"},
 		{Reader: "uhf-gate", Antenna: 1}:  {Kind: gateway.LocGate, ID: "door-main"},
 	}
-	v.vault = gateway.NewVault("jiyao-301", cfg, v.clock, v.store, v.store, v.panel, v.access, v.sink,
+	v.vault = room.NewVault("jiyao-301", cfg, v.clock, v.store, v.store, v.panel, v.access, v.sink,
 		&gateway.WorkSchedule{End: 18 * time.Hour, Location: t0.Location()})
 	if err := v.vault.Load(); err != nil {
 		v.t.Fatal(err)
@@ -409,7 +410,7 @@ func TestSealWithCarriers(t *testing.T) {
 		}
 	}
 	seeHome("")
-	sealer := gateway.Sealer{Panel: v.panel, Vault: v.vault}
+	sealer := room.Sealer{Panel: v.panel, Vault: v.vault}
 	if step, err := sealer.Seal("p-zhang"); err != nil || step.Done || step.Inventory != nil {
 		t.Fatalf("first confirmation: %+v %v", step, err)
 	}

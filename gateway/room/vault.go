@@ -1,4 +1,4 @@
-package gateway
+package room
 
 import (
 	"fmt"
@@ -7,83 +7,40 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/roomguard/roomguard/gateway"
 )
-
-// Location is what one antenna of a UHF reader watches.
-type Location struct {
-	Kind string // LocSafe or LocGate
-	ID   string // the safe's id, or the door the gate is at
-}
-
-const (
-	LocSafe = "safe"
-	LocGate = "gate"
-)
-
-// Antenna names one antenna of one reader.
-type Antenna struct {
-	Reader  string
-	Antenna int
-}
-
-// VaultConfig configures carrier tracking.
-type VaultConfig struct {
-	Antennas map[Antenna]Location
-	// Departure: a carrier not seen in its safe for this long, and not
-	// signed out, is away.
-	Departure time.Duration
-	// Present: a sighting this recent counts as "there now" in an
-	// inventory.
-	Present time.Duration
-	// MaxLoan bounds a sign-out's due time unless an approver extends it.
-	MaxLoan time.Duration
-}
-
-// VaultLog is what carrier tracking reads of the log at start; its steps
-// are saved with the room's change.
-type VaultLog interface {
-	// LoadCarriers returns the register, the saved states and the open
-	// sign-outs.
-	LoadCarriers() ([]Carrier, []CarrierState, []SignOut, error)
-}
-
-// VaultSink receives each carrier's state after every change, and every
-// inventory report. It must not block.
-type VaultSink interface {
-	CarrierState(id string, payload []byte)
-	InventoryReport(id string, payload []byte)
-}
 
 // Vault tracks the room's secret carriers: where each was last seen, who has
 // it signed out and until when, and what an inventory finds. It raises the
 // unauthorized-removal alarm at the gate and the overdue alarm.
 type Vault struct {
 	room   string
-	cfg    VaultConfig
-	clock  Clock
-	log    VaultLog
-	people Register
+	cfg    gateway.VaultConfig
+	clock  gateway.Clock
+	log    gateway.VaultLog
+	people gateway.Register
 	panel  *Panel
 	access *Access
-	sink   VaultSink
-	work   *WorkSchedule
+	sink   gateway.VaultSink
+	work   *gateway.WorkSchedule
 
 	mu       sync.Mutex
-	carriers map[string]*Carrier // by id
-	byEPC    map[string]*Carrier
-	state    map[string]*CarrierState
-	loans    map[string]*SignOut    // open sign-outs by carrier id
-	seen     map[string]sighting    // last sighting by carrier id
-	unknown  map[string]sighting    // unregistered tags by EPC
-	removed  map[string]bool        // carriers whose removal alarm is not restored yet
-	timers   map[string]func() bool // overdue timers (their stop) by carrier id
+	carriers map[string]*gateway.Carrier // by id
+	byEPC    map[string]*gateway.Carrier
+	state    map[string]*gateway.CarrierState
+	loans    map[string]*gateway.SignOut // open sign-outs by carrier id
+	seen     map[string]sighting         // last sighting by carrier id
+	unknown  map[string]sighting         // unregistered tags by EPC
+	removed  map[string]bool             // carriers whose removal alarm is not restored yet
+	timers   map[string]func() bool      // overdue timers (their stop) by carrier id
 	sweep    func() bool
 	daily    func() bool   // the daily inventory's timer
 	dailyAt  time.Duration // its time of day
 }
 
 type sighting struct {
-	loc Location
+	loc gateway.Location
 	at  time.Time
 	// assumed: not a read, the benefit of the doubt a carrier gets when the
 	// register or the gateway starts; the sweep counts it, an inventory
@@ -97,10 +54,10 @@ const maxUnknown = 10000
 // NewVault returns the carrier tracking of room. Load restores it. cfg is
 // complete (its defaults are config.DefaultVault's) and work is the room's
 // working day.
-func NewVault(room string, cfg VaultConfig, clock Clock, log VaultLog, people Register, panel *Panel, access *Access, sink VaultSink, work *WorkSchedule) *Vault {
+func NewVault(room string, cfg gateway.VaultConfig, clock gateway.Clock, log gateway.VaultLog, people gateway.Register, panel *Panel, access *Access, sink gateway.VaultSink, work *gateway.WorkSchedule) *Vault {
 	v := &Vault{room: room, cfg: cfg, clock: clock, log: log, people: people, panel: panel, access: access, sink: sink, work: work,
-		carriers: map[string]*Carrier{}, byEPC: map[string]*Carrier{}, state: map[string]*CarrierState{},
-		loans: map[string]*SignOut{}, seen: map[string]sighting{}, unknown: map[string]sighting{}, timers: map[string]func() bool{},
+		carriers: map[string]*gateway.Carrier{}, byEPC: map[string]*gateway.Carrier{}, state: map[string]*gateway.CarrierState{},
+		loans: map[string]*gateway.SignOut{}, seen: map[string]sighting{}, unknown: map[string]sighting{}, timers: map[string]func() bool{},
 		removed: map[string]bool{}}
 	if panel != nil {
 		panel.CarriersAway = v.Away
@@ -121,7 +78,7 @@ func (v *Vault) Load() error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	for _, a := range open {
-		if a.Class == AlarmCarrierRemoval && !a.Restored() {
+		if a.Class == gateway.AlarmCarrierRemoval && !a.Restored() {
 			v.removed[a.Device] = true
 		}
 	}
@@ -144,18 +101,18 @@ func (v *Vault) Load() error {
 
 // setCarriers installs a register; states of carriers no longer in it are
 // dropped, new carriers start at home until the sweep says otherwise.
-func (v *Vault) setCarriers(carriers []Carrier, now time.Time) {
-	v.carriers = make(map[string]*Carrier, len(carriers))
-	v.byEPC = make(map[string]*Carrier, len(carriers))
+func (v *Vault) setCarriers(carriers []gateway.Carrier, now time.Time) {
+	v.carriers = make(map[string]*gateway.Carrier, len(carriers))
+	v.byEPC = make(map[string]*gateway.Carrier, len(carriers))
 	for i := range carriers {
 		c := carriers[i]
 		v.carriers[c.ID] = &c
 		v.byEPC[c.EPC] = &c
 		if _, ok := v.state[c.ID]; !ok {
-			v.state[c.ID] = &CarrierState{ID: c.ID, Status: CarrierHome, Location: c.Home}
+			v.state[c.ID] = &gateway.CarrierState{ID: c.ID, Status: gateway.CarrierHome, Location: c.Home}
 		}
 		if _, ok := v.seen[c.ID]; !ok {
-			v.seen[c.ID] = sighting{Location{LocSafe, c.Home}, now, true} // until shown otherwise
+			v.seen[c.ID] = sighting{gateway.Location{Kind: gateway.LocSafe, ID: c.Home}, now, true} // until shown otherwise
 		}
 	}
 	for id := range v.state {
@@ -167,17 +124,17 @@ func (v *Vault) setCarriers(carriers []Carrier, now time.Time) {
 }
 
 // SetCarriers installs a new register (after a sync).
-func (v *Vault) SetCarriers(carriers []Carrier) {
+func (v *Vault) SetCarriers(carriers []gateway.Carrier) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.setCarriers(carriers, v.clock.Now())
 }
 
 // Carriers returns the register, sorted by id.
-func (v *Vault) Carriers() []Carrier {
+func (v *Vault) Carriers() []gateway.Carrier {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	out := make([]Carrier, 0, len(v.carriers))
+	out := make([]gateway.Carrier, 0, len(v.carriers))
 	for _, c := range v.carriers {
 		out = append(out, *c)
 	}
@@ -186,12 +143,12 @@ func (v *Vault) Carriers() []Carrier {
 }
 
 // State returns a carrier's state.
-func (v *Vault) State(id string) (CarrierState, bool) {
+func (v *Vault) State(id string) (gateway.CarrierState, bool) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	st, ok := v.state[id]
 	if !ok {
-		return CarrierState{}, false
+		return gateway.CarrierState{}, false
 	}
 	return *st, true
 }
@@ -203,8 +160,8 @@ type vbatch struct {
 	v      *Vault
 	c      *change
 	now    time.Time
-	states map[string]CarrierState // changed carriers, as they were before
-	report *InventoryReport
+	states map[string]gateway.CarrierState // changed carriers, as they were before
+	report *gateway.InventoryReport
 	undo   []func() // with v.mu held, when the change is not logged
 }
 
@@ -215,7 +172,7 @@ func (v *Vault) step(now func(c *change) time.Time, fn func(b *vbatch) error) er
 	return v.panel.do(func(c *change) error {
 		v.mu.Lock()
 		defer v.mu.Unlock()
-		b := &vbatch{v: v, c: c, now: now(c), states: map[string]CarrierState{}}
+		b := &vbatch{v: v, c: c, now: now(c), states: map[string]gateway.CarrierState{}}
 		if err := fn(b); err != nil {
 			b.rollback()
 			return err
@@ -230,7 +187,7 @@ func at(c *change) time.Time { return c.now }
 
 // touch notes that carrier id's state is about to change; a change not
 // logged puts it back.
-func (b *vbatch) touch(id string) *CarrierState {
+func (b *vbatch) touch(id string) *gateway.CarrierState {
 	st := b.v.state[id]
 	if _, ok := b.states[id]; !ok {
 		b.states[id] = *st
@@ -247,18 +204,18 @@ func (b *vbatch) rollback() {
 	}
 }
 
-func (b *vbatch) event(typ string, sev Severity, device, person string, data map[string]any) {
+func (b *vbatch) event(typ string, sev gateway.Severity, device, person string, data map[string]any) {
 	b.c.events = append(b.c.events, newEvent(b.v.clock, b.now, typ, sev, device, person, data))
 }
 
 // raise raises (or counts on) an alarm in the same change.
-func (b *vbatch) raise(class AlarmClass, device, detail string) {
+func (b *vbatch) raise(class gateway.AlarmClass, device, detail string) {
 	b.v.panel.raise(b.c, class, device, detail, true)
 }
 
 // restore marks the open alarms of class on device restored, in the change.
-func (b *vbatch) restore(class AlarmClass, device string) {
-	b.v.panel.restore(b.c, func(x *Alarm) bool { return x.Class == class && x.Device == device })
+func (b *vbatch) restore(class gateway.AlarmClass, device string) {
+	b.v.panel.restore(b.c, func(x *gateway.Alarm) bool { return x.Class == class && x.Device == device })
 }
 
 // commit puts the step into the change, with its publication once
@@ -306,7 +263,7 @@ func (v *Vault) fault(what string, err error) {
 	}
 }
 
-func (v *Vault) statePayload(st CarrierState) map[string]any {
+func (v *Vault) statePayload(st gateway.CarrierState) map[string]any {
 	c := v.carriers[st.ID]
 	m := map[string]any{"room": v.room, "id": st.ID, "status": st.Status, "title": c.Title, "class": c.Class,
 		"kind": c.Kind, "home": c.Home, "custodian": c.Custodian}
@@ -314,30 +271,30 @@ func (v *Vault) statePayload(st CarrierState) map[string]any {
 		m["location"] = st.Location
 	}
 	if !st.SeenAt.IsZero() {
-		m["seen_at"] = st.SeenAt.Format(TimeFormat)
+		m["seen_at"] = st.SeenAt.Format(gateway.TimeFormat)
 	}
 	if st.Misplaced {
 		m["misplaced"] = true
 	}
 	if l := v.loans[st.ID]; l != nil {
-		m["sign_out"] = map[string]any{"id": l.ID, "borrower": l.Borrower, "due": l.Due.Format(TimeFormat), "may_leave": l.MayLeave}
+		m["sign_out"] = map[string]any{"id": l.ID, "borrower": l.Borrower, "due": l.Due.Format(gateway.TimeFormat), "may_leave": l.MayLeave}
 	}
 	return m
 }
 
 // setStatus changes a carrier's status, logging the change.
-func (b *vbatch) setStatus(c *Carrier, st *CarrierState, status CarrierStatus, misplaced bool, data map[string]any) {
+func (b *vbatch) setStatus(c *gateway.Carrier, st *gateway.CarrierState, status gateway.CarrierStatus, misplaced bool, data map[string]any) {
 	if st.Status == status && st.Misplaced == misplaced {
 		return
 	}
 	b.touch(c.ID)
 	st.Status, st.Misplaced = status, misplaced
-	typ, sev := "carrier."+string(status), SeverityInfo
+	typ, sev := "carrier."+string(status), gateway.SeverityInfo
 	switch {
 	case misplaced:
-		typ, sev = "carrier.misplaced", SeverityWarning
-	case status == CarrierAway || status == CarrierMissing:
-		sev = SeverityWarning
+		typ, sev = "carrier.misplaced", gateway.SeverityWarning
+	case status == gateway.CarrierAway || status == gateway.CarrierMissing:
+		sev = gateway.SeverityWarning
 	}
 	if typ == "carrier.signed-out" {
 		return // logged by the sign-out itself
@@ -355,10 +312,10 @@ func (b *vbatch) setStatus(c *Carrier, st *CarrierState, status CarrierStatus, m
 // restore) is kept in memory only; any other is one change of the room.
 func (v *Vault) Seen(reader string, antenna int, epc string, at time.Time) error {
 	v.mu.Lock()
-	loc, ok := v.cfg.Antennas[Antenna{reader, antenna}]
+	loc, ok := v.cfg.Antennas[gateway.Antenna{Reader: reader, Antenna: antenna}]
 	if !ok {
 		v.mu.Unlock()
-		return Errorf(ENOTFOUND, "reader %s antenna %d watches no location", reader, antenna)
+		return gateway.Errorf(gateway.ENOTFOUND, "reader %s antenna %d watches no location", reader, antenna)
 	}
 	c := v.byEPC[epc]
 	if c == nil {
@@ -381,25 +338,25 @@ func (v *Vault) Seen(reader string, antenna int, epc string, at time.Time) error
 		b.undo = append(b.undo, func() { v.seen[c.ID] = prev })
 		st := v.state[c.ID]
 		if st.Location != loc.ID {
-			b.event("carrier.moved", SeverityInfo, c.ID, "", map[string]any{"carrier": c.ID, "from": st.Location, "to": loc.ID, "kind": loc.Kind})
+			b.event("carrier.moved", gateway.SeverityInfo, c.ID, "", map[string]any{"carrier": c.ID, "from": st.Location, "to": loc.ID, "kind": loc.Kind})
 			b.touch(c.ID)
 			st.Location = loc.ID
 		}
 		st.SeenAt = at
 		loan := v.loans[c.ID]
 		switch {
-		case loc.Kind == LocGate:
+		case loc.Kind == gateway.LocGate:
 			v.atGate(b, c, loan, prev)
 		case loan != nil:
 			// Signed out and seen in a safe: the loan stays open until returned.
 		case loc.ID == c.Home:
-			b.setStatus(c, st, CarrierHome, false, map[string]any{"safe": loc.ID})
+			b.setStatus(c, st, gateway.CarrierHome, false, map[string]any{"safe": loc.ID})
 			if v.removed[c.ID] {
 				delete(v.removed, c.ID)
-				b.restore(AlarmCarrierRemoval, c.ID)
+				b.restore(gateway.AlarmCarrierRemoval, c.ID)
 			}
 		default:
-			b.setStatus(c, st, CarrierAway, true, map[string]any{"safe": loc.ID})
+			b.setStatus(c, st, gateway.CarrierAway, true, map[string]any{"safe": loc.ID})
 		}
 		return nil
 	})
@@ -407,32 +364,32 @@ func (v *Vault) Seen(reader string, antenna int, epc string, at time.Time) error
 
 // unchanged reports whether a sighting of carrier c at loc would change
 // nothing but when it was last seen; with v.mu held.
-func (v *Vault) unchanged(c *Carrier, loc Location) bool {
+func (v *Vault) unchanged(c *gateway.Carrier, loc gateway.Location) bool {
 	st := v.state[c.ID]
-	if loc.Kind == LocGate || st.Location != loc.ID || v.removed[c.ID] {
+	if loc.Kind == gateway.LocGate || st.Location != loc.ID || v.removed[c.ID] {
 		return false
 	}
 	switch {
 	case v.loans[c.ID] != nil:
 		return true
 	case loc.ID == c.Home:
-		return st.Status == CarrierHome && !st.Misplaced
+		return st.Status == gateway.CarrierHome && !st.Misplaced
 	}
-	return st.Status == CarrierAway && st.Misplaced
+	return st.Status == gateway.CarrierAway && st.Misplaced
 }
 
 // atGate: a carrier read at the door. With a sign-out that lets it leave,
 // the passage is logged; otherwise the critical unauthorized-removal alarm
 // names the carrier and who is inside or badged last.
-func (v *Vault) atGate(b *vbatch, c *Carrier, loan *SignOut, prev sighting) {
+func (v *Vault) atGate(b *vbatch, c *gateway.Carrier, loan *gateway.SignOut, prev sighting) {
 	if loan != nil && loan.MayLeave {
-		if prev.loc.Kind != LocGate || b.now.Sub(prev.at) > v.cfg.Present {
-			b.event("carrier.gate", SeverityInfo, c.ID, loan.Borrower, map[string]any{"carrier": c.ID, "title": c.Title,
+		if prev.loc.Kind != gateway.LocGate || b.now.Sub(prev.at) > v.cfg.Present {
+			b.event("carrier.gate", gateway.SeverityInfo, c.ID, loan.Borrower, map[string]any{"carrier": c.ID, "title": c.Title,
 				"permitted": true, "sign_out": loan.ID, "borrower": loan.Borrower})
 		}
 		return
 	}
-	if prev.loc.Kind == LocGate && b.now.Sub(prev.at) < v.cfg.Present {
+	if prev.loc.Kind == gateway.LocGate && b.now.Sub(prev.at) < v.cfg.Present {
 		return // the same passage, read again
 	}
 	var inside []string
@@ -457,9 +414,9 @@ func (v *Vault) atGate(b *vbatch, c *Carrier, loan *SignOut, prev sighting) {
 		data["borrower"] = loan.Borrower
 		who += "; signed out for in-room use only by " + loan.Borrower
 	}
-	b.event("carrier.removal", SeverityCritical, c.ID, "", data)
+	b.event("carrier.removal", gateway.SeverityCritical, c.ID, "", data)
 	detail := fmt.Sprintf("%s %s《%s》 at the gate without permission to leave; %s", c.Class.Chinese(), c.ID, c.Title, who)
-	b.raise(AlarmCarrierRemoval, c.ID, detail)
+	b.raise(gateway.AlarmCarrierRemoval, c.ID, detail)
 	if !v.removed[c.ID] {
 		v.removed[c.ID] = true
 		b.undo = append(b.undo, func() { delete(v.removed, c.ID) })
@@ -503,12 +460,12 @@ func (v *Vault) Sweep() error {
 	return v.step(at, func(b *vbatch) error {
 		for id, c := range v.carriers {
 			st := v.state[id]
-			if st.Status != CarrierHome || v.loans[id] != nil {
+			if st.Status != gateway.CarrierHome || v.loans[id] != nil {
 				continue
 			}
 			s := v.seen[id]
 			if b.now.Sub(s.at) >= v.cfg.Departure {
-				b.setStatus(c, st, CarrierAway, false, map[string]any{"last_seen": s.at.Format(TimeFormat), "location": s.loc.ID})
+				b.setStatus(c, st, gateway.CarrierAway, false, map[string]any{"last_seen": s.at.Format(gateway.TimeFormat), "location": s.loc.ID})
 			}
 		}
 		return nil
@@ -517,56 +474,44 @@ func (v *Vault) Sweep() error {
 
 // Away lists the carriers that keep the room from being armed: away,
 // missing or misplaced, and not signed out to leave.
-func (v *Vault) Away() []Reason {
+func (v *Vault) Away() []gateway.Reason {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	var rs []Reason
+	var rs []gateway.Reason
 	for id, st := range v.state {
-		if st.Status == CarrierHome || st.Status == CarrierSignedOut && v.loans[id] != nil && v.loans[id].MayLeave {
+		if st.Status == gateway.CarrierHome || st.Status == gateway.CarrierSignedOut && v.loans[id] != nil && v.loans[id].MayLeave {
 			continue
 		}
 		what := string(st.Status)
 		if st.Misplaced {
 			what = "in the wrong safe " + st.Location
 		}
-		rs = append(rs, Reason{"carrier-away", id, fmt.Sprintf("carrier %s is %s", id, what)})
+		rs = append(rs, gateway.Reason{Code: "carrier-away", Device: id, Detail: fmt.Sprintf("carrier %s is %s", id, what)})
 	}
 	sort.Slice(rs, func(i, j int) bool { return rs[i].Device < rs[j].Device })
 	return rs
 }
 
-// SignOutRequest is what a clerk fills in to sign a carrier out.
-type SignOutRequest struct {
-	Carrier  string
-	Borrower string
-	Second   string // for a top-secret carrier
-	Purpose  string
-	Due      time.Time // zero: the end of the working day
-	MayLeave bool
-	Approver string // needed when MayLeave, or a due time past MaxLoan
-	By       string
-}
-
 // SignOut lends a carrier: to a borrower whose level covers its class (two
 // people for top secret), with a purpose and a due time; leaving the room
 // needs an approver other than the borrower. A refusal changes nothing.
-func (v *Vault) SignOut(r SignOutRequest) (*SignOut, error) {
+func (v *Vault) SignOut(r gateway.SignOutRequest) (*gateway.SignOut, error) {
 	now := v.clock.Now()
 	if strings.TrimSpace(r.By) == "" {
-		return nil, Errorf(EINVALID, "by: who signs the carrier out is missing")
+		return nil, gateway.Errorf(gateway.EINVALID, "by: who signs the carrier out is missing")
 	}
 	if strings.TrimSpace(r.Purpose) == "" {
-		return nil, Errorf(EINVALID, "purpose: missing")
+		return nil, gateway.Errorf(gateway.EINVALID, "purpose: missing")
 	}
 	v.mu.Lock()
 	c := v.carriers[r.Carrier]
 	if c == nil {
 		v.mu.Unlock()
-		return nil, Errorf(ENOTFOUND, "carrier: no carrier %q in the register", r.Carrier)
+		return nil, gateway.Errorf(gateway.ENOTFOUND, "carrier: no carrier %q in the register", r.Carrier)
 	}
 	if l := v.loans[c.ID]; l != nil {
 		v.mu.Unlock()
-		return nil, Errorf(ECONFLICT, "carrier: %s is already signed out (%s, to %s, due %s)", c.ID, l.ID, l.Borrower, l.Due.Format("2006-01-02 15:04"))
+		return nil, gateway.Errorf(gateway.ECONFLICT, "carrier: %s is already signed out (%s, to %s, due %s)", c.ID, l.ID, l.Borrower, l.Due.Format("2006-01-02 15:04"))
 	}
 	v.mu.Unlock()
 
@@ -574,12 +519,12 @@ func (v *Vault) SignOut(r SignOutRequest) (*SignOut, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.Class == TopSecret {
+	if c.Class == gateway.TopSecret {
 		if r.Second == "" {
-			return nil, Errorf(EINVALID, "second: a top-secret (绝密) carrier is signed out by two people")
+			return nil, gateway.Errorf(gateway.EINVALID, "second: a top-secret (绝密) carrier is signed out by two people")
 		}
-		if SamePerson(r.Second, r.Borrower) {
-			return nil, Errorf(EINVALID, "second: must be another person than the borrower")
+		if gateway.SamePerson(r.Second, r.Borrower) {
+			return nil, gateway.Errorf(gateway.EINVALID, "second: must be another person than the borrower")
 		}
 		if _, err := v.mayTake("second", r.Second, c, now); err != nil {
 			return nil, err
@@ -594,31 +539,31 @@ func (v *Vault) SignOut(r SignOutRequest) (*SignOut, error) {
 		due = v.work.EndOfDay(now)
 	}
 	if !due.After(now) {
-		return nil, Errorf(EINVALID, "due: %s is not in the future", due.Format("2006-01-02 15:04"))
+		return nil, gateway.Errorf(gateway.EINVALID, "due: %s is not in the future", due.Format("2006-01-02 15:04"))
 	}
 	needApprover := r.MayLeave || due.Sub(now) > v.cfg.MaxLoan
 	if r.Approver != "" || needApprover {
 		if r.Approver == "" {
-			return nil, Errorf(EINVALID, "approver: needed to let the carrier leave the room or to lend it for more than %s", v.cfg.MaxLoan)
+			return nil, gateway.Errorf(gateway.EINVALID, "approver: needed to let the carrier leave the room or to lend it for more than %s", v.cfg.MaxLoan)
 		}
 		if err := v.mayApprove(r.Approver, borrower.ID, r.Second); err != nil {
 			return nil, err
 		}
 	}
 
-	l := &SignOut{ID: "so-" + NewEventID(now), Carrier: c.ID, Borrower: borrower.ID, Second: r.Second, Purpose: r.Purpose,
+	l := &gateway.SignOut{ID: "so-" + gateway.NewEventID(now), Carrier: c.ID, Borrower: borrower.ID, Second: r.Second, Purpose: r.Purpose,
 		MayLeave: r.MayLeave, Approver: r.Approver, Due: due, At: now, By: r.By}
 	err = v.step(func(*change) time.Time { return now }, func(b *vbatch) error {
 		if v.carriers[c.ID] == nil || v.loans[c.ID] != nil { // changed while we looked people up
-			return Errorf(ECONFLICT, "carrier: %s changed meanwhile; try again", c.ID)
+			return gateway.Errorf(gateway.ECONFLICT, "carrier: %s changed meanwhile; try again", c.ID)
 		}
 		st := b.touch(c.ID)
 		v.loans[c.ID] = l
-		st.Status, st.Misplaced, st.SignOut = CarrierSignedOut, false, l.ID
+		st.Status, st.Misplaced, st.SignOut = gateway.CarrierSignedOut, false, l.ID
 		b.c.signOuts = append(b.c.signOuts, *l)
-		b.event("carrier.signed_out", SeverityInfo, c.ID, borrower.ID, map[string]any{"carrier": c.ID, "title": c.Title, "class": c.Class,
+		b.event("carrier.signed_out", gateway.SeverityInfo, c.ID, borrower.ID, map[string]any{"carrier": c.ID, "title": c.Title, "class": c.Class,
 			"sign_out": l.ID, "borrower": borrower.ID, "borrower_name": borrower.Name, "second": r.Second, "purpose": r.Purpose,
-			"may_leave": r.MayLeave, "approver": r.Approver, "due": due.Format(TimeFormat), "by": r.By})
+			"may_leave": r.MayLeave, "approver": r.Approver, "due": due.Format(gateway.TimeFormat), "by": r.By})
 		v.armOverdue(l)
 		b.undo = append(b.undo, func() {
 			delete(v.loans, c.ID)
@@ -641,25 +586,25 @@ func (v *Vault) disarmOverdue(carrier string) {
 }
 
 // mayTake checks that person id may take carrier c now.
-func (v *Vault) mayTake(field, id string, c *Carrier, now time.Time) (*Person, error) {
+func (v *Vault) mayTake(field, id string, c *gateway.Carrier, now time.Time) (*gateway.Person, error) {
 	if strings.TrimSpace(id) == "" {
-		return nil, Errorf(EINVALID, "%s: missing", field)
+		return nil, gateway.Errorf(gateway.EINVALID, "%s: missing", field)
 	}
 	p, err := v.people.Person(id)
 	if err != nil {
 		return nil, err
 	}
 	if p == nil {
-		return nil, Errorf(ENOTFOUND, "%s: no person %q in the register", field, id)
+		return nil, gateway.Errorf(gateway.ENOTFOUND, "%s: no person %q in the register", field, id)
 	}
 	today := now.In(v.work.Location).Format(time.DateOnly)
 	switch {
 	case p.InvalidOn(today) != "":
-		return nil, Errorf(EINVALID, "%s: %s (%s) is not valid today", field, p.Name, p.ID)
+		return nil, gateway.Errorf(gateway.EINVALID, "%s: %s (%s) is not valid today", field, p.Name, p.ID)
 	case !p.AllowedIn(v.room):
-		return nil, Errorf(EINVALID, "%s: %s (%s) is not allowed in this room", field, p.Name, p.ID)
+		return nil, gateway.Errorf(gateway.EINVALID, "%s: %s (%s) is not allowed in this room", field, p.Name, p.ID)
 	case !p.Level.Covers(c.Class):
-		return nil, Errorf(EINVALID, "%s: %s (%s), level %s, may not take a %s (%s) carrier", field, p.Name, p.ID, p.Level, c.Class, c.Class.Chinese())
+		return nil, gateway.Errorf(gateway.EINVALID, "%s: %s (%s), level %s, may not take a %s (%s) carrier", field, p.Name, p.ID, p.Level, c.Class, c.Class.Chinese())
 	}
 	return p, nil
 }
@@ -667,24 +612,24 @@ func (v *Vault) mayTake(field, id string, c *Carrier, now time.Time) (*Person, e
 // mayApprove checks an approver: a security officer or a leader, neither
 // the borrower nor the second.
 func (v *Vault) mayApprove(id, borrower, second string) error {
-	if SamePerson(id, borrower) || second != "" && SamePerson(id, second) {
-		return Errorf(EINVALID, "approver: the borrower cannot approve their own loan")
+	if gateway.SamePerson(id, borrower) || second != "" && gateway.SamePerson(id, second) {
+		return gateway.Errorf(gateway.EINVALID, "approver: the borrower cannot approve their own loan")
 	}
 	p, err := v.people.Person(id)
 	if err != nil {
 		return err
 	}
 	if p == nil {
-		return Errorf(ENOTFOUND, "approver: no person %q in the register", id)
+		return gateway.Errorf(gateway.ENOTFOUND, "approver: no person %q in the register", id)
 	}
-	if p.Role != RoleSecurityOfficer && p.Role != RoleLeader {
-		return Errorf(EINVALID, "approver: %s (%s) is a %s; a security officer or a leader approves", p.Name, p.ID, p.Role)
+	if p.Role != gateway.RoleSecurityOfficer && p.Role != gateway.RoleLeader {
+		return gateway.Errorf(gateway.EINVALID, "approver: %s (%s) is a %s; a security officer or a leader approves", p.Name, p.ID, p.Role)
 	}
 	return nil
 }
 
 // armOverdue starts the overdue timer of an open loan; with v.mu held.
-func (v *Vault) armOverdue(l *SignOut) {
+func (v *Vault) armOverdue(l *gateway.SignOut) {
 	if stop := v.timers[l.Carrier]; stop != nil {
 		stop()
 	}
@@ -710,9 +655,9 @@ func (v *Vault) overdue(carrier, loanID string) {
 		if c := v.carriers[carrier]; c != nil {
 			title = c.Title
 		}
-		b.event("carrier.overdue", SeverityWarning, carrier, l.Borrower, map[string]any{"carrier": carrier, "title": title,
-			"sign_out": l.ID, "borrower": l.Borrower, "due": l.Due.Format(TimeFormat)})
-		b.raise(AlarmCarrierOverdue, carrier, fmt.Sprintf("%s《%s》 signed out to %s was due back at %s", carrier, title, l.Borrower, l.Due.Format("2006-01-02 15:04")))
+		b.event("carrier.overdue", gateway.SeverityWarning, carrier, l.Borrower, map[string]any{"carrier": carrier, "title": title,
+			"sign_out": l.ID, "borrower": l.Borrower, "due": l.Due.Format(gateway.TimeFormat)})
+		b.raise(gateway.AlarmCarrierOverdue, carrier, fmt.Sprintf("%s《%s》 signed out to %s was due back at %s", carrier, title, l.Borrower, l.Due.Format("2006-01-02 15:04")))
 		return nil
 	})
 	v.fault("log a carrier overdue", err)
@@ -720,19 +665,19 @@ func (v *Vault) overdue(carrier, loanID string) {
 
 // Return closes a carrier's open sign-out; an overdue alarm is restored in
 // the same change.
-func (v *Vault) Return(carrier, by string) (*SignOut, error) {
+func (v *Vault) Return(carrier, by string) (*gateway.SignOut, error) {
 	if strings.TrimSpace(by) == "" {
-		return nil, Errorf(EINVALID, "by: who takes the carrier back is missing")
+		return nil, gateway.Errorf(gateway.EINVALID, "by: who takes the carrier back is missing")
 	}
-	var closed SignOut
+	var closed gateway.SignOut
 	err := v.step(at, func(b *vbatch) error {
 		c := v.carriers[carrier]
 		if c == nil {
-			return Errorf(ENOTFOUND, "carrier: no carrier %q in the register", carrier)
+			return gateway.Errorf(gateway.ENOTFOUND, "carrier: no carrier %q in the register", carrier)
 		}
 		l := v.loans[carrier]
 		if l == nil {
-			return Errorf(ECONFLICT, "carrier: %s is not signed out", carrier)
+			return gateway.Errorf(gateway.ECONFLICT, "carrier: %s is not signed out", carrier)
 		}
 		now := b.now
 		closed = *l
@@ -742,18 +687,18 @@ func (v *Vault) Return(carrier, by string) (*SignOut, error) {
 		delete(v.loans, carrier)
 		b.undo = append(b.undo, func() { v.loans[carrier] = l })
 		st.SignOut = ""
-		b.event("carrier.returned", SeverityInfo, carrier, l.Borrower, map[string]any{"carrier": carrier, "title": c.Title,
+		b.event("carrier.returned", gateway.SeverityInfo, carrier, l.Borrower, map[string]any{"carrier": carrier, "title": c.Title,
 			"sign_out": l.ID, "borrower": l.Borrower, "by": by, "late": now.After(l.Due)})
 		// Back home if it is seen there now; otherwise away until it is.
 		s := v.seen[carrier]
 		if s.loc.ID == c.Home && !s.assumed && now.Sub(s.at) < v.cfg.Present {
-			st.Status = CarrierHome
+			st.Status = gateway.CarrierHome
 		} else {
-			st.Status = CarrierAway
+			st.Status = gateway.CarrierAway
 		}
 		v.disarmOverdue(carrier)
 		if l.Overdue {
-			b.restore(AlarmCarrierOverdue, carrier)
+			b.restore(gateway.AlarmCarrierOverdue, carrier)
 		}
 		return nil
 	})
@@ -764,14 +709,14 @@ func (v *Vault) Return(carrier, by string) (*SignOut, error) {
 }
 
 // Loans returns the open sign-outs, by due time.
-func (v *Vault) Loans() []SignOut {
+func (v *Vault) Loans() []gateway.SignOut {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	out := make([]SignOut, 0, len(v.loans))
+	out := make([]gateway.SignOut, 0, len(v.loans))
 	for _, l := range v.loans {
 		out = append(out, *l)
 	}
-	slices.SortFunc(out, func(a, b SignOut) int { return a.Due.Compare(b.Due) })
+	slices.SortFunc(out, func(a, b gateway.SignOut) int { return a.Due.Compare(b.Due) })
 	return out
 }
 
@@ -779,7 +724,7 @@ func (v *Vault) Loans() []SignOut {
 // no sighting lands between the two. A carrier still signed out cannot be
 // dropped from the register: it must be returned first. Every carrier's
 // state is published again and the dropped ones are cleared.
-func (v *Vault) Replace(carriers []Carrier, save func() error) error {
+func (v *Vault) Replace(carriers []gateway.Carrier, save func() error) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	keep := make(map[string]bool, len(carriers))
@@ -794,7 +739,7 @@ func (v *Vault) Replace(carriers []Carrier, save func() error) error {
 	}
 	if len(out) > 0 {
 		sort.Strings(out)
-		return Errorf(ECONFLICT, "carriers: the new register drops carriers still signed out: %s; return them first", strings.Join(out, ", "))
+		return gateway.Errorf(gateway.ECONFLICT, "carriers: the new register drops carriers still signed out: %s; return them first", strings.Join(out, ", "))
 	}
 	if err := save(); err != nil {
 		return err
@@ -836,40 +781,40 @@ const maxExtension = 30 * 24 * time.Hour
 
 // Extend moves an open sign-out's due time, approved by a security officer
 // or a leader other than the borrower. An overdue alarm is restored.
-func (v *Vault) Extend(carrier string, due time.Time, approver, by string) (*SignOut, error) {
+func (v *Vault) Extend(carrier string, due time.Time, approver, by string) (*gateway.SignOut, error) {
 	if strings.TrimSpace(by) == "" {
-		return nil, Errorf(EINVALID, "by: who extends the loan is missing")
+		return nil, gateway.Errorf(gateway.EINVALID, "by: who extends the loan is missing")
 	}
 	now := v.clock.Now()
 	if !due.After(now) {
-		return nil, Errorf(EINVALID, "due: %s is not in the future", due.Format("2006-01-02 15:04"))
+		return nil, gateway.Errorf(gateway.EINVALID, "due: %s is not in the future", due.Format("2006-01-02 15:04"))
 	}
 	if due.Sub(now) > maxExtension {
-		return nil, Errorf(EINVALID, "due: %s is more than %d days away", due.Format("2006-01-02 15:04"), int(maxExtension.Hours()/24))
+		return nil, gateway.Errorf(gateway.EINVALID, "due: %s is more than %d days away", due.Format("2006-01-02 15:04"), int(maxExtension.Hours()/24))
 	}
 	v.mu.Lock()
 	l := v.loans[carrier]
 	if v.carriers[carrier] == nil {
 		v.mu.Unlock()
-		return nil, Errorf(ENOTFOUND, "carrier: no carrier %q in the register", carrier)
+		return nil, gateway.Errorf(gateway.ENOTFOUND, "carrier: no carrier %q in the register", carrier)
 	}
 	if l == nil {
 		v.mu.Unlock()
-		return nil, Errorf(ECONFLICT, "carrier: %s is not signed out", carrier)
+		return nil, gateway.Errorf(gateway.ECONFLICT, "carrier: %s is not signed out", carrier)
 	}
 	borrower, second, loanID := l.Borrower, l.Second, l.ID
 	v.mu.Unlock()
 	if strings.TrimSpace(approver) == "" {
-		return nil, Errorf(EINVALID, "approver: an extension is approved by a security officer or a leader")
+		return nil, gateway.Errorf(gateway.EINVALID, "approver: an extension is approved by a security officer or a leader")
 	}
 	if err := v.mayApprove(approver, borrower, second); err != nil {
 		return nil, err
 	}
-	var out SignOut
+	var out gateway.SignOut
 	err := v.step(func(*change) time.Time { return now }, func(b *vbatch) error {
 		l := v.loans[carrier]
 		if l == nil || l.ID != loanID {
-			return Errorf(ECONFLICT, "carrier: %s changed meanwhile; try again", carrier)
+			return gateway.Errorf(gateway.ECONFLICT, "carrier: %s changed meanwhile; try again", carrier)
 		}
 		prev := *l
 		l.Due, l.Overdue = due, false
@@ -880,11 +825,11 @@ func (v *Vault) Extend(carrier string, due time.Time, approver, by string) (*Sig
 		})
 		b.c.signOuts = append(b.c.signOuts, *l)
 		b.touch(carrier) // the retained state shows the due time
-		b.event("carrier.extended", SeverityInfo, carrier, l.Borrower, map[string]any{"carrier": carrier, "sign_out": l.ID,
-			"borrower": l.Borrower, "previous_due": prev.Due.Format(TimeFormat), "due": due.Format(TimeFormat), "approver": approver, "by": by})
+		b.event("carrier.extended", gateway.SeverityInfo, carrier, l.Borrower, map[string]any{"carrier": carrier, "sign_out": l.ID,
+			"borrower": l.Borrower, "previous_due": prev.Due.Format(gateway.TimeFormat), "due": due.Format(gateway.TimeFormat), "approver": approver, "by": by})
 		v.armOverdue(l)
 		if prev.Overdue {
-			b.restore(AlarmCarrierOverdue, carrier)
+			b.restore(gateway.AlarmCarrierOverdue, carrier)
 		}
 		out = *l
 		return nil
@@ -903,7 +848,7 @@ func (v *Vault) InSafes() map[string][]string {
 	now := v.clock.Now()
 	out := map[string][]string{}
 	for id, s := range v.seen {
-		if s.loc.Kind == LocSafe && !s.assumed && now.Sub(s.at) < v.cfg.Present {
+		if s.loc.Kind == gateway.LocSafe && !s.assumed && now.Sub(s.at) < v.cfg.Present {
 			out[s.loc.ID] = append(out[s.loc.ID], id)
 		}
 	}

@@ -1,4 +1,4 @@
-package gateway
+package room
 
 import (
 	"encoding/json"
@@ -11,155 +11,22 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/roomguard/roomguard/gateway"
 )
-
-// Mode is what state the room is in.
-type Mode string
-
-const (
-	ModeOpen   Mode = "open"   // in use
-	ModeArmed  Mode = "armed"  // after hours, nobody inside
-	ModeSealed Mode = "sealed" // holiday seal (节假日封门)
-)
-
-// PanelConfig holds the panel's timers, already checked against their bounds.
-type PanelConfig struct {
-	ExitDelay       time.Duration   // EN 50131 / SIA CP-01: default 60 s, 45–255 s
-	EntryDelay      time.Duration   // default 30 s, 10–45 s (EN 50131: entry ≤ 45 s)
-	SirenCutoff     time.Duration   // EN 50131: default 10 min, 2–15 min
-	Escalation      []time.Duration // after the raise, while unacknowledged: default 1, 2, 3 min
-	TwoPersonWindow time.Duration   // dual custody: 10 s
-	Chirp           time.Duration   // the siren's chirp at an exit fault: 2 s
-}
-
-// DefaultPanelConfig is the panel with the defaults of DESIGN.md.
-func DefaultPanelConfig() PanelConfig {
-	return PanelConfig{ExitDelay: 60 * time.Second, EntryDelay: 30 * time.Second, SirenCutoff: 10 * time.Minute,
-		Escalation: []time.Duration{time.Minute, 2 * time.Minute, 3 * time.Minute}, TwoPersonWindow: 10 * time.Second,
-		Chirp: 2 * time.Second}
-}
-
-// Bypass excludes devices from the arming checks and from detection, for
-// one arming only, with the reason and the person on record.
-type Bypass struct {
-	Devices []string  `json:"devices"`
-	Reason  string    `json:"reason"`
-	By      string    `json:"by"`
-	At      time.Time `json:"at"`
-}
-
-// Confirmation is the first person of a two-person operation.
-type Confirmation struct {
-	Op string    `json:"op"` // seal or unseal
-	By string    `json:"by"`
-	At time.Time `json:"at"`
-}
-
-// Seal is a holiday seal in force.
-type Seal struct {
-	ID       string              `json:"id"`
-	By       []string            `json:"by"`
-	At       time.Time           `json:"at"`
-	Seq      uint64              `json:"seq"` // the mode.sealed event
-	Snapshot []DeviceState       `json:"snapshot"`
-	Carriers map[string][]string `json:"carriers,omitempty"` // per safe, the carriers in it
-	Broken   []string            `json:"broken,omitempty"`   // seal-broken alarm ids
-}
-
-// PanelState is the panel's whole state; it is saved with every change, in
-// the same transaction as the change's events, and survives restarts.
-type PanelState struct {
-	Mode        Mode          `json:"mode"`
-	Since       time.Time     `json:"since"`
-	By          []string      `json:"by,omitempty"`
-	ExitUntil   time.Time     `json:"exit_until,omitzero"`
-	EntryUntil  time.Time     `json:"entry_until,omitzero"`
-	EntryDevice string        `json:"entry_device,omitempty"`
-	Bypass      *Bypass       `json:"bypass,omitempty"`   // registered for the next arming
-	Bypassed    *Bypass       `json:"bypassed,omitempty"` // in force for this arming
-	Pending     *Confirmation `json:"pending,omitempty"`
-	Seal        *Seal         `json:"seal,omitempty"`
-	Alarms      []*Alarm      `json:"alarms"` // open alarms, oldest first
-	NextAlarm   uint64        `json:"next_alarm"`
-	SirenOn     bool          `json:"siren_on,omitempty"`
-	SirenUntil  time.Time     `json:"siren_until,omitzero"`
-}
-
-func (s *PanelState) clone() *PanelState {
-	c := *s
-	c.By = append([]string(nil), s.By...)
-	if s.Bypass != nil {
-		b := *s.Bypass
-		c.Bypass = &b
-	}
-	if s.Bypassed != nil {
-		b := *s.Bypassed
-		c.Bypassed = &b
-	}
-	if s.Pending != nil {
-		p := *s.Pending
-		c.Pending = &p
-	}
-	if s.Seal != nil {
-		seal := *s.Seal
-		seal.By = append([]string(nil), s.Seal.By...)
-		seal.Snapshot = append([]DeviceState(nil), s.Seal.Snapshot...)
-		seal.Broken = append([]string(nil), s.Seal.Broken...)
-		c.Seal = &seal
-	}
-	c.Alarms = make([]*Alarm, len(s.Alarms))
-	for i, a := range s.Alarms {
-		x := *a
-		c.Alarms[i] = &x
-	}
-	return &c
-}
-
-// PanelLog is what the panel needs of the log: the room's changes.
-type PanelLog = ChangeLog
-
-// PanelSink receives retained publications after they are committed. It
-// must not block.
-type PanelSink interface {
-	Mode(payload json.RawMessage)
-	Alarm(id string, payload json.RawMessage) // nil: the alarm closed, clear it
-	SealReport(id string, payload json.RawMessage)
-}
-
-// Reason is one reason an operation is refused.
-type Reason struct {
-	Code   string `json:"code"`
-	Device string `json:"device,omitempty"`
-	Detail string `json:"detail"`
-}
-
-// RefusedError is an operation refused for reasons that can be listed: every
-// one of them, so a guard fixes them all at once.
-type RefusedError struct {
-	Op      string
-	Reasons []Reason
-}
-
-func (e *RefusedError) Error() string {
-	var parts []string
-	for _, r := range e.Reasons {
-		parts = append(parts, r.Detail)
-	}
-	return e.Op + " refused: " + strings.Join(parts, "; ")
-}
 
 // Panel is the room's alarm panel: the mode, the alarms, the seal and their
 // timers. Every change is logged with the state it leads to in one
 // transaction, then published; an operation that fails changes nothing.
 type Panel struct {
 	room  string
-	cfg   PanelConfig
-	clock Clock
-	log   PanelLog
-	sink  PanelSink
+	cfg   gateway.PanelConfig
+	clock gateway.Clock
+	log   gateway.PanelLog
+	sink  gateway.PanelSink
 
 	// Devices returns the present state of every device (the engine's).
-	Devices func() []DeviceState
+	Devices func() []gateway.DeviceState
 	// Siren drives the room's sirens; cause names the alarm behind it.
 	Siren func(on bool, cause string)
 	// Chirp pulses the sirens and indicators briefly (an exit fault).
@@ -167,7 +34,7 @@ type Panel struct {
 	// Inside lists who is in the room (entry control, once it exists).
 	Inside func() []string
 	// CarriersAway, when set, lists the carriers that are not home (see Vault.Away).
-	CarriersAway func() []Reason
+	CarriersAway func() []gateway.Reason
 	// CarriersInSafes, when set, lists per safe the carriers in it now (see
 	// Vault.InSafes), for the seal snapshot.
 	CarriersInSafes func() map[string][]string
@@ -176,11 +43,11 @@ type Panel struct {
 	Log *slog.Logger
 
 	mu        sync.Mutex
-	st        *PanelState
+	st        *gateway.PanelState
 	stopTimer func() bool
 	timerAt   time.Time
-	work      *WorkSchedule
-	published *PanelState // what the sink has; nil: nothing yet
+	work      *gateway.WorkSchedule
+	published *gateway.PanelState // what the sink has; nil: nothing yet
 
 	qmu      sync.Mutex // guards queue and draining
 	queue    []*op
@@ -195,16 +62,16 @@ type Panel struct {
 }
 
 // NewPanel returns the panel of room.
-func NewPanel(room string, cfg PanelConfig, clock Clock, log PanelLog, sink PanelSink) *Panel {
+func NewPanel(room string, cfg gateway.PanelConfig, clock gateway.Clock, log gateway.PanelLog, sink gateway.PanelSink) *Panel {
 	return &Panel{room: room, cfg: cfg, clock: clock, log: log, sink: sink,
-		st: &PanelState{Mode: ModeOpen, Since: clock.Now()}}
+		st: &gateway.PanelState{Mode: gateway.ModeOpen, Since: clock.Now()}}
 }
 
 // State returns a copy of the panel's state.
-func (p *Panel) State() *PanelState {
+func (p *Panel) State() *gateway.PanelState {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.st.clone()
+	return p.st.Clone()
 }
 
 // change is the room's unit of work: the operations of one batch, each an
@@ -214,30 +81,30 @@ func (p *Panel) State() *PanelState {
 // published.
 type change struct {
 	p      *Panel
-	next   *PanelState
+	next   *gateway.PanelState
 	now    time.Time
-	events []Event
-	report *SealReport
-	raised map[int]*Alarm  // index in events of each alarm.raised → its alarm
-	sealed int             // index in events of mode.sealed, -1 for none
-	states []StateAt       // device states set by events of this change
-	after  []func([]Event) // told the logged events once committed
-	logged []Event         // the events as committed
-	chirp  bool            // an exit fault: chirp the siren and indicators once committed
+	events []gateway.Event
+	report *gateway.SealReport
+	raised map[int]*gateway.Alarm  // index in events of each alarm.raised → its alarm
+	sealed int                     // index in events of mode.sealed, -1 for none
+	states []gateway.StateAt       // device states set by events of this change
+	after  []func([]gateway.Event) // told the logged events once committed
+	logged []gateway.Event         // the events as committed
+	chirp  bool                    // an exit fault: chirp the siren and indicators once committed
 
 	// The other parts' share of the change.
-	access    *AccessState            // who is inside after it (nil: unchanged)
-	visit     *Visit                  // a visit registered or checked out
-	carriers  map[string]CarrierState // the carriers' states it changed
-	signOuts  []SignOut               // sign-outs opened, changed or closed
-	inventory *InventoryReport
+	access    *gateway.AccessState            // who is inside after it (nil: unchanged)
+	visit     *gateway.Visit                  // a visit registered or checked out
+	carriers  map[string]gateway.CarrierState // the carriers' states it changed
+	signOuts  []gateway.SignOut               // sign-outs opened, changed or closed
+	inventory *gateway.InventoryReport
 	published []func() // the other parts' publications, once committed
 	failed    []func() // the other parts' undo, when the commit fails
 }
 
 // parts is the change as the log saves it.
-func (c *change) parts() *Change {
-	ch := &Change{Events: c.events, States: c.states, Panel: c.next, Access: c.access, Visit: c.visit,
+func (c *change) parts() *gateway.Change {
+	ch := &gateway.Change{Events: c.events, States: c.states, Panel: c.next, Access: c.access, Visit: c.visit,
 		SignOuts: c.signOuts, Inventory: c.inventory, Seal: c.report}
 	ids := make([]string, 0, len(c.carriers))
 	for id := range c.carriers {
@@ -256,7 +123,7 @@ func (c *change) empty() bool {
 }
 
 func (p *Panel) begin() *change {
-	return &change{p: p, next: p.st.clone(), now: p.clock.Now(), raised: map[int]*Alarm{}, sealed: -1, carriers: map[string]CarrierState{}}
+	return &change{p: p, next: p.st.Clone(), now: p.clock.Now(), raised: map[int]*gateway.Alarm{}, sealed: -1, carriers: map[string]gateway.CarrierState{}}
 }
 
 // op is one operation waiting for the panel.
@@ -301,14 +168,14 @@ func (p *Panel) drain() {
 		c := p.begin()
 		faults := p.includeFaults(c)
 		for _, o := range batch {
-			saved, n, report, ns, na := c.next.clone(), len(c.events), c.report, len(c.states), len(c.after)
+			saved, n, report, ns, na := c.next.Clone(), len(c.events), c.report, len(c.states), len(c.after)
 			np, nf := len(c.published), len(c.failed)
 			if o.err = o.fn(c); o.err == nil {
 				continue
 			}
 			c.next, c.report, c.states, c.after = saved, report, c.states[:ns], c.after[:na]
 			c.published, c.failed = c.published[:np], c.failed[:nf]
-			var ref *RefusedError
+			var ref *gateway.RefusedError
 			if !errors.As(o.err, &ref) {
 				c.events = c.events[:n]
 			}
@@ -342,7 +209,7 @@ func (p *Panel) drain() {
 	}
 }
 
-func (c *change) event(typ string, sev Severity, device, person string, data any) {
+func (c *change) event(typ string, sev gateway.Severity, device, person string, data any) {
 	c.events = append(c.events, newEvent(c.p.clock, c.now, typ, sev, device, person, data))
 }
 
@@ -352,7 +219,7 @@ func (p *Panel) commit(c *change) error {
 	if c.empty() {
 		return nil
 	}
-	var logged []Event
+	var logged []gateway.Event
 	var err error
 	parts := c.parts()
 	for try := 0; try < commitTries; try++ {
@@ -376,7 +243,7 @@ func (p *Panel) commit(c *change) error {
 	if len(c.raised) > 0 || c.sealed >= 0 { // seqs are known only now; save them too
 		// The change itself is logged; only the seqs would be missing
 		// from the saved state after a restart.
-		if _, err := p.log.SaveChange(&Change{Panel: c.next}); err != nil {
+		if _, err := p.log.SaveChange(&gateway.Change{Panel: c.next}); err != nil {
 			p.fault("save the alarms' seqs", err)
 		}
 	}
@@ -398,7 +265,7 @@ func (p *Panel) commit(c *change) error {
 
 // publish sends the sink what changed since it was last sent (at start:
 // everything).
-func (p *Panel) publish(report *SealReport) {
+func (p *Panel) publish(report *gateway.SealReport) {
 	if p.sink == nil {
 		return
 	}
@@ -407,7 +274,7 @@ func (p *Panel) publish(report *SealReport) {
 	if prev == nil || !sameMode(prev, p.st) {
 		p.sink.Mode(p.modeJSON())
 	}
-	was := map[string]Alarm{}
+	was := map[string]gateway.Alarm{}
 	if prev != nil {
 		for _, a := range prev.Alarms {
 			was[a.ID] = *a
@@ -427,7 +294,7 @@ func (p *Panel) publish(report *SealReport) {
 	}
 }
 
-func (p *Panel) driveSiren(prev *PanelState) {
+func (p *Panel) driveSiren(prev *gateway.PanelState) {
 	if p.Siren == nil || prev.SirenOn == p.st.SirenOn {
 		return
 	}
@@ -447,7 +314,7 @@ func (p *Panel) driveSiren(prev *PanelState) {
 }
 
 // sameMode reports whether a and b publish the same mode payload.
-func sameMode(a, b *PanelState) bool {
+func sameMode(a, b *gateway.PanelState) bool {
 	return a.Mode == b.Mode && a.Since.Equal(b.Since) && slices.Equal(a.By, b.By) &&
 		a.ExitUntil.Equal(b.ExitUntil) && a.EntryUntil.Equal(b.EntryUntil) && a.EntryDevice == b.EntryDevice &&
 		(a.Bypassed == nil) == (b.Bypassed == nil) && (a.Seal == nil) == (b.Seal == nil) && len(a.Alarms) == len(b.Alarms)
@@ -456,15 +323,15 @@ func sameMode(a, b *PanelState) bool {
 // modeJSON is the payload of roomguard/<room>/mode (retained).
 func (p *Panel) modeJSON() json.RawMessage {
 	s := p.st
-	m := map[string]any{"room": p.room, "mode": s.Mode, "since": s.Since.Format(TimeFormat), "open_alarms": len(s.Alarms)}
+	m := map[string]any{"room": p.room, "mode": s.Mode, "since": s.Since.Format(gateway.TimeFormat), "open_alarms": len(s.Alarms)}
 	if len(s.By) > 0 {
 		m["by"] = s.By
 	}
 	if !s.ExitUntil.IsZero() {
-		m["exit_until"] = s.ExitUntil.Format(TimeFormat)
+		m["exit_until"] = s.ExitUntil.Format(gateway.TimeFormat)
 	}
 	if !s.EntryUntil.IsZero() {
-		m["entry_until"] = s.EntryUntil.Format(TimeFormat)
+		m["entry_until"] = s.EntryUntil.Format(gateway.TimeFormat)
 		m["entry_device"] = s.EntryDevice
 	}
 	if s.Bypassed != nil {
@@ -490,9 +357,9 @@ func (p *Panel) Start(previousStop time.Time) error {
 		p.st = saved
 	}
 	c := p.begin()
-	if p.st.Mode != ModeOpen && !previousStop.IsZero() {
-		c.event("gateway.restarted", SeverityWarning, "", "", map[string]any{
-			"mode": p.st.Mode, "previous_stop": previousStop.Format(TimeFormat),
+	if p.st.Mode != gateway.ModeOpen && !previousStop.IsZero() {
+		c.event("gateway.restarted", gateway.SeverityWarning, "", "", map[string]any{
+			"mode": p.st.Mode, "previous_stop": previousStop.Format(gateway.TimeFormat),
 			"downtime_s": int64(c.now.Sub(previousStop).Seconds())})
 	}
 	p.due(c)
@@ -576,7 +443,7 @@ func (p *Panel) nextDeadline() time.Time {
 	return next
 }
 
-func (p *Panel) escalationAt(a *Alarm) time.Time {
+func (p *Panel) escalationAt(a *gateway.Alarm) time.Time {
 	if a.Acknowledged() || a.Level >= len(p.cfg.Escalation) {
 		return time.Time{}
 	}
@@ -609,16 +476,16 @@ func (p *Panel) due(c *change) {
 	if !s.EntryUntil.IsZero() && !c.now.Before(s.EntryUntil) {
 		dev := s.EntryDevice
 		s.EntryUntil, s.EntryDevice = time.Time{}, ""
-		p.raise(c, AlarmIntrusion, dev, "not disarmed within the entry delay", c.deviceActive(dev))
+		p.raise(c, gateway.AlarmIntrusion, dev, "not disarmed within the entry delay", c.deviceActive(dev))
 	}
 	if s.SirenOn && !s.SirenUntil.IsZero() && !c.now.Before(s.SirenUntil) {
 		s.SirenOn = false // EN 50131 cut-off; the alarm stays open
-		c.event("siren.cutoff", SeverityWarning, "", "", map[string]any{"after_s": int64(p.cfg.SirenCutoff.Seconds())})
+		c.event("siren.cutoff", gateway.SeverityWarning, "", "", map[string]any{"after_s": int64(p.cfg.SirenCutoff.Seconds())})
 	}
 	for _, a := range s.Alarms {
 		for at := p.escalationAt(a); !at.IsZero() && !c.now.Before(at); at = p.escalationAt(a) {
 			a.Level++
-			c.event("alarm.escalated", SeverityCritical, a.Device, "", map[string]any{"alarm": a.ID, "class": a.Class, "level": a.Level})
+			c.event("alarm.escalated", gateway.SeverityCritical, a.Device, "", map[string]any{"alarm": a.ID, "class": a.Class, "level": a.Level})
 		}
 	}
 	if s.Pending != nil && c.now.Sub(s.Pending.At) > p.cfg.TwoPersonWindow {
@@ -635,23 +502,23 @@ func (p *Panel) exitEnds(c *change) {
 	s.ExitUntil = time.Time{}
 	rs := p.ready(c, s.Bypassed)
 	if len(rs) == 0 {
-		c.event("mode.armed", SeverityInfo, "", first(s.By), map[string]any{"by": s.By})
+		c.event("mode.armed", gateway.SeverityInfo, "", first(s.By), map[string]any{"by": s.By})
 		return
 	}
 	by := s.By
-	s.Mode, s.Since, s.Bypassed = ModeOpen, c.now, nil
-	c.event("mode.exit_fault", SeverityWarning, "", first(by), map[string]any{"by": by, "reasons": rs})
+	s.Mode, s.Since, s.Bypassed = gateway.ModeOpen, c.now, nil
+	c.event("mode.exit_fault", gateway.SeverityWarning, "", first(by), map[string]any{"by": by, "reasons": rs})
 	var parts []string
 	for _, r := range rs {
 		parts = append(parts, r.Detail)
 	}
-	p.raise(c, AlarmExitFault, "", "not armed: at the end of the exit delay "+strings.Join(parts, "; "), false)
+	p.raise(c, gateway.AlarmExitFault, "", "not armed: at the end of the exit delay "+strings.Join(parts, "; "), false)
 	c.chirp = true
 }
 
 // devices is every device's state as this change sees it: the engine's,
 // with the changes of earlier operations in the same batch on top.
-func (c *change) devices() []DeviceState {
+func (c *change) devices() []gateway.DeviceState {
 	if c.p.Devices == nil {
 		return nil
 	}
@@ -688,7 +555,7 @@ func first(s []string) string {
 // raise opens an alarm of class for device, or counts on the open alarm of
 // the same condition. stillActive tells whether the condition is present
 // now (if not, the alarm is restored at once: it still needs an ack).
-func (p *Panel) raise(c *change, class AlarmClass, device, detail string, stillActive bool) *Alarm {
+func (p *Panel) raise(c *change, class gateway.AlarmClass, device, detail string, stillActive bool) *gateway.Alarm {
 	spec, _ := class.Spec()
 	s := c.next
 	for _, a := range s.Alarms {
@@ -703,7 +570,7 @@ func (p *Panel) raise(c *change, class AlarmClass, device, detail string, stillA
 		}
 	}
 	s.NextAlarm++
-	a := &Alarm{ID: fmt.Sprintf("%s-%d", p.room, s.NextAlarm), Class: class, Priority: spec.Priority, Device: device,
+	a := &gateway.Alarm{ID: fmt.Sprintf("%s-%d", p.room, s.NextAlarm), Class: class, Priority: spec.Priority, Device: device,
 		Detail: detail, Silent: spec.Silent, RaisedAt: c.now, Count: 1}
 	if !stillActive {
 		a.RestoredAt = c.now
@@ -715,14 +582,14 @@ func (p *Panel) raise(c *change, class AlarmClass, device, detail string, stillA
 		data["restored"] = true // the condition is already over: an ack closes it
 	}
 	c.event("alarm.raised", spec.Severity, device, "", data)
-	if s.Seal != nil && class == AlarmSealBroken {
+	if s.Seal != nil && class == gateway.AlarmSealBroken {
 		s.Seal.Broken = append(s.Seal.Broken, a.ID)
 	}
 	p.sound(c, spec)
 	return a
 }
 
-func (p *Panel) sound(c *change, spec AlarmSpec) {
+func (p *Panel) sound(c *change, spec gateway.AlarmSpec) {
 	if !spec.Audible || spec.Silent {
 		return
 	}
@@ -732,9 +599,9 @@ func (p *Panel) sound(c *change, spec AlarmSpec) {
 
 // Raise opens an alarm for another capability (entry control, carriers,
 // boards). It returns the alarm's id.
-func (p *Panel) Raise(class AlarmClass, device, detail string) (string, error) {
+func (p *Panel) Raise(class gateway.AlarmClass, device, detail string) (string, error) {
 	if _, ok := class.Spec(); !ok {
-		return "", Errorf(EINVALID, "no alarm class %q", class)
+		return "", gateway.Errorf(gateway.EINVALID, "no alarm class %q", class)
 	}
 	var id string
 	err := p.do(func(c *change) error {
@@ -746,9 +613,9 @@ func (p *Panel) Raise(class AlarmClass, device, detail string) (string, error) {
 
 // RaiseRestored opens an alarm for a condition that is already over when it
 // is seen (five denials, a visitor left alone): it needs only an ack to close.
-func (p *Panel) RaiseRestored(class AlarmClass, device, detail string) (string, error) {
+func (p *Panel) RaiseRestored(class gateway.AlarmClass, device, detail string) (string, error) {
 	if _, ok := class.Spec(); !ok {
-		return "", Errorf(EINVALID, "no alarm class %q", class)
+		return "", gateway.Errorf(gateway.EINVALID, "no alarm class %q", class)
 	}
 	var id string
 	err := p.do(func(c *change) error {
@@ -759,26 +626,26 @@ func (p *Panel) RaiseRestored(class AlarmClass, device, detail string) (string, 
 }
 
 // Mode returns the room's mode.
-func (p *Panel) Mode() Mode {
+func (p *Panel) Mode() gateway.Mode {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.st.Mode
 }
 
 // Restore marks the open alarms of class for device as restored.
-func (p *Panel) Restore(class AlarmClass, device string) error {
+func (p *Panel) Restore(class gateway.AlarmClass, device string) error {
 	return p.do(func(c *change) error {
-		p.restore(c, func(a *Alarm) bool { return a.Class == class && a.Device == device })
+		p.restore(c, func(a *gateway.Alarm) bool { return a.Class == class && a.Device == device })
 		return nil
 	})
 }
 
-func (p *Panel) restore(c *change, match func(*Alarm) bool) {
-	var keep []*Alarm
+func (p *Panel) restore(c *change, match func(*gateway.Alarm) bool) {
+	var keep []*gateway.Alarm
 	for _, a := range c.next.Alarms {
 		if match(a) && !a.Restored() {
 			a.RestoredAt = c.now
-			c.event("alarm.restored", SeverityInfo, a.Device, "", map[string]any{"alarm": a.ID, "class": a.Class})
+			c.event("alarm.restored", gateway.SeverityInfo, a.Device, "", map[string]any{"alarm": a.ID, "class": a.Class})
 			if a.Acknowledged() {
 				p.close(c, a)
 				continue
@@ -789,71 +656,71 @@ func (p *Panel) restore(c *change, match func(*Alarm) bool) {
 	c.next.Alarms = keep
 }
 
-func (p *Panel) close(c *change, a *Alarm) {
+func (p *Panel) close(c *change, a *gateway.Alarm) {
 	a.ClosedAt = c.now
-	c.event("alarm.closed", SeverityInfo, a.Device, "", map[string]any{"alarm": a.ID, "class": a.Class,
+	c.event("alarm.closed", gateway.SeverityInfo, a.Device, "", map[string]any{"alarm": a.ID, "class": a.Class,
 		"ack_by": a.AckBy, "open_s": int64(c.now.Sub(a.RaisedAt).Seconds())})
 }
 
 // Input applies an input's accepted change: the alarms it raises in the
 // present mode, and the alarms it restores.
-func (p *Panel) Input(id string, kind InputKind, active bool) error {
+func (p *Panel) Input(id string, kind gateway.InputKind, active bool) error {
 	return p.do(func(c *change) error { p.input(c, id, kind, active); return nil })
 }
 
-func (p *Panel) input(c *change, id string, kind InputKind, active bool) {
+func (p *Panel) input(c *change, id string, kind gateway.InputKind, active bool) {
 	s := c.next
 	if !active {
-		p.restore(c, func(a *Alarm) bool { return a.Device == id && restoresWithDevice(a.Class) })
+		p.restore(c, func(a *gateway.Alarm) bool { return a.Device == id && restoresWithDevice(a.Class) })
 		return
 	}
 	bypassed := s.Bypassed != nil && contains(s.Bypassed.Devices, id)
 	switch kind {
-	case KindTamper:
-		p.raise(c, AlarmTamper, id, "tamper loop open", true)
-	case KindPanic:
-		p.raise(c, AlarmPanic, id, "panic button", true)
-	case KindDoor, KindWindow, KindIRDetector:
+	case gateway.KindTamper:
+		p.raise(c, gateway.AlarmTamper, id, "tamper loop open", true)
+	case gateway.KindPanic:
+		p.raise(c, gateway.AlarmPanic, id, "panic button", true)
+	case gateway.KindDoor, gateway.KindWindow, gateway.KindIRDetector:
 		switch {
 		case bypassed:
-		case s.Mode == ModeSealed:
-			class, detail := AlarmSealBroken, string(kind)+" opened while sealed"
-			if kind == KindIRDetector {
-				class, detail = AlarmIntrusion, "motion while sealed"
+		case s.Mode == gateway.ModeSealed:
+			class, detail := gateway.AlarmSealBroken, string(kind)+" opened while sealed"
+			if kind == gateway.KindIRDetector {
+				class, detail = gateway.AlarmIntrusion, "motion while sealed"
 			}
 			p.raise(c, class, id, detail, true)
-		case s.Mode == ModeArmed && !s.ExitUntil.IsZero():
+		case s.Mode == gateway.ModeArmed && !s.ExitUntil.IsZero():
 			// Exit delay: the way out is open; a window is not the way out.
-			if kind == KindWindow {
-				p.raise(c, AlarmIntrusion, id, "window opened during the exit delay", true)
+			if kind == gateway.KindWindow {
+				p.raise(c, gateway.AlarmIntrusion, id, "window opened during the exit delay", true)
 			}
-		case s.Mode == ModeArmed && kind == KindDoor:
+		case s.Mode == gateway.ModeArmed && kind == gateway.KindDoor:
 			if s.EntryUntil.IsZero() {
 				s.EntryUntil, s.EntryDevice = c.now.Add(p.cfg.EntryDelay), id
-				c.event("entry.delay", SeverityWarning, id, "", map[string]any{"until": s.EntryUntil.Format(TimeFormat),
+				c.event("entry.delay", gateway.SeverityWarning, id, "", map[string]any{"until": s.EntryUntil.Format(gateway.TimeFormat),
 					"delay_s": int64(p.cfg.EntryDelay.Seconds())})
 			}
-		case s.Mode == ModeArmed && !s.EntryUntil.IsZero() && kind == KindIRDetector:
+		case s.Mode == gateway.ModeArmed && !s.EntryUntil.IsZero() && kind == gateway.KindIRDetector:
 			// Someone came in through the entry route and has the delay to disarm.
-		case s.Mode == ModeArmed:
-			p.raise(c, AlarmIntrusion, id, string(kind)+" while armed", true)
+		case s.Mode == gateway.ModeArmed:
+			p.raise(c, gateway.AlarmIntrusion, id, string(kind)+" while armed", true)
 		}
-	case KindSafeBolt, KindSafeDoor:
+	case gateway.KindSafeBolt, gateway.KindSafeDoor:
 		switch {
 		case bypassed:
-		case s.Mode == ModeSealed:
-			p.raise(c, AlarmSealBroken, id, "safe opened while sealed", true)
-		case s.Mode == ModeArmed:
-			p.raise(c, AlarmSafeOpened, id, "safe opened while armed", true)
+		case s.Mode == gateway.ModeSealed:
+			p.raise(c, gateway.AlarmSealBroken, id, "safe opened while sealed", true)
+		case s.Mode == gateway.ModeArmed:
+			p.raise(c, gateway.AlarmSafeOpened, id, "safe opened while armed", true)
 		}
 	}
 }
 
 // restoresWithDevice tells which alarms end their condition when their
 // device returns to normal.
-func restoresWithDevice(c AlarmClass) bool {
+func restoresWithDevice(c gateway.AlarmClass) bool {
 	switch c {
-	case AlarmIntrusion, AlarmSealBroken, AlarmTamper, AlarmPanic, AlarmDuress, AlarmSafeOpened, AlarmDoorForced, AlarmDoorHeldOpen:
+	case gateway.AlarmIntrusion, gateway.AlarmSealBroken, gateway.AlarmTamper, gateway.AlarmPanic, gateway.AlarmDuress, gateway.AlarmSafeOpened, gateway.AlarmDoorForced, gateway.AlarmDoorHeldOpen:
 		return true
 	}
 	return false
@@ -872,33 +739,33 @@ func contains(list []string, s string) bool {
 // also restored closes.
 func (p *Panel) Ack(id, by, comment string) error {
 	if strings.TrimSpace(by) == "" {
-		return Errorf(EINVALID, "ack: who acknowledges is missing")
+		return gateway.Errorf(gateway.EINVALID, "ack: who acknowledges is missing")
 	}
 	if strings.TrimSpace(comment) == "" {
-		return Errorf(EINVALID, "ack: a comment is required (what was found, what was done)")
+		return gateway.Errorf(gateway.EINVALID, "ack: a comment is required (what was found, what was done)")
 	}
 	return p.do(func(c *change) error { return p.ack(c, id, by, comment) })
 }
 
 func (p *Panel) ack(c *change, id, by, comment string) error {
-	var a *Alarm
+	var a *gateway.Alarm
 	for _, x := range c.next.Alarms {
 		if x.ID == id {
 			a = x
 		}
 	}
 	if a == nil {
-		return Errorf(ENOTFOUND, "ack: no open alarm %q", id)
+		return gateway.Errorf(gateway.ENOTFOUND, "ack: no open alarm %q", id)
 	}
 	if a.Acknowledged() {
-		return Errorf(ECONFLICT, "ack: alarm %s was already acknowledged by %s", id, a.AckBy)
+		return gateway.Errorf(gateway.ECONFLICT, "ack: alarm %s was already acknowledged by %s", id, a.AckBy)
 	}
 	a.AckBy, a.AckAt, a.AckComment = by, c.now, comment
-	c.event("alarm.acknowledged", SeverityInfo, a.Device, by, map[string]any{"alarm": a.ID, "class": a.Class, "comment": comment,
+	c.event("alarm.acknowledged", gateway.SeverityInfo, a.Device, by, map[string]any{"alarm": a.ID, "class": a.Class, "comment": comment,
 		"ack_s": int64(c.now.Sub(a.RaisedAt).Seconds())})
 	if a.Restored() {
 		p.close(c, a)
-		var keep []*Alarm
+		var keep []*gateway.Alarm
 		for _, x := range c.next.Alarms {
 			if x != a {
 				keep = append(keep, x)
@@ -929,11 +796,11 @@ func (p *Panel) ack(c *change, id, by, comment string) error {
 // silent board), nor a gateway fault (what it failed to record may be a
 // point not ready); nobody inside; every carrier home. A bypass leaves out the
 // points it names, never a tamper or a panic.
-func (p *Panel) ready(c *change, bypass *Bypass) []Reason {
+func (p *Panel) ready(c *change, bypass *gateway.Bypass) []gateway.Reason {
 	s := c.next
-	var rs []Reason
+	var rs []gateway.Reason
 	seen := map[string]bool{}
-	add := func(r Reason) {
+	add := func(r gateway.Reason) {
 		if k := r.Code + "/" + r.Device; !seen[k] {
 			seen[k] = true
 			rs = append(rs, r)
@@ -949,43 +816,43 @@ func (p *Panel) ready(c *change, bypass *Bypass) []Reason {
 		if !d.Active {
 			continue
 		}
-		switch InputKind(d.Kind) {
-		case KindTamper: // 24-hour: never bypassed
-			add(Reason{"tamper", d.Device, fmt.Sprintf("tamper %s is active", d.Device)})
-		case KindPanic:
-			add(Reason{"panic", d.Device, fmt.Sprintf("panic input %s is active", d.Device)})
+		switch gateway.InputKind(d.Kind) {
+		case gateway.KindTamper: // 24-hour: never bypassed
+			add(gateway.Reason{Code: "tamper", Device: d.Device, Detail: fmt.Sprintf("tamper %s is active", d.Device)})
+		case gateway.KindPanic:
+			add(gateway.Reason{Code: "panic", Device: d.Device, Detail: fmt.Sprintf("panic input %s is active", d.Device)})
 		}
 		if skip[d.Device] {
 			continue
 		}
-		switch InputKind(d.Kind) {
-		case KindDoor, KindWindow:
-			add(Reason{"open", d.Device, fmt.Sprintf("%s %s is open", d.Kind, d.Device)})
-		case KindIRDetector:
-			add(Reason{"motion", d.Device, fmt.Sprintf("motion on %s", d.Device)})
-		case KindSafeBolt:
-			add(Reason{"safe-unlocked", d.Device, fmt.Sprintf("safe bolt %s is unlocked", d.Device)})
-		case KindSafeDoor:
-			add(Reason{"safe-open", d.Device, fmt.Sprintf("safe door %s is open", d.Device)})
+		switch gateway.InputKind(d.Kind) {
+		case gateway.KindDoor, gateway.KindWindow:
+			add(gateway.Reason{Code: "open", Device: d.Device, Detail: fmt.Sprintf("%s %s is open", d.Kind, d.Device)})
+		case gateway.KindIRDetector:
+			add(gateway.Reason{Code: "motion", Device: d.Device, Detail: fmt.Sprintf("motion on %s", d.Device)})
+		case gateway.KindSafeBolt:
+			add(gateway.Reason{Code: "safe-unlocked", Device: d.Device, Detail: fmt.Sprintf("safe bolt %s is unlocked", d.Device)})
+		case gateway.KindSafeDoor:
+			add(gateway.Reason{Code: "safe-open", Device: d.Device, Detail: fmt.Sprintf("safe door %s is open", d.Device)})
 		}
 	}
 	for _, a := range s.Alarms {
 		switch a.Class {
-		case AlarmTamper:
-			add(Reason{"tamper", a.Device, fmt.Sprintf("tamper on %s (alarm %s, %s)", a.Device, a.ID, a.State())})
-		case AlarmPanic, AlarmDuress:
-			add(Reason{"panic", a.Device, fmt.Sprintf("%s on %s (alarm %s, %s)", a.Class, a.Device, a.ID, a.State())})
-		case AlarmGatewayFault: // what the gateway failed to record may be a point not ready
-			add(Reason{"fault", a.Device, fmt.Sprintf("%s (alarm %s, %s): %s", a.Class, a.ID, a.State(), a.Detail)})
-		case AlarmDeviceFault, AlarmBoardSilent:
+		case gateway.AlarmTamper:
+			add(gateway.Reason{Code: "tamper", Device: a.Device, Detail: fmt.Sprintf("tamper on %s (alarm %s, %s)", a.Device, a.ID, a.State())})
+		case gateway.AlarmPanic, gateway.AlarmDuress:
+			add(gateway.Reason{Code: "panic", Device: a.Device, Detail: fmt.Sprintf("%s on %s (alarm %s, %s)", a.Class, a.Device, a.ID, a.State())})
+		case gateway.AlarmGatewayFault: // what the gateway failed to record may be a point not ready
+			add(gateway.Reason{Code: "fault", Device: a.Device, Detail: fmt.Sprintf("%s (alarm %s, %s): %s", a.Class, a.ID, a.State(), a.Detail)})
+		case gateway.AlarmDeviceFault, gateway.AlarmBoardSilent:
 			if !skip[a.Device] {
-				add(Reason{"fault", a.Device, fmt.Sprintf("%s on %s (alarm %s, %s)", a.Class, a.Device, a.ID, a.State())})
+				add(gateway.Reason{Code: "fault", Device: a.Device, Detail: fmt.Sprintf("%s on %s (alarm %s, %s)", a.Class, a.Device, a.ID, a.State())})
 			}
 		}
 	}
 	if p.Inside != nil {
 		if in := p.Inside(); len(in) > 0 {
-			add(Reason{"occupied", "", "still inside: " + strings.Join(in, ", ")})
+			add(gateway.Reason{Code: "occupied", Device: "", Detail: "still inside: " + strings.Join(in, ", ")})
 		}
 	}
 	if p.CarriersAway != nil {
@@ -1002,7 +869,7 @@ func (p *Panel) ready(c *change, bypass *Bypass) []Reason {
 // hold (or are bypassed); then the exit delay runs.
 func (p *Panel) Arm(by string) error {
 	if strings.TrimSpace(by) == "" {
-		return Errorf(EINVALID, "arm: who arms is missing")
+		return gateway.Errorf(gateway.EINVALID, "arm: who arms is missing")
 	}
 	return p.do(func(c *change) error { return p.arm(c, by) })
 }
@@ -1010,35 +877,35 @@ func (p *Panel) Arm(by string) error {
 func (p *Panel) arm(c *change, by string) error {
 	s := c.next
 	switch s.Mode {
-	case ModeArmed:
-		return Errorf(ECONFLICT, "arm: the room is already armed")
-	case ModeSealed:
-		return Errorf(ECONFLICT, "arm: the room is sealed; unseal it first")
+	case gateway.ModeArmed:
+		return gateway.Errorf(gateway.ECONFLICT, "arm: the room is already armed")
+	case gateway.ModeSealed:
+		return gateway.Errorf(gateway.ECONFLICT, "arm: the room is sealed; unseal it first")
 	}
 	if rs := p.ready(c, s.Bypass); len(rs) > 0 {
 		return p.refuse(c, "arm", by, rs)
 	}
-	s.Mode, s.Since, s.By = ModeArmed, c.now, []string{by}
+	s.Mode, s.Since, s.By = gateway.ModeArmed, c.now, []string{by}
 	s.ExitUntil = c.now.Add(p.cfg.ExitDelay)
 	s.Bypassed, s.Bypass = s.Bypass, nil
 	data := map[string]any{"by": by, "exit_delay_s": int64(p.cfg.ExitDelay.Seconds())}
 	if s.Bypassed != nil {
 		data["bypass"] = s.Bypassed
 	}
-	c.event("mode.arming", SeverityInfo, "", by, data)
+	c.event("mode.arming", gateway.SeverityInfo, "", by, data)
 	return nil
 }
 
 // refuse records the refusal (do keeps its event, undoes everything else).
-func (p *Panel) refuse(c *change, op, by string, rs []Reason) error {
-	c.event("arming.refused", SeverityWarning, "", by, map[string]any{"op": op, "by": by, "reasons": rs})
-	return &RefusedError{Op: op, Reasons: rs}
+func (p *Panel) refuse(c *change, op, by string, rs []gateway.Reason) error {
+	c.event("arming.refused", gateway.SeverityWarning, "", by, map[string]any{"op": op, "by": by, "reasons": rs})
+	return &gateway.RefusedError{Op: op, Reasons: rs}
 }
 
 // Disarm ends an arming (or its exit or entry delay).
 func (p *Panel) Disarm(by string) error {
 	if strings.TrimSpace(by) == "" {
-		return Errorf(EINVALID, "disarm: who disarms is missing")
+		return gateway.Errorf(gateway.EINVALID, "disarm: who disarms is missing")
 	}
 	return p.do(func(c *change) error { return p.disarm(c, by) })
 }
@@ -1046,18 +913,18 @@ func (p *Panel) Disarm(by string) error {
 func (p *Panel) disarm(c *change, by string) error {
 	s := c.next
 	switch s.Mode {
-	case ModeOpen:
-		return Errorf(ECONFLICT, "disarm: the room is not armed")
-	case ModeSealed:
-		return Errorf(ECONFLICT, "disarm: the room is sealed; unsealing needs two people")
+	case gateway.ModeOpen:
+		return gateway.Errorf(gateway.ECONFLICT, "disarm: the room is not armed")
+	case gateway.ModeSealed:
+		return gateway.Errorf(gateway.ECONFLICT, "disarm: the room is sealed; unsealing needs two people")
 	}
 	data := map[string]any{"by": by}
 	if !s.EntryUntil.IsZero() {
 		data["during_entry_delay"] = true
 	}
-	s.Mode, s.Since, s.By = ModeOpen, c.now, []string{by}
+	s.Mode, s.Since, s.By = gateway.ModeOpen, c.now, []string{by}
 	s.ExitUntil, s.EntryUntil, s.EntryDevice, s.Bypassed = time.Time{}, time.Time{}, "", nil
-	c.event("mode.disarmed", SeverityInfo, "", by, data)
+	c.event("mode.disarmed", gateway.SeverityInfo, "", by, data)
 	return nil
 }
 
@@ -1065,35 +932,35 @@ func (p *Panel) disarm(c *change, by string) error {
 func (p *Panel) SetBypass(by, reason string, devices []string) error {
 	switch {
 	case strings.TrimSpace(by) == "":
-		return Errorf(EINVALID, "bypass: who bypasses is missing")
+		return gateway.Errorf(gateway.EINVALID, "bypass: who bypasses is missing")
 	case strings.TrimSpace(reason) == "":
-		return Errorf(EINVALID, "bypass: a reason is required")
+		return gateway.Errorf(gateway.EINVALID, "bypass: a reason is required")
 	case len(devices) == 0:
-		return Errorf(EINVALID, "bypass: no devices")
+		return gateway.Errorf(gateway.EINVALID, "bypass: no devices")
 	}
 	if p.Devices != nil {
-		known := map[string]InputKind{}
+		known := map[string]gateway.InputKind{}
 		for _, d := range p.Devices() {
-			known[d.Device] = InputKind(d.Kind)
+			known[d.Device] = gateway.InputKind(d.Kind)
 		}
 		for _, d := range devices {
 			k, ok := known[d]
 			if !ok {
-				return Errorf(ENOTFOUND, "bypass: no device %q", d)
+				return gateway.Errorf(gateway.ENOTFOUND, "bypass: no device %q", d)
 			}
-			if k == KindTamper || k == KindPanic {
-				return Errorf(EINVALID, "bypass: %s is a 24-hour zone (%s) and cannot be bypassed", d, k)
+			if k == gateway.KindTamper || k == gateway.KindPanic {
+				return gateway.Errorf(gateway.EINVALID, "bypass: %s is a 24-hour zone (%s) and cannot be bypassed", d, k)
 			}
 		}
 	}
 	sorted := append([]string(nil), devices...)
 	sort.Strings(sorted)
 	return p.do(func(c *change) error {
-		if c.next.Mode != ModeOpen {
-			return Errorf(ECONFLICT, "bypass: only before arming (the room is %s)", c.next.Mode)
+		if c.next.Mode != gateway.ModeOpen {
+			return gateway.Errorf(gateway.ECONFLICT, "bypass: only before arming (the room is %s)", c.next.Mode)
 		}
-		c.next.Bypass = &Bypass{Devices: sorted, Reason: reason, By: by, At: c.now}
-		c.event("arming.bypass", SeverityWarning, "", by, map[string]any{"by": by, "reason": reason, "devices": sorted})
+		c.next.Bypass = &gateway.Bypass{Devices: sorted, Reason: reason, By: by, At: c.now}
+		c.event("arming.bypass", gateway.SeverityWarning, "", by, map[string]any{"by": by, "reason": reason, "devices": sorted})
 		return nil
 	})
 }

@@ -1,4 +1,4 @@
-package gateway_test
+package room_test
 
 import (
 	"encoding/json"
@@ -14,6 +14,7 @@ import (
 	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/clocktest"
 	"github.com/roomguard/roomguard/gateway/config"
+	"github.com/roomguard/roomguard/gateway/room"
 	"github.com/roomguard/roomguard/gateway/sqlite"
 )
 
@@ -25,7 +26,7 @@ func (o *occupancySink) Occupancy(p json.RawMessage) { o.last = p }
 // an exit button, a reader outside and a reader inside.
 type entry struct {
 	*guarded
-	access *gateway.Access
+	access *room.Access
 	strike *gpiosim.Pin
 	occ    *occupancySink
 	cfg    gateway.AccessConfig
@@ -70,7 +71,7 @@ func (e *entry) openEntry() {
 	e.store = store
 	e.ret = &retained{alarms: map[string]json.RawMessage{}, reports: map[string]json.RawMessage{}}
 	e.log = &flakyLog{Store: store}
-	e.engine = gateway.NewEngine("jiyao-301", e.clock, e.log, &sink{})
+	e.engine = room.NewEngine("jiyao-301", e.clock, e.log, &sink{})
 	for id, k := range guardedInputs {
 		e.engine.AddInput(gateway.Input{ID: id, Kind: k}, e.active[id])
 	}
@@ -82,7 +83,7 @@ func (e *entry) openEntry() {
 		t.Fatal(err)
 	}
 	e.engine.AddOutput(gateway.Output{ID: "strike", Kind: gateway.KindDoorStrike, Pulse: 5 * time.Second, Driver: drv})
-	e.panel = gateway.NewPanel("jiyao-301", gateway.DefaultPanelConfig(), e.clock, e.log, e.ret)
+	e.panel = room.NewPanel("jiyao-301", gateway.DefaultPanelConfig(), e.clock, e.log, e.ret)
 	e.engine.SetPanel(e.panel)
 	cfg := e.cfg
 	door := config.DefaultDoor("door-main", "strike")
@@ -91,7 +92,7 @@ func (e *entry) openEntry() {
 	cfg.Readers = []gateway.AccessReader{{ID: "reader-out", Door: "door-main", Direction: gateway.DirIn},
 		{ID: "reader-in", Door: "door-main", Direction: gateway.DirOut}}
 	e.occ = &occupancySink{}
-	e.access = gateway.NewAccess("jiyao-301", cfg, e.clock, store, store, e.occ, e.panel, gateway.Keyed("test key"))
+	e.access = room.NewAccess("jiyao-301", cfg, e.clock, store, store, e.occ, e.panel, gateway.Keyed("test key"))
 	e.access.SetSchedule(gateway.WorkSchedule{Location: t0.Location(), End: 18 * time.Hour,
 		Holidays: []gateway.Holiday{{Name: "元旦", From: time.Date(2027, 1, 1, 0, 0, 0, 0, t0.Location()), To: time.Date(2027, 1, 3, 0, 0, 0, 0, t0.Location())}}})
 	e.engine.SetAccess(e.access)

@@ -1,4 +1,4 @@
-package gateway_test
+package room_test
 
 import (
 	"encoding/json"
@@ -19,6 +19,7 @@ import (
 	"github.com/roomguard/roomguard/devices/relay"
 	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/clocktest"
+	"github.com/roomguard/roomguard/gateway/room"
 	"github.com/roomguard/roomguard/gateway/sqlite"
 	"github.com/roomguard/roomguard/schemas"
 )
@@ -56,8 +57,8 @@ type guarded struct {
 	clock  *clocktest.Clock
 	store  *sqlite.Store
 	log    *flakyLog // the store, made to refuse writes at will
-	engine *gateway.Engine
-	panel  *gateway.Panel
+	engine *room.Engine
+	panel  *room.Panel
 	ret    *retained
 	states *sink
 	siren  *gpiosim.Pin
@@ -90,7 +91,7 @@ func (g *guarded) open() {
 	g.ret = &retained{alarms: map[string]json.RawMessage{}, reports: map[string]json.RawMessage{}}
 	g.states = &sink{}
 	g.log = &flakyLog{Store: store}
-	g.engine = gateway.NewEngine("jiyao-301", g.clock, g.log, g.states)
+	g.engine = room.NewEngine("jiyao-301", g.clock, g.log, g.states)
 	for id, k := range guardedInputs {
 		g.engine.AddInput(gateway.Input{ID: id, Kind: k}, g.active[id])
 	}
@@ -102,7 +103,7 @@ func (g *guarded) open() {
 		t.Fatal(err)
 	}
 	g.engine.AddOutput(gateway.Output{ID: "siren", Kind: gateway.KindSiren, Driver: drv})
-	g.panel = gateway.NewPanel("jiyao-301", gateway.DefaultPanelConfig(), g.clock, g.log, g.ret)
+	g.panel = room.NewPanel("jiyao-301", gateway.DefaultPanelConfig(), g.clock, g.log, g.ret)
 	g.panel.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	g.engine.SetPanel(g.panel)
 	if err := g.engine.Start("test", true); err != nil {

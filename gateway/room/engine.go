@@ -1,65 +1,28 @@
-package gateway
+package room
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/roomguard/roomguard/gateway"
 )
-
-// Input is a binary input as the engine knows it.
-type Input struct {
-	ID     string
-	Name   string
-	Kind   InputKind
-	Strike string // exit-button: the door-strike output it releases
-}
-
-// Output is a binary output as the engine knows it.
-type Output struct {
-	ID     string
-	Name   string
-	Kind   OutputKind
-	Pulse  time.Duration // door-strike: release time
-	Driver OutputDriver
-}
-
-// OutputDriver drives an output (devices/relay implements it).
-type OutputDriver interface {
-	Pulse(d time.Duration) error
-	Set(on bool) error
-}
-
-// RoomLog is what the engine needs of the log: events and the device states
-// they lead to, committed together.
-type RoomLog interface {
-	AppendWithStates(events []Event, states []DeviceState) ([]Event, error)
-	DeviceStates() (map[string]DeviceState, error)
-	Query(f EventFilter) ([]Event, error)
-	LastSeq() (uint64, error)
-}
-
-// StateSink receives every device state after it is committed, to be
-// published retained. It must not block.
-type StateSink interface {
-	DeviceState(DeviceState)
-}
 
 // Engine turns device changes into logged events and device states. Each
 // device reports from its own goroutine, so changes of one device are handled
 // in order while different devices are logged concurrently (group commit).
 type Engine struct {
 	room  string
-	clock Clock
-	log   RoomLog
-	sink  StateSink
+	clock gateway.Clock
+	log   gateway.RoomLog
+	sink  gateway.StateSink
 
 	mu       sync.Mutex
-	inputs   map[string]*Input
-	outputs  map[string]*Output
-	states   map[string]DeviceState
+	inputs   map[string]*gateway.Input
+	outputs  map[string]*gateway.Output
+	states   map[string]gateway.DeviceState
 	causes   map[string]string // what last drove each output, for its event
 	started  bool
 	panel    *Panel
@@ -88,9 +51,9 @@ func (e *Engine) SetPanel(p *Panel) {
 // Chirp pulses every siren and indicator for d; cause goes into the events.
 func (e *Engine) Chirp(d time.Duration, cause string) error {
 	e.mu.Lock()
-	var outs []*Output
+	var outs []*gateway.Output
 	for id, out := range e.outputs {
-		if out.Kind == KindSiren || out.Kind == KindIndicator {
+		if out.Kind == gateway.KindSiren || out.Kind == gateway.KindIndicator {
 			e.causes[id] = cause
 			outs = append(outs, out)
 		}
@@ -110,9 +73,9 @@ func (e *Engine) Chirp(d time.Duration, cause string) error {
 // SetSirens turns every siren output on or off; cause goes into the event.
 func (e *Engine) SetSirens(on bool, cause string) {
 	e.mu.Lock()
-	var sirens []*Output
+	var sirens []*gateway.Output
 	for id, out := range e.outputs {
-		if out.Kind == KindSiren {
+		if out.Kind == gateway.KindSiren {
 			e.causes[id] = cause
 			sirens = append(sirens, out)
 		}
@@ -121,35 +84,35 @@ func (e *Engine) SetSirens(on bool, cause string) {
 	for _, out := range sirens {
 		if out.Driver != nil {
 			if err := out.Driver.Set(on); err != nil && e.panel != nil {
-				e.panel.Fault(fmt.Sprintf("turn siren %s %s", out.ID, OutputStateName(on)), err)
+				e.panel.Fault(fmt.Sprintf("turn siren %s %s", out.ID, gateway.OutputStateName(on)), err)
 			}
 		}
 	}
 }
 
 // NewEngine returns an engine for room.
-func NewEngine(room string, clock Clock, log RoomLog, sink StateSink) *Engine {
+func NewEngine(room string, clock gateway.Clock, log gateway.RoomLog, sink gateway.StateSink) *Engine {
 	return &Engine{room: room, clock: clock, log: log, sink: sink,
-		inputs: map[string]*Input{}, outputs: map[string]*Output{}, states: map[string]DeviceState{}, causes: map[string]string{},
+		inputs: map[string]*gateway.Input{}, outputs: map[string]*gateway.Output{}, states: map[string]gateway.DeviceState{}, causes: map[string]string{},
 		safes: map[string]*safeRun{}}
 }
 
 // AddInput registers an input with the state it reads now.
-func (e *Engine) AddInput(in Input, active bool) {
+func (e *Engine) AddInput(in gateway.Input, active bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.inputs[in.ID] = &in
-	e.states[in.ID] = DeviceState{Device: in.ID, Kind: string(in.Kind), Name: in.Name,
+	e.states[in.ID] = gateway.DeviceState{Device: in.ID, Kind: string(in.Kind), Name: in.Name,
 		State: in.Kind.StateName(active), Active: active, Since: e.clock.Now()}
 }
 
 // AddOutput registers an output; outputs start off.
-func (e *Engine) AddOutput(out Output) {
+func (e *Engine) AddOutput(out gateway.Output) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.outputs[out.ID] = &out
-	e.states[out.ID] = DeviceState{Device: out.ID, Kind: string(out.Kind), Name: out.Name,
-		State: OutputStateName(false), Since: e.clock.Now()}
+	e.states[out.ID] = gateway.DeviceState{Device: out.ID, Kind: string(out.Kind), Name: out.Name,
+		State: gateway.OutputStateName(false), Since: e.clock.Now()}
 }
 
 // Start logs gateway.started and, for every input whose state differs from
@@ -163,16 +126,16 @@ func (e *Engine) Start(version string, sim bool) error {
 	started := map[string]any{"version": version, "sim": sim}
 	var previousStop time.Time
 	if last, err := e.log.LastSeq(); err == nil && last > 0 {
-		prev, err := e.log.Query(EventFilter{AfterSeq: last - 1})
+		prev, err := e.log.Query(gateway.EventFilter{AfterSeq: last - 1})
 		if err == nil && len(prev) == 1 {
 			previousStop = prev[0].TS
-			started["previous_stop"] = prev[0].TS.Format(TimeFormat)
+			started["previous_stop"] = prev[0].TS.Format(gateway.TimeFormat)
 			started["clean_stop"] = prev[0].Type == "gateway.stopped"
 		}
 	}
 	now := e.clock.Now()
 	trusted := e.clock.Trusted()
-	events := []Event{{TS: now, ClockTrusted: trusted, Type: "gateway.started", Severity: SeverityInfo, Data: mustJSON(started)}}
+	events := []gateway.Event{{TS: now, ClockTrusted: trusted, Type: "gateway.started", Severity: gateway.SeverityInfo, Data: mustJSON(started)}}
 
 	e.mu.Lock()
 	var ids []string
@@ -180,7 +143,7 @@ func (e *Engine) Start(version string, sim bool) error {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
-	var states []DeviceState
+	var states []gateway.DeviceState
 	var seqFor []int // index into events of the event that set each state, -1 for none
 	for _, id := range ids {
 		st := e.states[id]
@@ -188,7 +151,7 @@ func (e *Engine) Start(version string, sim bool) error {
 		in, isInput := e.inputs[id]
 		if isInput && known && rec.Active != st.Active {
 			typ, sev := in.Kind.EventFor(st.Active)
-			events = append(events, Event{TS: now, ClockTrusted: trusted, Type: typ, Severity: sev,
+			events = append(events, gateway.Event{TS: now, ClockTrusted: trusted, Type: typ, Severity: sev,
 				Device: id, Data: mustJSON(map[string]bool{"at_start": true})})
 			seqFor = append(seqFor, len(events)-1)
 		} else {
@@ -241,8 +204,8 @@ func (e *Engine) Start(version string, sim bool) error {
 
 // Stop logs gateway.stopped.
 func (e *Engine) Stop(reason string) error {
-	_, err := e.log.AppendWithStates([]Event{{TS: e.clock.Now(), ClockTrusted: e.clock.Trusted(),
-		Type: "gateway.stopped", Severity: SeverityInfo, Data: mustJSON(map[string]string{"reason": reason})}}, nil)
+	_, err := e.log.AppendWithStates([]gateway.Event{{TS: e.clock.Now(), ClockTrusted: e.clock.Trusted(),
+		Type: "gateway.stopped", Severity: gateway.SeverityInfo, Data: mustJSON(map[string]string{"reason": reason})}}, nil)
 	return err
 }
 
@@ -253,11 +216,11 @@ func (e *Engine) InputChanged(id string, active bool, at time.Time) error {
 	in, ok := e.inputs[id]
 	e.mu.Unlock()
 	if !ok {
-		return Errorf(ENOTFOUND, "no input %q", id)
+		return gateway.Errorf(gateway.ENOTFOUND, "no input %q", id)
 	}
 	typ, sev := in.Kind.EventFor(active)
-	st := DeviceState{Device: id, Kind: string(in.Kind), Name: in.Name, State: in.Kind.StateName(active), Active: active, Since: at}
-	ev := Event{TS: at, ClockTrusted: e.clock.Trusted(), Type: typ, Severity: sev, Device: id}
+	st := gateway.DeviceState{Device: id, Kind: string(in.Kind), Name: in.Name, State: in.Kind.StateName(active), Active: active, Since: at}
+	ev := gateway.Event{TS: at, ClockTrusted: e.clock.Trusted(), Type: typ, Severity: sev, Device: id}
 	e.mu.Lock()
 	safe := e.safes[id]
 	e.mu.Unlock()
@@ -266,7 +229,7 @@ func (e *Engine) InputChanged(id string, active bool, at time.Time) error {
 		if err == nil && safe != nil {
 			err = e.safeInput(safe, at, seq)
 		}
-		if err == nil && in.Kind == KindExitButton && active && in.Strike != "" {
+		if err == nil && in.Kind == gateway.KindExitButton && active && in.Strike != "" {
 			err = e.ReleaseStrike(in.Strike, id)
 		}
 		return err
@@ -274,17 +237,17 @@ func (e *Engine) InputChanged(id string, active bool, at time.Time) error {
 	// One unit of work: the change, the device state, the safe's, what the
 	// panel and entry control make of it, committed together.
 	var seq uint64
-	var derived *DeviceState
+	var derived *gateway.DeviceState
 	err := e.panel.do(func(c *change) error {
 		i := len(c.events)
 		c.events = append(c.events, ev)
-		c.states = append(c.states, StateAt{st, i})
-		c.after = append(c.after, func(logged []Event) { seq = logged[i].Seq })
+		c.states = append(c.states, gateway.StateAt{State: st, Event: i})
+		c.after = append(c.after, func(logged []gateway.Event) { seq = logged[i].Seq })
 		e.panel.input(c, id, in.Kind, active)
 		derived = nil
 		if safe != nil {
 			if ds, changed := e.safeIn(c, safe, st); changed {
-				c.states = append(c.states, StateAt{ds, i})
+				c.states = append(c.states, gateway.StateAt{State: ds, Event: i})
 				derived = &ds
 				e.remindIn(c, safe, ds.State)
 			}
@@ -301,7 +264,7 @@ func (e *Engine) InputChanged(id string, active bool, at time.Time) error {
 	if derived != nil {
 		e.recorded(*derived, seq)
 	}
-	if in.Kind == KindExitButton && active && in.Strike != "" {
+	if in.Kind == gateway.KindExitButton && active && in.Strike != "" {
 		return e.ReleaseStrike(in.Strike, id)
 	}
 	return nil
@@ -309,7 +272,7 @@ func (e *Engine) InputChanged(id string, active bool, at time.Time) error {
 
 // stateIn is a device's state as change c sees it: set earlier in the
 // change, or as recorded.
-func (e *Engine) stateIn(c *change, id string) DeviceState {
+func (e *Engine) stateIn(c *change, id string) gateway.DeviceState {
 	for i := len(c.states) - 1; i >= 0; i-- {
 		if c.states[i].State.Device == id {
 			return c.states[i].State
@@ -330,7 +293,7 @@ func (e *Engine) ReleaseStrike(strike, cause string) error {
 	}
 	e.mu.Unlock()
 	if !ok || out.Driver == nil {
-		return Errorf(ENOTFOUND, "no door strike %q", strike)
+		return gateway.Errorf(gateway.ENOTFOUND, "no door strike %q", strike)
 	}
 	return out.Driver.Pulse(out.Pulse)
 }
@@ -343,7 +306,7 @@ func (e *Engine) OutputChanged(id string, on bool, pulse time.Duration) error {
 	cause := e.causes[id]
 	e.mu.Unlock()
 	if !ok {
-		return Errorf(ENOTFOUND, "no output %q", id)
+		return gateway.Errorf(gateway.ENOTFOUND, "no output %q", id)
 	}
 	if cause == "" {
 		cause = "gateway"
@@ -357,16 +320,16 @@ func (e *Engine) OutputChanged(id string, on bool, pulse time.Duration) error {
 		typ = "output.on"
 	}
 	now := e.clock.Now()
-	st := DeviceState{Device: id, Kind: string(out.Kind), Name: out.Name, State: OutputStateName(on), Active: on, Since: now}
-	_, err := e.record(Event{TS: now, ClockTrusted: e.clock.Trusted(), Type: typ, Severity: SeverityInfo, Device: id, Data: mustJSON(data)}, st)
+	st := gateway.DeviceState{Device: id, Kind: string(out.Kind), Name: out.Name, State: gateway.OutputStateName(on), Active: on, Since: now}
+	_, err := e.record(gateway.Event{TS: now, ClockTrusted: e.clock.Trusted(), Type: typ, Severity: gateway.SeverityInfo, Device: id, Data: mustJSON(data)}, st)
 	return err
 }
 
 // record logs ev with the state it leads to, then publishes the state unless
 // a later event of the same device has already overtaken it; it returns the
 // event's seq.
-func (e *Engine) record(ev Event, st DeviceState) (uint64, error) {
-	logged, err := e.log.AppendWithStates([]Event{ev}, []DeviceState{st})
+func (e *Engine) record(ev gateway.Event, st gateway.DeviceState) (uint64, error) {
+	logged, err := e.log.AppendWithStates([]gateway.Event{ev}, []gateway.DeviceState{st})
 	if err != nil {
 		return 0, err
 	}
@@ -376,7 +339,7 @@ func (e *Engine) record(ev Event, st DeviceState) (uint64, error) {
 
 // recorded makes st, set by the event seq, the device's state, and publishes
 // it unless a later event of the same device has already overtaken it.
-func (e *Engine) recorded(st DeviceState, seq uint64) {
+func (e *Engine) recorded(st gateway.DeviceState, seq uint64) {
 	st.Seq = seq
 	e.mu.Lock()
 	if cur := e.states[st.Device]; cur.Seq > st.Seq {
@@ -392,21 +355,13 @@ func (e *Engine) recorded(st DeviceState, seq uint64) {
 }
 
 // States returns every device's current state, sorted by device id.
-func (e *Engine) States() []DeviceState {
+func (e *Engine) States() []gateway.DeviceState {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	out := make([]DeviceState, 0, len(e.states))
+	out := make([]gateway.DeviceState, 0, len(e.states))
 	for _, st := range e.states {
 		out = append(out, st)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Device < out[j].Device })
 	return out
-}
-
-func mustJSON(v any) json.RawMessage {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err) // only called with maps of plain values
-	}
-	return b
 }

@@ -1,4 +1,4 @@
-package gateway
+package room
 
 import (
 	"encoding/json"
@@ -8,115 +8,20 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/roomguard/roomguard/gateway"
 )
-
-// Direction is the way a reader lets people through.
-type Direction string
-
-const (
-	DirIn  Direction = "in"  // a reader outside the door
-	DirOut Direction = "out" // a reader inside the door
-)
-
-// Reason codes of a denial.
-const (
-	DenyUnknownCard     = "unknown_card"
-	DenyExpired         = "expired"
-	DenyNotYetValid     = "not_yet_valid"
-	DenyOutsideSchedule = "outside_schedule"
-	DenyHoliday         = "holiday"
-	DenyRoomNotAllowed  = "room_not_allowed"
-	DenyArmedNoRight    = "armed_no_disarm_right"
-	DenySealed          = "sealed"
-	DenyAntiPassback    = "anti_passback"
-	DenyNoEscort        = "visitor_without_escort"
-	DenyWaitingSecond   = "waiting_second_person"
-	DenyVisitClosed     = "visit_closed"
-)
-
-// AccessDoor is a door under entry control.
-type AccessDoor struct {
-	ID          string        // the door contact input
-	Strike      string        // the door-strike output
-	ExitButton  string        // the exit-button input, if any
-	Pulse       time.Duration // strike release: the grant's time to open the door (5 s)
-	HeldWarning time.Duration // door open this long: a warning (15 s)
-	HeldOpen    time.Duration // door open this long: door-held-open alarm (30 s)
-}
-
-// AccessReader is a badge reader at a door.
-type AccessReader struct {
-	ID        string
-	Door      string
-	Direction Direction
-}
-
-// AccessConfig is the room's entry control.
-type AccessConfig struct {
-	Doors        []AccessDoor
-	Readers      []AccessReader
-	TwoPerson    bool          // two distinct authorized people within PairWindow
-	AntiPassback bool          // no entry for who is already inside
-	ArmWhenEmpty bool          // the last one out through a reader arms the room
-	Denials      int           // consecutive denials at a reader that raise an alarm (GB 50396: 5)
-	PairWindow   time.Duration // two-person rule and escort: 10 s
-}
-
-// Register is the gateway's copy of the personnel register and the visits.
-type Register interface {
-	PersonByCard(card string) (*Person, error) // nil, nil: no such card
-	Person(id string) (*Person, error)         // nil, nil: no such person
-	VisitByCard(card string) (*Visit, error)   // the open visit holding the card
-	Visit(id string) (*Visit, error)           // nil, nil: no such visit
-}
-
-// Occupant is someone inside.
-type Occupant struct {
-	ID      string    `json:"id"` // person id, or visit id for a visitor
-	Name    string    `json:"name"`
-	Since   time.Time `json:"since"`
-	Visitor bool      `json:"visitor,omitempty"`
-	Escort  string    `json:"escort,omitempty"` // for a visitor: the escort's person id
-}
-
-// AccessState is what survives a restart: who is inside.
-type AccessState struct {
-	Inside []Occupant `json:"inside"`
-}
-
-// AccessLog is what entry control reads of the log at start; its steps are
-// saved with the room's change.
-type AccessLog interface {
-	LoadAccess() (*AccessState, error) // nil when never saved
-}
-
-// AccessSink receives the occupancy after every change. It must not block.
-type AccessSink interface {
-	Occupancy(payload json.RawMessage)
-}
-
-// Decision is the answer to one badge.
-type Decision struct {
-	Granted   bool
-	Reason    string // a Deny… code when denied
-	Person    *Person
-	Visit     *Visit
-	Pair      []string // two-person rule: both person ids
-	Direction Direction
-	Door      string
-	Disarms   bool // granted at an armed room: the badge disarms it
-}
 
 type grant struct {
-	people    []Occupant
-	direction Direction
+	people    []gateway.Occupant
+	direction gateway.Direction
 	reader    string
 	until     time.Time
 	stop      func() bool
 }
 
 type doorState struct {
-	cfg       AccessDoor
+	cfg       gateway.AccessDoor
 	grant     *grant
 	exitAt    time.Time // last exit-button press
 	open      bool
@@ -131,47 +36,38 @@ type doorState struct {
 // works with the network down.
 type Access struct {
 	room  string
-	cfg   AccessConfig
-	clock Clock
-	reg   Register
-	log   AccessLog
-	sink  AccessSink
+	cfg   gateway.AccessConfig
+	clock gateway.Clock
+	reg   gateway.Register
+	log   gateway.AccessLog
+	sink  gateway.AccessSink
 	panel *Panel
-	work  *WorkSchedule
-	key   Keyed
+	work  *gateway.WorkSchedule
+	key   gateway.Keyed
 
 	// Strike releases a door strike for its configured pulse (the engine).
 	Strike func(output, cause string) error
 
 	mu         sync.Mutex
 	doors      map[string]*doorState
-	readers    map[string]AccessReader
+	readers    map[string]gateway.AccessReader
 	denials    map[string]int
-	armOnClose string    // the last one out, who arms the room when the door shuts
-	pending    *Occupant // two-person rule: the first person, waiting
+	armOnClose string            // the last one out, who arms the room when the door shuts
+	pending    *gateway.Occupant // two-person rule: the first person, waiting
 	pendAt     time.Time
-	st         AccessState
+	st         gateway.AccessState
 	inside     atomic.Pointer[[]string] // names, read by the panel without our lock
-	last       atomic.Pointer[Badged]
-}
-
-// Badged is the last badge a reader saw from a known person.
-type Badged struct {
-	Person  string    `json:"person"`
-	Name    string    `json:"name"`
-	Reader  string    `json:"reader"`
-	Granted bool      `json:"granted"`
-	At      time.Time `json:"at"`
+	last       atomic.Pointer[gateway.Badged]
 }
 
 // LastBadge returns the last known person who badged, or nil.
-func (a *Access) LastBadge() *Badged { return a.last.Load() }
+func (a *Access) LastBadge() *gateway.Badged { return a.last.Load() }
 
 // NewAccess returns the entry control of room. cfg is complete: its
 // defaults are the config package's (config.DefaultAccess, DefaultDoor).
-func NewAccess(room string, cfg AccessConfig, clock Clock, reg Register, log AccessLog, sink AccessSink, panel *Panel, key Keyed) *Access {
+func NewAccess(room string, cfg gateway.AccessConfig, clock gateway.Clock, reg gateway.Register, log gateway.AccessLog, sink gateway.AccessSink, panel *Panel, key gateway.Keyed) *Access {
 	a := &Access{room: room, cfg: cfg, clock: clock, reg: reg, log: log, sink: sink, panel: panel, key: key,
-		doors: map[string]*doorState{}, readers: map[string]AccessReader{}, denials: map[string]int{}}
+		doors: map[string]*doorState{}, readers: map[string]gateway.AccessReader{}, denials: map[string]int{}}
 	for _, d := range cfg.Doors {
 		a.doors[d.ID] = &doorState{cfg: d, lastGrant: map[string]time.Time{}}
 	}
@@ -186,7 +82,7 @@ func NewAccess(room string, cfg AccessConfig, clock Clock, reg Register, log Acc
 }
 
 // SetSchedule gives the holidays, for the people not allowed in on them.
-func (a *Access) SetSchedule(ws WorkSchedule) {
+func (a *Access) SetSchedule(ws gateway.WorkSchedule) {
 	a.mu.Lock()
 	a.work = &ws
 	a.mu.Unlock()
@@ -211,7 +107,7 @@ func (a *Access) Start() error {
 func (a *Access) Inside() []string { return *a.inside.Load() }
 
 // Occupants returns who is inside.
-func (a *Access) Occupants() []Occupant {
+func (a *Access) Occupants() []gateway.Occupant {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return slices.Clone(a.st.Inside)
@@ -255,10 +151,10 @@ func (a *Access) occupancyJSON() json.RawMessage {
 	}
 	list := []occ{}
 	for _, o := range a.st.Inside {
-		list = append(list, occ{o.ID, o.Name, o.Since.Format(TimeFormat), o.Visitor, o.Escort})
+		list = append(list, occ{o.ID, o.Name, o.Since.Format(gateway.TimeFormat), o.Visitor, o.Escort})
 	}
 	return mustJSON(map[string]any{"room": a.room, "count": len(list), "inside": list,
-		"ts": a.clock.Now().Format(TimeFormat)})
+		"ts": a.clock.Now().Format(gateway.TimeFormat)})
 }
 
 // batch is one step of entry control within the room's change: its events,
@@ -275,18 +171,18 @@ func (a *Access) begin(c *change, now time.Time) *batch {
 	return &batch{a: a, c: c, now: now, n: len(c.events)}
 }
 
-func (b *batch) event(typ string, sev Severity, device, person string, data map[string]any) {
+func (b *batch) event(typ string, sev gateway.Severity, device, person string, data map[string]any) {
 	b.c.events = append(b.c.events, newEvent(b.a.clock, b.now, typ, sev, device, person, data))
 }
 
 // raise raises (or counts on) an alarm in the same change.
-func (b *batch) raise(class AlarmClass, device, detail string, active bool) {
+func (b *batch) raise(class gateway.AlarmClass, device, detail string, active bool) {
 	b.a.panel.raise(b.c, class, device, detail, active)
 }
 
 // restore marks the open alarms of class on device restored, in the change.
-func (b *batch) restore(class AlarmClass, device string) {
-	b.a.panel.restore(b.c, func(x *Alarm) bool { return x.Class == class && x.Device == device })
+func (b *batch) restore(class gateway.AlarmClass, device string) {
+	b.a.panel.restore(b.c, func(x *gateway.Alarm) bool { return x.Class == class && x.Device == device })
 }
 
 // commit puts the step's occupancy into the change when the step logged
@@ -295,7 +191,7 @@ func (a *Access) commit(b *batch, changedOccupancy bool) {
 	if len(b.c.events) == b.n && !changedOccupancy {
 		return
 	}
-	b.c.access = &AccessState{Inside: slices.Clone(a.st.Inside)}
+	b.c.access = &gateway.AccessState{Inside: slices.Clone(a.st.Inside)}
 	if changedOccupancy {
 		a.setInside()
 		b.c.published = append(b.c.published, a.publishOccupancy)
@@ -323,15 +219,15 @@ func (a *Access) isInside(id string) int {
 // released before anything is written (the door waits for nothing but the
 // decision), then the decision is logged with what it leads to (a denial
 // burst, a disarming) in one change of the room.
-func (a *Access) Badge(reader, card string, at time.Time) (Decision, error) {
-	var d Decision
+func (a *Access) Badge(reader, card string, at time.Time) (gateway.Decision, error) {
+	var d gateway.Decision
 	var strikeErr error
 	err := a.panel.do(func(c *change) error {
 		a.mu.Lock()
 		defer a.mu.Unlock()
 		r, ok := a.readers[reader]
 		if !ok {
-			return Errorf(ENOTFOUND, "no badge reader %q", reader)
+			return gateway.Errorf(gateway.ENOTFOUND, "no badge reader %q", reader)
 		}
 		door := a.doors[r.Door]
 		b := a.begin(c, at)
@@ -344,7 +240,7 @@ func (a *Access) Badge(reader, card string, at time.Time) (Decision, error) {
 			a.denials[reader] = 0
 			strikeErr = a.Strike(door.cfg.Strike, reader)
 			a.grantDoor(door, d, r, at)
-		} else if d.Reason != DenyWaitingSecond {
+		} else if d.Reason != gateway.DenyWaitingSecond {
 			a.denials[reader]++
 			if n := a.denials[reader]; n >= a.cfg.Denials {
 				a.denials[reader], burst = 0, n
@@ -352,10 +248,10 @@ func (a *Access) Badge(reader, card string, at time.Time) (Decision, error) {
 		}
 		a.logDecision(b, r, card, d) // the decision first, then what it leads to
 		if burst > 0 {
-			b.raise(AlarmDeniedBurst, reader, fmt.Sprintf("%d consecutive denials", burst), false)
+			b.raise(gateway.AlarmDeniedBurst, reader, fmt.Sprintf("%d consecutive denials", burst), false)
 		}
 		if d.Person != nil {
-			a.last.Store(&Badged{Person: d.Person.ID, Name: d.Person.Name, Reader: reader, Granted: d.Granted, At: at})
+			a.last.Store(&gateway.Badged{Person: d.Person.ID, Name: d.Person.Name, Reader: reader, Granted: d.Granted, At: at})
 		}
 		if d.Granted && d.Disarms {
 			if err := a.panel.disarm(c, d.Person.ID); err != nil {
@@ -366,13 +262,13 @@ func (a *Access) Badge(reader, card string, at time.Time) (Decision, error) {
 		return nil
 	})
 	if err != nil {
-		return Decision{}, errors.Join(err, strikeErr)
+		return gateway.Decision{}, errors.Join(err, strikeErr)
 	}
 	return d, strikeErr
 }
 
-func (a *Access) logDecision(b *batch, r AccessReader, card string, d Decision) {
-	data := map[string]any{"reader": r.ID, "door": r.Door, "direction": r.Direction, "card": MaskCard(card)}
+func (a *Access) logDecision(b *batch, r gateway.AccessReader, card string, d gateway.Decision) {
+	data := map[string]any{"reader": r.ID, "door": r.Door, "direction": r.Direction, "card": gateway.MaskCard(card)}
 	if len(a.key) > 0 {
 		data["card_ref"] = a.key.Ref(card)
 	}
@@ -391,58 +287,58 @@ func (a *Access) logDecision(b *batch, r AccessReader, card string, d Decision) 
 	}
 	if d.Granted {
 		data["result"] = "granted"
-		b.event("access.granted", SeverityInfo, r.ID, person, data)
+		b.event("access.granted", gateway.SeverityInfo, r.ID, person, data)
 		return
 	}
 	data["result"], data["reason"] = "denied", d.Reason
-	sev := SeverityWarning
-	if d.Reason == DenyWaitingSecond {
-		sev = SeverityInfo
+	sev := gateway.SeverityWarning
+	if d.Reason == gateway.DenyWaitingSecond {
+		sev = gateway.SeverityInfo
 	}
 	b.event("access.denied", sev, r.ID, person, data)
 }
 
 // decide applies the rules in a fixed order; the first that fails is the reason.
-func (a *Access) decide(r AccessReader, door *doorState, card string, now time.Time, mode Mode) (Decision, error) {
-	d := Decision{Direction: r.Direction, Door: r.Door}
+func (a *Access) decide(r gateway.AccessReader, door *doorState, card string, now time.Time, mode gateway.Mode) (gateway.Decision, error) {
+	d := gateway.Decision{Direction: r.Direction, Door: r.Door}
 	p, err := a.reg.PersonByCard(card)
 	if err != nil {
 		return d, err
 	}
-	var v *Visit
+	var v *gateway.Visit
 	if p == nil {
 		if v, err = a.reg.VisitByCard(card); err != nil {
 			return d, err
 		}
 	}
 	d.Person, d.Visit = p, v
-	deny := func(reason string) (Decision, error) { d.Reason = reason; return d, nil }
+	deny := func(reason string) (gateway.Decision, error) { d.Reason = reason; return d, nil }
 	if p == nil && v == nil {
-		return deny(DenyUnknownCard)
+		return deny(gateway.DenyUnknownCard)
 	}
-	if r.Direction == DirOut { // nobody is kept in: a known card always lets out
+	if r.Direction == gateway.DirOut { // nobody is kept in: a known card always lets out
 		d.Granted = true
 		return d, nil
 	}
 	if v != nil {
 		switch {
 		case !v.CheckedOutAt.IsZero():
-			return deny(DenyVisitClosed)
+			return deny(gateway.DenyVisitClosed)
 		case now.Before(v.From):
-			return deny(DenyNotYetValid)
+			return deny(gateway.DenyNotYetValid)
 		case !now.Before(v.Until):
-			return deny(DenyExpired)
-		case mode == ModeSealed:
-			return deny(DenySealed)
-		case mode == ModeArmed:
-			return deny(DenyArmedNoRight)
+			return deny(gateway.DenyExpired)
+		case mode == gateway.ModeSealed:
+			return deny(gateway.DenySealed)
+		case mode == gateway.ModeArmed:
+			return deny(gateway.DenyArmedNoRight)
 		}
 		// The escort's own badge, granted here just before.
 		if at, ok := door.lastGrant[v.Escort]; !ok || now.Sub(at) > a.cfg.PairWindow {
-			return deny(DenyNoEscort)
+			return deny(gateway.DenyNoEscort)
 		}
 		if a.cfg.AntiPassback && a.isInside(v.ID) >= 0 {
-			return deny(DenyAntiPassback)
+			return deny(gateway.DenyAntiPassback)
 		}
 		d.Granted = true
 		return d, nil
@@ -458,19 +354,19 @@ func (a *Access) decide(r AccessReader, door *doorState, card string, now time.T
 	}
 	switch {
 	case !p.AllowedIn(a.room):
-		return deny(DenyRoomNotAllowed)
-	case mode == ModeSealed:
-		return deny(DenySealed)
-	case mode == ModeArmed && !p.Role.MayDisarm():
-		return deny(DenyArmedNoRight)
+		return deny(gateway.DenyRoomNotAllowed)
+	case mode == gateway.ModeSealed:
+		return deny(gateway.DenySealed)
+	case mode == gateway.ModeArmed && !p.Role.MayDisarm():
+		return deny(gateway.DenyArmedNoRight)
 	case a.work.IsHoliday(now) && !p.Holidays:
-		return deny(DenyHoliday)
+		return deny(gateway.DenyHoliday)
 	case !p.Schedule.Allows(local):
-		return deny(DenyOutsideSchedule)
+		return deny(gateway.DenyOutsideSchedule)
 	case a.cfg.AntiPassback && a.isInside(p.ID) >= 0:
-		return deny(DenyAntiPassback)
+		return deny(gateway.DenyAntiPassback)
 	}
-	d.Disarms = mode == ModeArmed
+	d.Disarms = mode == gateway.ModeArmed
 	if a.cfg.TwoPerson {
 		if a.pending != nil && a.pending.ID != p.ID && now.Sub(a.pendAt) <= a.cfg.PairWindow {
 			d.Pair = []string{a.pending.ID, p.ID}
@@ -478,28 +374,28 @@ func (a *Access) decide(r AccessReader, door *doorState, card string, now time.T
 			d.Granted = true
 			return d, nil
 		}
-		a.pending, a.pendAt = &Occupant{ID: p.ID, Name: p.Name}, now
-		return deny(DenyWaitingSecond)
+		a.pending, a.pendAt = &gateway.Occupant{ID: p.ID, Name: p.Name}, now
+		return deny(gateway.DenyWaitingSecond)
 	}
 	d.Granted = true
 	return d, nil
 }
 
 // grantDoor holds the grant until the door opens or the pulse ends.
-func (a *Access) grantDoor(door *doorState, d Decision, r AccessReader, now time.Time) {
-	var people []Occupant
+func (a *Access) grantDoor(door *doorState, d gateway.Decision, r gateway.AccessReader, now time.Time) {
+	var people []gateway.Occupant
 	switch {
 	case d.Visit != nil:
-		people = []Occupant{{ID: d.Visit.ID, Name: d.Visit.Name, Visitor: true, Escort: d.Visit.Escort}}
+		people = []gateway.Occupant{{ID: d.Visit.ID, Name: d.Visit.Name, Visitor: true, Escort: d.Visit.Escort}}
 	case len(d.Pair) == 2:
 		first, _ := a.reg.Person(d.Pair[0])
 		name := d.Pair[0]
 		if first != nil {
 			name = first.Name
 		}
-		people = []Occupant{{ID: d.Pair[0], Name: name}, {ID: d.Person.ID, Name: d.Person.Name}}
+		people = []gateway.Occupant{{ID: d.Pair[0], Name: name}, {ID: d.Person.ID, Name: d.Person.Name}}
 	default:
-		people = []Occupant{{ID: d.Person.ID, Name: d.Person.Name}}
+		people = []gateway.Occupant{{ID: d.Person.ID, Name: d.Person.Name}}
 	}
 	if d.Person != nil {
 		for id, at := range door.lastGrant { // keep the map small
@@ -532,7 +428,7 @@ func (a *Access) grantExpired(door *doorState, g *grant) {
 		door.grant = nil
 		b := a.begin(c, c.now)
 		for _, o := range g.people {
-			b.event("access.not_opened", SeverityInfo, door.cfg.ID, o.ID, map[string]any{"door": door.cfg.ID, "reader": g.reader,
+			b.event("access.not_opened", gateway.SeverityInfo, door.cfg.ID, o.ID, map[string]any{"door": door.cfg.ID, "reader": g.reader,
 				"person_id": o.ID, "person_name": o.Name, "direction": g.direction})
 		}
 		a.commit(b, false)
@@ -542,20 +438,20 @@ func (a *Access) grantExpired(door *doorState, g *grant) {
 
 // Input takes an input's change on its own change of the room (the engine
 // hands its inputs over inside theirs: see input).
-func (a *Access) Input(id string, kind InputKind, active bool, at time.Time) error {
+func (a *Access) Input(id string, kind gateway.InputKind, active bool, at time.Time) error {
 	return a.panel.do(func(c *change) error { a.input(c, id, kind, active, at); return nil })
 }
 
 // input is what an input's change means for entry control, in the change
 // that logs it: a door opened is an entry, an exit or forced; a door shut
 // behind the last one out arms the room.
-func (a *Access) input(c *change, id string, kind InputKind, active bool, at time.Time) {
+func (a *Access) input(c *change, id string, kind gateway.InputKind, active bool, at time.Time) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	b := a.begin(c, at)
 	changed := false
 	switch kind {
-	case KindDoor:
+	case gateway.KindDoor:
 		door, ok := a.doors[id]
 		if !ok {
 			break
@@ -577,7 +473,7 @@ func (a *Access) input(c *change, id string, kind InputKind, active bool, at tim
 				}
 			}
 		}
-	case KindExitButton:
+	case gateway.KindExitButton:
 		if active {
 			for _, door := range a.doors {
 				if door.cfg.ExitButton == id {
@@ -585,9 +481,9 @@ func (a *Access) input(c *change, id string, kind InputKind, active bool, at tim
 				}
 			}
 		}
-	case KindIRDetector:
-		if active && len(a.st.Inside) == 0 && c.next.Mode == ModeOpen {
-			b.event("access.motion_while_empty", SeverityWarning, id, "", map[string]any{"detector": id})
+	case gateway.KindIRDetector:
+		if active && len(a.st.Inside) == 0 && c.next.Mode == gateway.ModeOpen {
+			b.event("access.motion_while_empty", gateway.SeverityWarning, id, "", map[string]any{"detector": id})
 		}
 	}
 	a.commit(b, changed)
@@ -608,7 +504,7 @@ func (a *Access) doorOpened(b *batch, door *doorState) bool {
 		}
 		for _, o := range g.people {
 			o.Since = b.now
-			if g.direction == DirIn {
+			if g.direction == gateway.DirIn {
 				a.enter(b, door, o, g.reader)
 			} else {
 				a.exit(b, door, o.ID, "reader", g.reader)
@@ -623,38 +519,38 @@ func (a *Access) doorOpened(b *batch, door *doorState) bool {
 			a.exit(b, door, a.st.Inside[0].ID, "exit_button", door.cfg.ExitButton)
 			return true
 		default:
-			b.event("access.exited", SeverityInfo, id, "", map[string]any{"door": id, "via": "exit_button",
+			b.event("access.exited", gateway.SeverityInfo, id, "", map[string]any{"door": id, "via": "exit_button",
 				"attributed": false, "inside": len(a.st.Inside)})
 			return false
 		}
 	}
-	b.raise(AlarmDoorForced, id, "door opened without a grant or the exit button", true)
+	b.raise(gateway.AlarmDoorForced, id, "door opened without a grant or the exit button", true)
 	return false
 }
 
-func (a *Access) enter(b *batch, door *doorState, o Occupant, reader string) {
+func (a *Access) enter(b *batch, door *doorState, o gateway.Occupant, reader string) {
 	if a.isInside(o.ID) < 0 {
 		a.st.Inside = append(a.st.Inside, o)
 	}
-	data := map[string]any{"door": door.cfg.ID, "reader": reader, "direction": DirIn, "person_id": o.ID, "person_name": o.Name,
+	data := map[string]any{"door": door.cfg.ID, "reader": reader, "direction": gateway.DirIn, "person_id": o.ID, "person_name": o.Name,
 		"via": "reader", "inside": len(a.st.Inside)}
 	if o.Visitor {
 		data["visitor"], data["escort"] = true, o.Escort
 	}
-	b.event("access.entered", SeverityInfo, door.cfg.ID, o.ID, data)
+	b.event("access.entered", gateway.SeverityInfo, door.cfg.ID, o.ID, data)
 	if !o.Visitor {
-		b.restore(AlarmUnescorted, o.ID)
+		b.restore(gateway.AlarmUnescorted, o.ID)
 	}
 }
 
 func (a *Access) exit(b *batch, door *doorState, id, via, device string) {
 	i := a.isInside(id)
-	o := Occupant{ID: id, Name: id}
+	o := gateway.Occupant{ID: id, Name: id}
 	if i >= 0 {
 		o = a.st.Inside[i]
 		a.st.Inside = slices.Delete(a.st.Inside, i, i+1)
 	}
-	data := map[string]any{"door": door.cfg.ID, "direction": DirOut, "person_id": o.ID, "person_name": o.Name,
+	data := map[string]any{"door": door.cfg.ID, "direction": gateway.DirOut, "person_id": o.ID, "person_name": o.Name,
 		"via": via, "attributed": true, "inside": len(a.st.Inside)}
 	if via == "reader" {
 		data["reader"] = device
@@ -662,19 +558,19 @@ func (a *Access) exit(b *batch, door *doorState, id, via, device string) {
 	if o.Visitor {
 		data["visitor"] = true
 	}
-	b.event("access.exited", SeverityInfo, door.cfg.ID, o.ID, data)
+	b.event("access.exited", gateway.SeverityInfo, door.cfg.ID, o.ID, data)
 	if o.Visitor {
-		b.restore(AlarmUnescorted, o.Escort)
+		b.restore(gateway.AlarmUnescorted, o.Escort)
 	}
 	// The escort leaving a visitor behind.
 	for _, v := range a.st.Inside {
 		if v.Visitor && v.Escort == id {
 			detail := fmt.Sprintf("escort %s left; visitor %s is inside", o.Name, v.Name)
-			b.raise(AlarmUnescorted, id, detail, true)
+			b.raise(gateway.AlarmUnescorted, id, detail, true)
 		}
 	}
 	if len(a.st.Inside) == 0 {
-		b.event("access.room_empty", SeverityInfo, door.cfg.ID, o.ID, map[string]any{"last_out": o.ID, "last_out_name": o.Name})
+		b.event("access.room_empty", gateway.SeverityInfo, door.cfg.ID, o.ID, map[string]any{"last_out": o.ID, "last_out_name": o.Name})
 		if a.cfg.ArmWhenEmpty && via == "reader" && !o.Visitor {
 			a.armOnClose = id // once the door is shut behind them
 		}
@@ -691,9 +587,9 @@ func (a *Access) held(door *doorState, alarm bool) {
 		}
 		b := a.begin(c, c.now)
 		if alarm {
-			b.raise(AlarmDoorHeldOpen, door.cfg.ID, fmt.Sprintf("door open longer than %d s", int64(door.cfg.HeldOpen.Seconds())), true)
+			b.raise(gateway.AlarmDoorHeldOpen, door.cfg.ID, fmt.Sprintf("door open longer than %d s", int64(door.cfg.HeldOpen.Seconds())), true)
 		} else {
-			b.event("access.door_held_warning", SeverityWarning, door.cfg.ID, "", map[string]any{"door": door.cfg.ID,
+			b.event("access.door_held_warning", gateway.SeverityWarning, door.cfg.ID, "", map[string]any{"door": door.cfg.ID,
 				"open_s": int64(door.cfg.HeldWarning.Seconds()), "alarm_at_s": int64(door.cfg.HeldOpen.Seconds())})
 		}
 		a.commit(b, false)
@@ -704,7 +600,7 @@ func (a *Access) held(door *doorState, alarm bool) {
 // RegisterVisit registers a visitor and hands out the temporary card. The
 // host and the escort must be in the register, the escort allowed to
 // escort; the card must be nobody else's.
-func (a *Access) RegisterVisit(req VisitRequest) (*Visit, error) {
+func (a *Access) RegisterVisit(req gateway.VisitRequest) (*gateway.Visit, error) {
 	if err := req.Check(); err != nil {
 		return nil, err
 	}
@@ -714,24 +610,24 @@ func (a *Access) RegisterVisit(req VisitRequest) (*Visit, error) {
 			return nil, err
 		}
 		if p == nil {
-			return nil, Errorf(ENOTFOUND, "%s: no person %q in the register", f.field, f.id)
+			return nil, gateway.Errorf(gateway.ENOTFOUND, "%s: no person %q in the register", f.field, f.id)
 		}
 		if f.field == "escort" && (!p.Role.MayEscort() || !p.AllowedIn(a.room)) {
-			return nil, Errorf(EINVALID, "escort: %s (%s) may not escort visitors into this room", p.Name, p.ID)
+			return nil, gateway.Errorf(gateway.EINVALID, "escort: %s (%s) may not escort visitors into this room", p.Name, p.ID)
 		}
 	}
 	if p, err := a.reg.PersonByCard(req.Card); err != nil {
 		return nil, err
 	} else if p != nil {
-		return nil, Errorf(ECONFLICT, "card: %s belongs to %s (%s)", MaskCard(req.Card), p.Name, p.ID)
+		return nil, gateway.Errorf(gateway.ECONFLICT, "card: %s belongs to %s (%s)", gateway.MaskCard(req.Card), p.Name, p.ID)
 	}
 	if v, err := a.reg.VisitByCard(req.Card); err != nil {
 		return nil, err
 	} else if v != nil {
-		return nil, Errorf(ECONFLICT, "card: %s is held by visitor %s (visit %s); check that visit out first", MaskCard(req.Card), v.Name, v.ID)
+		return nil, gateway.Errorf(gateway.ECONFLICT, "card: %s is held by visitor %s (visit %s); check that visit out first", gateway.MaskCard(req.Card), v.Name, v.ID)
 	}
 	now := a.clock.Now()
-	v := &Visit{ID: "v-" + NewEventID(now), Name: req.Name, IDType: req.IDType, IDMasked: MaskID(req.IDNumber),
+	v := &gateway.Visit{ID: "v-" + gateway.NewEventID(now), Name: req.Name, IDType: req.IDType, IDMasked: gateway.MaskID(req.IDNumber),
 		IDHash: a.key.Ref(req.IDType + ":" + req.IDNumber), Organization: req.Organization, Purpose: req.Purpose,
 		Host: req.Host, Escort: req.Escort, Card: req.Card, From: req.From, Until: req.Until,
 		RegisteredBy: req.By, RegisteredAt: now}
@@ -739,9 +635,9 @@ func (a *Access) RegisterVisit(req VisitRequest) (*Visit, error) {
 		a.mu.Lock()
 		defer a.mu.Unlock()
 		b := a.begin(c, now)
-		b.event("visitor.registered", SeverityInfo, "", v.ID, map[string]any{"visit": v.ID, "name": v.Name, "id_type": v.IDType,
+		b.event("visitor.registered", gateway.SeverityInfo, "", v.ID, map[string]any{"visit": v.ID, "name": v.Name, "id_type": v.IDType,
 			"id_masked": v.IDMasked, "organization": v.Organization, "purpose": v.Purpose, "host": v.Host, "escort": v.Escort,
-			"card": MaskCard(v.Card), "from": v.From.Format(TimeFormat), "until": v.Until.Format(TimeFormat), "by": req.By})
+			"card": gateway.MaskCard(v.Card), "from": v.From.Format(gateway.TimeFormat), "until": v.Until.Format(gateway.TimeFormat), "by": req.By})
 		c.visit = v
 		a.commit(b, false)
 		return nil
@@ -754,19 +650,19 @@ func (a *Access) RegisterVisit(req VisitRequest) (*Visit, error) {
 
 // CheckOut closes a visit: the card is handed back and stops working. A
 // visitor still counted inside is counted out.
-func (a *Access) CheckOut(visitID, by string) (*Visit, error) {
+func (a *Access) CheckOut(visitID, by string) (*gateway.Visit, error) {
 	if by == "" {
-		return nil, Errorf(EINVALID, "by: who checks the visitor out is missing")
+		return nil, gateway.Errorf(gateway.EINVALID, "by: who checks the visitor out is missing")
 	}
 	v, err := a.reg.Visit(visitID)
 	if err != nil {
 		return nil, err
 	}
 	if v == nil {
-		return nil, Errorf(ENOTFOUND, "no visit %q", visitID)
+		return nil, gateway.Errorf(gateway.ENOTFOUND, "no visit %q", visitID)
 	}
 	if !v.CheckedOutAt.IsZero() {
-		return nil, Errorf(ECONFLICT, "visit %s was already checked out by %s", v.ID, v.CheckedOutBy)
+		return nil, gateway.Errorf(gateway.ECONFLICT, "visit %s was already checked out by %s", v.ID, v.CheckedOutBy)
 	}
 	err = a.panel.do(func(c *change) error {
 		a.mu.Lock()
@@ -786,10 +682,10 @@ func (a *Access) CheckOut(visitID, by string) (*Visit, error) {
 				a.setInside()
 				a.mu.Unlock()
 			})
-			b.restore(AlarmUnescorted, v.Escort)
+			b.restore(gateway.AlarmUnescorted, v.Escort)
 		}
-		b.event("visitor.checked_out", SeverityInfo, "", v.ID, map[string]any{"visit": v.ID, "name": v.Name, "by": by,
-			"was_inside": wasInside, "card": MaskCard(v.Card)})
+		b.event("visitor.checked_out", gateway.SeverityInfo, "", v.ID, map[string]any{"visit": v.ID, "name": v.Name, "by": by,
+			"was_inside": wasInside, "card": gateway.MaskCard(v.Card)})
 		c.visit = &out
 		a.commit(b, wasInside)
 		v = &out

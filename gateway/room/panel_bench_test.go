@@ -1,4 +1,4 @@
-package gateway_test
+package room_test
 
 import (
 	"fmt"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/clocktest"
+	"github.com/roomguard/roomguard/gateway/room"
 	"github.com/roomguard/roomguard/gateway/sqlite"
 )
 
@@ -30,11 +31,11 @@ func inputsWithAlarms(b *testing.B, inputs int) {
 		b.Fatal(err)
 	}
 	defer store.Close()
-	engine := gateway.NewEngine("jiyao-301", clock, store, &sink{})
+	engine := room.NewEngine("jiyao-301", clock, store, &sink{})
 	for i := 0; i < inputs; i++ {
 		engine.AddInput(gateway.Input{ID: fmt.Sprintf("window-%d", i), Kind: gateway.KindWindow}, false)
 	}
-	panel := gateway.NewPanel("jiyao-301", gateway.DefaultPanelConfig(), clock, store, nil)
+	panel := room.NewPanel("jiyao-301", gateway.DefaultPanelConfig(), clock, store, nil)
 	engine.SetPanel(panel)
 	if err := engine.Start("bench", true); err != nil {
 		b.Fatal(err)

@@ -1,4 +1,4 @@
-package gateway_test
+package room_test
 
 import (
 	"testing"

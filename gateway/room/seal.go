@@ -1,0 +1,249 @@
+package room
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/roomguard/roomguard/gateway"
+)
+
+// Seal records one person's confirmation of sealing the room; the second
+// distinct person within the two-person window seals it, if the arming
+// preconditions hold. The room must be open.
+func (p *Panel) Seal(by string) (gateway.SealStep, error) {
+	return p.twoPerson("seal", by)
+}
+
+// Unseal records one person's confirmation of unsealing; the second distinct
+// person within the window unseals the room and produces the seal report.
+func (p *Panel) Unseal(by string) (gateway.SealStep, error) {
+	return p.twoPerson("unseal", by)
+}
+
+func (p *Panel) twoPerson(op, by string) (gateway.SealStep, error) {
+	if strings.TrimSpace(by) == "" {
+		return gateway.SealStep{}, gateway.Errorf(gateway.EINVALID, "%s: who confirms is missing", op)
+	}
+	var step gateway.SealStep
+	err := p.do(func(c *change) (err error) {
+		step, err = p.sealStep(c, op, by)
+		return err
+	})
+	if err != nil {
+		return gateway.SealStep{}, err
+	}
+	return step, nil
+}
+
+func (p *Panel) sealStep(c *change, op, by string) (gateway.SealStep, error) {
+	s := c.next
+	switch {
+	case op == "seal" && s.Mode != gateway.ModeOpen:
+		return gateway.SealStep{}, gateway.Errorf(gateway.ECONFLICT, "seal: the room is %s; seal it from open", s.Mode)
+	case op == "unseal" && s.Mode != gateway.ModeSealed:
+		return gateway.SealStep{}, gateway.Errorf(gateway.ECONFLICT, "unseal: the room is not sealed")
+	}
+	pend := s.Pending
+	if pend != nil && (pend.Op != op || c.now.Sub(pend.At) > p.cfg.TwoPersonWindow) {
+		pend = nil // another operation's, or too old
+	}
+	if pend == nil {
+		if op == "seal" {
+			if rs := p.ready(c, nil); len(rs) > 0 {
+				return gateway.SealStep{}, p.refuse(c, op, by, rs)
+			}
+		}
+		s.Pending = &gateway.Confirmation{Op: op, By: by, At: c.now}
+		c.event("seal.confirmation", gateway.SeverityInfo, "", by, map[string]any{"op": op, "by": by,
+			"window_s": int64(p.cfg.TwoPersonWindow.Seconds())})
+		return gateway.SealStep{Waiting: by}, nil
+	}
+	if gateway.SamePerson(pend.By, by) {
+		return gateway.SealStep{}, gateway.Errorf(gateway.ECONFLICT, "%s: needs two different people; %s has already confirmed", op, pend.By)
+	}
+	who := []string{pend.By, by}
+	s.Pending = nil
+	if op == "seal" {
+		if rs := p.ready(c, nil); len(rs) > 0 {
+			return gateway.SealStep{}, p.refuse(c, op, by, rs)
+		}
+		snap := p.snapshot(c)
+		s.Mode, s.Since, s.By = gateway.ModeSealed, c.now, who
+		s.Seal = &gateway.Seal{ID: fmt.Sprintf("%s-seal-%s", p.room, c.now.UTC().Format("20060102T150405")), By: who, At: c.now, Snapshot: snap,
+			Carriers: p.carriersInSafes()}
+		s.Bypass = nil
+		c.sealed = len(c.events)
+		data := map[string]any{"by": who, "seal_id": s.Seal.ID, "snapshot": snap}
+		if s.Seal.Carriers != nil {
+			data["carriers"] = s.Seal.Carriers
+		}
+		c.event("mode.sealed", gateway.SeverityInfo, "", by, data)
+		return gateway.SealStep{Done: true}, nil
+	}
+	seal := s.Seal
+	// The last seq first: events logged meanwhile come after it, so a gap
+	// below it is a gap in the log, never a race.
+	last, err := p.log.LastSeq()
+	if err != nil {
+		return gateway.SealStep{}, fmt.Errorf("unseal: read the log's last seq: %w", err)
+	}
+	during, err := p.log.Query(gateway.EventFilter{AfterSeq: seal.Seq})
+	if err != nil {
+		return gateway.SealStep{}, fmt.Errorf("unseal: read the events of the seal: %w", err)
+	}
+	snap := p.snapshot(c)
+	carriers := p.carriersInSafes()
+	r := &gateway.SealReport{SealID: seal.ID, Room: p.room, SealedBy: seal.By, SealedAt: seal.At.Format(gateway.TimeFormat),
+		UnsealedBy: who, UnsealedAt: c.now.Format(gateway.TimeFormat), SealSnapshot: seal.Snapshot, UnsealSnapshot: snap,
+		SealCarriers: seal.Carriers, UnsealCarriers: carriers,
+		Events: during, BrokenAlarms: seal.Broken,
+		Differences: append(differences(seal.Snapshot, snap), carrierDifferences(seal.Carriers, carriers)...)}
+	judge(r, seal.Seq, last)
+	s.Mode, s.Since, s.By, s.Seal = gateway.ModeOpen, c.now, who, nil
+	c.report = r
+	c.event("mode.unsealed", gateway.SeverityInfo, "", by, map[string]any{"by": who, "seal_id": seal.ID, "verdict": r.Verdict})
+	c.event("seal.report", severityOfVerdict(r.Verdict), "", "", map[string]any{"seal_id": seal.ID, "verdict": r.Verdict,
+		"events": len(during), "broken_alarms": seal.Broken, "causes": r.Causes})
+	return gateway.SealStep{Done: true, Report: r}, nil
+}
+
+func severityOfVerdict(v string) gateway.Severity {
+	switch v {
+	case gateway.SealBroken:
+		return gateway.SeverityCritical
+	case gateway.SealUnverified:
+		return gateway.SeverityWarning
+	}
+	return gateway.SeverityInfo
+}
+
+// judge gives the report its verdict, the one rule of the seal: intact only
+// when, between the seal (event sealSeq) and now (the log's last event,
+// lastSeq), no alarm of any class was raised, no input changed, no event is
+// missing from the log and the gateway ran the whole time. Otherwise broken,
+// with every cause; unverified when the only cause is the gateway's downtime.
+// Never intact by omission.
+func judge(r *gateway.SealReport, sealSeq, lastSeq uint64) {
+	var causes []string
+	at := func(e gateway.Event) string { return e.TS.Format(gateway.TimeFormat) }
+	next := sealSeq + 1
+	gap := func(to uint64) {
+		if to > next {
+			causes = append(causes, fmt.Sprintf("events missing from the log: seq %d–%d", next, to-1))
+		}
+	}
+	for _, e := range r.Events {
+		gap(e.Seq)
+		next = e.Seq + 1
+		var d struct {
+			Alarm        string             `json:"alarm"`
+			Class        gateway.AlarmClass `json:"class"`
+			Detail       string             `json:"detail"`
+			PreviousStop string             `json:"previous_stop"`
+		}
+		_ = json.Unmarshal(e.Data, &d) // an event without these fields leaves them empty
+		switch {
+		case e.Type == "alarm.raised" || e.Type == "alarm.repeated":
+			causes = append(causes, fmt.Sprintf("%s: %s alarm %s on %s %s", at(e), d.Class, d.Alarm, e.Device, d.Detail))
+		case e.Type == "gateway.started":
+			from := d.PreviousStop
+			if from == "" {
+				from = "unknown"
+			}
+			r.Downtime = append(r.Downtime, gateway.Downtime{From: from, To: at(e)})
+		case gateway.IsInputEvent(e.Type) && e.Device != "":
+			causes = append(causes, fmt.Sprintf("%s: %s %s", at(e), e.Device, e.Type))
+		}
+	}
+	gap(lastSeq + 1)
+	for _, d := range r.Differences {
+		causes = append(causes, "changed between seal and unseal: "+d)
+	}
+	r.Verdict = gateway.SealIntact
+	switch {
+	case len(causes) > 0:
+		r.Verdict = gateway.SealBroken
+	case len(r.Downtime) > 0:
+		r.Verdict = gateway.SealUnverified
+	}
+	for _, d := range r.Downtime {
+		causes = append(causes, fmt.Sprintf("gateway down from %s to %s: the room was not watched", d.From, d.To))
+	}
+	r.Causes = causes
+}
+
+// carriersInSafes is the carriers part of a seal snapshot; nil in a room
+// without carrier tracking.
+func (p *Panel) carriersInSafes() map[string][]string {
+	if p.CarriersInSafes == nil {
+		return nil
+	}
+	m := p.CarriersInSafes()
+	if m == nil {
+		m = map[string][]string{}
+	}
+	return m
+}
+
+// carrierDifferences names each carrier in a safe at sealing and not there
+// at unsealing, or the other way round.
+func carrierDifferences(sealed, unsealed map[string][]string) []string {
+	if sealed == nil || unsealed == nil {
+		return nil
+	}
+	where := func(m map[string][]string) map[string]string {
+		out := map[string]string{}
+		for safe, ids := range m {
+			for _, id := range ids {
+				out[id] = safe
+			}
+		}
+		return out
+	}
+	a, b := where(sealed), where(unsealed)
+	var out []string
+	for id, safe := range a {
+		if b[id] != safe {
+			now := "not seen in a safe"
+			if b[id] != "" {
+				now = "in " + b[id]
+			}
+			out = append(out, fmt.Sprintf("carrier %s: in %s at sealing, %s at unsealing", id, safe, now))
+		}
+	}
+	for id, safe := range b {
+		if a[id] == "" {
+			out = append(out, fmt.Sprintf("carrier %s: not in a safe at sealing, in %s at unsealing", id, safe))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// snapshot is the state of every door, window and safe now.
+func (p *Panel) snapshot(c *change) []gateway.DeviceState {
+	var out []gateway.DeviceState
+	for _, d := range c.devices() {
+		switch gateway.InputKind(d.Kind) {
+		case gateway.KindDoor, gateway.KindWindow, gateway.KindSafeBolt, gateway.KindSafeDoor, gateway.KindSafe:
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func differences(a, b []gateway.DeviceState) []string {
+	at := map[string]string{}
+	for _, d := range a {
+		at[d.Device] = d.State
+	}
+	var out []string
+	for _, d := range b {
+		if was, ok := at[d.Device]; ok && was != d.State {
+			out = append(out, fmt.Sprintf("%s: %s at sealing, %s at unsealing", d.Device, was, d.State))
+		}
+	}
+	return out
+}

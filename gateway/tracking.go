@@ -1,0 +1,60 @@
+package gateway
+
+import "time"
+
+// Location is what one antenna of a UHF reader watches.
+type Location struct {
+	Kind string // LocSafe or LocGate
+	ID   string // the safe's id, or the door the gate is at
+}
+
+const (
+	LocSafe = "safe"
+	LocGate = "gate"
+)
+
+// Antenna names one antenna of one reader.
+type Antenna struct {
+	Reader  string
+	Antenna int
+}
+
+// VaultConfig configures carrier tracking.
+type VaultConfig struct {
+	Antennas map[Antenna]Location
+	// Departure: a carrier not seen in its safe for this long, and not
+	// signed out, is away.
+	Departure time.Duration
+	// Present: a sighting this recent counts as "there now" in an
+	// inventory.
+	Present time.Duration
+	// MaxLoan bounds a sign-out's due time unless an approver extends it.
+	MaxLoan time.Duration
+}
+
+// VaultLog is what carrier tracking reads of the log at start; its steps
+// are saved with the room's change.
+type VaultLog interface {
+	// LoadCarriers returns the register, the saved states and the open
+	// sign-outs.
+	LoadCarriers() ([]Carrier, []CarrierState, []SignOut, error)
+}
+
+// VaultSink receives each carrier's state after every change, and every
+// inventory report. It must not block.
+type VaultSink interface {
+	CarrierState(id string, payload []byte)
+	InventoryReport(id string, payload []byte)
+}
+
+// SignOutRequest is what a clerk fills in to sign a carrier out.
+type SignOutRequest struct {
+	Carrier  string
+	Borrower string
+	Second   string // for a top-secret carrier
+	Purpose  string
+	Due      time.Time // zero: the end of the working day
+	MayLeave bool
+	Approver string // needed when MayLeave, or a due time past MaxLoan
+	By       string
+}
