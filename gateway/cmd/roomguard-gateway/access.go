@@ -125,7 +125,7 @@ func (d *daemon) startReaders(cfg *config.Config, clock gateway.Clock, openPin f
 	}
 	present := func(reader string) func(badge.Card) {
 		return func(c badge.Card) {
-			dec, err := d.access.Badge(reader, c.Number, c.At)
+			dec, err := d.room.Access.Badge(reader, c.Number, c.At)
 			if err != nil {
 				log.Error("badge not decided", "reader", reader, "err", err)
 				return
@@ -185,13 +185,13 @@ func (d *daemon) faultStatus(what string, log *slog.Logger) func(id string) func
 		return func(up bool, err error) {
 			if up {
 				log.Info(what+" ready", "device", id)
-				if err := d.panel.Restore(gateway.AlarmDeviceFault, id); err != nil {
+				if err := d.room.Panel.Restore(gateway.AlarmDeviceFault, id); err != nil {
 					log.Error("fault restore not logged", "device", id, "err", err)
 				}
 				return
 			}
 			log.Warn(what+" fault", "device", id, "err", err)
-			if _, err2 := d.panel.Raise(gateway.AlarmDeviceFault, id, err.Error()); err2 != nil {
+			if _, err2 := d.room.Panel.Raise(gateway.AlarmDeviceFault, id, err.Error()); err2 != nil {
 				log.Error("fault not logged", "device", id, "err", err2)
 			}
 		}
@@ -201,8 +201,8 @@ func (d *daemon) faultStatus(what string, log *slog.Logger) func(id string) func
 // simPath is where the gateway opens serial device id: its configured path,
 // or in a simulated room the gateway side of its pseudo-terminal pair.
 func (d *daemon) simPath(id, path string) string {
-	if d.room != nil {
-		for _, p := range d.room.Ports {
+	if d.sim != nil {
+		for _, p := range d.sim.Ports {
 			if p.Device == id {
 				return p.GatewayPath
 			}

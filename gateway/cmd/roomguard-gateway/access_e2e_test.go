@@ -149,7 +149,7 @@ func (a *accessRoom) grantedAt(seen *int, reader, card string) map[string]any {
 	return g
 }
 
-func (a *accessRoom) strike() gpio.Level { return a.d.room.Bank.Sim("GPIO23").Level() }
+func (a *accessRoom) strike() gpio.Level { return a.d.sim.Bank.Sim("GPIO23").Level() }
 
 func data(e map[string]any) map[string]any { d, _ := e["data"].(map[string]any); return d }
 

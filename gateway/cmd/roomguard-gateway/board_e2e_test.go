@@ -113,7 +113,7 @@ func TestBoardInTheSimulatedRoom(t *testing.T) {
 	}
 	drive := func(device, word string) {
 		t.Helper()
-		if err := d.room.Drive(device, []byte(word)); err != nil {
+		if err := d.sim.Drive(device, []byte(word)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -128,7 +128,7 @@ func TestBoardInTheSimulatedRoom(t *testing.T) {
 	w.waitFor("the siren on", func() bool {
 		return slices.ContainsFunc(w.payloads, func(p map[string]any) bool { return p["type"] == "output.on" && p["device"] == "strobe" })
 	})
-	w.waitFor("the relay's pin driven", func() bool { on, _ := d.room.BoardPin("board-1", 'B', 5); return on })
+	w.waitFor("the relay's pin driven", func() bool { on, _ := d.sim.BoardPin("board-1", 'B', 5); return on })
 	// A cut supervised line refuses arming and sealing, naming it.
 	for _, c := range []struct{ cmd, id string }{{"arm", "x1"}, {"seal", "x2"}} {
 		r := w.command(room, c.cmd, c.id, map[string]any{"by": "li.ming"})
@@ -292,11 +292,11 @@ boards:
 	}
 	drainTypes(events)
 
-	whole, broker := toggleLatencies(b, pr, events, func(state string) error { return d.room.Drive("window-north", []byte(state)) },
+	whole, broker := toggleLatencies(b, pr, events, func(state string) error { return d.sim.Drive("window-north", []byte(state)) },
 		[2]string{"open", "closed"}, [2]string{"window.opened", "window.closed"})
 	whole.Report(b, "whole")
 	broker.Report(b, "bare")
-	for _, p := range d.room.Ports {
+	for _, p := range d.sim.Ports {
 		if p.Emulator != "" {
 			b.Logf("the board: the firmware on an emulated %s, paced to real time", p.Emulator)
 		}

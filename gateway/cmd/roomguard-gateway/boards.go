@@ -42,13 +42,13 @@ type boardLock struct {
 type boardRoom struct{ d *daemon }
 
 func (r boardRoom) InputChanged(id string, active bool, at time.Time) error {
-	return r.d.engine.InputChanged(id, active, at)
+	return r.d.room.Engine.InputChanged(id, active, at)
 }
 func (r boardRoom) Raise(class gateway.AlarmClass, device, detail string) (string, error) {
-	return r.d.panel.Raise(class, device, detail)
+	return r.d.room.Panel.Raise(class, device, detail)
 }
 func (r boardRoom) Restore(class gateway.AlarmClass, device string) error {
-	return r.d.panel.Restore(class, device)
+	return r.d.room.Panel.Restore(class, device)
 }
 func (r boardRoom) Log(ev gateway.Event) error { _, err := r.d.store.Append(ev); return err }
 
@@ -68,7 +68,7 @@ func (d *daemon) addBoards(cfg *config.Config, clock gateway.Clock, log *slog.Lo
 	active := map[string]bool{}
 	for _, in := range cfg.BoardInputs() {
 		active[in.ID] = recorded[in.ID].Active
-		d.engine.AddInput(in, active[in.ID])
+		d.room.Engine.AddInput(in, active[in.ID])
 	}
 	for _, bc := range cfg.Boards {
 		pts := bridge.Points{Board: bc.ID, Zones: map[byte]string{}, Locks: map[byte]bridge.LockPoint{},
@@ -91,14 +91,14 @@ func (d *daemon) addBoards(cfg *config.Config, clock gateway.Clock, log *slog.Lo
 			id := r.ID
 			drv, err := relay.New(b.dev.RelayPin(byte(r.Relay)), &relay.Opts{ActiveLevel: true, AfterFunc: clock.AfterFunc,
 				OnChange: func(on bool, pulse time.Duration) {
-					if err := d.engine.OutputChanged(id, on, pulse); err != nil {
+					if err := d.room.Engine.OutputChanged(id, on, pulse); err != nil {
 						log.Error("output change not logged", "output", id, "err", err)
 					}
 				}})
 			if err != nil {
 				return fmt.Errorf("board %s relay %s: %w", bc.ID, r.ID, err)
 			}
-			d.engine.AddOutput(gateway.Output{ID: r.ID, Name: r.Name, Kind: r.Kind, Pulse: r.Pulse.D(), Driver: drv})
+			d.room.Engine.AddOutput(gateway.Output{ID: r.ID, Name: r.Name, Kind: r.Kind, Pulse: r.Pulse.D(), Driver: drv})
 		}
 	}
 	return nil
@@ -165,7 +165,7 @@ func (s safeRelease) ReleaseSafe(safe, by, reason string) (map[string]any, error
 		return nil, gateway.Errorf(gateway.ENOTFOUND, "safe/release: safe %s has no lock controller on a board to release", safe)
 	}
 	lock := bl.cfg
-	if mode := d.panel.Mode(); mode != gateway.ModeOpen {
+	if mode := d.room.Panel.Mode(); mode != gateway.ModeOpen {
 		return nil, gateway.Errorf(gateway.ECONFLICT, "safe/release: the room is %s: a safe is released only while it is open", mode)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)

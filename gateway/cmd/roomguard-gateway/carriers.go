@@ -72,23 +72,15 @@ func (cc *carrierCommands) InventoryReport(id string) (*gateway.InventoryReport,
 	return &rs[0], nil
 }
 
-// startCarriers starts carrier tracking when the config has a carriers
-// section: the vault restored from the log, its commands, the daily
-// inventory, and every UHF reader supervised like the badge readers (a
-// reader that goes silent raises device-fault and is reopened).
+// startCarriers wires carrier tracking when the room has it (the room
+// restored its vault and schedules its inventories): its commands, and every
+// UHF reader supervised like the badge readers (a reader that goes silent
+// raises device-fault and is reopened).
 func (d *daemon) startCarriers(cfg *config.Config, clock gateway.Clock, states *mqtt.Retained, cmds *mqtt.Commands, log *slog.Logger) error {
-	vc, ok := cfg.VaultConfig()
-	if !ok {
+	if d.room.Vault == nil {
 		return nil
 	}
-	ws := cfg.WorkSchedule()
-	d.vault = room.NewVault(cfg.Room.ID, vc, clock, d.store, d.store, d.panel, d.access, states, &ws)
-	if err := d.vault.Load(); err != nil {
-		return err
-	}
-	d.closers = append(d.closers, func() error { d.vault.Stop(); return nil })
-	d.vault.Publish()
-	cc := &carrierCommands{Vault: d.vault, store: d.store, retained: states, room: cfg.Room.ID, clock: clock}
+	cc := &carrierCommands{Vault: d.room.Vault, store: d.store, retained: states, room: cfg.Room.ID, clock: clock}
 	for _, s := range cfg.Safes {
 		cc.safes = append(cc.safes, s.ID)
 	}
@@ -98,9 +90,6 @@ func (d *daemon) startCarriers(cfg *config.Config, clock gateway.Clock, states *
 	}
 	cc.publishRegister(ri)
 	cmds.Carriers = cc
-	if at, ok := cfg.InventoryAt(); ok {
-		d.vault.ScheduleInventory(at)
-	}
 
 	r := d.readers
 	status := d.faultStatus("UHF reader", log)
@@ -114,7 +103,7 @@ func (d *daemon) startCarriers(cfg *config.Config, clock gateway.Clock, states *
 			addr = byte(*s.Address)
 		}
 		seen := func(rd uhf.Read) {
-			if err := d.vault.Seen(id, rd.Antenna, rd.EPC, rd.At); err != nil {
+			if err := d.room.Vault.Seen(id, rd.Antenna, rd.EPC, rd.At); err != nil {
 				log.Warn("tag read not taken", "reader", id, "antenna", rd.Antenna, "epc", rd.EPC, "err", err)
 			}
 		}

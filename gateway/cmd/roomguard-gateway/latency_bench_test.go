@@ -40,7 +40,7 @@ inputs:
 	})
 	drainTypes(events)
 
-	whole, broker := toggleLatencies(b, pr, events, func(state string) error { return d.room.Drive("door-main", []byte(state)) },
+	whole, broker := toggleLatencies(b, pr, events, func(state string) error { return d.sim.Drive("door-main", []byte(state)) },
 		[2]string{"open", "closed"}, [2]string{"door.opened", "door.closed"})
 	whole.Report(b, "whole")
 	broker.Report(b, "bare")
@@ -112,7 +112,7 @@ func BenchmarkAlarmToRetained(b *testing.B) {
 	m, d := benchRoom(b, clock, `inputs:
   - {id: window-1, kind: window, pin: GPIO27, active: high, debounce: 0s}
 `)
-	if err := d.panel.Arm("bench"); err != nil {
+	if err := d.room.Panel.Arm("bench"); err != nil {
 		b.Fatal(err)
 	}
 	clock.Advance(time.Minute)
@@ -135,7 +135,7 @@ func BenchmarkAlarmToRetained(b *testing.B) {
 
 		n++
 		t0 := time.Now()
-		d.room.Drive("window-1", []byte("open"))
+		d.sim.Drive("window-1", []byte("open"))
 		for got := 0; got != n; {
 			select {
 			case got = <-counts:
@@ -144,8 +144,8 @@ func BenchmarkAlarmToRetained(b *testing.B) {
 			}
 		}
 		whole = append(whole, time.Since(t0))
-		d.room.Drive("window-1", []byte("closed"))
-		for deadline := time.Now().Add(5 * time.Second); d.panel.State().Alarms[0].RestoredAt.IsZero(); time.Sleep(50 * time.Microsecond) {
+		d.sim.Drive("window-1", []byte("closed"))
+		for deadline := time.Now().Add(5 * time.Second); d.room.Panel.State().Alarms[0].RestoredAt.IsZero(); time.Sleep(50 * time.Microsecond) {
 			if time.Now().After(deadline) {
 				b.Fatal("window close not seen")
 			}
@@ -223,7 +223,7 @@ carriers:
 		cs = append(cs, gateway.Carrier{ID: fmt.Sprintf("JM-%04d", i), EPC: fmt.Sprintf("E28011606000020800%06d", i), Title: "基准载体",
 			Class: gateway.Secret, Kind: "document", Home: "safe-a", Custodian: "p-0"})
 	}
-	if err := d.vault.Replace(cs, func() error { _, err := d.store.ReplaceCarriers(cs, 1, "bench", clock.Now()); return err }); err != nil {
+	if err := d.room.Vault.Replace(cs, func() error { _, err := d.store.ReplaceCarriers(cs, 1, "bench", clock.Now()); return err }); err != nil {
 		b.Fatal(err)
 	}
 
@@ -235,7 +235,7 @@ carriers:
 			alarms <- raised{a.ID, a.Device}
 		}
 	})
-	gate := d.room.UHF("uhf-gate")
+	gate := d.sim.UHF("uhf-gate")
 	var read atomic.Int64
 	gate.OnReading(func() { read.CompareAndSwap(0, time.Now().UnixNano()) })
 
@@ -262,10 +262,10 @@ carriers:
 		// safe would); the next read of the carrier is a new passage, past
 		// the dedup window.
 		clock.Advance(10 * time.Second)
-		if err := d.panel.Ack(a.id, "bench", "基准"); err != nil {
+		if err := d.room.Panel.Ack(a.id, "bench", "基准"); err != nil {
 			b.Fatal(err)
 		}
-		if err := d.panel.Restore(gateway.AlarmCarrierRemoval, c.ID); err != nil {
+		if err := d.room.Panel.Restore(gateway.AlarmCarrierRemoval, c.ID); err != nil {
 			b.Fatal(err)
 		}
 		i++

@@ -157,7 +157,7 @@ outputs:
 		return bytes.Contains(w.topics[modeTopic], []byte(`"armed"`)) && !bytes.Contains(w.topics[modeTopic], []byte("exit_until"))
 	})
 
-	d.room.Drive("window-1", []byte("open"))
+	d.sim.Drive("window-1", []byte("open"))
 	var alarmTopic string
 	w.waitFor("retained intrusion alarm", func() bool {
 		ts := w.alarmTopics(room)
@@ -182,7 +182,7 @@ outputs:
 		t.Fatalf("ack: %v", r)
 	}
 	w.waitFor("acknowledged", func() bool { return bytes.Contains(w.topics[alarmTopic], []byte(`"acknowledged"`)) })
-	d.room.Drive("window-1", []byte("closed"))
+	d.sim.Drive("window-1", []byte("closed"))
 	w.waitFor("alarm cleared", func() bool { return len(w.topics[alarmTopic]) == 0 })
 
 	// Disarm in the morning; seal before the holiday.
@@ -200,7 +200,7 @@ outputs:
 	}
 	w.waitFor("sealed", func() bool { return bytes.Contains(w.topics[modeTopic], []byte(`"sealed"`)) })
 	clock.Advance(72 * time.Hour)
-	d.room.Drive("window-1", []byte("open"))
+	d.sim.Drive("window-1", []byte("open"))
 	w.waitFor("seal broken", func() bool {
 		for _, topic := range w.alarmTopics(room) {
 			if bytes.Contains(w.topics[topic], []byte(`"seal-broken"`)) {
@@ -209,7 +209,7 @@ outputs:
 		}
 		return false
 	})
-	d.room.Drive("window-1", []byte("closed"))
+	d.sim.Drive("window-1", []byte("closed"))
 	w.command(room, "unseal", "u1", map[string]any{"by": "wang.fang"})
 	r = w.command(room, "unseal", "u2", map[string]any{"by": "zhao.lei"})
 	res, _ := r["result"].(map[string]any)

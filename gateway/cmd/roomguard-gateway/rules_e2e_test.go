@@ -68,7 +68,7 @@ func (r *rulesRig) topic(s string) string { return "roomguard/" + r.room + "/" +
 
 func (r *rulesRig) drive(device, word string) {
 	r.t.Helper()
-	if err := r.d.room.Drive(device, []byte(word)); err != nil {
+	if err := r.d.sim.Drive(device, []byte(word)); err != nil {
 		r.t.Fatal(err)
 	}
 	r.w.waitFor(device+" "+word, func() bool {

@@ -85,14 +85,11 @@ type daemon struct {
 	cfg     *config.Config
 	log     *slog.Logger
 	store   *sqlite.Store
-	engine  *room.Engine
-	panel   *room.Panel
-	access  *room.Access
-	vault   *room.Vault // nil: the room tracks no carriers
+	room    *room.Room
 	readers *readers
 	boards  *boards
 	session *mqtt.Session
-	room    *sim.Room // nil unless simulated
+	sim     *sim.Room // nil unless simulated
 	inputs  []input
 	outputs []*relay.Dev
 	closers []func() error // undone in reverse order by Stop
@@ -120,6 +117,9 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	d := &daemon{cfg: cfg, log: log}
 	defer func() {
 		if err != nil {
+			if d.room != nil {
+				d.room.StopTimers()
+			}
 			if cerr := errors.Join(d.readers.Stop(), d.boards.Stop(), d.close()); cerr != nil {
 				log.Error("not all closed after a failed start", "err", cerr)
 			}
@@ -134,12 +134,12 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	// here, before anything listens or is written.
 	openPin := gpiohost.Open
 	if o.Sim {
-		if d.room, err = sim.NewWith(cfg, sim.Opts{Firmware: o.Firmware, Stderr: o.Stderr}); err != nil {
+		if d.sim, err = sim.NewWith(cfg, sim.Opts{Firmware: o.Firmware, Stderr: o.Stderr}); err != nil {
 			return nil, err
 		}
-		d.closers = append(d.closers, d.room.Close)
-		openPin = d.room.Bank.Pin
-		for _, p := range d.room.Ports {
+		d.closers = append(d.closers, d.sim.Close)
+		openPin = d.sim.Bank.Pin
+		for _, p := range d.sim.Ports {
 			switch {
 			case p.Emulator != "":
 				fmt.Fprintf(o.Stdout, "sim board %s: the firmware on an emulated %s, its UART on %s\n", p.Device, p.Emulator, p.GatewayPath)
@@ -207,21 +207,21 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 		return nil, err
 	}
 	states := mqtt.NewRetained(d.session)
-	d.engine = room.NewEngine(cfg.Room.ID, clock, d.store, states)
-	d.panel = room.NewPanel(cfg.Room.ID, cfg.Panel(), clock, d.store, states)
-	d.engine.SetPanel(d.panel)
-	d.access = room.NewAccess(cfg.Room.ID, cfg.AccessConfig(), clock, d.store, d.store, states, d.panel, key)
-	d.engine.SetAccess(d.access)
+	rc := room.Config{ID: cfg.Room.ID, Panel: cfg.Panel(), Access: cfg.AccessConfig(), Safes: cfg.SafeConfigs(),
+		Schedule: cfg.WorkSchedule(), NotSecured: true, Inventory: -1, Key: key}
+	if vc, ok := cfg.VaultConfig(); ok {
+		rc.Vault = &vc
+		if at, ok := cfg.InventoryAt(); ok {
+			rc.Inventory = at
+		}
+	}
+	d.room = room.New(rc, d.store, clock, states, log.With("part", "room"))
 	if err := d.addBoards(cfg, clock, log.With("part", "boards")); err != nil {
 		return nil, err
 	}
-	for _, s := range cfg.SafeConfigs() {
-		d.engine.AddSafe(s)
-	}
-	sealer := &room.Sealer{Panel: d.panel}
-	cmds := mqtt.NewCommands(d.session, sealer)
+	cmds := mqtt.NewCommands(d.session, d.room.Sealer)
 	cmds.Events = d.store
-	ac := &accessCommands{Access: d.access, store: d.store, retained: states, room: cfg.Room.ID, clock: clock}
+	ac := &accessCommands{Access: d.room.Access, store: d.store, retained: states, room: cfg.Room.ID, clock: clock}
 	cmds.Access = ac
 	if len(cfg.Boards) > 0 {
 		cmds.Safes = safeRelease{d}
@@ -235,9 +235,9 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	for i, out := range cfg.Outputs {
 		id := out.ID
 		drv, err := relay.New(outPins[i], &relay.Opts{ActiveLevel: level(out.Active), AfterFunc: clock.AfterFunc,
-			OnError: func(err error) { d.panel.Fault("end the pulse of output "+id, err) },
+			OnError: func(err error) { d.room.Panel.Fault("end the pulse of output "+id, err) },
 			OnChange: func(on bool, pulse time.Duration) {
-				if err := d.engine.OutputChanged(id, on, pulse); err != nil {
+				if err := d.room.Engine.OutputChanged(id, on, pulse); err != nil {
 					log.Error("output change not logged", "output", id, "err", err)
 				}
 			}})
@@ -246,22 +246,22 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 		}
 		d.outputs = append(d.outputs, drv)
 		d.closers = append(d.closers, drv.Halt)
-		d.engine.AddOutput(gateway.Output{ID: out.ID, Name: out.Name, Kind: out.Kind, Pulse: out.Pulse.D(), Driver: drv})
+		d.room.Engine.AddOutput(gateway.Output{ID: out.ID, Name: out.Name, Kind: out.Kind, Pulse: out.Pulse.D(), Driver: drv})
 	}
 	for _, in := range d.inputs {
-		d.engine.AddInput(gateway.Input{ID: in.cfg.ID, Name: in.cfg.Name, Kind: in.cfg.Kind, Strike: in.cfg.Strike}, in.dev.Active())
+		d.room.Engine.AddInput(gateway.Input{ID: in.cfg.ID, Name: in.cfg.Name, Kind: in.cfg.Kind, Strike: in.cfg.Strike}, in.dev.Active())
 	}
 
-	if d.room != nil {
+	if d.sim != nil {
 		d.session.Subscribe(d.session.Topics().SimInputFilter(), func(topic string, payload []byte) {
 			device := topic[strings.LastIndexByte(topic, '/')+1:]
-			if err := d.room.Drive(device, payload); err != nil {
+			if err := d.sim.Drive(device, payload); err != nil {
 				log.Warn("sim input ignored", "topic", topic, "err", err)
 			}
 		})
 		d.session.Subscribe(d.session.Topics().SimBadgeFilter(), func(topic string, payload []byte) {
 			reader := topic[strings.LastIndexByte(topic, '/')+1:]
-			if err := d.room.Present(reader, payload); err != nil {
+			if err := d.sim.Present(reader, payload); err != nil {
 				log.Warn("sim badge ignored", "topic", topic, "err", err)
 			}
 		})
@@ -270,7 +270,7 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 			reader, ant := parts[len(parts)-2], parts[len(parts)-1]
 			antenna, err := strconv.Atoi(ant)
 			if err == nil {
-				err = d.room.Tags(reader, antenna, payload)
+				err = d.sim.Tags(reader, antenna, payload)
 			} else {
 				err = fmt.Errorf("antenna %q is not a number", ant)
 			}
@@ -278,18 +278,13 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 				log.Warn("sim tags ignored", "topic", topic, "err", err)
 			}
 		})
-		ports := d.room.PortsPayload()
+		ports := d.sim.PortsPayload()
 		d.session.OnUp(func(uint64) {
 			d.session.Client().Publish(d.session.Topics().SimPorts(), 1, true, ports)
 		})
 	}
 
-	if err := d.engine.Start(version, o.Sim); err != nil {
-		return nil, err
-	}
-	d.panel.SetSchedule(cfg.WorkSchedule())
-	d.access.SetSchedule(cfg.WorkSchedule())
-	if err := d.access.Start(); err != nil {
+	if err := d.room.Start(version, o.Sim); err != nil {
 		return nil, err
 	}
 	if err := d.startReaders(cfg, clock, openPin, log.With("part", "access")); err != nil {
@@ -299,7 +294,6 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 		return nil, err
 	}
 	d.startBoards(clock, log.With("part", "boards"))
-	sealer.Vault = d.vault
 	if days := cfg.Ret.Days; days > 0 {
 		var pruneCtx context.Context
 		pruneCtx, d.stopPrune = context.WithCancel(context.Background())
@@ -314,7 +308,7 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 		go func() {
 			defer d.inputsWG.Done()
 			in.dev.Run(func(c contact.Change) {
-				if err := d.engine.InputChanged(in.cfg.ID, c.Active, c.At); err != nil {
+				if err := d.room.Engine.InputChanged(in.cfg.ID, c.Active, c.At); err != nil {
 					log.Error("input change not logged", "input", in.cfg.ID, "err", err)
 				}
 			})
@@ -365,10 +359,7 @@ func (d *daemon) stop() {
 	if err := errors.Join(d.readers.Stop(), d.boards.Stop()); err != nil {
 		d.log.Error("readers and boards not all stopped", "err", err)
 	}
-	if d.vault != nil {
-		d.vault.Stop()
-	}
-	d.engine.StopSafes()
+	d.room.StopTimers()
 	if d.stopPrune != nil {
 		d.stopPrune()
 		d.pruneWG.Wait()
@@ -387,8 +378,7 @@ func (d *daemon) stop() {
 			d.log.Error("output not turned off", "output", d.cfg.Outputs[i].ID, "err", err)
 		}
 	}
-	d.panel.Stop()
-	if err := d.engine.Stop("shutdown"); err != nil {
+	if err := d.room.Stop("shutdown"); err != nil {
 		d.log.Error("stop not logged", "err", err)
 	}
 	drain(d.store, 3*time.Second)

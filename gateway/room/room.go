@@ -1,0 +1,130 @@
+package room
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/roomguard/roomguard/gateway"
+)
+
+// Config is what a room is made of, every default filled in (the config
+// package's).
+type Config struct {
+	ID       string
+	Panel    gateway.PanelConfig
+	Access   gateway.AccessConfig
+	Vault    *gateway.VaultConfig // nil: the room tracks no carriers
+	Safes    []gateway.SafeConfig
+	Schedule gateway.WorkSchedule // the working day and holidays: entry control's and the loans' due times
+	// NotSecured runs the end-of-day checks of the schedule: room.not_secured
+	// for a room left open, seal.missing on the eve of a holiday.
+	NotSecured bool
+	// Inventory is the daily inventory's time of day (after midnight);
+	// negative: none.
+	Inventory time.Duration
+	Key       gateway.Keyed // hashes cards and ID numbers for matching
+}
+
+// Log is everything the room needs of its log: its changes, what it reads
+// back at start, and its copy of the registers.
+type Log interface {
+	gateway.ChangeLog
+	gateway.RoomLog
+	gateway.AccessLog
+	gateway.VaultLog
+	gateway.Register
+}
+
+// Sink is everything the room publishes, once committed.
+type Sink interface {
+	gateway.StateSink
+	gateway.PanelSink
+	gateway.AccessSink
+	gateway.VaultSink
+}
+
+// Room is one confidential room: its parts, built and joined by New. The
+// parts are exported for the adapters that drive them (the MQTT commands,
+// the readers, the boards); they are never built one by one elsewhere.
+type Room struct {
+	ID     string
+	Engine *Engine // inputs, outputs, safes
+	Panel  *Panel  // mode, alarms, the seal
+	Access *Access // entry control
+	Vault  *Vault  // carrier tracking; nil when the room tracks none
+	Sealer Sealer  // seal and unseal, with their inventories
+
+	cfg Config
+}
+
+// New builds the room of cfg on its log, clock and sink. Add its inputs and
+// outputs, then Start it.
+func New(cfg Config, log Log, clock gateway.Clock, sink Sink, logger *slog.Logger) *Room {
+	r := &Room{ID: cfg.ID, cfg: cfg}
+	r.Engine = NewEngine(cfg.ID, clock, log, sink)
+	r.Panel = NewPanel(cfg.ID, cfg.Panel, clock, log, sink)
+	r.Panel.Log = logger
+	r.Engine.SetPanel(r.Panel)
+	r.Access = NewAccess(cfg.ID, cfg.Access, clock, log, log, sink, r.Panel, cfg.Key)
+	r.Engine.SetAccess(r.Access)
+	if cfg.Vault != nil {
+		ws := cfg.Schedule
+		r.Vault = NewVault(cfg.ID, *cfg.Vault, clock, log, log, r.Panel, r.Access, sink, &ws)
+	}
+	r.Sealer = Sealer{Panel: r.Panel, Vault: r.Vault}
+	return r
+}
+
+// AddInput adds an input with the state it reads now; before Start.
+func (r *Room) AddInput(in gateway.Input, active bool) { r.Engine.AddInput(in, active) }
+
+// AddOutput adds an output; before Start.
+func (r *Room) AddOutput(out gateway.Output) { r.Engine.AddOutput(out) }
+
+// Start adds the safes (their contacts are inputs by now), logs the start
+// and what changed while the gateway was down, restores the panel, who is
+// inside and the carriers, and starts the room's timers.
+func (r *Room) Start(version string, sim bool) error {
+	for _, s := range r.cfg.Safes {
+		r.Engine.AddSafe(s)
+	}
+	if err := r.Engine.Start(version, sim); err != nil {
+		return err
+	}
+	if r.cfg.NotSecured {
+		r.Panel.SetSchedule(r.cfg.Schedule)
+	}
+	r.Access.SetSchedule(r.cfg.Schedule)
+	if err := r.Access.Start(); err != nil {
+		return err
+	}
+	if r.Vault == nil {
+		return nil
+	}
+	if err := r.Vault.Load(); err != nil {
+		return fmt.Errorf("load the carriers: %w", err)
+	}
+	r.Vault.Publish()
+	if r.cfg.Inventory >= 0 {
+		r.Vault.ScheduleInventory(r.cfg.Inventory)
+	}
+	return nil
+}
+
+// StopTimers ends every timer of the room (carrier sweeps and overdues,
+// safe reminders, the panel's deadlines): nothing happens by itself any
+// more. The state stays as logged.
+func (r *Room) StopTimers() {
+	if r.Vault != nil {
+		r.Vault.Stop()
+	}
+	r.Engine.StopSafes()
+	r.Panel.Stop()
+}
+
+// Stop ends the timers and logs gateway.stopped, the room's last event.
+func (r *Room) Stop(reason string) error {
+	r.StopTimers()
+	return r.Engine.Stop(reason)
+}
