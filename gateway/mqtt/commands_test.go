@@ -2,6 +2,8 @@ package mqtt_test
 
 import (
 	"encoding/json"
+	"io"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/clocktest"
+	"github.com/roomguard/roomguard/gateway/config"
 	"github.com/roomguard/roomguard/gateway/mqtt"
 	gwroom "github.com/roomguard/roomguard/gateway/room"
 	"github.com/roomguard/roomguard/gateway/sqlite"
@@ -24,19 +27,31 @@ func commandRig(t testing.TB, doorOpen bool) (*mqtt.Commands, *gwroom.Panel, *sq
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	p := gwroom.NewPanel(room, gateway.DefaultPanelConfig(), clock, store, nil)
-	p.Devices = func() []gateway.DeviceState {
-		return []gateway.DeviceState{{Device: "door-main", Kind: "door", Active: doorOpen}, {Device: "window-1", Kind: "window"}}
-	}
-	if err := p.Start(time.Time{}); err != nil {
+	r := gwroom.New(gwroom.Config{ID: room, Panel: gateway.DefaultPanelConfig(), Access: config.DefaultAccess(), Inventory: -1},
+		store, clock, nowhere{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	r.AddInput(gateway.Input{ID: "door-main", Kind: gateway.KindDoor}, doorOpen)
+	r.AddInput(gateway.Input{ID: "window-1", Kind: gateway.KindWindow}, false)
+	if err := r.Start("test", false); err != nil {
 		t.Fatal(err)
 	}
+	p := r.Panel
 	session, err := mqtt.NewSession(mqtt.SessionOpts{Conn: mqtt.Conn{URL: "tcp://127.0.0.1:1"}, Room: room, Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return mqtt.NewCommands(session, p), p, store
+	return mqtt.NewCommands(session, r.Sealer), p, store
 }
+
+// nowhere is a room's sink that publishes nothing.
+type nowhere struct{}
+
+func (nowhere) DeviceState(gateway.DeviceState)    {}
+func (nowhere) Mode(json.RawMessage)               {}
+func (nowhere) Alarm(string, json.RawMessage)      {}
+func (nowhere) SealReport(string, json.RawMessage) {}
+func (nowhere) Occupancy(json.RawMessage)          {}
+func (nowhere) CarrierState(string, []byte)        {}
+func (nowhere) InventoryReport(string, []byte)     {}
 
 func TestBadCommandsGetClearErrorsAndChangeNothing(t *testing.T) {
 	cases := []struct {

@@ -63,9 +63,9 @@ type Access struct {
 // LastBadge returns the last known person who badged, or nil.
 func (a *Access) LastBadge() *gateway.Badged { return a.last.Load() }
 
-// NewAccess returns the entry control of room. cfg is complete: its
+// newAccess returns the entry control of room. cfg is complete: its
 // defaults are the config package's (config.DefaultAccess, DefaultDoor).
-func NewAccess(room string, cfg gateway.AccessConfig, clock gateway.Clock, reg gateway.Register, log gateway.AccessLog, sink gateway.AccessSink, panel *Panel, key gateway.Keyed) *Access {
+func newAccess(room string, cfg gateway.AccessConfig, clock gateway.Clock, reg gateway.Register, log gateway.AccessLog, sink gateway.AccessSink, panel *Panel, key gateway.Keyed) *Access {
 	a := &Access{room: room, cfg: cfg, clock: clock, reg: reg, log: log, sink: sink, panel: panel, key: key,
 		doors: map[string]*doorState{}, readers: map[string]gateway.AccessReader{}, denials: map[string]int{}}
 	for _, d := range cfg.Doors {

@@ -2,19 +2,14 @@ package room_test
 
 import (
 	"encoding/json"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"periph.io/x/conn/v3/gpio"
 
-	"github.com/roomguard/roomguard/devices/gpiosim"
-	"github.com/roomguard/roomguard/devices/relay"
 	"github.com/roomguard/roomguard/gateway"
-	"github.com/roomguard/roomguard/gateway/clocktest"
 	"github.com/roomguard/roomguard/gateway/config"
-	"github.com/roomguard/roomguard/gateway/room"
 	"github.com/roomguard/roomguard/gateway/sqlite"
 )
 
@@ -26,10 +21,6 @@ func (o *occupancySink) Occupancy(p json.RawMessage) { o.last = p }
 // an exit button, a reader outside and a reader inside.
 type entry struct {
 	*guarded
-	access *room.Access
-	strike *gpiosim.Pin
-	occ    *occupancySink
-	cfg    gateway.AccessConfig
 }
 
 var people = []gateway.Person{
@@ -52,59 +43,28 @@ func accessWith(set func(*gateway.AccessConfig)) gateway.AccessConfig {
 	return c
 }
 
-func newEntry(t testing.TB, cfg gateway.AccessConfig) *entry {
-	e := &entry{guarded: &guarded{t: t, path: filepath.Join(t.TempDir(), "log.db"), clock: clocktest.New(t0), active: map[string]bool{}}, cfg: cfg}
-	e.openEntry()
-	if _, err := e.store.ReplacePeople(people, 1, "test", t0); err != nil {
-		t.Fatal(err)
-	}
-	e.news()
-	return e
-}
-
-func (e *entry) openEntry() {
-	t := e.t
-	store, err := sqlite.Open(e.path, "jiyao-301", e.clock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.store = store
-	e.ret = &retained{alarms: map[string]json.RawMessage{}, reports: map[string]json.RawMessage{}}
-	e.log = &flakyLog{Store: store}
-	e.engine = room.NewEngine("jiyao-301", e.clock, e.log, &sink{})
-	for id, k := range guardedInputs {
-		e.engine.AddInput(gateway.Input{ID: id, Kind: k}, e.active[id])
-	}
-	e.engine.AddInput(gateway.Input{ID: "exit-button", Kind: gateway.KindExitButton, Strike: "strike"}, false)
-	e.strike = gpiosim.New("GPIO23")
-	drv, err := relay.New(e.strike, &relay.Opts{ActiveLevel: gpio.High, AfterFunc: e.clock.AfterFunc,
-		OnChange: func(on bool, p time.Duration) { e.engine.OutputChanged("strike", on, p) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.engine.AddOutput(gateway.Output{ID: "strike", Kind: gateway.KindDoorStrike, Pulse: 5 * time.Second, Driver: drv})
-	e.panel = room.NewPanel("jiyao-301", gateway.DefaultPanelConfig(), e.clock, e.log, e.ret)
-	e.engine.SetPanel(e.panel)
-	cfg := e.cfg
+// withDoor is entry control of cfg at the main door: its strike, its exit
+// button, a reader outside and one inside.
+func withDoor(cfg gateway.AccessConfig) gateway.AccessConfig {
 	door := config.DefaultDoor("door-main", "strike")
 	door.ExitButton = "exit-button"
 	cfg.Doors = []gateway.AccessDoor{door}
 	cfg.Readers = []gateway.AccessReader{{ID: "reader-out", Door: "door-main", Direction: gateway.DirIn},
 		{ID: "reader-in", Door: "door-main", Direction: gateway.DirOut}}
-	e.occ = &occupancySink{}
-	e.access = room.NewAccess("jiyao-301", cfg, e.clock, store, store, e.occ, e.panel, gateway.Keyed("test key"))
-	e.access.SetSchedule(gateway.WorkSchedule{Location: t0.Location(), End: 18 * time.Hour,
-		Holidays: []gateway.Holiday{{Name: "元旦", From: time.Date(2027, 1, 1, 0, 0, 0, 0, t0.Location()), To: time.Date(2027, 1, 3, 0, 0, 0, 0, t0.Location())}}})
-	e.engine.SetAccess(e.access)
-	if err := e.engine.Start("test", true); err != nil {
-		t.Fatal(err)
+	return cfg
+}
+
+// seedPeople writes the personnel register before the first start.
+func seedPeople(people []gateway.Person) func(*sqlite.Store) {
+	return func(s *sqlite.Store) {
+		if _, err := s.ReplacePeople(people, 1, "test", t0); err != nil {
+			panic(err)
+		}
 	}
-	if err := e.access.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if e.mark == 0 {
-		e.mark, _ = store.LastSeq()
-	}
+}
+
+func newEntry(t testing.TB, cfg gateway.AccessConfig) *entry {
+	return &entry{guarded: openRoom(t, spec{access: withDoor(cfg), seed: seedPeople(people)})}
 }
 
 func (e *entry) badge(reader, card string) gateway.Decision {
@@ -423,7 +383,7 @@ func TestArmedRoomAndAntiPassback(t *testing.T) {
 	}
 	// Occupancy survives a restart.
 	e.crash()
-	e.openEntry()
+	e.open()
 	if e.inside() != "张伟" {
 		t.Fatalf("after restart inside %q", e.inside())
 	}

@@ -32,16 +32,16 @@ type Engine struct {
 	safeMu   sync.Mutex          // one safe change at a time
 }
 
-// SetAccess connects entry control: it sees every logged input change, and
+// setAccess connects entry control: it sees every logged input change, and
 // releases door strikes through the engine.
-func (e *Engine) SetAccess(a *Access) {
+func (e *Engine) setAccess(a *Access) {
 	e.access = a
 	a.Strike = e.ReleaseStrike
 }
 
-// SetPanel connects the room's alarm panel: inputs reach it after they are
+// setPanel connects the room's alarm panel: inputs reach it after they are
 // logged, and it sees the devices and drives the sirens through the engine.
-func (e *Engine) SetPanel(p *Panel) {
+func (e *Engine) setPanel(p *Panel) {
 	e.panel = p
 	p.Devices = e.States
 	p.Siren = e.SetSirens
@@ -90,8 +90,8 @@ func (e *Engine) SetSirens(on bool, cause string) {
 	}
 }
 
-// NewEngine returns an engine for room.
-func NewEngine(room string, clock gateway.Clock, log gateway.RoomLog, sink gateway.StateSink) *Engine {
+// newEngine returns an engine for room.
+func newEngine(room string, clock gateway.Clock, log gateway.RoomLog, sink gateway.StateSink) *Engine {
 	return &Engine{room: room, clock: clock, log: log, sink: sink,
 		inputs: map[string]*gateway.Input{}, outputs: map[string]*gateway.Output{}, states: map[string]gateway.DeviceState{}, causes: map[string]string{},
 		safes: map[string]*safeRun{}}
@@ -224,16 +224,6 @@ func (e *Engine) InputChanged(id string, active bool, at time.Time) error {
 	e.mu.Lock()
 	safe := e.safes[id]
 	e.mu.Unlock()
-	if e.panel == nil { // a room without a panel: the change and its device state alone
-		seq, err := e.record(ev, st)
-		if err == nil && safe != nil {
-			err = e.safeInput(safe, at, seq)
-		}
-		if err == nil && in.Kind == gateway.KindExitButton && active && in.Strike != "" {
-			err = e.ReleaseStrike(in.Strike, id)
-		}
-		return err
-	}
 	// One unit of work: the change, the device state, the safe's, what the
 	// panel and entry control make of it, committed together.
 	var seq uint64

@@ -2,7 +2,6 @@ package room_test
 
 import (
 	"encoding/json"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -10,12 +9,7 @@ import (
 
 	"periph.io/x/conn/v3/gpio"
 
-	"github.com/roomguard/roomguard/devices/gpiosim"
-	"github.com/roomguard/roomguard/devices/relay"
 	"github.com/roomguard/roomguard/gateway"
-	"github.com/roomguard/roomguard/gateway/clocktest"
-	"github.com/roomguard/roomguard/gateway/room"
-	"github.com/roomguard/roomguard/gateway/sqlite"
 	"github.com/roomguard/roomguard/schemas"
 )
 
@@ -43,50 +37,19 @@ func (s *sink) last(id string) gateway.DeviceState {
 	return gateway.DeviceState{}
 }
 
-type engineRig struct {
-	engine *room.Engine
-	store  *sqlite.Store
-	clock  *clocktest.Clock
-	sink   *sink
-	strike *gpiosim.Pin
-}
-
-func newRoom(t *testing.T, path string, doorOpen bool) *engineRig {
-	t.Helper()
-	clock := clocktest.New(t0)
-	store, err := sqlite.Open(path, "jiyao-301", clock)
+// types lists the types of every logged event, checking each against the
+// event schema; "(at start)" marks a change found at a start.
+func (g *guarded) types() []string {
+	g.t.Helper()
+	evs, err := g.store.Query(gateway.EventFilter{})
 	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	r := &engineRig{store: store, clock: clock, sink: &sink{}, strike: gpiosim.New("GPIO23")}
-	r.engine = room.NewEngine("jiyao-301", clock, store, r.sink)
-	r.engine.AddInput(gateway.Input{ID: "door-main", Kind: gateway.KindDoor}, doorOpen)
-	r.engine.AddInput(gateway.Input{ID: "exit-button", Kind: gateway.KindExitButton, Strike: "strike"}, false)
-	drv, err := relay.New(r.strike, &relay.Opts{ActiveLevel: gpio.High, AfterFunc: clock.AfterFunc,
-		OnChange: func(on bool, pulse time.Duration) {
-			if err := r.engine.OutputChanged("strike", on, pulse); err != nil {
-				t.Error(err)
-			}
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.engine.AddOutput(gateway.Output{ID: "strike", Kind: gateway.KindDoorStrike, Pulse: 5 * time.Second, Driver: drv})
-	return r
-}
-
-func (r *engineRig) types(t *testing.T) []string {
-	t.Helper()
-	evs, err := r.store.Query(gateway.EventFilter{})
-	if err != nil {
-		t.Fatal(err)
+		g.t.Fatal(err)
 	}
 	var out []string
 	for _, e := range evs {
 		b, _ := json.Marshal(e)
 		if err := schemas.ValidateJSON("event", b); err != nil {
-			t.Errorf("event %d: %v", e.Seq, err)
+			g.t.Errorf("event %d: %v", e.Seq, err)
 		}
 		s := e.Type
 		if strings.Contains(string(e.Data), "at_start") {
@@ -98,14 +61,11 @@ func (r *engineRig) types(t *testing.T) []string {
 }
 
 func TestInputChangeIsLoggedAndPublished(t *testing.T) {
-	r := newRoom(t, filepath.Join(t.TempDir(), "log.db"), false)
-	if err := r.engine.Start("test", true); err != nil {
+	g := newGuarded(t)
+	if err := g.engine.InputChanged("door-main", true, t0.Add(time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.engine.InputChanged("door-main", true, t0.Add(time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	st := r.sink.last("door-main")
+	st := g.states.last("door-main")
 	if st.State != "open" || !st.Active || st.Seq != 2 || !st.Since.Equal(t0.Add(time.Second)) {
 		t.Fatalf("published state %+v", st)
 	}
@@ -113,35 +73,35 @@ func TestInputChangeIsLoggedAndPublished(t *testing.T) {
 	if err := schemas.ValidateJSON("device-state", b); err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(r.types(t), " "); got != "gateway.started door.opened" {
+	if got := strings.Join(g.types(), " "); got != "gateway.started door.opened" {
 		t.Fatalf("log: %s", got)
 	}
-	if err := r.engine.InputChanged("nope", true, t0); gateway.ErrorCode(err) != gateway.ENOTFOUND {
+	if err := g.engine.InputChanged("nope", true, t0); gateway.ErrorCode(err) != gateway.ENOTFOUND {
 		t.Fatalf("unknown input: %v", err)
 	}
 }
 
 func TestExitButtonPulsesTheStrike(t *testing.T) {
-	r := newRoom(t, filepath.Join(t.TempDir(), "log.db"), false)
-	r.engine.Start("test", true)
-	r.engine.InputChanged("exit-button", true, t0)
-	if r.strike.Level() != gpio.High || r.sink.last("strike").State != "on" {
+	g := newGuarded(t)
+	g.set("exit-button", true)
+	if g.strike.Level() != gpio.High || g.states.last("strike").State != "on" {
 		t.Fatal("strike not released by the exit button")
 	}
-	r.engine.InputChanged("exit-button", false, t0.Add(200*time.Millisecond))
-	r.clock.Advance(4999 * time.Millisecond)
-	if r.strike.Level() != gpio.High {
+	g.clock.Advance(200 * time.Millisecond)
+	g.set("exit-button", false)
+	g.clock.Advance(4799 * time.Millisecond)
+	if g.strike.Level() != gpio.High {
 		t.Fatal("strike closed before 5 s")
 	}
-	r.clock.Advance(time.Millisecond)
-	if r.strike.Level() != gpio.Low || r.sink.last("strike").State != "off" {
+	g.clock.Advance(time.Millisecond)
+	if g.strike.Level() != gpio.Low || g.states.last("strike").State != "off" {
 		t.Fatal("strike still released after 5 s")
 	}
 	want := "gateway.started exit.pressed output.on exit.released output.off"
-	if got := strings.Join(r.types(t), " "); got != want {
+	if got := strings.Join(g.types(), " "); got != want {
 		t.Fatalf("log: %s\nwant %s", got, want)
 	}
-	on, _ := r.store.Query(gateway.EventFilter{Types: []string{"output.on"}})
+	on, _ := g.store.Query(gateway.EventFilter{Types: []string{"output.on"}})
 	if !strings.Contains(string(on[0].Data), `"cause":"exit-button"`) || !strings.Contains(string(on[0].Data), `"pulse_ms":5000`) {
 		t.Fatalf("output.on data %s", on[0].Data)
 	}
@@ -149,39 +109,37 @@ func TestExitButtonPulsesTheStrike(t *testing.T) {
 
 // A door opened while the gateway was down is reported at the next start.
 func TestChangeWhileDownIsReportedAtStart(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "log.db")
-	r := newRoom(t, path, false)
-	r.engine.Start("test", true)
-	r.engine.Stop("shutdown")
-	r.store.Close()
-
-	r = newRoom(t, path, true) // the door reads open at the next start
-	if err := r.engine.Start("test", true); err != nil {
+	g := newGuarded(t)
+	if err := g.room.Stop("shutdown"); err != nil {
 		t.Fatal(err)
 	}
+	g.crash()
+	g.active["door-main"] = true // the door reads open at the next start
+	g.open()
 	want := "gateway.started gateway.stopped gateway.started door.opened(at start)"
-	if got := strings.Join(r.types(t), " "); got != want {
+	if got := strings.Join(g.types(), " "); got != want {
 		t.Fatalf("log: %s\nwant %s", got, want)
 	}
-	evs, _ := r.store.Query(gateway.EventFilter{Types: []string{"gateway.started"}})
+	evs, _ := g.store.Query(gateway.EventFilter{Types: []string{"gateway.started"}})
 	if !strings.Contains(string(evs[1].Data), `"clean_stop":true`) {
 		t.Fatalf("second start data %s", evs[1].Data)
 	}
-	if st := r.sink.last("door-main"); st.State != "open" || st.Seq != 4 {
+	if st := g.states.last("door-main"); st.State != "open" || st.Seq != 4 {
 		t.Fatalf("door state %+v", st)
 	}
 	// The exit button did not change: its state keeps the time it was recorded.
-	if st := r.sink.last("exit-button"); !st.Since.Equal(t0) || st.State != "released" {
+	if st := g.states.last("exit-button"); !st.Since.Equal(t0) || st.State != "released" {
 		t.Fatalf("exit button state %+v", st)
 	}
 }
 
 func TestUntrustedClockIsFlagged(t *testing.T) {
-	r := newRoom(t, filepath.Join(t.TempDir(), "log.db"), false)
-	r.clock.SetTrusted(false)
-	r.engine.Start("test", true)
-	evs, _ := r.store.Query(gateway.EventFilter{})
-	if evs[0].ClockTrusted {
-		t.Fatal("event from an unsynchronised clock not flagged")
+	g := newGuarded(t)
+	g.crash()
+	g.clock.SetTrusted(false)
+	g.open()
+	evs, _ := g.store.Query(gateway.EventFilter{Types: []string{"gateway.started"}})
+	if len(evs) != 2 || !evs[0].ClockTrusted || evs[1].ClockTrusted {
+		t.Fatal("an event of an unsynchronised clock is not flagged")
 	}
 }

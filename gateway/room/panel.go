@@ -61,8 +61,8 @@ type Panel struct {
 	stopRetry func() bool
 }
 
-// NewPanel returns the panel of room.
-func NewPanel(room string, cfg gateway.PanelConfig, clock gateway.Clock, log gateway.PanelLog, sink gateway.PanelSink) *Panel {
+// newPanel returns the panel of room.
+func newPanel(room string, cfg gateway.PanelConfig, clock gateway.Clock, log gateway.PanelLog, sink gateway.PanelSink) *Panel {
 	return &Panel{room: room, cfg: cfg, clock: clock, log: log, sink: sink,
 		st: &gateway.PanelState{Mode: gateway.ModeOpen, Since: clock.Now()}}
 }

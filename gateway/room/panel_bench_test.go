@@ -1,7 +1,10 @@
 package room_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -9,6 +12,7 @@ import (
 
 	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/clocktest"
+	"github.com/roomguard/roomguard/gateway/config"
 	"github.com/roomguard/roomguard/gateway/room"
 	"github.com/roomguard/roomguard/gateway/sqlite"
 )
@@ -31,15 +35,16 @@ func inputsWithAlarms(b *testing.B, inputs int) {
 		b.Fatal(err)
 	}
 	defer store.Close()
-	engine := room.NewEngine("jiyao-301", clock, store, &sink{})
+	r := room.New(room.Config{ID: "jiyao-301", Panel: gateway.DefaultPanelConfig(), Access: config.DefaultAccess(), Inventory: -1},
+		store, clock, &testSink{&sink{}, &retained{alarms: map[string]json.RawMessage{}, reports: map[string]json.RawMessage{}},
+			&occupancySink{}, &vaultSink{states: map[string][]byte{}}}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	for i := 0; i < inputs; i++ {
-		engine.AddInput(gateway.Input{ID: fmt.Sprintf("window-%d", i), Kind: gateway.KindWindow}, false)
+		r.AddInput(gateway.Input{ID: fmt.Sprintf("window-%d", i), Kind: gateway.KindWindow}, false)
 	}
-	panel := room.NewPanel("jiyao-301", gateway.DefaultPanelConfig(), clock, store, nil)
-	engine.SetPanel(panel)
-	if err := engine.Start("bench", true); err != nil {
+	if err := r.Start("bench", true); err != nil {
 		b.Fatal(err)
 	}
+	engine, panel := r.Engine, r.Panel
 	if err := panel.Arm("li.ming"); err != nil {
 		b.Fatal(err)
 	}

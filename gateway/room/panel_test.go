@@ -19,6 +19,7 @@ import (
 	"github.com/roomguard/roomguard/devices/relay"
 	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/clocktest"
+	"github.com/roomguard/roomguard/gateway/config"
 	"github.com/roomguard/roomguard/gateway/room"
 	"github.com/roomguard/roomguard/gateway/sqlite"
 	"github.com/roomguard/roomguard/schemas"
@@ -49,22 +50,38 @@ func (r *retained) SealReport(id string, p json.RawMessage) {
 	r.mu.Unlock()
 }
 
-// guarded is a room with the panel: a door, two windows, an IR detector, a
-// safe (bolt and door), a tamper loop, a panic button and a siren.
+// guarded is the tests' room, built as the gateway builds it, by room.New:
+// a door, two windows, an IR detector, safe A (bolt and door), a tamper
+// loop, a panic button, an exit button, a siren and a door strike, and
+// what its spec adds (entry control's doors and readers, carrier tracking,
+// registers).
 type guarded struct {
 	t      testing.TB
 	path   string
 	clock  *clocktest.Clock
+	spec   spec
 	store  *sqlite.Store
 	log    *flakyLog // the store, made to refuse writes at will
+	room   *room.Room
 	engine *room.Engine
 	panel  *room.Panel
+	access *room.Access
+	vault  *room.Vault
 	ret    *retained
 	states *sink
+	occ    *occupancySink
+	vsink  *vaultSink
 	siren  *gpiosim.Pin
-	inputs map[string]gateway.InputKind
+	strike *gpiosim.Pin
 	active map[string]bool
 	mark   uint64 // events after this seq are "new"
+}
+
+// spec is what a test room has beyond the guarded room.
+type spec struct {
+	access gateway.AccessConfig  // entry control: no doors unless given
+	vault  *gateway.VaultConfig  // nil: no carrier tracking
+	seed   func(s *sqlite.Store) // the registers, written before the first start
 }
 
 var guardedInputs = map[string]gateway.InputKind{
@@ -73,13 +90,23 @@ var guardedInputs = map[string]gateway.InputKind{
 	"tamper-1": gateway.KindTamper, "panic-1": gateway.KindPanic,
 }
 
-func newGuarded(t testing.TB) *guarded {
-	g := &guarded{t: t, path: filepath.Join(t.TempDir(), "log.db"), clock: clocktest.New(t0), active: map[string]bool{}}
+// testSchedule is the test room's working day: it ends at 18:00; New
+// Year's days are holidays.
+var testSchedule = gateway.WorkSchedule{Location: t0.Location(), End: 18 * time.Hour,
+	Holidays: []gateway.Holiday{{Name: "元旦", From: time.Date(2027, 1, 1, 0, 0, 0, 0, t0.Location()), To: time.Date(2027, 1, 3, 0, 0, 0, 0, t0.Location())}}}
+
+func newGuarded(t testing.TB) *guarded { return openRoom(t, spec{access: config.DefaultAccess()}) }
+
+// openRoom is the one helper the tests build a room with (like a test's
+// MustOpenDB): a new log in a temporary directory, the room of sp on it,
+// started.
+func openRoom(t testing.TB, sp spec) *guarded {
+	g := &guarded{t: t, path: filepath.Join(t.TempDir(), "log.db"), clock: clocktest.New(t0), active: map[string]bool{}, spec: sp}
 	g.open()
 	return g
 }
 
-// open (re)starts the gateway on the log, with the inputs as they are.
+// open (re)starts the room on its log, with the inputs as they are.
 func (g *guarded) open() {
 	t := g.t
 	t.Helper()
@@ -88,25 +115,36 @@ func (g *guarded) open() {
 		t.Fatal(err)
 	}
 	g.store = store
+	if g.mark == 0 && g.spec.seed != nil {
+		g.spec.seed(store)
+	}
 	g.ret = &retained{alarms: map[string]json.RawMessage{}, reports: map[string]json.RawMessage{}}
-	g.states = &sink{}
+	g.states, g.occ, g.vsink = &sink{}, &occupancySink{}, &vaultSink{states: map[string][]byte{}}
 	g.log = &flakyLog{Store: store}
-	g.engine = room.NewEngine("jiyao-301", g.clock, g.log, g.states)
+	cfg := room.Config{ID: "jiyao-301", Panel: gateway.DefaultPanelConfig(), Access: g.spec.access, Vault: g.spec.vault,
+		Safes:    []gateway.SafeConfig{{ID: "safe-a", Name: "保密柜A", Bolt: "safe-a-bolt", Door: "safe-a-door", OpenReminder: 10 * time.Minute}},
+		Schedule: testSchedule, Inventory: -1, Key: gateway.Keyed("test key")}
+	g.room = room.New(cfg, g.log, g.clock, &testSink{g.states, g.ret, g.occ, g.vsink}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	g.engine, g.panel, g.access, g.vault = g.room.Engine, g.room.Panel, g.room.Access, g.room.Vault
 	for id, k := range guardedInputs {
-		g.engine.AddInput(gateway.Input{ID: id, Kind: k}, g.active[id])
+		g.room.AddInput(gateway.Input{ID: id, Kind: k}, g.active[id])
 	}
-	g.engine.AddSafe(gateway.SafeConfig{ID: "safe-a", Name: "保密柜A", Bolt: "safe-a-bolt", Door: "safe-a-door", OpenReminder: 10 * time.Minute})
-	g.siren = gpiosim.New("GPIO24")
-	drv, err := relay.New(g.siren, &relay.Opts{ActiveLevel: gpio.High, AfterFunc: g.clock.AfterFunc,
-		OnChange: func(on bool, _ time.Duration) { g.engine.OutputChanged("siren", on, 0) }})
-	if err != nil {
-		t.Fatal(err)
+	g.room.AddInput(gateway.Input{ID: "exit-button", Kind: gateway.KindExitButton, Strike: "strike"}, false)
+	g.siren, g.strike = gpiosim.New("GPIO24"), gpiosim.New("GPIO23")
+	for _, o := range []struct {
+		id    string
+		kind  gateway.OutputKind
+		pin   *gpiosim.Pin
+		pulse time.Duration
+	}{{"siren", gateway.KindSiren, g.siren, 0}, {"strike", gateway.KindDoorStrike, g.strike, 5 * time.Second}} {
+		drv, err := relay.New(o.pin, &relay.Opts{ActiveLevel: gpio.High, AfterFunc: g.clock.AfterFunc,
+			OnChange: func(on bool, p time.Duration) { g.engine.OutputChanged(o.id, on, p) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g.room.AddOutput(gateway.Output{ID: o.id, Kind: o.kind, Pulse: o.pulse, Driver: drv})
 	}
-	g.engine.AddOutput(gateway.Output{ID: "siren", Kind: gateway.KindSiren, Driver: drv})
-	g.panel = room.NewPanel("jiyao-301", gateway.DefaultPanelConfig(), g.clock, g.log, g.ret)
-	g.panel.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	g.engine.SetPanel(g.panel)
-	if err := g.engine.Start("test", true); err != nil {
+	if err := g.room.Start("test", true); err != nil {
 		t.Fatal(err)
 	}
 	if g.mark == 0 { // a restart's own events are still news
@@ -114,8 +152,14 @@ func (g *guarded) open() {
 	}
 }
 
-// crash ends the gateway as a kill would: its log closed mid-flight, its
-// timers gone with the process.
+// testSink is everything a test room publishes, kept as a broker would.
+type testSink struct {
+	*sink
+	*retained
+	*occupancySink
+	*vaultSink
+}
+
 // flakyLog is the room's log that refuses every write while fail is set, as
 // a full disk or a failing card would.
 type flakyLog struct {
@@ -155,8 +199,7 @@ func (l *flakyLog) AppendWithStates(events []gateway.Event, states []gateway.Dev
 }
 
 func (g *guarded) crash() {
-	g.panel.Stop()
-	g.engine.StopSafes()
+	g.room.StopTimers()
 	if err := g.store.Close(); err != nil {
 		g.t.Fatal(err)
 	}

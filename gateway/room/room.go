@@ -62,15 +62,15 @@ type Room struct {
 // outputs, then Start it.
 func New(cfg Config, log Log, clock gateway.Clock, sink Sink, logger *slog.Logger) *Room {
 	r := &Room{ID: cfg.ID, cfg: cfg}
-	r.Engine = NewEngine(cfg.ID, clock, log, sink)
-	r.Panel = NewPanel(cfg.ID, cfg.Panel, clock, log, sink)
+	r.Engine = newEngine(cfg.ID, clock, log, sink)
+	r.Panel = newPanel(cfg.ID, cfg.Panel, clock, log, sink)
 	r.Panel.Log = logger
-	r.Engine.SetPanel(r.Panel)
-	r.Access = NewAccess(cfg.ID, cfg.Access, clock, log, log, sink, r.Panel, cfg.Key)
-	r.Engine.SetAccess(r.Access)
+	r.Engine.setPanel(r.Panel)
+	r.Access = newAccess(cfg.ID, cfg.Access, clock, log, log, sink, r.Panel, cfg.Key)
+	r.Engine.setAccess(r.Access)
 	if cfg.Vault != nil {
 		ws := cfg.Schedule
-		r.Vault = NewVault(cfg.ID, *cfg.Vault, clock, log, log, r.Panel, r.Access, sink, &ws)
+		r.Vault = newVault(cfg.ID, *cfg.Vault, clock, log, log, r.Panel, r.Access, sink, &ws)
 	}
 	r.Sealer = Sealer{Panel: r.Panel, Vault: r.Vault}
 	return r

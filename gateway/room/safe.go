@@ -2,7 +2,6 @@ package room
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/roomguard/roomguard/gateway"
 )
@@ -38,32 +37,9 @@ func (e *Engine) AddSafe(s gateway.SafeConfig) {
 	e.states[s.ID] = gateway.DeviceState{Device: s.ID, Kind: gateway.KindSafe, Name: s.Name, State: state, Active: state != gateway.SafeLocked, Since: e.clock.Now()}
 }
 
-// safeInput follows a change of one of a safe's contacts, logged as seq.
-func (e *Engine) safeInput(run *safeRun, at time.Time, seq uint64) error {
-	e.safeMu.Lock()
-	defer e.safeMu.Unlock()
-	e.mu.Lock()
-	s := run.cfg
-	state := safeState(e.states[s.Bolt].Active, e.states[s.Door].Active)
-	cur := e.states[s.ID]
-	e.mu.Unlock()
-	if cur.State == state {
-		return nil
-	}
-	st := gateway.DeviceState{Device: s.ID, Kind: gateway.KindSafe, Name: s.Name, State: state, Active: state != gateway.SafeLocked, Since: at, Seq: seq}
-	if _, err := e.log.AppendWithStates(nil, []gateway.DeviceState{st}); err != nil {
-		return fmt.Errorf("safe %s: %w", s.ID, err)
-	}
-	e.recorded(st, seq)
-	return nil // no panel, no reminder
-}
-
 // startSafes arms the reminders of the safes found not locked at start, and
 // restores the reminders of those found locked, in one change of the room.
 func (e *Engine) startSafes() error {
-	if e.panel == nil {
-		return nil
-	}
 	return e.panel.do(func(c *change) error {
 		for _, run := range e.safeRuns {
 			e.remindIn(c, run, e.stateIn(c, run.cfg.ID).State)

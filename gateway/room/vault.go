@@ -51,10 +51,10 @@ type sighting struct {
 // maxUnknown bounds the unregistered tags remembered for inventories.
 const maxUnknown = 10000
 
-// NewVault returns the carrier tracking of room. Load restores it. cfg is
+// newVault returns the carrier tracking of room. Load restores it. cfg is
 // complete (its defaults are config.DefaultVault's) and work is the room's
 // working day.
-func NewVault(room string, cfg gateway.VaultConfig, clock gateway.Clock, log gateway.VaultLog, people gateway.Register, panel *Panel, access *Access, sink gateway.VaultSink, work *gateway.WorkSchedule) *Vault {
+func newVault(room string, cfg gateway.VaultConfig, clock gateway.Clock, log gateway.VaultLog, people gateway.Register, panel *Panel, access *Access, sink gateway.VaultSink, work *gateway.WorkSchedule) *Vault {
 	v := &Vault{room: room, cfg: cfg, clock: clock, log: log, people: people, panel: panel, access: access, sink: sink, work: work,
 		carriers: map[string]*gateway.Carrier{}, byEPC: map[string]*gateway.Carrier{}, state: map[string]*gateway.CarrierState{},
 		loans: map[string]*gateway.SignOut{}, seen: map[string]sighting{}, unknown: map[string]sighting{}, timers: map[string]func() bool{},

@@ -10,14 +10,13 @@ import (
 	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/config"
 	"github.com/roomguard/roomguard/gateway/room"
+	"github.com/roomguard/roomguard/gateway/sqlite"
 )
 
 // vaultRoom is the entry room plus carrier tracking: two safes on the
 // antennas of one reader, and a gate reader at the door.
 type vaultRoom struct {
 	*entry
-	vault *room.Vault
-	sink  *vaultSink
 }
 
 type vaultSink struct {
@@ -39,32 +38,19 @@ var carriers = []gateway.Carrier{
 }
 
 func newVaultRoom(t testing.TB, cs []gateway.Carrier) *vaultRoom {
-	e := newEntry(t, config.DefaultAccess())
-	if _, err := e.store.ReplacePeople(vaultPeople, 2, "test", t0); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.store.ReplaceCarriers(cs, 1, "sec-officer", t0); err != nil {
-		t.Fatal(err)
-	}
-	v := &vaultRoom{entry: e, sink: &vaultSink{states: map[string][]byte{}}}
-	v.openVault()
-	e.news()
-	return v
-}
-
-func (v *vaultRoom) openVault() {
 	cfg := config.DefaultVault()
 	cfg.Antennas = map[gateway.Antenna]gateway.Location{
 		{Reader: "uhf-safes", Antenna: 1}: {Kind: gateway.LocSafe, ID: "safe-a"},
 		{Reader: "uhf-safes", Antenna: 2}: {Kind: gateway.LocSafe, ID: "safe-b"},
 		{Reader: "uhf-gate", Antenna: 1}:  {Kind: gateway.LocGate, ID: "door-main"},
 	}
-	v.vault = room.NewVault("jiyao-301", cfg, v.clock, v.store, v.store, v.panel, v.access, v.sink,
-		&gateway.WorkSchedule{End: 18 * time.Hour, Location: t0.Location()})
-	if err := v.vault.Load(); err != nil {
-		v.t.Fatal(err)
+	seed := func(s *sqlite.Store) {
+		seedPeople(vaultPeople)(s)
+		if _, err := s.ReplaceCarriers(cs, 1, "sec-officer", t0); err != nil {
+			panic(err)
+		}
 	}
-	v.t.Cleanup(v.vault.Stop)
+	return &vaultRoom{&entry{openRoom(t, spec{access: withDoor(config.DefaultAccess()), vault: &cfg, seed: seed})}}
 }
 
 func (v *vaultRoom) seen(reader string, antenna int, epc string) {
@@ -109,8 +95,8 @@ func TestCarrierPresence(t *testing.T) {
 	if v.status("JM-0002") != gateway.CarrierHome || len(v.vault.Away()) != 0 {
 		t.Fatalf("status %s, away %v", v.status("JM-0002"), v.vault.Away())
 	}
-	if !strings.Contains(string(v.sink.states["JM-0002"]), `"status":"home"`) {
-		t.Fatalf("retained state %s", v.sink.states["JM-0002"])
+	if !strings.Contains(string(v.vsink.states["JM-0002"]), `"status":"home"`) {
+		t.Fatalf("retained state %s", v.vsink.states["JM-0002"])
 	}
 	if err := v.vault.Seen("uhf-nowhere", 1, carriers[0].EPC, v.clock.Now()); gateway.ErrorCode(err) != gateway.ENOTFOUND {
 		t.Fatalf("unknown reader: %v", err)
@@ -125,7 +111,7 @@ func TestUnauthorizedRemoval(t *testing.T) {
 	v.pass("reader-out", "62E3086CED") // 张伟 enters
 	v.news()
 	v.seen("uhf-gate", 1, carriers[0].EPC)
-	v.expect("carrier.moved", "carrier.removal", "alarm.raised")
+	v.expect("carrier.moved", "carrier.removal", "alarm.raised", "output.on") // the removal alarm sounds the siren
 	a := v.alarm(gateway.AlarmCarrierRemoval)
 	if a.Device != "JM-0001" || !strings.Contains(a.Detail, "张伟") || !strings.Contains(a.Detail, "年度工作要点") {
 		t.Fatalf("alarm %+v", a)
@@ -195,7 +181,7 @@ func TestSignOutAndReturn(t *testing.T) {
 	}
 	// In-room use only: at the gate it is an unauthorized removal.
 	v.seen("uhf-gate", 1, carriers[0].EPC)
-	v.expect("carrier.moved", "carrier.removal", "alarm.raised")
+	v.expect("carrier.moved", "carrier.removal", "alarm.raised", "output.on") // the removal alarm sounds the siren
 	v.seen("uhf-safes", 1, carriers[0].EPC)
 	v.news()
 
@@ -232,8 +218,8 @@ func TestSignOutAndReturn(t *testing.T) {
 	}
 
 	// A restart keeps the open loan and its due time.
-	v.vault.Stop()
-	v.openVault()
+	v.crash()
+	v.open()
 	loans := v.vault.Loans()
 	if len(loans) != 1 || loans[0].ID != l2.ID || !loans[0].Due.Equal(l2.Due) {
 		t.Fatalf("after a restart: %+v", loans)
@@ -271,8 +257,8 @@ func TestInventoryOf5000(t *testing.T) {
 		t.Fatalf("stored %v %v", stored, err)
 	}
 	news := v.news()
-	if news[len(news)-1] != "inventory.completed" || v.sink.reports != 1 {
-		t.Fatalf("events %v, reports %d", news[len(news)-4:], v.sink.reports)
+	if news[len(news)-1] != "inventory.completed" || v.vsink.reports != 1 {
+		t.Fatalf("events %v, reports %d", news[len(news)-4:], v.vsink.reports)
 	}
 	if _, err := v.vault.Inventory(gateway.InventoryCommand, ""); gateway.ErrorCode(err) != gateway.EINVALID {
 		t.Fatalf("inventory without who: %v", err)
@@ -389,10 +375,10 @@ func TestReplaceKeepsLoans(t *testing.T) {
 	if err := v.vault.Replace(keep, func() error { _, err := v.store.ReplaceCarriers(keep, 2, "p-li", v.clock.Now()); return err }); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := v.vault.State("JM-0002"); ok || v.sink.states["JM-0002"] != nil {
-		t.Fatalf("JM-0002 still has a state: %s", v.sink.states["JM-0002"])
+	if _, ok := v.vault.State("JM-0002"); ok || v.vsink.states["JM-0002"] != nil {
+		t.Fatalf("JM-0002 still has a state: %s", v.vsink.states["JM-0002"])
 	}
-	if len(v.sink.states["JM-0001"]) == 0 {
+	if len(v.vsink.states["JM-0001"]) == 0 {
 		t.Fatal("kept carriers not published again")
 	}
 }
@@ -445,16 +431,16 @@ func TestDailyInventory(t *testing.T) {
 	v.vault.ScheduleInventory(17*time.Hour + 45*time.Minute)
 	at := time.Date(2026, 11, 22, 17, 45, 0, 0, t0.Location())
 	v.clock.Advance(at.Sub(v.clock.Now()) - time.Second)
-	if v.sink.reports != 0 {
+	if v.vsink.reports != 0 {
 		t.Fatal("early")
 	}
 	v.clock.Advance(time.Second)
-	if v.sink.reports != 1 {
-		t.Fatalf("%d reports at 17:45", v.sink.reports)
+	if v.vsink.reports != 1 {
+		t.Fatalf("%d reports at 17:45", v.vsink.reports)
 	}
 	v.clock.Advance(24 * time.Hour)
-	if v.sink.reports != 2 {
-		t.Fatalf("%d reports the next day", v.sink.reports)
+	if v.vsink.reports != 2 {
+		t.Fatalf("%d reports the next day", v.vsink.reports)
 	}
 	rs, err := v.store.Inventories(time.Time{}, 0)
 	if err != nil || len(rs) != 2 || rs[0].Trigger != gateway.InventorySchedule || rs[0].By != "gateway" {
