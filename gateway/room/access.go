@@ -45,8 +45,7 @@ type Access struct {
 	work  *gateway.WorkSchedule
 	key   gateway.Keyed
 
-	// Strike releases a door strike for its configured pulse (the engine).
-	Strike func(output, cause string) error
+	engine *Engine // releases the door strikes
 
 	mu         sync.Mutex
 	doors      map[string]*doorState
@@ -76,7 +75,6 @@ func newAccess(room string, cfg gateway.AccessConfig, clock gateway.Clock, reg g
 	}
 	a.inside.Store(&[]string{})
 	if panel != nil {
-		panel.Inside = a.Inside
 	}
 	return a
 }
@@ -238,7 +236,7 @@ func (a *Access) Badge(reader, card string, at time.Time) (gateway.Decision, err
 		burst := 0
 		if d.Granted {
 			a.denials[reader] = 0
-			strikeErr = a.Strike(door.cfg.Strike, reader)
+			strikeErr = a.engine.ReleaseStrike(door.cfg.Strike, reader)
 			a.grantDoor(door, d, r, at)
 		} else if d.Reason != gateway.DenyWaitingSecond {
 			a.denials[reader]++

@@ -32,22 +32,6 @@ type Engine struct {
 	safeMu   sync.Mutex          // one safe change at a time
 }
 
-// setAccess connects entry control: it sees every logged input change, and
-// releases door strikes through the engine.
-func (e *Engine) setAccess(a *Access) {
-	e.access = a
-	a.Strike = e.ReleaseStrike
-}
-
-// setPanel connects the room's alarm panel: inputs reach it after they are
-// logged, and it sees the devices and drives the sirens through the engine.
-func (e *Engine) setPanel(p *Panel) {
-	e.panel = p
-	p.Devices = e.States
-	p.Siren = e.SetSirens
-	p.Chirp = e.Chirp
-}
-
 // Chirp pulses every siren and indicator for d; cause goes into the events.
 func (e *Engine) Chirp(d time.Duration, cause string) error {
 	e.mu.Lock()

@@ -25,19 +25,12 @@ type Panel struct {
 	log   gateway.PanelLog
 	sink  gateway.PanelSink
 
-	// Devices returns the present state of every device (the engine's).
-	Devices func() []gateway.DeviceState
-	// Siren drives the room's sirens; cause names the alarm behind it.
-	Siren func(on bool, cause string)
-	// Chirp pulses the sirens and indicators briefly (an exit fault).
-	Chirp func(d time.Duration, cause string) error
-	// Inside lists who is in the room (entry control, once it exists).
-	Inside func() []string
-	// CarriersAway, when set, lists the carriers that are not home (see Vault.Away).
-	CarriersAway func() []gateway.Reason
-	// CarriersInSafes, when set, lists per safe the carriers in it now (see
-	// Vault.InSafes), for the seal snapshot.
-	CarriersInSafes func() map[string][]string
+	// The room's other parts, joined by New: the engine (the devices'
+	// states, the sirens), entry control (who is inside) and carrier
+	// tracking (nil in a room without it).
+	engine *Engine
+	access *Access
+	vault  *Vault
 
 	// Log receives the gateway faults as they happen; nil: slog.Default().
 	Log *slog.Logger
@@ -254,8 +247,8 @@ func (p *Panel) commit(c *change) error {
 		f()
 	}
 	p.driveSiren(prev)
-	if c.chirp && p.Chirp != nil && !p.st.SirenOn {
-		if err := p.Chirp(p.cfg.Chirp, "exit-fault"); err != nil {
+	if c.chirp && !p.st.SirenOn {
+		if err := p.engine.Chirp(p.cfg.Chirp, "exit-fault"); err != nil {
 			p.fault("chirp the exit fault", err)
 		}
 	}
@@ -295,7 +288,7 @@ func (p *Panel) publish(report *gateway.SealReport) {
 }
 
 func (p *Panel) driveSiren(prev *gateway.PanelState) {
-	if p.Siren == nil || prev.SirenOn == p.st.SirenOn {
+	if prev.SirenOn == p.st.SirenOn {
 		return
 	}
 	cause := "alarm"
@@ -310,7 +303,7 @@ func (p *Panel) driveSiren(prev *gateway.PanelState) {
 			cause = "cut-off"
 		}
 	}
-	p.Siren(p.st.SirenOn, cause)
+	p.engine.SetSirens(p.st.SirenOn, cause)
 }
 
 // sameMode reports whether a and b publish the same mode payload.
@@ -373,8 +366,8 @@ func (p *Panel) Start(previousStop time.Time) error {
 	if p.sink != nil { // a fault held by the previous run was lost with it; it is not current
 		p.sink.Alarm(p.heldAlarmID(), nil)
 	}
-	if p.Siren != nil && p.st.SirenOn {
-		p.Siren(true, "restart")
+	if p.st.SirenOn {
+		p.engine.SetSirens(true, "restart")
 	}
 	return nil
 }
@@ -519,10 +512,7 @@ func (p *Panel) exitEnds(c *change) {
 // devices is every device's state as this change sees it: the engine's,
 // with the changes of earlier operations in the same batch on top.
 func (c *change) devices() []gateway.DeviceState {
-	if c.p.Devices == nil {
-		return nil
-	}
-	ds := c.p.Devices()
+	ds := c.p.engine.States()
 	for _, sa := range c.states {
 		for i := range ds {
 			if ds[i].Device == sa.State.Device {
@@ -850,13 +840,13 @@ func (p *Panel) ready(c *change, bypass *gateway.Bypass) []gateway.Reason {
 			}
 		}
 	}
-	if p.Inside != nil {
-		if in := p.Inside(); len(in) > 0 {
+	if p.access != nil {
+		if in := p.access.Inside(); len(in) > 0 {
 			add(gateway.Reason{Code: "occupied", Device: "", Detail: "still inside: " + strings.Join(in, ", ")})
 		}
 	}
-	if p.CarriersAway != nil {
-		for _, r := range p.CarriersAway() {
+	if p.vault != nil {
+		for _, r := range p.vault.Away() {
 			if !skip[r.Device] {
 				add(r)
 			}
@@ -938,9 +928,9 @@ func (p *Panel) SetBypass(by, reason string, devices []string) error {
 	case len(devices) == 0:
 		return gateway.Errorf(gateway.EINVALID, "bypass: no devices")
 	}
-	if p.Devices != nil {
+	{
 		known := map[string]gateway.InputKind{}
-		for _, d := range p.Devices() {
+		for _, d := range p.engine.States() {
 			known[d.Device] = gateway.InputKind(d.Kind)
 		}
 		for _, d := range devices {

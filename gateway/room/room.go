@@ -65,13 +65,18 @@ func New(cfg Config, log Log, clock gateway.Clock, sink Sink, logger *slog.Logge
 	r.Engine = newEngine(cfg.ID, clock, log, sink)
 	r.Panel = newPanel(cfg.ID, cfg.Panel, clock, log, sink)
 	r.Panel.Log = logger
-	r.Engine.setPanel(r.Panel)
 	r.Access = newAccess(cfg.ID, cfg.Access, clock, log, log, sink, r.Panel, cfg.Key)
-	r.Engine.setAccess(r.Access)
 	if cfg.Vault != nil {
 		ws := cfg.Schedule
 		r.Vault = newVault(cfg.ID, *cfg.Vault, clock, log, log, r.Panel, r.Access, sink, &ws)
 	}
+	// The parts know each other directly, joined here and nowhere else:
+	// inputs reach the panel and entry control through the engine's one
+	// change; the panel reads the devices, who is inside and the carriers,
+	// and drives the sirens; entry control releases the strikes.
+	r.Engine.panel, r.Engine.access = r.Panel, r.Access
+	r.Panel.engine, r.Panel.access, r.Panel.vault = r.Engine, r.Access, r.Vault
+	r.Access.engine = r.Engine
 	r.Sealer = Sealer{Panel: r.Panel, Vault: r.Vault}
 	return r
 }

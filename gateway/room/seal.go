@@ -177,10 +177,10 @@ func judge(r *gateway.SealReport, sealSeq, lastSeq uint64) {
 // carriersInSafes is the carriers part of a seal snapshot; nil in a room
 // without carrier tracking.
 func (p *Panel) carriersInSafes() map[string][]string {
-	if p.CarriersInSafes == nil {
+	if p.vault == nil {
 		return nil
 	}
-	m := p.CarriersInSafes()
+	m := p.vault.InSafes()
 	if m == nil {
 		m = map[string][]string{}
 	}

@@ -60,8 +60,6 @@ func newVault(room string, cfg gateway.VaultConfig, clock gateway.Clock, log gat
 		loans: map[string]*gateway.SignOut{}, seen: map[string]sighting{}, unknown: map[string]sighting{}, timers: map[string]func() bool{},
 		removed: map[string]bool{}}
 	if panel != nil {
-		panel.CarriersAway = v.Away
-		panel.CarriersInSafes = v.InSafes
 	}
 	return v
 }
