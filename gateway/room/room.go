@@ -133,3 +133,54 @@ func (r *Room) Stop(reason string) error {
 	r.StopTimers()
 	return r.Engine.Stop(reason)
 }
+
+// What the room's devices reach of it: each a door into the one commit
+// path (the hardware package's Room).
+
+// InputChanged takes an input's accepted change.
+func (r *Room) InputChanged(id string, active bool, at time.Time) error {
+	return r.Engine.InputChanged(id, active, at)
+}
+
+// OutputChanged records that an output turned on or off.
+func (r *Room) OutputChanged(id string, on bool, pulse time.Duration) error {
+	return r.Engine.OutputChanged(id, on, pulse)
+}
+
+// Badge decides a card presented at a reader.
+func (r *Room) Badge(reader, card string, at time.Time) (gateway.Decision, error) {
+	return r.Access.Badge(reader, card, at)
+}
+
+// Seen takes a tag read at a UHF reader's antenna.
+func (r *Room) Seen(reader string, antenna int, epc string, at time.Time) error {
+	if r.Vault == nil {
+		return gateway.Errorf(gateway.ENOTFOUND, "room %s tracks no carriers", r.ID)
+	}
+	return r.Vault.Seen(reader, antenna, epc, at)
+}
+
+// Raise opens an alarm of a device (a fault, a tamper a board reports).
+func (r *Room) Raise(class gateway.AlarmClass, device, detail string) (string, error) {
+	return r.Panel.Raise(class, device, detail)
+}
+
+// Restore marks a device's alarms of class restored.
+func (r *Room) Restore(class gateway.AlarmClass, device string) error {
+	return r.Panel.Restore(class, device)
+}
+
+// Fault raises a gateway fault for an error nobody waits for.
+func (r *Room) Fault(what string, err error) { r.Panel.Fault(what, err) }
+
+// Mode is the room's mode.
+func (r *Room) Mode() gateway.Mode { return r.Panel.Mode() }
+
+// Log records an event of a device (a board's hello, a lock released) in
+// a change of its own.
+func (r *Room) Log(ev gateway.Event) error {
+	return r.Panel.do(func(c *change) error {
+		c.events = append(c.events, ev)
+		return nil
+	})
+}

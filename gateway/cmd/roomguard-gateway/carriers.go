@@ -2,15 +2,10 @@ package main
 
 import (
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/roomguard/roomguard/devices/serialline"
-	"github.com/roomguard/roomguard/devices/uhf"
-	"github.com/roomguard/roomguard/devices/uhf/chafon"
-	"github.com/roomguard/roomguard/devices/uhf/r200"
 	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/config"
 	"github.com/roomguard/roomguard/gateway/csv"
@@ -72,11 +67,8 @@ func (cc *carrierCommands) InventoryReport(id string) (*gateway.InventoryReport,
 	return &rs[0], nil
 }
 
-// startCarriers wires carrier tracking when the room has it (the room
-// restored its vault and schedules its inventories): its commands, and every
-// UHF reader supervised like the badge readers (a reader that goes silent
-// raises device-fault and is reopened).
-func (d *daemon) startCarriers(cfg *config.Config, clock gateway.Clock, states *mqtt.Retained, cmds *mqtt.Commands, log *slog.Logger) error {
+// carrierCommands wires the carrier commands when the room tracks carriers.
+func (d *daemon) carrierCommands(cfg *config.Config, clock gateway.Clock, states *mqtt.Retained, cmds *mqtt.Commands) error {
 	if d.room.Vault == nil {
 		return nil
 	}
@@ -90,41 +82,5 @@ func (d *daemon) startCarriers(cfg *config.Config, clock gateway.Clock, states *
 	}
 	cc.publishRegister(ri)
 	cmds.Carriers = cc
-
-	r := d.readers
-	status := d.faultStatus("UHF reader", log)
-	for _, s := range cfg.Serial {
-		if !s.UHF() {
-			continue
-		}
-		id, kind := s.ID, s.Kind
-		addr := byte(0xFF)
-		if s.Address != nil {
-			addr = byte(*s.Address)
-		}
-		seen := func(rd uhf.Read) {
-			if err := d.room.Vault.Seen(id, rd.Antenna, rd.EPC, rd.At); err != nil {
-				log.Warn("tag read not taken", "reader", id, "antenna", rd.Antenna, "epc", rd.EPC, "err", err)
-			}
-		}
-		path, baud := d.simPath(s.ID, s.Path), s.Baud
-		r.wg.Add(1)
-		go func() {
-			defer r.wg.Done()
-			serialline.Supervise(r.stop, serialline.Opts{Path: path, Baud: baud, Status: status(id)},
-				func(port serialline.Port, stop <-chan struct{}, ready func()) error {
-					var p uhf.Protocol
-					switch kind {
-					case "uhf-r200":
-						p = &r200.Reader{}
-					case "uhf-chafon18":
-						p = &chafon.Reader{Addr: addr, Model: chafon.Reader18}
-					default:
-						p = &chafon.Reader{Addr: addr, Model: chafon.Reader288}
-					}
-					return uhf.Run(port, p, stop, ready, &uhf.Opts{Stamp: clock.Now}, seen)
-				})
-		}()
-	}
 	return nil
 }

@@ -11,13 +11,11 @@ import (
 	"sync"
 	"time"
 
-	"periph.io/x/conn/v3/gpio"
-
-	"github.com/roomguard/roomguard/devices/contact"
 	"github.com/roomguard/roomguard/devices/gpiohost"
 	"github.com/roomguard/roomguard/devices/relay"
 	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/config"
+	"github.com/roomguard/roomguard/gateway/hardware"
 	"github.com/roomguard/roomguard/gateway/mqtt"
 	"github.com/roomguard/roomguard/gateway/room"
 	"github.com/roomguard/roomguard/gateway/sim"
@@ -86,15 +84,11 @@ type daemon struct {
 	log     *slog.Logger
 	store   *sqlite.Store
 	room    *room.Room
-	readers *readers
-	boards  *boards
+	devices *hardware.Devices
 	session *mqtt.Session
-	sim     *sim.Room // nil unless simulated
-	inputs  []input
-	outputs []*relay.Dev
+	sim     *sim.Room      // nil unless simulated
 	closers []func() error // undone in reverse order by Stop
 
-	inputsWG             sync.WaitGroup
 	bgWG                 sync.WaitGroup
 	stopSession, stopPub context.CancelFunc
 	stopTail             context.CancelFunc
@@ -103,11 +97,6 @@ type daemon struct {
 	stopOnce  sync.Once
 	stopPrune context.CancelFunc // nil: no retention
 	pruneWG   sync.WaitGroup
-}
-
-type input struct {
-	cfg config.Input
-	dev *contact.Dev
 }
 
 // startDaemon opens the log, the pins and the broker connection, and starts
@@ -120,7 +109,11 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 			if d.room != nil {
 				d.room.StopTimers()
 			}
-			if cerr := errors.Join(d.readers.Stop(), d.boards.Stop(), d.close()); cerr != nil {
+			var stopped error
+			if d.devices != nil {
+				stopped = d.devices.StopReaders()
+			}
+			if cerr := errors.Join(stopped, d.close()); cerr != nil {
 				log.Error("not all closed after a failed start", "err", cerr)
 			}
 		}
@@ -150,24 +143,10 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 			}
 		}
 	}
-	outPins := make([]gpio.PinIO, len(cfg.Outputs))
-	for i, out := range cfg.Outputs {
-		if outPins[i], err = openPin(out.Pin); err != nil {
-			return nil, fmt.Errorf("output %s: %w", out.ID, err)
-		}
+	if d.devices, err = hardware.Open(cfg, hardware.Opts{Clock: clock, OpenPin: openPin, Path: d.simPath, Log: log.With("part", "devices")}); err != nil {
+		return nil, err
 	}
-	for _, in := range cfg.Inputs {
-		pin, err := openPin(in.Pin)
-		if err != nil {
-			return nil, fmt.Errorf("input %s: %w", in.ID, err)
-		}
-		dev, err := contact.New(pin, &contact.Opts{ActiveLevel: level(in.Active), Pull: pull(in.Pull),
-			Debounce: in.Debounce.D(), Poll: cfg.GPIO.Poll.D(), Now: clock.Now})
-		if err != nil {
-			return nil, fmt.Errorf("input %s: %w", in.ID, err)
-		}
-		d.inputs = append(d.inputs, input{in, dev})
-	}
+	d.closers = append(d.closers, d.devices.HaltOutputs)
 
 	if d.store, err = sqlite.Open(cfg.Storage.Path, cfg.Room.ID, clock); err != nil {
 		return nil, err
@@ -216,7 +195,11 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 		}
 	}
 	d.room = room.New(rc, d.store, clock, states, log.With("part", "room"))
-	if err := d.addBoards(cfg, clock, log.With("part", "boards")); err != nil {
+	recorded, err := d.store.DeviceStates()
+	if err != nil {
+		return nil, err
+	}
+	if err := d.devices.Add(d.room, recorded); err != nil {
 		return nil, err
 	}
 	cmds := mqtt.NewCommands(d.session, d.room.Sealer)
@@ -224,32 +207,12 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	ac := &accessCommands{Access: d.room.Access, store: d.store, retained: states, room: cfg.Room.ID, clock: clock}
 	cmds.Access = ac
 	if len(cfg.Boards) > 0 {
-		cmds.Safes = safeRelease{d}
+		cmds.Safes = d.devices
 	}
 	if ri, err := d.store.Register(); err != nil {
 		return nil, err
 	} else {
 		ac.publishRegister(ri)
-	}
-
-	for i, out := range cfg.Outputs {
-		id := out.ID
-		drv, err := relay.New(outPins[i], &relay.Opts{ActiveLevel: level(out.Active), AfterFunc: clock.AfterFunc,
-			OnError: func(err error) { d.room.Panel.Fault("end the pulse of output "+id, err) },
-			OnChange: func(on bool, pulse time.Duration) {
-				if err := d.room.Engine.OutputChanged(id, on, pulse); err != nil {
-					log.Error("output change not logged", "output", id, "err", err)
-				}
-			}})
-		if err != nil {
-			return nil, fmt.Errorf("output %s: %w", out.ID, err)
-		}
-		d.outputs = append(d.outputs, drv)
-		d.closers = append(d.closers, drv.Halt)
-		d.room.Engine.AddOutput(gateway.Output{ID: out.ID, Name: out.Name, Kind: out.Kind, Pulse: out.Pulse.D(), Driver: drv})
-	}
-	for _, in := range d.inputs {
-		d.room.Engine.AddInput(gateway.Input{ID: in.cfg.ID, Name: in.cfg.Name, Kind: in.cfg.Kind, Strike: in.cfg.Strike}, in.dev.Active())
 	}
 
 	if d.sim != nil {
@@ -287,13 +250,9 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	if err := d.room.Start(version, o.Sim); err != nil {
 		return nil, err
 	}
-	if err := d.startReaders(cfg, clock, openPin, log.With("part", "access")); err != nil {
+	if err := d.carrierCommands(cfg, clock, states, cmds); err != nil {
 		return nil, err
 	}
-	if err := d.startCarriers(cfg, clock, states, cmds, log.With("part", "carriers")); err != nil {
-		return nil, err
-	}
-	d.startBoards(clock, log.With("part", "boards"))
 	if days := cfg.Ret.Days; days > 0 {
 		var pruneCtx context.Context
 		pruneCtx, d.stopPrune = context.WithCancel(context.Background())
@@ -301,19 +260,9 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	}
 	log.Info("gateway started", "room", cfg.Room.ID, "sim", o.Sim, "log", cfg.Storage.Path, "broker", brokerURL, "clock_trusted", clock.Trusted())
 
-	// Background work, in the order Stop ends it: inputs first (no new
+	// Background work, in the order Stop ends it: the devices first (no new
 	// events), then the publishers (after a short drain), then the session.
-	for _, in := range d.inputs {
-		d.inputsWG.Add(1)
-		go func() {
-			defer d.inputsWG.Done()
-			in.dev.Run(func(c contact.Change) {
-				if err := d.room.Engine.InputChanged(in.cfg.ID, c.Active, c.At); err != nil {
-					log.Error("input change not logged", "input", in.cfg.ID, "err", err)
-				}
-			})
-		}()
-	}
+	d.devices.Start()
 	var sessionCtx, pubCtx, tailCtx context.Context
 	sessionCtx, d.stopSession = context.WithCancel(context.Background())
 	pubCtx, d.stopPub = context.WithCancel(context.Background())
@@ -356,7 +305,7 @@ func (d *daemon) Stop() { d.stopOnce.Do(d.stop) }
 
 func (d *daemon) stop() {
 	d.log.Info("stopping")
-	if err := errors.Join(d.readers.Stop(), d.boards.Stop()); err != nil {
+	if err := d.devices.StopReaders(); err != nil {
 		d.log.Error("readers and boards not all stopped", "err", err)
 	}
 	d.room.StopTimers()
@@ -364,19 +313,14 @@ func (d *daemon) stop() {
 		d.stopPrune()
 		d.pruneWG.Wait()
 	}
-	for _, in := range d.inputs {
-		if err := in.dev.Halt(); err != nil {
-			d.log.Error("input not halted", "input", in.cfg.ID, "err", err)
-		}
+	if err := d.devices.HaltInputs(); err != nil {
+		d.log.Error("inputs not all halted", "err", err)
 	}
-	d.inputsWG.Wait()
 	// The outputs off and the panel's timers ended before the last event,
 	// so gateway.stopped is the last thing logged and the drain below
 	// publishes everything (issue 16: output.off came after the publisher).
-	for i, out := range d.outputs {
-		if err := out.Halt(); err != nil {
-			d.log.Error("output not turned off", "output", d.cfg.Outputs[i].ID, "err", err)
-		}
+	if err := d.devices.HaltOutputs(); err != nil {
+		d.log.Error("outputs not all turned off", "err", err)
 	}
 	if err := d.room.Stop("shutdown"); err != nil {
 		d.log.Error("stop not logged", "err", err)
@@ -412,16 +356,4 @@ func drain(store *sqlite.Store, max time.Duration) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-func level(s string) gpio.Level { return s != "low" }
-
-func pull(s string) gpio.Pull {
-	switch s {
-	case "up":
-		return gpio.PullUp
-	case "down":
-		return gpio.PullDown
-	}
-	return gpio.Float
 }
