@@ -213,20 +213,28 @@ func (g *guarded) set(device string, active bool) {
 	}
 }
 
-// news returns the types of the events since the last call, checking each
-// against the event schema.
-func (g *guarded) news() []string {
+// logged returns the events after seq, each checked against the event
+// schema.
+func (g *guarded) logged(after uint64) []gateway.Event {
 	g.t.Helper()
-	evs, err := g.store.Query(gateway.EventFilter{AfterSeq: g.mark})
+	evs, err := g.store.Query(gateway.EventFilter{AfterSeq: after})
 	if err != nil {
 		g.t.Fatal(err)
 	}
-	var out []string
 	for _, e := range evs {
 		b, _ := json.Marshal(e)
 		if err := schemas.ValidateJSON("event", b); err != nil {
 			g.t.Errorf("event %d %s: %v\n%s", e.Seq, e.Type, err, b)
 		}
+	}
+	return evs
+}
+
+// news returns the types of the events since the last call.
+func (g *guarded) news() []string {
+	g.t.Helper()
+	var out []string
+	for _, e := range g.logged(g.mark) {
 		out = append(out, e.Type)
 		g.mark = e.Seq
 	}
