@@ -168,26 +168,39 @@ func (s *Store) do(j *job) error {
 
 func (s *Store) writer() {
 	defer close(s.stopped)
+	released := 0 // callers the last commit released
 	for j := range s.jobs {
 		batch := []*job{j}
 		n := len(j.events)
 		// The callers the last commit released are runnable now but have
 		// not sent their next write yet; letting them run first makes the
-		// group larger (one fsync for many) at no cost to a lone caller.
-		runtime.Gosched()
-	drain:
-		for n < maxBatch {
-			select {
-			case more, ok := <-s.jobs:
-				if !ok {
+		// group larger (one fsync for many). The writer yields while they
+		// keep coming, up to as many as it released: a lone caller costs
+		// one yield, a crowd shares its fsync.
+		for idle := 0; idle < 2 && len(batch) < max(released, 2) && n < maxBatch; {
+			runtime.Gosched()
+			got := false
+		drain:
+			for n < maxBatch {
+				select {
+				case more, ok := <-s.jobs:
+					if !ok {
+						break drain
+					}
+					batch = append(batch, more)
+					n += len(more.events)
+					got = true
+				default:
 					break drain
 				}
-				batch = append(batch, more)
-				n += len(more.events)
-			default:
-				break drain
+			}
+			if got {
+				idle = 0
+			} else {
+				idle++
 			}
 		}
+		released = len(batch)
 		err := s.commit(batch)
 		if err != nil && len(batch) > 1 {
 			// One bad job must not fail its neighbours: retry each alone.
