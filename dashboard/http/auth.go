@@ -8,9 +8,11 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/roomguard/roomguard/dashboard"
 	"github.com/roomguard/roomguard/gateway"
@@ -102,10 +104,23 @@ func formTokenOK(r *http.Request) bool {
 
 // safeNext keeps a redirect after login on this site.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.Contains(next, "\\") {
+	// Parsed, not pattern-matched: a browser drops tabs and newlines and
+	// reads a backslash as a slash, so "/\t/evil.example/" or "/%5Cevil"
+	// would be another host. Only a path of this site and its query are
+	// kept, rebuilt from the parsed parts.
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
 		return "/"
 	}
-	return next
+	p := u.Path
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsFunc(p, func(r rune) bool { return r == '\\' || unicode.IsControl(r) }) {
+		return "/"
+	}
+	out := (&url.URL{Path: p, RawQuery: u.RawQuery}).String()
+	if !strings.HasPrefix(out, "/") || strings.HasPrefix(out, "//") {
+		return "/"
+	}
+	return out
 }
 
 // dummyHash makes a login for an unknown user cost what a known one costs,

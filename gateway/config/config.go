@@ -626,6 +626,16 @@ func (c *Config) outputsOfKind(k gateway.OutputKind) []string {
 	return ids
 }
 
+// CheckListen applies the embedded broker's rule to a listen address
+// however it is given (the config, --listen): without accounts, loopback
+// only.
+func (m *MQTT) CheckListen(addr string) error {
+	if len(m.Embedded.Users) == 0 && !isLoopback(addr) {
+		return gateway.Errorf(gateway.EINVALID, "%s is reachable from the network: give users (with password files), or listen on 127.0.0.1", addr)
+	}
+	return nil
+}
+
 func isLoopback(hostport string) bool {
 	host, _, err := net.SplitHostPort(hostport)
 	if err != nil {

@@ -629,8 +629,8 @@ func (c *Config) checkMQTT(root *yaml.Node) Errors {
 		}
 	}
 	e := m.Embedded
-	if len(e.Users) == 0 && !isLoopback(e.Listen) {
-		bad([]string{"mqtt", "embedded", "listen"}, "%s is reachable from the network: give users (with password files), or listen on 127.0.0.1", e.Listen)
+	if err := m.CheckListen(e.Listen); err != nil {
+		bad([]string{"mqtt", "embedded", "listen"}, "%v", err)
 	}
 	seen := map[string]bool{}
 	for i := range e.Users {

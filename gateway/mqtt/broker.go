@@ -46,6 +46,12 @@ func StartBroker(addr string, users []BrokerUser, log *slog.Logger) (*Broker, er
 	if err != nil {
 		return nil, fmt.Errorf("mqtt: embedded broker: %w", err)
 	}
+	// The rule is checked on the address actually bound, here where the
+	// broker opens, so no way of giving the address (the config, --listen,
+	// ":1883") opens an anonymous broker to the network.
+	if tcp, ok := ln.Addr().(*net.TCPAddr); len(users) == 0 && (!ok || !tcp.IP.IsLoopback()) {
+		return nil, errors.Join(fmt.Errorf("mqtt: embedded broker: %s is reachable from the network: give accounts (mqtt.embedded.users), or listen on 127.0.0.1", ln.Addr()), ln.Close())
+	}
 	caps := mochi.NewDefaultServerCapabilities()
 	caps.MaximumClientWritesPending = 65536 // a subscriber catching up on a backlog must not be cut off
 	s := mochi.New(&mochi.Options{InlineClient: false, Capabilities: caps, Logger: log})

@@ -1,12 +1,14 @@
 package main_test
 
 import (
+	"context"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/roomguard/roomguard/gateway/testenv"
 )
@@ -45,5 +47,24 @@ func TestBrokenConfigExitsNamingTheField(t *testing.T) {
 				t.Error("a log was created from a broken config")
 			}
 		})
+	}
+}
+
+// Issue 19, item 1: --listen on every interface without broker accounts is
+// refused as the config's listen would be, before anything is written.
+func TestListenFlagKeepsTheLoopbackRule(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "x.db")
+	for _, addr := range []string{"0.0.0.0:0", ":0", "[::]:1883"} {
+		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second) // a broker that opened would run on
+		out, err := exec.CommandContext(ctx, testenv.Gateway(t), "run", "--sim", "--config", "../../../examples/room.yaml", "--db", db, "--listen", addr).CombinedOutput()
+		cancel()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || !strings.Contains(string(out), "reachable from the network") || !strings.Contains(string(out), "--listen") {
+			t.Errorf("--listen %s: %v\n%s", addr, err, out)
+		}
+	}
+	if _, err := os.Stat(db); err == nil {
+		t.Error("a log was created though the broker was refused")
 	}
 }

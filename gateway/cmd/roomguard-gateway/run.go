@@ -50,6 +50,9 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if cfg.MQTT.External() {
 			return fmt.Errorf("--listen: the config uses the external broker %s", cfg.MQTT.URL)
 		}
+		if err := cfg.MQTT.CheckListen(*listen); err != nil {
+			return fmt.Errorf("--listen: %w", err)
+		}
 		cfg.MQTT.Embedded.Listen = *listen
 	}
 	if *firmware != "" && !*simulate {
