@@ -1,7 +1,6 @@
 package http
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -9,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	gwcsv "github.com/roomguard/roomguard/gateway/csv"
 
 	"github.com/roomguard/roomguard/dashboard"
 	"github.com/roomguard/roomguard/dashboard/sqlite"
@@ -163,7 +164,7 @@ func (s *Server) entriesCSV(w http.ResponseWriter, r *request) {
 	f.Limit, f.Before = 5000, dashboard.Cursor{}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="entries-%s.csv"`, s.Clock.Now().In(s.zone()).Format("20060102-150405")))
-	cw := csv.NewWriter(w)
+	cw := gwcsv.NewWriter(w) // every cell neutralised: never a formula in a spreadsheet
 	// A BOM, so spreadsheet programs read the Chinese names as UTF-8; a
 	// write that fails is the browser gone: the export stops and says so.
 	_, err = w.Write([]byte("\ufeff"))
@@ -179,7 +180,7 @@ func (s *Server) entriesCSV(w http.ResponseWriter, r *request) {
 		}
 		for _, e := range page {
 			if err = cw.Write([]string{e.TS.In(s.zone()).Format(gateway.TimeFormat), e.Room, strconv.FormatUint(e.Seq, 10), e.Result,
-				e.Person, csvSafe(e.PersonName), strconv.FormatBool(e.Visitor), e.Card, e.Reader, e.Door, e.Direction, e.Reason}); err != nil {
+				e.Person, e.PersonName, strconv.FormatBool(e.Visitor), e.Card, e.Reader, e.Door, e.Direction, e.Reason}); err != nil {
 				break
 			}
 		}
@@ -200,14 +201,6 @@ func (s *Server) entriesCSV(w http.ResponseWriter, r *request) {
 		return
 	}
 	s.auditf(r, "entries.export", f.Room, "", r.URL.RawQuery, fmt.Sprintf("ok: %d records", n))
-}
-
-// csvSafe keeps a spreadsheet from reading a cell as a formula.
-func csvSafe(v string) string {
-	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
-		return "'" + v
-	}
-	return v
 }
 
 // visit is a registered visit as the events tell it.

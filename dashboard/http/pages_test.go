@@ -280,3 +280,27 @@ func TestSelfInspectionReport(t *testing.T) {
 		}
 	}
 }
+
+// Issue 19, item 8: the entry log's CSV neutralises every cell that a
+// spreadsheet would run as a formula, not just the name.
+func TestEntryCSVHasNoFormulas(t *testing.T) {
+	c := newConsole(t, "auditor1:auditor")
+	ev := c.events()
+	ev.add("r1", 10, "access.denied", "=HYPERLINK(\"http://evil\")", "=2*3", map[string]any{"card": "+6CEE",
+		"reason": "unknown_card", "reader": "=HYPERLINK(\"http://evil\")", "person_name": "@SUM(A1)", "direction": "-in"})
+	code, body := c.as("auditor1").get("/entries.csv")
+	if code != 200 {
+		t.Fatalf("csv: %d\n%s", code, body)
+	}
+	for _, line := range strings.Split(body, "\n")[1:] {
+		for _, cell := range strings.Split(line, ",") {
+			cell = strings.TrimPrefix(cell, `"`)
+			if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+				t.Errorf("a cell that is a formula: %q in\n%s", cell, body)
+			}
+		}
+	}
+	if !strings.Contains(body, "'=2*3") {
+		t.Fatalf("the person is not in the CSV:\n%s", body)
+	}
+}

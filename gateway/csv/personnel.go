@@ -206,7 +206,7 @@ func readTable(r io.Reader, source string, columns []string, required map[string
 		}
 		row(line, func(c string) string {
 			if i, ok := col[c]; ok {
-				return strings.TrimSpace(rec[i])
+				return uncell(strings.TrimSpace(rec[i]))
 			}
 			return ""
 		}, fail)
@@ -265,7 +265,7 @@ func writeTable(w io.Writer, columns []string, each func(row func([]string) erro
 	if _, err := w.Write([]byte{0xEF, 0xBB, 0xBF}); err != nil {
 		return err
 	}
-	cw := stdcsv.NewWriter(w)
+	cw := NewWriter(w)
 	if err := cw.Write(columns); err != nil {
 		return err
 	}
