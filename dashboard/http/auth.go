@@ -173,8 +173,24 @@ func (s *Server) login(w http.ResponseWriter, hr *http.Request) {
 		s.showLogin(w, r, http.StatusUnauthorized, tr(r.Lang, "err.password"))
 		return
 	}
-	if _, err := s.Store.UpdateUser(name, func(u *dashboard.User) error { u.Failed, u.LockedUntil = 0, time.Time{}; return nil }); err != nil {
+	// The success is counted in the same step that reads the lock: a lock
+	// set meanwhile by wrong passwords sent at the same time stands, and
+	// this login is refused (issue 19: a raced login cleared the lock).
+	lockedMeanwhile := time.Time{}
+	if _, err := s.Store.UpdateUser(name, func(u *dashboard.User) error {
+		if u.Locked(now) {
+			lockedMeanwhile = u.LockedUntil
+			return nil
+		}
+		u.Failed, u.LockedUntil = 0, time.Time{}
+		return nil
+	}); err != nil {
 		s.fail(w, r, http.StatusInternalServerError, err.Error())
+		return
+	}
+	if !lockedMeanwhile.IsZero() {
+		s.auditAs(hr, name, "login.locked", "", "", "", "refused: locked until "+lockedMeanwhile.Format(gateway.TimeFormat))
+		s.showLogin(w, r, http.StatusForbidden, tr(r.Lang, "err.locked")+" "+lockedMeanwhile.In(now.Location()).Format("15:04"))
 		return
 	}
 	tok := token()

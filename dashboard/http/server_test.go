@@ -358,3 +358,36 @@ func TestBadVisitorFormChangesNothing(t *testing.T) {
 		t.Fatalf("the audit entry must hold the ID number masked: %+v", a)
 	}
 }
+
+// Issue 19, item 5: wrong passwords and the right one sent at once for one
+// account: the count and the lock are one step with the login's own, so the
+// lock always stands at the end and a login never clears it.
+func TestLoginLockoutIsAtomic(t *testing.T) {
+	for round := 0; round < 10; round++ {
+		c := newConsole(t, "guard1:guard")
+		var wg sync.WaitGroup
+		for i := 0; i < 16; i++ {
+			b := c.browser()
+			password := "wrong"
+			if i == 8 {
+				password = "guard1-password"
+			}
+			token := b.csrf("/login")
+			wg.Go(func() {
+				b.post("/login", url.Values{"csrf": {token}, "user": {"guard1"}, "password": {password}})
+			})
+		}
+		wg.Wait()
+		u, err := c.store.User("guard1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !u.Locked(c.clock.Now()) {
+			t.Fatalf("round %d: 15 wrong passwords and the account is not locked (failed %d)", round, u.Failed)
+		}
+		// Locked, the right password does not get in.
+		if code, _ := c.browser().login("guard1", "guard1-password"); code != http.StatusForbidden {
+			t.Fatalf("round %d: the right password on a locked account: %d", round, code)
+		}
+	}
+}
