@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"sync"
 
 	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/listeners"
@@ -29,6 +30,7 @@ type BrokerUser struct {
 // which is why consumers order events by seq, never by arrival.
 type Broker struct {
 	server *mochi.Server
+	hook   *authHook
 	addr   string
 	// Self is the account the gateway's own client uses: random, per run,
 	// never written anywhere.
@@ -57,7 +59,8 @@ func StartBroker(addr string, users []BrokerUser, log *slog.Logger) (*Broker, er
 	s := mochi.New(&mochi.Options{InlineClient: false, Capabilities: caps, Logger: log})
 	b := &Broker{server: s, addr: ln.Addr().String()}
 	b.Self = BrokerUser{Username: "roomguard-gateway", Password: randomSecret()}
-	hook := &authHook{open: len(users) == 0, users: map[string][]byte{}}
+	hook := &authHook{open: len(users) == 0, users: map[string][]byte{}, server: s, reserved: map[string]string{}}
+	b.hook = hook
 	for _, u := range append(users, b.Self) {
 		hook.users[u.Username] = []byte(u.Password)
 	}
@@ -71,6 +74,15 @@ func StartBroker(addr string, users []BrokerUser, log *slog.Logger) (*Broker, er
 		return nil, err
 	}
 	return b, nil
+}
+
+// Reserve keeps client id for the gateway's own account (Self): any other
+// account connecting with it is refused, so nobody throws the gateway off
+// its broker.
+func (b *Broker) Reserve(clientID string) {
+	b.hook.mu.Lock()
+	b.hook.reserved[clientID] = b.Self.Username
+	b.hook.mu.Unlock()
 }
 
 // Addr is the address the broker listens on.
@@ -90,11 +102,17 @@ func randomSecret() string {
 	return hex.EncodeToString(k[:])
 }
 
-// authHook checks usernames and passwords in constant time.
+// authHook checks usernames and passwords in constant time, and keeps
+// client ids to their accounts: the gateway's id is its account's alone,
+// and a client connected under one account is not thrown off by another
+// using its id (MQTT lets a new connection take an id over).
 type authHook struct {
 	mochi.HookBase
-	open  bool
-	users map[string][]byte
+	open     bool
+	users    map[string][]byte
+	server   *mochi.Server
+	mu       sync.Mutex
+	reserved map[string]string // client id → the only username that may use it
 }
 
 func (h *authHook) ID() string { return "roomguard-auth" }
@@ -104,11 +122,22 @@ func (h *authHook) Provides(b byte) bool {
 }
 
 func (h *authHook) OnConnectAuthenticate(cl *mochi.Client, pk packets.Packet) bool {
-	want, known := h.users[string(pk.Connect.Username)]
-	if !known {
-		return h.open && len(pk.Connect.Username) == 0
+	user := string(pk.Connect.Username)
+	want, known := h.users[user]
+	ok := known && subtle.ConstantTimeCompare(want, pk.Connect.Password) == 1 || !known && h.open && user == ""
+	if !ok {
+		return false
 	}
-	return subtle.ConstantTimeCompare(want, pk.Connect.Password) == 1
+	h.mu.Lock()
+	owner, reserved := h.reserved[cl.ID]
+	h.mu.Unlock()
+	if reserved && owner != user {
+		return false // another account with the gateway's id (issue 19: a takeover)
+	}
+	if old, ok := h.server.Clients.Get(cl.ID); ok && !old.Closed() && string(old.Properties.Username) != user {
+		return false
+	}
+	return true
 }
 
 func (h *authHook) OnACLCheck(cl *mochi.Client, topic string, write bool) bool { return true }

@@ -174,6 +174,7 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 			return nil, err
 		}
 		d.closers = append(d.closers, broker.Close)
+		broker.Reserve(cfg.MQTT.ClientID) // nobody else throws the gateway off its broker
 		brokerURL, username, password = broker.URL(), broker.Self.Username, broker.Self.Password
 		log.Info("embedded broker listening", "addr", broker.Addr())
 		fmt.Fprintf(o.Stdout, "broker: %s\n", broker.URL())
