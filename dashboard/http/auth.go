@@ -138,11 +138,21 @@ func (s *Server) login(w http.ResponseWriter, hr *http.Request) {
 		return
 	}
 	name, password := strings.TrimSpace(hr.PostFormValue("user")), hr.PostFormValue("password")
+	if !s.allowLogin(hr) {
+		s.auditAs(hr, name, "login.throttled", "", "", "", "refused: too many attempts from this address in a minute")
+		s.showLogin(w, r, http.StatusTooManyRequests, tr(r.Lang, "err.throttled"))
+		return
+	}
 	now := s.Clock.Now()
 	u, err := s.Store.User(name)
 	if err != nil {
+		// The same check as for a known user, against a hash made once, so
+		// the time does not tell which names exist.
 		dummyOnce.Do(func() { dummyHash = dashboard.HashPassword(token(), s.Argon2) })
-		dashboard.PasswordMatches(dummyHash, password)
+		if _, err := s.checkPassword(dummyHash, password); err != nil {
+			s.showLogin(w, r, http.StatusServiceUnavailable, tr(r.Lang, "err.throttled"))
+			return
+		}
 		s.auditAs(hr, name, "login.failed", "", "", "", "refused: no such user")
 		s.showLogin(w, r, http.StatusUnauthorized, tr(r.Lang, "err.password"))
 		return
@@ -152,7 +162,12 @@ func (s *Server) login(w http.ResponseWriter, hr *http.Request) {
 		s.showLogin(w, r, http.StatusForbidden, tr(r.Lang, "err.locked")+" "+u.LockedUntil.In(now.Location()).Format("15:04"))
 		return
 	}
-	if u.Disabled || !dashboard.PasswordMatches(u.Hash, password) {
+	matches, err := s.checkPassword(u.Hash, password)
+	if err != nil {
+		s.showLogin(w, r, http.StatusServiceUnavailable, tr(r.Lang, "err.throttled"))
+		return
+	}
+	if u.Disabled || !matches {
 		locked := false
 		if _, err := s.Store.UpdateUser(name, func(u *dashboard.User) error {
 			u.Failed++

@@ -193,6 +193,7 @@ var messages = map[string][2]string{
 	"verdict":                 {"结论", "Verdict"},
 	"verdict.intact":          {"封条完好", "intact"},
 	"verdict.broken":          {"封门期间被打开", "BROKEN"},
+	"err.throttled":           {"登录尝试过多，请稍后再试。", "Too many login attempts; try again in a minute."},
 	"verdict.unverified":      {"无法确认（网关曾停机）", "UNVERIFIED (gateway down)"},
 	"seal.causes":             {"判定依据", "Causes"},
 	"seal.downtime":           {"网关停机", "Gateway down"},

@@ -15,6 +15,8 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/roomguard/roomguard/dashboard"
@@ -47,6 +49,21 @@ type Server struct {
 	Hub        *Hub
 	// Zone is where the console shows and reads times (default the clock's).
 	Zone *time.Location
+	// MaxPasswordChecks bounds the argon2id checks that run at once (each
+	// takes its memory: 64 MiB by default); other logins wait their turn,
+	// up to PasswordWait. Default 2.
+	MaxPasswordChecks int
+	PasswordWait      time.Duration // default 10 s
+	// LoginsPerMinute is how many login attempts one address gets a minute
+	// (the rest are refused unread). Default 20.
+	LoginsPerMinute int
+
+	checks     chan struct{} // the password checks running
+	initChecks sync.Once
+	running    atomic.Int64
+	peak       atomic.Int64
+	limitMu    sync.Mutex
+	attempts   map[string][]time.Time // per address, the attempts of the last minute
 
 	pages map[string]*template.Template
 	mux   *http.ServeMux
@@ -63,6 +80,16 @@ func (s *Server) Init() error {
 	if s.Hub == nil {
 		s.Hub = NewHub()
 	}
+	if s.MaxPasswordChecks <= 0 {
+		s.MaxPasswordChecks = 2
+	}
+	if s.PasswordWait <= 0 {
+		s.PasswordWait = 10 * time.Second
+	}
+	if s.LoginsPerMinute <= 0 {
+		s.LoginsPerMinute = 20
+	}
+	s.attempts = map[string][]time.Time{}
 	if err := s.parse(); err != nil {
 		return err
 	}

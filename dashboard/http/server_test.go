@@ -3,6 +3,7 @@ package http_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -389,5 +390,42 @@ func TestLoginLockoutIsAtomic(t *testing.T) {
 		if code, _ := c.browser().login("guard1", "guard1-password"); code != http.StatusForbidden {
 			t.Fatalf("round %d: the right password on a locked account: %d", round, code)
 		}
+	}
+}
+
+// Issue 19, item 6: logins at once cannot exhaust the console's memory:
+// at most MaxPasswordChecks argon2id checks run together (each takes its
+// memory), the others wait their turn, and one address gets
+// LoginsPerMinute attempts a minute; the rest are refused unread.
+func TestLoginsAreBounded(t *testing.T) {
+	c := newConsole(t, "guard1:guard")
+	c.srv.MaxPasswordChecks, c.srv.LoginsPerMinute = 2, 10
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	codes := map[int]int{}
+	for i := 0; i < 32; i++ {
+		b := c.browser()
+		token := b.csrf("/login")
+		wg.Go(func() {
+			code, _ := b.post("/login", url.Values{"csrf": {token}, "user": {fmt.Sprintf("nobody-%d", i)}, "password": {"x"}})
+			mu.Lock()
+			codes[code]++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if peak := c.srv.PeakPasswordChecks(); peak > 2 {
+		t.Fatalf("%d password checks ran at once, want at most 2", peak)
+	}
+	if codes[http.StatusUnauthorized] != 10 || codes[http.StatusTooManyRequests] != 22 {
+		t.Fatalf("answers %v: want 10 checked (401) and 22 refused (429)", codes)
+	}
+	if a := c.audited("login.throttled"); len(a) != 22 {
+		t.Fatalf("%d throttled logins audited", len(a))
+	}
+	// A minute later the address may try again.
+	c.clock.Advance(time.Minute)
+	if code, _ := c.browser().login("guard1", "guard1-password"); code != http.StatusSeeOther {
+		t.Fatalf("a login a minute later: %d", code)
 	}
 }
