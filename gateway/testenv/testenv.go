@@ -46,6 +46,13 @@ type Mosquitto struct {
 // production broker), and stops it when the test ends.
 func StartMosquitto(t testing.TB) *Mosquitto {
 	t.Helper()
+	return StartMosquittoWith(t, "autosave_interval 0\n")
+}
+
+// StartMosquittoWith starts Mosquitto like StartMosquitto, its persistence
+// settings given by conf (autosave_interval 0: saved only at a clean stop).
+func StartMosquittoWith(t testing.TB, conf string) *Mosquitto {
+	t.Helper()
 	if _, err := exec.LookPath("mosquitto"); err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatal("mosquitto is not installed (make test installs it)")
@@ -53,19 +60,18 @@ func StartMosquitto(t testing.TB) *Mosquitto {
 		t.Skip("mosquitto is not installed; run make test, which installs it")
 	}
 	m := &Mosquitto{Port: FreePort(t), Dir: t.TempDir(), t: t}
-	conf := fmt.Sprintf(`listener %d 127.0.0.1
+	config := fmt.Sprintf(`listener %d 127.0.0.1
 allow_anonymous true
 persistence true
 persistence_location %s/
-autosave_interval 0
-max_queued_messages 0
+%smax_queued_messages 0
 max_inflight_messages 0
 set_tcp_nodelay true
 log_dest stderr
 log_type error
 log_type warning
-%s`, m.Port, m.Dir, runAs())
-	if err := os.WriteFile(filepath.Join(m.Dir, "mosquitto.conf"), []byte(conf), 0o600); err != nil {
+%s`, m.Port, m.Dir, conf, runAs())
+	if err := os.WriteFile(filepath.Join(m.Dir, "mosquitto.conf"), []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	m.Start()
@@ -108,6 +114,18 @@ func (m *Mosquitto) Stop() {
 	if err := m.cmd.Wait(); err != nil {
 		m.t.Errorf("mosquitto: %v\n%s", err, m.out.String())
 	}
+	m.cmd = nil
+}
+
+// Crash kills the broker with SIGKILL: it saves nothing on the way out.
+func (m *Mosquitto) Crash() {
+	if m.cmd == nil || m.cmd.Process == nil {
+		return
+	}
+	if err := m.cmd.Process.Kill(); err != nil {
+		m.t.Errorf("kill mosquitto: %v", err)
+	}
+	_ = m.cmd.Wait() // killed: its status says so and nothing else
 	m.cmd = nil
 }
 
