@@ -90,10 +90,11 @@ func Supervise(stop <-chan struct{}, o Opts, driver func(port Port, stop <-chan 
 		port = &hangup{Port: port, timeout: o.ReadTimeout}
 		done := make(chan struct{})
 		closed := make(chan struct{})
-		go func() { // Close unblocks the driver's read when stop comes
+		var stopErr error // closing the port to unblock the read at stop
+		go func() {       // Close unblocks the driver's read when stop comes
 			select {
 			case <-stop:
-				_ = port.Close() // only to unblock the read; closed again below, where its error counts
+				stopErr = port.Close()
 			case <-done:
 			}
 			close(closed)
@@ -101,13 +102,21 @@ func Supervise(stop <-chan struct{}, o Opts, driver func(port Port, stop <-chan 
 		err = driver(port, stop, func() { report(true, nil) })
 		close(done)
 		<-closed
-		if cerr := port.Close(); err == nil && cerr != nil && !errors.Is(cerr, os.ErrClosed) {
-			err = fmt.Errorf("serialline: close: %w", cerr)
+		cerr := stopErr
+		if cerr == nil {
+			cerr = port.Close()
 		}
+		closeFailed := cerr != nil && !errors.Is(cerr, os.ErrClosed)
 		select {
 		case <-stop:
+			if closeFailed { // the line is being stopped, but a port that will not close is a fault
+				report(false, fmt.Errorf("serialline: close: %w", cerr))
+			}
 			return
 		default:
+		}
+		if err == nil && closeFailed {
+			err = fmt.Errorf("serialline: close: %w", cerr)
 		}
 		if err == nil {
 			err = errors.New("serialline: the driver ended")

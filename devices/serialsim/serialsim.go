@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"syscall"
 
 	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
@@ -25,6 +26,9 @@ type Link struct {
 	devMaster, devSlave *os.File
 	wg                  sync.WaitGroup
 	once                sync.Once
+
+	pumpMu   sync.Mutex
+	pumpErrs []error // what ended a pump other than Close
 }
 
 // Open creates a linked pair of pseudo-terminals.
@@ -60,9 +64,15 @@ func Open() (*Link, error) {
 	return l, nil
 }
 
+// pump copies one way until Close closes the masters, which ends it with a
+// closed file or a hung-up line; any other error is kept for Close.
 func (l *Link) pump(dst, src *os.File) {
 	defer l.wg.Done()
-	_, _ = io.Copy(dst, src) // ends, with the closed file's error, when Close closes the masters
+	if _, err := io.Copy(dst, src); err != nil && !errors.Is(err, os.ErrClosed) && !errors.Is(err, syscall.EIO) {
+		l.pumpMu.Lock()
+		l.pumpErrs = append(l.pumpErrs, err)
+		l.pumpMu.Unlock()
+	}
 }
 
 func pollable(f *os.File) (*os.File, error) {
@@ -107,6 +117,9 @@ func (l *Link) Close() error {
 			}
 		}
 		l.wg.Wait()
+		l.pumpMu.Lock()
+		errs = append(errs, l.pumpErrs...)
+		l.pumpMu.Unlock()
 	})
 	return errors.Join(errs...)
 }

@@ -467,7 +467,9 @@ func (a *Access) input(c *change, id string, kind gateway.InputKind, active bool
 				if len(a.st.Inside) == 0 {
 					// A refusal is logged with its reasons and the room stays
 					// open; arm changes nothing else when it refuses.
-					_ = a.panel.arm(c, by)
+					if err := a.panel.arm(c, by); err != nil && gateway.ErrorCode(err) != gateway.ECONFLICT {
+						a.panel.fault("arm as the last one out shut the door", err)
+					}
 				}
 			}
 		}

@@ -67,7 +67,7 @@ func (e *Engine) SetSirens(on bool, cause string) {
 	e.mu.Unlock()
 	for _, out := range sirens {
 		if out.Driver != nil {
-			if err := out.Driver.Set(on); err != nil && e.panel != nil {
+			if err := out.Driver.Set(on); err != nil {
 				e.panel.Fault(fmt.Sprintf("turn siren %s %s", out.ID, gateway.OutputStateName(on)), err)
 			}
 		}
@@ -169,17 +169,15 @@ func (e *Engine) Start(version string, sim bool) error {
 	for _, st := range states {
 		e.sink.DeviceState(st)
 	}
-	if e.panel != nil {
-		if err := e.panel.Start(previousStop); err != nil {
-			return err
-		}
-		// Changes missed while down count as if seen now (a window opened
-		// during a sealed outage breaks the seal).
-		for i, st := range states {
-			if seqFor[i] >= 0 {
-				if err := e.panel.Input(st.Device, e.inputs[st.Device].Kind, st.Active); err != nil {
-					return err
-				}
+	if err := e.panel.Start(previousStop); err != nil {
+		return err
+	}
+	// Changes missed while down count as if seen now (a window opened
+	// during a sealed outage breaks the seal).
+	for i, st := range states {
+		if seqFor[i] >= 0 {
+			if err := e.panel.Input(st.Device, e.inputs[st.Device].Kind, st.Active); err != nil {
+				return err
 			}
 		}
 	}
@@ -226,9 +224,7 @@ func (e *Engine) InputChanged(id string, active bool, at time.Time) error {
 				e.remindIn(c, safe, ds.State)
 			}
 		}
-		if e.access != nil {
-			e.access.input(c, id, in.Kind, active, at)
-		}
+		e.access.input(c, id, in.Kind, active, at)
 		return nil
 	})
 	if err != nil {

@@ -840,10 +840,8 @@ func (p *Panel) ready(c *change, bypass *gateway.Bypass) []gateway.Reason {
 			}
 		}
 	}
-	if p.access != nil {
-		if in := p.access.Inside(); len(in) > 0 {
-			add(gateway.Reason{Code: "occupied", Device: "", Detail: "still inside: " + strings.Join(in, ", ")})
-		}
+	if in := p.access.Inside(); len(in) > 0 {
+		add(gateway.Reason{Code: "occupied", Device: "", Detail: "still inside: " + strings.Join(in, ", ")})
 	}
 	if p.vault != nil {
 		for _, r := range p.vault.Away() {
@@ -928,19 +926,17 @@ func (p *Panel) SetBypass(by, reason string, devices []string) error {
 	case len(devices) == 0:
 		return gateway.Errorf(gateway.EINVALID, "bypass: no devices")
 	}
-	{
-		known := map[string]gateway.InputKind{}
-		for _, d := range p.engine.States() {
-			known[d.Device] = gateway.InputKind(d.Kind)
+	known := map[string]gateway.InputKind{}
+	for _, d := range p.engine.States() {
+		known[d.Device] = gateway.InputKind(d.Kind)
+	}
+	for _, d := range devices {
+		k, ok := known[d]
+		if !ok {
+			return gateway.Errorf(gateway.ENOTFOUND, "bypass: no device %q", d)
 		}
-		for _, d := range devices {
-			k, ok := known[d]
-			if !ok {
-				return gateway.Errorf(gateway.ENOTFOUND, "bypass: no device %q", d)
-			}
-			if k == gateway.KindTamper || k == gateway.KindPanic {
-				return gateway.Errorf(gateway.EINVALID, "bypass: %s is a 24-hour zone (%s) and cannot be bypassed", d, k)
-			}
+		if k == gateway.KindTamper || k == gateway.KindPanic {
+			return gateway.Errorf(gateway.EINVALID, "bypass: %s is a 24-hour zone (%s) and cannot be bypassed", d, k)
 		}
 	}
 	sorted := append([]string(nil), devices...)

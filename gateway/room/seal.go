@@ -143,7 +143,12 @@ func judge(r *gateway.SealReport, sealSeq, lastSeq uint64) {
 			Detail       string             `json:"detail"`
 			PreviousStop string             `json:"previous_stop"`
 		}
-		_ = json.Unmarshal(e.Data, &d) // an event without these fields leaves them empty
+		if len(e.Data) > 0 {
+			if err := json.Unmarshal(e.Data, &d); err != nil { // never intact by omission
+				causes = append(causes, fmt.Sprintf("%s: event %d (%s) cannot be read: %v", at(e), e.Seq, e.Type, err))
+				continue
+			}
+		}
 		switch {
 		case e.Type == "alarm.raised" || e.Type == "alarm.repeated":
 			causes = append(causes, fmt.Sprintf("%s: %s alarm %s on %s %s", at(e), d.Class, d.Alarm, e.Device, d.Detail))

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -50,6 +51,21 @@ type Room struct {
 	wieg   map[string]*wiegandTwin
 	uhf    map[string]*uhfTwin
 	boards []*boardTwin
+
+	serveMu   sync.Mutex
+	serveErrs []error // what ended a twin other than Close
+}
+
+// serve runs a twin until Close closes its device, which ends it with a
+// closed file; any other error is kept for Close.
+func (r *Room) serve(run func() error) {
+	go func() {
+		if err := run(); err != nil && !errors.Is(err, os.ErrClosed) && !errors.Is(err, io.EOF) {
+			r.serveMu.Lock()
+			r.serveErrs = append(r.serveErrs, err)
+			r.serveMu.Unlock()
+		}
+	}()
 }
 
 // uhfTwin is the device side of a simulated UHF reader.
@@ -153,7 +169,7 @@ func NewWith(cfg *config.Config, o Opts) (*Room, error) {
 			t := &twin{kind: s.Kind, dev: dev}
 			if s.Kind == "pn532" {
 				t.chip = pn532sim.New(dev)
-				go func() { _ = t.chip.Serve() }() // ends, with the closed file's error, when Close closes dev
+				r.serve(t.chip.Serve)
 			}
 			r.twins[s.ID] = t
 		}
@@ -163,7 +179,7 @@ func NewWith(cfg *config.Config, o Opts) (*Room, error) {
 				return nil, errors.Join(fmt.Errorf("sim: UHF reader %s: %w", s.ID, err), r.Close())
 			}
 			t := &uhfTwin{dev: dev, reader: uhfsim.New(k.kind, dev), antennas: k.antennas}
-			go func() { _ = t.reader.Serve() }() // ends, with the closed file's error, when Close closes dev
+			r.serve(t.reader.Serve)
 			r.uhf[s.ID] = t
 		}
 	}
@@ -378,5 +394,8 @@ func (r *Room) Close() error {
 	for _, l := range r.links {
 		errs = append(errs, l.Close())
 	}
+	r.serveMu.Lock()
+	errs = append(errs, r.serveErrs...)
+	r.serveMu.Unlock()
 	return errors.Join(errs...)
 }

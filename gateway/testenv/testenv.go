@@ -125,7 +125,9 @@ func (m *Mosquitto) Crash() {
 	if err := m.cmd.Process.Kill(); err != nil {
 		m.t.Errorf("kill mosquitto: %v", err)
 	}
-	_ = m.cmd.Wait() // killed: its status says so and nothing else
+	if err := m.cmd.Wait(); err != nil && !killed(err) {
+		m.t.Errorf("mosquitto: %v", err)
+	}
 	m.cmd = nil
 }
 
@@ -237,7 +239,9 @@ func (p *Process) Kill() {
 	if err := p.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		panic("testenv: kill: " + err.Error())
 	}
-	_ = p.cmd.Wait()
+	if err := p.cmd.Wait(); err != nil && !killed(err) {
+		panic("testenv: wait: " + err.Error())
+	}
 }
 
 // Stop asks the gateway to stop (SIGTERM) and waits.
@@ -270,4 +274,11 @@ func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// killed reports whether err is the exit of a process ended by a signal
+// (the kill the caller sent), the only end it expects.
+func killed(err error) bool {
+	var exit *exec.ExitError
+	return errors.As(err, &exit) && !exit.Exited()
 }
