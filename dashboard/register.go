@@ -30,10 +30,10 @@ var RegisterKinds = []string{"personnel", "carriers"}
 func CheckRegister(kind, text string) (int, error) {
 	switch kind {
 	case "personnel":
-		people, err := gwcsv.ReadPeople(strings.NewReader(text), kind+" register")
+		people, err := gwcsv.ReadPeople(strings.NewReader(text), kind+" register", gateway.MaxRecords)
 		return len(people), err
 	case "carriers":
-		carriers, err := gwcsv.ReadCarriers(strings.NewReader(text), kind+" register")
+		carriers, err := gwcsv.ReadCarriers(strings.NewReader(text), kind+" register", gateway.MaxRecords)
 		return len(carriers), err
 	}
 	return 0, gateway.Errorf(gateway.ENOTFOUND, "no register %q (personnel, carriers)", kind)

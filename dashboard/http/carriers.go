@@ -93,7 +93,7 @@ func (s *Server) masterCarriers() map[string]gateway.Carrier {
 	if err != nil || reg == nil || reg.CSV == "" {
 		return out
 	}
-	list, err := gwcsv.ReadCarriers(strings.NewReader(reg.CSV), "carrier register")
+	list, err := gwcsv.ReadCarriers(strings.NewReader(reg.CSV), "carrier register", gateway.MaxRecords)
 	if err != nil {
 		return out
 	}

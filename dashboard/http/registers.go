@@ -11,8 +11,9 @@ import (
 	"github.com/roomguard/roomguard/gateway"
 )
 
-// maxRegister bounds an uploaded register (the gateway's own bound for the
-// personnel register is 64 MiB of command).
+// maxRegister bounds an uploaded register: above the largest register a
+// room takes with the default limits (gateway.RegisterBytes of 100,000
+// carriers, 25 MB); each room checks its own limits.
 const maxRegister = 32 << 20
 
 // heldRegister is what a room says it holds (its retained register topic).

@@ -1,22 +1,47 @@
 package mqtt
 
 import (
-	"context"
-	"strconv"
+	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 
+	"github.com/roomguard/roomguard/dashboard"
 	"github.com/roomguard/roomguard/gateway"
+	gwmqtt "github.com/roomguard/roomguard/gateway/mqtt"
 )
 
 // The gateway re-sends at most this many events a request (events/resend).
 const resendMax = 10000
 
+// replyWait is how long a request may go unanswered while nothing else is
+// arriving either: then it is taken as lost and may be asked again.
+const replyWait = 30 * time.Second
+
+// refusedWait is how long a room that refused a re-send is not asked again.
+const refusedWait = 10 * time.Second
+
+// request is the one events/resend a room may have in flight. Its events
+// come on this console's own topic, published by the gateway before the
+// reply, so once the reply is here and the feed has taken everything that
+// arrived before it, whatever the request could bring is in the replica.
+type request struct {
+	id       string
+	from, to uint64
+	gap      bool // a gap; else the events after the last held (a catch-up)
+	sent     time.Time
+	reply    []byte // nil until answered
+	mark     uint64 // messages received when the reply came
+	settled  bool
+}
+
 // fill asks gateways to re-send what the replica misses: a gap (after
 // GapGrace, in case the missing events are only late), and the events after
 // the last one held (at each connection, when a room comes online, and every
 // CatchUp), since events published while the dashboard was away from the
-// broker reach it no other way.
+// broker reach it no other way. A room has at most one request in flight: a
+// console that is behind waits for what it asked for before asking again,
+// and asks once per gap.
 func (l *Link) fill() {
 	defer l.wg.Done()
 	stop := l.opts.Clock.AfterFunc(l.opts.CatchUp, l.everyCatchUp)
@@ -30,8 +55,8 @@ func (l *Link) fill() {
 		if !l.Connected() {
 			continue
 		}
-		l.fillGaps()
-		l.catchUpRooms()
+		l.settle()
+		l.ask()
 	}
 }
 
@@ -52,112 +77,175 @@ func (l *Link) everyCatchUp() {
 	l.opts.Clock.AfterFunc(l.opts.CatchUp, l.everyCatchUp)
 }
 
-// fillGaps asks for the first missing range of every room whose gap is
-// older than the grace.
-func (l *Link) fillGaps() {
+// behind tells whether messages that arrived are still waiting for the feed.
+func (l *Link) behind() bool { return l.fed.Load() < l.received.Load() }
+
+// settle takes in the replies that came and ends the requests whose events
+// are all in the replica.
+func (l *Link) settle() {
 	now := l.opts.Clock.Now()
-	waiting := false
-	seen := map[string]bool{}
-	for _, g := range l.opts.Store.Gaps() {
-		key := g.Room + "/" + strconv.FormatUint(g.From, 10)
-		seen[key] = true
+	l.mu.Lock()
+	reqs := make(map[string]*request, len(l.inflight))
+	for room, r := range l.inflight {
+		reqs[room] = r
+	}
+	l.mu.Unlock()
+	for room, r := range reqs {
 		l.mu.Lock()
+		reply, mark := r.reply, r.mark
+		l.mu.Unlock()
+		if reply != nil && !r.settled {
+			r.settled = true
+			l.answered(room, r, reply, now)
+		}
+		done := reply != nil && l.fed.Load() >= mark
+		if reply == nil && now.Sub(r.sent) >= replyWait && !l.behind() {
+			l.log.Warn("replica: re-send unanswered; asking again", "room", room, "from", r.from, "to", r.to)
+			done = true
+		}
+		if done {
+			l.mu.Lock()
+			delete(l.inflight, room)
+			delete(l.pending, r.id)
+			l.mu.Unlock()
+		}
+	}
+}
+
+// answered acts on a request's reply: a range the gateway no longer has is
+// marked lost, a refusal for want of budget waits as long as the reply
+// says, and a catch-up goes on while the log does.
+func (l *Link) answered(room string, r *request, reply []byte, now time.Time) {
+	var rep gwmqtt.Reply
+	err := json.Unmarshal(reply, &rep)
+	if err == nil {
+		err = rep.Err()
+	}
+	if err != nil {
+		if !r.gap && rep.Error != nil && rep.Error.Code == gateway.ENOTFOUND && strings.Contains(rep.Error.Message, "log ends") {
+			return // caught up
+		}
+		l.log.Warn("replica: re-send refused", "room", room, "from", r.from, "to", r.to, "err", err)
+		l.backOff(room, now, refusedWait)
+		return
+	}
+	num := func(k string) (uint64, bool) { v, ok := rep.Result[k].(float64); return uint64(v), ok }
+	count, _ := num("count")
+	to, _ := num("to")
+	first, hasFirst := num("first")
+	refused, _ := num("refused")
+	l.log.Info("replica: events re-sent", "room", room, "from", r.from, "to", to, "count", count, "refused", refused)
+	if r.gap {
+		switch {
+		case !hasFirst: // none of the range is left
+			l.markLost(room, r.from, to)
+		case first > r.from:
+			l.markLost(room, r.from, first-1)
+		}
+	}
+	if refused > 0 {
+		after, _ := num("retry_after_s")
+		l.backOff(room, now, time.Duration(max(after, 1))*time.Second)
+	}
+	if !r.gap && (refused > 0 || (to >= r.to && count > 0)) {
+		l.mu.Lock()
+		l.catchUp[room] = true // there may be more
+		l.mu.Unlock()
+		l.wake()
+	}
+}
+
+// ask sends each room without a request in flight the one it needs: its
+// gap, once older than the grace, else the events after the last held when
+// a catch-up is due and nothing else is arriving (while events arrive, a
+// missing one shows as a gap).
+func (l *Link) ask() {
+	now := l.opts.Clock.Now()
+	gaps := map[string]dashboard.Gap{}
+	for _, g := range l.opts.Store.Gaps() {
+		gaps[g.Room] = g
+	}
+	waiting := false
+	l.mu.Lock()
+	for key := range l.gapSeen {
+		room, _, _ := strings.Cut(key, "\x00")
+		if g, ok := gaps[room]; !ok || key != gapKey(g) {
+			delete(l.gapSeen, key)
+		}
+	}
+	var sends []*request
+	var rooms []string
+	for room, g := range gaps {
+		key := gapKey(g)
 		first, ok := l.gapSeen[key]
 		if !ok {
 			l.gapSeen[key], first = now, now
 		}
-		on := l.online[g.Room]
-		l.mu.Unlock()
-		if now.Sub(first) < l.opts.GapGrace || !on {
-			waiting = waiting || on
+		if !l.online[room] || l.inflight[room] != nil || now.Before(l.notBefore[room]) {
 			continue
 		}
-		l.resend(g.Room, g.From, min(g.To, g.From+resendMax-1), true)
-	}
-	l.mu.Lock()
-	for key := range l.gapSeen {
-		if !seen[key] {
-			delete(l.gapSeen, key)
+		if now.Sub(first) < l.opts.GapGrace {
+			waiting = true
+			continue
 		}
+		sends = append(sends, &request{from: g.From, to: min(g.To, g.From+resendMax-1), gap: true})
+		rooms = append(rooms, room)
+	}
+	behind := l.behind()
+	for room := range l.catchUp {
+		if _, gap := gaps[room]; gap || behind || !l.online[room] || l.inflight[room] != nil || now.Before(l.notBefore[room]) {
+			continue
+		}
+		delete(l.catchUp, room)
+		r, _ := l.opts.Store.Room(room)
+		sends = append(sends, &request{from: r.High + 1, to: r.High + resendMax})
+		rooms = append(rooms, room)
 	}
 	l.mu.Unlock()
+	for i, r := range sends {
+		l.send(rooms[i], r)
+	}
 	if waiting {
 		l.opts.Clock.AfterFunc(l.opts.GapGrace/2, l.wake)
 	}
 }
 
-// catchUpRooms asks each room marked for it for the events after the last
-// one held, until the gateway says its log ends there.
-func (l *Link) catchUpRooms() {
+// backOff asks room nothing for wait.
+func (l *Link) backOff(room string, now time.Time, wait time.Duration) {
 	l.mu.Lock()
-	var rooms []string
-	for room := range l.catchUp {
-		if l.online[room] {
-			rooms = append(rooms, room)
-		}
-		delete(l.catchUp, room)
-	}
+	l.notBefore[room] = now.Add(wait)
 	l.mu.Unlock()
-	for _, room := range rooms {
-		for i := 0; i < 1000; i++ { // bounded: ten million events a round
-			r, _ := l.opts.Store.Room(room)
-			if !l.resend(room, r.High+1, r.High+resendMax, false) {
-				break
-			}
-			l.waitFed(room, r.High)
-		}
-	}
+	l.opts.Clock.AfterFunc(wait, l.wake)
 }
 
-// resend asks room for from..to. With gap, a range the gateway no longer
-// has is marked lost. It tells whether the log went on past the range
-// (there may be more).
-func (l *Link) resend(room string, from, to uint64, gap bool) bool {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	res, err := l.Call(ctx, room, "events/resend", map[string]any{"by": "dashboard", "from": from, "to": to})
+func gapKey(g dashboard.Gap) string { return g.Room + "\x00" + fmt.Sprint(g.From) }
+
+// send publishes one events/resend; its reply is kept for settle.
+func (l *Link) send(room string, r *request) {
+	r.id, r.sent = "dash-"+randomID(), l.opts.Clock.Now()
+	payload, err := json.Marshal(map[string]any{"id": r.id, "by": "dashboard", "requester": l.requester, "from": r.from, "to": r.to})
 	if err != nil {
-		if !gap && gateway.ErrorCode(err) == gateway.ENOTFOUND && strings.Contains(err.Error(), "log ends") {
-			return false // caught up
-		}
-		l.log.Warn("replica: re-send refused or unanswered", "room", room, "from", from, "to", to, "err", err)
-		return false
+		l.log.Error("replica: re-send request", "err", err)
+		return
 	}
-	count, _ := res["count"].(float64)
-	first, hasFirst := res["first"].(float64)
-	l.log.Info("replica: events re-sent", "room", room, "from", from, "to", to, "count", count)
-	if gap {
-		switch {
-		case !hasFirst: // none of the range is left
-			l.markLost(room, from, to)
-		case uint64(first) > from:
-			l.markLost(room, from, uint64(first)-1)
+	l.mu.Lock()
+	l.inflight[room] = r
+	l.pending[r.id] = func(p []byte) {
+		l.mu.Lock()
+		if r.reply == nil {
+			r.reply, r.mark = p, l.received.Load()
 		}
+		l.mu.Unlock()
+		l.wake()
 	}
-	// the reply's "to" is where the log ends when that comes first
-	end, _ := res["to"].(float64)
-	return uint64(end) >= to && count > 0
+	l.mu.Unlock()
+	l.client.Publish(gwmqtt.Topics{Room: room}.Root()+"/cmd/events/resend", 1, false, payload)
+	l.opts.Clock.AfterFunc(replyWait, l.wake)
 }
 
 func (l *Link) markLost(room string, from, to uint64) {
 	l.log.Error("replica: events the gateway no longer has (pruned before the dashboard got them)", "room", room, "from", from, "to", to)
 	if err := l.opts.Store.MarkLost(room, from, to); err != nil {
 		l.log.Error("replica: mark lost", "room", room, "err", err)
-	}
-}
-
-// waitFed waits (briefly) for the re-sent events to reach the replica, so
-// the next request starts after them.
-func (l *Link) waitFed(room string, high uint64) {
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if r, _ := l.opts.Store.Room(room); r.High > high {
-			return
-		}
-		select {
-		case <-l.done:
-			return
-		case <-time.After(20 * time.Millisecond):
-		}
 	}
 }

@@ -5,6 +5,7 @@
 package mqtt
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -13,6 +14,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
@@ -23,8 +25,25 @@ import (
 	gwmqtt "github.com/roomguard/roomguard/gateway/mqtt"
 )
 
-// Every room's topics, one subscription.
-const allRooms = "roomguard/+/#"
+// roomTopics are what the console reads of every room (after
+// roomguard/+/): its events, its retained state and the replies. Re-sent
+// events come on resend/<requester>, this console's own.
+var roomTopics = []string{"events", "status", "mode", "occupancy", "personnel", "carriers", "carriers/+",
+	"devices/+", "alarms/+", "inventories/+", "seal-reports/+", "reply/+"}
+
+// requesterID makes the console's account (its client id on a broker with
+// use_username_as_clientid, and what the shipped ACL lets it read re-sent
+// events under), or else its client id, a topic segment the gateway takes as a
+// requester (^[A-Za-z0-9._-]{1,64}$).
+func requesterID(clientID string) string {
+	b := []byte(clientID)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			b[i] = '-'
+		}
+	}
+	return string(b[:min(len(b), 64)])
+}
 
 // LinkOpts configures a link.
 type LinkOpts struct {
@@ -56,12 +75,21 @@ type Link struct {
 	done   chan struct{}
 	wg     sync.WaitGroup
 
-	mu      sync.Mutex
-	pending map[string]chan []byte // replies awaited, by command id
-	up      bool
-	online  map[string]bool      // rooms whose status says online
-	gapSeen map[string]time.Time // when each room's current gap (by its From) was first seen
-	catchUp map[string]bool      // rooms to ask for the events after their last
+	requester string // this console's topic segment for re-sent events
+
+	// received counts the messages queued for the feed, fed those it has
+	// taken in: a request's events are in the replica once fed reaches
+	// what received was when its reply came.
+	received, fed atomic.Uint64
+
+	mu        sync.Mutex
+	pending   map[string]func([]byte) // what to do with a reply, by command id
+	up        bool
+	online    map[string]bool      // rooms whose status says online
+	gapSeen   map[string]time.Time // when each room's current gap (by its From) was first seen
+	catchUp   map[string]bool      // rooms to ask for the events after their last
+	inflight  map[string]*request  // the re-send each room was asked for and has not fully delivered
+	notBefore map[string]time.Time // rooms not to be asked again before then
 }
 
 type message struct {
@@ -81,7 +109,8 @@ func Connect(o LinkOpts) (*Link, error) {
 		o.ClientID = "roomguard-dashboard-" + randomID()
 	}
 	l := &Link{opts: o, log: o.Log, in: make(chan message, 8192), kick: make(chan struct{}, 1), done: make(chan struct{}),
-		pending: map[string]chan []byte{}, online: map[string]bool{}, gapSeen: map[string]time.Time{}, catchUp: map[string]bool{}}
+		requester: requesterID(cmp.Or(o.Username, o.ClientID)), pending: map[string]func([]byte){}, online: map[string]bool{},
+		gapSeen: map[string]time.Time{}, catchUp: map[string]bool{}, inflight: map[string]*request{}, notBefore: map[string]time.Time{}}
 	if l.log == nil {
 		l.log = slog.Default()
 	}
@@ -129,10 +158,14 @@ func (l *Link) setUp(up bool) {
 
 func (l *Link) onConnect(c paho.Client) {
 	l.log.Info("mqtt connected; subscribing to every room")
-	tok := c.Subscribe(allRooms, 1, func(_ paho.Client, m paho.Message) { l.receive(m.Topic(), m.Payload()) })
+	filters := map[string]byte{"roomguard/+/resend/" + l.requester: 1}
+	for _, t := range roomTopics {
+		filters["roomguard/+/"+t] = 1
+	}
+	tok := c.SubscribeMultiple(filters, func(_ paho.Client, m paho.Message) { l.receive(m.Topic(), m.Payload()) })
 	go func() {
 		if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-			l.log.Error("mqtt subscribe failed", "filter", allRooms, "err", tok.Error())
+			l.log.Error("mqtt subscribe failed", "err", tok.Error())
 			c.Disconnect(0) // reconnect and try again
 			return
 		}
@@ -140,6 +173,10 @@ func (l *Link) onConnect(c paho.Client) {
 		l.mu.Lock()
 		for room := range l.online {
 			l.catchUp[room] = true
+		}
+		for room, r := range l.inflight { // lost with the connection, maybe
+			delete(l.inflight, room)
+			delete(l.pending, r.id)
 		}
 		l.mu.Unlock()
 		l.wake()
@@ -156,21 +193,22 @@ func (l *Link) receive(topic string, payload []byte) {
 	room, rest := parts[1], parts[2]
 	if id, ok := strings.CutPrefix(rest, "reply/"); ok {
 		l.mu.Lock()
-		ch := l.pending[id]
+		take := l.pending[id]
 		l.mu.Unlock()
-		if ch != nil {
-			select {
-			case ch <- payload:
-			default:
-			}
+		if take != nil {
+			take(payload)
 		}
 		return
 	}
+	if rest == "resend/"+l.requester {
+		rest = "events" // asked for by this console: the same events, byte for byte
+	}
 	if rest != "events" && kindOf(rest) == "" {
-		return // commands, simulation inputs
+		return // commands, simulation inputs, others' re-sends
 	}
 	select {
 	case l.in <- message{room: room, rest: rest, payload: payload}:
+		l.received.Add(1)
 	case <-l.done:
 	}
 }
@@ -204,6 +242,7 @@ func (l *Link) feed() {
 			return
 		}
 		res, err := l.opts.Store.Ingest(batch)
+		defer l.took(len(batch))
 		batch = batch[:0]
 		if err != nil {
 			l.log.Error("replica: events not stored; the gap filler will ask for them again", "err", err)
@@ -223,9 +262,6 @@ func (l *Link) feed() {
 		if len(res.Stored) > 0 && l.opts.Stored != nil {
 			l.opts.Stored(res.Stored)
 		}
-		if len(l.opts.Store.Gaps()) > 0 {
-			l.wake()
-		}
 	}
 	for {
 		var m message
@@ -241,6 +277,7 @@ func (l *Link) feed() {
 			} else {
 				flush()
 				l.state(m)
+				l.took(1)
 			}
 			if len(batch) >= 1000 {
 				flush()
@@ -253,6 +290,19 @@ func (l *Link) feed() {
 			break
 		}
 		flush()
+	}
+}
+
+// took counts n messages the feed has taken in, and wakes the gap filler
+// when it may have something to do: a gap to ask for, or a request whose
+// events may now all be in.
+func (l *Link) took(n int) {
+	l.fed.Add(uint64(n))
+	l.mu.Lock()
+	waiting := len(l.inflight) > 0
+	l.mu.Unlock()
+	if waiting || len(l.opts.Store.Gaps()) > 0 {
+		l.wake()
 	}
 }
 
@@ -329,7 +379,12 @@ func (l *Link) Call(ctx context.Context, room, name string, args map[string]any)
 	}
 	ch := make(chan []byte, 1)
 	l.mu.Lock()
-	l.pending[id] = ch
+	l.pending[id] = func(p []byte) {
+		select {
+		case ch <- p:
+		default:
+		}
+	}
 	l.mu.Unlock()
 	defer func() {
 		l.mu.Lock()

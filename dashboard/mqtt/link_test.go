@@ -19,6 +19,7 @@ import (
 	gwmqtt "github.com/roomguard/roomguard/gateway/mqtt"
 	"github.com/roomguard/roomguard/gateway/sysclock"
 	"github.com/roomguard/roomguard/gateway/testenv"
+	"github.com/roomguard/roomguard/schemas"
 )
 
 var t0 = time.Date(2026, 11, 22, 9, 0, 0, 0, time.FixedZone("CST", 8*3600))
@@ -36,6 +37,11 @@ type fakeRoom struct {
 
 	mu      sync.Mutex
 	resends int
+	asked   []string // "from-to" of every request
+	// before, when set, is called with each request before it is answered;
+	// its answer says whether to publish the re-sent events (false: they
+	// are lost on the way).
+	before func(from, to uint64) bool
 }
 
 func newFakeRoom(t *testing.T, url, id string, n int) *fakeRoom {
@@ -59,17 +65,22 @@ func newFakeRoom(t *testing.T, url, id string, n int) *fakeRoom {
 	}
 	t.Cleanup(func() { r.client.Disconnect(100) })
 	r.client.Subscribe(topics.Root()+"/cmd/events/resend", 1, func(c paho.Client, m paho.Message) {
+		if err := schemas.ValidateJSON("cmd-events-resend", m.Payload()); err != nil {
+			t.Errorf("events/resend: %v", err)
+			return
+		}
 		var cmd struct {
-			ID       string
-			From, To uint64
+			ID, Requester string
+			From, To      uint64
 		}
 		json.Unmarshal(m.Payload(), &cmd)
 		r.mu.Lock()
 		r.resends++
-		r.mu.Unlock()
-		r.mu.Lock()
+		r.asked = append(r.asked, fmt.Sprintf("%d-%d", cmd.From, cmd.To))
 		last := uint64(r.logged)
+		before := r.before
 		r.mu.Unlock()
+		deliver := before == nil || before(cmd.From, cmd.To)
 		reply := gwmqtt.Reply{ID: cmd.ID, Cmd: "events/resend", Status: "ok", Result: map[string]any{"from": cmd.From, "to": min(cmd.To, last), "count": 0}}
 		if cmd.From > last {
 			reply.Status, reply.Error = "error", &gwmqtt.ReplyError{Code: gateway.ENOTFOUND, Message: fmt.Sprintf("events/resend: the log ends at seq %d", last)}
@@ -79,7 +90,9 @@ func newFakeRoom(t *testing.T, url, id string, n int) *fakeRoom {
 				if n == 0 {
 					reply.Result["first"] = q
 				}
-				c.Publish(topics.Events(), 1, false, r.log[q-1])
+				if deliver {
+					c.Publish(topics.Resend(cmd.Requester), 1, false, r.log[q-1])
+				}
 				n++
 			}
 			reply.Result["count"] = n
@@ -246,4 +259,71 @@ func TestRetainedState(t *testing.T) {
 	if len(changes) != 3 || changes[2].Kind != "alarms" || len(changes[2].Payload) != 0 {
 		t.Fatalf("state changes %+v", changes)
 	}
+}
+
+// Issue 19, item 3: a console that is behind asks once per gap and waits
+// for what is in flight. The gap's events come back behind a backlog of
+// 8,000 live events still queued for the replica; the console asks once.
+// When a request's events are lost on the way, it asks again once the
+// feed has taken in everything that came before the reply. Re-sent events
+// meant for another console are not taken.
+func TestConsoleAsksOncePerGapWhileBehind(t *testing.T) {
+	broker := testenv.StartMosquitto(t)
+	room := newFakeRoom(t, broker.URL(), "jiyao-303", 9000)
+	link, store := startLink(t, broker.URL())
+	waitFor(t, "the link", link.Connected)
+	waitFor(t, "the room's status", func() bool { r, ok := store.Room("jiyao-303"); return ok && r.Name != "" })
+	waitFor(t, "the catch-up of a room that came online", func() bool {
+		room.mu.Lock()
+		defer room.mu.Unlock()
+		return len(room.asked) == 1
+	})
+	room.publish(1, 2, 3, 4, 6, 7, 8, 9, 10) // 5 is lost
+	backlog := true
+	room.mu.Lock()
+	room.before = func(from, to uint64) bool {
+		if backlog { // the live stream is 8,000 events ahead of the re-sent one
+			backlog = false
+			for q := 11; q <= 8010; q++ {
+				room.client.Publish(gwmqtt.Topics{Room: room.id}.Events(), 1, false, room.log[q-1])
+			}
+			room.logged = 8010
+		}
+		return true
+	}
+	room.mu.Unlock()
+	waitFor(t, "the gap filled", func() bool { r, _ := store.Room("jiyao-303"); return r.Through == 8010 })
+	room.mu.Lock()
+	if n := countOf(room.asked, "5-5"); n != 1 {
+		t.Errorf("asked %v: %d times for the gap, want once", room.asked, n)
+	}
+	// The next gap's re-send is lost on the way: asked again, once.
+	lost := 0
+	room.before = func(from, to uint64) bool { lost++; return lost > 1 }
+	room.asked = nil
+	room.mu.Unlock()
+	room.publish(8011, 8013)
+	waitFor(t, "the second gap filled", func() bool { r, _ := store.Room("jiyao-303"); return r.Through == 8013 })
+	room.mu.Lock()
+	if fmt.Sprint(room.asked) != "[8012-8012 8012-8012]" {
+		t.Errorf("asked %v, want [8012-8012 8012-8012]: once, and once more when the first was lost", room.asked)
+	}
+	room.mu.Unlock()
+	// Another console's re-sent events are not this one's.
+	room.client.Publish(gwmqtt.Topics{Room: room.id}.Resend("roomguard-dashboard-other"), 1, false, room.log[8014]).WaitTimeout(5 * time.Second)
+	room.publish(8014)
+	waitFor(t, "8014", func() bool { r, _ := store.Room("jiyao-303"); return r.Through == 8014 })
+	if r, _ := store.Room("jiyao-303"); r.High != 8014 {
+		t.Fatalf("took another console's re-send: %+v", r)
+	}
+}
+
+func countOf(list []string, v string) int {
+	n := 0
+	for _, x := range list {
+		if x == v {
+			n++
+		}
+	}
+	return n
 }

@@ -34,6 +34,7 @@ type Config struct {
 	Ret      Retention `yaml:"retention"`
 	Safes    []Safe    `yaml:"safes"`
 	Carriers *Carriers `yaml:"carriers"`
+	Limits   Limits    `yaml:"limits"`
 
 	Source string `yaml:"-"` // the file it came from
 }
@@ -185,6 +186,36 @@ type AccessDoor struct {
 type AccessReader struct {
 	Device    string `yaml:"device"`
 	Direction string `yaml:"direction"`
+}
+
+// Limits bound what a command may bring in or ask for (gateway.Limits).
+type Limits struct {
+	Persons            int `yaml:"persons"`
+	Carriers           int `yaml:"carriers"`
+	ResendPerRequester int `yaml:"resend_per_requester"`
+	ResendPerRoom      int `yaml:"resend_per_room"`
+}
+
+// Room returns the limits with every default applied.
+func (l Limits) Room() gateway.Limits {
+	d := DefaultLimits()
+	pick := func(v, def int) int {
+		if v > 0 {
+			return v
+		}
+		return def
+	}
+	return gateway.Limits{Persons: pick(l.Persons, d.Persons), Carriers: pick(l.Carriers, d.Carriers),
+		ResendPerRequester: pick(l.ResendPerRequester, d.ResendPerRequester), ResendPerRoom: pick(l.ResendPerRoom, d.ResendPerRoom)}
+}
+
+// DefaultLimits are far above a real office (a few hundred people, a few
+// thousand carriers) and far below what would strain a Pi: a register of
+// 20,000 people is 5 MB at most, one of 100,000 carriers 25 MB. A console
+// that missed a day of a busy room (a few thousand events) is refilled in
+// a minute; a request storm costs at most 1,000 events a second.
+func DefaultLimits() gateway.Limits {
+	return gateway.Limits{Persons: 20000, Carriers: 100000, ResendPerRequester: 30000, ResendPerRoom: 60000}
 }
 
 // Retention bounds how long events are kept.

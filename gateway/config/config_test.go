@@ -107,6 +107,9 @@ func TestBrokenConfigsNameLineAndField(t *testing.T) {
 		{"board path of a reader", minimal + "serial:\n  - {id: em, kind: em4100, path: /dev/ttyUSB3}\n" + boardWith("zones: [{zone: 0, id: w1, kind: window}]"), `boards[0].path: /dev/ttyUSB3 is already used by serial[0]`},
 		{"board relay pulse on a siren", minimal + boardWith("relays: [{relay: 0, id: s1, kind: siren, pulse: 2s}]"), `boards[0].relays[0].pulse: only a door-strike is pulsed`},
 		{"board unknown field", minimal + boardWith("zones: [{zone: 0, id: w1, kind: window, adc: 3}]"), `boards[0].zones[0].adc: unknown field`},
+		{"register limit zero", minimal + "limits: {persons: 0}\n", `x.yaml:5: limits.persons`},
+		{"register limit too high", minimal + "limits: {carriers: 2000000}\n", `x.yaml:5: limits.carriers`},
+		{"resend limit unknown", minimal + "limits: {resend: 5}\n", `x.yaml:5: limits.resend: unknown field`},
 		{"safe of a board lock, door swapped", minimal + boardWith("locks: [{lock: 0, id: l0, bolt: sb, door: sd}]") + "safes:\n  - {id: safe-c, bolt: sd, door: sb}\n", `safes[0].bolt: "sd" is not a safe-bolt input`},
 	}
 	for _, c := range cases {
@@ -130,6 +133,16 @@ const safeRoom = minimal + `  - {id: sb, kind: safe-bolt, pin: GPIO5, active: hi
 // boardWith is a boards section of one board on /dev/ttyUSB3 with the points given.
 func boardWith(points string) string {
 	return "boards:\n  - id: b1\n    path: /dev/ttyUSB3\n    " + points + "\n"
+}
+
+func TestLimitsDefaults(t *testing.T) {
+	c, err := config.Parse([]byte(minimal+"limits: {persons: 300}\n"), "x.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.Limits.Room(), (gateway.Limits{Persons: 300, Carriers: 100000, ResendPerRequester: 30000, ResendPerRoom: 60000}); got != want {
+		t.Fatalf("limits %+v, want %+v", got, want)
+	}
 }
 
 func TestBoardSection(t *testing.T) {

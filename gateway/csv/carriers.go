@@ -13,13 +13,13 @@ var CarrierColumns = []string{"id", "epc", "title", "class", "kind", "home", "cu
 var carrierRequired = map[string]bool{"id": true, "epc": true, "title": true, "class": true, "kind": true, "home": true, "custodian": true}
 
 // ReadCarriers reads a whole carrier register, like ReadPeople: every bad
-// line reported, all or nothing. Classes and kinds may be Chinese (绝密,
+// line reported, all or nothing, at most max carriers. Classes and kinds may be Chinese (绝密,
 // 机密, 秘密; 文件, 密码电报, U盘 …); an EPC may have spaces or dashes.
-func ReadCarriers(r io.Reader, source string) ([]gateway.Carrier, error) {
+func ReadCarriers(r io.Reader, source string, max int) ([]gateway.Carrier, error) {
 	var out []gateway.Carrier
 	idLine := map[string]int{}
 	epcLine := map[string]int{}
-	err := readTable(r, source, CarrierColumns, carrierRequired, func(line int, get func(string) string, fail failFunc) {
+	err := readTable(r, source, CarrierColumns, carrierRequired, rowLimit{max, "carriers", "limits.carriers"}, func(line int, get func(string) string, fail failFunc) {
 		c := gateway.Carrier{ID: get("id"), EPC: gateway.NormalizeEPC(get("epc")), Title: get("title"), Home: get("home"), Custodian: get("custodian")}
 		bad := false
 		if cl, err := gateway.ParseClassification(get("class")); err != nil {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/roomguard/roomguard/gateway"
 )
 
 const carrierFile = "\xEF\xBB\xBFid,epc,title,class,kind,home,custodian\n" +
@@ -13,7 +15,7 @@ const carrierFile = "\xEF\xBB\xBFid,epc,title,class,kind,home,custodian\n" +
 	"JM-0003,300833b2ddd9014000000003,涉密U盘,confidential,U盘,safe-a,p002\n"
 
 func TestCarriersRoundTrip(t *testing.T) {
-	cs, err := ReadCarriers(strings.NewReader(carrierFile), "carriers.csv")
+	cs, err := ReadCarriers(strings.NewReader(carrierFile), "carriers.csv", gateway.MaxRecords)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,7 +26,7 @@ func TestCarriersRoundTrip(t *testing.T) {
 	if err := WriteCarriers(&b, cs); err != nil {
 		t.Fatal(err)
 	}
-	again, err := ReadCarriers(&b, "export")
+	again, err := ReadCarriers(&b, "export", gateway.MaxRecords)
 	if err != nil || len(again) != 3 || again[1] != cs[1] {
 		t.Fatalf("%+v %v", again, err)
 	}
@@ -40,7 +42,7 @@ func TestCarriersBadLines(t *testing.T) {
 		"JM-0005,300833B2DDD9014000000005,戊,内部,文件,safe-a,p001\n" + // no such class
 		"JM/0006,300833B2DDD9014000000006,己,秘密,文件,safe-a,p001\n" + // a slash would break a topic
 		"JM-0007,300833B2DDD9014000000007,庚,秘密,文件,,p001\n" // no safe
-	_, err := ReadCarriers(strings.NewReader(in), "c.csv")
+	_, err := ReadCarriers(strings.NewReader(in), "c.csv", gateway.MaxRecords)
 	var ie *ImportError
 	if !errors.As(err, &ie) || len(ie.Lines) != 6 {
 		t.Fatalf("%v", err)
@@ -60,7 +62,7 @@ func FuzzReadCarriers(f *testing.F) {
 	f.Add([]byte(carrierFile))
 	f.Add([]byte("id,epc\n\"a,b\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		cs, err := ReadCarriers(bytes.NewReader(b), "fuzz")
+		cs, err := ReadCarriers(bytes.NewReader(b), "fuzz", gateway.MaxRecords)
 		if err == nil {
 			for _, c := range cs {
 				if c.Check() != nil {

@@ -60,12 +60,14 @@ func (e *ImportError) Error() string {
 	return b.String()
 }
 
-// ReadPeople reads a whole register. source names the input in errors.
-func ReadPeople(r io.Reader, source string) ([]gateway.Person, error) {
+// ReadPeople reads a whole register. source names the input in errors; a
+// register of more than max people is refused as soon as the line past
+// max is read (the room's limits.persons).
+func ReadPeople(r io.Reader, source string, max int) ([]gateway.Person, error) {
 	var people []gateway.Person
 	idLine := map[string]int{}
 	cardLine := map[string]int{}
-	err := readTable(r, source, Columns, required, func(line int, get func(string) string, fail failFunc) {
+	err := readTable(r, source, Columns, required, rowLimit{max, "people", "limits.persons"}, func(line int, get func(string) string, fail failFunc) {
 		bad := false
 		p := gateway.Person{ID: get("id"), Name: get("name"), ValidFrom: get("valid_from"), ValidUntil: get("valid_until"),
 			Schedule: gateway.Schedule(get("schedule"))}
@@ -124,11 +126,17 @@ func ReadPeople(r io.Reader, source string) ([]gateway.Person, error) {
 
 type failFunc func(line int, field, format string, args ...any)
 
+// rowLimit bounds a table's records; setting names where the bound is set.
+type rowLimit struct {
+	max           int
+	what, setting string
+}
+
 // readTable reads a CSV table with a header naming its columns (any order,
 // UTF-8 with or without a BOM) and calls row for every line; row reports a
 // bad field through fail. Every bad line is reported; any makes the whole
 // table fail (an *ImportError).
-func readTable(r io.Reader, source string, columns []string, required map[string]bool, row func(line int, get func(string) string, fail failFunc)) error {
+func readTable(r io.Reader, source string, columns []string, required map[string]bool, limit rowLimit, row func(line int, get func(string) string, fail failFunc)) error {
 	br := bufio.NewReader(r)
 	if bom, err := br.Peek(3); err == nil && bytes.Equal(bom, []byte{0xEF, 0xBB, 0xBF}) {
 		if _, err := br.Discard(3); err != nil { // peeked just before: cannot fail
@@ -171,6 +179,7 @@ func readTable(r io.Reader, source string, columns []string, required map[string
 	if len(ie.Lines) > 0 {
 		return ie
 	}
+	rows := 0
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
@@ -188,6 +197,10 @@ func readTable(r io.Reader, source string, columns []string, required map[string
 		line, _ := cr.FieldPos(0)
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue // a blank line
+		}
+		if rows++; rows > limit.max {
+			fail(line, "", "more than %d %s: the room takes no more (%s)", limit.max, limit.what, limit.setting)
+			return ie
 		}
 		if len(rec) != len(header) {
 			fail(line, "", "%d fields, the header has %d", len(rec), len(header))

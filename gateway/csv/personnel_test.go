@@ -15,8 +15,21 @@ const good = "\ufeffid,name,cards,level,role,rooms,valid_from,valid_until,schedu
 	"\n" +
 	"p003,\"王, 芳\",,一般,guard,jiyao-301;jiyao-302,,,,\n"
 
+// Issue 19, item 4: a register longer than the room's limit is refused at
+// the first record past it, without reading the rest.
+func TestReadPeopleStopsAtTheLimit(t *testing.T) {
+	_, err := ReadPeople(strings.NewReader(good+"this line is never read: \"\n"), "people.csv", 2)
+	var ie *ImportError
+	if !errors.As(err, &ie) || len(ie.Lines) != 1 || ie.Lines[0].Line != 5 || !strings.Contains(err.Error(), "more than 2 people: the room takes no more (limits.persons)") {
+		t.Fatalf("got %v", err)
+	}
+	if people, err := ReadPeople(strings.NewReader(good), "people.csv", 3); err != nil || len(people) != 3 {
+		t.Fatalf("3 people with a limit of 3: %d, %v", len(people), err)
+	}
+}
+
 func TestReadPeople(t *testing.T) {
-	people, err := ReadPeople(strings.NewReader(good), "people.csv")
+	people, err := ReadPeople(strings.NewReader(good), "people.csv", gateway.MaxRecords)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +61,7 @@ func TestReadPeople(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := ReadPeople(&buf, "export.csv")
+	again, err := ReadPeople(&buf, "export.csv", gateway.MaxRecords)
 	if err != nil || len(again) != 3 || again[0].Cards[0] != "62E3086CED" || again[2].Name != "王, 芳" {
 		t.Fatalf("round trip: %+v, %v", again, err)
 	}
@@ -66,7 +79,7 @@ func TestReadPeopleReportsEveryBadLine(t *testing.T) {
 		"p008,吴刚,ZZ,core,clerk,jiyao-301,,,,\n" + // 9: bad card
 		"p009,郑爽,6666666666,core,clerk\n" + // 10: too few fields
 		",无名,7777777777,core,clerk,jiyao-301,,,,\n" // 11: no id
-	_, err := ReadPeople(strings.NewReader(in), "bad.csv")
+	_, err := ReadPeople(strings.NewReader(in), "bad.csv", gateway.MaxRecords)
 	var ie *ImportError
 	if !errors.As(err, &ie) {
 		t.Fatalf("err = %v", err)
@@ -94,13 +107,13 @@ func TestReadPeopleReportsEveryBadLine(t *testing.T) {
 
 func TestReadPeopleBadHeader(t *testing.T) {
 	for _, in := range []string{"", "id,name\n", "id,name,cards,level,role,rooms,colour\n", "\xff\xfe"} {
-		if _, err := ReadPeople(strings.NewReader(in), "x.csv"); err == nil {
+		if _, err := ReadPeople(strings.NewReader(in), "x.csv", gateway.MaxRecords); err == nil {
 			t.Errorf("%q: no error", in)
 		}
 	}
 	// GBK bytes are refused, not imported as garbage.
 	in := "id,name,cards,level,role,rooms\np1,\xd5\xc5\xce\xb0,1234567890,core,clerk,r\n"
-	if _, err := ReadPeople(strings.NewReader(in), "gbk.csv"); err == nil || !strings.Contains(err.Error(), "UTF-8") {
+	if _, err := ReadPeople(strings.NewReader(in), "gbk.csv", gateway.MaxRecords); err == nil || !strings.Contains(err.Error(), "UTF-8") {
 		t.Errorf("GBK: %v", err)
 	}
 }
@@ -110,7 +123,7 @@ func FuzzReadPeople(f *testing.F) {
 	f.Add([]byte("id,name,cards,level,role,rooms\n\"p1,x\n"))
 	f.Add([]byte("id,name,cards,level,role,rooms\np1,n,1:2,core,clerk,r\np2,n,1:2,core,clerk,r\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		people, err := ReadPeople(bytes.NewReader(b), "fuzz.csv")
+		people, err := ReadPeople(bytes.NewReader(b), "fuzz.csv", gateway.MaxRecords)
 		if err != nil {
 			return
 		}

@@ -53,7 +53,7 @@ func TestCSVCellsAreNeverFormulas(t *testing.T) {
 	if strings.Contains(out.String(), ",=HYPERLINK") {
 		t.Fatalf("a formula went out raw:\n%s", out.String())
 	}
-	back, err := csv.ReadCarriers(&out, "export")
+	back, err := csv.ReadCarriers(&out, "export", gateway.MaxRecords)
 	if err != nil || len(back) != 1 || back[0].Title != cs[0].Title {
 		t.Fatalf("read back %+v (%v)", back, err)
 	}

@@ -39,8 +39,10 @@ type Broker struct {
 
 // StartBroker listens on addr ("127.0.0.1:1883"; port 0 picks a free one).
 // With no users anybody who reaches the address may connect, so config only
-// allows that on loopback.
-func StartBroker(addr string, users []BrokerUser, log *slog.Logger) (*Broker, error) {
+// allows that on loopback. A client that sends a packet longer than
+// maxPacket bytes (gateway.Limits.PacketBytes) is disconnected before the
+// packet is read.
+func StartBroker(addr string, users []BrokerUser, maxPacket int, log *slog.Logger) (*Broker, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -56,6 +58,7 @@ func StartBroker(addr string, users []BrokerUser, log *slog.Logger) (*Broker, er
 	}
 	caps := mochi.NewDefaultServerCapabilities()
 	caps.MaximumClientWritesPending = 65536 // a subscriber catching up on a backlog must not be cut off
+	caps.MaximumPacketSize = uint32(maxPacket)
 	s := mochi.New(&mochi.Options{InlineClient: false, Capabilities: caps, Logger: log})
 	b := &Broker{server: s, addr: ln.Addr().String()}
 	b.Self = BrokerUser{Username: "roomguard-gateway", Password: randomSecret()}

@@ -4,11 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/roomguard/roomguard/gateway/config"
 	"github.com/roomguard/roomguard/gateway/mqtt"
 	"github.com/roomguard/roomguard/gateway/testenv"
 )
@@ -18,7 +22,7 @@ import (
 // address that resolves to every interface).
 func TestAnonymousBrokerOnlyOnLoopback(t *testing.T) {
 	for _, addr := range []string{"0.0.0.0:0", "[::]:0", ":0"} {
-		b, err := mqtt.StartBroker(addr, nil, nil)
+		b, err := mqtt.StartBroker(addr, nil, config.DefaultLimits().PacketBytes(), nil)
 		if err == nil {
 			b.Close()
 			t.Errorf("an anonymous broker listened on %s", addr)
@@ -28,7 +32,7 @@ func TestAnonymousBrokerOnlyOnLoopback(t *testing.T) {
 			t.Errorf("%s: %v", addr, err)
 		}
 	}
-	b, err := mqtt.StartBroker("127.0.0.1:0", nil, nil)
+	b, err := mqtt.StartBroker("127.0.0.1:0", nil, config.DefaultLimits().PacketBytes(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +40,7 @@ func TestAnonymousBrokerOnlyOnLoopback(t *testing.T) {
 		t.Fatal(err)
 	}
 	// With accounts, any address.
-	b, err = mqtt.StartBroker("0.0.0.0:0", []mqtt.BrokerUser{{Username: "console", Password: "a long secret 12"}}, nil)
+	b, err = mqtt.StartBroker("0.0.0.0:0", []mqtt.BrokerUser{{Username: "console", Password: "a long secret 12"}}, config.DefaultLimits().PacketBytes(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +54,7 @@ func TestAnonymousBrokerOnlyOnLoopback(t *testing.T) {
 // the gateway stays connected. A client connected under one account cannot
 // be thrown off by another account using its id.
 func TestNoClientIDTakeover(t *testing.T) {
-	b, err := mqtt.StartBroker("127.0.0.1:0", []mqtt.BrokerUser{{Username: "console", Password: "a long secret 12"}}, nil)
+	b, err := mqtt.StartBroker("127.0.0.1:0", []mqtt.BrokerUser{{Username: "console", Password: "a long secret 12"}}, config.DefaultLimits().PacketBytes(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,9 +95,9 @@ func TestNoClientIDTakeover(t *testing.T) {
 	}
 }
 
-// shippedAutosave is the persistence of examples/mosquitto.conf: its
-// autosave lines, as shipped.
-func shippedAutosave(t *testing.T) string {
+// shipped returns the lines of examples/mosquitto.conf that begin with
+// prefix, as shipped.
+func shipped(t *testing.T, prefix string) string {
 	t.Helper()
 	b, err := os.ReadFile("../../examples/mosquitto.conf")
 	if err != nil {
@@ -101,12 +105,12 @@ func shippedAutosave(t *testing.T) string {
 	}
 	var lines []string
 	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "autosave_") {
+		if strings.HasPrefix(l, prefix) {
 			lines = append(lines, l)
 		}
 	}
 	if len(lines) == 0 {
-		t.Fatal("examples/mosquitto.conf sets no autosave")
+		t.Fatalf("examples/mosquitto.conf sets no %s", prefix)
 	}
 	return strings.Join(lines, "\n") + "\n"
 }
@@ -121,7 +125,7 @@ func TestShippedMosquittoKeepsSessionsAcrossACrash(t *testing.T) {
 	for _, c := range []struct {
 		name, conf string
 		kept       bool
-	}{{"shipped", shippedAutosave(t), true}, {"saved only at a clean stop", "autosave_interval 0\n", false}} {
+	}{{"shipped", shipped(t, "autosave_"), true}, {"saved only at a clean stop", "autosave_interval 0\n", false}} {
 		t.Run(c.name, func(t *testing.T) {
 			m := testenv.StartMosquittoWith(t, c.conf)
 			got := make(chan string, 16)
@@ -173,5 +177,84 @@ func TestShippedMosquittoKeepsSessionsAcrossACrash(t *testing.T) {
 				t.Fatal("the crash forgot the subscriber's session")
 			}
 		})
+	}
+}
+
+// Issue 19, item 4, for an external broker: the shipped Mosquitto settings
+// bound a packet as the embedded broker does (the largest command the
+// default limits let through), and cut off a client that sends a longer one.
+func TestShippedMosquittoBoundsPackets(t *testing.T) {
+	line := shipped(t, "max_packet_size ")
+	want := config.DefaultLimits().PacketBytes()
+	if line != fmt.Sprintf("max_packet_size %d\n", want) {
+		t.Fatalf("examples/mosquitto.conf has %q; the default limits need max_packet_size %d", line, want)
+	}
+	m := testenv.StartMosquittoWith(t, "max_packet_size 100000\n")
+	lost := make(chan error, 1)
+	c := paho.NewClient(paho.NewClientOptions().AddBroker(m.URL()).SetClientID("flooder").SetAutoReconnect(false).
+		SetConnectionLostHandler(func(_ paho.Client, err error) { lost <- err }))
+	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	defer c.Disconnect(0)
+	if tok := c.Publish("roomguard/r1/cmd/arm", 1, false, make([]byte, 99000)); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("a packet under the limit: %v", tok.Error())
+	}
+	c.Publish("roomguard/r1/cmd/arm", 1, false, make([]byte, 100001))
+	select {
+	case <-lost:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Mosquitto took a packet longer than max_packet_size")
+	}
+}
+
+// Issue 19, item 3, for an external broker: with the shipped ACL a console
+// reads the events re-sent for it and never those re-sent for another,
+// even when it subscribes to every requester's topic.
+func TestShippedACLKeepsResendsPrivate(t *testing.T) {
+	dir := t.TempDir()
+	pw := filepath.Join(dir, "passwd")
+	for i, u := range []string{"jiyao-301", "console-1", "console-2"} {
+		args := []string{"-b", pw, u, "a long secret " + u}
+		if i == 0 {
+			args = append([]string{"-c"}, args...)
+		}
+		if out, err := exec.Command("mosquitto_passwd", args...).CombinedOutput(); err != nil {
+			t.Fatalf("mosquitto_passwd: %v: %s", err, out)
+		}
+	}
+	m := testenv.StartMosquittoWith(t, fmt.Sprintf("password_file %s\nacl_file %s\nuse_username_as_clientid true\n", pw, "../../examples/roomguard.acl"))
+	connect := func(user string) paho.Client {
+		t.Helper()
+		c := paho.NewClient(paho.NewClientOptions().AddBroker(m.URL()).SetClientID(user).SetUsername(user).SetPassword("a long secret " + user))
+		if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			t.Fatalf("%s: %v", user, tok.Error())
+		}
+		t.Cleanup(func() { c.Disconnect(50) })
+		return c
+	}
+	got := make(chan string, 16)
+	console := connect("console-1")
+	for _, f := range []string{"roomguard/+/resend/console-1", "roomguard/+/resend/+", "roomguard/+/events"} {
+		console.Subscribe(f, 1, func(_ paho.Client, msg paho.Message) { got <- msg.Topic() }).WaitTimeout(5 * time.Second)
+	}
+	gw := connect("jiyao-301")
+	for _, who := range []string{"console-2", "console-1"} {
+		if tok := gw.Publish("roomguard/jiyao-301/resend/"+who, 1, false, "{}"); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			t.Fatal(tok.Error())
+		}
+	}
+	gw.Publish("roomguard/jiyao-301/events", 1, false, "{}").WaitTimeout(5 * time.Second)
+	var topics []string
+	for len(topics) == 0 || topics[len(topics)-1] != "roomguard/jiyao-301/events" {
+		select {
+		case tp := <-got:
+			topics = append(topics, tp)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("console-1 got only %v", topics)
+		}
+	}
+	if slices.Contains(topics, "roomguard/jiyao-301/resend/console-2") || !slices.Contains(topics, "roomguard/jiyao-301/resend/console-1") {
+		t.Fatalf("console-1 got %v: another console's re-send, or not its own", topics)
 	}
 }

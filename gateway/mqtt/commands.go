@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	paho "github.com/eclipse/paho.mqtt.golang"
-
 	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/sqlite"
 	"github.com/roomguard/roomguard/schemas"
@@ -56,9 +54,6 @@ type EventSource interface {
 	LastSeq() (uint64, error)
 }
 
-// maxResend bounds the seqs one events/resend asks for.
-const maxResend = 10000
-
 // Reply is the payload of roomguard/<room>/reply/<id>.
 type Reply struct {
 	ID     string         `json:"id"`
@@ -74,14 +69,6 @@ type ReplyError struct {
 	Message string           `json:"message"`
 	Reasons []gateway.Reason `json:"reasons,omitempty"`
 }
-
-// maxCommand bounds a command payload; anything longer is refused unread.
-// The personnel register travels whole (100,000 people are about 10 MB of
-// CSV) and has its own bound.
-const (
-	maxCommand   = 16 << 10
-	maxPersonnel = 64 << 20
-)
 
 var commandID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
@@ -102,13 +89,16 @@ type Commands struct {
 	Safes SafeTarget
 	// Events, when set, answers events/resend: a consumer that noticed a
 	// gap in seq asks for the range again.
-	Events EventSource
-	log    *slog.Logger
+	Events  EventSource
+	limits  gateway.Limits
+	budgets *resendBudgets
+	log     *slog.Logger
 }
 
-// NewCommands subscribes to the room's commands on session.
-func NewCommands(s *Session, target CommandTarget) *Commands {
-	c := &Commands{session: s, target: target, log: s.log}
+// NewCommands subscribes to the room's commands on session. A command
+// longer than limits allow is refused unread.
+func NewCommands(s *Session, target CommandTarget, limits gateway.Limits) *Commands {
+	c := &Commands{session: s, target: target, limits: limits, budgets: newResendBudgets(limits), log: s.log}
 	s.Subscribe(s.topics.CmdFilter(), c.handle)
 	return c
 }
@@ -134,7 +124,7 @@ func (c *Commands) Execute(name string, payload []byte) Reply {
 	var head struct {
 		ID any `json:"id"`
 	}
-	if len(payload) <= limit(name) && json.Unmarshal(payload, &head) == nil {
+	if len(payload) <= c.limit(name) && json.Unmarshal(payload, &head) == nil {
 		if id, ok := head.ID.(string); ok && commandID.MatchString(id) {
 			r.ID = id
 		}
@@ -158,8 +148,8 @@ func (c *Commands) execute(name string, payload []byte) (map[string]any, error) 
 	if _, err := schemas.Source(schema); err != nil || strings.Contains(name, "-") {
 		return nil, gateway.Errorf(gateway.ENOTFOUND, "unknown command %q (arm, disarm, bypass, ack, seal, unseal, visitor/register, visitor/checkout, personnel/replace, carriers/replace, carrier/signout, carrier/return, carrier/extend, inventory/run, inventory/show, safe/release, events/resend)", name)
 	}
-	if len(payload) > limit(name) {
-		return nil, gateway.Errorf(gateway.EINVALID, "%s: the command is %d bytes, more than %d", name, len(payload), limit(name))
+	if len(payload) > c.limit(name) {
+		return nil, gateway.Errorf(gateway.EINVALID, "%s: the command is %d bytes, more than %d", name, len(payload), c.limit(name))
 	}
 	if err := schemas.ValidateJSON(schema, payload); err != nil {
 		return nil, gateway.Errorf(gateway.EINVALID, "%s: %v", name, err)
@@ -189,7 +179,7 @@ func (c *Commands) execute(name string, payload []byte) (map[string]any, error) 
 	}
 	switch name {
 	case "events/resend":
-		return c.resend(cmd.From, cmd.To)
+		return c.resend(cmd.Requester, cmd.From, cmd.To)
 	case "arm":
 		return nil, c.target.Arm(cmd.By)
 	case "disarm":
@@ -241,76 +231,30 @@ func (c *Commands) execute(name string, payload []byte) (map[string]any, error) 
 	return nil, gateway.Errorf(gateway.ENOTFOUND, "unknown command %q", name)
 }
 
-// resend publishes the logged events from..to again on the events topic,
-// byte for byte as the publisher sent them (consumers dedupe on id and seq).
-// Events pruned past the retention are not there: first says where the
-// range begins.
-func (c *Commands) resend(from, to uint64) (map[string]any, error) {
-	if c.Events == nil {
-		return nil, gateway.Errorf(gateway.ENOTFOUND, "events/resend: this gateway keeps no log to resend from")
-	}
-	if to < from {
-		return nil, gateway.Errorf(gateway.EINVALID, "events/resend: to (%d) is before from (%d)", to, from)
-	}
-	if to-from >= maxResend {
-		return nil, gateway.Errorf(gateway.EINVALID, "events/resend: %d events asked for, at most %d at a time", to-from+1, maxResend)
-	}
-	last, err := c.Events.LastSeq()
-	if err != nil {
-		return nil, err
-	}
-	if from > last {
-		return nil, gateway.Errorf(gateway.ENOTFOUND, "events/resend: the log ends at seq %d", last)
-	}
-	recs, err := c.Events.Pending(from-1, int(min(to, last)-from+1))
-	if err != nil {
-		return nil, err
-	}
-	res := map[string]any{"from": from, "to": min(to, last), "count": 0}
-	topic := c.session.topics.Events()
-	client := c.session.Client()
-	var tok paho.Token
-	n := 0
-	for _, r := range recs {
-		if r.Seq > to {
-			break
-		}
-		if n == 0 {
-			res["first"] = r.Seq
-		}
-		tok = client.Publish(topic, 1, false, r.Payload)
-		n++
-	}
-	if tok != nil && (!tok.WaitTimeout(30*time.Second) || tok.Error() != nil) {
-		return nil, gateway.Errorf(gateway.EINTERNAL, "events/resend: the broker did not take the events: %v", tok.Error())
-	}
-	res["count"] = n
-	return res, nil
-}
-
 // command is every field a command payload may have (each command's schema
 // says which it has).
 type command struct {
-	By       string   `json:"by"`
-	Reason   string   `json:"reason"`
-	Devices  []string `json:"devices"`
-	Alarm    string   `json:"alarm"`
-	Comment  string   `json:"comment"`
-	Visit    string   `json:"visit"`
-	Version  int64    `json:"version"`
-	CSV      string   `json:"csv"`
-	Carrier  string   `json:"carrier"`
-	Borrower string   `json:"borrower"`
-	Second   string   `json:"second"`
-	Purpose  string   `json:"purpose"`
-	Due      string   `json:"due"`
-	MayLeave bool     `json:"may_leave"`
-	Approver string   `json:"approver"`
-	Report   string   `json:"report"`
-	Safe     string   `json:"safe"`
-	From     uint64   `json:"from"`
-	To       uint64   `json:"to"`
-	Visitor  struct {
+	By        string   `json:"by"`
+	Reason    string   `json:"reason"`
+	Devices   []string `json:"devices"`
+	Alarm     string   `json:"alarm"`
+	Comment   string   `json:"comment"`
+	Visit     string   `json:"visit"`
+	Version   int64    `json:"version"`
+	CSV       string   `json:"csv"`
+	Carrier   string   `json:"carrier"`
+	Borrower  string   `json:"borrower"`
+	Second    string   `json:"second"`
+	Purpose   string   `json:"purpose"`
+	Due       string   `json:"due"`
+	MayLeave  bool     `json:"may_leave"`
+	Approver  string   `json:"approver"`
+	Report    string   `json:"report"`
+	Safe      string   `json:"safe"`
+	From      uint64   `json:"from"`
+	To        uint64   `json:"to"`
+	Requester string   `json:"requester"`
+	Visitor   struct {
 		Name         string `json:"name"`
 		IDType       string `json:"id_type"`
 		IDNumber     string `json:"id_number"`
@@ -388,9 +332,13 @@ func (c *Commands) carrierCommand(name string, cmd command) (map[string]any, err
 	return nil, gateway.Errorf(gateway.ENOTFOUND, "unknown command %q", name)
 }
 
-func limit(name string) int {
-	if name == "personnel/replace" || name == "carriers/replace" {
-		return maxPersonnel
+// limit is the longest payload command name may have.
+func (c *Commands) limit(name string) int {
+	switch name {
+	case "personnel/replace":
+		return gateway.RegisterBytes(c.limits.Persons)
+	case "carriers/replace":
+		return gateway.RegisterBytes(c.limits.Carriers)
 	}
-	return maxCommand
+	return gateway.CommandBytes
 }

@@ -39,7 +39,7 @@ func commandRig(t testing.TB, doorOpen bool) (*mqtt.Commands, *gwroom.Panel, *sq
 	if err != nil {
 		t.Fatal(err)
 	}
-	return mqtt.NewCommands(session, r.Sealer), p, store
+	return mqtt.NewCommands(session, r.Sealer, config.DefaultLimits()), p, store
 }
 
 // nowhere is a room's sink that publishes nothing.

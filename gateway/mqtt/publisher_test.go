@@ -2,12 +2,14 @@ package mqtt_test
 
 import (
 	"fmt"
-	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/roomguard/roomguard/gateway"
+	"github.com/roomguard/roomguard/gateway/config"
 	"github.com/roomguard/roomguard/gateway/mqtt"
 	"github.com/roomguard/roomguard/gateway/testenv"
 )
@@ -165,7 +167,8 @@ func waitRetained(t *testing.T, s *eventSub, topic, want string) {
 }
 
 // A consumer that noticed a gap asks for the range again: the events come
-// again, byte for byte, on the events topic; a bad range is refused.
+// again, byte for byte, on its own topic (resend/<requester>), never on the
+// events topic every subscriber reads; a bad range is refused.
 func TestResendARange(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration")
@@ -174,40 +177,139 @@ func TestResendARange(t *testing.T) {
 	sub := subscribeEvents(t, m.URL(), "resend-sub")
 	r := newRig(t, m.URL())
 	r.appendN(40, 10)
-	cmds := mqtt.NewCommands(r.session, nil)
+	cmds := mqtt.NewCommands(r.session, nil, config.DefaultLimits())
 	cmds.Events = r.store
 	r.start()
 	if !sub.waitSeqs(40, 30*time.Second) {
 		t.Fatal("the 40 events did not arrive")
 	}
 	for _, c := range []struct{ payload, code, contains string }{
-		{`{"id":"g1","by":"dash","from":9,"to":5}`, gateway.EINVALID, "before from"},
-		{`{"id":"g2","by":"dash","from":1,"to":20000}`, gateway.EINVALID, "at most 10000"},
-		{`{"id":"g3","by":"dash","from":41,"to":50}`, gateway.ENOTFOUND, "ends at seq 40"},
-		{`{"id":"g4","by":"dash","from":0,"to":5}`, gateway.EINVALID, "/from"},
+		{`{"id":"g1","by":"dash","requester":"dash-1","from":9,"to":5}`, gateway.EINVALID, "before from"},
+		{`{"id":"g2","by":"dash","requester":"dash-1","from":1,"to":20000}`, gateway.EINVALID, "at most 10000"},
+		{`{"id":"g3","by":"dash","requester":"dash-1","from":41,"to":50}`, gateway.ENOTFOUND, "ends at seq 40"},
+		{`{"id":"g4","by":"dash","requester":"dash-1","from":0,"to":5}`, gateway.EINVALID, "/from"},
+		{`{"id":"g6","by":"dash","from":1,"to":5}`, gateway.EINVALID, "requester"},
+		{`{"id":"g7","by":"dash","requester":"+","from":1,"to":5}`, gateway.EINVALID, "/requester"},
 	} {
 		if rep := cmds.Execute("events/resend", []byte(c.payload)); rep.Error == nil || rep.Error.Code != c.code || !strings.Contains(rep.Error.Message, c.contains) {
 			t.Errorf("%s: %+v", c.payload, rep)
 		}
 	}
-	rep := cmds.Execute("events/resend", []byte(`{"id":"g5","by":"dash","from":11,"to":15}`))
-	if rep.Status != "ok" || rep.Result["count"] != 5 || rep.Result["first"] != uint64(11) {
+	rep := cmds.Execute("events/resend", []byte(`{"id":"g5","by":"dash","requester":"dash-1","from":11,"to":15}`))
+	if rep.Status != "ok" || rep.Result["count"] != 5 || rep.Result["first"] != uint64(11) || rep.Result["to"] != uint64(15) || rep.Result["refused"] != nil {
 		t.Fatalf("resend: %+v", rep)
 	}
+	topic := "roomguard/" + room + "/resend/dash-1"
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		sub.mu.Lock()
-		n := len(sub.arrivals)
-		tail := slices.Clone(sub.arrivals[max(n-5, 0):])
+		last := sub.retained[topic]
 		sub.mu.Unlock()
-		if n == 45 {
-			if fmt.Sprint(tail) != "[11 12 13 14 15]" {
-				t.Fatalf("resent %v", tail)
-			}
+		if strings.Contains(string(last), `"seq":15`) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d arrivals, want 45", n)
+			t.Fatalf("the re-sent events did not come on %s", topic)
 		}
 	}
-	sub.check(t, 40, false) // the same 40 events, each id unchanged
+	sub.check(t, 40, false) // nothing more on events: the same 40, each once
+}
+
+// Issue 19, item 3: twenty requests for the whole log, from one requester
+// and from many, cost at most the budgets a minute (per requester and for
+// the room); each reply says how much was refused and when to ask again;
+// none of it reaches a subscriber of the events topic; the budget refills
+// on the room's clock.
+func TestResendIsBudgeted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration")
+	}
+	m := testenv.StartMosquitto(t)
+	r := newRig(t, m.URL())
+	r.appendN(3000, 500)
+	cmds := mqtt.NewCommands(r.session, nil, gateway.Limits{Persons: 10, Carriers: 10, ResendPerRequester: 600, ResendPerRoom: 1000})
+	cmds.Events = r.store
+	var mu sync.Mutex
+	got := map[string]int{}
+	c := paho.NewClient(paho.NewClientOptions().AddBroker(m.URL()).SetClientID("counter").SetOrderMatters(true))
+	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	defer c.Disconnect(50)
+	count := func(_ paho.Client, msg paho.Message) { mu.Lock(); got[msg.Topic()]++; mu.Unlock() }
+	for _, f := range []string{"roomguard/" + room + "/events", "roomguard/" + room + "/resend/+"} {
+		if tok := c.Subscribe(f, 1, count); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			t.Fatal(tok.Error())
+		}
+	}
+	r.start()
+	deadline := time.Now().Add(30 * time.Second)
+	for mu.Lock(); got["roomguard/"+room+"/events"] < 3000; mu.Lock() {
+		mu.Unlock()
+		if time.Now().After(deadline) {
+			t.Fatal("the 3000 events were not published")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	mu.Unlock()
+
+	ask := func(requester string, from, to int) map[string]any {
+		t.Helper()
+		rep := cmds.Execute("events/resend", fmt.Appendf(nil, `{"id":"q","by":"attacker","requester":%q,"from":%d,"to":%d}`, requester, from, to))
+		if rep.Status != "ok" {
+			t.Fatalf("resend: %+v", rep)
+		}
+		return rep.Result
+	}
+	sent := map[string]int{}
+	refused := 0
+	for i := 0; i < 20; i++ {
+		res := ask("flood", 1, 3000)
+		sent["flood"] += res["count"].(int)
+		if n, ok := res["refused"].(uint64); ok {
+			refused += int(n)
+			if res["retry_after_s"].(int) < 1 || res["to"].(uint64) != uint64(res["count"].(int)) {
+				t.Fatalf("a refusal without when to ask again, or a wrong to: %v", res)
+			}
+		}
+	}
+	if sent["flood"] != 600 || refused != 20*3000-600 {
+		t.Fatalf("one requester got %d events and %d refused; want 600 and %d", sent["flood"], refused, 20*3000-600)
+	}
+	// Others share what is left of the room's budget (400), however many.
+	for i := 0; i < 20; i++ {
+		who := fmt.Sprintf("other-%d", i)
+		sent[who] += ask(who, 1, 3000)["count"].(int)
+	}
+	total := 0
+	for _, n := range sent {
+		total += n
+	}
+	if total != 1000 {
+		t.Fatalf("the room re-sent %d events in a minute, want its budget of 1000: %v", total, sent)
+	}
+	// A minute later the requester may ask again, from where it was cut.
+	r.clock.Advance(time.Minute)
+	if res := ask("flood", 601, 3000); res["count"] != 600 || res["first"] != uint64(601) || res["to"] != uint64(1200) {
+		t.Fatalf("a minute later: %v", res)
+	}
+	want := map[string]int{"roomguard/" + room + "/events": 3000, "roomguard/" + room + "/resend/flood": 1200}
+	for who, n := range sent {
+		if who != "flood" && n > 0 {
+			want["roomguard/"+room+"/resend/"+who] = n
+		}
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		same := fmt.Sprint(got) == fmt.Sprint(want)
+		now := fmt.Sprint(got)
+		mu.Unlock()
+		if same {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("delivered %s, want %v", now, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

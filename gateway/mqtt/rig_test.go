@@ -29,6 +29,7 @@ type rig struct {
 	store   *sqlite.Store
 	session *mqtt.Session
 	states  *mqtt.Retained
+	clock   *clocktest.Clock
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 }
@@ -45,7 +46,7 @@ func newRig(t testing.TB, brokerURL string) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{t: t, store: store, session: session, states: mqtt.NewRetained(session)}
+	r := &rig{t: t, store: store, session: session, states: mqtt.NewRetained(session), clock: clock}
 	t.Cleanup(r.stop)
 	return r
 }

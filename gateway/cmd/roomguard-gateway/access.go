@@ -65,13 +65,14 @@ func loadKey(path string) (gateway.Keyed, error) {
 type accessCommands struct {
 	*room.Access
 	store    *sqlite.Store
+	limits   gateway.Limits
 	retained *mqtt.Retained
 	room     string
 	clock    gateway.Clock
 }
 
 func (a *accessCommands) ReplacePersonnel(text string, version int64, by string) (map[string]any, error) {
-	people, err := csv.ReadPeople(strings.NewReader(text), "personnel/replace")
+	people, err := csv.ReadPeople(strings.NewReader(text), "personnel/replace", a.limits.Persons)
 	if err != nil {
 		return nil, gateway.Errorf(gateway.EINVALID, "%v", err)
 	}

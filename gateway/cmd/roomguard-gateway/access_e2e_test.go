@@ -21,6 +21,7 @@ import (
 const accessRoomYAML = `room: {id: %s, name: 机要室}
 storage: {path: %s}
 mqtt: {url: "%s"}
+limits: {persons: 100000}
 inputs:
   - {id: door-main,   kind: door,        pin: GPIO17, active: high, debounce: 0s}
   - {id: ir-1,        kind: ir-detector, pin: GPIO5,  active: high, debounce: 0s}

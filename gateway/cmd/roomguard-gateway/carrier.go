@@ -323,7 +323,7 @@ func readCarriersFile(path string) (string, []gateway.Carrier, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	carriers, err := csv.ReadCarriers(bytes.NewReader(b), path)
+	carriers, err := csv.ReadCarriers(bytes.NewReader(b), path, gateway.MaxRecords)
 	if err != nil {
 		return "", nil, err
 	}

@@ -18,6 +18,7 @@ import (
 type carrierCommands struct {
 	*room.Vault
 	store    *sqlite.Store
+	limits   gateway.Limits
 	retained *mqtt.Retained
 	room     string
 	safes    []string
@@ -25,7 +26,7 @@ type carrierCommands struct {
 }
 
 func (cc *carrierCommands) ReplaceCarriers(text string, version int64, by string) (map[string]any, error) {
-	carriers, err := csv.ReadCarriers(strings.NewReader(text), "carriers/replace")
+	carriers, err := csv.ReadCarriers(strings.NewReader(text), "carriers/replace", cc.limits.Carriers)
 	if err != nil {
 		return nil, gateway.Errorf(gateway.EINVALID, "%v", err)
 	}
@@ -72,7 +73,7 @@ func (d *daemon) carrierCommands(cfg *config.Config, clock gateway.Clock, states
 	if d.room.Vault == nil {
 		return nil
 	}
-	cc := &carrierCommands{Vault: d.room.Vault, store: d.store, retained: states, room: cfg.Room.ID, clock: clock}
+	cc := &carrierCommands{Vault: d.room.Vault, store: d.store, limits: cfg.Limits.Room(), retained: states, room: cfg.Room.ID, clock: clock}
 	for _, s := range cfg.Safes {
 		cc.safes = append(cc.safes, s.ID)
 	}

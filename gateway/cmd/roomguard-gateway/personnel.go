@@ -119,7 +119,7 @@ func readPeopleFile(path string) (string, []gateway.Person, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	people, err := csv.ReadPeople(bytes.NewReader(b), path)
+	people, err := csv.ReadPeople(bytes.NewReader(b), path, gateway.MaxRecords)
 	if err != nil {
 		return "", nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/clocktest"
 	"github.com/roomguard/roomguard/gateway/csv"
 	"github.com/roomguard/roomguard/gateway/sqlite"
@@ -33,7 +34,7 @@ func BenchmarkPersonnelImport(b *testing.B) {
 		debug.FreeOSMemory()
 		before, _, _ := testenv.RSS(os.Getpid())
 		b.StartTimer()
-		people, err := csv.ReadPeople(strings.NewReader(text), "bench.csv")
+		people, err := csv.ReadPeople(strings.NewReader(text), "bench.csv", gateway.MaxRecords)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -169,7 +169,7 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 		}
 		// mochi narrates every start and stop at info; only its warnings matter here.
 		brokerLog := slog.New(slog.NewTextHandler(o.Stderr, &slog.HandlerOptions{Level: max(o.LogLevel, slog.LevelWarn)}))
-		broker, err := mqtt.StartBroker(cfg.MQTT.Embedded.Listen, users, brokerLog.With("part", "broker"))
+		broker, err := mqtt.StartBroker(cfg.MQTT.Embedded.Listen, users, cfg.Limits.Room().PacketBytes(), brokerLog.With("part", "broker"))
 		if err != nil {
 			return nil, err
 		}
@@ -206,9 +206,9 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	if err := d.devices.Add(d.room, recorded); err != nil {
 		return nil, err
 	}
-	cmds := mqtt.NewCommands(d.session, d.room.Sealer)
+	cmds := mqtt.NewCommands(d.session, d.room.Sealer, cfg.Limits.Room())
 	cmds.Events = d.store
-	ac := &accessCommands{Access: d.room.Access, store: d.store, retained: states, room: cfg.Room.ID, clock: clock}
+	ac := &accessCommands{Access: d.room.Access, store: d.store, limits: cfg.Limits.Room(), retained: states, room: cfg.Room.ID, clock: clock}
 	cmds.Access = ac
 	if len(cfg.Boards) > 0 {
 		cmds.Safes = d.devices

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/roomguard/roomguard/gateway"
+	"github.com/roomguard/roomguard/gateway/clocktest"
+	"github.com/roomguard/roomguard/gateway/config"
+)
+
+// The findings of issue 19 that need the whole gateway: its embedded broker,
+// its commands, its log.
+
+const limitsRoomYAML = `room: {id: %s, name: 机要室}
+storage: {path: %s}
+mqtt: {embedded: {listen: "127.0.0.1:0"}}
+limits: {persons: 50, carriers: 50}
+inputs:
+  - {id: door-main, kind: door, pin: GPIO17, active: high, debounce: 0s}
+`
+
+// lockedBuffer is the daemon's stdout, read while it writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startEmbedded starts the room of yaml (its %s: room id, log path) on its
+// embedded broker and returns a guard station watching it and the broker's
+// URL.
+func startEmbedded(t *testing.T, room, yaml string) (*daemon, *watcher, string) {
+	t.Helper()
+	cfg, err := config.Parse(fmt.Appendf(nil, yaml, room, filepath.Join(t.TempDir(), "log.db")), "room.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out lockedBuffer
+	clock := clocktest.New(time.Date(2026, 11, 22, 10, 0, 0, 0, time.FixedZone("CST", 8*3600)))
+	d, err := startDaemon(cfg, daemonOpts{Clock: clock, Sim: true, LogLevel: slog.LevelWarn, Stdout: &out, Stderr: gatewayLog(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Stop)
+	m := regexp.MustCompile(`broker: (tcp://\S+)`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("no broker address in %q", out.String())
+	}
+	w := watch(t, m[1], room)
+	w.waitFor("online", func() bool { return bytes.Contains(w.topics["roomguard/"+room+"/status"], []byte(`"online"`)) })
+	return d, w, m[1]
+}
+
+// Item 4: every command is bounded before it is parsed, a register by its
+// count before it is installed, and the embedded broker cuts a client off
+// before it reads a packet longer than the largest command.
+func TestOversizedCommandsAreRefused(t *testing.T) {
+	room := "e2e-limits"
+	_, w, url := startEmbedded(t, room, limitsRoomYAML)
+	refused := func(rep map[string]any, contains string) {
+		t.Helper()
+		e, _ := rep["error"].(map[string]any)
+		if rep["status"] != "error" || e["code"] != gateway.EINVALID || !strings.Contains(fmt.Sprint(e["message"]), contains) {
+			t.Fatalf("want refused with %q, got %v", contains, rep)
+		}
+	}
+
+	// A command longer than its bound is refused unread: its id is not even
+	// looked for, so the reply goes to reply/unknown.
+	unread := func(cmd string, payload []byte, contains string) {
+		t.Helper()
+		topic := "roomguard/" + room + "/reply/unknown"
+		w.mu.Lock()
+		delete(w.topics, topic)
+		w.mu.Unlock()
+		w.client.Publish("roomguard/"+room+"/cmd/"+cmd, 1, false, payload).Wait()
+		w.waitFor(topic, func() bool { return w.topics[topic] != nil })
+		if got := string(w.get(topic)); !strings.Contains(got, contains) {
+			t.Fatalf("reply to an oversized %s: %s", cmd, got)
+		}
+	}
+	unread("arm", fmt.Appendf(nil, `{"id":"big-1","by":"li.ming","pad":"%s"}`, strings.Repeat("x", gateway.CommandBytes)),
+		fmt.Sprintf("more than %d", gateway.CommandBytes))
+
+	// 51 people when the room takes 50: refused, naming the setting; the
+	// register is not touched.
+	refused(w.command(room, "personnel/replace", "reg-51", map[string]any{"by": "sec-officer", "version": 1, "csv": personnelCSV(51)}),
+		"more than 50 people: the room takes no more (limits.persons)")
+	// A register longer than 50 rows may be in bytes: refused by its size.
+	long, _ := json.Marshal(map[string]any{"id": "reg-long", "by": "sec-officer", "version": 1,
+		"csv": personnelCSV(4) + strings.Repeat(strings.Repeat(" ", 1000)+"\n", gateway.RegisterBytes(50)/1000)})
+	unread("personnel/replace", long, fmt.Sprintf("more than %d", gateway.RegisterBytes(50)))
+	w.mu.Lock()
+	held := w.topics["roomguard/"+room+"/personnel"]
+	w.mu.Unlock()
+	if !bytes.Contains(held, []byte(`"version":0`)) {
+		t.Fatalf("the register changed: %s", held)
+	}
+	// 50 fit.
+	if rep := w.command(room, "personnel/replace", "reg-50", map[string]any{"by": "sec-officer", "version": 1, "csv": personnelCSV(50)}); rep["status"] != "ok" {
+		t.Fatalf("50 people: %v", rep)
+	}
+
+	// A packet longer than the largest command the room takes: the broker
+	// cuts the sender off; the room stays online and answers.
+	lost := make(chan error, 1)
+	o := paho.NewClientOptions().AddBroker(url).SetClientID("flooder").SetAutoReconnect(false).
+		SetConnectionLostHandler(func(_ paho.Client, err error) { lost <- err })
+	flooder := paho.NewClient(o)
+	if tok := flooder.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	defer flooder.Disconnect(0)
+	limits := config.Limits{Persons: 50, Carriers: 50}.Room()
+	flooder.Publish("roomguard/"+room+"/cmd/personnel/replace", 1, false, make([]byte, limits.PacketBytes()+1))
+	select {
+	case <-lost:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the broker took a packet longer than its limit")
+	}
+	if rep := w.command(room, "disarm", "after-flood", map[string]any{"by": "li.ming"}); rep["status"] != "error" || !strings.Contains(fmt.Sprint(rep["error"]), "not armed") {
+		t.Fatalf("the room after the flood: %v", rep)
+	}
+	if !bytes.Contains(w.get("roomguard/"+room+"/status"), []byte(`"online"`)) {
+		t.Fatal("the room went offline")
+	}
+}
+
+var _ io.Writer = (*lockedBuffer)(nil)
