@@ -294,12 +294,12 @@ func (l *Link) feed() {
 }
 
 // took counts n messages the feed has taken in, and wakes the gap filler
-// when it may have something to do: a gap to ask for, or a request whose
-// events may now all be in.
+// when it may have something to do: a gap to ask for, a request whose
+// events may now all be in, a catch-up that waited for the feed.
 func (l *Link) took(n int) {
 	l.fed.Add(uint64(n))
 	l.mu.Lock()
-	waiting := len(l.inflight) > 0
+	waiting := len(l.inflight) > 0 || len(l.catchUp) > 0
 	l.mu.Unlock()
 	if waiting || len(l.opts.Store.Gaps()) > 0 {
 		l.wake()

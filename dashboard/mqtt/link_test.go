@@ -276,13 +276,13 @@ func TestConsoleAsksOncePerGapWhileBehind(t *testing.T) {
 	waitFor(t, "the catch-up of a room that came online", func() bool {
 		room.mu.Lock()
 		defer room.mu.Unlock()
-		return len(room.asked) == 1
+		return len(room.asked) >= 1
 	})
 	room.publish(1, 2, 3, 4, 6, 7, 8, 9, 10) // 5 is lost
 	backlog := true
 	room.mu.Lock()
 	room.before = func(from, to uint64) bool {
-		if backlog { // the live stream is 8,000 events ahead of the re-sent one
+		if backlog && from == 5 { // the live stream is 8,000 events ahead of the re-sent one
 			backlog = false
 			for q := 11; q <= 8010; q++ {
 				room.client.Publish(gwmqtt.Topics{Room: room.id}.Events(), 1, false, room.log[q-1])
@@ -299,7 +299,12 @@ func TestConsoleAsksOncePerGapWhileBehind(t *testing.T) {
 	}
 	// The next gap's re-send is lost on the way: asked again, once.
 	lost := 0
-	room.before = func(from, to uint64) bool { lost++; return lost > 1 }
+	room.before = func(from, to uint64) bool {
+		if from == 8012 {
+			lost++
+		}
+		return lost != 1
+	}
 	room.asked = nil
 	room.mu.Unlock()
 	room.publish(8011, 8013)
