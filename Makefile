@@ -62,9 +62,13 @@ build: deps
 #   mosquitto_pub -t roomguard/jiyao-302/sim/input/window-north -m tamper-cut
 run: build tools firmware
 	@mkdir -p $(RUNDIR)
-	@$(BIN)/roomguard-gateway run --sim --config examples/room.yaml --db $(RUNDIR)/jiyao-301.db > $(RUNDIR)/gateway.log 2>&1 & gw=$$!; \
-	  $(BIN)/roomguard-gateway run --sim --board-firmware $(BIN) --config examples/room-board.yaml --db $(RUNDIR)/jiyao-302.db > $(RUNDIR)/gateway-302.log 2>&1 & gw2=$$!; \
-	  $(BIN)/roomguard-gateway life --config examples/room.yaml --speed $(LIFE_SPEED) > $(RUNDIR)/life.log 2>&1 & life=$$!; \
+	@# The console is enrolled in both rooms as an installer would
+	@# (docs/commands.md): its principal, printed by keys, in each config.
+	@$(BIN)/roomguard-dashboard keys --db $(RUNDIR)/dashboard.db > $(RUNDIR)/console.principal
+	@for r in room room-board; do { cat examples/$$r.yaml; echo "principals:"; cat $(RUNDIR)/console.principal; } > $(RUNDIR)/$$r.yaml; done
+	@$(BIN)/roomguard-gateway run --sim --config $(RUNDIR)/room.yaml --db $(RUNDIR)/jiyao-301.db > $(RUNDIR)/gateway.log 2>&1 & gw=$$!; \
+	  $(BIN)/roomguard-gateway run --sim --board-firmware $(BIN) --config $(RUNDIR)/room-board.yaml --db $(RUNDIR)/jiyao-302.db > $(RUNDIR)/gateway-302.log 2>&1 & gw2=$$!; \
+	  $(BIN)/roomguard-gateway life --config $(RUNDIR)/room.yaml --db $(RUNDIR)/jiyao-301.db --speed $(LIFE_SPEED) > $(RUNDIR)/life.log 2>&1 & life=$$!; \
 	  trap 'kill $$life $$gw2 $$gw 2>/dev/null; wait $$life $$gw2 $$gw 2>/dev/null' EXIT INT TERM; \
 	  echo "gateway (simulated room jiyao-301) started, log in $(RUNDIR)/gateway.log"; \
 	  echo "a working day is played in it again and again (people, a carrier, a window left open), story in $(RUNDIR)/life.log"; \

@@ -27,6 +27,7 @@ const (
 	AlarmSafeLeftOpen   AlarmClass = "safe-left-open"     // a safe not locked for longer than its reminder
 	AlarmExitFault      AlarmClass = "exit-fault"         // EN 50131-1: a point not ready when the exit delay ended
 	AlarmGatewayFault   AlarmClass = "gateway-fault"      // the gateway could not do its work (a log write failed)
+	AlarmForgery        AlarmClass = "command-forgery"    // commands refused as unauthenticated, forbidden, stale or replayed, 5 in a minute
 )
 
 // AlarmSpec is what the catalogue says of a class.
@@ -56,6 +57,7 @@ var alarmCatalogue = map[AlarmClass]AlarmSpec{
 	AlarmSafeLeftOpen:   {Priority: 4, Severity: SeverityWarning, Hour24: true},
 	AlarmExitFault:      {Priority: 3, Severity: SeverityAlarm},
 	AlarmGatewayFault:   {Priority: 2, Severity: SeverityCritical, Hour24: true},
+	AlarmForgery:        {Priority: 2, Severity: SeverityCritical, Hour24: true},
 }
 
 // Spec returns the catalogue entry of the class.

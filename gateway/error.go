@@ -11,6 +11,12 @@ const (
 	ENOTFOUND = "notfound" // the thing named does not exist
 	ECONFLICT = "conflict" // the request clashes with the current state
 	EINTERNAL = "internal" // our fault; the message says what failed
+
+	// A command that is not believed (issue 17): nothing was changed.
+	EUNAUTHENTICATED = "unauthenticated" // unsigned, a bad signature, an unknown principal
+	EFORBIDDEN       = "forbidden"       // the principal may not send that command
+	ESTALE           = "stale"           // signed too long ago, or in the future
+	EREPLAYED        = "replayed"        // its nonce or counter was seen before
 )
 
 // Error is an error a person can read, with a code a program can act on.

@@ -25,9 +25,9 @@ const RowBytes = 256
 func RegisterBytes(rows int) int { return 64<<10 + rows*RowBytes }
 
 // PacketBytes bounds one MQTT packet the room's broker takes: the largest
-// command, with room for its topic and headers.
+// command in its signed envelope, with room for its topic and headers.
 func (l Limits) PacketBytes() int {
-	return max(RegisterBytes(l.Persons), RegisterBytes(l.Carriers), CommandBytes) + 4<<10
+	return EnvelopeBytes(max(RegisterBytes(l.Persons), RegisterBytes(l.Carriers), CommandBytes)) + 4<<10
 }
 
 // MaxRecords is more records than any room's limits allow: the bound for a

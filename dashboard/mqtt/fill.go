@@ -223,7 +223,7 @@ func gapKey(g dashboard.Gap) string { return g.Room + "\x00" + fmt.Sprint(g.From
 // send publishes one events/resend; its reply is kept for settle.
 func (l *Link) send(room string, r *request) {
 	r.id, r.sent = "dash-"+randomID(), l.opts.Clock.Now()
-	payload, err := json.Marshal(map[string]any{"id": r.id, "by": "dashboard", "requester": l.requester, "from": r.from, "to": r.to})
+	payload, err := l.seal(room, "events/resend", map[string]any{"id": r.id, "by": "dashboard", "requester": l.requester, "from": r.from, "to": r.to})
 	if err != nil {
 		l.log.Error("replica: re-send request", "err", err)
 		return

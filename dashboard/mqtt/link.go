@@ -63,6 +63,9 @@ type LinkOpts struct {
 	// min; also at every connection and when a room comes online).
 	GapGrace time.Duration
 	CatchUp  time.Duration
+	// Signer signs every command the console sends (a room believes no
+	// other); nil sends them unsigned, for a simulated room that takes them.
+	Signer *gwmqtt.Signer
 }
 
 // Link is the dashboard's connection to the broker.
@@ -373,7 +376,7 @@ func (l *Link) Call(ctx context.Context, room, name string, args map[string]any)
 		cmd[k] = v
 	}
 	cmd["id"] = id
-	payload, err := json.Marshal(cmd)
+	payload, err := l.seal(room, name, cmd)
 	if err != nil {
 		return nil, err
 	}
@@ -420,6 +423,16 @@ func (l *Link) Call(ctx context.Context, room, name string, args map[string]any)
 	case <-ctx.Done():
 		return nil, fmt.Errorf("no reply to %s from room %s (is its gateway online?): %w", name, room, ctx.Err())
 	}
+}
+
+// seal makes a command's payload: its JSON, signed when the link has a
+// signer.
+func (l *Link) seal(room, name string, cmd map[string]any) ([]byte, error) {
+	payload, err := json.Marshal(cmd)
+	if err != nil || l.opts.Signer == nil {
+		return payload, err
+	}
+	return l.opts.Signer.Sign(room, name, payload)
 }
 
 func randomID() string {

@@ -5,6 +5,7 @@
 package config
 
 import (
+	"crypto/ed25519"
 	"fmt"
 	"net"
 	"net/url"
@@ -35,6 +36,11 @@ type Config struct {
 	Safes    []Safe    `yaml:"safes"`
 	Carriers *Carriers `yaml:"carriers"`
 	Limits   Limits    `yaml:"limits"`
+	// Principals are who may command the room besides its own command line
+	// (the local key next to the log); AcceptUnsigned lets a simulated room
+	// take unsigned commands too, and only when it says so.
+	Principals     []Principal `yaml:"principals"`
+	AcceptUnsigned bool        `yaml:"accept_unsigned"`
 
 	Source string `yaml:"-"` // the file it came from
 }
@@ -186,6 +192,26 @@ type AccessDoor struct {
 type AccessReader struct {
 	Device    string `yaml:"device"`
 	Direction string `yaml:"direction"`
+}
+
+// Principal is one trusted signer of commands: its name, its Ed25519 public
+// key (base64, as `keys` prints it) and the commands it may send ("*": all).
+type Principal struct {
+	Name     string   `yaml:"name"`
+	Key      string   `yaml:"key"`
+	Commands []string `yaml:"commands"`
+}
+
+// TrustedPrincipals are the room's principals, with local (the public key
+// of the gateway's own command line) as LocalPrincipal, which may send
+// every command.
+func (c *Config) TrustedPrincipals(local ed25519.PublicKey) map[string]gateway.Principal {
+	out := map[string]gateway.Principal{gateway.LocalPrincipal: {Name: gateway.LocalPrincipal, Key: local, Commands: []string{"*"}}}
+	for _, p := range c.Principals {
+		key, _ := gateway.ParsePublicKey(p.Key) // checked at parse
+		out[p.Name] = gateway.Principal{Name: p.Name, Key: key, Commands: p.Commands}
+	}
+	return out
 }
 
 // Limits bound what a command may bring in or ask for (gateway.Limits).

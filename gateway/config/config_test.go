@@ -110,6 +110,11 @@ func TestBrokenConfigsNameLineAndField(t *testing.T) {
 		{"register limit zero", minimal + "limits: {persons: 0}\n", `x.yaml:5: limits.persons`},
 		{"register limit too high", minimal + "limits: {carriers: 2000000}\n", `x.yaml:5: limits.carriers`},
 		{"resend limit unknown", minimal + "limits: {resend: 5}\n", `x.yaml:5: limits.resend: unknown field`},
+		{"principal key not a key", minimal + "principals: [{name: console, key: abc, commands: [arm]}]\n", `x.yaml:5: principals[0].key: not an Ed25519 public key`},
+		{"principal unknown command", minimal + "principals: [{name: console, key: \"GX9rI+FshTLGq8g4+s1ep4m+DHaykgM0A5v6iz02jWE=\", commands: [explode]}]\n", `principals[0].commands[0]: "explode" is not a command`},
+		{"principal named local", minimal + "principals: [{name: local, key: \"GX9rI+FshTLGq8g4+s1ep4m+DHaykgM0A5v6iz02jWE=\", commands: [\"*\"]}]\n", `principals[0].name: "local" is the gateway's own`},
+		{"principal twice", minimal + "principals:\n  - {name: c, key: \"GX9rI+FshTLGq8g4+s1ep4m+DHaykgM0A5v6iz02jWE=\", commands: [arm]}\n  - {name: c, key: \"GX9rI+FshTLGq8g4+s1ep4m+DHaykgM0A5v6iz02jWE=\", commands: [arm]}\n", `principals[1].name: "c" is already principals[0]`},
+		{"principal without commands", minimal + "principals: [{name: c, key: \"GX9rI+FshTLGq8g4+s1ep4m+DHaykgM0A5v6iz02jWE=\", commands: []}]\n", `principals[0].commands`},
 		{"safe of a board lock, door swapped", minimal + boardWith("locks: [{lock: 0, id: l0, bolt: sb, door: sd}]") + "safes:\n  - {id: safe-c, bolt: sd, door: sb}\n", `safes[0].bolt: "sd" is not a safe-bolt input`},
 	}
 	for _, c := range cases {

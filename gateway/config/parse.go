@@ -309,6 +309,24 @@ func (c *Config) check(root *yaml.Node) Errors {
 	if c.Schedule.Location == nil {
 		c.Schedule.Location = time.Local
 	}
+	names := map[string]int{}
+	for i, p := range c.Principals {
+		at := func(f string) []string { return []string{"principals", strconv.Itoa(i), f} }
+		if p.Name == gateway.LocalPrincipal || p.Name == "unsigned" {
+			bad(at("name"), "%q is the gateway's own: choose another name", p.Name)
+		} else if prev, dup := names[p.Name]; dup {
+			bad(at("name"), "%q is already principals[%d]", p.Name, prev)
+		}
+		names[p.Name] = i
+		if _, err := gateway.ParsePublicKey(p.Key); err != nil {
+			bad(at("key"), "%v", err)
+		}
+		for j, cmd := range p.Commands {
+			if cmd != "*" && !gateway.IsCommand(cmd) {
+				bad([]string{"principals", strconv.Itoa(i), "commands", strconv.Itoa(j)}, "%q is not a command (%s, or * for all)", cmd, strings.Join(gateway.Commands, ", "))
+			}
+		}
+	}
 	for i, h := range c.Holidays {
 		at := func(f string) []string { return []string{"holidays", strconv.Itoa(i), f} }
 		from, err1 := time.Parse(time.DateOnly, h.From)

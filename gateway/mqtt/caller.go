@@ -16,6 +16,8 @@ import (
 // changes anything goes through it like the dashboard does).
 type Caller struct {
 	client paho.Client
+	// Signer, when set, signs every command (a room believes no other).
+	Signer *Signer
 }
 
 // ErrNoRoom is returned when the broker holds no status for the room.
@@ -105,6 +107,11 @@ func (c *Caller) Call(ctx context.Context, room, name string, cmd map[string]any
 	payload, err := json.Marshal(cmd)
 	if err != nil {
 		return Reply{}, err
+	}
+	if c.Signer != nil {
+		if payload, err = c.Signer.Sign(room, name, payload); err != nil {
+			return Reply{}, err
+		}
 	}
 	topics := Topics{room}
 	got := make(chan []byte, 1)

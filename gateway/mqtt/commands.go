@@ -91,14 +91,16 @@ type Commands struct {
 	// gap in seq asks for the range again.
 	Events  EventSource
 	limits  gateway.Limits
+	auth    *Auth
 	budgets *resendBudgets
 	log     *slog.Logger
 }
 
 // NewCommands subscribes to the room's commands on session. A command
-// longer than limits allow is refused unread.
-func NewCommands(s *Session, target CommandTarget, limits gateway.Limits) *Commands {
-	c := &Commands{session: s, target: target, limits: limits, budgets: newResendBudgets(limits), log: s.log}
+// longer than limits allow is refused unread; one auth does not believe
+// is refused (nil: every command is).
+func NewCommands(s *Session, target CommandTarget, limits gateway.Limits, auth *Auth) *Commands {
+	c := &Commands{session: s, target: target, limits: limits, auth: auth, budgets: newResendBudgets(limits), log: s.log}
 	s.Subscribe(s.topics.CmdFilter(), c.handle)
 	return c
 }
@@ -107,29 +109,30 @@ func (c *Commands) handle(topic string, payload []byte) {
 	name := topic[strings.Index(topic, "/cmd/")+len("/cmd/"):]
 	r := c.Execute(name, payload)
 	b, _ := json.Marshal(r)
-	if r.Status == "error" {
-		c.log.Warn("command refused", "cmd", name, "id", r.ID, "code", r.Error.Code, "err", r.Error.Message)
-	} else {
-		c.log.Info("command done", "cmd", name, "id", r.ID)
-	}
 	tok := c.session.Client().Publish(c.session.topics.Reply(r.ID), 1, false, b)
 	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		c.log.Warn("reply not sent", "cmd", name, "id", r.ID, "err", tok.Error())
 	}
 }
 
-// Execute carries out one command and returns its reply.
+// Execute carries out one command and returns its reply: it must be signed
+// by a principal the room trusts (Auth), who may send it, fresh and never
+// seen before; then checked against its schema and carried out.
 func (c *Commands) Execute(name string, payload []byte) Reply {
 	r := Reply{ID: "unknown", Cmd: name, Status: "ok"}
+	principal, cmd, err := c.open(name, payload)
 	var head struct {
 		ID any `json:"id"`
 	}
-	if len(payload) <= c.limit(name) && json.Unmarshal(payload, &head) == nil {
+	if len(cmd) <= c.limit(name) && json.Unmarshal(cmd, &head) == nil {
 		if id, ok := head.ID.(string); ok && commandID.MatchString(id) {
 			r.ID = id
 		}
 	}
-	result, err := c.execute(name, payload)
+	var result map[string]any
+	if err == nil {
+		result, err = c.execute(name, cmd)
+	}
 	if err != nil {
 		r.Status = "error"
 		r.Error = &ReplyError{Code: gateway.ErrorCode(err), Message: err.Error()}
@@ -137,17 +140,44 @@ func (c *Commands) Execute(name string, payload []byte) Reply {
 		if errors.As(err, &ref) {
 			r.Error.Reasons = ref.Reasons
 		}
+		c.log.Warn("command refused", "cmd", name, "id", r.ID, "principal", principal, "code", r.Error.Code, "err", r.Error.Message)
 		return r
 	}
+	c.log.Info("command done", "cmd", name, "id", r.ID, "principal", principal)
 	r.Result = result
 	return r
 }
 
-func (c *Commands) execute(name string, payload []byte) (map[string]any, error) {
+// open checks that name is a command, that payload is within its bound,
+// and that the room believes it (Auth). It returns the command's own bytes;
+// on a refusal, whatever the envelope carried, for the reply's id only.
+func (c *Commands) open(name string, payload []byte) (string, []byte, error) {
 	schema := "cmd-" + strings.ReplaceAll(name, "/", "-")
 	if _, err := schemas.Source(schema); err != nil || strings.Contains(name, "-") {
-		return nil, gateway.Errorf(gateway.ENOTFOUND, "unknown command %q (arm, disarm, bypass, ack, seal, unseal, visitor/register, visitor/checkout, personnel/replace, carriers/replace, carrier/signout, carrier/return, carrier/extend, inventory/run, inventory/show, safe/release, events/resend)", name)
+		return "", payload, gateway.Errorf(gateway.ENOTFOUND, "unknown command %q (arm, disarm, bypass, ack, seal, unseal, visitor/register, visitor/checkout, personnel/replace, carriers/replace, carrier/signout, carrier/return, carrier/extend, inventory/run, inventory/show, safe/release, events/resend)", name)
 	}
+	bound := c.limit(name)
+	if gateway.IsEnvelope(payload) {
+		bound = gateway.EnvelopeBytes(bound)
+	}
+	if len(payload) > bound {
+		return "", nil, gateway.Errorf(gateway.EINVALID, "%s: the command is %d bytes, more than %d", name, len(payload), bound)
+	}
+	if c.auth == nil {
+		return "", nil, gateway.Errorf(gateway.EUNAUTHENTICATED, "%s: this room believes no command (it has no principals)", name)
+	}
+	principal, cmd, err := c.auth.Open(name, payload)
+	if err != nil && cmd == nil {
+		cmd = payload // unsigned: answer on its id
+		if e, perr := gateway.ParseEnvelope(payload); perr == nil {
+			cmd = e.Cmd
+		}
+	}
+	return principal, cmd, err
+}
+
+func (c *Commands) execute(name string, payload []byte) (map[string]any, error) {
+	schema := "cmd-" + strings.ReplaceAll(name, "/", "-")
 	if len(payload) > c.limit(name) {
 		return nil, gateway.Errorf(gateway.EINVALID, "%s: the command is %d bytes, more than %d", name, len(payload), c.limit(name))
 	}

@@ -19,27 +19,37 @@ import (
 )
 
 // commandRig is a panel behind the command decoder, with no broker: what a
-// command does is what Execute returns and what the log and state show.
+// command does is what Execute returns and what the log and state show. It
+// takes unsigned commands (what a command does is tested here; who may
+// give it, in auth_test.go).
 func commandRig(t testing.TB, doorOpen bool) (*mqtt.Commands, *gwroom.Panel, *sqlite.Store) {
+	cmds, r, store, _ := commandRigWith(t, doorOpen, func(*gwroom.Room, *sqlite.Store, *clocktest.Clock) *mqtt.Auth {
+		return &mqtt.Auth{Unsigned: true}
+	})
+	return cmds, r.Panel, store
+}
+
+// commandRigWith is commandRig with the room's auth made by auth.
+func commandRigWith(t testing.TB, doorOpen bool, auth func(*gwroom.Room, *sqlite.Store, *clocktest.Clock) *mqtt.Auth) (*mqtt.Commands, *gwroom.Room, *sqlite.Store, *clocktest.Clock) {
 	clock := clocktest.New(time.Date(2026, 11, 22, 18, 0, 0, 0, time.UTC))
 	store, err := sqlite.Open(filepath.Join(t.TempDir(), "log.db"), room, clock)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	r := gwroom.New(gwroom.Config{ID: room, Panel: gateway.DefaultPanelConfig(), Access: config.DefaultAccess(), Inventory: -1},
-		store, clock, nowhere{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		store, clock, nowhere{}, quiet)
 	r.AddInput(gateway.Input{ID: "door-main", Kind: gateway.KindDoor}, doorOpen)
 	r.AddInput(gateway.Input{ID: "window-1", Kind: gateway.KindWindow}, false)
 	if err := r.Start("test", false); err != nil {
 		t.Fatal(err)
 	}
-	p := r.Panel
-	session, err := mqtt.NewSession(mqtt.SessionOpts{Conn: mqtt.Conn{URL: "tcp://127.0.0.1:1"}, Room: room, Clock: clock})
+	session, err := mqtt.NewSession(mqtt.SessionOpts{Conn: mqtt.Conn{URL: "tcp://127.0.0.1:1"}, Room: room, Clock: clock, Log: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return mqtt.NewCommands(session, r.Sealer, config.DefaultLimits()), p, store
+	return mqtt.NewCommands(session, r.Sealer, config.DefaultLimits(), auth(r, store, clock)), r, store, clock
 }
 
 // nowhere is a room's sink that publishes nothing.

@@ -177,7 +177,7 @@ func TestResendARange(t *testing.T) {
 	sub := subscribeEvents(t, m.URL(), "resend-sub")
 	r := newRig(t, m.URL())
 	r.appendN(40, 10)
-	cmds := mqtt.NewCommands(r.session, nil, config.DefaultLimits())
+	cmds := mqtt.NewCommands(r.session, nil, config.DefaultLimits(), &mqtt.Auth{Unsigned: true})
 	cmds.Events = r.store
 	r.start()
 	if !sub.waitSeqs(40, 30*time.Second) {
@@ -226,7 +226,7 @@ func TestResendIsBudgeted(t *testing.T) {
 	m := testenv.StartMosquitto(t)
 	r := newRig(t, m.URL())
 	r.appendN(3000, 500)
-	cmds := mqtt.NewCommands(r.session, nil, gateway.Limits{Persons: 10, Carriers: 10, ResendPerRequester: 600, ResendPerRoom: 1000})
+	cmds := mqtt.NewCommands(r.session, nil, gateway.Limits{Persons: 10, Carriers: 10, ResendPerRequester: 600, ResendPerRoom: 1000}, &mqtt.Auth{Unsigned: true})
 	cmds.Events = r.store
 	var mu sync.Mutex
 	got := map[string]int{}

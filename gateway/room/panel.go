@@ -41,6 +41,7 @@ type Panel struct {
 	timerAt   time.Time
 	work      *gateway.WorkSchedule
 	published *gateway.PanelState // what the sink has; nil: nothing yet
+	refusals  []time.Time         // commands refused lately (Refused)
 
 	qmu      sync.Mutex // guards queue and draining
 	queue    []*op

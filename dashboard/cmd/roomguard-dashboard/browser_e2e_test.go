@@ -55,7 +55,13 @@ func startStack(t *testing.T) *stack {
 		t.Fatal(err)
 	}
 	cfg := filepath.Join(dir, "room.yaml")
-	conf := string(example) + fmt.Sprintf("\nmqtt: {url: %q, keepalive: 5s}\n", s.broker.URL())
+	// The console is enrolled in the room as an installer would: its
+	// principal, printed by keys, in the room's config.
+	enrolment, err := exec.Command(testenv.Dashboard(t), "keys", "--db", filepath.Join(dir, "dashboard.db")).Output()
+	if err != nil {
+		t.Fatalf("roomguard-dashboard keys: %v", err)
+	}
+	conf := string(example) + fmt.Sprintf("\nmqtt: {url: %q, keepalive: 5s}\nprincipals:\n%s", s.broker.URL(), enrolment)
 	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@
 //	roomguard-dashboard user add    [--db FILE] --role ROLE [--display NAME] NAME   (the password is read from stdin)
 //	roomguard-dashboard user list   [--db FILE]
 //	roomguard-dashboard user unlock [--db FILE] NAME
+//	roomguard-dashboard keys   [--db FILE] [--principal NAME]   (prints the console's principal, creating its key)
 //	roomguard-dashboard version
 package main
 
@@ -31,6 +32,7 @@ commands:
   user add     create an account (the password is read from stdin)
   user list    list the accounts
   user unlock  unlock an account locked by wrong passwords
+  keys         print the console's principal for a room's config (creates its key)
   version      print the version
 
 Run "roomguard-dashboard <command> -h" for a command's flags.
@@ -62,6 +64,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 			return flag.ErrHelp
 		}
 		return user(args[1], args[2:], stdin, stdout, stderr)
+	case "keys":
+		return keys(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "roomguard-dashboard", version)
 		return nil
@@ -72,6 +76,9 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	fmt.Fprint(stderr, usage)
 	return fmt.Errorf("unknown command %q", args[0])
 }
+
+// defaultDB is where the dashboard keeps its database on a real install.
+const defaultDB = "/var/lib/roomguard/dashboard.db"
 
 func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)

@@ -15,6 +15,7 @@ import (
 	dhttp "github.com/roomguard/roomguard/dashboard/http"
 	"github.com/roomguard/roomguard/dashboard/mqtt"
 	"github.com/roomguard/roomguard/dashboard/sqlite"
+	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/config"
 	gwmqtt "github.com/roomguard/roomguard/gateway/mqtt"
 	"github.com/roomguard/roomguard/gateway/sysclock"
@@ -22,7 +23,8 @@ import (
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlags("serve", stderr)
-	db := fs.String("db", "/var/lib/roomguard/dashboard.db", "the dashboard's database (replica, accounts, audit log)")
+	db := fs.String("db", defaultDB, "the dashboard's database (replica, accounts, audit log); the console's key is next to it")
+	principal := fs.String("principal", defaultPrincipal, "the console's name in the rooms' configs (principals:), which sign its commands")
 	listen := fs.String("listen", "127.0.0.1:8080", "where the console listens (e.g. 0.0.0.0:8443 on the guard LAN)")
 	broker := fs.String("broker", "tcp://127.0.0.1:1883", "the broker every room publishes to (tcp://, ssl://, mqtts://)")
 	mqttUser := fs.String("user", "", "the broker account")
@@ -65,8 +67,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 
 	srv := &dhttp.Server{Store: store, Clock: clock, Log: log, SecureCookies: *secure || *tlsCert != "", Zone: zone}
 	srv.Hub = dhttp.NewHub()
+	if err := gateway.CheckPrincipalName(*principal); err != nil {
+		return fmt.Errorf("--principal: %w", err)
+	}
+	key, created, err := consoleKey(*db)
+	if err != nil {
+		return err
+	}
+	if created {
+		fmt.Fprintf(stdout, "created the console's key %s: enroll it in each room (roomguard-dashboard keys)\n", gwmqtt.LocalKeyPath(*db))
+	}
 	link, err := mqtt.Connect(mqtt.LinkOpts{Conn: conn, Store: store, Clock: clock, Log: log,
-		Stored: srv.Hub.Stored, State: srv.Hub.State})
+		Stored: srv.Hub.Stored, State: srv.Hub.State, Signer: &gwmqtt.Signer{Principal: *principal, Key: key, Clock: clock}})
 	if err != nil {
 		return err
 	}

@@ -95,12 +95,13 @@ func startAccessRoom(t *testing.T, twoPerson bool, people int) *accessRoom {
 	}
 	// Sunday 22 November 2026, 10:00 in Beijing.
 	clock := clocktest.New(time.Date(2026, 11, 22, 10, 0, 0, 0, time.FixedZone("CST", 8*3600)))
-	d, err := startDaemon(cfg, daemonOpts{Clock: clock, Sim: true, LogLevel: slog.LevelWarn, Stdout: io.Discard, Stderr: gatewayLog(t)})
+	d, err := startDaemon(enroll(cfg), daemonOpts{Clock: clock, Sim: true, LogLevel: slog.LevelWarn, Stdout: io.Discard, Stderr: gatewayLog(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(d.Stop)
 	w := watch(t, m.URL(), room)
+	w.clock = clock
 	w.waitFor("online", func() bool { return bytes.Contains(w.topics["roomguard/"+room+"/status"], []byte(`"online"`)) })
 	// 100,000 people checked and written under -race, beside every other
 	// package's tests on two cores, takes far longer than the 1.2 s of the

@@ -82,7 +82,7 @@ func TestBoardInTheSimulatedRoom(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := watch(t, m.URL(), room)
-	d, err := startDaemon(cfg, daemonOpts{Sim: true, Firmware: fw, LogLevel: slog.LevelWarn, Stdout: io.Discard, Stderr: gatewayLog(t)})
+	d, err := startDaemon(enroll(cfg), daemonOpts{Sim: true, Firmware: fw, LogLevel: slog.LevelWarn, Stdout: io.Discard, Stderr: gatewayLog(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +272,7 @@ boards:
 	if err != nil {
 		b.Fatal(err)
 	}
-	d, err := startDaemon(cfg, daemonOpts{Sim: true, Firmware: fw, LogLevel: slog.LevelError, Stdout: io.Discard, Stderr: os.Stderr})
+	d, err := startDaemon(enroll(cfg), daemonOpts{Sim: true, Firmware: fw, LogLevel: slog.LevelError, Stdout: io.Discard, Stderr: os.Stderr})
 	if err != nil {
 		b.Fatal(err)
 	}

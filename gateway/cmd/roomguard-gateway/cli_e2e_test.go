@@ -15,7 +15,7 @@ import (
 // cli runs one command line as a user would and returns what it printed.
 func (a *accessRoom) cli(args ...string) (string, error) {
 	var out, errs bytes.Buffer
-	err := Main(context.Background(), args, &out, &errs)
+	err := Main(withClock(context.Background(), a.clock), args, &out, &errs)
 	return out.String() + errs.String(), err
 }
 
@@ -91,6 +91,30 @@ func TestCommandLineThroughTheGateway(t *testing.T) {
 	}
 	if d := data(a.waitEvent(&seen, "visitor.checked_out")); d["by"] != "guard-2" {
 		t.Fatalf("checked out: %v", d)
+	}
+
+	// Issue 17, item 7: cmd and its subcommands sign with the gateway's own
+	// key (keys prints it); a refusal exits 3, anything else 2.
+	out, err = a.cli("keys", cfg)
+	if err != nil || !strings.HasPrefix(out, "local ") || !strings.Contains(out, ".command.key") {
+		t.Fatalf("keys: %v\n%s", err, out)
+	}
+	out, err = a.cli("cmd", cfg, "disarm", `{"by":"p-0"}`)
+	if err == nil || exitCode(err) != 3 || !strings.Contains(out, `"status": "error"`) || !strings.Contains(err.Error(), "not armed") {
+		t.Fatalf("cmd disarm of an open room: %v\n%s", err, out)
+	}
+	if out, err := a.cli("arm", cfg, "--by=p-0"); err != nil || !strings.Contains(out, `"status": "ok"`) {
+		t.Fatalf("arm: %v\n%s", err, out)
+	}
+	if out, err := a.cli("disarm", cfg, "--by=p-0"); err != nil || !strings.Contains(out, `"status": "ok"`) {
+		t.Fatalf("disarm: %v\n%s", err, out)
+	}
+	if out, err := a.cli("cmd", cfg, "explode", `{}`); err == nil || exitCode(err) != 2 || !strings.Contains(err.Error(), "not a command") {
+		t.Fatalf("cmd explode: %v\n%s", err, out)
+	}
+	// Without the gateway's key (another log's) the command line cannot sign.
+	if out, err := a.cli("arm", cfg, "--db="+filepath.Join(dir, "other.db"), "--by=p-0"); err == nil || !strings.Contains(err.Error(), "signs with the gateway's key") {
+		t.Fatalf("arm without the key: %v\n%s", err, out)
 	}
 
 	// A room whose gateway is down: said so, not waited for.

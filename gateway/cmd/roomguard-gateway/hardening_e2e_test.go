@@ -60,7 +60,7 @@ func startEmbedded(t *testing.T, room, yaml string) (*daemon, *watcher, string) 
 	}
 	var out lockedBuffer
 	clock := clocktest.New(time.Date(2026, 11, 22, 10, 0, 0, 0, time.FixedZone("CST", 8*3600)))
-	d, err := startDaemon(cfg, daemonOpts{Clock: clock, Sim: true, LogLevel: slog.LevelWarn, Stdout: &out, Stderr: gatewayLog(t)})
+	d, err := startDaemon(enroll(cfg), daemonOpts{Clock: clock, Sim: true, LogLevel: slog.LevelWarn, Stdout: &out, Stderr: gatewayLog(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,6 +70,7 @@ func startEmbedded(t *testing.T, room, yaml string) (*daemon, *watcher, string) 
 		t.Fatalf("no broker address in %q", out.String())
 	}
 	w := watch(t, m[1], room)
+	w.clock = clock
 	w.waitFor("online", func() bool { return bytes.Contains(w.topics["roomguard/"+room+"/status"], []byte(`"online"`)) })
 	return d, w, m[1]
 }

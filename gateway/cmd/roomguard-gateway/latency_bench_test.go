@@ -84,7 +84,7 @@ func benchRoom(b *testing.B, clock *clocktest.Clock, rest string) (*testenv.Mosq
 	if clock != nil {
 		o.Clock = clock
 	}
-	d, err := startDaemon(cfg, o)
+	d, err := startDaemon(enroll(cfg), o)
 	if err != nil {
 		b.Fatal(err)
 	}

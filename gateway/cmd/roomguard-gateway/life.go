@@ -51,8 +51,13 @@ func lifeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	// the gateway (and its embedded broker) may still be starting
 	var c *mqtt.Caller
 	for deadline := time.Now().Add(30 * time.Second); ; {
-		if c, err = mqtt.Dial(conn); err == nil {
-			break
+		// its key is created at its first start
+		var signer *mqtt.Signer
+		if signer, err = r.signer(ctx, cfg); err == nil {
+			if c, err = mqtt.Dial(conn); err == nil {
+				c.Signer = signer
+				break
+			}
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("life: %w", err)

@@ -36,7 +36,7 @@ func TestLifeOfTheExampleRoom(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := startDaemon(cfg, daemonOpts{Sim: true, LogLevel: slog.LevelWarn, Stdout: io.Discard, Stderr: gatewayLog(t)})
+	d, err := startDaemon(enroll(cfg), daemonOpts{Sim: true, LogLevel: slog.LevelWarn, Stdout: io.Discard, Stderr: gatewayLog(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

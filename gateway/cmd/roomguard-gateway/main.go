@@ -24,6 +24,10 @@
 //	roomguard-gateway inventory run [--config FILE] [--json]
 //	roomguard-gateway inventory list [--config FILE | --db FILE] [--since T]
 //	roomguard-gateway inventory show [--config FILE | --db FILE] [--json] [REPORT-ID]
+//	roomguard-gateway cmd NAME 'JSON' [--config FILE] [--db FILE] [--by WHO]
+//	roomguard-gateway arm|disarm|seal|unseal [--config FILE] [--db FILE] --by WHO
+//	roomguard-gateway ack [--config FILE] [--db FILE] --by WHO --alarm ID --comment TEXT
+//	roomguard-gateway keys [--config FILE] [--db FILE]
 //	roomguard-gateway version
 package main
 
@@ -70,6 +74,9 @@ commands:
   inventory run     count every safe now (through the running gateway)
   inventory list    the stored inventory reports
   inventory show    one report (default the latest; --json: all of it)
+  cmd NAME JSON  give the running gateway one command, signed with its own key; prints the reply (exit 3: refused)
+  arm, disarm, seal, unseal, ack   the same, with flags
+  keys           print the public key the command line signs with (principal local)
   version        print the version
 
 Run "roomguard-gateway <command> -h" for a command's flags.
@@ -82,7 +89,7 @@ func main() {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "roomguard-gateway:", err)
 		}
-		os.Exit(2)
+		os.Exit(exitCode(err))
 	}
 }
 
@@ -97,6 +104,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runCmd(ctx, args[1:], stdout, stderr)
 	case "life":
 		return lifeCmd(ctx, args[1:], stdout, stderr)
+	case "cmd":
+		return cmdCmd(ctx, args[1:], stdout, stderr)
+	case "arm", "disarm", "unseal", "ack":
+		return panelCmd(ctx, args[0], args[1:], stdout, stderr)
+	case "keys":
+		return keysCmd(args[1:], stdout, stderr)
 	case "check-config":
 		return checkConfigCmd(args[1:], stdout, stderr)
 	case "events":
@@ -111,7 +124,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		return fmt.Errorf("events: unknown subcommand %q (want tail or query)", args[1])
 	case "seal":
-		return sealCmd(args[1:], stdout, stderr)
+		if len(args) > 1 && (args[1] == "list" || args[1] == "report") {
+			return sealCmd(args[1:], stdout, stderr)
+		}
+		return panelCmd(ctx, "seal", args[1:], stdout, stderr)
 	case "entries":
 		if len(args) < 2 || args[1] != "query" {
 			return fmt.Errorf("entries: want query")

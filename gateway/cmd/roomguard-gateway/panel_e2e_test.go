@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,13 +10,16 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/clocktest"
 	"github.com/roomguard/roomguard/gateway/config"
+	"github.com/roomguard/roomguard/gateway/sysclock"
 	"github.com/roomguard/roomguard/gateway/testenv"
 	"github.com/roomguard/roomguard/schemas"
 )
@@ -31,6 +35,37 @@ type watcher struct {
 	payloads []map[string]any
 	bad      []string
 	patience time.Duration // how long waitFor waits; default 20 s
+	// clock is the room's, which a command must be fresh by (nil: the
+	// system's).
+	clock gateway.Clock
+}
+
+// station is the guard station's key: a principal of every test room
+// (enroll), which signs every command the watcher gives.
+var station = ed25519.NewKeyFromSeed(bytes.Repeat([]byte{42}, ed25519.SeedSize))
+
+// enroll makes the guard station a principal of cfg's room, for every
+// command.
+func enroll(cfg *config.Config) *config.Config {
+	cfg.Principals = append(cfg.Principals, config.Principal{Name: "guard-station",
+		Key: gateway.FormatPublicKey(station.Public().(ed25519.PublicKey)), Commands: []string{"*"}})
+	return cfg
+}
+
+var stationCounter atomic.Uint64
+
+// sign wraps a command in the guard station's envelope.
+func (w *watcher) sign(room, name string, cmd []byte) []byte {
+	w.t.Helper()
+	clock := w.clock
+	if clock == nil {
+		clock = sysclock.New(sysclock.TrustAlways)
+	}
+	b, err := gateway.SignCommand(station, "guard-station", room, name, cmd, clock.Now(), stationCounter.Add(1))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return b
 }
 
 func watch(t *testing.T, url, room string) *watcher {
@@ -96,7 +131,7 @@ func (w *watcher) command(room, name, id string, fields map[string]any) map[stri
 	w.t.Helper()
 	fields["id"] = id
 	b, _ := json.Marshal(fields)
-	w.client.Publish("roomguard/"+room+"/cmd/"+name, 1, false, b).Wait()
+	w.client.Publish("roomguard/"+room+"/cmd/"+name, 1, false, w.sign(room, name, b)).Wait()
 	topic := "roomguard/" + room + "/reply/" + id
 	w.waitFor("reply "+id, func() bool { return w.topics[topic] != nil })
 	var r map[string]any
@@ -140,12 +175,13 @@ outputs:
 		t.Fatal(err)
 	}
 	clock := clocktest.New(time.Date(2026, 11, 22, 22, 0, 0, 0, time.FixedZone("CST", 8*3600)))
-	d, err := startDaemon(cfg, daemonOpts{Clock: clock, Sim: true, LogLevel: slog.LevelWarn, Stdout: io.Discard, Stderr: gatewayLog(t)})
+	d, err := startDaemon(enroll(cfg), daemonOpts{Clock: clock, Sim: true, LogLevel: slog.LevelWarn, Stdout: io.Discard, Stderr: gatewayLog(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer d.Stop()
 	w := watch(t, m.URL(), room)
+	w.clock = clock
 	modeTopic := "roomguard/" + room + "/mode"
 	w.waitFor("online", func() bool { return bytes.Contains(w.topics["roomguard/"+room+"/status"], []byte(`"online"`)) })
 

@@ -9,8 +9,10 @@ import (
 	"os/user"
 	"time"
 
+	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/config"
 	"github.com/roomguard/roomguard/gateway/mqtt"
+	"github.com/roomguard/roomguard/gateway/sysclock"
 )
 
 // remote is how a command that changes something reaches the room: through
@@ -22,6 +24,7 @@ type remote struct {
 	user         *string
 	passwordFile *string
 	by           *string
+	db           *string
 	timeout      *time.Duration
 }
 
@@ -32,6 +35,7 @@ func remoteFlags(fs *flag.FlagSet, timeout time.Duration) *remote {
 		user:         fs.String("user", "", "broker account (default: the config's mqtt.username, or its only embedded user)"),
 		passwordFile: fs.String("password-file", "", "the account's password file (default: the one the config names)"),
 		by:           fs.String("by", operator(), "who gives the command; recorded with it"),
+		db:           fs.String("db", "", "the room's event log, when run gives --db: the command line's key is next to it"),
 		timeout:      fs.Duration("timeout", timeout, "how long to wait for the room's answer"),
 	}
 }
@@ -71,10 +75,15 @@ func (r *remote) open(ctx context.Context) (*link, error) {
 	if err != nil {
 		return nil, err
 	}
+	signer, err := r.signer(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
 	c, err := mqtt.Dial(conn)
 	if err != nil {
 		return nil, err
 	}
+	c.Signer = signer
 	l := &link{caller: c, room: cfg.Room.ID, by: *r.by}
 	l.ctx, l.cancel = context.WithTimeout(ctx, *r.timeout)
 	if err := c.Online(l.ctx, l.room); err != nil {
@@ -82,6 +91,35 @@ func (r *remote) open(ctx context.Context) (*link, error) {
 		return nil, err
 	}
 	return l, nil
+}
+
+// signer signs as the gateway's own command line, with the key the gateway
+// created next to its log (--db, or the config's storage path).
+func (r *remote) signer(ctx context.Context, cfg *config.Config) (*mqtt.Signer, error) {
+	logPath := cfg.Storage.Path
+	if *r.db != "" {
+		logPath = *r.db
+	}
+	key, err := mqtt.LoadKey(mqtt.LocalKeyPath(logPath))
+	if err != nil {
+		return nil, fmt.Errorf("the command line signs with the gateway's key (run it on the Pi as the gateway's user, after the gateway's first start): %w", err)
+	}
+	return &mqtt.Signer{Principal: gateway.LocalPrincipal, Key: key, Clock: clockOf(ctx)}, nil
+}
+
+type clockKey struct{}
+
+// withClock makes the commands Main runs sign with clock: a test's room runs
+// on an injected clock, and a command is fresh by the room's clock.
+func withClock(ctx context.Context, clock gateway.Clock) context.Context {
+	return context.WithValue(ctx, clockKey{}, clock)
+}
+
+func clockOf(ctx context.Context) gateway.Clock {
+	if c, ok := ctx.Value(clockKey{}).(gateway.Clock); ok {
+		return c
+	}
+	return sysclock.New(sysclock.TrustAlways)
 }
 
 func (l *link) close() {

@@ -47,9 +47,10 @@ func newRulesRig(t *testing.T, room string) *rulesRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rulesRig{t: t, room: room, cfg: cfg, clock: clocktest.New(time.Date(2026, 11, 22, 18, 0, 0, 0, time.FixedZone("CST", 8*3600)))}
+	r := &rulesRig{t: t, room: room, cfg: enroll(cfg), clock: clocktest.New(time.Date(2026, 11, 22, 18, 0, 0, 0, time.FixedZone("CST", 8*3600)))}
 	r.start()
 	r.w = watch(t, m.URL(), room)
+	r.w.clock = r.clock
 	r.w.waitFor("online", func() bool { return bytes.Contains(r.w.topics[r.topic("status")], []byte(`"online"`)) })
 	return r
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
@@ -206,7 +207,21 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	if err := d.devices.Add(d.room, recorded); err != nil {
 		return nil, err
 	}
-	cmds := mqtt.NewCommands(d.session, d.room.Sealer, cfg.Limits.Room())
+	// Who the room believes: its principals, and its own command line,
+	// whose key is created next to the log at the first start.
+	signKey, created, err := mqtt.LoadOrCreateKey(mqtt.LocalKeyPath(cfg.Storage.Path))
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		log.Info("command line key created", "path", mqtt.LocalKeyPath(cfg.Storage.Path))
+	}
+	if cfg.AcceptUnsigned && !o.Sim {
+		return nil, fmt.Errorf("%s: accept_unsigned: only a simulated room (run --sim) may take unsigned commands", cfg.Source)
+	}
+	auth := &mqtt.Auth{Room: cfg.Room.ID, Principals: cfg.TrustedPrincipals(signKey.Public().(ed25519.PublicKey)), Unsigned: cfg.AcceptUnsigned,
+		Clock: clock, Nonces: d.store, Refused: d.room.Refused, Log: log.Warn}
+	cmds := mqtt.NewCommands(d.session, d.room.Sealer, cfg.Limits.Room(), auth)
 	cmds.Events = d.store
 	ac := &accessCommands{Access: d.room.Access, store: d.store, limits: cfg.Limits.Room(), retained: states, room: cfg.Room.ID, clock: clock}
 	cmds.Access = ac

@@ -1,0 +1,43 @@
+package main
+
+import (
+	"crypto/ed25519"
+	"fmt"
+	"io"
+
+	"github.com/roomguard/roomguard/gateway"
+	gwmqtt "github.com/roomguard/roomguard/gateway/mqtt"
+)
+
+// defaultPrincipal is the console's name in the rooms' configs.
+const defaultPrincipal = "console"
+
+// consoleKey reads the console's signing key, next to its database,
+// creating it (mode 0600) at the first use.
+func consoleKey(db string) (ed25519.PrivateKey, bool, error) {
+	return gwmqtt.LoadOrCreateKey(gwmqtt.LocalKeyPath(db))
+}
+
+// keys prints the console's principal as a room's config lists it,
+// creating its key when it has none yet.
+func keys(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("keys", stderr)
+	db := fs.String("db", defaultDB, "the dashboard's database (its key is next to it)")
+	principal := fs.String("principal", defaultPrincipal, "the console's name in the rooms' configs (serve --principal)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := gateway.CheckPrincipalName(*principal); err != nil {
+		return fmt.Errorf("--principal: %w", err)
+	}
+	key, created, err := consoleKey(*db)
+	if err != nil {
+		return err
+	}
+	if created {
+		fmt.Fprintf(stderr, "created the console's key %s (mode 0600: keep it so)\n", gwmqtt.LocalKeyPath(*db))
+	}
+	fmt.Fprintf(stdout, "# add to each room's config (principals:), then restart its gateway\n")
+	fmt.Fprintf(stdout, "  - {name: %s, key: %q, commands: [\"*\"]}\n", *principal, gateway.FormatPublicKey(key.Public().(ed25519.PublicKey)))
+	return nil
+}

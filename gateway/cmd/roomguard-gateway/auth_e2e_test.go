@@ -1,0 +1,83 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Issue 17, the attacks of its list that need no more than a signature,
+// end to end with Mosquitto: anyone on the broker (here the guard station's
+// own connection, without its key) sends the commands the review sent; each
+// is refused as unauthenticated and changes nothing; a captured signed
+// command sent again is refused as replayed; the refusals raise a
+// command-forgery alarm.
+func TestUnsignedCommandsAreRefusedEndToEnd(t *testing.T) {
+	r := newRulesRig(t, "e2e-auth")
+	r.ok("arm", "a1", map[string]any{"by": "li.ming"})
+	r.clock.Advance(2 * time.Minute) // past the exit delay
+	r.w.waitFor("armed", func() bool { return strings.Contains(string(r.w.topics[r.topic("mode")]), `"armed"`) })
+	r.drive("tamper-1", "tamper")
+	tamper := r.retainedAlarm("tamper")
+	r.clock.Advance(time.Minute) // the arm above is now too old to be fresh
+
+	attacks := []struct{ cmd, payload string }{
+		{"disarm", `{"id":"x1","by":"attacker"}`},
+		{"ack", fmt.Sprintf(`{"id":"x2","by":"attacker","alarm":%q,"comment":"nothing"}`, tamper["id"])},
+		{"safe/release", `{"id":"x3","by":"nobody","safe":"safe-a","reason":"x"}`},
+		{"personnel/replace", `{"id":"x4","by":"attacker","version":99,"csv":"id,name,cards,level,role,rooms\nx,X,0000000001,核心,机要员,*\n"}`},
+		{"carrier/signout", `{"id":"x5","by":"attacker","carrier":"JM-1","borrower":"x","purpose":"x","may_leave":true,"approver":"x"}`},
+		{"seal", `{"id":"x6","by":"alice"}`},
+	}
+	for _, a := range attacks {
+		var id struct{ ID string }
+		json.Unmarshal([]byte(a.payload), &id)
+		r.w.client.Publish(r.topic("cmd/"+a.cmd), 1, false, a.payload).Wait()
+		topic := r.topic("reply/" + id.ID)
+		r.w.waitFor("reply "+id.ID, func() bool { return r.w.topics[topic] != nil })
+		var rep map[string]any
+		r.w.mu.Lock()
+		json.Unmarshal(r.w.topics[topic], &rep)
+		r.w.mu.Unlock()
+		if e, _ := rep["error"].(map[string]any); rep["status"] != "error" || e["code"] != "unauthenticated" {
+			t.Errorf("unsigned %s: %v", a.cmd, rep)
+		}
+	}
+	// A captured signed command, sent again: replayed.
+	fields := map[string]any{"id": "c1", "by": "zhao.lei", "alarm": tamper["id"], "comment": "已核查"}
+	captured, _ := json.Marshal(fields)
+	env := r.w.sign(r.room, "ack", captured)
+	for i, want := range []string{"ok", "replayed"} {
+		r.w.mu.Lock()
+		delete(r.w.topics, r.topic("reply/c1"))
+		r.w.mu.Unlock()
+		r.w.client.Publish(r.topic("cmd/ack"), 1, false, env).Wait()
+		r.w.waitFor("reply c1", func() bool { return r.w.topics[r.topic("reply/c1")] != nil })
+		var rep map[string]any
+		json.Unmarshal(r.w.get(r.topic("reply/c1")), &rep)
+		e, _ := rep["error"].(map[string]any)
+		if (i == 0 && rep["status"] != "ok") || (i == 1 && e["code"] != want) {
+			t.Fatalf("the captured ack, time %d: %v", i+1, rep)
+		}
+	}
+	if !strings.Contains(string(r.w.get(r.topic("mode"))), `"armed"`) {
+		t.Fatalf("an unsigned command changed the room: %s", r.w.get(r.topic("mode")))
+	}
+	forgery := r.retainedAlarm("command-forgery")
+	if forgery["priority"] != float64(2) {
+		t.Fatalf("command-forgery alarm %v", forgery)
+	}
+	refused := 0
+	r.w.mu.Lock()
+	for _, e := range r.w.events {
+		if e == "auth.refused" {
+			refused++
+		}
+	}
+	r.w.mu.Unlock()
+	if refused != len(attacks)+1 {
+		t.Fatalf("%d auth.refused events, want %d", refused, len(attacks)+1)
+	}
+}

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/roomguard/roomguard/gateway"
+	"github.com/roomguard/roomguard/gateway/config"
+	"github.com/roomguard/roomguard/gateway/mqtt"
+)
+
+// refusedError is a command the room answered with a refusal: the command
+// line exits 3 for it (2 for any other failure).
+type refusedError struct{ err error }
+
+func (e *refusedError) Error() string { return e.err.Error() }
+
+// exitCode is what the process exits with for err.
+func exitCode(err error) int {
+	var r *refusedError
+	if errors.As(err, &r) {
+		return 3
+	}
+	return 2
+}
+
+// cmdCmd gives one command, its JSON as written, signed with the gateway's
+// own key, and prints the reply.
+func cmdCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("cmd", stderr)
+	r := remoteFlags(fs, 30*time.Second)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 2 {
+		return fmt.Errorf("cmd: want NAME 'JSON' (for example: cmd arm '{\"by\":\"p001\"}')")
+	}
+	name := fs.Arg(0)
+	if !gateway.IsCommand(name) {
+		return fmt.Errorf("cmd: %q is not a command (%v)", name, gateway.Commands)
+	}
+	var fields map[string]any
+	if err := json.Unmarshal([]byte(fs.Arg(1)), &fields); err != nil || fields == nil {
+		return fmt.Errorf("cmd %s: the command must be a JSON object: %v", name, err)
+	}
+	if _, ok := fields["by"]; !ok {
+		fields["by"] = *r.by
+	}
+	return give(ctx, r, name, fields, stdout)
+}
+
+// give sends one command and prints the room's reply; a refusal is a
+// refusedError.
+func give(ctx context.Context, r *remote, name string, fields map[string]any, stdout io.Writer) error {
+	l, err := r.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer l.close()
+	reply, err := l.caller.Call(l.ctx, l.room, name, fields)
+	if err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(reply, "", "  ")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, string(b))
+	if err := reply.Err(); err != nil {
+		return &refusedError{err}
+	}
+	return nil
+}
+
+// panelCmd is arm, disarm, seal, unseal and ack: cmd with flags.
+func panelCmd(ctx context.Context, name string, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags(name, stderr)
+	r := remoteFlags(fs, 30*time.Second)
+	var alarm, comment *string
+	if name == "ack" {
+		alarm = fs.String("alarm", "", "the alarm's id")
+		comment = fs.String("comment", "", "what was found (required)")
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	fields := map[string]any{"by": *r.by}
+	if name == "ack" {
+		fields["alarm"], fields["comment"] = *alarm, *comment
+	}
+	return give(ctx, r, name, fields, stdout)
+}
+
+// keysCmd prints the public key of the gateway's own command line (the
+// principal "local"), creating the key when the gateway has not yet.
+func keysCmd(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("keys", stderr)
+	cfgPath := fs.String("config", defaultConfig, "room config file (for its storage path)")
+	db := fs.String("db", "", "the event log, when run gives --db: the key is next to it")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		return err
+	}
+	logPath := cfg.Storage.Path
+	if *db != "" {
+		logPath = *db
+	}
+	path := mqtt.LocalKeyPath(logPath)
+	key, created, err := mqtt.LoadOrCreateKey(path)
+	if err != nil {
+		return err
+	}
+	if created {
+		fmt.Fprintf(stderr, "created %s (mode 0600: only the gateway's user may read it)\n", path)
+	}
+	fmt.Fprintf(stdout, "%s %s %s\n", gateway.LocalPrincipal, gateway.FormatPublicKey(key.Public().(ed25519.PublicKey)), path)
+	return nil
+}

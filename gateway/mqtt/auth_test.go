@@ -1,0 +1,123 @@
+package mqtt_test
+
+import (
+	"crypto/ed25519"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/roomguard/roomguard/gateway"
+	"github.com/roomguard/roomguard/gateway/clocktest"
+	"github.com/roomguard/roomguard/gateway/mqtt"
+	gwroom "github.com/roomguard/roomguard/gateway/room"
+	"github.com/roomguard/roomguard/gateway/sqlite"
+)
+
+// keyOf is a fixed key for a test principal.
+func keyOf(seed byte) ed25519.PrivateKey {
+	s := make([]byte, ed25519.SeedSize)
+	for i := range s {
+		s[i] = seed
+	}
+	return ed25519.NewKeyFromSeed(s)
+}
+
+// signedRig is a room that believes console-1 (arm, disarm, ack) and
+// integration-1 (ack only), and logs what it refuses.
+func signedRig(t *testing.T) (*mqtt.Commands, *gwroom.Room, *sqlite.Store, *clocktest.Clock) {
+	return commandRigWith(t, false, func(r *gwroom.Room, store *sqlite.Store, clock *clocktest.Clock) *mqtt.Auth {
+		return &mqtt.Auth{Room: room, Clock: clock, Nonces: store, Refused: r.Refused, Principals: map[string]gateway.Principal{
+			"console-1":     {Name: "console-1", Key: keyOf(1).Public().(ed25519.PublicKey), Commands: []string{"arm", "disarm", "ack"}},
+			"integration-1": {Name: "integration-1", Key: keyOf(2).Public().(ed25519.PublicKey), Commands: []string{"ack"}},
+		}}
+	})
+}
+
+func sign(t *testing.T, key ed25519.PrivateKey, principal, toRoom, name, cmd string, at time.Time, counter uint64) []byte {
+	t.Helper()
+	b, err := gateway.SignCommand(key, principal, toRoom, name, []byte(cmd), at, counter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// Issue 17, items 2 and 3, and its bad input: only a command signed by a
+// principal of the room, for this room and this command, that the principal
+// may send, fresh and never seen before, is carried out; every other gets
+// its own code, changes nothing, and is logged as auth.refused; the fifth
+// refusal within a minute raises a command-forgery alarm.
+func TestOnlySignedFreshCommandsAreBelieved(t *testing.T) {
+	cmds, r, store, clock := signedRig(t)
+	now := clock.Now()
+	arm := `{"id":"a1","by":"li.ming"}`
+	good := sign(t, keyOf(1), "console-1", room, "arm", arm, now, 1)
+	// a copy with the command changed on the way
+	var tampered map[string]any
+	json.Unmarshal(good, &tampered)
+	tampered["cmd"] = "eyJpZCI6ImEyIiwiYnkiOiJhdHRhY2tlciJ9" // {"id":"a2","by":"attacker"}
+	forged, _ := json.Marshal(tampered)
+	cases := []struct {
+		name, cmd string
+		payload   []byte
+		code      string
+		contains  string
+	}{
+		{"unsigned", "disarm", []byte(`{"id":"u1","by":"attacker"}`), gateway.EUNAUTHENTICATED, "not signed"},
+		{"unknown principal", "arm", sign(t, keyOf(9), "attacker", room, "arm", arm, now, 1), gateway.EUNAUTHENTICATED, `"attacker" is not a principal`},
+		{"another's key", "arm", sign(t, keyOf(9), "console-1", room, "arm", arm, now, 1), gateway.EUNAUTHENTICATED, "does not verify"},
+		{"for another room", "arm", sign(t, keyOf(1), "console-1", "jiyao-999", "arm", arm, now, 1), gateway.EUNAUTHENTICATED, "does not verify"},
+		{"for another command", "disarm", sign(t, keyOf(1), "console-1", room, "arm", arm, now, 1), gateway.EUNAUTHENTICATED, "does not verify"},
+		{"changed on the way", "arm", forged, gateway.EUNAUTHENTICATED, "does not verify"},
+		{"not its command", "arm", sign(t, keyOf(2), "integration-1", room, "arm", arm, now, 1), gateway.EFORBIDDEN, `"integration-1" may not send it`},
+		{"stale", "arm", sign(t, keyOf(1), "console-1", room, "arm", arm, now.Add(-61*time.Second), 1), gateway.ESTALE, "more than 1m0s"},
+		{"from the future", "arm", sign(t, keyOf(1), "console-1", room, "arm", arm, now.Add(time.Minute), 1), gateway.ESTALE, "in the future"},
+		{"not an envelope", "arm", []byte(`{"v":1,"principal":"console-1"}`), gateway.EUNAUTHENTICATED, "envelope"},
+	}
+	before, _ := store.LastSeq()
+	for _, c := range cases {
+		rep := cmds.Execute(c.cmd, c.payload)
+		if rep.Status != "error" || rep.Error.Code != c.code || !strings.Contains(rep.Error.Message, c.contains) {
+			t.Errorf("%s: %+v", c.name, rep.Error)
+		}
+	}
+	if r.Mode() != gateway.ModeOpen {
+		t.Fatalf("a refused command changed the room: %s", r.Mode())
+	}
+	refused, alarms := 0, 0
+	evs, err := store.Pending(before, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range evs {
+		var ev gateway.Event
+		json.Unmarshal(e.Payload, &ev)
+		switch {
+		case ev.Type == "auth.refused":
+			refused++
+		case ev.Type == "alarm.raised" && strings.Contains(string(ev.Data), `"command-forgery"`):
+			alarms++
+		}
+	}
+	if refused != len(cases) || alarms != 1 {
+		t.Fatalf("%d auth.refused events and %d command-forgery alarms raised, want %d and 1 (at the 5th; the 10th repeats it)", refused, alarms, len(cases))
+	}
+
+	// The good one is carried out once; the same bytes again are replayed.
+	if rep := cmds.Execute("arm", good); rep.Status != "ok" || rep.ID != "a1" {
+		t.Fatalf("signed arm: %+v", rep)
+	}
+	if rep := cmds.Execute("arm", good); rep.Status != "error" || rep.Error.Code != gateway.EREPLAYED {
+		t.Fatalf("the same arm again: %+v", rep)
+	}
+	// With the clock not trusted, time proves nothing: the counter must rise.
+	clock.SetTrusted(false)
+	disarm := `{"id":"d1","by":"li.ming"}`
+	if rep := cmds.Execute("disarm", sign(t, keyOf(1), "console-1", room, "disarm", disarm, now.Add(-time.Hour), 1)); rep.Status != "error" || rep.Error.Code != gateway.EREPLAYED {
+		t.Fatalf("a counter not above the last with an untrusted clock: %+v", rep)
+	}
+	if rep := cmds.Execute("disarm", sign(t, keyOf(1), "console-1", room, "disarm", disarm, now.Add(-time.Hour), 2)); rep.Status != "ok" {
+		t.Fatalf("a rising counter with an untrusted clock: %+v", rep)
+	}
+}
