@@ -16,13 +16,23 @@ const Freshness = 60 * time.Second
 // two clocks synchronised to the same server differ by far less.
 const futureSkew = 5 * time.Second
 
-// Nonces remembers the signed commands carried out (gateway/sqlite.Store).
+// Nonces keeps what the room has admitted, durably (gateway/sqlite.Store).
 type Nonces interface {
 	Admit(e gateway.Envelope, now time.Time, keep time.Duration, trusted bool) error
+	Remember(es []gateway.Envelope, now time.Time, keep time.Duration) error
+	Remembered(since time.Time) (map[string]map[string]time.Time, map[string]uint64, error)
 }
 
 // Auth decides whether the room believes a command: signed by a principal
 // it trusts, who may send that command, fresh, and never seen before.
+//
+// What it has admitted it remembers in memory, for the check, and in the
+// log, written behind the check (a durable write costs more than the whole
+// check): after a crash the last few may be lost, so while the clock is
+// trusted a command signed before the gateway started (Started) is stale,
+// and no command admitted before the crash can come again. With the clock
+// not trusted, time proves nothing: the counter is then written before the
+// command is carried out.
 type Auth struct {
 	Room       string
 	Principals map[string]gateway.Principal
@@ -31,17 +41,69 @@ type Auth struct {
 	Unsigned bool
 	Clock    gateway.Clock
 	Nonces   Nonces
+	// Started is when the gateway started: with a trusted clock, a
+	// command signed before it is stale.
+	Started time.Time
 	// Refused is told of every command refused here (the room logs it,
 	// and raises command-forgery when they come in a burst).
 	Refused func(principal, cmd, code, detail string) error
 	Log     func(msg string, args ...any)
 
-	mu sync.Mutex
+	mu      sync.Mutex
+	seen    map[string]map[string]time.Time // principal → nonce → when signed
+	high    map[string]uint64               // principal → highest counter
+	pruned  time.Time
+	behind  []gateway.Envelope // admitted, not yet written
+	stop    func() bool        // stops the pending write-behind timer
+	writing sync.WaitGroup
 }
+
+// writeBehind is how long admitted commands wait to be written together:
+// long enough that the write does not delay the command itself.
+const writeBehind = 200 * time.Millisecond
 
 // UnsignedPrincipal is who an unsigned command comes from in a room that
 // accepts them.
 const UnsignedPrincipal = "unsigned"
+
+// Load remembers what the log has kept of the commands admitted before.
+func (a *Auth) Load() error {
+	seen, high, err := a.Nonces.Remembered(a.Clock.Now().Add(-2 * Freshness))
+	if err != nil {
+		return err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.seen, a.high = seen, high
+	return nil
+}
+
+// Wait writes what is still behind and waits for it.
+func (a *Auth) Wait() {
+	a.mu.Lock()
+	stop := a.stop
+	a.stop = nil
+	a.mu.Unlock()
+	if stop != nil && stop() {
+		a.writing.Done() // the timer will not run: its write is this one
+	}
+	a.flush()
+	a.writing.Wait()
+}
+
+// flush writes the admitted commands not yet written.
+func (a *Auth) flush() {
+	a.mu.Lock()
+	es := a.behind
+	a.behind = nil
+	a.mu.Unlock()
+	if len(es) == 0 {
+		return
+	}
+	if err := a.Nonces.Remember(es, a.Clock.Now(), 2*Freshness); err != nil && a.Log != nil {
+		a.Log("admitted commands' nonces were not written (a command signed before the next start is refused anyway)", "count", len(es), "err", err)
+	}
+}
 
 // Open checks the signed command payload for command name and returns who
 // signed it and the command's own bytes. Every refusal is an *gateway.Error
@@ -84,14 +146,68 @@ func (a *Auth) open(name string, payload []byte) (string, []byte, error) {
 			return e.Principal, nil, gateway.Errorf(gateway.ESTALE, "%s: signed %s ago, more than %s", name, age.Round(time.Second), Freshness)
 		} else if -age > futureSkew {
 			return e.Principal, nil, gateway.Errorf(gateway.ESTALE, "%s: signed %s in the future of the room's clock", name, (-age).Round(time.Second))
+		} else if e.TS.Before(a.Started) {
+			return e.Principal, nil, gateway.Errorf(gateway.ESTALE, "%s: signed before the gateway started (%s): send it again", name, a.Started.Format(gateway.TimeFormat))
 		}
 	}
-	a.mu.Lock() // one admission at a time: the same nonce twice at once is still twice
-	defer a.mu.Unlock()
-	if err := a.Nonces.Admit(e, now, 2*Freshness, trusted); err != nil {
+	if err := a.admit(e, now, trusted); err != nil {
 		return e.Principal, nil, err
 	}
 	return e.Principal, e.Cmd, nil
+}
+
+// admit refuses a nonce seen before, or with the clock not trusted a
+// counter not above the last, and remembers this one.
+func (a *Auth) admit(e gateway.Envelope, now time.Time, trusted bool) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.seen == nil {
+		a.seen, a.high = map[string]map[string]time.Time{}, map[string]uint64{}
+	}
+	if now.Sub(a.pruned) > Freshness {
+		for p, ns := range a.seen {
+			for n, at := range ns {
+				if now.Sub(at) > 2*Freshness {
+					delete(ns, n)
+				}
+			}
+			if len(ns) == 0 {
+				delete(a.seen, p)
+			}
+		}
+		a.pruned = now
+	}
+	if _, dup := a.seen[e.Principal][e.Nonce]; dup {
+		return gateway.Errorf(gateway.EREPLAYED, "the command of %q with nonce %s was carried out before", e.Principal, e.Nonce)
+	}
+	if !trusted {
+		// Time proves nothing: the counter decides, and is kept before
+		// the command is carried out.
+		if e.Counter <= a.high[e.Principal] {
+			return gateway.Errorf(gateway.EREPLAYED, "counter %d of %q is not above its last, %d (the clock is not trusted, so the counter decides)", e.Counter, e.Principal, a.high[e.Principal])
+		}
+		if err := a.Nonces.Admit(e, now, 2*Freshness, false); err != nil {
+			return err
+		}
+	} else {
+		if len(a.behind) == 0 {
+			a.writing.Add(1)
+			a.stop = a.Clock.AfterFunc(writeBehind, func() {
+				defer a.writing.Done()
+				a.mu.Lock()
+				a.stop = nil
+				a.mu.Unlock()
+				a.flush()
+			})
+		}
+		a.behind = append(a.behind, e)
+	}
+	if a.seen[e.Principal] == nil {
+		a.seen[e.Principal] = map[string]time.Time{}
+	}
+	a.seen[e.Principal][e.Nonce] = e.TS
+	a.high[e.Principal] = max(a.high[e.Principal], e.Counter)
+	return nil
 }
 
 // Signer signs the commands of one principal.

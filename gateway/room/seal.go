@@ -71,7 +71,9 @@ func (p *Panel) sealStep(c *change, op, by string) (gateway.SealStep, error) {
 		}
 		snap := p.snapshot(c)
 		s.Mode, s.Since, s.By = gateway.ModeSealed, c.now, who
-		s.Seal = &gateway.Seal{ID: fmt.Sprintf("%s-seal-%s", p.room, c.now.UTC().Format("20060102T150405")), By: who, At: c.now, Snapshot: snap,
+		// The time to the millisecond: two seals within a second (a
+		// seal, an unseal and a seal again) are two reports.
+		s.Seal = &gateway.Seal{ID: fmt.Sprintf("%s-seal-%s", p.room, c.now.UTC().Format("20060102T150405.000")), By: who, At: c.now, Snapshot: snap,
 			Carriers: p.carriersInSafes()}
 		s.Bypass = nil
 		c.sealed = len(c.events)

@@ -57,13 +57,17 @@ var stationCounter atomic.Uint64
 // sign wraps a command in the guard station's envelope.
 func (w *watcher) sign(room, name string, cmd []byte) []byte {
 	w.t.Helper()
+	return w.signB(w.t, room, name, cmd)
+}
+
+func (w *watcher) signB(t testing.TB, room, name string, cmd []byte) []byte {
 	clock := w.clock
 	if clock == nil {
 		clock = sysclock.New(sysclock.TrustAlways)
 	}
 	b, err := gateway.SignCommand(station, "guard-station", room, name, cmd, clock.Now(), stationCounter.Add(1))
 	if err != nil {
-		w.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return b
 }

@@ -220,7 +220,11 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 		return nil, fmt.Errorf("%s: accept_unsigned: only a simulated room (run --sim) may take unsigned commands", cfg.Source)
 	}
 	auth := &mqtt.Auth{Room: cfg.Room.ID, Principals: cfg.TrustedPrincipals(signKey.Public().(ed25519.PublicKey)), Unsigned: cfg.AcceptUnsigned,
-		Clock: clock, Nonces: d.store, Refused: d.room.Refused, Log: log.Warn}
+		Clock: clock, Nonces: d.store, Started: clock.Now(), Refused: d.room.Refused, Log: log.Warn}
+	if err := auth.Load(); err != nil {
+		return nil, err
+	}
+	d.closers = append(d.closers, func() error { auth.Wait(); return nil }) // before the log closes
 	cmds := mqtt.NewCommands(d.session, d.room.Sealer, cfg.Limits.Room(), auth)
 	cmds.Events = d.store
 	ac := &accessCommands{Access: d.room.Access, store: d.store, limits: cfg.Limits.Room(), retained: states, room: cfg.Room.ID, clock: clock}
