@@ -134,11 +134,21 @@ type MQTT struct {
 type Embedded struct {
 	Listen string         `yaml:"listen"`
 	Users  []EmbeddedUser `yaml:"users"`
+	TLS    *EmbeddedTLS   `yaml:"tls"`
+}
+
+// EmbeddedTLS is a second listener of the embedded broker, for the network,
+// taking TLS connections with the same accounts.
+type EmbeddedTLS struct {
+	Listen   string `yaml:"listen"`
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
 }
 
 type EmbeddedUser struct {
 	Username     string `yaml:"username"`
 	PasswordFile string `yaml:"password_file"`
+	Role         string `yaml:"role"` // console (default) or reader
 	Password     Secret `yaml:"-"`
 }
 

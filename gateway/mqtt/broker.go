@@ -2,14 +2,18 @@ package mqtt
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/rand"
 	"crypto/subtle"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"slices"
+	"strings"
 	"sync"
 
 	mochi "github.com/mochi-mqtt/server/v2"
@@ -21,6 +25,42 @@ import (
 type BrokerUser struct {
 	Username string
 	Password string
+	Role     string // RoleConsole (the default) or RoleReader
+}
+
+// The roles of an embedded broker's accounts (issue 17): what each may
+// publish and read.
+const (
+	// RoleConsole publishes commands to any room (cmd/#, and sim/# in a
+	// simulated room) and reads every room's topics but other consoles'
+	// re-sent events.
+	RoleConsole = "console"
+	// RoleReader reads what a console reads and publishes nothing.
+	RoleReader = "reader"
+	// roleGateway is the gateway's own account: its room's topics only.
+	roleGateway = "gateway"
+)
+
+// BrokerOpts configures the embedded broker.
+type BrokerOpts struct {
+	Addr  string // "127.0.0.1:1883"; port 0 picks a free one
+	Users []BrokerUser
+	Room  string // the gateway's room: its own account publishes there only
+	// MaxPacket bounds a packet (gateway.Limits.PacketBytes): a client
+	// that sends a longer one is cut off before it is read.
+	MaxPacket int
+	// Anonymous lets clients without an account in, with every right: a
+	// simulated room on loopback only (run --sim).
+	Anonymous bool
+	// TLS, when set, is a second listener taking TLS connections (the
+	// accounts and their roles alike).
+	TLS *BrokerTLS
+	Log *slog.Logger
+}
+
+// BrokerTLS is the embedded broker's TLS listener.
+type BrokerTLS struct {
+	Addr, CertFile, KeyFile string
 }
 
 // Broker is the embedded broker a room runs when no external broker is
@@ -29,43 +69,55 @@ type BrokerUser struct {
 // mochi replays a client's offline queue out of order within the same second,
 // which is why consumers order events by seq, never by arrival.
 type Broker struct {
-	server *mochi.Server
-	hook   *authHook
-	addr   string
+	server  *mochi.Server
+	hook    *authHook
+	addr    string
+	tlsAddr string
 	// Self is the account the gateway's own client uses: random, per run,
 	// never written anywhere.
 	Self BrokerUser
 }
 
-// StartBroker listens on addr ("127.0.0.1:1883"; port 0 picks a free one).
-// With no users anybody who reaches the address may connect, so config only
-// allows that on loopback. A client that sends a packet longer than
-// maxPacket bytes (gateway.Limits.PacketBytes) is disconnected before the
-// packet is read.
-func StartBroker(addr string, users []BrokerUser, maxPacket int, log *slog.Logger) (*Broker, error) {
+// StartBroker starts the embedded broker. Every client needs an account
+// (o.Users, each with its role), but in a simulated room on loopback
+// (o.Anonymous); without accounts the broker listens on loopback only, so
+// no way of giving the address opens it to the network.
+func StartBroker(o BrokerOpts) (*Broker, error) {
+	log := o.Log
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	ln, err := net.Listen("tcp", addr)
+	for _, u := range o.Users {
+		if u.Role != "" && u.Role != RoleConsole && u.Role != RoleReader {
+			return nil, fmt.Errorf("mqtt: embedded broker: account %q: role %q (want %s or %s)", u.Username, u.Role, RoleConsole, RoleReader)
+		}
+	}
+	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("mqtt: embedded broker: %w", err)
 	}
 	// The rule is checked on the address actually bound, here where the
 	// broker opens, so no way of giving the address (the config, --listen,
 	// ":1883") opens an anonymous broker to the network.
-	if tcp, ok := ln.Addr().(*net.TCPAddr); len(users) == 0 && (!ok || !tcp.IP.IsLoopback()) {
+	tcp, ok := ln.Addr().(*net.TCPAddr)
+	loopback := ok && tcp.IP.IsLoopback()
+	if len(o.Users) == 0 && !loopback {
 		return nil, errors.Join(fmt.Errorf("mqtt: embedded broker: %s is reachable from the network: give accounts (mqtt.embedded.users), or listen on 127.0.0.1", ln.Addr()), ln.Close())
+	}
+	if o.Anonymous && !loopback {
+		return nil, errors.Join(fmt.Errorf("mqtt: embedded broker: %s is reachable from the network: anonymous clients (a simulated room) only on 127.0.0.1", ln.Addr()), ln.Close())
 	}
 	caps := mochi.NewDefaultServerCapabilities()
 	caps.MaximumClientWritesPending = 65536 // a subscriber catching up on a backlog must not be cut off
-	caps.MaximumPacketSize = uint32(maxPacket)
+	caps.MaximumPacketSize = uint32(o.MaxPacket)
 	s := mochi.New(&mochi.Options{InlineClient: false, Capabilities: caps, Logger: log})
 	b := &Broker{server: s, addr: ln.Addr().String()}
-	b.Self = BrokerUser{Username: "roomguard-gateway", Password: randomSecret()}
-	hook := &authHook{open: len(users) == 0, users: map[string][]byte{}, server: s, reserved: map[string]string{}}
+	b.Self = BrokerUser{Username: "roomguard-gateway", Password: randomSecret(), Role: roleGateway}
+	hook := &authHook{anonymous: o.Anonymous, room: o.Room, users: map[string][]byte{}, roles: map[string]string{}, server: s, reserved: map[string]string{}}
 	b.hook = hook
-	for _, u := range append(users, b.Self) {
+	for _, u := range append(o.Users, b.Self) {
 		hook.users[u.Username] = []byte(u.Password)
+		hook.roles[u.Username] = cmp.Or(u.Role, RoleConsole)
 	}
 	if err := s.AddHook(hook, nil); err != nil {
 		return nil, errors.Join(err, ln.Close())
@@ -73,10 +125,32 @@ func StartBroker(addr string, users []BrokerUser, maxPacket int, log *slog.Logge
 	if err := s.AddListener(listeners.NewNet("tcp", ln)); err != nil {
 		return nil, errors.Join(err, ln.Close())
 	}
+	if o.TLS != nil {
+		cert, err := tls.LoadX509KeyPair(o.TLS.CertFile, o.TLS.KeyFile)
+		if err != nil {
+			return nil, errors.Join(fmt.Errorf("mqtt: embedded broker: TLS: %w", err), s.Close())
+		}
+		tln, err := tls.Listen("tcp", o.TLS.Addr, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		if err != nil {
+			return nil, errors.Join(fmt.Errorf("mqtt: embedded broker: TLS: %w", err), s.Close())
+		}
+		b.tlsAddr = tln.Addr().String()
+		if err := s.AddListener(listeners.NewNet("tls", tln)); err != nil {
+			return nil, errors.Join(err, tln.Close(), s.Close())
+		}
+	}
 	if err := s.Serve(); err != nil {
 		return nil, err
 	}
 	return b, nil
+}
+
+// TLSURL is the ssl:// URL of the TLS listener ("" without one).
+func (b *Broker) TLSURL() string {
+	if b.tlsAddr == "" {
+		return ""
+	}
+	return "ssl://" + b.tlsAddr
 }
 
 // Reserve keeps client id for the gateway's own account (Self): any other
@@ -111,11 +185,13 @@ func randomSecret() string {
 // using its id (MQTT lets a new connection take an id over).
 type authHook struct {
 	mochi.HookBase
-	open     bool
-	users    map[string][]byte
-	server   *mochi.Server
-	mu       sync.Mutex
-	reserved map[string]string // client id → the only username that may use it
+	anonymous bool
+	room      string
+	users     map[string][]byte
+	roles     map[string]string
+	server    *mochi.Server
+	mu        sync.Mutex
+	reserved  map[string]string // client id → the only username that may use it
 }
 
 func (h *authHook) ID() string { return "roomguard-auth" }
@@ -127,7 +203,7 @@ func (h *authHook) Provides(b byte) bool {
 func (h *authHook) OnConnectAuthenticate(cl *mochi.Client, pk packets.Packet) bool {
 	user := string(pk.Connect.Username)
 	want, known := h.users[user]
-	ok := known && subtle.ConstantTimeCompare(want, pk.Connect.Password) == 1 || !known && h.open && user == ""
+	ok := known && subtle.ConstantTimeCompare(want, pk.Connect.Password) == 1 || !known && h.anonymous && user == ""
 	if !ok {
 		return false
 	}
@@ -143,4 +219,40 @@ func (h *authHook) OnConnectAuthenticate(cl *mochi.Client, pk packets.Packet) bo
 	return true
 }
 
-func (h *authHook) OnACLCheck(cl *mochi.Client, topic string, write bool) bool { return true }
+// OnACLCheck is asked for every publish (write, its topic), subscription
+// (its filter) and delivery (the message's topic).
+func (h *authHook) OnACLCheck(cl *mochi.Client, topic string, write bool) bool {
+	user := string(cl.Properties.Username)
+	role, ok := h.roles[user]
+	if !ok {
+		return h.anonymous && user == "" // a simulated room's drivers
+	}
+	return allowed(role, user, h.room, h.anonymous, topic, write)
+}
+
+// allowed is the embedded broker's ACL: the gateway's account publishes and
+// reads its room's topics; a console publishes commands (and, in a
+// simulated room, simulated inputs) and reads every room's topics; a reader
+// only reads. Nobody but the gateway reads another's re-sent events.
+func allowed(role, user, room string, sim bool, topic string, write bool) bool {
+	lv := strings.Split(topic, "/")
+	if role == roleGateway {
+		return len(lv) >= 2 && lv[0] == "roomguard" && lv[1] == room
+	}
+	if lv[0] != "roomguard" && lv[0] != "#" && lv[0] != "+" {
+		return false
+	}
+	if write {
+		// roomguard/<room>/cmd/<name…> or, simulated, sim/<…>
+		return role == RoleConsole && len(lv) >= 4 && lv[0] == "roomguard" && !wild(lv[1]) &&
+			(lv[2] == "cmd" || sim && lv[2] == "sim") && !slices.ContainsFunc(lv[3:], wild)
+	}
+	// A delivery of another's re-sent events is refused; a filter that
+	// could match them is allowed, its deliveries checked one by one.
+	if len(lv) == 4 && lv[2] == "resend" && !wild(lv[3]) {
+		return lv[3] == user
+	}
+	return true
+}
+
+func wild(level string) bool { return level == "+" || level == "#" }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,7 +23,7 @@ import (
 // address that resolves to every interface).
 func TestAnonymousBrokerOnlyOnLoopback(t *testing.T) {
 	for _, addr := range []string{"0.0.0.0:0", "[::]:0", ":0"} {
-		b, err := mqtt.StartBroker(addr, nil, config.DefaultLimits().PacketBytes(), nil)
+		b, err := mqtt.StartBroker(mqtt.BrokerOpts{Addr: addr, Room: "r1", MaxPacket: config.DefaultLimits().PacketBytes(), Anonymous: true})
 		if err == nil {
 			b.Close()
 			t.Errorf("an anonymous broker listened on %s", addr)
@@ -32,7 +33,7 @@ func TestAnonymousBrokerOnlyOnLoopback(t *testing.T) {
 			t.Errorf("%s: %v", addr, err)
 		}
 	}
-	b, err := mqtt.StartBroker("127.0.0.1:0", nil, config.DefaultLimits().PacketBytes(), nil)
+	b, err := mqtt.StartBroker(mqtt.BrokerOpts{Addr: "127.0.0.1:0", Room: "r1", MaxPacket: config.DefaultLimits().PacketBytes(), Anonymous: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +41,7 @@ func TestAnonymousBrokerOnlyOnLoopback(t *testing.T) {
 		t.Fatal(err)
 	}
 	// With accounts, any address.
-	b, err = mqtt.StartBroker("0.0.0.0:0", []mqtt.BrokerUser{{Username: "console", Password: "a long secret 12"}}, config.DefaultLimits().PacketBytes(), nil)
+	b, err = mqtt.StartBroker(mqtt.BrokerOpts{Addr: "0.0.0.0:0", Users: []mqtt.BrokerUser{{Username: "console", Password: "a long secret 12"}}, Room: "r1", MaxPacket: config.DefaultLimits().PacketBytes()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +55,7 @@ func TestAnonymousBrokerOnlyOnLoopback(t *testing.T) {
 // the gateway stays connected. A client connected under one account cannot
 // be thrown off by another account using its id.
 func TestNoClientIDTakeover(t *testing.T) {
-	b, err := mqtt.StartBroker("127.0.0.1:0", []mqtt.BrokerUser{{Username: "console", Password: "a long secret 12"}}, config.DefaultLimits().PacketBytes(), nil)
+	b, err := mqtt.StartBroker(mqtt.BrokerOpts{Addr: "127.0.0.1:0", Users: []mqtt.BrokerUser{{Username: "console", Password: "a long secret 12"}}, Room: "r1", MaxPacket: config.DefaultLimits().PacketBytes()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,5 +257,120 @@ func TestShippedACLKeepsResendsPrivate(t *testing.T) {
 	}
 	if slices.Contains(topics, "roomguard/jiyao-301/resend/console-2") || !slices.Contains(topics, "roomguard/jiyao-301/resend/console-1") {
 		t.Fatalf("console-1 got %v: another console's re-send, or not its own", topics)
+	}
+}
+
+// Issue 17, item 6: the embedded broker's ACL. The gateway's account
+// publishes its own room's topics only; a console publishes commands only
+// and reads everything but another's re-sent events; a reader only reads;
+// nobody connects without an account unless the room is simulated.
+func TestEmbeddedBrokerACL(t *testing.T) {
+	b, err := mqtt.StartBroker(mqtt.BrokerOpts{Addr: "127.0.0.1:0", Room: "r1", MaxPacket: config.DefaultLimits().PacketBytes(),
+		Users: []mqtt.BrokerUser{{Username: "console-1", Password: "a long secret 1"}, {Username: "reader-1", Password: "a long secret 2", Role: mqtt.RoleReader}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	type seen struct {
+		mu     sync.Mutex
+		topics []string
+	}
+	connect := func(id, user, password string, filter string) (paho.Client, *seen, error) {
+		s := &seen{}
+		c := paho.NewClient(paho.NewClientOptions().AddBroker(b.URL()).SetClientID(id).SetUsername(user).SetPassword(password).SetAutoReconnect(false))
+		if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			return nil, nil, fmt.Errorf("connect %s: %v", id, tok.Error())
+		}
+		t.Cleanup(func() { c.Disconnect(50) })
+		if filter != "" {
+			c.Subscribe(filter, 1, func(_ paho.Client, m paho.Message) {
+				s.mu.Lock()
+				s.topics = append(s.topics, m.Topic())
+				s.mu.Unlock()
+			}).WaitTimeout(5 * time.Second)
+		}
+		return c, s, nil
+	}
+	if _, _, err := connect("anon", "", "", ""); err == nil {
+		t.Fatal("an anonymous client connected to a room that is not simulated")
+	}
+	gw, gwSeen, err := connect("gw", b.Self.Username, b.Self.Password, "roomguard/r1/cmd/#")
+	if err != nil {
+		t.Fatal(err)
+	}
+	console, consoleSeen, err := connect("console-1", "console-1", "a long secret 1", "roomguard/+/#")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reader, readerSeen, err := connect("reader-1", "reader-1", "a long secret 2", "roomguard/#")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := func(c paho.Client, topic string) { c.Publish(topic, 0, false, "x").WaitTimeout(5 * time.Second) }
+	pub(gw, "roomguard/r1/events")
+	pub(gw, "roomguard/r2/events") // another room's: refused
+	pub(gw, "roomguard/r1/resend/console-1")
+	pub(gw, "roomguard/r1/resend/console-2")
+	pub(console, "roomguard/r1/cmd/arm")
+	pub(console, "roomguard/r1/events")      // a forged event: refused
+	pub(console, "roomguard/r1/status")      // a forged status: refused
+	pub(console, "roomguard/r1/sim/input/x") // not a simulated room: refused
+	pub(reader, "roomguard/r1/cmd/disarm")   // a reader commands nothing
+	pub(gw, "roomguard/r1/end")              // the last, in order: all before it are through
+	want := map[*seen][]string{
+		gwSeen:      {"roomguard/r1/cmd/arm"},
+		consoleSeen: {"roomguard/r1/events", "roomguard/r1/resend/console-1", "roomguard/r1/cmd/arm", "roomguard/r1/end"},
+		readerSeen:  {"roomguard/r1/events", "roomguard/r1/cmd/arm", "roomguard/r1/end"},
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for s, w := range want {
+		for {
+			s.mu.Lock()
+			got := slices.Clone(s.topics)
+			s.mu.Unlock()
+			slices.Sort(got)
+			w := slices.Clone(w)
+			slices.Sort(w)
+			if slices.Equal(got, w) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("got %v, want %v", got, w)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}
+
+// Issue 17, item 6: the embedded broker's TLS listener takes the same
+// accounts over TLS (a client that trusts the CA); a plain client on that
+// port gets nowhere, and an account is still needed.
+func TestEmbeddedBrokerOverTLS(t *testing.T) {
+	certs := testenv.NewCerts(t)
+	b, err := mqtt.StartBroker(mqtt.BrokerOpts{Addr: "127.0.0.1:0", Room: "r1", MaxPacket: config.DefaultLimits().PacketBytes(),
+		Users: []mqtt.BrokerUser{{Username: "console-1", Password: "a long secret 1"}},
+		TLS:   &mqtt.BrokerTLS{Addr: "127.0.0.1:0", CertFile: certs.CertFile, KeyFile: certs.KeyFile}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	if !strings.HasPrefix(b.TLSURL(), "ssl://127.0.0.1:") {
+		t.Fatalf("TLS URL %q", b.TLSURL())
+	}
+	dial := func(c mqtt.Conn) error {
+		cl, err := mqtt.Dial(c)
+		if err == nil {
+			cl.Close()
+		}
+		return err
+	}
+	if err := dial(mqtt.Conn{URL: b.TLSURL(), CAFile: certs.CAFile, Username: "console-1", Password: "a long secret 1"}); err != nil {
+		t.Fatalf("a console over TLS: %v", err)
+	}
+	if err := dial(mqtt.Conn{URL: b.TLSURL(), CAFile: certs.CAFile}); err == nil {
+		t.Fatal("an anonymous client over TLS connected")
+	}
+	if err := dial(mqtt.Conn{URL: "tcp://" + strings.TrimPrefix(b.TLSURL(), "ssl://"), Username: "console-1", Password: "a long secret 1"}); err == nil {
+		t.Fatal("a plain client connected to the TLS port")
 	}
 }

@@ -166,11 +166,16 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	if !cfg.MQTT.External() {
 		var users []mqtt.BrokerUser
 		for _, u := range cfg.MQTT.Embedded.Users {
-			users = append(users, mqtt.BrokerUser{Username: u.Username, Password: u.Password.Reveal()})
+			users = append(users, mqtt.BrokerUser{Username: u.Username, Password: u.Password.Reveal(), Role: u.Role})
 		}
 		// mochi narrates every start and stop at info; only its warnings matter here.
 		brokerLog := slog.New(slog.NewTextHandler(o.Stderr, &slog.HandlerOptions{Level: max(o.LogLevel, slog.LevelWarn)}))
-		broker, err := mqtt.StartBroker(cfg.MQTT.Embedded.Listen, users, cfg.Limits.Room().PacketBytes(), brokerLog.With("part", "broker"))
+		bo := mqtt.BrokerOpts{Addr: cfg.MQTT.Embedded.Listen, Users: users, Room: cfg.Room.ID, MaxPacket: cfg.Limits.Room().PacketBytes(),
+			Anonymous: o.Sim, Log: brokerLog.With("part", "broker")}
+		if t := cfg.MQTT.Embedded.TLS; t != nil {
+			bo.TLS = &mqtt.BrokerTLS{Addr: t.Listen, CertFile: t.CertFile, KeyFile: t.KeyFile}
+		}
+		broker, err := mqtt.StartBroker(bo)
 		if err != nil {
 			return nil, err
 		}
@@ -179,6 +184,10 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 		brokerURL, username, password = broker.URL(), broker.Self.Username, broker.Self.Password
 		log.Info("embedded broker listening", "addr", broker.Addr())
 		fmt.Fprintf(o.Stdout, "broker: %s\n", broker.URL())
+		if u := broker.TLSURL(); u != "" {
+			log.Info("embedded broker listening for TLS", "url", u)
+			fmt.Fprintf(o.Stdout, "broker (TLS): %s\n", u)
+		}
 	}
 	d.session, err = mqtt.NewSession(mqtt.SessionOpts{
 		Conn: mqtt.Conn{URL: brokerURL, ClientID: cfg.MQTT.ClientID, Username: username, Password: password,
