@@ -1,6 +1,7 @@
 package mqtt_test
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -372,5 +373,117 @@ func TestEmbeddedBrokerOverTLS(t *testing.T) {
 	}
 	if err := dial(mqtt.Conn{URL: "tcp://" + strings.TrimPrefix(b.TLSURL(), "ssl://"), Username: "console-1", Password: "a long secret 1"}); err == nil {
 		t.Fatal("a plain client connected to the TLS port")
+	}
+}
+
+// Issue 17, item 6, for an external broker: the shipped Mosquitto
+// configuration and ACL, with certificates made by the test. The gateway
+// and a console connect over TLS with a certificate and a password; an
+// anonymous client, a client without a certificate, and a console taking
+// the gateway's client id get nowhere; a console's forged event is not
+// delivered.
+func TestShippedMosquittoOverTLS(t *testing.T) {
+	certs := testenv.NewCerts(t)
+	dir := t.TempDir()
+	pw := filepath.Join(dir, "passwd")
+	for i, u := range []string{"jiyao-301", "console-1"} {
+		args := []string{"-b", pw, u, "a long secret " + u}
+		if i == 0 {
+			args = append([]string{"-c"}, args...)
+		}
+		if out, err := exec.Command("mosquitto_passwd", args...).CombinedOutput(); err != nil {
+			t.Fatalf("mosquitto_passwd: %v: %s", err, out)
+		}
+	}
+	shippedConf, err := os.ReadFile("../../examples/mosquitto.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	acl, err := filepath.Abs("../../examples/roomguard.acl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := testenv.StartMosquittoConf(t, func(port int, mdir string) string {
+		return strings.NewReplacer(
+			"listener 8883", fmt.Sprintf("listener %d 127.0.0.1", port),
+			"/etc/mosquitto/certs/ca.pem", certs.CAFile,
+			"/etc/mosquitto/certs/broker.pem", certs.CertFile,
+			"/etc/mosquitto/certs/broker.key", certs.KeyFile,
+			"/etc/mosquitto/roomguard.passwd", pw,
+			"/etc/mosquitto/roomguard.acl", acl,
+			"/var/lib/mosquitto/", mdir+"/",
+		).Replace(string(shippedConf))
+	})
+	url := fmt.Sprintf("ssl://127.0.0.1:%d", m.Port)
+	conn := func(id, user string, withCert bool) mqtt.Conn {
+		c := mqtt.Conn{URL: url, ClientID: id, CAFile: certs.CAFile, Username: user}
+		if user != "" {
+			c.Password = "a long secret " + user
+		}
+		if withCert {
+			c.CertFile, c.KeyFile = certs.Client(t, cmp.Or(user, "anonymous"))
+		}
+		return c
+	}
+	gwLost := make(chan error, 1)
+	gwConn := conn("jiyao-301", "jiyao-301", true)
+	po, err := gwConn.ClientOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string, 16)
+	po.SetAutoReconnect(false).SetConnectionLostHandler(func(_ paho.Client, err error) { gwLost <- err })
+	gw := paho.NewClient(po)
+	if tok := gw.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("the gateway over TLS: %v", tok.Error())
+	}
+	defer gw.Disconnect(50)
+	gw.Subscribe("roomguard/jiyao-301/cmd/#", 1, func(_ paho.Client, msg paho.Message) { got <- msg.Topic() }).WaitTimeout(5 * time.Second)
+	for name, c := range map[string]mqtt.Conn{
+		"anonymous":           conn("anon", "", true),
+		"without certificate": conn("console-nocert", "console-1", false),
+		"wrong password":      {URL: url, ClientID: "x", CAFile: certs.CAFile, Username: "console-1", Password: "guess", CertFile: gwConn.CertFile, KeyFile: gwConn.KeyFile},
+	} {
+		if cl, err := mqtt.Dial(c); err == nil {
+			cl.Close()
+			t.Errorf("%s: connected", name)
+		}
+	}
+	// A console taking the gateway's client id gets its own account's
+	// session (use_username_as_clientid): the gateway stays connected.
+	if thief, err := mqtt.Dial(conn("jiyao-301", "console-1", true)); err == nil {
+		thief.Close()
+	}
+	console, err := mqtt.Dial(conn("console-1", "console-1", true))
+	if err != nil {
+		t.Fatalf("the console over TLS: %v", err)
+	}
+	defer func() { console.Close() }()
+	// A console's forged event is not delivered (Mosquitto cuts the console
+	// off for it); its command, once it is back, is.
+	gw.Subscribe("roomguard/jiyao-301/events", 1, func(_ paho.Client, msg paho.Message) { got <- msg.Topic() }).WaitTimeout(5 * time.Second)
+	if err := console.Publish("roomguard/jiyao-301/events", []byte(`{"seq":1}`)); err == nil {
+		time.Sleep(100 * time.Millisecond) // not a timing assertion: a forged event delivered would be seen below
+	}
+	console.Close()
+	console, err = mqtt.Dial(conn("console-1", "console-1", true))
+	if err != nil {
+		t.Fatalf("the console again: %v", err)
+	}
+	if err := console.Publish("roomguard/jiyao-301/cmd/arm", []byte(`{}`)); err != nil {
+		t.Fatalf("%v\n%s", err, m.Output())
+	}
+	select {
+	case topic := <-got:
+		if topic != "roomguard/jiyao-301/cmd/arm" {
+			t.Fatalf("the gateway got %s", topic)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the console's command did not reach the gateway")
+	}
+	select {
+	case err := <-gwLost:
+		t.Fatalf("the gateway was thrown off: %v", err)
+	default:
 	}
 }

@@ -79,6 +79,26 @@ log_type warning
 	return m
 }
 
+// StartMosquittoConf starts Mosquitto with a whole configuration of the
+// test's: conf is given the free port and the broker's directory (for its
+// persistence) and returns the file's text.
+func StartMosquittoConf(t testing.TB, conf func(port int, dir string) string) *Mosquitto {
+	t.Helper()
+	if _, err := exec.LookPath("mosquitto"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("mosquitto is not installed (make test installs it)")
+		}
+		t.Skip("mosquitto is not installed; run make test, which installs it")
+	}
+	m := &Mosquitto{Port: FreePort(t), Dir: t.TempDir(), t: t}
+	if err := os.WriteFile(filepath.Join(m.Dir, "mosquitto.conf"), []byte(conf(m.Port, m.Dir)+"\n"+runAs()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m.Start()
+	t.Cleanup(m.Stop)
+	return m
+}
+
 // runAs keeps Mosquitto as the user the tests run as: started as root it
 // otherwise switches to the "mosquitto" user, which cannot write the test's
 // temp dir, and then silently loses its persistence file at shutdown.
@@ -88,6 +108,10 @@ func runAs() string {
 	}
 	return ""
 }
+
+// Output is what the broker printed so far (its log; read it after Stop or
+// Crash, or while it is quiet).
+func (m *Mosquitto) Output() string { return m.out.String() }
 
 // URL is the broker's tcp:// URL.
 func (m *Mosquitto) URL() string { return fmt.Sprintf("tcp://127.0.0.1:%d", m.Port) }
