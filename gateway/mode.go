@@ -46,6 +46,9 @@ type Confirmation struct {
 	Op string    `json:"op"` // seal or unseal
 	By string    `json:"by"`
 	At time.Time `json:"at"`
+	// Via is the authenticated channel it came through (a principal, and
+	// the console's session): the second person confirms through another.
+	Via string `json:"via,omitempty"`
 }
 
 // Seal is a holiday seal in force.

@@ -128,7 +128,11 @@ func (s *Server) sealStep(w http.ResponseWriter, r *request) {
 		err = gateway.Errorf(gateway.EINVALID, "%s: which room is missing", op)
 		s.auditf(r, "room."+op, room, "", "", result(err))
 	} else {
-		res, err = s.call(r, "room."+op, room, "", op, map[string]any{}, "")
+		// The room takes the two confirmations through two channels: this
+		// console's key and the session (a prefix of its id, itself a hash
+		// of the cookie), so two users on one console are two channels and
+		// one user naming another is not.
+		res, err = s.call(r, "room."+op, room, "", op, map[string]any{"session": r.Session.ID[:min(16, len(r.Session.ID))]}, "")
 	}
 	if err == nil && res["done"] == false {
 		http.Redirect(w, r.Request, "/seals?"+url.Values{"waiting": {room}}.Encode(), http.StatusSeeOther)

@@ -19,8 +19,11 @@ type CommandTarget interface {
 	Disarm(by string) error
 	SetBypass(by, reason string, devices []string) error
 	Ack(id, by, comment string) error
-	Seal(by string) (gateway.SealStep, error)
-	Unseal(by string) (gateway.SealStep, error)
+	// SealVia and UnsealVia take one person's confirmation through an
+	// authenticated channel (principal, and session): the second person
+	// confirms through another.
+	SealVia(by, via string) (gateway.SealStep, error)
+	UnsealVia(by, via string) (gateway.SealStep, error)
 }
 
 // AccessTarget is what entry-control commands act on.
@@ -131,7 +134,7 @@ func (c *Commands) Execute(name string, payload []byte) Reply {
 	}
 	var result map[string]any
 	if err == nil {
-		result, err = c.execute(name, cmd)
+		result, err = c.execute(name, principal, cmd)
 	}
 	if err != nil {
 		r.Status = "error"
@@ -176,7 +179,7 @@ func (c *Commands) open(name string, payload []byte) (string, []byte, error) {
 	return principal, cmd, err
 }
 
-func (c *Commands) execute(name string, payload []byte) (map[string]any, error) {
+func (c *Commands) execute(name, principal string, payload []byte) (map[string]any, error) {
 	schema := "cmd-" + strings.ReplaceAll(name, "/", "-")
 	if len(payload) > c.limit(name) {
 		return nil, gateway.Errorf(gateway.EINVALID, "%s: the command is %d bytes, more than %d", name, len(payload), c.limit(name))
@@ -219,9 +222,9 @@ func (c *Commands) execute(name string, payload []byte) (map[string]any, error) 
 	case "ack":
 		return nil, c.target.Ack(cmd.Alarm, cmd.By, cmd.Comment)
 	case "seal":
-		return step(c.target.Seal(cmd.By))
+		return step(c.target.SealVia(cmd.By, via(principal, cmd.Session)))
 	case "unseal":
-		return step(c.target.Unseal(cmd.By))
+		return step(c.target.UnsealVia(cmd.By, via(principal, cmd.Session)))
 	case "safe/release":
 		if c.Safes == nil {
 			return nil, gateway.Errorf(gateway.ENOTFOUND, "%s: this room has no safe locks on a board", name)
@@ -284,6 +287,7 @@ type command struct {
 	From      uint64   `json:"from"`
 	To        uint64   `json:"to"`
 	Requester string   `json:"requester"`
+	Session   string   `json:"session"`
 	Visitor   struct {
 		Name         string `json:"name"`
 		IDType       string `json:"id_type"`
@@ -360,6 +364,15 @@ func (c *Commands) carrierCommand(name string, cmd command) (map[string]any, err
 		return summary(r, err)
 	}
 	return nil, gateway.Errorf(gateway.ENOTFOUND, "unknown command %q", name)
+}
+
+// via names the channel a command came through: the principal that signed
+// it and, for a console, the session it says (it signs that too).
+func via(principal, session string) string {
+	if session == "" {
+		return principal
+	}
+	return principal + "/" + session
 }
 
 // limit is the longest payload command name may have.

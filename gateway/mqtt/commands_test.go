@@ -120,9 +120,15 @@ func TestSealNeedsTwoDifferentPeople(t *testing.T) {
 	if r.Status != "error" || r.Error.Code != gateway.ECONFLICT || !strings.Contains(r.Error.Message, "two different people") {
 		t.Fatalf("same person again: %+v", r)
 	}
+	// Issue 17, item 5: a second name through the same channel (one client,
+	// one console session) is not a second person.
 	r = cmds.Execute("seal", []byte(`{"id":"s3","by":"wang.fang"}`))
+	if r.Status != "error" || r.Error.Code != gateway.ECONFLICT || !strings.Contains(r.Error.Message, "same channel") {
+		t.Fatalf("a second name from the same channel: %+v", r)
+	}
+	r = cmds.Execute("seal", []byte(`{"id":"s4","by":"wang.fang","session":"s-2"}`))
 	if r.Status != "ok" || r.Result["done"] != true || p.State().Mode != gateway.ModeSealed {
-		t.Fatalf("second person: %+v", r)
+		t.Fatalf("second person from another session: %+v", r)
 	}
 }
 

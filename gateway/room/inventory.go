@@ -80,6 +80,16 @@ func (s Sealer) Unseal(by string) (gateway.SealStep, error) {
 	return s.inventory(gateway.InventoryUnseal, by, s.Panel.Unseal)
 }
 
+// SealVia and UnsealVia are Seal and Unseal through an authenticated
+// channel (Panel.SealVia).
+func (s Sealer) SealVia(by, via string) (gateway.SealStep, error) {
+	return s.inventory(gateway.InventorySeal, by, func(by string) (gateway.SealStep, error) { return s.Panel.SealVia(by, via) })
+}
+
+func (s Sealer) UnsealVia(by, via string) (gateway.SealStep, error) {
+	return s.inventory(gateway.InventoryUnseal, by, func(by string) (gateway.SealStep, error) { return s.Panel.UnsealVia(by, via) })
+}
+
 func (s Sealer) inventory(trigger, by string, op func(string) (gateway.SealStep, error)) (gateway.SealStep, error) {
 	step, err := op(by)
 	if err != nil || !step.Done || s.Vault == nil {

@@ -13,22 +13,35 @@ import (
 // distinct person within the two-person window seals it, if the arming
 // preconditions hold. The room must be open.
 func (p *Panel) Seal(by string) (gateway.SealStep, error) {
-	return p.twoPerson("seal", by)
+	return p.twoPerson("seal", by, by)
+}
+
+// SealVia is Seal by a person who confirmed through channel via (the
+// principal that signed the command, and its session): the two people
+// confirm through two channels, so one console session, or one key,
+// cannot seal alone by naming two people.
+func (p *Panel) SealVia(by, via string) (gateway.SealStep, error) {
+	return p.twoPerson("seal", by, via)
 }
 
 // Unseal records one person's confirmation of unsealing; the second distinct
 // person within the window unseals the room and produces the seal report.
 func (p *Panel) Unseal(by string) (gateway.SealStep, error) {
-	return p.twoPerson("unseal", by)
+	return p.twoPerson("unseal", by, by)
 }
 
-func (p *Panel) twoPerson(op, by string) (gateway.SealStep, error) {
+// UnsealVia is Unseal through channel via, like SealVia.
+func (p *Panel) UnsealVia(by, via string) (gateway.SealStep, error) {
+	return p.twoPerson("unseal", by, via)
+}
+
+func (p *Panel) twoPerson(op, by, via string) (gateway.SealStep, error) {
 	if strings.TrimSpace(by) == "" {
 		return gateway.SealStep{}, gateway.Errorf(gateway.EINVALID, "%s: who confirms is missing", op)
 	}
 	var step gateway.SealStep
 	err := p.do(func(c *change) (err error) {
-		step, err = p.sealStep(c, op, by)
+		step, err = p.sealStep(c, op, by, via)
 		return err
 	})
 	if err != nil {
@@ -37,7 +50,7 @@ func (p *Panel) twoPerson(op, by string) (gateway.SealStep, error) {
 	return step, nil
 }
 
-func (p *Panel) sealStep(c *change, op, by string) (gateway.SealStep, error) {
+func (p *Panel) sealStep(c *change, op, by, via string) (gateway.SealStep, error) {
 	s := c.next
 	switch {
 	case op == "seal" && s.Mode != gateway.ModeOpen:
@@ -55,13 +68,16 @@ func (p *Panel) sealStep(c *change, op, by string) (gateway.SealStep, error) {
 				return gateway.SealStep{}, p.refuse(c, op, by, rs)
 			}
 		}
-		s.Pending = &gateway.Confirmation{Op: op, By: by, At: c.now}
+		s.Pending = &gateway.Confirmation{Op: op, By: by, At: c.now, Via: via}
 		c.event("seal.confirmation", gateway.SeverityInfo, "", by, map[string]any{"op": op, "by": by,
 			"window_s": int64(p.cfg.TwoPersonWindow.Seconds())})
 		return gateway.SealStep{Waiting: by}, nil
 	}
 	if gateway.SamePerson(pend.By, by) {
 		return gateway.SealStep{}, gateway.Errorf(gateway.ECONFLICT, "%s: needs two different people; %s has already confirmed", op, pend.By)
+	}
+	if pend.Via == via {
+		return gateway.SealStep{}, gateway.Errorf(gateway.ECONFLICT, "%s: %s confirmed through the same channel as %s (%s): the second person confirms from their own console session or key", op, by, pend.By, via)
 	}
 	who := []string{pend.By, by}
 	s.Pending = nil

@@ -81,3 +81,20 @@ func TestUnsignedCommandsAreRefusedEndToEnd(t *testing.T) {
 		t.Fatalf("%d auth.refused events, want %d", refused, len(attacks)+1)
 	}
 }
+
+// Issue 17, item 5, the review's attack: seal then unseal "by alice" and
+// "by bob" from one client. Signed by one key in one session, the second
+// name is refused; from a second session it seals.
+func TestOneClientCannotSealAlone(t *testing.T) {
+	r := newRulesRig(t, "e2e-two")
+	if res := r.ok("seal", "a1", map[string]any{"by": "alice"}); res["done"] != false {
+		t.Fatalf("first confirmation: %v", res)
+	}
+	rep := r.w.command(r.room, "seal", "b1", map[string]any{"by": "bob"})
+	if e, _ := rep["error"].(map[string]any); rep["status"] != "error" || !strings.Contains(fmt.Sprint(e["message"]), "same channel") {
+		t.Fatalf("bob from alice's channel: %v", rep)
+	}
+	if res := r.ok("seal", "b2", map[string]any{"by": "bob", "session": "console-b"}); res["done"] != true {
+		t.Fatalf("bob from another session: %v", res)
+	}
+}

@@ -229,13 +229,13 @@ outputs:
 	if r := w.command(room, "disarm", "m1", map[string]any{"by": "li.ming"}); r["status"] != "ok" {
 		t.Fatalf("disarm: %v", r)
 	}
-	if r := w.command(room, "seal", "h1", map[string]any{"by": "li.ming"}); r["status"] != "ok" {
+	if r := w.command(room, "seal", "h1", map[string]any{"by": "li.ming", "session": "s1"}); r["status"] != "ok" {
 		t.Fatalf("seal 1: %v", r)
 	}
-	if r := w.command(room, "seal", "h2", map[string]any{"by": "li.ming"}); r["status"] != "error" {
+	if r := w.command(room, "seal", "h2", map[string]any{"by": "li.ming", "session": "s2"}); r["status"] != "error" {
 		t.Fatalf("sealed by one person: %v", r)
 	}
-	if r := w.command(room, "seal", "h3", map[string]any{"by": "wang.fang"}); r["status"] != "ok" {
+	if r := w.command(room, "seal", "h3", map[string]any{"by": "wang.fang", "session": "s2"}); r["status"] != "ok" {
 		t.Fatalf("seal 2: %v", r)
 	}
 	w.waitFor("sealed", func() bool { return bytes.Contains(w.topics[modeTopic], []byte(`"sealed"`)) })
@@ -250,8 +250,8 @@ outputs:
 		return false
 	})
 	d.sim.Drive("window-1", []byte("closed"))
-	w.command(room, "unseal", "u1", map[string]any{"by": "wang.fang"})
-	r = w.command(room, "unseal", "u2", map[string]any{"by": "zhao.lei"})
+	w.command(room, "unseal", "u1", map[string]any{"by": "wang.fang", "session": "s2"})
+	r = w.command(room, "unseal", "u2", map[string]any{"by": "zhao.lei", "session": "s3"})
 	res, _ := r["result"].(map[string]any)
 	if r["status"] != "ok" || res["verdict"] != "broken" {
 		t.Fatalf("unseal: %v", r)

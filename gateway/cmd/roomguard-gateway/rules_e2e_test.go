@@ -160,13 +160,13 @@ func TestSealVerdictsEndToEnd(t *testing.T) {
 	}
 	r := newRulesRig(t, "seal-room")
 	seal := func(id string) {
-		r.ok("seal", id+"a", map[string]any{"by": "li.ming"})
-		r.ok("seal", id+"b", map[string]any{"by": "wang.fang"})
+		r.ok("seal", id+"a", map[string]any{"by": "li.ming", "session": "s1"})
+		r.ok("seal", id+"b", map[string]any{"by": "wang.fang", "session": "s2"})
 		r.w.waitFor("sealed", func() bool { return bytes.Contains(r.w.topics[r.topic("mode")], []byte(`"sealed"`)) })
 	}
 	unseal := func(id string) map[string]any {
-		r.ok("unseal", id+"a", map[string]any{"by": "wang.fang"})
-		res := r.ok("unseal", id+"b", map[string]any{"by": "zhao.lei"})
+		r.ok("unseal", id+"a", map[string]any{"by": "wang.fang", "session": "s2"})
+		res := r.ok("unseal", id+"b", map[string]any{"by": "zhao.lei", "session": "s3"})
 		reportTopic := r.topic("seal-reports/" + fmt.Sprint(res["seal_id"]))
 		r.w.waitFor("the seal report", func() bool { return r.w.topics[reportTopic] != nil })
 		var rep map[string]any

@@ -31,7 +31,7 @@ func BenchmarkSealRoundTrip(b *testing.B) {
 	call := func(name, by string, signed bool) time.Duration {
 		n++
 		id := fmt.Sprintf("s%d", n)
-		payload, _ := json.Marshal(map[string]any{"id": id, "by": by})
+		payload, _ := json.Marshal(map[string]any{"id": id, "by": by, "session": "s-" + by})
 		if signed {
 			payload = w.signB(b, "bench-room", name, payload)
 		}
