@@ -3,6 +3,7 @@ package dashboard
 import (
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/roomguard/roomguard/gateway"
@@ -64,8 +65,12 @@ func (r Role) May(a Action) bool {
 // User is an account of the console. The password is kept only as its
 // argon2id hash.
 type User struct {
-	Name        string
-	Display     string // the name shown and written into commands' "by"
+	Name    string
+	Display string // the name shown
+	// Person is the register person the account acts for: the rooms take
+	// commands from people of their registers, and the console names this
+	// one in by (the account's name when it is bound to none).
+	Person      string
 	Role        Role
 	Hash        string
 	Created     time.Time
@@ -73,6 +78,16 @@ type User struct {
 	Failed      int       // wrong passwords since the last good one
 	LockedUntil time.Time // zero: not locked
 	Disabled    bool
+}
+
+// CheckPerson reads the register person an account acts for ("" for
+// none): an id of the personnel register.
+func CheckPerson(id string) (string, error) {
+	id = strings.TrimSpace(id)
+	if len(id) > 64 || strings.ContainsAny(id, "\n\r\t,") {
+		return "", gateway.Errorf(gateway.EINVALID, "person: %q is not a person id of the register", id)
+	}
+	return id, nil
 }
 
 // Locked tells whether the account refuses logins at now.

@@ -63,6 +63,7 @@ type Register interface {
 	Person(id string) (*Person, error)         // nil, nil: no such person
 	VisitByCard(card string) (*Visit, error)   // the open visit holding the card
 	Visit(id string) (*Visit, error)           // nil, nil: no such visit
+	Headcount() (int, error)                   // how many people the register holds
 }
 
 // Occupant is someone inside.

@@ -17,6 +17,11 @@ const (
 	EFORBIDDEN       = "forbidden"       // the principal may not send that command
 	ESTALE           = "stale"           // signed too long ago, or in the future
 	EREPLAYED        = "replayed"        // its nonce or counter was seen before
+
+	// A command given by the wrong person (issue 17): nothing was changed.
+	EUNKNOWNPERSON = "unknown_person" // by is not a person of the room's register
+	ENOTALLOWED    = "not_allowed"    // the person may not give it: not valid today, not in this room, not the role
+	ESAMEPERSON    = "same_person"    // a two-person act confirmed twice by one person
 )
 
 // Error is an error a person can read, with a code a program can act on.

@@ -284,8 +284,12 @@ func (s *Server) newUser(r *http.Request, by string, role dashboard.Role) (*dash
 	if display == "" {
 		display = name
 	}
+	person, err := dashboard.CheckPerson(r.PostFormValue("person"))
+	if err != nil {
+		return nil, err
+	}
 	return &dashboard.User{Name: name, Display: display, Role: role, Hash: dashboard.HashPassword(pw, s.Argon2),
-		Created: s.Clock.Now(), CreatedBy: by}, nil
+		Created: s.Clock.Now(), CreatedBy: by, Person: person}, nil
 }
 
 func (s *Server) lang(w http.ResponseWriter, r *http.Request) {

@@ -350,6 +350,12 @@ func (s *Server) changeUser(w http.ResponseWriter, r *request) {
 			u.Disabled = true
 		case "enable":
 			u.Disabled = false
+		case "person":
+			p, err := dashboard.CheckPerson(r.PostFormValue("person"))
+			if err != nil {
+				return err
+			}
+			u.Person = p
 		case "role":
 			role, err := dashboard.ParseRole(r.PostFormValue("role"))
 			if err != nil {
@@ -360,10 +366,10 @@ func (s *Server) changeUser(w http.ResponseWriter, r *request) {
 			}
 			u.Role = role
 		default:
-			return gateway.Errorf(gateway.EINVALID, "what: %q is not unlock, disable, enable or role", what)
+			return gateway.Errorf(gateway.EINVALID, "what: %q is not unlock, disable, enable, role or person", what)
 		}
 		return nil
 	})
-	s.auditf(r, "user."+what, "", name, r.PostFormValue("role"), result(err))
+	s.auditf(r, "user."+what, "", name, r.PostFormValue("role")+r.PostFormValue("person"), result(err))
 	back(w, r, "/users", err)
 }

@@ -4,6 +4,7 @@
 package http
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"embed"
@@ -254,7 +255,7 @@ const callTimeout = 10 * time.Second
 
 // call sends a command to a room for the logged-in user and records it.
 func (s *Server) call(r *request, action, room, target, name string, args map[string]any, detail string) (map[string]any, error) {
-	args["by"] = r.User.Name
+	args["by"] = cmp.Or(r.User.Person, r.User.Name) // the person the account acts for
 	ctx, cancel := context.WithTimeout(r.Context(), callTimeout)
 	defer cancel()
 	res, err := s.Rooms.Call(ctx, room, name, args)

@@ -429,3 +429,22 @@ func TestLoginsAreBounded(t *testing.T) {
 		t.Fatalf("a login a minute later: %d", code)
 	}
 }
+
+// Issue 17, item 4: the console names, in a command's by, the register
+// person the account acts for (set by an admin), not the login name.
+func TestCommandsNameTheAccountsPerson(t *testing.T) {
+	c := newConsole(t, "admin1:admin", "guard1:guard")
+	adm := c.as("admin1")
+	code, where := adm.post("/users/change", url.Values{"csrf": {adm.csrf("/users")}, "user": {"guard1"}, "what": {"person"}, "person": {"p-zhou"}})
+	if code != http.StatusSeeOther || strings.Contains(where, "error") {
+		t.Fatalf("binding guard1 to p-zhou: %d %s", code, where)
+	}
+	g := c.as("guard1")
+	g.post("/alarms/ack", url.Values{"csrf": {g.csrf("/")}, "room": {"jiyao-301"}, "alarm": {"jiyao-301-7"}, "comment": {"现场检查：窗户已关闭"}})
+	if c.rooms.count() != 1 || c.rooms.args[0]["by"] != "p-zhou" {
+		t.Fatalf("the command: %v %v", c.rooms.calls, c.rooms.args)
+	}
+	if _, page := adm.get("/users"); !strings.Contains(page, `<td class="person">p-zhou</td>`) {
+		t.Fatalf("the users page does not show the person")
+	}
+}

@@ -41,6 +41,9 @@ type Config struct {
 	// take unsigned commands too, and only when it says so.
 	Principals     []Principal `yaml:"principals"`
 	AcceptUnsigned bool        `yaml:"accept_unsigned"`
+	// CommandRoles override, command by command, the roles of the people
+	// who may give it (gateway.DefaultCommandRoles).
+	CommandRoles map[string][]string `yaml:"command_roles"`
 
 	Source string `yaml:"-"` // the file it came from
 }
@@ -222,6 +225,20 @@ func (c *Config) TrustedPrincipals(local ed25519.PublicKey) map[string]gateway.P
 		out[p.Name] = gateway.Principal{Name: p.Name, Key: key, Commands: p.Commands}
 	}
 	return out
+}
+
+// Commands are the roles each command takes: the defaults, with the
+// config's overrides.
+func (c *Config) Commands() gateway.CommandRoles {
+	roles := gateway.DefaultCommandRoles()
+	for name, rs := range c.CommandRoles {
+		roles[name] = nil
+		for _, r := range rs {
+			role, _ := gateway.ParseRole(r) // checked at parse
+			roles[name] = append(roles[name], role)
+		}
+	}
+	return roles
 }
 
 // Limits bound what a command may bring in or ask for (gateway.Limits).

@@ -115,6 +115,8 @@ func TestBrokenConfigsNameLineAndField(t *testing.T) {
 		{"principal named local", minimal + "principals: [{name: local, key: \"GX9rI+FshTLGq8g4+s1ep4m+DHaykgM0A5v6iz02jWE=\", commands: [\"*\"]}]\n", `principals[0].name: "local" is the gateway's own`},
 		{"principal twice", minimal + "principals:\n  - {name: c, key: \"GX9rI+FshTLGq8g4+s1ep4m+DHaykgM0A5v6iz02jWE=\", commands: [arm]}\n  - {name: c, key: \"GX9rI+FshTLGq8g4+s1ep4m+DHaykgM0A5v6iz02jWE=\", commands: [arm]}\n", `principals[1].name: "c" is already principals[0]`},
 		{"principal without commands", minimal + "principals: [{name: c, key: \"GX9rI+FshTLGq8g4+s1ep4m+DHaykgM0A5v6iz02jWE=\", commands: []}]\n", `principals[0].commands`},
+		{"command roles unknown command", minimal + "command_roles: {explode: [clerk]}\n", `command_roles.explode: "explode" is not a command`},
+		{"command roles unknown role", minimal + "command_roles: {ack: [janitor]}\n", `command_roles.ack[0]: "janitor" is not a role`},
 		{"safe of a board lock, door swapped", minimal + boardWith("locks: [{lock: 0, id: l0, bolt: sb, door: sd}]") + "safes:\n  - {id: safe-c, bolt: sd, door: sb}\n", `safes[0].bolt: "sd" is not a safe-bolt input`},
 	}
 	for _, c := range cases {

@@ -309,6 +309,16 @@ func (c *Config) check(root *yaml.Node) Errors {
 	if c.Schedule.Location == nil {
 		c.Schedule.Location = time.Local
 	}
+	for name, roles := range c.CommandRoles {
+		if !gateway.IsCommand(name) || !gateway.NamesPerson(name) {
+			bad([]string{"command_roles", name}, "%q is not a command that names a person (%s)", name, strings.Join(gateway.Commands, ", "))
+		}
+		for j, r := range roles {
+			if _, err := gateway.ParseRole(r); err != nil {
+				bad([]string{"command_roles", name, strconv.Itoa(j)}, "%v", err)
+			}
+		}
+	}
 	names := map[string]int{}
 	for i, p := range c.Principals {
 		at := func(f string) []string { return []string{"principals", strconv.Itoa(i), f} }

@@ -92,7 +92,12 @@ type Commands struct {
 	Safes SafeTarget
 	// Events, when set, answers events/resend: a consumer that noticed a
 	// gap in seq asks for the range again.
-	Events  EventSource
+	Events EventSource
+	// Authorize, when set, decides whether the person a command names in
+	// by may give it (room.Room.Authorize); it is asked once the command
+	// is believed and read, before it is carried out.
+	Authorize func(command, by string) error
+
 	limits  gateway.Limits
 	auth    *Auth
 	budgets *resendBudgets
@@ -190,6 +195,11 @@ func (c *Commands) execute(name, principal string, payload []byte) (map[string]a
 	var cmd command
 	if err := json.Unmarshal(payload, &cmd); err != nil {
 		return nil, gateway.Errorf(gateway.EINVALID, "%s: %v", name, err)
+	}
+	if c.Authorize != nil {
+		if err := c.Authorize(name, cmd.By); err != nil {
+			return nil, err
+		}
 	}
 	step := func(s gateway.SealStep, err error) (map[string]any, error) {
 		if err != nil {

@@ -117,7 +117,7 @@ func TestSealNeedsTwoDifferentPeople(t *testing.T) {
 		t.Fatalf("first confirmation: %+v", r)
 	}
 	r = cmds.Execute("seal", []byte(`{"id":"s2","by":"li.ming"}`))
-	if r.Status != "error" || r.Error.Code != gateway.ECONFLICT || !strings.Contains(r.Error.Message, "two different people") {
+	if r.Status != "error" || r.Error.Code != gateway.ESAMEPERSON || !strings.Contains(r.Error.Message, "two different people") {
 		t.Fatalf("same person again: %+v", r)
 	}
 	// Issue 17, item 5: a second name through the same channel (one client,

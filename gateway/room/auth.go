@@ -2,6 +2,7 @@ package room
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/roomguard/roomguard/gateway"
@@ -39,4 +40,49 @@ func (r *Room) Refused(principal, cmd, code, detail string) error {
 		}
 		return nil
 	})
+}
+
+// Authorize decides whether the person named in a command's by may give it
+// (issue 17): a person of the room's register, valid today, allowed in this
+// room, whose role the command takes (gateway.CommandRoles). The principal
+// that signed it was believed before. A room whose register holds nobody
+// yet (an installation) is commanded by its principals alone, so the first
+// register can be installed.
+func (r *Room) Authorize(command, by string) error {
+	if !gateway.NamesPerson(command) {
+		return nil
+	}
+	a := r.Access
+	n, err := a.reg.Headcount()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return nil
+	}
+	p, err := a.reg.Person(strings.TrimSpace(by))
+	if err != nil {
+		return err
+	}
+	if p == nil {
+		return gateway.Errorf(gateway.EUNKNOWNPERSON, "%s: %q is not a person of room %s's register", command, by, r.ID)
+	}
+	loc := time.Local
+	if a.work != nil && a.work.Location != nil {
+		loc = a.work.Location
+	}
+	if why := p.InvalidOn(a.clock.Now().In(loc).Format(time.DateOnly)); why != "" {
+		return gateway.Errorf(gateway.ENOTALLOWED, "%s: %s (%s) %s", command, p.ID, p.Name, why)
+	}
+	if !p.AllowedIn(r.ID) {
+		return gateway.Errorf(gateway.ENOTALLOWED, "%s: %s (%s) is not allowed in room %s", command, p.ID, p.Name, r.ID)
+	}
+	roles := r.cfg.Commands
+	if roles == nil {
+		roles = gateway.DefaultCommandRoles()
+	}
+	if !roles.Allows(command, p.Role) {
+		return gateway.Errorf(gateway.ENOTALLOWED, "%s: %s (%s) is a %s; it takes %v", command, p.ID, p.Name, p.Role, roles[command])
+	}
+	return nil
 }

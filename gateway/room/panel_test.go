@@ -504,7 +504,7 @@ func TestHolidaySeal(t *testing.T) {
 	if err != nil || step.Done || step.Waiting != "li.ming" {
 		t.Fatalf("first confirmation: %+v %v", step, err)
 	}
-	if _, err := g.panel.Seal("li.ming"); code(err) != gateway.ECONFLICT {
+	if _, err := g.panel.Seal("li.ming"); code(err) != gateway.ESAMEPERSON {
 		t.Fatalf("the same person twice: %v", err)
 	}
 	g.clock.Advance(11 * time.Second) // the window passes

@@ -24,6 +24,9 @@ type Config struct {
 	// negative: none.
 	Inventory time.Duration
 	Key       gateway.Keyed // hashes cards and ID numbers for matching
+	// Commands are the roles each command takes (Authorize); nil: the
+	// defaults.
+	Commands gateway.CommandRoles
 }
 
 // Log is everything the room needs of its log: its changes, what it reads

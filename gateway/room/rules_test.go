@@ -334,7 +334,7 @@ func TestTwoPersonActsCompareIdentities(t *testing.T) {
 	if _, err := g.panel.Seal("x"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := g.panel.Seal("X "); gateway.ErrorCode(err) != gateway.ECONFLICT {
+	if _, err := g.panel.Seal("X "); gateway.ErrorCode(err) != gateway.ESAMEPERSON {
 		t.Fatalf("seal by x then \"X \": %v", err)
 	}
 	if g.mode() != gateway.ModeOpen {
@@ -349,7 +349,7 @@ func TestTwoPersonActsCompareIdentities(t *testing.T) {
 	if _, err := g.panel.Unseal("Wang.Fang"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := g.panel.Unseal("wang.fang "); gateway.ErrorCode(err) != gateway.ECONFLICT {
+	if _, err := g.panel.Unseal("wang.fang "); gateway.ErrorCode(err) != gateway.ESAMEPERSON {
 		t.Fatalf("unseal by the same person twice: %v", err)
 	}
 	if !gateway.SamePerson("Li.Ming ", "li.ming") || gateway.SamePerson("li.ming", "li.min") {

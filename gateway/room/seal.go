@@ -74,7 +74,7 @@ func (p *Panel) sealStep(c *change, op, by, via string) (gateway.SealStep, error
 		return gateway.SealStep{Waiting: by}, nil
 	}
 	if gateway.SamePerson(pend.By, by) {
-		return gateway.SealStep{}, gateway.Errorf(gateway.ECONFLICT, "%s: needs two different people; %s has already confirmed", op, pend.By)
+		return gateway.SealStep{}, gateway.Errorf(gateway.ESAMEPERSON, "%s: needs two different people; %s has already confirmed", op, pend.By)
 	}
 	if pend.Via == via {
 		return gateway.SealStep{}, gateway.Errorf(gateway.ECONFLICT, "%s: %s confirmed through the same channel as %s (%s): the second person confirms from their own console session or key", op, by, pend.By, via)

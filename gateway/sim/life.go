@@ -115,27 +115,27 @@ func (l *Life) Day(ctx context.Context) error {
 			in("door-main", "closed"), in("window-east", "closed"), in("ir-safes", "idle"),
 			in("safe-b-bolt", "locked"), in("safe-b-door", "closed"),
 			tags(1, epc1, epc2), tags(2, epc3, epc4),
-			cmd("disarm", map[string]any{"by": "张伟"})}},
+			cmd("disarm", map[string]any{"by": "p-zhang"})}},
 		{5 * time.Second, "张伟 badges in", through("reader-outside", zhangOut)},
 		{20 * time.Second, "李娜 badges in", through("reader-outside", liOut)},
 		{35 * time.Second, "an unknown card at the door (refused)", []func(context.Context) error{badge("reader-outside", strangerCard)}},
 		{45 * time.Second, "movement by the safes", []func(context.Context) error{in("ir-safes", "motion"), in("ir-safes", "idle")}},
 		{55 * time.Second, "李娜 signs out 会议纪要 (JM-2026-0004) from safe B", []func(context.Context) error{
 			in("safe-b-bolt", "unlocked"), in("safe-b-door", "open"), tags(2, epc3),
-			cmd("carrier/signout", map[string]any{"by": "张伟", "carrier": "JM-2026-0004", "borrower": "p-li", "purpose": "阅办"}),
+			cmd("carrier/signout", map[string]any{"by": "p-zhang", "carrier": "JM-2026-0004", "borrower": "p-li", "purpose": "阅办"}),
 			in("safe-b-door", "closed"), in("safe-b-bolt", "locked")}},
 		{100 * time.Second, "张伟 opens the east window", []func(context.Context) error{in("window-east", "open")}},
 		{150 * time.Second, "李娜 returns 会议纪要 to safe B", []func(context.Context) error{
 			in("safe-b-bolt", "unlocked"), in("safe-b-door", "open"), tags(2, epc3, epc4),
-			cmd("carrier/return", map[string]any{"by": "张伟", "carrier": "JM-2026-0004"}),
+			cmd("carrier/return", map[string]any{"by": "p-zhang", "carrier": "JM-2026-0004"}),
 			in("safe-b-door", "closed"), in("safe-b-bolt", "locked")}},
 		{180 * time.Second, "李娜 badges out", through("reader-inside", liIn)},
 		{200 * time.Second, "张伟 badges out, leaving the east window open", through("reader-inside", zhangIn)},
 		{210 * time.Second, "张伟 tries to arm the room (refused: the window is open)", []func(context.Context) error{
-			cmd("arm", map[string]any{"by": "张伟"})}},
+			cmd("arm", map[string]any{"by": "p-zhang"})}},
 		{300 * time.Second, "张伟 comes back and shuts the window", append(append(through("reader-outside", zhangOut),
 			in("window-east", "closed")), through("reader-inside", zhangIn)...)},
-		{330 * time.Second, "张伟 arms the room for the night", []func(context.Context) error{cmd("arm", map[string]any{"by": "张伟"})}},
+		{330 * time.Second, "张伟 arms the room for the night", []func(context.Context) error{cmd("arm", map[string]any{"by": "p-zhang"})}},
 	}
 	start := l.Clock.Now()
 	for _, sc := range script {
@@ -164,7 +164,7 @@ func (l *Life) Day(ctx context.Context) error {
 // first gives the room the demo registers, unless it holds some already.
 func (l *Life) Run(ctx context.Context, days int) error {
 	for _, r := range []struct{ name, csv string }{{"personnel/replace", DemoPeople}, {"carriers/replace", DemoCarriers}} {
-		if err := l.Stage.Command(ctx, r.name, map[string]any{"by": "life", "version": 1, "csv": r.csv}); err != nil {
+		if err := l.Stage.Command(ctx, r.name, map[string]any{"by": "p-li", "version": 1, "csv": r.csv}); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}

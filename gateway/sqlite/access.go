@@ -114,6 +114,12 @@ type RegisterInfo struct {
 // import).
 func (s *Reader) Register() (RegisterInfo, error) { return s.registerInfo("personnel") }
 
+// Headcount is how many people the register holds.
+func (s *Reader) Headcount() (int, error) {
+	ri, err := s.registerInfo("personnel")
+	return ri.Count, err
+}
+
 func (s *Reader) registerInfo(name string) (RegisterInfo, error) {
 	var ri RegisterInfo
 	var ms int64

@@ -6,6 +6,7 @@
 //	roomguard-dashboard user add    [--db FILE] --role ROLE [--display NAME] NAME   (the password is read from stdin)
 //	roomguard-dashboard user list   [--db FILE]
 //	roomguard-dashboard user unlock [--db FILE] NAME
+//	roomguard-dashboard user bind   [--db FILE] --person ID NAME   (the register person the account acts for)
 //	roomguard-dashboard keys   [--db FILE] [--principal NAME]   (prints the console's principal, creating its key)
 //	roomguard-dashboard version
 package main
@@ -32,6 +33,7 @@ commands:
   user add     create an account (the password is read from stdin)
   user list    list the accounts
   user unlock  unlock an account locked by wrong passwords
+  user bind    the register person an account acts for (--person; its commands name them)
   keys         print the console's principal for a room's config (creates its key)
   version      print the version
 

@@ -18,7 +18,10 @@ import (
 func user(cmd string, args []string, stdin io.Reader, stdout, stderr io.Writer) (err error) {
 	fs := newFlags("user "+cmd, stderr)
 	db := fs.String("db", "/var/lib/roomguard/dashboard.db", "the dashboard's database")
-	var role, display *string
+	var role, display, person *string
+	if cmd == "add" || cmd == "bind" {
+		person = fs.String("person", "", "the register person the account acts for: its commands name them (issue 17)")
+	}
 	if cmd == "add" {
 		role = fs.String("role", "", "guard, officer, auditor or admin")
 		display = fs.String("display", "", "the full name shown (default the user name)")
@@ -57,14 +60,33 @@ func user(cmd string, args []string, stdin io.Reader, stdout, stderr io.Writer) 
 		if d == "" {
 			d = name
 		}
+		who, err := dashboard.CheckPerson(*person)
+		if err != nil {
+			return err
+		}
 		if err := store.CreateUser(dashboard.User{Name: name, Display: d, Role: r, Hash: dashboard.HashPassword(pw, dashboard.DefaultArgon2),
-			Created: clock.Now(), CreatedBy: "command line"}, false); err != nil {
+			Created: clock.Now(), CreatedBy: "command line", Person: who}, false); err != nil {
 			return err
 		}
 		if err := store.Audit(dashboard.AuditEntry{At: clock.Now(), User: "command line", Action: "user.create", Target: name, Detail: "role " + string(r), Result: "ok"}); err != nil {
 			return fmt.Errorf("account %s created, but not recorded in the audit log: %w", name, err)
 		}
 		fmt.Fprintf(stdout, "account %s (%s) created\n", name, r)
+	case "bind":
+		if fs.NArg() != 1 {
+			return errors.New("user bind: give one user name")
+		}
+		who, err := dashboard.CheckPerson(*person)
+		if err != nil {
+			return err
+		}
+		if _, err := store.UpdateUser(fs.Arg(0), func(u *dashboard.User) error { u.Person = who; return nil }); err != nil {
+			return err
+		}
+		if err := store.Audit(dashboard.AuditEntry{At: clock.Now(), User: "command line", Action: "user.person", Target: fs.Arg(0), Detail: "person " + who, Result: "ok"}); err != nil {
+			return fmt.Errorf("account %s bound, but not recorded in the audit log: %w", fs.Arg(0), err)
+		}
+		fmt.Fprintf(stdout, "account %s acts for %q\n", fs.Arg(0), who)
 	case "list":
 		users, err := store.Users()
 		if err != nil {
@@ -96,7 +118,7 @@ func user(cmd string, args []string, stdin io.Reader, stdout, stderr io.Writer) 
 		}
 		fmt.Fprintf(stdout, "account %s unlocked\n", fs.Arg(0))
 	default:
-		return fmt.Errorf("unknown command user %q (add, list, unlock)", cmd)
+		return fmt.Errorf("unknown command user %q (add, list, unlock, bind)", cmd)
 	}
 	return nil
 }

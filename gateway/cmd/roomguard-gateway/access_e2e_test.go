@@ -108,7 +108,7 @@ func startAccessRoom(t *testing.T, twoPerson bool, people int) *accessRoom {
 	// benchmark: this wait is not a timing.
 	w.patience = 3 * time.Minute
 	defer func() { w.patience = 0 }()
-	r := w.command(room, "personnel/replace", "reg-1", map[string]any{"by": "sec-officer", "version": 1, "csv": personnelCSV(people)})
+	r := w.command(room, "personnel/replace", "reg-1", map[string]any{"by": "p-1", "version": 1, "csv": personnelCSV(people)})
 	if r["status"] != "ok" {
 		t.Fatalf("personnel/replace: %v", r)
 	}
@@ -200,7 +200,7 @@ func TestEntryControlEndToEnd(t *testing.T) {
 
 	// A visitor: alone refused, behind the escort let in.
 	now := a.clock.Now()
-	r := a.w.command(a.room, "visitor/register", "vis-1", map[string]any{"by": "guard-1", "visitor": map[string]any{
+	r := a.w.command(a.room, "visitor/register", "vis-1", map[string]any{"by": "p-1", "visitor": map[string]any{
 		"name": "刘访", "id_type": "resident-id", "id_number": "11010519491231002X", "organization": "某设备厂", "purpose": "保密柜维修",
 		"host": "p-1", "escort": "p-3", "card": "ABCDEF0001",
 		"from": now.Format(time.RFC3339), "until": now.Add(2 * time.Hour).Format(time.RFC3339)}})
@@ -226,10 +226,10 @@ func TestEntryControlEndToEnd(t *testing.T) {
 	a.waitEvent(&seen, "access.entered")
 	a.pub("sim/input/door-main", "closed")
 	a.waitEvent(&seen, "door.closed")
-	if r := a.w.command(a.room, "visitor/checkout", "vis-2", map[string]any{"by": "guard-1", "visit": visit}); r["status"] != "ok" {
+	if r := a.w.command(a.room, "visitor/checkout", "vis-2", map[string]any{"by": "p-1", "visit": visit}); r["status"] != "ok" {
 		t.Fatalf("checkout: %v", r)
 	}
-	if r := a.w.command(a.room, "visitor/checkout", "vis-3", map[string]any{"by": "guard-1", "visit": "v-nobody"}); r["status"] != "error" {
+	if r := a.w.command(a.room, "visitor/checkout", "vis-3", map[string]any{"by": "p-1", "visit": "v-nobody"}); r["status"] != "error" {
 		t.Fatalf("checkout of an unknown visit: %v", r)
 	}
 

@@ -98,3 +98,37 @@ func TestOneClientCannotSealAlone(t *testing.T) {
 		t.Fatalf("bob from another session: %v", res)
 	}
 }
+
+// Issue 17, item 4: by is a person of the room's register, valid today,
+// allowed in this room, whose role the command takes; anything else is
+// refused with its own code and changes nothing.
+func TestCommandsNamePeopleOfTheRegister(t *testing.T) {
+	a := startAccessRoom(t, false, 10)
+	for i, c := range []struct {
+		cmd    string
+		fields map[string]any
+		code   string
+		says   string
+	}{
+		{"disarm", map[string]any{"by": "attacker"}, "unknown_person", `"attacker" is not a person`},
+		{"arm", map[string]any{"by": "p-2"}, "not_allowed", "expired"},
+		{"arm", map[string]any{"by": "p-5"}, "not_allowed", "not allowed in room e2e-access"},
+		{"personnel/replace", map[string]any{"by": "p-0", "version": 9, "csv": personnelCSV(4)}, "not_allowed", "is a clerk; it takes [security-officer]"},
+	} {
+		rep := a.w.command(a.room, c.cmd, fmt.Sprintf("who-%d", i), c.fields)
+		e, _ := rep["error"].(map[string]any)
+		if rep["status"] != "error" || e["code"] != c.code || !strings.Contains(fmt.Sprint(e["message"]), c.says) {
+			t.Errorf("%s by %v: %v", c.cmd, c.fields["by"], rep)
+		}
+	}
+	if !strings.Contains(string(a.w.get("roomguard/"+a.room+"/personnel")), `"count":10`) {
+		t.Fatalf("the register changed: %s", a.w.get("roomguard/"+a.room+"/personnel"))
+	}
+	// The right people: a clerk arms, the security officer replaces.
+	if rep := a.w.command(a.room, "arm", "ok-arm", map[string]any{"by": "p-0"}); rep["status"] != "ok" {
+		t.Fatalf("arm by a clerk: %v", rep)
+	}
+	if rep := a.w.command(a.room, "personnel/replace", "ok-reg", map[string]any{"by": "p-1", "version": 2, "csv": personnelCSV(10)}); rep["status"] != "ok" {
+		t.Fatalf("replace by the security officer: %v", rep)
+	}
+}

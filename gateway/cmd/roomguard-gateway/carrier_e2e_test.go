@@ -39,7 +39,7 @@ func TestCarriersEndToEnd(t *testing.T) {
 
 	bad := filepath.Join(dir, "bad.csv")
 	os.WriteFile(bad, []byte(strings.Replace(carriersCSV, "safe-a,p-1", "safe-z,p-1", 1)), 0o600)
-	if out, err := a.cli("carrier", "import", cfg, "--by=sec-officer", bad); err == nil || !strings.Contains(err.Error(), `JM-3: home "safe-z"`) {
+	if out, err := a.cli("carrier", "import", cfg, "--by=p-1", bad); err == nil || !strings.Contains(err.Error(), `JM-3: home "safe-z"`) {
 		t.Fatalf("a home that is not a safe: %v\n%s", err, out)
 	}
 	good := filepath.Join(dir, "carriers.csv")
@@ -47,7 +47,7 @@ func TestCarriersEndToEnd(t *testing.T) {
 	if out, err := a.cli("carrier", "check", good); err != nil || !strings.Contains(out, "3 carriers (1 绝密, 1 机密, 1 秘密)") {
 		t.Fatalf("check: %v\n%s", err, out)
 	}
-	if out, err := a.cli("carrier", "import", cfg, "--by=sec-officer", good); err != nil || !strings.Contains(out, "version 1: 3 carriers") {
+	if out, err := a.cli("carrier", "import", cfg, "--by=p-1", good); err != nil || !strings.Contains(out, "version 1: 3 carriers") {
 		t.Fatalf("import: %v\n%s", err, out)
 	}
 	a.w.waitFor("retained carrier state", func() bool { // (waitFor holds the watcher's lock)
@@ -58,7 +58,7 @@ func TestCarriersEndToEnd(t *testing.T) {
 	a.pub("sim/tags/uhf-safes/1", epc1+" "+epc2+" "+epc3)
 	var out string
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		out, _ = a.cli("inventory", "run", cfg, "--by=sec-officer")
+		out, _ = a.cli("inventory", "run", cfg, "--by=p-1")
 		if strings.Contains(out, "safe-a  3         3") {
 			break
 		}
@@ -102,17 +102,17 @@ func TestCarriersEndToEnd(t *testing.T) {
 		{[]string{"--carrier=JM-3", "--borrower=p-3", "--purpose=送审", "--may-leave", "--approver=p-3"}, "own loan"},
 		{[]string{"--carrier=JM-3", "--purpose=送审"}, "required: --borrower"},
 	} {
-		out, err := a.cli(append([]string{"carrier", "signout", cfg, "--by=clerk-1"}, c.args...)...)
+		out, err := a.cli(append([]string{"carrier", "signout", cfg, "--by=p-0"}, c.args...)...)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("signout %v: %v, want %q\n%s", c.args, err, c.want, out)
 		}
 	}
-	out, err := a.cli("carrier", "signout", cfg, "--by=clerk-1", "--carrier=JM-3", "--borrower=p-3", "--purpose=送审",
+	out, err := a.cli("carrier", "signout", cfg, "--by=p-0", "--carrier=JM-3", "--borrower=p-3", "--purpose=送审",
 		"--may-leave", "--approver=p-1", "--due=4h")
 	if err != nil || !strings.Contains(out, "JM-3 signed out to p-3") || !strings.Contains(out, "may leave the room") {
 		t.Fatalf("signout: %v\n%s", err, out)
 	}
-	if d := data(a.waitEvent(&seen, "carrier.signed_out")); d["carrier"] != "JM-3" || d["approver"] != "p-1" || d["by"] != "clerk-1" {
+	if d := data(a.waitEvent(&seen, "carrier.signed_out")); d["carrier"] != "JM-3" || d["approver"] != "p-1" || d["by"] != "p-0" {
 		t.Fatalf("signed out %v", d)
 	}
 	a.pub("sim/tags/uhf-safes/1", epc2)
@@ -124,13 +124,13 @@ func TestCarriersEndToEnd(t *testing.T) {
 	if err != nil || !strings.Contains(out, "JM-3") || !strings.Contains(out, "p-3 (may leave)") {
 		t.Fatalf("list: %v\n%s", err, out)
 	}
-	if out, err := a.cli("carrier", "return", cfg, "--by=clerk-1", "--carrier=JM-3"); err != nil || !strings.Contains(out, "JM-3 returned by p-3") {
+	if out, err := a.cli("carrier", "return", cfg, "--by=p-0", "--carrier=JM-3"); err != nil || !strings.Contains(out, "JM-3 returned by p-3") {
 		t.Fatalf("return: %v\n%s", err, out)
 	}
-	if d := data(a.waitEvent(&seen, "carrier.returned")); d["by"] != "clerk-1" || d["late"] != false {
+	if d := data(a.waitEvent(&seen, "carrier.returned")); d["by"] != "p-0" || d["late"] != false {
 		t.Fatalf("returned %v", d)
 	}
-	if out, err := a.cli("carrier", "return", cfg, "--by=clerk-1", "--carrier=JM-3"); err == nil || !strings.Contains(err.Error(), "not signed out") {
+	if out, err := a.cli("carrier", "return", cfg, "--by=p-0", "--carrier=JM-3"); err == nil || !strings.Contains(err.Error(), "not signed out") {
 		t.Fatalf("returned twice: %v\n%s", err, out)
 	}
 	if out, err := a.cli("inventory", "show", cfg); err != nil || !strings.Contains(out, "all carriers home") {

@@ -34,7 +34,7 @@ func TestCommandLineThroughTheGateway(t *testing.T) {
 	// A bad file is refused here, line by line, before anything is sent.
 	bad := filepath.Join(dir, "bad.csv")
 	os.WriteFile(bad, []byte(personnelCSV(4)+"p-9,错级,0900000001,超级,clerk,*,,,,yes\np-10,重卡,62E3086CED,一般,clerk,*,,,,yes\n"), 0o600)
-	out, err := a.cli("personnel", "import", cfg, "--by=sec-officer", bad)
+	out, err := a.cli("personnel", "import", cfg, "--by=p-1", bad)
 	if err == nil || !strings.Contains(err.Error(), "line 6") || !strings.Contains(err.Error(), "line 7") {
 		t.Fatalf("bad file: %v\n%s", err, out)
 	}
@@ -42,19 +42,19 @@ func TestCommandLineThroughTheGateway(t *testing.T) {
 	// The next version by default: the room holds version 1.
 	good := filepath.Join(dir, "people.csv")
 	os.WriteFile(good, []byte(personnelCSV(6)), 0o600)
-	out, err = a.cli("personnel", "import", cfg, "--by=sec-officer", good)
+	out, err = a.cli("personnel", "import", cfg, "--by=p-1", good)
 	if err != nil || !strings.Contains(out, "version 2: 6 people") {
 		t.Fatalf("import: %v\n%s", err, out)
 	}
-	if out, err := a.cli("personnel", "import", cfg, "--by=sec-officer", "--version=2", good); err == nil || !strings.Contains(err.Error(), "version") {
+	if out, err := a.cli("personnel", "import", cfg, "--by=p-1", "--version=2", good); err == nil || !strings.Contains(err.Error(), "version") {
 		t.Fatalf("the same version again: %v\n%s", err, out)
 	}
-	if ri, _ := a.d.store.Register(); ri.Version != 2 || ri.Count != 6 || ri.UpdatedBy != "sec-officer" {
+	if ri, _ := a.d.store.Register(); ri.Version != 2 || ri.Count != 6 || ri.UpdatedBy != "p-1" {
 		t.Fatalf("register %+v", ri)
 	}
 
 	now := a.clock.Now()
-	visitor := []string{"visitor", "register", cfg, "--by=guard-1", "--name=刘访", "--id-type=resident-id",
+	visitor := []string{"visitor", "register", cfg, "--by=p-1", "--name=刘访", "--id-type=resident-id",
 		"--id-number=11010519491231002X", "--organization=某设备厂", "--purpose=保密柜维修", "--host=p-1",
 		"--card=ABCDEF0001", "--from=" + now.Format(time.RFC3339), "--until=2h"}
 	if out, err := a.cli(append(visitor, "--escort=p-nobody")...); err == nil || !strings.Contains(err.Error(), `escort: no person "p-nobody"`) {
@@ -73,23 +73,23 @@ func TestCommandLineThroughTheGateway(t *testing.T) {
 	if err != nil || !strings.Contains(out, visit) || !strings.Contains(out, "刘访") || strings.Contains(out, "11010519491231002X") {
 		t.Fatalf("list: %v\n%s", err, out)
 	}
-	if out, err := a.cli("visitor", "checkout", cfg, "--by=guard-2", "--visit=v-nobody"); err == nil || !strings.Contains(err.Error(), "v-nobody") {
+	if out, err := a.cli("visitor", "checkout", cfg, "--by=p-3", "--visit=v-nobody"); err == nil || !strings.Contains(err.Error(), "v-nobody") {
 		t.Fatalf("unknown visit: %v\n%s", err, out)
 	}
-	if out, err := a.cli("visitor", "checkout", cfg, "--by=guard-2", "--visit="+visit); err != nil || !strings.Contains(out, "checked out") {
+	if out, err := a.cli("visitor", "checkout", cfg, "--by=p-3", "--visit="+visit); err != nil || !strings.Contains(out, "checked out") {
 		t.Fatalf("checkout: %v\n%s", err, out)
 	}
 	if out, _ := a.cli("visitor", "list", cfg); strings.Contains(out, visit) {
 		t.Fatalf("the closed visit is still listed as open:\n%s", out)
 	}
-	if out, _ := a.cli("visitor", "list", cfg, "--all"); !strings.Contains(out, "by guard-2") {
+	if out, _ := a.cli("visitor", "list", cfg, "--all"); !strings.Contains(out, "by p-3") {
 		t.Fatalf("list --all:\n%s", out)
 	}
 	seen := 0
-	if d := data(a.waitEvent(&seen, "visitor.registered")); d["by"] != "guard-1" || d["id_masked"] != "110105********002X" {
+	if d := data(a.waitEvent(&seen, "visitor.registered")); d["by"] != "p-1" || d["id_masked"] != "110105********002X" {
 		t.Fatalf("registered: %v", d)
 	}
-	if d := data(a.waitEvent(&seen, "visitor.checked_out")); d["by"] != "guard-2" {
+	if d := data(a.waitEvent(&seen, "visitor.checked_out")); d["by"] != "p-3" {
 		t.Fatalf("checked out: %v", d)
 	}
 
@@ -119,7 +119,7 @@ func TestCommandLineThroughTheGateway(t *testing.T) {
 
 	// A room whose gateway is down: said so, not waited for.
 	a.d.Stop()
-	if out, err := a.cli("visitor", "checkout", cfg, "--by=guard-2", "--visit="+visit); err == nil || !strings.Contains(err.Error(), "offline") {
+	if out, err := a.cli("visitor", "checkout", cfg, "--by=p-3", "--visit="+visit); err == nil || !strings.Contains(err.Error(), "offline") {
 		t.Fatalf("offline room: %v\n%s", err, out)
 	}
 }

@@ -108,10 +108,10 @@ func TestOversizedCommandsAreRefused(t *testing.T) {
 
 	// 51 people when the room takes 50: refused, naming the setting; the
 	// register is not touched.
-	refused(w.command(room, "personnel/replace", "reg-51", map[string]any{"by": "sec-officer", "version": 1, "csv": personnelCSV(51)}),
+	refused(w.command(room, "personnel/replace", "reg-51", map[string]any{"by": "p-1", "version": 1, "csv": personnelCSV(51)}),
 		"more than 50 people: the room takes no more (limits.persons)")
 	// A register longer than 50 rows may be in bytes: refused by its size.
-	long, _ := json.Marshal(map[string]any{"id": "reg-long", "by": "sec-officer", "version": 1,
+	long, _ := json.Marshal(map[string]any{"id": "reg-long", "by": "p-1", "version": 1,
 		"csv": personnelCSV(4) + strings.Repeat(strings.Repeat(" ", 1000)+"\n", gateway.RegisterBytes(50)/1000)})
 	unread("personnel/replace", long, fmt.Sprintf("more than %d", gateway.RegisterBytes(50)))
 	w.mu.Lock()
@@ -121,7 +121,7 @@ func TestOversizedCommandsAreRefused(t *testing.T) {
 		t.Fatalf("the register changed: %s", held)
 	}
 	// 50 fit.
-	if rep := w.command(room, "personnel/replace", "reg-50", map[string]any{"by": "sec-officer", "version": 1, "csv": personnelCSV(50)}); rep["status"] != "ok" {
+	if rep := w.command(room, "personnel/replace", "reg-50", map[string]any{"by": "p-1", "version": 1, "csv": personnelCSV(50)}); rep["status"] != "ok" {
 		t.Fatalf("50 people: %v", rep)
 	}
 
@@ -142,7 +142,7 @@ func TestOversizedCommandsAreRefused(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the broker took a packet longer than its limit")
 	}
-	if rep := w.command(room, "disarm", "after-flood", map[string]any{"by": "li.ming"}); rep["status"] != "error" || !strings.Contains(fmt.Sprint(rep["error"]), "not armed") {
+	if rep := w.command(room, "disarm", "after-flood", map[string]any{"by": "p-0"}); rep["status"] != "error" || !strings.Contains(fmt.Sprint(rep["error"]), "not armed") {
 		t.Fatalf("the room after the flood: %v", rep)
 	}
 	if !bytes.Contains(w.get("roomguard/"+room+"/status"), []byte(`"online"`)) {

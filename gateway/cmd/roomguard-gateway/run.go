@@ -201,7 +201,7 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	}
 	states := mqtt.NewRetained(d.session)
 	rc := room.Config{ID: cfg.Room.ID, Panel: cfg.Panel(), Access: cfg.AccessConfig(), Safes: cfg.SafeConfigs(),
-		Schedule: cfg.WorkSchedule(), NotSecured: true, Inventory: -1, Key: key}
+		Schedule: cfg.WorkSchedule(), NotSecured: true, Inventory: -1, Key: key, Commands: cfg.Commands()}
 	if vc, ok := cfg.VaultConfig(); ok {
 		rc.Vault = &vc
 		if at, ok := cfg.InventoryAt(); ok {
@@ -236,6 +236,7 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	d.closers = append(d.closers, func() error { auth.Wait(); return nil }) // before the log closes
 	cmds := mqtt.NewCommands(d.session, d.room.Sealer, cfg.Limits.Room(), auth)
 	cmds.Events = d.store
+	cmds.Authorize = d.room.Authorize
 	ac := &accessCommands{Access: d.room.Access, store: d.store, limits: cfg.Limits.Room(), retained: states, room: cfg.Room.ID, clock: clock}
 	cmds.Access = ac
 	if len(cfg.Boards) > 0 {

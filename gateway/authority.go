@@ -1,0 +1,47 @@
+package gateway
+
+import "slices"
+
+// CommandRoles say, for each command, the roles of the people who may give
+// it: the person named in its by must be in the room's register, valid
+// today, allowed in this room, and of one of these roles (an empty list:
+// any role). The room checks them (room.Authorize); a config may override
+// any command's (command_roles).
+type CommandRoles map[string][]Role
+
+// The people who work in the room, and the guards with them.
+var (
+	officeRoles = []Role{RoleClerk, RoleSecurityOfficer, RoleLeader}
+	guardRoles  = []Role{RoleGuard, RoleClerk, RoleSecurityOfficer, RoleLeader}
+)
+
+// DefaultCommandRoles is issue 17's table (docs/commands.md):
+//   - arm: anyone allowed in the room;
+//   - disarm, bypass, seal, unseal, the carrier commands: its clerks,
+//     security officers and leaders;
+//   - ack, visitor/register, visitor/checkout, inventory/run: the guards
+//     too;
+//   - safe/release: a clerk (the safes' custodians) or a security officer;
+//   - personnel/replace, carriers/replace: a security officer.
+//
+// events/resend and inventory/show name no person (a console's, a reader's).
+func DefaultCommandRoles() CommandRoles {
+	return CommandRoles{
+		"arm": nil, "disarm": officeRoles, "bypass": officeRoles, "seal": officeRoles, "unseal": officeRoles,
+		"ack": guardRoles, "visitor/register": guardRoles, "visitor/checkout": guardRoles, "inventory/run": guardRoles,
+		"carrier/signout": officeRoles, "carrier/return": officeRoles, "carrier/extend": officeRoles,
+		"safe/release":      {RoleClerk, RoleSecurityOfficer},
+		"personnel/replace": {RoleSecurityOfficer}, "carriers/replace": {RoleSecurityOfficer},
+	}
+}
+
+// NamesPerson tells whether command's by must be a person of the register.
+func NamesPerson(command string) bool {
+	return command != "events/resend" && command != "inventory/show"
+}
+
+// Allows tells whether a person of role may give command.
+func (c CommandRoles) Allows(command string, role Role) bool {
+	roles := c[command]
+	return len(roles) == 0 || slices.Contains(roles, role)
+}
