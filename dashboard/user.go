@@ -70,7 +70,10 @@ type User struct {
 	// Person is the register person the account acts for: the rooms take
 	// commands from people of their registers, and the console names this
 	// one in by (the account's name when it is bound to none).
-	Person      string
+	Person string
+	// MustChange: an admin reset the password; its owner changes it
+	// before anything else.
+	MustChange  bool
 	Role        Role
 	Hash        string
 	Created     time.Time

@@ -82,7 +82,11 @@ func (s *Server) loginPage(w http.ResponseWriter, hr *http.Request) {
 }
 
 func (s *Server) showLogin(w http.ResponseWriter, r *request, code int, msg string) {
-	s.showForm(w, r, "login", code, map[string]any{"Error": msg, "Next": safeNext(r.FormValue("next"))})
+	data := map[string]any{"Error": msg, "Next": safeNext(r.FormValue("next"))}
+	if r.FormValue("changed") == "1" {
+		data["Changed"] = tr(r.Lang, "password.changed")
+	}
+	s.showForm(w, r, "login", code, data)
 }
 
 // showForm renders a form used before there is a session (login, setup)
@@ -312,4 +316,48 @@ func langOf(r *http.Request) string {
 		return "en"
 	}
 	return "zh"
+}
+
+// passwordPage lets a user change their own password.
+func (s *Server) passwordPage(w http.ResponseWriter, r *request) {
+	s.render(w, r, "password", map[string]any{"Error": r.URL.Query().Get("error")})
+}
+
+// changePassword checks the current password (with the login's bound on
+// argon2id checks), takes a new one that passes the rules, ends every
+// session of the account, this one too, and sends its owner to log in
+// with it.
+func (s *Server) changePassword(w http.ResponseWriter, r *request) {
+	name := r.User.Name
+	pw := r.PostFormValue("password")
+	err := func() error {
+		ok, err := s.checkPassword(r.User.Hash, r.PostFormValue("old"))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return gateway.Errorf(gateway.EINVALID, "%s", tr(r.Lang, "err.old_password"))
+		}
+		if pw != r.PostFormValue("password2") {
+			return gateway.Errorf(gateway.EINVALID, "password: the two entries differ")
+		}
+		if pw == r.PostFormValue("old") {
+			return gateway.Errorf(gateway.EINVALID, "password: the new one is the current one")
+		}
+		if err := dashboard.CheckNewPassword(name, pw); err != nil {
+			return err
+		}
+		_, err = s.Store.UpdateUser(name, func(u *dashboard.User) error {
+			u.Hash, u.MustChange = dashboard.HashPassword(pw, s.Argon2), false
+			return nil
+		})
+		return err
+	}()
+	s.auditf(r, "user.password", "", name, "", result(err))
+	if err != nil {
+		http.Redirect(w, r.Request, "/password?"+url.Values{"error": {err.Error()}}.Encode(), http.StatusSeeOther)
+		return
+	}
+	s.cookie(w, sessionCookie, "", -time.Second)
+	http.Redirect(w, r.Request, "/login?"+url.Values{"changed": {"1"}}.Encode(), http.StatusSeeOther)
 }

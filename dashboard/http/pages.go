@@ -350,6 +350,14 @@ func (s *Server) changeUser(w http.ResponseWriter, r *request) {
 			u.Disabled = true
 		case "enable":
 			u.Disabled = false
+		case "reset":
+			// A temporary password the admin gives the owner, who must
+			// change it at the next login; the account is unlocked.
+			pw := r.PostFormValue("password")
+			if err := dashboard.CheckNewPassword(u.Name, pw); err != nil {
+				return err
+			}
+			u.Hash, u.MustChange, u.Failed, u.LockedUntil = dashboard.HashPassword(pw, s.Argon2), true, 0, time.Time{}
 		case "person":
 			p, err := dashboard.CheckPerson(r.PostFormValue("person"))
 			if err != nil {
@@ -366,7 +374,7 @@ func (s *Server) changeUser(w http.ResponseWriter, r *request) {
 			}
 			u.Role = role
 		default:
-			return gateway.Errorf(gateway.EINVALID, "what: %q is not unlock, disable, enable, role or person", what)
+			return gateway.Errorf(gateway.EINVALID, "what: %q is not unlock, disable, enable, role, reset or person", what)
 		}
 		return nil
 	})

@@ -128,6 +128,8 @@ func (s *Server) Init() error {
 	m.Handle("POST /users", s.may(dashboard.ActUsers, s.createUser))
 	m.Handle("POST /users/change", s.may(dashboard.ActUsers, s.changeUser))
 	m.Handle("GET /live", s.may(dashboard.ActView, s.live))
+	m.Handle("GET /password", s.may(dashboard.ActView, s.passwordPage))
+	m.Handle("POST /password", s.may(dashboard.ActView, s.changePassword))
 	s.mux = m
 	return nil
 }
@@ -175,6 +177,16 @@ func (s *Server) may(act dashboard.Action, h handler) http.Handler {
 			return
 		}
 		r.User, r.Session = u, se
+		if u.MustChange && hr.URL.Path != "/password" && hr.URL.Path != "/logout" {
+			// A password an admin reset: nothing else until its owner
+			// has changed it.
+			if hr.Method == http.MethodGet && hr.URL.Path != "/live" {
+				http.Redirect(w, hr, "/password", http.StatusSeeOther)
+				return
+			}
+			s.fail(w, r, http.StatusForbidden, tr(r.Lang, "err.must_change"))
+			return
+		}
 		if hr.Method == http.MethodPost {
 			hr.Body = http.MaxBytesReader(w, hr.Body, maxRegister)
 			if err := s.checkCSRF(hr, se.CSRF); err != nil {

@@ -448,3 +448,76 @@ func TestCommandsNameTheAccountsPerson(t *testing.T) {
 		t.Fatalf("the users page does not show the person")
 	}
 }
+
+// Issue 17, item 8: an owner changes their password (the current one
+// checked, the rules applied, every session ended); an admin resets one
+// with a temporary password that its owner must change at the next login
+// before anything else. Each step is audited, never with a password.
+func TestPasswordChangeAndReset(t *testing.T) {
+	c := newConsole(t, "admin1:admin", "guard1:guard")
+	g := c.as("guard1")
+	change := func(b *browser, old, pw, pw2 string) (int, string) {
+		return b.post("/password", url.Values{"csrf": {b.csrf("/password")}, "old": {old}, "password": {pw}, "password2": {pw2}})
+	}
+	for _, bad := range [][3]string{
+		{"wrong-old-password", "a new long pass 1", "a new long pass 1"},
+		{"guard1-password", "a new long pass 1", "another one entirely"},
+		{"guard1-password", "short", "short"},
+		{"guard1-password", "guard1-password", "guard1-password"},
+	} {
+		if code, where := change(g, bad[0], bad[1], bad[2]); code != http.StatusSeeOther || !strings.HasPrefix(where, "/password?error=") {
+			t.Fatalf("%v: %d %s", bad, code, where)
+		}
+	}
+	if code, where := change(g, "guard1-password", "a new long pass 1", "a new long pass 1"); code != http.StatusSeeOther || where != "/login?changed=1" {
+		t.Fatalf("change: %d %s", code, where)
+	}
+	if code, _ := g.get("/alarms"); code != http.StatusSeeOther {
+		t.Fatalf("the session outlived the change: %d", code)
+	}
+	if code, _ := c.browser().login("guard1", "guard1-password"); code != http.StatusUnauthorized {
+		t.Fatalf("the old password still works: %d", code)
+	}
+	if code, where := c.browser().login("guard1", "a new long pass 1"); code != http.StatusSeeOther || where != "/" {
+		t.Fatalf("the new password: %d %s", code, where)
+	}
+
+	// The admin resets it: the temporary password logs in, and every page
+	// leads to the change, every command is refused, until it is changed.
+	adm := c.as("admin1")
+	if code, where := adm.post("/users/change", url.Values{"csrf": {adm.csrf("/users")}, "user": {"guard1"}, "what": {"reset"}, "password": {"temporary pass 42"}}); code != http.StatusSeeOther || strings.Contains(where, "error") {
+		t.Fatalf("reset: %d %s", code, where)
+	}
+	g = c.browser()
+	if code, where := g.login("guard1", "temporary pass 42"); code != http.StatusSeeOther || where != "/" {
+		t.Fatalf("login with the temporary password: %d %s", code, where)
+	}
+	if code, where := g.get("/alarms"); code != http.StatusSeeOther {
+		t.Fatalf("a page before the change: %d %s", code, where)
+	}
+	if _, page := g.get("/password"); !strings.Contains(page, `id="must-change"`) {
+		t.Fatal("the change page does not say why")
+	}
+	tok := g.csrf("/password")
+	if code, _ := g.post("/alarms/ack", url.Values{"csrf": {tok}, "room": {"jiyao-301"}, "alarm": {"jiyao-301-7"}, "comment": {"看过了"}}); code != http.StatusForbidden || c.rooms.count() != 0 {
+		t.Fatalf("a command before the change: %d, %d calls", code, c.rooms.count())
+	}
+	if code, where := change(g, "temporary pass 42", "my own pass 2026", "my own pass 2026"); code != http.StatusSeeOther || where != "/login?changed=1" {
+		t.Fatalf("the forced change: %d %s", code, where)
+	}
+	g = c.browser()
+	if code, where := g.login("guard1", "my own pass 2026"); code != http.StatusSeeOther || where != "/" {
+		t.Fatalf("after the forced change: %d %s", code, where)
+	}
+	if code, _ := g.get("/alarms"); code != http.StatusOK {
+		t.Fatalf("pages after the change: %d", code)
+	}
+	if len(c.audited("user.password")) != 6 || len(c.audited("user.reset")) != 1 {
+		t.Fatalf("audited %d password changes (want 4 refused and 2 done) and %d resets", len(c.audited("user.password")), len(c.audited("user.reset")))
+	}
+	for _, a := range append(c.audited("user.password"), c.audited("user.reset")...) {
+		if strings.Contains(a.Detail+a.Result, "pass") && strings.Contains(a.Detail+a.Result, "42") {
+			t.Fatalf("a password in the audit log: %+v", a)
+		}
+	}
+}

@@ -11,13 +11,13 @@ import (
 	"github.com/roomguard/roomguard/gateway"
 )
 
-const userColumns = `name, display, role, hash, created_ms, created_by, failed, locked_until, disabled, person`
+const userColumns = `name, display, role, hash, created_ms, created_by, failed, locked_until, disabled, person, must_change`
 
 func scanUser(row interface{ Scan(...any) error }) (*dashboard.User, error) {
 	var u dashboard.User
 	var created, locked int64
 	var role string
-	if err := row.Scan(&u.Name, &u.Display, &role, &u.Hash, &created, &u.CreatedBy, &u.Failed, &locked, &u.Disabled, &u.Person); err != nil {
+	if err := row.Scan(&u.Name, &u.Display, &role, &u.Hash, &created, &u.CreatedBy, &u.Failed, &locked, &u.Disabled, &u.Person, &u.MustChange); err != nil {
 		return nil, err
 	}
 	u.Role, u.Created = dashboard.Role(role), time.UnixMilli(created)
@@ -49,8 +49,8 @@ func (s *Store) CreateUser(u dashboard.User, onlyFirst bool) error {
 				return gateway.Errorf(gateway.ECONFLICT, "the first account exists already; an admin creates the others")
 			}
 		}
-		_, err := tx.Exec(`INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, ?)`,
-			u.Name, u.Display, string(u.Role), u.Hash, u.Created.UnixMilli(), u.CreatedBy, u.Person)
+		_, err := tx.Exec(`INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?)`,
+			u.Name, u.Display, string(u.Role), u.Hash, u.Created.UnixMilli(), u.CreatedBy, u.Person, u.MustChange)
 		if err != nil && strings.Contains(err.Error(), "UNIQUE") {
 			return gateway.Errorf(gateway.ECONFLICT, "user %q exists already", u.Name)
 		}
@@ -106,8 +106,8 @@ func (s *Store) UpdateUser(name string, fn func(u *dashboard.User) error) (*dash
 		if !u.LockedUntil.IsZero() {
 			locked = u.LockedUntil.UnixMilli()
 		}
-		if _, err := tx.Exec(`UPDATE users SET display = ?, role = ?, hash = ?, failed = ?, locked_until = ?, disabled = ?, person = ? WHERE name = ?`,
-			u.Display, string(u.Role), u.Hash, u.Failed, locked, u.Disabled, u.Person, name); err != nil {
+		if _, err := tx.Exec(`UPDATE users SET display = ?, role = ?, hash = ?, failed = ?, locked_until = ?, disabled = ?, person = ?, must_change = ? WHERE name = ?`,
+			u.Display, string(u.Role), u.Hash, u.Failed, locked, u.Disabled, u.Person, u.MustChange, name); err != nil {
 			return err
 		}
 		if u.Role != before.Role || u.Hash != before.Hash || (u.Disabled && !before.Disabled) {
