@@ -154,15 +154,29 @@ type SignOut struct {
 	Purpose  string `json:"purpose"`
 	// MayLeave: the carrier may leave the room (else in-room use only);
 	// needs an approver other than the borrower.
-	MayLeave   bool      `json:"may_leave"`
-	Approver   string    `json:"approver,omitempty"`
-	Due        time.Time `json:"due"`
-	At         time.Time `json:"at"`
-	By         string    `json:"by"`
-	ReturnedAt time.Time `json:"returned_at,omitzero"`
-	ReturnedBy string    `json:"returned_by,omitempty"`
-	Overdue    bool      `json:"overdue,omitempty"` // the overdue alarm was raised
+	MayLeave bool      `json:"may_leave"`
+	Approver string    `json:"approver,omitempty"`
+	Due      time.Time `json:"due"`
+	At       time.Time `json:"at"`
+	By       string    `json:"by"`
+	// Via is the channel the sign-out came through (the principal and
+	// session that signed it); an approver confirms through another, with
+	// their own signature (issue 17): until then the carrier may not leave.
+	Via         string    `json:"via,omitempty"`
+	ApprovedAt  time.Time `json:"approved_at,omitzero"`
+	ApprovedVia string    `json:"approved_via,omitempty"`
+	ReturnedAt  time.Time `json:"returned_at,omitzero"`
+	ReturnedBy  string    `json:"returned_by,omitempty"`
+	Overdue     bool      `json:"overdue,omitempty"` // the overdue alarm was raised
 }
+
+// Approved tells whether the sign-out's approver, when it names one, has
+// confirmed it.
+func (s *SignOut) Approved() bool { return s.Approver == "" || !s.ApprovedAt.IsZero() }
+
+// Leaves tells whether the carrier may pass the door: signed out to leave,
+// and that approved.
+func (s *SignOut) Leaves() bool { return s != nil && s.MayLeave && s.Approved() }
 
 // Open reports whether the carrier is still out.
 func (s *SignOut) Open() bool { return s.ReturnedAt.IsZero() }

@@ -57,4 +57,5 @@ type SignOutRequest struct {
 	MayLeave bool
 	Approver string // needed when MayLeave, or a due time past MaxLoan
 	By       string
+	Via      string // the channel it came through (see SignOut.Via)
 }

@@ -29,6 +29,9 @@ type loanView struct {
 	MayLeave                                                                        bool
 	At, Due                                                                         time.Time
 	Overdue                                                                         bool
+	// Pending: the approver it names has not yet confirmed it with their
+	// own signature (carrier/approve); until then it may not leave.
+	Pending bool
 }
 
 // loanEvent is the data of the carrier.* events a loan goes through.
@@ -44,11 +47,12 @@ type loanEvent struct {
 	By           string `json:"by"`
 	Due          string `json:"due"`
 	MayLeave     bool   `json:"may_leave"`
+	Approved     *bool  `json:"approved"` // absent in a room's events before approvals existed
 }
 
 // openLoans reads the open sign-outs of every room from the carrier events.
 func (s *Server) openLoans() (map[string]*loanView, error) {
-	recs, err := s.Store.Events(sqlite.EventFilter{Types: []string{"carrier.signed_out", "carrier.extended", "carrier.returned", "carrier.overdue"}})
+	recs, err := s.Store.Events(sqlite.EventFilter{Types: []string{"carrier.signed_out", "carrier.approved", "carrier.extended", "carrier.returned", "carrier.overdue"}})
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +69,11 @@ func (s *Server) openLoans() (map[string]*loanView, error) {
 		case "carrier.signed_out":
 			open[key] = &loanView{Room: r.Room, ID: d.SignOut, Carrier: d.Carrier, Title: d.Title, Borrower: d.Borrower,
 				BorrowerName: d.BorrowerName, Second: d.Second, Purpose: d.Purpose, Approver: d.Approver, By: d.By,
-				MayLeave: d.MayLeave, At: r.TS, Due: due}
+				MayLeave: d.MayLeave, At: r.TS, Due: due, Pending: d.Approved != nil && !*d.Approved}
+		case "carrier.approved":
+			if l := open[key]; l != nil {
+				l.Pending = false
+			}
 		case "carrier.extended":
 			if l := open[key]; l != nil {
 				l.Due, l.Approver, l.Overdue = due, d.Approver, false
@@ -222,10 +230,15 @@ func (s *Server) carrierCommand(w http.ResponseWriter, r *request) {
 		args["may_leave"] = r.PostFormValue("may_leave") == "on"
 		optional("second")
 		optional("approver")
+		args["session"] = sessionTag(r)
 		dueArg(false)
 		detail = fmt.Sprintf("to %s, %s, due %s, may leave %v, approver %s", f("borrower"), f("purpose"), f("due"), args["may_leave"], f("approver"))
 	case "return":
 		name, args["carrier"] = "carrier/return", carrier
+	case "approve":
+		// the approver's own confirmation, through this session: another
+		// channel than the sign-out's
+		name, args["carrier"], args["session"] = "carrier/approve", carrier, sessionTag(r)
 	case "extend":
 		name, args["carrier"] = "carrier/extend", carrier
 		optional("approver")

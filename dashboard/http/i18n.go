@@ -17,6 +17,8 @@ var messages = map[string][2]string{
 	"display":                 {"姓名", "Full name"},
 	"password":                {"密码", "Password"},
 	"password2":               {"再次输入密码", "Password again"},
+	"approve":                 {"批准", "Approve"},
+	"approval.pending":        {"待批准人确认", "awaiting the approver"},
 	"password.old":            {"当前密码", "Current password"},
 	"password.change":         {"修改密码", "Change password"},
 	"password.changed":        {"密码已修改，请重新登录", "Password changed: log in again"},

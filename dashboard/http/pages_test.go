@@ -304,3 +304,33 @@ func TestEntryCSVHasNoFormulas(t *testing.T) {
 		t.Fatalf("the person is not in the CSV:\n%s", body)
 	}
 }
+
+// Issue 17, item 5: a sign-out that names an approver is pending until the
+// approver confirms it from their own session: the page shows it pending
+// with an approve button, which sends carrier/approve with this session;
+// the sign-out itself carried the session it was made in.
+func TestCarrierApproval(t *testing.T) {
+	c := newConsole(t, "officer1:officer", "officer2:officer")
+	c.retain("r1", "status", "", map[string]any{"state": "online"})
+	o := c.as("officer1")
+	o.post("/carriers/signout", url.Values{"csrf": {o.csrf("/carriers")}, "room": {"r1"}, "carrier": {"JM-2026-0004"}, "borrower": {"p-zhang"},
+		"purpose": {"送审"}, "may_leave": {"on"}, "approver": {"p-li"}})
+	_, signout := c.lastArgs()
+	ev := c.events()
+	ev.add("r1", 0, "carrier.signed_out", "JM-2026-0004", "p-zhang", map[string]any{"carrier": "JM-2026-0004", "title": "会议纪要",
+		"sign_out": "so-4", "borrower": "p-zhang", "purpose": "送审", "may_leave": true, "approver": "p-li", "approved": false,
+		"due": t0.Add(4 * time.Hour).Format(time.RFC3339)})
+	a := c.as("officer2")
+	if _, body := a.get("/carriers"); !strings.Contains(body, `id="pending-JM-2026-0004"`) || !strings.Contains(body, `id="approve-JM-2026-0004"`) {
+		t.Fatalf("the pending approval is not shown:\n%s", body)
+	}
+	a.post("/carriers/approve", url.Values{"csrf": {a.csrf("/carriers")}, "room": {"r1"}, "carrier": {"JM-2026-0004"}})
+	call, args := c.lastArgs()
+	if call != "r1 carrier/approve" || args["carrier"] != "JM-2026-0004" || args["session"] == "" || args["session"] == signout["session"] || signout["session"] == nil {
+		t.Fatalf("approve: %s %v (the sign-out's %v)", call, args, signout)
+	}
+	ev.add("r1", 1, "carrier.approved", "JM-2026-0004", "p-zhang", map[string]any{"carrier": "JM-2026-0004", "sign_out": "so-4", "approver": "p-li"})
+	if _, body := a.get("/carriers"); strings.Contains(body, `id="pending-JM-2026-0004"`) {
+		t.Fatal("still pending after carrier.approved")
+	}
+}

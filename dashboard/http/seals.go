@@ -114,6 +114,11 @@ func (s *Server) sealReport(w http.ResponseWriter, r *request) {
 	s.fail(w, r, http.StatusNotFound, fmt.Sprintf("no seal report %q in room %q", id, room))
 }
 
+// sessionTag names the console session a two-person act is confirmed in: a
+// prefix of the session's id (itself a hash of the cookie), which the room
+// compares, never the cookie.
+func sessionTag(r *request) string { return r.Session.ID[:min(16, len(r.Session.ID))] }
+
 // sealStep is one person's confirmation of sealing or unsealing: the room
 // acts when a second, different console user confirms within its window.
 func (s *Server) sealStep(w http.ResponseWriter, r *request) {
@@ -132,7 +137,7 @@ func (s *Server) sealStep(w http.ResponseWriter, r *request) {
 		// console's key and the session (a prefix of its id, itself a hash
 		// of the cookie), so two users on one console are two channels and
 		// one user naming another is not.
-		res, err = s.call(r, "room."+op, room, "", op, map[string]any{"session": r.Session.ID[:min(16, len(r.Session.ID))]}, "")
+		res, err = s.call(r, "room."+op, room, "", op, map[string]any{"session": sessionTag(r)}, "")
 	}
 	if err == nil && res["done"] == false {
 		http.Redirect(w, r.Request, "/seals?"+url.Values{"waiting": {room}}.Encode(), http.StatusSeeOther)

@@ -40,6 +40,9 @@ type CarrierTarget interface {
 	ReplaceCarriers(csv string, version int64, by string) (map[string]any, error)
 	SignOut(r gateway.SignOutRequest) (*gateway.SignOut, error)
 	Return(carrier, by string) (*gateway.SignOut, error)
+	// Approve is an approver's own confirmation of a sign-out naming them,
+	// through channel via (another than the sign-out's).
+	Approve(carrier, by, via string) (*gateway.SignOut, error)
 	Extend(carrier string, due time.Time, approver, by string) (*gateway.SignOut, error)
 	Inventory(trigger, by string) (*gateway.InventoryReport, error)
 	// InventoryReport returns a stored report (the latest when id is empty).
@@ -162,7 +165,7 @@ func (c *Commands) Execute(name string, payload []byte) Reply {
 func (c *Commands) open(name string, payload []byte) (string, []byte, error) {
 	schema := "cmd-" + strings.ReplaceAll(name, "/", "-")
 	if _, err := schemas.Source(schema); err != nil || strings.Contains(name, "-") {
-		return "", payload, gateway.Errorf(gateway.ENOTFOUND, "unknown command %q (arm, disarm, bypass, ack, seal, unseal, visitor/register, visitor/checkout, personnel/replace, carriers/replace, carrier/signout, carrier/return, carrier/extend, inventory/run, inventory/show, safe/release, events/resend)", name)
+		return "", payload, gateway.Errorf(gateway.ENOTFOUND, "unknown command %q (%s)", name, strings.Join(gateway.Commands, ", "))
 	}
 	bound := c.limit(name)
 	if gateway.IsEnvelope(payload) {
@@ -242,7 +245,7 @@ func (c *Commands) execute(name, principal string, payload []byte) (map[string]a
 		return c.Safes.ReleaseSafe(cmd.Safe, cmd.By, cmd.Reason)
 	}
 	if strings.HasPrefix(name, "carrier") || strings.HasPrefix(name, "inventory/") {
-		return c.carrierCommand(name, cmd)
+		return c.carrierCommand(name, via(principal, cmd.Session), cmd)
 	}
 	if c.Access == nil {
 		return nil, gateway.Errorf(gateway.ENOTFOUND, "%s: this room has no entry control", name)
@@ -313,7 +316,7 @@ type command struct {
 }
 
 // carrierCommand carries out the carrier and inventory commands.
-func (c *Commands) carrierCommand(name string, cmd command) (map[string]any, error) {
+func (c *Commands) carrierCommand(name, via string, cmd command) (map[string]any, error) {
 	if c.Carriers == nil {
 		return nil, gateway.Errorf(gateway.ENOTFOUND, "%s: this room tracks no carriers", name)
 	}
@@ -330,7 +333,7 @@ func (c *Commands) carrierCommand(name string, cmd command) (map[string]any, err
 			return nil, err
 		}
 		m := map[string]any{"sign_out": l.ID, "carrier": l.Carrier, "borrower": l.Borrower, "due": l.Due.Format(gateway.TimeFormat),
-			"may_leave": l.MayLeave}
+			"may_leave": l.MayLeave, "approved": l.Approved()}
 		if !l.ReturnedAt.IsZero() {
 			m["returned_at"] = l.ReturnedAt.Format(gateway.TimeFormat)
 			m["late"] = l.ReturnedAt.After(l.Due)
@@ -356,7 +359,9 @@ func (c *Commands) carrierCommand(name string, cmd command) (map[string]any, err
 		return c.Carriers.ReplaceCarriers(cmd.CSV, cmd.Version, cmd.By)
 	case "carrier/signout":
 		return loan(c.Carriers.SignOut(gateway.SignOutRequest{Carrier: cmd.Carrier, Borrower: cmd.Borrower, Second: cmd.Second,
-			Purpose: cmd.Purpose, Due: dueAt, MayLeave: cmd.MayLeave, Approver: cmd.Approver, By: cmd.By}))
+			Purpose: cmd.Purpose, Due: dueAt, MayLeave: cmd.MayLeave, Approver: cmd.Approver, By: cmd.By, Via: via}))
+	case "carrier/approve":
+		return loan(c.Carriers.Approve(cmd.Carrier, cmd.By, via))
 	case "carrier/return":
 		return loan(c.Carriers.Return(cmd.Carrier, cmd.By))
 	case "carrier/extend":

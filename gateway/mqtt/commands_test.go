@@ -166,6 +166,11 @@ func (c *carrierTarget) SignOut(r gateway.SignOutRequest) (*gateway.SignOut, err
 	c.calls = append(c.calls, "signout "+r.Carrier+" due "+r.Due.UTC().Format(time.RFC3339))
 	return &gateway.SignOut{ID: "so-1", Carrier: r.Carrier, Borrower: r.Borrower, Due: r.Due}, nil
 }
+func (c *carrierTarget) Approve(carrier, by, via string) (*gateway.SignOut, error) {
+	c.calls = append(c.calls, "approve "+carrier+" via "+via)
+	return nil, gateway.Errorf(gateway.ECONFLICT, "carrier: %s is not signed out", carrier)
+}
+
 func (c *carrierTarget) Return(carrier, by string) (*gateway.SignOut, error) {
 	c.calls = append(c.calls, "return "+carrier)
 	return nil, gateway.Errorf(gateway.ECONFLICT, "carrier: %s is not signed out", carrier)

@@ -380,7 +380,7 @@ func (v *Vault) unchanged(c *gateway.Carrier, loc gateway.Location) bool {
 // the passage is logged; otherwise the critical unauthorized-removal alarm
 // names the carrier and who is inside or badged last.
 func (v *Vault) atGate(b *vbatch, c *gateway.Carrier, loan *gateway.SignOut, prev sighting) {
-	if loan != nil && loan.MayLeave {
+	if loan.Leaves() {
 		if prev.loc.Kind != gateway.LocGate || b.now.Sub(prev.at) > v.cfg.Present {
 			b.event("carrier.gate", gateway.SeverityInfo, c.ID, loan.Borrower, map[string]any{"carrier": c.ID, "title": c.Title,
 				"permitted": true, "sign_out": loan.ID, "borrower": loan.Borrower})
@@ -477,7 +477,7 @@ func (v *Vault) Away() []gateway.Reason {
 	defer v.mu.Unlock()
 	var rs []gateway.Reason
 	for id, st := range v.state {
-		if st.Status == gateway.CarrierHome || st.Status == gateway.CarrierSignedOut && v.loans[id] != nil && v.loans[id].MayLeave {
+		if st.Status == gateway.CarrierHome || st.Status == gateway.CarrierSignedOut && v.loans[id].Leaves() {
 			continue
 		}
 		what := string(st.Status)
@@ -550,7 +550,7 @@ func (v *Vault) SignOut(r gateway.SignOutRequest) (*gateway.SignOut, error) {
 	}
 
 	l := &gateway.SignOut{ID: "so-" + gateway.NewEventID(now), Carrier: c.ID, Borrower: borrower.ID, Second: r.Second, Purpose: r.Purpose,
-		MayLeave: r.MayLeave, Approver: r.Approver, Due: due, At: now, By: r.By}
+		MayLeave: r.MayLeave, Approver: r.Approver, Due: due, At: now, By: r.By, Via: r.Via}
 	err = v.step(func(*change) time.Time { return now }, func(b *vbatch) error {
 		if v.carriers[c.ID] == nil || v.loans[c.ID] != nil { // changed while we looked people up
 			return gateway.Errorf(gateway.ECONFLICT, "carrier: %s changed meanwhile; try again", c.ID)
@@ -561,7 +561,7 @@ func (v *Vault) SignOut(r gateway.SignOutRequest) (*gateway.SignOut, error) {
 		b.c.signOuts = append(b.c.signOuts, *l)
 		b.event("carrier.signed_out", gateway.SeverityInfo, c.ID, borrower.ID, map[string]any{"carrier": c.ID, "title": c.Title, "class": c.Class,
 			"sign_out": l.ID, "borrower": borrower.ID, "borrower_name": borrower.Name, "second": r.Second, "purpose": r.Purpose,
-			"may_leave": r.MayLeave, "approver": r.Approver, "due": due.Format(gateway.TimeFormat), "by": r.By})
+			"may_leave": r.MayLeave, "approver": r.Approver, "approved": l.Approved(), "due": due.Format(gateway.TimeFormat), "by": r.By})
 		v.armOverdue(l)
 		b.undo = append(b.undo, func() {
 			delete(v.loans, c.ID)
@@ -663,6 +663,43 @@ func (v *Vault) overdue(carrier, loanID string) {
 
 // Return closes a carrier's open sign-out; an overdue alarm is restored in
 // the same change.
+// Approve is the approver's own confirmation of a sign-out that names
+// them (a carrier that may leave the room, or a loan past MaxLoan), through
+// another channel than the sign-out's: until then the carrier may not pass
+// the door.
+func (v *Vault) Approve(carrier, by, via string) (*gateway.SignOut, error) {
+	var approved gateway.SignOut
+	err := v.step(at, func(b *vbatch) error {
+		l := v.loans[carrier]
+		switch {
+		case v.carriers[carrier] == nil:
+			return gateway.Errorf(gateway.ENOTFOUND, "carrier: no carrier %q in the register", carrier)
+		case l == nil:
+			return gateway.Errorf(gateway.ECONFLICT, "carrier: %s is not signed out", carrier)
+		case l.Approver == "":
+			return gateway.Errorf(gateway.ECONFLICT, "carrier: the sign-out of %s names no approver", carrier)
+		case !gateway.SamePerson(l.Approver, by):
+			return gateway.Errorf(gateway.ENOTALLOWED, "carrier: the sign-out of %s names %s as approver, not %s", carrier, l.Approver, by)
+		case l.Approved():
+			return gateway.Errorf(gateway.ECONFLICT, "carrier: the sign-out of %s is approved already", carrier)
+		case l.Via != "" && l.Via == via:
+			return gateway.Errorf(gateway.ESAMEPERSON, "carrier: %s approves through the same channel the sign-out came through (%s): the approver signs from their own session or key", by, via)
+		}
+		prev := *l
+		l.ApprovedAt, l.ApprovedVia = b.now, via
+		b.undo = append(b.undo, func() { *l = prev })
+		b.c.signOuts = append(b.c.signOuts, *l)
+		b.event("carrier.approved", gateway.SeverityInfo, carrier, l.Borrower, map[string]any{"carrier": carrier,
+			"sign_out": l.ID, "approver": by, "may_leave": l.MayLeave})
+		approved = *l
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &approved, nil
+}
+
 func (v *Vault) Return(carrier, by string) (*gateway.SignOut, error) {
 	if strings.TrimSpace(by) == "" {
 		return nil, gateway.Errorf(gateway.EINVALID, "by: who takes the carrier back is missing")

@@ -206,9 +206,23 @@ func TestSignOutAndReturn(t *testing.T) {
 
 	// Top secret by two core people, allowed to leave with a leader's approval.
 	l2, err := v.vault.SignOut(req(gateway.SignOutRequest{Carrier: "JM-0002", Borrower: "p-zhang", Second: "p-zhao",
-		MayLeave: true, Approver: "p-boss", Due: v.clock.Now().Add(24 * time.Hour)}))
+		MayLeave: true, Approver: "p-boss", Due: v.clock.Now().Add(24 * time.Hour), Via: "console/s1"}))
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Issue 17: the approver confirms with their own signature, through
+	// another channel; until then the carrier may not leave.
+	if l2.Approved() || !strings.Contains(fmt.Sprint(v.vault.Away()), "JM-0002") {
+		t.Fatalf("a sign-out to leave counts before its approval: %+v %v", l2, v.vault.Away())
+	}
+	if _, err := v.vault.Approve("JM-0002", "p-zhang", "console/s2"); gateway.ErrorCode(err) != gateway.ENOTALLOWED {
+		t.Fatalf("approved by the borrower: %v", err)
+	}
+	if _, err := v.vault.Approve("JM-0002", "p-boss", "console/s1"); gateway.ErrorCode(err) != gateway.ESAMEPERSON {
+		t.Fatalf("approved through the sign-out's own channel: %v", err)
+	}
+	if a, err := v.vault.Approve("JM-0002", "p-boss", "console/s2"); err != nil || !a.Approved() {
+		t.Fatalf("the approval: %+v %v", a, err)
 	}
 	v.news()
 	v.seen("uhf-gate", 1, carriers[1].EPC)

@@ -115,6 +115,16 @@ func TestCarriersEndToEnd(t *testing.T) {
 	if d := data(a.waitEvent(&seen, "carrier.signed_out")); d["carrier"] != "JM-3" || d["approver"] != "p-1" || d["by"] != "p-0" {
 		t.Fatalf("signed out %v", d)
 	}
+	// Issue 17: the approver confirms with their own signature (the guard
+	// station's, not the command line's that signed it out); the sign-out
+	// named p-1, so nobody else may.
+	if rep := a.w.command(a.room, "carrier/approve", "ap-0", map[string]any{"by": "p-0", "carrier": "JM-3"}); rep["status"] != "error" {
+		t.Fatalf("approved by another than the approver: %v", rep)
+	}
+	if rep := a.w.command(a.room, "carrier/approve", "ap-1", map[string]any{"by": "p-1", "carrier": "JM-3"}); rep["status"] != "ok" {
+		t.Fatalf("the approval: %v", rep)
+	}
+	a.waitEvent(&seen, "carrier.approved")
 	a.pub("sim/tags/uhf-safes/1", epc2)
 	a.pub("sim/tags/uhf-gate/1", epc3)
 	if d := data(a.waitEvent(&seen, "carrier.gate")); d["carrier"] != "JM-3" || d["permitted"] != true {
