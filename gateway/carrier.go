@@ -165,10 +165,17 @@ type SignOut struct {
 	Via         string    `json:"via,omitempty"`
 	ApprovedAt  time.Time `json:"approved_at,omitzero"`
 	ApprovedVia string    `json:"approved_via,omitempty"`
+	SecondVia   string    `json:"second_via,omitempty"` // the channel the second person confirmed through
 	ReturnedAt  time.Time `json:"returned_at,omitzero"`
+	Waiting     string    `json:"-"` // see IsWaiting
 	ReturnedBy  string    `json:"returned_by,omitempty"`
 	Overdue     bool      `json:"overdue,omitempty"` // the overdue alarm was raised
 }
+
+// Waiting, on a top-secret sign-out just asked for, names the second person
+// whose own confirmation (carrier/approve, through another channel) makes
+// it a loan; it is no loan yet.
+func (s *SignOut) IsWaiting() bool { return s.Waiting != "" }
 
 // Approved tells whether the sign-out's approver, when it names one, has
 // confirmed it.

@@ -47,6 +47,10 @@ type VaultSink interface {
 	InventoryReport(id string, payload []byte)
 }
 
+// SecondWindow is how long a top-secret sign-out waits for its second
+// person's own confirmation (carrier/approve) before it must be asked again.
+const SecondWindow = 5 * time.Minute
+
 // SignOutRequest is what a clerk fills in to sign a carrier out.
 type SignOutRequest struct {
 	Carrier  string

@@ -52,7 +52,7 @@ type loanEvent struct {
 
 // openLoans reads the open sign-outs of every room from the carrier events.
 func (s *Server) openLoans() (map[string]*loanView, error) {
-	recs, err := s.Store.Events(sqlite.EventFilter{Types: []string{"carrier.signed_out", "carrier.approved", "carrier.extended", "carrier.returned", "carrier.overdue"}})
+	recs, err := s.Store.Events(sqlite.EventFilter{Types: []string{"carrier.signout_asked", "carrier.signed_out", "carrier.approved", "carrier.extended", "carrier.returned", "carrier.overdue"}})
 	if err != nil {
 		return nil, err
 	}
@@ -65,8 +65,16 @@ func (s *Server) openLoans() (map[string]*loanView, error) {
 		}
 		key := r.Room + "/" + d.SignOut
 		due, _ := time.Parse(time.RFC3339, d.Due)
+		asked := r.Room + "/asked/" + d.Carrier
 		switch r.Type {
+		case "carrier.signout_asked":
+			// top secret, waiting for the second person's own confirmation
+			if s.Clock.Now().Sub(r.TS) < gateway.SecondWindow {
+				open[asked] = &loanView{Room: r.Room, Carrier: d.Carrier, Title: d.Title, Borrower: d.Borrower, BorrowerName: d.BorrowerName,
+					Second: d.Second, Purpose: d.Purpose, By: d.By, At: r.TS, Pending: true}
+			}
 		case "carrier.signed_out":
+			delete(open, asked)
 			open[key] = &loanView{Room: r.Room, ID: d.SignOut, Carrier: d.Carrier, Title: d.Title, Borrower: d.Borrower,
 				BorrowerName: d.BorrowerName, Second: d.Second, Purpose: d.Purpose, Approver: d.Approver, By: d.By,
 				MayLeave: d.MayLeave, At: r.TS, Due: due, Pending: d.Approved != nil && !*d.Approved}

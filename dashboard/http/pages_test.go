@@ -333,4 +333,16 @@ func TestCarrierApproval(t *testing.T) {
 	if _, body := a.get("/carriers"); strings.Contains(body, `id="pending-JM-2026-0004"`) {
 		t.Fatal("still pending after carrier.approved")
 	}
+	// A top-secret sign-out asked for waits for its second person, who
+	// confirms with the same button; it is forgotten once it is a loan.
+	ev.add("r1", 2, "carrier.signout_asked", "JM-2026-0002", "p-zhang", map[string]any{"carrier": "JM-2026-0002", "title": "密码电报",
+		"borrower": "p-zhang", "second": "p-zhao", "purpose": "译电", "by": "p-zhang", "window_s": 300})
+	if _, body := a.get("/carriers"); !strings.Contains(body, `id="approve-JM-2026-0002"`) {
+		t.Fatalf("the asked top-secret sign-out is not shown:\n%s", body)
+	}
+	ev.add("r1", 3, "carrier.signed_out", "JM-2026-0002", "p-zhang", map[string]any{"carrier": "JM-2026-0002", "title": "密码电报",
+		"sign_out": "so-5", "borrower": "p-zhang", "second": "p-zhao", "purpose": "译电", "due": t0.Add(4 * time.Hour).Format(time.RFC3339)})
+	if _, body := a.get("/carriers"); strings.Contains(body, `id="approve-JM-2026-0002"`) || !strings.Contains(body, `id="loan-JM-2026-0002"`) {
+		t.Fatalf("the loan after the second's confirmation:\n%s", body)
+	}
 }

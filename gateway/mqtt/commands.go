@@ -332,7 +332,10 @@ func (c *Commands) carrierCommand(name, via string, cmd command) (map[string]any
 		if err != nil {
 			return nil, err
 		}
-		m := map[string]any{"sign_out": l.ID, "carrier": l.Carrier, "borrower": l.Borrower, "due": l.Due.Format(gateway.TimeFormat),
+		if l.IsWaiting() { // top secret: the second person confirms with carrier/approve
+			return map[string]any{"done": false, "carrier": l.Carrier, "borrower": l.Borrower, "waiting_for": l.Waiting}, nil
+		}
+		m := map[string]any{"done": true, "sign_out": l.ID, "carrier": l.Carrier, "borrower": l.Borrower, "due": l.Due.Format(gateway.TimeFormat),
 			"may_leave": l.MayLeave, "approved": l.Approved()}
 		if !l.ReturnedAt.IsZero() {
 			m["returned_at"] = l.ReturnedAt.Format(gateway.TimeFormat)

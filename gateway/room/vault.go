@@ -30,13 +30,17 @@ type Vault struct {
 	byEPC    map[string]*gateway.Carrier
 	state    map[string]*gateway.CarrierState
 	loans    map[string]*gateway.SignOut // open sign-outs by carrier id
-	seen     map[string]sighting         // last sighting by carrier id
-	unknown  map[string]sighting         // unregistered tags by EPC
-	removed  map[string]bool             // carriers whose removal alarm is not restored yet
-	timers   map[string]func() bool      // overdue timers (their stop) by carrier id
-	sweep    func() bool
-	daily    func() bool   // the daily inventory's timer
-	dailyAt  time.Duration // its time of day
+	// asked: top-secret sign-outs waiting for their second person's own
+	// confirmation, by carrier id (issue 17: two people through two
+	// channels).
+	asked   map[string]*gateway.SignOut
+	seen    map[string]sighting    // last sighting by carrier id
+	unknown map[string]sighting    // unregistered tags by EPC
+	removed map[string]bool        // carriers whose removal alarm is not restored yet
+	timers  map[string]func() bool // overdue timers (their stop) by carrier id
+	sweep   func() bool
+	daily   func() bool   // the daily inventory's timer
+	dailyAt time.Duration // its time of day
 }
 
 type sighting struct {
@@ -57,7 +61,7 @@ const maxUnknown = 10000
 func newVault(room string, cfg gateway.VaultConfig, clock gateway.Clock, log gateway.VaultLog, people gateway.Register, panel *Panel, access *Access, sink gateway.VaultSink, work *gateway.WorkSchedule) *Vault {
 	v := &Vault{room: room, cfg: cfg, clock: clock, log: log, people: people, panel: panel, access: access, sink: sink, work: work,
 		carriers: map[string]*gateway.Carrier{}, byEPC: map[string]*gateway.Carrier{}, state: map[string]*gateway.CarrierState{},
-		loans: map[string]*gateway.SignOut{}, seen: map[string]sighting{}, unknown: map[string]sighting{}, timers: map[string]func() bool{},
+		loans: map[string]*gateway.SignOut{}, asked: map[string]*gateway.SignOut{}, seen: map[string]sighting{}, unknown: map[string]sighting{}, timers: map[string]func() bool{},
 		removed: map[string]bool{}}
 	if panel != nil {
 	}
@@ -551,12 +555,45 @@ func (v *Vault) SignOut(r gateway.SignOutRequest) (*gateway.SignOut, error) {
 
 	l := &gateway.SignOut{ID: "so-" + gateway.NewEventID(now), Carrier: c.ID, Borrower: borrower.ID, Second: r.Second, Purpose: r.Purpose,
 		MayLeave: r.MayLeave, Approver: r.Approver, Due: due, At: now, By: r.By, Via: r.Via}
-	err = v.step(func(*change) time.Time { return now }, func(b *vbatch) error {
+	if c.Class == gateway.TopSecret {
+		// Two people through two channels: this is asked for; the second
+		// person's own confirmation makes it a loan.
+		err := v.step(func(*change) time.Time { return now }, func(b *vbatch) error {
+			prev := v.asked[c.ID]
+			v.asked[c.ID] = l
+			b.undo = append(b.undo, func() {
+				if prev == nil {
+					delete(v.asked, c.ID)
+				} else {
+					v.asked[c.ID] = prev
+				}
+			})
+			b.event("carrier.signout_asked", gateway.SeverityInfo, c.ID, borrower.ID, map[string]any{"carrier": c.ID, "title": c.Title,
+				"borrower": borrower.ID, "borrower_name": borrower.Name, "second": r.Second, "purpose": r.Purpose, "by": r.By,
+				"window_s": int64(gateway.SecondWindow.Seconds())})
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		waiting := *l
+		waiting.ID, waiting.Waiting = "", r.Second
+		return &waiting, nil
+	}
+	return v.lend(c, borrower, l)
+}
+
+// lend makes l a loan of c to borrower.
+func (v *Vault) lend(c *gateway.Carrier, borrower *gateway.Person, l *gateway.SignOut) (*gateway.SignOut, error) {
+	now, r, due := l.At, l, l.Due
+	err := v.step(func(*change) time.Time { return now }, func(b *vbatch) error {
 		if v.carriers[c.ID] == nil || v.loans[c.ID] != nil { // changed while we looked people up
 			return gateway.Errorf(gateway.ECONFLICT, "carrier: %s changed meanwhile; try again", c.ID)
 		}
 		st := b.touch(c.ID)
 		v.loans[c.ID] = l
+		asked := v.asked[c.ID]
+		delete(v.asked, c.ID)
 		st.Status, st.Misplaced, st.SignOut = gateway.CarrierSignedOut, false, l.ID
 		b.c.signOuts = append(b.c.signOuts, *l)
 		b.event("carrier.signed_out", gateway.SeverityInfo, c.ID, borrower.ID, map[string]any{"carrier": c.ID, "title": c.Title, "class": c.Class,
@@ -565,6 +602,9 @@ func (v *Vault) SignOut(r gateway.SignOutRequest) (*gateway.SignOut, error) {
 		v.armOverdue(l)
 		b.undo = append(b.undo, func() {
 			delete(v.loans, c.ID)
+			if asked != nil {
+				v.asked[c.ID] = asked
+			}
 			v.disarmOverdue(c.ID)
 		})
 		return nil
@@ -573,6 +613,29 @@ func (v *Vault) SignOut(r gateway.SignOutRequest) (*gateway.SignOut, error) {
 		return nil, err
 	}
 	return l, nil
+}
+
+// confirmSecond is the second person's own confirmation of a top-secret
+// sign-out asked for within gateway.SecondWindow, through another channel than the
+// asking: it makes the loan.
+func (v *Vault) confirmSecond(c *gateway.Carrier, asked *gateway.SignOut, by, via string) (*gateway.SignOut, error) {
+	now := v.clock.Now()
+	switch {
+	case now.Sub(asked.At) > gateway.SecondWindow:
+		return nil, gateway.Errorf(gateway.ECONFLICT, "carrier: the sign-out of %s asked at %s waited more than %s for %s: ask again", c.ID, asked.At.Format("15:04:05"), gateway.SecondWindow, asked.Second)
+	case asked.Via != "" && asked.Via == via:
+		return nil, gateway.Errorf(gateway.ESAMEPERSON, "carrier: %s confirms through the same channel the sign-out was asked through (%s): the second person signs from their own session or key", by, via)
+	}
+	borrower, err := v.mayTake("borrower", asked.Borrower, c, now)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := v.mayTake("second", asked.Second, c, now); err != nil {
+		return nil, err
+	}
+	l := *asked
+	l.At, l.SecondVia = now, via
+	return v.lend(c, borrower, &l)
 }
 
 // disarmOverdue ends a loan's overdue timer; with v.mu held.
@@ -666,8 +729,15 @@ func (v *Vault) overdue(carrier, loanID string) {
 // Approve is the approver's own confirmation of a sign-out that names
 // them (a carrier that may leave the room, or a loan past MaxLoan), through
 // another channel than the sign-out's: until then the carrier may not pass
-// the door.
+// the door. For a top-secret sign-out asked for and not yet a loan, it is
+// the second person's confirmation, which makes it one.
 func (v *Vault) Approve(carrier, by, via string) (*gateway.SignOut, error) {
+	v.mu.Lock()
+	asked, lent, c := v.asked[carrier], v.loans[carrier] != nil, v.carriers[carrier]
+	v.mu.Unlock()
+	if asked != nil && !lent && c != nil && gateway.SamePerson(asked.Second, by) {
+		return v.confirmSecond(c, asked, by, via)
+	}
 	var approved gateway.SignOut
 	err := v.step(at, func(b *vbatch) error {
 		l := v.loans[carrier]

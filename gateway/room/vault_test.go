@@ -205,10 +205,22 @@ func TestSignOutAndReturn(t *testing.T) {
 	}
 
 	// Top secret by two core people, allowed to leave with a leader's approval.
-	l2, err := v.vault.SignOut(req(gateway.SignOutRequest{Carrier: "JM-0002", Borrower: "p-zhang", Second: "p-zhao",
+	asked, err := v.vault.SignOut(req(gateway.SignOutRequest{Carrier: "JM-0002", Borrower: "p-zhang", Second: "p-zhao",
 		MayLeave: true, Approver: "p-boss", Due: v.clock.Now().Add(24 * time.Hour), Via: "console/s1"}))
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Issue 17: top secret is two people through two channels: the second
+	// person confirms with their own signature, which makes it a loan.
+	if !asked.IsWaiting() || asked.Waiting != "p-zhao" {
+		t.Fatalf("a top-secret sign-out is a loan at once: %+v", asked)
+	}
+	if _, err := v.vault.Approve("JM-0002", "p-zhao", "console/s1"); gateway.ErrorCode(err) != gateway.ESAMEPERSON {
+		t.Fatalf("the second person through the asking channel: %v", err)
+	}
+	l2, err := v.vault.Approve("JM-0002", "p-zhao", "console/s3")
+	if err != nil || l2.IsWaiting() || l2.SecondVia != "console/s3" {
+		t.Fatalf("the second person's confirmation: %+v %v", l2, err)
 	}
 	// Issue 17: the approver confirms with their own signature, through
 	// another channel; until then the carrier may not leave.

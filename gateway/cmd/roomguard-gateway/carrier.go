@@ -92,6 +92,11 @@ func carrierCmd(ctx context.Context, sub string, args []string, stdout, stderr i
 		if err != nil {
 			return err
 		}
+		if res["done"] == false {
+			fmt.Fprintf(stdout, "%v: asked for %v; top secret: %v confirms with their own signature (the console's approve button) within %s\n",
+				res["carrier"], res["borrower"], res["waiting_for"], gateway.SecondWindow)
+			return nil
+		}
 		where := "in-room use only"
 		if res["may_leave"] == true {
 			where = "may leave the room"

@@ -38,6 +38,9 @@ type watcher struct {
 	// clock is the room's, which a command must be fresh by (nil: the
 	// system's).
 	clock gateway.Clock
+	// onTimeout, when set, tells what waitFor shows when it times out
+	// (called with mu held).
+	onTimeout func() string
 }
 
 // station is the guard station's key: a principal of every test room
@@ -120,7 +123,13 @@ func (w *watcher) waitFor(what string, cond func() bool) {
 			return
 		}
 	}
-	w.t.Fatalf("timed out waiting for %s", what)
+	more := ""
+	if w.onTimeout != nil {
+		w.mu.Lock()
+		more = "\n" + w.onTimeout()
+		w.mu.Unlock()
+	}
+	w.t.Fatalf("timed out waiting for %s%s", what, more)
 }
 
 // get is the last payload on topic.
