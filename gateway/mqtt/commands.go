@@ -100,6 +100,9 @@ type Commands struct {
 	// by may give it (room.Room.Authorize); it is asked once the command
 	// is believed and read, before it is carried out.
 	Authorize func(command, by string) error
+	// SafeGate, when set, decides whether a safe/release is carried out
+	// now or waits for a second person (room.Room.SafeRelease).
+	SafeGate func(safe, by, via string) (bool, error)
 
 	limits  gateway.Limits
 	auth    *Auth
@@ -241,6 +244,15 @@ func (c *Commands) execute(name, principal string, payload []byte) (map[string]a
 	case "safe/release":
 		if c.Safes == nil {
 			return nil, gateway.Errorf(gateway.ENOTFOUND, "%s: this room has no safe locks on a board", name)
+		}
+		if c.SafeGate != nil {
+			done, err := c.SafeGate(cmd.Safe, cmd.By, via(principal, cmd.Session))
+			if err != nil {
+				return nil, err
+			}
+			if !done {
+				return map[string]any{"done": false, "safe": cmd.Safe, "waiting_for": "a second person (the safe holds top-secret carriers)"}, nil
+			}
 		}
 		return c.Safes.ReleaseSafe(cmd.Safe, cmd.By, cmd.Reason)
 	}

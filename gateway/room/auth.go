@@ -86,3 +86,39 @@ func (r *Room) Authorize(command, by string) error {
 	}
 	return nil
 }
+
+// SafeRelease decides whether a safe's lock may be released now at by's
+// command through channel via: at once for a safe that holds no top-secret
+// carrier; for one that does, on the second of two people's commands
+// through two channels within gateway.SecondWindow (issue 17). The first
+// is logged (safe.release_asked) and waits.
+func (r *Room) SafeRelease(safe, by, via string) (done bool, err error) {
+	if r.Vault == nil || !r.Vault.HoldsTopSecret(safe) {
+		return true, nil
+	}
+	p := r.Panel
+	err = p.do(func(c *change) error {
+		asked := p.safeAsks[safe]
+		if asked != nil && c.now.Sub(asked.At) > gateway.SecondWindow {
+			asked = nil
+		}
+		switch {
+		case asked == nil:
+			if p.safeAsks == nil {
+				p.safeAsks = map[string]*gateway.Confirmation{}
+			}
+			p.safeAsks[safe] = &gateway.Confirmation{Op: "safe/release", By: by, At: c.now, Via: via}
+			c.event("safe.release_asked", gateway.SeverityInfo, safe, by, map[string]any{"safe": safe, "by": by,
+				"window_s": int64(gateway.SecondWindow.Seconds())})
+			return nil
+		case gateway.SamePerson(asked.By, by):
+			return gateway.Errorf(gateway.ESAMEPERSON, "safe/release: safe %s holds top-secret carriers: a second person releases it with %s", safe, asked.By)
+		case asked.Via == via:
+			return gateway.Errorf(gateway.ESAMEPERSON, "safe/release: %s asks through the same channel as %s (%s): the second person signs from their own session or key", by, asked.By, via)
+		}
+		delete(p.safeAsks, safe)
+		done = true
+		return nil
+	})
+	return done, err
+}

@@ -40,8 +40,9 @@ type Panel struct {
 	stopTimer func() bool
 	timerAt   time.Time
 	work      *gateway.WorkSchedule
-	published *gateway.PanelState // what the sink has; nil: nothing yet
-	refusals  []time.Time         // commands refused lately (Refused)
+	published *gateway.PanelState              // what the sink has; nil: nothing yet
+	refusals  []time.Time                      // commands refused lately (Refused)
+	safeAsks  map[string]*gateway.Confirmation // top-secret safes' releases waiting for a second person (SafeRelease)
 
 	qmu      sync.Mutex // guards queue and draining
 	queue    []*op

@@ -726,6 +726,18 @@ func (v *Vault) overdue(carrier, loanID string) {
 
 // Return closes a carrier's open sign-out; an overdue alarm is restored in
 // the same change.
+// HoldsTopSecret tells whether safe is the home of a top-secret carrier.
+func (v *Vault) HoldsTopSecret(safe string) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, c := range v.carriers {
+		if c.Home == safe && c.Class == gateway.TopSecret {
+			return true
+		}
+	}
+	return false
+}
+
 // Approve is the approver's own confirmation of a sign-out that names
 // them (a carrier that may leave the room, or a loan past MaxLoan), through
 // another channel than the sign-out's: until then the carrier may not pass

@@ -473,3 +473,29 @@ func TestDailyInventory(t *testing.T) {
 		t.Fatalf("stored %+v %v", rs, err)
 	}
 }
+
+// Issue 17, item 5: a safe that holds a top-secret carrier is released by
+// two people through two channels within the window; a safe without one by
+// one person.
+func TestTopSecretSafeNeedsTwoPeople(t *testing.T) {
+	v := newVaultRoom(t, carriers)
+	if done, err := v.room.SafeRelease("safe-a", "p-zhang", "console/s1"); err != nil || !done {
+		t.Fatalf("a safe without top secret: %v %v", done, err)
+	}
+	if done, err := v.room.SafeRelease("safe-b", "p-zhang", "console/s1"); err != nil || done {
+		t.Fatalf("the first person: %v %v", done, err)
+	}
+	if _, err := v.room.SafeRelease("safe-b", "p-zhang", "console/s2"); gateway.ErrorCode(err) != gateway.ESAMEPERSON {
+		t.Fatalf("the same person again: %v", err)
+	}
+	if _, err := v.room.SafeRelease("safe-b", "p-li", "console/s1"); gateway.ErrorCode(err) != gateway.ESAMEPERSON {
+		t.Fatalf("a second person through the same channel: %v", err)
+	}
+	v.clock.Advance(gateway.SecondWindow + time.Second)
+	if done, err := v.room.SafeRelease("safe-b", "p-li", "console/s2"); err != nil || done {
+		t.Fatalf("too late: asked again: %v %v", done, err)
+	}
+	if done, err := v.room.SafeRelease("safe-b", "p-zhang", "console/s1"); err != nil || !done {
+		t.Fatalf("the second person in time: %v %v", done, err)
+	}
+}

@@ -26,6 +26,10 @@ func safeCmd(ctx context.Context, sub string, args []string, stdout, stderr io.W
 	if err != nil {
 		return err
 	}
+	if res["waiting_for"] != nil {
+		fmt.Fprintf(stdout, "%v: asked; it holds top-secret carriers: %v releases it with you, from their own session or key\n", res["safe"], res["waiting_for"])
+		return nil
+	}
 	fmt.Fprintf(stdout, "%v released (%v for %v ms)\n", res["safe"], res["lock"], res["release_ms"])
 	return nil
 }

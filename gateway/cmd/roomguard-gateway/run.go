@@ -241,6 +241,7 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	cmds.Access = ac
 	if len(cfg.Boards) > 0 {
 		cmds.Safes = d.devices
+		cmds.SafeGate = d.room.SafeRelease
 	}
 	if ri, err := d.store.Register(); err != nil {
 		return nil, err
