@@ -97,11 +97,11 @@ func TestNoClientIDTakeover(t *testing.T) {
 	}
 }
 
-// shipped returns the lines of examples/mosquitto.conf that begin with
+// shipped returns the lines of examples/mosquitto/mosquitto.conf that begin with
 // prefix, as shipped.
 func shipped(t *testing.T, prefix string) string {
 	t.Helper()
-	b, err := os.ReadFile("../../examples/mosquitto.conf")
+	b, err := os.ReadFile("../../examples/mosquitto/mosquitto.conf")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func shipped(t *testing.T, prefix string) string {
 		}
 	}
 	if len(lines) == 0 {
-		t.Fatalf("examples/mosquitto.conf sets no %s", prefix)
+		t.Fatalf("examples/mosquitto/mosquitto.conf sets no %s", prefix)
 	}
 	return strings.Join(lines, "\n") + "\n"
 }
@@ -189,7 +189,7 @@ func TestShippedMosquittoBoundsPackets(t *testing.T) {
 	line := shipped(t, "max_packet_size ")
 	want := config.DefaultLimits().PacketBytes()
 	if line != fmt.Sprintf("max_packet_size %d\n", want) {
-		t.Fatalf("examples/mosquitto.conf has %q; the default limits need max_packet_size %d", line, want)
+		t.Fatalf("examples/mosquitto/mosquitto.conf has %q; the default limits need max_packet_size %d", line, want)
 	}
 	m := testenv.StartMosquittoWith(t, "max_packet_size 100000\n")
 	lost := make(chan error, 1)
@@ -225,7 +225,7 @@ func TestShippedACLKeepsResendsPrivate(t *testing.T) {
 			t.Fatalf("mosquitto_passwd: %v: %s", err, out)
 		}
 	}
-	m := testenv.StartMosquittoWith(t, fmt.Sprintf("password_file %s\nacl_file %s\nuse_username_as_clientid true\n", pw, "../../examples/roomguard.acl"))
+	m := testenv.StartMosquittoWith(t, fmt.Sprintf("password_file %s\nacl_file %s\nuse_username_as_clientid true\n", pw, "../../examples/mosquitto/roomguard.acl"))
 	connect := func(user string) paho.Client {
 		t.Helper()
 		c := paho.NewClient(paho.NewClientOptions().AddBroker(m.URL()).SetClientID(user).SetUsername(user).SetPassword("a long secret " + user))
@@ -395,11 +395,11 @@ func TestShippedMosquittoOverTLS(t *testing.T) {
 			t.Fatalf("mosquitto_passwd: %v: %s", err, out)
 		}
 	}
-	shippedConf, err := os.ReadFile("../../examples/mosquitto.conf")
+	shippedConf, err := os.ReadFile("../../examples/mosquitto/mosquitto.conf")
 	if err != nil {
 		t.Fatal(err)
 	}
-	acl, err := filepath.Abs("../../examples/roomguard.acl")
+	acl, err := filepath.Abs("../../examples/mosquitto/roomguard.acl")
 	if err != nil {
 		t.Fatal(err)
 	}
