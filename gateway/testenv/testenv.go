@@ -53,12 +53,7 @@ func StartMosquitto(t testing.TB) *Mosquitto {
 // settings given by conf (autosave_interval 0: saved only at a clean stop).
 func StartMosquittoWith(t testing.TB, conf string) *Mosquitto {
 	t.Helper()
-	if _, err := exec.LookPath("mosquitto"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("mosquitto is not installed (make test installs it)")
-		}
-		t.Skip("mosquitto is not installed; run make test, which installs it")
-	}
+	needMosquitto(t)
 	m := &Mosquitto{Port: FreePort(t), Dir: t.TempDir(), t: t}
 	config := fmt.Sprintf(`listener %d 127.0.0.1
 allow_anonymous true
@@ -79,10 +74,9 @@ log_type warning
 	return m
 }
 
-// StartMosquittoConf starts Mosquitto with a whole configuration of the
-// test's: conf is given the free port and the broker's directory (for its
-// persistence) and returns the file's text.
-func StartMosquittoConf(t testing.TB, conf func(port int, dir string) string) *Mosquitto {
+// needMosquitto skips the test where Mosquitto is not installed, and fails
+// it in CI, where make test has installed it.
+func needMosquitto(t testing.TB) {
 	t.Helper()
 	if _, err := exec.LookPath("mosquitto"); err != nil {
 		if os.Getenv("CI") != "" {
@@ -90,6 +84,14 @@ func StartMosquittoConf(t testing.TB, conf func(port int, dir string) string) *M
 		}
 		t.Skip("mosquitto is not installed; run make test, which installs it")
 	}
+}
+
+// StartMosquittoConf starts Mosquitto with a whole configuration of the
+// test's: conf is given the free port and the broker's directory (for its
+// persistence) and returns the file's text.
+func StartMosquittoConf(t testing.TB, conf func(port int, dir string) string) *Mosquitto {
+	t.Helper()
+	needMosquitto(t)
 	m := &Mosquitto{Port: FreePort(t), Dir: t.TempDir(), t: t}
 	if err := os.WriteFile(filepath.Join(m.Dir, "mosquitto.conf"), []byte(conf(m.Port, m.Dir)+"\n"+runAs()), 0o600); err != nil {
 		t.Fatal(err)

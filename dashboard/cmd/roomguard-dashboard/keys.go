@@ -12,10 +12,20 @@ import (
 // defaultPrincipal is the console's name in the rooms' configs.
 const defaultPrincipal = "console"
 
-// consoleKey reads the console's signing key, next to its database,
-// creating it (mode 0600) at the first use.
-func consoleKey(db string) (ed25519.PrivateKey, bool, error) {
-	return gwmqtt.LoadOrCreateKey(gwmqtt.LocalKeyPath(db))
+// consoleKey reads the console's signing key, next to its database, for
+// principal, creating it (mode 0600) at the first use and saying so on w.
+func consoleKey(db, principal string, w io.Writer) (ed25519.PrivateKey, error) {
+	if err := gateway.CheckPrincipalName(principal); err != nil {
+		return nil, fmt.Errorf("--principal: %w", err)
+	}
+	key, created, err := gwmqtt.LoadOrCreateKey(gwmqtt.LocalKeyPath(db))
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		fmt.Fprintf(w, "created the console's key %s (mode 0600: keep it so); enroll it in each room: roomguard-dashboard keys\n", gwmqtt.LocalKeyPath(db))
+	}
+	return key, nil
 }
 
 // keys prints the console's principal as a room's config lists it,
@@ -27,15 +37,9 @@ func keys(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if err := gateway.CheckPrincipalName(*principal); err != nil {
-		return fmt.Errorf("--principal: %w", err)
-	}
-	key, created, err := consoleKey(*db)
+	key, err := consoleKey(*db, *principal, stderr)
 	if err != nil {
 		return err
-	}
-	if created {
-		fmt.Fprintf(stderr, "created the console's key %s (mode 0600: keep it so)\n", gwmqtt.LocalKeyPath(*db))
 	}
 	fmt.Fprintf(stdout, "# add to each room's config (principals:), then restart its gateway\n")
 	fmt.Fprintf(stdout, "  - {name: %s, key: %q, commands: [\"*\"]}\n", *principal, gateway.FormatPublicKey(key.Public().(ed25519.PublicKey)))

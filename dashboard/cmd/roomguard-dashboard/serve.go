@@ -15,7 +15,6 @@ import (
 	dhttp "github.com/roomguard/roomguard/dashboard/http"
 	"github.com/roomguard/roomguard/dashboard/mqtt"
 	"github.com/roomguard/roomguard/dashboard/sqlite"
-	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/config"
 	gwmqtt "github.com/roomguard/roomguard/gateway/mqtt"
 	"github.com/roomguard/roomguard/gateway/sysclock"
@@ -67,15 +66,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 
 	srv := &dhttp.Server{Store: store, Clock: clock, Log: log, SecureCookies: *secure || *tlsCert != "", Zone: zone}
 	srv.Hub = dhttp.NewHub()
-	if err := gateway.CheckPrincipalName(*principal); err != nil {
-		return fmt.Errorf("--principal: %w", err)
-	}
-	key, created, err := consoleKey(*db)
+	key, err := consoleKey(*db, *principal, stdout)
 	if err != nil {
 		return err
-	}
-	if created {
-		fmt.Fprintf(stdout, "created the console's key %s: enroll it in each room (roomguard-dashboard keys)\n", gwmqtt.LocalKeyPath(*db))
 	}
 	link, err := mqtt.Connect(mqtt.LinkOpts{Conn: conn, Store: store, Clock: clock, Log: log,
 		Stored: srv.Hub.Stored, State: srv.Hub.State, Signer: &gwmqtt.Signer{Principal: *principal, Key: key, Clock: clock}})

@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +16,7 @@ import (
 	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/clocktest"
 	"github.com/roomguard/roomguard/gateway/config"
+	"github.com/roomguard/roomguard/gateway/testenv"
 )
 
 // The findings of issue 19 that need the whole gateway: its embedded broker,
@@ -31,24 +30,6 @@ inputs:
   - {id: door-main, kind: door, pin: GPIO17, active: high, debounce: 0s}
 `
 
-// lockedBuffer is the daemon's stdout, read while it writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // startEmbedded starts the room of yaml (its %s: room id, log path) on its
 // embedded broker and returns a guard station watching it and the broker's
 // URL.
@@ -58,7 +39,7 @@ func startEmbedded(t *testing.T, room, yaml string) (*daemon, *watcher, string) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out lockedBuffer
+	var out testenv.SyncBuffer
 	clock := clocktest.New(time.Date(2026, 11, 22, 10, 0, 0, 0, time.FixedZone("CST", 8*3600)))
 	d, err := startDaemon(enroll(cfg), daemonOpts{Clock: clock, Sim: true, LogLevel: slog.LevelWarn, Stdout: &out, Stderr: gatewayLog(t)})
 	if err != nil {
@@ -149,5 +130,3 @@ func TestOversizedCommandsAreRefused(t *testing.T) {
 		t.Fatal("the room went offline")
 	}
 }
-
-var _ io.Writer = (*lockedBuffer)(nil)
