@@ -28,6 +28,7 @@ const (
 	AlarmExitFault      AlarmClass = "exit-fault"         // EN 50131-1: a point not ready when the exit delay ended
 	AlarmGatewayFault   AlarmClass = "gateway-fault"      // the gateway could not do its work (a log write failed)
 	AlarmForgery        AlarmClass = "command-forgery"    // commands refused as unauthenticated, forbidden, stale or replayed, 5 in a minute
+	AlarmLogTampered    AlarmClass = "log-tampered"       // the log's hash chain is broken: an event edited, deleted, inserted or reordered
 )
 
 // AlarmSpec is what the catalogue says of a class.
@@ -58,6 +59,7 @@ var alarmCatalogue = map[AlarmClass]AlarmSpec{
 	AlarmExitFault:      {Priority: 3, Severity: SeverityAlarm},
 	AlarmGatewayFault:   {Priority: 2, Severity: SeverityCritical, Hour24: true},
 	AlarmForgery:        {Priority: 2, Severity: SeverityCritical, Hour24: true},
+	AlarmLogTampered:    {Priority: 1, Severity: SeverityCritical, Hour24: true},
 }
 
 // Spec returns the catalogue entry of the class.

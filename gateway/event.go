@@ -34,6 +34,10 @@ type Event struct {
 	Device       string          // device id, when a device is involved
 	Person       string          // person id, when a person is involved
 	Data         json.RawMessage // type-specific details, a JSON object
+	// Prev chains the log (issue 18): the SHA-256, in hex, of the bytes of
+	// the event before it (ChainHash), or the room's Genesis for its first.
+	// An edited, deleted, inserted or reordered event breaks the chain.
+	Prev string
 }
 
 type eventJSON struct {
@@ -47,6 +51,7 @@ type eventJSON struct {
 	Device       string          `json:"device,omitempty"`
 	Person       string          `json:"person,omitempty"`
 	Data         json.RawMessage `json:"data,omitempty"`
+	Prev         string          `json:"prev,omitempty"`
 }
 
 // MarshalJSON encodes the event in the form of schemas/event.schema.json.
@@ -54,7 +59,7 @@ func (e Event) MarshalJSON() ([]byte, error) {
 	return json.Marshal(eventJSON{
 		Seq: e.Seq, ID: e.ID, TS: e.TS.Format(TimeFormat), ClockTrusted: e.ClockTrusted,
 		Room: e.Room, Type: e.Type, Severity: e.Severity, Device: e.Device,
-		Person: e.Person, Data: e.Data,
+		Person: e.Person, Data: e.Data, Prev: e.Prev,
 	})
 }
 
@@ -69,7 +74,7 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 		return Errorf(EINVALID, "event: ts %q is not RFC 3339", j.TS)
 	}
 	*e = Event{Seq: j.Seq, ID: j.ID, TS: ts, ClockTrusted: j.ClockTrusted, Room: j.Room,
-		Type: j.Type, Severity: j.Severity, Device: j.Device, Person: j.Person, Data: j.Data}
+		Type: j.Type, Severity: j.Severity, Device: j.Device, Person: j.Person, Data: j.Data, Prev: j.Prev}
 	return nil
 }
 

@@ -3,6 +3,9 @@ package sqlite
 import (
 	"database/sql"
 	"fmt"
+	"math"
+
+	"github.com/roomguard/roomguard/gateway"
 )
 
 // Record is one logged event as it is published: its seq and exact payload.
@@ -48,4 +51,29 @@ func (s *Reader) Pending(after uint64, limit int) ([]Record, error) {
 		recs = append(recs, r)
 	}
 	return recs, rows.Err()
+}
+
+// VerifyChain walks the events from..to (to 0: the last) of room's log in
+// seq order and tells where the chain first breaks (nil: it holds), with
+// what was verified.
+func (s *Reader) VerifyChain(room string, from, to uint64) (*gateway.ChainVerifier, *gateway.ChainBreak, error) {
+	if to == 0 {
+		to = math.MaxInt64
+	}
+	rows, err := s.r.Query(`SELECT seq, id, type, payload FROM events WHERE seq >= ? AND seq <= ? ORDER BY seq`, from, to)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sqlite: read the chain: %w", err)
+	}
+	defer rows.Close()
+	v := &gateway.ChainVerifier{Room: room}
+	for rows.Next() {
+		var l gateway.ChainLink
+		if err := rows.Scan(&l.Seq, &l.ID, &l.Type, &l.Payload); err != nil {
+			return nil, nil, fmt.Errorf("sqlite: read the chain: %w", err)
+		}
+		if brk := v.Next(l); brk != nil {
+			return v, brk, nil
+		}
+	}
+	return v, nil, rows.Err()
 }

@@ -33,6 +33,7 @@ type Store struct {
 	stopped chan struct{}
 
 	lastSeq    uint64 // owned by the writer goroutine once started
+	lastHash   string // the chain's head: the next event's prev (gateway.ChainHash); writer-owned too
 	appended   chan struct{}
 	insert     *sql.Stmt            // one row
 	insertMany *sql.Stmt            // insertChunk rows
@@ -77,6 +78,15 @@ func Open(path, room string, clock gateway.Clock) (*Store, error) {
 		jobs: make(chan *job, maxBatch), stopped: make(chan struct{}), appended: make(chan struct{}, 1)}
 	if err := w.QueryRow(`SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)`).Scan(&s.lastSeq); err != nil {
 		return nil, errors.Join(fmt.Errorf("sqlite: read last seq: %w", err), s.closeDBs())
+	}
+	var head []byte
+	switch err := w.QueryRow(`SELECT payload FROM events ORDER BY seq DESC LIMIT 1`).Scan(&head); {
+	case errors.Is(err, sql.ErrNoRows):
+		s.lastHash = gateway.Genesis(room)
+	case err != nil:
+		return nil, errors.Join(fmt.Errorf("sqlite: read the chain's head: %w", err), s.closeDBs())
+	default:
+		s.lastHash = gateway.ChainHash(head)
 	}
 	if s.insert, err = w.Prepare(insertSQL(1)); err == nil {
 		s.insertMany, err = w.Prepare(insertSQL(insertChunk))
@@ -237,7 +247,7 @@ func insertSQL(rows int) string {
 // order, then every job's other change in order. Seqs are taken from lastSeq
 // and given back if the transaction fails, so none is skipped.
 func (s *Store) commit(batch []*job) error {
-	seq := s.lastSeq
+	seq, head := s.lastSeq, s.lastHash
 	var args []any
 	for _, j := range batch {
 		for i := range j.events {
@@ -249,10 +259,12 @@ func (s *Store) commit(batch []*job) error {
 				e.TS = s.clock.Now()
 			}
 			e.ID = gateway.NewEventID(e.TS)
+			e.Prev = head
 			payload, err := json.Marshal(e)
 			if err != nil {
 				return fmt.Errorf("sqlite: encode event %s: %w", e.Type, err)
 			}
+			head = gateway.ChainHash(payload)
 			args = append(args, e.Seq, e.ID, e.TS.UnixMilli(), e.Type, string(e.Severity), e.Device, e.Person, payload)
 		}
 	}
@@ -284,7 +296,7 @@ func (s *Store) commit(batch []*job) error {
 		return fmt.Errorf("sqlite: commit: %w", err)
 	}
 	added := seq > s.lastSeq
-	s.lastSeq = seq
+	s.lastSeq, s.lastHash = seq, head
 	if added {
 		select {
 		case s.appended <- struct{}{}:

@@ -23,8 +23,12 @@ func (e *refusedError) Error() string { return e.err.Error() }
 // exitCode is what the process exits with for err.
 func exitCode(err error) int {
 	var r *refusedError
-	if errors.As(err, &r) {
+	var b *brokenError
+	switch {
+	case errors.As(err, &r):
 		return 3
+	case errors.As(err, &b):
+		return 1
 	}
 	return 2
 }

@@ -28,6 +28,7 @@
 //	roomguard-gateway arm|disarm|seal|unseal [--config FILE] [--db FILE] --by WHO
 //	roomguard-gateway ack [--config FILE] [--db FILE] --by WHO --alarm ID --comment TEXT
 //	roomguard-gateway keys [--config FILE] [--db FILE]
+//	roomguard-gateway log verify [--config FILE | --db FILE] [--from SEQ] [--to SEQ]
 //	roomguard-gateway version
 package main
 
@@ -77,6 +78,7 @@ commands:
   cmd NAME JSON  give the running gateway one command, signed with its own key; prints the reply (exit 3: refused)
   arm, disarm, seal, unseal, ack   the same, with flags
   keys           print the public key the command line signs with (principal local)
+  log verify     walk the log's hash chain; name the first broken link by its seq (exit 1)
   version        print the version
 
 Run "roomguard-gateway <command> -h" for a command's flags.
@@ -110,6 +112,11 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return panelCmd(ctx, args[0], args[1:], stdout, stderr)
 	case "keys":
 		return keysCmd(args[1:], stdout, stderr)
+	case "log":
+		if len(args) < 2 {
+			return fmt.Errorf("log: want verify")
+		}
+		return logCmd(args[1], args[2:], stdout, stderr)
 	case "check-config":
 		return checkConfigCmd(args[1:], stdout, stderr)
 	case "events":

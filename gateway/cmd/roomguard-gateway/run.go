@@ -284,6 +284,9 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	if err := d.room.Start(version, o.Sim); err != nil {
 		return nil, err
 	}
+	if err := d.checkChain(cfg.Room.ID); err != nil {
+		return nil, err
+	}
 	if err := d.carrierCommands(cfg, clock, states, cmds); err != nil {
 		return nil, err
 	}
@@ -390,4 +393,28 @@ func drain(store *sqlite.Store, max time.Duration) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// chainTail is how many of the last events the start verifies.
+const chainTail = 1000
+
+// checkChain verifies the tail of the log's hash chain (issue 18): a broken
+// link (an event edited, deleted, inserted or reordered while the gateway
+// was away) raises a critical log-tampered alarm naming its seq.
+func (d *daemon) checkChain(room string) error {
+	last, err := d.store.LastSeq()
+	if err != nil {
+		return err
+	}
+	from := uint64(1)
+	if last > chainTail {
+		from = last - chainTail + 1
+	}
+	_, brk, err := d.store.VerifyChain(room, from, 0)
+	if err != nil || brk == nil {
+		return err
+	}
+	d.log.Error("the log's chain is broken", "at", brk.Seq, "why", brk.Reason)
+	_, err = d.room.Raise(gateway.AlarmLogTampered, "", fmt.Sprintf("the log's chain is broken at %v: roomguard-gateway log verify", brk))
+	return err
 }

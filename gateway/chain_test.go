@@ -1,0 +1,95 @@
+package gateway
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+// chainOf logs n events of room r as the store does: each one's prev the
+// hash of the one before.
+func chainOf(t *testing.T, r string, n int) []ChainLink {
+	t.Helper()
+	prev := Genesis(r)
+	var out []ChainLink
+	for i := 1; i <= n; i++ {
+		e := Event{Seq: uint64(i), ID: NewEventID(time.Unix(int64(i), 0)), TS: time.Unix(int64(i), 0).UTC(), Room: r, Type: "door.opened",
+			Severity: SeverityInfo, Device: "door-main", Prev: prev}
+		b, err := json.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, ChainLink{Seq: e.Seq, ID: e.ID, Type: e.Type, Payload: b})
+		prev = ChainHash(b)
+	}
+	return out
+}
+
+func verify(r string, links []ChainLink) (*ChainVerifier, *ChainBreak) {
+	v := &ChainVerifier{Room: r}
+	for _, l := range links {
+		if brk := v.Next(l); brk != nil {
+			return v, brk
+		}
+	}
+	return v, nil
+}
+
+// Issue 18: the chain holds for the log as written, and names the first
+// broken link, by its seq, for each way of tampering with it.
+func TestChainNamesTheFirstBrokenLink(t *testing.T) {
+	good := chainOf(t, "r1", 6)
+	if v, brk := verify("r1", good); brk != nil || v.Events != 6 || v.First != 1 || v.Last != 6 {
+		t.Fatalf("intact chain: %+v %v", v, brk)
+	}
+	edit := func(l ChainLink, typ string) ChainLink {
+		var m map[string]any
+		json.Unmarshal(l.Payload, &m)
+		m["type"] = typ
+		b, _ := json.Marshal(m)
+		return ChainLink{Seq: l.Seq, ID: l.ID, Type: typ, Payload: b}
+	}
+	cases := []struct {
+		name  string
+		links func() []ChainLink
+		seq   uint64
+		says  string
+	}{
+		{"an event's type edited, row and bytes", func() []ChainLink {
+			l := append([]ChainLink(nil), good...)
+			l[2] = edit(l[2], "door.closed")
+			return l
+		}, 4, "prev is not the hash of seq 3"},
+		{"a row edited but not its bytes", func() []ChainLink {
+			l := append([]ChainLink(nil), good...)
+			l[2].Type = "door.closed"
+			return l
+		}, 3, "differs from its bytes"},
+		{"an event deleted", func() []ChainLink { return append(append([]ChainLink(nil), good[:2]...), good[3:]...) }, 4, "seq 3 to 3 are missing"},
+		{"two events swapped", func() []ChainLink {
+			l := append([]ChainLink(nil), good...)
+			l[2], l[3] = l[3], l[2]
+			return l
+		}, 4, "seq 3 to 3 are missing"},
+		{"another room's log", func() []ChainLink { return chainOf(t, "r2", 3) }, 1, "differs from its bytes"},
+		{"the first event forged", func() []ChainLink {
+			l := append([]ChainLink(nil), good...)
+			var m map[string]any
+			json.Unmarshal(l[0].Payload, &m)
+			m["prev"] = strings.Repeat("0", 64)
+			l[0].Payload, _ = json.Marshal(m)
+			return l
+		}, 1, "genesis"},
+	}
+	for _, c := range cases {
+		_, brk := verify("r1", c.links())
+		if brk == nil || brk.Seq != c.seq || !strings.Contains(brk.Reason, c.says) {
+			t.Errorf("%s: %v, want seq %d: %q", c.name, brk, c.seq, c.says)
+		}
+	}
+	// Pruned: verified from the first event left.
+	if v, brk := verify("r1", good[3:]); brk != nil || v.First != 4 || v.Events != 3 {
+		t.Fatalf("a pruned log: %+v %v", v, brk)
+	}
+}
