@@ -2,9 +2,13 @@ package gateway
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"time"
 )
 
 // Genesis is the prev of a room's first event.
@@ -43,6 +47,15 @@ func (b *ChainBreak) Error() string { return fmt.Sprintf("seq %d: %s", b.Seq, b.
 // verified from the first one left.
 type ChainVerifier struct {
 	Room string
+	// Key, when set, is the room's public key: every checkpoint must be
+	// signed with it. Through, when set, is a head an inspector noted:
+	// the chain must pass through it (Passed).
+	Key     ed25519.PublicKey
+	Through string
+	Passed  bool
+	// Checkpoints are the checkpoints verified; LastCheckpoint the seq of
+	// the last one.
+	Checkpoints, LastCheckpoint uint64
 
 	First, Last uint64 // the seqs verified
 	Head        string // the hash of the last event: the next one's prev
@@ -81,6 +94,22 @@ func (v *ChainVerifier) Next(l ChainLink) *ChainBreak {
 	case e.Prev != v.Head:
 		return brk("its prev is not the hash of seq %d: that one was edited, or this one inserted or reordered", v.Last)
 	}
+	if e.Type == "log.checkpoint" {
+		var c Checkpoint
+		switch err := json.Unmarshal(e.Data, &c); {
+		case err != nil:
+			return brk("a checkpoint without its data (%v)", err)
+		case c.Through != l.Seq-1 || c.Head != e.Prev:
+			return brk("a checkpoint of seq %d head %.12s… where the chain has seq %d head %.12s…: the chain was recomputed, or the checkpoint moved", c.Through, c.Head, l.Seq-1, e.Prev)
+		case v.Key != nil && !c.Verify(v.Key, v.Room):
+			return brk("a checkpoint the room's key did not sign: forged")
+		}
+		v.Checkpoints++
+		v.LastCheckpoint = l.Seq
+	}
+	if v.Through != "" && (e.Prev == v.Through || ChainHash(l.Payload) == v.Through) {
+		v.Passed = true
+	}
 	if e.Prev != "" {
 		v.started = true
 		v.Events++
@@ -90,4 +119,36 @@ func (v *ChainVerifier) Next(l ChainLink) *ChainBreak {
 	}
 	v.Last, v.Head = l.Seq, ChainHash(l.Payload)
 	return nil
+}
+
+// Checkpoints: the room signs its chain's head with its own key (issue 18)
+// in a log.checkpoint event, so a chain recomputed after an edit no longer
+// matches a signature, and an inspector who noted a head can check the log
+// still passes through it.
+const (
+	CheckpointEvery  = 1000      // events between checkpoints at the most
+	CheckpointPeriod = time.Hour // and time
+)
+
+// Checkpoint is a log.checkpoint event's data: the room's signature over
+// the head of its chain through seq Through (the checkpoint's own prev).
+type Checkpoint struct {
+	Through uint64 `json:"through"`
+	Head    string `json:"head"`
+	Sig     string `json:"sig"`
+}
+
+func checkpointBytes(room string, through uint64, head string) []byte {
+	return fmt.Appendf(nil, "roomguard checkpoint v1\x00%s\x00%d\x00%s", room, through, head)
+}
+
+// SignCheckpoint signs room's head through seq through with key.
+func SignCheckpoint(key ed25519.PrivateKey, room string, through uint64, head string) Checkpoint {
+	return Checkpoint{Through: through, Head: head, Sig: base64.StdEncoding.EncodeToString(ed25519.Sign(key, checkpointBytes(room, through, head)))}
+}
+
+// Verify tells whether the checkpoint is room's, signed by key.
+func (c Checkpoint) Verify(key ed25519.PublicKey, room string) bool {
+	sig, err := base64.StdEncoding.DecodeString(c.Sig)
+	return err == nil && len(key) == ed25519.PublicKeySize && ed25519.Verify(key, checkpointBytes(room, c.Through, c.Head), sig)
 }

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"crypto/ed25519"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -91,5 +92,39 @@ func TestChainNamesTheFirstBrokenLink(t *testing.T) {
 	// Pruned: verified from the first event left.
 	if v, brk := verify("r1", good[3:]); brk != nil || v.First != 4 || v.Events != 3 {
 		t.Fatalf("a pruned log: %+v %v", v, brk)
+	}
+}
+
+// Checkpoints: signed by the room's key, over the head they follow; a
+// forged or moved one breaks the chain; a noted head is passed through.
+func TestCheckpoints(t *testing.T) {
+	key := testKey()
+	links := chainOf(t, "r1", 3)
+	head := ChainHash(links[2].Payload)
+	cp := func(k []byte) ChainLink {
+		e := Event{Seq: 4, ID: "cp", TS: time.Unix(9, 0).UTC(), Room: "r1", Type: "log.checkpoint", Severity: SeverityInfo, Prev: head}
+		c := SignCheckpoint(ed25519.PrivateKey(k), "r1", 3, head)
+		e.Data, _ = json.Marshal(c)
+		b, _ := json.Marshal(e)
+		return ChainLink{Seq: 4, ID: "cp", Type: "log.checkpoint", Payload: b}
+	}
+	v := &ChainVerifier{Room: "r1", Key: key.Public().(ed25519.PublicKey), Through: ChainHash(links[1].Payload)}
+	for _, l := range append(links, cp(key)) {
+		if brk := v.Next(l); brk != nil {
+			t.Fatalf("a signed checkpoint: %v", brk)
+		}
+	}
+	if v.Checkpoints != 1 || v.LastCheckpoint != 4 || !v.Passed {
+		t.Fatalf("verified %+v", v)
+	}
+	v = &ChainVerifier{Room: "r1", Key: key.Public().(ed25519.PublicKey), Through: strings.Repeat("ab", 32)}
+	var brk *ChainBreak
+	for _, l := range append(links, cp(testKeyOther())) {
+		if brk = v.Next(l); brk != nil {
+			break
+		}
+	}
+	if brk == nil || brk.Seq != 4 || !strings.Contains(brk.Reason, "forged") || v.Passed {
+		t.Fatalf("a checkpoint signed by another key: %v (passed %v)", brk, v.Passed)
 	}
 }

@@ -73,6 +73,12 @@ func LoadOrCreateKey(path string) (key ed25519.PrivateKey, created bool, err err
 	return k, true, nil
 }
 
+// RoomKeyPath is where the gateway keeps the room's own key, which signs
+// its log's checkpoints (issue 18): next to the log (jiyao-301.room.key).
+func RoomKeyPath(logPath string) string {
+	return strings.TrimSuffix(logPath, filepath.Ext(logPath)) + ".room.key"
+}
+
 // LocalKeyPath is where the gateway keeps its command line's key: next to
 // the log (jiyao-301.db: jiyao-301.command.key).
 func LocalKeyPath(logPath string) string {

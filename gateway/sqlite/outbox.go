@@ -57,23 +57,29 @@ func (s *Reader) Pending(after uint64, limit int) ([]Record, error) {
 // seq order and tells where the chain first breaks (nil: it holds), with
 // what was verified.
 func (s *Reader) VerifyChain(room string, from, to uint64) (*gateway.ChainVerifier, *gateway.ChainBreak, error) {
+	v := &gateway.ChainVerifier{Room: room}
+	brk, err := s.VerifyChainWith(v, from, to)
+	return v, brk, err
+}
+
+// VerifyChainWith is VerifyChain through v (with its key, its head to pass).
+func (s *Reader) VerifyChainWith(v *gateway.ChainVerifier, from, to uint64) (*gateway.ChainBreak, error) {
 	if to == 0 {
 		to = math.MaxInt64
 	}
 	rows, err := s.r.Query(`SELECT seq, id, type, payload FROM events WHERE seq >= ? AND seq <= ? ORDER BY seq`, from, to)
 	if err != nil {
-		return nil, nil, fmt.Errorf("sqlite: read the chain: %w", err)
+		return nil, fmt.Errorf("sqlite: read the chain: %w", err)
 	}
 	defer rows.Close()
-	v := &gateway.ChainVerifier{Room: room}
 	for rows.Next() {
 		var l gateway.ChainLink
 		if err := rows.Scan(&l.Seq, &l.ID, &l.Type, &l.Payload); err != nil {
-			return nil, nil, fmt.Errorf("sqlite: read the chain: %w", err)
+			return nil, fmt.Errorf("sqlite: read the chain: %w", err)
 		}
 		if brk := v.Next(l); brk != nil {
-			return v, brk, nil
+			return brk, nil
 		}
 	}
-	return v, nil, rows.Err()
+	return nil, rows.Err()
 }

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"crypto/ed25519"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	_ "github.com/mattn/go-sqlite3" // the database/sql driver
 
@@ -32,8 +34,10 @@ type Store struct {
 	jobs    chan *job
 	stopped chan struct{}
 
-	lastSeq    uint64 // owned by the writer goroutine once started
-	lastHash   string // the chain's head: the next event's prev (gateway.ChainHash); writer-owned too
+	lastSeq    uint64                             // owned by the writer goroutine once started
+	lastHash   string                             // the chain's head: the next event's prev (gateway.ChainHash); writer-owned too
+	roomKey    atomic.Pointer[ed25519.PrivateKey] // signs log.checkpoint events (SignCheckpointsWith)
+	checked    uint64                             // the seq the last checkpoint covers (writer-owned)
 	appended   chan struct{}
 	insert     *sql.Stmt            // one row
 	insertMany *sql.Stmt            // insertChunk rows
@@ -79,6 +83,7 @@ func Open(path, room string, clock gateway.Clock) (*Store, error) {
 	if err := w.QueryRow(`SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)`).Scan(&s.lastSeq); err != nil {
 		return nil, errors.Join(fmt.Errorf("sqlite: read last seq: %w", err), s.closeDBs())
 	}
+	s.checked = s.lastSeq
 	var head []byte
 	switch err := w.QueryRow(`SELECT payload FROM events ORDER BY seq DESC LIMIT 1`).Scan(&head); {
 	case errors.Is(err, sql.ErrNoRows):
@@ -138,6 +143,28 @@ func claimRoom(db *sql.DB, room string) error {
 		return gateway.Errorf(gateway.ECONFLICT, "this log belongs to room %q, not %q", have, room)
 	}
 	return nil
+}
+
+// SignCheckpointsWith makes the log sign its chain's head with the room's
+// key in a log.checkpoint event (issue 18) every gateway.CheckpointEvery
+// events, and whenever Checkpoint is called: its data is the signature over
+// the head before it, put in at the commit, where the head is known.
+func (s *Store) SignCheckpointsWith(key ed25519.PrivateKey) { s.roomKey.Store(&key) }
+
+// Checkpoint logs a checkpoint of the chain's head now (at a start, a clean
+// stop, a prune).
+func (s *Store) Checkpoint() error {
+	_, err := s.Append(gateway.Event{Type: "log.checkpoint", Severity: gateway.SeverityInfo})
+	return err
+}
+
+// checkpointNow commits a checkpoint from the writer itself, after a commit
+// that passed gateway.CheckpointEvery events since the last one; a failure
+// is tried again after the next commit.
+func (s *Store) checkpointNow() {
+	if err := s.commit([]*job{{events: []gateway.Event{{Type: "log.checkpoint", Severity: gateway.SeverityInfo}}}}); err != nil {
+		s.checked = s.lastSeq // not before another CheckpointEvery events: a failing log is not hammered
+	}
 }
 
 // Path is the file the log lives in.
@@ -222,6 +249,9 @@ func (s *Store) writer() {
 		for _, j := range batch {
 			j.done <- err
 		}
+		if err == nil && s.roomKey.Load() != nil && s.lastSeq >= s.checked+gateway.CheckpointEvery {
+			s.checkpointNow()
+		}
 	}
 }
 
@@ -247,7 +277,7 @@ func insertSQL(rows int) string {
 // order, then every job's other change in order. Seqs are taken from lastSeq
 // and given back if the transaction fails, so none is skipped.
 func (s *Store) commit(batch []*job) error {
-	seq, head := s.lastSeq, s.lastHash
+	seq, head, checked := s.lastSeq, s.lastHash, s.checked
 	var args []any
 	for _, j := range batch {
 		for i := range j.events {
@@ -260,6 +290,19 @@ func (s *Store) commit(batch []*job) error {
 			}
 			e.ID = gateway.NewEventID(e.TS)
 			e.Prev = head
+			if e.Type == "log.checkpoint" {
+				checked = seq
+				// The head it signs is its own prev: known only here.
+				key := s.roomKey.Load()
+				if key == nil {
+					return fmt.Errorf("sqlite: a checkpoint, but no room key to sign it (SignCheckpointsWith)")
+				}
+				b, err := json.Marshal(gateway.SignCheckpoint(*key, s.room, seq-1, head))
+				if err != nil {
+					return err
+				}
+				e.Data = b
+			}
 			payload, err := json.Marshal(e)
 			if err != nil {
 				return fmt.Errorf("sqlite: encode event %s: %w", e.Type, err)
@@ -296,7 +339,7 @@ func (s *Store) commit(batch []*job) error {
 		return fmt.Errorf("sqlite: commit: %w", err)
 	}
 	added := seq > s.lastSeq
-	s.lastSeq, s.lastHash = seq, head
+	s.lastSeq, s.lastHash, s.checked = seq, head, checked
 	if added {
 		select {
 		case s.appended <- struct{}{}:

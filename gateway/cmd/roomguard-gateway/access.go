@@ -120,6 +120,10 @@ func (d *daemon) pruneDaily(ctx context.Context, days int, clock gateway.Clock) 
 			d.log.Error("prune failed", "err", err)
 		case n > 0:
 			d.log.Info("pruned events past the retention", "events", n, "days", days)
+			// the rest stays verifiable from a signed head
+			if err := d.store.Checkpoint(); err != nil {
+				d.log.Error("checkpoint after the prune not logged", "err", err)
+			}
 		}
 		next := make(chan struct{})
 		stop := clock.AfterFunc(24*time.Hour, func() { close(next) })

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/roomguard/roomguard/gateway"
 )
 
 // Issue 18, the review's attack on the file: drop the append-only
@@ -75,5 +78,93 @@ func TestTamperedLogIsFound(t *testing.T) {
 	r.start()
 	if a := r.retainedAlarm("log-tampered"); a["priority"] != float64(1) || !strings.Contains(fmt.Sprint(a["detail"]), fmt.Sprint(edited+1)) {
 		t.Fatalf("the start's alarm: %v", a)
+	}
+}
+
+// Issue 18, item 1: an attacker who edits an event and recomputes the whole
+// chain after it (every prev, every checkpoint's head) cannot sign the
+// checkpoints again without the room's key: log verify finds the first
+// one forged.
+func TestRecomputedChainIsFound(t *testing.T) {
+	r := newRulesRig(t, "e2e-rechain")
+	for _, s := range []string{"open", "closed", "open", "closed"} {
+		r.drive("window-1", s)
+	}
+	r.d.Stop()
+	db, err := sql.Open("sqlite3", r.cfg.Storage.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var triggers []string
+	rows, err := db.Query(`SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'events'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var q string
+		rows.Scan(&q)
+		triggers = append(triggers, q)
+	}
+	rows.Close()
+	for _, q := range []string{`DROP TRIGGER events_no_update`, `DROP TRIGGER events_no_delete`} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Every event again, the first window.opened now a window.closed, each
+	// prev and each checkpoint's head recomputed.
+	type row struct {
+		seq     uint64
+		payload []byte
+	}
+	var all []row
+	rows, err = db.Query(`SELECT seq, payload FROM events ORDER BY seq`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var x row
+		rows.Scan(&x.seq, &x.payload)
+		all = append(all, x)
+	}
+	rows.Close()
+	prev, edited, forgedAt := gateway.Genesis(r.room), false, uint64(0)
+	for _, x := range all {
+		var e gateway.Event
+		if err := json.Unmarshal(x.payload, &e); err != nil {
+			t.Fatal(err)
+		}
+		if !edited && e.Type == "window.opened" {
+			e.Type, edited = "window.closed", true
+		}
+		e.Prev = prev
+		if e.Type == "log.checkpoint" && edited {
+			var c gateway.Checkpoint
+			json.Unmarshal(e.Data, &c)
+			c.Head = prev
+			e.Data, _ = json.Marshal(c)
+			if forgedAt == 0 {
+				forgedAt = e.Seq
+			}
+		}
+		b, _ := json.Marshal(e)
+		if _, err := db.Exec(`UPDATE events SET type = ?, payload = ? WHERE seq = ?`, e.Type, b, x.seq); err != nil {
+			t.Fatal(err)
+		}
+		prev = gateway.ChainHash(b)
+	}
+	for _, q := range triggers {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if forgedAt == 0 {
+		t.Fatal("no checkpoint after the edit: the stop logs one")
+	}
+	var out bytes.Buffer
+	err = Main(context.Background(), []string{"log", "verify", "--db", r.cfg.Storage.Path}, &out, &out)
+	if err == nil || exitCode(err) != 1 || !strings.Contains(err.Error(), fmt.Sprintf("seq %d: a checkpoint the room's key did not sign: forged", forgedAt)) {
+		t.Fatalf("log verify of a recomputed chain: %v\n%s", err, out.String())
 	}
 }

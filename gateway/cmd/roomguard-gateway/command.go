@@ -126,5 +126,16 @@ func keysCmd(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "created %s (mode 0600: only the gateway's user may read it)\n", path)
 	}
 	fmt.Fprintf(stdout, "%s %s %s\n", gateway.LocalPrincipal, gateway.FormatPublicKey(key.Public().(ed25519.PublicKey)), path)
+	// The room's own key, which signs the log's checkpoints: what an
+	// inspector and the console check them with.
+	roomPath := mqtt.RoomKeyPath(logPath)
+	roomKey, created, err := mqtt.LoadOrCreateKey(roomPath)
+	if err != nil {
+		return err
+	}
+	if created {
+		fmt.Fprintf(stderr, "created %s (mode 0600: only the gateway's user may read it)\n", roomPath)
+	}
+	fmt.Fprintf(stdout, "room %s %s\n", gateway.FormatPublicKey(roomKey.Public().(ed25519.PublicKey)), roomPath)
 	return nil
 }

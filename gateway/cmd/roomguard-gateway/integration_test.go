@@ -105,7 +105,7 @@ func TestGatewayWithMosquitto(t *testing.T) {
 			t.Fatalf("seq %d at position %d: events %v", e.Seq, i, evs)
 		}
 	}
-	if types := typesOf(evs); !strings.HasPrefix(types, "gateway.started door.opened door.closed exit.pressed output.on") {
+	if types := typesOf(evs); !strings.HasPrefix(types, "gateway.started log.checkpoint door.opened door.closed exit.pressed output.on") {
 		t.Fatalf("events: %s", types)
 	}
 	if !strings.Contains(gw.Out.String(), `"ajar\" is not a state of a door`) {

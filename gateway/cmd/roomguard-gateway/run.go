@@ -100,6 +100,7 @@ type daemon struct {
 
 	stopOnce  sync.Once
 	stopPrune context.CancelFunc // nil: no retention
+	roomKey   ed25519.PublicKey  // the room's: its checkpoints are signed with it
 	pruneWG   sync.WaitGroup
 }
 
@@ -156,6 +157,14 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 		return nil, err
 	}
 	d.closers = append(d.closers, d.store.Close)
+	// The room's own key signs its log's checkpoints; created at the first
+	// start next to the log, readable by the gateway's user only.
+	roomKey, _, err := mqtt.LoadOrCreateKey(mqtt.RoomKeyPath(cfg.Storage.Path))
+	if err != nil {
+		return nil, err
+	}
+	d.store.SignCheckpointsWith(roomKey)
+	d.roomKey = roomKey.Public().(ed25519.PublicKey)
 	key, err := loadKey(keyFile(cfg))
 	if err != nil {
 		return nil, err
@@ -287,6 +296,9 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	if err := d.checkChain(cfg.Room.ID); err != nil {
 		return nil, err
 	}
+	if err := d.store.Checkpoint(); err != nil { // the head the room starts from, signed
+		return nil, err
+	}
 	if err := d.carrierCommands(cfg, clock, states, cmds); err != nil {
 		return nil, err
 	}
@@ -359,6 +371,9 @@ func (d *daemon) stop() {
 	if err := d.devices.HaltOutputs(); err != nil {
 		d.log.Error("outputs not all turned off", "err", err)
 	}
+	if err := d.store.Checkpoint(); err != nil { // everything before the stop, signed
+		d.log.Error("stop checkpoint not logged", "err", err)
+	}
 	if err := d.room.Stop("shutdown"); err != nil {
 		d.log.Error("stop not logged", "err", err)
 	}
@@ -410,7 +425,7 @@ func (d *daemon) checkChain(room string) error {
 	if last > chainTail {
 		from = last - chainTail + 1
 	}
-	_, brk, err := d.store.VerifyChain(room, from, 0)
+	brk, err := d.store.VerifyChainWith(&gateway.ChainVerifier{Room: room, Key: d.roomKey}, from, 0)
 	if err != nil || brk == nil {
 		return err
 	}

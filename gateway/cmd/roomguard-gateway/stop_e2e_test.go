@@ -62,7 +62,7 @@ outputs:
 		types = append(types, e.Type)
 	}
 	all := strings.Join(types, " ")
-	if !strings.HasSuffix(all, "output.off gateway.stopped") {
+	if !strings.HasSuffix(all, "output.off log.checkpoint gateway.stopped") { // the head at the stop, signed
 		t.Fatalf("the log does not end with the strike off, then the stop: %s", all)
 	}
 	last, err := r.LastSeq()
