@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/roomguard/roomguard/gateway"
 )
@@ -166,5 +167,39 @@ func TestRecomputedChainIsFound(t *testing.T) {
 	err = Main(context.Background(), []string{"log", "verify", "--db", r.cfg.Storage.Path}, &out, &out)
 	if err == nil || exitCode(err) != 1 || !strings.Contains(err.Error(), fmt.Sprintf("seq %d: a checkpoint the room's key did not sign: forged", forgedAt)) {
 		t.Fatalf("log verify of a recomputed chain: %v\n%s", err, out.String())
+	}
+}
+
+// Issue 18, item 3: the whole chain is verified every day: an event edited
+// in the file while the gateway runs raises the log-tampered alarm at the
+// next daily verification.
+func TestDailyVerificationFindsTampering(t *testing.T) {
+	r := newRulesRig(t, "e2e-daily")
+	for _, s := range []string{"open", "closed"} {
+		r.drive("window-1", s)
+	}
+	db, err := sql.Open("sqlite3", r.cfg.Storage.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var trigger string
+	if err := db.QueryRow(`SELECT sql FROM sqlite_master WHERE name = 'events_no_update'`).Scan(&trigger); err != nil {
+		t.Fatal(err)
+	}
+	var edited int64
+	if err := db.QueryRow(`SELECT seq FROM events WHERE type = 'window.opened'`).Scan(&edited); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`DROP TRIGGER events_no_update`,
+		fmt.Sprintf(`UPDATE events SET type = 'window.closed', payload = CAST(replace(CAST(payload AS TEXT), '"window.opened"', '"window.closed"') AS BLOB) WHERE seq = %d`, edited),
+		trigger} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	r.clock.Advance(24 * time.Hour)
+	if a := r.retainedAlarm("log-tampered"); !strings.Contains(fmt.Sprint(a["detail"]), fmt.Sprintf("seq %d", edited+1)) {
+		t.Fatalf("the daily verification's alarm: %v", a)
 	}
 }

@@ -99,7 +99,7 @@ type daemon struct {
 	tailDone             chan struct{}
 
 	stopOnce  sync.Once
-	stopPrune context.CancelFunc // nil: no retention
+	stopPrune context.CancelFunc // ends the daily work (verifyDaily, pruneDaily)
 	roomKey   ed25519.PublicKey  // the room's: its checkpoints are signed with it
 	pruneWG   sync.WaitGroup
 }
@@ -302,10 +302,13 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	if err := d.carrierCommands(cfg, clock, states, cmds); err != nil {
 		return nil, err
 	}
+	// The daily work beside the room: the whole chain verified, the events
+	// past the retention pruned.
+	var dailyCtx context.Context
+	dailyCtx, d.stopPrune = context.WithCancel(context.Background())
+	d.pruneWG.Go(func() { d.verifyDaily(dailyCtx, cfg.Room.ID, clock) })
 	if days := cfg.Ret.Days; days > 0 {
-		var pruneCtx context.Context
-		pruneCtx, d.stopPrune = context.WithCancel(context.Background())
-		d.pruneWG.Go(func() { d.pruneDaily(pruneCtx, days, clock) })
+		d.pruneWG.Go(func() { d.pruneDaily(dailyCtx, days, clock) })
 	}
 	log.Info("gateway started", "room", cfg.Room.ID, "sim", o.Sim, "log", cfg.Storage.Path, "broker", brokerURL, "clock_trusted", clock.Trusted())
 
@@ -432,4 +435,31 @@ func (d *daemon) checkChain(room string) error {
 	d.log.Error("the log's chain is broken", "at", brk.Seq, "why", brk.Reason)
 	_, err = d.room.Raise(gateway.AlarmLogTampered, "", fmt.Sprintf("the log's chain is broken at %v: roomguard-gateway log verify", brk))
 	return err
+}
+
+// verifyDaily walks the whole chain every day (the start checks only its
+// tail); a broken link raises the log-tampered alarm, once for each.
+func (d *daemon) verifyDaily(ctx context.Context, room string, clock gateway.Clock) {
+	told := map[uint64]bool{}
+	for {
+		next := make(chan struct{})
+		stop := clock.AfterFunc(24*time.Hour, func() { close(next) })
+		select {
+		case <-ctx.Done():
+			stop()
+			return
+		case <-next:
+		}
+		brk, err := d.store.VerifyChainWith(&gateway.ChainVerifier{Room: room, Key: d.roomKey}, 1, 0)
+		switch {
+		case err != nil:
+			d.room.Fault("the daily verification of the log's chain", err)
+		case brk != nil && !told[brk.Seq]:
+			told[brk.Seq] = true
+			d.log.Error("the log's chain is broken", "at", brk.Seq, "why", brk.Reason)
+			if _, err := d.room.Raise(gateway.AlarmLogTampered, "", fmt.Sprintf("the log's chain is broken at %v: roomguard-gateway log verify", brk)); err != nil {
+				d.log.Error("log-tampered alarm not raised", "err", err)
+			}
+		}
+	}
 }
