@@ -52,7 +52,7 @@ type loanEvent struct {
 
 // openLoans reads the open sign-outs of every room from the carrier events.
 func (s *Server) openLoans() (map[string]*loanView, error) {
-	recs, err := s.Store.Events(sqlite.EventFilter{Types: []string{"carrier.signout_asked", "carrier.signed_out", "carrier.approved", "carrier.extended", "carrier.returned", "carrier.overdue"}})
+	recs, err := s.Store.Events(sqlite.EventFilter{Types: []string{"carrier.signout_asked", "carrier.extend_asked", "carrier.signed_out", "carrier.approved", "carrier.extended", "carrier.returned", "carrier.overdue"}})
 	if err != nil {
 		return nil, err
 	}
@@ -82,9 +82,14 @@ func (s *Server) openLoans() (map[string]*loanView, error) {
 			if l := open[key]; l != nil {
 				l.Pending = false
 			}
+		case "carrier.extend_asked":
+			// waiting for its approver's own confirmation
+			if l := open[key]; l != nil && s.Clock.Now().Sub(r.TS) < gateway.SecondWindow {
+				l.Pending = true
+			}
 		case "carrier.extended":
 			if l := open[key]; l != nil {
-				l.Due, l.Approver, l.Overdue = due, d.Approver, false
+				l.Due, l.Approver, l.Overdue, l.Pending = due, d.Approver, false, false
 			}
 		case "carrier.overdue":
 			if l := open[key]; l != nil {

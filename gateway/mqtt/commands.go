@@ -43,7 +43,7 @@ type CarrierTarget interface {
 	// Approve is an approver's own confirmation of a sign-out naming them,
 	// through channel via (another than the sign-out's).
 	Approve(carrier, by, via string) (*gateway.SignOut, error)
-	Extend(carrier string, due time.Time, approver, by string) (*gateway.SignOut, error)
+	Extend(carrier string, due time.Time, approver, by, via string) (*gateway.SignOut, error)
 	Inventory(trigger, by string) (*gateway.InventoryReport, error)
 	// InventoryReport returns a stored report (the latest when id is empty).
 	InventoryReport(id string) (*gateway.InventoryReport, error)
@@ -380,7 +380,7 @@ func (c *Commands) carrierCommand(name, via string, cmd command) (map[string]any
 	case "carrier/return":
 		return loan(c.Carriers.Return(cmd.Carrier, cmd.By))
 	case "carrier/extend":
-		return loan(c.Carriers.Extend(cmd.Carrier, dueAt, cmd.Approver, cmd.By))
+		return loan(c.Carriers.Extend(cmd.Carrier, dueAt, cmd.Approver, cmd.By, via))
 	case "inventory/run":
 		return summary(c.Carriers.Inventory(gateway.InventoryCommand, cmd.By))
 	case "inventory/show":

@@ -175,7 +175,7 @@ func (c *carrierTarget) Return(carrier, by string) (*gateway.SignOut, error) {
 	c.calls = append(c.calls, "return "+carrier)
 	return nil, gateway.Errorf(gateway.ECONFLICT, "carrier: %s is not signed out", carrier)
 }
-func (c *carrierTarget) Extend(carrier string, due time.Time, approver, by string) (*gateway.SignOut, error) {
+func (c *carrierTarget) Extend(carrier string, due time.Time, approver, by, via string) (*gateway.SignOut, error) {
 	c.calls = append(c.calls, "extend "+carrier)
 	return &gateway.SignOut{ID: "so-1", Carrier: carrier, Due: due}, nil
 }

@@ -33,7 +33,10 @@ type Vault struct {
 	// asked: top-secret sign-outs waiting for their second person's own
 	// confirmation, by carrier id (issue 17: two people through two
 	// channels).
-	asked   map[string]*gateway.SignOut
+	asked map[string]*gateway.SignOut
+	// extends: extensions asked for by another than their approver, waiting
+	// for the approver's own confirmation, by carrier id.
+	extends map[string]*gateway.SignOut
 	seen    map[string]sighting    // last sighting by carrier id
 	unknown map[string]sighting    // unregistered tags by EPC
 	removed map[string]bool        // carriers whose removal alarm is not restored yet
@@ -61,7 +64,7 @@ const maxUnknown = 10000
 func newVault(room string, cfg gateway.VaultConfig, clock gateway.Clock, log gateway.VaultLog, people gateway.Register, panel *Panel, access *Access, sink gateway.VaultSink, work *gateway.WorkSchedule) *Vault {
 	v := &Vault{room: room, cfg: cfg, clock: clock, log: log, people: people, panel: panel, access: access, sink: sink, work: work,
 		carriers: map[string]*gateway.Carrier{}, byEPC: map[string]*gateway.Carrier{}, state: map[string]*gateway.CarrierState{},
-		loans: map[string]*gateway.SignOut{}, asked: map[string]*gateway.SignOut{}, seen: map[string]sighting{}, unknown: map[string]sighting{}, timers: map[string]func() bool{},
+		loans: map[string]*gateway.SignOut{}, asked: map[string]*gateway.SignOut{}, extends: map[string]*gateway.SignOut{}, seen: map[string]sighting{}, unknown: map[string]sighting{}, timers: map[string]func() bool{},
 		removed: map[string]bool{}}
 	if panel != nil {
 	}
@@ -745,10 +748,20 @@ func (v *Vault) HoldsTopSecret(safe string) bool {
 // the second person's confirmation, which makes it one.
 func (v *Vault) Approve(carrier, by, via string) (*gateway.SignOut, error) {
 	v.mu.Lock()
-	asked, lent, c := v.asked[carrier], v.loans[carrier] != nil, v.carriers[carrier]
+	asked, lent, c, ext := v.asked[carrier], v.loans[carrier], v.carriers[carrier], v.extends[carrier]
 	v.mu.Unlock()
-	if asked != nil && !lent && c != nil && gateway.SamePerson(asked.Second, by) {
+	if asked != nil && lent == nil && c != nil && gateway.SamePerson(asked.Second, by) {
 		return v.confirmSecond(c, asked, by, via)
+	}
+	if ext != nil && lent != nil && lent.ID == ext.ID && gateway.SamePerson(ext.Approver, by) {
+		now := v.clock.Now()
+		switch {
+		case now.Sub(ext.At) > gateway.SecondWindow:
+			return nil, gateway.Errorf(gateway.ECONFLICT, "carrier: the extension of %s asked at %s waited more than %s for %s: ask again", carrier, ext.At.Format("15:04:05"), gateway.SecondWindow, ext.Approver)
+		case ext.Via != "" && ext.Via == via:
+			return nil, gateway.Errorf(gateway.ESAMEPERSON, "carrier: %s approves through the same channel the extension was asked through (%s): the approver signs from their own session or key", by, via)
+		}
+		return v.extend(carrier, ext.ID, ext.Due, ext.Approver, ext.By, now)
 	}
 	var approved gateway.SignOut
 	err := v.step(at, func(b *vbatch) error {
@@ -898,7 +911,7 @@ const maxExtension = 30 * 24 * time.Hour
 
 // Extend moves an open sign-out's due time, approved by a security officer
 // or a leader other than the borrower. An overdue alarm is restored.
-func (v *Vault) Extend(carrier string, due time.Time, approver, by string) (*gateway.SignOut, error) {
+func (v *Vault) Extend(carrier string, due time.Time, approver, by, via string) (*gateway.SignOut, error) {
 	if strings.TrimSpace(by) == "" {
 		return nil, gateway.Errorf(gateway.EINVALID, "by: who extends the loan is missing")
 	}
@@ -927,6 +940,36 @@ func (v *Vault) Extend(carrier string, due time.Time, approver, by string) (*gat
 	if err := v.mayApprove(approver, borrower, second); err != nil {
 		return nil, err
 	}
+	if !gateway.SamePerson(by, approver) {
+		// Another asks for the approver: the extension waits for the
+		// approver's own signature (carrier/approve, another channel).
+		asked := &gateway.SignOut{ID: loanID, Carrier: carrier, Due: due, Approver: approver, By: by, Via: via, At: now}
+		err := v.step(func(*change) time.Time { return now }, func(b *vbatch) error {
+			prev := v.extends[carrier]
+			v.extends[carrier] = asked
+			b.undo = append(b.undo, func() {
+				if prev == nil {
+					delete(v.extends, carrier)
+				} else {
+					v.extends[carrier] = prev
+				}
+			})
+			b.event("carrier.extend_asked", gateway.SeverityInfo, carrier, borrower, map[string]any{"carrier": carrier, "sign_out": loanID,
+				"due": due.Format(gateway.TimeFormat), "approver": approver, "by": by, "window_s": int64(gateway.SecondWindow.Seconds())})
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		waiting := *asked
+		waiting.Waiting = approver
+		return &waiting, nil
+	}
+	return v.extend(carrier, loanID, due, approver, by, now)
+}
+
+// extend moves the loan loanID of carrier to due, approved by approver.
+func (v *Vault) extend(carrier, loanID string, due time.Time, approver, by string, now time.Time) (*gateway.SignOut, error) {
 	var out gateway.SignOut
 	err := v.step(func(*change) time.Time { return now }, func(b *vbatch) error {
 		l := v.loans[carrier]
@@ -942,6 +985,7 @@ func (v *Vault) Extend(carrier string, due time.Time, approver, by string) (*gat
 		})
 		b.c.signOuts = append(b.c.signOuts, *l)
 		b.touch(carrier) // the retained state shows the due time
+		delete(v.extends, carrier)
 		b.event("carrier.extended", gateway.SeverityInfo, carrier, l.Borrower, map[string]any{"carrier": carrier, "sign_out": l.ID,
 			"borrower": l.Borrower, "previous_due": prev.Due.Format(gateway.TimeFormat), "due": due.Format(gateway.TimeFormat), "approver": approver, "by": by})
 		v.armOverdue(l)

@@ -359,13 +359,23 @@ func TestExtendALoan(t *testing.T) {
 		{"JM-0003", "p-li", due, gateway.ECONFLICT, "not signed out"},
 		{"JM-9999", "p-li", due, gateway.ENOTFOUND, "no carrier"},
 	} {
-		_, err := v.vault.Extend(c.carrier, c.due, c.approver, "p-li")
+		_, err := v.vault.Extend(c.carrier, c.due, c.approver, "p-li", "console/s1")
 		if gateway.ErrorCode(err) != c.code || !strings.Contains(fmt.Sprint(err), c.msg) {
 			t.Errorf("%+v: %v", c, err)
 		}
 	}
 	v.expect()
-	l, err := v.vault.Extend("JM-0001", due, "p-li", "p-li")
+	// Issue 17: asked for by another, the extension waits for the
+	// approver's own signature through another channel.
+	asked, err := v.vault.Extend("JM-0001", due, "p-li", "p-zhang", "console/s1")
+	if err != nil || !asked.IsWaiting() || asked.Waiting != "p-li" {
+		t.Fatalf("an extension asked for the approver: %+v %v", asked, err)
+	}
+	v.expect("carrier.extend_asked")
+	if _, err := v.vault.Approve("JM-0001", "p-li", "console/s1"); gateway.ErrorCode(err) != gateway.ESAMEPERSON {
+		t.Fatalf("approved through the asking channel: %v", err)
+	}
+	l, err := v.vault.Approve("JM-0001", "p-li", "console/s2")
 	if err != nil || !l.Due.Equal(due) || l.Overdue {
 		t.Fatalf("extend: %+v %v", l, err)
 	}

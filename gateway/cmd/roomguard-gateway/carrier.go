@@ -143,6 +143,11 @@ func carrierCmd(ctx context.Context, sub string, args []string, stdout, stderr i
 		if err != nil {
 			return err
 		}
+		if res["done"] == false {
+			fmt.Fprintf(stdout, "%v: extension asked; %v approves it with their own signature (the console's approve button) within %s\n",
+				res["carrier"], res["waiting_for"], gateway.SecondWindow)
+			return nil
+		}
 		fmt.Fprintf(stdout, "%v (%v) now due %v\n", res["carrier"], res["sign_out"], res["due"])
 		return nil
 	}
