@@ -30,6 +30,14 @@ type RoomRecord struct {
 }
 
 // Gap is a range of seqs the replica misses.
+// Why a range of a room's seqs is lost to the replica: pruned by the
+// gateway past its retention, or deleted from its log (missing after its
+// oldest event: a tampered log).
+const (
+	LostPruned  = "pruned"
+	LostDeleted = "deleted"
+)
+
 type Gap struct {
 	Room     string
 	From, To uint64

@@ -133,14 +133,31 @@ func (l *Link) answered(room string, r *request, reply []byte, now time.Time) {
 	count, _ := num("count")
 	to, _ := num("to")
 	first, hasFirst := num("first")
+	oldest, knowsOldest := num("oldest")
 	refused, _ := num("refused")
 	l.log.Info("replica: events re-sent", "room", room, "from", r.from, "to", to, "count", count, "refused", refused)
 	if r.gap {
+		gone := to // the range's end the gateway no longer has
 		switch {
 		case !hasFirst: // none of the range is left
-			l.markLost(room, r.from, to)
 		case first > r.from:
-			l.markLost(room, r.from, first-1)
+			gone = first - 1
+		default:
+			gone = 0
+		}
+		if gone >= r.from {
+			// Older than the gateway's oldest event: pruned. At or after it:
+			// deleted from its log.
+			pruned := gone
+			if knowsOldest && oldest <= gone {
+				pruned = max(oldest, r.from) - 1
+			}
+			if pruned >= r.from {
+				l.markLost(room, r.from, pruned, dashboard.LostPruned)
+			}
+			if pruned < gone {
+				l.markLost(room, max(pruned+1, r.from), gone, dashboard.LostDeleted)
+			}
 		}
 	}
 	if refused > 0 {
@@ -243,9 +260,13 @@ func (l *Link) send(room string, r *request) {
 	l.opts.Clock.AfterFunc(replyWait, l.wake)
 }
 
-func (l *Link) markLost(room string, from, to uint64) {
-	l.log.Error("replica: events the gateway no longer has (pruned before the dashboard got them)", "room", room, "from", from, "to", to)
-	if err := l.opts.Store.MarkLost(room, from, to); err != nil {
+func (l *Link) markLost(room string, from, to uint64, why string) {
+	if why == dashboard.LostDeleted {
+		l.log.Error("replica: events missing from the room's log after its oldest: deleted (its log was tampered with)", "room", room, "from", from, "to", to)
+	} else {
+		l.log.Error("replica: events the gateway no longer has (pruned before the dashboard got them)", "room", room, "from", from, "to", to)
+	}
+	if err := l.opts.Store.MarkLost(room, from, to, why); err != nil {
 		l.log.Error("replica: mark lost", "room", room, "err", err)
 	}
 }

@@ -28,12 +28,13 @@ var t0 = time.Date(2026, 11, 22, 9, 0, 0, 0, time.FixedZone("CST", 8*3600))
 // (published as a test decides: some lost, some twice, some out of order)
 // and events/resend from its log, of which the first `pruned` are gone.
 type fakeRoom struct {
-	t      *testing.T
-	id     string
-	client paho.Client
-	log    [][]byte // log[i] is seq i+1
-	pruned int
-	logged int // how much of log the room has logged so far (it re-sends no further)
+	t       *testing.T
+	id      string
+	client  paho.Client
+	log     [][]byte // log[i] is seq i+1
+	pruned  int
+	deleted map[uint64]bool // seqs gone from the room's log after its oldest: tampered
+	logged  int             // how much of log the room has logged so far (it re-sends no further)
 
 	mu      sync.Mutex
 	resends int
@@ -81,12 +82,15 @@ func newFakeRoom(t *testing.T, url, id string, n int) *fakeRoom {
 		before := r.before
 		r.mu.Unlock()
 		deliver := before == nil || before(cmd.From, cmd.To)
-		reply := gwmqtt.Reply{ID: cmd.ID, Cmd: "events/resend", Status: "ok", Result: map[string]any{"from": cmd.From, "to": min(cmd.To, last), "count": 0}}
+		reply := gwmqtt.Reply{ID: cmd.ID, Cmd: "events/resend", Status: "ok", Result: map[string]any{"from": cmd.From, "to": min(cmd.To, last), "count": 0, "oldest": r.pruned + 1}}
 		if cmd.From > last {
 			reply.Status, reply.Error = "error", &gwmqtt.ReplyError{Code: gateway.ENOTFOUND, Message: fmt.Sprintf("events/resend: the log ends at seq %d", last)}
 		} else {
 			n := 0
 			for q := max(cmd.From, uint64(r.pruned)+1); q <= min(cmd.To, last); q++ {
+				if r.deleted[q] {
+					continue
+				}
 				if n == 0 {
 					reply.Result["first"] = q
 				}
@@ -331,4 +335,23 @@ func countOf(list []string, v string) int {
 		}
 	}
 	return n
+}
+
+// Issue 18: a seq missing from a room's log after its oldest event was
+// deleted, not pruned (a fresh console used to record it as pruned though
+// the retention was a year): the replica records it lost as deleted.
+func TestDeletedEventsAreNotCalledPruned(t *testing.T) {
+	broker := testenv.StartMosquitto(t)
+	room := newFakeRoom(t, broker.URL(), "jiyao-304", 20)
+	room.pruned, room.deleted, room.logged = 2, map[uint64]bool{7: true}, 20
+	link, store := startLink(t, broker.URL())
+	waitFor(t, "the link", link.Connected)
+	waitFor(t, "the catch-up", func() bool { r, _ := store.Room("jiyao-304"); return r.Through == 20 })
+	lost, err := store.Lost("jiyao-304")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(lost) != "[{1 2 pruned} {7 7 deleted}]" {
+		t.Fatalf("lost %v, want 1-2 pruned and 7 deleted", lost)
+	}
 }

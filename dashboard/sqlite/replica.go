@@ -362,7 +362,7 @@ func (s *Store) Gaps() []dashboard.Gap {
 
 // MarkLost records that the room's gateway no longer has from..to (it pruned
 // them before the replica asked): the replica stops asking for them.
-func (s *Store) MarkLost(room string, from, to uint64) error {
+func (s *Store) MarkLost(room string, from, to uint64, why string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := s.rooms[room]
@@ -378,8 +378,8 @@ func (s *Store) MarkLost(room string, from, to uint64) error {
 	r.advance()
 	r.High = max(r.High, r.Through)
 	err := s.tx(func(tx *sql.Tx) error {
-		if _, err := tx.Exec(`INSERT INTO lost (room, from_seq, to_seq, noticed_ms) VALUES (?, ?, ?, ?)`,
-			room, from, to, s.clock.Now().UnixMilli()); err != nil {
+		if _, err := tx.Exec(`INSERT INTO lost (room, from_seq, to_seq, noticed_ms, why) VALUES (?, ?, ?, ?, ?)`,
+			room, from, to, s.clock.Now().UnixMilli(), why); err != nil {
 			return fmt.Errorf("sqlite: mark lost: %w", err)
 		}
 		return saveRoom(tx, r)
@@ -406,4 +406,29 @@ func (s *Store) SetRoomName(room, name string) error {
 	}
 	s.rooms[room] = r
 	return nil
+}
+
+// LostRange is a range of a room's seqs the replica will never hold, and why
+// (dashboard.LostPruned, dashboard.LostDeleted).
+type LostRange struct {
+	From, To uint64
+	Why      string
+}
+
+// Lost lists a room's lost ranges in seq order.
+func (s *Store) Lost(room string) ([]LostRange, error) {
+	rows, err := s.r.Query(`SELECT from_seq, to_seq, why FROM lost WHERE room = ? ORDER BY from_seq`, room)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []LostRange
+	for rows.Next() {
+		var l LostRange
+		if err := rows.Scan(&l.From, &l.To, &l.Why); err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
 }

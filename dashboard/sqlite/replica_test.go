@@ -181,13 +181,13 @@ func TestGapsAndLost(t *testing.T) {
 		t.Fatalf("gaps %v, want r1 3..4", g)
 	}
 	// the gateway pruned 3..4: the replica records them lost and moves on
-	if err := s.MarkLost("r1", 3, 4); err != nil {
+	if err := s.MarkLost("r1", 3, 4, dashboard.LostPruned); err != nil {
 		t.Fatal(err)
 	}
 	if g := s.Gaps(); len(g) != 1 || g[0] != (dashboard.Gap{Room: "r1", From: 6, To: 7}) {
 		t.Fatalf("gaps %v, want r1 6..7", g)
 	}
-	if err := s.MarkLost("r1", 9, 9); err == nil {
+	if err := s.MarkLost("r1", 9, 9, dashboard.LostPruned); err == nil {
 		t.Fatal("marking a range that is not the next gap was accepted")
 	}
 	r, _ := s.Room("r1")

@@ -58,6 +58,7 @@ type SafeTarget interface {
 type EventSource interface {
 	Pending(after uint64, limit int) ([]sqlite.Record, error)
 	LastSeq() (uint64, error)
+	FirstSeq() (uint64, error) // the oldest event's: before it pruned, after it a missing seq deleted
 }
 
 // Reply is the payload of roomguard/<room>/reply/<id>.

@@ -196,7 +196,8 @@ func TestResendARange(t *testing.T) {
 		}
 	}
 	rep := cmds.Execute("events/resend", []byte(`{"id":"g5","by":"dash","requester":"dash-1","from":11,"to":15}`))
-	if rep.Status != "ok" || rep.Result["count"] != 5 || rep.Result["first"] != uint64(11) || rep.Result["to"] != uint64(15) || rep.Result["refused"] != nil {
+	if rep.Status != "ok" || rep.Result["count"] != 5 || rep.Result["first"] != uint64(11) || rep.Result["to"] != uint64(15) || rep.Result["refused"] != nil ||
+		rep.Result["oldest"] != uint64(1) {
 		t.Fatalf("resend: %+v", rep)
 	}
 	topic := "roomguard/" + room + "/resend/dash-1"

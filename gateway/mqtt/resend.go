@@ -71,7 +71,12 @@ func (c *Commands) resend(requester string, from, to uint64) (map[string]any, er
 	} else if start+uint64(n)-1 < end {
 		covered = start + uint64(n) - 1
 	}
-	res := map[string]any{"from": from, "to": covered, "count": n}
+	oldest, err := c.Events.FirstSeq()
+	if err != nil {
+		return nil, err
+	}
+	// oldest tells a consumer pruned (before it) from deleted (after it).
+	res := map[string]any{"from": from, "to": covered, "count": n, "oldest": oldest}
 	if start <= end {
 		res["first"] = start
 	}

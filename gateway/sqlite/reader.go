@@ -46,6 +46,14 @@ func (s *Reader) LastSeq() (uint64, error) {
 	return seq, err
 }
 
+// FirstSeq is the oldest event's seq (0: an empty log): the events before
+// it were pruned; a seq missing after it was deleted.
+func (s *Reader) FirstSeq() (uint64, error) {
+	var seq uint64
+	err := s.r.QueryRow(`SELECT COALESCE(MIN(seq), 0) FROM events`).Scan(&seq)
+	return seq, err
+}
+
 // Room is the room the log belongs to.
 func (s *Reader) Room() (string, error) {
 	var room string
