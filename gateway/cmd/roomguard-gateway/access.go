@@ -125,14 +125,22 @@ func (d *daemon) pruneDaily(ctx context.Context, days int, clock gateway.Clock) 
 				d.log.Error("checkpoint after the prune not logged", "err", err)
 			}
 		}
-		next := make(chan struct{})
-		stop := clock.AfterFunc(24*time.Hour, func() { close(next) })
-		select {
-		case <-ctx.Done():
-			stop()
+		if !waitDay(ctx, clock) {
 			return
-		case <-next:
 		}
+	}
+}
+
+// waitDay waits a day on clock; false when ctx ended first.
+func waitDay(ctx context.Context, clock gateway.Clock) bool {
+	next := make(chan struct{})
+	stop := clock.AfterFunc(24*time.Hour, func() { close(next) })
+	select {
+	case <-ctx.Done():
+		stop()
+		return false
+	case <-next:
+		return true
 	}
 }
 

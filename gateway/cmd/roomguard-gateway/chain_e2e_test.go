@@ -29,44 +29,19 @@ func TestTamperedLogIsFound(t *testing.T) {
 	}
 	r.d.Stop()
 
-	db, err := sql.Open("sqlite3", r.cfg.Storage.Path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var triggers []string
-	rows, err := db.Query(`SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'events'`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var q string
-		rows.Scan(&q)
-		triggers = append(triggers, q)
-	}
-	rows.Close()
 	var edited, deleted int64
-	db.QueryRow(`SELECT seq FROM events WHERE type = 'window.opened' ORDER BY seq LIMIT 1`).Scan(&edited)
-	db.QueryRow(`SELECT seq FROM events WHERE type = 'window.closed' ORDER BY seq DESC LIMIT 1`).Scan(&deleted)
-	for _, q := range []string{`DROP TRIGGER events_no_update`, `DROP TRIGGER events_no_delete`,
-		fmt.Sprintf(`UPDATE events SET type = 'window.closed', payload = CAST(replace(CAST(payload AS TEXT), '"window.opened"', '"window.closed"') AS BLOB) WHERE seq = %d`, edited),
-		fmt.Sprintf(`DELETE FROM events WHERE seq = %d`, deleted)} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	for _, q := range triggers {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	db := tamper(t, r.cfg.Storage.Path, func(db *sql.DB) {
+		db.QueryRow(`SELECT seq FROM events WHERE type = 'window.opened' ORDER BY seq LIMIT 1`).Scan(&edited)
+		db.QueryRow(`SELECT seq FROM events WHERE type = 'window.closed' ORDER BY seq DESC LIMIT 1`).Scan(&deleted)
+		execAll(t, db, editSQL(edited), fmt.Sprintf(`DELETE FROM events WHERE seq = %d`, deleted))
+	})
 	var ok string
 	if db.QueryRow(`PRAGMA integrity_check`).Scan(&ok); ok != "ok" {
 		t.Fatalf("integrity_check: %s", ok)
 	}
 
 	out.Reset()
-	err = Main(context.Background(), []string{"log", "verify", "--db", r.cfg.Storage.Path}, &out, &out)
+	err := Main(context.Background(), []string{"log", "verify", "--db", r.cfg.Storage.Path}, &out, &out)
 	if err == nil || exitCode(err) != 1 || !strings.Contains(err.Error(), fmt.Sprintf("broken at seq %d:", edited+1)) {
 		t.Fatalf("log verify after the edit of seq %d: %v (exit %d)\n%s", edited, err, exitCode(err), out.String())
 	}
@@ -92,79 +67,56 @@ func TestRecomputedChainIsFound(t *testing.T) {
 		r.drive("window-1", s)
 	}
 	r.d.Stop()
-	db, err := sql.Open("sqlite3", r.cfg.Storage.Path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var triggers []string
-	rows, err := db.Query(`SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'events'`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var q string
-		rows.Scan(&q)
-		triggers = append(triggers, q)
-	}
-	rows.Close()
-	for _, q := range []string{`DROP TRIGGER events_no_update`, `DROP TRIGGER events_no_delete`} {
-		if _, err := db.Exec(q); err != nil {
+	forgedAt := uint64(0)
+	tamper(t, r.cfg.Storage.Path, func(db *sql.DB) {
+		// Every event again, the first window.opened now a window.closed, each
+		// prev and each checkpoint's head recomputed.
+		type row struct {
+			seq     uint64
+			payload []byte
+		}
+		var all []row
+		rows, err := db.Query(`SELECT seq, payload FROM events ORDER BY seq`)
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	// Every event again, the first window.opened now a window.closed, each
-	// prev and each checkpoint's head recomputed.
-	type row struct {
-		seq     uint64
-		payload []byte
-	}
-	var all []row
-	rows, err = db.Query(`SELECT seq, payload FROM events ORDER BY seq`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var x row
-		rows.Scan(&x.seq, &x.payload)
-		all = append(all, x)
-	}
-	rows.Close()
-	prev, edited, forgedAt := gateway.Genesis(r.room), false, uint64(0)
-	for _, x := range all {
-		var e gateway.Event
-		if err := json.Unmarshal(x.payload, &e); err != nil {
-			t.Fatal(err)
+		for rows.Next() {
+			var x row
+			rows.Scan(&x.seq, &x.payload)
+			all = append(all, x)
 		}
-		if !edited && e.Type == "window.opened" {
-			e.Type, edited = "window.closed", true
-		}
-		e.Prev = prev
-		if e.Type == "log.checkpoint" && edited {
-			var c gateway.Checkpoint
-			json.Unmarshal(e.Data, &c)
-			c.Head = prev
-			e.Data, _ = json.Marshal(c)
-			if forgedAt == 0 {
-				forgedAt = e.Seq
+		rows.Close()
+		prev, edited := gateway.Genesis(r.room), false
+		for _, x := range all {
+			var e gateway.Event
+			if err := json.Unmarshal(x.payload, &e); err != nil {
+				t.Fatal(err)
 			}
+			if !edited && e.Type == "window.opened" {
+				e.Type, edited = "window.closed", true
+			}
+			e.Prev = prev
+			if e.Type == "log.checkpoint" && edited {
+				var c gateway.Checkpoint
+				json.Unmarshal(e.Data, &c)
+				c.Head = prev
+				e.Data, _ = json.Marshal(c)
+				if forgedAt == 0 {
+					forgedAt = e.Seq
+				}
+			}
+			b, _ := json.Marshal(e)
+			if _, err := db.Exec(`UPDATE events SET type = ?, payload = ? WHERE seq = ?`, e.Type, b, x.seq); err != nil {
+				t.Fatal(err)
+			}
+			prev = gateway.ChainHash(b)
 		}
-		b, _ := json.Marshal(e)
-		if _, err := db.Exec(`UPDATE events SET type = ?, payload = ? WHERE seq = ?`, e.Type, b, x.seq); err != nil {
-			t.Fatal(err)
-		}
-		prev = gateway.ChainHash(b)
-	}
-	for _, q := range triggers {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	if forgedAt == 0 {
 		t.Fatal("no checkpoint after the edit: the stop logs one")
 	}
 	var out bytes.Buffer
-	err = Main(context.Background(), []string{"log", "verify", "--db", r.cfg.Storage.Path}, &out, &out)
+	err := Main(context.Background(), []string{"log", "verify", "--db", r.cfg.Storage.Path}, &out, &out)
 	if err == nil || exitCode(err) != 1 || !strings.Contains(err.Error(), fmt.Sprintf("seq %d: a checkpoint the room's key did not sign: forged", forgedAt)) {
 		t.Fatalf("log verify of a recomputed chain: %v\n%s", err, out.String())
 	}
@@ -178,28 +130,58 @@ func TestDailyVerificationFindsTampering(t *testing.T) {
 	for _, s := range []string{"open", "closed"} {
 		r.drive("window-1", s)
 	}
-	db, err := sql.Open("sqlite3", r.cfg.Storage.Path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var trigger string
-	if err := db.QueryRow(`SELECT sql FROM sqlite_master WHERE name = 'events_no_update'`).Scan(&trigger); err != nil {
-		t.Fatal(err)
-	}
 	var edited int64
-	if err := db.QueryRow(`SELECT seq FROM events WHERE type = 'window.opened'`).Scan(&edited); err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{`DROP TRIGGER events_no_update`,
-		fmt.Sprintf(`UPDATE events SET type = 'window.closed', payload = CAST(replace(CAST(payload AS TEXT), '"window.opened"', '"window.closed"') AS BLOB) WHERE seq = %d`, edited),
-		trigger} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
+	tamper(t, r.cfg.Storage.Path, func(db *sql.DB) {
+		if err := db.QueryRow(`SELECT seq FROM events WHERE type = 'window.opened'`).Scan(&edited); err != nil {
+			t.Fatal(err)
 		}
-	}
+		execAll(t, db, editSQL(edited))
+	})
 	r.clock.Advance(24 * time.Hour)
 	if a := r.retainedAlarm("log-tampered"); !strings.Contains(fmt.Sprint(a["detail"]), fmt.Sprintf("seq %d", edited+1)) {
 		t.Fatalf("the daily verification's alarm: %v", a)
 	}
+}
+
+// tamper opens a room's log as an attacker with the file would: the
+// append-only triggers dropped, edit run, the triggers put back. It
+// returns the open database.
+func tamper(t *testing.T, path string, edit func(db *sql.DB)) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	var triggers []string
+	rows, err := db.Query(`SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'events'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var q string
+		if err := rows.Scan(&q); err != nil {
+			t.Fatal(err)
+		}
+		triggers = append(triggers, q)
+	}
+	rows.Close()
+	execAll(t, db, `DROP TRIGGER events_no_update`, `DROP TRIGGER events_no_delete`)
+	edit(db)
+	execAll(t, db, triggers...)
+	return db
+}
+
+func execAll(t *testing.T, db *sql.DB, qs ...string) {
+	t.Helper()
+	for _, q := range qs {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
+// editSQL turns the window.opened at seq into a window.closed, row and bytes.
+func editSQL(seq int64) string {
+	return fmt.Sprintf(`UPDATE events SET type = 'window.closed', payload = CAST(replace(CAST(payload AS TEXT), '"window.opened"', '"window.closed"') AS BLOB) WHERE seq = %d`, seq)
 }

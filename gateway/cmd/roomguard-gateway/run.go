@@ -432,8 +432,13 @@ func (d *daemon) checkChain(room string) error {
 	if err != nil || brk == nil {
 		return err
 	}
+	return d.chainBroken(brk)
+}
+
+// chainBroken raises the log-tampered alarm for a broken link.
+func (d *daemon) chainBroken(brk *gateway.ChainBreak) error {
 	d.log.Error("the log's chain is broken", "at", brk.Seq, "why", brk.Reason)
-	_, err = d.room.Raise(gateway.AlarmLogTampered, "", fmt.Sprintf("the log's chain is broken at %v: roomguard-gateway log verify", brk))
+	_, err := d.room.Raise(gateway.AlarmLogTampered, "", fmt.Sprintf("the log's chain is broken at %v: roomguard-gateway log verify", brk))
 	return err
 }
 
@@ -441,23 +446,14 @@ func (d *daemon) checkChain(room string) error {
 // tail); a broken link raises the log-tampered alarm, once for each.
 func (d *daemon) verifyDaily(ctx context.Context, room string, clock gateway.Clock) {
 	told := map[uint64]bool{}
-	for {
-		next := make(chan struct{})
-		stop := clock.AfterFunc(24*time.Hour, func() { close(next) })
-		select {
-		case <-ctx.Done():
-			stop()
-			return
-		case <-next:
-		}
+	for waitDay(ctx, clock) {
 		brk, err := d.store.VerifyChainWith(&gateway.ChainVerifier{Room: room, Key: d.roomKey}, 1, 0)
 		switch {
 		case err != nil:
 			d.room.Fault("the daily verification of the log's chain", err)
 		case brk != nil && !told[brk.Seq]:
 			told[brk.Seq] = true
-			d.log.Error("the log's chain is broken", "at", brk.Seq, "why", brk.Reason)
-			if _, err := d.room.Raise(gateway.AlarmLogTampered, "", fmt.Sprintf("the log's chain is broken at %v: roomguard-gateway log verify", brk)); err != nil {
+			if err := d.chainBroken(brk); err != nil {
 				d.log.Error("log-tampered alarm not raised", "err", err)
 			}
 		}
