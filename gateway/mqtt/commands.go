@@ -123,10 +123,12 @@ func NewCommands(s *Session, target CommandTarget, limits gateway.Limits, auth *
 func (c *Commands) handle(topic string, payload []byte) {
 	name := topic[strings.Index(topic, "/cmd/")+len("/cmd/"):]
 	r := c.Execute(name, payload)
-	b, _ := json.Marshal(r)
-	tok := c.session.Client().Publish(c.session.topics.Reply(r.ID), 1, false, b)
-	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		c.log.Warn("reply not sent", "cmd", name, "id", r.ID, "err", tok.Error())
+	b, err := json.Marshal(r)
+	if err == nil {
+		err = c.session.publish(c.session.Client(), c.session.topics.Reply(r.ID), false, b)
+	}
+	if err != nil {
+		c.log.Warn("reply not sent", "cmd", name, "id", r.ID, "err", err)
 	}
 }
 

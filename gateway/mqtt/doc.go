@@ -23,6 +23,7 @@ func (t Topics) SimInput(id string) string { return t.Root() + "/sim/input/" + i
 func (t Topics) SimInputFilter() string    { return t.Root() + "/sim/input/+" }
 func (t Topics) SimPorts() string          { return t.Root() + "/sim/ports" }
 func (t Topics) Mode() string              { return t.Root() + "/mode" }
+func (t Topics) Head() string              { return t.Root() + "/head" }
 func (t Topics) Alarm(id string) string    { return t.Root() + "/alarms/" + id }
 func (t Topics) SealReport(id string) string {
 	return t.Root() + "/seal-reports/" + id

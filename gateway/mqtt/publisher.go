@@ -33,6 +33,9 @@ type Publisher struct {
 	Window int
 	// MarkEvery bounds how often the cursor is written (one fsync each).
 	MarkEvery time.Duration
+	// Drained, when set, is called each time every event logged so far is
+	// on the broker (the room then publishes its signed head: Retained.Head).
+	Drained func()
 }
 
 // NewPublisher returns a publisher of outbox on session.
@@ -79,7 +82,7 @@ func (p *Publisher) Run(ctx context.Context) (err error) {
 func (p *Publisher) stream(ctx context.Context, epoch uint64, changed <-chan struct{}, confirmed, marked uint64) (uint64, uint64) {
 	topic := p.session.topics.Events()
 	client := p.session.Client() // the client of this epoch
-	sent := confirmed
+	sent, drained := confirmed, uint64(0)
 	var queue []inflight
 	lastMark := time.Now()
 	mark := func(force bool) {
@@ -111,6 +114,10 @@ func (p *Publisher) stream(ctx context.Context, epoch uint64, changed <-chan str
 		}
 		if len(queue) == 0 {
 			mark(true)
+			if p.Drained != nil && confirmed > drained {
+				p.Drained()
+				drained = confirmed
+			}
 			select {
 			case <-ctx.Done():
 				return confirmed, marked

@@ -87,6 +87,9 @@ type SessionOpts struct {
 	Sim     bool
 	Clock   gateway.Clock
 	Log     *slog.Logger
+	// Prover signs the status, the last will, the retained state and the
+	// replies with the room's key (nil: unsigned, for tests of other things).
+	Prover *Prover
 }
 
 // Status is the payload of roomguard/<room>/status.
@@ -98,6 +101,7 @@ type Status struct {
 	Sim     *bool  `json:"sim,omitempty"`
 	Since   string `json:"since,omitempty"`
 	Reason  string `json:"reason,omitempty"`
+	Key     string `json:"key,omitempty"` // online: the room's public key, for a console to pin
 }
 
 // Session is the gateway's connection to its broker.
@@ -132,9 +136,7 @@ func NewSession(o SessionOpts) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	will, _ := json.Marshal(Status{State: "offline", Room: o.Room, Reason: "connection lost"})
-	po.SetBinaryWill(s.topics.Status(), will, 1, true).
-		SetConnectionLostHandler(func(_ paho.Client, err error) {
+	po.SetConnectionLostHandler(func(_ paho.Client, err error) {
 			s.log.Warn("mqtt connection lost", "err", err)
 			s.setUp(false)
 			select {
@@ -245,9 +247,14 @@ func (s *Session) Run(ctx context.Context) {
 	}
 	client := s.Client()
 	if client.IsConnectionOpen() {
-		offline, _ := json.Marshal(Status{State: "offline", Room: s.opts.Room, Name: s.opts.Name,
+		offline, err := json.Marshal(Status{State: "offline", Room: s.opts.Room, Name: s.opts.Name,
 			Since: s.opts.Clock.Now().Format(gateway.TimeFormat), Reason: "shutdown"})
-		client.Publish(s.topics.Status(), 1, true, offline).WaitTimeout(2 * time.Second)
+		if err == nil {
+			err = s.publish(client, s.topics.Status(), true, offline)
+		}
+		if err != nil {
+			s.log.Warn("offline status not sent; the last will says it", "err", err)
+		}
 	}
 	s.setUp(false)
 	client.Disconnect(250)
@@ -262,6 +269,18 @@ func (s *Session) connect() error {
 	// new connection, a publish queued while the old one was dropping —
 	// ahead of the outbox's resend from its cursor, out of seq order.
 	s.Client().Disconnect(0)
+	// The last will is signed at every connection, as of the head then: a
+	// console tells it from a forged "offline", and an "online" of this
+	// connection (same head, same since) from a replay after it.
+	since := s.opts.Clock.Now().Format(gateway.TimeFormat)
+	will, err := json.Marshal(Status{State: "offline", Room: s.opts.Room, Since: since, Reason: "connection lost"})
+	if err == nil {
+		will, err = s.prove(s.topics.Status(), will)
+	}
+	if err != nil {
+		return fmt.Errorf("the last will: %w", err)
+	}
+	s.po.SetBinaryWill(s.topics.Status(), will, 1, true)
 	client := paho.NewClient(s.po)
 	tok := client.Connect()
 	if !tok.WaitTimeout(15 * time.Second) {
@@ -286,9 +305,15 @@ func (s *Session) connect() error {
 	// Online only once the commands are subscribed: a dashboard that sees
 	// the room online may send it a command at once.
 	sim := s.opts.Sim
-	online, _ := json.Marshal(Status{State: "online", Room: s.opts.Room, Name: s.opts.Name, Version: s.opts.Version,
-		Sim: &sim, Since: s.opts.Clock.Now().Format(gateway.TimeFormat)})
-	if err := wait(client.Publish(s.topics.Status(), 1, true, online)); err != nil {
+	st := Status{State: "online", Room: s.opts.Room, Name: s.opts.Name, Version: s.opts.Version, Sim: &sim, Since: since}
+	if s.opts.Prover != nil {
+		st.Key = s.opts.Prover.Public()
+	}
+	online, err := json.Marshal(st)
+	if err == nil {
+		err = s.publish(client, s.topics.Status(), true, online)
+	}
+	if err != nil {
 		client.Disconnect(0)
 		return fmt.Errorf("publish status: %w", err)
 	}

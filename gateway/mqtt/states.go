@@ -3,6 +3,7 @@ package mqtt
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sync"
 
 	"github.com/roomguard/roomguard/gateway"
@@ -52,6 +53,13 @@ func (p *Retained) Set(topic string, payload []byte) {
 func (p *Retained) DeviceState(st gateway.DeviceState) {
 	b, _ := json.Marshal(st)
 	p.Set(p.session.topics.Device(st.Device), b)
+}
+
+// Head publishes the room's chain head, signed (Prover): a consumer that
+// holds it knows every event up to it for the room's own. Called whenever
+// the events published catch up with the log (Publisher.Drained).
+func (p *Retained) Head() {
+	p.Set(p.session.topics.Head(), fmt.Appendf(nil, `{"room":%q}`, p.session.opts.Room))
 }
 
 // Mode implements gateway.PanelSink.
@@ -127,7 +135,10 @@ func (p *Retained) Run(ctx context.Context) {
 		p.dirty = map[string]bool{}
 		p.mu.Unlock()
 		for _, m := range batch {
-			err := wait(p.session.Client().Publish(m.topic, 1, true, m.payload))
+			err := p.session.publish(p.session.Client(), m.topic, true, m.payload)
+			if err != nil {
+				p.session.log.Warn("retained state not sent; sent again at the next change or connection", "topic", m.topic, "err", err)
+			}
 			p.mu.Lock()
 			switch {
 			case err != nil:

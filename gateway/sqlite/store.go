@@ -38,6 +38,7 @@ type Store struct {
 	lastHash   string                             // the chain's head: the next event's prev (gateway.ChainHash); writer-owned too
 	roomKey    atomic.Pointer[ed25519.PrivateKey] // signs log.checkpoint events (SignCheckpointsWith)
 	checked    uint64                             // the seq the last checkpoint covers (writer-owned)
+	head       atomic.Pointer[chainHead]          // lastSeq and lastHash for other goroutines (Head)
 	appended   chan struct{}
 	insert     *sql.Stmt            // one row
 	insertMany *sql.Stmt            // insertChunk rows
@@ -93,6 +94,7 @@ func Open(path, room string, clock gateway.Clock) (*Store, error) {
 	default:
 		s.lastHash = gateway.ChainHash(head)
 	}
+	s.head.Store(&chainHead{s.lastSeq, s.lastHash})
 	if s.insert, err = w.Prepare(insertSQL(1)); err == nil {
 		s.insertMany, err = w.Prepare(insertSQL(insertChunk))
 	}
@@ -165,6 +167,18 @@ func (s *Store) checkpointNow() {
 	if err := s.commit([]*job{{events: []gateway.Event{{Type: "log.checkpoint", Severity: gateway.SeverityInfo}}}}); err != nil {
 		s.checked = s.lastSeq // not before another CheckpointEvery events: a failing log is not hammered
 	}
+}
+
+type chainHead struct {
+	seq  uint64
+	hash string
+}
+
+// Head is the chain's head now: the last event committed and its hash
+// (the genesis with seq 0 for an empty log).
+func (s *Store) Head() (seq uint64, hash string) {
+	h := s.head.Load()
+	return h.seq, h.hash
 }
 
 // Path is the file the log lives in.
@@ -340,6 +354,7 @@ func (s *Store) commit(batch []*job) error {
 	}
 	added := seq > s.lastSeq
 	s.lastSeq, s.lastHash, s.checked = seq, head, checked
+	s.head.Store(&chainHead{seq, head})
 	if added {
 		select {
 		case s.appended <- struct{}{}:

@@ -125,6 +125,15 @@ func TestGatewayWithMosquitto(t *testing.T) {
 	})
 	sub.checkSchemas()
 	late.checkSchemas()
+	// Everything but the events is the room's signed word, the last will
+	// included (issue 18): the status, the head, the mode, the devices.
+	for _, s := range []*subscriber{sub, late} {
+		s.mu.Lock()
+		if s.key == nil || s.proven < 5 || s.latest["roomguard/"+room+"/head"] == nil {
+			t.Errorf("signed messages: key %v, %d verified, head %s", s.key, s.proven, s.latest["roomguard/"+room+"/head"])
+		}
+		s.mu.Unlock()
+	}
 
 	// What the subscriber saw is exactly what was logged.
 	r, err := sqlite.OpenReader(db)

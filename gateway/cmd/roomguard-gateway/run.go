@@ -204,6 +204,7 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 			KeepAlive: cfg.MQTT.KeepAlive.D()},
 		Room: cfg.Room.ID, Name: cfg.Room.Name,
 		Version: version, Sim: o.Sim, Clock: clock, Log: log.With("part", "mqtt"),
+		Prover: &mqtt.Prover{Room: cfg.Room.ID, Key: roomKey, Head: d.store.Head},
 	})
 	if err != nil {
 		return nil, err
@@ -322,6 +323,7 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	d.bgWG.Add(3)
 	go func() { defer d.bgWG.Done(); d.session.Run(sessionCtx) }()
 	publisher := mqtt.NewPublisher(d.session, d.store)
+	publisher.Drained = states.Head
 	go func() {
 		defer d.bgWG.Done()
 		if err := publisher.Run(pubCtx); err != nil {

@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/schemas"
 )
 
@@ -26,6 +28,8 @@ type subscriber struct {
 	retained map[string][]byte
 	latest   map[string][]byte
 	invalid  []string
+	key      ed25519.PublicKey // the room's, from its first online status
+	proven   int               // messages whose proof the key verified
 }
 
 type event struct {
@@ -82,6 +86,36 @@ func (s *subscriber) handle(_ paho.Client, m paho.Message) {
 			s.invalid = append(s.invalid, fmt.Sprintf("%s: %v: %s", topic, err, payload))
 		}
 	}
+	s.checkProof(parts, payload)
+}
+
+// checkProof checks that everything the room says besides its events (and
+// the simulation's and the commands' topics) carries its signature: the
+// room's key is taken from its first online status.
+func (s *subscriber) checkProof(parts []string, payload []byte) {
+	if len(parts) < 3 || len(payload) == 0 {
+		return
+	}
+	switch parts[2] {
+	case "events", "resend", "cmd", "sim":
+		return
+	}
+	rest := strings.Join(parts[2:], "/")
+	if s.key == nil && rest == "status" {
+		var st struct{ Key string }
+		json.Unmarshal(payload, &st)
+		if k, err := gateway.ParsePublicKey(st.Key); err == nil {
+			s.key = k
+		}
+	}
+	if s.key == nil {
+		return // a status from before this room's key, retained by the broker
+	}
+	if _, _, err := gateway.OpenProof(s.key, parts[1], rest, payload); err != nil {
+		s.invalid = append(s.invalid, fmt.Sprintf("%s: not the room's word: %v: %s", strings.Join(parts, "/"), err, payload))
+		return
+	}
+	s.proven++
 }
 
 // waitFor polls cond until it holds or 60 s pass.
