@@ -137,13 +137,13 @@ func NewSession(o SessionOpts) (*Session, error) {
 		return nil, err
 	}
 	po.SetConnectionLostHandler(func(_ paho.Client, err error) {
-			s.log.Warn("mqtt connection lost", "err", err)
-			s.setUp(false)
-			select {
-			case s.lost <- struct{}{}:
-			default:
-			}
-		})
+		s.log.Warn("mqtt connection lost", "err", err)
+		s.setUp(false)
+		select {
+		case s.lost <- struct{}{}:
+		default:
+		}
+	})
 	s.po = po
 	s.client = paho.NewClient(po)
 	return s, nil
