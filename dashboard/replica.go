@@ -27,6 +27,10 @@ type RoomRecord struct {
 	Conflicts int64  // events refused because their seq was held with another id
 	FirstSeen time.Time
 	LastEvent time.Time
+	// Verified is the seq through which the room's signed chain vouches
+	// for the replica's events (issue 18), as of VerifiedAt.
+	Verified   uint64
+	VerifiedAt time.Time
 }
 
 // Gap is a range of seqs the replica misses.

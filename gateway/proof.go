@@ -84,8 +84,8 @@ func Unprove(payload []byte) (body []byte, p Proof, err error) {
 	case len(prefix) == 1 && prefix[0] == '{':
 		body = []byte("{}")
 	case len(prefix) > 1 && prefix[0] == '{' && prefix[len(prefix)-1] == ',':
-		body = append(bytes.TrimSpace(prefix[:len(prefix)-1]), '}')
-		body = append([]byte(nil), body...)
+		inner := bytes.TrimSpace(prefix[:len(prefix)-1])
+		body = append(append(make([]byte, 0, len(inner)+1), inner...), '}') // a copy: the payload is left as it came
 	default:
 		return nil, p, fmt.Errorf("the proof is not the payload's last member")
 	}

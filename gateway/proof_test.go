@@ -16,7 +16,11 @@ func TestProof(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		sent := string(p)
 		got, proof, err := OpenProof(pub, "r1", "status", p)
+		if string(p) != sent {
+			t.Fatalf("opening changed the payload: %s", p)
+		}
 		if err != nil || string(got) != strings.TrimSpace(body) || proof.Seq != 7 || proof.Head != head {
 			t.Fatalf("%s: opened %s %+v %v", p, got, proof, err)
 		}

@@ -7,6 +7,7 @@ package mqtt
 import (
 	"cmp"
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -28,7 +29,7 @@ import (
 // roomTopics are what the console reads of every room (after
 // roomguard/+/): its events, its retained state and the replies. Re-sent
 // events come on resend/<requester>, this console's own.
-var roomTopics = []string{"events", "status", "mode", "occupancy", "personnel", "carriers", "carriers/+",
+var roomTopics = []string{"events", "status", "head", "mode", "occupancy", "personnel", "carriers", "carriers/+",
 	"devices/+", "alarms/+", "inventories/+", "seal-reports/+", "reply/+"}
 
 // requesterID makes the console's account (its client id on a broker with
@@ -93,11 +94,22 @@ type Link struct {
 	catchUp   map[string]bool      // rooms to ask for the events after their last
 	inflight  map[string]*request  // the re-send each room was asked for and has not fully delivered
 	notBefore map[string]time.Time // rooms not to be asked again before then
+
+	// The rooms an admin pinned the key of, and what the console believes
+	// of each (issue 18): events only once the room vouched for them, state
+	// and replies only under its signature.
+	wmu         sync.Mutex
+	keys        map[string]ed25519.PublicKey
+	witness     map[string]*dashboard.Witness // the feed's
+	expectSince map[string]time.Time          // the feed's: since when a room vouched for events not here yet
+	batch       []sqlite.Message              // the feed's: events to store
 }
 
 type message struct {
 	room, rest string
 	payload    []byte
+	proof      gateway.Proof // rest "anchor": a reply's verified proof
+	forged     string        // rest "forged/<topic>": why it is not the room's
 }
 
 // Connect starts the link; it keeps reconnecting until Close.
@@ -113,9 +125,21 @@ func Connect(o LinkOpts) (*Link, error) {
 	}
 	l := &Link{opts: o, log: o.Log, in: make(chan message, 8192), kick: make(chan struct{}, 1), done: make(chan struct{}),
 		requester: requesterID(cmp.Or(o.Username, o.ClientID)), pending: map[string]func([]byte){}, online: map[string]bool{},
-		gapSeen: map[string]time.Time{}, catchUp: map[string]bool{}, inflight: map[string]*request{}, notBefore: map[string]time.Time{}}
+		gapSeen: map[string]time.Time{}, catchUp: map[string]bool{}, inflight: map[string]*request{}, notBefore: map[string]time.Time{},
+		keys: map[string]ed25519.PublicKey{}, witness: map[string]*dashboard.Witness{}, expectSince: map[string]time.Time{}}
 	if l.log == nil {
 		l.log = slog.Default()
+	}
+	keys, err := o.Store.RoomKeys()
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range keys {
+		if k.Pinned != "" {
+			if l.keys[k.Room], err = gateway.ParsePublicKey(k.Pinned); err != nil {
+				return nil, fmt.Errorf("room %s: the pinned key: %w", k.Room, err)
+			}
+		}
 	}
 	po, err := o.Conn.ClientOptions()
 	if err != nil {
@@ -195,6 +219,14 @@ func (l *Link) receive(topic string, payload []byte) {
 	}
 	room, rest := parts[1], parts[2]
 	if id, ok := strings.CutPrefix(rest, "reply/"); ok {
+		if key := l.key(room); key != nil {
+			_, proof, err := gateway.OpenProof(key, room, rest, payload)
+			if err != nil { // not the room's answer: the caller waits for the real one
+				l.queue(message{room: room, rest: "forged/" + rest, payload: payload, forged: "a reply the room's key did not sign: " + err.Error()})
+				return
+			}
+			l.queue(message{room: room, rest: "anchor", proof: proof})
+		}
 		l.mu.Lock()
 		take := l.pending[id]
 		l.mu.Unlock()
@@ -209,17 +241,45 @@ func (l *Link) receive(topic string, payload []byte) {
 	if rest != "events" && kindOf(rest) == "" {
 		return // commands, simulation inputs, others' re-sends
 	}
+	l.queue(message{room: room, rest: rest, payload: payload})
+}
+
+// queue hands a message to the feed.
+func (l *Link) queue(m message) {
 	select {
-	case l.in <- message{room: room, rest: rest, payload: payload}:
+	case l.in <- m:
 		l.received.Add(1)
 	case <-l.done:
 	}
 }
 
+// key is a room's pinned key (nil: not pinned; believed as it comes).
+func (l *Link) key(room string) ed25519.PublicKey {
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
+	return l.keys[room]
+}
+
+// PinKey makes key (base64, as the room's status offers it) the one room
+// is verified against from now on, confirmed by the admin by.
+func (l *Link) PinKey(room, key, by string) error {
+	k, err := gateway.ParsePublicKey(key)
+	if err != nil {
+		return gateway.Errorf(gateway.EINVALID, "room %s: %v", room, err)
+	}
+	if err := l.opts.Store.PinKey(room, key, by); err != nil {
+		return err
+	}
+	l.wmu.Lock()
+	l.keys[room] = k
+	l.wmu.Unlock()
+	return nil
+}
+
 // kindOf maps a state topic (after roomguard/<room>/) to its retained kind.
 func kindOf(rest string) string {
 	switch rest {
-	case "status", "mode", "occupancy", "personnel", "carriers":
+	case "status", "mode", "occupancy", "personnel", "carriers", "head":
 		return rest
 	}
 	kind, _, ok := strings.Cut(rest, "/")
@@ -236,53 +296,45 @@ func kindOf(rest string) string {
 }
 
 // feed is the one goroutine that writes what arrives into the replica:
-// events in batches (one transaction each), state as it comes.
+// events in batches (one transaction each), state as it comes. For a room
+// whose key is pinned it first checks each against the room's word
+// (issue 18): events go through the room's witness, state and replies must
+// carry the room's proof, and what does not is quarantined.
 func (l *Link) feed() {
 	defer l.wg.Done()
-	var batch []sqlite.Message
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	consumed := 0
 	flush := func() {
-		if len(batch) == 0 {
-			return
+		if len(l.batch) > 0 {
+			l.store()
 		}
-		res, err := l.opts.Store.Ingest(batch)
-		defer l.took(len(batch))
-		batch = batch[:0]
-		if err != nil {
-			l.log.Error("replica: events not stored; the gap filler will ask for them again", "err", err)
-			return
-		}
-		for _, r := range res.Rejected {
-			l.log.Warn("replica: event refused", "room", r.Room, "reason", r.Reason)
-		}
-		if res.Conflicts > 0 {
-			l.log.Error("replica: events whose seq is held with another id (was a gateway's log replaced?)", "count", res.Conflicts)
-		}
-		for _, r := range res.Stored {
-			if r.Type == "alarm.closed" {
-				l.closeAlarm(r)
-			}
-		}
-		if len(res.Stored) > 0 && l.opts.Stored != nil {
-			l.opts.Stored(res.Stored)
+		if consumed > 0 {
+			l.took(consumed)
+			consumed = 0
 		}
 	}
 	for {
 		var m message
 		select {
 		case m = <-l.in:
+		case <-tick.C:
+			l.sweep()
+			flush()
+			continue
 		case <-l.done:
 			flush()
 			return
 		}
 		for {
 			if m.rest == "events" {
-				batch = append(batch, sqlite.Message{Room: m.room, Payload: m.payload})
+				l.event(m)
 			} else {
 				flush()
 				l.state(m)
-				l.took(1)
 			}
-			if len(batch) >= 1000 {
+			consumed++
+			if len(l.batch) >= 1000 {
 				flush()
 			}
 			select {
@@ -294,6 +346,154 @@ func (l *Link) feed() {
 		}
 		flush()
 	}
+}
+
+// store writes the batch of events into the replica.
+func (l *Link) store() {
+	res, err := l.opts.Store.Ingest(l.batch)
+	l.batch = l.batch[:0]
+	for room, w := range l.witness {
+		w.Stored()
+		if err == nil && w.Vouched() > 0 {
+			if err := l.opts.Store.Vouched(room, w.Vouched(), l.opts.Clock.Now()); err != nil {
+				l.log.Error("replica: chain status not stored", "room", room, "err", err)
+			}
+		}
+	}
+	if err != nil {
+		l.log.Error("replica: events not stored; the gap filler will ask for them again", "err", err)
+		return
+	}
+	for _, r := range res.Rejected {
+		l.log.Warn("replica: event refused", "room", r.Room, "reason", r.Reason)
+	}
+	if res.Conflicts > 0 {
+		l.log.Error("replica: events whose seq is held with another id (was a gateway's log replaced?)", "count", res.Conflicts)
+	}
+	for _, r := range res.Stored {
+		if r.Type == "alarm.closed" {
+			l.closeAlarm(r)
+		}
+	}
+	if len(res.Stored) > 0 && l.opts.Stored != nil {
+		l.opts.Stored(res.Stored)
+	}
+}
+
+// witnessOf is a pinned room's witness (the feed's).
+func (l *Link) witnessOf(room string) *dashboard.Witness {
+	w := l.witness[room]
+	if w == nil {
+		rec, _ := l.opts.Store.Room(room)
+		w = dashboard.NewWitness(rec.High, func(seq uint64) (string, string, bool, error) { return l.opts.Store.HeldLink(room, seq) })
+		l.witness[room] = w
+	}
+	return w
+}
+
+// event takes an event in: into the batch, once its room vouches for it.
+func (l *Link) event(m message) {
+	if l.key(m.room) == nil {
+		l.batch = append(l.batch, sqlite.Message{Room: m.room, Payload: m.payload})
+		return
+	}
+	var e struct {
+		Seq  uint64 `json:"seq"`
+		Prev string `json:"prev"`
+		Room string `json:"room"`
+	}
+	if err := json.Unmarshal(m.payload, &e); err != nil || e.Seq == 0 || e.Room != m.room {
+		l.forged(m.room, "events", []dashboard.Forgery{{Seq: e.Seq, Reason: "not an event of this room", Payload: m.payload}})
+		return
+	}
+	take, forged, err := l.witnessOf(m.room).Event(e.Seq, e.Prev, m.payload, l.opts.Clock.Now())
+	l.vouched(m.room, "events", take, forged, err)
+}
+
+// anchor takes a head the room signed.
+func (l *Link) anchor(room string, p gateway.Proof) {
+	take, forged, err := l.witnessOf(room).Anchor(p.Seq, p.Head)
+	l.vouched(room, "head", take, forged, err)
+}
+
+// vouched acts on the witness's answer: the events to store, the forgeries
+// to quarantine; and asks the room for what it vouched for and the console
+// has not received (after GapGrace: it is often only a little behind).
+func (l *Link) vouched(room, topic string, take []dashboard.Message, forged []dashboard.Forgery, err error) {
+	if err != nil {
+		l.log.Error("replica: the room's chain could not be checked", "room", room, "err", err)
+		return
+	}
+	for _, m := range take {
+		l.batch = append(l.batch, sqlite.Message{Room: room, Payload: m.Payload})
+	}
+	if len(forged) > 0 {
+		l.forged(room, topic, forged)
+	}
+	l.awaiting(room, l.opts.Clock.Now())
+}
+
+// awaiting notes whether the room vouched for events not here yet, and
+// asks for them once they are GapGrace late.
+func (l *Link) awaiting(room string, now time.Time) {
+	w := l.witness[room]
+	if w == nil || !w.Expecting() {
+		delete(l.expectSince, room)
+		return
+	}
+	since, ok := l.expectSince[room]
+	if !ok {
+		l.expectSince[room] = now
+		return
+	}
+	if now.Sub(since) >= l.opts.GapGrace {
+		l.expectSince[room] = now
+		l.mu.Lock()
+		l.catchUp[room] = true
+		l.mu.Unlock()
+		l.wake()
+	}
+}
+
+// sweep, every second, quarantines the events a room never vouched for and
+// asks for the ones it vouched for that are late.
+func (l *Link) sweep() {
+	now := l.opts.Clock.Now()
+	for room, w := range l.witness {
+		if forged := w.Sweep(now); len(forged) > 0 {
+			l.forged(room, "events", forged)
+		}
+		l.awaiting(room, now)
+	}
+}
+
+// forged keeps what a room did not say in quarantine and raises the room's
+// room-forgery alarm on the console.
+func (l *Link) forged(room, topic string, forged []dashboard.Forgery) {
+	for _, f := range forged {
+		l.log.Error("room forgery: quarantined", "room", room, "topic", topic, "seq", f.Seq, "reason", f.Reason)
+	}
+	if err := l.opts.Store.Quarantine(room, topic, forged); err != nil {
+		l.log.Error("replica: quarantine not stored", "room", room, "err", err)
+	}
+	old, err := l.opts.Store.RetainedPayload(room, "alarms", dashboard.ForgeryAlarm)
+	if err != nil {
+		l.log.Error("replica: room-forgery alarm", "room", room, "err", err)
+	}
+	last := forged[len(forged)-1]
+	detail := fmt.Sprintf("%s: %s", topic, last.Reason)
+	if last.Seq > 0 {
+		detail = fmt.Sprintf("%s seq %d: %s", topic, last.Seq, last.Reason)
+	}
+	if len(forged) > 1 {
+		detail += fmt.Sprintf(" (and %d more)", len(forged)-1)
+	}
+	alarm, err := dashboard.RaiseForgery(room, old, detail, l.opts.Clock.Now())
+	if err != nil {
+		l.log.Error("replica: room-forgery alarm", "room", room, "err", err)
+		return
+	}
+	l.keep(dashboard.Retained{Room: room, Kind: "alarms", Key: dashboard.ForgeryAlarm, Payload: alarm, Updated: l.opts.Clock.Now()})
 }
 
 // took counts n messages the feed has taken in, and wakes the gap filler
@@ -309,10 +509,47 @@ func (l *Link) took(n int) {
 	}
 }
 
-// state keeps a retained state message.
+// state keeps a retained state message. A pinned room's must carry its
+// proof, newer than the one held (an older one sent again is a replay); its
+// head vouches for the room's events; an empty one (a cleared topic) is
+// left alone: a closing comes from the chain (alarm.closed).
 func (l *Link) state(m message) {
+	switch {
+	case m.rest == "anchor":
+		l.anchor(m.room, m.proof)
+		return
+	case strings.HasPrefix(m.rest, "forged/"):
+		l.forged(m.room, strings.TrimPrefix(m.rest, "forged/"), []dashboard.Forgery{{Reason: m.forged, Payload: m.payload}})
+		return
+	}
 	kind := kindOf(m.rest)
 	_, key, _ := strings.Cut(m.rest, "/")
+	if pinned := l.key(m.room); pinned != nil {
+		if len(m.payload) == 0 {
+			l.log.Debug("a cleared topic: believed only from the room's chain", "room", m.room, "topic", m.rest)
+			return
+		}
+		_, proof, err := gateway.OpenProof(pinned, m.room, m.rest, m.payload)
+		if err != nil {
+			l.forged(m.room, m.rest, []dashboard.Forgery{{Reason: "not signed by the room's key: " + err.Error(), Payload: m.payload}})
+			return
+		}
+		if m.rest != "head" {
+			old, err := l.opts.Store.RetainedPayload(m.room, kind, key)
+			if err != nil {
+				l.log.Error("replica: state not checked", "room", m.room, "topic", m.rest, "err", err)
+				return
+			}
+			if why := replayed(kind, old, m.payload, proof); why != "" {
+				l.forged(m.room, m.rest, []dashboard.Forgery{{Seq: proof.Seq, Reason: why, Payload: m.payload}})
+				return
+			}
+		}
+		l.anchor(m.room, proof)
+	}
+	if m.rest == "head" {
+		return
+	}
 	r := dashboard.Retained{Room: m.room, Kind: kind, Key: key, Payload: m.payload, Updated: l.opts.Clock.Now()}
 	if kind == "status" {
 		var st gwmqtt.Status
@@ -320,6 +557,11 @@ func (l *Link) state(m message) {
 			if st.Name != "" {
 				if err := l.opts.Store.SetRoomName(m.room, st.Name); err != nil {
 					l.log.Error("replica: room name", "room", m.room, "err", err)
+				}
+			}
+			if st.Key != "" && l.key(m.room) == nil {
+				if err := l.opts.Store.SeeKey(m.room, st.Key); err != nil {
+					l.log.Error("replica: room key", "room", m.room, "err", err)
 				}
 			}
 			l.mu.Lock()
@@ -333,6 +575,36 @@ func (l *Link) state(m message) {
 		}
 	}
 	l.keep(r)
+}
+
+// replayed says why a signed state is not news (empty: it is): its proof
+// is older than the one of the state held. A status at the same head is
+// ordered by its since, and at the same since the last will wins over the
+// online it was signed with.
+func replayed(kind string, old, payload []byte, p gateway.Proof) string {
+	_, held, err := gateway.Unprove(old)
+	if err != nil {
+		return ""
+	}
+	if p.Seq < held.Seq {
+		return fmt.Sprintf("a replay: signed at seq %d, the state held at seq %d", p.Seq, held.Seq)
+	}
+	if kind != "status" || p.Seq > held.Seq {
+		return ""
+	}
+	var a, b gwmqtt.Status
+	if json.Unmarshal(old, &a) != nil || json.Unmarshal(payload, &b) != nil {
+		return ""
+	}
+	ta, errA := time.Parse(time.RFC3339, a.Since)
+	tb, errB := time.Parse(time.RFC3339, b.Since)
+	switch {
+	case errA != nil || errB != nil:
+		return ""
+	case tb.Before(ta), tb.Equal(ta) && a.State == "offline" && b.State == "online":
+		return "a replay: a status older than the one held"
+	}
+	return ""
 }
 
 func (l *Link) keep(r dashboard.Retained) {

@@ -41,7 +41,7 @@ type IngestResult struct {
 }
 
 func (s *Store) loadRooms() error {
-	rows, err := s.w.Query(`SELECT room, name, through, high, events, lost, conflicts, first_seen_ms, last_event_ms FROM rooms`)
+	rows, err := s.w.Query(`SELECT room, name, through, high, events, lost, conflicts, first_seen_ms, last_event_ms, verified_seq, verified_ms FROM rooms`)
 	if err != nil {
 		return err
 	}
@@ -49,11 +49,14 @@ func (s *Store) loadRooms() error {
 	s.rooms = map[string]*roomState{}
 	for rows.Next() {
 		var r roomState
-		var first, last int64
-		if err := rows.Scan(&r.Room, &r.Name, &r.Through, &r.High, &r.Events, &r.Lost, &r.Conflicts, &first, &last); err != nil {
+		var first, last, verified int64
+		if err := rows.Scan(&r.Room, &r.Name, &r.Through, &r.High, &r.Events, &r.Lost, &r.Conflicts, &first, &last, &r.Verified, &verified); err != nil {
 			return err
 		}
 		r.FirstSeen, r.LastEvent = time.UnixMilli(first), time.UnixMilli(last)
+		if verified > 0 {
+			r.VerifiedAt = time.UnixMilli(verified)
+		}
 		s.rooms[r.Room] = &r
 	}
 	if err := rows.Err(); err != nil {
@@ -253,11 +256,16 @@ func (s *Store) checkSame(tx *sql.Tx, r *roomState, e gateway.Event, res *Ingest
 }
 
 func saveRoom(tx *sql.Tx, r *roomState) error {
-	_, err := tx.Exec(`INSERT INTO rooms (room, name, through, high, events, lost, conflicts, first_seen_ms, last_event_ms)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+	var verified int64
+	if !r.VerifiedAt.IsZero() {
+		verified = r.VerifiedAt.UnixMilli()
+	}
+	_, err := tx.Exec(`INSERT INTO rooms (room, name, through, high, events, lost, conflicts, first_seen_ms, last_event_ms, verified_seq, verified_ms)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (room) DO UPDATE SET name = excluded.name, through = excluded.through, high = excluded.high,
-			events = excluded.events, lost = excluded.lost, conflicts = excluded.conflicts, last_event_ms = excluded.last_event_ms`,
-		r.Room, r.Name, r.Through, r.High, r.Events, r.Lost, r.Conflicts, r.FirstSeen.UnixMilli(), r.LastEvent.UnixMilli())
+			events = excluded.events, lost = excluded.lost, conflicts = excluded.conflicts, last_event_ms = excluded.last_event_ms,
+			verified_seq = excluded.verified_seq, verified_ms = excluded.verified_ms`,
+		r.Room, r.Name, r.Through, r.High, r.Events, r.Lost, r.Conflicts, r.FirstSeen.UnixMilli(), r.LastEvent.UnixMilli(), r.Verified, verified)
 	if err != nil {
 		return fmt.Errorf("sqlite: save room %s: %w", r.Room, err)
 	}

@@ -1,0 +1,277 @@
+package dashboard
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/roomguard/roomguard/gateway"
+)
+
+// A console believes a room's event only once the room vouches for it
+// (issue 18). Anyone on the broker can publish an event with the next seq
+// and the right prev (the hash of an event everybody saw), so the chain
+// alone proves nothing going up. It proves everything going down: the room
+// signs its chain's head (the head topic, and the proof on every retained
+// state and reply), and an event whose hash is the head the room signed at
+// its seq is the room's, and so is the one whose hash is its prev, and so
+// on down. A Witness keeps, for one room, the events not yet vouched for
+// (pending) and the hashes the next events down must have (expected).
+
+// Forgery is something the room did not say: an event or a message
+// quarantined, and why.
+type Forgery struct {
+	Seq     uint64
+	Reason  string
+	Payload []byte
+}
+
+// WitnessWait is how long an event may wait for the room's word while the
+// room keeps vouching for others: the room signs its head each time its
+// events are all on the broker, so a real event is vouched for within a
+// batch, or, when the one above it was lost on the way, once the gap filler
+// brought that; one that is not by then is a forgery.
+const WitnessWait = 5 * time.Minute
+
+// WitnessPending bounds the events waiting for the room's word (a flood of
+// forged events must not exhaust the console): past it, the oldest go to
+// quarantine.
+const WitnessPending = 50_000
+
+type pendingEvent struct {
+	seq        uint64
+	prev, hash string
+	payload    []byte
+	received   time.Time
+	gone       bool // no longer pending (order keeps it until compacted)
+}
+
+// Witness checks one room's events against its signed heads.
+type Witness struct {
+	// Held is the hash and prev of the event the replica holds at seq
+	// (false when it holds none): asked where a vouched-for chain reaches
+	// the replica.
+	Held func(seq uint64) (hash, prev string, ok bool, err error)
+
+	pending  map[uint64][]*pendingEvent
+	order    []*pendingEvent // pending in arrival order (with gone ones)
+	npending int
+	expected map[uint64]string
+	top      uint64 // the highest seq the room vouched for
+	vouched  uint64 // the highest seq the room vouched for that the replica holds (or takes now)
+	known    uint64 // no event above it is in the replica: Held is not asked there
+	recent   map[uint64]link
+}
+
+// link is an event's place in the chain.
+type link struct{ hash, prev string }
+
+// Vouched is the highest seq the room vouched for whose event the replica
+// holds (or was just given to take).
+func (w *Witness) Vouched() uint64 { return w.vouched }
+
+// NewWitness returns a witness whose replica answers held and holds no
+// event above high.
+func NewWitness(high uint64, held func(seq uint64) (hash, prev string, ok bool, err error)) *Witness {
+	return &Witness{Held: held, known: high, pending: map[uint64][]*pendingEvent{}, expected: map[uint64]string{}, recent: map[uint64]link{}}
+}
+
+// Stored tells the witness that the events it gave to take are in the
+// replica now (Held answers for them).
+func (w *Witness) Stored() { clear(w.recent) }
+
+// held is what the replica holds at seq, or is about to.
+func (w *Witness) held(seq uint64) (hash, prev string, ok bool, err error) {
+	if l, ok := w.recent[seq]; ok {
+		return l.hash, l.prev, true, nil
+	}
+	if seq > w.known {
+		return "", "", false, nil
+	}
+	return w.Held(seq)
+}
+
+// took notes an event given to take.
+func (w *Witness) took(seq uint64, l link) {
+	w.recent[seq] = l
+	w.known = max(w.known, seq)
+	w.vouched = max(w.vouched, seq)
+}
+
+// Top is the highest seq the room has vouched for.
+func (w *Witness) Top() uint64 { return w.top }
+
+// Expecting tells whether the room vouched for events the console has not
+// received yet (the replica should ask for them).
+func (w *Witness) Expecting() bool { return len(w.expected) > 0 }
+
+// Event takes one event as it arrived (its seq, prev and bytes already
+// read). It returns the events now vouched for, in seq order, to store
+// (this one, maybe, and those below it that waited), and the forgeries
+// found.
+func (w *Witness) Event(seq uint64, prev string, payload []byte, now time.Time) (take []Message, forged []Forgery, err error) {
+	e := &pendingEvent{seq: seq, prev: prev, hash: gateway.ChainHash(payload), payload: payload, received: now}
+	want, ok := w.expected[seq]
+	if !ok { // the replica may hold the event above (a console restarted, a gap filled late)
+		_, abovePrev, held, err := w.held(seq + 1)
+		if err != nil {
+			return nil, nil, err
+		}
+		want, ok = abovePrev, held
+	}
+	if ok {
+		if e.hash != want {
+			return nil, []Forgery{{seq, "not the event the room's signed chain has at this seq", payload}}, nil
+		}
+		delete(w.expected, seq)
+		w.took(seq, link{e.hash, prev})
+		take, forged, err := w.down(seq-1, prev)
+		return append(take, Message{Seq: seq, Payload: payload}), forged, err
+	}
+	if h, _, ok, err := w.held(seq); err != nil {
+		return nil, nil, err
+	} else if ok {
+		if h != e.hash {
+			return nil, []Forgery{{seq, "the replica holds another event at this seq, vouched for by the room", payload}}, nil
+		}
+		return nil, nil, nil // a duplicate
+	}
+	for _, p := range w.pending[seq] {
+		if p.hash == e.hash {
+			return nil, nil, nil // a duplicate still waiting
+		}
+	}
+	w.pending[seq] = append(w.pending[seq], e)
+	w.order = append(w.order, e)
+	w.npending++
+	for w.npending > WitnessPending {
+		forged = append(forged, w.evictOldest())
+	}
+	return nil, forged, nil
+}
+
+// Message is an event the witness lets through: its seq and bytes.
+type Message struct {
+	Seq     uint64
+	Payload []byte
+}
+
+// Anchor takes a head the room signed (its proof verified): the event at
+// seq must hash to head. It returns the events this vouches for and the
+// forgeries it shows.
+func (w *Witness) Anchor(seq uint64, head string) (take []Message, forged []Forgery, err error) {
+	if seq == 0 {
+		return nil, nil, nil // an empty log vouches for nothing
+	}
+	w.top = max(w.top, seq)
+	take, forged, err = w.down(seq, head)
+	if err != nil {
+		return nil, nil, err
+	}
+	return take, forged, nil
+}
+
+// Sweep quarantines the events that waited longer than WitnessWait for the
+// room's word. (One the room's signed chain passes through is settled as
+// soon as the head arrives: the walk down takes the room's event at each
+// seq and quarantines the others.)
+func (w *Witness) Sweep(now time.Time) (forged []Forgery) {
+	for q, list := range w.pending {
+		keep := list[:0]
+		for _, p := range list {
+			if now.Sub(p.received) <= WitnessWait {
+				keep = append(keep, p)
+				continue
+			}
+			forged = append(forged, Forgery{q, fmt.Sprintf("the room did not vouch for it in %s", WitnessWait), p.payload})
+			p.gone = true
+			w.npending--
+		}
+		if len(keep) == 0 {
+			delete(w.pending, q)
+		} else {
+			w.pending[q] = keep
+		}
+	}
+	w.compact()
+	return forged
+}
+
+// down walks the room's chain down from seq, whose event must hash to want:
+// each event found (waiting, or already in the replica) vouches for the one
+// below it; where the console has none yet, the hash is expected.
+func (w *Witness) down(seq uint64, want string) (take []Message, forged []Forgery, err error) {
+	for ; seq > 0; seq-- {
+		if h, _, ok, err := w.held(seq); err != nil {
+			return nil, nil, err
+		} else if ok {
+			if h != want {
+				forged = append(forged, Forgery{Seq: seq, Reason: "the replica holds an event the room's signed chain does not have (stored before the room's key was pinned?)"})
+			} else {
+				w.vouched = max(w.vouched, seq)
+			}
+			break
+		}
+		if old, ok := w.expected[seq]; ok {
+			if old != want {
+				forged = append(forged, Forgery{Seq: seq, Reason: "the room signed two chains through this seq"})
+			}
+			break
+		}
+		var found *pendingEvent
+		for _, p := range w.pending[seq] {
+			p.gone = true
+			if p.hash == want && found == nil {
+				found = p
+				continue
+			}
+			forged = append(forged, Forgery{seq, "not the event the room's signed chain has at this seq", p.payload})
+		}
+		w.npending -= len(w.pending[seq])
+		delete(w.pending, seq)
+		if found == nil {
+			w.expected[seq] = want
+			break
+		}
+		take = append(take, Message{Seq: seq, Payload: found.payload})
+		w.took(seq, link{found.hash, found.prev})
+		want = found.prev
+	}
+	slices.Reverse(take)
+	return take, forged, nil
+}
+
+// Forget drops what is expected at or below seq: the room no longer has
+// those events (pruned, or deleted from its log), so they will not come.
+func (w *Witness) Forget(through uint64) {
+	for q := range w.expected {
+		if q <= through {
+			delete(w.expected, q)
+		}
+	}
+}
+
+// evictOldest quarantines the event that has waited longest.
+func (w *Witness) evictOldest() Forgery {
+	for w.order[0].gone {
+		w.order = w.order[1:]
+	}
+	p := w.order[0]
+	w.order = w.order[1:]
+	list := w.pending[p.seq]
+	i := slices.Index(list, p)
+	if w.pending[p.seq] = slices.Delete(list, i, i+1); len(w.pending[p.seq]) == 0 {
+		delete(w.pending, p.seq)
+	}
+	p.gone = true
+	w.npending--
+	return Forgery{p.seq, fmt.Sprintf("more than %d events waiting for the room's word", WitnessPending), p.payload}
+}
+
+// compact drops from order what is no longer pending, once it is mostly that.
+func (w *Witness) compact() {
+	if len(w.order) < 1024 || len(w.order) < 2*w.npending {
+		return
+	}
+	w.order = slices.DeleteFunc(w.order, func(p *pendingEvent) bool { return p.gone })
+}
