@@ -43,13 +43,14 @@ const (
 	ActCarriers  Action = "carriers"  // sign carriers out and back, run inventories
 	ActSeal      Action = "seal"      // seal and unseal, arm and disarm
 	ActUsers     Action = "users"     // create, change and unlock accounts
+	ActRoomKeys  Action = "room-keys" // confirm (pin) a room's key
 )
 
 var grants = map[Role][]Action{
 	RoleGuard:   {ActView, ActAck, ActVisitors},
 	RoleOfficer: {ActView, ActAck, ActVisitors, ActRegisters, ActCarriers, ActSeal},
 	RoleAuditor: {ActView},
-	RoleAdmin:   {ActView, ActAck, ActVisitors, ActRegisters, ActCarriers, ActSeal, ActUsers},
+	RoleAdmin:   {ActView, ActAck, ActVisitors, ActRegisters, ActCarriers, ActSeal, ActUsers, ActRoomKeys},
 }
 
 // May tells whether the role allows the action.

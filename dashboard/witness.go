@@ -52,6 +52,8 @@ type Witness struct {
 	// (false when it holds none): asked where a vouched-for chain reaches
 	// the replica.
 	Held func(seq uint64) (hash, prev string, ok bool, err error)
+	// High is the highest seq the replica holds: Held is not asked above it.
+	High func() uint64
 
 	pending  map[uint64][]*pendingEvent
 	order    []*pendingEvent // pending in arrival order (with gone ones)
@@ -59,7 +61,7 @@ type Witness struct {
 	expected map[uint64]string
 	top      uint64 // the highest seq the room vouched for
 	vouched  uint64 // the highest seq the room vouched for that the replica holds (or takes now)
-	known    uint64 // no event above it is in the replica: Held is not asked there
+	known    uint64 // no event above it is in the replica (High, or taken since)
 	recent   map[uint64]link
 }
 
@@ -70,10 +72,9 @@ type link struct{ hash, prev string }
 // holds (or was just given to take).
 func (w *Witness) Vouched() uint64 { return w.vouched }
 
-// NewWitness returns a witness whose replica answers held and holds no
-// event above high.
-func NewWitness(high uint64, held func(seq uint64) (hash, prev string, ok bool, err error)) *Witness {
-	return &Witness{Held: held, known: high, pending: map[uint64][]*pendingEvent{}, expected: map[uint64]string{}, recent: map[uint64]link{}}
+// NewWitness returns a witness of the replica that answers high and held.
+func NewWitness(high func() uint64, held func(seq uint64) (hash, prev string, ok bool, err error)) *Witness {
+	return &Witness{Held: held, High: high, pending: map[uint64][]*pendingEvent{}, expected: map[uint64]string{}, recent: map[uint64]link{}}
 }
 
 // Stored tells the witness that the events it gave to take are in the
@@ -86,7 +87,9 @@ func (w *Witness) held(seq uint64) (hash, prev string, ok bool, err error) {
 		return l.hash, l.prev, true, nil
 	}
 	if seq > w.known {
-		return "", "", false, nil
+		if w.known = max(w.known, w.High()); seq > w.known {
+			return "", "", false, nil
+		}
 	}
 	return w.Held(seq)
 }

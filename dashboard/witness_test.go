@@ -35,7 +35,7 @@ type witnessRig struct {
 
 func newWitnessRig(t *testing.T) *witnessRig {
 	r := &witnessRig{t: t, held: map[uint64][]byte{}}
-	r.w = dashboard.NewWitness(10, func(seq uint64) (string, string, bool, error) {
+	r.w = dashboard.NewWitness(func() uint64 { return uint64(len(r.held)) + 10 }, func(seq uint64) (string, string, bool, error) {
 		b, ok := r.held[seq]
 		if !ok {
 			return "", "", false, nil

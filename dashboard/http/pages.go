@@ -63,12 +63,46 @@ func (s *Server) ack(w http.ResponseWriter, r *request) {
 	} else if comment == "" {
 		err = gateway.Errorf(gateway.EINVALID, "ack: a comment is required (what was found, what was done)")
 	}
-	if err != nil {
+	switch {
+	case err != nil:
 		s.auditf(r, "alarm.ack", room, alarm, comment, result(err))
-	} else {
+	case strings.HasPrefix(alarm, dashboard.ConsoleAlarmPrefix): // the console's own: the room knows nothing of it
+		err = s.ackConsoleAlarm(room, alarm)
+		s.auditf(r, "alarm.ack", room, alarm, comment, result(err))
+	default:
 		_, err = s.call(r, "alarm.ack", room, alarm, "ack", map[string]any{"alarm": alarm, "comment": comment}, comment)
 	}
 	back(w, r, "/alarms", err)
+}
+
+// ackConsoleAlarm closes one of the console's own alarms: what raised it
+// (a forgery) is over once it is seen; the quarantine keeps the evidence,
+// the audit who acknowledged it and why.
+func (s *Server) ackConsoleAlarm(room, alarm string) error {
+	gone := dashboard.Retained{Room: room, Kind: "alarms", Key: alarm, Updated: s.Clock.Now()}
+	changed, err := s.Store.SetRetained(gone)
+	if err != nil {
+		return err
+	}
+	if !changed {
+		return gateway.Errorf(gateway.ENOTFOUND, "ack: no alarm %s in room %s", alarm, room)
+	}
+	s.Hub.State(gone)
+	return nil
+}
+
+// pinKey confirms the key a room offers as the one it is verified against:
+// the admin confirms the fingerprint shown (the form carries that key, so
+// what is pinned is what was seen).
+func (s *Server) pinKey(w http.ResponseWriter, r *request) {
+	room, key := r.PathValue("room"), strings.TrimSpace(r.PostFormValue("key"))
+	err := s.Rooms.PinKey(room, key, r.User.Name)
+	detail := key
+	if k, perr := gateway.ParsePublicKey(key); perr == nil {
+		detail = gateway.KeyFingerprint(k)
+	}
+	s.auditf(r, "room.key.pin", room, room, detail, result(err))
+	back(w, r, "/rooms/"+url.PathEscape(room), err)
 }
 
 func (s *Server) room(w http.ResponseWriter, r *request) {
@@ -87,7 +121,13 @@ func (s *Server) room(w http.ResponseWriter, r *request) {
 		s.fail(w, r, http.StatusInternalServerError, err.Error())
 		return
 	}
-	s.render(w, r, "room", map[string]any{"Room": views[0], "Events": events, "Error": r.URL.Query().Get("error")})
+	key, quarantine, err := s.roomTrust(id)
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err.Error())
+		return
+	}
+	s.render(w, r, "room", map[string]any{"Room": views[0], "Events": events, "Error": r.URL.Query().Get("error"),
+		"Key": key, "Quarantine": quarantine})
 }
 
 // entryFilter reads the entry-log filter from a query.
@@ -380,4 +420,21 @@ func (s *Server) changeUser(w http.ResponseWriter, r *request) {
 	})
 	s.auditf(r, "user."+what, "", name, r.PostFormValue("role")+r.PostFormValue("person"), result(err))
 	back(w, r, "/users", err)
+}
+
+// roomTrust is what the console knows of a room's key and what it
+// quarantined of late.
+func (s *Server) roomTrust(room string) (*sqlite.RoomKey, []sqlite.Quarantined, error) {
+	keys, err := s.Store.RoomKeys()
+	if err != nil {
+		return nil, nil, err
+	}
+	var key *sqlite.RoomKey
+	for i := range keys {
+		if keys[i].Room == room {
+			key = &keys[i]
+		}
+	}
+	q, err := s.Store.QuarantineOf(room, 20)
+	return key, q, err
 }

@@ -346,3 +346,70 @@ func TestCarrierApproval(t *testing.T) {
 		t.Fatalf("the loan after the second's confirmation:\n%s", body)
 	}
 }
+
+// TestRoomKeyAndForgeries (issue 18): the room page says whether the room's
+// word is verified; an admin, and only an admin, confirms the key the room
+// offers; the quarantine is listed; the console's own room-forgery alarm is
+// acknowledged at the console, recorded with who and why.
+func TestRoomKeyAndForgeries(t *testing.T) {
+	c := newConsole(t, "admin1:admin", "officer1:officer")
+	key := "GX9rI+FshTLGq8g4+s1ep4m+DHaykgM0A5v6iz02jWE="
+	c.retain("r1", "status", "", map[string]any{"state": "online", "key": key})
+	c.events().add("r1", 1, "door.opened", "door-main", "", nil)
+	if err := c.store.SeeKey("r1", key); err != nil {
+		t.Fatal(err)
+	}
+	o, a := c.as("officer1"), c.as("admin1")
+	if _, body := o.get("/rooms/r1"); !strings.Contains(body, `id="chain-unpinned"`) || strings.Contains(body, `id="pin-key"`) {
+		t.Fatalf("an officer's room page: unpinned shown, no pin button:\n%s", body)
+	}
+	if code, _ := o.post("/rooms/r1/key", url.Values{"csrf": {o.csrf("/rooms/r1")}, "key": {key}}); code != http.StatusForbidden {
+		t.Fatalf("an officer pinned a key: %d", code)
+	}
+	_, body := a.get("/rooms/r1")
+	pub, _ := gateway.ParsePublicKey(key)
+	if !strings.Contains(body, `id="pin-key"`) || !strings.Contains(body, `<code id="key-seen">`+gateway.KeyFingerprint(pub)) {
+		t.Fatalf("the admin is not offered the key's fingerprint:\n%s", body)
+	}
+	if code, _ := a.post("/rooms/r1/key", url.Values{"csrf": {a.csrf("/rooms/r1")}, "key": {"not-a-key"}}); code != http.StatusSeeOther {
+		t.Fatalf("a bad key: %d", code)
+	}
+	if keys, _ := c.store.RoomKeys(); keys[0].Pinned != "" {
+		t.Fatal("a malformed key was pinned")
+	}
+	a.post("/rooms/r1/key", url.Values{"csrf": {a.csrf("/rooms/r1")}, "key": {key}})
+	if keys, _ := c.store.RoomKeys(); keys[0].Pinned != key || keys[0].PinnedBy != "admin1" {
+		t.Fatalf("pinned: %+v", keys)
+	}
+	if au := c.audited("room.key.pin"); len(au) != 2 || au[0].Result != "ok" {
+		t.Fatalf("audit of the pin: %+v", au)
+	}
+	if err := c.store.Vouched("r1", 1, t0); err != nil {
+		t.Fatal(err)
+	}
+	forged := []dashboard.Forgery{{Seq: 2, Reason: "not the event the room's signed chain has at this seq", Payload: []byte(`{}`)}}
+	if err := c.store.Quarantine("r1", "events", forged); err != nil {
+		t.Fatal(err)
+	}
+	alarm, _ := dashboard.RaiseForgery("r1", nil, "events seq 2: not the room's", t0)
+	c.retain("r1", "alarms", dashboard.ForgeryAlarm, json.RawMessage(alarm))
+	_, body = o.get("/rooms/r1")
+	for _, want := range []string{`id="key-pinned"`, "seq 1", `id="quarantine"`, "not the event the room&#39;s signed chain"} {
+		if !strings.Contains(body, want) {
+			t.Fatalf("room page lacks %q:\n%s", want, body)
+		}
+	}
+	if _, body = o.get("/alarms"); !strings.Contains(body, "room-forgery") {
+		t.Fatalf("the alarm console lacks the forgery alarm:\n%s", body)
+	}
+	code, where := o.post("/alarms/ack", url.Values{"csrf": {o.csrf("/alarms")}, "room": {"r1"}, "alarm": {dashboard.ForgeryAlarm}, "comment": {"checked the broker's accounts"}})
+	if code != http.StatusSeeOther || strings.Contains(where, "error") || c.rooms.count() != 0 {
+		t.Fatalf("ack of the console's alarm: %d %s, %d commands sent", code, where, c.rooms.count())
+	}
+	if p, _ := c.store.RetainedPayload("r1", "alarms", dashboard.ForgeryAlarm); p != nil {
+		t.Fatal("the acknowledged forgery alarm is still open")
+	}
+	if au := c.audited("alarm.ack"); len(au) != 1 || au[0].Detail != "checked the broker's accounts" || au[0].User != "officer1" {
+		t.Fatalf("audit of the ack: %+v", au)
+	}
+}

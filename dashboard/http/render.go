@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/roomguard/roomguard/dashboard"
+	"github.com/roomguard/roomguard/gateway"
 )
 
 // parse reads every page template with the layout.
@@ -23,8 +24,15 @@ func (s *Server) parse() error {
 			}
 			return t.In(s.zone()).Format("2006-01-02 15:04:05")
 		},
-		"may":      func(u *dashboard.User, act string) bool { return u != nil && u.Role.May(dashboard.Action(act)) },
-		"join":     strings.Join,
+		"may":  func(u *dashboard.User, act string) bool { return u != nil && u.Role.May(dashboard.Action(act)) },
+		"join": strings.Join,
+		"fingerprint": func(key string) string {
+			k, err := gateway.ParsePublicKey(key)
+			if err != nil {
+				return "?"
+			}
+			return gateway.KeyFingerprint(k)
+		},
 		"duration": duration,
 		"day": func(t time.Time) string {
 			if t.IsZero() {

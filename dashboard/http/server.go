@@ -32,6 +32,8 @@ var assets embed.FS
 type Rooms interface {
 	Call(ctx context.Context, room, name string, args map[string]any) (map[string]any, error)
 	Connected() bool
+	// PinKey makes key the one room is verified against (issue 18).
+	PinKey(room, key, by string) error
 }
 
 // Server is the console's web server.
@@ -107,6 +109,7 @@ func (s *Server) Init() error {
 	m.Handle("GET /alarms", s.may(dashboard.ActView, s.alarms))
 	m.Handle("POST /alarms/ack", s.may(dashboard.ActAck, s.ack))
 	m.Handle("GET /rooms/{room}", s.may(dashboard.ActView, s.room))
+	m.Handle("POST /rooms/{room}/key", s.may(dashboard.ActRoomKeys, s.pinKey))
 	m.Handle("GET /entries", s.may(dashboard.ActView, s.entries))
 	m.Handle("GET /entries.csv", s.may(dashboard.ActView, s.entriesCSV))
 	m.Handle("GET /visitors", s.may(dashboard.ActView, s.visitors))

@@ -37,6 +37,7 @@ type rooms struct {
 	// reply, when set, answers the commands (else every one succeeds)
 	reply func(room, name string, args map[string]any) (map[string]any, error)
 	t     testing.TB
+	store *sqlite.Store // PinKey pins there, as the link does
 }
 
 func (r *rooms) Call(_ context.Context, room, name string, args map[string]any) (map[string]any, error) {
@@ -60,6 +61,12 @@ func (r *rooms) Call(_ context.Context, room, name string, args map[string]any) 
 	return map[string]any{}, nil
 }
 func (r *rooms) Connected() bool { return true }
+func (r *rooms) PinKey(room, key, by string) error {
+	if r.store == nil {
+		return gateway.Errorf(gateway.EINTERNAL, "no store")
+	}
+	return r.store.PinKey(room, key, by)
+}
 func (r *rooms) count() int      { r.mu.Lock(); defer r.mu.Unlock(); return len(r.calls) }
 
 type console struct {
@@ -79,7 +86,7 @@ func newConsole(t *testing.T, users ...string) *console {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	c := &console{t: t, store: store, clock: clock, rooms: &rooms{t: t}}
+	c := &console{t: t, store: store, clock: clock, rooms: &rooms{t: t, store: store}}
 	c.srv = &dhttp.Server{Store: store, Rooms: c.rooms, Clock: clock, Argon2: testArgon2, SetupToken: "setup-secret-token"}
 	if err := c.srv.Init(); err != nil {
 		t.Fatal(err)

@@ -384,8 +384,8 @@ func (l *Link) store() {
 func (l *Link) witnessOf(room string) *dashboard.Witness {
 	w := l.witness[room]
 	if w == nil {
-		rec, _ := l.opts.Store.Room(room)
-		w = dashboard.NewWitness(rec.High, func(seq uint64) (string, string, bool, error) { return l.opts.Store.HeldLink(room, seq) })
+		w = dashboard.NewWitness(func() uint64 { rec, _ := l.opts.Store.Room(room); return rec.High },
+			func(seq uint64) (string, string, bool, error) { return l.opts.Store.HeldLink(room, seq) })
 		l.witness[room] = w
 	}
 	return w

@@ -42,6 +42,8 @@ type stack struct {
 	dashboard *testenv.Process
 	url       string
 	setup     string
+	config    string // the room's config and log
+	roomDB    string
 	pub       paho.Client
 }
 
@@ -65,11 +67,17 @@ func startStack(t *testing.T) *stack {
 	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s.gateway = testenv.StartGateway(t, "run", "--sim", "--config", cfg, "--db", filepath.Join(dir, "room.db"))
+	s.config, s.roomDB = cfg, filepath.Join(dir, "room.db")
+	s.gateway = testenv.StartGateway(t, "run", "--sim", "--config", cfg, "--db", s.roomDB)
 	port := testenv.FreePort(t)
 	s.dashboard = testenv.Start(t, testenv.Dashboard(t), "serve", "--db", filepath.Join(dir, "dashboard.db"),
 		"--listen", fmt.Sprintf("127.0.0.1:%d", port), "--broker", s.broker.URL(), "--timezone", "Asia/Shanghai")
 	s.url = fmt.Sprintf("http://127.0.0.1:%d", port)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("DEBUG dashboard output:\n%s\nDEBUG gateway output:\n%s", s.dashboard.Out.String(), s.gateway.Out.String())
+		}
+	})
 	setup := regexp.MustCompile(`(http://\S+/setup\?token=\S+)`)
 	deadline := time.Now().Add(30 * time.Second)
 	for s.setup == "" {
@@ -197,6 +205,23 @@ func TestConsoleInChromium(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#room-jiyao-301 .pill.ok")), // the room, online
 	)
 
+	// Issue 18: the admin confirms the room's key after comparing its
+	// fingerprint with what the gateway prints; from then on the console
+	// believes only what the room signed, and says how far it verified.
+	do(t, ctx, "the room's key, not yet confirmed",
+		chromedp.Navigate(s.url+"/rooms/jiyao-301"),
+		chromedp.WaitVisible(chromedp.CSS("#chain-unpinned")),
+	)
+	fp := value(t, ctx, "the fingerprint offered", chromedp.Text(chromedp.CSS("#key-seen")))
+	keys, err := exec.Command(testenv.Gateway(t), "keys", "--config", s.config, "--db", s.roomDB).Output()
+	if err != nil || fp == "" || !strings.Contains(string(keys), "room-fingerprint "+fp+"\n") {
+		t.Fatalf("the console offers %q; the gateway prints (%v):\n%s", fp, err, keys)
+	}
+	do(t, ctx, "confirm it",
+		chromedp.Click(chromedp.CSS("#pin-key")),
+		chromedp.WaitVisible(chromedp.CSS("#key-pinned")),
+	)
+
 	// a door forced open shows on the alarm console without a reload
 	do(t, ctx, "alarm console", chromedp.Navigate(s.url+"/alarms"), chromedp.WaitVisible(chromedp.CSS("#no-alarms")))
 	s.sim("input/door-main", "open")
@@ -214,6 +239,16 @@ func TestConsoleInChromium(t *testing.T) {
 	}
 	s.sim("input/door-main", "closed")
 	do(t, ctx, "closed once the door is restored", chromedp.WaitVisible(chromedp.CSS("#no-alarms")))
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) { // the page is not live there: reload it
+		do(t, ctx, "the room page", chromedp.Navigate(s.url+"/rooms/jiyao-301"))
+		status := value(t, ctx, "the chain's status", chromedp.Text(chromedp.CSS("#chain-status")))
+		if regexp.MustCompile(`seq [1-9]`).MatchString(status) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the chain is not shown verified: %q", status)
+		}
+	}
 
 	// the personnel register: edited in the console, synced to the room
 	register := "id,name,cards,level,role,rooms\np-zhang,张伟,62E3086CED,核心,机要员,jiyao-301\np-li,李娜,04A224E2,重要,保密员,jiyao-301\n"

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -96,7 +97,8 @@ func TestCommandLineThroughTheGateway(t *testing.T) {
 	// Issue 17, item 7: cmd and its subcommands sign with the gateway's own
 	// key (keys prints it); a refusal exits 3, anything else 2.
 	out, err = a.cli("keys", cfg)
-	if err != nil || !strings.HasPrefix(out, "local ") || !strings.Contains(out, ".command.key") {
+	if err != nil || !strings.HasPrefix(out, "local ") || !strings.Contains(out, ".command.key") ||
+		!regexp.MustCompile(`\nroom-fingerprint [0-9a-f]{4} [0-9a-f]{4} [0-9a-f]{4} [0-9a-f]{4}\n`).MatchString(out) {
 		t.Fatalf("keys: %v\n%s", err, out)
 	}
 	out, err = a.cli("cmd", cfg, "disarm", `{"by":"p-0"}`)

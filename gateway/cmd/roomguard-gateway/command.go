@@ -136,6 +136,10 @@ func keysCmd(args []string, stdout, stderr io.Writer) error {
 	if created {
 		fmt.Fprintf(stderr, "created %s (mode 0600: only the gateway's user may read it)\n", roomPath)
 	}
-	fmt.Fprintf(stdout, "room %s %s\n", gateway.FormatPublicKey(roomKey.Public().(ed25519.PublicKey)), roomPath)
+	pub := roomKey.Public().(ed25519.PublicKey)
+	fmt.Fprintf(stdout, "room %s %s\n", gateway.FormatPublicKey(pub), roomPath)
+	// What an admin compares with the console's room page before
+	// confirming the room's key there.
+	fmt.Fprintf(stdout, "room-fingerprint %s\n", gateway.KeyFingerprint(pub))
 	return nil
 }
