@@ -67,7 +67,7 @@ func (r *rooms) PinKey(room, key, by string) error {
 	}
 	return r.store.PinKey(room, key, by)
 }
-func (r *rooms) count() int      { r.mu.Lock(); defer r.mu.Unlock(); return len(r.calls) }
+func (r *rooms) count() int { r.mu.Lock(); defer r.mu.Unlock(); return len(r.calls) }
 
 type console struct {
 	t     testing.TB
