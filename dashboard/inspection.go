@@ -30,9 +30,23 @@ type Inspection struct {
 	Overdue      []OverdueLine
 	Visitors     int
 	Lost         map[string]uint64 // per room: seqs pruned before the replica had them
+	// Chain is, per room, what a paper copy is checked against (issue 18):
+	// the last checkpoint the room signed in the period, how far the
+	// room's signature vouches for the replica, the forgeries quarantined.
+	Chain map[string]*ChainLine
 	Unreadable   []string          // room/seq of events whose data could not be read: left out
 	Untrusted    int               // events stamped while the gateway's clock was not synchronised
 	RoomsCovered []string
+}
+
+// ChainOf is a room's chain line, made when needed.
+func (in *Inspection) ChainOf(room string) *ChainLine {
+	c := in.Chain[room]
+	if c == nil {
+		c = &ChainLine{}
+		in.Chain[room] = c
+	}
+	return c
 }
 
 // LastDay is the last moment the report covers (Until is exclusive).
@@ -95,15 +109,29 @@ type OverdueLine struct {
 	Due, ReturnedAt                         time.Time // ReturnedAt zero: still out
 }
 
+// ChainLine is a room's chain status in a report: its last checkpoint in
+// the period (Through and Head: `roomguard-gateway log verify --checkpoint
+// HEAD` on the room's log checks a paper copy), how far the room's
+// signature vouches for the replica, and the forgeries quarantined.
+type ChainLine struct {
+	Through      uint64
+	Head         string
+	At           time.Time
+	Verified     uint64
+	VerifiedAt   time.Time
+	Quarantined  int
+	KeyConfirmed bool
+}
+
 // InspectionTypes are the event types an inspection reads.
 var InspectionTypes = []string{"alarm.", "mode.", "arming.refused", "seal.report", "inventory.completed",
-	"carrier.overdue", "carrier.returned", "visitor.registered"}
+	"carrier.overdue", "carrier.returned", "visitor.registered", "log.checkpoint"}
 
 // Inspect builds the report of [from, until) from the replica's records of
 // those types (records may run past until: an alarm raised inside the
 // period may be acknowledged after it).
 func Inspect(from, until time.Time, recs []Record, entries EntryCounts) *Inspection {
-	in := &Inspection{From: from, Until: until, Entries: entries, Lost: map[string]uint64{}}
+	in := &Inspection{From: from, Until: until, Entries: entries, Lost: map[string]uint64{}, Chain: map[string]*ChainLine{}}
 	alarms := map[string]*InspectedAlarm{}
 	seals := map[string]*SealLine{}
 	overdue := map[string]*OverdueLine{}
@@ -191,6 +219,13 @@ func Inspect(from, until time.Time, recs []Record, entries EntryCounts) *Inspect
 		case "visitor.registered":
 			if inPeriod(r.TS) {
 				in.Visitors++
+			}
+		case "log.checkpoint":
+			if inPeriod(r.TS) {
+				c := in.ChainOf(r.Room)
+				if through := uint64(num("through")); through >= c.Through {
+					c.Through, c.Head, c.At = through, str("head"), r.TS
+				}
 			}
 		}
 	}

@@ -53,6 +53,10 @@ func TestInspectionReport(t *testing.T) {
 	h.add("r1", 420, "carrier.returned", "p-zhang", map[string]any{"carrier": "JM-1", "sign_out": "so-1"})
 	h.add("r2", 430, "carrier.overdue", "p-li", map[string]any{"carrier": "JM-2", "sign_out": "so-2", "borrower": "p-li",
 		"due": day.Add(425 * time.Minute).Format(time.RFC3339)})
+	// the room signs its chain's head: the report cites the period's last checkpoint
+	h.add("r1", 100, "log.checkpoint", "", map[string]any{"through": 5, "head": "aaaa", "sig": "x"})
+	h.add("r1", 500, "log.checkpoint", "", map[string]any{"through": 17, "head": "bbbb", "sig": "x"})
+	h.add("r1", 24*60+10, "log.checkpoint", "", map[string]any{"through": 40, "head": "cccc", "sig": "x"})
 	h.add("r2", 440, "visitor.registered", "", map[string]any{"visit": "v1"})
 	h.recs[len(h.recs)-1].ClockTrusted = false
 	// after the period: r2-1 acknowledged late still counts for the alarm raised inside it
@@ -85,6 +89,9 @@ func TestInspectionReport(t *testing.T) {
 	}
 	if len(in.Overdue) != 2 || in.Overdue[0].ReturnedAt.IsZero() || !in.Overdue[1].ReturnedAt.IsZero() || in.Overdue[1].Carrier != "JM-2" {
 		t.Fatalf("overdue %+v", in.Overdue)
+	}
+	if c := in.Chain["r1"]; c == nil || c.Through != 17 || c.Head != "bbbb" || in.Chain["r2"] != nil {
+		t.Fatalf("chain lines %+v", in.Chain)
 	}
 	if in.Visitors != 1 || in.Untrusted != 1 || len(in.RoomsCovered) != 2 {
 		t.Fatalf("visitors %d untrusted %d rooms %v", in.Visitors, in.Untrusted, in.RoomsCovered)

@@ -32,4 +32,6 @@ type ChangeLog interface {
 	LoadPanel() (*PanelState, error) // nil when the room never had one
 	Query(f EventFilter) ([]Event, error)
 	LastSeq() (uint64, error)
+	// Head is the chain's head: the last event committed and its hash.
+	Head() (seq uint64, hash string)
 }

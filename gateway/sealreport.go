@@ -19,6 +19,16 @@ type SealReport struct {
 	Downtime       []Downtime          `json:"downtime,omitempty"`
 	BrokenAlarms   []string            `json:"broken_alarms,omitempty"`
 	Differences    []string            `json:"differences,omitempty"` // devices whose state differs between the ends
+	// Chain is the log's head when the report was made: a paper copy is
+	// checked against the room's log with `log verify --checkpoint HEAD`
+	// (the log must still pass through it, every event of the seal below).
+	Chain *ReportChain `json:"chain,omitempty"`
+}
+
+// ReportChain is the chain head a report cites.
+type ReportChain struct {
+	Through uint64 `json:"through"`
+	Head    string `json:"head"`
 }
 
 // The seal verdicts.

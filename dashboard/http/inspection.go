@@ -67,9 +67,24 @@ func (s *Server) inspect(room, fromV, untilV string) (*dashboard.Inspection, err
 	if len(in.Denials) > dashboard.MaxDenials {
 		in.Denials, in.MoreDenials = in.Denials[:dashboard.MaxDenials], true
 	}
+	keys, err := s.Store.RoomKeys()
+	if err != nil {
+		return nil, err
+	}
 	for _, rr := range s.Store.Rooms() {
-		if (room == "" || rr.Room == room) && rr.Lost > 0 {
+		if room != "" && rr.Room != room {
+			continue
+		}
+		if rr.Lost > 0 {
 			in.Lost[rr.Room] = rr.Lost
+		}
+		c := in.ChainOf(rr.Room)
+		c.Verified, c.VerifiedAt = rr.Verified, rr.VerifiedAt
+		for _, k := range keys {
+			c.KeyConfirmed = c.KeyConfirmed || k.Room == rr.Room && k.Pinned != ""
+		}
+		if c.Quarantined, err = s.Store.QuarantinedIn(rr.Room, from, until); err != nil {
+			return nil, err
 		}
 	}
 	return in, nil

@@ -182,13 +182,15 @@ func TestSealingNeedsTwoPeople(t *testing.T) {
 	// the report of an unsealing, printable, for an auditor too
 	c.retain("r1", "seal-reports", "r1-seal-1", gateway.SealReport{SealID: "r1-seal-1", Room: "r1", SealedBy: []string{"officer1", "officer2"},
 		UnsealedBy: []string{"officer2", "officer1"}, SealedAt: "2026-11-20T18:00:00+08:00", UnsealedAt: "2026-11-23T08:30:00+08:00",
-		Verdict: "broken", BrokenAlarms: []string{"r1-9"}, Differences: []string{"w1: closed → open"}})
+		Verdict: "broken", BrokenAlarms: []string{"r1-9"}, Differences: []string{"w1: closed → open"},
+		Chain: &gateway.ReportChain{Through: 812, Head: strings.Repeat("cd", 32)}})
 	a := c.as("auditor1")
 	if _, body := a.get("/seals"); !strings.Contains(body, "/seals/r1/r1-seal-1") || strings.Contains(body, "/seals/seal") {
 		t.Fatalf("seal page for an auditor:\n%s", body)
 	}
 	code, body := a.get("/seals/r1/r1-seal-1")
-	if code != 200 || !strings.Contains(body, "封门期间被打开") || !strings.Contains(body, "w1: closed → open") || !strings.Contains(body, "r1-9") {
+	if code != 200 || !strings.Contains(body, "封门期间被打开") || !strings.Contains(body, "w1: closed → open") || !strings.Contains(body, "r1-9") ||
+		!strings.Contains(body, "log verify --checkpoint "+strings.Repeat("cd", 32)) || !strings.Contains(body, "seq 812") {
 		t.Fatalf("seal report: %d\n%s", code, body)
 	}
 }
@@ -252,6 +254,8 @@ func TestSelfInspectionReport(t *testing.T) {
 	ev.add("r1", 190, "alarm.acknowledged", "d1", "guard1", map[string]any{"alarm": "r1-1", "comment": "巡查无异常"})
 	ev.add("r1", 200, "alarm.raised", "w1", "", map[string]any{"alarm": "r1-2", "class": "window-open", "priority": 2})
 	ev.add("r1", 300, "mode.sealed", "", "a", map[string]any{"by": []string{"a", "b"}, "seal_id": "r1-seal-1"})
+	head := strings.Repeat("ab", 32)
+	ev.add("r1", 400, "log.checkpoint", "", "", map[string]any{"through": 9, "head": head, "sig": "x"})
 	ev.add("r1", 86400*2, "access.denied", "rd1", "", map[string]any{"card": "****0001", "reason": "unknown-card"})
 	a := c.as("auditor1")
 	if _, body := a.get("/inspection"); !strings.Contains(body, `id="inspection-form"`) || strings.Contains(body, `id="inspection"`) {
@@ -262,7 +266,9 @@ func TestSelfInspectionReport(t *testing.T) {
 		t.Fatalf("report: %d\n%s", code, body)
 	}
 	for _, want := range []string{`data-result="denied">2<`, `data-result="granted">1<`, "outside-schedule", "李明", "1m30s", "巡查无异常",
-		"未确认", "r1-seal-1", "仍在封门", `id="report"`, "2026-11-22 – 2026-11-22"} {
+		"未确认", "r1-seal-1", "仍在封门", `id="report"`, "2026-11-22 – 2026-11-22",
+		// the paper can be checked against the room's log (issue 18)
+		`id="in-chain"`, "seq 9", `<code class="head">` + head + `</code>`, "log verify --checkpoint HEAD", "机房未提供密钥"} {
 		if !strings.Contains(body, want) {
 			t.Fatalf("the report lacks %q:\n%s", want, body)
 		}

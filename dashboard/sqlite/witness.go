@@ -165,3 +165,14 @@ func (s *Store) RetainedPayload(room, kind, key string) ([]byte, error) {
 	}
 	return p, nil
 }
+
+// QuarantinedIn counts what was quarantined of a room in [from, until).
+func (s *Store) QuarantinedIn(room string, from, until time.Time) (int, error) {
+	var n int
+	err := s.r.QueryRow(`SELECT count(*) FROM quarantine WHERE room = ? AND received_ms >= ? AND received_ms < ?`,
+		room, from.UnixMilli(), until.UnixMilli()).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: quarantine: %w", err)
+	}
+	return n, nil
+}

@@ -541,6 +541,15 @@ func TestHolidaySeal(t *testing.T) {
 	if r.Verdict != "broken" || len(r.SealedBy) != 2 || len(r.UnsealedBy) != 2 || len(r.SealSnapshot) == 0 {
 		t.Fatalf("report %+v", r)
 	}
+	// the report cites the log's head when it was made: the last event of
+	// the seal is the one that hashes to it (issue 18, item 5)
+	if last := r.Events[len(r.Events)-1]; r.Chain == nil || r.Chain.Through != last.Seq || len(r.Chain.Head) != 64 {
+		t.Fatalf("report's chain %+v, last event of the seal %d", r.Chain, last.Seq)
+	}
+	v := &gateway.ChainVerifier{Room: r.Room, Through: r.Chain.Head}
+	if brk, err := g.store.VerifyChainWith(v, 1, 0); err != nil || brk != nil || !v.Passed {
+		t.Fatalf("log verify --checkpoint %s: passed %v, %v %v", r.Chain.Head, v.Passed, brk, err)
+	}
 	found := false
 	for _, e := range r.Events {
 		if e.Type == "window.opened" && e.Device == "window-1" {

@@ -103,10 +103,7 @@ func (p *Panel) sealStep(c *change, op, by, via string) (gateway.SealStep, error
 	seal := s.Seal
 	// The last seq first: events logged meanwhile come after it, so a gap
 	// below it is a gap in the log, never a race.
-	last, err := p.log.LastSeq()
-	if err != nil {
-		return gateway.SealStep{}, fmt.Errorf("unseal: read the log's last seq: %w", err)
-	}
+	last, head := p.log.Head()
 	during, err := p.log.Query(gateway.EventFilter{AfterSeq: seal.Seq})
 	if err != nil {
 		return gateway.SealStep{}, fmt.Errorf("unseal: read the events of the seal: %w", err)
@@ -117,7 +114,8 @@ func (p *Panel) sealStep(c *change, op, by, via string) (gateway.SealStep, error
 		UnsealedBy: who, UnsealedAt: c.now.Format(gateway.TimeFormat), SealSnapshot: seal.Snapshot, UnsealSnapshot: snap,
 		SealCarriers: seal.Carriers, UnsealCarriers: carriers,
 		Events: during, BrokenAlarms: seal.Broken,
-		Differences: append(differences(seal.Snapshot, snap), carrierDifferences(seal.Carriers, carriers)...)}
+		Differences: append(differences(seal.Snapshot, snap), carrierDifferences(seal.Carriers, carriers)...),
+		Chain:       &gateway.ReportChain{Through: last, Head: head}}
 	judge(r, seal.Seq, last)
 	s.Mode, s.Since, s.By, s.Seal = gateway.ModeOpen, c.now, who, nil
 	c.report = r
