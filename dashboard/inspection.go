@@ -13,29 +13,29 @@ import (
 // what it cannot vouch for: seqs the replica never received and events
 // stamped by an untrusted clock.
 type Inspection struct {
-	Room         string // empty: every room
-	From, Until  time.Time
-	Generated    time.Time
-	By           string
-	Entries      EntryCounts
-	Denials      []Entry // the denied badges, newest first (at most MaxDenials)
-	MoreDenials  bool
-	Alarms       []InspectedAlarm
-	AckMedian    time.Duration // over the acknowledged alarms
-	AckMax       time.Duration
-	Unacked      int
-	Modes        []ModeChange
-	Seals        []SealLine
-	Inventories  []InventoryLine
-	Overdue      []OverdueLine
-	Visitors     int
-	Lost         map[string]uint64 // per room: seqs pruned before the replica had them
+	Room        string // empty: every room
+	From, Until time.Time
+	Generated   time.Time
+	By          string
+	Entries     EntryCounts
+	Denials     []Entry // the denied badges, newest first (at most MaxDenials)
+	MoreDenials bool
+	Alarms      []InspectedAlarm
+	AckMedian   time.Duration // over the acknowledged alarms
+	AckMax      time.Duration
+	Unacked     int
+	Modes       []ModeChange
+	Seals       []SealLine
+	Inventories []InventoryLine
+	Overdue     []OverdueLine
+	Visitors    int
+	Lost        map[string]uint64 // per room: seqs pruned before the replica had them
 	// Chain is, per room, what a paper copy is checked against (issue 18):
 	// the last checkpoint the room signed in the period, how far the
 	// room's signature vouches for the replica, the forgeries quarantined.
-	Chain map[string]*ChainLine
-	Unreadable   []string          // room/seq of events whose data could not be read: left out
-	Untrusted    int               // events stamped while the gateway's clock was not synchronised
+	Chain        map[string]*ChainLine
+	Unreadable   []string // room/seq of events whose data could not be read: left out
+	Untrusted    int      // events stamped while the gateway's clock was not synchronised
 	RoomsCovered []string
 }
 
