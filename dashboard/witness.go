@@ -39,7 +39,7 @@ const WitnessWait = 5 * time.Minute
 const WitnessPending = 50_000
 
 type pendingEvent struct {
-	seq        uint64
+	seq, below uint64 // below: the seq its prev is the hash of (gateway.Below)
 	prev, hash string
 	payload    []byte
 	received   time.Time
@@ -109,11 +109,12 @@ func (w *Witness) Top() uint64 { return w.top }
 func (w *Witness) Expecting() bool { return len(w.expected) > 0 }
 
 // Event takes one event as it arrived (its seq, prev and bytes already
-// read). It returns the events now vouched for, in seq order, to store
+// read; below is the seq its prev is the hash of: seq-1, or for a
+// log.restored the backup's last, gateway.Below). It returns the events now vouched for, in seq order, to store
 // (this one, maybe, and those below it that waited), and the forgeries
 // found.
-func (w *Witness) Event(seq uint64, prev string, payload []byte, now time.Time) (take []Message, forged []Forgery, err error) {
-	e := &pendingEvent{seq: seq, prev: prev, hash: gateway.ChainHash(payload), payload: payload, received: now}
+func (w *Witness) Event(seq, below uint64, prev string, payload []byte, now time.Time) (take []Message, forged []Forgery, err error) {
+	e := &pendingEvent{seq: seq, below: below, prev: prev, hash: gateway.ChainHash(payload), payload: payload, received: now}
 	want, ok := w.expected[seq]
 	if !ok { // the replica may hold the event above (a console restarted, a gap filled late)
 		_, abovePrev, held, err := w.held(seq + 1)
@@ -128,7 +129,7 @@ func (w *Witness) Event(seq uint64, prev string, payload []byte, now time.Time) 
 		}
 		delete(w.expected, seq)
 		w.took(seq, link{e.hash, prev})
-		take, forged, err := w.down(seq-1, prev)
+		take, forged, err := w.down(below, prev)
 		return append(take, Message{Seq: seq, Payload: payload}), forged, err
 	}
 	if h, _, ok, err := w.held(seq); err != nil {
@@ -204,7 +205,7 @@ func (w *Witness) Sweep(now time.Time) (forged []Forgery) {
 // each event found (waiting, or already in the replica) vouches for the one
 // below it; where the console has none yet, the hash is expected.
 func (w *Witness) down(seq uint64, want string) (take []Message, forged []Forgery, err error) {
-	for ; seq > 0; seq-- {
+	for seq > 0 {
 		if h, _, ok, err := w.held(seq); err != nil {
 			return nil, nil, err
 		} else if ok {
@@ -238,7 +239,7 @@ func (w *Witness) down(seq uint64, want string) (take []Message, forged []Forger
 		}
 		take = append(take, Message{Seq: seq, Payload: found.payload})
 		w.took(seq, link{found.hash, found.prev})
-		want = found.prev
+		want, seq = found.prev, found.below
 	}
 	slices.Reverse(take)
 	return take, forged, nil

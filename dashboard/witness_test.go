@@ -1,6 +1,7 @@
 package dashboard_test
 
 import (
+	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -62,7 +63,7 @@ func (r *witnessRig) took(take []dashboard.Message, forged []dashboard.Forgery, 
 func (r *witnessRig) event(b []byte, now time.Time) {
 	var e gateway.Event
 	json.Unmarshal(b, &e)
-	r.took(r.w.Event(e.Seq, e.Prev, b, now))
+	r.took(r.w.Event(e.Seq, gateway.Below(e.Seq, e.Type, e.Data), e.Prev, b, now))
 }
 
 func (r *witnessRig) anchor(log [][]byte, seq uint64) {
@@ -155,6 +156,19 @@ func TestWitnessBelievesOnlyWhatTheRoomSigned(t *testing.T) {
 		r.event(log[1], now)
 		r.anchor(log, 2)
 		r.expect("[2]", 1)
+	})
+	t.Run("a room restored from a backup", func(t *testing.T) {
+		r := newWitnessRig(t)
+		for i, b := range log[:5] { // the console holds 1-5; the room's backup ended at 3
+			r.held[uint64(i+1)] = b
+		}
+		_, key, _ := ed25519.GenerateKey(nil)
+		d, _ := json.Marshal(gateway.SignRestored(key, "r1", "b", 4, 5, gateway.ChainHash(log[2])))
+		e := gateway.Event{Seq: 6, ID: "restored", Room: "r1", Type: "log.restored", Prev: gateway.ChainHash(log[2]), Data: d}
+		b, _ := json.Marshal(e)
+		r.event(b, now)
+		r.took(r.w.Anchor(6, gateway.ChainHash(b)))
+		r.expect("[6]", 0)
 	})
 	t.Run("what the room never vouches for", func(t *testing.T) {
 		r := newWitnessRig(t)

@@ -61,6 +61,7 @@ type ChainVerifier struct {
 	Head        string // the hash of the last event: the next one's prev
 	Events      int    // chained events verified
 	Unchained   int    // older events without a prev
+	Restored    uint64 // seqs a restore from a backup declared lost (log.restored)
 	started     bool
 }
 
@@ -75,6 +76,19 @@ func (v *ChainVerifier) Next(l ChainLink) *ChainBreak {
 	}
 	if e.Seq != l.Seq || e.ID != l.ID || e.Type != l.Type || e.Room != v.Room {
 		return brk("the row (seq %d, id %s, type %s) differs from its bytes (seq %d, id %s, type %s, room %s): edited", l.Seq, l.ID, l.Type, e.Seq, e.ID, e.Type, e.Room)
+	}
+	if v.Last > 0 && l.Seq > v.Last+1 && e.Type == "log.restored" {
+		var r Restored
+		switch err := json.Unmarshal(e.Data, &r); {
+		case err != nil:
+			return brk("a restore without its data (%v)", err)
+		case r.LostFrom != v.Last+1 || r.LostTo != l.Seq-1 || r.Head != e.Prev:
+			return brk("a restore of seq %d–%d from head %.12s… where the chain has seq %d–%d missing after head %.12s…", r.LostFrom, r.LostTo, r.Head, v.Last+1, l.Seq-1, v.Head)
+		case v.Key != nil && !r.Verify(v.Key, v.Room):
+			return brk("a restore the room's key did not sign: forged to hide deleted events")
+		}
+		v.Restored += l.Seq - 1 - v.Last
+		v.Last = l.Seq - 1 // the gap is declared: the chain goes on from the backup's head
 	}
 	if v.Last > 0 && l.Seq != v.Last+1 {
 		if l.Seq <= v.Last {
@@ -151,4 +165,48 @@ func SignCheckpoint(key ed25519.PrivateKey, room string, through uint64, head st
 func (c Checkpoint) Verify(key ed25519.PublicKey, room string) bool {
 	sig, err := base64.StdEncoding.DecodeString(c.Sig)
 	return err == nil && len(key) == ed25519.PublicKeySize && ed25519.Verify(key, checkpointBytes(room, c.Through, c.Head), sig)
+}
+
+// Restored is a log.restored event's data: the log was restored from a
+// backup whose last event was LostFrom-1 and goes on after LostTo. The seqs
+// between were logged (and maybe published) before the loss and are never
+// used again; the room signs the range and the head it continues from (its
+// prev), so a gap in the chain is a declared restore and not a deletion.
+// LostTo < LostFrom: nothing was lost.
+type Restored struct {
+	Backup   string `json:"backup"`
+	LostFrom uint64 `json:"lost_from"`
+	LostTo   uint64 `json:"lost_to"`
+	Head     string `json:"head"`
+	Sig      string `json:"sig"`
+}
+
+func restoredBytes(room, backup string, from, to uint64, head string) []byte {
+	return fmt.Appendf(nil, "roomguard restored v1\x00%s\x00%s\x00%d\x00%d\x00%s", room, backup, from, to, head)
+}
+
+// SignRestored signs room's restore from backup, whose chain ended at head,
+// going on after seq to.
+func SignRestored(key ed25519.PrivateKey, room, backup string, from, to uint64, head string) Restored {
+	return Restored{Backup: backup, LostFrom: from, LostTo: to, Head: head,
+		Sig: base64.StdEncoding.EncodeToString(ed25519.Sign(key, restoredBytes(room, backup, from, to, head)))}
+}
+
+// Verify tells whether the restore is room's, signed by key.
+func (r Restored) Verify(key ed25519.PublicKey, room string) bool {
+	sig, err := base64.StdEncoding.DecodeString(r.Sig)
+	return err == nil && len(key) == ed25519.PublicKeySize && ed25519.Verify(key, restoredBytes(room, r.Backup, r.LostFrom, r.LostTo, r.Head), sig)
+}
+
+// Below is the seq of the event the chain continues from under an event of
+// type typ at seq with data: the one before it, or for a log.restored the
+// backup's last.
+func Below(seq uint64, typ string, data []byte) uint64 {
+	if typ == "log.restored" {
+		var r Restored
+		if json.Unmarshal(data, &r) == nil && r.LostFrom > 0 && r.LostFrom <= seq {
+			return r.LostFrom - 1
+		}
+	}
+	return seq - 1
 }

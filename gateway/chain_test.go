@@ -128,3 +128,50 @@ func TestCheckpoints(t *testing.T) {
 		t.Fatalf("a checkpoint signed by another key: %v (passed %v)", brk, v.Passed)
 	}
 }
+
+// A restore from a backup declares its gap, signed by the room: the chain
+// goes on across it; a restore the room did not sign (one made to hide
+// deleted events) or that declares another gap breaks it.
+func TestRestoreDeclaresItsGap(t *testing.T) {
+	pub, key, _ := ed25519.GenerateKey(nil)
+	other := testKeyOther()
+	links := chainOf(t, "r1", 4) // the backup ends at seq 4; seqs 5-9 were used before the loss
+	var last Event
+	json.Unmarshal(links[3].Payload, &last)
+	restored := func(k ed25519.PrivateKey, from, to uint64) ChainLink {
+		d, _ := json.Marshal(SignRestored(k, "r1", "r1-20261127T090000.000Z", from, to, ChainHash(links[3].Payload)))
+		e := Event{Seq: 10, ID: "restored", TS: time.Unix(10, 0).UTC(), Room: "r1", Type: "log.restored", Severity: SeverityWarning,
+			Prev: ChainHash(links[3].Payload), Data: d}
+		b, _ := json.Marshal(e)
+		return ChainLink{Seq: 10, ID: e.ID, Type: e.Type, Payload: b}
+	}
+	check := func(l ChainLink) (*ChainVerifier, *ChainBreak) {
+		v := &ChainVerifier{Room: "r1", Key: pub}
+		for _, x := range append(append([]ChainLink{}, links...), l) {
+			if brk := v.Next(x); brk != nil {
+				return v, brk
+			}
+		}
+		return v, nil
+	}
+	if v, brk := check(restored(key, 5, 9)); brk != nil || v.Restored != 5 || v.Last != 10 {
+		t.Fatalf("a signed restore: %+v %v", v, brk)
+	}
+	if _, brk := check(restored(other, 5, 9)); brk == nil || brk.Seq != 10 || !strings.Contains(brk.Reason, "forged") {
+		t.Fatalf("a restore signed by another key: %v", brk)
+	}
+	if _, brk := check(restored(key, 6, 9)); brk == nil || brk.Seq != 10 {
+		t.Fatalf("a restore declaring another gap: %v", brk)
+	}
+	if Below(10, "log.restored", mustData(t, SignRestored(key, "r1", "b", 5, 9, "h"))) != 4 || Below(10, "door.opened", nil) != 9 {
+		t.Fatal("Below")
+	}
+}
+
+func mustData(t *testing.T, v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -398,15 +398,17 @@ func (l *Link) event(m message) {
 		return
 	}
 	var e struct {
-		Seq  uint64 `json:"seq"`
-		Prev string `json:"prev"`
-		Room string `json:"room"`
+		Seq  uint64          `json:"seq"`
+		Prev string          `json:"prev"`
+		Room string          `json:"room"`
+		Type string          `json:"type"`
+		Data json.RawMessage `json:"data"`
 	}
 	if err := json.Unmarshal(m.payload, &e); err != nil || e.Seq == 0 || e.Room != m.room {
 		l.forged(m.room, "events", []dashboard.Forgery{{Seq: e.Seq, Reason: "not an event of this room", Payload: m.payload}})
 		return
 	}
-	take, forged, err := l.witnessOf(m.room).Event(e.Seq, e.Prev, m.payload, l.opts.Clock.Now())
+	take, forged, err := l.witnessOf(m.room).Event(e.Seq, gateway.Below(e.Seq, e.Type, e.Data), e.Prev, m.payload, l.opts.Clock.Now())
 	l.vouched(m.room, "events", take, forged, err)
 }
 

@@ -109,7 +109,22 @@ type Room struct {
 }
 
 type Storage struct {
-	Path string `yaml:"path"`
+	Path   string  `yaml:"path"`
+	Backup *Backup `yaml:"backup"`
+}
+
+// Backup is the daily backup of the log and its keys.
+type Backup struct {
+	Dir  string `yaml:"dir"`
+	Keep int    `yaml:"keep"` // default 7
+}
+
+// Kept is how many daily backups are kept.
+func (b *Backup) Kept() int {
+	if b.Keep <= 0 {
+		return 7
+	}
+	return b.Keep
 }
 
 type Clock struct {

@@ -34,7 +34,10 @@ type Publisher struct {
 	// MarkEvery bounds how often the cursor is written (one fsync each).
 	MarkEvery time.Duration
 	// Drained, when set, is called each time every event logged so far is
-	// on the broker (the room then publishes its signed head: Retained.Head).
+	// on the broker, and after every Window events confirmed while the log
+	// keeps growing (the room then publishes its signed head: Retained.Head;
+	// so the head on the broker is never more than about a window behind
+	// what a consumer has seen).
 	Drained func()
 }
 
@@ -82,7 +85,7 @@ func (p *Publisher) Run(ctx context.Context) (err error) {
 func (p *Publisher) stream(ctx context.Context, epoch uint64, changed <-chan struct{}, confirmed, marked uint64) (uint64, uint64) {
 	topic := p.session.topics.Events()
 	client := p.session.Client() // the client of this epoch
-	sent, drained := confirmed, uint64(0)
+	sent, drained := confirmed, confirmed
 	var queue []inflight
 	lastMark := time.Now()
 	mark := func(force bool) {
@@ -148,5 +151,9 @@ func (p *Publisher) stream(ctx context.Context, epoch uint64, changed <-chan str
 		confirmed = head.seq
 		queue = queue[1:]
 		mark(false)
+		if p.Drained != nil && confirmed >= drained+uint64(p.Window) {
+			p.Drained()
+			drained = confirmed
+		}
 	}
 }

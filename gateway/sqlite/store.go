@@ -47,6 +47,9 @@ type Store struct {
 
 // job is one caller's write: events to append, or another change, or both.
 type job struct {
+	// after, when set, is where the events' seqs go on from (a restore: the
+	// seqs between were used before the loss)
+	after  uint64
 	events []gateway.Event
 	fn     func(tx *sql.Tx) error
 	done   chan error
@@ -158,6 +161,25 @@ func (s *Store) SignCheckpointsWith(key ed25519.PrivateKey) { s.roomKey.Store(&k
 func (s *Store) Checkpoint() error {
 	_, err := s.Append(gateway.Event{Type: "log.checkpoint", Severity: gateway.SeverityInfo})
 	return err
+}
+
+// Restored records that the log was restored from backup and goes on after
+// seq after: the seqs up to it that the backup lacks were used before the
+// loss and are never reused (a log.restored event, signed with the room's
+// key, declares the gap). after below the log's last seq is refused.
+func (s *Store) Restored(backup string, after uint64) error {
+	last, err := s.LastSeq()
+	if err != nil {
+		return err
+	}
+	if after < last {
+		return gateway.Errorf(gateway.EINVALID, "restore: the backup holds seq %d already; resume after %d would reuse seqs", last, after)
+	}
+	data, err := json.Marshal(gateway.Restored{Backup: backup})
+	if err != nil {
+		return err
+	}
+	return s.do(&job{after: after, events: []gateway.Event{{Type: "log.restored", Severity: gateway.SeverityWarning, Data: data}}})
 }
 
 // checkpointNow commits a checkpoint from the writer itself, after a commit
@@ -294,6 +316,10 @@ func (s *Store) commit(batch []*job) error {
 	seq, head, checked := s.lastSeq, s.lastHash, s.checked
 	var args []any
 	for _, j := range batch {
+		lostFrom := seq + 1
+		if j.after > seq {
+			seq = j.after
+		}
 		for i := range j.events {
 			e := &j.events[i]
 			seq++
@@ -304,6 +330,21 @@ func (s *Store) commit(batch []*job) error {
 			}
 			e.ID = gateway.NewEventID(e.TS)
 			e.Prev = head
+			if e.Type == "log.restored" {
+				key := s.roomKey.Load()
+				if key == nil {
+					return fmt.Errorf("sqlite: a restore, but no room key to sign it (SignCheckpointsWith)")
+				}
+				var r gateway.Restored
+				if err := json.Unmarshal(e.Data, &r); err != nil {
+					return fmt.Errorf("sqlite: a restore: %w", err)
+				}
+				b, err := json.Marshal(gateway.SignRestored(*key, s.room, r.Backup, lostFrom, seq-1, head))
+				if err != nil {
+					return err
+				}
+				e.Data = b
+			}
 			if e.Type == "log.checkpoint" {
 				checked = seq
 				// The head it signs is its own prev: known only here.

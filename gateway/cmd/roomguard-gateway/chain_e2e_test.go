@@ -6,11 +6,15 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/roomguard/roomguard/gateway"
+	"github.com/roomguard/roomguard/gateway/backup"
+	"github.com/roomguard/roomguard/gateway/config"
 )
 
 // Issue 18, the review's attack on the file: drop the append-only
@@ -184,4 +188,60 @@ func execAll(t *testing.T, db *sql.DB, qs ...string) {
 // editSQL turns the window.opened at seq into a window.closed, row and bytes.
 func editSQL(seq int64) string {
 	return fmt.Sprintf(`UPDATE events SET type = 'window.closed', payload = CAST(replace(CAST(payload AS TEXT), '"window.opened"', '"window.closed"') AS BLOB) WHERE seq = %d`, seq)
+}
+
+// Issue 18, item 6: storage.backup backs the log up every day, keeps the
+// newest, and a backup that cannot be made is a gateway fault.
+func TestDailyBackup(t *testing.T) {
+	r := newRulesRig(t, "e2e-backup")
+	r.d.Stop()
+	dir := filepath.Join(t.TempDir(), "backups")
+	r.cfg.Storage.Backup = &config.Backup{Dir: dir, Keep: 2}
+	r.start()
+	names := func() []string {
+		entries, _ := os.ReadDir(dir)
+		var out []string
+		for _, e := range entries {
+			out = append(out, e.Name())
+		}
+		return out
+	}
+	// a day passes (again, if the daily wait was not armed yet when the
+	// clock moved) until a new backup is there and the old ones pruned
+	for day := 1; day <= 3; day++ {
+		r.drive("window-1", []string{"open", "closed"}[day%2])
+		before := names()
+		for try := 0; ; try++ {
+			r.clock.Advance(24 * time.Hour)
+			deadline := time.Now().Add(2 * time.Second)
+			for time.Now().Before(deadline) {
+				now := names()
+				if len(now) == min(day, 2) && (len(before) == 0 || now[len(now)-1] != before[len(before)-1]) {
+					break
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if now := names(); len(now) == min(day, 2) && (len(before) == 0 || now[len(now)-1] != before[len(before)-1]) {
+				break
+			}
+			if try == 5 {
+				t.Fatalf("day %d: backups %v", day, names())
+			}
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	if _, err := backup.Read(filepath.Join(dir, entries[1].Name())); err != nil {
+		t.Fatalf("the newest backup: %v", err)
+	}
+	// The backup disk gone (a file where its directory was): a fault.
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r.clock.Advance(24 * time.Hour)
+	if a := r.retainedAlarm("gateway-fault"); !strings.Contains(fmt.Sprint(a["detail"]), "daily backup") {
+		t.Fatalf("the failed backup's alarm: %v", a)
+	}
 }

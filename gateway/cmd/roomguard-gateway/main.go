@@ -79,6 +79,8 @@ commands:
   arm, disarm, seal, unseal, ack   the same, with flags
   keys           print the public key the command line signs with (principal local)
   log verify     walk the log's hash chain; name the first broken link by its seq (exit 1)
+  backup DIR     copy the log and its keys into a new directory under DIR, while the room runs; verified
+  restore BACKUP put a backup back as the log (--resume-after SEQ, or the head on the external broker)
   version        print the version
 
 Run "roomguard-gateway <command> -h" for a command's flags.
@@ -112,6 +114,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return panelCmd(ctx, args[0], args[1:], stdout, stderr)
 	case "keys":
 		return keysCmd(args[1:], stdout, stderr)
+	case "backup":
+		return backupCmd(ctx, args[1:], stdout, stderr)
+	case "restore":
+		return restoreCmd(args[1:], stdout, stderr)
 	case "log":
 		if len(args) < 2 {
 			return fmt.Errorf("log: want verify")

@@ -311,6 +311,9 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	if days := cfg.Ret.Days; days > 0 {
 		d.pruneWG.Go(func() { d.pruneDaily(dailyCtx, days, clock) })
 	}
+	if b := cfg.Storage.Backup; b != nil {
+		d.pruneWG.Go(func() { d.backupDaily(dailyCtx, cfg.Storage.Path, b, clock) })
+	}
 	log.Info("gateway started", "room", cfg.Room.ID, "sim", o.Sim, "log", cfg.Storage.Path, "broker", brokerURL, "clock_trusted", clock.Trusted())
 
 	// Background work, in the order Stop ends it: the devices first (no new

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/roomguard/roomguard/gateway"
+	"github.com/roomguard/roomguard/gateway/backup"
+	"github.com/roomguard/roomguard/gateway/config"
+	"github.com/roomguard/roomguard/gateway/mqtt"
+	"github.com/roomguard/roomguard/gateway/sysclock"
+)
+
+// restoreMargin is how far past the head retained on the broker a restored
+// log goes on: the head is signed each time the publisher drains, and after
+// every window of events while it does not, so a consumer may hold a little
+// more than the head says; skipping a few seqs costs nothing.
+const restoreMargin = 10_000
+
+// backupCmd is `backup DIR`: the log and its keys, copied while the room
+// runs, verified, with a manifest.
+func backupCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("backup", stderr)
+	cfgPath := fs.String("config", defaultConfig, "room config file (for its storage path)")
+	db := fs.String("db", "", "event log file (instead of the config's storage path)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("backup: want the directory to back up into (roomguard-gateway backup DIR)")
+	}
+	path, _, err := logOf(*cfgPath, *db)
+	if err != nil {
+		return err
+	}
+	out, m, err := backup.Make(ctx, path, fs.Arg(0), time.Now())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "backed up room %s through seq %d (head %s) to %s\n", m.Room, m.LastSeq, m.Head, out)
+	return nil
+}
+
+// restoreCmd is `restore BACKUP`: the backup put back as the log, going on
+// after the last seq the room used.
+func restoreCmd(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("restore", stderr)
+	cfgPath := fs.String("config", defaultConfig, "room config file (its storage path, and its broker for the room's last seq)")
+	db := fs.String("db", "", "where the log goes (instead of the config's storage path)")
+	after := fs.Uint64("resume-after", 0, "the last seq the room used (the console's room page shows the highest it holds); default: the head retained on the broker, plus a margin")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("restore: want the backup's directory (roomguard-gateway restore BACKUP)")
+	}
+	dir := fs.Arg(0)
+	m, err := backup.Read(dir)
+	if err != nil {
+		return err
+	}
+	path, cfg, err := logOf(*cfgPath, *db)
+	if err != nil {
+		return err
+	}
+	resume := *after
+	if resume == 0 {
+		if cfg == nil || !cfg.MQTT.External() {
+			return fmt.Errorf("restore: the room's last seq is unknown (no external broker holds its head): give --resume-after SEQ, the highest seq the console's room page shows")
+		}
+		key, err := backup.RoomKey(dir, m)
+		if err != nil {
+			return err
+		}
+		head, err := mqtt.RetainedHead(mqtt.Conn{URL: cfg.MQTT.BrokerURL(), ClientID: cfg.MQTT.ClientID + "-restore", Username: cfg.MQTT.Username,
+			Password: cfg.MQTT.Password.Reveal(), CAFile: cfg.MQTT.CAFile, CertFile: cfg.MQTT.CertFile, KeyFile: cfg.MQTT.KeyFile},
+			m.Room, key, 10*time.Second)
+		if err != nil {
+			return fmt.Errorf("restore: %w; or give --resume-after SEQ", err)
+		}
+		resume = max(head.Seq, m.LastSeq) + restoreMargin
+		fmt.Fprintf(stderr, "the room's head on the broker is seq %d: going on after seq %d\n", head.Seq, resume)
+	}
+	if _, err := backup.Restore(dir, path, resume, sysclock.New(sysclock.TrustAlways)); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "restored room %s to %s: seq 1–%d from the backup, seq %d–%d declared lost (log.restored), the log goes on at %d\n",
+		m.Room, path, m.LastSeq, m.LastSeq+1, resume, resume+2)
+	return nil
+}
+
+// logOf is the log a command works on: --db, or the config's storage path
+// (with the config, when it was read).
+func logOf(cfgPath, db string) (string, *config.Config, error) {
+	cfg, err := config.Load(cfgPath)
+	switch {
+	case err == nil && db == "":
+		return cfg.Storage.Path, cfg, nil
+	case err == nil:
+		return db, cfg, nil
+	case db != "":
+		return db, nil, nil
+	}
+	return "", nil, err
+}
+
+// backupDaily backs the log up every day when the config asks for it; a
+// failed backup is a gateway fault (the guards must know the room has no
+// fresh copy).
+func (d *daemon) backupDaily(ctx context.Context, path string, b *config.Backup, clock gateway.Clock) {
+	for waitDay(ctx, clock) {
+		out, m, err := backup.Make(ctx, path, b.Dir, clock.Now())
+		if err == nil {
+			d.log.Info("log backed up", "to", out, "through", m.LastSeq)
+			err = backup.Prune(b.Dir, m.Room, b.Kept())
+		}
+		if err != nil {
+			d.room.Fault("the daily backup of the log", err)
+		}
+	}
+}
