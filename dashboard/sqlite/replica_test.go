@@ -1,6 +1,7 @@
 package sqlite_test
 
 import (
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -286,5 +287,51 @@ func TestEntryFilters(t *testing.T) {
 	}
 	if len(seen) != 40 || len(slices.Compact(slices.Sorted(slices.Values(seen)))) != 40 {
 		t.Fatalf("paging saw %d records (%v)", len(seen), seen)
+	}
+}
+
+// Issue 18, item 6: the replica has a retention. Pruning deletes what is
+// older, in chunks, keeps the seqs counted as held (a re-sent old event is
+// a duplicate, not news), and is the only deletion the replica allows.
+func TestPruneTheReplica(t *testing.T) {
+	const n = 12_345
+	path := filepath.Join(t.TempDir(), "dashboard.db")
+	s, err := sqlite.Open(path, clocktest.New(t0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := stream("r1", n)
+	ingest(t, s, msgs, 1000)
+	pruned, err := s.Prune(t0.Add((n - 10 + 1) * time.Second))
+	if err != nil || pruned != n-10 {
+		t.Fatalf("pruned %d: %v", pruned, err)
+	}
+	if r, _ := s.Room("r1"); r.Events != 10 || r.Through != n {
+		t.Fatalf("after the prune: %+v", r)
+	}
+	if res, err := s.Ingest(msgs[:1]); err != nil || len(res.Stored) != 0 || res.Duplicates != 1 {
+		t.Fatalf("an old event re-sent: %+v %v", res, err)
+	}
+	if entries, err := s.Entries(dashboard.EntryFilter{Room: "r1", Limit: 100}); err != nil || len(entries) > 7 {
+		t.Fatalf("entries after the prune: %d %v", len(entries), err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`DELETE FROM events WHERE seq = ?`, n); err == nil || !strings.Contains(err.Error(), "append-only") {
+		t.Fatalf("a deletion outside the prune: %v", err)
+	}
+	db.Close()
+	s, err = sqlite.Open(path, clocktest.New(t0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if r, _ := s.Room("r1"); r.Events != 10 {
+		t.Fatalf("after a restart: %+v", r)
 	}
 }

@@ -75,24 +75,34 @@ func Make(ctx context.Context, logPath, dir string, now time.Time) (string, Mani
 		return fail(err)
 	}
 	m.LastSeq, m.Head = v.Last, v.Head
-	entries, err := os.ReadDir(out)
-	if err != nil {
-		return fail(err)
-	}
-	for _, e := range entries {
-		if m.Files[e.Name()], err = sumFile(filepath.Join(out, e.Name())); err != nil {
-			return fail(err)
-		}
-	}
-	b, err := json.MarshalIndent(m, "", "  ")
-	if err == nil {
-		err = writeFile(filepath.Join(out, ManifestFile), bytes.NewReader(append(b, '\n')), 0o600)
-	}
-	if err != nil {
+	if m, err = Seal(out, m); err != nil {
 		return fail(err)
 	}
 	return out, m, nil
 }
+
+// Seal writes the manifest of the backup in dir: m with the SHA-256 of
+// every file there.
+func Seal(dir string, m Manifest) (Manifest, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return m, err
+	}
+	m.Files = map[string]string{}
+	for _, e := range entries {
+		if m.Files[e.Name()], err = sumFile(filepath.Join(dir, e.Name())); err != nil {
+			return m, err
+		}
+	}
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return m, err
+	}
+	return m, writeFile(filepath.Join(dir, ManifestFile), bytes.NewReader(append(b, '\n')), 0o600)
+}
+
+// CopyNew copies src to dst, a file that must not exist, with mode, synced.
+func CopyNew(src, dst string, mode os.FileMode) error { return copyFile(src, dst, mode) }
 
 // verify walks the chain of the log at path with the room's key next to it.
 func verify(path, room string) (*gateway.ChainVerifier, error) {
@@ -119,6 +129,22 @@ func verify(path, room string) (*gateway.ChainVerifier, error) {
 // Read reads and checks a backup: its manifest, every file's SHA-256, and
 // the chain of its log with its room's key.
 func Read(dir string) (Manifest, error) {
+	m, err := ReadFiles(dir)
+	if err != nil {
+		return m, err
+	}
+	v, err := verify(filepath.Join(dir, dbOf(m)), m.Room)
+	if err != nil {
+		return m, fmt.Errorf("backup %s: %w", dir, err)
+	}
+	if v.Last != m.LastSeq || v.Head != m.Head {
+		return m, fmt.Errorf("backup %s: the log ends at seq %d, the manifest says %d", dir, v.Last, m.LastSeq)
+	}
+	return m, nil
+}
+
+// ReadFiles reads a backup's manifest and checks every file's SHA-256.
+func ReadFiles(dir string) (Manifest, error) {
 	var m Manifest
 	b, err := os.ReadFile(filepath.Join(dir, ManifestFile))
 	if err != nil {
@@ -141,13 +167,6 @@ func Read(dir string) (Manifest, error) {
 		if got != sum {
 			return m, fmt.Errorf("backup %s: %s is not the file backed up (SHA-256 %s, the manifest says %s)", dir, name, got, sum)
 		}
-	}
-	v, err := verify(filepath.Join(dir, dbOf(m)), m.Room)
-	if err != nil {
-		return m, fmt.Errorf("backup %s: %w", dir, err)
-	}
-	if v.Last != m.LastSeq || v.Head != m.Head {
-		return m, fmt.Errorf("backup %s: the log ends at seq %d, the manifest says %d", dir, v.Last, m.LastSeq)
 	}
 	return m, nil
 }

@@ -12,8 +12,12 @@ import (
 
 // Backup copies the log, consistent as of one moment, to dst, a file that
 // must not exist yet: SQLite's online backup from a read connection, so the
-// room goes on writing meanwhile (each step copies what is committed).
-func (s *Reader) Backup(ctx context.Context, dst string) (err error) {
+// room goes on writing meanwhile.
+func (s *Reader) Backup(ctx context.Context, dst string) error { return Backup(ctx, s.r, dst) }
+
+// Backup copies the database src reads, consistent as of one moment, to
+// dst, a file that must not exist yet, as one self-contained file.
+func Backup(ctx context.Context, src *sql.DB, dst string) (err error) {
 	if _, err := os.Stat(dst); err == nil {
 		return fmt.Errorf("backup: %s exists already", dst)
 	}
@@ -27,7 +31,7 @@ func (s *Reader) Backup(ctx context.Context, dst string) (err error) {
 		return fmt.Errorf("backup: open %s: %w", dst, err)
 	}
 	defer func() { err = errors.Join(err, dc.Close()) }()
-	sc, err := s.r.Conn(ctx)
+	sc, err := src.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}

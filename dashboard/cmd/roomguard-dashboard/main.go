@@ -8,6 +8,8 @@
 //	roomguard-dashboard user unlock [--db FILE] NAME
 //	roomguard-dashboard user bind   [--db FILE] --person ID NAME   (the register person the account acts for)
 //	roomguard-dashboard keys   [--db FILE] [--principal NAME]   (prints the console's principal, creating its key)
+//	roomguard-dashboard backup [--db FILE] DIR
+//	roomguard-dashboard restore [--db FILE] BACKUP
 //	roomguard-dashboard version
 package main
 
@@ -35,6 +37,8 @@ commands:
   user unlock  unlock an account locked by wrong passwords
   user bind    the register person an account acts for (--person; its commands name them)
   keys         print the console's principal for a room's config (creates its key)
+  backup DIR   copy the database (replica, accounts, audit, pinned keys) and the key into DIR, while it runs
+  restore DIR  put a backup back (never over a database); the rooms re-send what came since
   version      print the version
 
 Run "roomguard-dashboard <command> -h" for a command's flags.
@@ -68,6 +72,10 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return user(args[1], args[2:], stdin, stdout, stderr)
 	case "keys":
 		return keys(args[1:], stdout, stderr)
+	case "backup":
+		return backupCmd(ctx, args[1:], stdout, stderr)
+	case "restore":
+		return restoreCmd(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "roomguard-dashboard", version)
 		return nil

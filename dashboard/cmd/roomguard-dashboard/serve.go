@@ -35,8 +35,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 	tlsKey := fs.String("tls-key", "", "and this key")
 	tz := fs.String("timezone", "Local", "the time zone the console shows and reads times in (e.g. Asia/Shanghai)")
 	secure := fs.Bool("secure-cookies", false, "mark cookies Secure behind a TLS proxy (on by itself with --tls-cert)")
+	retention := fs.Int("retention-days", 0, "prune the replica's events older than this, daily (0: keep them all; at least 180)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *retention != 0 && *retention < minRetentionDays {
+		return fmt.Errorf("--retention-days: %d is shorter than the rooms' %d days (GB 50396)", *retention, minRetentionDays)
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return errors.New("--tls-cert and --tls-key go together")
@@ -77,6 +81,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 	}
 	defer link.Close()
 	srv.Rooms = link
+	if *retention > 0 {
+		pctx, stopPrune := context.WithCancel(ctx)
+		pruned := make(chan struct{})
+		go func() { defer close(pruned); pruneDaily(pctx, store, *retention, clock, log) }()
+		defer func() { stopPrune(); <-pruned }() // before the store closes
+	}
 	n, err := store.CountUsers()
 	if err != nil {
 		return err
