@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -17,6 +18,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/roomguard/roomguard/gateway"
+	"github.com/roomguard/roomguard/gateway/mqtt"
 	"github.com/roomguard/roomguard/gateway/sqlite"
 	"github.com/roomguard/roomguard/gateway/testenv"
 )
@@ -296,6 +298,17 @@ func TestNothingLostAcrossCrashAndBrokerRestart(t *testing.T) {
 	}
 	for _, m := range sub.invalid {
 		t.Errorf("invalid message %s", m)
+	}
+	// Issue 18: the kill -9 in the middle of the burst broke no link: the
+	// whole chain verifies with the room's key, every checkpoint included.
+	v := &gateway.ChainVerifier{Room: room}
+	if k, err := mqtt.LoadKey(mqtt.RoomKeyPath(db)); err == nil {
+		v.Key = k.Public().(ed25519.PublicKey)
+	} else {
+		t.Fatal(err)
+	}
+	if brk, err := r.VerifyChainWith(v, 1, 0); err != nil || brk != nil || v.Events < len(logged) || v.Checkpoints < 3 {
+		t.Fatalf("the chain after the crash: %v %v (%d events, %d checkpoints)", brk, err, v.Events, v.Checkpoints)
 	}
 }
 
