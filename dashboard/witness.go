@@ -41,6 +41,7 @@ const WitnessPending = 50_000
 type pendingEvent struct {
 	seq, below uint64 // below: the seq its prev is the hash of (gateway.Below)
 	prev, hash string
+	event      *gateway.Event
 	payload    []byte
 	received   time.Time
 	gone       bool // no longer pending (order keeps it until compacted)
@@ -61,7 +62,7 @@ type Witness struct {
 	expected map[uint64]string
 	top      uint64 // the highest seq the room vouched for
 	vouched  uint64 // the highest seq the room vouched for that the replica holds (or takes now)
-	known    uint64 // no event above it is in the replica (High, or taken since)
+	known    uint64 // no event above it is in the replica (its High when last asked)
 	recent   map[uint64]link
 }
 
@@ -96,8 +97,7 @@ func (w *Witness) held(seq uint64) (hash, prev string, ok bool, err error) {
 
 // took notes an event given to take.
 func (w *Witness) took(seq uint64, l link) {
-	w.recent[seq] = l
-	w.known = max(w.known, seq)
+	w.recent[seq] = l // held from now on (recent until stored; High then)
 	w.vouched = max(w.vouched, seq)
 }
 
@@ -108,13 +108,13 @@ func (w *Witness) Top() uint64 { return w.top }
 // received yet (the replica should ask for them).
 func (w *Witness) Expecting() bool { return len(w.expected) > 0 }
 
-// Event takes one event as it arrived (its seq, prev and bytes already
-// read; below is the seq its prev is the hash of: seq-1, or for a
-// log.restored the backup's last, gateway.Below). It returns the events now vouched for, in seq order, to store
-// (this one, maybe, and those below it that waited), and the forgeries
-// found.
-func (w *Witness) Event(seq, below uint64, prev string, payload []byte, now time.Time) (take []Message, forged []Forgery, err error) {
-	e := &pendingEvent{seq: seq, below: below, prev: prev, hash: gateway.ChainHash(payload), payload: payload, received: now}
+// Event takes one event as it arrived, read from its bytes. It returns the
+// events now vouched for, in seq order, to store (this one, maybe, and
+// those below it that waited), and the forgeries found.
+func (w *Witness) Event(ev *gateway.Event, payload []byte, now time.Time) (take []Message, forged []Forgery, err error) {
+	seq, prev := ev.Seq, ev.Prev
+	below := gateway.Below(seq, ev.Type, ev.Data)
+	e := &pendingEvent{seq: seq, below: below, prev: prev, hash: gateway.ChainHash(payload), event: ev, payload: payload, received: now}
 	want, ok := w.expected[seq]
 	if !ok { // the replica may hold the event above (a console restarted, a gap filled late)
 		_, abovePrev, held, err := w.held(seq + 1)
@@ -130,7 +130,7 @@ func (w *Witness) Event(seq, below uint64, prev string, payload []byte, now time
 		delete(w.expected, seq)
 		w.took(seq, link{e.hash, prev})
 		take, forged, err := w.down(below, prev)
-		return append(take, Message{Seq: seq, Payload: payload}), forged, err
+		return append(take, Message{Seq: seq, Event: ev, Payload: payload}), forged, err
 	}
 	if h, _, ok, err := w.held(seq); err != nil {
 		return nil, nil, err
@@ -154,9 +154,10 @@ func (w *Witness) Event(seq, below uint64, prev string, payload []byte, now time
 	return nil, forged, nil
 }
 
-// Message is an event the witness lets through: its seq and bytes.
+// Message is an event the witness lets through: as read, and its bytes.
 type Message struct {
 	Seq     uint64
+	Event   *gateway.Event
 	Payload []byte
 }
 
@@ -237,7 +238,7 @@ func (w *Witness) down(seq uint64, want string) (take []Message, forged []Forger
 			w.expected[seq] = want
 			break
 		}
-		take = append(take, Message{Seq: seq, Payload: found.payload})
+		take = append(take, Message{Seq: seq, Event: found.event, Payload: found.payload})
 		w.took(seq, link{found.hash, found.prev})
 		want, seq = found.prev, found.below
 	}

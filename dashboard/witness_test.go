@@ -63,7 +63,7 @@ func (r *witnessRig) took(take []dashboard.Message, forged []dashboard.Forgery, 
 func (r *witnessRig) event(b []byte, now time.Time) {
 	var e gateway.Event
 	json.Unmarshal(b, &e)
-	r.took(r.w.Event(e.Seq, gateway.Below(e.Seq, e.Type, e.Data), e.Prev, b, now))
+	r.took(r.w.Event(&e, b, now))
 }
 
 func (r *witnessRig) anchor(log [][]byte, seq uint64) {

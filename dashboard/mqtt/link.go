@@ -397,18 +397,12 @@ func (l *Link) event(m message) {
 		l.batch = append(l.batch, sqlite.Message{Room: m.room, Payload: m.payload})
 		return
 	}
-	var e struct {
-		Seq  uint64          `json:"seq"`
-		Prev string          `json:"prev"`
-		Room string          `json:"room"`
-		Type string          `json:"type"`
-		Data json.RawMessage `json:"data"`
-	}
-	if err := json.Unmarshal(m.payload, &e); err != nil || e.Seq == 0 || e.Room != m.room {
+	e := new(gateway.Event)
+	if err := json.Unmarshal(m.payload, e); err != nil || e.Seq == 0 || e.Room != m.room {
 		l.forged(m.room, "events", []dashboard.Forgery{{Seq: e.Seq, Reason: "not an event of this room", Payload: m.payload}})
 		return
 	}
-	take, forged, err := l.witnessOf(m.room).Event(e.Seq, gateway.Below(e.Seq, e.Type, e.Data), e.Prev, m.payload, l.opts.Clock.Now())
+	take, forged, err := l.witnessOf(m.room).Event(e, m.payload, l.opts.Clock.Now())
 	l.vouched(m.room, "events", take, forged, err)
 }
 
@@ -427,7 +421,7 @@ func (l *Link) vouched(room, topic string, take []dashboard.Message, forged []da
 		return
 	}
 	for _, m := range take {
-		l.batch = append(l.batch, sqlite.Message{Room: room, Payload: m.Payload})
+		l.batch = append(l.batch, sqlite.Message{Room: room, Payload: m.Payload, Event: m.Event})
 	}
 	if len(forged) > 0 {
 		l.forged(room, topic, forged)

@@ -20,10 +20,12 @@ type roomState struct {
 }
 
 // Message is one event as it came off the broker: the room named by its
-// topic and the payload.
+// topic and the payload (and the event read from it, when the caller read
+// it already: it is not read twice).
 type Message struct {
 	Room    string
 	Payload []byte
+	Event   *gateway.Event
 }
 
 // Rejected is a message the replica would not take, and why.
@@ -86,7 +88,9 @@ func (s *Store) loadRooms() error {
 // decode checks one message and returns its event.
 func decode(m Message) (gateway.Event, string) {
 	var e gateway.Event
-	if err := json.Unmarshal(m.Payload, &e); err != nil {
+	if m.Event != nil {
+		e = *m.Event
+	} else if err := json.Unmarshal(m.Payload, &e); err != nil {
 		return e, "not an event: " + err.Error()
 	}
 	switch {
