@@ -245,3 +245,39 @@ func TestDailyBackup(t *testing.T) {
 		t.Fatalf("the failed backup's alarm: %v", a)
 	}
 }
+
+// Issue 18, item 1: a quiet room's events are signed within the hour, not
+// only at the thousandth; an hour with nothing new adds no checkpoint.
+func TestHourlyCheckpoint(t *testing.T) {
+	r := newRulesRig(t, "e2e-hourly")
+	count := func() int {
+		evs, err := r.d.store.Query(gateway.EventFilter{Types: []string{"log.checkpoint"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(evs)
+	}
+	r.drive("window-1", "open")
+	before := count()
+	waitCount := func(want int) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for count() != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d checkpoints, want %d", count(), want)
+			}
+			r.clock.Advance(gateway.CheckpointPeriod) // again, if the wait was not armed yet
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	waitCount(before + 1)
+	for range 3 { // nothing new: no more checkpoints
+		r.clock.Advance(gateway.CheckpointPeriod)
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := count(); n != before+1 {
+		t.Fatalf("%d checkpoints after quiet hours, want %d", n, before+1)
+	}
+	r.drive("window-1", "closed")
+	waitCount(before + 2)
+}

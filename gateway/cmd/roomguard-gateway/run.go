@@ -308,6 +308,7 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	var dailyCtx context.Context
 	dailyCtx, d.stopPrune = context.WithCancel(context.Background())
 	d.pruneWG.Go(func() { d.verifyDaily(dailyCtx, cfg.Room.ID, clock) })
+	d.pruneWG.Go(func() { d.checkpointHourly(dailyCtx, clock) })
 	if days := cfg.Ret.Days; days > 0 {
 		d.pruneWG.Go(func() { d.pruneDaily(dailyCtx, days, clock) })
 	}
