@@ -34,6 +34,9 @@ func Open(path string, clock gateway.Clock) (*Store, error) {
 	if path == "" {
 		return nil, gateway.Errorf(gateway.EINVALID, "sqlite: no database path")
 	}
+	if err := gwsqlite.EnsureDir(path); err != nil {
+		return nil, err
+	}
 	base := gwsqlite.FileURI(path)
 	w, err := sql.Open("sqlite3", base+"?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_txlock=immediate&_foreign_keys=on")
 	if err != nil {

@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/roomguard/roomguard/gateway/sqlite"
 )
 
 // LoadKey reads a principal's private key (PKCS #8 PEM). A key others can
@@ -48,6 +50,9 @@ func LoadOrCreateKey(path string) (key ed25519.PrivateKey, created bool, err err
 	k, err := LoadKey(path)
 	if err == nil || !errors.Is(err, fs.ErrNotExist) {
 		return k, false, err
+	}
+	if err := sqlite.EnsureDir(path); err != nil {
+		return nil, false, err
 	}
 	_, k, err = ed25519.GenerateKey(rand.Reader)
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -56,6 +58,20 @@ func Migrate(db *sql.DB, files fs.FS) error {
 			return fmt.Errorf("migration %s: %w", e.Name(), err)
 		}
 		current = n
+	}
+	return nil
+}
+
+// EnsureDir makes the directory a database file goes in when it is
+// missing (mode 0750: the service's user and its group), or says which one
+// it could not make.
+func EnsureDir(path string) error {
+	dir := filepath.Dir(path)
+	if _, err := os.Stat(dir); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("sqlite: the directory %s for %s is missing and cannot be made: %w", dir, filepath.Base(path), err)
 	}
 	return nil
 }

@@ -61,6 +61,9 @@ func Open(path, room string, clock gateway.Clock) (*Store, error) {
 	if path == "" {
 		return nil, gateway.Errorf(gateway.EINVALID, "sqlite: no storage path")
 	}
+	if err := EnsureDir(path); err != nil {
+		return nil, err
+	}
 	base := FileURI(path)
 	w, err := sql.Open("sqlite3", base+"?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_txlock=immediate")
 	if err != nil {

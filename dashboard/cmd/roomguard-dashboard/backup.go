@@ -29,10 +29,10 @@ func backupCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newFlags("backup", stderr)
 	db := fs.String("db", defaultDB, "the dashboard's database (its key is next to it)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return badUsage(err)
 	}
 	if fs.NArg() != 1 {
-		return errors.New("backup: want the directory to back up into (roomguard-dashboard backup DIR)")
+		return usagef("backup: want the directory to back up into (roomguard-dashboard backup DIR)")
 	}
 	out, err := backupConsole(ctx, *db, fs.Arg(0), time.Now())
 	if err != nil {
@@ -72,10 +72,10 @@ func restoreCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("restore", stderr)
 	db := fs.String("db", defaultDB, "where the database goes (its key next to it)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return badUsage(err)
 	}
 	if fs.NArg() != 1 {
-		return errors.New("restore: want the backup's directory (roomguard-dashboard restore BACKUP)")
+		return usagef("restore: want the backup's directory (roomguard-dashboard restore BACKUP)")
 	}
 	dir := fs.Arg(0)
 	m, err := backup.ReadFiles(dir)

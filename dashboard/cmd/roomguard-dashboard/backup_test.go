@@ -54,3 +54,27 @@ func TestConsoleBackupAndRestore(t *testing.T) {
 		t.Fatalf("a retention under 180 days: %v", err)
 	}
 }
+
+// Issue 21, item 4: -h and --help on every command print help and exit 0;
+// --version; bad usage exits 2.
+func TestDashboardCommandLine(t *testing.T) {
+	for _, c := range [][]string{{"serve"}, {"user", "add"}, {"user", "list"}, {"user", "unlock"}, {"user", "bind"}, {"user"},
+		{"keys"}, {"backup"}, {"restore"}} {
+		for _, help := range []string{"-h", "--help"} {
+			var out bytes.Buffer
+			err := Main(context.Background(), append(append([]string{}, c...), help), strings.NewReader(""), &out, &out)
+			if exitCode(err) != 0 || out.Len() == 0 {
+				t.Errorf("%v %s: exit %d (%v)", c, help, exitCode(err), err)
+			}
+		}
+	}
+	var out bytes.Buffer
+	if err := Main(context.Background(), []string{"--version"}, nil, &out, &out); err != nil || !strings.HasPrefix(out.String(), "roomguard-dashboard ") {
+		t.Errorf("--version: %v %q", err, out.String())
+	}
+	for _, args := range [][]string{{"nothing"}, {"user", "delete"}, {"serve", "--no-such-flag"}, {}} {
+		if err := Main(context.Background(), args, strings.NewReader(""), &out, &out); exitCode(err) != 2 {
+			t.Errorf("%v: exit %d (%v)", args, exitCode(err), err)
+		}
+	}
+}

@@ -35,7 +35,7 @@ func keys(args []string, stdout, stderr io.Writer) error {
 	db := fs.String("db", defaultDB, "the dashboard's database (its key is next to it)")
 	principal := fs.String("principal", defaultPrincipal, "the console's name in the rooms' configs (serve --principal)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return badUsage(err)
 	}
 	key, err := consoleKey(*db, *principal, stderr)
 	if err != nil {

@@ -23,10 +23,15 @@ import (
 	"os/signal"
 	"syscall"
 	_ "time/tzdata"
+
+	"github.com/roomguard/roomguard/gateway"
 )
 
-// version is set at build time: -ldflags "-X main.version=…".
-var version = "dev"
+// version is set at build time (-ldflags "-X main.version=…"); a plain go
+// build takes it from the VCS (gateway.BuildVersion).
+var version = ""
+
+func init() { version = gateway.BuildVersion(version) }
 
 const usage = `usage: roomguard-dashboard <command> [flags]
 
@@ -51,7 +56,7 @@ func main() {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "roomguard-dashboard:", err)
 		}
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
 }
 
@@ -59,15 +64,19 @@ func main() {
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return flag.ErrHelp
+		return usagef("no command")
 	}
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], stdout, stderr)
 	case "user":
+		if len(args) == 2 && (args[1] == "-h" || args[1] == "--help" || args[1] == "help") {
+			fmt.Fprint(stdout, usage)
+			return nil
+		}
 		if len(args) < 2 {
 			fmt.Fprint(stderr, usage)
-			return flag.ErrHelp
+			return usagef("user: want add, list, unlock or bind")
 		}
 		return user(args[1], args[2:], stdin, stdout, stderr)
 	case "keys":
@@ -76,7 +85,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return backupCmd(ctx, args[1:], stdout, stderr)
 	case "restore":
 		return restoreCmd(args[1:], stdout, stderr)
-	case "version":
+	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "roomguard-dashboard", version)
 		return nil
 	case "-h", "--help", "help":
@@ -84,7 +93,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return nil
 	}
 	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("unknown command %q", args[0])
+	return usagef("unknown command %q", args[0])
 }
 
 // defaultDB is where the dashboard keeps its database on a real install.
@@ -94,4 +103,34 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	return fs
+}
+
+// exitCode is the process's exit status for err: 0 done (or help asked
+// for), 1 a failure while running, 2 bad usage or a bad flag value.
+func exitCode(err error) int {
+	var u *usageError
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &u):
+		return 2
+	}
+	return 1
+}
+
+// usageError is a command line the command cannot make sense of.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+func usagef(format string, a ...any) error { return &usageError{fmt.Errorf(format, a...)} }
+
+// badUsage marks a flag-parsing failure as bad usage (help asked for stays
+// flag.ErrHelp).
+func badUsage(err error) error {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return &usageError{err}
 }

@@ -37,7 +37,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 	secure := fs.Bool("secure-cookies", false, "mark cookies Secure behind a TLS proxy (on by itself with --tls-cert)")
 	retention := fs.Int("retention-days", 0, "prune the replica's events older than this, daily (0: keep them all; at least 180)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return badUsage(err)
 	}
 	if *retention != 0 && *retention < minRetentionDays {
 		return fmt.Errorf("--retention-days: %d is shorter than the rooms' %d days (GB 50396)", *retention, minRetentionDays)

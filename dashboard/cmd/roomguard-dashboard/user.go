@@ -27,7 +27,7 @@ func user(cmd string, args []string, stdin io.Reader, stdout, stderr io.Writer) 
 		display = fs.String("display", "", "the full name shown (default the user name)")
 	}
 	if err := fs.Parse(args); err != nil {
-		return err
+		return badUsage(err)
 	}
 	clock := sysclock.New(sysclock.TrustKernel)
 	store, err := sqlite.Open(*db, clock)
@@ -118,7 +118,7 @@ func user(cmd string, args []string, stdin io.Reader, stdout, stderr io.Writer) 
 		}
 		fmt.Fprintf(stdout, "account %s unlocked\n", fs.Arg(0))
 	default:
-		return fmt.Errorf("unknown command user %q (add, list, unlock, bind)", cmd)
+		return usagef("unknown command user %q (add, list, unlock, bind)", cmd)
 	}
 	return nil
 }

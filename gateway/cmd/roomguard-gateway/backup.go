@@ -26,10 +26,10 @@ func backupCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	cfgPath := fs.String("config", defaultConfig, "room config file (for its storage path)")
 	db := fs.String("db", "", "event log file (instead of the config's storage path)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return badUsage(err)
 	}
 	if fs.NArg() != 1 {
-		return fmt.Errorf("backup: want the directory to back up into (roomguard-gateway backup DIR)")
+		return usagef("backup: want the directory to back up into (roomguard-gateway backup DIR)")
 	}
 	path, _, err := logOf(*cfgPath, *db)
 	if err != nil {
@@ -51,10 +51,10 @@ func restoreCmd(args []string, stdout, stderr io.Writer) error {
 	db := fs.String("db", "", "where the log goes (instead of the config's storage path)")
 	after := fs.Uint64("resume-after", 0, "the last seq the room used (the console's room page shows the highest it holds); default: the head retained on the broker, plus a margin")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return badUsage(err)
 	}
 	if fs.NArg() != 1 {
-		return fmt.Errorf("restore: want the backup's directory (roomguard-gateway restore BACKUP)")
+		return usagef("restore: want the backup's directory (roomguard-gateway restore BACKUP)")
 	}
 	dir := fs.Arg(0)
 	m, err := backup.Read(dir)

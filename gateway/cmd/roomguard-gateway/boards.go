@@ -10,14 +10,14 @@ import (
 // safeCmd is `safe release` (through the running gateway).
 func safeCmd(ctx context.Context, sub string, args []string, stdout, stderr io.Writer) error {
 	if sub != "release" {
-		return fmt.Errorf("safe: unknown subcommand %q (want release)", sub)
+		return usagef("safe: unknown subcommand %q (want release)", sub)
 	}
 	fs := newFlags("safe release", stderr)
 	r := remoteFlags(fs, 30*time.Second)
 	safe := fs.String("safe", "", "the safe, as the config's safes section names it")
 	reason := fs.String("reason", "", "why it is released (recorded with it)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return badUsage(err)
 	}
 	if err := required(fs, "safe", "reason"); err != nil {
 		return err

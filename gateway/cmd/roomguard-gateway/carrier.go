@@ -27,11 +27,11 @@ func carrierCmd(ctx context.Context, sub string, args []string, stdout, stderr i
 		cfgPath := fs.String("config", defaultConfig, "room config file (for its storage path)")
 		db := fs.String("db", "", "event log file (instead of the config's storage path)")
 		if err := fs.Parse(args); err != nil {
-			return err
+			return badUsage(err)
 		}
 		if sub == "check" {
 			if fs.NArg() != 1 {
-				return fmt.Errorf("carrier check: want one CSV file")
+				return usagef("carrier check: want one CSV file")
 			}
 			_, carriers, err := readCarriersFile(fs.Arg(0))
 			if err != nil {
@@ -69,7 +69,7 @@ func carrierCmd(ctx context.Context, sub string, args []string, stdout, stderr i
 		mayLeave := fs.Bool("may-leave", false, "it may leave the room (default: in-room use only); needs --approver")
 		approver := fs.String("approver", "", "person id of the security officer or leader who approves")
 		if err := fs.Parse(args); err != nil {
-			return err
+			return badUsage(err)
 		}
 		if err := required(fs, "carrier", "borrower", "purpose"); err != nil {
 			return err
@@ -108,7 +108,7 @@ func carrierCmd(ctx context.Context, sub string, args []string, stdout, stderr i
 		r := remoteFlags(fs, 30*time.Second)
 		carrier := fs.String("carrier", "", "the carrier's register number")
 		if err := fs.Parse(args); err != nil {
-			return err
+			return badUsage(err)
 		}
 		if err := required(fs, "carrier"); err != nil {
 			return err
@@ -130,7 +130,7 @@ func carrierCmd(ctx context.Context, sub string, args []string, stdout, stderr i
 		due := fs.String("due", "", "the new due time (2026-11-24T17:00, RFC 3339, or a duration from now such as 24h)")
 		approver := fs.String("approver", "", "person id of the security officer or leader who approves")
 		if err := fs.Parse(args); err != nil {
-			return err
+			return badUsage(err)
 		}
 		if err := required(fs, "carrier", "due", "approver"); err != nil {
 			return err
@@ -151,7 +151,7 @@ func carrierCmd(ctx context.Context, sub string, args []string, stdout, stderr i
 		fmt.Fprintf(stdout, "%v (%v) now due %v\n", res["carrier"], res["sign_out"], res["due"])
 		return nil
 	}
-	return fmt.Errorf("carrier: unknown subcommand %q (want check, import, export, list, signout, return or extend)", sub)
+	return usagef("carrier: unknown subcommand %q (want check, import, export, list, signout, return or extend)", sub)
 }
 
 // inventoryCmd is `inventory run` (through the gateway), `inventory list`
@@ -163,7 +163,7 @@ func inventoryCmd(ctx context.Context, sub string, args []string, stdout, stderr
 		r := remoteFlags(fs, 30*time.Second)
 		asJSON := fs.Bool("json", false, "print the whole report as JSON")
 		if err := fs.Parse(args); err != nil {
-			return err
+			return badUsage(err)
 		}
 		res, err := r.call(ctx, "inventory/run", map[string]any{})
 		if err != nil {
@@ -182,7 +182,7 @@ func inventoryCmd(ctx context.Context, sub string, args []string, stdout, stderr
 		since := fs.String("since", "", "list: taken from (2026-11-22, RFC 3339, or a duration back such as 720h)")
 		asJSON := fs.Bool("json", false, "show: the whole report as JSON")
 		if err := fs.Parse(args); err != nil {
-			return err
+			return badUsage(err)
 		}
 		rd, err := openLog(*db, *cfgPath)
 		if err != nil {
@@ -209,7 +209,7 @@ func inventoryCmd(ctx context.Context, sub string, args []string, stdout, stderr
 					return fmt.Errorf("inventory show: no report %q (see inventory list)", fs.Arg(0))
 				}
 			default:
-				return fmt.Errorf("inventory show: want at most one report id")
+				return usagef("inventory show: want at most one report id")
 			}
 			return printInventory(stdout, rep, *asJSON)
 		}
@@ -229,7 +229,7 @@ func inventoryCmd(ctx context.Context, sub string, args []string, stdout, stderr
 		}
 		return tw.Flush()
 	}
-	return fmt.Errorf("inventory: unknown subcommand %q (want run, list or show)", sub)
+	return usagef("inventory: unknown subcommand %q (want run, list or show)", sub)
 }
 
 func printInventory(w io.Writer, r *gateway.InventoryReport, asJSON bool) error {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 
@@ -9,9 +10,19 @@ import (
 
 func checkConfigCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("check-config", stderr)
-	path := fs.String("config", defaultConfig, "room config file")
+	path := fs.String("config", defaultConfig, "room config file (or give it as the argument: check-config FILE)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return badUsage(err)
+	}
+	switch fs.NArg() {
+	case 0:
+	case 1:
+		if flagGiven(fs, "config") && *path != fs.Arg(0) {
+			return usagef("check-config: two files, --config %s and %s: give one", *path, fs.Arg(0))
+		}
+		*path = fs.Arg(0)
+	default:
+		return usagef("check-config: one file at most, not %q", fs.Args())
 	}
 	c, err := config.Load(*path)
 	if err != nil {
@@ -35,4 +46,11 @@ func boardPoints(c *config.Config) int {
 		n += len(b.Zones) + len(b.Locks) + len(b.Relays)
 	}
 	return n
+}
+
+// flagGiven tells whether the command line set the flag name.
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
 }

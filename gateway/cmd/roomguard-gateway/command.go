@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -21,16 +22,42 @@ type refusedError struct{ err error }
 func (e *refusedError) Error() string { return e.err.Error() }
 
 // exitCode is what the process exits with for err.
+// The exit codes (docs/commands.md): 0 done (and help asked for), 1 a
+// failure while running (a log that does not verify, a broker that does not
+// answer, a disk that refuses), 2 bad usage or a bad config, 3 refused by
+// the room.
 func exitCode(err error) int {
 	var r *refusedError
-	var b *brokenError
+	var u *usageError
+	var c config.Errors
+	var ge *gateway.Error
 	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
 	case errors.As(err, &r):
 		return 3
-	case errors.As(err, &b):
-		return 1
+	case errors.As(err, &u), errors.As(err, &c), errors.As(err, &ge) && ge.Code == gateway.EINVALID:
+		return 2
 	}
-	return 2
+	return 1
+}
+
+// usageError is a command line the command cannot make sense of.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+// usagef is a usage error.
+func usagef(format string, a ...any) error { return &usageError{fmt.Errorf(format, a...)} }
+
+// badUsage marks a flag-parsing failure as bad usage (help asked for stays
+// flag.ErrHelp: exit 0).
+func badUsage(err error) error {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return &usageError{err}
 }
 
 // cmdCmd gives one command, its JSON as written, signed with the gateway's
@@ -39,14 +66,14 @@ func cmdCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := newFlags("cmd", stderr)
 	r := remoteFlags(fs, 30*time.Second)
 	if err := fs.Parse(args); err != nil {
-		return err
+		return badUsage(err)
 	}
 	if fs.NArg() != 2 {
-		return fmt.Errorf("cmd: want NAME 'JSON' (for example: cmd arm '{\"by\":\"p001\"}')")
+		return usagef("cmd: want NAME 'JSON' (for example: cmd arm '{\"by\":\"p001\"}')")
 	}
 	name := fs.Arg(0)
 	if !gateway.IsCommand(name) {
-		return fmt.Errorf("cmd: %q is not a command (%v)", name, gateway.Commands)
+		return usagef("cmd: %q is not a command (%v)", name, gateway.Commands)
 	}
 	var fields map[string]any
 	if err := json.Unmarshal([]byte(fs.Arg(1)), &fields); err != nil || fields == nil {
@@ -91,7 +118,7 @@ func panelCmd(ctx context.Context, name string, args []string, stdout, stderr io
 		comment = fs.String("comment", "", "what was found (required)")
 	}
 	if err := fs.Parse(args); err != nil {
-		return err
+		return badUsage(err)
 	}
 	fields := map[string]any{"by": *r.by}
 	if name == "ack" {
@@ -107,7 +134,7 @@ func keysCmd(args []string, stdout, stderr io.Writer) error {
 	cfgPath := fs.String("config", defaultConfig, "room config file (for its storage path)")
 	db := fs.String("db", "", "the event log, when run gives --db: the key is next to it")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return badUsage(err)
 	}
 	cfg, err := config.Load(*cfgPath)
 	if err != nil {

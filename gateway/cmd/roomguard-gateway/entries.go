@@ -31,7 +31,7 @@ func entriesCmd(args []string, stdout, stderr io.Writer) error {
 	asCSV := fs.Bool("csv", false, "write CSV (UTF-8 with a byte-order mark) instead of a table")
 	limit := fs.Int("limit", 0, "at most this many records (0: all)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return badUsage(err)
 	}
 	now := time.Now()
 	from, err := parseTime(*since, now)

@@ -72,7 +72,7 @@ func tailCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	from := fs.Int64("from", -10, "first seq to print; negative: that many before the newest")
 	asJSON := fs.Bool("json", false, "print events as JSON, one per line")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return badUsage(err)
 	}
 	r, err := openLog(*db, *cfg)
 	if err != nil {
@@ -134,7 +134,7 @@ func queryCmd(args []string, stdout, stderr io.Writer) error {
 	limit := fs.Int("limit", 0, "at most this many events")
 	asJSON := fs.Bool("json", false, "print events as JSON, one per line")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return badUsage(err)
 	}
 	now := time.Now()
 	f := gateway.EventFilter{Types: types, Devices: devices, Limit: *limit}

@@ -26,7 +26,7 @@ func lifeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	speed := fs.Float64("speed", 1, "how much faster than real time the day is played (1: a day takes 7 minutes)")
 	days := fs.Int("days", 0, "how many days to play (0: until stopped)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return badUsage(err)
 	}
 	if *speed <= 0 || *speed > 1000 {
 		return fmt.Errorf("--speed: %v is not between 0 and 1000", *speed)

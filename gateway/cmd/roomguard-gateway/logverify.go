@@ -21,7 +21,7 @@ func (e *brokenError) Error() string { return e.err.Error() }
 // broken link (an edited, deleted, inserted or reordered event) by its seq.
 func logCmd(sub string, args []string, stdout, stderr io.Writer) error {
 	if sub != "verify" {
-		return fmt.Errorf("log: unknown subcommand %q (want verify)", sub)
+		return usagef("log: unknown subcommand %q (want verify)", sub)
 	}
 	fs := newFlags("log verify", stderr)
 	cfgPath := fs.String("config", defaultConfig, "room config file (for its storage path)")
@@ -30,7 +30,7 @@ func logCmd(sub string, args []string, stdout, stderr io.Writer) error {
 	to := fs.Uint64("to", 0, "the last seq to verify (0: the last logged)")
 	through := fs.String("checkpoint", "", "a head noted earlier (a checkpoint's, or printed by log verify): the chain must pass through it")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return badUsage(err)
 	}
 	path := *db
 	if path == "" {

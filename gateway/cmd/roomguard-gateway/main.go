@@ -2,7 +2,7 @@
 // sensors, logs every event durably and publishes it over MQTT.
 //
 //	roomguard-gateway run [--sim] [--config FILE] [--db FILE] [--listen ADDR] [--tail]
-//	roomguard-gateway check-config [--config FILE]
+//	roomguard-gateway check-config [--config FILE | FILE]
 //	roomguard-gateway events tail  [--config FILE | --db FILE] [--from SEQ]
 //	roomguard-gateway events query [--config FILE | --db FILE] [--since T] [--until T] [--type T] [--device D] [--limit N] [--json]
 //	roomguard-gateway seal list   [--config FILE | --db FILE]
@@ -42,10 +42,15 @@ import (
 	"os/signal"
 	"syscall"
 	_ "time/tzdata" // the room's time zone resolves even where the system has no zoneinfo
+
+	"github.com/roomguard/roomguard/gateway"
 )
 
-// version is set at build time: -ldflags "-X main.version=…".
-var version = "dev"
+// version is set at build time (-ldflags "-X main.version=…"); a plain go
+// build takes it from the VCS (gateway.BuildVersion).
+var version = ""
+
+func init() { version = gateway.BuildVersion(version) }
 
 const usage = `usage: roomguard-gateway <command> [flags]
 
@@ -101,7 +106,13 @@ func main() {
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return flag.ErrHelp
+		return &usageError{errors.New("no command")}
+	}
+	// A group of subcommands asked for help (events -h, personnel --help):
+	// the commands' list. A command's own flags: its -h.
+	if len(args) == 2 && isHelp(args[1]) && groups[args[0]] {
+		fmt.Fprint(stdout, usage)
+		return nil
 	}
 	switch args[0] {
 	case "run":
@@ -120,14 +131,14 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return restoreCmd(args[1:], stdout, stderr)
 	case "log":
 		if len(args) < 2 {
-			return fmt.Errorf("log: want verify")
+			return usagef("log: want verify")
 		}
 		return logCmd(args[1], args[2:], stdout, stderr)
 	case "check-config":
 		return checkConfigCmd(args[1:], stdout, stderr)
 	case "events":
 		if len(args) < 2 {
-			return fmt.Errorf("events: want tail or query")
+			return usagef("events: want tail or query")
 		}
 		switch args[1] {
 		case "tail":
@@ -135,7 +146,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		case "query":
 			return queryCmd(args[2:], stdout, stderr)
 		}
-		return fmt.Errorf("events: unknown subcommand %q (want tail or query)", args[1])
+		return usagef("events: unknown subcommand %q (want tail or query)", args[1])
 	case "seal":
 		if len(args) > 1 && (args[1] == "list" || args[1] == "report") {
 			return sealCmd(args[1:], stdout, stderr)
@@ -143,32 +154,32 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return panelCmd(ctx, "seal", args[1:], stdout, stderr)
 	case "entries":
 		if len(args) < 2 || args[1] != "query" {
-			return fmt.Errorf("entries: want query")
+			return usagef("entries: want query")
 		}
 		return entriesCmd(args[2:], stdout, stderr)
 	case "personnel":
 		if len(args) < 2 {
-			return fmt.Errorf("personnel: want check, import or export")
+			return usagef("personnel: want check, import or export")
 		}
 		return personnelCmd(ctx, args[1], args[2:], stdout, stderr)
 	case "visitor":
 		if len(args) < 2 {
-			return fmt.Errorf("visitor: want register, checkout or list")
+			return usagef("visitor: want register, checkout or list")
 		}
 		return visitorCmd(ctx, args[1], args[2:], stdout, stderr)
 	case "carrier":
 		if len(args) < 2 {
-			return fmt.Errorf("carrier: want check, import, export, list, signout, return or extend")
+			return usagef("carrier: want check, import, export, list, signout, return or extend")
 		}
 		return carrierCmd(ctx, args[1], args[2:], stdout, stderr)
 	case "safe":
 		if len(args) < 2 {
-			return fmt.Errorf("safe: want release")
+			return usagef("safe: want release")
 		}
 		return safeCmd(ctx, args[1], args[2:], stdout, stderr)
 	case "inventory":
 		if len(args) < 2 {
-			return fmt.Errorf("inventory: want run, list or show")
+			return usagef("inventory: want run, list or show")
 		}
 		return inventoryCmd(ctx, args[1], args[2:], stdout, stderr)
 	case "version", "--version", "-version":
@@ -179,7 +190,15 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("unknown command %q", args[0])
+	return usagef("unknown command %q", args[0])
+}
+
+// groups are the commands that take a subcommand.
+var groups = map[string]bool{"events": true, "seal": true, "entries": true, "personnel": true, "visitor": true,
+	"carrier": true, "safe": true, "inventory": true, "log": true}
+
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "--help" || arg == "-help" || arg == "help"
 }
 
 const defaultConfig = "/etc/roomguard/room.yaml"

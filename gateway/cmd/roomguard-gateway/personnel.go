@@ -25,12 +25,12 @@ func personnelCmd(ctx context.Context, sub string, args []string, stdout, stderr
 	cfgPath := fs.String("config", defaultConfig, "room config file (for its storage path)")
 	db := fs.String("db", "", "event log file (instead of the config's storage path)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return badUsage(err)
 	}
 	switch sub {
 	case "check":
 		if fs.NArg() != 1 {
-			return fmt.Errorf("personnel check: want one CSV file")
+			return usagef("personnel check: want one CSV file")
 		}
 		_, people, err := readPeopleFile(fs.Arg(0))
 		if err != nil {
@@ -46,7 +46,7 @@ func personnelCmd(ctx context.Context, sub string, args []string, stdout, stderr
 		defer r.Close()
 		return csv.WritePeople(stdout, func(fn func(*gateway.Person) error) error { return r.People(fn) })
 	}
-	return fmt.Errorf("personnel: unknown subcommand %q (want check, import or export)", sub)
+	return usagef("personnel: unknown subcommand %q (want check, import or export)", sub)
 }
 
 // personnelImport checks the file here (every bad line is reported before
@@ -68,7 +68,7 @@ func registerImport(ctx context.Context, what string, args []string, stdout, std
 	r := remoteFlags(fs, timeout)
 	version := fs.Int64("version", 0, "the register's new version (default: one above the version the room holds)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return badUsage(err)
 	}
 	if fs.NArg() != 1 {
 		return fmt.Errorf("%s import: want one CSV file", what)

@@ -34,7 +34,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	tail := fs.Bool("tail", false, "print every event to standard output as it is logged")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return badUsage(err)
 	}
 	var logLvl slog.Level
 	if err := logLvl.UnmarshalText([]byte(*logLevel)); err != nil {

@@ -11,7 +11,7 @@ import (
 
 func sealCmd(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("seal: want list or report")
+		return usagef("seal: want list or report")
 	}
 	fs := newFlags("seal "+args[0], stderr)
 	cfg := fs.String("config", defaultConfig, "room config file (for its storage path)")
@@ -20,10 +20,10 @@ func sealCmd(args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "list", "report":
 	default:
-		return fmt.Errorf("seal: unknown subcommand %q (want list or report)", args[0])
+		return usagef("seal: unknown subcommand %q (want list or report)", args[0])
 	}
 	if err := fs.Parse(args[1:]); err != nil {
-		return err
+		return badUsage(err)
 	}
 	log, err := openLog(*db, *cfg)
 	if err != nil {
@@ -41,7 +41,7 @@ func sealCmd(args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	if fs.NArg() != 1 {
-		return fmt.Errorf("seal report: want one seal id (seal list shows them)")
+		return usagef("seal report: want one seal id (seal list shows them)")
 	}
 	r, err := log.SealReport(fs.Arg(0))
 	if err != nil {

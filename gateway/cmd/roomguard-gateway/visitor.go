@@ -23,7 +23,7 @@ func visitorCmd(ctx context.Context, sub string, args []string, stdout, stderr i
 		r := remoteFlags(fs, 30*time.Second)
 		visit := fs.String("visit", "", "the visit id (see visitor list)")
 		if err := fs.Parse(args); err != nil {
-			return err
+			return badUsage(err)
 		}
 		if *visit == "" {
 			return fmt.Errorf("visitor checkout: --visit is required")
@@ -41,7 +41,7 @@ func visitorCmd(ctx context.Context, sub string, args []string, stdout, stderr i
 		all := fs.Bool("all", false, "closed visits too")
 		since := fs.String("since", "", "registered from (2026-11-22, RFC 3339, or a duration back such as 720h)")
 		if err := fs.Parse(args); err != nil {
-			return err
+			return badUsage(err)
 		}
 		from, err := parseTime(*since, time.Now())
 		if err != nil {
@@ -58,7 +58,7 @@ func visitorCmd(ctx context.Context, sub string, args []string, stdout, stderr i
 		}
 		return printVisits(stdout, visits)
 	}
-	return fmt.Errorf("visitor: unknown subcommand %q (want register, checkout or list)", sub)
+	return usagef("visitor: unknown subcommand %q (want register, checkout or list)", sub)
 }
 
 func visitorRegister(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -80,7 +80,7 @@ func visitorRegister(ctx context.Context, args []string, stdout, stderr io.Write
 	fromFlag := fs.String("from", "", "start of the visit (default now; 2026-11-22T09:00 or RFC 3339)")
 	untilFlag := fs.String("until", "", "end of the visit (2026-11-22T12:00, RFC 3339, or a duration after the start such as 2h)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return badUsage(err)
 	}
 	var missing []string
 	for name, p := range v {
