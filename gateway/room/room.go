@@ -3,6 +3,7 @@ package room
 import (
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/roomguard/roomguard/gateway"
@@ -116,6 +117,22 @@ func (r *Room) Start(version string, sim bool) error {
 	r.Vault.Publish()
 	if r.cfg.Inventory >= 0 {
 		r.Vault.ScheduleInventory(r.cfg.Inventory)
+	}
+	return nil
+}
+
+// Alive returns once every part of the room can take a change: each one's
+// lock taken and let go. The service's watchdog asks it (with the log's
+// Ping); a part stuck holding its lock never answers, and the watchdog then
+// lets systemd restart the gateway.
+func (r *Room) Alive() error {
+	locks := []*sync.Mutex{&r.Engine.mu, &r.Panel.mu, &r.Access.mu}
+	if r.Vault != nil {
+		locks = append(locks, &r.Vault.mu)
+	}
+	for _, mu := range locks { // taking each lock is the check
+		mu.Lock()
+		mu.Unlock()
 	}
 	return nil
 }

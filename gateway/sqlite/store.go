@@ -185,6 +185,10 @@ func (s *Store) Restored(backup string, after uint64) error {
 	return s.do(&job{after: after, events: []gateway.Event{{Type: "log.restored", Severity: gateway.SeverityWarning, Data: data}}})
 }
 
+// Ping returns once the log's writer has taken an empty write: the writer
+// is not stuck (the service's watchdog asks).
+func (s *Store) Ping() error { return s.do(&job{fn: func(*sql.Tx) error { return nil }}) }
+
 // checkpointNow commits a checkpoint from the writer itself, after a commit
 // that passed gateway.CheckpointEvery events since the last one; a failure
 // is tried again after the next commit.

@@ -121,29 +121,3 @@ func (d *daemon) backupDaily(ctx context.Context, path string, b *config.Backup,
 		}
 	}
 }
-
-// checkpointHourly signs the chain's head every gateway.CheckpointPeriod
-// when events were logged since the last checkpoint: a quiet room's few
-// events do not wait for the thousandth to be signed in its log.
-func (d *daemon) checkpointHourly(ctx context.Context, clock gateway.Clock) {
-	signed, _ := d.store.Head()
-	for {
-		next := make(chan struct{})
-		stop := clock.AfterFunc(gateway.CheckpointPeriod, func() { close(next) })
-		select {
-		case <-ctx.Done():
-			stop()
-			return
-		case <-next:
-		}
-		if seq, _ := d.store.Head(); seq == signed {
-			continue
-		}
-		evs, err := d.store.Append(gateway.Event{Type: "log.checkpoint", Severity: gateway.SeverityInfo})
-		if err != nil {
-			d.room.Fault("the hourly checkpoint of the log", err)
-			continue
-		}
-		signed = evs[0].Seq
-	}
-}

@@ -22,6 +22,7 @@ import (
 	"github.com/roomguard/roomguard/gateway/sim"
 	"github.com/roomguard/roomguard/gateway/sqlite"
 	"github.com/roomguard/roomguard/gateway/sysclock"
+	"github.com/roomguard/roomguard/gateway/systemd"
 )
 
 func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -335,6 +336,7 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 		}
 	}()
 	go func() { defer d.bgWG.Done(); states.Run(pubCtx) }()
+	d.pruneWG.Go(func() { d.serviceReady(dailyCtx, cfg.Room.ID) })
 	d.tailDone = make(chan struct{})
 	if o.Tail {
 		last, err := d.store.LastSeq()
@@ -363,6 +365,9 @@ func (d *daemon) Stop() { d.stopOnce.Do(d.stop) }
 
 func (d *daemon) stop() {
 	d.log.Info("stopping")
+	if err := systemd.FromEnv().Notify("STOPPING=1"); err != nil {
+		d.log.Warn("systemd not told of the stop", "err", err)
+	}
 	if err := d.devices.StopReaders(); err != nil {
 		d.log.Error("readers and boards not all stopped", "err", err)
 	}

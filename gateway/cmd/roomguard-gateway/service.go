@@ -1,0 +1,65 @@
+package main
+
+import (
+	"context"
+	"errors"
+
+	"github.com/roomguard/roomguard/gateway"
+	"github.com/roomguard/roomguard/gateway/systemd"
+)
+
+// checkpointHourly signs the chain's head every gateway.CheckpointPeriod
+// when events were logged since the last checkpoint: a quiet room's few
+// events do not wait for the thousandth to be signed in its log.
+func (d *daemon) checkpointHourly(ctx context.Context, clock gateway.Clock) {
+	signed, _ := d.store.Head()
+	for {
+		next := make(chan struct{})
+		stop := clock.AfterFunc(gateway.CheckpointPeriod, func() { close(next) })
+		select {
+		case <-ctx.Done():
+			stop()
+			return
+		case <-next:
+		}
+		if seq, _ := d.store.Head(); seq == signed {
+			continue
+		}
+		evs, err := d.store.Append(gateway.Event{Type: "log.checkpoint", Severity: gateway.SeverityInfo})
+		if err != nil {
+			d.room.Fault("the hourly checkpoint of the log", err)
+			continue
+		}
+		signed = evs[0].Seq
+	}
+}
+
+// serviceReady tells systemd (Type=notify) the gateway is ready once its log
+// is open and its broker session is up, then pings the watchdog (WatchdogSec)
+// for as long as the room's parts and the log's writer answer: a stuck
+// engine is restarted, not kept alive by a timer.
+func (d *daemon) serviceReady(ctx context.Context, room string) {
+	n := systemd.FromEnv()
+	if !n.Enabled() {
+		return
+	}
+	for {
+		_, up, changed := d.session.State()
+		if up {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		}
+	}
+	if err := n.Notify("READY=1\nSTATUS=guarding room " + room); err != nil {
+		d.log.Error("systemd not told the gateway is ready", "err", err)
+	}
+	if every, ok := systemd.WatchdogInterval(); ok {
+		n.Watch(ctx, every, func() error { return errors.Join(d.room.Alive(), d.store.Ping()) }, func(err error) {
+			d.log.Error("the watchdog's check failed: no ping", "err", err)
+		})
+	}
+}
