@@ -9,7 +9,7 @@ RUNDIR  := run
 LIFE_SPEED ?= 1   # make run LIFE_SPEED=10: the simulated day ten times faster
 APT     := DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: all build run test test-short bench fuzz deps tools browser avr firmware lint clean
+.PHONY: all build run test test-short bench fuzz deps tools browser avr firmware lint clean dist deb cross
 
 all: build
 
@@ -18,7 +18,44 @@ tools:
 	@command -v mosquitto >/dev/null 2>&1 && command -v mosquitto_sub >/dev/null 2>&1 || \
 	  { echo "installing mosquitto"; $(APT) update -qq && $(APT) install -y -qq mosquitto mosquitto-clients >/dev/null; }
 	@command -v gcc >/dev/null 2>&1 || { $(APT) update -qq && $(APT) install -y -qq gcc libc6-dev >/dev/null; }
+	@command -v systemd-analyze >/dev/null 2>&1 && command -v dpkg-deb >/dev/null 2>&1 && command -v adduser >/dev/null 2>&1 || \
+	  { echo "installing systemd-analyze and adduser (the packages' tests)"; $(APT) update -qq && $(APT) install -y -qq systemd adduser >/dev/null; }
 
+# Debian's cross compilers and qemu-user: the Pi builds (cgo: SQLite is C)
+# and the test that runs the arm64 gateway.
+cross:
+	@command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 && command -v arm-linux-gnueabihf-gcc >/dev/null 2>&1 && \
+	  command -v qemu-aarch64-static >/dev/null 2>&1 || \
+	  { echo "installing the arm64 and armhf cross compilers and qemu-user"; $(APT) update -qq && \
+	    $(APT) install -y -qq gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-arm-linux-gnueabihf libc6-dev-armhf-cross qemu-user-static >/dev/null; }
+
+# The Pi builds: both binaries for linux/arm64 and linux/arm (GOARM=7), and
+# amd64 for a guard station, with cgo, -trimpath, stripped, the version from
+# git; in dist/<goarch>/. They need glibc 2.34 (Debian 12 bookworm, and the
+# Raspberry Pi OS built on it, or newer).
+DIST := dist
+dist: cross deps
+	@set -e; for t in arm64:aarch64-linux-gnu-gcc: arm:arm-linux-gnueabihf-gcc:7 amd64:gcc:; do \
+	  arch=$${t%%:*}; rest=$${t#*:}; cc=$${rest%%:*}; arm=$${rest#*:}; \
+	  mkdir -p $(DIST)/$$arch; \
+	  for c in gateway dashboard; do \
+	    echo "building roomguard-$$c for linux/$$arch"; \
+	    CGO_ENABLED=1 CC=$$cc GOOS=linux GOARCH=$$arch GOARM=$$arm $(GO) build -trimpath -buildvcs=true \
+	      -ldflags "-s -w $(LDFLAGS)" -o $(DIST)/$$arch/roomguard-$$c ./$$c/cmd/roomguard-$$c; \
+	  done; \
+	done
+
+# The Debian packages (nfpm, pinned in go.mod's tool block): both binaries
+# for arm64, armhf and amd64, in dist/.
+DEB_VERSION := $(shell echo $(VERSION) | sed 's/^v//; s/-/~/g')
+deb: dist
+	@set -e; for t in arm64:arm64 arm:armhf amd64:amd64; do \
+	  arch=$${t%%:*}; deb=$${t#*:}; \
+	  for c in gateway dashboard; do \
+	    sed "s|\$${DIST}|$(DIST)/$$arch|g" $$c/dist/nfpm.yaml > $(DIST)/nfpm-$$c-$$arch.yaml; \
+	    DEB_ARCH=$$deb DEB_VERSION=$(DEB_VERSION) $(GO) tool nfpm pkg --packager deb --config $(DIST)/nfpm-$$c-$$arch.yaml --target $(DIST)/; \
+	  done; \
+	done
 # Debian's Chromium, for the dashboard's browser tests.
 browser:
 	@command -v chromium >/dev/null 2>&1 || \
@@ -77,7 +114,7 @@ run: build tools firmware
 
 # Every test, unit and integration, with the race detector. The fuzz targets'
 # seed corpora run as part of the normal tests.
-test: tools browser avr deps lint
+test: tools browser avr cross deps lint
 	$(GO) test -race -count=1 -timeout 15m ./...
 
 # gofmt, go vet, and errcheck (pinned with go.mod's tool directive): no
@@ -104,4 +141,4 @@ fuzz: deps
 	  done; done
 
 clean:
-	rm -rf $(BIN) $(RUNDIR)
+	rm -rf $(BIN) $(RUNDIR) $(DIST)

@@ -34,7 +34,7 @@ func Open(path string, clock gateway.Clock) (*Store, error) {
 	if path == "" {
 		return nil, gateway.Errorf(gateway.EINVALID, "sqlite: no database path")
 	}
-	if err := gwsqlite.EnsureDir(path); err != nil {
+	if err := gwsqlite.PrepareFile(path); err != nil {
 		return nil, err
 	}
 	base := gwsqlite.FileURI(path)

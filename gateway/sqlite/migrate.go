@@ -3,6 +3,7 @@ package sqlite
 import (
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -74,4 +75,22 @@ func EnsureDir(path string) error {
 		return fmt.Errorf("sqlite: the directory %s for %s is missing and cannot be made: %w", dir, filepath.Base(path), err)
 	}
 	return nil
+}
+
+// PrepareFile makes a database's directory when it is missing, and the
+// database file itself, empty, with mode 0640 whatever the umask: a log
+// holds who came and went, readable by its service and its group only
+// (SQLite gives its -wal and -shm files the same mode).
+func PrepareFile(path string) error {
+	if err := EnsureDir(path); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+	switch {
+	case errors.Is(err, fs.ErrExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("sqlite: create %s: %w", path, err)
+	}
+	return errors.Join(f.Chmod(0o640), f.Close())
 }

@@ -61,7 +61,7 @@ func Open(path, room string, clock gateway.Clock) (*Store, error) {
 	if path == "" {
 		return nil, gateway.Errorf(gateway.EINVALID, "sqlite: no storage path")
 	}
-	if err := EnsureDir(path); err != nil {
+	if err := PrepareFile(path); err != nil {
 		return nil, err
 	}
 	base := FileURI(path)

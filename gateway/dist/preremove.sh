@@ -1,0 +1,5 @@
+#!/bin/sh
+set -e
+if [ -d /run/systemd/system ]; then
+	systemctl disable --now roomguard-gateway.service >/dev/null 2>&1 || true
+fi
