@@ -47,7 +47,10 @@ dist: cross deps
 
 # The Debian packages (nfpm, pinned in go.mod's tool block): both binaries
 # for arm64, armhf and amd64, in dist/.
-DEB_VERSION := $(shell echo $(VERSION) | sed 's/^v//; s/-/~/g')
+# A Debian version starts with a digit: a tag v1.2.3 gives 1.2.3 (1.2.3~4~gabc
+# after it); with no tag, 0.0~git<date>.<commit>.
+DEB_VERSION := $(shell v=$$(git describe --tags --match 'v[0-9]*' 2>/dev/null | sed 's/^v//; s/-/~/g'); \
+  echo $${v:-0.0~git$$(git log -1 --format=%cd --date=format:%Y%m%d 2>/dev/null).$$(git rev-parse --short HEAD 2>/dev/null)})
 deb: dist
 	@set -e; for t in arm64:arm64 arm:armhf amd64:amd64; do \
 	  arch=$${t%%:*}; deb=$${t#*:}; \
