@@ -1,0 +1,318 @@
+// Package notify reaches people when the room raises an alarm (issue 20):
+// the call-down list says who is told about which alarms, in which order,
+// with escalation steps; each delivery goes through a channel (an SMS or a
+// call through the room's own modem, …), is retried with backoff, and is
+// logged as notify.sent or notify.failed. Acknowledging the alarm stops
+// the call-down. It watches the room's alarms as they are published (it is
+// a gateway.PanelSink in front of the real one), so it sees exactly what
+// the guards see.
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/roomguard/roomguard/gateway"
+)
+
+// Person is someone the call-down reaches, and how.
+type Person struct {
+	ID, Name string
+	Phone    string // for sms and call
+}
+
+// Step is one rung of a call-down: After the alarm is raised, these people
+// are told through these channels.
+type Step struct {
+	After    time.Duration
+	People   []string // Person ids
+	Channels []string // "sms", "call"; default sms
+}
+
+// Rule is a call-down list for the alarms it matches: by class, or by
+// priority (at most MaxPriority: 1 is the highest); a rule with neither
+// matches every alarm.
+type Rule struct {
+	Classes     []gateway.AlarmClass
+	MaxPriority int
+	Steps       []Step
+}
+
+// Critical are the alarm classes that always reach at least two people.
+var Critical = []gateway.AlarmClass{gateway.AlarmIntrusion, gateway.AlarmSealBroken, gateway.AlarmCarrierRemoval,
+	gateway.AlarmTamper, gateway.AlarmForgery, gateway.AlarmLogTampered}
+
+// Channel delivers one message to one person.
+type Channel interface {
+	Send(ctx context.Context, p Person, message string) error
+}
+
+// Log is where deliveries are recorded: the room's one commit path.
+type Log interface {
+	Log(ev gateway.Event) error
+}
+
+// Retries are the waits between the attempts of one delivery; then it is
+// notify.failed and the call-down goes on to the next step at once.
+var Retries = []time.Duration{5 * time.Second, 15 * time.Second, 45 * time.Second}
+
+// Config is a room's notification.
+type Config struct {
+	Room     string
+	RoomName string
+	People   []Person
+	Rules    []Rule
+	Zone     *time.Location // the times in messages (default the clock's)
+	// Fault is told of a delivery the log would not record (the room's
+	// gateway-fault alarm: room.Room.Fault).
+	Fault func(what string, err error)
+}
+
+// CheckCritical says which critical class the call-down lists would not
+// bring to two distinct people ("": all do).
+func (c Config) CheckCritical() string {
+	for _, class := range Critical {
+		seen := map[string]bool{}
+		if r := c.rule(class, 1); r != nil {
+			for _, s := range r.Steps {
+				for _, p := range s.People {
+					seen[p] = true
+				}
+			}
+		}
+		if len(seen) < 2 {
+			return string(class)
+		}
+	}
+	return ""
+}
+
+// rule is the first rule matching an alarm.
+func (c Config) rule(class gateway.AlarmClass, priority int) *Rule {
+	for i, r := range c.Rules {
+		switch {
+		case len(r.Classes) > 0 && slices.Contains(r.Classes, class),
+			len(r.Classes) == 0 && (r.MaxPriority == 0 || priority <= r.MaxPriority):
+			return &c.Rules[i]
+		}
+	}
+	return nil
+}
+
+// Notifier runs the call-downs of one room.
+type Notifier struct {
+	cfg      Config
+	clock    gateway.Clock
+	log      Log
+	channels map[string]Channel
+	next     gateway.PanelSink
+
+	mu     sync.Mutex
+	active map[string]*callDown // by alarm id
+	people map[string]Person
+}
+
+type callDown struct {
+	alarm  alarm
+	ctx    context.Context
+	cancel context.CancelFunc
+	timers []func() bool
+	step   int // the next step to run
+}
+
+type alarm struct {
+	ID       string             `json:"id"`
+	Class    gateway.AlarmClass `json:"class"`
+	Priority int                `json:"priority"`
+	State    string             `json:"state"`
+	Device   string             `json:"device"`
+	Detail   string             `json:"detail"`
+	RaisedAt time.Time          `json:"raised_at"`
+}
+
+// New returns the notifier of cfg, passing every alarm on to next.
+func New(cfg Config, clock gateway.Clock, log Log, channels map[string]Channel, next gateway.PanelSink) *Notifier {
+	n := &Notifier{cfg: cfg, clock: clock, log: log, channels: channels, next: next, active: map[string]*callDown{}, people: map[string]Person{}}
+	for _, p := range cfg.People {
+		n.people[p.ID] = p
+	}
+	return n
+}
+
+// Mode implements gateway.PanelSink.
+func (n *Notifier) Mode(payload json.RawMessage) { n.next.Mode(payload) }
+
+// SealReport implements gateway.PanelSink.
+func (n *Notifier) SealReport(id string, payload json.RawMessage) { n.next.SealReport(id, payload) }
+
+// Alarm implements gateway.PanelSink: a new active alarm starts its
+// call-down; acknowledged or closed, it stops.
+func (n *Notifier) Alarm(id string, payload json.RawMessage) {
+	n.next.Alarm(id, payload)
+	var a alarm
+	if len(payload) > 0 && json.Unmarshal(payload, &a) != nil {
+		return
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	cd := n.active[id]
+	switch {
+	case len(payload) == 0 || a.State == "acknowledged":
+		if cd != nil {
+			cd.stop()
+			delete(n.active, id)
+		}
+	case cd == nil && a.State == "active":
+		r := n.cfg.rule(a.Class, a.Priority)
+		if r == nil || a.Class == "" {
+			return
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cd = &callDown{alarm: a, ctx: ctx, cancel: cancel}
+		n.active[id] = cd
+		for i, s := range r.Steps {
+			i := i
+			cd.timers = append(cd.timers, n.clock.AfterFunc(s.After, func() { go n.run(cd, r, i) }))
+		}
+	}
+}
+
+func (cd *callDown) stop() {
+	cd.cancel()
+	for _, stop := range cd.timers {
+		stop()
+	}
+}
+
+// run takes one step of a call-down (its timer, or the step before it
+// failed to reach anyone): each person through each channel.
+func (n *Notifier) run(cd *callDown, r *Rule, i int) {
+	n.mu.Lock()
+	if cd.ctx.Err() != nil || i < cd.step {
+		n.mu.Unlock()
+		return // stopped, or already run early
+	}
+	cd.step = i + 1
+	n.mu.Unlock()
+	s := r.Steps[i]
+	channels := s.Channels
+	if len(channels) == 0 {
+		channels = []string{"sms"}
+	}
+	reached := false
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for _, id := range s.People {
+		p, ok := n.people[id]
+		if !ok {
+			continue
+		}
+		for _, ch := range channels {
+			wg.Go(func() {
+				if n.deliver(cd, p, ch, i) {
+					mu.Lock()
+					reached = true
+					mu.Unlock()
+				}
+			})
+		}
+	}
+	wg.Wait()
+	if !reached && i+1 < len(r.Steps) && cd.ctx.Err() == nil {
+		n.run(cd, r, i+1) // nobody reached: the next people at once
+	}
+}
+
+// deliver sends one message through one channel, retrying; it logs what
+// became of it and says whether it got through.
+func (n *Notifier) deliver(cd *callDown, p Person, channel string, step int) bool {
+	ch := n.channels[channel]
+	msg := n.message(cd.alarm)
+	var err error
+	for attempt := 0; ; attempt++ {
+		if cd.ctx.Err() != nil {
+			return false // acknowledged meanwhile
+		}
+		if ch == nil {
+			err = fmt.Errorf("no %s channel in this room", channel)
+		} else {
+			ctx, cancel := context.WithTimeout(cd.ctx, 2*time.Minute)
+			err = ch.Send(ctx, p, msg)
+			cancel()
+		}
+		if err == nil {
+			n.record(cd, "notify.sent", gateway.SeverityInfo, p, channel, step, attempt+1, nil)
+			return true
+		}
+		if attempt >= len(Retries) || ch == nil {
+			break
+		}
+		wait := make(chan struct{})
+		stop := n.clock.AfterFunc(Retries[attempt], func() { close(wait) })
+		select {
+		case <-wait:
+		case <-cd.ctx.Done():
+			stop()
+			return false
+		}
+	}
+	n.record(cd, "notify.failed", gateway.SeverityWarning, p, channel, step, len(Retries)+1, err)
+	return false
+}
+
+func (n *Notifier) record(cd *callDown, typ string, sev gateway.Severity, p Person, channel string, step, attempts int, err error) {
+	data := map[string]any{"alarm": cd.alarm.ID, "class": cd.alarm.Class, "person": p.ID, "name": p.Name, "channel": channel,
+		"step": step + 1, "attempts": attempts}
+	if err != nil {
+		data["error"] = err.Error()
+	}
+	b, merr := json.Marshal(data)
+	if merr == nil {
+		merr = n.log.Log(gateway.Event{Type: typ, Severity: sev, Device: cd.alarm.Device, Data: b})
+	}
+	if merr != nil && n.cfg.Fault != nil {
+		n.cfg.Fault(fmt.Sprintf("the record of %s to %s for alarm %s", typ, p.ID, cd.alarm.ID), merr)
+	}
+}
+
+// message is what a person reads: the room, the alarm, the time.
+func (n *Notifier) message(a alarm) string {
+	zone := n.cfg.Zone
+	if zone == nil {
+		zone = time.Local
+	}
+	at := a.RaisedAt
+	if at.IsZero() {
+		at = n.clock.Now()
+	}
+	name := n.cfg.RoomName
+	if name == "" {
+		name = n.cfg.Room
+	}
+	what := ClassNames[a.Class]
+	if what == "" {
+		what = string(a.Class)
+	}
+	device := ""
+	if a.Device != "" {
+		device = "（" + a.Device + "）"
+	}
+	return fmt.Sprintf("【%s】P%d 报警：%s%s，%s。请立即处置，处置后在值班台确认。", name, a.Priority, what, device, at.In(zone).Format("01-02 15:04:05"))
+}
+
+// ClassNames are the alarm classes in Chinese, as people are told of them.
+var ClassNames = map[gateway.AlarmClass]string{
+	gateway.AlarmIntrusion: "入侵", gateway.AlarmSealBroken: "封存被破坏", gateway.AlarmTamper: "防拆",
+	gateway.AlarmDeviceFault: "设备故障", gateway.AlarmPanic: "紧急求助", gateway.AlarmDuress: "胁迫",
+	gateway.AlarmSafeOpened: "保密柜被打开", gateway.AlarmDoorForced: "门被强行打开", gateway.AlarmDoorHeldOpen: "门长时间未关",
+	gateway.AlarmDeniedBurst: "连续刷卡被拒", gateway.AlarmCarrierRemoval: "涉密载体被带出", gateway.AlarmCarrierOverdue: "涉密载体逾期未还",
+	gateway.AlarmBoardSilent: "控制板失联", gateway.AlarmUnescorted: "访客无人陪同", gateway.AlarmSafeLeftOpen: "保密柜未上锁",
+	gateway.AlarmExitFault: "布防时有防区未就绪", gateway.AlarmGatewayFault: "网关故障", gateway.AlarmForgery: "伪造指令",
+	gateway.AlarmLogTampered: "日志被篡改",
+}
+
+var _ gateway.PanelSink = (*Notifier)(nil)

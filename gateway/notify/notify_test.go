@@ -1,0 +1,174 @@
+package notify_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/roomguard/roomguard/gateway"
+	"github.com/roomguard/roomguard/gateway/clocktest"
+	"github.com/roomguard/roomguard/gateway/notify"
+)
+
+var t0 = time.Date(2026, 11, 27, 3, 12, 40, 0, time.UTC)
+
+type sent struct{ person, channel, msg string }
+
+// channel records what it sends; failing people get an error.
+type channel struct {
+	name string
+	mu   sync.Mutex
+	got  []sent
+	fail map[string]bool
+}
+
+func (c *channel) Send(_ context.Context, p notify.Person, msg string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.fail[p.ID] {
+		return errors.New("the network refused it")
+	}
+	c.got = append(c.got, sent{p.ID, c.name, msg})
+	return nil
+}
+
+func (c *channel) people() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for _, s := range c.got {
+		out = append(out, s.person)
+	}
+	return strings.Join(out, " ")
+}
+
+type events struct {
+	mu  sync.Mutex
+	evs []gateway.Event
+}
+
+func (l *events) Log(ev gateway.Event) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.evs = append(l.evs, ev)
+	return nil
+}
+
+func (l *events) types() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, e := range l.evs {
+		var d struct{ Person string }
+		json.Unmarshal(e.Data, &d)
+		out = append(out, e.Type+":"+d.Person)
+	}
+	return strings.Join(out, " ")
+}
+
+type sink struct{}
+
+func (sink) Mode(json.RawMessage)               {}
+func (sink) Alarm(string, json.RawMessage)      {}
+func (sink) SealReport(string, json.RawMessage) {}
+
+func alarmJSON(id, class, state string, priority int) json.RawMessage {
+	return fmt.Appendf(nil, `{"room":"jiyao-301","id":%q,"class":%q,"priority":%d,"state":%q,"device":"ir-safes","raised_at":"2026-11-27T03:12:40.000Z"}`,
+		id, class, priority, state)
+}
+
+func setup(t *testing.T) (*notify.Notifier, *clocktest.Clock, *channel, *events) {
+	clock := clocktest.New(t0)
+	sms := &channel{name: "sms", fail: map[string]bool{}}
+	log := &events{}
+	cfg := notify.Config{Room: "jiyao-301", RoomName: "机要室 301", Zone: time.FixedZone("CST", 8*3600),
+		People: []notify.Person{{ID: "guard", Name: "值班保安", Phone: "13800000001"}, {ID: "officer", Name: "保密员", Phone: "13800000002"},
+			{ID: "leader", Name: "分管领导", Phone: "13800000003"}},
+		Rules: []notify.Rule{{MaxPriority: 2, Steps: []notify.Step{{After: 0, People: []string{"guard"}},
+			{After: time.Minute, People: []string{"officer"}}, {After: 3 * time.Minute, People: []string{"leader"}}}}}}
+	if c := cfg.CheckCritical(); c != "" {
+		t.Fatalf("a critical class reaches one person: %s", c)
+	}
+	return notify.New(cfg, clock, log, map[string]notify.Channel{"sms": sms}, sink{}), clock, sms, log
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// The guard at once, the officer after a minute, the leader after three;
+// acknowledging stops the rest.
+func TestCallDownEscalatesUntilAcknowledged(t *testing.T) {
+	n, clock, sms, log := setup(t)
+	n.Alarm("a1", alarmJSON("a1", "intrusion", "active", 1))
+	clock.Advance(0)
+	eventually(t, "the guard told", func() bool { return sms.people() == "guard" })
+	if got := sms.got[0].msg; got != "【机要室 301】P1 报警：入侵（ir-safes），11-27 11:12:40。请立即处置，处置后在值班台确认。" {
+		t.Fatalf("message %q", got)
+	}
+	n.Alarm("a1", alarmJSON("a1", "intrusion", "active", 1)) // published again (a repeat): no second call-down
+	clock.Advance(time.Minute)
+	eventually(t, "the officer told", func() bool { return sms.people() == "guard officer" })
+	n.Alarm("a1", alarmJSON("a1", "intrusion", "acknowledged", 1))
+	clock.Advance(5 * time.Minute)
+	time.Sleep(50 * time.Millisecond)
+	if sms.people() != "guard officer" {
+		t.Fatalf("told after the acknowledgement: %s", sms.people())
+	}
+	if got := log.types(); got != "notify.sent:guard notify.sent:officer" {
+		t.Fatalf("events: %s", got)
+	}
+	// A low-priority alarm matches no rule: nobody is woken for it.
+	n.Alarm("a2", alarmJSON("a2", "door-held-open", "active", 3))
+	clock.Advance(10 * time.Minute)
+	time.Sleep(20 * time.Millisecond)
+	if sms.people() != "guard officer" {
+		t.Fatalf("told of a P3: %s", sms.people())
+	}
+}
+
+// A failing delivery is retried with backoff, then notify.failed, and the
+// next person in the list is reached at once.
+func TestFailingDeliveryEscalates(t *testing.T) {
+	n, clock, sms, log := setup(t)
+	sms.fail["guard"] = true
+	n.Alarm("a1", alarmJSON("a1", "tamper", "active", 1))
+	clock.Advance(0)
+	for _, wait := range notify.Retries {
+		time.Sleep(20 * time.Millisecond)
+		clock.Advance(wait)
+	}
+	eventually(t, "the officer told early", func() bool { return sms.people() == "officer" })
+	if got := log.types(); got != "notify.failed:guard notify.sent:officer" {
+		t.Fatalf("events: %s", got)
+	}
+	var d map[string]any
+	json.Unmarshal(log.evs[0].Data, &d)
+	if d["attempts"] != float64(len(notify.Retries)+1) || !strings.Contains(fmt.Sprint(d["error"]), "refused") {
+		t.Fatalf("the failure: %v", d)
+	}
+	clock.Advance(time.Minute) // the officer's own step: already run
+	time.Sleep(20 * time.Millisecond)
+	if sms.people() != "officer" {
+		t.Fatalf("the officer told twice: %s", sms.people())
+	}
+}
+
+func TestCriticalReachesTwo(t *testing.T) {
+	cfg := notify.Config{People: []notify.Person{{ID: "guard"}}, Rules: []notify.Rule{{Steps: []notify.Step{{People: []string{"guard"}}}}}}
+	if c := cfg.CheckCritical(); c != "intrusion" {
+		t.Fatalf("one person for intrusions: %q", c)
+	}
+}
