@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/roomguard/roomguard/gateway"
+	"github.com/roomguard/roomguard/gateway/notify"
 )
 
 // Config is one room.
@@ -45,8 +46,45 @@ type Config struct {
 	// CommandRoles override, command by command, the roles of the people
 	// who may give it (gateway.DefaultCommandRoles).
 	CommandRoles map[string][]string `yaml:"command_roles"`
+	// Notify is who is told of which alarms, and how (issue 20).
+	Notify *Notify `yaml:"notify"`
 
 	Source string `yaml:"-"` // the file it came from
+}
+
+// Notify is the room's call-down: its modem, its people and its lists.
+type Notify struct {
+	Modem    *NotifyModem   `yaml:"modem"`
+	Timezone string         `yaml:"timezone"`
+	People   []NotifyPerson `yaml:"people"`
+	Calldown []NotifyRule   `yaml:"calldown"`
+}
+
+// NotifyModem is the GSM/LTE modem's AT port.
+type NotifyModem struct {
+	Path string `yaml:"path"`
+	Baud int    `yaml:"baud"`
+}
+
+// NotifyPerson is someone the call-down reaches.
+type NotifyPerson struct {
+	ID    string `yaml:"id"`
+	Name  string `yaml:"name"`
+	Phone string `yaml:"phone"`
+}
+
+// NotifyRule is a call-down list for some alarms.
+type NotifyRule struct {
+	Classes     []string     `yaml:"classes"`
+	MaxPriority int          `yaml:"max_priority"`
+	Steps       []NotifyStep `yaml:"steps"`
+}
+
+// NotifyStep is one rung of a call-down.
+type NotifyStep struct {
+	After    Duration `yaml:"after"`
+	People   []string `yaml:"people"`
+	Channels []string `yaml:"channels"`
 }
 
 // Alarm holds the panel's timers.
@@ -758,4 +796,34 @@ func brokerScheme(raw string) string {
 		return ""
 	}
 	return strings.ToLower(u.Scheme)
+}
+
+// NotifyConfig is the call-down as gateway/notify takes it (without the
+// room's clock, log and channels).
+func (c *Config) NotifyConfig() notify.Config {
+	nc := notify.Config{Room: c.Room.ID, RoomName: c.Room.Name}
+	if c.Notify == nil {
+		return nc
+	}
+	tz := c.Notify.Timezone
+	if tz == "" {
+		tz = "Asia/Shanghai"
+	}
+	if z, err := time.LoadLocation(tz); err == nil {
+		nc.Zone = z
+	}
+	for _, p := range c.Notify.People {
+		nc.People = append(nc.People, notify.Person{ID: p.ID, Name: p.Name, Phone: p.Phone})
+	}
+	for _, r := range c.Notify.Calldown {
+		rule := notify.Rule{MaxPriority: r.MaxPriority}
+		for _, class := range r.Classes {
+			rule.Classes = append(rule.Classes, gateway.AlarmClass(class))
+		}
+		for _, s := range r.Steps {
+			rule.Steps = append(rule.Steps, notify.Step{After: s.After.D(), People: s.People, Channels: s.Channels})
+		}
+		nc.Rules = append(nc.Rules, rule)
+	}
+	return nc
 }

@@ -54,6 +54,11 @@ func TestBrokenConfigsNameLineAndField(t *testing.T) {
 		name, yaml, want string
 	}{
 		{"not yaml", "room: [", "x.yaml:1: "},
+		{"notify: a person not listed", minimal + notifyWith("people: [guard, nobody]"), `notify.calldown[0].steps[0].people[1]: "nobody" is not one of notify.people`},
+		{"notify: an unknown class", minimal + strings.Replace(notifyWith("people: [guard, officer]"), "classes: [intrusion,", "classes: [burglary,", 1), `notify.calldown[0].classes[0]: "burglary" is not an alarm class`},
+		{"notify: a critical alarm to one person", minimal + notifyWith("people: [guard]"), `notify.calldown: a intrusion alarm must reach at least two people`},
+		{"notify: no modem", minimal + strings.Replace(notifyWith("people: [guard, officer]"), "  modem: {path: /dev/roomguard/modem}\n", "", 1), `notify.modem is missing`},
+		{"notify: a bad phone", minimal + strings.Replace(notifyWith("people: [guard, officer]"), "13800000001", "138-0000", 1), `notify.people[0].phone`},
 		{"empty", "", "the file is empty"},
 		{"missing storage", "room: {id: r1, name: R}\ninputs: []\n", "x.yaml:1: "},
 		{"bad room id", strings.Replace(minimal, "id: r1", "id: R 1", 1), `x.yaml:1: room.id: `},
@@ -227,5 +232,30 @@ func TestPasswordNeverPrinted(t *testing.T) {
 		if strings.Contains(s, "horse") {
 			t.Fatalf("password printed: %s", s)
 		}
+	}
+}
+
+// notifyWith is a notify section whose one call-down step is step.
+func notifyWith(step string) string {
+	return `notify:
+  modem: {path: /dev/roomguard/modem}
+  people:
+    - {id: guard, name: 值班保安, phone: "13800000001"}
+    - {id: officer, name: 保密员, phone: "13900000002"}
+  calldown:
+    - classes: [intrusion, seal-broken, carrier-removal, tamper, command-forgery, log-tampered]
+      steps:
+        - {after: 0s, ` + step + `}
+`
+}
+
+func TestNotifySection(t *testing.T) {
+	c, err := config.Parse([]byte(minimal+notifyWith("people: [guard, officer], channels: [sms, call]")), "x.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc := c.NotifyConfig()
+	if len(nc.People) != 2 || len(nc.Rules) != 1 || len(nc.Rules[0].Steps[0].Channels) != 2 || nc.Zone == nil || nc.Zone.String() != "Asia/Shanghai" {
+		t.Fatalf("notify: %+v", nc)
 	}
 }

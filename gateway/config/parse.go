@@ -401,6 +401,7 @@ func (c *Config) check(root *yaml.Node) Errors {
 		bad([]string{"gpio", "poll"}, "%s is out of bounds (%s to %s)", d, minPoll, maxPoll)
 	}
 	es = append(es, c.checkMQTT(root)...)
+	es = append(es, c.checkNotify(root)...)
 	return es
 }
 
@@ -691,4 +692,57 @@ func ReadSecret(path string) (Secret, error) {
 		return "", fmt.Errorf("%s: the password must be at least %d characters", path, minPassword)
 	}
 	return Secret(s), nil
+}
+
+// checkNotify checks the call-down: its people, the people and classes its
+// steps name, its time zone, a modem for its channels, and that every
+// critical alarm reaches two people.
+func (c *Config) checkNotify(root *yaml.Node) Errors {
+	if c.Notify == nil {
+		return nil
+	}
+	var es Errors
+	bad := func(path []string, format string, args ...any) {
+		es = append(es, &Error{File: c.Source, Line: lookup(root, path).Line, Field: dotted(path), Msg: fmt.Sprintf(format, args...)})
+	}
+	n := c.Notify
+	people := map[string]bool{}
+	for i, p := range n.People {
+		if people[p.ID] {
+			bad([]string{"notify", "people", strconv.Itoa(i), "id"}, "person %q is listed twice", p.ID)
+		}
+		people[p.ID] = true
+	}
+	if n.Timezone != "" {
+		if _, err := time.LoadLocation(n.Timezone); err != nil {
+			bad([]string{"notify", "timezone"}, "%v", err)
+		}
+	}
+	for i, r := range n.Calldown {
+		at := func(f ...string) []string { return append([]string{"notify", "calldown", strconv.Itoa(i)}, f...) }
+		for j, class := range r.Classes {
+			if _, ok := gateway.AlarmClass(class).Spec(); !ok {
+				bad(at("classes", strconv.Itoa(j)), "%q is not an alarm class", class)
+			}
+		}
+		for j, s := range r.Steps {
+			for k, p := range s.People {
+				if !people[p] {
+					bad(at("steps", strconv.Itoa(j), "people", strconv.Itoa(k)), "%q is not one of notify.people", p)
+				}
+			}
+			if j > 0 && s.After < r.Steps[j-1].After {
+				bad(at("steps", strconv.Itoa(j), "after"), "%s comes before the step above it (%s)", s.After.D(), r.Steps[j-1].After.D())
+			}
+			if n.Modem == nil {
+				bad(at("steps", strconv.Itoa(j)), "SMS and calls go through the room's modem: notify.modem is missing")
+			}
+		}
+	}
+	if len(es) == 0 {
+		if class := c.NotifyConfig().CheckCritical(); class != "" {
+			bad([]string{"notify", "calldown"}, "a %s alarm must reach at least two people: no call-down list brings it to two", class)
+		}
+	}
+	return es
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/roomguard/roomguard/devices/badge"
 	"github.com/roomguard/roomguard/devices/contact"
 	"github.com/roomguard/roomguard/devices/em4100"
+	"github.com/roomguard/roomguard/devices/modem"
 	"github.com/roomguard/roomguard/devices/pn532"
 	"github.com/roomguard/roomguard/devices/relay"
 	"github.com/roomguard/roomguard/devices/serialline"
@@ -73,6 +74,7 @@ type Devices struct {
 	wiegand []wiegandReader
 	boards  []*board
 	byBolt  map[string]boardLock // each board lock by the safe-bolt input it gives
+	modem   *modem.Modem
 
 	inputsWG  sync.WaitGroup
 	once      sync.Once
@@ -116,6 +118,9 @@ func Open(cfg *config.Config, o Opts) (_ *Devices, err error) {
 		o.Log = slog.Default()
 	}
 	d := &Devices{cfg: cfg, o: o, byBolt: map[string]boardLock{}, stop: make(chan struct{})}
+	if cfg.Notify != nil && cfg.Notify.Modem != nil {
+		d.modem = modem.New()
+	}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, d.HaltOutputs())
@@ -274,6 +279,28 @@ func (d *Devices) Start() {
 		d.startUHF()
 	}
 	d.startBoards()
+	d.startModem()
+}
+
+// Modem is the room's GSM/LTE modem (notify.modem), driven once Start runs
+// it: the call-down's SMS and calls go through it. Nil without one.
+func (d *Devices) Modem() *modem.Modem { return d.modem }
+
+// startModem runs the modem on its supervised line: silence or a lost
+// network is a device fault on "modem".
+func (d *Devices) startModem() {
+	if d.modem == nil {
+		return
+	}
+	m := d.cfg.Notify.Modem
+	path, baud := d.o.Path("modem", m.Path), m.Baud
+	if baud == 0 {
+		baud = 115200
+	}
+	status := d.faultStatus("modem")("modem")
+	d.readersWG.Go(func() {
+		serialline.Supervise(d.stop, serialline.Opts{Path: path, Baud: baud, Status: status}, d.modem.Driver)
+	})
 }
 
 // present hands a card read at reader to entry control.

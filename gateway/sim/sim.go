@@ -23,6 +23,7 @@ import (
 
 	"github.com/roomguard/roomguard/devices/em4100"
 	"github.com/roomguard/roomguard/devices/gpiosim"
+	"github.com/roomguard/roomguard/devices/modem/modemsim"
 	"github.com/roomguard/roomguard/devices/pn532/pn532sim"
 	"github.com/roomguard/roomguard/devices/serialsim"
 	"github.com/roomguard/roomguard/devices/uhf/uhfsim"
@@ -40,8 +41,12 @@ type Port struct {
 	Emulator    string `json:"emulator,omitempty"`
 }
 
+// ModemID is the simulated modem's device id (its port in sim/ports).
+const ModemID = "modem"
+
 // Room is a simulated room.
 type Room struct {
+	devs   []*os.File // device sides to close
 	Bank   *gpiosim.Bank
 	Ports  []Port
 	room   string
@@ -51,6 +56,8 @@ type Room struct {
 	wieg   map[string]*wiegandTwin
 	uhf    map[string]*uhfTwin
 	boards []*boardTwin
+	// Modem is the simulated GSM modem of notify.modem (nil: none).
+	Modem *modemsim.Modem
 
 	serveMu   sync.Mutex
 	serveErrs []error // what ended a twin other than Close
@@ -182,6 +189,21 @@ func NewWith(cfg *config.Config, o Opts) (*Room, error) {
 			r.serve(t.reader.Serve)
 			r.uhf[s.ID] = t
 		}
+	}
+	if cfg.Notify != nil && cfg.Notify.Modem != nil {
+		l, err := serialsim.Open()
+		if err != nil {
+			return nil, errors.Join(fmt.Errorf("sim: the modem: %w", err), r.Close())
+		}
+		r.links = append(r.links, l)
+		r.Ports = append(r.Ports, Port{Device: ModemID, Kind: "modem", GatewayPath: l.GatewayPath, DevicePath: l.DevicePath})
+		dev, err := os.OpenFile(l.DevicePath, os.O_RDWR, 0)
+		if err != nil {
+			return nil, errors.Join(fmt.Errorf("sim: the modem: %w", err), r.Close())
+		}
+		r.devs = append(r.devs, dev)
+		r.Modem = modemsim.New(dev)
+		r.serve(r.Modem.Serve)
 	}
 	for _, b := range cfg.Boards {
 		t, err := newBoardTwin(b, o)
@@ -384,6 +406,9 @@ func (r *Room) Close() error {
 	var errs []error
 	for _, t := range r.boards {
 		errs = append(errs, t.close())
+	}
+	for _, dev := range r.devs {
+		errs = append(errs, dev.Close())
 	}
 	for _, t := range r.twins {
 		errs = append(errs, t.dev.Close())

@@ -281,3 +281,49 @@ func TestHourlyCheckpoint(t *testing.T) {
 	r.drive("window-1", "closed")
 	waitCount(before + 2)
 }
+
+// Issue 20: a tamper alarm reaches the call-down's people by SMS through
+// the room's own modem (the simulated one on a pseudo-terminal, driven by
+// the real driver), in Chinese with the room, the alarm and the time; each
+// delivery is logged; acknowledging the alarm stops the call-down.
+func TestAlarmReachesPeopleBySMS(t *testing.T) {
+	r := newRulesRig(t, "e2e-notify")
+	r.d.Stop()
+	r.cfg.Notify = &config.Notify{Modem: &config.NotifyModem{Path: "/dev/roomguard/modem"}, Timezone: "Asia/Shanghai",
+		People: []config.NotifyPerson{{ID: "guard", Name: "值班保安", Phone: "+8613800000001"}, {ID: "officer", Name: "保密员", Phone: "13900000002"},
+			{ID: "leader", Name: "分管领导", Phone: "13700000003"}},
+		Calldown: []config.NotifyRule{{Classes: []string{"tamper", "intrusion", "seal-broken", "carrier-removal", "command-forgery", "log-tampered"},
+			Steps: []config.NotifyStep{{People: []string{"guard", "officer"}},
+				{After: config.Duration(3 * time.Minute), People: []string{"leader"}}}}}}
+	r.start()
+	r.drive("tamper-1", "tamper")
+	a := r.retainedAlarm("tamper")
+	deadline := time.Now().Add(20 * time.Second)
+	for len(r.d.sim.Modem.Sent()) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("SMS sent: %+v", r.d.sim.Modem.Sent())
+		}
+		r.clock.Advance(0) // the first step is due at once
+		time.Sleep(20 * time.Millisecond)
+	}
+	to := map[string]string{}
+	for _, s := range r.d.sim.Modem.Sent() {
+		to[s.To] = s.Text
+	}
+	for _, n := range []string{"+8613800000001", "13900000002"} {
+		if !strings.Contains(to[n], "【机要室】P3 报警：防拆（tamper-1），11-22 18:00:00") {
+			t.Fatalf("the SMS to %s: %q", n, to[n])
+		}
+	}
+	r.w.waitFor("the deliveries logged", func() bool {
+		return strings.Count(strings.Join(r.w.events, " "), "notify.sent") == 2
+	})
+	if err := r.d.room.Panel.Ack(fmt.Sprint(a["id"]), "p-1", "cover refitted"); err != nil {
+		t.Fatal(err)
+	}
+	r.clock.Advance(5 * time.Minute)
+	time.Sleep(100 * time.Millisecond)
+	if n := len(r.d.sim.Modem.Sent()); n != 2 {
+		t.Fatalf("%d SMS after the acknowledgement", n)
+	}
+}

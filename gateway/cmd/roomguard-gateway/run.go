@@ -18,6 +18,7 @@ import (
 	"github.com/roomguard/roomguard/gateway/config"
 	"github.com/roomguard/roomguard/gateway/hardware"
 	"github.com/roomguard/roomguard/gateway/mqtt"
+	"github.com/roomguard/roomguard/gateway/notify"
 	"github.com/roomguard/roomguard/gateway/room"
 	"github.com/roomguard/roomguard/gateway/sim"
 	"github.com/roomguard/roomguard/gateway/sqlite"
@@ -219,7 +220,19 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 			rc.Inventory = at
 		}
 	}
-	d.room = room.New(rc, d.store, clock, states, log.With("part", "room"))
+	// The call-down (notify:) sees every alarm as it is published, in front
+	// of the retained publisher; its deliveries go into the room's log.
+	var sink room.Sink = states
+	if cfg.Notify != nil {
+		nc := cfg.NotifyConfig()
+		nc.Fault = func(what string, err error) { d.room.Fault(what, err) }
+		channels := map[string]notify.Channel{}
+		if m := d.devices.Modem(); m != nil {
+			channels = notify.Channels(m)
+		}
+		sink = notifyingSink{states, notify.New(nc, clock, roomLog{d}, channels, states)}
+	}
+	d.room = room.New(rc, d.store, clock, sink, log.With("part", "room"))
 	recorded, err := d.store.DeviceStates()
 	if err != nil {
 		return nil, err

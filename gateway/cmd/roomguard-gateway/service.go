@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 
 	"github.com/roomguard/roomguard/gateway"
+	"github.com/roomguard/roomguard/gateway/mqtt"
+	"github.com/roomguard/roomguard/gateway/notify"
 	"github.com/roomguard/roomguard/gateway/systemd"
 )
 
@@ -63,3 +66,17 @@ func (d *daemon) serviceReady(ctx context.Context, room string) {
 		})
 	}
 }
+
+// notifyingSink is the retained publisher with the call-down in front of
+// its alarms.
+type notifyingSink struct {
+	*mqtt.Retained
+	notify *notify.Notifier
+}
+
+func (s notifyingSink) Alarm(id string, payload json.RawMessage) { s.notify.Alarm(id, payload) }
+
+// roomLog logs the call-down's deliveries through the room (built after it).
+type roomLog struct{ d *daemon }
+
+func (l roomLog) Log(ev gateway.Event) error { return l.d.room.Log(ev) }
