@@ -83,6 +83,12 @@ func alarmJSON(id, class, state string, priority int) json.RawMessage {
 }
 
 func setup(t *testing.T) (*notify.Notifier, *clocktest.Clock, *channel, *events) {
+	return setupWith(t, time.Minute)
+}
+
+// setupWith calls the guard at once, the officer after officerAfter and
+// the leader two minutes later.
+func setupWith(t *testing.T, officerAfter time.Duration) (*notify.Notifier, *clocktest.Clock, *channel, *events) {
 	clock := clocktest.New(t0)
 	sms := &channel{name: "sms", fail: map[string]bool{}}
 	log := &events{}
@@ -90,7 +96,7 @@ func setup(t *testing.T) (*notify.Notifier, *clocktest.Clock, *channel, *events)
 		People: []notify.Person{{ID: "guard", Name: "值班保安", Phone: "13800000001"}, {ID: "officer", Name: "保密员", Phone: "13800000002"},
 			{ID: "leader", Name: "分管领导", Phone: "13800000003"}},
 		Rules: []notify.Rule{{MaxPriority: 2, Steps: []notify.Step{{After: 0, People: []string{"guard"}},
-			{After: time.Minute, People: []string{"officer"}}, {After: 3 * time.Minute, People: []string{"leader"}}}}}}
+			{After: officerAfter, People: []string{"officer"}}, {After: officerAfter + 2*time.Minute, People: []string{"leader"}}}}}}
 	if c := cfg.CheckCritical(); c != "" {
 		t.Fatalf("a critical class reaches one person: %s", c)
 	}
@@ -142,28 +148,32 @@ func TestCallDownEscalatesUntilAcknowledged(t *testing.T) {
 // A failing delivery is retried with backoff, then notify.failed, and the
 // next person in the list is reached at once.
 func TestFailingDeliveryEscalates(t *testing.T) {
-	n, clock, sms, log := setup(t)
+	n, clock, sms, log := setupWith(t, 10*time.Minute) // the officer's own step far later than the retries
 	sms.fail["guard"] = true
 	n.Alarm("a1", alarmJSON("a1", "tamper", "active", 1))
-	clock.Advance(0)
-	for _, wait := range notify.Retries {
-		time.Sleep(20 * time.Millisecond)
-		clock.Advance(wait)
+	// The retries wait on the clock: move it a second at a time (a retry's
+	// wait may be set a little after a move) until the guard's delivery
+	// has failed, well before the officer's own step.
+	for i := 0; !strings.Contains(log.types(), "notify.failed:guard"); i++ {
+		if i > 200 {
+			t.Fatalf("the guard's delivery never failed: %s", log.types())
+		}
+		clock.Advance(time.Second)
+		time.Sleep(5 * time.Millisecond)
 	}
-	eventually(t, "the officer told early", func() bool { return sms.people() == "officer" })
+	eventually(t, "the officer told at once", func() bool { return sms.people() == "officer" })
 	if got := log.types(); got != "notify.failed:guard notify.sent:officer" {
 		t.Fatalf("events: %s", got)
 	}
+	log.mu.Lock()
 	var d map[string]any
 	json.Unmarshal(log.evs[0].Data, &d)
+	log.mu.Unlock()
 	if d["attempts"] != float64(len(notify.Retries)+1) || !strings.Contains(fmt.Sprint(d["error"]), "refused") {
 		t.Fatalf("the failure: %v", d)
 	}
-	clock.Advance(time.Minute) // the officer's own step: already run
-	time.Sleep(20 * time.Millisecond)
-	if sms.people() != "officer" {
-		t.Fatalf("the officer told twice: %s", sms.people())
-	}
+	clock.Advance(15 * time.Minute) // the officer's own step already run; the leader's comes
+	eventually(t, "the leader told at their time, the officer not again", func() bool { return sms.people() == "officer leader" })
 }
 
 func TestCriticalReachesTwo(t *testing.T) {

@@ -381,7 +381,9 @@ func TestBackupRestoreResumes(t *testing.T) {
 		json.Unmarshal(sub.latest["roomguard/"+room+"/head"], &h)
 		return h.Proof.Seq >= maxSeq(sub.events)
 	})
+	sub.mu.Lock()
 	seen := maxSeq(sub.events)
+	sub.mu.Unlock()
 	gw.Kill()
 
 	restored := filepath.Join(t.TempDir(), "new-card.db")
