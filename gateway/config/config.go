@@ -55,6 +55,7 @@ type Config struct {
 // Notify is the room's call-down: its modem, its people and its lists.
 type Notify struct {
 	Modem    *NotifyModem   `yaml:"modem"`
+	SMTP     *NotifySMTP    `yaml:"smtp"`
 	Timezone string         `yaml:"timezone"`
 	People   []NotifyPerson `yaml:"people"`
 	Calldown []NotifyRule   `yaml:"calldown"`
@@ -66,11 +67,32 @@ type NotifyModem struct {
 	Baud int    `yaml:"baud"`
 }
 
-// NotifyPerson is someone the call-down reaches.
+// NotifySMTP is the mail server e-mails are submitted to (STARTTLS always).
+type NotifySMTP struct {
+	Addr         string `yaml:"addr"`
+	From         string `yaml:"from"`
+	Username     string `yaml:"username"`
+	PasswordFile string `yaml:"password_file"`
+	CAFile       string `yaml:"ca_file"`
+	Password     Secret `yaml:"-"`
+}
+
+// NotifyPerson is someone the call-down reaches (or a group, by its robot).
 type NotifyPerson struct {
-	ID    string `yaml:"id"`
-	Name  string `yaml:"name"`
-	Phone string `yaml:"phone"`
+	ID      string         `yaml:"id"`
+	Name    string         `yaml:"name"`
+	Phone   string         `yaml:"phone"`
+	Email   string         `yaml:"email"`
+	Webhook *NotifyWebhook `yaml:"webhook"`
+}
+
+// NotifyWebhook is a group robot (wecom, dingtalk, feishu) or a generic
+// JSON post.
+type NotifyWebhook struct {
+	Kind       string `yaml:"kind"`
+	URL        string `yaml:"url"`
+	SecretFile string `yaml:"secret_file"`
+	Secret     Secret `yaml:"-"`
 }
 
 // NotifyRule is a call-down list for some alarms.
@@ -813,7 +835,11 @@ func (c *Config) NotifyConfig() notify.Config {
 		nc.Zone = z
 	}
 	for _, p := range c.Notify.People {
-		nc.People = append(nc.People, notify.Person{ID: p.ID, Name: p.Name, Phone: p.Phone})
+		np := notify.Person{ID: p.ID, Name: p.Name, Phone: p.Phone, Email: p.Email}
+		if w := p.Webhook; w != nil {
+			np.Webhook = &notify.Webhook{Kind: w.Kind, URL: w.URL, Secret: w.Secret.Reveal()}
+		}
+		nc.People = append(nc.People, np)
 	}
 	for _, r := range c.Notify.Calldown {
 		rule := notify.Rule{MaxPriority: r.MaxPriority}

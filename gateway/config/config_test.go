@@ -58,6 +58,9 @@ func TestBrokenConfigsNameLineAndField(t *testing.T) {
 		{"notify: an unknown class", minimal + strings.Replace(notifyWith("people: [guard, officer]"), "classes: [intrusion,", "classes: [burglary,", 1), `notify.calldown[0].classes[0]: "burglary" is not an alarm class`},
 		{"notify: a critical alarm to one person", minimal + notifyWith("people: [guard]"), `notify.calldown: a intrusion alarm must reach at least two people`},
 		{"notify: no modem", minimal + strings.Replace(notifyWith("people: [guard, officer]"), "  modem: {path: /dev/roomguard/modem}\n", "", 1), `notify.modem is missing`},
+		{"notify: e-mail without a server", minimal + notifyWith("people: [guard, officer], channels: [email]"), `notify.smtp is missing`},
+		{"notify: a webhook for someone without one", minimal + notifyWith("people: [guard, officer], channels: [sms, webhook]"), `guard has no way to be reached by webhook`},
+		{"notify: a robot of an unknown kind", minimal + strings.Replace(notifyWith("people: [guard, officer]"), `phone: "13900000002"}`, `phone: "13900000002", webhook: {kind: slack, url: "https://x"}}`, 1), `notify.people[1].webhook.kind`},
 		{"notify: a bad phone", minimal + strings.Replace(notifyWith("people: [guard, officer]"), "13800000001", "138-0000", 1), `notify.people[0].phone`},
 		{"empty", "", "the file is empty"},
 		{"missing storage", "room: {id: r1, name: R}\ninputs: []\n", "x.yaml:1: "},
@@ -250,12 +253,47 @@ func notifyWith(step string) string {
 }
 
 func TestNotifySection(t *testing.T) {
-	c, err := config.Parse([]byte(minimal+notifyWith("people: [guard, officer], channels: [sms, call]")), "x.yaml")
+	secret := filepath.Join(t.TempDir(), "ding")
+	os.WriteFile(secret, []byte("SEC-a-long-robot-secret\n"), 0o600)
+	y := strings.Replace(notifyWith("people: [guard, officer, duty-group], channels: [sms]"), "  calldown:",
+		"    - {id: duty-group, name: 值班群, phone: \"13700000003\", webhook: {kind: dingtalk, url: \"https://oapi.dingtalk.com/robot/send?access_token=t\", secret_file: "+secret+"}}\n  calldown:", 1)
+	c, err := config.Parse([]byte(minimal+y), "x.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	nc := c.NotifyConfig()
-	if len(nc.People) != 2 || len(nc.Rules) != 1 || len(nc.Rules[0].Steps[0].Channels) != 2 || nc.Zone == nil || nc.Zone.String() != "Asia/Shanghai" {
+	if len(nc.People) != 3 || len(nc.Rules) != 1 || nc.Zone == nil || nc.Zone.String() != "Asia/Shanghai" ||
+		nc.People[2].Webhook == nil || nc.People[2].Webhook.Secret != "SEC-a-long-robot-secret" {
 		t.Fatalf("notify: %+v", nc)
+	}
+}
+
+// The example's notify block, uncommented (its secret files made), is a
+// good config.
+func TestExampleNotifyBlock(t *testing.T) {
+	b, err := os.ReadFile("../../examples/room.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	text := string(b)
+	i := strings.Index(text, "# notify:")
+	if i < 0 {
+		t.Fatal("no notify block in the example")
+	}
+	var block []string
+	for _, l := range strings.Split(text[i:], "\n") {
+		if !strings.HasPrefix(l, "#") {
+			break
+		}
+		block = append(block, strings.TrimPrefix(strings.TrimPrefix(l, "#"), " "))
+	}
+	uncommented := strings.Join(block, "\n")
+	for _, f := range []string{"smtp.pass", "ding.secret"} {
+		os.WriteFile(filepath.Join(dir, f), []byte("a-secret-of-twenty-chars\n"), 0o600)
+		uncommented = strings.ReplaceAll(uncommented, "/etc/roomguard/"+f, filepath.Join(dir, f))
+	}
+	if _, err := config.Parse([]byte(text[:i]+uncommented+"\n"), "room.yaml"); err != nil {
+		t.Fatalf("the example's notify block: %v\n%s", err, uncommented)
 	}
 }

@@ -712,6 +712,20 @@ func (c *Config) checkNotify(root *yaml.Node) Errors {
 			bad([]string{"notify", "people", strconv.Itoa(i), "id"}, "person %q is listed twice", p.ID)
 		}
 		people[p.ID] = true
+		if w := p.Webhook; w != nil && w.SecretFile != "" {
+			s, err := ReadSecret(w.SecretFile)
+			if err != nil {
+				bad([]string{"notify", "people", strconv.Itoa(i), "webhook", "secret_file"}, "%v", err)
+			}
+			c.Notify.People[i].Webhook.Secret = s
+		}
+	}
+	if m := n.SMTP; m != nil && m.PasswordFile != "" {
+		pw, err := ReadSecret(m.PasswordFile)
+		if err != nil {
+			bad([]string{"notify", "smtp", "password_file"}, "%v", err)
+		}
+		m.Password = pw
 	}
 	if n.Timezone != "" {
 		if _, err := time.LoadLocation(n.Timezone); err != nil {
@@ -734,8 +748,24 @@ func (c *Config) checkNotify(root *yaml.Node) Errors {
 			if j > 0 && s.After < r.Steps[j-1].After {
 				bad(at("steps", strconv.Itoa(j), "after"), "%s comes before the step above it (%s)", s.After.D(), r.Steps[j-1].After.D())
 			}
-			if n.Modem == nil {
-				bad(at("steps", strconv.Itoa(j)), "SMS and calls go through the room's modem: notify.modem is missing")
+			channels := s.Channels
+			if len(channels) == 0 {
+				channels = []string{"sms"}
+			}
+			for _, ch := range channels {
+				switch {
+				case (ch == "sms" || ch == "call") && n.Modem == nil:
+					bad(at("steps", strconv.Itoa(j)), "SMS and calls go through the room's modem: notify.modem is missing")
+				case ch == "email" && n.SMTP == nil:
+					bad(at("steps", strconv.Itoa(j)), "e-mail goes through a mail server: notify.smtp is missing")
+				}
+				for _, p := range s.People {
+					for _, q := range n.People {
+						if q.ID == p && (ch == "email" && q.Email == "" || ch == "webhook" && q.Webhook == nil || (ch == "sms" || ch == "call") && q.Phone == "") {
+							bad(at("steps", strconv.Itoa(j)), "%s has no way to be reached by %s", p, ch)
+						}
+					}
+				}
 			}
 		}
 	}

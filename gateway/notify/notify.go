@@ -22,7 +22,9 @@ import (
 // Person is someone the call-down reaches, and how.
 type Person struct {
 	ID, Name string
-	Phone    string // for sms and call
+	Phone    string   // for sms and call
+	Email    string   // for email
+	Webhook  *Webhook // for webhook: a group robot or an integration
 }
 
 // Step is one rung of a call-down: After the alarm is raised, these people
@@ -30,7 +32,7 @@ type Person struct {
 type Step struct {
 	After    time.Duration
 	People   []string // Person ids
-	Channels []string // "sms", "call"; default sms
+	Channels []string // "sms", "call", "email", "webhook"; default sms
 }
 
 // Rule is a call-down list for the alarms it matches: by class, or by

@@ -226,9 +226,9 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	if cfg.Notify != nil {
 		nc := cfg.NotifyConfig()
 		nc.Fault = func(what string, err error) { d.room.Fault(what, err) }
-		channels := map[string]notify.Channel{}
-		if m := d.devices.Modem(); m != nil {
-			channels = notify.Channels(m)
+		channels, err := notifyChannels(cfg, d.devices.Modem())
+		if err != nil {
+			return nil, err
 		}
 		sink = notifyingSink{states, notify.New(nc, clock, roomLog{d}, channels, states)}
 	}

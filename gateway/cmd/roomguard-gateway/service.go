@@ -2,10 +2,18 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"maps"
+	"net"
+	"os"
 
+	"github.com/roomguard/roomguard/devices/modem"
 	"github.com/roomguard/roomguard/gateway"
+	"github.com/roomguard/roomguard/gateway/config"
 	"github.com/roomguard/roomguard/gateway/mqtt"
 	"github.com/roomguard/roomguard/gateway/notify"
 	"github.com/roomguard/roomguard/gateway/systemd"
@@ -80,3 +88,31 @@ func (s notifyingSink) Alarm(id string, payload json.RawMessage) { s.notify.Alar
 type roomLog struct{ d *daemon }
 
 func (l roomLog) Log(ev gateway.Event) error { return l.d.room.Log(ev) }
+
+// notifyChannels are the call-down's channels the config gives: SMS and
+// calls through the modem, e-mail through its server, the webhooks.
+func notifyChannels(cfg *config.Config, m *modem.Modem) (map[string]notify.Channel, error) {
+	channels := map[string]notify.Channel{"webhook": notify.Hooks{Room: cfg.Room.ID}}
+	if m != nil {
+		maps.Copy(channels, notify.Channels(m))
+	}
+	if s := cfg.Notify.SMTP; s != nil {
+		host, _, err := net.SplitHostPort(s.Addr)
+		if err != nil {
+			return nil, fmt.Errorf("notify.smtp.addr: %w", err)
+		}
+		tc := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
+		if s.CAFile != "" {
+			pem, err := os.ReadFile(s.CAFile)
+			if err != nil {
+				return nil, fmt.Errorf("notify.smtp.ca_file: %w", err)
+			}
+			tc.RootCAs = x509.NewCertPool()
+			if !tc.RootCAs.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("notify.smtp.ca_file %s: no PEM certificate in it", s.CAFile)
+			}
+		}
+		channels["email"] = notify.Email{Addr: s.Addr, From: s.From, Username: s.Username, Password: s.Password.Reveal(), TLS: tc}
+	}
+	return channels, nil
+}
