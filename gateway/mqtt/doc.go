@@ -33,6 +33,7 @@ func (t Topics) Occupancy() string         { return t.Root() + "/occupancy" }
 func (t Topics) Personnel() string         { return t.Root() + "/personnel" }
 func (t Topics) SimBadge(id string) string { return t.Root() + "/sim/badge/" + id }
 func (t Topics) SimBadgeFilter() string    { return t.Root() + "/sim/badge/+" }
+func (t Topics) SimModemFilter() string    { return t.Root() + "/sim/modem/+" }
 func (t Topics) Reply(id string) string    { return t.Root() + "/reply/" + id }
 func (t Topics) Resend(who string) string  { return t.Root() + "/resend/" + who }
 func (t Topics) Carriers() string          { return t.Root() + "/carriers" }

@@ -424,3 +424,31 @@ func (r *Room) Close() error {
 	r.serveMu.Unlock()
 	return errors.Join(errs...)
 }
+
+// DriveModem makes the simulated modem fail or work again: what is silent
+// (it stops answering), unregistered (it loses its network) or refuse (the
+// network refuses every SMS); the payload on or off.
+func (r *Room) DriveModem(what string, payload []byte) error {
+	if r.Modem == nil {
+		return gateway.Errorf(gateway.ENOTFOUND, "sim: this room has no modem (notify.modem)")
+	}
+	var on bool
+	switch strings.TrimSpace(strings.Trim(strings.TrimSpace(string(payload)), `"`)) {
+	case "on", "true", "1":
+		on = true
+	case "off", "false", "0":
+	default:
+		return gateway.Errorf(gateway.EINVALID, "sim: modem %s: %q is not on or off", what, payload)
+	}
+	switch what {
+	case "silent":
+		r.Modem.Silence(on)
+	case "unregistered":
+		r.Modem.Unregister(on)
+	case "refuse":
+		r.Modem.Refuse(on)
+	default:
+		return gateway.Errorf(gateway.EINVALID, "sim: modem: %q is not silent, unregistered or refuse", what)
+	}
+	return nil
+}

@@ -317,7 +317,7 @@ func TestAlarmReachesPeopleBySMS(t *testing.T) {
 	}
 	r.w.waitFor("the deliveries logged", func() bool {
 		return strings.Count(strings.Join(r.w.events, " "), "notify.sent") == 2
-	})
+	}) // waitFor holds the watcher's lock while it asks
 	if err := r.d.room.Panel.Ack(fmt.Sprint(a["id"]), "p-1", "cover refitted"); err != nil {
 		t.Fatal(err)
 	}
@@ -325,5 +325,29 @@ func TestAlarmReachesPeopleBySMS(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	if n := len(r.d.sim.Modem.Sent()); n != 2 {
 		t.Fatalf("%d SMS after the acknowledgement", n)
+	}
+	// The network refuses, as sim/modem/refuse drives it: the next alarm's
+	// deliveries are retried, then notify.failed.
+	for _, bad := range [][2]string{{"unregistered", "maybe"}, {"asleep", "on"}} {
+		if err := r.d.sim.DriveModem(bad[0], []byte(bad[1])); err == nil {
+			t.Fatalf("the modem driven with %v", bad)
+		}
+	}
+	if err := r.d.sim.DriveModem("refuse", []byte("on")); err != nil {
+		t.Fatal(err)
+	}
+	r.drive("tamper-1", "normal")
+	r.drive("tamper-1", "tamper")
+	failed := func() int {
+		r.w.mu.Lock()
+		defer r.w.mu.Unlock()
+		return strings.Count(strings.Join(r.w.events, " "), "notify.failed")
+	}
+	for i := 0; failed() < 2; i++ {
+		if i > 400 {
+			t.Fatal("no notify.failed after the retries")
+		}
+		r.clock.Advance(time.Second) // the retries' waits
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -280,6 +280,12 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 				log.Warn("sim input ignored", "topic", topic, "err", err)
 			}
 		})
+		d.session.Subscribe(d.session.Topics().SimModemFilter(), func(topic string, payload []byte) {
+			what := topic[strings.LastIndexByte(topic, '/')+1:]
+			if err := d.sim.DriveModem(what, payload); err != nil {
+				log.Warn("sim modem ignored", "topic", topic, "err", err)
+			}
+		})
 		d.session.Subscribe(d.session.Topics().SimBadgeFilter(), func(topic string, payload []byte) {
 			reader := topic[strings.LastIndexByte(topic, '/')+1:]
 			if err := d.sim.Present(reader, payload); err != nil {
