@@ -1,6 +1,7 @@
 package http
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -36,7 +37,36 @@ func (s *Server) alarms(w http.ResponseWriter, r *request) {
 		all = append(all, v.Alarms...)
 	}
 	sortAlarms(all)
+	for i := range all {
+		if all[i].Deliveries, err = s.deliveries(all[i]); err != nil {
+			s.fail(w, r, http.StatusInternalServerError, err.Error())
+			return
+		}
+	}
 	s.render(w, r, "alarms", map[string]any{"Alarms": all, "Error": r.URL.Query().Get("error")})
+}
+
+// deliveries are the call-down's records of an alarm, as the room logged
+// them (issue 20).
+func (s *Server) deliveries(a alarmView) ([]delivery, error) {
+	if a.RaisedAt.IsZero() {
+		return nil, nil
+	}
+	recs, err := s.Store.Events(sqlite.EventFilter{Room: a.Room, Types: []string{"notify."}, Since: a.RaisedAt, Limit: 200})
+	if err != nil {
+		return nil, err
+	}
+	var out []delivery
+	for _, rec := range recs {
+		var d struct {
+			Alarm, Person, Name, Channel, Error string
+		}
+		if json.Unmarshal(rec.Data, &d) != nil || d.Alarm != a.ID {
+			continue
+		}
+		out = append(out, delivery{At: rec.TS, Sent: rec.Type == "notify.sent", Person: cmp.Or(d.Name, d.Person), Channel: d.Channel, Error: d.Error})
+	}
+	return out, nil
 }
 
 // back redirects after a post: to the page, with the outcome.

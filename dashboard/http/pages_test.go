@@ -419,3 +419,26 @@ func TestRoomKeyAndForgeries(t *testing.T) {
 		t.Fatalf("audit of the ack: %+v", au)
 	}
 }
+
+// Issue 20: the alarm console shows, on each alarm, who the room's
+// call-down reached, how and when, and who it could not.
+func TestAlarmShowsItsDeliveries(t *testing.T) {
+	c := newConsole(t, "guard1:guard")
+	c.retain("r1", "status", "", map[string]any{"state": "online"})
+	c.retain("r1", "alarms", "r1-7", map[string]any{"room": "r1", "id": "r1-7", "class": "intrusion", "priority": 1, "state": "active",
+		"device": "ir-safes", "raised_at": t0.Add(10 * time.Second).Format(time.RFC3339Nano)})
+	ev := c.events()
+	ev.add("r1", 11, "notify.sent", "ir-safes", "", map[string]any{"alarm": "r1-7", "person": "guard", "name": "值班保安", "channel": "sms", "step": 1, "attempts": 1})
+	ev.add("r1", 12, "notify.failed", "ir-safes", "", map[string]any{"alarm": "r1-7", "person": "officer", "name": "保密员", "channel": "call",
+		"step": 1, "attempts": 4, "error": "modem: ATD13900000002;: NO CARRIER"})
+	ev.add("r1", 13, "notify.sent", "ir-safes", "", map[string]any{"alarm": "r1-8", "person": "leader", "name": "分管领导", "channel": "sms"})
+	_, body := c.as("guard1").get("/alarms")
+	for _, want := range []string{"值班保安 · 短信 · 已通知", "保密员 · 电话 · 通知失败 (modem: ATD13900000002;: NO CARRIER)"} {
+		if !strings.Contains(body, want) {
+			t.Fatalf("the alarm lacks %q:\n%s", want, body)
+		}
+	}
+	if strings.Contains(body, "分管领导") {
+		t.Fatal("another alarm's delivery is shown on this one")
+	}
+}

@@ -56,6 +56,18 @@ type alarmView struct {
 	AckAt      time.Time `json:"ack_at"`
 	RestoredAt time.Time `json:"restored_at"`
 	RoomName   string    `json:"-"`
+	// Deliveries are the room's call-down for it: who was told, how and
+	// when, or who could not be (notify.sent, notify.failed).
+	Deliveries []delivery `json:"-"`
+}
+
+// delivery is one notify.sent or notify.failed of an alarm.
+type delivery struct {
+	At      time.Time
+	Sent    bool
+	Person  string // the name, or the id
+	Channel string
+	Error   string
 }
 
 // Acked and Restored tell which half of closing an alarm has happened.
