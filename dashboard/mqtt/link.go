@@ -560,6 +560,11 @@ func (l *Link) state(m message) {
 					l.log.Error("replica: room key", "room", m.room, "err", err)
 				}
 			}
+			if held, err := l.opts.Store.RetainedPayload(m.room, "status", ""); err != nil {
+				l.log.Error("replica: status", "room", m.room, "err", err)
+			} else if string(held) != string(m.payload) { // a change, not the same status delivered again
+				l.offline(m.room, st)
+			}
 			l.mu.Lock()
 			was := l.online[m.room]
 			l.online[m.room] = st.State == "online"
@@ -707,4 +712,34 @@ func randomID() string {
 	var b [8]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// offline raises the console's room-offline alarm when a room's gateway
+// goes offline (its last will: it vanished; or it stopped), and marks it
+// restored when the room is back: the guards acknowledge it like any alarm.
+func (l *Link) offline(room string, st gwmqtt.Status) {
+	old, err := l.opts.Store.RetainedPayload(room, "alarms", dashboard.OfflineAlarm)
+	if err != nil {
+		l.log.Error("replica: room-offline alarm", "room", room, "err", err)
+		return
+	}
+	var payload json.RawMessage
+	switch {
+	case st.State == "offline":
+		vanished := st.Reason != "shutdown"
+		detail := "the room's gateway stopped: nobody guards the room"
+		if vanished {
+			detail = "the room's gateway vanished (" + st.Reason + "): nobody guards the room"
+		}
+		payload, err = dashboard.RaiseOffline(room, old, detail, vanished, l.opts.Clock.Now())
+	case st.State == "online" && old != nil:
+		payload, err = dashboard.Restored(old, l.opts.Clock.Now())
+	default:
+		return
+	}
+	if err != nil {
+		l.log.Error("replica: room-offline alarm", "room", room, "err", err)
+		return
+	}
+	l.keep(dashboard.Retained{Room: room, Kind: "alarms", Key: dashboard.OfflineAlarm, Payload: payload, Updated: l.opts.Clock.Now()})
 }

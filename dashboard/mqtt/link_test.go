@@ -355,3 +355,38 @@ func TestDeletedEventsAreNotCalledPruned(t *testing.T) {
 		t.Fatalf("lost %v, want 1-2 pruned and 7 deleted", lost)
 	}
 }
+
+// Issue 20: a room whose gateway goes offline is an alarm on the console
+// (priority 1 when it vanished), restored when it is back; the same status
+// delivered again raises nothing more.
+func TestOfflineRoomIsAnAlarm(t *testing.T) {
+	m := testenv.StartMosquitto(t)
+	room := newFakeRoom(t, m.URL(), "r-off", 1)
+	_, store := startLink(t, m.URL())
+	alarm := func() map[string]any {
+		p, _ := store.RetainedPayload("r-off", "alarms", dashboard.OfflineAlarm)
+		var a map[string]any
+		json.Unmarshal(p, &a)
+		return a
+	}
+	waitFor(t, "the room online", func() bool {
+		p, _ := store.RetainedPayload("r-off", "status", "")
+		return strings.Contains(string(p), `"online"`)
+	})
+	if alarm() != nil {
+		t.Fatal("an alarm for a room online")
+	}
+	will, _ := json.Marshal(gwmqtt.Status{State: "offline", Room: "r-off", Reason: "connection lost"})
+	room.client.Publish(gwmqtt.Topics{Room: "r-off"}.Status(), 1, true, will).WaitTimeout(5 * time.Second)
+	waitFor(t, "the room-offline alarm", func() bool { return alarm()["state"] == "active" })
+	if a := alarm(); a["priority"] != float64(1) || a["class"] != "room-offline" || !strings.Contains(fmt.Sprint(a["detail"]), "connection lost") {
+		t.Fatalf("the alarm: %v", a)
+	}
+	room.client.Publish(gwmqtt.Topics{Room: "r-off"}.Status(), 1, true, will).WaitTimeout(5 * time.Second) // the same, again
+	st, _ := json.Marshal(gwmqtt.Status{State: "online", Room: "r-off", Name: "机要室 r-off"})
+	room.client.Publish(gwmqtt.Topics{Room: "r-off"}.Status(), 1, true, st).WaitTimeout(5 * time.Second)
+	waitFor(t, "the alarm restored", func() bool { return alarm()["state"] == "restored" })
+	if a := alarm(); a["count"] != float64(1) {
+		t.Fatalf("raised %v times", a["count"])
+	}
+}
