@@ -21,13 +21,13 @@ const (
 // consoleAlarm is a console alarm's payload: the fields of a room's alarm
 // the console shows.
 type consoleAlarm struct {
-	Room     string    `json:"room"`
-	ID       string    `json:"id"`
-	Class    string    `json:"class"`
-	Priority int       `json:"priority"`
-	State    string    `json:"state"`
-	Detail   string    `json:"detail"`
-	Count    int       `json:"count"`
+	Room       string     `json:"room"`
+	ID         string     `json:"id"`
+	Class      string     `json:"class"`
+	Priority   int        `json:"priority"`
+	State      string     `json:"state"`
+	Detail     string     `json:"detail"`
+	Count      int        `json:"count"`
 	RaisedAt   time.Time  `json:"raised_at"`
 	RestoredAt *time.Time `json:"restored_at,omitempty"`
 	Source     string     `json:"source"`
