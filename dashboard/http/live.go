@@ -135,7 +135,11 @@ func (s *Server) live(w http.ResponseWriter, r *request) {
 		last = rec.N
 	}
 	fl.Flush()
-	beat := time.NewTicker(15 * time.Second) // keeps proxies and idle timeouts from closing the stream
+	every := s.LiveBeat
+	if every <= 0 {
+		every = 15 * time.Second
+	}
+	beat := time.NewTicker(every) // keeps proxies and idle timeouts from closing the stream
 	defer beat.Stop()
 	for {
 		select {
@@ -157,6 +161,14 @@ func (s *Server) live(w http.ResponseWriter, r *request) {
 				return // dropped for being slow: the browser reconnects
 			}
 		case <-beat.C:
+			// The stream lives no longer than its session: logged out,
+			// expired or its account disabled, the page is told to reload
+			// (to the login) and gets nothing more.
+			if !s.stillValid(r) {
+				fmt.Fprintf(w, "event: reload\ndata: {}\n\n")
+				fl.Flush()
+				return
+			}
 			fmt.Fprintf(w, ": beat\n\n")
 			fl.Flush()
 		case <-r.Context().Done():
@@ -170,4 +182,18 @@ func writeLive(w http.ResponseWriter, m liveMsg) {
 		fmt.Fprintf(w, "id: %d\n", m.n)
 	}
 	fmt.Fprintf(w, "event: %s\ndata: %s\n\n", m.name, m.data)
+}
+
+// stillValid tells whether the request's session still holds: not logged
+// out, not expired, its account enabled.
+func (s *Server) stillValid(r *request) bool {
+	if r.Session == nil {
+		return false
+	}
+	se, err := s.Store.Session(r.Session.ID)
+	if err != nil || se.Expired(s.Clock.Now()) {
+		return false
+	}
+	u, err := s.Store.User(se.User)
+	return err == nil && !u.Disabled
 }

@@ -442,3 +442,54 @@ func TestAlarmShowsItsDeliveries(t *testing.T) {
 		t.Fatal("another alarm's delivery is shown on this one")
 	}
 }
+
+// Issue 20: the live stream lives no longer than its session: logged out,
+// the stream says reload and ends (it once went on delivering every event
+// to a page whose session had ended).
+func TestLiveStreamEndsWithItsSession(t *testing.T) {
+	c := newConsole(t, "guard1:guard")
+	c.srv.LiveBeat = 50 * time.Millisecond
+	b := c.as("guard1")
+	res, err := b.client.Get(c.url + "/live")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("live: %d", res.StatusCode)
+	}
+	lines := make(chan string, 100)
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := res.Body.Read(buf)
+			if n > 0 {
+				lines <- string(buf[:n])
+			}
+			if err != nil {
+				close(lines)
+				return
+			}
+		}
+	}()
+	// Logged out from another tab: the session is gone.
+	if code, _ := b.post("/logout", url.Values{"csrf": {b.csrf("/")}}); code != http.StatusSeeOther {
+		t.Fatalf("logout: %d", code)
+	}
+	var got strings.Builder
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case l, open := <-lines:
+			got.WriteString(l)
+			if !open {
+				if !strings.Contains(got.String(), "event: reload") {
+					t.Fatalf("the stream ended without a reload: %q", got.String())
+				}
+				return
+			}
+		case <-timeout:
+			t.Fatalf("the stream went on after the logout: %q", got.String())
+		}
+	}
+}

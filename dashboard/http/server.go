@@ -60,6 +60,9 @@ type Server struct {
 	// LoginsPerMinute is how many login attempts one address gets a minute
 	// (the rest are refused unread). Default 20.
 	LoginsPerMinute int
+	// LiveBeat is how often the live stream beats and checks its session
+	// is still good (default 15 s).
+	LiveBeat time.Duration
 
 	checks     chan struct{} // the password checks running
 	initChecks sync.Once
