@@ -120,6 +120,12 @@ func (s *Server) live(w http.ResponseWriter, r *request) {
 		last, _ = s.Store.LastN()
 	}
 	fmt.Fprintf(w, "retry: 1000\n\n")
+	// A state that changed after the page read it and before this stream
+	// subscribed reached nobody: the page refreshes once. (Events are
+	// replayed below from the page's last N.)
+	if v, err := strconv.ParseInt(r.URL.Query().Get("state"), 10, 64); err == nil && s.Store.RetainedVersion() > v {
+		fmt.Fprintf(w, "event: state\ndata: {}\n\n")
+	}
 	missed, err := s.Store.Events(sqlite.EventFilter{AfterN: last, Limit: replayMax + 1})
 	if err != nil {
 		s.Log.Error("live: replay", "err", err)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -491,5 +492,48 @@ func TestLiveStreamEndsWithItsSession(t *testing.T) {
 		case <-timeout:
 			t.Fatalf("the stream went on after the logout: %q", got.String())
 		}
+	}
+}
+
+// A state that changes after a page read it and before the page's live
+// stream starts is not lost: the stream starts with a refresh. Without a
+// change, it does not.
+func TestLiveStreamCatchesStateBetweenRenderAndStart(t *testing.T) {
+	c := newConsole(t, "guard1:guard")
+	c.srv.LiveBeat = 50 * time.Millisecond // a read after the start returns at the next beat
+	c.retain("r1", "status", "", map[string]any{"state": "online"})
+	b := c.as("guard1")
+	first := func(path string) string {
+		t.Helper()
+		res, err := b.client.Get(c.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		buf := make([]byte, 512)
+		var got strings.Builder
+		deadline := time.Now().Add(500 * time.Millisecond)
+		for time.Now().Before(deadline) && !strings.Contains(got.String(), "retry:") {
+			n, _ := res.Body.Read(buf)
+			got.Write(buf[:n])
+		}
+		time.Sleep(50 * time.Millisecond) // what follows the retry line, if anything
+		n, _ := res.Body.Read(buf)
+		got.Write(buf[:n])
+		return got.String()
+	}
+	_, page := b.get("/rooms/r1")
+	m := regexp.MustCompile(`data-last-n="(\d+)" data-state-v="(\d+)"`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("the page carries no state version:\n%.400s", page)
+	}
+	c.retain("r1", "mode", "", map[string]any{"mode": "armed"}) // lands before the stream starts
+	if got := first("/live?after=" + m[1] + "&state=" + m[2]); !strings.Contains(got, "event: state") {
+		t.Fatalf("the stream does not start with a refresh: %q", got)
+	}
+	_, page = b.get("/rooms/r1")
+	m = regexp.MustCompile(`data-last-n="(\d+)" data-state-v="(\d+)"`).FindStringSubmatch(page)
+	if got := first("/live?after=" + m[1] + "&state=" + m[2]); strings.Contains(got, "event: state") {
+		t.Fatalf("a refresh with nothing changed: %q", got)
 	}
 }

@@ -108,6 +108,7 @@ type page struct {
 	Connected bool
 	OpenAlarm int
 	LastN     int64
+	StateV    int64
 	// Report: a printable report, which stays as it was made (the live
 	// stream does not re-read it).
 	Report bool
@@ -130,6 +131,7 @@ func (s *Server) render(w http.ResponseWriter, r *request, name string, data any
 			p.OpenAlarm = len(as)
 		}
 		p.LastN, _ = s.Store.LastN()
+		p.StateV = r.StateV
 	}
 	if f := r.URL.Query().Get("done"); f != "" {
 		p.Flash = tr(r.Lang, "done")

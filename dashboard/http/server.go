@@ -160,6 +160,10 @@ type request struct {
 	User    *dashboard.User
 	Session *dashboard.Session
 	Lang    string
+	// StateV is the store's retained version when the request came, before
+	// the page read anything: its live stream starts with a refresh when
+	// the state changed since.
+	StateV int64
 }
 
 type handler func(w http.ResponseWriter, r *request)
@@ -168,7 +172,7 @@ type handler func(w http.ResponseWriter, r *request)
 // the session's CSRF token and come from this site.
 func (s *Server) may(act dashboard.Action, h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, hr *http.Request) {
-		r := &request{Request: hr, Lang: langOf(hr)}
+		r := &request{Request: hr, Lang: langOf(hr), StateV: s.Store.RetainedVersion()}
 		if n, err := s.Store.CountUsers(); err == nil && n == 0 {
 			http.Redirect(w, hr, "/setup", http.StatusSeeOther)
 			return

@@ -133,6 +133,7 @@ func (s *Store) SetRetained(r dashboard.Retained) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("sqlite: retained %s/%s/%s: %w", r.Room, r.Kind, r.Key, err)
 	}
+	s.retainedV.Add(1)
 	return true, nil
 }
 

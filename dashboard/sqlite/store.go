@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	_ "github.com/mattn/go-sqlite3" // the database/sql driver
 
@@ -27,7 +28,14 @@ type Store struct {
 
 	mu    sync.Mutex // serialises writes and guards rooms
 	rooms map[string]*roomState
+
+	retainedV atomic.Int64 // counts the changes of retained state (RetainedVersion)
 }
+
+// RetainedVersion counts the changes of retained state since the store
+// opened: a page notes it before it reads, and its live stream knows
+// whether something changed before it started.
+func (s *Store) RetainedVersion() int64 { return s.retainedV.Load() }
 
 // Open opens (creating if needed) the dashboard database at path.
 func Open(path string, clock gateway.Clock) (*Store, error) {

@@ -262,10 +262,10 @@ func TestConsoleInChromium(t *testing.T) {
 		chromedp.Submit(chromedp.CSS(`#held-personnel-jiyao-301 form`)),
 		chromedp.WaitVisible(chromedp.CSS(`#register-personnel`)),
 	)
-	// The room's new register shows live; under a loaded CI the state may
-	// land between the page's render and its live stream's start (states,
-	// unlike events, are not replayed to a stream that starts late: noted
-	// in issue 20), so the page is read again until it does.
+	// The room's new register shows live (a state that lands between the
+	// page's render and its stream's start now makes the stream start with
+	// a refresh); the page is also read again, so that a failure here says
+	// whether the console ever got the room's state.
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(300 * time.Millisecond) {
 		synced := value(t, ctx, "the held register", chromedp.Evaluate[bool](`document.querySelector("#held-personnel-jiyao-301 .pill.ok") !== null`))
 		if synced {

@@ -72,7 +72,8 @@
   }
 
   const lost = document.getElementById("live-lost");
-  const es = new EventSource(src + "?after=" + encodeURIComponent(body.dataset.lastN || "0"));
+  const es = new EventSource(src + "?after=" + encodeURIComponent(body.dataset.lastN || "0") +
+    "&state=" + encodeURIComponent(body.dataset.stateV || "0"));
   es.addEventListener("open", function () { if (lost) lost.hidden = true; });
   es.addEventListener("error", function () { if (lost) lost.hidden = false; });
   es.addEventListener("reload", function () { location.reload(); });
