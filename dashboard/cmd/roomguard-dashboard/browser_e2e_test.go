@@ -228,6 +228,17 @@ func TestConsoleInChromium(t *testing.T) {
 	do(t, ctx, "the forced door appears live", chromedp.WaitVisible(chromedp.CSS(`tr.alarm[data-class="door-forced"]`)))
 	id := value(t, ctx, "its id", chromedp.AttributeValue(chromedp.CSS(`tr.alarm[data-class="door-forced"]`), "id"))
 	alarm := strings.TrimPrefix(id.Value, "alarm-")
+	// Issue 20: at a phone's width (390 px) the alarm's state and its
+	// acknowledge button are on the screen, not off to the right.
+	do(t, ctx, "a phone's width", chromedp.EmulateViewport(390, 844))
+	right := value(t, ctx, "where the ack button ends", chromedp.Evaluate[float64](
+		`(() => { const b = document.getElementById("ack-`+alarm+`").getBoundingClientRect(); return b.width > 0 ? b.right : 9999; })()`))
+	stateRight := value(t, ctx, "where the state ends", chromedp.Evaluate[float64](
+		`document.querySelector("#alarm-`+alarm+` .state").getBoundingClientRect().right`))
+	if right > 390 || stateRight > 390 {
+		t.Fatalf("at 390 px the ack button ends at %v px and the state at %v px", right, stateRight)
+	}
+	do(t, ctx, "back to the guard station's width", chromedp.EmulateViewport(1400, 1000))
 	do(t, ctx, "acknowledge with a comment",
 		chromedp.SetValue(chromedp.CSS("#comment-"+alarm), "现场检查：门被强行打开，已通知保密员"),
 		chromedp.Click(chromedp.CSS("#ack-"+alarm)),
