@@ -206,6 +206,21 @@ func (s *Session) State() (epoch uint64, up bool, changed <-chan struct{}) {
 	return s.epoch, s.up, s.changed
 }
 
+// WaitUp returns once the session is up (true), or when ctx ends (false).
+func (s *Session) WaitUp(ctx context.Context) bool {
+	for {
+		_, up, changed := s.State()
+		if up {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-changed:
+		}
+	}
+}
+
 func (s *Session) setUp(up bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -112,16 +112,8 @@ func (p *Retained) Run(ctx context.Context) {
 			return
 		case <-p.wake:
 		}
-		for {
-			_, up, changed := p.session.State()
-			if up {
-				break
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-changed:
-			}
+		if !p.session.WaitUp(ctx) {
+			return
 		}
 		type msg struct {
 			topic   string

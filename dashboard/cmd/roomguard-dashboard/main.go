@@ -25,6 +25,7 @@ import (
 	_ "time/tzdata"
 
 	"github.com/roomguard/roomguard/gateway"
+	"github.com/roomguard/roomguard/gateway/cli"
 )
 
 // version is set at build time (-ldflags "-X main.version=…"); a plain go
@@ -108,29 +109,17 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 // exitCode is the process's exit status for err: 0 done (or help asked
 // for), 1 a failure while running, 2 bad usage or a bad flag value.
 func exitCode(err error) int {
-	var u *usageError
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return 0
-	case errors.As(err, &u):
+	case cli.IsUsage(err):
 		return 2
 	}
 	return 1
 }
 
-// usageError is a command line the command cannot make sense of.
-type usageError struct{ err error }
-
-func (e *usageError) Error() string { return e.err.Error() }
-func (e *usageError) Unwrap() error { return e.err }
-
-func usagef(format string, a ...any) error { return &usageError{fmt.Errorf(format, a...)} }
-
-// badUsage marks a flag-parsing failure as bad usage (help asked for stays
-// flag.ErrHelp).
-func badUsage(err error) error {
-	if err == nil || errors.Is(err, flag.ErrHelp) {
-		return err
-	}
-	return &usageError{err}
-}
+// usagef and badUsage: the shared conventions (gateway/cli).
+var (
+	usagef   = cli.Usagef
+	badUsage = cli.BadUsage
+)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/roomguard/roomguard/gateway"
+	"github.com/roomguard/roomguard/gateway/cli"
 	"github.com/roomguard/roomguard/gateway/config"
 	"github.com/roomguard/roomguard/gateway/mqtt"
 )
@@ -28,7 +29,6 @@ func (e *refusedError) Error() string { return e.err.Error() }
 // the room.
 func exitCode(err error) int {
 	var r *refusedError
-	var u *usageError
 	var c config.Errors
 	var ge *gateway.Error
 	switch {
@@ -36,29 +36,17 @@ func exitCode(err error) int {
 		return 0
 	case errors.As(err, &r):
 		return 3
-	case errors.As(err, &u), errors.As(err, &c), errors.As(err, &ge) && ge.Code == gateway.EINVALID:
+	case cli.IsUsage(err), errors.As(err, &c), errors.As(err, &ge) && ge.Code == gateway.EINVALID:
 		return 2
 	}
 	return 1
 }
 
-// usageError is a command line the command cannot make sense of.
-type usageError struct{ err error }
-
-func (e *usageError) Error() string { return e.err.Error() }
-func (e *usageError) Unwrap() error { return e.err }
-
-// usagef is a usage error.
-func usagef(format string, a ...any) error { return &usageError{fmt.Errorf(format, a...)} }
-
-// badUsage marks a flag-parsing failure as bad usage (help asked for stays
-// flag.ErrHelp: exit 0).
-func badUsage(err error) error {
-	if err == nil || errors.Is(err, flag.ErrHelp) {
-		return err
-	}
-	return &usageError{err}
-}
+// usagef and badUsage: the shared conventions (gateway/cli).
+var (
+	usagef   = cli.Usagef
+	badUsage = cli.BadUsage
+)
 
 // cmdCmd gives one command, its JSON as written, signed with the gateway's
 // own key, and prints the reply.

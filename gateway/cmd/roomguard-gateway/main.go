@@ -106,7 +106,7 @@ func main() {
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return &usageError{errors.New("no command")}
+		return usagef("no command")
 	}
 	// A group of subcommands asked for help (events -h, personnel --help):
 	// the commands' list. A command's own flags: its -h.

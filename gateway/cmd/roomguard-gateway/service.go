@@ -54,16 +54,8 @@ func (d *daemon) serviceReady(ctx context.Context, room string) {
 	if !n.Enabled() {
 		return
 	}
-	for {
-		_, up, changed := d.session.State()
-		if up {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-changed:
-		}
+	if !d.session.WaitUp(ctx) {
+		return
 	}
 	if err := n.Notify("READY=1\nSTATUS=guarding room " + room); err != nil {
 		d.log.Error("systemd not told the gateway is ready", "err", err)
