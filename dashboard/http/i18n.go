@@ -71,6 +71,7 @@ var messages = map[string][2]string{
 	"chain.nokey":                {"机房未提供密钥，数据未经校验", "The room offers no key: its data is unverified"},
 	"chain.pin":                  {"核对无误，确认此密钥", "Fingerprint matches: confirm this key"},
 	"quarantine":                 {"隔离的伪造消息", "Quarantined forgeries"},
+	"clock.untrusted":            {"时钟未同步：时间可能不准", "clock not synchronised: times may be wrong"},
 	"notify.sent":                {"已通知", "reached"},
 	"notify.failed":              {"通知失败", "not reached"},
 	"channel.sms":                {"短信", "SMS"},

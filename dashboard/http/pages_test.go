@@ -537,3 +537,25 @@ func TestLiveStreamCatchesStateBetweenRenderAndStart(t *testing.T) {
 		t.Fatalf("a refresh with nothing changed: %q", got)
 	}
 }
+
+// Issue 20: a room whose clock is not synchronised is shown so (its times
+// may be wrong), on the overview and its page.
+func TestUntrustedClockIsShown(t *testing.T) {
+	c := newConsole(t, "guard1:guard")
+	c.retain("r1", "status", "", map[string]any{"state": "online"})
+	c.retain("r2", "status", "", map[string]any{"state": "online"})
+	e := gateway.Event{Seq: 1, ID: "e1", Room: "r1", Type: "door.opened", Severity: gateway.SeverityInfo, TS: t0, ClockTrusted: false}
+	b, _ := json.Marshal(e)
+	if _, err := c.store.Ingest([]sqlite.Message{{Room: "r1", Payload: b}}); err != nil {
+		t.Fatal(err)
+	}
+	c.events().add("r2", 1, "door.opened", "d1", "", nil) // trusted
+	g := c.as("guard1")
+	_, body := g.get("/")
+	if strings.Count(body, "clock-untrusted") != 1 || !strings.Contains(body, "时钟未同步") {
+		t.Fatalf("the overview: %d untrusted rooms shown", strings.Count(body, "clock-untrusted"))
+	}
+	if _, body = g.get("/rooms/r1"); !strings.Contains(body, "clock-untrusted") {
+		t.Fatal("the room page does not say its clock is untrusted")
+	}
+}
