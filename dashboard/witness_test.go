@@ -170,6 +170,19 @@ func TestWitnessBelievesOnlyWhatTheRoomSigned(t *testing.T) {
 		r.took(r.w.Anchor(6, gateway.ChainHash(b)))
 		r.expect("[6]", 0)
 	})
+	t.Run("the room pruned what it vouched for", func(t *testing.T) {
+		r := newWitnessRig(t)
+		r.event(log[3], now) // the room's oldest left: seq 4
+		r.anchor(log, 4)
+		r.expect("[4]", 0)
+		if !r.w.Expecting() {
+			t.Fatal("seq 3 is not awaited")
+		}
+		r.w.Forget(3) // the gateway says it no longer has 1-3
+		if r.w.Expecting() {
+			t.Fatal("still awaiting what was pruned: the console would ask for it forever")
+		}
+	})
 	t.Run("what the room never vouches for", func(t *testing.T) {
 		r := newWitnessRig(t)
 		var e gateway.Event

@@ -268,5 +268,8 @@ func (l *Link) markLost(room string, from, to uint64, why string) {
 	}
 	if err := l.opts.Store.MarkLost(room, from, to, why); err != nil {
 		l.log.Error("replica: mark lost", "room", room, "err", err)
+		return
 	}
+	// The room's witness (the feed's) stops awaiting what will never come.
+	l.queue(message{room: room, rest: "lost", proof: gateway.Proof{Seq: to}})
 }

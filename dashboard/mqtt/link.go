@@ -108,7 +108,7 @@ type Link struct {
 type message struct {
 	room, rest string
 	payload    []byte
-	proof      gateway.Proof // rest "anchor": a reply's verified proof
+	proof      gateway.Proof // rest "anchor": a reply's verified proof; rest "lost": through Seq
 	forged     string        // rest "forged/<topic>": why it is not the room's
 }
 
@@ -513,6 +513,12 @@ func (l *Link) state(m message) {
 	switch {
 	case m.rest == "anchor":
 		l.anchor(m.room, m.proof)
+		return
+	case m.rest == "lost":
+		if w := l.witness[m.room]; w != nil {
+			w.Forget(m.proof.Seq)
+			l.awaiting(m.room, l.opts.Clock.Now())
+		}
 		return
 	case strings.HasPrefix(m.rest, "forged/"):
 		l.forged(m.room, strings.TrimPrefix(m.rest, "forged/"), []dashboard.Forgery{{Reason: m.forged, Payload: m.payload}})
