@@ -31,6 +31,9 @@ type RoomRecord struct {
 	// for the replica's events (issue 18), as of VerifiedAt.
 	Verified   uint64
 	VerifiedAt time.Time
+	// ClockUntrusted: the newest event held (seq High) was stamped while
+	// the room's clock was not synchronised.
+	ClockUntrusted bool
 }
 
 // Gap is a range of seqs the replica misses.

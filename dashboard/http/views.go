@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/roomguard/roomguard/dashboard"
-	"github.com/roomguard/roomguard/dashboard/sqlite"
 	gwmqtt "github.com/roomguard/roomguard/gateway/mqtt"
 )
 
@@ -84,9 +83,6 @@ type roomView struct {
 	Devices []deviceView
 	Inside  []occupant
 	Alarms  []alarmView
-	// ClockUntrusted: the room's last event was stamped while its clock
-	// was not synchronised (its times may be wrong; the seq order is right).
-	ClockUntrusted bool
 }
 
 // DevicesOf lists the room's devices of the given kinds.
@@ -170,11 +166,6 @@ func (s *Server) roomViews(only string) ([]roomView, error) {
 			v.Alarms[i].RoomName = v.Title()
 		}
 		sortAlarms(v.Alarms)
-		last, err := s.Store.Events(sqlite.EventFilter{Room: v.Room, Newest: true, Limit: 1})
-		if err != nil {
-			return nil, err
-		}
-		v.ClockUntrusted = len(last) == 1 && !last[0].ClockTrusted
 		out = append(out, *v)
 	}
 	// offline rooms first: they must not be missed; then by id

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -65,6 +66,16 @@ func (s *Store) loadRooms() error {
 		return err
 	}
 	for _, r := range s.rooms {
+		var newest []byte
+		switch err := s.w.QueryRow(`SELECT payload FROM events WHERE room = ? AND seq = ?`, r.Room, r.High).Scan(&newest); {
+		case err == nil:
+			var e struct {
+				ClockTrusted bool `json:"clock_trusted"`
+			}
+			r.ClockUntrusted = json.Unmarshal(newest, &e) == nil && !e.ClockTrusted
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
 		if r.High <= r.Through {
 			continue
 		}
@@ -168,6 +179,9 @@ func (s *Store) Ingest(batch []Message) (IngestResult, error) {
 				if err := storeEntry(entry, e); err != nil {
 					return err
 				}
+			}
+			if e.Seq > r.High {
+				r.ClockUntrusted = !e.ClockTrusted
 			}
 			r.add(e.Seq)
 			r.Events++
