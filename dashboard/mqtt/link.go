@@ -350,15 +350,16 @@ func (l *Link) feed() {
 
 // store writes the batch of events into the replica.
 func (l *Link) store() {
-	res, err := l.opts.Store.Ingest(l.batch)
-	l.batch = l.batch[:0]
+	var vouched []sqlite.Vouch
 	for room, w := range l.witness {
-		w.Stored()
-		if err == nil && w.Vouched() > 0 {
-			if err := l.opts.Store.Vouched(room, w.Vouched(), l.opts.Clock.Now()); err != nil {
-				l.log.Error("replica: chain status not stored", "room", room, "err", err)
-			}
+		if w.Vouched() > 0 {
+			vouched = append(vouched, sqlite.Vouch{Room: room, Seq: w.Vouched(), At: l.opts.Clock.Now()})
 		}
+	}
+	res, err := l.opts.Store.Ingest(l.batch, vouched...) // the chain's status in the same transaction
+	l.batch = l.batch[:0]
+	for _, w := range l.witness {
+		w.Stored()
 	}
 	if err != nil {
 		l.log.Error("replica: events not stored; the gap filler will ask for them again", "err", err)

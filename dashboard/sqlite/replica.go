@@ -122,7 +122,10 @@ func decode(m Message) (gateway.Event, string) {
 // Ingest stores a batch of events in one transaction: events already held
 // (same room and seq) are skipped, so a duplicate or a re-sent range changes
 // nothing, and the order they arrive in does not matter.
-func (s *Store) Ingest(batch []Message) (IngestResult, error) {
+//
+// vouched records, in the same transaction, how far each room's signed
+// chain vouches for the replica (issue 18).
+func (s *Store) Ingest(batch []Message, vouched ...Vouch) (IngestResult, error) {
 	var res IngestResult
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -190,6 +193,14 @@ func (s *Store) Ingest(batch []Message) (IngestResult, error) {
 			}
 			res.Stored = append(res.Stored, dashboard.Record{N: rowid, Event: e, Payload: json.RawMessage(m.Payload)})
 		}
+		for _, v := range vouched {
+			if s.rooms[v.Room] == nil && touched[v.Room] == nil {
+				continue // a room the replica holds nothing of
+			}
+			if r := state(v.Room); v.Seq > r.Verified {
+				r.Verified, r.VerifiedAt = v.Seq, v.At
+			}
+		}
 		for _, r := range touched {
 			if err := saveRoom(tx, r); err != nil {
 				return err
@@ -204,6 +215,14 @@ func (s *Store) Ingest(batch []Message) (IngestResult, error) {
 		s.rooms[room] = r
 	}
 	return res, nil
+}
+
+// Vouch is how far a room's signed chain vouches for the replica's events:
+// through Seq, as of At.
+type Vouch struct {
+	Room string
+	Seq  uint64
+	At   time.Time
 }
 
 // room is a copy of a room's state to change (s.mu held): the in-memory

@@ -135,21 +135,10 @@ func (s *Store) QuarantineOf(room string, limit int) ([]Quarantined, error) {
 }
 
 // Vouched records that the room's signed chain vouches for its events
-// through seq, as of at.
+// through seq, as of at (Ingest does it with its events).
 func (s *Store) Vouched(room string, seq uint64, at time.Time) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	old := s.rooms[room]
-	if old == nil || old.Verified >= seq {
-		return nil
-	}
-	r := s.room(room, at)
-	r.Verified, r.VerifiedAt = seq, at
-	if err := s.tx(func(tx *sql.Tx) error { return saveRoom(tx, r) }); err != nil {
-		return err
-	}
-	s.rooms[room] = r
-	return nil
+	_, err := s.Ingest(nil, Vouch{Room: room, Seq: seq, At: at})
+	return err
 }
 
 // RetainedPayload is the retained message the replica holds for a room's
