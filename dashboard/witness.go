@@ -60,7 +60,6 @@ type Witness struct {
 	order    []*pendingEvent // pending in arrival order (with gone ones)
 	npending int
 	expected map[uint64]string
-	top      uint64 // the highest seq the room vouched for
 	vouched  uint64 // the highest seq the room vouched for that the replica holds (or takes now)
 	known    uint64 // no event above it is in the replica (its High when last asked)
 	recent   map[uint64]link
@@ -100,9 +99,6 @@ func (w *Witness) took(seq uint64, l link) {
 	w.recent[seq] = l // held from now on (recent until stored; High then)
 	w.vouched = max(w.vouched, seq)
 }
-
-// Top is the highest seq the room has vouched for.
-func (w *Witness) Top() uint64 { return w.top }
 
 // Expecting tells whether the room vouched for events the console has not
 // received yet (the replica should ask for them).
@@ -168,7 +164,6 @@ func (w *Witness) Anchor(seq uint64, head string) (take []Message, forged []Forg
 	if seq == 0 {
 		return nil, nil, nil // an empty log vouches for nothing
 	}
-	w.top = max(w.top, seq)
 	take, forged, err = w.down(seq, head)
 	if err != nil {
 		return nil, nil, err

@@ -57,7 +57,7 @@ func Make(ctx context.Context, logPath, dir string, now time.Time) (string, Mani
 		return "", Manifest{}, errors.Join(fmt.Errorf("backup: %w", err), r.Close())
 	}
 	base := strings.TrimSuffix(filepath.Base(logPath), filepath.Ext(logPath))
-	m := Manifest{Room: room, Created: now, Files: map[string]string{}}
+	m := Manifest{Room: room, Created: now}
 	fail := func(err error) (string, Manifest, error) {
 		return "", Manifest{}, errors.Join(err, os.RemoveAll(out))
 	}
@@ -66,7 +66,7 @@ func Make(ctx context.Context, logPath, dir string, now time.Time) (string, Mani
 		return fail(err)
 	}
 	for _, key := range []string{mqtt.RoomKeyPath(logPath), mqtt.LocalKeyPath(logPath)} {
-		if err := copyFile(key, filepath.Join(out, filepath.Base(key)), 0o600); err != nil {
+		if err := CopyNew(key, filepath.Join(out, filepath.Base(key)), 0o600); err != nil {
 			return fail(fmt.Errorf("backup: the key %s: %w", key, err))
 		}
 	}
@@ -100,9 +100,6 @@ func Seal(dir string, m Manifest) (Manifest, error) {
 	}
 	return m, writeFile(filepath.Join(dir, ManifestFile), bytes.NewReader(append(b, '\n')), 0o600)
 }
-
-// CopyNew copies src to dst, a file that must not exist, with mode, synced.
-func CopyNew(src, dst string, mode os.FileMode) error { return copyFile(src, dst, mode) }
 
 // verify walks the chain of the log at path with the room's key next to it.
 func verify(path, room string) (*gateway.ChainVerifier, error) {
@@ -226,12 +223,12 @@ func Restore(dir, logPath string, after uint64, clock gateway.Clock) (Manifest, 
 			}
 			continue
 		}
-		if err := copyFile(src, dst, 0o600); err != nil {
+		if err := CopyNew(src, dst, 0o600); err != nil {
 			return m, fmt.Errorf("restore: %w", err)
 		}
 	}
 	tmp := logPath + ".restoring"
-	if err := copyFile(filepath.Join(dir, dbOf(m)), tmp, 0o600); err != nil {
+	if err := CopyNew(filepath.Join(dir, dbOf(m)), tmp, 0o600); err != nil {
 		return m, errors.Join(fmt.Errorf("restore: %w", err), os.Remove(tmp))
 	}
 	if err := os.Rename(tmp, logPath); err != nil {
@@ -284,7 +281,8 @@ func sumFile(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), f.Close()
 }
 
-func copyFile(src, dst string, mode os.FileMode) error {
+// CopyNew copies src to dst, a file that must not exist, with mode, synced.
+func CopyNew(src, dst string, mode os.FileMode) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
