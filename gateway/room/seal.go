@@ -3,7 +3,7 @@ package room
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/roomguard/roomguard/gateway"
@@ -114,9 +114,12 @@ func (p *Panel) sealStep(c *change, op, by, via string) (gateway.SealStep, error
 		UnsealedBy: who, UnsealedAt: c.now.Format(gateway.TimeFormat), SealSnapshot: seal.Snapshot, UnsealSnapshot: snap,
 		SealCarriers: seal.Carriers, UnsealCarriers: carriers,
 		Events: during, BrokenAlarms: seal.Broken,
-		Differences: append(differences(seal.Snapshot, snap), carrierDifferences(seal.Carriers, carriers)...),
-		Chain:       &gateway.ReportChain{Through: last, Head: head}}
-	judge(r, seal.Seq, last)
+		Chain: &gateway.ReportChain{Through: last, Head: head}}
+	changed := append(differences(seal.Snapshot, snap), carrierDifferences(seal.Carriers, carriers)...)
+	for _, f := range changed {
+		r.Differences = append(r.Differences, f.Difference())
+	}
+	judge(r, seal.Seq, last, changed)
 	s.Mode, s.Since, s.By, s.Seal = gateway.ModeOpen, c.now, who, nil
 	c.report = r
 	c.event("mode.unsealed", gateway.SeverityInfo, "", by, map[string]any{"by": who, "seal_id": seal.ID, "verdict": r.Verdict})
@@ -141,13 +144,13 @@ func severityOfVerdict(v string) gateway.Severity {
 // missing from the log and the gateway ran the whole time. Otherwise broken,
 // with every cause; unverified when the only cause is the gateway's downtime.
 // Never intact by omission.
-func judge(r *gateway.SealReport, sealSeq, lastSeq uint64) {
-	var causes []string
+func judge(r *gateway.SealReport, sealSeq, lastSeq uint64, changed []gateway.SealFinding) {
+	var found []gateway.SealFinding
 	at := func(e gateway.Event) string { return e.TS.Format(gateway.TimeFormat) }
 	next := sealSeq + 1
 	gap := func(to uint64) {
 		if to > next {
-			causes = append(causes, fmt.Sprintf("events missing from the log: seq %d–%d", next, to-1))
+			found = append(found, gateway.SealFinding{Kind: gateway.FindingMissing, Seq: next, To: to - 1})
 		}
 	}
 	for _, e := range r.Events {
@@ -161,13 +164,14 @@ func judge(r *gateway.SealReport, sealSeq, lastSeq uint64) {
 		}
 		if len(e.Data) > 0 {
 			if err := json.Unmarshal(e.Data, &d); err != nil { // never intact by omission
-				causes = append(causes, fmt.Sprintf("%s: event %d (%s) cannot be read: %v", at(e), e.Seq, e.Type, err))
+				found = append(found, gateway.SealFinding{Kind: gateway.FindingUnreadable, At: at(e), Seq: e.Seq, Type: e.Type, Detail: err.Error()})
 				continue
 			}
 		}
 		switch {
 		case e.Type == "alarm.raised" || e.Type == "alarm.repeated":
-			causes = append(causes, fmt.Sprintf("%s: %s alarm %s on %s %s", at(e), d.Class, d.Alarm, e.Device, d.Detail))
+			found = append(found, gateway.SealFinding{Kind: gateway.FindingAlarm, At: at(e), Seq: e.Seq, Type: e.Type,
+				Class: string(d.Class), Alarm: d.Alarm, Device: e.Device, Detail: d.Detail})
 		case e.Type == "gateway.started":
 			from := d.PreviousStop
 			if from == "" {
@@ -175,24 +179,25 @@ func judge(r *gateway.SealReport, sealSeq, lastSeq uint64) {
 			}
 			r.Downtime = append(r.Downtime, gateway.Downtime{From: from, To: at(e)})
 		case gateway.IsInputEvent(e.Type) && e.Device != "":
-			causes = append(causes, fmt.Sprintf("%s: %s %s", at(e), e.Device, e.Type))
+			found = append(found, gateway.SealFinding{Kind: gateway.FindingInput, At: at(e), Seq: e.Seq, Type: e.Type, Device: e.Device})
 		}
 	}
 	gap(lastSeq + 1)
-	for _, d := range r.Differences {
-		causes = append(causes, "changed between seal and unseal: "+d)
-	}
+	found = append(found, changed...)
 	r.Verdict = gateway.SealIntact
 	switch {
-	case len(causes) > 0:
+	case len(found) > 0:
 		r.Verdict = gateway.SealBroken
 	case len(r.Downtime) > 0:
 		r.Verdict = gateway.SealUnverified
 	}
 	for _, d := range r.Downtime {
-		causes = append(causes, fmt.Sprintf("gateway down from %s to %s: the room was not watched", d.From, d.To))
+		found = append(found, gateway.SealFinding{Kind: gateway.FindingDowntime, From: d.From, At: d.To})
 	}
-	r.Causes = causes
+	r.Findings, r.Causes = found, nil
+	for _, f := range found {
+		r.Causes = append(r.Causes, f.String())
+	}
 }
 
 // carriersInSafes is the carriers part of a seal snapshot; nil in a room
@@ -208,9 +213,9 @@ func (p *Panel) carriersInSafes() map[string][]string {
 	return m
 }
 
-// carrierDifferences names each carrier in a safe at sealing and not there
+// carrierDifferences finds each carrier in a safe at sealing and not there
 // at unsealing, or the other way round.
-func carrierDifferences(sealed, unsealed map[string][]string) []string {
+func carrierDifferences(sealed, unsealed map[string][]string) []gateway.SealFinding {
 	if sealed == nil || unsealed == nil {
 		return nil
 	}
@@ -224,22 +229,18 @@ func carrierDifferences(sealed, unsealed map[string][]string) []string {
 		return out
 	}
 	a, b := where(sealed), where(unsealed)
-	var out []string
+	var out []gateway.SealFinding
 	for id, safe := range a {
 		if b[id] != safe {
-			now := "not seen in a safe"
-			if b[id] != "" {
-				now = "in " + b[id]
-			}
-			out = append(out, fmt.Sprintf("carrier %s: in %s at sealing, %s at unsealing", id, safe, now))
+			out = append(out, gateway.SealFinding{Kind: gateway.FindingCarrier, Device: id, Was: safe, Now: b[id]})
 		}
 	}
 	for id, safe := range b {
 		if a[id] == "" {
-			out = append(out, fmt.Sprintf("carrier %s: not in a safe at sealing, in %s at unsealing", id, safe))
+			out = append(out, gateway.SealFinding{Kind: gateway.FindingCarrier, Device: id, Now: safe})
 		}
 	}
-	sort.Strings(out)
+	slices.SortFunc(out, func(x, y gateway.SealFinding) int { return strings.Compare(x.Difference(), y.Difference()) })
 	return out
 }
 
@@ -255,15 +256,15 @@ func (p *Panel) snapshot(c *change) []gateway.DeviceState {
 	return out
 }
 
-func differences(a, b []gateway.DeviceState) []string {
+func differences(a, b []gateway.DeviceState) []gateway.SealFinding {
 	at := map[string]string{}
 	for _, d := range a {
 		at[d.Device] = d.State
 	}
-	var out []string
+	var out []gateway.SealFinding
 	for _, d := range b {
 		if was, ok := at[d.Device]; ok && was != d.State {
-			out = append(out, fmt.Sprintf("%s: %s at sealing, %s at unsealing", d.Device, was, d.State))
+			out = append(out, gateway.SealFinding{Kind: gateway.FindingChanged, Device: d.Device, Was: was, Now: d.State})
 		}
 	}
 	return out
