@@ -133,6 +133,20 @@ func IsInputEvent(typ string) bool {
 	return false
 }
 
+// InputEventState is the state an input's event (door.opened …) leaves it
+// in; "" for any other event.
+func InputEventState(typ string) string {
+	for _, s := range inputSpecs {
+		switch typ {
+		case s.onActive:
+			return s.active
+		case s.onIdle:
+			return s.idle
+		}
+	}
+	return ""
+}
+
 // OutputStateName is the word for an output being driven or not.
 func OutputStateName(on bool) string {
 	if on {

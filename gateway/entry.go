@@ -29,6 +29,10 @@ const (
 	DenyVisitClosed     = "visit_closed"
 )
 
+// DenyReasons are every reason code of a denial.
+var DenyReasons = []string{DenyUnknownCard, DenyExpired, DenyNotYetValid, DenyOutsideSchedule, DenyHoliday,
+	DenyRoomNotAllowed, DenyArmedNoRight, DenySealed, DenyAntiPassback, DenyNoEscort, DenyWaitingSecond, DenyVisitClosed}
+
 // AccessDoor is a door under entry control.
 type AccessDoor struct {
 	ID          string        // the door contact input

@@ -183,14 +183,21 @@ func TestSealingNeedsTwoPeople(t *testing.T) {
 	// the report of an unsealing, printable, for an auditor too
 	c.retain("r1", "seal-reports", "r1-seal-1", gateway.SealReport{SealID: "r1-seal-1", Room: "r1", SealedBy: []string{"officer1", "officer2"},
 		UnsealedBy: []string{"officer2", "officer1"}, SealedAt: "2026-11-20T18:00:00+08:00", UnsealedAt: "2026-11-23T08:30:00+08:00",
-		Verdict: "broken", BrokenAlarms: []string{"r1-9"}, Differences: []string{"w1: closed → open"},
+		Verdict: "broken", BrokenAlarms: []string{"r1-9"}, Differences: []string{"w1: closed at sealing, open at unsealing"},
+		Findings: []gateway.SealFinding{
+			{Kind: gateway.FindingAlarm, At: "2026-11-21T02:00:00.000Z", Type: "alarm.raised", Class: "intrusion", Alarm: "r1-9", Device: "w1"},
+			{Kind: gateway.FindingChanged, Device: "w1", Was: "closed", Now: "open"},
+			{Kind: gateway.FindingDowntime, From: "2026-11-21T03:00:00.000Z", At: "2026-11-21T04:00:00.000Z"}},
 		Chain: &gateway.ReportChain{Through: 812, Head: strings.Repeat("cd", 32)}})
 	a := c.as("auditor1")
 	if _, body := a.get("/seals"); !strings.Contains(body, "/seals/r1/r1-seal-1") || strings.Contains(body, "/seals/seal") {
 		t.Fatalf("seal page for an auditor:\n%s", body)
 	}
 	code, body := a.get("/seals/r1/r1-seal-1")
-	if code != 200 || !strings.Contains(body, "封门期间被打开") || !strings.Contains(body, "w1: closed → open") || !strings.Contains(body, "r1-9") ||
+	// the causes in Chinese, every time in the console's zone (Shanghai)
+	if code != 200 || !strings.Contains(body, "封门期间被打开") || !strings.Contains(body, "2026-11-21 10:00:00 报警：入侵 w1") ||
+		!strings.Contains(body, "封门与启封时状态不同：w1 关闭 → 打开") || !strings.Contains(body, "网关停机，期间无人值守：2026-11-21 11:00:00 – 2026-11-21 12:00:00") ||
+		!strings.Contains(body, "2026-11-20 18:00:00 · officer1、officer2") ||
 		!strings.Contains(body, "log verify --checkpoint "+strings.Repeat("cd", 32)) || !strings.Contains(body, "seq 812") {
 		t.Fatalf("seal report: %d\n%s", code, body)
 	}

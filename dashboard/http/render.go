@@ -17,6 +17,7 @@ import (
 func (s *Server) parse() error {
 	funcs := template.FuncMap{
 		"tr":    tr,
+		"word":  word,
 		"since": func(lang string, t time.Time) string { return age(lang, s.Clock.Now().Sub(t)) },
 		"clock": func(t time.Time) string {
 			if t.IsZero() {
@@ -34,6 +35,9 @@ func (s *Server) parse() error {
 			return gateway.KeyFingerprint(k)
 		},
 		"duration": duration,
+		// stamp shows a time the rooms wrote as text (RFC 3339) in the
+		// console's zone; what does not parse is shown as it is.
+		"stamp": s.stamp,
 		"day": func(t time.Time) string {
 			if t.IsZero() {
 				return ""
@@ -79,6 +83,16 @@ func (s *Server) zone() *time.Location {
 	return s.Clock.Now().Location()
 }
 
+// stamp shows a time the rooms wrote as text (RFC 3339) in the console's
+// zone; what does not parse is shown as it is.
+func (s *Server) stamp(v string) string {
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return v
+	}
+	return t.In(s.zone()).Format("2006-01-02 15:04:05")
+}
+
 // age says how long ago, shortly.
 func age(lang string, d time.Duration) string {
 	d = d.Round(time.Second)
@@ -113,6 +127,8 @@ type page struct {
 	// stream does not re-read it).
 	Report bool
 	Data   any
+	// Names shows ids by name and machine words in Lang.
+	Names *names
 }
 
 // render writes a page. data is either a map (for the pages outside the
@@ -124,7 +140,7 @@ func (s *Server) render(w http.ResponseWriter, r *request, name string, data any
 		return
 	}
 	p := page{Lang: r.Lang, User: r.User, Path: r.URL.Path, Data: data, Connected: s.Rooms == nil || s.Rooms.Connected(),
-		Report: name == "inspection" || name == "seal" || name == "inventory"}
+		Report: name == "inspection" || name == "seal" || name == "inventory", Names: s.names(r.Lang)}
 	if r.Session != nil {
 		p.CSRF = r.Session.CSRF
 		if as, err := s.Store.Retained("", "alarms"); err == nil {

@@ -70,6 +70,8 @@ type Server struct {
 	peak       atomic.Int64
 	limitMu    sync.Mutex
 	attempts   map[string][]time.Time // per address, the attempts of the last minute
+	peopleMu   sync.Mutex
+	peopleOf   peopleCache // the personnel register's names (names.go)
 
 	pages map[string]*template.Template
 	mux   *http.ServeMux

@@ -1,0 +1,265 @@
+package http
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/roomguard/roomguard/gateway"
+	gwcsv "github.com/roomguard/roomguard/gateway/csv"
+)
+
+// names shows ids as what people call them: a room, a device and a person by
+// name, a machine word in the page's language. One is made for every page
+// and reads the replica only when asked.
+type names struct {
+	s       *Server
+	lang    string
+	devices map[string]map[string]string // room → device → name
+	rooms   map[string]string
+}
+
+func (s *Server) names(lang string) *names { return &names{s: s, lang: lang} }
+
+// Room is a room's name, or its id.
+func (n *names) Room(id string) string {
+	if n.rooms == nil {
+		n.rooms = map[string]string{}
+		for _, r := range n.s.Store.Rooms() {
+			n.rooms[r.Room] = r.Name
+		}
+	}
+	return cmp.Or(n.rooms[id], id)
+}
+
+// Device is a device's name in room, or its id.
+func (n *names) Device(room, id string) string {
+	if id == "" {
+		return ""
+	}
+	if n.devices == nil {
+		n.devices = map[string]map[string]string{}
+	}
+	m, ok := n.devices[room]
+	if !ok {
+		m = map[string]string{}
+		rs, err := n.s.Store.Retained(room, "devices")
+		if err != nil {
+			n.s.Log.Warn("device names not read: ids shown", "room", room, "err", err)
+		}
+		for _, r := range rs {
+			var d deviceView
+			if json.Unmarshal(r.Payload, &d) == nil && d.Name != "" {
+				m[r.Key] = d.Name
+			}
+		}
+		n.devices[room] = m
+	}
+	return cmp.Or(m[id], id)
+}
+
+// Person is a register person's name, or the id as given (a console user's
+// login, a principal).
+func (n *names) Person(id string) string {
+	if id == "" {
+		return ""
+	}
+	return cmp.Or(n.s.people()[personKey(id)], id)
+}
+
+// People names each of ids, joined.
+func (n *names) People(ids []string) string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = n.Person(id)
+	}
+	return strings.Join(out, "、")
+}
+
+// people maps the normalized ids of the personnel register's people to their
+// names, read again when the register's version moves.
+func (s *Server) people() map[string]string {
+	reg, err := s.Store.Register("personnel")
+	if err != nil || reg == nil {
+		return nil
+	}
+	s.peopleMu.Lock()
+	defer s.peopleMu.Unlock()
+	if s.peopleOf.version == reg.Version && s.peopleOf.names != nil {
+		return s.peopleOf.names
+	}
+	people, err := gwcsv.ReadPeople(strings.NewReader(reg.CSV), "personnel register", gateway.MaxRecords)
+	if err != nil {
+		s.Log.Warn("personnel register unreadable: ids shown for people", "err", err)
+	}
+	m := make(map[string]string, len(people))
+	for _, p := range people {
+		m[personKey(p.ID)] = p.Name
+	}
+	s.peopleOf.version, s.peopleOf.names = reg.Version, m
+	return m
+}
+
+// peopleCache is the register's names at a version.
+type peopleCache struct {
+	version int64
+	names   map[string]string
+}
+
+// personKey is how a person's id is compared: trimmed and case-folded, as
+// the rooms do (gateway.SamePerson).
+func personKey(id string) string { return strings.ToLower(strings.TrimSpace(id)) }
+
+// Say tells what an event means in a sentence of the page's language, with
+// names: "张伟 从外侧读卡器刷卡进入", "北窗 打开", "报警：入侵 · 红外探测器".
+func (n *names) Say(ev gateway.Event) string {
+	var d struct {
+		PersonName string          `json:"person_name"`
+		PersonID   string          `json:"person_id"`
+		Name       string          `json:"name"`
+		Direction  string          `json:"direction"`
+		Reason     string          `json:"reason"`
+		Card       string          `json:"card"`
+		Class      string          `json:"class"`
+		Priority   int             `json:"priority"`
+		Level      int             `json:"level"`
+		Comment    string          `json:"comment"`
+		By         json.RawMessage `json:"by"`
+		Person     string          `json:"person"`
+		Channel    string          `json:"channel"`
+		Op         string          `json:"op"`
+		Verdict    string          `json:"verdict"`
+		Cmd        string          `json:"cmd"`
+		Code       string          `json:"code"`
+	}
+	if len(ev.Data) > 0 {
+		_ = json.Unmarshal(ev.Data, &d) // what cannot be read is left out of the sentence
+	}
+	l := n.lang
+	en := l == "en"
+	join := func(parts ...string) string {
+		var out []string
+		for _, p := range parts {
+			if p != "" {
+				out = append(out, p)
+			}
+		}
+		return strings.Join(out, " ")
+	}
+	who := cmp.Or(d.PersonName, n.Person(cmp.Or(ev.Person, d.PersonID)))
+	if by := n.by(d.By); by != "" {
+		who = by
+	}
+	device := n.Device(ev.Room, ev.Device)
+	what := word(l, "ev", ev.Type)
+	reader := word(l, "reader", d.Direction)
+	switch {
+	case gateway.IsInputEvent(ev.Type):
+		return join(device, word(l, "st", gateway.InputEventState(ev.Type)))
+	case ev.Type == "access.granted" || ev.Type == "access.entered":
+		if en {
+			return join(who, "badged", d.Direction, "at", reader)
+		}
+		return join(who, "从"+reader+"刷卡"+word(l, "dir", d.Direction))
+	case ev.Type == "access.denied":
+		if who == "" {
+			who = tr(l, "card") + " " + d.Card
+		}
+		if en {
+			return join(who, "denied at", reader+":", word(l, "deny", d.Reason))
+		}
+		return join(who, "在"+reader+"刷卡被拒："+word(l, "deny", d.Reason))
+	case strings.HasPrefix(ev.Type, "alarm."):
+		s := what + "：" + word(l, "class", d.Class)
+		if en {
+			s = what + ": " + word(l, "class", d.Class)
+		}
+		if ev.Type == "alarm.raised" && d.Priority > 0 {
+			s += fmt.Sprintf(" P%d", d.Priority)
+		}
+		if ev.Type == "alarm.escalated" && d.Level > 0 {
+			s += fmt.Sprintf(" ↑%d", d.Level)
+		}
+		s = join(s, device)
+		if ev.Type == "alarm.acknowledged" {
+			s = join(who, s)
+			if d.Comment != "" {
+				s += "（" + d.Comment + "）"
+			}
+		}
+		return s
+	case ev.Type == "notify.sent" || ev.Type == "notify.failed":
+		return join(what, cmp.Or(d.Name, n.Person(d.Person)), "·", tr(l, "channel."+d.Channel))
+	case ev.Type == "seal.confirmation":
+		return join(who, what, tr(l, "op."+d.Op))
+	case ev.Type == "seal.report" || ev.Type == "mode.unsealed":
+		s := join(who, what)
+		if d.Verdict != "" {
+			s = join(s, "·", tr(l, "verdict."+d.Verdict))
+		}
+		return s
+	case ev.Type == "visitor.registered" || ev.Type == "visitor.checked_out":
+		return join(d.Name, what)
+	case ev.Type == "auth.refused":
+		return join(what, d.Cmd)
+	}
+	return join(who, what, device)
+}
+
+// by reads a mode event's "by": one person or several.
+func (n *names) by(raw json.RawMessage) string {
+	if len(raw) == 0 {
+		return ""
+	}
+	var many []string
+	if json.Unmarshal(raw, &many) == nil {
+		return n.People(many)
+	}
+	var one string
+	if json.Unmarshal(raw, &one) == nil {
+		return n.Person(one)
+	}
+	return ""
+}
+
+// Finding says one cause of a seal's verdict with names, in the page's
+// language.
+func (n *names) Finding(room string, f gateway.SealFinding) string {
+	l := n.lang
+	sep := "："
+	if l == "en" {
+		sep = ": "
+	}
+	at := ""
+	if f.At != "" {
+		at = n.s.stamp(f.At) + " "
+	}
+	where := func(safe string) string {
+		if safe == "" {
+			return tr(l, "finding.nowhere")
+		}
+		return n.Device(room, safe)
+	}
+	switch f.Kind {
+	case gateway.FindingMissing:
+		return fmt.Sprintf("%s%sseq %d–%d", tr(l, "finding.missing"), sep, f.Seq, f.To)
+	case gateway.FindingUnreadable:
+		return fmt.Sprintf("%s%s%sseq %d（%s）", at, tr(l, "finding.unreadable"), sep, f.Seq, word(l, "ev", f.Type))
+	case gateway.FindingAlarm:
+		return at + word(l, "ev", f.Type) + sep + word(l, "class", f.Class) + " " + n.Device(room, f.Device)
+	case gateway.FindingInput:
+		return at + n.Device(room, f.Device) + " " + word(l, "st", gateway.InputEventState(f.Type))
+	case gateway.FindingChanged:
+		return tr(l, "finding.changed") + sep + n.Device(room, f.Device) + " " + word(l, "st", f.Was) + " → " + word(l, "st", f.Now)
+	case gateway.FindingCarrier:
+		return tr(l, "finding.carrier") + sep + f.Device + " " + where(f.Was) + " → " + where(f.Now)
+	case gateway.FindingDowntime:
+		from := n.s.stamp(f.From)
+		if f.From == "unknown" {
+			from = "?"
+		}
+		return tr(l, "finding.downtime") + sep + from + " – " + n.s.stamp(f.At)
+	}
+	return f.String()
+}

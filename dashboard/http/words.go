@@ -1,0 +1,197 @@
+package http
+
+// words are the rooms' machine words in the console's languages: alarm
+// classes, event types, device kinds and states, denial reasons, directions.
+// A test walks the vocabularies of the schemas and the gateway: a word
+// added there without its Chinese fails it.
+var words = map[string][2]string{
+	"class.intrusion":          {"入侵", "intrusion"},
+	"class.seal-broken":        {"封存被破坏", "seal broken"},
+	"class.tamper":             {"防拆", "tamper"},
+	"class.device-fault":       {"设备故障", "device fault"},
+	"class.panic":              {"紧急求助", "panic"},
+	"class.duress":             {"胁迫", "duress"},
+	"class.safe-opened":        {"保密柜被打开", "safe opened"},
+	"class.door-forced":        {"门被强行打开", "door forced"},
+	"class.door-held-open":     {"门长时间未关", "door held open"},
+	"class.visitor-unescorted": {"访客无人陪同", "visitor unescorted"},
+	"class.safe-left-open":     {"保密柜未上锁", "safe left open"},
+	"class.denied-burst":       {"连续刷卡被拒", "repeated denied badges"},
+	"class.carrier-removal":    {"涉密载体被带出", "carrier removed"},
+	"class.carrier-overdue":    {"涉密载体逾期未还", "carrier overdue"},
+	"class.board-silent":       {"控制板失联", "board silent"},
+	"class.exit-fault":         {"布防时有防区未就绪", "exit fault"},
+	"class.gateway-fault":      {"网关故障", "gateway fault"},
+	"class.command-forgery":    {"伪造指令", "forged commands"},
+	"class.log-tampered":       {"日志被篡改", "log tampered"},
+	"class.room-forgery":       {"机房消息被伪造", "room messages forged"},
+	"class.room-offline":       {"机房网关离线", "room gateway offline"},
+	"class.room-silent":        {"机房网关无响应", "room gateway silent"},
+
+	"alarmstate.active":       {"报警中", "active"},
+	"alarmstate.acknowledged": {"已确认", "acknowledged"},
+	"alarmstate.restored":     {"已恢复", "restored"},
+	"alarmstate.closed":       {"已关闭", "closed"},
+
+	"kind.door":        {"门", "door"},
+	"kind.window":      {"窗", "window"},
+	"kind.ir-detector": {"红外探测器", "IR detector"},
+	"kind.tamper":      {"防拆回路", "tamper loop"},
+	"kind.safe-bolt":   {"保密柜锁舌", "safe bolt"},
+	"kind.safe-door":   {"保密柜门", "safe door"},
+	"kind.safe":        {"保密柜", "safe"},
+	"kind.exit-button": {"出门按钮", "exit button"},
+	"kind.panic":       {"紧急按钮", "panic button"},
+	"kind.door-strike": {"电锁", "door strike"},
+	"kind.siren":       {"警号", "siren"},
+	"kind.indicator":   {"指示灯", "indicator"},
+
+	"st.open":     {"打开", "open"},
+	"st.closed":   {"关闭", "closed"},
+	"st.motion":   {"有移动", "motion"},
+	"st.idle":     {"无移动", "idle"},
+	"st.tamper":   {"防拆触发", "tampered"},
+	"st.normal":   {"正常", "normal"},
+	"st.unlocked": {"未上锁", "unlocked"},
+	"st.locked":   {"已上锁", "locked"},
+	"st.pressed":  {"按下", "pressed"},
+	"st.released": {"松开", "released"},
+	"st.panic":    {"求助", "panic"},
+	"st.on":       {"开", "on"},
+	"st.off":      {"关", "off"},
+
+	"deny.unknown_card":           {"未登记的卡", "unknown card"},
+	"deny.expired":                {"授权已过期", "expired"},
+	"deny.not_yet_valid":          {"授权尚未生效", "not yet valid"},
+	"deny.outside_schedule":       {"不在准入时段", "outside the schedule"},
+	"deny.holiday":                {"节假日不准入", "holiday"},
+	"deny.room_not_allowed":       {"无权进入本室", "not allowed in this room"},
+	"deny.armed_no_disarm_right":  {"布防中且无撤防权限", "armed, no right to disarm"},
+	"deny.sealed":                 {"已封门", "sealed"},
+	"deny.anti_passback":          {"防反潜回", "anti-passback"},
+	"deny.visitor_without_escort": {"访客无陪同", "visitor without escort"},
+	"deny.waiting_second_person":  {"等待第二人刷卡", "waiting for a second person"},
+	"deny.visit_closed":           {"来访已结束", "visit closed"},
+
+	"dir.in":  {"进入", "in"},
+	"dir.out": {"离开", "out"},
+	// the reader a badge was presented at, by its direction
+	"reader.in":  {"外侧读卡器", "the outside reader"},
+	"reader.out": {"内侧读卡器", "the inside reader"},
+
+	"trigger.command":  {"手动", "on request"},
+	"trigger.schedule": {"下班定时", "end of the day"},
+	"trigger.seal":     {"封门时", "at sealing"},
+	"trigger.unseal":   {"启封时", "at unsealing"},
+
+	"secrecy.top-secret":   {"绝密", "top secret"},
+	"secrecy.secret":       {"机密", "secret"},
+	"secrecy.confidential": {"秘密", "confidential"},
+
+	"finding.missing":    {"日志缺失事件", "events missing from the log"},
+	"finding.unreadable": {"事件无法读取", "an event cannot be read"},
+	"finding.changed":    {"封门与启封时状态不同", "changed between seal and unseal"},
+	"finding.carrier":    {"载体位置前后不同", "a carrier moved between seal and unseal"},
+	"finding.downtime":   {"网关停机，期间无人值守", "gateway down: the room was not watched"},
+	"finding.nowhere":    {"不在任何保密柜", "in no safe"},
+
+	"ev.door.opened":               {"门打开", "door opened"},
+	"ev.door.closed":               {"门关闭", "door closed"},
+	"ev.window.opened":             {"窗打开", "window opened"},
+	"ev.window.closed":             {"窗关闭", "window closed"},
+	"ev.motion.detected":           {"探测到移动", "motion detected"},
+	"ev.motion.cleared":            {"移动消失", "motion cleared"},
+	"ev.tamper.active":             {"防拆触发", "tamper"},
+	"ev.tamper.restored":           {"防拆恢复", "tamper restored"},
+	"ev.safe.unlocked":             {"保密柜开锁", "safe unlocked"},
+	"ev.safe.locked":               {"保密柜上锁", "safe locked"},
+	"ev.safe.opened":               {"保密柜门打开", "safe door opened"},
+	"ev.safe.closed":               {"保密柜门关闭", "safe door closed"},
+	"ev.exit.pressed":              {"出门按钮按下", "exit button pressed"},
+	"ev.exit.released":             {"出门按钮松开", "exit button released"},
+	"ev.panic.active":              {"紧急按钮按下", "panic button pressed"},
+	"ev.panic.restored":            {"紧急按钮复位", "panic button reset"},
+	"ev.output.on":                 {"输出开启", "output on"},
+	"ev.output.off":                {"输出关闭", "output off"},
+	"ev.gateway.started":           {"网关启动", "gateway started"},
+	"ev.gateway.stopped":           {"网关停止", "gateway stopped"},
+	"ev.gateway.restarted":         {"网关重启", "gateway restarted"},
+	"ev.mode.arming":               {"开始布防（退出延时）", "arming (exit delay)"},
+	"ev.mode.armed":                {"已布防", "armed"},
+	"ev.mode.disarmed":             {"已撤防", "disarmed"},
+	"ev.mode.sealed":               {"已封门", "sealed"},
+	"ev.mode.unsealed":             {"已启封", "unsealed"},
+	"ev.mode.exit_fault":           {"退出延时结束时有防区未就绪，未布防", "exit fault: not armed"},
+	"ev.arming.refused":            {"布防被拒绝", "arming refused"},
+	"ev.arming.bypass":             {"设置布防旁路", "bypass set"},
+	"ev.entry.delay":               {"进入延时开始", "entry delay started"},
+	"ev.seal.confirmation":         {"确认封门或启封", "seal confirmation"},
+	"ev.seal.report":               {"生成启封报告", "seal report"},
+	"ev.alarm.raised":              {"报警", "alarm raised"},
+	"ev.alarm.repeated":            {"报警再次触发", "alarm repeated"},
+	"ev.alarm.acknowledged":        {"确认报警", "alarm acknowledged"},
+	"ev.alarm.restored":            {"报警条件恢复", "alarm restored"},
+	"ev.alarm.closed":              {"报警关闭", "alarm closed"},
+	"ev.alarm.escalated":           {"报警升级", "alarm escalated"},
+	"ev.siren.cutoff":              {"警号到时自动停止", "siren cut off"},
+	"ev.room.not_secured":          {"下班后未设防", "room not secured"},
+	"ev.seal.missing":              {"未按时封门", "seal missing"},
+	"ev.access.granted":            {"刷卡通过", "badge granted"},
+	"ev.access.denied":             {"刷卡被拒", "badge denied"},
+	"ev.access.entered":            {"进入", "entered"},
+	"ev.access.exited":             {"离开", "left"},
+	"ev.access.not_opened":         {"刷卡后未开门", "door not opened after the badge"},
+	"ev.access.door_held_warning":  {"门未关提醒", "door held warning"},
+	"ev.access.motion_while_empty": {"室内无人时探测到移动", "motion while empty"},
+	"ev.access.room_empty":         {"室内已无人", "room empty"},
+	"ev.visitor.registered":        {"来访登记", "visitor registered"},
+	"ev.visitor.checked_out":       {"来访离开登记", "visitor checked out"},
+	"ev.personnel.replaced":        {"人员名册更新", "personnel register replaced"},
+	"ev.carrier.moved":             {"载体移动", "carrier moved"},
+	"ev.carrier.home":              {"载体回柜", "carrier home"},
+	"ev.carrier.away":              {"载体离柜", "carrier away"},
+	"ev.carrier.misplaced":         {"载体错放", "carrier misplaced"},
+	"ev.carrier.missing":           {"载体缺失", "carrier missing"},
+	"ev.carrier.gate":              {"载体经过门口", "carrier at the door"},
+	"ev.carrier.removal":           {"载体被带出", "carrier removed"},
+	"ev.carrier.signed_out":        {"载体借出", "carrier signed out"},
+	"ev.carrier.approved":          {"载体借出获批", "carrier sign-out approved"},
+	"ev.carrier.signout_asked":     {"申请借出载体", "carrier sign-out asked"},
+	"ev.safe.release_asked":        {"申请开启保密柜", "safe release asked"},
+	"ev.carrier.extend_asked":      {"申请延期归还", "extension asked"},
+	"ev.carrier.returned":          {"载体归还", "carrier returned"},
+	"ev.carrier.overdue":           {"载体逾期未还", "carrier overdue"},
+	"ev.carrier.extended":          {"载体延期", "carrier extended"},
+	"ev.inventory.completed":       {"载体清点完成", "inventory completed"},
+	"ev.carriers.replaced":         {"载体台账更新", "carrier register replaced"},
+	"ev.board.hello":               {"控制板上线", "board online"},
+	"ev.board.reset":               {"控制板重启", "board reset"},
+	"ev.board.error":               {"控制板报错", "board error"},
+	"ev.lock.release":              {"开锁", "lock released"},
+	"ev.auth.refused":              {"指令被拒绝", "command refused"},
+	"ev.log.checkpoint":            {"日志签名检查点", "log checkpoint"},
+	"ev.log.restored":              {"日志从备份恢复", "log restored from a backup"},
+	"ev.notify.sent":               {"已通知", "notified"},
+	"ev.notify.failed":             {"通知失败", "notification failed"},
+}
+
+func init() {
+	for k, v := range words {
+		if _, dup := messages[k]; dup {
+			panic("http: the word " + k + " is also a message")
+		}
+		messages[k] = v
+	}
+}
+
+// word is a machine word of a vocabulary (class, ev, st, kind, deny, dir,
+// alarmstate) in lang; an unknown word shows as itself.
+func word(lang, vocab, w string) string {
+	if w == "" {
+		return ""
+	}
+	if _, ok := messages[vocab+"."+w]; !ok {
+		return w
+	}
+	return tr(lang, vocab+"."+w)
+}
