@@ -16,6 +16,10 @@ const (
 	// OfflineAlarm is a room's room-offline alarm: its gateway vanished
 	// (its last will) or stopped; nobody guards the room meanwhile.
 	OfflineAlarm = ConsoleAlarmPrefix + "room-offline"
+	// SilentAlarm is a room's room-silent alarm: its gateway said nothing
+	// (not even its heartbeat, the signed head) for twice its keepalive
+	// while the broker still held it online: stuck, or cut off.
+	SilentAlarm = ConsoleAlarmPrefix + "room-silent"
 )
 
 // consoleAlarm is a console alarm's payload: the fields of a room's alarm
@@ -48,6 +52,17 @@ func RaiseOffline(room string, old []byte, detail string, vanished bool, now tim
 		p = 1
 	}
 	return raise(room, OfflineAlarm, "room-offline", p, old, detail, now)
+}
+
+// RaiseSilent is room's room-silent alarm after old, priority 1.
+func RaiseSilent(room string, old []byte, detail string, now time.Time) (json.RawMessage, error) {
+	return raise(room, SilentAlarm, "room-silent", 1, old, detail, now)
+}
+
+// Active tells whether a console alarm's payload is an alarm not yet over.
+func Active(payload []byte) bool {
+	var a consoleAlarm
+	return json.Unmarshal(payload, &a) == nil && a.State == "active"
 }
 
 // Restored is a console alarm's payload once what raised it is over (the

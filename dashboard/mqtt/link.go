@@ -103,6 +103,15 @@ type Link struct {
 	witness     map[string]*dashboard.Witness // the feed's
 	expectSince map[string]time.Time          // the feed's: since when a room vouched for events not here yet
 	batch       []sqlite.Message              // the feed's: events to store
+
+	// The feed's: when each room was last heard (anything it said, believed),
+	// how often it promised to speak (its status's keepalive), and whether
+	// its room-silent alarm is raised (unknown: not looked up yet).
+	heard   map[string]time.Time
+	headAt  map[string]string // the feed's: the time of the last head heard
+	beat    map[string]time.Duration
+	silent  map[string]bool
+	wasDown bool
 }
 
 type message struct {
@@ -126,7 +135,8 @@ func Connect(o LinkOpts) (*Link, error) {
 	l := &Link{opts: o, log: o.Log, in: make(chan message, 8192), kick: make(chan struct{}, 1), done: make(chan struct{}),
 		requester: requesterID(cmp.Or(o.Username, o.ClientID)), pending: map[string]func([]byte){}, online: map[string]bool{},
 		gapSeen: map[string]time.Time{}, catchUp: map[string]bool{}, inflight: map[string]*request{}, notBefore: map[string]time.Time{},
-		keys: map[string]ed25519.PublicKey{}, witness: map[string]*dashboard.Witness{}, expectSince: map[string]time.Time{}}
+		keys: map[string]ed25519.PublicKey{}, witness: map[string]*dashboard.Witness{}, expectSince: map[string]time.Time{},
+		heard: map[string]time.Time{}, headAt: map[string]string{}, beat: map[string]time.Duration{}, silent: map[string]bool{}}
 	if l.log == nil {
 		l.log = slog.Default()
 	}
@@ -394,6 +404,7 @@ func (l *Link) witnessOf(room string) *dashboard.Witness {
 
 // event takes an event in: into the batch, once its room vouches for it.
 func (l *Link) event(m message) {
+	l.hear(m.room)
 	if l.key(m.room) == nil {
 		l.batch = append(l.batch, sqlite.Message{Room: m.room, Payload: m.payload})
 		return
@@ -456,12 +467,105 @@ func (l *Link) awaiting(room string, now time.Time) {
 // asks for the ones it vouched for that are late.
 func (l *Link) sweep() {
 	now := l.opts.Clock.Now()
+	l.silence(now)
 	for room, w := range l.witness {
 		if forged := w.Sweep(now); len(forged) > 0 {
 			l.forged(room, "events", forged)
 		}
 		l.awaiting(room, now)
 	}
+}
+
+// hear notes that room said something believed: a room-silent alarm it had
+// is restored.
+func (l *Link) hear(room string) {
+	now := l.opts.Clock.Now()
+	l.heard[room] = now
+	silent, known := l.silent[room]
+	if !known { // after a start: the alarm may be in the replica
+		old, err := l.opts.Store.RetainedPayload(room, "alarms", dashboard.SilentAlarm)
+		if err != nil {
+			l.log.Error("replica: room-silent alarm", "room", room, "err", err)
+			return
+		}
+		silent = old != nil && dashboard.Active(old)
+		l.silent[room] = silent
+	}
+	if !silent {
+		return
+	}
+	old, err := l.opts.Store.RetainedPayload(room, "alarms", dashboard.SilentAlarm)
+	if err != nil {
+		l.log.Error("replica: room-silent alarm", "room", room, "err", err)
+		return
+	}
+	if old == nil { // acknowledged at the console meanwhile
+		l.silent[room] = false
+		return
+	}
+	restored, err := dashboard.Restored(old, now)
+	if err != nil {
+		l.log.Error("replica: room-silent alarm", "room", room, "err", err)
+		return
+	}
+	l.silent[room] = false
+	l.keep(dashboard.Retained{Room: room, Kind: "alarms", Key: dashboard.SilentAlarm, Payload: restored, Updated: now})
+}
+
+// freshHead tells whether a head is a new beat of the room: a head sent
+// again (an old one replayed: signed, but not new) keeps nobody alive.
+func (l *Link) freshHead(room string, payload []byte) bool {
+	var h struct {
+		At string `json:"at"`
+	}
+	if json.Unmarshal(payload, &h) != nil || h.At == "" {
+		return true // a gateway without a heartbeat
+	}
+	at, err := time.Parse(time.RFC3339Nano, h.At)
+	if err != nil {
+		return false
+	}
+	if last, err := time.Parse(time.RFC3339Nano, l.headAt[room]); err == nil && !at.After(last) {
+		return false
+	}
+	l.headAt[room] = h.At
+	return true
+}
+
+// silence raises the room-silent alarm of each online room that promised a
+// keepalive and said nothing for twice as long. While the console itself is
+// cut off from the broker it hears nobody: it raises nothing then, and
+// starts counting again when it is back.
+func (l *Link) silence(now time.Time) {
+	if !l.Connected() {
+		l.wasDown = true
+		return
+	}
+	for room, every := range l.beat {
+		last, ok := l.heard[room]
+		if !ok || l.wasDown {
+			l.heard[room] = now
+			continue
+		}
+		if l.silent[room] || now.Sub(last) <= 2*every {
+			continue
+		}
+		old, err := l.opts.Store.RetainedPayload(room, "alarms", dashboard.SilentAlarm)
+		if err != nil {
+			l.log.Error("replica: room-silent alarm", "room", room, "err", err)
+			continue
+		}
+		detail := fmt.Sprintf("nothing from the room's gateway since %s (it promised every %s): stuck or cut off", last.Format(time.RFC3339), every)
+		alarm, err := dashboard.RaiseSilent(room, old, detail, now)
+		if err != nil {
+			l.log.Error("replica: room-silent alarm", "room", room, "err", err)
+			continue
+		}
+		l.log.Error("room silent", "room", room, "since", last, "keepalive", every)
+		l.silent[room] = true
+		l.keep(dashboard.Retained{Room: room, Kind: "alarms", Key: dashboard.SilentAlarm, Payload: alarm, Updated: now})
+	}
+	l.wasDown = false
 }
 
 // forged keeps what a room did not say in quarantine and raises the room's
@@ -513,6 +617,7 @@ func (l *Link) took(n int) {
 func (l *Link) state(m message) {
 	switch {
 	case m.rest == "anchor":
+		l.hear(m.room)
 		l.anchor(m.room, m.proof)
 		return
 	case m.rest == "lost":
@@ -551,8 +656,12 @@ func (l *Link) state(m message) {
 		l.anchor(m.room, proof)
 	}
 	if m.rest == "head" {
+		if l.freshHead(m.room, m.payload) {
+			l.hear(m.room)
+		}
 		return
 	}
+	l.hear(m.room)
 	r := dashboard.Retained{Room: m.room, Kind: kind, Key: key, Payload: m.payload, Updated: l.opts.Clock.Now()}
 	if kind == "status" {
 		var st gwmqtt.Status
@@ -571,6 +680,11 @@ func (l *Link) state(m message) {
 				l.log.Error("replica: status", "room", m.room, "err", err)
 			} else if string(held) != string(m.payload) { // a change, not the same status delivered again
 				l.offline(m.room, st)
+			}
+			if st.State == "online" && st.KeepAlive > 0 {
+				l.beat[m.room] = time.Duration(st.KeepAlive) * time.Second
+			} else {
+				delete(l.beat, m.room) // offline has its own alarm; an old gateway promises nothing
 			}
 			l.mu.Lock()
 			was := l.online[m.room]

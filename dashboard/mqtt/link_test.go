@@ -16,6 +16,7 @@ import (
 	"github.com/roomguard/roomguard/dashboard/mqtt"
 	"github.com/roomguard/roomguard/dashboard/sqlite"
 	"github.com/roomguard/roomguard/gateway"
+	"github.com/roomguard/roomguard/gateway/clocktest"
 	gwmqtt "github.com/roomguard/roomguard/gateway/mqtt"
 	"github.com/roomguard/roomguard/gateway/sysclock"
 	"github.com/roomguard/roomguard/gateway/testenv"
@@ -389,4 +390,57 @@ func TestOfflineRoomIsAnAlarm(t *testing.T) {
 	if a := alarm(); a["count"] != float64(1) {
 		t.Fatalf("raised %v times", a["count"])
 	}
+}
+
+// Issue 20: a room online on the broker whose gateway says nothing for
+// twice the keepalive its status promised (no event, no heartbeat) is a
+// console alarm, priority 1; restored when it speaks again.
+func TestSilentRoomIsAnAlarm(t *testing.T) {
+	m := testenv.StartMosquitto(t)
+	room := newFakeRoom(t, m.URL(), "r-quiet", 1)
+	clock := clocktest.New(t0)
+	store, err := sqlite.Open(filepath.Join(t.TempDir(), "dashboard.db"), clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	link, err := mqtt.Connect(mqtt.LinkOpts{Conn: gwmqtt.Conn{URL: m.URL()}, Store: store, Clock: clock, GapGrace: time.Hour, CatchUp: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { link.Close(); store.Close() })
+	topics := gwmqtt.Topics{Room: "r-quiet"}
+	st, _ := json.Marshal(gwmqtt.Status{State: "online", Room: "r-quiet", Since: t0.Format(time.RFC3339), KeepAlive: 30})
+	room.client.Publish(topics.Status(), 1, true, st).WaitTimeout(5 * time.Second)
+	waitFor(t, "the keepalive", func() bool {
+		p, _ := store.RetainedPayload("r-quiet", "status", "")
+		return strings.Contains(string(p), `"keepalive":30`)
+	})
+	alarm := func() map[string]any {
+		p, _ := store.RetainedPayload("r-quiet", "alarms", dashboard.SilentAlarm)
+		var a map[string]any
+		json.Unmarshal(p, &a)
+		return a
+	}
+	sweeps := func() { time.Sleep(1500 * time.Millisecond) } // the link looks every second
+	clock.Advance(59 * time.Second)
+	sweeps()
+	if a := alarm(); a != nil {
+		t.Fatalf("an alarm within twice the keepalive: %v", a)
+	}
+	clock.Advance(2 * time.Second)
+	waitFor(t, "the room-silent alarm", func() bool { return alarm()["state"] == "active" })
+	if a := alarm(); a["priority"] != float64(1) || a["class"] != "room-silent" {
+		t.Fatalf("the alarm: %v", a)
+	}
+	room.client.Publish(topics.Head(), 1, true, []byte(`{"room":"r-quiet","at":"2026-11-22T01:01:01.000Z"}`)).WaitTimeout(5 * time.Second)
+	waitFor(t, "the alarm restored", func() bool { return alarm()["state"] == "restored" })
+	clock.Advance(30 * time.Second)
+	sweeps()
+	if a := alarm(); a["state"] != "restored" || a["count"] != float64(1) {
+		t.Fatalf("raised again while heard: %v", a)
+	}
+	// the same head again (a replay) keeps nobody alive
+	clock.Advance(31 * time.Second)
+	room.client.Publish(topics.Head(), 1, true, []byte(`{"room":"r-quiet","at":"2026-11-22T01:01:01.000Z"}`)).WaitTimeout(5 * time.Second)
+	waitFor(t, "the alarm raised again", func() bool { return alarm()["state"] == "active" })
 }

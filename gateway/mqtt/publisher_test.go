@@ -314,3 +314,52 @@ func TestResendIsBudgeted(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// Issue 20: the room promises a keepalive in its status and keeps it: its
+// head, with the time, at least every keepalive, events or not, so a
+// console can tell a room that says nothing from a quiet one.
+func TestHeartbeatEveryKeepalive(t *testing.T) {
+	m := testenv.StartMosquitto(t)
+	var mu sync.Mutex
+	var heads, statuses []string
+	c := paho.NewClient(paho.NewClientOptions().AddBroker(m.URL()).SetClientID("watcher"))
+	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	defer c.Disconnect(0)
+	topics := mqtt.Topics{Room: room}
+	for topic, into := range map[string]*[]string{topics.Head(): &heads, topics.Status(): &statuses} {
+		c.Subscribe(topic, 1, func(_ paho.Client, msg paho.Message) {
+			mu.Lock()
+			*into = append(*into, string(msg.Payload()))
+			mu.Unlock()
+		}).WaitTimeout(5 * time.Second)
+	}
+	r := newRig(t, m.URL())
+	r.start()
+	count := func(list *[]string) int { mu.Lock(); defer mu.Unlock(); return len(*list) }
+	deadline := time.Now().Add(10 * time.Second)
+	for count(&statuses) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	mu.Lock()
+	if len(statuses) == 0 || !strings.Contains(statuses[0], `"keepalive":5`) {
+		t.Fatalf("the status does not promise its keepalive: %v", statuses)
+	}
+	mu.Unlock()
+	for beat := 1; beat <= 3; beat++ { // a keepalive passes (again, until the beat's timer is set)
+		deadline := time.Now().Add(10 * time.Second)
+		for count(&heads) < beat && time.Now().Before(deadline) {
+			r.clock.Advance(5 * time.Second)
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(heads) < 3 {
+		t.Fatalf("%d heads in three keepalives of a quiet room, want 3", len(heads))
+	}
+	if !strings.Contains(heads[2], `"at":"2026-11-22T09:00:`) || heads[1] == heads[2] {
+		t.Fatalf("the beats do not carry their time: %v", heads)
+	}
+}

@@ -56,10 +56,11 @@ func (r *rig) start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	pub := mqtt.NewPublisher(r.session, r.store)
-	r.wg.Add(3)
+	r.wg.Add(4)
 	go func() { defer r.wg.Done(); r.session.Run(ctx) }()
 	go func() { defer r.wg.Done(); pub.Run(ctx) }()
 	go func() { defer r.wg.Done(); r.states.Run(ctx) }()
+	go func() { defer r.wg.Done(); r.states.Heartbeat(ctx) }()
 }
 
 func (r *rig) stop() {

@@ -30,6 +30,14 @@ type Conn struct {
 	KeepAlive time.Duration
 }
 
+// keepAlive is the MQTT keepalive: the configured one, or 30 s.
+func (c Conn) keepAlive() time.Duration {
+	if c.KeepAlive == 0 {
+		return 30 * time.Second
+	}
+	return c.KeepAlive
+}
+
 // ClientOptions are paho's options for c: the broker, the account, TLS, and
 // no automatic reconnection (the gateway's session reconnects by itself; a
 // client that wants paho's may turn it on).
@@ -48,10 +56,7 @@ func (c Conn) options() (*paho.ClientOptions, error) {
 	case "mqtts", "tls":
 		broker = "ssl://" + u.Host
 	}
-	keepAlive := c.KeepAlive
-	if keepAlive == 0 {
-		keepAlive = 30 * time.Second
-	}
+	keepAlive := c.keepAlive()
 	po := paho.NewClientOptions().
 		AddBroker(broker).
 		SetClientID(c.ClientID).
@@ -102,7 +107,14 @@ type Status struct {
 	Since   string `json:"since,omitempty"`
 	Reason  string `json:"reason,omitempty"`
 	Key     string `json:"key,omitempty"` // online: the room's public key, for a console to pin
+	// KeepAlive (online): the room sends its signed head at least this
+	// often, in seconds (Retained.Heartbeat); a console that hears nothing
+	// for twice as long raises the room-silent alarm.
+	KeepAlive int `json:"keepalive,omitempty"`
 }
+
+// KeepAlive is how often the room says it is alive: the MQTT keepalive.
+func (s *Session) KeepAlive() time.Duration { return s.opts.keepAlive() }
 
 // Session is the gateway's connection to its broker.
 type Session struct {
@@ -320,7 +332,8 @@ func (s *Session) connect() error {
 	// Online only once the commands are subscribed: a dashboard that sees
 	// the room online may send it a command at once.
 	sim := s.opts.Sim
-	st := Status{State: "online", Room: s.opts.Room, Name: s.opts.Name, Version: s.opts.Version, Sim: &sim, Since: since}
+	st := Status{State: "online", Room: s.opts.Room, Name: s.opts.Name, Version: s.opts.Version, Sim: &sim, Since: since,
+		KeepAlive: int(s.KeepAlive().Seconds())}
 	if s.opts.Prover != nil {
 		st.Key = s.opts.Prover.Public()
 	}

@@ -59,7 +59,27 @@ func (p *Retained) DeviceState(st gateway.DeviceState) {
 // holds it knows every event up to it for the room's own. Called whenever
 // the events published catch up with the log (Publisher.Drained).
 func (p *Retained) Head() {
-	p.Set(p.session.topics.Head(), fmt.Appendf(nil, `{"room":%q}`, p.session.opts.Room))
+	at := p.session.opts.Clock.Now().Format(gateway.TimeFormat)
+	p.Set(p.session.topics.Head(), fmt.Appendf(nil, `{"room":%q,"at":%q}`, p.session.opts.Room, at))
+}
+
+// Heartbeat publishes the signed head every keepalive (Session.KeepAlive),
+// events or not, until ctx ends: a console that hears nothing from the room
+// for twice as long knows its gateway is stuck or cut off, even when the
+// broker still holds its connection. The time in it makes each beat new; the
+// signature makes it the room's.
+func (p *Retained) Heartbeat(ctx context.Context) {
+	for {
+		next := make(chan struct{})
+		stop := p.session.opts.Clock.AfterFunc(p.session.KeepAlive(), func() { close(next) })
+		select {
+		case <-ctx.Done():
+			stop()
+			return
+		case <-next:
+		}
+		p.Head()
+	}
 }
 
 // Mode implements gateway.PanelSink.

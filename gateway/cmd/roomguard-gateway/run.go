@@ -355,6 +355,7 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 		}
 	}()
 	go func() { defer d.bgWG.Done(); states.Run(pubCtx) }()
+	d.bgWG.Go(func() { states.Heartbeat(pubCtx) })
 	d.pruneWG.Go(func() { d.serviceReady(dailyCtx, cfg.Room.ID) })
 	d.tailDone = make(chan struct{})
 	if o.Tail {
