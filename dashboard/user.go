@@ -136,17 +136,26 @@ type Session struct {
 	CSRF     string
 	Created  time.Time
 	LastSeen time.Time
+	// Duty is when its guard went on duty (the duty screen): from then the
+	// session ignores the idle limit and lasts the shift (SessionMax).
+	Duty time.Time
 }
 
-// Session lifetime: an idle console logs out, and no session outlives a shift.
+// Session lifetime: an idle console logs out (after SessionIdle unless the
+// console is told otherwise), and no session outlives a shift; a duty
+// session ignores the idle limit.
 const (
 	SessionIdle = 30 * time.Minute
 	SessionMax  = 12 * time.Hour
 )
 
-// Expired tells whether the session has ended at now.
-func (s *Session) Expired(now time.Time) bool {
-	return now.Sub(s.LastSeen) > SessionIdle || now.Sub(s.Created) > SessionMax
+// Expired tells whether the session has ended at now, for a console that
+// logs an idle session out after idle.
+func (s *Session) Expired(now time.Time, idle time.Duration) bool {
+	if !s.Duty.IsZero() {
+		return now.Sub(s.Duty) > SessionMax
+	}
+	return now.Sub(s.LastSeen) > idle || now.Sub(s.Created) > SessionMax
 }
 
 // AuditEntry is one operator action at the console: who, when, what, and

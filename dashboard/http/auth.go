@@ -54,7 +54,7 @@ func (s *Server) session(r *http.Request) (*dashboard.Session, *dashboard.User) 
 		return nil, nil
 	}
 	now := s.Clock.Now()
-	if se.Expired(now) {
+	if se.Expired(now, s.idle()) {
 		if err := s.Store.DeleteSession(se.ID); err != nil {
 			s.Log.Error("expired session not deleted", "err", err) // refused all the same
 		}
@@ -64,7 +64,7 @@ func (s *Server) session(r *http.Request) (*dashboard.Session, *dashboard.User) 
 	if err != nil || u.Disabled {
 		return nil, nil
 	}
-	if now.Sub(se.LastSeen) > time.Minute { // at most one write a minute per console
+	if now.Sub(se.LastSeen) > min(time.Minute, s.idle()/2) { // at most one write a minute per console
 		if err := s.Store.TouchSession(se.ID, now); err != nil {
 			s.Log.Error("session not touched", "err", err) // it may expire early: a new login, nothing worse
 		}

@@ -197,7 +197,7 @@ func (s *Server) stillValid(r *request) bool {
 		return false
 	}
 	se, err := s.Store.Session(r.Session.ID)
-	if err != nil || se.Expired(s.Clock.Now()) {
+	if err != nil || se.Expired(s.Clock.Now(), s.idle()) {
 		return false
 	}
 	u, err := s.Store.User(se.User)

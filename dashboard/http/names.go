@@ -68,6 +68,17 @@ func (n *names) Person(id string) string {
 	return cmp.Or(n.s.people()[personKey(id)], id)
 }
 
+// User is a console account's full name, or its login.
+func (n *names) User(login string) string {
+	if login == "" {
+		return ""
+	}
+	if u, err := n.s.Store.User(login); err == nil && u.Display != "" {
+		return u.Display
+	}
+	return login
+}
+
 // People names each of ids, joined.
 func (n *names) People(ids []string) string {
 	out := make([]string, len(ids))

@@ -32,18 +32,29 @@ func (s *Server) alarms(w http.ResponseWriter, r *request) {
 		s.fail(w, r, http.StatusInternalServerError, err.Error())
 		return
 	}
+	all, err := s.openAlarms(rooms)
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err.Error())
+		return
+	}
+	s.render(w, r, "alarms", map[string]any{"Alarms": all, "Error": r.URL.Query().Get("error")})
+}
+
+// openAlarms are the open alarms of every room, most urgent first, each
+// with its call-down's deliveries.
+func (s *Server) openAlarms(rooms []roomView) ([]alarmView, error) {
 	var all []alarmView
 	for _, v := range rooms {
 		all = append(all, v.Alarms...)
 	}
 	sortAlarms(all)
 	for i := range all {
+		var err error
 		if all[i].Deliveries, err = s.deliveries(all[i]); err != nil {
-			s.fail(w, r, http.StatusInternalServerError, err.Error())
-			return
+			return nil, err
 		}
 	}
-	s.render(w, r, "alarms", map[string]any{"Alarms": all, "Error": r.URL.Query().Get("error")})
+	return all, nil
 }
 
 // deliveries are the call-down's records of an alarm, as the room logged
@@ -102,7 +113,11 @@ func (s *Server) ack(w http.ResponseWriter, r *request) {
 	default:
 		_, err = s.call(r, "alarm.ack", room, alarm, "ack", map[string]any{"alarm": alarm, "comment": comment}, comment)
 	}
-	back(w, r, "/alarms", err)
+	to := "/alarms"
+	if r.PostFormValue("back") == "/duty" { // acknowledged on the duty screen: back there
+		to = "/duty"
+	}
+	back(w, r, to, err)
 }
 
 // ackConsoleAlarm closes one of the console's own alarms: what raised it

@@ -53,10 +53,21 @@ func (s *Server) parse() error {
 	if err != nil {
 		return err
 	}
+	// a file whose name starts with part- holds parts every page may use
+	var parts []string
+	for _, p := range pages {
+		if strings.HasPrefix(p[len("assets/templates/"):], "part-") {
+			b, err := fs.ReadFile(assets, p)
+			if err != nil {
+				return err
+			}
+			parts = append(parts, string(b))
+		}
+	}
 	s.pages = map[string]*template.Template{}
 	for _, p := range pages {
 		name := strings.TrimSuffix(p[len("assets/templates/"):], ".html")
-		if name == "layout" {
+		if name == "layout" || strings.HasPrefix(name, "part-") {
 			continue
 		}
 		body, err := fs.ReadFile(assets, p)
@@ -66,6 +77,11 @@ func (s *Server) parse() error {
 		t, err := template.New("layout").Funcs(funcs).Parse(string(layout))
 		if err != nil {
 			return fmt.Errorf("http: layout: %w", err)
+		}
+		for _, part := range parts {
+			if _, err := t.Parse(part); err != nil {
+				return fmt.Errorf("http: a part: %w", err)
+			}
 		}
 		if _, err := t.Parse(string(body)); err != nil {
 			return fmt.Errorf("http: %s: %w", p, err)
@@ -140,7 +156,7 @@ func (s *Server) render(w http.ResponseWriter, r *request, name string, data any
 		return
 	}
 	p := page{Lang: r.Lang, User: r.User, Path: r.URL.Path, Data: data, Connected: s.Rooms == nil || s.Rooms.Connected(),
-		Report: name == "inspection" || name == "seal" || name == "inventory", Names: s.names(r.Lang)}
+		Report: name == "inspection" || name == "seal" || name == "inventory" || name == "handoverreport", Names: s.names(r.Lang)}
 	if r.Session != nil {
 		p.CSRF = r.Session.CSRF
 		if as, err := s.Store.Retained("", "alarms"); err == nil {

@@ -63,6 +63,9 @@ type Server struct {
 	// LiveBeat is how often the live stream beats and checks its session
 	// is still good (default 15 s).
 	LiveBeat time.Duration
+	// SessionIdle is how long an idle session stays logged in (default
+	// dashboard.SessionIdle, 30 min); a duty session ignores it.
+	SessionIdle time.Duration
 
 	checks     chan struct{} // the password checks running
 	initChecks sync.Once
@@ -136,6 +139,12 @@ func (s *Server) Init() error {
 	m.Handle("POST /users", s.may(dashboard.ActUsers, s.createUser))
 	m.Handle("POST /users/change", s.may(dashboard.ActUsers, s.changeUser))
 	m.Handle("GET /live", s.may(dashboard.ActView, s.live))
+	m.Handle("GET /duty", s.may(dashboard.ActView, s.duty))
+	m.Handle("POST /duty/start", s.may(dashboard.ActAck, s.startDuty))
+	m.Handle("GET /handover", s.may(dashboard.ActView, s.handovers))
+	m.Handle("POST /handover", s.may(dashboard.ActAck, s.handOver))
+	m.Handle("POST /handover/{n}/take", s.may(dashboard.ActAck, s.takeOver))
+	m.Handle("GET /handover/{n}", s.may(dashboard.ActView, s.handoverReport))
 	m.Handle("GET /password", s.may(dashboard.ActView, s.passwordPage))
 	m.Handle("POST /password", s.may(dashboard.ActView, s.changePassword))
 	s.mux = m
@@ -238,6 +247,14 @@ func (s *Server) checkCSRF(r *http.Request, want string) error {
 		return errors.New("missing or wrong CSRF token")
 	}
 	return nil
+}
+
+// idle is how long an idle session stays logged in.
+func (s *Server) idle() time.Duration {
+	if s.SessionIdle > 0 {
+		return s.SessionIdle
+	}
+	return dashboard.SessionIdle
 }
 
 // auditf records an operator action.

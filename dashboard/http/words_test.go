@@ -113,7 +113,7 @@ func TestChinesePagesShowNoMachineWords(t *testing.T) {
 	c.clock.Advance(time.Hour)
 	o := c.as("officer1")
 	for _, path := range []string{"/", "/alarms", "/rooms/r1", "/entries", "/visitors", "/carriers", "/seals", "/seals/r1/r1-seal-1",
-		"/carriers/inventory/r1/inv-1", "/inspection?room=r1&from=2026-11-22&until=2026-11-23", "/registers", "/audit"} {
+		"/carriers/inventory/r1/inv-1", "/inspection?room=r1&from=2026-11-22&until=2026-11-23", "/registers", "/audit", "/duty", "/handover"} {
 		code, body := o.get(path)
 		if code != 200 {
 			t.Fatalf("%s: %d\n%s", path, code, body)

@@ -136,16 +136,34 @@ func (s *Store) CreateSession(se dashboard.Session) error {
 // Session returns a session by id, or ENOTFOUND.
 func (s *Store) Session(id string) (*dashboard.Session, error) {
 	var se dashboard.Session
-	var created, seen int64
-	err := s.w.QueryRow(`SELECT id, user, csrf, created_ms, last_seen_ms FROM sessions WHERE id = ?`, id).
-		Scan(&se.ID, &se.User, &se.CSRF, &created, &seen)
+	var created, seen, duty int64
+	err := s.w.QueryRow(`SELECT id, user, csrf, created_ms, last_seen_ms, duty_ms FROM sessions WHERE id = ?`, id).
+		Scan(&se.ID, &se.User, &se.CSRF, &created, &seen, &duty)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, gateway.Errorf(gateway.ENOTFOUND, "no session")
 	} else if err != nil {
 		return nil, err
 	}
 	se.Created, se.LastSeen = time.UnixMilli(created), time.UnixMilli(seen)
+	if duty != 0 {
+		se.Duty = time.UnixMilli(duty)
+	}
 	return &se, nil
+}
+
+// StartDuty makes a session a duty session from t (once: a duty session
+// is not prolonged by starting again).
+func (s *Store) StartDuty(id string, t time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	res, err := s.w.Exec(`UPDATE sessions SET duty_ms = ? WHERE id = ? AND duty_ms = 0`, t.UnixMilli(), id)
+	if err != nil {
+		return fmt.Errorf("sqlite: start duty: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return gateway.Errorf(gateway.ECONFLICT, "this session is already on duty, or gone")
+	}
+	return nil
 }
 
 // TouchSession records that the session was used at t.

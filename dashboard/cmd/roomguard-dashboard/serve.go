@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/roomguard/roomguard/dashboard"
 	dhttp "github.com/roomguard/roomguard/dashboard/http"
 	"github.com/roomguard/roomguard/dashboard/mqtt"
 	"github.com/roomguard/roomguard/dashboard/sqlite"
@@ -35,6 +36,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 	tlsKey := fs.String("tls-key", "", "and this key")
 	tz := fs.String("timezone", "Local", "the time zone the console shows and reads times in (e.g. Asia/Shanghai)")
 	secure := fs.Bool("secure-cookies", false, "mark cookies Secure behind a TLS proxy (on by itself with --tls-cert)")
+	idle := fs.Duration("session-idle", dashboard.SessionIdle, "log an idle console out after this (a duty screen's session ignores it and lasts the shift, 12 h)")
 	retention := fs.Int("retention-days", 0, "prune the replica's events older than this, daily (0: keep them all; at least 180)")
 	if err := fs.Parse(args); err != nil {
 		return badUsage(err)
@@ -68,7 +70,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 	}
 	defer func() { err = errors.Join(err, store.Close()) }()
 
-	srv := &dhttp.Server{Store: store, Clock: clock, Log: log, SecureCookies: *secure || *tlsCert != "", Zone: zone}
+	if *idle < time.Second {
+		return fmt.Errorf("--session-idle: %s is too short", *idle)
+	}
+	srv := &dhttp.Server{Store: store, Clock: clock, Log: log, SecureCookies: *secure || *tlsCert != "", Zone: zone, SessionIdle: *idle}
+	if *idle < time.Minute { // the live stream checks its session at least twice an idle period
+		srv.LiveBeat = max(*idle/2, 500*time.Millisecond)
+	}
 	srv.Hub = dhttp.NewHub()
 	key, err := consoleKey(*db, *principal, stdout)
 	if err != nil {

@@ -1,6 +1,9 @@
 // roomguard console: the live stream. Every page that shows state re-reads
 // itself when something changes; the room page's timeline grows in place;
-// a new alarm sounds (once the guard has turned the sound on).
+// a new alarm sounds (once the guard has turned the sound on). The duty
+// screen (值班模式) sounds from the start and again every few seconds until
+// every alarm is acknowledged, notifies the desktop, flashes the tab's
+// title, and when its session ends says so loudly, keeping the alarms shown.
 "use strict";
 (function () {
   const body = document.body;
@@ -10,20 +13,25 @@
   const src = body.dataset.live;
   if (!src || !document.getElementById("live")) return; // a report stays as it was made
 
+  // --- sound ---------------------------------------------------------------
+  // window.rgTones counts the tones played (a test's hook); a tone is
+  // counted only when the audio actually runs.
+  window.rgTones = 0;
   let audio = null;
   const soundBtn = document.getElementById("sound");
   function enableSound() {
     if (!audio) audio = new (window.AudioContext || window.webkitAudioContext)();
-    audio.resume();
+    const resumed = audio.resume();
     if (soundBtn) soundBtn.classList.add("on");
     try { sessionStorage.setItem("rg-sound", "1"); } catch (e) {}
+    if (resumed && resumed.then) resumed.then(dutyCheck);
   }
   if (soundBtn) soundBtn.addEventListener("click", enableSound);
   try {
     if (sessionStorage.getItem("rg-sound") === "1") document.addEventListener("click", enableSound, { once: true });
   } catch (e) {}
   function beep() {
-    if (!audio) return;
+    if (!audio || audio.state !== "running") return false;
     const t = audio.currentTime;
     for (let i = 0; i < 3; i++) {
       const o = audio.createOscillator(), g = audio.createGain();
@@ -32,20 +40,99 @@
       o.connect(g).connect(audio.destination);
       o.start(t + i * 0.3); o.stop(t + i * 0.3 + 0.2);
     }
+    window.rgTones++;
+    return true;
   }
 
+  // --- the duty screen -----------------------------------------------------
+  const REPEAT_MS = 5000;
+  let expired = false, lastTone = 0, flip = false;
+  const known = new Set();
+  const appTitle = document.title;
+  function dutyEl() { return document.getElementById("duty"); }
+  function tone() { if (beep()) lastTone = Date.now(); }
+  function unacked() { return document.querySelectorAll('#alarm-list tr.alarm[data-acked="0"]'); }
+  function notify(row) {
+    if (!("Notification" in window) || Notification.permission !== "granted") return;
+    try {
+      new Notification(row.dataset.title || appTitle, { body: row.textContent.replace(/\s+/g, " ").trim().slice(0, 180), tag: row.id, requireInteraction: true });
+    } catch (e) {}
+  }
+  function askPermission() {
+    if ("Notification" in window && Notification.permission === "default") {
+      try { Notification.requestPermission(); } catch (e) {}
+    }
+  }
+  // dutyCheck sounds a new alarm at once, notifies it, and shows whether the
+  // sound runs; dutyTick (every second) repeats the sound and flashes the
+  // title while an alarm is unacknowledged or the session is over.
+  function dutyCheck() {
+    const d = dutyEl();
+    if (!d) return;
+    const sound = document.getElementById("duty-sound");
+    if (sound) sound.hidden = !!(audio && audio.state === "running");
+    let fresh = false;
+    unacked().forEach(function (row) {
+      if (!known.has(row.id)) { known.add(row.id); fresh = true; notify(row); }
+    });
+    if (fresh) tone();
+  }
+  function dutyTick() {
+    const d = dutyEl();
+    if (!d) return;
+    const n = unacked().length;
+    if (n > 0 || expired) {
+      flip = !flip;
+      const what = expired ? (document.getElementById("duty-expired") || {}).textContent || "" : n + " " + (d.dataset.alarmWord || "");
+      document.title = flip ? "【" + what.slice(0, 40) + "】" : appTitle;
+      if (Date.now() - lastTone >= REPEAT_MS) tone();
+    } else {
+      document.title = appTitle;
+    }
+  }
+  function dutyEnded() {
+    expired = true;
+    const banner = document.getElementById("duty-expired");
+    if (banner) banner.hidden = false;
+    tone();
+  }
+  if (dutyEl()) {
+    // the sound from the start: a browser that lets a page play at once
+    // (the guard station's kiosk) does; otherwise the first click anywhere
+    // turns it on, and the red button says so
+    enableSound();
+    document.addEventListener("click", enableSound);
+    document.addEventListener("keydown", enableSound);
+    setInterval(dutyTick, 1000);
+    dutyCheck();
+  }
+  document.addEventListener("submit", function (e) {
+    const form = e.target;
+    if (!form || form.id !== "duty-start-form") return;
+    // going on duty keeps this page (and its sound) alive: posted in place
+    e.preventDefault();
+    enableSound();
+    askPermission();
+    fetch(form.action, { method: "POST", body: new URLSearchParams(new FormData(form)), credentials: "same-origin" })
+      .then(function () { refresh(); });
+  });
+
+  // --- live refresh ----------------------------------------------------------
   // refresh re-reads this page and swaps the live region, keeping what the
   // guard is typing (fields with an id) and where the focus is.
   let timer = null, busy = false, again = false;
   function refresh() {
-    if (timer) return;
+    if (timer || expired) return;
     timer = setTimeout(async function () {
       timer = null;
       if (busy) { again = true; return; }
       busy = true;
       try {
         const res = await fetch(location.href, { headers: { "X-Live": "1" }, credentials: "same-origin" });
-        if (res.redirected || !res.ok) { if (res.status === 401 || res.redirected) location.reload(); return; }
+        if (res.redirected || !res.ok) {
+          if (res.status === 401 || res.redirected) ended();
+          return;
+        }
         const doc = new DOMParser().parseFromString(await res.text(), "text/html");
         const fresh = doc.getElementById("live"), here = document.getElementById("live");
         if (!fresh || !here) return;
@@ -63,6 +150,7 @@
         if (focus) { const el = document.getElementById(focus); if (el) el.focus(); }
         const b = doc.getElementById("badge"), mine = document.getElementById("badge");
         if (b && mine) { mine.textContent = b.textContent; mine.className = b.className; }
+        dutyCheck();
       } catch (e) {
       } finally {
         busy = false;
@@ -71,18 +159,34 @@
     }, 150);
   }
 
+  // ended: the session is over. An ordinary page goes to the login; the duty
+  // screen stays, says so loudly and keeps sounding.
+  let es = null;
+  function ended() {
+    if (!dutyEl()) { location.reload(); return; }
+    if (es) es.close();
+    dutyEnded();
+  }
+
   const lost = document.getElementById("live-lost");
-  const es = new EventSource(src + "?after=" + encodeURIComponent(body.dataset.lastN || "0") +
+  es = new EventSource(src + "?after=" + encodeURIComponent(body.dataset.lastN || "0") +
     "&state=" + encodeURIComponent(body.dataset.stateV || "0"));
   es.addEventListener("open", function () { if (lost) lost.hidden = true; });
   es.addEventListener("error", function () { if (lost) lost.hidden = false; });
-  es.addEventListener("reload", function () { location.reload(); });
+  es.addEventListener("reload", function () {
+    // a reload is asked for when the session ended, or when this page is too
+    // far behind to catch up: the duty screen finds out which
+    if (!dutyEl()) { location.reload(); return; }
+    fetch(location.href, { headers: { "X-Live": "1" }, credentials: "same-origin" }).then(function (res) {
+      if (res.redirected || res.status === 401) ended(); else location.reload();
+    }, ended);
+  });
   es.addEventListener("state", refresh);
   es.addEventListener("event", function (m) {
     let ev;
     try { ev = JSON.parse(m.data); } catch (e) { return; }
     if (ev.type === "alarm.raised" || ev.type === "alarm.escalated") {
-      beep();
+      if (dutyEl()) tone(); else beep();
       const badge = document.getElementById("badge");
       if (badge) { badge.classList.remove("flash"); void badge.offsetWidth; badge.classList.add("flash"); }
     }
