@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	paho "github.com/eclipse/paho.mqtt.golang"
 
@@ -19,7 +21,7 @@ import (
 )
 
 // chromium finds Debian's Chromium (make test installs it).
-func chromium(t *testing.T) string {
+func chromium(t testing.TB) string {
 	t.Helper()
 	for _, p := range []string{"chromium", "chromium-browser", "google-chrome"} {
 		if path, err := exec.LookPath(p); err == nil {
@@ -36,7 +38,7 @@ func chromium(t *testing.T) string {
 // stack is a room and its console: Mosquitto, the gateway simulating
 // examples/room.yaml, and the dashboard, each a real process.
 type stack struct {
-	t         *testing.T
+	t         testing.TB
 	broker    *testenv.Mosquitto
 	gateway   *testenv.Process
 	dashboard *testenv.Process
@@ -47,7 +49,7 @@ type stack struct {
 	pub       paho.Client
 }
 
-func startStack(t *testing.T) *stack {
+func startStack(t testing.TB, dashboardArgs ...string) *stack {
 	t.Helper()
 	s := &stack{t: t, broker: testenv.StartMosquitto(t)}
 	dir := t.TempDir()
@@ -70,8 +72,8 @@ func startStack(t *testing.T) *stack {
 	s.config, s.roomDB = cfg, filepath.Join(dir, "room.db")
 	s.gateway = testenv.StartGateway(t, "run", "--sim", "--config", cfg, "--db", s.roomDB)
 	port := testenv.FreePort(t)
-	s.dashboard = testenv.Start(t, testenv.Dashboard(t), "serve", "--db", filepath.Join(dir, "dashboard.db"),
-		"--listen", fmt.Sprintf("127.0.0.1:%d", port), "--broker", s.broker.URL(), "--timezone", "Asia/Shanghai")
+	s.dashboard = testenv.Start(t, testenv.Dashboard(t), append([]string{"serve", "--db", filepath.Join(dir, "dashboard.db"),
+		"--listen", fmt.Sprintf("127.0.0.1:%d", port), "--broker", s.broker.URL(), "--timezone", "Asia/Shanghai"}, dashboardArgs...)...)
 	s.url = fmt.Sprintf("http://127.0.0.1:%d", port)
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -105,9 +107,9 @@ func (s *stack) sim(topic, payload string) {
 	}
 }
 
-func browserContext(t *testing.T) context.Context {
+func browserContext(t testing.TB, flags ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+	opts := append(append(chromedp.DefaultExecAllocatorOptions[:], flags...),
 		chromedp.ExecPath(chromium(t)),
 		chromedp.NoSandbox,
 		chromedp.DisableGPU,
@@ -131,7 +133,7 @@ func browserContext(t *testing.T) context.Context {
 type step = chromedp.Action[chromedp.Void]
 
 // do runs steps, each bounded, and shows the page when one fails.
-func do(t *testing.T, ctx context.Context, what string, steps ...step) {
+func do(t testing.TB, ctx context.Context, what string, steps ...step) {
 	t.Helper()
 	for _, st := range steps {
 		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -145,7 +147,7 @@ func do(t *testing.T, ctx context.Context, what string, steps ...step) {
 }
 
 // value runs one action that reads something.
-func value[T any](t *testing.T, ctx context.Context, what string, a chromedp.Action[T]) T {
+func value[T any](t testing.TB, ctx context.Context, what string, a chromedp.Action[T]) T {
 	t.Helper()
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -157,7 +159,7 @@ func value[T any](t *testing.T, ctx context.Context, what string, a chromedp.Act
 }
 
 // waitJS waits until the expression is true in the page.
-func waitJS(t *testing.T, ctx context.Context, what, expr string) {
+func waitJS(t testing.TB, ctx context.Context, what, expr string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -325,5 +327,93 @@ func TestConsoleInChromium(t *testing.T) {
 	if len(lines) != 3 || !strings.HasPrefix(lines[0], "time,room,seq,result") || !strings.Contains(lines[1], ",denied,") || !strings.Contains(lines[2], ",denied,") ||
 		!strings.Contains(denials, "******EF02") || !strings.Contains(denials, "******EF01") || strings.Contains(denials, "DEADBEEF") {
 		t.Fatalf("the CSV (%d lines):\n%s", len(lines), csv)
+	}
+}
+
+// notificationStub records the desktop notifications a page raises
+// (window.rgNotes), granted as a guard would grant them.
+const notificationStub = `(() => {
+  window.rgNotes = [];
+  class N { constructor(title, o) { window.rgNotes.push(title + " " + ((o && o.body) || "")); } close() {} }
+  N.permission = "granted";
+  N.requestPermission = () => Promise.resolve("granted");
+  window.Notification = N;
+})();`
+
+// TestDutyScreenInChromium is the night shift (issue 20): the duty screen
+// open and idle past the console's idle limit still sounds an alarm (the
+// tones counted through the page's hook), again and again until it is
+// acknowledged, raises a desktop notification and flashes the title; a
+// room whose gateway is killed with kill -9 becomes an alarm on it.
+func TestDutyScreenInChromium(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a broker, a gateway, a dashboard and Chromium")
+	}
+	s := startStack(t, "--session-idle", "3s")
+	ctx := browserContext(t, chromedp.Flag("autoplay-policy", "no-user-gesture-required"))
+	if err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: notificationStub})
+		return err
+	})); err != nil {
+		t.Fatal(err)
+	}
+	do(t, ctx, "first admin",
+		chromedp.Navigate(s.setup),
+		chromedp.SetValue(chromedp.CSS("#user"), "wang.fang"),
+		chromedp.SetValue(chromedp.CSS("#display"), "王芳"),
+		chromedp.SetValue(chromedp.CSS("#password"), "console-pass-1"),
+		chromedp.SetValue(chromedp.CSS("#password2"), "console-pass-1"),
+		chromedp.Click(chromedp.CSS("#setup-button")),
+		chromedp.WaitVisible(chromedp.CSS("#login")),
+		chromedp.SetValue(chromedp.CSS("#user"), "wang.fang"),
+		chromedp.SetValue(chromedp.CSS("#password"), "console-pass-1"),
+		chromedp.Click(chromedp.CSS("#login-button")),
+		chromedp.WaitVisible(chromedp.CSS("#room-jiyao-301 .pill.ok")),
+	)
+	do(t, ctx, "go on duty",
+		chromedp.Navigate(s.url+"/duty"),
+		chromedp.WaitVisible(chromedp.CSS("#duty-start")),
+		chromedp.Click(chromedp.CSS("#duty-start")),
+		chromedp.WaitVisible(chromedp.CSS("#on-duty")),
+	)
+	waitJS(t, ctx, "the sound runs from the start", `document.getElementById("duty-sound").hidden === true`)
+	time.Sleep(4 * time.Second) // idle past the console's idle limit (3 s)
+	if tones := value(t, ctx, "tones before any alarm", chromedp.Evaluate[int](`window.rgTones`)); tones != 0 {
+		t.Fatalf("%d tones with no alarm", tones)
+	}
+	s.sim("input/door-main", "open") // forced
+	waitJS(t, ctx, "the alarm on the duty screen", `document.querySelector('tr.alarm[data-class="door-forced"][data-acked="0"]') !== null`)
+	waitJS(t, ctx, "a tone", `window.rgTones >= 1`)
+	waitJS(t, ctx, "a desktop notification", `window.rgNotes.length >= 1`)
+	waitJS(t, ctx, "the tone again, unacknowledged", `window.rgTones >= 3`) // every 5 s
+	waitJS(t, ctx, "a flashing title", `document.title.startsWith("【")`)
+	if expired := value(t, ctx, "the session", chromedp.Evaluate[bool](`!document.getElementById("duty-expired").hidden`)); expired {
+		t.Fatal("the duty session ended at the idle limit")
+	}
+	id := value(t, ctx, "the alarm's id", chromedp.AttributeValue(chromedp.CSS(`tr.alarm[data-class="door-forced"]`), "id"))
+	alarm := strings.TrimPrefix(id.Value, "alarm-")
+	do(t, ctx, "acknowledge on the duty screen",
+		chromedp.SetValue(chromedp.CSS("#comment-"+alarm), "值班员到场：门已关好"),
+		chromedp.Click(chromedp.CSS("#ack-"+alarm)),
+		chromedp.WaitVisible(chromedp.CSS(`#alarm-`+alarm+`[data-acked="1"]`)),
+	)
+	if path := value(t, ctx, "where the ack went", chromedp.Evaluate[string](`location.pathname`)); path != "/duty" {
+		t.Fatalf("the acknowledgement left the duty screen for %s", path)
+	}
+	time.Sleep(time.Second) // a tone already scheduled
+	quiet := value(t, ctx, "tones", chromedp.Evaluate[int](`window.rgTones`))
+	time.Sleep(6 * time.Second)
+	if after := value(t, ctx, "tones", chromedp.Evaluate[int](`window.rgTones`)); after != quiet {
+		t.Fatalf("the sound goes on after the acknowledgement: %d tones, then %d", quiet, after)
+	}
+	s.sim("input/door-main", "closed")
+
+	// kill -9: the broker gives the room's last will after 1.5 keepalives
+	// (5 s here); the console raises its room-offline alarm, which sounds
+	s.gateway.Kill()
+	waitJS(t, ctx, "the killed room as an alarm", `document.querySelector('tr.alarm[data-class="room-offline"][data-acked="0"]') !== null`)
+	waitJS(t, ctx, "its tone", `window.rgTones > `+fmt.Sprint(quiet))
+	if offline := value(t, ctx, "the room", chromedp.Text(chromedp.CSS("#duty-room-jiyao-301"))); !strings.Contains(offline, "离线") {
+		t.Fatalf("the killed room shows %q", offline)
 	}
 }

@@ -14,9 +14,11 @@
   if (!src || !document.getElementById("live")) return; // a report stays as it was made
 
   // --- sound ---------------------------------------------------------------
-  // window.rgTones counts the tones played (a test's hook); a tone is
-  // counted only when the audio actually runs.
+  // window.rgTones counts the tones played and rgToneAt keeps when (the last
+  // 100; a test's and a benchmark's hook); a tone is counted only when the
+  // audio actually runs.
   window.rgTones = 0;
+  window.rgToneAt = [];
   let audio = null;
   const soundBtn = document.getElementById("sound");
   function enableSound() {
@@ -41,6 +43,8 @@
       o.start(t + i * 0.3); o.stop(t + i * 0.3 + 0.2);
     }
     window.rgTones++;
+    window.rgToneAt.push(Date.now());
+    if (window.rgToneAt.length > 100) window.rgToneAt.shift();
     return true;
   }
 
