@@ -22,7 +22,8 @@ var (
 //   - ack, visitor/register, visitor/checkout, inventory/run: the guards
 //     too;
 //   - safe/release: a clerk (the safes' custodians) or a security officer;
-//   - personnel/replace, carriers/replace: a security officer.
+//   - personnel/replace, carriers/replace, calldown/replace: a security
+//     officer.
 //
 // events/resend and inventory/show name no person (a console's, a reader's).
 func DefaultCommandRoles() CommandRoles {
@@ -33,6 +34,7 @@ func DefaultCommandRoles() CommandRoles {
 		"carrier/approve":   officeRoles, // the approver or the second person the sign-out names (the vault checks which)
 		"safe/release":      {RoleClerk, RoleSecurityOfficer},
 		"personnel/replace": {RoleSecurityOfficer}, "carriers/replace": {RoleSecurityOfficer},
+		"calldown/replace": {RoleSecurityOfficer},
 	}
 }
 

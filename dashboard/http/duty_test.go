@@ -1,6 +1,7 @@
 package http_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -96,5 +97,56 @@ func TestShiftHandover(t *testing.T) {
 	}
 	if out, in := c.audited("handover.out"), c.audited("handover.in"); len(out) != 2 || len(in) != 3 || in[1].Result != "ok" || in[1].User != "guard2" {
 		t.Fatalf("audit: out %+v in %+v", out, in)
+	}
+}
+
+// Issue 20, item 1: a room's call-down shown as it holds it, edited by a
+// security officer and sent to the room as calldown/replace (the room
+// checks it); a guard reads it; YAML that does not read is refused here,
+// naming the line, and nothing is sent.
+func TestCalldownEditedAtTheConsole(t *testing.T) {
+	c := newConsole(t, "officer1:officer", "guard1:guard")
+	c.retain("r1", "status", "", map[string]any{"state": "online", "room": "r1", "name": "机要室"})
+	c.retain("r1", "calldown", "", map[string]any{"room": "r1", "version": 0, "source": "config",
+		"people": []map[string]any{{"id": "guard", "name": "值班保安", "phone": "+8613800000001"}, {"id": "officer", "name": "保密员", "phone": "13900000002"}},
+		"calldown": []map[string]any{{"classes": []string{"intrusion", "tamper"}, "steps": []map[string]any{{"after": "0s", "people": []string{"guard", "officer"}},
+			{"after": "3m", "people": []string{"officer"}, "channels": []string{"call"}}}}}})
+	g := c.as("guard1")
+	_, page := g.get("/calldown")
+	for _, want := range []string{"入侵、防拆", "立即：值班保安、保密员 · 短信", "3分钟后：保密员 · 电话", "按配置文件"} {
+		if !strings.Contains(page, want) {
+			t.Fatalf("the call-down page lacks %q:\n%s", want, page)
+		}
+	}
+	if strings.Contains(page, `id="calldown-save-r1"`) {
+		t.Fatal("a guard may edit the call-down")
+	}
+	if code, _ := g.post("/calldown/r1", url.Values{"csrf": {g.csrf("/calldown")}, "calldown": {"people: []"}}); code != http.StatusForbidden {
+		t.Fatalf("a guard's edit: %d", code)
+	}
+	o := c.as("officer1")
+	_, page = o.get("/calldown")
+	if !strings.Contains(page, `id="calldown-save-r1"`) || !strings.Contains(page, "after: 3m") {
+		t.Fatalf("the officer's form:\n%s", page)
+	}
+	before := c.rooms.count()
+	if _, where := o.post("/calldown/r1", url.Values{"csrf": {o.csrf("/calldown")}, "calldown": {"people:\n  - id: guard\n    fax: 123\n"}}); !strings.Contains(where, "error=") || !strings.Contains(where, "line+3") {
+		t.Fatalf("unreadable YAML: %s", where)
+	}
+	if c.rooms.count() != before {
+		t.Fatal("an unreadable call-down was sent")
+	}
+	edit := "people:\n  - {id: guard, name: 夜班保安, phone: \"+8613811111111\"}\n  - {id: officer, name: 保密员, phone: \"13900000002\"}\n" +
+		"calldown:\n  - classes: [intrusion, tamper]\n    steps:\n      - {after: 0s, people: [guard, officer]}\n"
+	if _, where := o.post("/calldown/r1", url.Values{"csrf": {o.csrf("/calldown")}, "calldown": {edit}}); !strings.Contains(where, "done=1") {
+		t.Fatalf("the edit: %s", where)
+	}
+	name, args := c.lastArgs()
+	people, _ := json.Marshal(args["people"])
+	if name != "r1 calldown/replace" || args["version"] != int64(1) || !strings.Contains(string(people), "+8613811111111") {
+		t.Fatalf("sent %s %v", name, args)
+	}
+	if a := c.audited("calldown.replace"); len(a) != 2 || a[0].Result != "ok" || a[0].User != "officer1" {
+		t.Fatalf("audit %+v", a)
 	}
 }

@@ -140,6 +140,8 @@ func (s *Server) Init() error {
 	m.Handle("POST /users/change", s.may(dashboard.ActUsers, s.changeUser))
 	m.Handle("GET /live", s.may(dashboard.ActView, s.live))
 	m.Handle("GET /duty", s.may(dashboard.ActView, s.duty))
+	m.Handle("GET /calldown", s.may(dashboard.ActView, s.calldowns))
+	m.Handle("POST /calldown/{room}", s.may(dashboard.ActRegisters, s.replaceCalldown))
 	m.Handle("POST /duty/start", s.may(dashboard.ActAck, s.startDuty))
 	m.Handle("GET /handover", s.may(dashboard.ActView, s.handovers))
 	m.Handle("POST /handover", s.may(dashboard.ActAck, s.handOver))

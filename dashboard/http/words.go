@@ -173,6 +173,7 @@ var words = map[string][2]string{
 	"ev.log.restored":              {"日志从备份恢复", "log restored from a backup"},
 	"ev.notify.sent":               {"已通知", "notified"},
 	"ev.notify.failed":             {"通知失败", "notification failed"},
+	"ev.calldown.replaced":         {"报警通知名单更新", "call-down replaced"},
 }
 
 func init() {

@@ -103,6 +103,9 @@ func TestChinesePagesShowNoMachineWords(t *testing.T) {
 		Missing: []gateway.InventItem{{Carrier: "JM-1", Title: "会议纪要", Home: "dev-safe"}}})
 	c.retain("r1", "carrier", "JM-1", gateway.CarrierState{ID: "JM-1", Status: gateway.CarrierHome, Location: "dev-safe"})
 
+	c.retain("r1", "calldown", "", map[string]any{"room": "r1", "version": 2, "source": "console", "updated_by": "p-li", "updated_at": at(0),
+		"people":   []map[string]any{{"id": "p-zhang", "name": "张伟", "phone": "+8613800000001"}, {"id": "p-li", "name": "李明", "phone": "13900000002"}},
+		"calldown": []map[string]any{{"classes": classes[:4], "steps": []map[string]any{{"after": "0s", "people": []string{"p-zhang", "p-li"}, "channels": []string{"sms", "call", "email", "webhook"}}}}}})
 	forbidden := map[string]bool{}
 	for w := range words {
 		forbidden[w] = true
@@ -113,7 +116,7 @@ func TestChinesePagesShowNoMachineWords(t *testing.T) {
 	c.clock.Advance(time.Hour)
 	o := c.as("officer1")
 	for _, path := range []string{"/", "/alarms", "/rooms/r1", "/entries", "/visitors", "/carriers", "/seals", "/seals/r1/r1-seal-1",
-		"/carriers/inventory/r1/inv-1", "/inspection?room=r1&from=2026-11-22&until=2026-11-23", "/registers", "/audit", "/duty", "/handover"} {
+		"/carriers/inventory/r1/inv-1", "/inspection?room=r1&from=2026-11-22&until=2026-11-23", "/registers", "/audit", "/duty", "/handover", "/calldown"} {
 		code, body := o.get(path)
 		if code != 200 {
 			t.Fatalf("%s: %d\n%s", path, code, body)

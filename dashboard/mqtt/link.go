@@ -29,7 +29,7 @@ import (
 // roomTopics are what the console reads of every room (after
 // roomguard/+/): its events, its retained state and the replies. Re-sent
 // events come on resend/<requester>, this console's own.
-var roomTopics = []string{"events", "status", "head", "mode", "occupancy", "personnel", "carriers", "carriers/+",
+var roomTopics = []string{"events", "status", "head", "mode", "occupancy", "personnel", "carriers", "carriers/+", "calldown",
 	"devices/+", "alarms/+", "inventories/+", "seal-reports/+", "reply/+"}
 
 // requesterID makes the console's account (its client id on a broker with
@@ -289,7 +289,7 @@ func (l *Link) PinKey(room, key, by string) error {
 // kindOf maps a state topic (after roomguard/<room>/) to its retained kind.
 func kindOf(rest string) string {
 	switch rest {
-	case "status", "mode", "occupancy", "personnel", "carriers", "head":
+	case "status", "mode", "occupancy", "personnel", "carriers", "head", "calldown":
 		return rest
 	}
 	kind, _, ok := strings.Cut(rest, "/")

@@ -820,6 +820,23 @@ func brokerScheme(raw string) string {
 	return strings.ToLower(u.Scheme)
 }
 
+// List is the people and call-down lists of the config, as notify checks
+// them and a console edits them.
+func (n *Notify) List() notify.List {
+	var l notify.List
+	for _, p := range n.People {
+		l.People = append(l.People, notify.ListPerson{ID: p.ID, Name: p.Name, Phone: p.Phone, Email: p.Email, Webhook: p.Webhook != nil})
+	}
+	for _, r := range n.Calldown {
+		lr := notify.ListRule{Classes: r.Classes, MaxPriority: r.MaxPriority, Steps: []notify.ListStep{}}
+		for _, s := range r.Steps {
+			lr.Steps = append(lr.Steps, notify.ListStep{After: s.After.D().String(), People: s.People, Channels: s.Channels})
+		}
+		l.Rules = append(l.Rules, lr)
+	}
+	return l
+}
+
 // NotifyConfig is the call-down as gateway/notify takes it (without the
 // room's clock, log and channels).
 func (c *Config) NotifyConfig() notify.Config {
@@ -841,15 +858,6 @@ func (c *Config) NotifyConfig() notify.Config {
 		}
 		nc.People = append(nc.People, np)
 	}
-	for _, r := range c.Notify.Calldown {
-		rule := notify.Rule{MaxPriority: r.MaxPriority}
-		for _, class := range r.Classes {
-			rule.Classes = append(rule.Classes, gateway.AlarmClass(class))
-		}
-		for _, s := range r.Steps {
-			rule.Steps = append(rule.Steps, notify.Step{After: s.After.D(), People: s.People, Channels: s.Channels})
-		}
-		nc.Rules = append(nc.Rules, rule)
-	}
+	nc.Apply(notify.List{Rules: c.Notify.List().Rules})
 	return nc
 }

@@ -54,7 +54,7 @@ func TestBrokenConfigsNameLineAndField(t *testing.T) {
 		name, yaml, want string
 	}{
 		{"not yaml", "room: [", "x.yaml:1: "},
-		{"notify: a person not listed", minimal + notifyWith("people: [guard, nobody]"), `notify.calldown[0].steps[0].people[1]: "nobody" is not one of notify.people`},
+		{"notify: a person not listed", minimal + notifyWith("people: [guard, nobody]"), `notify.calldown[0].steps[0].people[1]: "nobody" is not one of the people`},
 		{"notify: an unknown class", minimal + strings.Replace(notifyWith("people: [guard, officer]"), "classes: [intrusion,", "classes: [burglary,", 1), `notify.calldown[0].classes[0]: "burglary" is not an alarm class`},
 		{"notify: a critical alarm to one person", minimal + notifyWith("people: [guard]"), `notify.calldown: a intrusion alarm must reach at least two people`},
 		{"notify: no modem", minimal + strings.Replace(notifyWith("people: [guard, officer]"), "  modem: {path: /dev/roomguard/modem}\n", "", 1), `notify.modem is missing`},

@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/roomguard/roomguard/gateway"
+	"github.com/roomguard/roomguard/gateway/notify"
 	"github.com/roomguard/roomguard/schemas"
 )
 
@@ -706,12 +707,7 @@ func (c *Config) checkNotify(root *yaml.Node) Errors {
 		es = append(es, &Error{File: c.Source, Line: lookup(root, path).Line, Field: dotted(path), Msg: fmt.Sprintf(format, args...)})
 	}
 	n := c.Notify
-	people := map[string]bool{}
 	for i, p := range n.People {
-		if people[p.ID] {
-			bad([]string{"notify", "people", strconv.Itoa(i), "id"}, "person %q is listed twice", p.ID)
-		}
-		people[p.ID] = true
 		if w := p.Webhook; w != nil && w.SecretFile != "" {
 			s, err := ReadSecret(w.SecretFile)
 			if err != nil {
@@ -732,47 +728,9 @@ func (c *Config) checkNotify(root *yaml.Node) Errors {
 			bad([]string{"notify", "timezone"}, "%v", err)
 		}
 	}
-	for i, r := range n.Calldown {
-		at := func(f ...string) []string { return append([]string{"notify", "calldown", strconv.Itoa(i)}, f...) }
-		for j, class := range r.Classes {
-			if _, ok := gateway.AlarmClass(class).Spec(); !ok {
-				bad(at("classes", strconv.Itoa(j)), "%q is not an alarm class", class)
-			}
-		}
-		for j, s := range r.Steps {
-			for k, p := range s.People {
-				if !people[p] {
-					bad(at("steps", strconv.Itoa(j), "people", strconv.Itoa(k)), "%q is not one of notify.people", p)
-				}
-			}
-			if j > 0 && s.After < r.Steps[j-1].After {
-				bad(at("steps", strconv.Itoa(j), "after"), "%s comes before the step above it (%s)", s.After.D(), r.Steps[j-1].After.D())
-			}
-			channels := s.Channels
-			if len(channels) == 0 {
-				channels = []string{"sms"}
-			}
-			for _, ch := range channels {
-				switch {
-				case (ch == "sms" || ch == "call") && n.Modem == nil:
-					bad(at("steps", strconv.Itoa(j)), "SMS and calls go through the room's modem: notify.modem is missing")
-				case ch == "email" && n.SMTP == nil:
-					bad(at("steps", strconv.Itoa(j)), "e-mail goes through a mail server: notify.smtp is missing")
-				}
-				for _, p := range s.People {
-					for _, q := range n.People {
-						if q.ID == p && (ch == "email" && q.Email == "" || ch == "webhook" && q.Webhook == nil || (ch == "sms" || ch == "call") && q.Phone == "") {
-							bad(at("steps", strconv.Itoa(j)), "%s has no way to be reached by %s", p, ch)
-						}
-					}
-				}
-			}
-		}
-	}
-	if len(es) == 0 {
-		if class := c.NotifyConfig().CheckCritical(); class != "" {
-			bad([]string{"notify", "calldown"}, "a %s alarm must reach at least two people: no call-down list brings it to two", class)
-		}
+	// the lists: the one rule a console's edit is held to as well
+	for _, p := range n.List().Check(notify.Means{Modem: n.Modem != nil, SMTP: n.SMTP != nil}) {
+		bad(append([]string{"notify"}, p.Path...), "%s", p.Msg)
 	}
 	return es
 }

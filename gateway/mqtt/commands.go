@@ -34,6 +34,13 @@ type AccessTarget interface {
 	ReplacePersonnel(csv string, version int64, by string) (map[string]any, error)
 }
 
+// CalldownTarget is what calldown/replace acts on: the room's call-down.
+type CalldownTarget interface {
+	// ReplaceCalldown makes list (its people and calldown) the room's
+	// call-down, as version.
+	ReplaceCalldown(list json.RawMessage, version int64, by string) (map[string]any, error)
+}
+
 // CarrierTarget is what carrier commands act on.
 type CarrierTarget interface {
 	// ReplaceCarriers replaces the whole register with the CSV text, as version.
@@ -94,6 +101,8 @@ type Commands struct {
 	Carriers CarrierTarget
 	// Safes, when set, carries out safe/release.
 	Safes SafeTarget
+	// Calldown, when set, carries out calldown/replace.
+	Calldown CalldownTarget
 	// Events, when set, answers events/resend: a consumer that noticed a
 	// gap in seq asks for the range again.
 	Events EventSource
@@ -258,6 +267,15 @@ func (c *Commands) execute(name, principal string, payload []byte) (map[string]a
 			}
 		}
 		return c.Safes.ReleaseSafe(cmd.Safe, cmd.By, cmd.Reason)
+	case "calldown/replace":
+		if c.Calldown == nil {
+			return nil, gateway.Errorf(gateway.ENOTFOUND, "%s: this room has no call-down (its config has no notify: section, which names its channels)", name)
+		}
+		list, err := json.Marshal(map[string]json.RawMessage{"people": cmd.People, "calldown": cmd.Calldown})
+		if err != nil {
+			return nil, gateway.Errorf(gateway.EINVALID, "%s: %v", name, err)
+		}
+		return c.Calldown.ReplaceCalldown(list, cmd.Version, cmd.By)
 	}
 	if strings.HasPrefix(name, "carrier") || strings.HasPrefix(name, "inventory/") {
 		return c.carrierCommand(name, via(principal, cmd.Session), cmd)
@@ -315,8 +333,11 @@ type command struct {
 	From      uint64   `json:"from"`
 	To        uint64   `json:"to"`
 	Requester string   `json:"requester"`
-	Session   string   `json:"session"`
-	Visitor   struct {
+	// calldown/replace
+	People   json.RawMessage `json:"people"`
+	Calldown json.RawMessage `json:"calldown"`
+	Session  string          `json:"session"`
+	Visitor  struct {
 		Name         string `json:"name"`
 		IDType       string `json:"id_type"`
 		IDNumber     string `json:"id_number"`

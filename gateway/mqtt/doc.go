@@ -31,6 +31,7 @@ func (t Topics) SealReport(id string) string {
 func (t Topics) CmdFilter() string         { return t.Root() + "/cmd/#" }
 func (t Topics) Occupancy() string         { return t.Root() + "/occupancy" }
 func (t Topics) Personnel() string         { return t.Root() + "/personnel" }
+func (t Topics) Calldown() string          { return t.Root() + "/calldown" }
 func (t Topics) SimBadge(id string) string { return t.Root() + "/sim/badge/" + id }
 func (t Topics) SimBadgeFilter() string    { return t.Root() + "/sim/badge/+" }
 func (t Topics) SimModemFilter() string    { return t.Root() + "/sim/modem/+" }

@@ -98,6 +98,9 @@ func (p *Retained) SealReport(id string, payload json.RawMessage) {
 // Occupancy implements gateway.AccessSink.
 func (p *Retained) Occupancy(payload json.RawMessage) { p.Set(p.session.topics.Occupancy(), payload) }
 
+// Calldown publishes the call-down in force: who is told of which alarms.
+func (p *Retained) Calldown(payload json.RawMessage) { p.Set(p.session.topics.Calldown(), payload) }
+
 // Personnel publishes the version of the register the room holds.
 func (p *Retained) Personnel(payload json.RawMessage) { p.Set(p.session.topics.Personnel(), payload) }
 

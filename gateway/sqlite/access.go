@@ -284,3 +284,30 @@ func mustJSON(v any) json.RawMessage {
 	}
 	return b
 }
+
+// ReplaceCalldown makes doc (notify.List's JSON, checked) the room's
+// call-down as version, with its calldown.replaced event: a version not
+// above the one held is refused.
+func (s *Store) ReplaceCalldown(doc json.RawMessage, version int64, by string, at time.Time) (RegisterInfo, error) {
+	return replaceRegister(s, "calldown", []json.RawMessage{doc}, version, by, at, func(tx *sql.Tx, blobs [][]byte) error {
+		if _, err := tx.Exec(`DELETE FROM calldown`); err != nil {
+			return fmt.Errorf("sqlite: clear call-down: %w", err)
+		}
+		_, err := tx.Exec(`INSERT INTO calldown (doc) VALUES (?)`, string(blobs[0]))
+		return err
+	})
+}
+
+// Calldown returns the call-down a console replaced and its version; nil
+// and version 0 when none did (the config's is in force).
+func (s *Reader) Calldown() (json.RawMessage, RegisterInfo, error) {
+	ri, err := s.registerInfo("calldown")
+	if err != nil || ri.Version == 0 {
+		return nil, ri, err
+	}
+	var doc string
+	if err := s.r.QueryRow(`SELECT doc FROM calldown`).Scan(&doc); err != nil {
+		return nil, ri, fmt.Errorf("sqlite: read the call-down: %w", err)
+	}
+	return json.RawMessage(doc), ri, nil
+}

@@ -351,3 +351,85 @@ func TestAlarmReachesPeopleBySMS(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// Issue 20, item 1: a security officer replaces the call-down from a console
+// (calldown/replace): held to the config's rule (a critical alarm reaches
+// two people, every person listed, every channel one the room has), refused
+// to anyone else, logged, in force at once and after a restart, published.
+func TestCalldownReplacedFromAConsole(t *testing.T) {
+	r := newRulesRig(t, "e2e-calldown")
+	r.d.Stop()
+	r.cfg.Notify = &config.Notify{Modem: &config.NotifyModem{Path: "/dev/roomguard/modem"}, Timezone: "Asia/Shanghai",
+		People:   []config.NotifyPerson{{ID: "guard", Name: "值班保安", Phone: "+8613800000001"}, {ID: "officer", Name: "保密员", Phone: "13900000002"}},
+		Calldown: []config.NotifyRule{{Steps: []config.NotifyStep{{People: []string{"guard", "officer"}}}}}}
+	r.start()
+	calldown := func() map[string]any {
+		var c map[string]any
+		r.w.mu.Lock()
+		defer r.w.mu.Unlock()
+		json.Unmarshal(r.w.topics[r.topic("calldown")], &c)
+		return c
+	}
+	r.w.waitFor("the call-down published", func() bool { return r.w.topics[r.topic("calldown")] != nil })
+	if c := calldown(); c["source"] != "config" || c["version"] != float64(0) {
+		t.Fatalf("the call-down at start: %v", c)
+	}
+	r.ok("personnel/replace", "reg-1", map[string]any{"by": "p-1", "version": 1, "csv": personnelCSV(4)})
+	people := []map[string]any{{"id": "guard", "name": "夜班保安", "phone": "+8613811111111"}, {"id": "officer", "name": "保密员", "phone": "13900000002"},
+		{"id": "leader", "name": "分管领导", "phone": "13700000003"}}
+	good := []map[string]any{
+		{"classes": []string{"tamper", "intrusion", "seal-broken", "carrier-removal", "command-forgery", "log-tampered"},
+			"steps": []map[string]any{{"after": "0s", "people": []string{"guard"}}, {"after": "1m", "people": []string{"leader"}}}},
+		{"steps": []map[string]any{{"after": "0s", "people": []string{"guard"}}}}}
+	for _, bad := range []struct {
+		by       string
+		calldown any
+		code     string
+		says     string
+	}{
+		{"p-0", good, "not_allowed", "security-officer"},
+		{"p-1", []map[string]any{{"steps": []map[string]any{{"after": "0s", "people": []string{"guard"}}}}}, "invalid", "must reach at least two people"},
+		{"p-1", []map[string]any{{"steps": []map[string]any{{"after": "0s", "people": []string{"guard", "nobody"}}}}}, "invalid", `"nobody" is not one of the people`},
+		{"p-1", []map[string]any{{"steps": []map[string]any{{"after": "0s", "people": []string{"guard", "officer"}, "channels": []string{"email"}}}}}, "invalid", "notify.smtp is missing"},
+	} {
+		rep := r.w.command(r.room, "calldown/replace", "cd-bad-"+bad.code+fmt.Sprint(len(bad.says)), map[string]any{"by": bad.by, "version": 1, "people": people, "calldown": bad.calldown})
+		e, _ := rep["error"].(map[string]any)
+		if rep["status"] != "error" || e["code"] != bad.code || !strings.Contains(fmt.Sprint(e["message"]), bad.says) {
+			t.Fatalf("calldown/replace by %s with %v: %v", bad.by, bad.calldown, rep)
+		}
+	}
+	res := r.ok("calldown/replace", "cd-1", map[string]any{"by": "p-1", "version": 1, "people": people, "calldown": good})
+	if res["version"] != float64(1) {
+		t.Fatalf("replaced: %v", res)
+	}
+	r.w.waitFor("the new call-down published", func() bool { return bytes.Contains(r.w.topics[r.topic("calldown")], []byte(`"source":"console"`)) })
+	r.w.waitFor("logged", func() bool { return strings.Contains(strings.Join(r.w.events, " "), "calldown.replaced") })
+	// in force: a tamper alarm reaches the night guard's new number at once
+	r.drive("tamper-1", "tamper")
+	r.retainedAlarm("tamper")
+	deadline := time.Now().Add(20 * time.Second)
+	for len(r.d.sim.Modem.Sent()) < 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("no SMS")
+		}
+		r.clock.Advance(0)
+		time.Sleep(20 * time.Millisecond)
+	}
+	if s := r.d.sim.Modem.Sent(); s[0].To != "+8613811111111" {
+		t.Fatalf("the SMS went to %s, not the number the console set", s[0].To)
+	}
+	// kept across a restart; an old version does not undo it
+	r.d.Stop()
+	r.w.mu.Lock()
+	delete(r.w.topics, r.topic("calldown"))
+	r.w.mu.Unlock()
+	r.start()
+	r.w.waitFor("the call-down after a restart", func() bool { return bytes.Contains(r.w.topics[r.topic("calldown")], []byte(`"version":1`)) })
+	if c := calldown(); c["source"] != "console" || c["updated_by"] != "p-1" {
+		t.Fatalf("after a restart: %v", c)
+	}
+	rep := r.w.command(r.room, "calldown/replace", "cd-old", map[string]any{"by": "p-1", "version": 1, "people": people, "calldown": good})
+	if e, _ := rep["error"].(map[string]any); rep["status"] != "error" || e["code"] != "conflict" {
+		t.Fatalf("an old version: %v", rep)
+	}
+}

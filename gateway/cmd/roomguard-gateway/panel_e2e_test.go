@@ -82,7 +82,8 @@ func watch(t *testing.T, url, room string) *watcher {
 		defer w.mu.Unlock()
 		parts := strings.Split(m.Topic(), "/")
 		schema := map[string]string{"mode": "mode", "alarms": "alarm", "reply": "reply", "seal-reports": "seal-report",
-			"events": "event", "devices": "device-state", "status": "status", "occupancy": "occupancy", "personnel": "personnel"}[parts[2]]
+			"events": "event", "devices": "device-state", "status": "status", "occupancy": "occupancy", "personnel": "personnel",
+			"calldown": "calldown", "head": "head"}[parts[2]]
 		if schema != "" && len(m.Payload()) > 0 {
 			if err := schemas.ValidateJSON(schema, m.Payload()); err != nil {
 				w.bad = append(w.bad, fmt.Sprintf("%s: %v", m.Topic(), err))

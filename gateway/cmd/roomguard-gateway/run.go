@@ -223,6 +223,7 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	// The call-down (notify:) sees every alarm as it is published, in front
 	// of the retained publisher; its deliveries go into the room's log.
 	var sink room.Sink = states
+	var cd *calldown
 	if cfg.Notify != nil {
 		nc := cfg.NotifyConfig()
 		nc.Fault = func(what string, err error) { d.room.Fault(what, err) }
@@ -230,7 +231,12 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 		if err != nil {
 			return nil, err
 		}
-		sink = notifyingSink{states, notify.New(nc, clock, roomLog{d}, channels, states)}
+		notifier := notify.New(nc, clock, roomLog{d}, channels, states)
+		sink = notifyingSink{states, notifier}
+		cd = newCalldown(cfg, d.store, notifier, states, clock)
+		if err := cd.load(log); err != nil {
+			return nil, err
+		}
 	}
 	d.room = room.New(rc, d.store, clock, sink, log.With("part", "room"))
 	recorded, err := d.store.DeviceStates()
@@ -263,6 +269,9 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	cmds.Authorize = d.room.Authorize
 	ac := &accessCommands{Access: d.room.Access, store: d.store, limits: cfg.Limits.Room(), retained: states, room: cfg.Room.ID, clock: clock}
 	cmds.Access = ac
+	if cd != nil {
+		cmds.Calldown = cd
+	}
 	if len(cfg.Boards) > 0 {
 		cmds.Safes = d.devices
 		cmds.SafeGate = d.room.SafeRelease
