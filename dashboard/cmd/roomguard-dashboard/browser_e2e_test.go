@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -17,7 +18,9 @@ import (
 	"github.com/chromedp/chromedp"
 	paho "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/testenv"
+	"github.com/roomguard/roomguard/schemas"
 )
 
 // chromium finds Debian's Chromium (make test installs it).
@@ -392,6 +395,33 @@ func TestDutyScreenInChromium(t *testing.T) {
 	}
 	id := value(t, ctx, "the alarm's id", chromedp.AttributeValue(chromedp.CSS(`tr.alarm[data-class="door-forced"]`), "id"))
 	alarm := strings.TrimPrefix(id.Value, "alarm-")
+	// at a phone's width the duty screen's acknowledge button is on the screen
+	do(t, ctx, "a phone's width", chromedp.EmulateViewport(390, 844))
+	right := value(t, ctx, "where the ack button ends", chromedp.Evaluate[float64](
+		`(() => { const b = document.getElementById("ack-`+alarm+`").getBoundingClientRect(); return b.width > 0 ? b.right : 9999; })()`))
+	if right > 390 {
+		t.Fatalf("at 390 px the duty screen's ack button ends at %v px", right)
+	}
+	do(t, ctx, "the guard station's width", chromedp.EmulateViewport(1400, 1000))
+	// what a Chinese reader sees on every page, in the browser: no English
+	// word of the rooms' vocabularies
+	vocab := vocabulary(t)
+	for _, path := range []string{"/", "/alarms", "/rooms/jiyao-301", "/entries", "/visitors", "/carriers", "/seals", "/inspection?room=jiyao-301&from=2026-01-01&until=2030-12-31",
+		"/registers", "/audit", "/handover", "/calldown", "/duty"} {
+		do(t, ctx, "the page "+path, chromedp.Navigate(s.url+path), chromedp.WaitReady(chromedp.CSS("main")))
+		text := value(t, ctx, "its text", chromedp.Evaluate[string](`document.querySelector("main").innerText + " " + document.querySelector("nav").innerText`))
+		var seen []string
+		for _, w := range latinWords.FindAllString(text, -1) {
+			if vocab[w] {
+				seen = append(seen, w)
+			}
+		}
+		if len(seen) > 0 {
+			t.Errorf("%s shows machine words to a Chinese reader: %v", path, seen)
+		}
+	}
+	do(t, ctx, "back on duty", chromedp.Navigate(s.url+"/duty"), chromedp.WaitVisible(chromedp.CSS("#on-duty")))
+	waitJS(t, ctx, "the alarm still there", `document.querySelector('tr.alarm[data-class="door-forced"][data-acked="0"]') !== null`)
 	do(t, ctx, "acknowledge on the duty screen",
 		chromedp.SetValue(chromedp.CSS("#comment-"+alarm), "值班员到场：门已关好"),
 		chromedp.Click(chromedp.CSS("#ack-"+alarm)),
@@ -416,4 +446,51 @@ func TestDutyScreenInChromium(t *testing.T) {
 	if offline := value(t, ctx, "the room", chromedp.Text(chromedp.CSS("#duty-room-jiyao-301"))); !strings.Contains(offline, "离线") {
 		t.Fatalf("the killed room shows %q", offline)
 	}
+	// the session ends (here: logged out from elsewhere): the duty screen
+	// says so loudly, keeps the alarms on screen and keeps sounding
+	do(t, ctx, "logged out from elsewhere", chromedp.Evaluate[chromedp.Void](`(() => {
+		const f = document.querySelector('form[action="/logout"]');
+		fetch("/logout", { method: "POST", body: new URLSearchParams(new FormData(f)), credentials: "same-origin", redirect: "manual" });
+	})()`))
+	waitJS(t, ctx, "the end said loudly", `!document.getElementById("duty-expired").hidden`)
+	if path := value(t, ctx, "the page", chromedp.Evaluate[string](`location.pathname`)); path != "/duty" {
+		t.Fatalf("the duty screen left for %s", path)
+	}
+	tones := value(t, ctx, "tones", chromedp.Evaluate[int](`window.rgTones`))
+	waitJS(t, ctx, "still sounding", fmt.Sprintf("window.rgTones > %d && document.querySelector('tr.alarm[data-class=\"room-offline\"]') !== null", tones))
+}
+
+var latinWords = regexp.MustCompile(`[A-Za-z][A-Za-z0-9_.-]*[A-Za-z0-9]|[A-Za-z]`)
+
+// vocabulary is every English machine word of the rooms: the schemas'
+// event types, alarm classes and states, device kinds and states, the
+// denial reasons and the directions.
+func vocabulary(t testing.TB) map[string]bool {
+	out := map[string]bool{"in": true, "out": true}
+	for _, w := range gateway.DenyReasons {
+		out[w] = true
+	}
+	for schema, paths := range map[string][][]string{"event": {{"type"}}, "alarm": {{"class"}, {"state"}}, "device-state": {{"kind"}, {"state"}}} {
+		src, err := schemas.Source(schema)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			Properties map[string]struct {
+				Enum []string `json:"enum"`
+			} `json:"properties"`
+		}
+		if err := json.Unmarshal(src, &doc); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range paths {
+			for _, w := range doc.Properties[p[0]].Enum {
+				out[w] = true
+			}
+		}
+	}
+	if len(out) < 100 {
+		t.Fatalf("only %d words", len(out))
+	}
+	return out
 }
