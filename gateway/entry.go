@@ -105,7 +105,15 @@ type Decision struct {
 	Direction Direction
 	Door      string
 	Disarms   bool // granted at an armed room: the badge disarms it
+	// Confirms: the card presented twice within DoubleBadge at one reader
+	// (a deliberate gesture) confirms "seal" (the inside reader, the room
+	// open) or "unseal" (the outside reader, the room sealed).
+	Confirms string
 }
+
+// DoubleBadge is how soon a card presented again at the same reader is a
+// double badge: a seal or unseal confirmed by the person's presence.
+const DoubleBadge = 3 * time.Second
 
 // Badged is the last badge a reader saw from a known person.
 type Badged struct {

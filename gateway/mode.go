@@ -75,15 +75,20 @@ type PanelState struct {
 	Bypassed    *Bypass       `json:"bypassed,omitempty"` // in force for this arming
 	Pending     *Confirmation `json:"pending,omitempty"`
 	Seal        *Seal         `json:"seal,omitempty"`
-	Alarms      []*Alarm      `json:"alarms"` // open alarms, oldest first
-	NextAlarm   uint64        `json:"next_alarm"`
-	SirenOn     bool          `json:"siren_on,omitempty"`
-	SirenUntil  time.Time     `json:"siren_until,omitzero"`
+	// SealOnExit: the two people who confirmed a seal by their badges at
+	// the inside reader; the exit delay running ends in the seal (when the
+	// room is ready then) instead of the arming.
+	SealOnExit []string  `json:"seal_on_exit,omitempty"`
+	Alarms     []*Alarm  `json:"alarms"` // open alarms, oldest first
+	NextAlarm  uint64    `json:"next_alarm"`
+	SirenOn    bool      `json:"siren_on,omitempty"`
+	SirenUntil time.Time `json:"siren_until,omitzero"`
 }
 
 func (s *PanelState) Clone() *PanelState {
 	c := *s
 	c.By = append([]string(nil), s.By...)
+	c.SealOnExit = append([]string(nil), s.SealOnExit...)
 	if s.Bypass != nil {
 		b := *s.Bypass
 		c.Bypass = &b

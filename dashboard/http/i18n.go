@@ -89,6 +89,7 @@ var messages = map[string][2]string{
 	"mode.armed":                 {"布防", "armed"},
 	"mode.sealed":                {"封存", "sealed"},
 	"mode.arming":                {"布防中", "arming"},
+	"mode.sealing":               {"封门中（退出延时）", "sealing (exit delay)"},
 	"doors":                      {"门", "Doors"},
 	"windows":                    {"窗", "Windows"},
 	"safes":                      {"保密柜", "Safes"},

@@ -29,7 +29,7 @@ func TestEveryWordIsTranslated(t *testing.T) {
 		"verdict.%s": {"intact", "broken", "unverified"},
 		"change.%s":  {"armed", "disarmed", "sealed", "unsealed", "arming.refused"},
 		"op.%s":      {"seal", "unseal"},
-		"mode.%s":    {"open", "armed", "sealed"},
+		"mode.%s":    {"open", "armed", "sealed", "sealing"},
 		"result.%s":  {"granted", "denied", "entered", "exited", "not_opened"},
 		"role.%s":    {"guard", "officer", "auditor", "admin"},
 		"idt.%s":     {"resident-id", "passport", "officer-id", "other"},

@@ -29,6 +29,15 @@ type modeView struct {
 	ExitUntil  string    `json:"exit_until"`
 	EntryUntil string    `json:"entry_until"`
 	Bypassed   []string  `json:"bypassed"`
+	Sealing    bool      `json:"sealing"` // the exit delay of a seal confirmed by badges
+}
+
+// Word is the mode's word: "sealing" while a seal's exit delay runs.
+func (m modeView) Word() string {
+	if m.Sealing {
+		return "sealing"
+	}
+	return m.Mode
 }
 
 type occupant struct {

@@ -54,6 +54,7 @@ type Access struct {
 	armOnClose string            // the last one out, who arms the room when the door shuts
 	pending    *gateway.Occupant // two-person rule: the first person, waiting
 	pendAt     time.Time
+	lastCard   map[string]cardAt // per reader, the last card presented: a double badge
 	st         gateway.AccessState
 	inside     atomic.Pointer[[]string] // names, read by the panel without our lock
 	last       atomic.Pointer[gateway.Badged]
@@ -66,7 +67,7 @@ func (a *Access) LastBadge() *gateway.Badged { return a.last.Load() }
 // defaults are the config package's (config.DefaultAccess, DefaultDoor).
 func newAccess(room string, cfg gateway.AccessConfig, clock gateway.Clock, reg gateway.Register, log gateway.AccessLog, sink gateway.AccessSink, panel *Panel, key gateway.Keyed) *Access {
 	a := &Access{room: room, cfg: cfg, clock: clock, reg: reg, log: log, sink: sink, panel: panel, key: key,
-		doors: map[string]*doorState{}, readers: map[string]gateway.AccessReader{}, denials: map[string]int{}}
+		doors: map[string]*doorState{}, readers: map[string]gateway.AccessReader{}, denials: map[string]int{}, lastCard: map[string]cardAt{}}
 	for _, d := range cfg.Doors {
 		a.doors[d.ID] = &doorState{cfg: d, lastGrant: map[string]time.Time{}}
 	}
@@ -233,12 +234,21 @@ func (a *Access) Badge(reader, card string, at time.Time) (gateway.Decision, err
 		if d, err = a.decide(r, door, card, at, c.next.Mode); err != nil {
 			return err
 		}
+		double := a.double(reader, card, at)
+		if double && d.Person != nil {
+			switch {
+			case r.Direction == gateway.DirOut && c.next.Mode == gateway.ModeOpen:
+				d.Confirms = "seal"
+			case r.Direction == gateway.DirIn && c.next.Mode == gateway.ModeSealed:
+				d.Confirms = "unseal"
+			}
+		}
 		burst := 0
 		if d.Granted {
 			a.denials[reader] = 0
 			strikeErr = a.engine.ReleaseStrike(door.cfg.Strike, reader)
 			a.grantDoor(door, d, r, at)
-		} else if d.Reason != gateway.DenyWaitingSecond {
+		} else if d.Reason != gateway.DenyWaitingSecond && d.Confirms == "" {
 			a.denials[reader]++
 			if n := a.denials[reader]; n >= a.cfg.Denials {
 				a.denials[reader], burst = 0, n
@@ -379,6 +389,25 @@ func (a *Access) decide(r gateway.AccessReader, door *doorState, card string, no
 	return d, nil
 }
 
+// cardAt is a card presented at a time.
+type cardAt struct {
+	card string
+	at   time.Time
+}
+
+// double tells whether card, presented at reader at at, is the second of a
+// double badge (the same card within gateway.DoubleBadge); a third starts
+// over. With a.mu held.
+func (a *Access) double(reader, card string, at time.Time) bool {
+	last, ok := a.lastCard[reader]
+	if ok && last.card == card && at.Sub(last.at) <= gateway.DoubleBadge {
+		delete(a.lastCard, reader)
+		return true
+	}
+	a.lastCard[reader] = cardAt{card: card, at: at}
+	return false
+}
+
 // grantDoor holds the grant until the door opens or the pulse ends.
 func (a *Access) grantDoor(door *doorState, d gateway.Decision, r gateway.AccessReader, now time.Time) {
 	var people []gateway.Occupant
@@ -409,7 +438,13 @@ func (a *Access) grantDoor(door *doorState, d gateway.Decision, r gateway.Access
 		// Several badges before the door opens (an escort and a visitor):
 		// one opening lets them all through.
 		door.grant.stop()
-		people = append(door.grant.people, people...)
+		held := door.grant.people
+		for _, o := range people { // a double badge is one person going through
+			if !slices.ContainsFunc(held, func(h gateway.Occupant) bool { return h.ID == o.ID }) {
+				held = append(held, o)
+			}
+		}
+		people = held
 	}
 	g := &grant{people: people, direction: r.Direction, reader: r.ID, until: now.Add(door.cfg.Pulse)}
 	g.stop = a.clock.AfterFunc(door.cfg.Pulse, func() { a.grantExpired(door, g) })

@@ -403,3 +403,115 @@ func TestMotionWhileEmpty(t *testing.T) {
 	e.set("ir-1", true)
 	e.expect("motion.detected", "access.motion_while_empty")
 }
+
+// Issue 17, item 5: two people confirm a seal with their badges at the
+// room's inside reader, which proves both are there: each presents the card
+// twice within 3 s (a deliberate double badge, not only a way out), the
+// second person within 10 s of the first. The room then seals as an arming
+// does: through the exit delay, sealed only if it is ready when the delay
+// ends (both gone, the door shut). An unseal is confirmed the same way at
+// the outside reader (nobody is inside a sealed room). A single badge, one
+// person twice, or a person whose role may not seal, seals nothing.
+func TestSealAndUnsealByTwoBadges(t *testing.T) {
+	e := newEntry(t, config.DefaultAccess())
+	zhang, li, wang := "62E3086CED", "04A224E2", "90:324"
+	badge := func(reader, card string) {
+		t.Helper()
+		if _, err := e.room.Badge(reader, card, e.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	double := func(reader, card string) {
+		t.Helper()
+		badge(reader, card)
+		e.clock.Advance(time.Second)
+		badge(reader, card)
+	}
+	e.pass("reader-out", zhang)
+	e.pass("reader-out", li)
+	e.news()
+
+	// a guard's double badge: refused, logged, nothing pending
+	double("reader-in", wang)
+	if e.mode() != gateway.ModeOpen || e.panel.State().Pending != nil {
+		t.Fatalf("a guard's double badge: mode %s, pending %+v", e.mode(), e.panel.State().Pending)
+	}
+	if r := e.lastData("auth.refused"); r["cmd"] != "seal" || r["code"] != "not_allowed" {
+		t.Fatalf("the guard's refusal: %v", r)
+	}
+	// two single badges, one after the other: two ways out, no seal
+	e.clock.Advance(20 * time.Second)
+	badge("reader-in", zhang)
+	e.clock.Advance(4 * time.Second)
+	badge("reader-in", li)
+	if e.panel.State().Pending != nil {
+		t.Fatalf("single badges confirmed a seal: %+v", e.panel.State().Pending)
+	}
+	// one person's double badge, twice: one confirmation
+	e.clock.Advance(20 * time.Second)
+	double("reader-in", zhang)
+	e.clock.Advance(4 * time.Second)
+	double("reader-in", zhang)
+	if e.mode() != gateway.ModeOpen {
+		t.Fatalf("one person sealed: %s", e.mode())
+	}
+	// two people, within 10 s: the room seals through the exit delay
+	e.clock.Advance(20 * time.Second)
+	e.news()
+	double("reader-in", zhang)
+	e.clock.Advance(3 * time.Second)
+	double("reader-in", li)
+	st := e.panel.State()
+	if st.Mode != gateway.ModeArmed || st.ExitUntil.IsZero() || strings.Join(st.SealOnExit, ",") != "p-zhang,p-li" {
+		t.Fatalf("after two double badges: %+v", st)
+	}
+	if a := e.lastData("mode.arming"); a["seal"] != true {
+		t.Fatalf("the arming does not say it seals: %v", a)
+	}
+	// both go out through the door, which shuts behind them
+	e.set("door-main", true)
+	e.set("door-main", false)
+	if e.inside() != "" {
+		t.Fatalf("still inside: %q", e.inside())
+	}
+	e.clock.Advance(60 * time.Second)
+	if st := e.panel.State(); st.Mode != gateway.ModeSealed || strings.Join(st.By, ",") != "p-zhang,p-li" || st.Seal == nil {
+		t.Fatalf("after the exit delay: %+v", st)
+	}
+	news := strings.Join(e.news(), " ")
+	if strings.Count(news, "seal.confirmation") != 1 || !strings.Contains(news, "mode.sealed") || strings.Contains(news, "alarm.raised") {
+		t.Fatalf("events of the badge seal: %s", news)
+	}
+	if strings.Count(news, "access.exited") != 2 {
+		t.Fatalf("each person leaves once, however often they badged: %s", news)
+	}
+
+	// the unseal, at the outside reader: denied entry, but confirmed
+	e.clock.Advance(48 * time.Hour)
+	double("reader-out", li)
+	e.clock.Advance(2 * time.Second)
+	double("reader-out", zhang)
+	if e.mode() != gateway.ModeOpen {
+		t.Fatalf("not unsealed by two badges: %s", e.mode())
+	}
+	if r := e.lastData("seal.report"); r["verdict"] != gateway.SealIntact {
+		t.Fatalf("the seal report: %v", r)
+	}
+	for _, a := range e.alarms() {
+		if a.Class == gateway.AlarmDeniedBurst {
+			t.Fatalf("the badges raised %s", a.Class)
+		}
+	}
+	// confirmed by badges, but the door is left open: the exit delay ends
+	// in an exit fault, not a seal
+	e.pass("reader-out", zhang)
+	e.pass("reader-out", li)
+	e.clock.Advance(20 * time.Second)
+	double("reader-in", zhang)
+	double("reader-in", li)
+	e.set("door-main", true)
+	e.clock.Advance(60 * time.Second)
+	if st := e.panel.State(); st.Mode != gateway.ModeOpen || st.SealOnExit != nil || e.alarm(gateway.AlarmExitFault) == nil {
+		t.Fatalf("a badge seal with the door open: %+v", st)
+	}
+}

@@ -34,6 +34,10 @@ type Panel struct {
 
 	// Log receives the gateway faults as they happen; nil: slog.Default().
 	Log *slog.Logger
+	// AfterExitSeal, when set, is called (in its own goroutine) by whom
+	// once a seal confirmed by badges took effect at the end of its exit
+	// delay: the room's seal inventory (Room wires it).
+	AfterExitSeal func(by string)
 
 	mu        sync.Mutex
 	st        *gateway.PanelState
@@ -312,7 +316,8 @@ func (p *Panel) driveSiren(prev *gateway.PanelState) {
 func sameMode(a, b *gateway.PanelState) bool {
 	return a.Mode == b.Mode && a.Since.Equal(b.Since) && slices.Equal(a.By, b.By) &&
 		a.ExitUntil.Equal(b.ExitUntil) && a.EntryUntil.Equal(b.EntryUntil) && a.EntryDevice == b.EntryDevice &&
-		(a.Bypassed == nil) == (b.Bypassed == nil) && (a.Seal == nil) == (b.Seal == nil) && len(a.Alarms) == len(b.Alarms)
+		(a.Bypassed == nil) == (b.Bypassed == nil) && (a.Seal == nil) == (b.Seal == nil) && len(a.Alarms) == len(b.Alarms) &&
+		len(a.SealOnExit) == len(b.SealOnExit)
 }
 
 // modeJSON is the payload of roomguard/<room>/mode (retained).
@@ -334,6 +339,9 @@ func (p *Panel) modeJSON() json.RawMessage {
 	}
 	if s.Seal != nil {
 		m["seal_id"] = s.Seal.ID
+	}
+	if s.SealOnExit != nil {
+		m["sealing"] = true // the exit delay ends in the seal
 	}
 	return mustJSON(m)
 }
@@ -495,13 +503,21 @@ func (p *Panel) due(c *change) {
 func (p *Panel) exitEnds(c *change) {
 	s := c.next
 	s.ExitUntil = time.Time{}
+	sealing := s.SealOnExit
 	rs := p.ready(c, s.Bypassed)
+	if len(rs) == 0 && sealing != nil { // confirmed by two badges: the seal
+		p.seal(c, sealing)
+		if p.AfterExitSeal != nil {
+			c.published = append(c.published, func() { go p.AfterExitSeal(sealing[len(sealing)-1]) })
+		}
+		return
+	}
 	if len(rs) == 0 {
 		c.event("mode.armed", gateway.SeverityInfo, "", first(s.By), map[string]any{"by": s.By})
 		return
 	}
 	by := s.By
-	s.Mode, s.Since, s.Bypassed = gateway.ModeOpen, c.now, nil
+	s.Mode, s.Since, s.Bypassed, s.SealOnExit = gateway.ModeOpen, c.now, nil, nil
 	c.event("mode.exit_fault", gateway.SeverityWarning, "", first(by), map[string]any{"by": by, "reasons": rs})
 	var parts []string
 	for _, r := range rs {
@@ -913,7 +929,7 @@ func (p *Panel) disarm(c *change, by string) error {
 		data["during_entry_delay"] = true
 	}
 	s.Mode, s.Since, s.By = gateway.ModeOpen, c.now, []string{by}
-	s.ExitUntil, s.EntryUntil, s.EntryDevice, s.Bypassed = time.Time{}, time.Time{}, "", nil
+	s.ExitUntil, s.EntryUntil, s.EntryDevice, s.Bypassed, s.SealOnExit = time.Time{}, time.Time{}, "", nil, nil
 	c.event("mode.disarmed", gateway.SeverityInfo, "", by, data)
 	return nil
 }

@@ -82,6 +82,13 @@ func New(cfg Config, log Log, clock gateway.Clock, sink Sink, logger *slog.Logge
 	r.Panel.engine, r.Panel.access, r.Panel.vault = r.Engine, r.Access, r.Vault
 	r.Access.engine = r.Engine
 	r.Sealer = Sealer{Panel: r.Panel, Vault: r.Vault}
+	if r.Vault != nil {
+		r.Panel.AfterExitSeal = func(by string) {
+			if _, err := r.Vault.Inventory(gateway.InventorySeal, by); err != nil {
+				r.Panel.Log.Error("the seal's inventory not taken", "err", err)
+			}
+		}
+	}
 	return r
 }
 
@@ -169,7 +176,37 @@ func (r *Room) OutputChanged(id string, on bool, pulse time.Duration) error {
 
 // Badge decides a card presented at a reader.
 func (r *Room) Badge(reader, card string, at time.Time) (gateway.Decision, error) {
-	return r.Access.Badge(reader, card, at)
+	d, err := r.Access.Badge(reader, card, at)
+	if err != nil || d.Confirms == "" {
+		return d, err
+	}
+	r.confirmByBadge(d.Confirms, d.Person.ID, reader)
+	return d, nil
+}
+
+// confirmByBadge takes a double badge as a person's seal or unseal
+// confirmation (issue 17): the person must be one who may give the command;
+// the channel is the reader and the person, so two people at one reader
+// are two confirmations, and one person twice is refused as the same
+// person. A refusal is logged, never an error of the badge (the door's
+// decision stands).
+func (r *Room) confirmByBadge(op, person, reader string) {
+	via := "badge:" + reader + "/" + person
+	if err := r.Authorize(op, person); err != nil {
+		if rerr := r.Refused(via, op, gateway.ErrorCode(err), err.Error()); rerr != nil {
+			r.Panel.Log.Error("a badge confirmation's refusal not logged", "err", rerr)
+		}
+		return
+	}
+	var err error
+	if op == "seal" {
+		_, err = r.Sealer.SealVia(person, via)
+	} else {
+		_, err = r.Sealer.UnsealVia(person, via)
+	}
+	if err != nil {
+		r.Panel.Log.Warn("a badge confirmation not taken", "op", op, "person", person, "reader", reader, "err", err)
+	}
 }
 
 // Seen takes a tag read at a UHF reader's antenna.

@@ -62,8 +62,11 @@ func (p *Panel) sealStep(c *change, op, by, via string) (gateway.SealStep, error
 	if pend != nil && (pend.Op != op || c.now.Sub(pend.At) > p.cfg.TwoPersonWindow) {
 		pend = nil // another operation's, or too old
 	}
+	badge := strings.HasPrefix(via, "badge:")
 	if pend == nil {
-		if op == "seal" {
+		// A seal confirmed by badge at the inside reader is given from
+		// inside: the room is looked at when the exit delay ends.
+		if op == "seal" && !badge {
 			if rs := p.ready(c, nil); len(rs) > 0 {
 				return gateway.SealStep{}, p.refuse(c, op, by, rs)
 			}
@@ -81,23 +84,21 @@ func (p *Panel) sealStep(c *change, op, by, via string) (gateway.SealStep, error
 	}
 	who := []string{pend.By, by}
 	s.Pending = nil
+	if op == "seal" && badge && strings.HasPrefix(pend.Via, "badge:") {
+		// Both at the inside reader: they leave through the exit delay,
+		// at whose end the one readiness rule seals the room or not.
+		s.Mode, s.Since, s.By, s.SealOnExit = gateway.ModeArmed, c.now, who, who
+		s.ExitUntil = c.now.Add(p.cfg.ExitDelay)
+		s.Bypassed, s.Bypass = nil, nil
+		c.event("mode.arming", gateway.SeverityInfo, "", by, map[string]any{"by": who, "seal": true,
+			"exit_delay_s": int64(p.cfg.ExitDelay.Seconds())})
+		return gateway.SealStep{}, nil
+	}
 	if op == "seal" {
 		if rs := p.ready(c, nil); len(rs) > 0 {
 			return gateway.SealStep{}, p.refuse(c, op, by, rs)
 		}
-		snap := p.snapshot(c)
-		s.Mode, s.Since, s.By = gateway.ModeSealed, c.now, who
-		// The time to the millisecond: two seals within a second (a
-		// seal, an unseal and a seal again) are two reports.
-		s.Seal = &gateway.Seal{ID: fmt.Sprintf("%s-seal-%s", p.room, c.now.UTC().Format("20060102T150405.000")), By: who, At: c.now, Snapshot: snap,
-			Carriers: p.carriersInSafes()}
-		s.Bypass = nil
-		c.sealed = len(c.events)
-		data := map[string]any{"by": who, "seal_id": s.Seal.ID, "snapshot": snap}
-		if s.Seal.Carriers != nil {
-			data["carriers"] = s.Seal.Carriers
-		}
-		c.event("mode.sealed", gateway.SeverityInfo, "", by, data)
+		p.seal(c, who)
 		return gateway.SealStep{Done: true}, nil
 	}
 	seal := s.Seal
@@ -126,6 +127,24 @@ func (p *Panel) sealStep(c *change, op, by, via string) (gateway.SealStep, error
 	c.event("seal.report", severityOfVerdict(r.Verdict), "", "", map[string]any{"seal_id": seal.ID, "verdict": r.Verdict,
 		"events": len(during), "broken_alarms": seal.Broken, "causes": r.Causes})
 	return gateway.SealStep{Done: true, Report: r}, nil
+}
+
+// seal seals the room now, by who (the preconditions held).
+func (p *Panel) seal(c *change, who []string) {
+	s := c.next
+	snap := p.snapshot(c)
+	s.Mode, s.Since, s.By, s.SealOnExit = gateway.ModeSealed, c.now, who, nil
+	// The time to the millisecond: two seals within a second (a seal, an
+	// unseal and a seal again) are two reports.
+	s.Seal = &gateway.Seal{ID: fmt.Sprintf("%s-seal-%s", p.room, c.now.UTC().Format("20060102T150405.000")), By: who, At: c.now, Snapshot: snap,
+		Carriers: p.carriersInSafes()}
+	s.Bypass = nil
+	c.sealed = len(c.events)
+	data := map[string]any{"by": who, "seal_id": s.Seal.ID, "snapshot": snap}
+	if s.Seal.Carriers != nil {
+		data["carriers"] = s.Seal.Carriers
+	}
+	c.event("mode.sealed", gateway.SeverityInfo, "", who[len(who)-1], data)
 }
 
 func severityOfVerdict(v string) gateway.Severity {
