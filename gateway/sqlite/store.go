@@ -43,6 +43,7 @@ type Store struct {
 	insert     *sql.Stmt            // one row
 	insertMany *sql.Stmt            // insertChunk rows
 	stmts      map[string]*sql.Stmt // the writer's statements, prepared once (writer goroutine only)
+	tail       tail                 // the last events committed, for the publisher (Pending)
 }
 
 // job is one caller's write: events to append, or another change, or both.
@@ -322,6 +323,7 @@ func insertSQL(rows int) string {
 func (s *Store) commit(batch []*job) error {
 	seq, head, checked := s.lastSeq, s.lastHash, s.checked
 	var args []any
+	var recs []Record
 	for _, j := range batch {
 		lostFrom := seq + 1
 		if j.after > seq {
@@ -371,6 +373,7 @@ func (s *Store) commit(batch []*job) error {
 			}
 			head = gateway.ChainHash(payload)
 			args = append(args, e.Seq, e.ID, e.TS.UnixMilli(), e.Type, string(e.Severity), e.Device, e.Person, payload)
+			recs = append(recs, Record{Seq: e.Seq, Payload: payload})
 		}
 	}
 	tx, err := s.w.Begin()
@@ -401,6 +404,7 @@ func (s *Store) commit(batch []*job) error {
 		return fmt.Errorf("sqlite: commit: %w", err)
 	}
 	added := seq > s.lastSeq
+	s.tail.add(recs)
 	s.lastSeq, s.lastHash, s.checked = seq, head, checked
 	s.head.Store(&chainHead{seq, head})
 	if added {

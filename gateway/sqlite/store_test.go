@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -239,5 +240,38 @@ func TestDeviceStatesCommittedWithEvents(t *testing.T) {
 	d := states["door-main"]
 	if d.State != "open" || !d.Active || d.Seq != got[0].Seq || !d.Since.Equal(t0) {
 		t.Fatalf("state after reopen %+v", d)
+	}
+}
+
+// The publisher reads what was just committed from the store's memory: the
+// same records, in the same order, as the log holds (Reader.Pending).
+func TestPendingFromMemoryIsTheLog(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "log.db"))
+	var wg sync.WaitGroup
+	for p := 0; p < 8; p++ {
+		wg.Go(func() {
+			for i := 0; i < 300; i++ {
+				if _, err := s.Append(ev("window.opened", fmt.Sprintf("w-%d", p), time.Now())); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, after := range []uint64{0, 1, 1000, 2399, 2400, 5000} {
+		for _, limit := range []int{1, 7, 1024} {
+			mem, err := s.Pending(after, limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			disk, err := s.Reader.Pending(after, limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(mem) != fmt.Sprint(disk) {
+				t.Fatalf("Pending(%d, %d): memory %d records, the log %d", after, limit, len(mem), len(disk))
+			}
+		}
 	}
 }
