@@ -15,12 +15,7 @@ import (
 // the desktop and flashes the tab's title (app.js).
 
 func (s *Server) duty(w http.ResponseWriter, r *request) {
-	rooms, err := s.roomViews("")
-	if err != nil {
-		s.fail(w, r, http.StatusInternalServerError, err.Error())
-		return
-	}
-	alarms, err := s.openAlarms(rooms)
+	rooms, alarms, err := s.roomsAndAlarms()
 	if err != nil {
 		s.fail(w, r, http.StatusInternalServerError, err.Error())
 		return
@@ -43,6 +38,17 @@ func (s *Server) startDuty(w http.ResponseWriter, r *request) {
 	back(w, r, "/duty", err)
 }
 
+// roomsAndAlarms is every room and every open alarm (the duty screen's and
+// the handover's).
+func (s *Server) roomsAndAlarms() ([]roomView, []alarmView, error) {
+	rooms, err := s.roomViews("")
+	if err != nil {
+		return nil, nil, err
+	}
+	alarms, err := s.openAlarms(rooms)
+	return rooms, alarms, err
+}
+
 // pendingHandover is the handover that awaits its incoming guard, or nil.
 func (s *Server) pendingHandover() (*dashboard.Handover, error) {
 	list, err := s.Store.Handovers(1)
@@ -58,12 +64,7 @@ func (s *Server) handovers(w http.ResponseWriter, r *request) {
 		s.fail(w, r, http.StatusInternalServerError, err.Error())
 		return
 	}
-	rooms, err := s.roomViews("")
-	if err != nil {
-		s.fail(w, r, http.StatusInternalServerError, err.Error())
-		return
-	}
-	alarms, err := s.openAlarms(rooms)
+	_, alarms, err := s.roomsAndAlarms()
 	if err != nil {
 		s.fail(w, r, http.StatusInternalServerError, err.Error())
 		return

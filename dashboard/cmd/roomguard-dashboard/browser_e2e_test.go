@@ -102,6 +102,27 @@ func startStack(t testing.TB, dashboardArgs ...string) *stack {
 	return s
 }
 
+// firstAdmin creates the console's first admin through its setup link (its
+// register person, when given) and logs in as it, until the room shows.
+func (s *stack) firstAdmin(ctx context.Context, user, display, person string) {
+	s.t.Helper()
+	steps := []step{chromedp.Navigate(s.setup),
+		chromedp.SetValue(chromedp.CSS("#user"), user),
+		chromedp.SetValue(chromedp.CSS("#display"), display)}
+	if person != "" {
+		steps = append(steps, chromedp.SetValue(chromedp.CSS("#person"), person))
+	}
+	steps = append(steps, chromedp.SetValue(chromedp.CSS("#password"), "console-pass-1"),
+		chromedp.SetValue(chromedp.CSS("#password2"), "console-pass-1"),
+		chromedp.Click(chromedp.CSS("#setup-button")),
+		chromedp.WaitVisible(chromedp.CSS("#login")),
+		chromedp.SetValue(chromedp.CSS("#user"), user),
+		chromedp.SetValue(chromedp.CSS("#password"), "console-pass-1"),
+		chromedp.Click(chromedp.CSS("#login-button")),
+		chromedp.WaitVisible(chromedp.CSS("#room-jiyao-301 .pill.ok"))) // the room, online
+	do(s.t, ctx, "the first admin, logged in", steps...)
+}
+
 // sim drives the simulated room: sim/input/<id>, sim/badge/<reader> …
 func (s *stack) sim(topic, payload string) {
 	s.t.Helper()
@@ -191,24 +212,9 @@ func TestConsoleInChromium(t *testing.T) {
 	s := startStack(t)
 	ctx := browserContext(t)
 
-	do(t, ctx, "first admin",
-		chromedp.Navigate(s.setup),
-		chromedp.SetValue(chromedp.CSS("#user"), "zhao.lei"),
-		chromedp.SetValue(chromedp.CSS("#display"), "赵磊"),
-		// the person of the rooms' registers the account acts for: the
-		// security officer of the register synced below
-		chromedp.SetValue(chromedp.CSS("#person"), "p-li"),
-		chromedp.SetValue(chromedp.CSS("#password"), "console-pass-1"),
-		chromedp.SetValue(chromedp.CSS("#password2"), "console-pass-1"),
-		chromedp.Click(chromedp.CSS("#setup-button")),
-		chromedp.WaitVisible(chromedp.CSS("#login")),
-	)
-	do(t, ctx, "log in",
-		chromedp.SetValue(chromedp.CSS("#user"), "zhao.lei"),
-		chromedp.SetValue(chromedp.CSS("#password"), "console-pass-1"),
-		chromedp.Click(chromedp.CSS("#login-button")),
-		chromedp.WaitVisible(chromedp.CSS("#room-jiyao-301 .pill.ok")), // the room, online
-	)
+	// the person of the rooms' registers the account acts for: the
+	// security officer of the register synced below
+	s.firstAdmin(ctx, "zhao.lei", "赵磊", "p-li")
 
 	// Issue 18: the admin confirms the room's key after comparing its
 	// fingerprint with what the gateway prints; from then on the console
@@ -360,19 +366,7 @@ func TestDutyScreenInChromium(t *testing.T) {
 	})); err != nil {
 		t.Fatal(err)
 	}
-	do(t, ctx, "first admin",
-		chromedp.Navigate(s.setup),
-		chromedp.SetValue(chromedp.CSS("#user"), "wang.fang"),
-		chromedp.SetValue(chromedp.CSS("#display"), "王芳"),
-		chromedp.SetValue(chromedp.CSS("#password"), "console-pass-1"),
-		chromedp.SetValue(chromedp.CSS("#password2"), "console-pass-1"),
-		chromedp.Click(chromedp.CSS("#setup-button")),
-		chromedp.WaitVisible(chromedp.CSS("#login")),
-		chromedp.SetValue(chromedp.CSS("#user"), "wang.fang"),
-		chromedp.SetValue(chromedp.CSS("#password"), "console-pass-1"),
-		chromedp.Click(chromedp.CSS("#login-button")),
-		chromedp.WaitVisible(chromedp.CSS("#room-jiyao-301 .pill.ok")),
-	)
+	s.firstAdmin(ctx, "wang.fang", "王芳", "")
 	do(t, ctx, "go on duty",
 		chromedp.Navigate(s.url+"/duty"),
 		chromedp.WaitVisible(chromedp.CSS("#duty-start")),

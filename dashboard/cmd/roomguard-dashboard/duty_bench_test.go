@@ -22,18 +22,8 @@ import (
 func BenchmarkDutyScreenTone(b *testing.B) {
 	s := startStack(b)
 	ctx := browserContext(b, chromedp.Flag("autoplay-policy", "no-user-gesture-required"))
+	s.firstAdmin(ctx, "bench", "值班员", "")
 	do(b, ctx, "on duty",
-		chromedp.Navigate(s.setup),
-		chromedp.SetValue(chromedp.CSS("#user"), "bench"),
-		chromedp.SetValue(chromedp.CSS("#display"), "值班员"),
-		chromedp.SetValue(chromedp.CSS("#password"), "console-pass-1"),
-		chromedp.SetValue(chromedp.CSS("#password2"), "console-pass-1"),
-		chromedp.Click(chromedp.CSS("#setup-button")),
-		chromedp.WaitVisible(chromedp.CSS("#login")),
-		chromedp.SetValue(chromedp.CSS("#user"), "bench"),
-		chromedp.SetValue(chromedp.CSS("#password"), "console-pass-1"),
-		chromedp.Click(chromedp.CSS("#login-button")),
-		chromedp.WaitVisible(chromedp.CSS("#room-jiyao-301")),
 		chromedp.Navigate(s.url+"/duty"),
 		chromedp.Click(chromedp.CSS("#duty-start")),
 		chromedp.WaitVisible(chromedp.CSS("#on-duty")),
