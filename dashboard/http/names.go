@@ -143,6 +143,7 @@ func (n *names) Say(ev gateway.Event) string {
 		Verdict    string          `json:"verdict"`
 		Cmd        string          `json:"cmd"`
 		Code       string          `json:"code"`
+		Seal       bool            `json:"seal"`
 	}
 	if len(ev.Data) > 0 {
 		_ = json.Unmarshal(ev.Data, &d) // what cannot be read is left out of the sentence
@@ -202,6 +203,8 @@ func (n *names) Say(ev gateway.Event) string {
 		return s
 	case ev.Type == "notify.sent" || ev.Type == "notify.failed":
 		return join(what, cmp.Or(d.Name, n.Person(d.Person)), "·", tr(l, "channel."+d.Channel))
+	case ev.Type == "mode.arming" && d.Seal: // a seal confirmed by two badges: its exit delay
+		return join(who, tr(l, "mode.sealing"))
 	case ev.Type == "seal.confirmation":
 		return join(who, what, tr(l, "op."+d.Op))
 	case ev.Type == "seal.report" || ev.Type == "mode.unsealed":

@@ -62,7 +62,7 @@ func (p *Panel) sealStep(c *change, op, by, via string) (gateway.SealStep, error
 	if pend != nil && (pend.Op != op || c.now.Sub(pend.At) > p.cfg.TwoPersonWindow) {
 		pend = nil // another operation's, or too old
 	}
-	badge := strings.HasPrefix(via, "badge:")
+	badge := strings.HasPrefix(via, "badge:") // Room.confirmByBadge's; no principal's name has a colon
 	if pend == nil {
 		// A seal confirmed by badge at the inside reader is given from
 		// inside: the room is looked at when the exit delay ends.
