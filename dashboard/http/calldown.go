@@ -155,6 +155,12 @@ func readCalldown(text string) (notify.List, error) {
 	if err := json.Unmarshal(b, &l); err != nil {
 		return notify.List{}, err
 	}
+	if l.People == nil { // none: the room says which step names whom it does not know
+		l.People = []notify.ListPerson{}
+	}
+	if l.Rules == nil {
+		return notify.List{}, gateway.Errorf(gateway.EINVALID, "the call-down: no lists (calldown:)")
+	}
 	return l, nil
 }
 
