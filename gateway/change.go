@@ -16,6 +16,11 @@ type Change struct {
 	SignOuts  []SignOut
 	Inventory *InventoryReport
 	Seal      *SealReport
+	// Logged, when set, is told the events with their seqs inside the
+	// transaction, before Panel is written: the state that names an
+	// event's seq (an alarm's raised_seq, a seal's) is saved in the same
+	// commit as the event.
+	Logged func(events []Event)
 }
 
 // StateAt is a device state and the index, among the events saved with it,

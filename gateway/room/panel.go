@@ -221,6 +221,18 @@ func (p *Panel) commit(c *change) error {
 	var logged []gateway.Event
 	var err error
 	parts := c.parts()
+	if len(c.raised) > 0 || c.sealed >= 0 {
+		// The seqs are known only inside the transaction: the panel
+		// state that names them is written there, in the same commit.
+		parts.Logged = func(evs []gateway.Event) {
+			for i, a := range c.raised {
+				a.RaisedSeq = evs[i].Seq
+			}
+			if c.sealed >= 0 {
+				c.next.Seal.Seq = evs[c.sealed].Seq // the seal report lists what follows
+			}
+		}
+	}
 	for try := 0; try < commitTries; try++ {
 		if logged, err = p.log.SaveChange(parts); err == nil {
 			break
@@ -232,19 +244,6 @@ func (p *Panel) commit(c *change) error {
 	c.logged = logged
 	for _, f := range c.after {
 		f(logged)
-	}
-	for i, a := range c.raised {
-		a.RaisedSeq = logged[i].Seq
-	}
-	if c.sealed >= 0 {
-		c.next.Seal.Seq = logged[c.sealed].Seq // the seal report lists what follows
-	}
-	if len(c.raised) > 0 || c.sealed >= 0 { // seqs are known only now; save them too
-		// The change itself is logged; only the seqs would be missing
-		// from the saved state after a restart.
-		if _, err := p.log.SaveChange(&gateway.Change{Panel: c.next}); err != nil {
-			p.fault("save the alarms' seqs", err)
-		}
 	}
 	prev := p.st
 	p.st = c.next

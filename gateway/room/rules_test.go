@@ -481,3 +481,30 @@ func TestADoorForcedIsOneChange(t *testing.T) {
 		t.Fatalf("%d changes: %v", n, types)
 	}
 }
+
+// Issue 16's unit of work, again: an input that raises an alarm is ONE
+// transaction (its event, the device state, the alarm and the panel with
+// the alarm's seq), not a second commit for the seq the first one gave;
+// the seq is in the state a restart reads back.
+func TestRaisingAnAlarmIsOneCommit(t *testing.T) {
+	g := newGuarded(t)
+	if err := g.panel.Arm("li.ming"); err != nil {
+		t.Fatal(err)
+	}
+	g.clock.Advance(time.Minute)
+	g.log.written()
+	g.set("window-1", true)
+	if w := g.log.written(); len(w) != 1 {
+		t.Fatalf("the window opened while armed took %d commits, want 1", len(w))
+	}
+	a := g.alarm(gateway.AlarmIntrusion)
+	raised, err := g.store.Query(gateway.EventFilter{Types: []string{"alarm.raised"}})
+	if err != nil || len(raised) != 1 || a.RaisedSeq != raised[0].Seq {
+		t.Fatalf("the alarm's seq %d, its alarm.raised %v (%v)", a.RaisedSeq, raised, err)
+	}
+	g.crash()
+	g.open()
+	if b := g.alarm(gateway.AlarmIntrusion); b == nil || b.RaisedSeq != a.RaisedSeq {
+		t.Fatalf("after a crash the alarm's seq is %+v, want %d", b, a.RaisedSeq)
+	}
+}

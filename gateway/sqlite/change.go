@@ -39,7 +39,8 @@ func encodeChange(c *gateway.Change) (*encoded, error) {
 		into *[]byte
 		what string
 		set  bool
-	}{{c.Panel, &e.panel, "panel state", c.Panel != nil}, {c.Access, &e.access, "occupancy", c.Access != nil},
+	}{{c.Panel, &e.panel, "panel state", c.Panel != nil && c.Logged == nil}, // with Logged: encoded in the transaction
+		{c.Access, &e.access, "occupancy", c.Access != nil},
 		{c.Visit, &e.visit, "visit", c.Visit != nil}, {c.Inventory, &e.inventory, "inventory", c.Inventory != nil},
 		{c.Seal, &e.seal, "seal report", c.Seal != nil}}
 	for _, p := range parts {
@@ -72,6 +73,16 @@ func encodeChange(c *gateway.Change) (*encoded, error) {
 // saveChange writes every part of c; events are the change's events as
 // inserted (their seqs known).
 func (s *Store) saveChange(tx *sql.Tx, c *gateway.Change, e *encoded, events []gateway.Event) error {
+	if c.Logged != nil {
+		c.Logged(events)
+		if c.Panel != nil { // again, with the seqs
+			b, err := json.Marshal(c.Panel)
+			if err != nil {
+				return fmt.Errorf("sqlite: encode panel state: %w", err)
+			}
+			e.panel = b
+		}
+	}
 	for _, sa := range c.States {
 		seq := sa.State.Seq
 		if sa.Event >= 0 && sa.Event < len(events) {
