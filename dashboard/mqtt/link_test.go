@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -443,4 +444,71 @@ func TestSilentRoomIsAnAlarm(t *testing.T) {
 	clock.Advance(31 * time.Second)
 	room.client.Publish(topics.Head(), 1, true, []byte(`{"room":"r-quiet","at":"2026-11-22T01:01:01.000Z"}`)).WaitTimeout(5 * time.Second)
 	waitFor(t, "the alarm raised again", func() bool { return alarm()["state"] == "active" })
+}
+
+// The ACL shipped for an external Mosquitto lets a console read every topic
+// it subscribes to (a topic it cannot read is a state it never learns: a
+// room's heartbeat, its head, missing would raise room-silent for a quiet
+// room that is fine).
+func TestShippedACLLetsTheConsoleReadWhatItSubscribes(t *testing.T) {
+	dir := t.TempDir()
+	pw := filepath.Join(dir, "passwd")
+	for i, u := range []string{"jiyao-301", "console-1"} {
+		args := []string{"-b", pw, u, "a long secret " + u}
+		if i == 0 {
+			args = append([]string{"-c"}, args...)
+		}
+		if out, err := exec.Command("mosquitto_passwd", args...).CombinedOutput(); err != nil {
+			t.Fatalf("mosquitto_passwd: %v: %s", err, out)
+		}
+	}
+	m := testenv.StartMosquittoWith(t, fmt.Sprintf("password_file %s\nacl_file %s\nuse_username_as_clientid true\n", pw, "../../examples/mosquitto/roomguard.acl"))
+	connect := func(user string) paho.Client {
+		t.Helper()
+		c := paho.NewClient(paho.NewClientOptions().AddBroker(m.URL()).SetClientID(user).SetUsername(user).SetPassword("a long secret " + user))
+		if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			t.Fatalf("%s: %v", user, tok.Error())
+		}
+		t.Cleanup(func() { c.Disconnect(50) })
+		return c
+	}
+	var mu sync.Mutex
+	got := map[string]bool{}
+	console := connect("console-1")
+	for _, f := range mqtt.RoomTopics {
+		if tok := console.Subscribe("roomguard/+/"+f, 1, func(_ paho.Client, msg paho.Message) {
+			mu.Lock()
+			got[msg.Topic()] = true
+			mu.Unlock()
+		}); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			t.Fatal(tok.Error())
+		}
+	}
+	gw := connect("jiyao-301")
+	var want []string
+	for _, f := range mqtt.RoomTopics {
+		topic := "roomguard/jiyao-301/" + strings.ReplaceAll(f, "+", "x")
+		want = append(want, topic)
+		if tok := gw.Publish(topic, 1, false, "{}"); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			t.Fatal(tok.Error())
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		var missing []string
+		for _, w := range want {
+			if !got[w] {
+				missing = append(missing, w)
+			}
+		}
+		mu.Unlock()
+		if len(missing) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the shipped ACL keeps from the console: %v", missing)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

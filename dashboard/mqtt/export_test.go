@@ -1,0 +1,4 @@
+package mqtt
+
+// RoomTopics are the topics the console subscribes to in every room.
+var RoomTopics = roomTopics
