@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -451,21 +450,10 @@ func TestSilentRoomIsAnAlarm(t *testing.T) {
 // room's heartbeat, its head, missing would raise room-silent for a quiet
 // room that is fine).
 func TestShippedACLLetsTheConsoleReadWhatItSubscribes(t *testing.T) {
-	dir := t.TempDir()
-	pw := filepath.Join(dir, "passwd")
-	for i, u := range []string{"jiyao-301", "console-1"} {
-		args := []string{"-b", pw, u, "a long secret " + u}
-		if i == 0 {
-			args = append([]string{"-c"}, args...)
-		}
-		if out, err := exec.Command("mosquitto_passwd", args...).CombinedOutput(); err != nil {
-			t.Fatalf("mosquitto_passwd: %v: %s", err, out)
-		}
-	}
-	m := testenv.StartMosquittoWith(t, fmt.Sprintf("password_file %s\nacl_file %s\nuse_username_as_clientid true\n", pw, "../../examples/mosquitto/roomguard.acl"))
+	m := testenv.StartMosquittoACL(t, "../../examples/mosquitto/roomguard.acl", "jiyao-301", "console-1")
 	connect := func(user string) paho.Client {
 		t.Helper()
-		c := paho.NewClient(paho.NewClientOptions().AddBroker(m.URL()).SetClientID(user).SetUsername(user).SetPassword("a long secret " + user))
+		c := paho.NewClient(paho.NewClientOptions().AddBroker(m.URL()).SetClientID(user).SetUsername(user).SetPassword(testenv.AccountPassword(user)))
 		if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 			t.Fatalf("%s: %v", user, tok.Error())
 		}

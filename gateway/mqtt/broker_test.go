@@ -214,21 +214,10 @@ func TestShippedMosquittoBoundsPackets(t *testing.T) {
 // reads the events re-sent for it and never those re-sent for another,
 // even when it subscribes to every requester's topic.
 func TestShippedACLKeepsResendsPrivate(t *testing.T) {
-	dir := t.TempDir()
-	pw := filepath.Join(dir, "passwd")
-	for i, u := range []string{"jiyao-301", "console-1", "console-2"} {
-		args := []string{"-b", pw, u, "a long secret " + u}
-		if i == 0 {
-			args = append([]string{"-c"}, args...)
-		}
-		if out, err := exec.Command("mosquitto_passwd", args...).CombinedOutput(); err != nil {
-			t.Fatalf("mosquitto_passwd: %v: %s", err, out)
-		}
-	}
-	m := testenv.StartMosquittoWith(t, fmt.Sprintf("password_file %s\nacl_file %s\nuse_username_as_clientid true\n", pw, "../../examples/mosquitto/roomguard.acl"))
+	m := testenv.StartMosquittoACL(t, "../../examples/mosquitto/roomguard.acl", "jiyao-301", "console-1", "console-2")
 	connect := func(user string) paho.Client {
 		t.Helper()
-		c := paho.NewClient(paho.NewClientOptions().AddBroker(m.URL()).SetClientID(user).SetUsername(user).SetPassword("a long secret " + user))
+		c := paho.NewClient(paho.NewClientOptions().AddBroker(m.URL()).SetClientID(user).SetUsername(user).SetPassword(testenv.AccountPassword(user)))
 		if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 			t.Fatalf("%s: %v", user, tok.Error())
 		}

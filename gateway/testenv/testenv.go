@@ -49,6 +49,29 @@ func StartMosquitto(t testing.TB) *Mosquitto {
 	return StartMosquittoWith(t, "autosave_interval 0\n")
 }
 
+// StartMosquittoACL starts Mosquitto with the shipped ACL
+// (examples/mosquitto/roomguard.acl, at acl) and one account for each of
+// users, its password "a long secret <user>" (AccountPassword), each its own
+// client id.
+func StartMosquittoACL(t testing.TB, acl string, users ...string) *Mosquitto {
+	t.Helper()
+	needMosquitto(t)
+	pw := filepath.Join(t.TempDir(), "passwd")
+	for i, u := range users {
+		args := []string{"-b", pw, u, AccountPassword(u)}
+		if i == 0 {
+			args = append([]string{"-c"}, args...)
+		}
+		if out, err := exec.Command("mosquitto_passwd", args...).CombinedOutput(); err != nil {
+			t.Fatalf("mosquitto_passwd: %v: %s", err, out)
+		}
+	}
+	return StartMosquittoWith(t, fmt.Sprintf("password_file %s\nacl_file %s\nuse_username_as_clientid true\n", pw, acl))
+}
+
+// AccountPassword is the password StartMosquittoACL gives user.
+func AccountPassword(user string) string { return "a long secret " + user }
+
 // StartMosquittoWith starts Mosquitto like StartMosquitto, its persistence
 // settings given by conf (autosave_interval 0: saved only at a clean stop).
 func StartMosquittoWith(t testing.TB, conf string) *Mosquitto {
