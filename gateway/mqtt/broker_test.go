@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -377,17 +376,7 @@ func TestEmbeddedBrokerOverTLS(t *testing.T) {
 // delivered.
 func TestShippedMosquittoOverTLS(t *testing.T) {
 	certs := testenv.NewCerts(t)
-	dir := t.TempDir()
-	pw := filepath.Join(dir, "passwd")
-	for i, u := range []string{"jiyao-301", "console-1"} {
-		args := []string{"-b", pw, u, "a long secret " + u}
-		if i == 0 {
-			args = append([]string{"-c"}, args...)
-		}
-		if out, err := exec.Command("mosquitto_passwd", args...).CombinedOutput(); err != nil {
-			t.Fatalf("mosquitto_passwd: %v: %s", err, out)
-		}
-	}
+	pw := testenv.MosquittoPasswd(t, "jiyao-301", "console-1")
 	shippedConf, err := os.ReadFile("../../examples/mosquitto/mosquitto.conf")
 	if err != nil {
 		t.Fatal(err)
@@ -411,7 +400,7 @@ func TestShippedMosquittoOverTLS(t *testing.T) {
 	conn := func(id, user string, withCert bool) mqtt.Conn {
 		c := mqtt.Conn{URL: url, ClientID: id, CAFile: certs.CAFile, Username: user}
 		if user != "" {
-			c.Password = "a long secret " + user
+			c.Password = testenv.AccountPassword(user)
 		}
 		if withCert {
 			c.CertFile, c.KeyFile = certs.Client(t, cmp.Or(user, "anonymous"))

@@ -55,6 +55,13 @@ func StartMosquitto(t testing.TB) *Mosquitto {
 // client id.
 func StartMosquittoACL(t testing.TB, acl string, users ...string) *Mosquitto {
 	t.Helper()
+	return StartMosquittoWith(t, fmt.Sprintf("password_file %s\nacl_file %s\nuse_username_as_clientid true\n", MosquittoPasswd(t, users...), acl))
+}
+
+// MosquittoPasswd writes a Mosquitto password file with an account for each
+// of users (AccountPassword) and returns its path.
+func MosquittoPasswd(t testing.TB, users ...string) string {
+	t.Helper()
 	needMosquitto(t)
 	pw := filepath.Join(t.TempDir(), "passwd")
 	for i, u := range users {
@@ -66,7 +73,7 @@ func StartMosquittoACL(t testing.TB, acl string, users ...string) *Mosquitto {
 			t.Fatalf("mosquitto_passwd: %v: %s", err, out)
 		}
 	}
-	return StartMosquittoWith(t, fmt.Sprintf("password_file %s\nacl_file %s\nuse_username_as_clientid true\n", pw, acl))
+	return pw
 }
 
 // AccountPassword is the password StartMosquittoACL gives user.
