@@ -383,6 +383,9 @@ func TestDutyScreenInChromium(t *testing.T) {
 	waitJS(t, ctx, "a tone", `window.rgTones >= 1`)
 	waitJS(t, ctx, "a desktop notification", `window.rgNotes.length >= 1`)
 	waitJS(t, ctx, "the tone again, unacknowledged", `window.rgTones >= 3`) // every 5 s
+	// the repeats wait on the audio clock, a minute ahead, not on a timer a
+	// hidden tab would slow to once a minute
+	waitJS(t, ctx, "the repeats scheduled ahead", `window.rgRepeatsAhead() >= 10`)
 	waitJS(t, ctx, "a flashing title", `document.title.startsWith("【")`)
 	if expired := value(t, ctx, "the session", chromedp.Evaluate[bool](`!document.getElementById("duty-expired").hidden`)); expired {
 		t.Fatal("the duty session ended at the idle limit")
@@ -425,6 +428,9 @@ func TestDutyScreenInChromium(t *testing.T) {
 		t.Fatalf("the acknowledgement left the duty screen for %s", path)
 	}
 	time.Sleep(time.Second) // a tone already scheduled
+	if ahead := value(t, ctx, "repeats ahead", chromedp.Evaluate[int](`window.rgRepeatsAhead()`)); ahead != 0 {
+		t.Fatalf("%d repeats still scheduled after the acknowledgement", ahead)
+	}
 	quiet := value(t, ctx, "tones", chromedp.Evaluate[int](`window.rgTones`))
 	time.Sleep(6 * time.Second)
 	if after := value(t, ctx, "tones", chromedp.Evaluate[int](`window.rgTones`)); after != quiet {

@@ -32,19 +32,25 @@
   try {
     if (sessionStorage.getItem("rg-sound") === "1") document.addEventListener("click", enableSound, { once: true });
   } catch (e) {}
-  function beep() {
-    if (!audio || audio.state !== "running") return false;
-    const t = audio.currentTime;
+  function counted() {
+    window.rgTones++;
+    window.rgToneAt.push(Date.now());
+    if (window.rgToneAt.length > 100) window.rgToneAt.shift();
+  }
+  // beepAt schedules a tone (three beeps) at audio time t into out.
+  function beepAt(t, out) {
     for (let i = 0; i < 3; i++) {
       const o = audio.createOscillator(), g = audio.createGain();
       o.frequency.value = 880; o.type = "square";
       g.gain.setValueAtTime(0.2, t + i * 0.3); g.gain.setValueAtTime(0, t + i * 0.3 + 0.18);
-      o.connect(g).connect(audio.destination);
+      o.connect(g).connect(out);
       o.start(t + i * 0.3); o.stop(t + i * 0.3 + 0.2);
     }
-    window.rgTones++;
-    window.rgToneAt.push(Date.now());
-    if (window.rgToneAt.length > 100) window.rgToneAt.shift();
+  }
+  function beep() {
+    if (!audio || audio.state !== "running") return false;
+    beepAt(audio.currentTime, audio.destination);
+    counted();
     return true;
   }
 
@@ -68,8 +74,9 @@
     }
   }
   // dutyCheck sounds a new alarm at once, notifies it, and shows whether the
-  // sound runs; dutyTick (every second) repeats the sound and flashes the
-  // title while an alarm is unacknowledged or the session is over.
+  // sound runs; while an alarm is unacknowledged or the session is over the
+  // sound repeats every 5 s (scheduleRepeats) and dutyTick (every second)
+  // flashes the title.
   function dutyCheck() {
     const d = dutyEl();
     if (!d) return;
@@ -80,6 +87,40 @@
       if (!known.has(row.id)) { known.add(row.id); fresh = true; notify(row); }
     });
     if (fresh) tone();
+    if (unacked().length > 0 || expired) scheduleRepeats(); else cancelRepeats();
+  }
+  // The repeats are scheduled on the audio clock a minute ahead, not by a
+  // timer: a browser slows the timers of a hidden tab to once a minute, never
+  // its sound. Each repeat is counted when it starts (a silent marker's end);
+  // acknowledging the last alarm takes the scheduled ones back.
+  let repeats = null; // {bus, next, markers}
+  window.rgRepeatsAhead = function () { return repeats ? repeats.markers.size : 0; }; // a test's hook
+  function scheduleRepeats() {
+    if (!audio || audio.state !== "running") return;
+    if (!repeats) {
+      const bus = audio.createGain();
+      bus.connect(audio.destination);
+      const since = (Date.now() - lastTone) / 1000;
+      repeats = { bus: bus, next: audio.currentTime + Math.max(0.05, REPEAT_MS / 1000 - since), markers: new Set() };
+    }
+    while (repeats.next < audio.currentTime + 60) {
+      const t = repeats.next;
+      beepAt(t, repeats.bus);
+      const m = audio.createOscillator(), mute = audio.createGain();
+      mute.gain.value = 0;
+      m.connect(mute).connect(repeats.bus);
+      const markers = repeats.markers;
+      m.onended = function () { markers.delete(m); lastTone = Date.now(); counted(); };
+      m.start(t); m.stop(t + 0.01);
+      markers.add(m);
+      repeats.next = t + REPEAT_MS / 1000;
+    }
+  }
+  function cancelRepeats() {
+    if (!repeats) return;
+    repeats.markers.forEach(function (m) { m.onended = null; try { m.stop(0); } catch (e) {} });
+    repeats.bus.disconnect();
+    repeats = null;
   }
   function dutyTick() {
     const d = dutyEl();
@@ -89,9 +130,10 @@
       flip = !flip;
       const what = expired ? (document.getElementById("duty-expired") || {}).textContent || "" : n + " " + (d.dataset.alarmWord || "");
       document.title = flip ? "【" + what.slice(0, 40) + "】" : appTitle;
-      if (Date.now() - lastTone >= REPEAT_MS) tone();
+      scheduleRepeats();
     } else {
       document.title = appTitle;
+      cancelRepeats();
     }
   }
   function dutyEnded() {
