@@ -141,6 +141,7 @@
     const banner = document.getElementById("duty-expired");
     if (banner) banner.hidden = false;
     tone();
+    scheduleRepeats();
   }
   if (dutyEl()) {
     // the sound from the start: a browser that lets a page play at once
