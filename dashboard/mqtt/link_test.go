@@ -451,18 +451,9 @@ func TestSilentRoomIsAnAlarm(t *testing.T) {
 // room that is fine).
 func TestShippedACLLetsTheConsoleReadWhatItSubscribes(t *testing.T) {
 	m := testenv.StartMosquittoACL(t, "../../examples/mosquitto/roomguard.acl", "jiyao-301", "console-1")
-	connect := func(user string) paho.Client {
-		t.Helper()
-		c := paho.NewClient(paho.NewClientOptions().AddBroker(m.URL()).SetClientID(user).SetUsername(user).SetPassword(testenv.AccountPassword(user)))
-		if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
-			t.Fatalf("%s: %v", user, tok.Error())
-		}
-		t.Cleanup(func() { c.Disconnect(50) })
-		return c
-	}
 	var mu sync.Mutex
 	got := map[string]bool{}
-	console := connect("console-1")
+	console := m.ConnectAs(t, "console-1")
 	for _, f := range mqtt.RoomTopics {
 		if tok := console.Subscribe("roomguard/+/"+f, 1, func(_ paho.Client, msg paho.Message) {
 			mu.Lock()
@@ -472,7 +463,7 @@ func TestShippedACLLetsTheConsoleReadWhatItSubscribes(t *testing.T) {
 			t.Fatal(tok.Error())
 		}
 	}
-	gw := connect("jiyao-301")
+	gw := m.ConnectAs(t, "jiyao-301")
 	var want []string
 	for _, f := range mqtt.RoomTopics {
 		topic := "roomguard/jiyao-301/" + strings.ReplaceAll(f, "+", "x")

@@ -214,21 +214,12 @@ func TestShippedMosquittoBoundsPackets(t *testing.T) {
 // even when it subscribes to every requester's topic.
 func TestShippedACLKeepsResendsPrivate(t *testing.T) {
 	m := testenv.StartMosquittoACL(t, "../../examples/mosquitto/roomguard.acl", "jiyao-301", "console-1", "console-2")
-	connect := func(user string) paho.Client {
-		t.Helper()
-		c := paho.NewClient(paho.NewClientOptions().AddBroker(m.URL()).SetClientID(user).SetUsername(user).SetPassword(testenv.AccountPassword(user)))
-		if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
-			t.Fatalf("%s: %v", user, tok.Error())
-		}
-		t.Cleanup(func() { c.Disconnect(50) })
-		return c
-	}
 	got := make(chan string, 16)
-	console := connect("console-1")
+	console := m.ConnectAs(t, "console-1")
 	for _, f := range []string{"roomguard/+/resend/console-1", "roomguard/+/resend/+", "roomguard/+/events"} {
 		console.Subscribe(f, 1, func(_ paho.Client, msg paho.Message) { got <- msg.Topic() }).WaitTimeout(5 * time.Second)
 	}
-	gw := connect("jiyao-301")
+	gw := m.ConnectAs(t, "jiyao-301")
 	for _, who := range []string{"console-2", "console-1"} {
 		if tok := gw.Publish("roomguard/jiyao-301/resend/"+who, 1, false, "{}"); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 			t.Fatal(tok.Error())

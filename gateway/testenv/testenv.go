@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
 )
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
@@ -74,6 +76,18 @@ func MosquittoPasswd(t testing.TB, users ...string) string {
 		}
 	}
 	return pw
+}
+
+// ConnectAs connects to m as user, an account of StartMosquittoACL (its
+// client id the account's name), until the test ends.
+func (m *Mosquitto) ConnectAs(t testing.TB, user string) paho.Client {
+	t.Helper()
+	c := paho.NewClient(paho.NewClientOptions().AddBroker(m.URL()).SetClientID(user).SetUsername(user).SetPassword(AccountPassword(user)))
+	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("%s: %v", user, tok.Error())
+	}
+	t.Cleanup(func() { c.Disconnect(50) })
+	return c
 }
 
 // AccountPassword is the password StartMosquittoACL gives user.
