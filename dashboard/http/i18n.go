@@ -125,6 +125,7 @@ var messages = map[string][2]string{
 	"timeline":                   {"实时记录", "Live timeline"},
 	"time":                       {"时间", "Time"},
 	"event":                      {"事件", "Event"},
+	"event.unreadable":           {"事件数据无法读取", "its data cannot be read"},
 	"severity":                   {"级别", "Severity"},
 	"person":                     {"人员", "Person"},
 	"detail":                     {"详情", "Detail"},

@@ -145,10 +145,12 @@ func (n *names) Say(ev gateway.Event) string {
 		Code       string          `json:"code"`
 		Seal       bool            `json:"seal"`
 	}
-	if len(ev.Data) > 0 {
-		_ = json.Unmarshal(ev.Data, &d) // what cannot be read is left out of the sentence
-	}
 	l := n.lang
+	if len(ev.Data) > 0 {
+		if err := json.Unmarshal(ev.Data, &d); err != nil { // said, not guessed at
+			return word(l, "ev", ev.Type) + " " + n.Device(ev.Room, ev.Device) + " · " + tr(l, "event.unreadable")
+		}
+	}
 	en := l == "en"
 	join := func(parts ...string) string {
 		var out []string

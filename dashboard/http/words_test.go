@@ -144,3 +144,15 @@ func TestChinesePagesShowNoMachineWords(t *testing.T) {
 		}
 	}
 }
+
+// An event whose data cannot be read is said so on the timeline, not shown
+// as if it had none.
+func TestUnreadableEventIsSaidSo(t *testing.T) {
+	c := newConsole(t, "officer1:officer")
+	c.retain("r1", "status", "", map[string]any{"state": "online", "room": "r1"})
+	c.events().add("r1", 1, "access.denied", "reader-outside", "", map[string]any{"reason": 7})
+	_, body := c.as("officer1").get("/rooms/r1")
+	if !strings.Contains(body, "刷卡被拒 reader-outside · 事件数据无法读取") {
+		t.Fatalf("the unreadable event on the timeline:\n%s", body)
+	}
+}
