@@ -67,7 +67,9 @@ type Register interface {
 	Person(id string) (*Person, error)         // nil, nil: no such person
 	VisitByCard(card string) (*Visit, error)   // the open visit holding the card
 	Visit(id string) (*Visit, error)           // nil, nil: no such visit
-	Headcount() (int, error)                   // how many people the register holds
+	// Installed reports whether a personnel register was ever installed
+	// in the room (its version above zero), even one that holds nobody.
+	Installed() (bool, error)
 }
 
 // Occupant is someone inside.

@@ -22,6 +22,10 @@ const (
 	EUNKNOWNPERSON = "unknown_person" // by is not a person of the room's register
 	ENOTALLOWED    = "not_allowed"    // the person may not give it: not valid today, not in this room, not the role
 	ESAMEPERSON    = "same_person"    // a two-person act confirmed twice by one person
+
+	// The room could not take it now (issue 27): nothing was changed.
+	EBUSY    = "busy"    // the command intake is full: the command was dropped unread
+	ESTORAGE = "storage" // the log cannot write: no change of state is taken until it can
 )
 
 // Error is an error a person can read, with a code a program can act on.

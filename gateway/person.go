@@ -265,3 +265,43 @@ func (s Schedule) Allows(t time.Time) bool {
 func SamePerson(a, b string) bool {
 	return strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(b))
 }
+
+// PersonnelReplace is a personnel/replace: the register as CSV, its
+// version, who gives it and through which principal, and what the Pi's own
+// command line may install on purpose.
+type PersonnelReplace struct {
+	CSV       string
+	Version   int64
+	By        string
+	Principal string
+	// AllowEmpty and AllowNoOfficer are taken from the local principal
+	// only (roomguard-gateway personnel import --allow-empty,
+	// --allow-no-officer).
+	AllowEmpty     bool
+	AllowNoOfficer bool
+}
+
+// CheckRegister refuses a personnel register that would leave room without
+// its person checks (issue 27, finding 3): an empty one (every command's
+// by would name nobody) or one with no security officer allowed in the room
+// (nobody could replace it again from a console). The Pi's own command
+// line may install either on purpose.
+func CheckRegister(people []Person, room string, r PersonnelReplace) error {
+	local := r.Principal == LocalPrincipal
+	if len(people) == 0 {
+		if local && r.AllowEmpty {
+			return nil
+		}
+		how := "from the Pi, on purpose: roomguard-gateway personnel import --allow-empty"
+		return Errorf(EINVALID, "personnel/replace: the register is empty: room %s would have nobody to check commands and badges against (%s)", room, how)
+	}
+	for i := range people {
+		if people[i].Role == RoleSecurityOfficer && people[i].AllowedIn(room) {
+			return nil
+		}
+	}
+	if local && r.AllowNoOfficer {
+		return nil
+	}
+	return Errorf(EINVALID, "personnel/replace: the register has no security officer allowed in room %s: nobody could replace it again from a console (from the Pi, on purpose: roomguard-gateway personnel import --allow-no-officer)", room)
+}

@@ -18,7 +18,6 @@ const futureSkew = 5 * time.Second
 
 // Nonces keeps what the room has admitted, durably (gateway/sqlite.Store).
 type Nonces interface {
-	Admit(e gateway.Envelope, now time.Time, keep time.Duration, trusted bool) error
 	Remember(es []gateway.Envelope, now time.Time, keep time.Duration) error
 	Remembered(since time.Time) (map[string]map[string]time.Time, map[string]uint64, error)
 }
@@ -27,12 +26,11 @@ type Nonces interface {
 // it trusts, who may send that command, fresh, and never seen before.
 //
 // What it has admitted it remembers in memory, for the check, and in the
-// log, written behind the check (a durable write costs more than the whole
-// check): after a crash the last few may be lost, so while the clock is
-// trusted a command signed before the gateway started (Started) is stale,
-// and no command admitted before the crash can come again. With the clock
-// not trusted, time proves nothing: the counter is then written before the
-// command is carried out.
+// log, durably, before the command is carried out (issue 27, finding 4: a
+// write behind the check lost the last counters in a crash, and a gateway
+// started again with the clock not trusted, where only the counter decides,
+// carried the same command out twice). The write joins the log's group
+// commit, so it costs a share of one fsync, not one of its own.
 type Auth struct {
 	Room       string
 	Principals map[string]gateway.Principal
@@ -49,18 +47,11 @@ type Auth struct {
 	Refused func(principal, cmd, code, detail string) error
 	Log     func(msg string, args ...any)
 
-	mu      sync.Mutex
-	seen    map[string]map[string]time.Time // principal → nonce → when signed
-	high    map[string]uint64               // principal → highest counter
-	pruned  time.Time
-	behind  []gateway.Envelope // admitted, not yet written
-	stop    func() bool        // stops the pending write-behind timer
-	writing sync.WaitGroup
+	mu     sync.Mutex
+	seen   map[string]map[string]time.Time // principal → nonce → when signed
+	high   map[string]uint64               // principal → highest counter
+	pruned time.Time
 }
-
-// writeBehind is how long admitted commands wait to be written together:
-// long enough that the write does not delay the command itself.
-const writeBehind = 200 * time.Millisecond
 
 // UnsignedPrincipal is who an unsigned command comes from in a room that
 // accepts them.
@@ -76,33 +67,6 @@ func (a *Auth) Load() error {
 	defer a.mu.Unlock()
 	a.seen, a.high = seen, high
 	return nil
-}
-
-// Wait writes what is still behind and waits for it.
-func (a *Auth) Wait() {
-	a.mu.Lock()
-	stop := a.stop
-	a.stop = nil
-	a.mu.Unlock()
-	if stop != nil && stop() {
-		a.writing.Done() // the timer will not run: its write is this one
-	}
-	a.flush()
-	a.writing.Wait()
-}
-
-// flush writes the admitted commands not yet written.
-func (a *Auth) flush() {
-	a.mu.Lock()
-	es := a.behind
-	a.behind = nil
-	a.mu.Unlock()
-	if len(es) == 0 {
-		return
-	}
-	if err := a.Nonces.Remember(es, a.Clock.Now(), 2*Freshness); err != nil && a.Log != nil {
-		a.Log("admitted commands' nonces were not written (a command signed before the next start is refused anyway)", "count", len(es), "err", err)
-	}
 }
 
 // Open checks the signed command payload for command name and returns who
@@ -157,10 +121,12 @@ func (a *Auth) open(name string, payload []byte) (string, []byte, error) {
 }
 
 // admit refuses a nonce seen before, or with the clock not trusted a
-// counter not above the last, and remembers this one.
+// counter not above the last, and remembers this one: in memory at once (a
+// copy sent twice at the same moment is refused), then in the log before
+// it returns. A command whose nonce the log could not keep is refused
+// (storage): carried out, it could be carried out again after a crash.
 func (a *Auth) admit(e gateway.Envelope, now time.Time, trusted bool) error {
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	if a.seen == nil {
 		a.seen, a.high = map[string]map[string]time.Time{}, map[string]uint64{}
 	}
@@ -178,35 +144,23 @@ func (a *Auth) admit(e gateway.Envelope, now time.Time, trusted bool) error {
 		a.pruned = now
 	}
 	if _, dup := a.seen[e.Principal][e.Nonce]; dup {
+		a.mu.Unlock()
 		return gateway.Errorf(gateway.EREPLAYED, "the command of %q with nonce %s was carried out before", e.Principal, e.Nonce)
 	}
-	if !trusted {
-		// Time proves nothing: the counter decides, and is kept before
-		// the command is carried out.
-		if e.Counter <= a.high[e.Principal] {
-			return gateway.Errorf(gateway.EREPLAYED, "counter %d of %q is not above its last, %d (the clock is not trusted, so the counter decides)", e.Counter, e.Principal, a.high[e.Principal])
-		}
-		if err := a.Nonces.Admit(e, now, 2*Freshness, false); err != nil {
-			return err
-		}
-	} else {
-		if len(a.behind) == 0 {
-			a.writing.Add(1)
-			a.stop = a.Clock.AfterFunc(writeBehind, func() {
-				defer a.writing.Done()
-				a.mu.Lock()
-				a.stop = nil
-				a.mu.Unlock()
-				a.flush()
-			})
-		}
-		a.behind = append(a.behind, e)
+	if !trusted && e.Counter <= a.high[e.Principal] {
+		// Time proves nothing: the counter decides.
+		defer a.mu.Unlock()
+		return gateway.Errorf(gateway.EREPLAYED, "counter %d of %q is not above its last, %d (the clock is not trusted, so the counter decides)", e.Counter, e.Principal, a.high[e.Principal])
 	}
 	if a.seen[e.Principal] == nil {
 		a.seen[e.Principal] = map[string]time.Time{}
 	}
 	a.seen[e.Principal][e.Nonce] = e.TS
 	a.high[e.Principal] = max(a.high[e.Principal], e.Counter)
+	a.mu.Unlock()
+	if err := a.Nonces.Remember([]gateway.Envelope{e}, now, 2*Freshness); err != nil {
+		return gateway.Errorf(gateway.ESTORAGE, "the command of %q could not be remembered in the log, so it is not carried out: %v", e.Principal, err)
+	}
 	return nil
 }
 

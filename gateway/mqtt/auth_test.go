@@ -56,7 +56,7 @@ func sign(t *testing.T, key ed25519.PrivateKey, principal, toRoom, name, cmd str
 // its own code, changes nothing, and is logged as auth.refused; the fifth
 // refusal within a minute raises a command-forgery alarm.
 func TestOnlySignedFreshCommandsAreBelieved(t *testing.T) {
-	cmds, r, store, clock, auth := signedRig(t)
+	cmds, r, store, clock, _ := signedRig(t)
 	now := clock.Now()
 	arm := `{"id":"a1","by":"li.ming"}`
 	good := sign(t, keyOf(1), "console-1", room, "arm", arm, now, 1)
@@ -107,8 +107,10 @@ func TestOnlySignedFreshCommandsAreBelieved(t *testing.T) {
 			alarms++
 		}
 	}
-	if refused != len(cases) || alarms != 1 {
-		t.Fatalf("%d auth.refused events and %d command-forgery alarms raised, want %d and 1 (at the 5th; the 10th repeats it)", refused, alarms, len(cases))
+	// Each principal's first 5 a minute are logged one by one (console-1
+	// sent 6: its sixth waits for the minute's summary, issue 27).
+	if refused != len(cases)-1 || alarms != 1 {
+		t.Fatalf("%d auth.refused events and %d command-forgery alarms raised, want %d and 1 (at the 5th)", refused, alarms, len(cases)-1)
 	}
 
 	// The good one is carried out once; the same bytes again are replayed.
@@ -120,7 +122,6 @@ func TestOnlySignedFreshCommandsAreBelieved(t *testing.T) {
 	}
 	// After a restart the room still knows it: from the log, or because it
 	// was signed before the start.
-	auth.Wait()
 	for _, started := range []time.Time{now, now.Add(time.Second)} {
 		again := &mqtt.Auth{Room: room, Clock: clock, Nonces: store, Started: started, Principals: testPrincipals()}
 		if err := again.Load(); err != nil {
@@ -180,7 +181,28 @@ func BenchmarkCommandVerify(b *testing.B) {
 			}
 			envs = envs[:len(envs)-1]
 		}
-		b.StopTimer()
-		a.Wait()
 	})
+}
+
+// Issue 27, finding 4: a command carried out with the clock trusted is
+// remembered durably before its reply, so a gateway killed right after it
+// and started again with the clock not trusted (where only the counter
+// decides) refuses it replayed.
+func TestCommandNotReplayedAfterACrashWithTheClockUntrusted(t *testing.T) {
+	cmds, r, store, clock, _ := signedRig(t)
+	env := sign(t, keyOf(1), "console-1", room, "arm", `{"id":"a1","by":"li.ming"}`, clock.Now(), 7)
+	if rep := cmds.Execute("arm", env); rep.Status != "ok" {
+		t.Fatalf("arm: %+v", rep)
+	}
+	_ = r
+	// Killed now: nothing written behind gets written. Started again with
+	// the clock not trusted.
+	clock.SetTrusted(false)
+	again := &mqtt.Auth{Room: room, Clock: clock, Nonces: store, Started: clock.Now(), Principals: testPrincipals()}
+	if err := again.Load(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := again.Open("arm", env); gateway.ErrorCode(err) != gateway.EREPLAYED {
+		t.Fatalf("the arm replayed after a crash with the clock untrusted: %v", err)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/roomguard/roomguard/gateway"
@@ -30,8 +31,9 @@ type CommandTarget interface {
 type AccessTarget interface {
 	RegisterVisit(r gateway.VisitRequest) (*gateway.Visit, error)
 	CheckOut(visitID, by string) (*gateway.Visit, error)
-	// ReplacePersonnel replaces the whole register with the CSV text, as version.
-	ReplacePersonnel(csv string, version int64, by string) (map[string]any, error)
+	// ReplacePersonnel replaces the whole register with the CSV text of r,
+	// as its version, if gateway.CheckRegister lets it.
+	ReplacePersonnel(r gateway.PersonnelReplace) (map[string]any, error)
 }
 
 // CalldownTarget is what calldown/replace acts on: the room's call-down.
@@ -109,7 +111,7 @@ type Commands struct {
 	// Authorize, when set, decides whether the person a command names in
 	// by may give it (room.Room.Authorize); it is asked once the command
 	// is believed and read, before it is carried out.
-	Authorize func(command, by string) error
+	Authorize func(command, by, principal string) error
 	// SafeGate, when set, decides whether a safe/release is carried out
 	// now or waits for a second person (room.Room.SafeRelease).
 	SafeGate func(safe, by, via string) (bool, error)
@@ -118,20 +120,74 @@ type Commands struct {
 	auth    *Auth
 	budgets *resendBudgets
 	log     *slog.Logger
+	intake  chan struct{} // a slot for each command being carried out
+	replies replyBudget   // the replies to refused commands
+}
+
+// Intake is how many commands the room carries out at once. paho hands
+// every message to its own goroutine: a command past these is dropped
+// unread (refused as busy, within the refusals' budget), so a flood on
+// cmd/# keeps the gateway's memory flat and takes no more than Intake
+// message ids for its replies, away from the publisher of the events.
+const Intake = 32
+
+// RefusedReplies is how many replies to refused commands the room sends a
+// second (and at once, after a quiet spell): past it a refused command gets
+// no reply. Its refusal is logged or counted all the same.
+const RefusedReplies = 20
+
+// replyBudget is a token bucket of replies to refused commands.
+type replyBudget struct {
+	mu       sync.Mutex
+	tokens   float64
+	at       time.Time
+	withheld int
+}
+
+// allow takes a token at now, if one is left.
+func (b *replyBudget) allow(now time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.at.IsZero() {
+		b.tokens = RefusedReplies
+	} else {
+		b.tokens = min(RefusedReplies, b.tokens+now.Sub(b.at).Seconds()*RefusedReplies)
+	}
+	b.at = now
+	if b.tokens < 1 {
+		b.withheld++
+		return false
+	}
+	b.tokens--
+	return true
 }
 
 // NewCommands subscribes to the room's commands on session. A command
 // longer than limits allow is refused unread; one auth does not believe
 // is refused (nil: every command is).
 func NewCommands(s *Session, target CommandTarget, limits gateway.Limits, auth *Auth) *Commands {
-	c := &Commands{session: s, target: target, limits: limits, auth: auth, budgets: newResendBudgets(limits), log: s.log}
+	c := &Commands{session: s, target: target, limits: limits, auth: auth, budgets: newResendBudgets(limits), log: s.log,
+		intake: make(chan struct{}, Intake)}
 	s.Subscribe(s.topics.CmdFilter(), c.handle)
 	return c
 }
 
 func (c *Commands) handle(topic string, payload []byte) {
 	name := topic[strings.Index(topic, "/cmd/")+len("/cmd/"):]
+	select {
+	case c.intake <- struct{}{}:
+		defer func() { <-c.intake }()
+	default:
+		c.refused("", name, gateway.Errorf(gateway.EBUSY, "%s: %d commands are being carried out: this one was dropped unread", name, Intake))
+		return
+	}
 	r := c.Execute(name, payload)
+	if r.Status == "error" {
+		if !c.replies.allow(c.session.opts.Clock.Now()) {
+			return // counted by the room; a flood gets no answers
+		}
+		c.log.Warn("command refused", "cmd", name, "id", r.ID, "code", r.Error.Code, "err", r.Error.Message)
+	}
 	b, err := json.Marshal(r)
 	if err == nil {
 		err = c.session.publish(c.session.Client(), c.session.topics.Reply(r.ID), false, b)
@@ -166,12 +222,30 @@ func (c *Commands) Execute(name string, payload []byte) Reply {
 		if errors.As(err, &ref) {
 			r.Error.Reasons = ref.Reasons
 		}
-		c.log.Warn("command refused", "cmd", name, "id", r.ID, "principal", principal, "code", r.Error.Code, "err", r.Error.Message)
+		switch r.Error.Code {
+		case gateway.EUNKNOWNPERSON, gateway.ENOTALLOWED, gateway.ESAMEPERSON:
+			// Believed, but given by the wrong person: a refusal like
+			// the others (those Auth refused it has told already).
+			c.refused(principal, name, err)
+		}
 		return r
 	}
 	c.log.Info("command done", "cmd", name, "id", r.ID, "principal", principal)
 	r.Result = result
 	return r
+}
+
+// refused tells the room of a command refused after Auth believed it, or
+// before Auth saw it. It logs a warning only while the room's budget would
+// log the refusal too: a flood is said in the room's summary, not line by
+// line on the console of the Pi.
+func (c *Commands) refused(principal, name string, err error) {
+	if c.auth == nil || c.auth.Refused == nil {
+		return
+	}
+	if rerr := c.auth.Refused(principal, name, gateway.ErrorCode(err), err.Error()); rerr != nil {
+		c.log.Warn("a refused command was not logged", "cmd", name, "err", rerr)
+	}
 }
 
 // open checks that name is a command, that payload is within its bound,
@@ -215,7 +289,7 @@ func (c *Commands) execute(name, principal string, payload []byte) (map[string]a
 		return nil, gateway.Errorf(gateway.EINVALID, "%s: %v", name, err)
 	}
 	if c.Authorize != nil {
-		if err := c.Authorize(name, cmd.By); err != nil {
+		if err := c.Authorize(name, cmd.By, principal); err != nil {
 			return nil, err
 		}
 	}
@@ -305,7 +379,8 @@ func (c *Commands) execute(name, principal string, payload []byte) (map[string]a
 		}
 		return map[string]any{"visit": visit.ID, "checked_out_at": visit.CheckedOutAt.Format(gateway.TimeFormat)}, nil
 	case "personnel/replace":
-		return c.Access.ReplacePersonnel(cmd.CSV, cmd.Version, cmd.By)
+		return c.Access.ReplacePersonnel(gateway.PersonnelReplace{CSV: cmd.CSV, Version: cmd.Version, By: cmd.By, Principal: principal,
+			AllowEmpty: cmd.AllowEmpty, AllowNoOfficer: cmd.AllowNoOfficer})
 	}
 	return nil, gateway.Errorf(gateway.ENOTFOUND, "unknown command %q", name)
 }
@@ -337,7 +412,10 @@ type command struct {
 	People   json.RawMessage `json:"people"`
 	Calldown json.RawMessage `json:"calldown"`
 	Session  string          `json:"session"`
-	Visitor  struct {
+	// personnel/replace
+	AllowEmpty     bool `json:"allow_empty"`
+	AllowNoOfficer bool `json:"allow_no_officer"`
+	Visitor        struct {
 		Name         string `json:"name"`
 		IDType       string `json:"id_type"`
 		IDNumber     string `json:"id_number"`

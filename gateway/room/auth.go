@@ -1,7 +1,6 @@
 package room
 
 import (
-	"fmt"
 	"strings"
 	"time"
 
@@ -15,49 +14,28 @@ const (
 	ForgeryWindow = time.Minute
 )
 
-// Refused records a command the room did not believe (unauthenticated,
-// forbidden, stale or replayed) as an auth.refused event, and the fifth
-// within a minute as a command-forgery alarm, which needs only an
-// acknowledgement to close (the refusals are over when it is seen).
-func (r *Room) Refused(principal, cmd, code, detail string) error {
-	p := r.Panel
-	return p.do(func(c *change) error {
-		data := map[string]any{"cmd": cmd, "code": code, "detail": detail}
-		if principal != "" {
-			data["principal"] = principal
-		}
-		c.event("auth.refused", gateway.SeverityWarning, "", "", data)
-		kept := p.refusals[:0]
-		for _, at := range p.refusals {
-			if c.now.Sub(at) < ForgeryWindow {
-				kept = append(kept, at)
-			}
-		}
-		p.refusals = append(kept, c.now)
-		if len(p.refusals) >= ForgeryBurst {
-			p.refusals = p.refusals[:0]
-			p.raise(c, gateway.AlarmForgery, "", fmt.Sprintf("%d commands refused within %s, the last %s: %s", ForgeryBurst, ForgeryWindow, code, detail), false)
-		}
-		return nil
-	})
-}
-
 // Authorize decides whether the person named in a command's by may give it
 // (issue 17): a person of the room's register, valid today, allowed in this
 // room, whose role the command takes (gateway.CommandRoles). The principal
-// that signed it was believed before. A room whose register holds nobody
-// yet (an installation) is commanded by its principals alone, so the first
-// register can be installed.
-func (r *Room) Authorize(command, by string) error {
+// that signed it was believed before. A room that never had a register (an
+// installation) is commanded by its principals alone, so the first register
+// can be installed; once one was, an empty one names nobody (issue 27,
+// finding 3). The Pi's own command line (the local principal) may always
+// install a register: a room whose register names no security officer
+// would otherwise be locked out of it for good.
+func (r *Room) Authorize(command, by, principal string) error {
 	if !gateway.NamesPerson(command) {
 		return nil
 	}
+	if principal == gateway.LocalPrincipal && command == "personnel/replace" {
+		return nil
+	}
 	a := r.Access
-	n, err := a.reg.Headcount()
+	installed, err := a.reg.Installed()
 	if err != nil {
 		return err
 	}
-	if n == 0 {
+	if !installed {
 		return nil
 	}
 	p, err := a.reg.Person(strings.TrimSpace(by))

@@ -3,6 +3,7 @@ package room
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -30,6 +31,7 @@ type Engine struct {
 	safes    map[string]*safeRun // by bolt and door input id
 	safeRuns []*safeRun          // each safe once
 	safeMu   sync.Mutex          // one safe change at a time
+	pending  []pendingInput      // changes the log could not take yet, in order (keep)
 }
 
 // Chirp pulses every siren and indicator for d; cause goes into the events.
@@ -196,48 +198,144 @@ func (e *Engine) Stop(reason string) error {
 func (e *Engine) InputChanged(id string, active bool, at time.Time) error {
 	e.mu.Lock()
 	in, ok := e.inputs[id]
+	behind := len(e.pending) > 0
+	if ok && behind {
+		e.keep(pendingInput{id: id, active: active, at: at})
+	}
 	e.mu.Unlock()
 	if !ok {
 		return gateway.Errorf(gateway.ENOTFOUND, "no input %q", id)
 	}
+	if behind {
+		// Inputs the log could not take are still waiting: this one goes
+		// behind them, in the next change, which writes them first.
+		return e.panel.do(func(*change) error { return nil })
+	}
+	err := e.panel.do(func(c *change) error {
+		e.apply(c, in, active, at)
+		return nil
+	})
+	if err != nil {
+		var h heldError
+		if errors.As(err, &h) {
+			// The log could not write it (a full disk): the driver will
+			// not report it again, so the room keeps it and writes it
+			// with the next change that can be written (issue 27,
+			// finding 2). Until then the room's view of the device is
+			// what it was; the alarm it raises is held as a gateway fault.
+			e.mu.Lock()
+			e.keep(pendingInput{id: id, active: active, at: at})
+			e.mu.Unlock()
+		}
+		return err
+	}
+	if in.Kind == gateway.KindExitButton && active && in.Strike != "" {
+		return e.ReleaseStrike(in.Strike, id)
+	}
+	return nil
+}
+
+// apply adds an input's change to c: its event and device state, the
+// safe's it belongs to, and what the panel and entry control make of it;
+// the states are the engine's once committed.
+func (e *Engine) apply(c *change, in *gateway.Input, active bool, at time.Time) {
+	id := in.ID
 	typ, sev := in.Kind.EventFor(active)
 	st := gateway.DeviceState{Device: id, Kind: string(in.Kind), Name: in.Name, State: in.Kind.StateName(active), Active: active, Since: at}
 	ev := gateway.Event{TS: at, ClockTrusted: e.clock.Trusted(), Type: typ, Severity: sev, Device: id}
 	e.mu.Lock()
 	safe := e.safes[id]
 	e.mu.Unlock()
-	// One unit of work: the change, the device state, the safe's, what the
-	// panel and entry control make of it, committed together.
-	var seq uint64
+	i := len(c.events)
+	c.events = append(c.events, ev)
+	c.states = append(c.states, gateway.StateAt{State: st, Event: i})
 	var derived *gateway.DeviceState
-	err := e.panel.do(func(c *change) error {
-		i := len(c.events)
-		c.events = append(c.events, ev)
-		c.states = append(c.states, gateway.StateAt{State: st, Event: i})
-		c.after = append(c.after, func(logged []gateway.Event) { seq = logged[i].Seq })
-		e.panel.input(c, id, in.Kind, active)
-		derived = nil
-		if safe != nil {
-			if ds, changed := e.safeIn(c, safe, st); changed {
-				c.states = append(c.states, gateway.StateAt{State: ds, Event: i})
-				derived = &ds
-				e.remindIn(c, safe, ds.State)
-			}
+	c.after = append(c.after, func(logged []gateway.Event) {
+		e.recorded(st, logged[i].Seq)
+		if derived != nil {
+			e.recorded(*derived, logged[i].Seq)
 		}
-		e.access.input(c, id, in.Kind, active, at)
-		return nil
 	})
-	if err != nil {
-		return err
+	e.panel.input(c, id, in.Kind, active)
+	if safe != nil {
+		if ds, changed := e.safeIn(c, safe, st); changed {
+			c.states = append(c.states, gateway.StateAt{State: ds, Event: i})
+			derived = &ds
+			e.remindIn(c, safe, ds.State)
+		}
 	}
-	e.recorded(st, seq)
-	if derived != nil {
-		e.recorded(*derived, seq)
+	e.access.input(c, id, in.Kind, active, at)
+}
+
+// pendingInput is an input's change the log could not take yet.
+type pendingInput struct {
+	id     string
+	active bool
+	at     time.Time
+}
+
+// maxPending bounds the inputs kept while the log cannot write: past it, a
+// device's older changes give way to its later ones (its last state is
+// never lost).
+const maxPending = 1024
+
+// keep adds in to the inputs waiting for the log, in the order they
+// happened. With e.mu held.
+func (e *Engine) keep(in pendingInput) {
+	i := len(e.pending)
+	for i > 0 && e.pending[i-1].at.After(in.at) {
+		i--
 	}
-	if in.Kind == gateway.KindExitButton && active && in.Strike != "" {
-		return e.ReleaseStrike(in.Strike, id)
+	e.pending = slices.Insert(e.pending, i, in)
+	if len(e.pending) <= maxPending {
+		return
 	}
-	return nil
+	last := map[string]int{}
+	for j, p := range e.pending {
+		last[p.id] = j
+	}
+	for j, p := range e.pending {
+		if last[p.id] != j {
+			e.pending = slices.Delete(e.pending, j, j+1)
+			return
+		}
+	}
+}
+
+// includePending adds the inputs waiting for the log to c, ahead of the
+// operations of its batch, and returns how many it took. With the panel's
+// mu held.
+func (e *Engine) includePending(c *change) int {
+	e.mu.Lock()
+	ps := append([]pendingInput(nil), e.pending...)
+	e.mu.Unlock()
+	for _, p := range ps {
+		e.mu.Lock()
+		in := e.inputs[p.id]
+		e.mu.Unlock()
+		e.apply(c, in, p.active, p.at)
+	}
+	return len(ps)
+}
+
+// pendingLogged drops the first n waiting inputs, now in the log.
+func (e *Engine) pendingLogged(n int) {
+	if n == 0 {
+		return
+	}
+	e.mu.Lock()
+	e.pending = e.pending[n:]
+	if len(e.pending) == 0 {
+		e.pending = nil
+	}
+	e.mu.Unlock()
+}
+
+// Pending is how many inputs' changes wait for the log to write again.
+func (e *Engine) Pending() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.pending)
 }
 
 // stateIn is a device's state as change c sees it: set earlier in the

@@ -151,3 +151,46 @@ func lostAlarms(c *change) string {
 	}
 	return "; not recorded: " + strings.Join(out, ", ")
 }
+
+// soundUnlogged follows the alarm rules in memory when a change could not
+// be written: a siren it would have sounded sounds now (the log is full,
+// the intruder is not), until the siren's cut-off or until a change is
+// written again and the logged state decides. With p.mu held.
+func (p *Panel) soundUnlogged(c *change) {
+	if !c.next.SirenOn || p.st.SirenOn {
+		return
+	}
+	p.fmu.Lock()
+	defer p.fmu.Unlock()
+	if p.stopUnlogged != nil {
+		return // sounding already
+	}
+	p.engine.SetSirens(true, "alarm (not yet in the log)")
+	p.stopUnlogged = p.clock.AfterFunc(p.cfg.SirenCutoff, func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.fmu.Lock()
+		over := p.stopUnlogged != nil
+		p.stopUnlogged = nil
+		p.fmu.Unlock()
+		if over && !p.st.SirenOn {
+			p.engine.SetSirens(false, "cut-off")
+		}
+	})
+}
+
+// unloggedSirenOver hands the siren back to the logged state once a change
+// was written. With p.mu held.
+func (p *Panel) unloggedSirenOver() {
+	p.fmu.Lock()
+	stop := p.stopUnlogged
+	p.stopUnlogged = nil
+	p.fmu.Unlock()
+	if stop == nil {
+		return
+	}
+	stop()
+	if !p.st.SirenOn {
+		p.engine.SetSirens(false, "silenced")
+	}
+}

@@ -45,7 +45,8 @@ type Panel struct {
 	timerAt   time.Time
 	work      *gateway.WorkSchedule
 	published *gateway.PanelState              // what the sink has; nil: nothing yet
-	refusals  []time.Time                      // commands refused lately (Refused)
+	refused   refusals                         // commands refused lately (Room.Refused)
+	repeats   repeats                          // alarm.repeated logged lately, by alarm
 	safeAsks  map[string]*gateway.Confirmation // top-secret safes' releases waiting for a second person (SafeRelease)
 
 	qmu      sync.Mutex // guards queue and draining
@@ -55,9 +56,10 @@ type Panel struct {
 	stopped atomic.Bool // Stop was called: no timer is set any more
 	stopEOD func() bool // the end-of-day check's timer
 
-	fmu       sync.Mutex  // guards held and stopRetry
-	held      []heldFault // gateway faults not yet in the log
-	stopRetry func() bool
+	fmu          sync.Mutex  // guards held, stopRetry and stopUnlogged
+	held         []heldFault // gateway faults not yet in the log
+	stopRetry    func() bool
+	stopUnlogged func() bool // the siren sounded for a change not in the log (soundUnlogged)
 }
 
 // newPanel returns the panel of room.
@@ -90,6 +92,9 @@ type change struct {
 	after  []func([]gateway.Event) // told the logged events once committed
 	logged []gateway.Event         // the events as committed
 	chirp  bool                    // an exit fault: chirp the siren and indicators once committed
+	// counted: the panel's state changed with no event to say it (an
+	// alarm's repeat counted, not logged): the state is written all the same.
+	counted bool
 
 	// The other parts' share of the change.
 	access    *gateway.AccessState            // who is inside after it (nil: unchanged)
@@ -118,7 +123,7 @@ func (c *change) parts() *gateway.Change {
 
 // empty reports whether the change has nothing to write.
 func (c *change) empty() bool {
-	return len(c.events) == 0 && c.access == nil && c.visit == nil && len(c.carriers) == 0 && len(c.signOuts) == 0 && c.inventory == nil
+	return len(c.events) == 0 && !c.counted && c.access == nil && c.visit == nil && len(c.carriers) == 0 && len(c.signOuts) == 0 && c.inventory == nil
 }
 
 func (p *Panel) begin() *change {
@@ -166,13 +171,14 @@ func (p *Panel) drain() {
 		p.mu.Lock()
 		c := p.begin()
 		faults := p.includeFaults(c)
+		inputs := p.engine.includePending(c)
 		for _, o := range batch {
-			saved, n, report, ns, na := c.next.Clone(), len(c.events), c.report, len(c.states), len(c.after)
+			saved, n, report, ns, na, counted := c.next.Clone(), len(c.events), c.report, len(c.states), len(c.after), c.counted
 			np, nf := len(c.published), len(c.failed)
 			if o.err = o.fn(c); o.err == nil {
 				continue
 			}
-			c.next, c.report, c.states, c.after = saved, report, c.states[:ns], c.after[:na]
+			c.next, c.report, c.states, c.after, c.counted = saved, report, c.states[:ns], c.after[:na], counted
 			c.published, c.failed = c.published[:np], c.failed[:nf]
 			var ref *gateway.RefusedError
 			if !errors.As(o.err, &ref) {
@@ -192,13 +198,18 @@ func (p *Panel) drain() {
 				undo()
 			}
 			p.fault("write the room's change to the log"+lostAlarms(c), err)
+			p.soundUnlogged(c)
+			refused := heldError{gateway.Errorf(gateway.ESTORAGE, "the log cannot write (%v): nothing was changed", err)}
 			for _, o := range batch {
-				if o.err == nil {
-					o.err = heldError{err}
+				var ref *gateway.RefusedError
+				if o.err == nil || errors.As(o.err, &ref) { // a refusal's event is not in the log either
+					o.err = refused
 				}
 			}
 		} else {
 			p.faultsLogged(faults)
+			p.engine.pendingLogged(inputs)
+			p.unloggedSirenOver()
 		}
 		p.schedule()
 		p.mu.Unlock()
@@ -395,11 +406,14 @@ func (p *Panel) Stop() {
 	}
 	p.mu.Unlock()
 	p.fmu.Lock()
-	if p.stopRetry != nil {
-		p.stopRetry()
-		p.stopRetry = nil
+	for _, stop := range []*func() bool{&p.stopRetry, &p.stopUnlogged} {
+		if *stop != nil {
+			(*stop)()
+			*stop = nil
+		}
 	}
 	p.fmu.Unlock()
+	p.refused.halt()
 }
 
 // schedule sets one timer for the panel's next deadline. Called with p.mu held.
@@ -571,7 +585,15 @@ func (p *Panel) raise(c *change, class gateway.AlarmClass, device, detail string
 			if stillActive {
 				a.RestoredAt = time.Time{}
 			}
-			c.event("alarm.repeated", spec.Severity, device, "", map[string]any{"alarm": a.ID, "class": class, "count": a.Count})
+			if skipped, log := p.repeats.take(a.ID, c.now, s.Alarms); log {
+				data := map[string]any{"alarm": a.ID, "class": class, "count": a.Count}
+				if skipped > 0 {
+					data["not_logged"] = skipped
+				}
+				c.event("alarm.repeated", spec.Severity, device, "", data)
+			} else {
+				c.counted = true
+			}
 			p.sound(c, spec)
 			return a
 		}

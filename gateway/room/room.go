@@ -192,7 +192,7 @@ func (r *Room) Badge(reader, card string, at time.Time) (gateway.Decision, error
 // decision stands).
 func (r *Room) confirmByBadge(op, person, reader string) {
 	via := "badge:" + reader + "/" + person
-	if err := r.Authorize(op, person); err != nil {
+	if err := r.Authorize(op, person, via); err != nil {
 		if rerr := r.Refused(via, op, gateway.ErrorCode(err), err.Error()); rerr != nil {
 			r.Panel.Log.Error("a badge confirmation's refusal not logged", "err", rerr)
 		}

@@ -413,8 +413,9 @@ func TestFailedCommitRaisesAGatewayFault(t *testing.T) {
 	if _, ok := g.ret.alarms[a.ID]; !ok {
 		t.Fatal("the logged fault is not retained")
 	}
+	// The tamper it could not write is written now too (issue 27).
 	evs, err := g.store.Query(gateway.EventFilter{Types: []string{"alarm.raised"}})
-	if err != nil || len(evs) != 1 || !strings.Contains(string(evs[0].Data), "gateway-fault") {
+	if err != nil || len(evs) != 2 || !strings.Contains(string(evs[0].Data), "gateway-fault") || !strings.Contains(string(evs[1].Data), `"class":"tamper"`) {
 		t.Fatalf("alarm.raised events %v (%v)", evs, err)
 	}
 	// An ack closes it: the log works again, so it was raised restored.
@@ -506,5 +507,64 @@ func TestRaisingAnAlarmIsOneCommit(t *testing.T) {
 	g.open()
 	if b := g.alarm(gateway.AlarmIntrusion); b == nil || b.RaisedSeq != a.RaisedSeq {
 		t.Fatalf("after a crash the alarm's seq is %+v, want %d", b, a.RaisedSeq)
+	}
+}
+
+// Issue 27, finding 2: a tamper while the disk is full is not lost. The
+// input the log could not take is kept and written, with its own time, as
+// soon as the log writes again, so the room's view of the device is what
+// the driver last reported; meanwhile the siren follows the alarm rules in
+// memory and every change of state is refused with storage; and an arming
+// after the recovery sees the tamper.
+func TestInputWhileTheDiskIsFullIsKept(t *testing.T) {
+	g := newGuarded(t)
+	g.mark, _ = g.store.LastSeq()
+	g.log.fail.Store(true)
+	cut := g.clock.Now()
+	g.active["tamper-1"] = true
+	if err := g.engine.InputChanged("tamper-1", true, cut); gateway.ErrorCode(err) != gateway.ESTORAGE {
+		t.Fatalf("a tamper the log could not take: %v", err)
+	}
+	if g.siren.Read() != gpio.High {
+		t.Fatal("the siren is silent for a tamper the log could not take")
+	}
+	g.clock.Advance(500 * time.Millisecond)
+	if err := g.panel.Arm("li.ming"); gateway.ErrorCode(err) != gateway.ESTORAGE {
+		t.Fatalf("arm while the log cannot write: %v", err)
+	}
+	// The loop is mended and cut again while the disk is still full: both
+	// are kept, in order.
+	g.engine.InputChanged("tamper-1", false, g.clock.Now())
+	g.clock.Advance(100 * time.Millisecond)
+	g.engine.InputChanged("tamper-1", true, g.clock.Now())
+	if g.engine.Pending() != 3 {
+		t.Fatalf("%d inputs kept, want 3", g.engine.Pending())
+	}
+	g.clock.Advance(time.Second) // still full: still kept
+	g.log.fail.Store(false)
+	g.clock.Advance(time.Second) // the fault's retry writes them
+	if g.engine.Pending() != 0 {
+		t.Fatalf("%d inputs still kept after the log writes again", g.engine.Pending())
+	}
+	var tampers []gateway.Event
+	for _, e := range g.logged(g.mark) {
+		if strings.HasPrefix(e.Type, "tamper.") {
+			tampers = append(tampers, e)
+		}
+	}
+	if len(tampers) != 3 || !tampers[0].TS.Equal(cut) || tampers[0].Type != "tamper.active" || tampers[1].Type != "tamper.restored" || tampers[2].Type != "tamper.active" {
+		t.Fatalf("the tamper loop's events after the recovery: %+v", tampers)
+	}
+	for _, d := range g.engine.States() {
+		if d.Device == "tamper-1" && !d.Active {
+			t.Fatalf("the room reads the tamper loop %s; the driver said cut", d.State)
+		}
+	}
+	if g.alarm(gateway.AlarmTamper) == nil {
+		t.Fatal("no tamper alarm after the recovery")
+	}
+	var ref *gateway.RefusedError
+	if err := g.panel.Arm("li.ming"); !errors.As(err, &ref) {
+		t.Fatalf("armed with the tamper loop cut: %v", err)
 	}
 }

@@ -114,10 +114,10 @@ type RegisterInfo struct {
 // import).
 func (s *Reader) Register() (RegisterInfo, error) { return s.registerInfo("personnel") }
 
-// Headcount is how many people the register holds.
-func (s *Reader) Headcount() (int, error) {
+// Installed reports whether a personnel register was ever installed.
+func (s *Reader) Installed() (bool, error) {
 	ri, err := s.registerInfo("personnel")
-	return ri.Count, err
+	return ri.Version > 0, err
 }
 
 func (s *Reader) registerInfo(name string) (RegisterInfo, error) {

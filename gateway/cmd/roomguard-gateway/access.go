@@ -71,12 +71,15 @@ type accessCommands struct {
 	clock    gateway.Clock
 }
 
-func (a *accessCommands) ReplacePersonnel(text string, version int64, by string) (map[string]any, error) {
-	people, err := csv.ReadPeople(strings.NewReader(text), "personnel/replace", a.limits.Persons)
+func (a *accessCommands) ReplacePersonnel(r gateway.PersonnelReplace) (map[string]any, error) {
+	people, err := csv.ReadPeople(strings.NewReader(r.CSV), "personnel/replace", a.limits.Persons)
 	if err != nil {
 		return nil, gateway.Errorf(gateway.EINVALID, "%v", err)
 	}
-	ri, err := a.store.ReplacePeople(people, version, by, a.clock.Now())
+	if err := gateway.CheckRegister(people, a.room, r); err != nil {
+		return nil, err
+	}
+	ri, err := a.store.ReplacePeople(people, r.Version, r.By, a.clock.Now())
 	if err != nil {
 		return nil, err
 	}

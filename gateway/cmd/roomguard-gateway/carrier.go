@@ -57,7 +57,7 @@ func carrierCmd(ctx context.Context, sub string, args []string, stdout, stderr i
 		return registerImport(ctx, "carrier", args, stdout, stderr, 5*time.Minute, func(path string) (string, string, error) {
 			text, carriers, err := readCarriersFile(path)
 			return text, fmt.Sprintf("%d carriers (%s)", len(carriers), countClasses(carriers)), err
-		}, mqtt.Topics.Carriers, "carriers/replace")
+		}, mqtt.Topics.Carriers, "carriers/replace", nil)
 	case "signout":
 		fs := newFlags("carrier signout", stderr)
 		r := remoteFlags(fs, 30*time.Second)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -56,17 +57,35 @@ func personnelImport(ctx context.Context, args []string, stdout, stderr io.Write
 	return registerImport(ctx, "personnel", args, stdout, stderr, 10*time.Minute, func(path string) (string, string, error) {
 		text, people, err := readPeopleFile(path)
 		return text, fmt.Sprintf("%d people, %d cards", len(people), countCards(people)), err
-	}, mqtt.Topics.Personnel, "personnel/replace")
+	}, mqtt.Topics.Personnel, "personnel/replace", func(fs *flag.FlagSet) func() map[string]any {
+		empty := fs.Bool("allow-empty", false, "install a register that holds nobody (every command and badge is then refused)")
+		noOfficer := fs.Bool("allow-no-officer", false, "install a register with no security officer for the room (only this command line can replace it then)")
+		return func() map[string]any {
+			m := map[string]any{}
+			if *empty {
+				m["allow_empty"] = true
+			}
+			if *noOfficer {
+				m["allow_no_officer"] = true
+			}
+			return m
+		}
+	})
 }
 
 // registerImport is `personnel import` and `carrier import`: read checks
 // the file and says what it holds; the text goes whole to the room as the
 // version above the one it publishes on topic, by cmd.
 func registerImport(ctx context.Context, what string, args []string, stdout, stderr io.Writer, timeout time.Duration,
-	read func(path string) (text, summary string, err error), topic func(mqtt.Topics) string, cmd string) error {
+	read func(path string) (text, summary string, err error), topic func(mqtt.Topics) string, cmd string,
+	more func(fs *flag.FlagSet) func() map[string]any) error {
 	fs := newFlags(what+" import", stderr)
 	r := remoteFlags(fs, timeout)
 	version := fs.Int64("version", 0, "the register's new version (default: one above the version the room holds)")
+	fields := func() map[string]any { return map[string]any{} }
+	if more != nil {
+		fields = more(fs)
+	}
 	if err := fs.Parse(args); err != nil {
 		return badUsage(err)
 	}
@@ -87,7 +106,9 @@ func registerImport(ctx context.Context, what string, args []string, stdout, std
 			return err
 		}
 	}
-	res, err := l.call(cmd, map[string]any{"version": *version, "csv": text})
+	f := fields()
+	f["version"], f["csv"] = *version, text
+	res, err := l.call(cmd, f)
 	if err != nil {
 		return err
 	}

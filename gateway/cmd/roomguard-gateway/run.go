@@ -263,7 +263,6 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	if err := auth.Load(); err != nil {
 		return nil, err
 	}
-	d.closers = append(d.closers, func() error { auth.Wait(); return nil }) // before the log closes
 	cmds := mqtt.NewCommands(d.session, d.room.Sealer, cfg.Limits.Room(), auth)
 	cmds.Events = d.store
 	cmds.Authorize = d.room.Authorize
