@@ -80,8 +80,13 @@ type User struct {
 	Created     time.Time
 	CreatedBy   string
 	Failed      int       // wrong passwords since the last good one
-	LockedUntil time.Time // zero: not locked
-	Disabled    bool
+	LockedUntil time.Time // the latest lock, at LockedFrom (zero: none)
+	LockedFrom  string    // the address whose wrong passwords locked it there
+	// Lockouts are the wrong passwords and the lock at each address
+	// (WrongPassword); kept with the record, so a count and its lock are
+	// one step with the login's own.
+	Lockouts map[string]Lockout
+	Disabled bool
 }
 
 // CheckPerson reads the register person an account acts for ("" for
@@ -94,14 +99,93 @@ func CheckPerson(id string) (string, error) {
 	return id, nil
 }
 
-// Locked tells whether the account refuses logins at now.
+// Locked tells whether the account refuses logins at now from the address
+// of its latest lock (the users page says which).
 func (u *User) Locked(now time.Time) bool { return now.Before(u.LockedUntil) }
 
+// Lockout is the wrong passwords given for an account from one address,
+// and its lock there.
+type Lockout struct {
+	Failed int           `json:"failed"`
+	Until  time.Time     `json:"until,omitzero"`
+	Lasts  time.Duration `json:"lasts,omitempty"` // the last lock's length: the next is twice as long
+}
+
+// maxLockouts bounds the addresses an account's record keeps: past it,
+// those not locked are forgotten first.
+const maxLockouts = 64
+
+// LockedAt is when the account's lock at addr ends (zero: not locked).
+func (u *User) LockedAt(addr string, now time.Time) time.Time {
+	if l, ok := u.Lockouts[addr]; ok && now.Before(l.Until) {
+		return l.Until
+	}
+	return time.Time{}
+}
+
+// WrongPassword counts a wrong password from addr; when it locks the
+// account there it returns until when and for how long (MaxFailedLogins
+// are allowed; after a lock the next wrong one locks again, twice as
+// long, up to LockoutFor). It also counts in Failed, and keeps the latest
+// lock in LockedUntil and LockedFrom.
+func (u *User) WrongPassword(addr string, now time.Time) (until time.Time, lasts time.Duration) {
+	if u.Lockouts == nil {
+		u.Lockouts = map[string]Lockout{}
+	}
+	if _, ok := u.Lockouts[addr]; !ok && len(u.Lockouts) >= maxLockouts {
+		for a, l := range u.Lockouts {
+			if !now.Before(l.Until) {
+				delete(u.Lockouts, a)
+			}
+		}
+	}
+	l := u.Lockouts[addr]
+	l.Failed++
+	u.Failed++
+	if l.Failed > MaxFailedLogins {
+		l.Lasts = min(max(2*l.Lasts, LockoutFirst), LockoutFor)
+		l.Until = now.Add(l.Lasts)
+		until, lasts = l.Until, l.Lasts
+		if until.After(u.LockedUntil) || !now.Before(u.LockedUntil) {
+			u.LockedUntil, u.LockedFrom = until, addr
+		}
+	}
+	if len(u.Lockouts) < maxLockouts || l.Failed > 1 {
+		u.Lockouts[addr] = l
+	}
+	return until, lasts
+}
+
+// GoodPassword ends the count of wrong passwords from addr. It reports
+// false, and changes nothing, while the account is locked there (a lock
+// set by wrong passwords sent at the same time stands).
+func (u *User) GoodPassword(addr string, now time.Time) bool {
+	if !u.LockedAt(addr, now).IsZero() {
+		return false
+	}
+	delete(u.Lockouts, addr)
+	u.Failed = 0
+	if u.LockedFrom == addr {
+		u.LockedUntil, u.LockedFrom = time.Time{}, ""
+	}
+	return true
+}
+
+// Unlock clears every address's lock and count (an admin's unlock).
+func (u *User) Unlock() {
+	u.Failed, u.LockedUntil, u.LockedFrom, u.Lockouts = 0, time.Time{}, "", nil
+}
+
 // Lockout policy: GB/T 22239 (等保) asks for a lock after repeated failed
-// logins. Five wrong passwords in a row are allowed; the sixth locks the
-// account for LockoutFor (an admin may unlock it sooner).
+// logins. Five wrong passwords in a row from one address are allowed; the
+// sixth locks the account at that address for LockoutFirst, and each
+// wrong password after a lock locks it again for twice as long, up to
+// LockoutFor (an admin may unlock it sooner). Only that address: a lock
+// anyone could set everywhere would let a stranger lock the guards out at
+// shift change (issue 27).
 const (
 	MaxFailedLogins = 5
+	LockoutFirst    = time.Minute
 	LockoutFor      = 15 * time.Minute
 )
 

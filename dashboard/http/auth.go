@@ -120,7 +120,13 @@ func safeNext(next string) string {
 	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsFunc(p, func(r rune) bool { return r == '\\' || unicode.IsControl(r) }) {
 		return "/"
 	}
-	out := (&url.URL{Path: p, RawQuery: u.RawQuery}).String()
+	// The query rebuilt too: a backslash or a control character in it is
+	// harmless to a browser, but escaped it is plainly so (%5C).
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		q = nil
+	}
+	out := (&url.URL{Path: p, RawQuery: q.Encode()}).String()
 	if !strings.HasPrefix(out, "/") || strings.HasPrefix(out, "//") {
 		return "/"
 	}
@@ -136,6 +142,11 @@ var (
 
 func (s *Server) login(w http.ResponseWriter, hr *http.Request) {
 	r := &request{Request: hr, Lang: langOf(hr)}
+	if err := sameOrigin(hr); err != nil {
+		s.auditAs(hr, hr.PostFormValue("user"), "login.refused", "", "", "", "refused: "+err.Error())
+		s.showLogin(w, r, http.StatusForbidden, tr(r.Lang, "err.csrf"))
+		return
+	}
 	if !formTokenOK(hr) {
 		s.auditAs(hr, hr.PostFormValue("user"), "login.refused", "", "", "", "refused: missing or wrong CSRF token")
 		s.showLogin(w, r, http.StatusForbidden, tr(r.Lang, "err.csrf"))
@@ -161,9 +172,10 @@ func (s *Server) login(w http.ResponseWriter, hr *http.Request) {
 		s.showLogin(w, r, http.StatusUnauthorized, tr(r.Lang, "err.password"))
 		return
 	}
-	if u.Locked(now) {
-		s.auditAs(hr, name, "login.locked", "", "", "", "refused: locked until "+u.LockedUntil.Format(gateway.TimeFormat))
-		s.showLogin(w, r, http.StatusForbidden, tr(r.Lang, "err.locked")+" "+u.LockedUntil.In(now.Location()).Format("15:04"))
+	addr := remoteAddr(hr)
+	if until := u.LockedAt(addr, now); !until.IsZero() {
+		s.auditAs(hr, name, "login.locked", "", "", "", "refused: locked at "+addr+" until "+until.Format(gateway.TimeFormat))
+		s.showLogin(w, r, http.StatusForbidden, tr(r.Lang, "err.locked")+" "+until.In(now.Location()).Format("15:04"))
 		return
 	}
 	matches, err := s.checkPassword(u.Hash, password)
@@ -172,20 +184,22 @@ func (s *Server) login(w http.ResponseWriter, hr *http.Request) {
 		return
 	}
 	if u.Disabled || !matches {
-		locked := false
+		// Counted in the account's record, one step with its lock: the
+		// lock holds at this address only (issue 27).
+		var until time.Time
+		var lasts time.Duration
+		var failed int
 		if _, err := s.Store.UpdateUser(name, func(u *dashboard.User) error {
-			u.Failed++
-			if u.Failed > dashboard.MaxFailedLogins {
-				u.LockedUntil, u.Failed, locked = now.Add(dashboard.LockoutFor), 0, true
-			}
+			until, lasts = u.WrongPassword(addr, now)
+			failed = u.Lockouts[addr].Failed
 			return nil
 		}); err != nil {
 			s.fail(w, r, http.StatusInternalServerError, err.Error()) // an uncounted failure must not become a free guess
 			return
 		}
-		if locked {
-			s.auditAs(hr, name, "login.lockout", "", name, "", fmt.Sprintf("locked for %v: %d wrong passwords in a row", dashboard.LockoutFor, dashboard.MaxFailedLogins+1))
-			s.showLogin(w, r, http.StatusForbidden, tr(r.Lang, "err.locked")+" "+now.Add(dashboard.LockoutFor).Format("15:04"))
+		if !until.IsZero() {
+			s.auditAs(hr, name, "login.lockout", "", name, "", fmt.Sprintf("locked at %s for %v: %d wrong passwords", addr, lasts, failed))
+			s.showLogin(w, r, http.StatusForbidden, tr(r.Lang, "err.locked")+" "+until.In(now.Location()).Format("15:04"))
 			return
 		}
 		s.auditAs(hr, name, "login.failed", "", "", "", "refused: wrong password")
@@ -197,18 +211,16 @@ func (s *Server) login(w http.ResponseWriter, hr *http.Request) {
 	// this login is refused (issue 19: a raced login cleared the lock).
 	lockedMeanwhile := time.Time{}
 	if _, err := s.Store.UpdateUser(name, func(u *dashboard.User) error {
-		if u.Locked(now) {
-			lockedMeanwhile = u.LockedUntil
-			return nil
+		if !u.GoodPassword(addr, now) {
+			lockedMeanwhile = u.LockedAt(addr, now)
 		}
-		u.Failed, u.LockedUntil = 0, time.Time{}
 		return nil
 	}); err != nil {
 		s.fail(w, r, http.StatusInternalServerError, err.Error())
 		return
 	}
 	if !lockedMeanwhile.IsZero() {
-		s.auditAs(hr, name, "login.locked", "", "", "", "refused: locked until "+lockedMeanwhile.Format(gateway.TimeFormat))
+		s.auditAs(hr, name, "login.locked", "", "", "", "refused: locked at "+addr+" until "+lockedMeanwhile.Format(gateway.TimeFormat))
 		s.showLogin(w, r, http.StatusForbidden, tr(r.Lang, "err.locked")+" "+lockedMeanwhile.In(now.Location()).Format("15:04"))
 		return
 	}

@@ -427,7 +427,7 @@ func (s *Server) changeUser(w http.ResponseWriter, r *request) {
 	_, err := s.Store.UpdateUser(name, func(u *dashboard.User) error {
 		switch what {
 		case "unlock":
-			u.LockedUntil, u.Failed = time.Time{}, 0
+			u.Unlock()
 		case "disable":
 			if u.Name == r.User.Name {
 				return gateway.Errorf(gateway.ECONFLICT, "an admin cannot disable their own account")
@@ -442,7 +442,8 @@ func (s *Server) changeUser(w http.ResponseWriter, r *request) {
 			if err := dashboard.CheckNewPassword(u.Name, pw); err != nil {
 				return err
 			}
-			u.Hash, u.MustChange, u.Failed, u.LockedUntil = dashboard.HashPassword(pw, s.Argon2), true, 0, time.Time{}
+			u.Hash, u.MustChange = dashboard.HashPassword(pw, s.Argon2), true
+			u.Unlock()
 		case "person":
 			p, err := dashboard.CheckPerson(r.PostFormValue("person"))
 			if err != nil {

@@ -27,6 +27,7 @@ func TestLoginRedirectStaysOnThisSite(t *testing.T) {
 		"javascript:alert(1)":       "/",
 		" /alarms":                  "/",
 		"/alarms#frag":              "/alarms",
+		"/?\\":                      "/?%5C=",
 	} {
 		if got := safeNext(next); got != want {
 			t.Errorf("safeNext(%q) = %q, want %q", next, got, want)
@@ -37,7 +38,7 @@ func TestLoginRedirectStaysOnThisSite(t *testing.T) {
 // FuzzLoginRedirect: whatever next is, the redirect is a path on this site
 // that a browser cannot read as another host.
 func FuzzLoginRedirect(f *testing.F) {
-	for _, s := range []string{"/alarms", "/\t/evil.example/", "//x", "/%2F/x", "/\\x", "https://x", "/a?b=c"} {
+	for _, s := range []string{"/alarms", "/\t/evil.example/", "//x", "/%2F/x", "/\\x", "https://x", "/a?b=c", "/?\\", "/a?x=\\evil&y=\t"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, next string) {

@@ -232,14 +232,8 @@ func (s *Server) may(act dashboard.Action, h handler) http.Handler {
 // checkCSRF accepts a post whose token matches the session's and that does
 // not come from another site.
 func (s *Server) checkCSRF(r *http.Request, want string) error {
-	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
-		return fmt.Errorf("cross-site post (%s)", site)
-	}
-	if o := r.Header.Get("Origin"); o != "" && o != "null" {
-		host := strings.TrimPrefix(strings.TrimPrefix(o, "https://"), "http://")
-		if host != r.Host {
-			return fmt.Errorf("post from origin %s", o)
-		}
+	if err := sameOrigin(r); err != nil {
+		return err
 	}
 	got := r.Header.Get("X-CSRF-Token")
 	if got == "" {
@@ -247,6 +241,31 @@ func (s *Server) checkCSRF(r *http.Request, want string) error {
 	}
 	if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
 		return errors.New("missing or wrong CSRF token")
+	}
+	return nil
+}
+
+// sameOrigin refuses a post from another site: one a browser says is
+// cross-site, one from another origin, one from origin "null" (a sandboxed
+// frame, a file, a redirect through another site), and one a browser sent
+// (it says Sec-Fetch-Site) without an Origin, which every browser sends
+// with a post. A client that is not a browser sends neither header; its
+// token decides.
+func sameOrigin(r *http.Request) error {
+	site, o := r.Header.Get("Sec-Fetch-Site"), r.Header.Get("Origin")
+	if site != "" && site != "same-origin" && site != "none" {
+		return fmt.Errorf("cross-site post (%s)", site)
+	}
+	switch {
+	case o == "null":
+		return errors.New("post from origin null")
+	case o == "" && site != "":
+		return errors.New("a browser's post without an Origin")
+	case o != "":
+		host := strings.TrimPrefix(strings.TrimPrefix(o, "https://"), "http://")
+		if host != r.Host {
+			return fmt.Errorf("post from origin %s", o)
+		}
 	}
 	return nil
 }

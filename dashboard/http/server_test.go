@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -296,7 +297,7 @@ func TestTheSixthWrongPasswordLocksTheAccount(t *testing.T) {
 			t.Fatalf("wrong password %d: %d", i, code)
 		}
 	}
-	if code, body := b.login("guard1", "wrong"); code != http.StatusForbidden || !strings.Contains(body, "账户已锁定") {
+	if code, body := b.login("guard1", "wrong"); code != http.StatusForbidden || !strings.Contains(body, "已锁定") {
 		t.Fatalf("the sixth wrong password: %d %s", code, body)
 	}
 	if code, _ := b.login("guard1", "guard1-password"); code != http.StatusForbidden {
@@ -526,5 +527,84 @@ func TestPasswordChangeAndReset(t *testing.T) {
 		if strings.Contains(a.Detail+a.Result, "pass") && strings.Contains(a.Detail+a.Result, "42") {
 			t.Fatalf("a password in the audit log: %+v", a)
 		}
+	}
+}
+
+// Issue 27, finding 11: a post with a valid token is refused when its Origin
+// is "null" (a sandboxed frame, a file, a redirect chain: not this site),
+// or when a browser sent it (Sec-Fetch-Site) without an Origin; the login
+// form too. A client that is not a browser sends neither and is judged by
+// its token.
+func TestPostFromNoOriginIsRefused(t *testing.T) {
+	c := newConsole(t, "admin1:admin")
+	b := c.as("admin1")
+	form := func(user string) url.Values {
+		return url.Values{"user": {user}, "role": {"guard"}, "password": {"a-long-password"}, "password2": {"a-long-password"}, "csrf": {b.csrf("/users")}}
+	}
+	for i, h := range [][]string{{"Origin", "null"}, {"Sec-Fetch-Site", "same-origin"}, {"Sec-Fetch-Site", "none", "Origin", "null"}} {
+		if code, _ := b.post("/users", form(fmt.Sprintf("guard%d", i)), h...); code != http.StatusForbidden {
+			t.Errorf("a post with %v and the token: %d", h, code)
+		}
+	}
+	if code, _ := b.post("/users", form("guard9"), "Sec-Fetch-Site", "same-origin", "Origin", c.url); code != http.StatusSeeOther {
+		t.Fatalf("a browser's post from this site: %d", code)
+	}
+	anon := c.browser()
+	if code, _ := anon.post("/login", url.Values{"csrf": {anon.csrf("/login")}, "user": {"admin1"}, "password": {"admin1-password"}}, "Origin", "null"); code != http.StatusForbidden {
+		t.Fatalf("a login from origin null: %d", code)
+	}
+}
+
+// from is a browser on another machine of the LAN: its connections leave
+// from loopback address addr (127.0.0.2, …).
+func (c *console) from(addr string) *browser {
+	b := c.browser()
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(addr)}}
+	b.client.Transport = &http.Transport{DialContext: d.DialContext}
+	return b
+}
+
+// Issue 27, finding 11: wrong passwords lock an account at the address they
+// come from, for a time that grows with each lock, not everywhere: a
+// stranger cannot lock the guards out at shift change. The admin still sees
+// the lock and clears it.
+func TestWrongPasswordsLockOnlyTheirAddress(t *testing.T) {
+	c := newConsole(t, "admin1:admin", "guard1:guard")
+	attacker, guard := c.from("127.0.0.2"), c.from("127.0.0.3")
+	lockout := func(b *browser) {
+		t.Helper()
+		for i := 1; i <= dashboard.MaxFailedLogins; i++ {
+			if code, _ := b.login("guard1", "wrong"); code != http.StatusUnauthorized {
+				t.Fatalf("wrong password %d: %d", i, code)
+			}
+		}
+		if code, body := b.login("guard1", "wrong"); code != http.StatusForbidden || !strings.Contains(body, "已锁定") {
+			t.Fatalf("the sixth wrong password: %d", code)
+		}
+	}
+	lockout(attacker)
+	if code, _ := attacker.login("guard1", "guard1-password"); code != http.StatusForbidden {
+		t.Fatalf("the right password from the locked address: %d", code)
+	}
+	if code, where := guard.login("guard1", "guard1-password"); code != http.StatusSeeOther || where != "/" {
+		t.Fatalf("the guard at another address was locked out: %d %s", code, where)
+	}
+	// The admin sees it and the address, and clears it.
+	admin := c.as("admin1")
+	if _, body := admin.get("/users"); !strings.Contains(body, "已锁定") || !strings.Contains(body, "127.0.0.2") {
+		t.Fatal("the users page does not show the lock and where it came from")
+	}
+	// Each lock lasts longer than the one before.
+	c.clock.Advance(dashboard.LockoutFirst + time.Second)
+	if code, _ := attacker.login("guard1", "wrong"); code != http.StatusForbidden {
+		t.Fatalf("a wrong password after the first lock: %d (locks again at once)", code)
+	}
+	c.clock.Advance(dashboard.LockoutFirst + time.Second)
+	if code, _ := attacker.login("guard1", "guard1-password"); code != http.StatusForbidden {
+		t.Fatalf("the second lock lasted no longer than the first: %d", code)
+	}
+	admin.post("/users/change", url.Values{"csrf": {admin.csrf("/users")}, "user": {"guard1"}, "what": {"unlock"}})
+	if code, where := attacker.login("guard1", "guard1-password"); code != http.StatusSeeOther || where != "/" {
+		t.Fatalf("after the admin's unlock: %d %s", code, where)
 	}
 }

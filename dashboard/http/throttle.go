@@ -66,3 +66,12 @@ func (s *Server) checkPassword(hash, password string) (bool, error) {
 
 // PeakPasswordChecks is the most password checks that ran at once.
 func (s *Server) PeakPasswordChecks() int64 { return s.peak.Load() }
+
+// remoteAddr is the address a request came from.
+func remoteAddr(r *http.Request) string {
+	addr, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return addr
+}

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -11,14 +12,19 @@ import (
 	"github.com/roomguard/roomguard/gateway"
 )
 
-const userColumns = `name, display, role, hash, created_ms, created_by, failed, locked_until, disabled, person, must_change`
+const userColumns = `name, display, role, hash, created_ms, created_by, failed, locked_until, disabled, person, must_change, locked_from, lockouts`
 
 func scanUser(row interface{ Scan(...any) error }) (*dashboard.User, error) {
 	var u dashboard.User
 	var created, locked int64
-	var role string
-	if err := row.Scan(&u.Name, &u.Display, &role, &u.Hash, &created, &u.CreatedBy, &u.Failed, &locked, &u.Disabled, &u.Person, &u.MustChange); err != nil {
+	var role, lockouts string
+	if err := row.Scan(&u.Name, &u.Display, &role, &u.Hash, &created, &u.CreatedBy, &u.Failed, &locked, &u.Disabled, &u.Person, &u.MustChange, &u.LockedFrom, &lockouts); err != nil {
 		return nil, err
+	}
+	if lockouts != "" {
+		if err := json.Unmarshal([]byte(lockouts), &u.Lockouts); err != nil {
+			return nil, fmt.Errorf("sqlite: user %s: lockouts: %w", u.Name, err)
+		}
 	}
 	u.Role, u.Created = dashboard.Role(role), time.UnixMilli(created)
 	if locked > 0 {
@@ -49,7 +55,7 @@ func (s *Store) CreateUser(u dashboard.User, onlyFirst bool) error {
 				return gateway.Errorf(gateway.ECONFLICT, "the first account exists already; an admin creates the others")
 			}
 		}
-		_, err := tx.Exec(`INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?)`,
+		_, err := tx.Exec(`INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?, '', '')`,
 			u.Name, u.Display, string(u.Role), u.Hash, u.Created.UnixMilli(), u.CreatedBy, u.Person, u.MustChange)
 		if err != nil && strings.Contains(err.Error(), "UNIQUE") {
 			return gateway.Errorf(gateway.ECONFLICT, "user %q exists already", u.Name)
@@ -106,8 +112,15 @@ func (s *Store) UpdateUser(name string, fn func(u *dashboard.User) error) (*dash
 		if !u.LockedUntil.IsZero() {
 			locked = u.LockedUntil.UnixMilli()
 		}
-		if _, err := tx.Exec(`UPDATE users SET display = ?, role = ?, hash = ?, failed = ?, locked_until = ?, disabled = ?, person = ?, must_change = ? WHERE name = ?`,
-			u.Display, string(u.Role), u.Hash, u.Failed, locked, u.Disabled, u.Person, u.MustChange, name); err != nil {
+		var lockouts []byte
+		if len(u.Lockouts) > 0 {
+			var err error
+			if lockouts, err = json.Marshal(u.Lockouts); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(`UPDATE users SET display = ?, role = ?, hash = ?, failed = ?, locked_until = ?, disabled = ?, person = ?, must_change = ?, locked_from = ?, lockouts = ? WHERE name = ?`,
+			u.Display, string(u.Role), u.Hash, u.Failed, locked, u.Disabled, u.Person, u.MustChange, u.LockedFrom, string(lockouts), name); err != nil {
 			return err
 		}
 		if u.Role != before.Role || u.Hash != before.Hash || (u.Disabled && !before.Disabled) {

@@ -77,6 +77,7 @@ func TestBrokenConfigsNameLineAndField(t *testing.T) {
 		{"strike missing", minimal + "  - {id: rex, kind: exit-button, pin: GPIO5, active: low, strike: s9}\n", `inputs[1].strike: "s9" is not a door-strike output`},
 		{"open broker", minimal + "mqtt: {embedded: {listen: '0.0.0.0:1883'}}\n", `x.yaml:5: mqtt.embedded.listen: 0.0.0.0:1883 is reachable from the network`},
 		{"short password", minimal + "mqtt: {embedded: {listen: '0.0.0.0:1883', users: [{username: d, password_file: " + pw + "}]}}\n", `mqtt.embedded.users[0].password_file: ` + pw + `: the password must be at least 12 characters`},
+		{"password from a device", minimal + "mqtt: {url: 'tcp://b:1883', username: gw, password_file: /dev/zero}\n", `mqtt.password_file: /dev/zero: not a regular file`},
 		{"tls on tcp", minimal + "mqtt: {url: 'tcp://b:1883', ca_file: /etc/hostname}\n", `mqtt.ca_file: TLS files need an ssl://`},
 		{"both brokers", minimal + "mqtt: {url: 'tcp://b:1883', embedded: {}}\n", `mqtt.embedded: give either url`},
 		{"credentials for embedded", minimal + "mqtt: {username: x}\n", `mqtt.username: only for an external broker`},

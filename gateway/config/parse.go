@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"sort"
@@ -682,11 +683,34 @@ func (c *Config) checkMQTT(root *yaml.Node) Errors {
 // minPassword is the shortest broker password accepted; a short one is guessed.
 const minPassword = 12
 
-// ReadSecret reads a password from a file (one line, at least 12 characters).
+// maxSecret is the longest password file read: one line.
+const maxSecret = 4096
+
+// ReadSecret reads a password from a file (one line, at least 12
+// characters). Only a regular file is read, and no more than maxSecret
+// bytes of it: a path such as /dev/zero or a named pipe given by mistake
+// would otherwise hang the gateway's start (the config fuzzer found it).
 func ReadSecret(path string) (Secret, error) {
-	b, err := os.ReadFile(path)
+	st, err := os.Stat(path)
 	if err != nil {
 		return "", err
+	}
+	if !st.Mode().IsRegular() {
+		return "", fmt.Errorf("%s: not a regular file (%s)", path, st.Mode().Type())
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxSecret+1))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", err
+	}
+	if len(b) > maxSecret {
+		return "", fmt.Errorf("%s: longer than %d bytes: a password file holds one line", path, maxSecret)
 	}
 	s := strings.TrimRight(string(b), "\r\n")
 	if len(s) < minPassword {

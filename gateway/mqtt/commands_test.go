@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -32,7 +33,7 @@ func commandRig(t testing.TB, doorOpen bool) (*mqtt.Commands, *gwroom.Panel, *sq
 // commandRigWith is commandRig with the room's auth made by auth.
 func commandRigWith(t testing.TB, doorOpen bool, auth func(*gwroom.Room, *sqlite.Store, *clocktest.Clock) *mqtt.Auth) (*mqtt.Commands, *gwroom.Room, *sqlite.Store, *clocktest.Clock) {
 	clock := clocktest.New(time.Date(2026, 11, 22, 18, 0, 0, 0, time.UTC))
-	store, err := sqlite.Open(filepath.Join(t.TempDir(), "log.db"), room, clock)
+	store, err := sqlite.Open(filepath.Join(memDir(t), "log.db"), room, clock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,6 +51,20 @@ func commandRigWith(t testing.TB, doorOpen bool, auth func(*gwroom.Room, *sqlite
 		t.Fatal(err)
 	}
 	return mqtt.NewCommands(session, r.Sealer, config.DefaultLimits(), auth(r, store, clock)), r, store, clock
+}
+
+// memDir is a temporary directory in memory (/dev/shm) where the machine
+// has one, else on disk. The commands' tests are not about durability: on
+// disk every command carried out waited for its fsync, and FuzzCommandPayload
+// ran a few hundred executions a second (issue 27, finding 12).
+func memDir(t testing.TB) string {
+	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
+		if dir, err := os.MkdirTemp("/dev/shm", "roomguard-test-"); err == nil {
+			t.Cleanup(func() { os.RemoveAll(dir) })
+			return dir
+		}
+	}
+	return t.TempDir()
 }
 
 // nowhere is a room's sink that publishes nothing.

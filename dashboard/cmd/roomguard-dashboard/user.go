@@ -110,7 +110,7 @@ func user(cmd string, args []string, stdin io.Reader, stdout, stderr io.Writer) 
 		if fs.NArg() != 1 {
 			return errors.New("user unlock: give one user name")
 		}
-		if _, err := store.UpdateUser(fs.Arg(0), func(u *dashboard.User) error { u.LockedUntil, u.Failed = time.Time{}, 0; return nil }); err != nil {
+		if _, err := store.UpdateUser(fs.Arg(0), func(u *dashboard.User) error { u.Unlock(); return nil }); err != nil {
 			return err
 		}
 		if err := store.Audit(dashboard.AuditEntry{At: clock.Now(), User: "command line", Action: "user.unlock", Target: fs.Arg(0), Result: "ok"}); err != nil {
