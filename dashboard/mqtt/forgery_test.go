@@ -188,6 +188,7 @@ func TestConsoleTrustsOnlyTheRoom(t *testing.T) {
 		}
 		return tamper != ""
 	})
+	firstTamper := att.payload(topics.Alarm(tamper)) // the room's own signed "active"
 	att.publish(topics.Alarm(tamper), true, nil)
 	// 4. A forged status (the room offline) and a replayed device state (the
 	// door as it was, signed by the room, but older).
@@ -232,5 +233,33 @@ func TestConsoleTrustsOnlyTheRoom(t *testing.T) {
 	}
 	if r, _ := store.Room(room); r.Verified < forged.Seq || r.VerifiedAt.IsZero() {
 		t.Fatalf("chain status: verified through %d at %v", r.Verified, r.VerifiedAt)
+	}
+
+	// 6. Issue 27, finding 5: the tamper alarm put right and closed; its
+	// first signed "active" state, the room's own, sent again: older than
+	// the alarm.closed in the chain, it is a replay, never shown again.
+	att.client.Unsubscribe(topics.Root() + "/cmd/ack").WaitTimeout(5 * time.Second)
+	sim("tamper-loop", "normal")
+	waitFor(t, "the tamper alarm restored", func() bool { return strings.Contains(string(retained("alarms", tamper)), `"restored"`) })
+	if _, err := l.Call(ctx, room, "ack", map[string]any{"by": "p001", "alarm": tamper, "comment": "查明：线路松动"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the tamper alarm closed", func() bool { return retained("alarms", tamper) == nil })
+	if !strings.Contains(string(firstTamper), `"active"`) {
+		t.Fatalf("the first tamper state: %s", firstTamper)
+	}
+	att.publish(topics.Alarm(tamper), true, firstTamper)
+	waitFor(t, "the closed alarm's old state quarantined", func() bool {
+		q, _ := store.QuarantineOf(room, 100)
+		for _, x := range q {
+			if x.Topic == "alarms/"+tamper {
+				t.Logf("quarantined %s seq %d: %s", x.Topic, x.Seq, x.Reason)
+				return true
+			}
+		}
+		return retained("alarms", tamper) != nil
+	})
+	if p := retained("alarms", tamper); p != nil {
+		t.Fatalf("a closed alarm is shown again: %s", p)
 	}
 }

@@ -648,7 +648,18 @@ func (l *Link) state(m message) {
 				l.log.Error("replica: state not checked", "room", m.room, "topic", m.rest, "err", err)
 				return
 			}
-			if why := replayed(kind, old, m.payload, proof); why != "" {
+			why := replayed(kind, old, m.payload, proof)
+			if why == "" && kind == "alarms" {
+				closed, ok, err := l.opts.Store.AlarmClosed(m.room, key)
+				if err != nil {
+					l.log.Error("replica: alarm state not checked", "room", m.room, "topic", m.rest, "err", err)
+					return
+				}
+				if ok && proof.Seq < closed {
+					why = fmt.Sprintf("a replay: alarm %s was closed at seq %d, this state signed at seq %d", key, closed, proof.Seq)
+				}
+			}
+			if why != "" {
 				l.forged(m.room, m.rest, []dashboard.Forgery{{Seq: proof.Seq, Reason: why, Payload: m.payload}})
 				return
 			}

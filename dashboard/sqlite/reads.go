@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"database/sql"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -254,4 +255,20 @@ func (s *Store) EntryCounts(room string, since, until time.Time) (dashboard.Entr
 		}
 	}
 	return c, rows.Err()
+}
+
+// AlarmClosed is the seq of the alarm.closed of alarm in room's chain as
+// the replica holds it (ok false: not closed, or not yet heard). A state of
+// that alarm signed before it is a replay (issue 27: the room's own first
+// "active", sent again, put a closed alarm back where nobody could clear it).
+func (s *Store) AlarmClosed(room, alarm string) (seq uint64, ok bool, err error) {
+	err = s.r.QueryRow(`SELECT seq FROM events WHERE room = ? AND type = 'alarm.closed'
+		AND json_extract(CAST(payload AS TEXT), '$.data.alarm') = ? ORDER BY seq DESC LIMIT 1`, room, alarm).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("sqlite: alarm %s/%s closed: %w", room, alarm, err)
+	}
+	return seq, true, nil
 }
