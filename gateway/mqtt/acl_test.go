@@ -1,0 +1,167 @@
+package mqtt_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/roomguard/roomguard/gateway/config"
+	"github.com/roomguard/roomguard/gateway/mqtt"
+	"github.com/roomguard/roomguard/gateway/testenv"
+)
+
+// aclTopics are a room's topics, one of each kind (after roomguard/<room>/).
+var aclTopics = []string{"events", "status", "head", "mode", "occupancy", "personnel", "carriers", "carriers/JM-2026-0001",
+	"calldown", "devices/door-main", "alarms/jiyao-301-1", "inventories/inv-1", "seal-reports/seal-1", "reply/r1",
+	"resend/console-1", "resend/console-2", "cmd/arm", "cmd/carrier/signout", "sim/input/door-main", "sim/ports"}
+
+// aclBroker is one broker under the walk: how each role connects, and who
+// observes what is written.
+type aclBroker struct {
+	url      string
+	accounts map[string][2]string // role → user, password
+	observer [2]string            // an account reading every room's status (a console's, or a test-only one)
+}
+
+func (b aclBroker) connect(t *testing.T, id, user, password string, filter string, got func(topic, payload string)) paho.Client {
+	t.Helper()
+	c := paho.NewClient(paho.NewClientOptions().AddBroker(b.url).SetClientID(id).SetUsername(user).SetPassword(password).SetAutoReconnect(false))
+	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("connect %s: %v", user, tok.Error())
+	}
+	t.Cleanup(func() { c.Disconnect(0) })
+	if filter != "" {
+		if tok := c.Subscribe(filter, 1, func(_ paho.Client, m paho.Message) { got(m.Topic(), string(m.Payload())) }); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			t.Fatalf("subscribe %s: %v", user, tok.Error())
+		}
+	}
+	return c
+}
+
+// walk checks every role against every topic: what it reads of what the
+// gateway publishes, and which of its own publishes get through.
+func (b aclBroker) walk(t *testing.T) {
+	room, gw := "jiyao-301", b.accounts["gateway"]
+	var mu sync.Mutex
+	read := map[string]map[string]bool{} // role → topics it received
+	record := func(role string) func(topic, payload string) {
+		return func(topic, payload string) {
+			mu.Lock()
+			defer mu.Unlock()
+			if read[role] == nil {
+				read[role] = map[string]bool{}
+			}
+			read[role][topic+" "+payload] = true
+		}
+	}
+	// Reads: the gateway publishes each of its room's topics; each role
+	// listens to everything.
+	gwc := b.connect(t, gw[0], gw[0], gw[1], "roomguard/"+room+"/#", record("gateway"))
+	for _, role := range []string{mqtt.RoleConsole, mqtt.RoleReader} {
+		a := b.accounts[role]
+		b.connect(t, a[0], a[0], a[1], "roomguard/#", record(role))
+	}
+	b.connect(t, b.observer[0], b.observer[0], b.observer[1], "roomguard/+/status", record("observer"))
+	for _, topic := range aclTopics {
+		if tok := gwc.Publish("roomguard/"+room+"/"+topic, 1, false, "gateway"); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			t.Fatalf("the gateway publishes %s: %v", topic, tok.Error())
+		}
+	}
+	// Writes: each role publishes each topic, and where another room would
+	// be (a phantom room named after the console's account, another room).
+	writes := append(slices.Clone(aclTopics), "../console-1/status", "../jiyao-302/status")
+	full := func(topic string) string {
+		if rest, ok := strings.CutPrefix(topic, "../"); ok {
+			return "roomguard/" + rest
+		}
+		return "roomguard/" + room + "/" + topic
+	}
+	// The gateway last: its refused publishes (another room's) may cost
+	// the observing connection.
+	for _, role := range []string{mqtt.RoleConsole, mqtt.RoleReader, "gateway"} {
+		for _, topic := range writes {
+			c := gwc
+			if role == "gateway" && strings.HasPrefix(topic, "../") {
+				// Its own room's writes are through before one that may
+				// cost the connection.
+				time.Sleep(300 * time.Millisecond)
+			}
+			if role != "gateway" {
+				// A refused publish may cost the client its connection
+				// (the embedded broker's answer): one each.
+				a := b.accounts[role]
+				c = b.connect(t, a[0], a[0], a[1], "", nil)
+			}
+			c.Publish(full(topic), 1, false, "by "+role).WaitTimeout(2 * time.Second)
+			if role != "gateway" {
+				c.Disconnect(0)
+			}
+		}
+	}
+	time.Sleep(500 * time.Millisecond) // what gets through arrives well within
+	mu.Lock()
+	defer mu.Unlock()
+	for _, role := range []string{mqtt.RoleConsole, mqtt.RoleReader} {
+		user := b.accounts[role][0]
+		for _, topic := range aclTopics {
+			got, want := read[role]["roomguard/"+room+"/"+topic+" gateway"], mqtt.Reads(role, user, topic)
+			if got != want {
+				t.Errorf("%s (%s) reads %s: %v, the docs say %v", role, user, topic, got, want)
+			}
+		}
+	}
+	for _, role := range []string{"gateway", mqtt.RoleConsole, mqtt.RoleReader} {
+		for _, topic := range writes {
+			got := read["gateway"][full(topic)+" by "+role] || read["observer"][full(topic)+" by "+role]
+			want := role == "gateway" && !strings.HasPrefix(topic, "../") ||
+				role == mqtt.RoleConsole && strings.HasPrefix(topic, "cmd/")
+			if got != want {
+				t.Errorf("%s writes %s: %v, the docs say %v", role, full(topic), got, want)
+			}
+		}
+	}
+}
+
+// Issue 27, finding 9: every role reads and writes exactly what
+// docs/mqtt.md says, on the embedded broker and on Mosquitto with the
+// shipped ACL: the gateway its room's topics; a console commands, and reads
+// the events, the state, the call-down and the replies (and only its own
+// re-sent events); an inspector reads the events and the state, never the
+// call-down or a signed command, and writes nothing; nobody but a room's
+// gateway publishes as a room.
+func TestEveryRoleReadsAndWritesWhatTheDocsSay(t *testing.T) {
+	t.Run("embedded", func(t *testing.T) {
+		b, err := mqtt.StartBroker(mqtt.BrokerOpts{Addr: "127.0.0.1:0", Room: "jiyao-301", MaxPacket: config.DefaultLimits().PacketBytes(),
+			Users: []mqtt.BrokerUser{{Username: "console-1", Password: "a long secret 1"}, {Username: "console-2", Password: "a long secret 2"},
+				{Username: "inspector-1", Password: "a long secret 3", Role: mqtt.RoleReader}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { b.Close() })
+		aclBroker{url: b.URL(), accounts: map[string][2]string{"gateway": {b.Self.Username, b.Self.Password},
+			mqtt.RoleConsole: {"console-1", "a long secret 1"}, mqtt.RoleReader: {"inspector-1", "a long secret 3"}},
+			observer: [2]string{"console-2", "a long secret 2"}}.walk(t)
+	})
+	t.Run("mosquitto", func(t *testing.T) {
+		shipped, err := os.ReadFile("../../examples/mosquitto/roomguard.acl")
+		if err != nil {
+			t.Fatal(err)
+		}
+		acl := filepath.Join(t.TempDir(), "test.acl")
+		// The shipped ACL, and a test-only observer of every room's status.
+		os.WriteFile(acl, append(shipped, "\nuser observer\ntopic read roomguard/+/status\n"...), 0o600)
+		m := testenv.StartMosquittoWith(t, fmt.Sprintf("password_file %s\nacl_file %s\nuse_username_as_clientid true\n",
+			testenv.MosquittoPasswd(t, "jiyao-301", "console-1", "inspector-1", "observer"), acl))
+		pw := testenv.AccountPassword
+		aclBroker{url: m.URL(), accounts: map[string][2]string{"gateway": {"jiyao-301", pw("jiyao-301")},
+			mqtt.RoleConsole: {"console-1", pw("console-1")}, mqtt.RoleReader: {"inspector-1", pw("inspector-1")}},
+			observer: [2]string{"observer", pw("observer")}}.walk(t)
+	})
+}
