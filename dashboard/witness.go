@@ -63,6 +63,9 @@ type Witness struct {
 	vouched  uint64 // the highest seq the room vouched for that the replica holds (or takes now)
 	known    uint64 // no event above it is in the replica (its High when last asked)
 	recent   map[uint64]link
+	// restoredOver is the seq of a log.restored that came where the
+	// replica holds an event: the room went on over seqs it had used (over).
+	restoredOver uint64
 }
 
 // link is an event's place in the chain.
@@ -121,7 +124,7 @@ func (w *Witness) Event(ev *gateway.Event, payload []byte, now time.Time) (take 
 	}
 	if ok {
 		if e.hash != want {
-			return nil, []Forgery{{seq, "not the event the room's signed chain has at this seq", payload}}, nil
+			return nil, []Forgery{{seq, w.over(seq, ev, "not the event the room's signed chain has at this seq"), payload}}, nil
 		}
 		delete(w.expected, seq)
 		w.took(seq, link{e.hash, prev})
@@ -132,7 +135,7 @@ func (w *Witness) Event(ev *gateway.Event, payload []byte, now time.Time) (take 
 		return nil, nil, err
 	} else if ok {
 		if h != e.hash {
-			return nil, []Forgery{{seq, "the replica holds another event at this seq, vouched for by the room", payload}}, nil
+			return nil, []Forgery{{seq, w.over(seq, ev, "the replica holds another event at this seq, vouched for by the room"), payload}}, nil
 		}
 		return nil, nil, nil // a duplicate
 	}
@@ -206,7 +209,7 @@ func (w *Witness) down(seq uint64, want string) (take []Message, forged []Forger
 			return nil, nil, err
 		} else if ok {
 			if h != want {
-				forged = append(forged, Forgery{Seq: seq, Reason: "the replica holds an event the room's signed chain does not have (stored before the room's key was pinned?)"})
+				forged = append(forged, Forgery{Seq: seq, Reason: w.notInChain(seq)})
 			} else {
 				w.vouched = max(w.vouched, seq)
 			}
@@ -239,6 +242,27 @@ func (w *Witness) down(seq uint64, want string) (take []Message, forged []Forger
 	}
 	slices.Reverse(take)
 	return take, forged, nil
+}
+
+// notInChain says why the replica holds at seq an event the room's signed
+// chain does not have.
+func (w *Witness) notInChain(seq uint64) string {
+	return w.over(seq, nil, "the replica holds an event the room's signed chain does not have (stored before the room's key was pinned?)")
+}
+
+// over names a seq the replica holds that the room used again after its log
+// was restored from a backup (issue 27: an operator's --resume-after below
+// what the room had logged): a log.restored that came at a seq the replica
+// holds, and every seq above it, are "restored over", not forgeries of an
+// unknown kind; ev is the event that came at seq (nil: none).
+func (w *Witness) over(seq uint64, ev *gateway.Event, otherwise string) string {
+	if ev != nil && ev.Type == "log.restored" && (w.restoredOver == 0 || seq < w.restoredOver) {
+		w.restoredOver = seq
+	}
+	if w.restoredOver == 0 || seq < w.restoredOver {
+		return otherwise
+	}
+	return fmt.Sprintf("restored over: the room's log was restored from a backup and went on at seq %d, over seqs it had used before the loss; the replica holds the room's events from before the restore", w.restoredOver)
 }
 
 // Forget drops what is expected at or below seq: the room no longer has

@@ -170,6 +170,28 @@ func TestWitnessBelievesOnlyWhatTheRoomSigned(t *testing.T) {
 		r.took(r.w.Anchor(6, gateway.ChainHash(b)))
 		r.expect("[6]", 0)
 	})
+	t.Run("a room restored over seqs the console holds", func(t *testing.T) {
+		// Issue 27, finding 6: the console holds 1-5; the room's backup
+		// ended at 3 and it went on at 4 (an operator's --resume-after 3):
+		// its new events reuse 4 and 5. The console names it, not "stored
+		// before pinning".
+		r := newWitnessRig(t)
+		for i, b := range log[:5] {
+			r.held[uint64(i+1)] = b
+		}
+		_, key, _ := ed25519.GenerateKey(nil)
+		d, _ := json.Marshal(gateway.SignRestored(key, "r1", "b", 4, 3, gateway.ChainHash(log[2])))
+		restored := gateway.Event{Seq: 4, ID: "restored", Room: "r1", Type: "log.restored", Prev: gateway.ChainHash(log[2]), Data: d}
+		rb, _ := json.Marshal(restored)
+		next := gateway.Event{Seq: 5, ID: "after", Room: "r1", Type: "door.opened", Prev: gateway.ChainHash(rb)}
+		nb, _ := json.Marshal(next)
+		r.event(rb, now)
+		r.event(nb, now)
+		r.took(r.w.Anchor(6, gateway.ChainHash(nb)))
+		if len(r.forged) == 0 || !strings.Contains(r.forged[0].Reason, "restored over") {
+			t.Fatalf("a seq the room reused after a restore: %+v", r.forged)
+		}
+	})
 	t.Run("the room pruned what it vouched for", func(t *testing.T) {
 		r := newWitnessRig(t)
 		r.event(log[3], now) // the room's oldest left: seq 4

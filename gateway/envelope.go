@@ -36,6 +36,10 @@ func (p Principal) May(name string) bool {
 // gateway's user, and it may send every command.
 const LocalPrincipal = "local"
 
+// AnyPrincipal is the row of the counters that holds for every principal:
+// the floor a restore sets (no principal is named "*": config refuses it).
+const AnyPrincipal = "*"
+
 // principalName is what a principal may be called (a topic segment too).
 var principalName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 

@@ -147,10 +147,11 @@ func (a *Auth) admit(e gateway.Envelope, now time.Time, trusted bool) error {
 		a.mu.Unlock()
 		return gateway.Errorf(gateway.EREPLAYED, "the command of %q with nonce %s was carried out before", e.Principal, e.Nonce)
 	}
-	if !trusted && e.Counter <= a.high[e.Principal] {
-		// Time proves nothing: the counter decides.
+	if last := max(a.high[e.Principal], a.high[gateway.AnyPrincipal]); !trusted && e.Counter <= last {
+		// Time proves nothing: the counter decides (a restore sets a
+		// floor for every principal: AnyPrincipal).
 		defer a.mu.Unlock()
-		return gateway.Errorf(gateway.EREPLAYED, "counter %d of %q is not above its last, %d (the clock is not trusted, so the counter decides)", e.Counter, e.Principal, a.high[e.Principal])
+		return gateway.Errorf(gateway.EREPLAYED, "counter %d of %q is not above its last, %d (the clock is not trusted, so the counter decides)", e.Counter, e.Principal, last)
 	}
 	if a.seen[e.Principal] == nil {
 		a.seen[e.Principal] = map[string]time.Time{}

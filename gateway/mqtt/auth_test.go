@@ -206,3 +206,33 @@ func TestCommandNotReplayedAfterACrashWithTheClockUntrusted(t *testing.T) {
 		t.Fatalf("the arm replayed after a crash with the clock untrusted: %v", err)
 	}
 }
+
+// Issue 27, finding 6: a restore puts back the backup's counters, older
+// than those of the commands carried out after it; it sets a floor, the
+// restore's time, so a command signed before the restore and sent again
+// while the clock is not trusted is refused replayed, and one signed after
+// it is taken.
+func TestRestoreRaisesEveryCounter(t *testing.T) {
+	_, _, store, clock, _ := signedRig(t)
+	last, _ := store.LastSeq()
+	before := clock.Now()
+	clock.Advance(time.Hour) // the card failed; the room is restored an hour on
+	store.SignCheckpointsWith(keyOf(7))
+	if err := store.Restored("backup-1", last); err != nil {
+		t.Fatal(err)
+	}
+	clock.SetTrusted(false)
+	a := &mqtt.Auth{Room: room, Clock: clock, Nonces: store, Started: clock.Now(), Principals: testPrincipals()}
+	if err := a.Load(); err != nil {
+		t.Fatal(err)
+	}
+	arm := `{"id":"a1","by":"li.ming"}`
+	old := sign(t, keyOf(1), "console-1", room, "arm", arm, before, uint64(before.Add(time.Minute).UnixMilli()))
+	if _, _, err := a.Open("arm", old); gateway.ErrorCode(err) != gateway.EREPLAYED {
+		t.Fatalf("a command signed before the restore: %v", err)
+	}
+	fresh := sign(t, keyOf(1), "console-1", room, "arm", arm, clock.Now(), uint64(clock.Now().UnixMilli()+1))
+	if _, _, err := a.Open("arm", fresh); err != nil {
+		t.Fatalf("a command signed after the restore: %v", err)
+	}
+}

@@ -183,7 +183,18 @@ func (s *Store) Restored(backup string, after uint64) error {
 	if err != nil {
 		return err
 	}
-	return s.do(&job{after: after, events: []gateway.Event{{Type: "log.restored", Severity: gateway.SeverityWarning, Data: data}}})
+	// The backup's counters are older than those of the commands carried
+	// out after it: every counter from now on must be above the restore's
+	// time (a signer's counter is its clock in ms), so a command signed
+	// before the restore, sent again while the clock is not trusted, is
+	// refused replayed (issue 27, finding 6).
+	floor := s.clock.Now().UnixMilli()
+	return s.do(&job{after: after, events: []gateway.Event{{Type: "log.restored", Severity: gateway.SeverityWarning, Data: data}},
+		fn: func(tx *sql.Tx) error {
+			_, err := tx.Exec(`INSERT INTO command_counters (principal, counter) VALUES (?, ?)
+				ON CONFLICT (principal) DO UPDATE SET counter = MAX(counter, excluded.counter)`, gateway.AnyPrincipal, floor)
+			return err
+		}})
 }
 
 // Ping returns once the log's writer has taken an empty write: the writer

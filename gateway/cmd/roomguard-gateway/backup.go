@@ -65,11 +65,19 @@ func restoreCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The restored log goes on strictly above every seq anyone saw: the
+	// operator's, the backup's own, and the room's signed head on the
+	// broker when one holds it (issue 27, finding 6: an operator's value
+	// below what the room had logged reused seqs the console held).
 	resume := *after
-	if resume == 0 {
-		if cfg == nil || !cfg.MQTT.External() {
-			return fmt.Errorf("restore: the room's last seq is unknown (no external broker holds its head): give --resume-after SEQ, the highest seq the console's room page shows")
-		}
+	if resume > 1<<62 {
+		return fmt.Errorf("restore: --resume-after %d is not a seq a room reaches", resume)
+	}
+	if resume != 0 && resume < m.LastSeq {
+		return fmt.Errorf("restore: --resume-after %d is below seq %d, the backup's own last: the room logged at least that far", resume, m.LastSeq)
+	}
+	var headErr error
+	if cfg != nil && cfg.MQTT.External() {
 		key, err := backup.RoomKey(dir, m)
 		if err != nil {
 			return err
@@ -77,17 +85,38 @@ func restoreCmd(args []string, stdout, stderr io.Writer) error {
 		head, err := mqtt.RetainedHead(mqtt.Conn{URL: cfg.MQTT.BrokerURL(), ClientID: cfg.MQTT.ClientID + "-restore", Username: cfg.MQTT.Username,
 			Password: cfg.MQTT.Password.Reveal(), CAFile: cfg.MQTT.CAFile, CertFile: cfg.MQTT.CertFile, KeyFile: cfg.MQTT.KeyFile},
 			m.Room, key, 10*time.Second)
-		if err != nil {
-			return fmt.Errorf("restore: %w; or give --resume-after SEQ", err)
+		if headErr = err; err == nil {
+			// The head may be a publisher's window behind the log: a margin.
+			if floor := max(head.Seq, m.LastSeq) + restoreMargin; floor > resume {
+				if resume != 0 {
+					fmt.Fprintf(stderr, "--resume-after %d is below what the room's signed head on the broker shows (seq %d): ", resume, head.Seq)
+				} else {
+					fmt.Fprintf(stderr, "the room's head on the broker is seq %d: ", head.Seq)
+				}
+				resume = floor
+				fmt.Fprintf(stderr, "going on after seq %d\n", resume)
+			}
 		}
-		resume = max(head.Seq, m.LastSeq) + restoreMargin
-		fmt.Fprintf(stderr, "the room's head on the broker is seq %d: going on after seq %d\n", head.Seq, resume)
+	}
+	if resume == 0 {
+		why := "no external broker holds its head"
+		if headErr != nil {
+			why = headErr.Error()
+		}
+		return fmt.Errorf("restore: the room's last seq is unknown (%s): give --resume-after SEQ, the highest seq the console's room page shows", why)
+	}
+	if headErr != nil {
+		fmt.Fprintf(stderr, "the room's head on the broker could not be read (%v): going on after seq %d, as given\n", headErr, resume)
 	}
 	if _, err := backup.Restore(dir, path, resume, sysclock.New(sysclock.TrustAlways)); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "restored room %s to %s: seq 1–%d from the backup, seq %d–%d declared lost (log.restored), the log goes on at %d\n",
-		m.Room, path, m.LastSeq, m.LastSeq+1, resume, resume+2)
+	lost := fmt.Sprintf("seq %d–%d declared lost", m.LastSeq+1, resume)
+	if resume == m.LastSeq {
+		lost = "no seq declared lost"
+	}
+	fmt.Fprintf(stdout, "restored room %s to %s: seq 1–%d from the backup, %s (log.restored), the log goes on at %d\n",
+		m.Room, path, m.LastSeq, lost, resume+2)
 	return nil
 }
 

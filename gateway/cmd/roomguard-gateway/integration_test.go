@@ -371,6 +371,7 @@ func TestBackupRestoreResumes(t *testing.T) {
 	if err != nil || !strings.Contains(out, "backed up room "+room) {
 		t.Fatalf("backup: %v\n%s", err, out)
 	}
+	backupOut := out
 	made, _ := os.ReadDir(backups)
 	if len(made) != 1 {
 		t.Fatalf("backups: %v", made)
@@ -393,6 +394,26 @@ func TestBackupRestoreResumes(t *testing.T) {
 	}
 	if out, err := cli("log", "verify", "--db", restored); err != nil || !strings.Contains(out, "intact") {
 		t.Fatalf("the restored log: %v\n%s", err, out)
+	}
+	// Issue 27, finding 6: an operator's --resume-after at the backup's own
+	// last seq (the log had gone further) does not reuse a seq the broker's
+	// signed head shows; below the backup's own, it is refused.
+	var backupSeq uint64
+	fmt.Sscanf(backupOut[strings.Index(backupOut, "through seq ")+len("through seq "):], "%d", &backupSeq)
+	bdir := filepath.Join(backups, made[0].Name())
+	if out, err := cli("restore", "--config", cfg, "--db", filepath.Join(t.TempDir(), "x.db"), "--resume-after", fmt.Sprint(backupSeq-1), bdir); err == nil || !strings.Contains(out, "below seq") {
+		t.Fatalf("restore below the backup's own seq: %v\n%s", err, out)
+	}
+	other := filepath.Join(t.TempDir(), "other-card.db")
+	if out, err := cli("restore", "--config", cfg, "--db", other, "--resume-after", fmt.Sprint(backupSeq), bdir); err != nil || !strings.Contains(out, "below what the room's signed head") {
+		t.Fatalf("restore with --resume-after the backup's seq: %v\n%s", err, out)
+	}
+	if r, err := sqlite.OpenReader(other); err != nil {
+		t.Fatal(err)
+	} else if last, _ := r.LastSeq(); last <= seen {
+		t.Fatalf("restored with --resume-after %d, the log goes on at %d, not above seq %d a subscriber saw", backupSeq, last, seen)
+	} else {
+		r.Close()
 	}
 	if out, err := cli("restore", "--config", cfg, "--db", db, filepath.Join(backups, made[0].Name())); err == nil || !strings.Contains(out, "move the damaged log aside") {
 		t.Fatalf("restore over the old log: %v\n%s", err, out)
