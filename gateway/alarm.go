@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 )
 
@@ -29,6 +30,7 @@ const (
 	AlarmGatewayFault   AlarmClass = "gateway-fault"      // the gateway could not do its work (a log write failed)
 	AlarmForgery        AlarmClass = "command-forgery"    // commands refused as unauthenticated, forbidden, stale or replayed, 5 in a minute
 	AlarmLogTampered    AlarmClass = "log-tampered"       // the log's hash chain is broken: an event edited, deleted, inserted or reordered
+	AlarmStorageLow     AlarmClass = "storage-low"        // the log's filesystem is nearly full: long before a write fails
 )
 
 // AlarmSpec is what the catalogue says of a class.
@@ -60,6 +62,22 @@ var alarmCatalogue = map[AlarmClass]AlarmSpec{
 	AlarmGatewayFault:   {Priority: 2, Severity: SeverityCritical, Hour24: true},
 	AlarmForgery:        {Priority: 2, Severity: SeverityCritical, Hour24: true},
 	AlarmLogTampered:    {Priority: 1, Severity: SeverityCritical, Hour24: true},
+	AlarmStorageLow:     {Priority: 3, Severity: SeverityWarning, Hour24: true},
+}
+
+// StorageLow says why the log's filesystem is too full (empty: it is not):
+// used is more than usedPercent of it, or less than minFree bytes are
+// free (issue 27: a full disk loses what cannot be written, so the guards
+// hear of it long before).
+func StorageLow(total, free uint64, usedPercent int, minFree uint64) string {
+	if total == 0 {
+		return ""
+	}
+	used := 100 - int(free*100/total)
+	if used < usedPercent && free >= minFree {
+		return ""
+	}
+	return fmt.Sprintf("the log's filesystem is %d%% full, %d MB free (the warning comes at %d%% or under %d MB)", used, free>>20, usedPercent, minFree>>20)
 }
 
 // Spec returns the catalogue entry of the class.

@@ -5,6 +5,7 @@
 package config
 
 import (
+	"cmp"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
@@ -172,6 +173,17 @@ type Room struct {
 type Storage struct {
 	Path   string  `yaml:"path"`
 	Backup *Backup `yaml:"backup"`
+	// The storage-low warning (issue 27): when more than LowUsedPercent of
+	// the log's filesystem is used (default 90), or less than LowFreeMB is
+	// free (default 50).
+	LowUsedPercent int `yaml:"low_used_percent"`
+	LowFreeMB      int `yaml:"low_free_mb"`
+}
+
+// Low says why the log's filesystem of total bytes with free left is too
+// full (empty: it is not).
+func (s Storage) Low(total, free uint64) string {
+	return gateway.StorageLow(total, free, cmp.Or(s.LowUsedPercent, 90), uint64(cmp.Or(s.LowFreeMB, 50))<<20)
 }
 
 // Backup is the daily backup of the log and its keys.

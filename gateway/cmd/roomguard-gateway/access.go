@@ -154,3 +154,48 @@ func mustJSON(v any) []byte {
 	}
 	return b
 }
+
+// watchStorage checks the log's filesystem now and every minute until ctx
+// ends: nearly full, it raises the storage-low alarm (long before a write
+// fails and an input has to wait in memory); with room again, it restores
+// it, which the log records (issue 27, finding 2).
+func (d *daemon) watchStorage(ctx context.Context, s config.Storage, space func() (total, free uint64, err error), clock gateway.Clock) {
+	low := false
+	for {
+		low = d.checkStorage(s, space, low)
+		next := make(chan struct{})
+		stop := clock.AfterFunc(time.Minute, func() { close(next) })
+		select {
+		case <-ctx.Done():
+			stop()
+			return
+		case <-next:
+		}
+	}
+}
+
+// checkStorage checks the log's filesystem once; low says whether the
+// storage-low alarm is up, and it returns whether it is now.
+func (d *daemon) checkStorage(s config.Storage, space func() (total, free uint64, err error), low bool) bool {
+	total, free, err := space()
+	if err != nil {
+		d.log.Warn("the log's filesystem not checked", "err", err)
+		return low
+	}
+	why := s.Low(total, free)
+	switch {
+	case why != "" && !low:
+		if _, err := d.room.Raise(gateway.AlarmStorageLow, "storage", why); err != nil {
+			d.log.Error("storage-low alarm not raised", "why", why, "err", err)
+			return false
+		}
+		return true
+	case why == "" && low:
+		if err := d.room.Restore(gateway.AlarmStorageLow, "storage"); err != nil {
+			d.log.Error("storage-low alarm not restored", "err", err)
+			return true
+		}
+		return false
+	}
+	return low
+}

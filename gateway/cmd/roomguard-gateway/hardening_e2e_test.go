@@ -130,3 +130,64 @@ func TestOversizedCommandsAreRefused(t *testing.T) {
 		t.Fatal("the room went offline")
 	}
 }
+
+// Issue 27, finding 2: the storage-low warning comes long before the disk
+// is full (90 % used or under 50 MB free, by default), and its going away
+// is logged.
+func TestStorageLowWarnsBeforeTheDiskIsFull(t *testing.T) {
+	room := "e2e-storage"
+	d, w, _ := startEmbedded(t, room, limitsRoomYAML)
+	const mb = 1 << 20
+	var total, free uint64 = 1000 * mb, 500 * mb
+	space := func() (uint64, uint64, error) { return total, free, nil }
+	s := config.Storage{}
+	low := d.checkStorage(s, space, false)
+	if low {
+		t.Fatal("storage-low at half full")
+	}
+	free = 80 * mb // 92 % used
+	if low = d.checkStorage(s, space, low); !low {
+		t.Fatal("no storage-low at 92 % used")
+	}
+	alarm := func() map[string]any {
+		for _, topic := range w.alarmTopics(room) {
+			var a map[string]any
+			json.Unmarshal(w.get(topic), &a)
+			if a["class"] == "storage-low" {
+				return a
+			}
+		}
+		return nil
+	}
+	w.waitFor("the storage-low alarm", func() bool {
+		for topic, p := range w.topics {
+			if strings.Contains(topic, "/alarms/") && strings.Contains(string(p), `"storage-low"`) {
+				return true
+			}
+		}
+		return false
+	})
+	if a := alarm(); a == nil || !strings.Contains(fmt.Sprint(a["detail"]), "92% full") {
+		t.Fatalf("the storage-low alarm: %v", a)
+	}
+	if low = d.checkStorage(s, space, low); !low {
+		t.Fatal("still low, but the alarm went")
+	}
+	free = 400 * mb
+	if low = d.checkStorage(s, space, low); low {
+		t.Fatal("storage-low stays with room again")
+	}
+	w.waitFor("the storage-low alarm restored", func() bool {
+		for topic, p := range w.topics {
+			if strings.Contains(topic, "/alarms/") && strings.Contains(string(p), `"storage-low"`) && strings.Contains(string(p), `"restored"`) {
+				return true
+			}
+		}
+		return false
+	})
+	// Under 50 MB free on a large disk is low too.
+	total, free = 100_000 * mb, 40 * mb
+	if !d.checkStorage(s, space, false) {
+		t.Fatal("no storage-low with 40 MB free")
+	}
+}

@@ -343,6 +343,9 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	if b := cfg.Storage.Backup; b != nil {
 		d.pruneWG.Go(func() { d.backupDaily(dailyCtx, cfg.Storage.Path, b, clock) })
 	}
+	d.pruneWG.Go(func() {
+		d.watchStorage(dailyCtx, cfg.Storage, func() (uint64, uint64, error) { return sqlite.DiskSpace(cfg.Storage.Path) }, clock)
+	})
 	log.Info("gateway started", "room", cfg.Room.ID, "sim", o.Sim, "log", cfg.Storage.Path, "broker", brokerURL, "clock_trusted", clock.Trusted())
 
 	// Background work, in the order Stop ends it: the devices first (no new
