@@ -186,7 +186,7 @@ func TestStorageLowWarnsBeforeTheDiskIsFull(t *testing.T) {
 		return false
 	})
 	// Under 50 MB free on a large disk is low too.
-	total, free = 100_000 * mb, 40 * mb
+	total, free = 100_000*mb, 40*mb
 	if !d.checkStorage(s, space, false) {
 		t.Fatal("no storage-low with 40 MB free")
 	}
