@@ -20,7 +20,16 @@ const (
 	// (not even its heartbeat, the signed head) for twice its keepalive
 	// while the broker still held it online: stuck, or cut off.
 	SilentAlarm = ConsoleAlarmPrefix + "room-silent"
+	// ForkAlarm is a room's log-forked alarm: the room's own key signed a
+	// history that is not the one the console holds (its log rewritten on
+	// the Pi and signed again), distinct from a message someone forged.
+	ForkAlarm = ConsoleAlarmPrefix + "log-forked"
 )
+
+// RaiseFork is room's log-forked alarm after old, priority 1.
+func RaiseFork(room string, old []byte, detail string, now time.Time) (json.RawMessage, error) {
+	return raise(room, ForkAlarm, "log-forked", 1, old, detail, now)
+}
 
 // consoleAlarm is a console alarm's payload: the fields of a room's alarm
 // the console shows.

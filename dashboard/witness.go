@@ -24,6 +24,17 @@ type Forgery struct {
 	Seq     uint64
 	Reason  string
 	Payload []byte
+	// Fork is set when the room's own key signed a chain through Seq that
+	// is not the one the replica holds there: not a message someone forged
+	// but the room's history rewritten (issue 27, finding 10).
+	Fork *Fork
+}
+
+// Fork is where a room's history forked: the head of the chain the
+// replica holds at Seq, and the one the room's key signs there now.
+type Fork struct {
+	Seq          uint64
+	Held, Signed string
 }
 
 // WitnessWait is how long an event may wait for the room's word while the
@@ -124,7 +135,7 @@ func (w *Witness) Event(ev *gateway.Event, payload []byte, now time.Time) (take 
 	}
 	if ok {
 		if e.hash != want {
-			return nil, []Forgery{{seq, w.over(seq, ev, "not the event the room's signed chain has at this seq"), payload}}, nil
+			return nil, []Forgery{{Seq: seq, Reason: w.over(seq, ev, "not the event the room's signed chain has at this seq"), Payload: payload}}, nil
 		}
 		delete(w.expected, seq)
 		w.took(seq, link{e.hash, prev})
@@ -135,7 +146,7 @@ func (w *Witness) Event(ev *gateway.Event, payload []byte, now time.Time) (take 
 		return nil, nil, err
 	} else if ok {
 		if h != e.hash {
-			return nil, []Forgery{{seq, w.over(seq, ev, "the replica holds another event at this seq, vouched for by the room"), payload}}, nil
+			return nil, []Forgery{{Seq: seq, Reason: w.over(seq, ev, "the replica holds another event at this seq, vouched for by the room"), Payload: payload}}, nil
 		}
 		return nil, nil, nil // a duplicate
 	}
@@ -186,7 +197,7 @@ func (w *Witness) Sweep(now time.Time) (forged []Forgery) {
 				keep = append(keep, p)
 				continue
 			}
-			forged = append(forged, Forgery{q, fmt.Sprintf("the room did not vouch for it in %s", WitnessWait), p.payload})
+			forged = append(forged, Forgery{Seq: q, Reason: fmt.Sprintf("the room did not vouch for it in %s", WitnessWait), Payload: p.payload})
 			p.gone = true
 			w.npending--
 		}
@@ -209,7 +220,7 @@ func (w *Witness) down(seq uint64, want string) (take []Message, forged []Forger
 			return nil, nil, err
 		} else if ok {
 			if h != want {
-				forged = append(forged, Forgery{Seq: seq, Reason: w.notInChain(seq)})
+				forged = append(forged, w.notInChain(seq, h, want))
 			} else {
 				w.vouched = max(w.vouched, seq)
 			}
@@ -217,7 +228,7 @@ func (w *Witness) down(seq uint64, want string) (take []Message, forged []Forger
 		}
 		if old, ok := w.expected[seq]; ok {
 			if old != want {
-				forged = append(forged, Forgery{Seq: seq, Reason: "the room signed two chains through this seq"})
+				forged = append(forged, Forgery{Seq: seq, Reason: forkReason(seq, old, want), Fork: &Fork{Seq: seq, Held: old, Signed: want}})
 			}
 			break
 		}
@@ -228,7 +239,7 @@ func (w *Witness) down(seq uint64, want string) (take []Message, forged []Forger
 				found = p
 				continue
 			}
-			forged = append(forged, Forgery{seq, "not the event the room's signed chain has at this seq", p.payload})
+			forged = append(forged, Forgery{Seq: seq, Reason: "not the event the room's signed chain has at this seq", Payload: p.payload})
 		}
 		w.npending -= len(w.pending[seq])
 		delete(w.pending, seq)
@@ -244,10 +255,25 @@ func (w *Witness) down(seq uint64, want string) (take []Message, forged []Forger
 	return take, forged, nil
 }
 
-// notInChain says why the replica holds at seq an event the room's signed
-// chain does not have.
-func (w *Witness) notInChain(seq uint64) string {
-	return w.over(seq, nil, "the replica holds an event the room's signed chain does not have (stored before the room's key was pinned?)")
+// notInChain is the replica holding at seq an event whose hash, held, is
+// not the signed, the hash the room's signed chain has there. Either the
+// room's log was restored over it (over), or the room's own key now signs
+// another history through seq: its log was rewritten (a fork, issue 27).
+// A replica that took events before the room's key was pinned holds them
+// unvouched; those are the "not the chain" case only if no head ever
+// vouched for them, which a fork cannot tell apart: the reason says both.
+func (w *Witness) notInChain(seq uint64, held, signed string) Forgery {
+	const otherwise = "fork"
+	if why := w.over(seq, nil, otherwise); why != otherwise {
+		return Forgery{Seq: seq, Reason: why}
+	}
+	return Forgery{Seq: seq, Reason: forkReason(seq, held, signed), Fork: &Fork{Seq: seq, Held: held, Signed: signed}}
+}
+
+// forkReason says a fork at seq in words.
+func forkReason(seq uint64, held, signed string) string {
+	return fmt.Sprintf("the room's history forked (at seq %d or below): at seq %d the console holds the chain with head %.16s…, the room's key now signs %.16s…: "+
+		"the log on the room's gateway was rewritten and signed again with its key (or the console took these events before the key was pinned)", seq, seq, held, signed)
 }
 
 // over names a seq the replica holds that the room used again after its log
@@ -289,7 +315,7 @@ func (w *Witness) evictOldest() Forgery {
 	}
 	p.gone = true
 	w.npending--
-	return Forgery{p.seq, fmt.Sprintf("more than %d events waiting for the room's word", WitnessPending), p.payload}
+	return Forgery{Seq: p.seq, Reason: fmt.Sprintf("more than %d events waiting for the room's word", WitnessPending), Payload: p.payload}
 }
 
 // compact drops from order what is no longer pending, once it is mostly that.

@@ -170,6 +170,28 @@ func TestWitnessBelievesOnlyWhatTheRoomSigned(t *testing.T) {
 		r.took(r.w.Anchor(6, gateway.ChainHash(b)))
 		r.expect("[6]", 0)
 	})
+	t.Run("a room whose log was rewritten and signed again", func(t *testing.T) {
+		// Issue 27, finding 10: root on the Pi rewrote seqs 3-5 and signed
+		// the new head with the room's key. The console holds the
+		// original: the history forked at seq 3, both heads said.
+		r := newWitnessRig(t)
+		for i, b := range log[:5] {
+			r.held[uint64(i+1)] = b
+		}
+		rewritten := [][]byte{log[0], log[1]}
+		prev := gateway.ChainHash(log[1])
+		for seq := uint64(3); seq <= 5; seq++ {
+			e := gateway.Event{Seq: seq, ID: fmt.Sprintf("rewritten-%d", seq), Room: "r1", Type: "door.closed", Prev: prev}
+			b, _ := json.Marshal(e)
+			rewritten = append(rewritten, b)
+			prev = gateway.ChainHash(b)
+		}
+		r.took(r.w.Anchor(5, gateway.ChainHash(rewritten[4])))
+		if len(r.forged) != 1 || r.forged[0].Fork == nil || r.forged[0].Fork.Seq != 5 || r.forged[0].Fork.Held != gateway.ChainHash(log[4]) ||
+			!strings.Contains(r.forged[0].Reason, "forked (at seq 5 or below)") {
+			t.Fatalf("a rewritten log: %+v", r.forged)
+		}
+	})
 	t.Run("a room restored over seqs the console holds", func(t *testing.T) {
 		// Issue 27, finding 6: the console holds 1-5; the room's backup
 		// ended at 3 and it went on at 4 (an operator's --resume-after 3):

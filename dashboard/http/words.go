@@ -28,6 +28,7 @@ var words = map[string][2]string{
 	"class.room-forgery":       {"机房消息被伪造", "room messages forged"},
 	"class.room-offline":       {"机房网关离线", "room gateway offline"},
 	"class.room-silent":        {"机房网关无响应", "room gateway silent"},
+	"class.log-forked":         {"机房日志被改写（历史分叉）", "room log rewritten (history forked)"},
 
 	"alarmstate.active":       {"报警中", "active"},
 	"alarmstate.acknowledged": {"已确认", "acknowledged"},

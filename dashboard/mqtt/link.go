@@ -569,13 +569,34 @@ func (l *Link) silence(now time.Time) {
 }
 
 // forged keeps what a room did not say in quarantine and raises the room's
-// room-forgery alarm on the console.
+// room-forgery alarm on the console; a fork (the room's own key signing
+// another history) raises log-forked instead.
 func (l *Link) forged(room, topic string, forged []dashboard.Forgery) {
 	for _, f := range forged {
 		l.log.Error("room forgery: quarantined", "room", room, "topic", topic, "seq", f.Seq, "reason", f.Reason)
 	}
 	if err := l.opts.Store.Quarantine(room, topic, forged); err != nil {
 		l.log.Error("replica: quarantine not stored", "room", room, "err", err)
+	}
+	var others []dashboard.Forgery
+	for _, f := range forged {
+		if f.Fork == nil {
+			others = append(others, f)
+			continue
+		}
+		old, err := l.opts.Store.RetainedPayload(room, "alarms", dashboard.ForkAlarm)
+		if err != nil {
+			l.log.Error("replica: log-forked alarm", "room", room, "err", err)
+		}
+		alarm, err := dashboard.RaiseFork(room, old, f.Reason, l.opts.Clock.Now())
+		if err != nil {
+			l.log.Error("replica: log-forked alarm", "room", room, "err", err)
+			continue
+		}
+		l.keep(dashboard.Retained{Room: room, Kind: "alarms", Key: dashboard.ForkAlarm, Payload: alarm, Updated: l.opts.Clock.Now()})
+	}
+	if forged = others; len(forged) == 0 {
+		return
 	}
 	old, err := l.opts.Store.RetainedPayload(room, "alarms", dashboard.ForgeryAlarm)
 	if err != nil {
