@@ -106,6 +106,10 @@ run: build tools firmware
 	@# (docs/commands.md): its principal, printed by keys, in each config.
 	@$(BIN)/roomguard-dashboard keys --db $(RUNDIR)/dashboard.db > $(RUNDIR)/console.principal
 	@for r in room room-board; do { cat examples/$$r.yaml; echo "principals:"; cat $(RUNDIR)/console.principal; } > $(RUNDIR)/$$r.yaml; done
+	@# The console shows only the rooms added to it, each with its key's
+	@# fingerprint read from the room (roomguard-gateway keys), so their keys
+	@# are confirmed at first contact (docs/console.md).
+	@for r in room:jiyao-301 room-board:jiyao-302; do 	  fp=$$($(BIN)/roomguard-gateway keys --config $(RUNDIR)/$${r%%:*}.yaml --db $(RUNDIR)/$${r#*:}.db | sed -n 's/^room-fingerprint //p'); 	  $(BIN)/roomguard-dashboard room add --db $(RUNDIR)/dashboard.db --fingerprint "$$fp" $${r#*:} >/dev/null; 	done
 	@$(BIN)/roomguard-gateway run --sim --config $(RUNDIR)/room.yaml --db $(RUNDIR)/jiyao-301.db > $(RUNDIR)/gateway.log 2>&1 & gw=$$!; \
 	  $(BIN)/roomguard-gateway run --sim --board-firmware $(BIN) --config $(RUNDIR)/room-board.yaml --db $(RUNDIR)/jiyao-302.db > $(RUNDIR)/gateway-302.log 2>&1 & gw2=$$!; \
 	  $(BIN)/roomguard-gateway life --config $(RUNDIR)/room.yaml --db $(RUNDIR)/jiyao-301.db --speed $(LIFE_SPEED) > $(RUNDIR)/life.log 2>&1 & life=$$!; \

@@ -35,6 +35,9 @@ func BenchmarkPublishToBrowser(b *testing.B) {
 	}
 	defer store.Close()
 	hub := dhttp.NewHub()
+	if err := store.AddRoom("bench", "", "bench"); err != nil {
+		b.Fatal(err)
+	}
 	link, err := mqtt.Connect(mqtt.LinkOpts{Conn: gwmqtt.Conn{URL: broker.URL()}, Store: store, Clock: clock,
 		Stored: hub.Stored, State: hub.State, CatchUp: time.Hour})
 	if err != nil {

@@ -150,6 +150,15 @@ func (s *Server) pinKey(w http.ResponseWriter, r *request) {
 	back(w, r, "/rooms/"+url.PathEscape(room), err)
 }
 
+// addRoom adds a room to those the console shows (issue 27: no other), with
+// its key's fingerprint read from the Pi when the admin has it.
+func (s *Server) addRoom(w http.ResponseWriter, r *request) {
+	room, fp := strings.TrimSpace(r.PostFormValue("room")), r.PostFormValue("fingerprint")
+	err := s.Store.AddRoom(room, fp, r.User.Name)
+	s.auditf(r, "room.add", room, room, strings.TrimSpace(fp), result(err))
+	back(w, r, "/", err)
+}
+
 func (s *Server) room(w http.ResponseWriter, r *request) {
 	id := r.PathValue("room")
 	views, err := s.roomViews(id)

@@ -30,13 +30,24 @@ func (p *published) add(room string, sec float64, typ, device, person string, da
 	e := gateway.Event{Seq: p.seq[room], ID: gateway.NewEventID(t0), Room: room, Type: typ, Severity: gateway.SeverityInfo,
 		TS: t0.Add(time.Duration(sec * float64(time.Second))), ClockTrusted: true, Device: device, Person: person, Data: d}
 	b, _ := json.Marshal(e)
+	p.c.added(room)
 	if res, err := p.c.store.Ingest([]sqlite.Message{{Room: room, Payload: b}}); err != nil || len(res.Rejected) > 0 {
 		p.c.t.Fatalf("ingest %s: %v %+v", typ, err, res.Rejected)
 	}
 }
 
+// added is a room an admin added to the console: what the link takes in
+// is only ever of such a room (issue 27).
+func (c *console) added(room string) {
+	c.t.Helper()
+	if err := c.store.AddRoom(room, "", "test"); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
 func (c *console) retain(room, kind, key string, v any) {
 	c.t.Helper()
+	c.added(room)
 	b, _ := json.Marshal(v)
 	if _, err := c.store.SetRetained(dashboard.Retained{Room: room, Kind: kind, Key: key, Payload: b, Updated: t0}); err != nil {
 		c.t.Fatal(err)
@@ -553,6 +564,7 @@ func TestUntrustedClockIsShown(t *testing.T) {
 	c.retain("r2", "status", "", map[string]any{"state": "online"})
 	e := gateway.Event{Seq: 1, ID: "e1", Room: "r1", Type: "door.opened", Severity: gateway.SeverityInfo, TS: t0, ClockTrusted: false}
 	b, _ := json.Marshal(e)
+	c.added("r1")
 	if _, err := c.store.Ingest([]sqlite.Message{{Room: "r1", Payload: b}}); err != nil {
 		t.Fatal(err)
 	}
@@ -564,5 +576,52 @@ func TestUntrustedClockIsShown(t *testing.T) {
 	}
 	if _, body = g.get("/rooms/r1"); !strings.Contains(body, "clock-untrusted") {
 		t.Fatal("the room page does not say its clock is untrusted")
+	}
+}
+
+// Issue 27, finding 8: the console shows only the rooms an admin added; a
+// room whose key is not confirmed says so on the overview, the alarm page
+// and the duty screen, not only on its own page; an admin adds a room
+// (with its key's fingerprint), a guard may not.
+func TestOnlyRoomsAddedAreShownAndUnconfirmedSaysSo(t *testing.T) {
+	c := newConsole(t, "admin1:admin", "guard1:guard")
+	c.retain("jiyao-301", "status", "", map[string]any{"state": "online", "room": "jiyao-301"})
+	c.retain("jiyao-301", "alarms", "jiyao-301-1", map[string]any{"room": "jiyao-301", "id": "jiyao-301-1", "class": "intrusion", "priority": 2,
+		"state": "active", "count": 1, "raised_at": t0})
+	// Held for a room nobody added (before this console filtered, say).
+	if _, err := c.store.SetRetained(dashboard.Retained{Room: "jiyao-999", Kind: "status", Payload: []byte(`{"state":"online"}`), Updated: t0}); err != nil {
+		t.Fatal(err)
+	}
+	g := c.as("guard1")
+	for _, path := range []string{"/", "/alarms", "/duty"} {
+		_, body := g.get(path)
+		if !strings.Contains(body, "key-unconfirmed") || !strings.Contains(body, "密钥未确认") {
+			t.Errorf("%s does not say jiyao-301's key is not confirmed", path)
+		}
+		if strings.Contains(body, "jiyao-999") {
+			t.Errorf("%s shows a room nobody added", path)
+		}
+	}
+	if _, body := g.get("/"); strings.Contains(body, "room-add-form") {
+		t.Fatal("a guard is offered to add rooms")
+	}
+	if code, _ := g.post("/rooms", url.Values{"csrf": {g.csrf("/")}, "room": {"jiyao-305"}}); code != http.StatusForbidden {
+		t.Fatalf("a guard adds a room: %d", code)
+	}
+	a := c.as("admin1")
+	if code, where := a.post("/rooms", url.Values{"csrf": {a.csrf("/")}, "room": {"jiyao-305"}, "fingerprint": {"not one"}}); code != http.StatusSeeOther || !strings.Contains(where, "error=") {
+		t.Fatalf("a bad fingerprint: %d %s", code, where)
+	}
+	if code, where := a.post("/rooms", url.Values{"csrf": {a.csrf("/")}, "room": {"jiyao-305"}, "fingerprint": {"0123 4567 89AB CDEF"}}); code != http.StatusSeeOther || strings.Contains(where, "error=") {
+		t.Fatalf("an admin adds a room: %d %s", code, where)
+	}
+	if fp, ok := c.store.Watched("jiyao-305"); !ok || fp != "0123 4567 89ab cdef" {
+		t.Fatalf("the room added: %q %v", fp, ok)
+	}
+	if _, body := g.get("/"); !strings.Contains(body, `id="room-jiyao-305"`) || !strings.Contains(body, "从未上线") {
+		t.Fatal("an added room never heard is not on the overview")
+	}
+	if e := c.audited("room.add"); len(e) != 2 || e[1].User != "admin1" {
+		t.Fatalf("audit: %+v", e)
 	}
 }

@@ -35,6 +35,14 @@ func (s *Server) parse() error {
 			return gateway.KeyFingerprint(k)
 		},
 		"duration": duration,
+		// unknownRooms is the traffic for room ids nobody added, by id
+		// (issue 27): what the link counted instead of showing.
+		"unknownRooms": func() map[string]uint64 {
+			if u, ok := s.Rooms.(interface{ Unknown() map[string]uint64 }); ok {
+				return u.Unknown()
+			}
+			return nil
+		},
 		// stamp shows a time the rooms wrote as text (RFC 3339) in the
 		// console's zone; what does not parse is shown as it is.
 		"stamp": s.stamp,

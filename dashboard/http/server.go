@@ -118,6 +118,7 @@ func (s *Server) Init() error {
 	m.Handle("POST /alarms/ack", s.may(dashboard.ActAck, s.ack))
 	m.Handle("GET /rooms/{room}", s.may(dashboard.ActView, s.room))
 	m.Handle("POST /rooms/{room}/key", s.may(dashboard.ActRoomKeys, s.pinKey))
+	m.Handle("POST /rooms", s.may(dashboard.ActRoomKeys, s.addRoom))
 	m.Handle("GET /entries", s.may(dashboard.ActView, s.entries))
 	m.Handle("GET /entries.csv", s.may(dashboard.ActView, s.entriesCSV))
 	m.Handle("GET /visitors", s.may(dashboard.ActView, s.visitors))

@@ -67,7 +67,8 @@ type alarmView struct {
 	RoomName   string    `json:"-"`
 	// Deliveries are the room's call-down for it: who was told, how and
 	// when, or who could not be (notify.sent, notify.failed).
-	Deliveries []delivery `json:"-"`
+	Deliveries  []delivery `json:"-"`
+	Unconfirmed bool       `json:"-"` // its room's key is not confirmed
 }
 
 // delivery is one notify.sent or notify.failed of an alarm.
@@ -85,13 +86,17 @@ func (a alarmView) Restored() bool { return !a.RestoredAt.IsZero() }
 
 type roomView struct {
 	dashboard.RoomRecord
-	Status  gwmqtt.Status
-	Seen    bool // a status was ever received
-	Online  bool
-	Mode    modeView
-	Devices []deviceView
-	Inside  []occupant
-	Alarms  []alarmView
+	Status gwmqtt.Status
+	Seen   bool // a status was ever received
+	Online bool
+	// Unconfirmed: no admin confirmed the room's key yet, so what it shows
+	// is not verified (issue 27: said wherever the room is, not only on
+	// its own page).
+	Unconfirmed bool
+	Mode        modeView
+	Devices     []deviceView
+	Inside      []occupant
+	Alarms      []alarmView
 }
 
 // DevicesOf lists the room's devices of the given kinds.
@@ -124,8 +129,19 @@ func (s *Server) roomViews(only string) ([]roomView, error) {
 		}
 		return v
 	}
+	watched, err := s.Store.WatchedRooms()
+	if err != nil {
+		return nil, err
+	}
+	shown := map[string]bool{}
+	for _, w := range watched {
+		if only == "" || w.Room == only {
+			shown[w.Room] = true
+			get(w.Room) // added, perhaps never heard yet
+		}
+	}
 	for _, r := range s.Store.Rooms() {
-		if only == "" || r.Room == only {
+		if shown[r.Room] {
 			get(r.Room).RoomRecord = r
 		}
 	}
@@ -135,6 +151,9 @@ func (s *Server) roomViews(only string) ([]roomView, error) {
 			return nil, err
 		}
 		for _, r := range rs {
+			if !shown[r.Room] {
+				continue // a room nobody added (what came before it was counted)
+			}
 			v := get(r.Room)
 			switch kind {
 			case "status":
@@ -169,10 +188,20 @@ func (s *Server) roomViews(only string) ([]roomView, error) {
 			}
 		}
 	}
+	keys, err := s.Store.RoomKeys()
+	if err != nil {
+		return nil, err
+	}
+	pinned := map[string]bool{}
+	for _, k := range keys {
+		pinned[k.Room] = k.Pinned != ""
+	}
 	out := make([]roomView, 0, len(byRoom))
 	for _, v := range byRoom {
+		v.Unconfirmed = !pinned[v.Room]
 		for i := range v.Alarms {
 			v.Alarms[i].RoomName = v.Title()
+			v.Alarms[i].Unconfirmed = v.Unconfirmed
 		}
 		sortAlarms(v.Alarms)
 		out = append(out, *v)

@@ -112,6 +112,7 @@ func TestConsoleTrustsOnlyTheRoom(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	watch(t, store, room)
 	l, err := mqtt.Connect(mqtt.LinkOpts{Conn: gwmqtt.Conn{URL: m.URL()}, Store: store, Clock: clock, GapGrace: 200 * time.Millisecond, CatchUp: time.Hour})
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -112,6 +113,9 @@ type Link struct {
 	beat    map[string]time.Duration
 	silent  map[string]bool
 	wasDown bool
+
+	umu     sync.Mutex
+	unknown map[string]uint64 // messages for rooms nobody added, by room id (unknownRoom)
 }
 
 type message struct {
@@ -228,6 +232,12 @@ func (l *Link) receive(topic string, payload []byte) {
 		return
 	}
 	room, rest := parts[1], parts[2]
+	if _, ok := l.opts.Store.Watched(room); !ok {
+		// Not a room an admin added (issue 27): anyone on the broker can
+		// invent one. Counted, never shown.
+		l.unknownRoom(room)
+		return
+	}
 	if id, ok := strings.CutPrefix(rest, "reply/"); ok {
 		if key := l.key(room); key != nil {
 			_, proof, err := gateway.OpenProof(key, room, rest, payload)
@@ -252,6 +262,35 @@ func (l *Link) receive(topic string, payload []byte) {
 		return // commands, simulation inputs, others' re-sends
 	}
 	l.queue(message{room: room, rest: rest, payload: payload})
+}
+
+// unknownRooms bounds the room ids counted apart: a flood can invent a new
+// one with every message.
+const unknownRooms = 64
+
+// unknownRoom counts a message for a room nobody added; the first of each
+// id is logged.
+func (l *Link) unknownRoom(room string) {
+	l.umu.Lock()
+	defer l.umu.Unlock()
+	if l.unknown == nil {
+		l.unknown = map[string]uint64{}
+	}
+	if _, seen := l.unknown[room]; !seen {
+		if len(l.unknown) >= unknownRooms {
+			room = "(others)"
+		} else {
+			l.log.Warn("traffic for a room not added to this console: counted, not shown (add it on the rooms page)", "room", room)
+		}
+	}
+	l.unknown[room]++
+}
+
+// Unknown is how many messages came for each room id nobody added.
+func (l *Link) Unknown() map[string]uint64 {
+	l.umu.Lock()
+	defer l.umu.Unlock()
+	return maps.Clone(l.unknown)
 }
 
 // queue hands a message to the feed.
@@ -284,6 +323,24 @@ func (l *Link) PinKey(room, key, by string) error {
 	l.keys[room] = k
 	l.wmu.Unlock()
 	return nil
+}
+
+// pinByFingerprint pins key, the one room's status offers, when an admin
+// added the room with its key's fingerprint (read from the Pi) and it
+// matches; otherwise it stays seen, not believed, until an admin confirms.
+func (l *Link) pinByFingerprint(room, key string) {
+	fp, _ := l.opts.Store.Watched(room)
+	if fp == "" {
+		return
+	}
+	k, err := gateway.ParsePublicKey(key)
+	if err != nil || gateway.KeyFingerprint(k) != fp {
+		l.log.Error("a room's key does not match the fingerprint it was added with: not pinned", "room", room)
+		return
+	}
+	if err := l.PinKey(room, key, "the fingerprint given when the room was added"); err != nil {
+		l.log.Error("replica: pin room key", "room", room, "err", err)
+	}
 }
 
 // kindOf maps a state topic (after roomguard/<room>/) to its retained kind.
@@ -707,6 +764,7 @@ func (l *Link) state(m message) {
 				if err := l.opts.Store.SeeKey(m.room, st.Key); err != nil {
 					l.log.Error("replica: room key", "room", m.room, "err", err)
 				}
+				l.pinByFingerprint(m.room, st.Key)
 			}
 			if held, err := l.opts.Store.RetainedPayload(m.room, "status", ""); err != nil {
 				l.log.Error("replica: status", "room", m.room, "err", err)

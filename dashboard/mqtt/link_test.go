@@ -1,6 +1,7 @@
 package mqtt_test
 
 import (
+	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -119,12 +120,24 @@ func (r *fakeRoom) publish(seqs ...int) {
 	}
 }
 
+// watch adds rooms to the console, as an admin would (issue 27: it shows
+// no other).
+func watch(t testing.TB, store *sqlite.Store, rooms ...string) {
+	t.Helper()
+	for _, r := range rooms {
+		if err := store.AddRoom(r, "", "test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func startLink(t *testing.T, url string) (*mqtt.Link, *sqlite.Store) {
 	t.Helper()
 	store, err := sqlite.Open(filepath.Join(t.TempDir(), "dashboard.db"), sysclock.New(sysclock.TrustAlways))
 	if err != nil {
 		t.Fatal(err)
 	}
+	watch(t, store, "jiyao-301", "jiyao-302", "jiyao-303", "jiyao-304", "r-off")
 	l, err := mqtt.Connect(mqtt.LinkOpts{Conn: gwmqtt.Conn{URL: url}, Store: store, Clock: sysclock.New(sysclock.TrustAlways),
 		GapGrace: 200 * time.Millisecond, CatchUp: time.Hour})
 	if err != nil {
@@ -236,6 +249,7 @@ func TestRetainedState(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
+	watch(t, store, "r9")
 	link, err := mqtt.Connect(mqtt.LinkOpts{Conn: gwmqtt.Conn{URL: broker.URL()}, Store: store, Clock: sysclock.New(sysclock.TrustAlways),
 		State: func(r dashboard.Retained) { mu.Lock(); changes = append(changes, r); mu.Unlock() }})
 	if err != nil {
@@ -403,6 +417,7 @@ func TestSilentRoomIsAnAlarm(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	watch(t, store, "r-quiet")
 	link, err := mqtt.Connect(mqtt.LinkOpts{Conn: gwmqtt.Conn{URL: m.URL()}, Store: store, Clock: clock, GapGrace: time.Hour, CatchUp: time.Hour})
 	if err != nil {
 		t.Fatal(err)
@@ -489,5 +504,68 @@ func TestShippedACLLetsTheConsoleReadWhatItSubscribes(t *testing.T) {
 			t.Fatalf("the shipped ACL keeps from the console: %v", missing)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Issue 27, finding 8: the console shows only the rooms an admin added.
+// Traffic for any other room id (a phantom jiyao-999 with an intrusion) is
+// counted, never stored; a room added with its key's fingerprint has the
+// key confirmed at first contact when it matches, and not when it does not.
+func TestConsoleShowsOnlyRoomsAdded(t *testing.T) {
+	broker := testenv.StartMosquitto(t)
+	clock := sysclock.New(sysclock.TrustAlways)
+	store, err := sqlite.Open(filepath.Join(t.TempDir(), "dashboard.db"), clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	right, _, _ := ed25519.GenerateKey(nil)
+	other, _, _ := ed25519.GenerateKey(nil)
+	if err := store.AddRoom("jiyao-301", gateway.KeyFingerprint(right), "admin"); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.AddRoom("jiyao-302", gateway.KeyFingerprint(right), "admin"); err != nil { // jiyao-302 offers another key
+		t.Fatal(err)
+	}
+	for _, bad := range [][2]string{{"Jiyao 303", ""}, {"jiyao-303", "not a fingerprint"}} {
+		if err := store.AddRoom(bad[0], bad[1], "admin"); gateway.ErrorCode(err) != gateway.EINVALID {
+			t.Fatalf("AddRoom(%q, %q): %v", bad[0], bad[1], err)
+		}
+	}
+	l, err := mqtt.Connect(mqtt.LinkOpts{Conn: gwmqtt.Conn{URL: broker.URL()}, Store: store, Clock: clock, CatchUp: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close(); store.Close() })
+	waitFor(t, "the link", l.Connected)
+	pub := paho.NewClient(paho.NewClientOptions().AddBroker(broker.URL()).SetClientID("someone"))
+	pub.Connect().WaitTimeout(5 * time.Second)
+	defer pub.Disconnect(100)
+	status := func(room string, key ed25519.PublicKey) {
+		st, _ := json.Marshal(gwmqtt.Status{State: "online", Room: room, Key: gateway.FormatPublicKey(key)})
+		pub.Publish(gwmqtt.Topics{Room: room}.Status(), 1, true, st).WaitTimeout(5 * time.Second)
+	}
+	status("jiyao-301", right)
+	status("jiyao-302", other)
+	status("jiyao-999", other)
+	pub.Publish("roomguard/jiyao-999/alarms/jiyao-999-1", 1, true,
+		`{"room":"jiyao-999","id":"jiyao-999-1","class":"intrusion","priority":1,"state":"active","count":1,"level":0,"raised_at":"2026-11-22T23:10:00.000+08:00"}`).WaitTimeout(5 * time.Second)
+	waitFor(t, "jiyao-301's key confirmed by its fingerprint, jiyao-302's seen only", func() bool {
+		keys, _ := store.RoomKeys()
+		got := map[string]sqlite.RoomKey{}
+		for _, k := range keys {
+			got[k.Room] = k
+		}
+		return got["jiyao-301"].Pinned == gateway.FormatPublicKey(right) && got["jiyao-302"].Seen == gateway.FormatPublicKey(other) &&
+			got["jiyao-302"].Pinned == ""
+	})
+	waitFor(t, "the phantom room counted", func() bool { return l.Unknown()["jiyao-999"] == 2 })
+	if _, ok := store.Room("jiyao-999"); ok {
+		t.Fatal("a room nobody added is in the replica")
+	}
+	if rs, _ := store.Retained("jiyao-999", "alarms"); len(rs) != 0 {
+		t.Fatalf("a phantom room's alarm is held: %v", rs)
+	}
+	if rs, _ := store.Retained("", "status"); len(rs) != 2 {
+		t.Fatalf("statuses held: %v", rs)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	_ "github.com/mattn/go-sqlite3" // the database/sql driver
 
@@ -30,6 +31,10 @@ type Store struct {
 	rooms map[string]*roomState
 
 	retainedV atomic.Int64 // counts the changes of retained state (RetainedVersion)
+
+	wmu       sync.RWMutex
+	watched   map[string]string // the rooms the console shows → their fingerprint (AddRoom)
+	watchedAt time.Time         // when watched was read
 }
 
 // RetainedVersion counts the changes of retained state since the store
@@ -63,6 +68,9 @@ func Open(path string, clock gateway.Clock) (*Store, error) {
 	r.SetMaxOpenConns(4)
 	s := &Store{clock: clock, w: w, r: r}
 	if err := s.loadRooms(); err != nil {
+		return nil, errors.Join(fmt.Errorf("sqlite: %s: %w", path, err), s.Close())
+	}
+	if err := s.loadWatched(); err != nil {
 		return nil, errors.Join(fmt.Errorf("sqlite: %s: %w", path, err), s.Close())
 	}
 	return s, nil

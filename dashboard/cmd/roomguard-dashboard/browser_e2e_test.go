@@ -72,6 +72,11 @@ func startStack(t testing.TB, dashboardArgs ...string) *stack {
 	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// The room added to the console, as an admin would (issue 27: it
+	// shows no other); its key confirmed later on its page.
+	if out, err := exec.Command(testenv.Dashboard(t), "room", "add", "--db", filepath.Join(dir, "dashboard.db"), "jiyao-301").CombinedOutput(); err != nil {
+		t.Fatalf("roomguard-dashboard room add: %v\n%s", err, out)
+	}
 	s.config, s.roomDB = cfg, filepath.Join(dir, "room.db")
 	s.gateway = testenv.StartGateway(t, "run", "--sim", "--config", cfg, "--db", s.roomDB)
 	port := testenv.FreePort(t)

@@ -7,6 +7,8 @@
 //	roomguard-dashboard user list   [--db FILE]
 //	roomguard-dashboard user unlock [--db FILE] NAME
 //	roomguard-dashboard user bind   [--db FILE] --person ID NAME   (the register person the account acts for)
+//	roomguard-dashboard room add  [--db FILE] [--fingerprint FP] ROOM   (the rooms the console shows: no other)
+//	roomguard-dashboard room list [--db FILE]
 //	roomguard-dashboard keys   [--db FILE] [--principal NAME]   (prints the console's principal, creating its key)
 //	roomguard-dashboard backup [--db FILE] DIR
 //	roomguard-dashboard restore [--db FILE] BACKUP
@@ -42,6 +44,8 @@ commands:
   user list    list the accounts
   user unlock  unlock an account locked by wrong passwords
   user bind    the register person an account acts for (--person; its commands name them)
+  room add     add a room to those the console shows (--fingerprint: its key's, from roomguard-gateway keys)
+  room list    list the rooms the console shows, and whether each one's key is confirmed
   keys         print the console's principal for a room's config (creates its key)
   backup DIR   copy the database (replica, accounts, audit, pinned keys) and the key into DIR, while it runs
   restore DIR  put a backup back (never over a database); the rooms re-send what came since
@@ -80,6 +84,15 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 			return usagef("user: want add, list, unlock or bind")
 		}
 		return user(args[1], args[2:], stdin, stdout, stderr)
+	case "room":
+		if len(args) < 2 || args[1] == "-h" || args[1] == "--help" || args[1] == "help" {
+			fmt.Fprint(stdout, usage)
+			if len(args) < 2 {
+				return usagef("room: want add or list")
+			}
+			return nil
+		}
+		return room(args[1], args[2:], stdout, stderr)
 	case "keys":
 		return keys(args[1:], stdout, stderr)
 	case "backup":
