@@ -129,6 +129,26 @@ func TestCommandsNamePeopleOfTheRegister(t *testing.T) {
 	if !strings.Contains(string(a.w.get("roomguard/"+a.room+"/personnel")), `"count":10`) {
 		t.Fatalf("the register changed: %s", a.w.get("roomguard/"+a.room+"/personnel"))
 	}
+	// Issue 27, finding 7: refusals like any other: each logged (within the
+	// budget) with its code, and counted toward command-forgery (four here,
+	// and a fifth).
+	codes := map[string]int{}
+	seen := 0
+	for range 4 {
+		codes[fmt.Sprint(data(a.waitEvent(&seen, "auth.refused"))["code"])]++
+	}
+	if codes["unknown_person"] != 1 || codes["not_allowed"] != 3 {
+		t.Fatalf("the refusals logged: %v", codes)
+	}
+	a.w.command(a.room, "disarm", "who-5", map[string]any{"by": "someone-else"})
+	a.w.waitFor("command-forgery", func() bool {
+		for _, p := range a.w.topics {
+			if strings.Contains(string(p), `"command-forgery"`) {
+				return true
+			}
+		}
+		return false
+	})
 	// The right people: a clerk arms, the security officer replaces.
 	if rep := a.w.command(a.room, "arm", "ok-arm", map[string]any{"by": "p-0"}); rep["status"] != "ok" {
 		t.Fatalf("arm by a clerk: %v", rep)
