@@ -447,3 +447,54 @@ func maxSeq(events map[string]event) uint64 {
 	}
 	return m
 }
+
+// Issue 27, finding 4: a command carried out with the clock trusted, the
+// gateway killed right after its reply, started again with the clock not
+// trusted (where only the counter decides), and the same envelope sent
+// again: refused as replayed, because its counter was in the log before
+// the command was carried out.
+func TestNoReplayAfterAKillWithTheClockUntrusted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration")
+	}
+	m := testenv.StartMosquitto(t)
+	cfg, db := roomConfig(t, m.URL())
+	pub, key, _ := ed25519.GenerateKey(nil)
+	text, _ := os.ReadFile(cfg)
+	text = append(text, fmt.Sprintf("principals:\n  - {name: console, key: %q, commands: [\"*\"]}\n", gateway.FormatPublicKey(pub))...)
+	os.WriteFile(cfg, text, 0o600)
+	sub := subscribe(t, m.URL(), room, "replay-sub")
+	gw := testenv.StartGateway(t, "run", "--sim", "--config", cfg, "--db", db)
+	sub.waitFor("online", func() bool { return strings.Contains(string(sub.latest["roomguard/"+room+"/status"]), `"online"`) })
+	env, err := gateway.SignCommand(key, "console", room, "arm", []byte(`{"id":"once","by":"li.ming"}`), time.Now(), uint64(time.Now().UnixMilli()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reply := func() map[string]any {
+		t.Helper()
+		topic := "roomguard/" + room + "/reply/once"
+		sub.mu.Lock()
+		delete(sub.latest, topic)
+		sub.mu.Unlock()
+		c := driver(t, m.URL())
+		c.Publish("roomguard/"+room+"/cmd/arm", 1, false, env).Wait()
+		sub.waitFor("the reply", func() bool { return sub.latest[topic] != nil })
+		var r map[string]any
+		sub.mu.Lock()
+		json.Unmarshal(sub.latest[topic], &r)
+		sub.mu.Unlock()
+		return r
+	}
+	if r := reply(); r["status"] != "ok" {
+		t.Fatalf("the arm: %v", r)
+	}
+	gw.Kill() // right after the reply: nothing written behind survives
+	sub.waitFor("offline (the last will)", func() bool { return strings.Contains(string(sub.latest["roomguard/"+room+"/status"]), `"offline"`) })
+	os.WriteFile(cfg, []byte(strings.Replace(string(text), "clock: {trust: always}", "clock: {trust: never}", 1)), 0o600)
+	testenv.StartGateway(t, "run", "--sim", "--config", cfg, "--db", db)
+	sub.waitFor("online again", func() bool { return strings.Contains(string(sub.latest["roomguard/"+room+"/status"]), `"online"`) })
+	r := reply()
+	if e, _ := r["error"].(map[string]any); r["status"] != "error" || e["code"] != gateway.EREPLAYED {
+		t.Fatalf("the same envelope after a kill, the clock untrusted: %v", r)
+	}
+}
