@@ -151,8 +151,9 @@ func (n *Notifier) Mode(payload json.RawMessage) { n.next.Mode(payload) }
 // SealReport implements gateway.PanelSink.
 func (n *Notifier) SealReport(id string, payload json.RawMessage) { n.next.SealReport(id, payload) }
 
-// Alarm implements gateway.PanelSink: a new active alarm starts its
-// call-down; acknowledged or closed, it stops.
+// Alarm implements gateway.PanelSink: a new alarm starts its call-down,
+// active or raised already restored (a momentary cause: command-forgery,
+// denied-burst, an exit fault; issue 28); acknowledged or closed, it stops.
 func (n *Notifier) Alarm(id string, payload json.RawMessage) {
 	n.next.Alarm(id, payload)
 	var a alarm
@@ -168,7 +169,7 @@ func (n *Notifier) Alarm(id string, payload json.RawMessage) {
 			cd.stop()
 			delete(n.active, id)
 		}
-	case cd == nil && a.State == "active":
+	case cd == nil && (a.State == "active" || a.State == "restored"): // raised restored: a momentary cause, told all the same
 		r := n.cfg.rule(a.Class, a.Priority)
 		if r == nil || a.Class == "" {
 			return
@@ -314,7 +315,7 @@ var ClassNames = map[gateway.AlarmClass]string{
 	gateway.AlarmDeniedBurst: "连续刷卡被拒", gateway.AlarmCarrierRemoval: "涉密载体被带出", gateway.AlarmCarrierOverdue: "涉密载体逾期未还",
 	gateway.AlarmBoardSilent: "控制板失联", gateway.AlarmUnescorted: "访客无人陪同", gateway.AlarmSafeLeftOpen: "保密柜未上锁",
 	gateway.AlarmExitFault: "布防时有防区未就绪", gateway.AlarmGatewayFault: "网关故障", gateway.AlarmForgery: "伪造指令",
-	gateway.AlarmLogTampered: "日志被篡改",
+	gateway.AlarmLogTampered: "日志被篡改", gateway.AlarmStorageLow: "存储空间不足",
 }
 
 var _ gateway.PanelSink = (*Notifier)(nil)

@@ -182,3 +182,22 @@ func TestCriticalReachesTwo(t *testing.T) {
 		t.Fatalf("one person for intrusions: %q", c)
 	}
 }
+
+// Issue 28, item 1: an alarm raised already restored (command-forgery,
+// denied-burst, an exit fault: a momentary cause) starts its call-down
+// like any other, until acknowledged.
+func TestAlarmRaisedRestoredStartsItsCallDown(t *testing.T) {
+	n, clock, sms, log := setup(t)
+	n.Alarm("f1", alarmJSON("f1", "command-forgery", "restored", 2))
+	clock.Advance(0)
+	eventually(t, "the guard told of a forgery raised restored", func() bool { return sms.people() == "guard" })
+	clock.Advance(time.Minute)
+	eventually(t, "the officer after a minute", func() bool { return sms.people() == "guard officer" })
+	n.Alarm("f1", alarmJSON("f1", "command-forgery", "acknowledged", 2))
+	n.Alarm("f1", nil) // closed
+	clock.Advance(10 * time.Minute)
+	time.Sleep(20 * time.Millisecond)
+	if got := log.types(); got != "notify.sent:guard notify.sent:officer" {
+		t.Fatalf("events: %s", got)
+	}
+}
