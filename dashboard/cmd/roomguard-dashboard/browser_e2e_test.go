@@ -378,7 +378,13 @@ func TestDutyScreenInChromium(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#duty-start")),
 		chromedp.WaitVisible(chromedp.CSS("#on-duty")),
 	)
-	waitJS(t, ctx, "the sound runs from the start", `document.getElementById("duty-sound").hidden === true`)
+	waitJS(t, ctx, "the sound runs from the start", `!`+seen("duty-sound"))
+	// What the guard sees, not a DOM property (issue 28, item 6): neither
+	// red banner shows on a live duty screen.
+	if v := value(t, ctx, "the banners", chromedp.Evaluate[bool](seen("duty-expired")+" || "+seen("duty-sound"))); v {
+		t.Fatal("a live duty screen shows a red banner (session ended, or no sound)")
+	}
+	screenshot(t, ctx, "duty-on-duty")
 	time.Sleep(4 * time.Second) // idle past the console's idle limit (3 s)
 	if tones := value(t, ctx, "tones before any alarm", chromedp.Evaluate[int](`window.rgTones`)); tones != 0 {
 		t.Fatalf("%d tones with no alarm", tones)
@@ -392,7 +398,8 @@ func TestDutyScreenInChromium(t *testing.T) {
 	// hidden tab would slow to once a minute
 	waitJS(t, ctx, "the repeats scheduled ahead", `window.rgRepeatsAhead() >= 10`)
 	waitJS(t, ctx, "a flashing title", `document.title.startsWith("【")`)
-	if expired := value(t, ctx, "the session", chromedp.Evaluate[bool](`!document.getElementById("duty-expired").hidden`)); expired {
+	screenshot(t, ctx, "duty-alarm")
+	if expired := value(t, ctx, "the session", chromedp.Evaluate[bool](seen("duty-expired"))); expired {
 		t.Fatal("the duty session ended at the idle limit")
 	}
 	id := value(t, ctx, "the alarm's id", chromedp.AttributeValue(chromedp.CSS(`tr.alarm[data-class="door-forced"]`), "id"))
@@ -457,12 +464,37 @@ func TestDutyScreenInChromium(t *testing.T) {
 		const f = document.querySelector('form[action="/logout"]');
 		fetch("/logout", { method: "POST", body: new URLSearchParams(new FormData(f)), credentials: "same-origin", redirect: "manual" });
 	})()`))
-	waitJS(t, ctx, "the end said loudly", `!document.getElementById("duty-expired").hidden`)
+	waitJS(t, ctx, "the end said loudly", seen("duty-expired"))
+	screenshot(t, ctx, "duty-session-ended")
 	if path := value(t, ctx, "the page", chromedp.Evaluate[string](`location.pathname`)); path != "/duty" {
 		t.Fatalf("the duty screen left for %s", path)
 	}
 	tones := value(t, ctx, "tones", chromedp.Evaluate[int](`window.rgTones`))
 	waitJS(t, ctx, "still sounding", fmt.Sprintf("window.rgTones > %d && document.querySelector('tr.alarm[data-class=\"room-offline\"]') !== null", tones))
+}
+
+// seen is a script that tells whether the element with id is on the screen
+// as a person sees it: displayed, visible, with a size (issue 28: a hidden
+// attribute a style overrides is still seen).
+func seen(id string) string {
+	return fmt.Sprintf(`((e) => { if (!e) return false; const s = getComputedStyle(e); const r = e.getBoundingClientRect();
+		return s.display !== "none" && s.visibility !== "hidden" && s.opacity !== "0" && r.width > 0 && r.height > 0; })(document.getElementById(%q))`, id)
+}
+
+// screenshot keeps what the screen shows now as a test artefact
+// (go test -artifacts keeps them; else they go with the test's temp dir).
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(sctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	if err := os.WriteFile(filepath.Join(t.ArtifactDir(), name+".png"), png, 0o644); err != nil {
+		t.Logf("screenshot %s: %v", name, err)
+	}
 }
 
 var latinWords = regexp.MustCompile(`[A-Za-z][A-Za-z0-9_.-]*[A-Za-z0-9]|[A-Za-z]`)
