@@ -28,7 +28,7 @@ func BenchmarkDutyScreenTone(b *testing.B) {
 		chromedp.Click(chromedp.CSS("#duty-start")),
 		chromedp.WaitVisible(chromedp.CSS("#on-duty")),
 	)
-	waitJS(b, ctx, "the sound", `document.getElementById("duty-sound").hidden === true`)
+	waitJS(b, ctx, "the sound", `!`+seen("duty-sound"))
 	const room = "bench-room"
 	// the baseline of the same run: the bare broker, publish → a subscriber
 	got := make(chan time.Time, 1)
