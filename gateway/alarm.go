@@ -31,6 +31,7 @@ const (
 	AlarmForgery        AlarmClass = "command-forgery"    // commands refused as unauthenticated, forbidden, stale or replayed, 5 in a minute
 	AlarmLogTampered    AlarmClass = "log-tampered"       // the log's hash chain is broken: an event edited, deleted, inserted or reordered
 	AlarmStorageLow     AlarmClass = "storage-low"        // the log's filesystem is nearly full: long before a write fails
+	AlarmCarrierMissing AlarmClass = "carrier-missing"    // an inventory did not find a carrier that should be home (its priority: its classification's)
 )
 
 // AlarmSpec is what the catalogue says of a class.
@@ -63,6 +64,7 @@ var alarmCatalogue = map[AlarmClass]AlarmSpec{
 	AlarmForgery:        {Priority: 2, Severity: SeverityCritical, Hour24: true},
 	AlarmLogTampered:    {Priority: 1, Severity: SeverityCritical, Hour24: true},
 	AlarmStorageLow:     {Priority: 3, Severity: SeverityWarning, Hour24: true},
+	AlarmCarrierMissing: {Priority: 2, Severity: SeverityAlarm, Hour24: true},
 }
 
 // StorageLow says why the log's filesystem is too full (empty: it is not):

@@ -28,6 +28,19 @@ func ParseClassification(s string) (Classification, error) {
 }
 
 // Chinese is the classification's Chinese name.
+// MissingPriority is the priority of the alarm for a carrier of this
+// classification an inventory did not find: top secret 1, secret 2,
+// confidential 3.
+func (c Classification) MissingPriority() int {
+	switch c {
+	case TopSecret:
+		return 1
+	case Secret:
+		return 2
+	}
+	return 3
+}
+
 func (c Classification) Chinese() string {
 	return map[Classification]string{TopSecret: "绝密", Secret: "机密", Confidential: "秘密"}[c]
 }

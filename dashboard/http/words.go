@@ -23,6 +23,7 @@ var words = map[string][2]string{
 	"class.exit-fault":         {"布防时有防区未就绪", "exit fault"},
 	"class.gateway-fault":      {"网关故障", "gateway fault"},
 	"class.storage-low":        {"存储空间不足", "storage low"},
+	"class.carrier-missing":    {"清点发现涉密载体缺失", "carrier missing at inventory"},
 	"class.command-forgery":    {"伪造指令", "forged commands"},
 	"class.log-tampered":       {"日志被篡改", "log tampered"},
 	"class.room-forgery":       {"机房消息被伪造", "room messages forged"},

@@ -1,6 +1,7 @@
 package room
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 	"time"
@@ -22,6 +23,17 @@ func (v *Vault) Inventory(trigger, by string) (*gateway.InventoryReport, error) 
 		for _, m := range r.Missing {
 			c := v.carriers[m.Carrier]
 			b.setStatus(c, v.state[c.ID], gateway.CarrierMissing, false, map[string]any{"inventory": r.ID, "last_seen": m.SeenAt.Format(gateway.TimeFormat), "location": m.Location})
+			// Not found where it should be, and not signed out: an alarm,
+			// in the call-down like any other (issue 28).
+			last := "never seen"
+			if !m.SeenAt.IsZero() {
+				last = "last seen " + m.SeenAt.In(b.now.Location()).Format("2006-01-02 15:04:05")
+				if m.Location != "" {
+					last += " at " + m.Location
+				}
+			}
+			b.raiseAt(gateway.AlarmCarrierMissing, c.Class.MissingPriority(), c.ID,
+				fmt.Sprintf("%s %s《%s》 not found in %s by inventory %s; %s", c.Class.Chinese(), c.ID, c.Title, c.Home, r.ID, last))
 		}
 		sev := gateway.SeverityInfo
 		if !r.AllHome {

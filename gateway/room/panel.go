@@ -578,6 +578,14 @@ func first(s []string) string {
 // now (if not, the alarm is restored at once: it still needs an ack).
 func (p *Panel) raise(c *change, class gateway.AlarmClass, device, detail string, stillActive bool) *gateway.Alarm {
 	spec, _ := class.Spec()
+	return p.raiseAt(c, class, spec.Priority, device, detail, stillActive)
+}
+
+// raiseAt is raise with the alarm's priority given (a missing carrier's is
+// its classification's), not the class's.
+func (p *Panel) raiseAt(c *change, class gateway.AlarmClass, priority int, device, detail string, stillActive bool) *gateway.Alarm {
+	spec, _ := class.Spec()
+	spec.Priority = priority
 	s := c.next
 	for _, a := range s.Alarms {
 		if a.Class == class && a.Device == device {

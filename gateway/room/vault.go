@@ -218,6 +218,11 @@ func (b *vbatch) raise(class gateway.AlarmClass, device, detail string) {
 	b.v.panel.raise(b.c, class, device, detail, true)
 }
 
+// raiseAt is raise at a priority of its own.
+func (b *vbatch) raiseAt(class gateway.AlarmClass, priority int, device, detail string) {
+	b.v.panel.raiseAt(b.c, class, priority, device, detail, true)
+}
+
 // restore marks the open alarms of class on device restored, in the change.
 func (b *vbatch) restore(class gateway.AlarmClass, device string) {
 	b.v.panel.restore(b.c, func(x *gateway.Alarm) bool { return x.Class == class && x.Device == device })
@@ -360,6 +365,7 @@ func (v *Vault) Seen(reader string, antenna int, epc string, at time.Time) error
 				delete(v.removed, c.ID)
 				b.restore(gateway.AlarmCarrierRemoval, c.ID)
 			}
+			b.restore(gateway.AlarmCarrierMissing, c.ID) // found again
 		default:
 			b.setStatus(c, st, gateway.CarrierAway, true, map[string]any{"safe": loc.ID})
 		}

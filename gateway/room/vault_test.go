@@ -3,6 +3,7 @@ package room_test
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -507,5 +508,36 @@ func TestTopSecretSafeNeedsTwoPeople(t *testing.T) {
 	}
 	if done, err := v.room.SafeRelease("safe-b", "p-zhang", "console/s1"); err != nil || !done {
 		t.Fatalf("the second person in time: %v %v", done, err)
+	}
+}
+
+// Issue 28, item 3: a carrier that should be home and is not found by an
+// inventory (and is not signed out) is a carrier-missing alarm, its
+// priority by its classification (top secret 1, secret 2, confidential 3);
+// seen at home again, the alarm is restored.
+func TestMissingCarrierIsAnAlarm(t *testing.T) {
+	v := newVaultRoom(t, carriers)
+	v.seen("uhf-safes", 1, carriers[0].EPC) // JM-0001 home; JM-0002 (top secret) and JM-0003 unseen
+	v.news()
+	if _, err := v.vault.Inventory(gateway.InventoryCommand, "p-li"); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]*gateway.Alarm{}
+	for _, a := range v.alarms() {
+		if a.Class == gateway.AlarmCarrierMissing {
+			got[a.Device] = a
+		}
+	}
+	if len(got) != 2 || got["JM-0002"] == nil || got["JM-0002"].Priority != 1 || got["JM-0003"] == nil || got["JM-0003"].Priority != 3 ||
+		!strings.Contains(got["JM-0002"].Detail, "密码电报 第7号") {
+		t.Fatalf("carrier-missing alarms: %+v", got)
+	}
+	news := v.news()
+	if !slices.Contains(news, "alarm.raised") {
+		t.Fatalf("events %v", news)
+	}
+	v.seen("uhf-safes", 2, carriers[1].EPC) // found at home
+	if a := got["JM-0002"]; v.panel.State().Alarms[slices.IndexFunc(v.panel.State().Alarms, func(x *gateway.Alarm) bool { return x.ID == a.ID })].RestoredAt.IsZero() {
+		t.Fatal("the carrier back home, its alarm not restored")
 	}
 }

@@ -91,6 +91,21 @@ func TestCarriersEndToEnd(t *testing.T) {
 	})
 	a.pub("sim/tags/uhf-gate/1", "")
 
+	// Issue 28, item 3: an inventory now does not find JM-1 in its safe
+	// (nor signed out): a carrier-missing alarm, in the call-down like any
+	// other, retained for the consoles.
+	if out, _ := a.cli("inventory", "run", cfg, "--by=p-1"); !strings.Contains(out, "JM-1") {
+		t.Fatalf("the inventory does not name JM-1 missing:\n%s", out)
+	}
+	a.w.waitFor("the carrier-missing alarm", func() bool {
+		for topic, p := range a.w.topics {
+			if strings.Contains(topic, "/alarms/") && bytes.Contains(p, []byte(`"carrier-missing"`)) && bytes.Contains(p, []byte(`"device":"JM-1"`)) {
+				return true
+			}
+		}
+		return false
+	})
+
 	// Sign-out from the command line: the rules, then a permitted departure.
 	for _, c := range []struct {
 		args []string
