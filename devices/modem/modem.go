@@ -41,7 +41,10 @@ type Modem struct {
 	// CheckEvery is how often the driver asks for the registration
 	// (default Check).
 	CheckEvery time.Duration
-	reqs       chan *request
+	// SMS and calls wait apart: an SMS, which carries the words, goes
+	// ahead of every call not yet started (issue 28: an alarm's SMS waited
+	// 30 s behind its own call, 40 behind another alarm's).
+	sms, calls chan *request
 }
 
 type request struct {
@@ -54,7 +57,9 @@ type request struct {
 }
 
 // New returns a modem; run Driver on its serial line.
-func New() *Modem { return &Modem{CheckEvery: Check, reqs: make(chan *request)} }
+func New() *Modem {
+	return &Modem{CheckEvery: Check, sms: make(chan *request), calls: make(chan *request)}
+}
 
 // SMS sends text to number (several messages when it is long), returning
 // once the modem has it sent or refused.
@@ -68,13 +73,29 @@ func (m *Modem) Call(ctx context.Context, number string, ring time.Duration) err
 	return m.do(ctx, &request{number: number, ring: ring})
 }
 
+type queuedKey struct{}
+
+// OnQueued returns ctx carrying f, which SMS and Call call once the modem
+// has taken the request (it is next, or being sent): what waits behind it
+// may be handed over from then on.
+func OnQueued(ctx context.Context, f func()) context.Context {
+	return context.WithValue(ctx, queuedKey{}, f)
+}
+
 func (m *Modem) do(ctx context.Context, r *request) error {
 	if err := checkNumber(r.number); err != nil {
 		return err
 	}
 	r.done = make(chan error, 1)
+	queue := m.calls
+	if r.sms {
+		queue = m.sms
+	}
 	select {
-	case m.reqs <- r:
+	case queue <- r:
+		if f, ok := ctx.Value(queuedKey{}).(func()); ok {
+			f()
+		}
 	case <-ctx.Done():
 		return fmt.Errorf("%w: %w", ErrNotReady, ctx.Err())
 	}
@@ -115,7 +136,29 @@ func (m *Modem) Driver(port serialline.Port, stop <-chan struct{}, ready func())
 	ready()
 	check := time.NewTicker(m.CheckEvery)
 	defer check.Stop()
+	serve := func(r *request) error {
+		var err error
+		if r.sms {
+			err = a.sms(r.number, r.text)
+		} else {
+			err = a.call(r.number, r.ring, stop)
+		}
+		r.done <- err
+		var line *lineError
+		if errors.As(err, &line) { // the modem itself failed: the line goes down
+			return err
+		}
+		return nil
+	}
 	for {
+		select { // an SMS waiting goes first
+		case r := <-m.sms:
+			if err := serve(r); err != nil {
+				return err
+			}
+			continue
+		default:
+		}
 		select {
 		case <-stop:
 			return serialline.ErrStopped
@@ -123,16 +166,21 @@ func (m *Modem) Driver(port serialline.Port, stop <-chan struct{}, ready func())
 			if err := a.registered(); err != nil {
 				return err
 			}
-		case r := <-m.reqs:
-			var err error
-			if r.sms {
-				err = a.sms(r.number, r.text)
-			} else {
-				err = a.call(r.number, r.ring, stop)
+		case r := <-m.sms:
+			if err := serve(r); err != nil {
+				return err
 			}
-			r.done <- err
-			var line *lineError
-			if errors.As(err, &line) { // the modem itself failed: the line goes down
+		case r := <-m.calls:
+			// Taken at the same moment as an SMS: the SMS first.
+			select {
+			case s := <-m.sms:
+				if err := serve(s); err != nil {
+					r.done <- err
+					return err
+				}
+			default:
+			}
+			if err := serve(r); err != nil {
 				return err
 			}
 		}

@@ -159,3 +159,27 @@ func TestModemFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Issue 28, item 2: an SMS goes ahead of a call the modem has not started:
+// while one alarm's call rings, another's call and then its SMS wait; the
+// SMS goes first.
+func TestSMSGoesAheadOfCallsNotStarted(t *testing.T) {
+	r := newRig(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	done := make(chan string, 3)
+	go func() { r.m.Call(ctx, "13800000001", 400*time.Millisecond); done <- "first call" }()
+	for len(r.sim.Calls()) == 0 {
+		time.Sleep(5 * time.Millisecond) // ringing
+	}
+	go func() { r.m.Call(ctx, "13800000002", 400*time.Millisecond); done <- "second call" }()
+	time.Sleep(50 * time.Millisecond) // the second call waits first
+	go func() { r.m.SMS(ctx, "13800000002", "【机要室 301】P1 报警"); done <- "sms" }()
+	var order []string
+	for range 3 {
+		order = append(order, <-done)
+	}
+	if strings.Join(order, ", ") != "first call, sms, second call" {
+		t.Fatalf("served in the order %v", order)
+	}
+}

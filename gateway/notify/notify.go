@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/roomguard/roomguard/devices/modem"
 	"github.com/roomguard/roomguard/gateway"
 )
 
@@ -209,6 +210,16 @@ func (n *Notifier) run(cd *callDown, r *Rule, i int) {
 	reached := false
 	var wg sync.WaitGroup
 	var mu sync.Mutex
+	// A step's channels go out together (a webhook never waits for the
+	// modem), but a call only once the step's SMS are on their way: the
+	// SMS carries the words, and the modem takes an SMS ahead of a call it
+	// has not started (issue 28: the SMS went 30 s after the call).
+	var texts sync.WaitGroup
+	for _, id := range s.People {
+		if _, ok := n.people[id]; ok && slices.Contains(channels, "sms") && slices.Contains(channels, "call") {
+			texts.Add(1)
+		}
+	}
 	for _, id := range s.People {
 		p, ok := n.people[id]
 		if !ok {
@@ -216,7 +227,15 @@ func (n *Notifier) run(cd *callDown, r *Rule, i int) {
 		}
 		for _, ch := range channels {
 			wg.Go(func() {
-				if n.deliver(cd, p, ch, i) {
+				var started func()
+				switch {
+				case ch == "sms" && slices.Contains(channels, "call"):
+					started = sync.OnceFunc(texts.Done)
+					defer started()
+				case ch == "call" && slices.Contains(channels, "sms"):
+					texts.Wait()
+				}
+				if n.deliver(cd, p, ch, i, started) {
 					mu.Lock()
 					reached = true
 					mu.Unlock()
@@ -231,8 +250,9 @@ func (n *Notifier) run(cd *callDown, r *Rule, i int) {
 }
 
 // deliver sends one message through one channel, retrying; it logs what
-// became of it and says whether it got through.
-func (n *Notifier) deliver(cd *callDown, p Person, channel string, step int) bool {
+// became of it and says whether it got through. started, when set, is
+// called once the first attempt is handed to the channel.
+func (n *Notifier) deliver(cd *callDown, p Person, channel string, step int, started func()) bool {
 	ch := n.channels[channel]
 	msg := n.message(cd.alarm)
 	var err error
@@ -244,8 +264,16 @@ func (n *Notifier) deliver(cd *callDown, p Person, channel string, step int) boo
 			err = fmt.Errorf("no %s channel in this room", channel)
 		} else {
 			ctx, cancel := context.WithTimeout(cd.ctx, 2*time.Minute)
+			if started != nil {
+				// The modem says when it has the SMS: a call may queue
+				// behind it from then on (or once the first try is over).
+				ctx = modem.OnQueued(ctx, started)
+			}
 			err = ch.Send(ctx, p, msg)
 			cancel()
+			if started != nil {
+				started()
+			}
 		}
 		if err == nil {
 			n.record(cd, "notify.sent", gateway.SeverityInfo, p, channel, step, attempt+1, nil)

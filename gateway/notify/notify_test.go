@@ -201,3 +201,56 @@ func TestAlarmRaisedRestoredStartsItsCallDown(t *testing.T) {
 		t.Fatalf("events: %s", got)
 	}
 }
+
+// slowChannel records when each Send begins in a shared order, and holds
+// every Send until released.
+type slowChannel struct {
+	name    string
+	order   *[]string
+	mu      *sync.Mutex
+	release chan struct{}
+}
+
+func (c slowChannel) Send(ctx context.Context, p notify.Person, _ string) error {
+	c.mu.Lock()
+	*c.order = append(*c.order, c.name+":"+p.ID)
+	c.mu.Unlock()
+	if c.release != nil {
+		select {
+		case <-c.release:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// Issue 28, item 2: a step's channels go out together where they can: the
+// SMS first, the call only once the SMS is on its way; a webhook of the
+// same step is not held up by the modem.
+func TestMixedStepSendsTheSMSFirst(t *testing.T) {
+	clock := clocktest.New(t0)
+	var mu sync.Mutex
+	var order []string
+	release := make(chan struct{})
+	cfg := notify.Config{Room: "jiyao-301", RoomName: "机要室 301",
+		People: []notify.Person{{ID: "guard", Name: "值班保安", Phone: "13800000001"}, {ID: "officer", Name: "保密员", Phone: "13800000002"}},
+		Rules:  []notify.Rule{{MaxPriority: 2, Steps: []notify.Step{{People: []string{"guard", "officer"}, Channels: []string{"call", "webhook", "sms"}}}}}}
+	n := notify.New(cfg, clock, &events{}, map[string]notify.Channel{
+		"sms":     slowChannel{name: "sms", order: &order, mu: &mu, release: release},
+		"call":    slowChannel{name: "call", order: &order, mu: &mu},
+		"webhook": slowChannel{name: "webhook", order: &order, mu: &mu},
+	}, sink{})
+	n.Alarm("a1", alarmJSON("a1", "intrusion", "active", 1))
+	clock.Advance(0)
+	got := func() string { mu.Lock(); defer mu.Unlock(); return strings.Join(order, " ") }
+	eventually(t, "both SMS and both webhooks under way", func() bool {
+		return strings.Count(got(), "sms:") == 2 && strings.Count(got(), "webhook:") == 2
+	})
+	time.Sleep(50 * time.Millisecond)
+	if strings.Contains(got(), "call:") {
+		t.Fatalf("a call before its step's SMS was on its way: %s", got())
+	}
+	close(release)
+	eventually(t, "the calls", func() bool { return strings.Count(got(), "call:") == 2 })
+}
