@@ -183,6 +183,7 @@ var messages = map[string][2]string{
 	"locked":                     {"已锁定", "locked"},
 	"locked.at":                  {"来自", "at"},
 	"key.unconfirmed":            {"密钥未确认·数据未校验", "key not confirmed: unverified"},
+	"calldown.none":              {"本机房未设置通知名单：报警只在值班台上显示，不会以短信、电话通知任何人。请在机房配置的 notify: 中设置（参见 examples/room.yaml）。", "This room has no call-down: its alarms show on the console only and reach nobody by SMS or call. Set one in the room's config (notify:, see examples/room.yaml)."},
 	"rooms.add":                  {"添加机房", "Add a room"},
 	"rooms.add.button":           {"添加", "Add"},
 	"rooms.fingerprint":          {"机房密钥指纹（可选）", "Room key fingerprint (optional)"},

@@ -180,8 +180,16 @@ func (s *Server) room(w http.ResponseWriter, r *request) {
 		s.fail(w, r, http.StatusInternalServerError, err.Error())
 		return
 	}
+	calldown, err := s.Store.RetainedPayload(id, "calldown", "")
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err.Error())
+		return
+	}
 	s.render(w, r, "room", map[string]any{"Room": views[0], "Events": events, "Error": r.URL.Query().Get("error"),
-		"Key": key, "Quarantine": quarantine})
+		"Key": key, "Quarantine": quarantine,
+		// A room that has said nothing of a call-down (its config has no
+		// notify:) tells nobody of its alarms but this console (issue 28).
+		"NoCalldown": views[0].Seen && len(calldown) == 0})
 }
 
 // entryFilter reads the entry-log filter from a query.

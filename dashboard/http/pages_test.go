@@ -625,3 +625,19 @@ func TestOnlyRoomsAddedAreShownAndUnconfirmedSaysSo(t *testing.T) {
 		t.Fatalf("audit: %+v", e)
 	}
 }
+
+// Issue 28, item 5: a room that has no call-down says so on its page; one
+// that publishes its list does not.
+func TestRoomWithoutCalldownSaysSo(t *testing.T) {
+	c := newConsole(t, "guard1:guard")
+	c.retain("r1", "status", "", map[string]any{"state": "online", "room": "r1"})
+	c.retain("r2", "status", "", map[string]any{"state": "online", "room": "r2"})
+	c.retain("r2", "calldown", "", map[string]any{"room": "r2", "version": 0, "source": "config"})
+	g := c.as("guard1")
+	if _, body := g.get("/rooms/r1"); !strings.Contains(body, `id="no-calldown"`) || !strings.Contains(body, "未设置通知名单") {
+		t.Fatal("a room without a call-down does not say so")
+	}
+	if _, body := g.get("/rooms/r2"); strings.Contains(body, `id="no-calldown"`) {
+		t.Fatal("a room with a call-down is said to have none")
+	}
+}

@@ -873,3 +873,20 @@ func (c *Config) NotifyConfig() notify.Config {
 	nc.Apply(notify.List{Rules: c.Notify.List().Rules})
 	return nc
 }
+
+// Warnings are what a config may hold but should not: a room whose alarms
+// would tell nobody but a console (issue 28: a fresh install notified no
+// one and said nothing). check-config prints them; the gateway logs them at
+// its start.
+func (c *Config) Warnings() []string {
+	var out []string
+	if c.Notify == nil || len(c.Notify.Calldown) == 0 {
+		classes := make([]string, len(notify.Critical))
+		for i, k := range notify.Critical {
+			classes[i] = string(k)
+		}
+		out = append(out, fmt.Sprintf("%s: notify: no call-down: an alarm (%s, and every other) tells nobody but a console that is watching; "+
+			"add one (examples/room.yaml has a list to start from)", c.Source, strings.Join(classes, ", ")))
+	}
+	return out
+}

@@ -298,3 +298,22 @@ func TestExampleNotifyBlock(t *testing.T) {
 		t.Fatalf("the example's notify block: %v\n%s", err, uncommented)
 	}
 }
+
+// Issue 28, item 5: a room with no call-down is warned of (check-config
+// prints it, the gateway logs it): its alarms would tell nobody.
+func TestNoCalldownIsAWarning(t *testing.T) {
+	c, err := config.Parse([]byte(minimal), "x.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := c.Warnings(); len(w) != 1 || !strings.Contains(w[0], "notify: no call-down") || !strings.Contains(w[0], "intrusion") {
+		t.Fatalf("warnings %v", w)
+	}
+	c, err = config.Parse([]byte(minimal+notifyWith("people: [guard, officer]")), "x.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := c.Warnings(); len(w) != 0 {
+		t.Fatalf("warnings with a call-down: %v", w)
+	}
+}

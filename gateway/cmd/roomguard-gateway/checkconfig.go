@@ -36,6 +36,9 @@ func checkConfigCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "%s: room %s (%s): %d inputs, %d outputs, %d serial devices, %d boards (%d points), %s, log %s\n",
 		*path, c.Room.ID, c.Room.Name, len(c.Inputs), len(c.Outputs), len(c.Serial), len(c.Boards), boardPoints(c), broker, c.Storage.Path)
+	for _, w := range c.Warnings() {
+		fmt.Fprintf(stderr, "warning: %s\n", w)
+	}
 	return nil
 }
 

@@ -347,6 +347,9 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 		d.watchStorage(dailyCtx, cfg.Storage, func() (uint64, uint64, error) { return sqlite.DiskSpace(cfg.Storage.Path) }, clock)
 	})
 	log.Info("gateway started", "room", cfg.Room.ID, "sim", o.Sim, "log", cfg.Storage.Path, "broker", brokerURL, "clock_trusted", clock.Trusted())
+	for _, w := range cfg.Warnings() {
+		log.Warn(w)
+	}
 
 	// Background work, in the order Stop ends it: the devices first (no new
 	// events), then the publishers (after a short drain), then the session.
