@@ -86,6 +86,9 @@ func (s *Server) showLogin(w http.ResponseWriter, r *request, code int, msg stri
 	if r.FormValue("changed") == "1" {
 		data["Changed"] = tr(r.Lang, "password.changed")
 	}
+	if r.FormValue("created") == "1" {
+		data["Changed"] = tr(r.Lang, "setup.created")
+	}
 	s.showForm(w, r, "login", code, data)
 }
 
@@ -280,7 +283,7 @@ func (s *Server) setup(w http.ResponseWriter, hr *http.Request) {
 		return
 	}
 	s.SetupToken = ""
-	http.Redirect(w, hr, "/login", http.StatusSeeOther)
+	http.Redirect(w, hr, "/login?created=1", http.StatusSeeOther) // said on the login page (issue 28)
 }
 
 // newUser reads an account from a form: user, display, password, password2.

@@ -57,6 +57,7 @@ var messages = map[string][2]string{
 	"password.old":               {"当前密码", "Current password"},
 	"password.change":            {"修改密码", "Change password"},
 	"password.changed":           {"密码已修改，请重新登录", "Password changed: log in again"},
+	"setup.created":              {"管理员账户已创建，请用它登录", "The admin account is created: log in with it"},
 	"password.reset":             {"重置密码", "Reset password"},
 	"password.temporary":         {"临时密码", "Temporary password"},
 	"password.must_change":       {"须修改密码", "must change password"},

@@ -329,8 +329,12 @@ func TestFirstRunAndSessions(t *testing.T) {
 	if code, _ := b.post("/setup", form("guess")); code != http.StatusForbidden {
 		t.Fatalf("a wrong setup token: %d", code)
 	}
-	if code, where := b.post("/setup", form("setup-secret-token")); code != http.StatusSeeOther || where != "/login" {
+	if code, where := b.post("/setup", form("setup-secret-token")); code != http.StatusSeeOther || where != "/login?created=1" {
 		t.Fatalf("setup: %d %s", code, where)
+	}
+	// Issue 28, item 10: the first admin is told it worked.
+	if _, body := b.get("/login?created=1"); !strings.Contains(body, "管理员账户已创建") {
+		t.Fatal("no confirmation after the first admin was created")
 	}
 	if u, err := c.store.User("admin1"); err != nil || u.Role != dashboard.RoleAdmin {
 		t.Fatalf("first admin %+v %v", u, err)

@@ -60,6 +60,10 @@ type Board struct {
 // Start runs the firmware elf in the harness sim.
 func Start(elf, sim string, stderr io.Writer) (*Board, error) {
 	cmd := exec.Command(sim, elf)
+	// Its own process group: a Ctrl-C at the terminal reaches the gateway,
+	// which quits the harness in order, not the harness itself (it died of
+	// the signal, and the gateway's stop said "not all closed").
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Stderr = stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

@@ -1,6 +1,7 @@
 package mqtt
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -186,7 +187,13 @@ func (c *Commands) handle(topic string, payload []byte) {
 		if !c.replies.allow(c.session.opts.Clock.Now()) {
 			return // counted by the room; a flood gets no answers
 		}
-		c.log.Warn("command refused", "cmd", name, "id", r.ID, "code", r.Error.Code, "err", r.Error.Message)
+		level := slog.LevelWarn
+		if name == "events/resend" && r.Error.Code == gateway.ENOTFOUND {
+			// A console catching up asks past the end every minute in
+			// normal running: not a warning (issue 28).
+			level = slog.LevelDebug
+		}
+		c.log.Log(context.Background(), level, "command refused", "cmd", name, "id", r.ID, "code", r.Error.Code, "err", r.Error.Message)
 	}
 	b, err := json.Marshal(r)
 	if err == nil {
