@@ -20,6 +20,7 @@ const (
 	KindSafeDoor   InputKind = "safe-door"
 	KindExitButton InputKind = "exit-button"
 	KindPanic      InputKind = "panic"
+	KindDuress     InputKind = "duress" // a hold-up button: the silent duress alarm
 )
 
 // OutputKind is what a binary output drives.
@@ -48,6 +49,7 @@ var inputSpecs = map[InputKind]inputSpec{
 	KindSafeDoor:   {"open", "closed", "safe.opened", "safe.closed", SeverityInfo, SeverityInfo, nil, nil},
 	KindExitButton: {"pressed", "released", "exit.pressed", "exit.released", SeverityInfo, SeverityInfo, nil, nil},
 	KindPanic:      {"panic", "normal", "panic.active", "panic.restored", SeverityCritical, SeverityWarning, nil, []string{"normal"}},
+	KindDuress:     {"duress", "normal", "duress.active", "duress.restored", SeverityCritical, SeverityWarning, nil, []string{"normal"}},
 }
 
 var outputKinds = map[OutputKind]bool{KindDoorStrike: true, KindSiren: true, KindIndicator: true}

@@ -74,7 +74,13 @@ type Person struct {
 	ValidUntil string   `json:"valid_until,omitempty"` // YYYY-MM-DD, last day allowed
 	Schedule   Schedule `json:"schedule,omitempty"`    // empty: any time
 	Holidays   bool     `json:"holidays,omitempty"`    // allowed on holidays
+	// DuressCards open the door as the person's cards do, and raise the
+	// silent duress alarm (a person made to open the room: issue 28).
+	DuressCards []string `json:"duress_cards,omitempty"`
 }
+
+// IsDuress tells whether card is one of the person's duress cards.
+func (p *Person) IsDuress(card string) bool { return slices.Contains(p.DuressCards, card) }
 
 // Check validates a person; the error names the field.
 func (p *Person) Check() error {

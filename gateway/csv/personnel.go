@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -20,7 +21,7 @@ import (
 // Columns of the personnel CSV, in the order Export writes them. Import
 // finds them by name in the header, in any order; extra columns are refused
 // (a misspelt column must not be silently ignored).
-var Columns = []string{"id", "name", "cards", "level", "role", "rooms", "valid_from", "valid_until", "schedule", "holidays"}
+var Columns = []string{"id", "name", "cards", "level", "role", "rooms", "valid_from", "valid_until", "schedule", "holidays", "duress_cards"}
 
 var required = map[string]bool{"id": true, "name": true, "cards": true, "level": true, "role": true, "rooms": true}
 
@@ -84,6 +85,7 @@ func ReadPeople(r io.Reader, source string, max int) ([]gateway.Person, error) {
 			p.Role = r
 		}
 		p.Cards = splitList(get("cards"), gateway.NormalizeCard)
+		p.DuressCards = splitList(get("duress_cards"), gateway.NormalizeCard)
 		p.Rooms = splitList(get("rooms"), strings.TrimSpace)
 		switch h := strings.ToLower(get("holidays")); h {
 		case "", "no", "deny", "否", "0", "false":
@@ -106,9 +108,13 @@ func ReadPeople(r io.Reader, source string, max int) ([]gateway.Person, error) {
 			return
 		}
 		idLine[p.ID] = line
-		for _, c := range p.Cards {
+		for i, c := range slices.Concat(p.Cards, p.DuressCards) {
+			field := "cards"
+			if i >= len(p.Cards) {
+				field = "duress_cards"
+			}
 			if first, dup := cardLine[c]; dup {
-				fail(line, "cards", "card %s is also on line %d (one card, one holder)", gateway.MaskCard(c), first)
+				fail(line, field, "card %s is also on line %d (one card, one holder; a duress card is a card of its own)", gateway.MaskCard(c), first)
 				bad = true
 				continue
 			}
@@ -268,7 +274,7 @@ func WritePeople(w io.Writer, each func(fn func(*gateway.Person) error) error) e
 				holidays = "yes"
 			}
 			return row([]string{p.ID, p.Name, strings.Join(p.Cards, ";"), string(p.Level), string(p.Role),
-				strings.Join(p.Rooms, ";"), p.ValidFrom, p.ValidUntil, string(p.Schedule), holidays})
+				strings.Join(p.Rooms, ";"), p.ValidFrom, p.ValidUntil, string(p.Schedule), holidays, strings.Join(p.DuressCards, ";")})
 		})
 	})
 }

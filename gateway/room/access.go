@@ -255,6 +255,11 @@ func (a *Access) Badge(reader, card string, at time.Time) (gateway.Decision, err
 			}
 		}
 		a.logDecision(b, r, card, d) // the decision first, then what it leads to
+		if d.Person != nil && d.Person.IsDuress(card) {
+			// Opened as the person's own card would (above); nothing in
+			// the room shows it; the silent alarm calls the call-down.
+			b.raise(gateway.AlarmDuress, reader, fmt.Sprintf("duress card of %s (%s) at %s", d.Person.Name, d.Person.ID, reader), false)
+		}
 		if burst > 0 {
 			b.raise(gateway.AlarmDeniedBurst, reader, fmt.Sprintf("%d consecutive denials", burst), false)
 		}

@@ -717,6 +717,8 @@ func (p *Panel) input(c *change, id string, kind gateway.InputKind, active bool)
 		p.raise(c, gateway.AlarmTamper, id, "tamper loop open", true)
 	case gateway.KindPanic:
 		p.raise(c, gateway.AlarmPanic, id, "panic button", true)
+	case gateway.KindDuress:
+		p.raise(c, gateway.AlarmDuress, id, "hold-up button", true) // silent: the catalogue's
 	case gateway.KindDoor, gateway.KindWindow, gateway.KindIRDetector:
 		switch {
 		case bypassed:
@@ -856,8 +858,8 @@ func (p *Panel) ready(c *change, bypass *gateway.Bypass) []gateway.Reason {
 		switch gateway.InputKind(d.Kind) {
 		case gateway.KindTamper: // 24-hour: never bypassed
 			add(gateway.Reason{Code: "tamper", Device: d.Device, Detail: fmt.Sprintf("tamper %s is active", d.Device)})
-		case gateway.KindPanic:
-			add(gateway.Reason{Code: "panic", Device: d.Device, Detail: fmt.Sprintf("panic input %s is active", d.Device)})
+		case gateway.KindPanic, gateway.KindDuress:
+			add(gateway.Reason{Code: "panic", Device: d.Device, Detail: fmt.Sprintf("%s input %s is active", d.Kind, d.Device)})
 		}
 		if skip[d.Device] {
 			continue
@@ -982,7 +984,7 @@ func (p *Panel) SetBypass(by, reason string, devices []string) error {
 		if !ok {
 			return gateway.Errorf(gateway.ENOTFOUND, "bypass: no device %q", d)
 		}
-		if k == gateway.KindTamper || k == gateway.KindPanic {
+		if k == gateway.KindTamper || k == gateway.KindPanic || k == gateway.KindDuress {
 			return gateway.Errorf(gateway.EINVALID, "bypass: %s is a 24-hour zone (%s) and cannot be bypassed", d, k)
 		}
 	}

@@ -80,8 +80,8 @@ func TestBadPayloadsChangeNothing(t *testing.T) {
 
 func TestPortsArePseudoTerminals(t *testing.T) {
 	r := exampleRoom(t)
-	if len(r.Ports) != 4 {
-		t.Fatalf("%d ports, want 4", len(r.Ports))
+	if len(r.Ports) != 5 { // three readers, the UHF reader, and the call-down's modem
+		t.Fatalf("%d ports, want 5", len(r.Ports))
 	}
 	if err := schemas.ValidateJSON("sim-ports", r.PortsPayload()); err != nil {
 		t.Fatal(err)

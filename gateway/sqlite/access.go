@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/roomguard/roomguard/gateway"
@@ -160,7 +161,7 @@ func (s *Store) ReplacePeople(people []gateway.Person, version int64, by string,
 			if _, err := insP.Exec(p.ID, p.Name, blobs[i]); err != nil {
 				return gateway.Errorf(gateway.EINVALID, "personnel: person %s: %v", p.ID, err)
 			}
-			for _, c := range p.Cards {
+			for _, c := range slices.Concat(p.Cards, p.DuressCards) { // a duress card finds its person too
 				if _, err := insC.Exec(c, p.ID); err != nil {
 					return gateway.Errorf(gateway.EINVALID, "personnel: card %s of %s: %v", gateway.MaskCard(c), p.ID, err)
 				}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -330,4 +331,43 @@ func TestTwoPersonEntryEndToEnd(t *testing.T) {
 	a.w.waitFor("occupancy 2", func() bool {
 		return bytes.Contains(a.w.topics["roomguard/"+a.room+"/occupancy"], []byte(`"count":2`))
 	})
+}
+
+// Issue 28, item 4, end to end: 张伟's duress card, read by the outside
+// EM4100 reader through its pseudo-terminal, opens the door as his own card
+// does, the siren stays silent, and the room publishes a silent P1 duress
+// alarm for the consoles and the call-down.
+func TestDuressCardEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration")
+	}
+	a := startAccessRoom(t, false, 4)
+	csv := strings.Replace(personnelCSV(4), "holidays\n", "holidays,duress_cards\n", 1)
+	csv = strings.Replace(csv, "p-0,张伟,62E3086CED;04A224E5,核心,机要员,*,,,,yes\n", "p-0,张伟,62E3086CED;04A224E5,核心,机要员,*,,,,yes,5A5A5A5A5A\n", 1)
+	csv = strings.ReplaceAll(csv, ",yes\n", ",yes,\n")
+	csv = strings.ReplaceAll(csv, ",no\n", ",no,\n")
+	if rep := a.w.command(a.room, "personnel/replace", "reg-duress", map[string]any{"by": "p-1", "version": 2, "csv": csv}); rep["status"] != "ok" {
+		t.Fatalf("the register with a duress card: %v", rep)
+	}
+	seen := 0
+	g := a.grantedAt(&seen, "reader-outside", "5A5A5A5A5A")
+	if g["person_id"] != "p-0" {
+		t.Fatalf("granted %v", g)
+	}
+	var alarm map[string]any
+	a.w.waitFor("the duress alarm", func() bool {
+		for topic, p := range a.w.topics {
+			if strings.Contains(topic, "/alarms/") && bytes.Contains(p, []byte(`"duress"`)) {
+				json.Unmarshal(p, &alarm)
+				return true
+			}
+		}
+		return false
+	})
+	if alarm["priority"] != float64(1) || alarm["silent"] != true {
+		t.Fatalf("the duress alarm: %v", alarm)
+	}
+	if a.d.sim.Bank.Sim("GPIO24").Level() == gpio.High {
+		t.Fatal("the siren sounds for a duress")
+	}
 }
