@@ -429,6 +429,21 @@ func TestDutyScreenInChromium(t *testing.T) {
 			t.Errorf("%s shows machine words to a Chinese reader: %v", path, seen)
 		}
 	}
+	// Issue 28, item 9: every page fits a phone's width (what is seen:
+	// the document's scroll width), and the menu does not take the screen.
+	do(t, ctx, "a phone's width", chromedp.EmulateViewport(390, 844))
+	for _, path := range []string{"/", "/alarms", "/rooms/jiyao-301", "/entries", "/visitors", "/carriers", "/seals", "/inspection?room=jiyao-301&from=2026-01-01&until=2030-12-31",
+		"/registers", "/audit", "/handover", "/calldown", "/duty", "/users", "/password"} {
+		do(t, ctx, "the page "+path, chromedp.Navigate(s.url+path), chromedp.WaitReady(chromedp.CSS("main")))
+		if w := value(t, ctx, "its width", chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > 390 {
+			t.Errorf("%s is %d px wide at 390 px", path, w)
+		}
+		if h := value(t, ctx, "the menu's height", chromedp.Evaluate[float64](`document.querySelector("nav").getBoundingClientRect().height`)); h > 120 {
+			t.Errorf("%s: the menu takes %.0f px of 844 at 390 px", path, h)
+		}
+	}
+	screenshot(t, ctx, "overview-390")
+	do(t, ctx, "the guard station's width", chromedp.EmulateViewport(1400, 1000))
 	do(t, ctx, "back on duty", chromedp.Navigate(s.url+"/duty"), chromedp.WaitVisible(chromedp.CSS("#on-duty")))
 	waitJS(t, ctx, "the alarm still there", `document.querySelector('tr.alarm[data-class="door-forced"][data-acked="0"]') !== null`)
 	do(t, ctx, "acknowledge on the duty screen",
