@@ -852,7 +852,7 @@ func (n *Notify) List() notify.List {
 // NotifyConfig is the call-down as gateway/notify takes it (without the
 // room's clock, log and channels).
 func (c *Config) NotifyConfig() notify.Config {
-	nc := notify.Config{Room: c.Room.ID, RoomName: c.Room.Name}
+	nc := notify.Config{Room: c.Room.ID, RoomName: c.Room.Name, Devices: c.DeviceNames()}
 	if c.Notify == nil {
 		return nc
 	}
@@ -889,4 +889,37 @@ func (c *Config) Warnings() []string {
 			"add one (examples/room.yaml has a list to start from)", c.Source, strings.Join(classes, ", ")))
 	}
 	return out
+}
+
+// DeviceNames are the room's devices' names by id, where the config gives
+// one: what a person reads in a message instead of the id (issue 28).
+func (c *Config) DeviceNames() map[string]string {
+	m := map[string]string{}
+	add := func(id, name string) {
+		if name != "" {
+			m[id] = name
+		}
+	}
+	for _, x := range c.Inputs {
+		add(x.ID, x.Name)
+	}
+	for _, x := range c.Outputs {
+		add(x.ID, x.Name)
+	}
+	for _, x := range c.Serial {
+		add(x.ID, x.Name)
+	}
+	for _, x := range c.Wiegand {
+		add(x.ID, x.Name)
+	}
+	for _, x := range c.Safes {
+		add(x.ID, x.Name)
+	}
+	for _, b := range c.Boards {
+		add(b.ID, b.Name)
+		for _, z := range b.Zones {
+			add(z.ID, z.Name)
+		}
+	}
+	return m
 }

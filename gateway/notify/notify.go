@@ -9,6 +9,7 @@
 package notify
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -70,6 +71,9 @@ type Config struct {
 	People   []Person
 	Rules    []Rule
 	Zone     *time.Location // the times in messages (default the clock's)
+	// Devices are the room's devices' names by id: a message names the
+	// device as a person knows it (issue 28: "（window-east）" for 东窗).
+	Devices map[string]string
 	// Fault is told of a delivery the log would not record (the room's
 	// gateway-fault alarm: room.Room.Fault).
 	Fault func(what string, err error)
@@ -330,10 +334,18 @@ func (n *Notifier) message(a alarm) string {
 	}
 	device := ""
 	if a.Device != "" {
-		device = "（" + a.Device + "）"
+		device = "（" + cmp.Or(n.cfg.Devices[a.Device], a.Device) + "）"
 	}
-	return fmt.Sprintf("【%s】P%d 报警：%s%s，%s。请立即处置，处置后在值班台确认。", name, a.Priority, what, device, at.In(zone).Format("01-02 15:04:05"))
+	level := PriorityNames[a.Priority]
+	if level == "" {
+		level = fmt.Sprintf("%d级", a.Priority)
+	}
+	return fmt.Sprintf("【%s】%s报警：%s%s，%s。请立即处置，处置后在值班台确认。", name, level, what, device, at.In(zone).Format("01-02 15:04:05"))
 }
+
+// PriorityNames are the alarm priorities as people are told of them (not
+// "P2": issue 28).
+var PriorityNames = map[int]string{1: "一级", 2: "二级", 3: "三级", 4: "四级", 5: "五级"}
 
 // ClassNames are the alarm classes in Chinese, as people are told of them.
 var ClassNames = map[gateway.AlarmClass]string{

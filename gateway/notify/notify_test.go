@@ -92,7 +92,7 @@ func setupWith(t *testing.T, officerAfter time.Duration) (*notify.Notifier, *clo
 	clock := clocktest.New(t0)
 	sms := &channel{name: "sms", fail: map[string]bool{}}
 	log := &events{}
-	cfg := notify.Config{Room: "jiyao-301", RoomName: "机要室 301", Zone: time.FixedZone("CST", 8*3600),
+	cfg := notify.Config{Room: "jiyao-301", RoomName: "机要室 301", Zone: time.FixedZone("CST", 8*3600), Devices: map[string]string{"ir-safes": "保密柜区红外"},
 		People: []notify.Person{{ID: "guard", Name: "值班保安", Phone: "13800000001"}, {ID: "officer", Name: "保密员", Phone: "13800000002"},
 			{ID: "leader", Name: "分管领导", Phone: "13800000003"}},
 		Rules: []notify.Rule{{MaxPriority: 2, Steps: []notify.Step{{After: 0, People: []string{"guard"}},
@@ -121,7 +121,8 @@ func TestCallDownEscalatesUntilAcknowledged(t *testing.T) {
 	n.Alarm("a1", alarmJSON("a1", "intrusion", "active", 1))
 	clock.Advance(0)
 	eventually(t, "the guard told", func() bool { return sms.people() == "guard" })
-	if got := sms.got[0].msg; got != "【机要室 301】P1 报警：入侵（ir-safes），11-27 11:12:40。请立即处置，处置后在值班台确认。" {
+	// Issue 28: the device by its name, the priority in words.
+	if got := sms.got[0].msg; got != "【机要室 301】一级报警：入侵（保密柜区红外），11-27 11:12:40。请立即处置，处置后在值班台确认。" {
 		t.Fatalf("message %q", got)
 	}
 	n.Alarm("a1", alarmJSON("a1", "intrusion", "active", 1)) // published again (a repeat): no second call-down

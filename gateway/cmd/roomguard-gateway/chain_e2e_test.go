@@ -311,7 +311,7 @@ func TestAlarmReachesPeopleBySMS(t *testing.T) {
 		to[s.To] = s.Text
 	}
 	for _, n := range []string{"+8613800000001", "13900000002"} {
-		if !strings.Contains(to[n], "【机要室】P3 报警：防拆（tamper-1），11-22 18:00:00") {
+		if !strings.Contains(to[n], "【机要室】三级报警：防拆（tamper-1），11-22 18:00:00") {
 			t.Fatalf("the SMS to %s: %q", n, to[n])
 		}
 	}
