@@ -116,13 +116,23 @@ func (s *Server) period(fromV, untilV string) (from, until time.Time, err error)
 	return from, until, nil
 }
 
-// duration says a length of time for the report (1h02m03s).
-func duration(d time.Duration) string {
+// duration says a length of time for the report (1小时02分03秒; in
+// English 1h02m03s).
+func duration(lang string, d time.Duration) string {
 	if d <= 0 {
-		return "0s"
+		d = 0
 	}
 	d = d.Round(time.Second)
 	h, m, sec := int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60
+	if lang != "en" {
+		switch {
+		case h > 0:
+			return fmt.Sprintf("%d小时%02d分%02d秒", h, m, sec)
+		case m > 0:
+			return fmt.Sprintf("%d分%02d秒", m, sec)
+		}
+		return fmt.Sprintf("%d秒", sec)
+	}
 	switch {
 	case h > 0:
 		return fmt.Sprintf("%dh%02dm%02ds", h, m, sec)

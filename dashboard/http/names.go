@@ -190,7 +190,7 @@ func (n *names) Say(ev gateway.Event) string {
 			s = what + ": " + word(l, "class", d.Class)
 		}
 		if ev.Type == "alarm.raised" && d.Priority > 0 {
-			s += fmt.Sprintf(" P%d", d.Priority)
+			s += " " + prio(l, d.Priority)
 		}
 		if ev.Type == "alarm.escalated" && d.Level > 0 {
 			s += fmt.Sprintf(" ↑%d", d.Level)

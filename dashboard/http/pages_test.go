@@ -284,7 +284,7 @@ func TestSelfInspectionReport(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("report: %d\n%s", code, body)
 	}
-	for _, want := range []string{`data-result="denied">2<`, `data-result="granted">1<`, "outside-schedule", "李明", "1m30s", "巡查无异常",
+	for _, want := range []string{`data-result="denied">2<`, `data-result="granted">1<`, "outside-schedule", "李明", "1分30秒", "巡查无异常",
 		"未确认", "r1-seal-1", "仍在封门", `id="report"`, "2026-11-22 – 2026-11-22",
 		// the paper can be checked against the room's log (issue 18)
 		`id="in-chain"`, "seq 9", `<code class="head">` + head + `</code>`, "log verify --checkpoint HEAD", "机房未提供密钥"} {

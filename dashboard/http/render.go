@@ -35,6 +35,7 @@ func (s *Server) parse() error {
 			return gateway.KeyFingerprint(k)
 		},
 		"duration": duration,
+		"prio":     prio,
 		// unknownRooms is the traffic for room ids nobody added, by id
 		// (issue 27): what the link counted instead of showing.
 		"unknownRooms": func() map[string]uint64 {
@@ -120,6 +121,17 @@ func (s *Server) stamp(v string) string {
 // age says how long ago, shortly.
 func age(lang string, d time.Duration) string {
 	d = d.Round(time.Second)
+	if lang != "en" { // 1分26秒, not 1m26s (issue 28)
+		switch {
+		case d < time.Minute:
+			return fmt.Sprintf("%d秒", int(d.Seconds()))
+		case d < time.Hour:
+			return fmt.Sprintf("%d分%02d秒", int(d.Minutes()), int(d.Seconds())%60)
+		case d < 48*time.Hour:
+			return fmt.Sprintf("%d小时%02d分", int(d.Hours()), int(d.Minutes())%60)
+		}
+		return fmt.Sprintf("%d天", int(d.Hours()/24))
+	}
 	switch {
 	case d < time.Minute:
 		return fmt.Sprintf("%ds", int(d.Seconds()))
@@ -128,10 +140,19 @@ func age(lang string, d time.Duration) string {
 	case d < 48*time.Hour:
 		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
 	}
+	return fmt.Sprintf("%d days", int(d.Hours()/24))
+}
+
+// prio says an alarm's priority: 一级 … in Chinese, P1 … in English (issue
+// 28: "P3" is a machine word to a Chinese reader).
+func prio(lang string, p int) string {
 	if lang == "en" {
-		return fmt.Sprintf("%d days", int(d.Hours()/24))
+		return fmt.Sprintf("P%d", p)
 	}
-	return fmt.Sprintf("%d天", int(d.Hours()/24))
+	if w := map[int]string{1: "一级", 2: "二级", 3: "三级", 4: "四级", 5: "五级"}[p]; w != "" {
+		return w
+	}
+	return fmt.Sprintf("%d级", p)
 }
 
 // page is what every page template gets.
