@@ -641,3 +641,23 @@ func TestRoomWithoutCalldownSaysSo(t *testing.T) {
 		t.Fatal("a room with a call-down is said to have none")
 	}
 }
+
+// Issue 28, item 8: the audit log in the guard's words: actions and results
+// in Chinese (the code in a tooltip), rooms by name.
+func TestAuditLogInWords(t *testing.T) {
+	c := newConsole(t, "admin1:admin")
+	c.retain("r1", "status", "", map[string]any{"state": "online", "room": "r1", "name": "机要室"})
+	a := c.as("admin1")
+	a.post("/rooms", url.Values{"csrf": {a.csrf("/")}, "room": {"r2"}})
+	_, body := a.get("/audit")
+	for _, want := range []string{"登录", "添加机房", "成功", `title="login"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the audit page lacks %q", want)
+		}
+	}
+	for _, machine := range []string{">login<", ">room.add<", ">ok<"} {
+		if strings.Contains(body, machine) {
+			t.Errorf("the audit page shows the machine word %s", machine)
+		}
+	}
+}

@@ -36,6 +36,22 @@ func (s *Server) parse() error {
 		},
 		"duration": duration,
 		"prio":     prio,
+		// auditAction and auditResult say the audit log's machine words.
+		"auditAction": func(lang, a string) string {
+			if _, ok := messages["act."+a]; ok {
+				return tr(lang, "act."+a)
+			}
+			return a
+		},
+		"auditResult": func(lang, res string) string {
+			if res == "ok" {
+				return tr(lang, "result.ok")
+			}
+			if rest, ok := strings.CutPrefix(res, "refused: "); ok {
+				return tr(lang, "result.refused") + rest
+			}
+			return res
+		},
 		// unknownRooms is the traffic for room ids nobody added, by id
 		// (issue 27): what the link counted instead of showing.
 		"unknownRooms": func() map[string]uint64 {
