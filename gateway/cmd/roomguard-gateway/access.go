@@ -135,9 +135,12 @@ func (d *daemon) pruneDaily(ctx context.Context, days int, clock gateway.Clock) 
 }
 
 // waitDay waits a day on clock; false when ctx ended first.
-func waitDay(ctx context.Context, clock gateway.Clock) bool {
+func waitDay(ctx context.Context, clock gateway.Clock) bool { return wait(ctx, clock, 24*time.Hour) }
+
+// wait waits d on clock; false when ctx ended first.
+func wait(ctx context.Context, clock gateway.Clock, d time.Duration) bool {
 	next := make(chan struct{})
-	stop := clock.AfterFunc(24*time.Hour, func() { close(next) })
+	stop := clock.AfterFunc(d, func() { close(next) })
 	select {
 	case <-ctx.Done():
 		stop()
@@ -163,13 +166,8 @@ func (d *daemon) watchStorage(ctx context.Context, s config.Storage, space func(
 	low := false
 	for {
 		low = d.checkStorage(s, space, low)
-		next := make(chan struct{})
-		stop := clock.AfterFunc(time.Minute, func() { close(next) })
-		select {
-		case <-ctx.Done():
-			stop()
+		if !wait(ctx, clock, time.Minute) {
 			return
-		case <-next:
 		}
 	}
 }

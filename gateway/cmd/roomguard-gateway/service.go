@@ -28,15 +28,7 @@ import (
 // events do not wait for the thousandth to be signed in its log.
 func (d *daemon) checkpointHourly(ctx context.Context, clock gateway.Clock) {
 	signed, _ := d.store.Head()
-	for {
-		next := make(chan struct{})
-		stop := clock.AfterFunc(gateway.CheckpointPeriod, func() { close(next) })
-		select {
-		case <-ctx.Done():
-			stop()
-			return
-		case <-next:
-		}
+	for wait(ctx, clock, gateway.CheckpointPeriod) {
 		if seq, _ := d.store.Head(); seq == signed {
 			continue
 		}
