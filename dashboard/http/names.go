@@ -18,6 +18,7 @@ type names struct {
 	lang    string
 	devices map[string]map[string]string // room → device → name
 	rooms   map[string]string
+	users   map[string]string // login → full name
 }
 
 func (s *Server) names(lang string) *names { return &names{s: s, lang: lang} }
@@ -59,24 +60,37 @@ func (n *names) Device(room, id string) string {
 	return cmp.Or(m[id], id)
 }
 
-// Person is a register person's name, or the id as given (a console user's
-// login, a principal).
+// Person is a register person's name, or else a console account's full
+// name (an account not bound to a register person gives its login as by:
+// issue 28), or the id as given (a principal).
 func (n *names) Person(id string) string {
 	if id == "" {
 		return ""
 	}
-	return cmp.Or(n.s.people()[personKey(id)], id)
+	if name := n.s.people()[personKey(id)]; name != "" {
+		return name
+	}
+	return n.User(id)
 }
 
-// User is a console account's full name, or its login.
+// User is a console account's full name, or its login (each read once a
+// page).
 func (n *names) User(login string) string {
 	if login == "" {
 		return ""
 	}
-	if u, err := n.s.Store.User(login); err == nil && u.Display != "" {
-		return u.Display
+	if name, ok := n.users[login]; ok {
+		return name
 	}
-	return login
+	name := login
+	if u, err := n.s.Store.User(login); err == nil && u.Display != "" {
+		name = u.Display
+	}
+	if n.users == nil {
+		n.users = map[string]string{}
+	}
+	n.users[login] = name
+	return name
 }
 
 // People names each of ids, joined.

@@ -661,3 +661,19 @@ func TestAuditLogInWords(t *testing.T) {
 		}
 	}
 }
+
+// Issue 28, item 7: an account not bound to a register person, whose login
+// a command carried as by, is shown by its full name, not its login.
+func TestAnUnboundAccountIsShownByName(t *testing.T) {
+	c := newConsole(t, "admin1:admin")
+	if _, err := c.store.UpdateUser("admin1", func(u *dashboard.User) error { u.Display = "王管理"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	c.events().add("r1", 1, "mode.armed", "", "admin1", map[string]any{"by": []string{"admin1"}})
+	a := c.as("admin1")
+	_, body := a.get("/rooms/r1")
+	timeline := body[strings.Index(body, `id="timeline"`):]
+	if !strings.Contains(timeline, "王管理") {
+		t.Fatal("the account's login is shown on the timeline where its full name belongs")
+	}
+}
