@@ -152,7 +152,18 @@ func (s *Server) carriers(w http.ResponseWriter, r *request) {
 		if json.Unmarshal(st.Payload, &v.CarrierState) != nil {
 			continue
 		}
-		c := master[v.ID]
+		// The register's facts: the console's own copy when it keeps one,
+		// else what the room publishes with the state (issue 28: the
+		// name and class columns were empty for a register imported on
+		// the Pi).
+		var said struct{ Title, Class, Kind, Home, Custodian string }
+		if err := json.Unmarshal(st.Payload, &said); err != nil {
+			s.Log.Warn("a carrier's state unreadable: its register facts left out", "room", st.Room, "carrier", v.ID, "err", err)
+		}
+		c, ok := master[v.ID]
+		if !ok {
+			c = gateway.Carrier{Title: said.Title, Class: gateway.Classification(said.Class), Kind: said.Kind, Home: said.Home, Custodian: said.Custodian}
+		}
 		v.Title, v.Class, v.Kind, v.Home, v.Custodian = c.Title, string(c.Class), c.Kind, c.Home, c.Custodian
 		if v.SignOut != "" {
 			v.Loan = loans[st.Room+"/"+v.SignOut]

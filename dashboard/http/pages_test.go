@@ -677,3 +677,18 @@ func TestAnUnboundAccountIsShownByName(t *testing.T) {
 		t.Fatal("the account's login is shown on the timeline where its full name belongs")
 	}
 }
+
+// Issue 28, item 7: with no register kept at the console (imported on the
+// Pi), /carriers names each carrier and its class from what the room
+// publishes with its state.
+func TestCarriersNamedFromTheRoom(t *testing.T) {
+	c := newConsole(t, "guard1:guard")
+	c.retain("r1", "carrier", "JM-2026-0004", map[string]any{"room": "r1", "id": "JM-2026-0004", "status": "home", "title": "会议纪要",
+		"class": "secret", "kind": "document", "home": "safe-a", "custodian": "p-zhang", "location": "safe-a"})
+	_, body := c.as("guard1").get("/carriers")
+	row := body[strings.Index(body, `id="carrier-JM-2026-0004"`):]
+	row = row[:strings.Index(row, "</tr>")]
+	if !strings.Contains(row, "会议纪要") || !strings.Contains(row, "机密") {
+		t.Fatalf("the carrier's row: %s", row)
+	}
+}
