@@ -692,3 +692,17 @@ func TestCarriersNamedFromTheRoom(t *testing.T) {
 		t.Fatalf("the carrier's row: %s", row)
 	}
 }
+
+// Issue 28, item 7: a room that holds a register imported on its gateway
+// is not "not in sync" on /registers when the console keeps no copy.
+func TestRegistersHeldByTheRoom(t *testing.T) {
+	c := newConsole(t, "guard1:guard")
+	c.events().add("r1", 1, "gateway.started", "", "", map[string]any{"version": "test"})
+	c.retain("r1", "personnel", "", map[string]any{"room": "r1", "version": 3, "count": 12, "sha256": "ab"})
+	_, body := c.as("guard1").get("/registers")
+	row := body[strings.Index(body, `id="held-personnel-r1"`):]
+	row = row[:strings.Index(row, "</tr>")]
+	if strings.Contains(row, "未同步") || !strings.Contains(row, "机房自管") {
+		t.Fatalf("the room's register row: %s", row)
+	}
+}
