@@ -158,6 +158,10 @@ func (n *names) Say(ev gateway.Event) string {
 		Cmd        string          `json:"cmd"`
 		Code       string          `json:"code"`
 		Seal       bool            `json:"seal"`
+		// a carrier's events
+		Title        string `json:"title"`
+		Borrower     string `json:"borrower"`
+		BorrowerName string `json:"borrower_name"`
 	}
 	l := n.lang
 	if len(ev.Data) > 0 {
@@ -233,6 +237,18 @@ func (n *names) Say(ev gateway.Event) string {
 		return join(d.Name, what)
 	case ev.Type == "auth.refused":
 		return join(what, d.Cmd)
+	case ev.Type == "carrier.signed_out" || ev.Type == "carrier.returned":
+		// The carrier with its title, and to whom (issue 28: the borrower
+		// and the title were dropped).
+		carrier := device
+		if d.Title != "" {
+			carrier += "《" + d.Title + "》"
+		}
+		borrower := cmp.Or(d.BorrowerName, n.Person(d.Borrower))
+		if en {
+			return join(who, what, carrier, "— borrower", borrower)
+		}
+		return join(who, what, carrier, "· 借阅人", borrower)
 	}
 	return join(who, what, device)
 }

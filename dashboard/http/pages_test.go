@@ -706,3 +706,16 @@ func TestRegistersHeldByTheRoom(t *testing.T) {
 		t.Fatalf("the room's register row: %s", row)
 	}
 }
+
+// Issue 28, item 7: a sign-out on the timeline names the carrier's title
+// and its borrower, not only who gave the command.
+func TestSignOutSaysTitleAndBorrower(t *testing.T) {
+	c := newConsole(t, "guard1:guard")
+	c.events().add("r1", 1, "carrier.signed_out", "JM-2026-0004", "p-li", map[string]any{"carrier": "JM-2026-0004", "title": "会议纪要",
+		"class": "secret", "sign_out": "so-1", "borrower": "p-li", "borrower_name": "李娜", "purpose": "传阅", "due": "2026-11-22T18:00:00.000+08:00", "by": "p-zhang"})
+	_, body := c.as("guard1").get("/rooms/r1")
+	timeline := body[strings.Index(body, `id="timeline"`):]
+	if !strings.Contains(timeline, "会议纪要") || !strings.Contains(timeline, "李娜") {
+		t.Fatalf("the sign-out on the timeline: %s", timeline[:min(len(timeline), 600)])
+	}
+}
