@@ -3,6 +3,7 @@ package http
 import (
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -15,6 +16,7 @@ import (
 	"github.com/roomguard/roomguard/dashboard"
 	"github.com/roomguard/roomguard/dashboard/sqlite"
 	"github.com/roomguard/roomguard/gateway"
+	gwmqtt "github.com/roomguard/roomguard/gateway/mqtt"
 )
 
 func (s *Server) overview(w http.ResponseWriter, r *request) {
@@ -84,7 +86,7 @@ func (s *Server) deliveries(a alarmView) ([]delivery, error) {
 func back(w http.ResponseWriter, r *request, path string, err error) {
 	q := url.Values{}
 	if err != nil {
-		q.Set("error", err.Error())
+		q.Set("error", refusalText(r.Lang, err))
 	} else {
 		q.Set("done", "1")
 	}
@@ -500,4 +502,34 @@ func (s *Server) roomTrust(room string) (*sqlite.RoomKey, []sqlite.Quarantined, 
 	}
 	q, err := s.Store.QuarantineOf(room, 20)
 	return key, q, err
+}
+
+// refusalText says a room's refusal of a command in the reader's words
+// (issue 28: "arm refused (unauthenticated): …" on a Chinese page): the
+// command, the code and each reason with its device; the room's own
+// message only where no reason says it. Any other error as it is.
+func refusalText(lang string, err error) string {
+	var ref *gwmqtt.Refusal
+	if lang == "en" || !errors.As(err, &ref) {
+		return err.Error()
+	}
+	s := tr(lang, "refused.head")
+	if w := word(lang, "cmd", ref.Cmd); w != ref.Cmd {
+		s = w + s
+	} else {
+		s = ref.Cmd + s
+	}
+	s += "（" + word(lang, "code", ref.Code) + "）"
+	if len(ref.Reasons) == 0 {
+		return s + "：" + ref.Message
+	}
+	var parts []string
+	for _, x := range ref.Reasons {
+		p := word(lang, "reason", x.Code)
+		if x.Device != "" {
+			p += " " + x.Device
+		}
+		parts = append(parts, p)
+	}
+	return s + "：" + strings.Join(parts, "；")
 }

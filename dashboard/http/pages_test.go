@@ -12,6 +12,7 @@ import (
 	"github.com/roomguard/roomguard/dashboard"
 	"github.com/roomguard/roomguard/dashboard/sqlite"
 	"github.com/roomguard/roomguard/gateway"
+	gwmqtt "github.com/roomguard/roomguard/gateway/mqtt"
 )
 
 // publish puts events of a room into the replica as its gateway published
@@ -717,5 +718,24 @@ func TestSignOutSaysTitleAndBorrower(t *testing.T) {
 	timeline := body[strings.Index(body, `id="timeline"`):]
 	if !strings.Contains(timeline, "会议纪要") || !strings.Contains(timeline, "李娜") {
 		t.Fatalf("the sign-out on the timeline: %s", timeline[:min(len(timeline), 600)])
+	}
+}
+
+// Issue 28, item 8: a room's refusal is said in the reader's words: the
+// command, the code and each reason with its device, not "arm refused
+// (conflict): …".
+func TestRefusalInWords(t *testing.T) {
+	c := newConsole(t, "officer1:officer")
+	c.retain("r1", "status", "", map[string]any{"state": "online", "room": "r1"})
+	c.rooms.reply = func(room, name string, args map[string]any) (map[string]any, error) {
+		r := gwmqtt.Reply{ID: "x", Cmd: name, Status: "error", Error: &gwmqtt.ReplyError{Code: gateway.ECONFLICT, Message: "arm refused: window-1 is open",
+			Reasons: []gateway.Reason{{Code: "open", Device: "window-1", Detail: "window window-1 is open"}}}}
+		return nil, r.Err()
+	}
+	o := c.as("officer1")
+	_, where := o.post("/rooms/r1/arm", url.Values{"csrf": {o.csrf("/rooms/r1")}})
+	u, _ := url.Parse(where)
+	if msg := u.Query().Get("error"); !strings.Contains(msg, "布防被拒绝（条件不满足）：门窗未关 window-1") {
+		t.Fatalf("the refusal said as %q", msg)
 	}
 }

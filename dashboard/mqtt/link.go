@@ -901,7 +901,8 @@ func (l *Link) Call(ctx context.Context, room, name string, args map[string]any)
 			if r.Error != nil && r.Error.Code != "" {
 				code = r.Error.Code
 			}
-			return r.Result, &gateway.Error{Code: code, Message: err.Error()}
+			ref, _ := err.(*gwmqtt.Refusal)
+			return r.Result, refused{&gateway.Error{Code: code, Message: err.Error()}, ref}
 		}
 		return r.Result, nil
 	case <-ctx.Done():
@@ -953,4 +954,20 @@ func (l *Link) offline(room string, st gwmqtt.Status) {
 		return
 	}
 	l.keep(dashboard.Retained{Room: room, Kind: "alarms", Key: dashboard.OfflineAlarm, Payload: payload, Updated: l.opts.Clock.Now()})
+}
+
+// refused is a room's refusal of a console's command: its code for the
+// console's logic, and the refusal as the room said it, for its words.
+type refused struct {
+	err *gateway.Error
+	ref *gwmqtt.Refusal
+}
+
+func (e refused) Error() string { return e.err.Error() }
+
+func (e refused) Unwrap() []error {
+	if e.ref == nil {
+		return []error{e.err}
+	}
+	return []error{e.err, e.ref}
 }

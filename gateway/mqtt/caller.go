@@ -8,6 +8,8 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/roomguard/roomguard/gateway"
 )
 
 // Caller gives commands to rooms and waits for their replies: the operator's
@@ -147,15 +149,27 @@ func (r Reply) Err() error {
 	if r.Error == nil {
 		return fmt.Errorf("%s: status %q", r.Cmd, r.Status)
 	}
-	msg := fmt.Sprintf("%s refused (%s): %s", r.Cmd, r.Error.Code, r.Error.Message)
-	for _, reason := range r.Error.Reasons {
+	return &Refusal{Cmd: r.Cmd, Code: r.Error.Code, Message: r.Error.Message, Reasons: r.Error.Reasons}
+}
+
+// Refusal is a room's refusal of a command, as its reply says it: a console
+// says it in its reader's words (the code, the reasons), the message as the
+// room wrote it.
+type Refusal struct {
+	Cmd, Code, Message string
+	Reasons            []gateway.Reason
+}
+
+func (r *Refusal) Error() string {
+	msg := fmt.Sprintf("%s refused (%s): %s", r.Cmd, r.Code, r.Message)
+	for _, reason := range r.Reasons {
 		msg += "\n  " + reason.Code
 		if reason.Device != "" {
 			msg += " " + reason.Device
 		}
 		msg += ": " + reason.Detail
 	}
-	return errors.New(msg)
+	return msg
 }
 
 func randomID() string { return randomSecret()[:16] }
