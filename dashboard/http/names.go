@@ -55,6 +55,20 @@ func (n *names) Device(room, id string) string {
 				m[r.Key] = d.Name
 			}
 		}
+		// The names the room's status gives: its readers and boards too,
+		// which have no state of their own (issue 28).
+		if st, err := n.s.Store.RetainedPayload(room, "status", ""); err == nil && len(st) > 0 {
+			var s struct {
+				Names map[string]string `json:"names"`
+			}
+			if json.Unmarshal(st, &s) == nil {
+				for id, name := range s.Names {
+					if _, ok := m[id]; !ok && name != "" {
+						m[id] = name
+					}
+				}
+			}
+		}
 		n.devices[room] = m
 	}
 	return cmp.Or(m[id], id)

@@ -739,3 +739,18 @@ func TestRefusalInWords(t *testing.T) {
 		t.Fatalf("the refusal said as %q", msg)
 	}
 }
+
+// Issue 28, item 7: a reader, which has no device state, is named as its
+// room's status names it (门内读卡器, not reader-inside).
+func TestReaderNamedFromTheStatus(t *testing.T) {
+	c := newConsole(t, "guard1:guard")
+	c.retain("r1", "status", "", map[string]any{"state": "online", "room": "r1", "names": map[string]string{"reader-inside": "门内读卡器"}})
+	c.retain("r1", "alarms", "r1-1", map[string]any{"room": "r1", "id": "r1-1", "class": "device-fault", "priority": 4, "state": "active",
+		"device": "reader-inside", "count": 1, "raised_at": t0})
+	_, body := c.as("guard1").get("/alarms")
+	row := body[strings.Index(body, `id="alarm-r1-1"`):]
+	row = row[:strings.Index(row, "</tr>")]
+	if !strings.Contains(row, "门内读卡器") {
+		t.Fatalf("the reader's alarm: %s", row)
+	}
+}

@@ -95,6 +95,8 @@ type SessionOpts struct {
 	// Prover signs the status, the last will, the retained state and the
 	// replies with the room's key (nil: unsigned, for tests of other things).
 	Prover *Prover
+	// Names are the devices' names by id, said in the online status.
+	Names map[string]string
 }
 
 // Status is the payload of roomguard/<room>/status.
@@ -111,6 +113,9 @@ type Status struct {
 	// often, in seconds (Retained.Heartbeat); a console that hears nothing
 	// for twice as long raises the room-silent alarm.
 	KeepAlive int `json:"keepalive,omitempty"`
+	// Names (online): the room's devices' names by id, from its config, so
+	// a console names a reader or a board as people do (issue 28).
+	Names map[string]string `json:"names,omitempty"`
 }
 
 // KeepAlive is how often the room says it is alive: the MQTT keepalive.
@@ -333,7 +338,7 @@ func (s *Session) connect() error {
 	// the room online may send it a command at once.
 	sim := s.opts.Sim
 	st := Status{State: "online", Room: s.opts.Room, Name: s.opts.Name, Version: s.opts.Version, Sim: &sim, Since: since,
-		KeepAlive: int(s.KeepAlive().Seconds())}
+		KeepAlive: int(s.KeepAlive().Seconds()), Names: s.opts.Names}
 	if s.opts.Prover != nil {
 		st.Key = s.opts.Prover.Public()
 	}

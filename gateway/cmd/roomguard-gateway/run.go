@@ -207,6 +207,7 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 		Room: cfg.Room.ID, Name: cfg.Room.Name,
 		Version: version, Sim: o.Sim, Clock: clock, Log: log.With("part", "mqtt"),
 		Prover: &mqtt.Prover{Room: cfg.Room.ID, Key: roomKey, Head: d.store.Head},
+		Names:  cfg.DeviceNames(),
 	})
 	if err != nil {
 		return nil, err
