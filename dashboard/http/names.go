@@ -19,6 +19,7 @@ type names struct {
 	devices map[string]map[string]string // room → device → name
 	rooms   map[string]string
 	users   map[string]string // login → full name
+	seen    map[string]string // person id → the name the rooms gave at a door
 }
 
 func (s *Server) names(lang string) *names { return &names{s: s, lang: lang} }
@@ -83,6 +84,24 @@ func (n *names) Person(id string) string {
 	}
 	if name := n.s.people()[personKey(id)]; name != "" {
 		return name
+	}
+	// No register at the console (imported on the Pi): the name the rooms
+	// gave with the person at a door (issue 28: "布防被拒绝 p-zhang").
+	if name, ok := n.seen[id]; ok {
+		if name != "" {
+			return name
+		}
+	} else {
+		name, err := n.s.Store.PersonName(id)
+		if err != nil {
+			n.s.Log.Warn("a person's name not read: the id shown", "person", id, "err", err)
+		}
+		if n.seen == nil {
+			n.seen = map[string]string{}
+		}
+		if n.seen[id] = name; name != "" {
+			return name
+		}
 	}
 	return n.User(id)
 }

@@ -754,3 +754,18 @@ func TestReaderNamedFromTheStatus(t *testing.T) {
 		t.Fatalf("the reader's alarm: %s", row)
 	}
 }
+
+// Issue 28, item 7: with no register at the console, a person a command
+// named is shown by the name the rooms gave with them at a door.
+func TestPersonNamedFromTheDoor(t *testing.T) {
+	c := newConsole(t, "guard1:guard")
+	p := c.events()
+	p.add("r1", 1, "access.granted", "reader-out", "p-zhang", map[string]any{"reader": "reader-out", "direction": "in",
+		"person_id": "p-zhang", "person_name": "张伟", "card": "******6CED", "door": "door-main"})
+	p.add("r1", 2, "arming.refused", "", "p-zhang", map[string]any{"by": "p-zhang", "reasons": []map[string]any{{"code": "open", "device": "window-1", "detail": "window window-1 is open"}}})
+	_, body := c.as("guard1").get("/rooms/r1")
+	timeline := body[strings.Index(body, `id="timeline"`):]
+	if strings.Contains(timeline, ">p-zhang") || strings.Count(timeline, "张伟") < 2 {
+		t.Fatalf("the refusal on the timeline names the person by id: %s", timeline[:min(1200, len(timeline))])
+	}
+}

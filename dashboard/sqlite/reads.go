@@ -272,3 +272,17 @@ func (s *Store) AlarmClosed(room, alarm string) (seq uint64, ok bool, err error)
 	}
 	return seq, true, nil
 }
+
+// PersonName is the name the rooms last gave with person id at a door ("":
+// none): a console without a register of its own names people by it.
+func (s *Store) PersonName(id string) (string, error) {
+	var name string
+	err := s.r.QueryRow(`SELECT person_name FROM entries WHERE person = ? AND visitor = 0 AND person_name != '' ORDER BY ts_ms DESC LIMIT 1`, id).Scan(&name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("sqlite: person %s: %w", id, err)
+	}
+	return name, nil
+}
