@@ -96,7 +96,10 @@ func TestConsoleTrustsOnlyTheRoom(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := filepath.Join(dir, "room.yaml")
-	conf := string(example) + fmt.Sprintf("\nmqtt: {url: %q, keepalive: 5s}\naccept_unsigned: true\n", m.URL())
+	// Without the example's call-down: its deliveries are events of their
+	// own, logged when the modem answers, which would take the very seq
+	// this test forges.
+	conf := withoutSection(string(example), "notify") + fmt.Sprintf("\nmqtt: {url: %q, keepalive: 5s}\naccept_unsigned: true\n", m.URL())
 	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -263,4 +266,19 @@ func TestConsoleTrustsOnlyTheRoom(t *testing.T) {
 	if p := retained("alarms", tamper); p != nil {
 		t.Fatalf("a closed alarm is shown again: %s", p)
 	}
+}
+
+// withoutSection is a YAML document without its top-level key's block.
+func withoutSection(doc, key string) string {
+	var out []string
+	skip := false
+	for _, l := range strings.Split(doc, "\n") {
+		if l != "" && l[0] != ' ' && l[0] != '#' && l[0] != '-' {
+			skip = strings.HasPrefix(l, key+":")
+		}
+		if !skip {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
