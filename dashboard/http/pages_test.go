@@ -769,3 +769,15 @@ func TestPersonNamedFromTheDoor(t *testing.T) {
 		t.Fatalf("the refusal on the timeline names the person by id: %s", timeline[:min(1200, len(timeline))])
 	}
 }
+
+// Issue 28, item 8: a seal's number is its time in the console's zone
+// (17:12 for a seal the room numbered 091240 in UTC), the id in a tooltip.
+func TestSealNumberInLocalTime(t *testing.T) {
+	c := newConsole(t, "guard1:guard")
+	c.retain("r1", "seal-reports", "r1-seal-20261207T091240.389", gateway.SealReport{SealID: "r1-seal-20261207T091240.389", Room: "r1",
+		SealedBy: []string{"officer1", "officer2"}, Verdict: "intact"})
+	_, body := c.as("guard1").get("/seals")
+	if !strings.Contains(body, "2026-12-07 17:12:40") || !strings.Contains(body, `title="r1-seal-20261207T091240.389"`) {
+		t.Fatal("the seal's number is not its local time")
+	}
+}

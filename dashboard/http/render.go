@@ -36,6 +36,20 @@ func (s *Server) parse() error {
 		},
 		"duration": duration,
 		"prio":     prio,
+		// sealNo says a seal's id (its time in UTC: room-seal-20261207T091240.389)
+		// as the console's local time of the seal (issue 28); the id stays in
+		// the page's title attribute.
+		"sealNo": func(id string) string {
+			_, at, ok := strings.Cut(id, "-seal-")
+			if !ok {
+				return id
+			}
+			t, err := time.ParseInLocation("20060102T150405.000", at, time.UTC)
+			if err != nil {
+				return id
+			}
+			return t.In(s.zone()).Format("2006-01-02 15:04:05")
+		},
 		// auditAction and auditResult say the audit log's machine words.
 		"auditAction": func(lang, a string) string {
 			if _, ok := messages["act."+a]; ok {
