@@ -230,6 +230,7 @@ var messages = map[string][2]string{
 	"act.carrier.extend":      {"延期", "extended a loan"},
 	"act.carrier.inventory":   {"清点", "inventory"},
 	"result.ok":               {"成功", "ok"},
+	"seq":                     {"序号", "seq"},
 	"refused.head":            {"被拒绝", " refused"},
 	"cmd.arm":                 {"布防", "arm"},
 	"cmd.disarm":              {"撤防", "disarm"},
