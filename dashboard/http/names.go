@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/roomguard/roomguard/gateway"
@@ -341,4 +342,34 @@ func (n *names) Finding(room string, f gateway.SealFinding) string {
 		return tr(l, "finding.downtime") + sep + from + " – " + n.s.stamp(f.At)
 	}
 	return f.String()
+}
+
+// personChoice is a person a form offers: the id it sends, the name shown.
+type personChoice struct{ ID, Name string }
+
+// peopleChoices are the people a form offers, by name.
+func (s *Server) peopleChoices() []personChoice {
+	m := map[string]string{}
+	if reg, err := s.Store.Register("personnel"); err == nil && reg != nil {
+		if people, err := gwcsv.ReadPeople(strings.NewReader(reg.CSV), "personnel register", gateway.MaxRecords); err == nil {
+			for _, p := range people {
+				m[p.ID] = p.Name
+			}
+		}
+	}
+	if len(m) == 0 {
+		seen, err := s.Store.PeopleSeen(2000)
+		if err != nil {
+			s.Log.Warn("people for the forms not read", "err", err)
+		}
+		m = seen
+	}
+	out := make([]personChoice, 0, len(m))
+	for id, name := range m {
+		out = append(out, personChoice{id, name})
+	}
+	slices.SortFunc(out, func(a, b personChoice) int {
+		return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.ID, b.ID))
+	})
+	return out
 }

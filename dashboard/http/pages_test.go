@@ -781,3 +781,19 @@ func TestSealNumberInLocalTime(t *testing.T) {
 		t.Fatal("the seal's number is not its local time")
 	}
 }
+
+// Issue 28, item 10: the visitor and carrier forms offer the people by name
+// (a list the browser shows as the person's name, sending the id), from the
+// names the rooms gave at their doors when the console has no register.
+func TestFormsOfferPeopleByName(t *testing.T) {
+	c := newConsole(t, "officer1:officer")
+	c.events().add("r1", 1, "access.granted", "reader-out", "p-zhang", map[string]any{"reader": "reader-out", "direction": "in",
+		"person_id": "p-zhang", "person_name": "张伟", "card": "******6CED", "door": "door-main"})
+	o := c.as("officer1")
+	for _, path := range []string{"/visitors", "/carriers"} {
+		_, body := o.get(path)
+		if !strings.Contains(body, `<option value="p-zhang" label="张伟">`) || !strings.Contains(body, `list="people"`) {
+			t.Errorf("%s does not offer 张伟 by name", path)
+		}
+	}
+}

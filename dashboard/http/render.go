@@ -36,6 +36,9 @@ func (s *Server) parse() error {
 		},
 		"duration": duration,
 		"prio":     prio,
+		// people are the register's people (else those the rooms named at
+		// their doors), for a form's list to pick a person by name (issue 28).
+		"people": s.peopleChoices,
 		// sealNo says a seal's id (its time in UTC: room-seal-20261207T091240.389)
 		// as the console's local time of the seal (issue 28); the id stays in
 		// the page's title attribute.

@@ -286,3 +286,26 @@ func (s *Store) PersonName(id string) (string, error) {
 	}
 	return name, nil
 }
+
+// PeopleSeen are the people the rooms named at their doors, id → the name
+// last given (at most limit, the most recent first): whom a console without
+// a register of its own offers in its forms.
+func (s *Store) PeopleSeen(limit int) (map[string]string, error) {
+	// SQLite takes the bare column person_name from the row of MAX(ts_ms).
+	rows, err := s.r.Query(`SELECT person, person_name, MAX(ts_ms) AS t FROM entries WHERE visitor = 0 AND person != '' AND person_name != ''
+		GROUP BY person ORDER BY t DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: people seen: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var id, name string
+		var t int64
+		if err := rows.Scan(&id, &name, &t); err != nil {
+			return nil, err
+		}
+		out[id] = name
+	}
+	return out, rows.Err()
+}
