@@ -135,7 +135,24 @@ func (s *Server) calldowns(w http.ResponseWriter, r *request) {
 		s.fail(w, r, http.StatusInternalServerError, err.Error())
 		return
 	}
-	s.render(w, r, "calldown", map[string]any{"Rooms": views, "Error": r.URL.Query().Get("error"), "Room": r.URL.Query().Get("room")})
+	// The rooms that said no call-down: where to start one (issue 28: the
+	// page said only 无).
+	watched, err := s.Store.WatchedRooms()
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err.Error())
+		return
+	}
+	has := map[string]bool{}
+	for _, v := range views {
+		has[v.Room] = true
+	}
+	var without []string
+	for _, w := range watched {
+		if !has[w.Room] {
+			without = append(without, w.Room)
+		}
+	}
+	s.render(w, r, "calldown", map[string]any{"Rooms": views, "Without": without, "Error": r.URL.Query().Get("error"), "Room": r.URL.Query().Get("room")})
 }
 
 // readCalldown reads the edited list: YAML of the config's shape, every

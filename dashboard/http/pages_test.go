@@ -797,3 +797,14 @@ func TestFormsOfferPeopleByName(t *testing.T) {
 		}
 	}
 }
+
+// Issue 28, item 10: /calldown says, for a room with no call-down, why it
+// has none and where to start one, instead of only 无.
+func TestCalldownPageSaysWhereToStart(t *testing.T) {
+	c := newConsole(t, "officer1:officer")
+	c.retain("r1", "status", "", map[string]any{"state": "online", "room": "r1"})
+	_, body := c.as("officer1").get("/calldown")
+	if !strings.Contains(body, `id="calldown-none-r1"`) || !strings.Contains(body, "notify:") {
+		t.Fatal("a room without a call-down is not said on /calldown")
+	}
+}
