@@ -231,6 +231,8 @@ var messages = map[string][2]string{
 	"act.carrier.inventory":   {"清点", "inventory"},
 	"result.ok":               {"成功", "ok"},
 	"seq":                     {"序号", "seq"},
+	"sha256":                  {"校验值", "sha256"},
+	"version.n":               {"第%d版", "v%d"},
 	"refused.head":            {"被拒绝", " refused"},
 	"cmd.arm":                 {"布防", "arm"},
 	"cmd.disarm":              {"撤防", "disarm"},

@@ -323,9 +323,9 @@ func (n *names) Finding(room string, f gateway.SealFinding) string {
 	}
 	switch f.Kind {
 	case gateway.FindingMissing:
-		return fmt.Sprintf("%s%sseq %d–%d", tr(l, "finding.missing"), sep, f.Seq, f.To)
+		return fmt.Sprintf("%s%s%s %d–%d", tr(l, "finding.missing"), sep, tr(l, "seq"), f.Seq, f.To)
 	case gateway.FindingUnreadable:
-		return fmt.Sprintf("%s%s%sseq %d（%s）", at, tr(l, "finding.unreadable"), sep, f.Seq, word(l, "ev", f.Type))
+		return fmt.Sprintf("%s%s%s%s %d（%s）", at, tr(l, "finding.unreadable"), sep, tr(l, "seq"), f.Seq, word(l, "ev", f.Type))
 	case gateway.FindingAlarm:
 		return at + word(l, "ev", f.Type) + sep + word(l, "class", f.Class) + " " + n.Device(room, f.Device)
 	case gateway.FindingInput:

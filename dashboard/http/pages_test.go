@@ -210,7 +210,7 @@ func TestSealingNeedsTwoPeople(t *testing.T) {
 	if code != 200 || !strings.Contains(body, "封门期间被打开") || !strings.Contains(body, "2026-11-21 10:00:00 报警：入侵 w1") ||
 		!strings.Contains(body, "封门与启封时状态不同：w1 关闭 → 打开") || !strings.Contains(body, "网关停机，期间无人值守：2026-11-21 11:00:00 – 2026-11-21 12:00:00") ||
 		!strings.Contains(body, "2026-11-20 18:00:00 · officer1、officer2") ||
-		!strings.Contains(body, "log verify --checkpoint "+strings.Repeat("cd", 32)) || !strings.Contains(body, "seq 812") {
+		!strings.Contains(body, "log verify --checkpoint "+strings.Repeat("cd", 32)) || !strings.Contains(body, "序号 812") {
 		t.Fatalf("seal report: %d\n%s", code, body)
 	}
 }
@@ -288,7 +288,7 @@ func TestSelfInspectionReport(t *testing.T) {
 	for _, want := range []string{`data-result="denied">2<`, `data-result="granted">1<`, "outside-schedule", "李明", "1分30秒", "巡查无异常",
 		"未确认", "r1-seal-1", "仍在封门", `id="report"`, "2026-11-22 – 2026-11-22",
 		// the paper can be checked against the room's log (issue 18)
-		`id="in-chain"`, "seq 9", `<code class="head">` + head + `</code>`, "log verify --checkpoint HEAD", "机房未提供密钥"} {
+		`id="in-chain"`, "序号 9", `<code class="head">` + head + `</code>`, "log verify --checkpoint HEAD", "机房未提供密钥"} {
 		if !strings.Contains(body, want) {
 			t.Fatalf("the report lacks %q:\n%s", want, body)
 		}
@@ -420,7 +420,7 @@ func TestRoomKeyAndForgeries(t *testing.T) {
 	alarm, _ := dashboard.RaiseForgery("r1", nil, "events seq 2: not the room's", t0)
 	c.retain("r1", "alarms", dashboard.ForgeryAlarm, json.RawMessage(alarm))
 	_, body = o.get("/rooms/r1")
-	for _, want := range []string{`id="key-pinned"`, "seq 1", `id="quarantine"`, "not the event the room&#39;s signed chain"} {
+	for _, want := range []string{`id="key-pinned"`, "序号 1", `id="quarantine"`, "not the event the room&#39;s signed chain"} {
 		if !strings.Contains(body, want) {
 			t.Fatalf("room page lacks %q:\n%s", want, body)
 		}
