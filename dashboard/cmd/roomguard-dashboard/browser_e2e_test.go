@@ -269,7 +269,7 @@ func TestConsoleInChromium(t *testing.T) {
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) { // the page is not live there: reload it
 		do(t, ctx, "the room page", chromedp.Navigate(s.url+"/rooms/jiyao-301"))
 		status := value(t, ctx, "the chain's status", chromedp.Text(chromedp.CSS("#chain-status")))
-		if regexp.MustCompile(`seq [1-9]`).MatchString(status) {
+		if regexp.MustCompile(`序号 [1-9]`).MatchString(status) {
 			break
 		}
 		if time.Now().After(deadline) {
