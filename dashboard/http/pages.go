@@ -86,7 +86,7 @@ func (s *Server) deliveries(a alarmView) ([]delivery, error) {
 func back(w http.ResponseWriter, r *request, path string, err error) {
 	q := url.Values{}
 	if err != nil {
-		q.Set("error", refusalText(r.Lang, err))
+		q.Set("error", refusalText(r.Lang, err, r.names))
 	} else {
 		q.Set("done", "1")
 	}
@@ -508,7 +508,7 @@ func (s *Server) roomTrust(room string) (*sqlite.RoomKey, []sqlite.Quarantined, 
 // (issue 28: "arm refused (unauthenticated): …" on a Chinese page): the
 // command, the code and each reason with its device; the room's own
 // message only where no reason says it. Any other error as it is.
-func refusalText(lang string, err error) string {
+func refusalText(lang string, err error, n *names) string {
 	var ref *gwmqtt.Refusal
 	if lang == "en" || !errors.As(err, &ref) {
 		return err.Error()
@@ -527,7 +527,11 @@ func refusalText(lang string, err error) string {
 	for _, x := range ref.Reasons {
 		p := word(lang, "reason", x.Code)
 		if x.Device != "" {
-			p += " " + x.Device
+			d := x.Device
+			if n != nil && ref.Room != "" {
+				d = n.Device(ref.Room, d)
+			}
+			p += " " + d
 		}
 		parts = append(parts, p)
 	}

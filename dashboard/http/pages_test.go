@@ -726,16 +726,18 @@ func TestSignOutSaysTitleAndBorrower(t *testing.T) {
 // (conflict): …".
 func TestRefusalInWords(t *testing.T) {
 	c := newConsole(t, "officer1:officer")
-	c.retain("r1", "status", "", map[string]any{"state": "online", "room": "r1"})
+	c.retain("r1", "status", "", map[string]any{"state": "online", "room": "r1", "names": map[string]string{"window-1": "东窗"}})
 	c.rooms.reply = func(room, name string, args map[string]any) (map[string]any, error) {
 		r := gwmqtt.Reply{ID: "x", Cmd: name, Status: "error", Error: &gwmqtt.ReplyError{Code: gateway.ECONFLICT, Message: "arm refused: window-1 is open",
 			Reasons: []gateway.Reason{{Code: "open", Device: "window-1", Detail: "window window-1 is open"}}}}
-		return nil, r.Err()
+		err := r.Err()
+		err.(*gwmqtt.Refusal).Room = room // as the console's link says it
+		return nil, err
 	}
 	o := c.as("officer1")
 	_, where := o.post("/rooms/r1/arm", url.Values{"csrf": {o.csrf("/rooms/r1")}})
 	u, _ := url.Parse(where)
-	if msg := u.Query().Get("error"); !strings.Contains(msg, "布防被拒绝（条件不满足）：门窗未关 window-1") {
+	if msg := u.Query().Get("error"); !strings.Contains(msg, "布防被拒绝（条件不满足）：门窗未关 东窗") {
 		t.Fatalf("the refusal said as %q", msg)
 	}
 }

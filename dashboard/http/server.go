@@ -178,6 +178,9 @@ type request struct {
 	// the page read anything: its live stream starts with a refresh when
 	// the state changed since.
 	StateV int64
+	// names says ids as names for what the request answers (a refusal's
+	// devices); nil before a session.
+	names *names
 }
 
 type handler func(w http.ResponseWriter, r *request)
@@ -187,6 +190,7 @@ type handler func(w http.ResponseWriter, r *request)
 func (s *Server) may(act dashboard.Action, h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, hr *http.Request) {
 		r := &request{Request: hr, Lang: langOf(hr), StateV: s.Store.RetainedVersion()}
+		r.names = s.names(r.Lang)
 		if n, err := s.Store.CountUsers(); err == nil && n == 0 {
 			http.Redirect(w, hr, "/setup", http.StatusSeeOther)
 			return

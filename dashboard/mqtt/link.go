@@ -902,6 +902,9 @@ func (l *Link) Call(ctx context.Context, room, name string, args map[string]any)
 				code = r.Error.Code
 			}
 			ref, _ := err.(*gwmqtt.Refusal)
+			if ref != nil {
+				ref.Room = room
+			}
 			return r.Result, refused{&gateway.Error{Code: code, Message: err.Error()}, ref}
 		}
 		return r.Result, nil

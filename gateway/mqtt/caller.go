@@ -156,6 +156,7 @@ func (r Reply) Err() error {
 // says it in its reader's words (the code, the reasons), the message as the
 // room wrote it.
 type Refusal struct {
+	Room               string // set by whoever knows it (the caller's)
 	Cmd, Code, Message string
 	Reasons            []gateway.Reason
 }
