@@ -438,9 +438,19 @@ func TestDutyScreenInChromium(t *testing.T) {
 		if w := value(t, ctx, "its width", chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > 390 {
 			t.Errorf("%s is %d px wide at 390 px", path, w)
 		}
-		if h := value(t, ctx, "the menu's height", chromedp.Evaluate[float64](`document.querySelector("nav").getBoundingClientRect().height`)); h > 120 {
+		if h := value(t, ctx, "the menu's height", chromedp.Evaluate[float64](`document.querySelector("nav").getBoundingClientRect().height`)); h > 64 {
 			t.Errorf("%s: the menu takes %.0f px of 844 at 390 px", path, h)
 		}
+	}
+	// The most urgent thing on the overview is the biggest: the open
+	// alarm's pill is larger than the page's text and than a clock warning.
+	do(t, ctx, "the overview", chromedp.Navigate(s.url+"/"), chromedp.WaitReady(chromedp.CSS("main")))
+	sizes := value(t, ctx, "the sizes", chromedp.Evaluate[[]float64](`(() => {
+		const px = (e) => e ? parseFloat(getComputedStyle(e).fontSize) : 0;
+		return [px(document.querySelector(".alarms-line .pill")), px(document.body), px(document.querySelector(".clock-untrusted"))];
+	})()`))
+	if sizes[0] <= sizes[1] || sizes[0] <= sizes[2] {
+		t.Errorf("the open alarm's pill (%v px) is not the biggest (text %v px, clock warning %v px)", sizes[0], sizes[1], sizes[2])
 	}
 	screenshot(t, ctx, "overview-390")
 	do(t, ctx, "the guard station's width", chromedp.EmulateViewport(1400, 1000))
