@@ -453,6 +453,21 @@ func TestDutyScreenInChromium(t *testing.T) {
 		t.Errorf("the open alarm's pill (%v px) is not the biggest (text %v px, clock warning %v px)", sizes[0], sizes[1], sizes[2])
 	}
 	screenshot(t, ctx, "overview-390")
+	// A printable report at 390 px too: the shift handed over with the
+	// alarm open, its report read on a phone.
+	do(t, ctx, "hand over the shift",
+		chromedp.Navigate(s.url+"/handover"),
+		chromedp.WaitVisible(chromedp.CSS("#handover-notes")),
+		chromedp.SetValue(chromedp.CSS("#handover-notes"), "门被强行打开的报警未处理完毕，请接班后继续跟进；保密柜A已检查，钥匙在值班室保险箱。"),
+		chromedp.Click(chromedp.CSS("#hand-over")))
+	waitJS(t, ctx, "the handover taken in", `location.search.includes("done=1")`)
+	do(t, ctx, "the handover's report", chromedp.Navigate(s.url+"/handover/1"), chromedp.WaitReady(chromedp.CSS("main")))
+	if text := value(t, ctx, "its text", chromedp.Text(chromedp.CSS("main"))); !strings.Contains(text, "保密柜A已检查") {
+		t.Fatalf("the handover report does not show its notes: %q", text)
+	}
+	if w := value(t, ctx, "its width", chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > 390 {
+		t.Errorf("the handover report is %d px wide at 390 px", w)
+	}
 	do(t, ctx, "the guard station's width", chromedp.EmulateViewport(1400, 1000))
 	do(t, ctx, "back on duty", chromedp.Navigate(s.url+"/duty"), chromedp.WaitVisible(chromedp.CSS("#on-duty")))
 	waitJS(t, ctx, "the alarm still there", `document.querySelector('tr.alarm[data-class="door-forced"][data-acked="0"]') !== null`)
