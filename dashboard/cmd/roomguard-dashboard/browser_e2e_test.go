@@ -342,6 +342,17 @@ func TestConsoleInChromium(t *testing.T) {
 		!strings.Contains(denials, "******EF02") || !strings.Contains(denials, "******EF01") || strings.Contains(denials, "DEADBEEF") {
 		t.Fatalf("the CSV (%d lines):\n%s", len(lines), csv)
 	}
+
+	// Issue 28, item 9: an inventory taken from the console, its printable
+	// report read on a phone.
+	do(t, ctx, "an inventory", chromedp.Navigate(s.url+"/carriers"), chromedp.WaitVisible(chromedp.CSS("#inv-run")), chromedp.Click(chromedp.CSS("#inv-run")))
+	waitJS(t, ctx, "its report listed", `document.querySelector('a[href^="/carriers/inventory/"]') !== null`)
+	report := value(t, ctx, "its report", chromedp.Evaluate[string](`document.querySelector('a[href^="/carriers/inventory/"]').getAttribute("href")`))
+	do(t, ctx, "a phone's width", chromedp.EmulateViewport(390, 844), chromedp.Navigate(s.url+report), chromedp.WaitReady(chromedp.CSS("main")))
+	if w := value(t, ctx, "its width", chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > 390 {
+		t.Errorf("the inventory report is %d px wide at 390 px", w)
+	}
+	screenshot(t, ctx, "inventory-390")
 }
 
 // notificationStub records the desktop notifications a page raises
