@@ -464,6 +464,28 @@ func TestDutyScreenInChromium(t *testing.T) {
 		t.Errorf("the open alarm's pill (%v px) is not the biggest (text %v px, clock warning %v px)", sizes[0], sizes[1], sizes[2])
 	}
 	screenshot(t, ctx, "overview-390")
+	// A seal report at 390 px: one the room published (its key not yet
+	// confirmed here, so taken as it comes), with the chain's long head.
+	sealReport, _ := json.Marshal(gateway.SealReport{SealID: "jiyao-301-seal-20261207T091240.389", Room: "jiyao-301",
+		SealedBy: []string{"p-zhang", "p-li"}, SealedAt: "2026-12-07T17:12:40.389+08:00", UnsealedBy: []string{"p-zhang", "p-li"},
+		UnsealedAt: "2026-12-09T08:30:00.000+08:00", Verdict: "broken", Causes: []string{"window window-east opened while sealed"},
+		Differences: []string{"window-east"}, Chain: &gateway.ReportChain{Through: 812, Head: strings.Repeat("cd", 32)}})
+	if tok := s.pub.Publish("roomguard/jiyao-301/seal-reports/jiyao-301-seal-20261207T091240.389", 1, true, sealReport); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		do(t, ctx, "the seal report", chromedp.Navigate(s.url+"/seals/jiyao-301/jiyao-301-seal-20261207T091240.389"), chromedp.WaitReady(chromedp.CSS("main")))
+		if text := value(t, ctx, "its text", chromedp.Text(chromedp.CSS("main"))); strings.Contains(text, "2026-12-07 17:12:40") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the seal report never came")
+		}
+	}
+	if w := value(t, ctx, "its width", chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > 390 {
+		t.Errorf("the seal report is %d px wide at 390 px", w)
+	}
+	screenshot(t, ctx, "seal-report-390")
 	// A printable report at 390 px too: the shift handed over with the
 	// alarm open, its report read on a phone.
 	do(t, ctx, "hand over the shift",
