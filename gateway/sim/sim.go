@@ -333,7 +333,10 @@ func (r *Room) Present(reader string, payload []byte) error {
 	}
 	if t.kind == "pn532" {
 		t.chip.Present(raw)
-		time.AfterFunc(time.Second, func() { t.chip.Present(nil) })
+		// Taken away a second later, if it is still the card there: a card
+		// shown within that second stays (the simulated day at speed, two
+		// people badging out one after the other, lost the second's badge).
+		time.AfterFunc(time.Second, func() { t.chip.Remove(raw) })
 		return nil
 	}
 	var id uint64

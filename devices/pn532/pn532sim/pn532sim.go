@@ -4,6 +4,7 @@
 package pn532sim
 
 import (
+	"bytes"
 	"io"
 	"sync"
 
@@ -32,6 +33,23 @@ func (c *Chip) Present(uid []byte) {
 		c.uid = nil
 	}
 	c.mu.Unlock()
+}
+
+// Remove takes the card with uid out of the field, if it is still the one
+// there (a card presented after it stays).
+func (c *Chip) Remove(uid []byte) {
+	c.mu.Lock()
+	if bytes.Equal(c.uid, uid) {
+		c.uid = nil
+	}
+	c.mu.Unlock()
+}
+
+// Card is the UID of the card in the field (nil: none).
+func (c *Chip) Card() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]byte(nil), c.uid...)
 }
 
 // Silence makes the chip stop answering (a dead or unpowered board), or
