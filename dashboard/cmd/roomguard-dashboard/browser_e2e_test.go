@@ -422,6 +422,11 @@ func TestDutyScreenInChromium(t *testing.T) {
 	if right > 390 {
 		t.Fatalf("at 390 px the duty screen's ack button ends at %v px", right)
 	}
+	// each value on the alarm's card says what it is
+	if label := value(t, ctx, "the priority's label", chromedp.Evaluate[string](
+		`getComputedStyle(document.querySelector("#alarm-`+alarm+` td[data-label]"), "::before").content`)); !strings.Contains(label, "：") {
+		t.Fatalf("at 390 px the alarm's priority has no label: %s", label)
+	}
 	do(t, ctx, "the guard station's width", chromedp.EmulateViewport(1400, 1000))
 	// what a Chinese reader sees on every page, in the browser: no English
 	// word of the rooms' vocabularies
