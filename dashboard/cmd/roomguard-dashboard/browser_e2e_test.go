@@ -254,7 +254,7 @@ func TestConsoleInChromium(t *testing.T) {
 	if right > 390 || stateRight > 390 {
 		t.Fatalf("at 390 px the ack button ends at %v px and the state at %v px", right, stateRight)
 	}
-	do(t, ctx, "back to the guard station's width", chromedp.EmulateViewport(1400, 1000))
+	do(t, ctx, "back to the guard station's width", chromedp.EmulateViewport(1366, 768))
 	do(t, ctx, "acknowledge with a comment",
 		chromedp.SetValue(chromedp.CSS("#comment-"+alarm), "现场检查：门被强行打开，已通知保密员"),
 		chromedp.Click(chromedp.CSS("#ack-"+alarm)),
@@ -427,13 +427,16 @@ func TestDutyScreenInChromium(t *testing.T) {
 		`getComputedStyle(document.querySelector("#alarm-`+alarm+` td[data-label]"), "::before").content`)); !strings.Contains(label, "：") {
 		t.Fatalf("at 390 px the alarm's priority has no label: %s", label)
 	}
-	do(t, ctx, "the guard station's width", chromedp.EmulateViewport(1400, 1000))
+	do(t, ctx, "the guard station's width", chromedp.EmulateViewport(1366, 768))
 	// what a Chinese reader sees on every page, in the browser: no English
 	// word of the rooms' vocabularies
 	vocab := vocabulary(t)
 	for _, path := range []string{"/", "/alarms", "/rooms/jiyao-301", "/entries", "/visitors", "/carriers", "/seals", "/inspection?room=jiyao-301&from=2026-01-01&until=2030-12-31",
 		"/registers", "/audit", "/handover", "/calldown", "/duty"} {
 		do(t, ctx, "the page "+path, chromedp.Navigate(s.url+path), chromedp.WaitReady(chromedp.CSS("main")))
+		if w := value(t, ctx, "its width", chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > 1366 {
+			t.Errorf("%s is %d px wide at 1366 px", path, w)
+		}
 		text := value(t, ctx, "its text", chromedp.Evaluate[string](`document.querySelector("main").innerText + " " + document.querySelector("nav").innerText`))
 		var seen []string
 		for _, w := range latinWords.FindAllString(text, -1) {
@@ -506,7 +509,7 @@ func TestDutyScreenInChromium(t *testing.T) {
 	if w := value(t, ctx, "its width", chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > 390 {
 		t.Errorf("the handover report is %d px wide at 390 px", w)
 	}
-	do(t, ctx, "the guard station's width", chromedp.EmulateViewport(1400, 1000))
+	do(t, ctx, "the guard station's width", chromedp.EmulateViewport(1366, 768))
 	do(t, ctx, "back on duty", chromedp.Navigate(s.url+"/duty"), chromedp.WaitVisible(chromedp.CSS("#on-duty")))
 	waitJS(t, ctx, "the alarm still there", `document.querySelector('tr.alarm[data-class="door-forced"][data-acked="0"]') !== null`)
 	do(t, ctx, "acknowledge on the duty screen",
