@@ -222,3 +222,41 @@ func BenchmarkChainShare(b *testing.B) {
 	b.ReportMetric(float64(b.N*round)/appendTime.Seconds(), "events/s")
 	b.ReportMetric(100*chainTime.Seconds()/appendTime.Seconds(), "chain-%")
 }
+
+// BenchmarkStatementJournal: 64 producers appending, the statement journal
+// in memory (PRAGMA temp_store = MEMORY, issue 29) against SQLite's default
+// (temporary files), paired rounds in the same run on the same disk.
+func BenchmarkStatementJournal(b *testing.B) {
+	defer sqlite.SetStatementJournalInMemory(true)
+	round := func(s *sqlite.Store) time.Duration {
+		const n, producers = 5000, 64
+		start := time.Now()
+		var wg sync.WaitGroup
+		for p := 0; p < producers; p++ {
+			wg.Go(func() {
+				for i := p; i < n; i += producers {
+					if _, err := s.Append(gateway.Event{Type: "window.opened", Severity: gateway.SeverityInfo, Device: "window-1"}); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		return time.Since(start)
+	}
+	sqlite.SetStatementJournalInMemory(false)
+	file := open(b, filepath.Join(b.TempDir(), "file.db"))
+	sqlite.SetStatementJournalInMemory(true)
+	mem := open(b, filepath.Join(b.TempDir(), "memory.db"))
+	var inFile, inMemory time.Duration
+	for b.Loop() {
+		for range 3 { // paired, alternating: the disk's mood is shared
+			inFile += round(file)
+			inMemory += round(mem)
+		}
+	}
+	b.ReportMetric(inFile.Seconds()/inMemory.Seconds(), "x-faster-in-memory")
+	b.ReportMetric(float64(3*5000*b.N)/inMemory.Seconds(), "events/s-memory")
+	b.ReportMetric(float64(3*5000*b.N)/inFile.Seconds(), "events/s-file")
+}

@@ -56,6 +56,10 @@ type job struct {
 	done   chan error
 }
 
+// statementJournalInMemory keeps the writer's temporary files (a
+// statement's journal) in memory; a benchmark turns it off for its baseline.
+var statementJournalInMemory = true
+
 // Open opens (creating if needed) the log at path for room. A log belongs to
 // one room: opening another room's file is refused.
 func Open(path, room string, clock gateway.Clock) (*Store, error) {
@@ -73,6 +77,15 @@ func Open(path, room string, clock gateway.Clock) (*Store, error) {
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
+	if statementJournalInMemory {
+		// A group commit's multi-row INSERT keeps its statement journal in
+		// a temporary file by default: about 40 % of the writer's pwrites
+		// (issue 29). In memory it costs a few pages of RAM. The one
+		// writing connection never closes, so the pragma holds.
+		if _, err := w.Exec(`PRAGMA temp_store = MEMORY`); err != nil {
+			return nil, errors.Join(fmt.Errorf("sqlite: %s: temp_store: %w", path, err), w.Close())
+		}
+	}
 	if err := check(w, path); err != nil {
 		return nil, errors.Join(err, w.Close())
 	}
