@@ -8,6 +8,8 @@ package uhf
 import (
 	"sync"
 	"time"
+
+	"github.com/roomguard/roomguard/devices/crc16"
 )
 
 // Read is one read of a tag.
@@ -69,20 +71,7 @@ func (d *Dedup) New(r Read) bool {
 
 // CRC16Gen2 is the CRC-16 an EPC Gen2 tag stores over its PC and EPC
 // (ISO/IEC 18000-63: polynomial 0x1021, preset 0xFFFF, sent inverted).
-func CRC16Gen2(b []byte) uint16 {
-	crc := uint16(0xFFFF)
-	for _, x := range b {
-		crc ^= uint16(x) << 8
-		for range 8 {
-			if crc&0x8000 != 0 {
-				crc = crc<<1 ^ 0x1021
-			} else {
-				crc <<= 1
-			}
-		}
-	}
-	return ^crc
-}
+func CRC16Gen2(b []byte) uint16 { return ^crc16.CCITT(b) }
 
 // EPCBytes is the EPC length a PC word announces: its top five bits count
 // 16-bit words.

@@ -30,6 +30,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/roomguard/roomguard/devices/crc16"
 	"github.com/roomguard/roomguard/devices/uhf"
 )
 
@@ -53,20 +54,7 @@ const (
 )
 
 // CRC16 is the frame CRC (CRC-16/MCRF4XX).
-func CRC16(b []byte) uint16 {
-	crc := uint16(0xFFFF)
-	for _, x := range b {
-		crc ^= uint16(x)
-		for range 8 {
-			if crc&1 != 0 {
-				crc = crc>>1 ^ 0x8408
-			} else {
-				crc >>= 1
-			}
-		}
-	}
-	return crc
-}
+func CRC16(b []byte) uint16 { return crc16.MCRF4XX(b) }
 
 // Encode builds a frame: a command (cmd, data) or, with status, a response.
 func Encode(adr, cmd byte, data []byte) []byte {
