@@ -55,11 +55,11 @@ type Config struct {
 
 // Notify is the room's call-down: its modem, its people and its lists.
 type Notify struct {
-	Modem    *NotifyModem   `yaml:"modem"`
-	SMTP     *NotifySMTP    `yaml:"smtp"`
-	Timezone string         `yaml:"timezone"`
-	People   []NotifyPerson `yaml:"people"`
-	Calldown []NotifyRule   `yaml:"calldown"`
+	Modem    *NotifyModem      `yaml:"modem"`
+	SMTP     *NotifySMTP       `yaml:"smtp"`
+	Timezone string            `yaml:"timezone"`
+	People   []NotifyPerson    `yaml:"people"`
+	Calldown []notify.ListRule `yaml:"calldown"`
 }
 
 // NotifyModem is the GSM/LTE modem's AT port.
@@ -94,20 +94,6 @@ type NotifyWebhook struct {
 	URL        string `yaml:"url"`
 	SecretFile string `yaml:"secret_file"`
 	Secret     Secret `yaml:"-"`
-}
-
-// NotifyRule is a call-down list for some alarms.
-type NotifyRule struct {
-	Classes     []string     `yaml:"classes"`
-	MaxPriority int          `yaml:"max_priority"`
-	Steps       []NotifyStep `yaml:"steps"`
-}
-
-// NotifyStep is one rung of a call-down.
-type NotifyStep struct {
-	After    Duration `yaml:"after"`
-	People   []string `yaml:"people"`
-	Channels []string `yaml:"channels"`
 }
 
 // Alarm holds the panel's timers.
@@ -840,11 +826,10 @@ func (n *Notify) List() notify.List {
 		l.People = append(l.People, notify.ListPerson{ID: p.ID, Name: p.Name, Phone: p.Phone, Email: p.Email, Webhook: p.Webhook != nil})
 	}
 	for _, r := range n.Calldown {
-		lr := notify.ListRule{Classes: r.Classes, MaxPriority: r.MaxPriority, Steps: []notify.ListStep{}}
-		for _, s := range r.Steps {
-			lr.Steps = append(lr.Steps, notify.ListStep{After: s.After.D().String(), People: s.People, Channels: s.Channels})
+		if r.Steps == nil {
+			r.Steps = []notify.ListStep{}
 		}
-		l.Rules = append(l.Rules, lr)
+		l.Rules = append(l.Rules, r)
 	}
 	return l
 }

@@ -302,3 +302,20 @@ func TestNoCalldownIsAWarning(t *testing.T) {
 		t.Fatalf("warnings with a call-down: %v", w)
 	}
 }
+
+// The config's call-down is the console's (one rule type, notify.ListRule):
+// a step's delay that is not a duration is refused at its path, with
+// notify's words, and the rule reaches the notifier as written.
+func TestCalldownIsTheConsolesRule(t *testing.T) {
+	_, err := config.Parse([]byte(minimal+strings.Replace(notifyWith("people: [guard, officer]"), "after: 0s", "after: soon", 1)), "x.yaml")
+	if err == nil || !strings.Contains(err.Error(), "notify.calldown[0].steps[0].after") || !strings.Contains(err.Error(), `"soon" is not a duration`) {
+		t.Fatalf("a bad delay: %v", err)
+	}
+	c, err := config.Parse([]byte(minimal+strings.Replace(notifyWith("people: [guard, officer]"), "after: 0s", "after: 90s", 1)), "x.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := c.NotifyConfig().Rules; len(r) != 1 || len(r[0].Steps) != 1 || r[0].Steps[0].After != 90*time.Second {
+		t.Fatalf("rules: %+v", r)
+	}
+}

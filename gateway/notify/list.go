@@ -31,19 +31,21 @@ type ListPerson struct {
 }
 
 // ListRule is one call-down list: the alarms it matches (by class, or by
-// priority; neither: every alarm) and its steps.
+// priority; neither: every alarm) and its steps. The same rule is read from
+// a room's config (notify.calldown, YAML) and from a console's
+// calldown/replace (JSON); Check holds both to one rule.
 type ListRule struct {
-	Classes     []string   `json:"classes,omitempty"`
-	MaxPriority int        `json:"max_priority,omitempty"`
-	Steps       []ListStep `json:"steps"`
+	Classes     []string   `json:"classes,omitempty" yaml:"classes"`
+	MaxPriority int        `json:"max_priority,omitempty" yaml:"max_priority"`
+	Steps       []ListStep `json:"steps" yaml:"steps"`
 }
 
 // ListStep is one rung: after (a Go duration, "0s", "1m"), these people,
 // by these channels (default sms).
 type ListStep struct {
-	After    string   `json:"after"`
-	People   []string `json:"people"`
-	Channels []string `json:"channels,omitempty"`
+	After    string   `json:"after" yaml:"after"`
+	People   []string `json:"people" yaml:"people"`
+	Channels []string `json:"channels,omitempty" yaml:"channels"`
 }
 
 // Problem is one thing wrong with a list, at a path of its fields
