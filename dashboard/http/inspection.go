@@ -123,21 +123,13 @@ func duration(lang string, d time.Duration) string {
 		d = 0
 	}
 	d = d.Round(time.Second)
+	w := timeWords(lang)
 	h, m, sec := int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60
-	if lang != "en" {
-		switch {
-		case h > 0:
-			return fmt.Sprintf("%d小时%02d分%02d秒", h, m, sec)
-		case m > 0:
-			return fmt.Sprintf("%d分%02d秒", m, sec)
-		}
-		return fmt.Sprintf("%d秒", sec)
-	}
 	switch {
 	case h > 0:
-		return fmt.Sprintf("%dh%02dm%02ds", h, m, sec)
+		return fmt.Sprintf("%d%s%02d%s%02d%s", h, w.hour, m, w.min, sec, w.sec)
 	case m > 0:
-		return fmt.Sprintf("%dm%02ds", m, sec)
+		return fmt.Sprintf("%d%s%02d%s", m, w.min, sec, w.sec)
 	}
-	return fmt.Sprintf("%ds", sec)
+	return fmt.Sprintf("%d%s", sec, w.sec)
 }

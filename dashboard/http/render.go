@@ -151,29 +151,30 @@ func (s *Server) stamp(v string) string {
 	return t.In(s.zone()).Format("2006-01-02 15:04:05")
 }
 
+// unitWords are the units a length of time is said in: 1分26秒, not
+// 1m26s, to a Chinese reader (issue 28).
+type unitWords struct{ hour, min, sec, days string }
+
+func timeWords(lang string) unitWords {
+	if lang == "en" {
+		return unitWords{"h", "m", "s", " days"}
+	}
+	return unitWords{"小时", "分", "秒", "天"}
+}
+
 // age says how long ago, shortly.
 func age(lang string, d time.Duration) string {
 	d = d.Round(time.Second)
-	if lang != "en" { // 1分26秒, not 1m26s (issue 28)
-		switch {
-		case d < time.Minute:
-			return fmt.Sprintf("%d秒", int(d.Seconds()))
-		case d < time.Hour:
-			return fmt.Sprintf("%d分%02d秒", int(d.Minutes()), int(d.Seconds())%60)
-		case d < 48*time.Hour:
-			return fmt.Sprintf("%d小时%02d分", int(d.Hours()), int(d.Minutes())%60)
-		}
-		return fmt.Sprintf("%d天", int(d.Hours()/24))
-	}
+	w := timeWords(lang)
 	switch {
 	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Seconds()))
+		return fmt.Sprintf("%d%s", int(d.Seconds()), w.sec)
 	case d < time.Hour:
-		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+		return fmt.Sprintf("%d%s%02d%s", int(d.Minutes()), w.min, int(d.Seconds())%60, w.sec)
 	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+		return fmt.Sprintf("%d%s%02d%s", int(d.Hours()), w.hour, int(d.Minutes())%60, w.min)
 	}
-	return fmt.Sprintf("%d days", int(d.Hours()/24))
+	return fmt.Sprintf("%d%s", int(d.Hours()/24), w.days)
 }
 
 // prio says an alarm's priority: 一级 … in Chinese, P1 … in English (issue
