@@ -118,3 +118,9 @@ type EventFilter struct {
 	AfterSeq     uint64 // only events with a larger seq
 	Limit        int    // 0 means no limit
 }
+
+// LogRecord is one logged event as it is published: its seq and exact payload.
+type LogRecord struct {
+	Seq     uint64
+	Payload []byte
+}

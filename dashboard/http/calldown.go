@@ -12,7 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/roomguard/roomguard/gateway"
-	"github.com/roomguard/roomguard/gateway/notify"
+	"github.com/roomguard/roomguard/gateway/wire"
 )
 
 // The call-down of each room (issue 20, item 1): who is told of which
@@ -23,12 +23,12 @@ import (
 // calldownView is a room's call-down as the page shows it.
 type calldownView struct {
 	Room      string
-	Version   int64               `json:"version"`
-	Source    string              `json:"source"`
-	UpdatedAt string              `json:"updated_at"`
-	UpdatedBy string              `json:"updated_by"`
-	People    []notify.ListPerson `json:"people"`
-	Rules     []notify.ListRule   `json:"calldown"`
+	Version   int64                 `json:"version"`
+	Source    string                `json:"source"`
+	UpdatedAt string                `json:"updated_at"`
+	UpdatedBy string                `json:"updated_by"`
+	People    []wire.CalldownPerson `json:"people"`
+	Rules     []wire.CalldownRule   `json:"calldown"`
 	YAML      string
 }
 
@@ -88,7 +88,7 @@ func (s *Server) calldownViews() ([]calldownView, error) {
 			s.Log.Warn("retained call-down unreadable: left out", "room", r.Room, "err", err)
 			continue
 		}
-		v.YAML = calldownYAML(notify.List{People: v.People, Rules: v.Rules})
+		v.YAML = calldownYAML(wire.Calldown{People: v.People, Rules: v.Rules})
 		out = append(out, v)
 	}
 	return out, nil
@@ -96,7 +96,7 @@ func (s *Server) calldownViews() ([]calldownView, error) {
 
 // calldownYAML is a list as an officer edits it: the shape of the config's
 // notify section.
-func calldownYAML(l notify.List) string {
+func calldownYAML(l wire.Calldown) string {
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
@@ -110,7 +110,7 @@ func calldownYAML(l notify.List) string {
 	return b.String()
 }
 
-// yamlList is notify.List with the config's field names.
+// yamlList is wire.Calldown with the config's field names.
 type yamlList struct {
 	People []struct {
 		ID    string `yaml:"id" json:"id"`
@@ -157,26 +157,26 @@ func (s *Server) calldowns(w http.ResponseWriter, r *request) {
 
 // readCalldown reads the edited list: YAML of the config's shape, every
 // field known.
-func readCalldown(text string) (notify.List, error) {
+func readCalldown(text string) (wire.Calldown, error) {
 	var y yamlList
 	dec := yaml.NewDecoder(strings.NewReader(text))
 	dec.KnownFields(true)
 	if err := dec.Decode(&y); err != nil {
-		return notify.List{}, gateway.Errorf(gateway.EINVALID, "the call-down: %v", err)
+		return wire.Calldown{}, gateway.Errorf(gateway.EINVALID, "the call-down: %v", err)
 	}
 	b, err := json.Marshal(y)
 	if err != nil {
-		return notify.List{}, err
+		return wire.Calldown{}, err
 	}
-	var l notify.List
+	var l wire.Calldown
 	if err := json.Unmarshal(b, &l); err != nil {
-		return notify.List{}, err
+		return wire.Calldown{}, err
 	}
 	if l.People == nil { // none: the room says which step names whom it does not know
-		l.People = []notify.ListPerson{}
+		l.People = []wire.CalldownPerson{}
 	}
 	if l.Rules == nil {
-		return notify.List{}, gateway.Errorf(gateway.EINVALID, "the call-down: no lists (calldown:)")
+		return wire.Calldown{}, gateway.Errorf(gateway.EINVALID, "the call-down: no lists (calldown:)")
 	}
 	return l, nil
 }

@@ -18,9 +18,9 @@ import (
 	"github.com/roomguard/roomguard/dashboard/mqtt"
 	"github.com/roomguard/roomguard/dashboard/sqlite"
 	"github.com/roomguard/roomguard/gateway"
-	gwmqtt "github.com/roomguard/roomguard/gateway/mqtt"
 	"github.com/roomguard/roomguard/gateway/sysclock"
 	"github.com/roomguard/roomguard/gateway/testenv"
+	"github.com/roomguard/roomguard/gateway/wire"
 )
 
 // BenchmarkPublishToBrowser: an event a gateway publishes → Mosquitto → the
@@ -38,7 +38,7 @@ func BenchmarkPublishToBrowser(b *testing.B) {
 	if err := store.AddRoom("bench", "", "bench"); err != nil {
 		b.Fatal(err)
 	}
-	link, err := mqtt.Connect(mqtt.LinkOpts{Conn: gwmqtt.Conn{URL: broker.URL()}, Store: store, Clock: clock,
+	link, err := mqtt.Connect(mqtt.LinkOpts{Conn: wire.Conn{URL: broker.URL()}, Store: store, Clock: clock,
 		Stored: hub.Stored, State: hub.State, CatchUp: time.Hour})
 	if err != nil {
 		b.Fatal(err)

@@ -12,11 +12,11 @@ import (
 	"time"
 
 	gwcsv "github.com/roomguard/roomguard/gateway/csv"
+	"github.com/roomguard/roomguard/gateway/wire"
 
 	"github.com/roomguard/roomguard/dashboard"
 	"github.com/roomguard/roomguard/dashboard/sqlite"
 	"github.com/roomguard/roomguard/gateway"
-	gwmqtt "github.com/roomguard/roomguard/gateway/mqtt"
 )
 
 func (s *Server) overview(w http.ResponseWriter, r *request) {
@@ -509,7 +509,7 @@ func (s *Server) roomTrust(room string) (*sqlite.RoomKey, []sqlite.Quarantined, 
 // command, the code and each reason with its device; the room's own
 // message only where no reason says it. Any other error as it is.
 func refusalText(lang string, err error, n *names) string {
-	var ref *gwmqtt.Refusal
+	var ref *wire.Refusal
 	if lang == "en" || !errors.As(err, &ref) {
 		return err.Error()
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/roomguard/roomguard/dashboard"
 	"github.com/roomguard/roomguard/dashboard/sqlite"
 	"github.com/roomguard/roomguard/gateway"
-	gwmqtt "github.com/roomguard/roomguard/gateway/mqtt"
+	"github.com/roomguard/roomguard/gateway/wire"
 )
 
 // publish puts events of a room into the replica as its gateway published
@@ -728,10 +728,10 @@ func TestRefusalInWords(t *testing.T) {
 	c := newConsole(t, "officer1:officer")
 	c.retain("r1", "status", "", map[string]any{"state": "online", "room": "r1", "names": map[string]string{"window-1": "东窗"}})
 	c.rooms.reply = func(room, name string, args map[string]any) (map[string]any, error) {
-		r := gwmqtt.Reply{ID: "x", Cmd: name, Status: "error", Error: &gwmqtt.ReplyError{Code: gateway.ECONFLICT, Message: "arm refused: window-1 is open",
+		r := wire.Reply{ID: "x", Cmd: name, Status: "error", Error: &wire.ReplyError{Code: gateway.ECONFLICT, Message: "arm refused: window-1 is open",
 			Reasons: []gateway.Reason{{Code: "open", Device: "window-1", Detail: "window window-1 is open"}}}}
 		err := r.Err()
-		err.(*gwmqtt.Refusal).Room = room // as the console's link says it
+		err.(*wire.Refusal).Room = room // as the console's link says it
 		return nil, err
 	}
 	o := c.as("officer1")

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/roomguard/roomguard/dashboard"
-	gwmqtt "github.com/roomguard/roomguard/gateway/mqtt"
+	"github.com/roomguard/roomguard/gateway/wire"
 )
 
 // What the pages show of a room, read from its retained state in the replica.
@@ -86,7 +86,7 @@ func (a alarmView) Restored() bool { return !a.RestoredAt.IsZero() }
 
 type roomView struct {
 	dashboard.RoomRecord
-	Status gwmqtt.Status
+	Status wire.Status
 	Seen   bool // a status was ever received
 	Online bool
 	// Unconfirmed: no admin confirmed the room's key yet, so what it shows

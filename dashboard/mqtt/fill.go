@@ -8,7 +8,7 @@ import (
 
 	"github.com/roomguard/roomguard/dashboard"
 	"github.com/roomguard/roomguard/gateway"
-	gwmqtt "github.com/roomguard/roomguard/gateway/mqtt"
+	"github.com/roomguard/roomguard/gateway/wire"
 )
 
 // The gateway re-sends at most this many events a request (events/resend).
@@ -116,7 +116,7 @@ func (l *Link) settle() {
 // marked lost, a refusal for want of budget waits as long as the reply
 // says, and a catch-up goes on while the log does.
 func (l *Link) answered(room string, r *request, reply []byte, now time.Time) {
-	var rep gwmqtt.Reply
+	var rep wire.Reply
 	err := json.Unmarshal(reply, &rep)
 	if err == nil {
 		err = rep.Err()
@@ -256,7 +256,7 @@ func (l *Link) send(room string, r *request) {
 		l.wake()
 	}
 	l.mu.Unlock()
-	l.client.Publish(gwmqtt.Topics{Room: room}.Root()+"/cmd/events/resend", 1, false, payload)
+	l.client.Publish(wire.Topics{Room: room}.Root()+"/cmd/events/resend", 1, false, payload)
 	l.opts.Clock.AfterFunc(replyWait, l.wake)
 }
 

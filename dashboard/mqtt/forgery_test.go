@@ -17,9 +17,9 @@ import (
 	"github.com/roomguard/roomguard/dashboard/mqtt"
 	"github.com/roomguard/roomguard/dashboard/sqlite"
 	"github.com/roomguard/roomguard/gateway"
-	gwmqtt "github.com/roomguard/roomguard/gateway/mqtt"
 	"github.com/roomguard/roomguard/gateway/sysclock"
 	"github.com/roomguard/roomguard/gateway/testenv"
+	"github.com/roomguard/roomguard/gateway/wire"
 )
 
 // attacker is anyone on the broker: it sees what the room publishes and
@@ -105,9 +105,9 @@ func TestConsoleTrustsOnlyTheRoom(t *testing.T) {
 	}
 	att := newAttacker(t, m.URL(), room)
 	testenv.StartGateway(t, "run", "--sim", "--config", cfg, "--db", filepath.Join(dir, "room.db"))
-	topics := gwmqtt.Topics{Room: room}
+	topics := wire.Topics{Room: room}
 	waitFor(t, "the room online", func() bool { return strings.Contains(string(att.payload(topics.Status())), `"online"`) })
-	var st gwmqtt.Status
+	var st wire.Status
 	json.Unmarshal(att.payload(topics.Status()), &st)
 
 	clock := sysclock.New(sysclock.TrustAlways)
@@ -116,7 +116,7 @@ func TestConsoleTrustsOnlyTheRoom(t *testing.T) {
 		t.Fatal(err)
 	}
 	watch(t, store, room)
-	l, err := mqtt.Connect(mqtt.LinkOpts{Conn: gwmqtt.Conn{URL: m.URL()}, Store: store, Clock: clock, GapGrace: 200 * time.Millisecond, CatchUp: time.Hour})
+	l, err := mqtt.Connect(mqtt.LinkOpts{Conn: wire.Conn{URL: m.URL()}, Store: store, Clock: clock, GapGrace: 200 * time.Millisecond, CatchUp: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}

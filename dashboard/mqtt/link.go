@@ -24,7 +24,7 @@ import (
 	"github.com/roomguard/roomguard/dashboard"
 	"github.com/roomguard/roomguard/dashboard/sqlite"
 	"github.com/roomguard/roomguard/gateway"
-	gwmqtt "github.com/roomguard/roomguard/gateway/mqtt"
+	"github.com/roomguard/roomguard/gateway/wire"
 )
 
 // roomTopics are what the console reads of every room (after
@@ -49,7 +49,7 @@ func requesterID(clientID string) string {
 
 // LinkOpts configures a link.
 type LinkOpts struct {
-	gwmqtt.Conn
+	wire.Conn
 	Store *sqlite.Store
 	Clock gateway.Clock
 	Log   *slog.Logger
@@ -67,7 +67,7 @@ type LinkOpts struct {
 	CatchUp  time.Duration
 	// Signer signs every command the console sends (a room believes no
 	// other); nil sends them unsigned, for a simulated room that takes them.
-	Signer *gwmqtt.Signer
+	Signer *wire.Signer
 }
 
 // Link is the dashboard's connection to the broker.
@@ -753,7 +753,7 @@ func (l *Link) state(m message) {
 	l.hear(m.room)
 	r := dashboard.Retained{Room: m.room, Kind: kind, Key: key, Payload: m.payload, Updated: l.opts.Clock.Now()}
 	if kind == "status" {
-		var st gwmqtt.Status
+		var st wire.Status
 		if json.Unmarshal(m.payload, &st) == nil {
 			if st.Name != "" {
 				if err := l.opts.Store.SetRoomName(m.room, st.Name); err != nil {
@@ -804,7 +804,7 @@ func replayed(kind string, old, payload []byte, p gateway.Proof) string {
 	if kind != "status" || p.Seq > held.Seq {
 		return ""
 	}
-	var a, b gwmqtt.Status
+	var a, b wire.Status
 	if json.Unmarshal(old, &a) != nil || json.Unmarshal(payload, &b) != nil {
 		return ""
 	}
@@ -881,7 +881,7 @@ func (l *Link) Call(ctx context.Context, room, name string, args map[string]any)
 	if !l.Connected() {
 		return nil, gateway.Errorf(gateway.EINTERNAL, "the dashboard is not connected to the broker")
 	}
-	tok := l.client.Publish(gwmqtt.Topics{Room: room}.Root()+"/cmd/"+name, 1, false, payload)
+	tok := l.client.Publish(wire.Topics{Room: room}.Root()+"/cmd/"+name, 1, false, payload)
 	select {
 	case <-tok.Done():
 		if tok.Error() != nil {
@@ -892,7 +892,7 @@ func (l *Link) Call(ctx context.Context, room, name string, args map[string]any)
 	}
 	select {
 	case p := <-ch:
-		var r gwmqtt.Reply
+		var r wire.Reply
 		if err := json.Unmarshal(p, &r); err != nil {
 			return nil, fmt.Errorf("unreadable reply to %s from %s: %w", name, room, err)
 		}
@@ -901,7 +901,7 @@ func (l *Link) Call(ctx context.Context, room, name string, args map[string]any)
 			if r.Error != nil && r.Error.Code != "" {
 				code = r.Error.Code
 			}
-			ref, _ := err.(*gwmqtt.Refusal)
+			ref, _ := err.(*wire.Refusal)
 			if ref != nil {
 				ref.Room = room
 			}
@@ -932,7 +932,7 @@ func randomID() string {
 // offline raises the console's room-offline alarm when a room's gateway
 // goes offline (its last will: it vanished; or it stopped), and marks it
 // restored when the room is back: the guards acknowledge it like any alarm.
-func (l *Link) offline(room string, st gwmqtt.Status) {
+func (l *Link) offline(room string, st wire.Status) {
 	old, err := l.opts.Store.RetainedPayload(room, "alarms", dashboard.OfflineAlarm)
 	if err != nil {
 		l.log.Error("replica: room-offline alarm", "room", room, "err", err)
@@ -963,7 +963,7 @@ func (l *Link) offline(room string, st gwmqtt.Status) {
 // console's logic, and the refusal as the room said it, for its words.
 type refused struct {
 	err *gateway.Error
-	ref *gwmqtt.Refusal
+	ref *wire.Refusal
 }
 
 func (e refused) Error() string { return e.err.Error() }

@@ -18,9 +18,9 @@ import (
 	"github.com/roomguard/roomguard/dashboard/sqlite"
 	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/clocktest"
-	gwmqtt "github.com/roomguard/roomguard/gateway/mqtt"
 	"github.com/roomguard/roomguard/gateway/sysclock"
 	"github.com/roomguard/roomguard/gateway/testenv"
+	"github.com/roomguard/roomguard/gateway/wire"
 	"github.com/roomguard/roomguard/schemas"
 )
 
@@ -59,8 +59,8 @@ func newFakeRoom(t *testing.T, url, id string, n int) *fakeRoom {
 		p, _ := json.Marshal(e)
 		r.log = append(r.log, p)
 	}
-	topics := gwmqtt.Topics{Room: id}
-	will, _ := json.Marshal(gwmqtt.Status{State: "offline", Room: id})
+	topics := wire.Topics{Room: id}
+	will, _ := json.Marshal(wire.Status{State: "offline", Room: id})
 	po := paho.NewClientOptions().AddBroker(url).SetClientID("fake-"+id).SetBinaryWill(topics.Status(), will, 1, true)
 	r.client = paho.NewClient(po)
 	if tok := r.client.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
@@ -84,9 +84,9 @@ func newFakeRoom(t *testing.T, url, id string, n int) *fakeRoom {
 		before := r.before
 		r.mu.Unlock()
 		deliver := before == nil || before(cmd.From, cmd.To)
-		reply := gwmqtt.Reply{ID: cmd.ID, Cmd: "events/resend", Status: "ok", Result: map[string]any{"from": cmd.From, "to": min(cmd.To, last), "count": 0, "oldest": r.pruned + 1}}
+		reply := wire.Reply{ID: cmd.ID, Cmd: "events/resend", Status: "ok", Result: map[string]any{"from": cmd.From, "to": min(cmd.To, last), "count": 0, "oldest": r.pruned + 1}}
 		if cmd.From > last {
-			reply.Status, reply.Error = "error", &gwmqtt.ReplyError{Code: gateway.ENOTFOUND, Message: fmt.Sprintf("events/resend: the log ends at seq %d", last)}
+			reply.Status, reply.Error = "error", &wire.ReplyError{Code: gateway.ENOTFOUND, Message: fmt.Sprintf("events/resend: the log ends at seq %d", last)}
 		} else {
 			n := 0
 			for q := max(cmd.From, uint64(r.pruned)+1); q <= min(cmd.To, last); q++ {
@@ -106,7 +106,7 @@ func newFakeRoom(t *testing.T, url, id string, n int) *fakeRoom {
 		p, _ := json.Marshal(reply)
 		c.Publish(topics.Reply(cmd.ID), 1, false, p)
 	}).WaitTimeout(5 * time.Second)
-	st, _ := json.Marshal(gwmqtt.Status{State: "online", Room: id, Name: "机要室 " + id})
+	st, _ := json.Marshal(wire.Status{State: "online", Room: id, Name: "机要室 " + id})
 	r.client.Publish(topics.Status(), 1, true, st).WaitTimeout(5 * time.Second)
 	return r
 }
@@ -116,7 +116,7 @@ func (r *fakeRoom) publish(seqs ...int) {
 		r.mu.Lock()
 		r.logged = max(r.logged, q)
 		r.mu.Unlock()
-		r.client.Publish(gwmqtt.Topics{Room: r.id}.Events(), 1, false, r.log[q-1]).WaitTimeout(5 * time.Second)
+		r.client.Publish(wire.Topics{Room: r.id}.Events(), 1, false, r.log[q-1]).WaitTimeout(5 * time.Second)
 	}
 }
 
@@ -138,7 +138,7 @@ func startLink(t *testing.T, url string) (*mqtt.Link, *sqlite.Store) {
 		t.Fatal(err)
 	}
 	watch(t, store, "jiyao-301", "jiyao-302", "jiyao-303", "jiyao-304", "r-off")
-	l, err := mqtt.Connect(mqtt.LinkOpts{Conn: gwmqtt.Conn{URL: url}, Store: store, Clock: sysclock.New(sysclock.TrustAlways),
+	l, err := mqtt.Connect(mqtt.LinkOpts{Conn: wire.Conn{URL: url}, Store: store, Clock: sysclock.New(sysclock.TrustAlways),
 		GapGrace: 200 * time.Millisecond, CatchUp: time.Hour})
 	if err != nil {
 		t.Fatal(err)
@@ -250,7 +250,7 @@ func TestRetainedState(t *testing.T) {
 	}
 	defer store.Close()
 	watch(t, store, "r9")
-	link, err := mqtt.Connect(mqtt.LinkOpts{Conn: gwmqtt.Conn{URL: broker.URL()}, Store: store, Clock: sysclock.New(sysclock.TrustAlways),
+	link, err := mqtt.Connect(mqtt.LinkOpts{Conn: wire.Conn{URL: broker.URL()}, Store: store, Clock: sysclock.New(sysclock.TrustAlways),
 		State: func(r dashboard.Retained) { mu.Lock(); changes = append(changes, r); mu.Unlock() }})
 	if err != nil {
 		t.Fatal(err)
@@ -304,7 +304,7 @@ func TestConsoleAsksOncePerGapWhileBehind(t *testing.T) {
 		if backlog && from == 5 { // the live stream is 8,000 events ahead of the re-sent one
 			backlog = false
 			for q := 11; q <= 8010; q++ {
-				room.client.Publish(gwmqtt.Topics{Room: room.id}.Events(), 1, false, room.log[q-1])
+				room.client.Publish(wire.Topics{Room: room.id}.Events(), 1, false, room.log[q-1])
 			}
 			room.logged = 8010
 		}
@@ -334,7 +334,7 @@ func TestConsoleAsksOncePerGapWhileBehind(t *testing.T) {
 	}
 	room.mu.Unlock()
 	// Another console's re-sent events are not this one's.
-	room.client.Publish(gwmqtt.Topics{Room: room.id}.Resend("roomguard-dashboard-other"), 1, false, room.log[8014]).WaitTimeout(5 * time.Second)
+	room.client.Publish(wire.Topics{Room: room.id}.Resend("roomguard-dashboard-other"), 1, false, room.log[8014]).WaitTimeout(5 * time.Second)
 	room.publish(8014)
 	waitFor(t, "8014", func() bool { r, _ := store.Room("jiyao-303"); return r.Through == 8014 })
 	if r, _ := store.Room("jiyao-303"); r.High != 8014 {
@@ -391,15 +391,15 @@ func TestOfflineRoomIsAnAlarm(t *testing.T) {
 	if alarm() != nil {
 		t.Fatal("an alarm for a room online")
 	}
-	will, _ := json.Marshal(gwmqtt.Status{State: "offline", Room: "r-off", Reason: "connection lost"})
-	room.client.Publish(gwmqtt.Topics{Room: "r-off"}.Status(), 1, true, will).WaitTimeout(5 * time.Second)
+	will, _ := json.Marshal(wire.Status{State: "offline", Room: "r-off", Reason: "connection lost"})
+	room.client.Publish(wire.Topics{Room: "r-off"}.Status(), 1, true, will).WaitTimeout(5 * time.Second)
 	waitFor(t, "the room-offline alarm", func() bool { return alarm()["state"] == "active" })
 	if a := alarm(); a["priority"] != float64(1) || a["class"] != "room-offline" || !strings.Contains(fmt.Sprint(a["detail"]), "connection lost") {
 		t.Fatalf("the alarm: %v", a)
 	}
-	room.client.Publish(gwmqtt.Topics{Room: "r-off"}.Status(), 1, true, will).WaitTimeout(5 * time.Second) // the same, again
-	st, _ := json.Marshal(gwmqtt.Status{State: "online", Room: "r-off", Name: "机要室 r-off"})
-	room.client.Publish(gwmqtt.Topics{Room: "r-off"}.Status(), 1, true, st).WaitTimeout(5 * time.Second)
+	room.client.Publish(wire.Topics{Room: "r-off"}.Status(), 1, true, will).WaitTimeout(5 * time.Second) // the same, again
+	st, _ := json.Marshal(wire.Status{State: "online", Room: "r-off", Name: "机要室 r-off"})
+	room.client.Publish(wire.Topics{Room: "r-off"}.Status(), 1, true, st).WaitTimeout(5 * time.Second)
 	waitFor(t, "the alarm restored", func() bool { return alarm()["state"] == "restored" })
 	if a := alarm(); a["count"] != float64(1) {
 		t.Fatalf("raised %v times", a["count"])
@@ -418,13 +418,13 @@ func TestSilentRoomIsAnAlarm(t *testing.T) {
 		t.Fatal(err)
 	}
 	watch(t, store, "r-quiet")
-	link, err := mqtt.Connect(mqtt.LinkOpts{Conn: gwmqtt.Conn{URL: m.URL()}, Store: store, Clock: clock, GapGrace: time.Hour, CatchUp: time.Hour})
+	link, err := mqtt.Connect(mqtt.LinkOpts{Conn: wire.Conn{URL: m.URL()}, Store: store, Clock: clock, GapGrace: time.Hour, CatchUp: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { link.Close(); store.Close() })
-	topics := gwmqtt.Topics{Room: "r-quiet"}
-	st, _ := json.Marshal(gwmqtt.Status{State: "online", Room: "r-quiet", Since: t0.Format(time.RFC3339), KeepAlive: 30})
+	topics := wire.Topics{Room: "r-quiet"}
+	st, _ := json.Marshal(wire.Status{State: "online", Room: "r-quiet", Since: t0.Format(time.RFC3339), KeepAlive: 30})
 	room.client.Publish(topics.Status(), 1, true, st).WaitTimeout(5 * time.Second)
 	waitFor(t, "the keepalive", func() bool {
 		p, _ := store.RetainedPayload("r-quiet", "status", "")
@@ -531,7 +531,7 @@ func TestConsoleShowsOnlyRoomsAdded(t *testing.T) {
 			t.Fatalf("AddRoom(%q, %q): %v", bad[0], bad[1], err)
 		}
 	}
-	l, err := mqtt.Connect(mqtt.LinkOpts{Conn: gwmqtt.Conn{URL: broker.URL()}, Store: store, Clock: clock, CatchUp: time.Hour})
+	l, err := mqtt.Connect(mqtt.LinkOpts{Conn: wire.Conn{URL: broker.URL()}, Store: store, Clock: clock, CatchUp: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -541,8 +541,8 @@ func TestConsoleShowsOnlyRoomsAdded(t *testing.T) {
 	pub.Connect().WaitTimeout(5 * time.Second)
 	defer pub.Disconnect(100)
 	status := func(room string, key ed25519.PublicKey) {
-		st, _ := json.Marshal(gwmqtt.Status{State: "online", Room: room, Key: gateway.FormatPublicKey(key)})
-		pub.Publish(gwmqtt.Topics{Room: room}.Status(), 1, true, st).WaitTimeout(5 * time.Second)
+		st, _ := json.Marshal(wire.Status{State: "online", Room: room, Key: gateway.FormatPublicKey(key)})
+		pub.Publish(wire.Topics{Room: room}.Status(), 1, true, st).WaitTimeout(5 * time.Second)
 	}
 	status("jiyao-301", right)
 	status("jiyao-302", other)

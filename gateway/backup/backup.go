@@ -23,8 +23,8 @@ import (
 	"time"
 
 	"github.com/roomguard/roomguard/gateway"
-	"github.com/roomguard/roomguard/gateway/mqtt"
 	"github.com/roomguard/roomguard/gateway/sqlite"
+	"github.com/roomguard/roomguard/gateway/wire"
 )
 
 // ManifestFile is the name of a backup's manifest.
@@ -65,7 +65,7 @@ func Make(ctx context.Context, logPath, dir string, now time.Time) (string, Mani
 	if err := errors.Join(r.Backup(ctx, filepath.Join(out, dbName)), r.Close()); err != nil {
 		return fail(err)
 	}
-	for _, key := range []string{mqtt.RoomKeyPath(logPath), mqtt.LocalKeyPath(logPath)} {
+	for _, key := range []string{wire.RoomKeyPath(logPath), wire.LocalKeyPath(logPath)} {
 		if err := CopyNew(key, filepath.Join(out, filepath.Base(key)), 0o600); err != nil {
 			return fail(fmt.Errorf("backup: the key %s: %w", key, err))
 		}
@@ -103,7 +103,7 @@ func Seal(dir string, m Manifest) (Manifest, error) {
 
 // verify walks the chain of the log at path with the room's key next to it.
 func verify(path, room string) (*gateway.ChainVerifier, error) {
-	key, err := mqtt.LoadKey(mqtt.RoomKeyPath(path))
+	key, err := wire.LoadKey(wire.RoomKeyPath(path))
 	if err != nil {
 		return nil, err
 	}
@@ -184,7 +184,7 @@ func fileOf(dir string, m Manifest, suffix string) string {
 
 // RoomKey is the room's public key a backup holds.
 func RoomKey(dir string, m Manifest) (ed25519.PublicKey, error) {
-	k, err := mqtt.LoadKey(fileOf(dir, m, ".room.key"))
+	k, err := wire.LoadKey(fileOf(dir, m, ".room.key"))
 	if err != nil {
 		return nil, err
 	}
@@ -207,7 +207,7 @@ func Restore(dir, logPath string, after uint64, clock gateway.Clock) (Manifest, 
 	if _, err := os.Stat(logPath); err == nil {
 		return m, gateway.Errorf(gateway.ECONFLICT, "restore: %s exists: move the damaged log aside first", logPath)
 	}
-	keys := map[string]string{"room.key": mqtt.RoomKeyPath(logPath), "command.key": mqtt.LocalKeyPath(logPath)}
+	keys := map[string]string{"room.key": wire.RoomKeyPath(logPath), "command.key": wire.LocalKeyPath(logPath)}
 	for suffix, dst := range keys {
 		src := fileOf(dir, m, "."+suffix)
 		if src == "" {
@@ -234,7 +234,7 @@ func Restore(dir, logPath string, after uint64, clock gateway.Clock) (Manifest, 
 	if err := os.Rename(tmp, logPath); err != nil {
 		return m, fmt.Errorf("restore: %w", err)
 	}
-	key, err := mqtt.LoadKey(mqtt.RoomKeyPath(logPath))
+	key, err := wire.LoadKey(wire.RoomKeyPath(logPath))
 	if err != nil {
 		return m, err
 	}

@@ -13,8 +13,8 @@ import (
 	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/backup"
 	"github.com/roomguard/roomguard/gateway/clocktest"
-	"github.com/roomguard/roomguard/gateway/mqtt"
 	"github.com/roomguard/roomguard/gateway/sqlite"
+	"github.com/roomguard/roomguard/gateway/wire"
 )
 
 var t0 = time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
@@ -22,9 +22,9 @@ var t0 = time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 // room is a log with its keys, as the gateway keeps them.
 func room(t *testing.T, path string, clock gateway.Clock) *sqlite.Store {
 	t.Helper()
-	key, _, err := mqtt.LoadOrCreateKey(mqtt.RoomKeyPath(path))
+	key, _, err := wire.LoadOrCreateKey(wire.RoomKeyPath(path))
 	if err == nil {
-		_, _, err = mqtt.LoadOrCreateKey(mqtt.LocalKeyPath(path))
+		_, _, err = wire.LoadOrCreateKey(wire.LocalKeyPath(path))
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +48,7 @@ func appendN(t *testing.T, s *sqlite.Store, n int) {
 
 func verify(t *testing.T, path string) *gateway.ChainVerifier {
 	t.Helper()
-	key, err := mqtt.LoadKey(mqtt.RoomKeyPath(path))
+	key, err := wire.LoadKey(wire.RoomKeyPath(path))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestBackupAndRestore(t *testing.T) {
 	if _, err := backup.Restore(out, restored, used, clock); err != nil {
 		t.Fatal(err)
 	}
-	if st, err := os.Stat(mqtt.RoomKeyPath(restored)); err != nil || st.Mode().Perm() != 0o600 {
+	if st, err := os.Stat(wire.RoomKeyPath(restored)); err != nil || st.Mode().Perm() != 0o600 {
 		t.Fatalf("the room's key restored: %v %v", st, err)
 	}
 	v := verify(t, restored)

@@ -1,5 +1,6 @@
 // Package cli holds what both command lines share of their conventions
-// (docs/commands.md): a usage error is told from a failure while running.
+// (docs/commands.md): a usage error is told from a failure while running,
+// and a password is read from a file, never from a flag.
 package cli
 
 import (

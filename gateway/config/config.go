@@ -16,7 +16,9 @@ import (
 	"time"
 
 	"github.com/roomguard/roomguard/gateway"
+	"github.com/roomguard/roomguard/gateway/cli"
 	"github.com/roomguard/roomguard/gateway/notify"
+	"github.com/roomguard/roomguard/gateway/wire"
 )
 
 // Config is one room.
@@ -55,11 +57,11 @@ type Config struct {
 
 // Notify is the room's call-down: its modem, its people and its lists.
 type Notify struct {
-	Modem    *NotifyModem      `yaml:"modem"`
-	SMTP     *NotifySMTP       `yaml:"smtp"`
-	Timezone string            `yaml:"timezone"`
-	People   []NotifyPerson    `yaml:"people"`
-	Calldown []notify.ListRule `yaml:"calldown"`
+	Modem    *NotifyModem        `yaml:"modem"`
+	SMTP     *NotifySMTP         `yaml:"smtp"`
+	Timezone string              `yaml:"timezone"`
+	People   []NotifyPerson      `yaml:"people"`
+	Calldown []wire.CalldownRule `yaml:"calldown"`
 }
 
 // NotifyModem is the GSM/LTE modem's AT port.
@@ -70,12 +72,12 @@ type NotifyModem struct {
 
 // NotifySMTP is the mail server e-mails are submitted to (STARTTLS always).
 type NotifySMTP struct {
-	Addr         string `yaml:"addr"`
-	From         string `yaml:"from"`
-	Username     string `yaml:"username"`
-	PasswordFile string `yaml:"password_file"`
-	CAFile       string `yaml:"ca_file"`
-	Password     Secret `yaml:"-"`
+	Addr         string     `yaml:"addr"`
+	From         string     `yaml:"from"`
+	Username     string     `yaml:"username"`
+	PasswordFile string     `yaml:"password_file"`
+	CAFile       string     `yaml:"ca_file"`
+	Password     cli.Secret `yaml:"-"`
 }
 
 // NotifyPerson is someone the call-down reaches (or a group, by its robot).
@@ -90,10 +92,10 @@ type NotifyPerson struct {
 // NotifyWebhook is a group robot (wecom, dingtalk, feishu) or a generic
 // JSON post.
 type NotifyWebhook struct {
-	Kind       string `yaml:"kind"`
-	URL        string `yaml:"url"`
-	SecretFile string `yaml:"secret_file"`
-	Secret     Secret `yaml:"-"`
+	Kind       string     `yaml:"kind"`
+	URL        string     `yaml:"url"`
+	SecretFile string     `yaml:"secret_file"`
+	Secret     cli.Secret `yaml:"-"`
 }
 
 // Alarm holds the panel's timers.
@@ -205,7 +207,7 @@ type MQTT struct {
 	KeepAlive    Duration  `yaml:"keepalive"`
 	Embedded     *Embedded `yaml:"embedded"`
 
-	Password Secret `yaml:"-"` // read from PasswordFile
+	Password cli.Secret `yaml:"-"` // read from PasswordFile
 }
 
 type Embedded struct {
@@ -223,10 +225,10 @@ type EmbeddedTLS struct {
 }
 
 type EmbeddedUser struct {
-	Username     string `yaml:"username"`
-	PasswordFile string `yaml:"password_file"`
-	Role         string `yaml:"role"` // console (default) or reader
-	Password     Secret `yaml:"-"`
+	Username     string     `yaml:"username"`
+	PasswordFile string     `yaml:"password_file"`
+	Role         string     `yaml:"role"` // console (default) or reader
+	Password     cli.Secret `yaml:"-"`
 }
 
 type Input struct {
@@ -539,16 +541,6 @@ func (d *Duration) UnmarshalText(b []byte) error {
 
 func (d Duration) D() time.Duration { return time.Duration(d) }
 
-// Secret is a password read from a file. It prints as "***" so it cannot end
-// up in a log by accident.
-type Secret string
-
-func (Secret) String() string   { return "***" }
-func (Secret) GoString() string { return "***" }
-
-// Reveal returns the secret itself, for the one place that needs it.
-func (s Secret) Reveal() string { return string(s) }
-
 // Defaults, each with its reason.
 const (
 	DefaultListen    = "127.0.0.1:1883"
@@ -820,14 +812,14 @@ func brokerScheme(raw string) string {
 
 // List is the people and call-down lists of the config, as notify checks
 // them and a console edits them.
-func (n *Notify) List() notify.List {
-	var l notify.List
+func (n *Notify) List() wire.Calldown {
+	var l wire.Calldown
 	for _, p := range n.People {
-		l.People = append(l.People, notify.ListPerson{ID: p.ID, Name: p.Name, Phone: p.Phone, Email: p.Email, Webhook: p.Webhook != nil})
+		l.People = append(l.People, wire.CalldownPerson{ID: p.ID, Name: p.Name, Phone: p.Phone, Email: p.Email, Webhook: p.Webhook != nil})
 	}
 	for _, r := range n.Calldown {
 		if r.Steps == nil {
-			r.Steps = []notify.ListStep{}
+			r.Steps = []wire.CalldownStep{}
 		}
 		l.Rules = append(l.Rules, r)
 	}
@@ -855,7 +847,7 @@ func (c *Config) NotifyConfig() notify.Config {
 		}
 		nc.People = append(nc.People, np)
 	}
-	nc.Apply(notify.List{Rules: c.Notify.List().Rules})
+	nc.Apply(wire.Calldown{Rules: c.Notify.List().Rules})
 	return nc
 }
 
@@ -866,8 +858,8 @@ func (c *Config) NotifyConfig() notify.Config {
 func (c *Config) Warnings() []string {
 	var out []string
 	if c.Notify == nil || len(c.Notify.Calldown) == 0 {
-		classes := make([]string, len(notify.Critical))
-		for i, k := range notify.Critical {
+		classes := make([]string, len(wire.Critical))
+		for i, k := range wire.Critical {
 			classes[i] = string(k)
 		}
 		out = append(out, fmt.Sprintf("%s: notify: no call-down: an alarm (%s, and every other) tells nobody but a console that is watching; "+

@@ -303,7 +303,7 @@ func TestNoCalldownIsAWarning(t *testing.T) {
 	}
 }
 
-// The config's call-down is the console's (one rule type, notify.ListRule):
+// The config's call-down is the console's (one rule type, wire.CalldownRule):
 // a step's delay that is not a duration is refused at its path, with
 // notify's words, and the rule reaches the notifier as written.
 func TestCalldownIsTheConsolesRule(t *testing.T) {

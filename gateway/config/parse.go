@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"slices"
 	"sort"
@@ -15,7 +14,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/roomguard/roomguard/gateway"
-	"github.com/roomguard/roomguard/gateway/notify"
+	"github.com/roomguard/roomguard/gateway/cli"
+	"github.com/roomguard/roomguard/gateway/wire"
 	"github.com/roomguard/roomguard/schemas"
 )
 
@@ -646,7 +646,7 @@ func (c *Config) checkMQTT(root *yaml.Node) Errors {
 			}
 		}
 		if m.PasswordFile != "" {
-			pw, err := ReadSecret(m.PasswordFile)
+			pw, err := cli.ReadSecret(m.PasswordFile)
 			if err != nil {
 				bad([]string{"mqtt", "password_file"}, "%v", err)
 			}
@@ -671,52 +671,13 @@ func (c *Config) checkMQTT(root *yaml.Node) Errors {
 			bad(append(at, "username"), "user %q given twice", u.Username)
 		}
 		seen[u.Username] = true
-		pw, err := ReadSecret(u.PasswordFile)
+		pw, err := cli.ReadSecret(u.PasswordFile)
 		if err != nil {
 			bad(append(at, "password_file"), "%v", err)
 		}
 		u.Password = pw
 	}
 	return es
-}
-
-// minPassword is the shortest broker password accepted; a short one is guessed.
-const minPassword = 12
-
-// maxSecret is the longest password file read: one line.
-const maxSecret = 4096
-
-// ReadSecret reads a password from a file (one line, at least 12
-// characters). Only a regular file is read, and no more than maxSecret
-// bytes of it: a path such as /dev/zero or a named pipe given by mistake
-// would otherwise hang the gateway's start (the config fuzzer found it).
-func ReadSecret(path string) (Secret, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return "", err
-	}
-	if !st.Mode().IsRegular() {
-		return "", fmt.Errorf("%s: not a regular file (%s)", path, st.Mode().Type())
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxSecret+1))
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return "", err
-	}
-	if len(b) > maxSecret {
-		return "", fmt.Errorf("%s: longer than %d bytes: a password file holds one line", path, maxSecret)
-	}
-	s := strings.TrimRight(string(b), "\r\n")
-	if len(s) < minPassword {
-		return "", fmt.Errorf("%s: the password must be at least %d characters", path, minPassword)
-	}
-	return Secret(s), nil
 }
 
 // checkNotify checks the call-down: its people, the people and classes its
@@ -733,7 +694,7 @@ func (c *Config) checkNotify(root *yaml.Node) Errors {
 	n := c.Notify
 	for i, p := range n.People {
 		if w := p.Webhook; w != nil && w.SecretFile != "" {
-			s, err := ReadSecret(w.SecretFile)
+			s, err := cli.ReadSecret(w.SecretFile)
 			if err != nil {
 				bad([]string{"notify", "people", strconv.Itoa(i), "webhook", "secret_file"}, "%v", err)
 			}
@@ -741,7 +702,7 @@ func (c *Config) checkNotify(root *yaml.Node) Errors {
 		}
 	}
 	if m := n.SMTP; m != nil && m.PasswordFile != "" {
-		pw, err := ReadSecret(m.PasswordFile)
+		pw, err := cli.ReadSecret(m.PasswordFile)
 		if err != nil {
 			bad([]string{"notify", "smtp", "password_file"}, "%v", err)
 		}
@@ -753,7 +714,7 @@ func (c *Config) checkNotify(root *yaml.Node) Errors {
 		}
 	}
 	// the lists: the one rule a console's edit is held to as well
-	for _, p := range n.List().Check(notify.Means{Modem: n.Modem != nil, SMTP: n.SMTP != nil}) {
+	for _, p := range n.List().Check(wire.Means{Modem: n.Modem != nil, SMTP: n.SMTP != nil}) {
 		bad(append([]string{"notify"}, p.Path...), "%s", p.Msg)
 	}
 	return es

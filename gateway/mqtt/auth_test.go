@@ -12,6 +12,7 @@ import (
 	"github.com/roomguard/roomguard/gateway/mqtt"
 	gwroom "github.com/roomguard/roomguard/gateway/room"
 	"github.com/roomguard/roomguard/gateway/sqlite"
+	"github.com/roomguard/roomguard/gateway/wire"
 )
 
 // keyOf is a fixed key for a test principal.
@@ -162,7 +163,7 @@ func BenchmarkCommandVerify(b *testing.B) {
 		_, r, store, clock := commandRigWith(b, false, func(*gwroom.Room, *sqlite.Store, *clocktest.Clock) *mqtt.Auth { return nil })
 		a := &mqtt.Auth{Room: room, Clock: clock, Nonces: store, Refused: r.Refused, Principals: map[string]gateway.Principal{
 			"console-1": {Name: "console-1", Key: keyOf(1).Public().(ed25519.PublicKey), Commands: []string{"*"}}}}
-		s := &mqtt.Signer{Principal: "console-1", Key: keyOf(1), Clock: clock}
+		s := &wire.Signer{Principal: "console-1", Key: keyOf(1), Clock: clock}
 		envs := make([][]byte, 0, 4096)
 		for b.Loop() {
 			if len(envs) == 0 {

@@ -16,6 +16,7 @@ import (
 	"github.com/roomguard/roomguard/gateway/config"
 	"github.com/roomguard/roomguard/gateway/mqtt"
 	"github.com/roomguard/roomguard/gateway/testenv"
+	"github.com/roomguard/roomguard/gateway/wire"
 )
 
 // Issue 19, item 1: an embedded broker without accounts listens on
@@ -337,20 +338,20 @@ func TestEmbeddedBrokerOverTLS(t *testing.T) {
 	if !strings.HasPrefix(b.TLSURL(), "ssl://127.0.0.1:") {
 		t.Fatalf("TLS URL %q", b.TLSURL())
 	}
-	dial := func(c mqtt.Conn) error {
+	dial := func(c wire.Conn) error {
 		cl, err := mqtt.Dial(c)
 		if err == nil {
 			cl.Close()
 		}
 		return err
 	}
-	if err := dial(mqtt.Conn{URL: b.TLSURL(), CAFile: certs.CAFile, Username: "console-1", Password: "a long secret 1"}); err != nil {
+	if err := dial(wire.Conn{URL: b.TLSURL(), CAFile: certs.CAFile, Username: "console-1", Password: "a long secret 1"}); err != nil {
 		t.Fatalf("a console over TLS: %v", err)
 	}
-	if err := dial(mqtt.Conn{URL: b.TLSURL(), CAFile: certs.CAFile}); err == nil {
+	if err := dial(wire.Conn{URL: b.TLSURL(), CAFile: certs.CAFile}); err == nil {
 		t.Fatal("an anonymous client over TLS connected")
 	}
-	if err := dial(mqtt.Conn{URL: "tcp://" + strings.TrimPrefix(b.TLSURL(), "ssl://"), Username: "console-1", Password: "a long secret 1"}); err == nil {
+	if err := dial(wire.Conn{URL: "tcp://" + strings.TrimPrefix(b.TLSURL(), "ssl://"), Username: "console-1", Password: "a long secret 1"}); err == nil {
 		t.Fatal("a plain client connected to the TLS port")
 	}
 	// mochi's Close races with a connection it is still setting up (the
@@ -388,8 +389,8 @@ func TestShippedMosquittoOverTLS(t *testing.T) {
 		).Replace(string(shippedConf))
 	})
 	url := fmt.Sprintf("ssl://127.0.0.1:%d", m.Port)
-	conn := func(id, user string, withCert bool) mqtt.Conn {
-		c := mqtt.Conn{URL: url, ClientID: id, CAFile: certs.CAFile, Username: user}
+	conn := func(id, user string, withCert bool) wire.Conn {
+		c := wire.Conn{URL: url, ClientID: id, CAFile: certs.CAFile, Username: user}
 		if user != "" {
 			c.Password = testenv.AccountPassword(user)
 		}
@@ -412,7 +413,7 @@ func TestShippedMosquittoOverTLS(t *testing.T) {
 	}
 	defer gw.Disconnect(50)
 	gw.Subscribe("roomguard/jiyao-301/cmd/#", 1, func(_ paho.Client, msg paho.Message) { got <- msg.Topic() }).WaitTimeout(5 * time.Second)
-	for name, c := range map[string]mqtt.Conn{
+	for name, c := range map[string]wire.Conn{
 		"anonymous":           conn("anon", "", true),
 		"without certificate": conn("console-nocert", "console-1", false),
 		"wrong password":      {URL: url, ClientID: "x", CAFile: certs.CAFile, Username: "console-1", Password: "guess", CertFile: gwConn.CertFile, KeyFile: gwConn.KeyFile},

@@ -8,8 +8,7 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
-
-	"github.com/roomguard/roomguard/gateway"
+	"github.com/roomguard/roomguard/gateway/wire"
 )
 
 // Caller gives commands to rooms and waits for their replies: the operator's
@@ -19,23 +18,23 @@ import (
 type Caller struct {
 	client paho.Client
 	// Signer, when set, signs every command (a room believes no other).
-	Signer *Signer
+	Signer *wire.Signer
 }
 
 // ErrNoRoom is returned when the broker holds no status for the room.
 var ErrNoRoom = errors.New("no such room on this broker")
 
 // Dial connects a caller. A ClientID is made up when c has none.
-func Dial(c Conn) (*Caller, error) {
+func Dial(c wire.Conn) (*Caller, error) {
 	if c.ClientID == "" {
 		c.ClientID = "roomguard-cli-" + randomID()
 	}
-	po, err := c.options()
+	po, err := c.ClientOptions()
 	if err != nil {
 		return nil, err
 	}
 	client := paho.NewClient(po)
-	if err := wait(client.Connect()); err != nil {
+	if err := wire.Wait(client.Connect()); err != nil {
 		return nil, fmt.Errorf("mqtt: connect to %s: %w", c.URL, err)
 	}
 	return &Caller{client: client}, nil
@@ -55,7 +54,7 @@ func (c *Caller) Retained(ctx context.Context, topic string, patience time.Durat
 		default:
 		}
 	})
-	if err := wait(tok); err != nil {
+	if err := wire.Wait(tok); err != nil {
 		return nil, fmt.Errorf("mqtt: subscribe %s: %w", topic, err)
 	}
 	defer c.client.Unsubscribe(topic)
@@ -74,14 +73,14 @@ func (c *Caller) Retained(ctx context.Context, topic string, patience time.Durat
 // Online checks the room's retained status: an error says why no command
 // would be carried out now.
 func (c *Caller) Online(ctx context.Context, room string) error {
-	p, err := c.Retained(ctx, Topics{room}.Status(), 3*time.Second)
+	p, err := c.Retained(ctx, wire.Topics{Room: room}.Status(), 3*time.Second)
 	if err != nil {
 		return err
 	}
 	if p == nil {
 		return fmt.Errorf("room %q: %w", room, ErrNoRoom)
 	}
-	var st Status
+	var st wire.Status
 	if err := json.Unmarshal(p, &st); err != nil {
 		return fmt.Errorf("room %q: unreadable status: %w", room, err)
 	}
@@ -94,7 +93,7 @@ func (c *Caller) Online(ctx context.Context, room string) error {
 // Publish sends payload on topic (QoS 1, not retained) and waits for the
 // broker to take it.
 func (c *Caller) Publish(topic string, payload []byte) error {
-	if err := wait(c.client.Publish(topic, 1, false, payload)); err != nil {
+	if err := wire.Wait(c.client.Publish(topic, 1, false, payload)); err != nil {
 		return fmt.Errorf("mqtt: publish %s: %w", topic, err)
 	}
 	return nil
@@ -102,75 +101,43 @@ func (c *Caller) Publish(topic string, payload []byte) error {
 
 // Call sends cmd (a JSON object; its "id" is set here) to the room and waits
 // for the reply until ctx ends. An error is about getting there and back; a
-// refusal is a reply with status "error" (see Reply.Err).
-func (c *Caller) Call(ctx context.Context, room, name string, cmd map[string]any) (Reply, error) {
+// refusal is a reply with status "error" (see wire.Reply.Err).
+func (c *Caller) Call(ctx context.Context, room, name string, cmd map[string]any) (wire.Reply, error) {
 	id := "cli-" + randomID()
 	cmd["id"] = id
 	payload, err := json.Marshal(cmd)
 	if err != nil {
-		return Reply{}, err
+		return wire.Reply{}, err
 	}
 	if c.Signer != nil {
 		if payload, err = c.Signer.Sign(room, name, payload); err != nil {
-			return Reply{}, err
+			return wire.Reply{}, err
 		}
 	}
-	topics := Topics{room}
+	topics := wire.Topics{Room: room}
 	got := make(chan []byte, 1)
-	if err := wait(c.client.Subscribe(topics.Reply(id), 1, func(_ paho.Client, m paho.Message) {
+	if err := wire.Wait(c.client.Subscribe(topics.Reply(id), 1, func(_ paho.Client, m paho.Message) {
 		select {
 		case got <- m.Payload():
 		default:
 		}
 	})); err != nil {
-		return Reply{}, fmt.Errorf("mqtt: subscribe to the reply: %w", err)
+		return wire.Reply{}, fmt.Errorf("mqtt: subscribe to the reply: %w", err)
 	}
 	defer c.client.Unsubscribe(topics.Reply(id))
-	if err := wait(c.client.Publish(topics.Root()+"/cmd/"+name, 1, false, payload)); err != nil {
-		return Reply{}, fmt.Errorf("mqtt: send %s: %w", name, err)
+	if err := wire.Wait(c.client.Publish(topics.Root()+"/cmd/"+name, 1, false, payload)); err != nil {
+		return wire.Reply{}, fmt.Errorf("mqtt: send %s: %w", name, err)
 	}
 	select {
 	case p := <-got:
-		var r Reply
+		var r wire.Reply
 		if err := json.Unmarshal(p, &r); err != nil {
-			return Reply{}, fmt.Errorf("mqtt: unreadable reply to %s: %w", name, err)
+			return wire.Reply{}, fmt.Errorf("mqtt: unreadable reply to %s: %w", name, err)
 		}
 		return r, nil
 	case <-ctx.Done():
-		return Reply{}, fmt.Errorf("no reply to %s from room %q: %w", name, room, ctx.Err())
+		return wire.Reply{}, fmt.Errorf("no reply to %s from room %q: %w", name, room, ctx.Err())
 	}
-}
-
-// Err is the refusal a reply carries, or nil when the command was done.
-func (r Reply) Err() error {
-	if r.Status == "ok" {
-		return nil
-	}
-	if r.Error == nil {
-		return fmt.Errorf("%s: status %q", r.Cmd, r.Status)
-	}
-	return &Refusal{Cmd: r.Cmd, Code: r.Error.Code, Message: r.Error.Message, Reasons: r.Error.Reasons}
-}
-
-// Refusal is a room's refusal of a command, as its reply says it: a console
-// says it in its reader's words (the code, the reasons), the message as the
-// room wrote it.
-type Refusal struct {
-	Room               string // set by whoever knows it (the caller's)
-	Cmd, Code, Message string
-	Reasons            []gateway.Reason
-}
-
-func (r *Refusal) Error() string {
-	msg := fmt.Sprintf("%s refused (%s): %s", r.Cmd, r.Code, r.Message)
-	for _, reason := range r.Reasons {
-		msg += "\n  " + reason.Code
-		if reason.Device != "" {
-			msg += " " + reason.Device
-		}
-		msg += ": " + reason.Detail
-	}
-	return msg
 }
 
 func randomID() string { return randomSecret()[:16] }

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/roomguard/roomguard/gateway"
-	"github.com/roomguard/roomguard/gateway/sqlite"
+	"github.com/roomguard/roomguard/gateway/wire"
 	"github.com/roomguard/roomguard/schemas"
 )
 
@@ -66,25 +66,9 @@ type SafeTarget interface {
 
 // EventSource is the log as events/resend reads it (gateway/sqlite.Store).
 type EventSource interface {
-	Pending(after uint64, limit int) ([]sqlite.Record, error)
+	Pending(after uint64, limit int) ([]gateway.LogRecord, error)
 	LastSeq() (uint64, error)
 	FirstSeq() (uint64, error) // the oldest event's: before it pruned, after it a missing seq deleted
-}
-
-// Reply is the payload of roomguard/<room>/reply/<id>.
-type Reply struct {
-	ID     string         `json:"id"`
-	Cmd    string         `json:"cmd"`
-	Status string         `json:"status"`
-	Error  *ReplyError    `json:"error,omitempty"`
-	Result map[string]any `json:"result,omitempty"`
-}
-
-// ReplyError says why a command was not carried out.
-type ReplyError struct {
-	Code    string           `json:"code"`
-	Message string           `json:"message"`
-	Reasons []gateway.Reason `json:"reasons,omitempty"`
 }
 
 var commandID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
@@ -207,8 +191,8 @@ func (c *Commands) handle(topic string, payload []byte) {
 // Execute carries out one command and returns its reply: it must be signed
 // by a principal the room trusts (Auth), who may send it, fresh and never
 // seen before; then checked against its schema and carried out.
-func (c *Commands) Execute(name string, payload []byte) Reply {
-	r := Reply{ID: "unknown", Cmd: name, Status: "ok"}
+func (c *Commands) Execute(name string, payload []byte) wire.Reply {
+	r := wire.Reply{ID: "unknown", Cmd: name, Status: "ok"}
 	principal, cmd, err := c.open(name, payload)
 	var head struct {
 		ID any `json:"id"`
@@ -224,7 +208,7 @@ func (c *Commands) Execute(name string, payload []byte) Reply {
 	}
 	if err != nil {
 		r.Status = "error"
-		r.Error = &ReplyError{Code: gateway.ErrorCode(err), Message: err.Error()}
+		r.Error = &wire.ReplyError{Code: gateway.ErrorCode(err), Message: err.Error()}
 		var ref *gateway.RefusedError
 		if errors.As(err, &ref) {
 			r.Error.Reasons = ref.Reasons

@@ -16,6 +16,7 @@ import (
 	"github.com/roomguard/roomguard/gateway/mqtt"
 	gwroom "github.com/roomguard/roomguard/gateway/room"
 	"github.com/roomguard/roomguard/gateway/sqlite"
+	"github.com/roomguard/roomguard/gateway/wire"
 	"github.com/roomguard/roomguard/schemas"
 )
 
@@ -46,7 +47,7 @@ func commandRigWith(t testing.TB, doorOpen bool, auth func(*gwroom.Room, *sqlite
 	if err := r.Start("test", false); err != nil {
 		t.Fatal(err)
 	}
-	session, err := mqtt.NewSession(mqtt.SessionOpts{Conn: mqtt.Conn{URL: "tcp://127.0.0.1:1"}, Room: room, Clock: clock, Log: quiet})
+	session, err := mqtt.NewSession(mqtt.SessionOpts{Conn: wire.Conn{URL: "tcp://127.0.0.1:1"}, Room: room, Clock: clock, Log: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

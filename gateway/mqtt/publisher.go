@@ -7,14 +7,13 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
-
-	"github.com/roomguard/roomguard/gateway/sqlite"
+	"github.com/roomguard/roomguard/gateway"
 )
 
 // Outbox is the event log seen from the publisher (gateway/sqlite.Store).
 type Outbox interface {
 	PublishedSeq() (uint64, error)
-	Pending(after uint64, limit int) ([]sqlite.Record, error)
+	Pending(after uint64, limit int) ([]gateway.LogRecord, error)
 	MarkPublished(seq uint64) error
 	Appended() <-chan struct{}
 }

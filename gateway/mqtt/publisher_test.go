@@ -12,6 +12,7 @@ import (
 	"github.com/roomguard/roomguard/gateway/config"
 	"github.com/roomguard/roomguard/gateway/mqtt"
 	"github.com/roomguard/roomguard/gateway/testenv"
+	"github.com/roomguard/roomguard/gateway/wire"
 )
 
 // Events logged before the first connection, during a broker outage and after
@@ -327,7 +328,7 @@ func TestHeartbeatEveryKeepalive(t *testing.T) {
 		t.Fatal(tok.Error())
 	}
 	defer c.Disconnect(0)
-	topics := mqtt.Topics{Room: room}
+	topics := wire.Topics{Room: room}
 	for topic, into := range map[string]*[]string{topics.Head(): &heads, topics.Status(): &statuses} {
 		c.Subscribe(topic, 1, func(_ paho.Client, msg paho.Message) {
 			mu.Lock()

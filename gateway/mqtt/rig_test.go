@@ -19,6 +19,7 @@ import (
 	"github.com/roomguard/roomguard/gateway/clocktest"
 	"github.com/roomguard/roomguard/gateway/mqtt"
 	"github.com/roomguard/roomguard/gateway/sqlite"
+	"github.com/roomguard/roomguard/gateway/wire"
 )
 
 const room = "rig-room"
@@ -41,7 +42,7 @@ func newRig(t testing.TB, brokerURL string) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	session, err := mqtt.NewSession(mqtt.SessionOpts{Conn: mqtt.Conn{URL: brokerURL, ClientID: "rig-gw", KeepAlive: 5 * time.Second},
+	session, err := mqtt.NewSession(mqtt.SessionOpts{Conn: wire.Conn{URL: brokerURL, ClientID: "rig-gw", KeepAlive: 5 * time.Second},
 		Room: room, Clock: clock, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)

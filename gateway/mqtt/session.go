@@ -2,89 +2,21 @@ package mqtt
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/url"
-	"os"
-	"strings"
 	"sync"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/roomguard/roomguard/gateway"
+	"github.com/roomguard/roomguard/gateway/wire"
 )
-
-// Conn is how a client reaches the broker.
-type Conn struct {
-	URL       string // tcp://, ssl://, tls://, mqtt://, mqtts://
-	ClientID  string
-	Username  string
-	Password  string
-	CAFile    string
-	CertFile  string
-	KeyFile   string
-	KeepAlive time.Duration
-}
-
-// keepAlive is the MQTT keepalive: the configured one, or 30 s.
-func (c Conn) keepAlive() time.Duration {
-	if c.KeepAlive == 0 {
-		return 30 * time.Second
-	}
-	return c.KeepAlive
-}
-
-// ClientOptions are paho's options for c: the broker, the account, TLS, and
-// no automatic reconnection (the gateway's session reconnects by itself; a
-// client that wants paho's may turn it on).
-func (c Conn) ClientOptions() (*paho.ClientOptions, error) { return c.options() }
-
-// options are paho's options for c: the broker, the account and TLS.
-func (c Conn) options() (*paho.ClientOptions, error) {
-	u, err := url.Parse(c.URL)
-	if err != nil {
-		return nil, fmt.Errorf("mqtt: broker url: %w", err)
-	}
-	broker := c.URL
-	switch strings.ToLower(u.Scheme) {
-	case "mqtt":
-		broker = "tcp://" + u.Host
-	case "mqtts", "tls":
-		broker = "ssl://" + u.Host
-	}
-	keepAlive := c.keepAlive()
-	po := paho.NewClientOptions().
-		AddBroker(broker).
-		SetClientID(c.ClientID).
-		SetCleanSession(true).
-		SetAutoReconnect(false).
-		SetConnectRetry(false).
-		SetKeepAlive(keepAlive).
-		SetPingTimeout(10 * time.Second).
-		SetConnectTimeout(10 * time.Second).
-		SetWriteTimeout(10 * time.Second).
-		SetOrderMatters(false) // handlers run in their own goroutines: they cannot block paho
-	if c.Username != "" {
-		po.SetUsername(c.Username)
-		po.SetPassword(c.Password)
-	}
-	if strings.HasPrefix(broker, "ssl://") {
-		tc, err := c.tlsConfig()
-		if err != nil {
-			return nil, err
-		}
-		po.SetTLSConfig(tc)
-	}
-	return po, nil
-}
 
 // SessionOpts configures a session.
 type SessionOpts struct {
-	Conn
+	wire.Conn
 
 	Room    string
 	Name    string
@@ -99,32 +31,13 @@ type SessionOpts struct {
 	Names map[string]string
 }
 
-// Status is the payload of roomguard/<room>/status.
-type Status struct {
-	State   string `json:"state"`
-	Room    string `json:"room"`
-	Name    string `json:"name,omitempty"`
-	Version string `json:"version,omitempty"`
-	Sim     *bool  `json:"sim,omitempty"`
-	Since   string `json:"since,omitempty"`
-	Reason  string `json:"reason,omitempty"`
-	Key     string `json:"key,omitempty"` // online: the room's public key, for a console to pin
-	// KeepAlive (online): the room sends its signed head at least this
-	// often, in seconds (Retained.Heartbeat); a console that hears nothing
-	// for twice as long raises the room-silent alarm.
-	KeepAlive int `json:"keepalive,omitempty"`
-	// Names (online): the room's devices' names by id, from its config, so
-	// a console names a reader or a board as people do (issue 28).
-	Names map[string]string `json:"names,omitempty"`
-}
-
 // KeepAlive is how often the room says it is alive: the MQTT keepalive.
-func (s *Session) KeepAlive() time.Duration { return s.opts.keepAlive() }
+func (s *Session) KeepAlive() time.Duration { return s.opts.KeepAliveOrDefault() }
 
 // Session is the gateway's connection to its broker.
 type Session struct {
 	opts   SessionOpts
-	topics Topics
+	topics wire.Topics
 	po     *paho.ClientOptions
 	log    *slog.Logger
 
@@ -145,11 +58,11 @@ type subscription struct {
 
 // NewSession prepares a session; Run connects it.
 func NewSession(o SessionOpts) (*Session, error) {
-	s := &Session{opts: o, topics: Topics{o.Room}, log: o.Log, changed: make(chan struct{}), lost: make(chan struct{}, 1)}
+	s := &Session{opts: o, topics: wire.Topics{Room: o.Room}, log: o.Log, changed: make(chan struct{}), lost: make(chan struct{}, 1)}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	po, err := o.Conn.options()
+	po, err := o.Conn.ClientOptions()
 	if err != nil {
 		return nil, err
 	}
@@ -166,29 +79,6 @@ func NewSession(o SessionOpts) (*Session, error) {
 	return s, nil
 }
 
-func (o Conn) tlsConfig() (*tls.Config, error) {
-	tc := &tls.Config{MinVersion: tls.VersionTLS12}
-	if o.CAFile != "" {
-		pem, err := os.ReadFile(o.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("mqtt: ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("mqtt: ca_file %s: no PEM certificate in it", o.CAFile)
-		}
-		tc.RootCAs = pool
-	}
-	if o.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(o.CertFile, o.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("mqtt: client certificate: %w", err)
-		}
-		tc.Certificates = []tls.Certificate{cert}
-	}
-	return tc, nil
-}
-
 // Client is the paho client of the present connection.
 func (s *Session) Client() paho.Client {
 	s.mu.Lock()
@@ -196,8 +86,8 @@ func (s *Session) Client() paho.Client {
 	return s.client
 }
 
-// Topics are the session's room topics.
-func (s *Session) Topics() Topics { return s.topics }
+// wire.Topics are the session's room topics.
+func (s *Session) Topics() wire.Topics { return s.topics }
 
 // Subscribe registers a subscription, made on every connection. The handler
 // runs in its own goroutine and must not assume order.
@@ -279,7 +169,7 @@ func (s *Session) Run(ctx context.Context) {
 	}
 	client := s.Client()
 	if client.IsConnectionOpen() {
-		offline, err := json.Marshal(Status{State: "offline", Room: s.opts.Room, Name: s.opts.Name,
+		offline, err := json.Marshal(wire.Status{State: "offline", Room: s.opts.Room, Name: s.opts.Name,
 			Since: s.opts.Clock.Now().Format(gateway.TimeFormat), Reason: "shutdown"})
 		if err == nil {
 			err = s.publish(client, s.topics.Status(), true, offline)
@@ -305,7 +195,7 @@ func (s *Session) connect() error {
 	// console tells it from a forged "offline", and an "online" of this
 	// connection (same head, same since) from a replay after it.
 	since := s.opts.Clock.Now().Format(gateway.TimeFormat)
-	will, err := json.Marshal(Status{State: "offline", Room: s.opts.Room, Since: since, Reason: "connection lost"})
+	will, err := json.Marshal(wire.Status{State: "offline", Room: s.opts.Room, Since: since, Reason: "connection lost"})
 	if err == nil {
 		will, err = s.prove(s.topics.Status(), will)
 	}
@@ -329,7 +219,7 @@ func (s *Session) connect() error {
 	s.mu.Unlock()
 	for _, sub := range subs {
 		h := sub.handler
-		if err := wait(client.Subscribe(sub.filter, 1, func(_ paho.Client, m paho.Message) { h(m.Topic(), m.Payload()) })); err != nil {
+		if err := wire.Wait(client.Subscribe(sub.filter, 1, func(_ paho.Client, m paho.Message) { h(m.Topic(), m.Payload()) })); err != nil {
 			client.Disconnect(0)
 			return fmt.Errorf("subscribe %s: %w", sub.filter, err)
 		}
@@ -337,7 +227,7 @@ func (s *Session) connect() error {
 	// Online only once the commands are subscribed: a dashboard that sees
 	// the room online may send it a command at once.
 	sim := s.opts.Sim
-	st := Status{State: "online", Room: s.opts.Room, Name: s.opts.Name, Version: s.opts.Version, Sim: &sim, Since: since,
+	st := wire.Status{State: "online", Room: s.opts.Room, Name: s.opts.Name, Version: s.opts.Version, Sim: &sim, Since: since,
 		KeepAlive: int(s.KeepAlive().Seconds()), Names: s.opts.Names}
 	if s.opts.Prover != nil {
 		st.Key = s.opts.Prover.Public()
@@ -356,11 +246,4 @@ func (s *Session) connect() error {
 	s.setUp(true)
 	s.log.Info("mqtt connected", "broker", s.opts.URL, "client_id", s.opts.ClientID)
 	return nil
-}
-
-func wait(t paho.Token) error {
-	if !t.WaitTimeout(10 * time.Second) {
-		return fmt.Errorf("no answer from the broker")
-	}
-	return t.Error()
 }

@@ -46,10 +46,6 @@ type Rule struct {
 	Steps       []Step
 }
 
-// Critical are the alarm classes that always reach at least two people.
-var Critical = []gateway.AlarmClass{gateway.AlarmIntrusion, gateway.AlarmSealBroken, gateway.AlarmCarrierRemoval,
-	gateway.AlarmTamper, gateway.AlarmForgery, gateway.AlarmLogTampered}
-
 // Channel delivers one message to one person.
 type Channel interface {
 	Send(ctx context.Context, p Person, message string) error
@@ -81,31 +77,12 @@ type Config struct {
 
 // CheckCritical says which critical class the call-down lists would not
 // bring to two distinct people ("": all do).
-func (c Config) CheckCritical() string {
-	for _, class := range Critical {
-		seen := map[string]bool{}
-		if r := c.rule(class, 1); r != nil {
-			for _, s := range r.Steps {
-				for _, p := range s.People {
-					seen[p] = true
-				}
-			}
-		}
-		if len(seen) < 2 {
-			return string(class)
-		}
-	}
-	return ""
-}
+func (c Config) CheckCritical() string { return c.List().Uncovered() }
 
-// rule is the first rule matching an alarm.
+// rule is the first rule matching an alarm (the list's rule, in force).
 func (c Config) rule(class gateway.AlarmClass, priority int) *Rule {
-	for i, r := range c.Rules {
-		switch {
-		case len(r.Classes) > 0 && slices.Contains(r.Classes, class),
-			len(r.Classes) == 0 && (r.MaxPriority == 0 || priority <= r.MaxPriority):
-			return &c.Rules[i]
-		}
+	if i := c.List().Match(class, priority); i >= 0 {
+		return &c.Rules[i]
 	}
 	return nil
 }

@@ -286,7 +286,7 @@ func mustJSON(v any) json.RawMessage {
 	return b
 }
 
-// ReplaceCalldown makes doc (notify.List's JSON, checked) the room's
+// ReplaceCalldown makes doc (wire.Calldown's JSON, checked) the room's
 // call-down as version, with its calldown.replaced event: a version not
 // above the one held is refused.
 func (s *Store) ReplaceCalldown(doc json.RawMessage, version int64, by string, at time.Time) (RegisterInfo, error) {

@@ -8,12 +8,6 @@ import (
 	"github.com/roomguard/roomguard/gateway"
 )
 
-// Record is one logged event as it is published: its seq and exact payload.
-type Record struct {
-	Seq     uint64
-	Payload []byte
-}
-
 // PublishedSeq is the highest seq the broker has confirmed; everything above
 // it is still to be sent.
 func (s *Reader) PublishedSeq() (uint64, error) {
@@ -36,15 +30,15 @@ func (s *Store) MarkPublished(seq uint64) error {
 }
 
 // Pending returns up to limit records with a seq above after, in seq order.
-func (s *Reader) Pending(after uint64, limit int) ([]Record, error) {
+func (s *Reader) Pending(after uint64, limit int) ([]gateway.LogRecord, error) {
 	rows, err := s.r.Query(`SELECT seq, payload FROM events WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: read outbox: %w", err)
 	}
 	defer rows.Close()
-	var recs []Record
+	var recs []gateway.LogRecord
 	for rows.Next() {
-		var r Record
+		var r gateway.LogRecord
 		if err := rows.Scan(&r.Seq, &r.Payload); err != nil {
 			return nil, fmt.Errorf("sqlite: read outbox: %w", err)
 		}

@@ -347,7 +347,7 @@ func insertSQL(rows int) string {
 func (s *Store) commit(batch []*job) error {
 	seq, head, checked := s.lastSeq, s.lastHash, s.checked
 	var args []any
-	var recs []Record
+	var recs []gateway.LogRecord
 	for _, j := range batch {
 		lostFrom := seq + 1
 		if j.after > seq {
@@ -397,7 +397,7 @@ func (s *Store) commit(batch []*job) error {
 			}
 			head = gateway.ChainHash(payload)
 			args = append(args, e.Seq, e.ID, e.TS.UnixMilli(), e.Type, string(e.Severity), e.Device, e.Person, payload)
-			recs = append(recs, Record{Seq: e.Seq, Payload: payload})
+			recs = append(recs, gateway.LogRecord{Seq: e.Seq, Payload: payload})
 		}
 	}
 	tx, err := s.w.Begin()

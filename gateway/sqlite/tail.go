@@ -1,6 +1,10 @@
 package sqlite
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/roomguard/roomguard/gateway"
+)
 
 // tailMax is how many of the last events committed the store keeps in
 // memory for the publisher.
@@ -13,12 +17,12 @@ const tailMax = 4096
 // to it, after its transaction committed.
 type tail struct {
 	mu   sync.Mutex
-	recs []Record
+	recs []gateway.LogRecord
 }
 
 // add appends the records of one commit; a gap (a restore's seqs) starts
 // the tail over.
-func (t *tail) add(recs []Record) {
+func (t *tail) add(recs []gateway.LogRecord) {
 	if len(recs) == 0 {
 		return
 	}
@@ -29,14 +33,14 @@ func (t *tail) add(recs []Record) {
 	}
 	t.recs = append(t.recs, recs...)
 	if len(t.recs) > 2*tailMax { // drop the oldest, in one copy now and then
-		t.recs = append(make([]Record, 0, 2*tailMax), t.recs[len(t.recs)-tailMax:]...)
+		t.recs = append(make([]gateway.LogRecord, 0, 2*tailMax), t.recs[len(t.recs)-tailMax:]...)
 	}
 }
 
 // from returns up to limit records after seq after, and whether the tail
 // could answer: it holds every event committed since its first, so one
 // after its last means nothing is pending.
-func (t *tail) from(after uint64, limit int) ([]Record, bool) {
+func (t *tail) from(after uint64, limit int) ([]gateway.LogRecord, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	n := len(t.recs)
@@ -49,12 +53,12 @@ func (t *tail) from(after uint64, limit int) ([]Record, bool) {
 	}
 	i := int(after + 1 - t.recs[0].Seq)
 	j := min(n, i+limit)
-	return append([]Record(nil), t.recs[i:j]...), true
+	return append([]gateway.LogRecord(nil), t.recs[i:j]...), true
 }
 
 // Pending returns up to limit records with a seq above after, in seq order:
 // from the events just committed when it can, else from the log.
-func (s *Store) Pending(after uint64, limit int) ([]Record, error) {
+func (s *Store) Pending(after uint64, limit int) ([]gateway.LogRecord, error) {
 	if recs, ok := s.tail.from(after, limit); ok {
 		return recs, nil
 	}

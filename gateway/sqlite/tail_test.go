@@ -3,6 +3,8 @@ package sqlite
 import (
 	"fmt"
 	"testing"
+
+	"github.com/roomguard/roomguard/gateway"
 )
 
 // The tail answers only what it holds without a gap, and says so; a gap (a
@@ -12,10 +14,10 @@ func TestTail(t *testing.T) {
 	if _, ok := tl.from(0, 10); ok {
 		t.Fatal("an empty tail answered")
 	}
-	recs := func(from, to uint64) []Record {
-		var out []Record
+	recs := func(from, to uint64) []gateway.LogRecord {
+		var out []gateway.LogRecord
 		for q := from; q <= to; q++ {
-			out = append(out, Record{Seq: q, Payload: []byte(fmt.Sprint(q))})
+			out = append(out, gateway.LogRecord{Seq: q, Payload: []byte(fmt.Sprint(q))})
 		}
 		return out
 	}

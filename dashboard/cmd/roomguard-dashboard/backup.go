@@ -14,8 +14,8 @@ import (
 	"github.com/roomguard/roomguard/dashboard/sqlite"
 	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/backup"
-	gwmqtt "github.com/roomguard/roomguard/gateway/mqtt"
 	"github.com/roomguard/roomguard/gateway/sysclock"
+	"github.com/roomguard/roomguard/gateway/wire"
 )
 
 // minRetentionDays is the shortest replica retention (the rooms keep 180
@@ -53,7 +53,7 @@ func backupConsole(ctx context.Context, db, dir string, now time.Time) (string, 
 	}
 	err = errors.Join(store.Backup(ctx, filepath.Join(out, filepath.Base(db))), store.Close())
 	if err == nil {
-		if key := gwmqtt.LocalKeyPath(db); exists(key) {
+		if key := wire.LocalKeyPath(db); exists(key) {
 			err = backup.CopyNew(key, filepath.Join(out, filepath.Base(key)), 0o600)
 		}
 	}
@@ -89,7 +89,7 @@ func restoreCmd(args []string, stdout, stderr io.Writer) error {
 		dst := *db
 		switch {
 		case strings.HasSuffix(name, ".command.key"):
-			dst = gwmqtt.LocalKeyPath(*db)
+			dst = wire.LocalKeyPath(*db)
 			if exists(dst) {
 				return gateway.Errorf(gateway.ECONFLICT, "restore: %s exists: move it aside first", dst)
 			}

@@ -6,7 +6,7 @@ import (
 	"io"
 
 	"github.com/roomguard/roomguard/gateway"
-	gwmqtt "github.com/roomguard/roomguard/gateway/mqtt"
+	"github.com/roomguard/roomguard/gateway/wire"
 )
 
 // defaultPrincipal is the console's name in the rooms' configs.
@@ -18,12 +18,12 @@ func consoleKey(db, principal string, w io.Writer) (ed25519.PrivateKey, error) {
 	if err := gateway.CheckPrincipalName(principal); err != nil {
 		return nil, fmt.Errorf("--principal: %w", err)
 	}
-	key, created, err := gwmqtt.LoadOrCreateKey(gwmqtt.LocalKeyPath(db))
+	key, created, err := wire.LoadOrCreateKey(wire.LocalKeyPath(db))
 	if err != nil {
 		return nil, err
 	}
 	if created {
-		fmt.Fprintf(w, "created the console's key %s (mode 0600: keep it so); enroll it in each room: roomguard-dashboard keys\n", gwmqtt.LocalKeyPath(db))
+		fmt.Fprintf(w, "created the console's key %s (mode 0600: keep it so); enroll it in each room: roomguard-dashboard keys\n", wire.LocalKeyPath(db))
 	}
 	return key, nil
 }

@@ -16,9 +16,9 @@ import (
 	dhttp "github.com/roomguard/roomguard/dashboard/http"
 	"github.com/roomguard/roomguard/dashboard/mqtt"
 	"github.com/roomguard/roomguard/dashboard/sqlite"
-	"github.com/roomguard/roomguard/gateway/config"
-	gwmqtt "github.com/roomguard/roomguard/gateway/mqtt"
+	"github.com/roomguard/roomguard/gateway/cli"
 	"github.com/roomguard/roomguard/gateway/sysclock"
+	"github.com/roomguard/roomguard/gateway/wire"
 )
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
@@ -47,12 +47,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return errors.New("--tls-cert and --tls-key go together")
 	}
-	conn := gwmqtt.Conn{URL: *broker, Username: *mqttUser, CAFile: *caFile, CertFile: *certFile, KeyFile: *keyFile}
+	conn := wire.Conn{URL: *broker, Username: *mqttUser, CAFile: *caFile, CertFile: *certFile, KeyFile: *keyFile}
 	if *passwordFile != "" {
 		if *mqttUser == "" {
 			return errors.New("--password-file needs --user")
 		}
-		pw, err := config.ReadSecret(*passwordFile)
+		pw, err := cli.ReadSecret(*passwordFile)
 		if err != nil {
 			return fmt.Errorf("--password-file: %w", err)
 		}
@@ -83,7 +83,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 		return err
 	}
 	link, err := mqtt.Connect(mqtt.LinkOpts{Conn: conn, Store: store, Clock: clock, Log: log,
-		Stored: srv.Hub.Stored, State: srv.Hub.State, Signer: &gwmqtt.Signer{Principal: *principal, Key: key, Clock: clock}})
+		Stored: srv.Hub.Stored, State: srv.Hub.State, Signer: &wire.Signer{Principal: *principal, Key: key, Clock: clock}})
 	if err != nil {
 		return err
 	}

@@ -9,8 +9,8 @@ import (
 	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/backup"
 	"github.com/roomguard/roomguard/gateway/config"
-	"github.com/roomguard/roomguard/gateway/mqtt"
 	"github.com/roomguard/roomguard/gateway/sysclock"
+	"github.com/roomguard/roomguard/gateway/wire"
 )
 
 // restoreMargin is how far past the head retained on the broker a restored
@@ -82,7 +82,7 @@ func restoreCmd(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		head, err := mqtt.RetainedHead(mqtt.Conn{URL: cfg.MQTT.BrokerURL(), ClientID: cfg.MQTT.ClientID + "-restore", Username: cfg.MQTT.Username,
+		head, err := wire.RetainedHead(wire.Conn{URL: cfg.MQTT.BrokerURL(), ClientID: cfg.MQTT.ClientID + "-restore", Username: cfg.MQTT.Username,
 			Password: cfg.MQTT.Password.Reveal(), CAFile: cfg.MQTT.CAFile, CertFile: cfg.MQTT.CertFile, KeyFile: cfg.MQTT.KeyFile},
 			m.Room, key, 10*time.Second)
 		if headErr = err; err == nil {

@@ -14,7 +14,7 @@ import (
 
 	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/csv"
-	"github.com/roomguard/roomguard/gateway/mqtt"
+	"github.com/roomguard/roomguard/gateway/wire"
 )
 
 // carrierCmd is `carrier check|import|export|list|signout|return|extend`.
@@ -57,7 +57,7 @@ func carrierCmd(ctx context.Context, sub string, args []string, stdout, stderr i
 		return registerImport(ctx, "carrier", args, stdout, stderr, 5*time.Minute, func(path string) (string, string, error) {
 			text, carriers, err := readCarriersFile(path)
 			return text, fmt.Sprintf("%d carriers (%s)", len(carriers), countClasses(carriers)), err
-		}, mqtt.Topics.Carriers, "carriers/replace", nil)
+		}, wire.Topics.Carriers, "carriers/replace", nil)
 	case "signout":
 		fs := newFlags("carrier signout", stderr)
 		r := remoteFlags(fs, 30*time.Second)

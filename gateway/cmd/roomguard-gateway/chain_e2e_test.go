@@ -15,7 +15,7 @@ import (
 	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/backup"
 	"github.com/roomguard/roomguard/gateway/config"
-	"github.com/roomguard/roomguard/gateway/notify"
+	"github.com/roomguard/roomguard/gateway/wire"
 )
 
 // Issue 18, the review's attack on the file: drop the append-only
@@ -293,8 +293,8 @@ func TestAlarmReachesPeopleBySMS(t *testing.T) {
 	r.cfg.Notify = &config.Notify{Modem: &config.NotifyModem{Path: "/dev/roomguard/modem"}, Timezone: "Asia/Shanghai",
 		People: []config.NotifyPerson{{ID: "guard", Name: "值班保安", Phone: "+8613800000001"}, {ID: "officer", Name: "保密员", Phone: "13900000002"},
 			{ID: "leader", Name: "分管领导", Phone: "13700000003"}},
-		Calldown: []notify.ListRule{{Classes: []string{"tamper", "intrusion", "seal-broken", "carrier-removal", "command-forgery", "log-tampered"},
-			Steps: []notify.ListStep{{After: "0s", People: []string{"guard", "officer"}},
+		Calldown: []wire.CalldownRule{{Classes: []string{"tamper", "intrusion", "seal-broken", "carrier-removal", "command-forgery", "log-tampered"},
+			Steps: []wire.CalldownStep{{After: "0s", People: []string{"guard", "officer"}},
 				{After: "3m", People: []string{"leader"}}}}}}
 	r.start()
 	r.drive("tamper-1", "tamper")
@@ -362,7 +362,7 @@ func TestCalldownReplacedFromAConsole(t *testing.T) {
 	r.d.Stop()
 	r.cfg.Notify = &config.Notify{Modem: &config.NotifyModem{Path: "/dev/roomguard/modem"}, Timezone: "Asia/Shanghai",
 		People:   []config.NotifyPerson{{ID: "guard", Name: "值班保安", Phone: "+8613800000001"}, {ID: "officer", Name: "保密员", Phone: "13900000002"}},
-		Calldown: []notify.ListRule{{Steps: []notify.ListStep{{After: "0s", People: []string{"guard", "officer"}}}}}}
+		Calldown: []wire.CalldownRule{{Steps: []wire.CalldownStep{{After: "0s", People: []string{"guard", "officer"}}}}}}
 	r.start()
 	calldown := func() map[string]any {
 		var c map[string]any

@@ -13,7 +13,7 @@ import (
 	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/cli"
 	"github.com/roomguard/roomguard/gateway/config"
-	"github.com/roomguard/roomguard/gateway/mqtt"
+	"github.com/roomguard/roomguard/gateway/wire"
 )
 
 // refusedError is a command the room answered with a refusal: the command
@@ -132,8 +132,8 @@ func keysCmd(args []string, stdout, stderr io.Writer) error {
 	if *db != "" {
 		logPath = *db
 	}
-	path := mqtt.LocalKeyPath(logPath)
-	key, created, err := mqtt.LoadOrCreateKey(path)
+	path := wire.LocalKeyPath(logPath)
+	key, created, err := wire.LoadOrCreateKey(path)
 	if err != nil {
 		return err
 	}
@@ -143,8 +143,8 @@ func keysCmd(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "%s %s %s\n", gateway.LocalPrincipal, gateway.FormatPublicKey(key.Public().(ed25519.PublicKey)), path)
 	// The room's own key, which signs the log's checkpoints: what an
 	// inspector and the console check them with.
-	roomPath := mqtt.RoomKeyPath(logPath)
-	roomKey, created, err := mqtt.LoadOrCreateKey(roomPath)
+	roomPath := wire.RoomKeyPath(logPath)
+	roomKey, created, err := wire.LoadOrCreateKey(roomPath)
 	if err != nil {
 		return err
 	}

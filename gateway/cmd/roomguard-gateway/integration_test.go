@@ -18,9 +18,9 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/roomguard/roomguard/gateway"
-	"github.com/roomguard/roomguard/gateway/mqtt"
 	"github.com/roomguard/roomguard/gateway/sqlite"
 	"github.com/roomguard/roomguard/gateway/testenv"
+	"github.com/roomguard/roomguard/gateway/wire"
 )
 
 const room = "it-room"
@@ -302,7 +302,7 @@ func TestNothingLostAcrossCrashAndBrokerRestart(t *testing.T) {
 	// Issue 18: the kill -9 in the middle of the burst broke no link: the
 	// whole chain verifies with the room's key, every checkpoint included.
 	v := &gateway.ChainVerifier{Room: room}
-	if k, err := mqtt.LoadKey(mqtt.RoomKeyPath(db)); err == nil {
+	if k, err := wire.LoadKey(wire.RoomKeyPath(db)); err == nil {
 		v.Key = k.Public().(ed25519.PublicKey)
 	} else {
 		t.Fatal(err)

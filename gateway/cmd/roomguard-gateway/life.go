@@ -14,6 +14,7 @@ import (
 	"github.com/roomguard/roomguard/gateway/mqtt"
 	"github.com/roomguard/roomguard/gateway/sim"
 	"github.com/roomguard/roomguard/gateway/sysclock"
+	"github.com/roomguard/roomguard/gateway/wire"
 )
 
 // lifeCmd plays the life of the example room against a gateway running
@@ -52,7 +53,7 @@ func lifeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var c *mqtt.Caller
 	for deadline := time.Now().Add(30 * time.Second); ; {
 		// its key is created at its first start
-		var signer *mqtt.Signer
+		var signer *wire.Signer
 		if signer, err = r.signer(ctx, cfg); err == nil {
 			if c, err = mqtt.Dial(conn); err == nil {
 				c.Signer = signer
@@ -72,7 +73,7 @@ func lifeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := simulated(ctx, c, cfg.Room.ID); err != nil {
 		return err
 	}
-	life.Stage = &mqttStage{c: c, topics: mqtt.Topics{Room: cfg.Room.ID}, timeout: *r.timeout}
+	life.Stage = &mqttStage{c: c, topics: wire.Topics{Room: cfg.Room.ID}, timeout: *r.timeout}
 	err = life.Run(ctx, *days)
 	if ctx.Err() != nil {
 		return nil // stopped
@@ -94,11 +95,11 @@ func simulated(ctx context.Context, c *mqtt.Caller, room string) error {
 		}
 		time.Sleep(time.Second) // the gateway may still be starting
 	}
-	p, err := c.Retained(ctx, mqtt.Topics{Room: room}.Status(), 3*time.Second)
+	p, err := c.Retained(ctx, wire.Topics{Room: room}.Status(), 3*time.Second)
 	if err != nil {
 		return err
 	}
-	var st mqtt.Status
+	var st wire.Status
 	if err := json.Unmarshal(p, &st); err != nil {
 		return fmt.Errorf("life: the status of room %s: %w", room, err)
 	}
@@ -111,7 +112,7 @@ func simulated(ctx context.Context, c *mqtt.Caller, room string) error {
 // mqttStage is the simulated room and its commands, over the broker.
 type mqttStage struct {
 	c       *mqtt.Caller
-	topics  mqtt.Topics
+	topics  wire.Topics
 	timeout time.Duration
 }
 

@@ -7,8 +7,8 @@ import (
 
 	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/config"
-	"github.com/roomguard/roomguard/gateway/mqtt"
 	"github.com/roomguard/roomguard/gateway/sqlite"
+	"github.com/roomguard/roomguard/gateway/wire"
 )
 
 // brokenError is a log whose chain does not hold: the command line exits 1
@@ -50,8 +50,8 @@ func logCmd(sub string, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	v := &gateway.ChainVerifier{Room: room, Through: *through}
-	keyNote := "checkpoints' signatures not checked: the room's key " + mqtt.RoomKeyPath(path) + " is not readable here"
-	if k, err := mqtt.LoadKey(mqtt.RoomKeyPath(path)); err == nil {
+	keyNote := "checkpoints' signatures not checked: the room's key " + wire.RoomKeyPath(path) + " is not readable here"
+	if k, err := wire.LoadKey(wire.RoomKeyPath(path)); err == nil {
 		v.Key, keyNote = k.Public().(ed25519.PublicKey), "checkpoints signed by the room's key"
 	}
 	brk, err := r.VerifyChainWith(v, *from, *to)

@@ -12,7 +12,7 @@ import (
 
 	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/csv"
-	"github.com/roomguard/roomguard/gateway/mqtt"
+	"github.com/roomguard/roomguard/gateway/wire"
 )
 
 // personnelCmd is `personnel check FILE`, `personnel import FILE` and
@@ -57,7 +57,7 @@ func personnelImport(ctx context.Context, args []string, stdout, stderr io.Write
 	return registerImport(ctx, "personnel", args, stdout, stderr, 10*time.Minute, func(path string) (string, string, error) {
 		text, people, err := readPeopleFile(path)
 		return text, fmt.Sprintf("%d people, %d cards", len(people), countCards(people)), err
-	}, mqtt.Topics.Personnel, "personnel/replace", func(fs *flag.FlagSet) func() map[string]any {
+	}, wire.Topics.Personnel, "personnel/replace", func(fs *flag.FlagSet) func() map[string]any {
 		empty := fs.Bool("allow-empty", false, "install a register that holds nobody (every command and badge is then refused)")
 		noOfficer := fs.Bool("allow-no-officer", false, "install a register with no security officer for the room (only this command line can replace it then)")
 		return func() map[string]any {
@@ -77,7 +77,7 @@ func personnelImport(ctx context.Context, args []string, stdout, stderr io.Write
 // the file and says what it holds; the text goes whole to the room as the
 // version above the one it publishes on topic, by cmd.
 func registerImport(ctx context.Context, what string, args []string, stdout, stderr io.Writer, timeout time.Duration,
-	read func(path string) (text, summary string, err error), topic func(mqtt.Topics) string, cmd string,
+	read func(path string) (text, summary string, err error), topic func(wire.Topics) string, cmd string,
 	more func(fs *flag.FlagSet) func() map[string]any) error {
 	fs := newFlags(what+" import", stderr)
 	r := remoteFlags(fs, timeout)
@@ -102,7 +102,7 @@ func registerImport(ctx context.Context, what string, args []string, stdout, std
 	}
 	defer l.close()
 	if *version == 0 {
-		if *version, err = l.nextVersion(topic(mqtt.Topics{Room: l.room})); err != nil {
+		if *version, err = l.nextVersion(topic(wire.Topics{Room: l.room})); err != nil {
 			return err
 		}
 	}

@@ -10,9 +10,11 @@ import (
 	"time"
 
 	"github.com/roomguard/roomguard/gateway"
+	"github.com/roomguard/roomguard/gateway/cli"
 	"github.com/roomguard/roomguard/gateway/config"
 	"github.com/roomguard/roomguard/gateway/mqtt"
 	"github.com/roomguard/roomguard/gateway/sysclock"
+	"github.com/roomguard/roomguard/gateway/wire"
 )
 
 // remote is how a command that changes something reaches the room: through
@@ -95,16 +97,16 @@ func (r *remote) open(ctx context.Context) (*link, error) {
 
 // signer signs as the gateway's own command line, with the key the gateway
 // created next to its log (--db, or the config's storage path).
-func (r *remote) signer(ctx context.Context, cfg *config.Config) (*mqtt.Signer, error) {
+func (r *remote) signer(ctx context.Context, cfg *config.Config) (*wire.Signer, error) {
 	logPath := cfg.Storage.Path
 	if *r.db != "" {
 		logPath = *r.db
 	}
-	key, err := mqtt.LoadKey(mqtt.LocalKeyPath(logPath))
+	key, err := wire.LoadKey(wire.LocalKeyPath(logPath))
 	if err != nil {
 		return nil, fmt.Errorf("the command line signs with the gateway's key (run it on the Pi as the gateway's user, after the gateway's first start): %w", err)
 	}
-	return &mqtt.Signer{Principal: gateway.LocalPrincipal, Key: key, Clock: clockOf(ctx)}, nil
+	return &wire.Signer{Principal: gateway.LocalPrincipal, Key: key, Clock: clockOf(ctx)}, nil
 }
 
 type clockKey struct{}
@@ -149,9 +151,9 @@ func (r *remote) call(ctx context.Context, name string, cmd map[string]any) (map
 }
 
 // conn resolves the broker and the account: flags first, then the config.
-func (r *remote) conn(cfg *config.Config) (mqtt.Conn, error) {
+func (r *remote) conn(cfg *config.Config) (wire.Conn, error) {
 	m := cfg.MQTT
-	c := mqtt.Conn{URL: *r.broker, Username: *r.user, KeepAlive: m.KeepAlive.D()}
+	c := wire.Conn{URL: *r.broker, Username: *r.user, KeepAlive: m.KeepAlive.D()}
 	if c.URL == "" {
 		if m.External() {
 			c.URL, c.CAFile, c.CertFile, c.KeyFile = m.URL, m.CAFile, m.CertFile, m.KeyFile
@@ -170,7 +172,7 @@ func (r *remote) conn(cfg *config.Config) (mqtt.Conn, error) {
 		if c.Username == "" {
 			return c, fmt.Errorf("--password-file needs --user")
 		}
-		pw, err := config.ReadSecret(*r.passwordFile)
+		pw, err := cli.ReadSecret(*r.passwordFile)
 		if err != nil {
 			return c, fmt.Errorf("--password-file: %w", err)
 		}

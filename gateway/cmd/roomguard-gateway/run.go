@@ -24,6 +24,7 @@ import (
 	"github.com/roomguard/roomguard/gateway/sqlite"
 	"github.com/roomguard/roomguard/gateway/sysclock"
 	"github.com/roomguard/roomguard/gateway/systemd"
+	"github.com/roomguard/roomguard/gateway/wire"
 )
 
 func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -161,7 +162,7 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	d.closers = append(d.closers, d.store.Close)
 	// The room's own key signs its log's checkpoints; created at the first
 	// start next to the log, readable by the gateway's user only.
-	roomKey, _, err := mqtt.LoadOrCreateKey(mqtt.RoomKeyPath(cfg.Storage.Path))
+	roomKey, _, err := wire.LoadOrCreateKey(wire.RoomKeyPath(cfg.Storage.Path))
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +202,7 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 		}
 	}
 	d.session, err = mqtt.NewSession(mqtt.SessionOpts{
-		Conn: mqtt.Conn{URL: brokerURL, ClientID: cfg.MQTT.ClientID, Username: username, Password: password,
+		Conn: wire.Conn{URL: brokerURL, ClientID: cfg.MQTT.ClientID, Username: username, Password: password,
 			CAFile: cfg.MQTT.CAFile, CertFile: cfg.MQTT.CertFile, KeyFile: cfg.MQTT.KeyFile,
 			KeepAlive: cfg.MQTT.KeepAlive.D()},
 		Room: cfg.Room.ID, Name: cfg.Room.Name,
@@ -249,12 +250,12 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	}
 	// Who the room believes: its principals, and its own command line,
 	// whose key is created next to the log at the first start.
-	signKey, created, err := mqtt.LoadOrCreateKey(mqtt.LocalKeyPath(cfg.Storage.Path))
+	signKey, created, err := wire.LoadOrCreateKey(wire.LocalKeyPath(cfg.Storage.Path))
 	if err != nil {
 		return nil, err
 	}
 	if created {
-		log.Info("command line key created", "path", mqtt.LocalKeyPath(cfg.Storage.Path))
+		log.Info("command line key created", "path", wire.LocalKeyPath(cfg.Storage.Path))
 	}
 	if cfg.AcceptUnsigned && !o.Sim {
 		return nil, fmt.Errorf("%s: accept_unsigned: only a simulated room (run --sim) may take unsigned commands", cfg.Source)

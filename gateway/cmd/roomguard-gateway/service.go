@@ -21,6 +21,7 @@ import (
 	"github.com/roomguard/roomguard/gateway/notify"
 	"github.com/roomguard/roomguard/gateway/sqlite"
 	"github.com/roomguard/roomguard/gateway/systemd"
+	"github.com/roomguard/roomguard/gateway/wire"
 )
 
 // checkpointHourly signs the chain's head every gateway.CheckpointPeriod
@@ -106,12 +107,12 @@ func notifyChannels(cfg *config.Config, m *modem.Modem) (map[string]notify.Chann
 }
 
 // calldown carries out calldown/replace (mqtt.CalldownTarget): a list is
-// held to the one rule of the call-down (notify.List.Check, as the config
+// held to the one rule of the call-down (wire.Calldown.Check, as the config
 // is) against the room's channels, kept in the log, given to the notifier
 // and published retained. The newest stands, across restarts.
 type calldown struct {
 	room     string
-	means    notify.Means
+	means    wire.Means
 	webhooks map[string]bool // the people whose group robot the config gives
 	store    *sqlite.Store
 	notifier *notify.Notifier
@@ -120,7 +121,7 @@ type calldown struct {
 }
 
 func newCalldown(cfg *config.Config, store *sqlite.Store, n *notify.Notifier, retained *mqtt.Retained, clock gateway.Clock) *calldown {
-	c := &calldown{room: cfg.Room.ID, means: notify.Means{Modem: cfg.Notify.Modem != nil, SMTP: cfg.Notify.SMTP != nil},
+	c := &calldown{room: cfg.Room.ID, means: wire.Means{Modem: cfg.Notify.Modem != nil, SMTP: cfg.Notify.SMTP != nil},
 		webhooks: map[string]bool{}, store: store, notifier: n, retained: retained, clock: clock}
 	for _, p := range cfg.Notify.People {
 		c.webhooks[p.ID] = p.Webhook != nil
@@ -129,8 +130,8 @@ func newCalldown(cfg *config.Config, store *sqlite.Store, n *notify.Notifier, re
 }
 
 // read decodes and checks a list a console sent (or the log kept).
-func (c *calldown) read(doc json.RawMessage) (notify.List, error) {
-	var l notify.List
+func (c *calldown) read(doc json.RawMessage) (wire.Calldown, error) {
+	var l wire.Calldown
 	dec := json.NewDecoder(bytes.NewReader(doc))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&l); err != nil {

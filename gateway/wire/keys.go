@@ -1,4 +1,4 @@
-package mqtt
+package wire
 
 import (
 	"crypto/ed25519"
@@ -11,8 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-
-	"github.com/roomguard/roomguard/gateway/sqlite"
 )
 
 // LoadKey reads a principal's private key (PKCS #8 PEM). A key others can
@@ -51,8 +49,8 @@ func LoadOrCreateKey(path string) (key ed25519.PrivateKey, created bool, err err
 	if err == nil || !errors.Is(err, fs.ErrNotExist) {
 		return k, false, err
 	}
-	if err := sqlite.EnsureDir(path); err != nil {
-		return nil, false, err
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, false, fmt.Errorf("key %s: %w", path, err)
 	}
 	_, k, err = ed25519.GenerateKey(rand.Reader)
 	if err != nil {
