@@ -28,10 +28,9 @@ type OutputDriver interface {
 	Set(on bool) error
 }
 
-// RoomLog is what the engine needs of the log: events and the device states
-// they lead to, committed together.
+// RoomLog is what the engine reads of the log at start (its changes are
+// the room's: ChangeLog.SaveChange).
 type RoomLog interface {
-	AppendWithStates(events []Event, states []DeviceState) ([]Event, error)
 	DeviceStates() (map[string]DeviceState, error)
 	Query(f EventFilter) ([]Event, error)
 	LastSeq() (uint64, error)

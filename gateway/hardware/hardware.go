@@ -43,7 +43,6 @@ type Room interface {
 	AddInput(in gateway.Input, active bool)
 	AddOutput(out gateway.Output)
 	InputChanged(id string, active bool, at time.Time) error
-	OutputChanged(id string, on bool, pulse time.Duration) error
 	Badge(reader, card string, at time.Time) (gateway.Decision, error)
 	Seen(reader string, antenna int, epc string, at time.Time) error
 	Raise(class gateway.AlarmClass, device, detail string) (string, error)
@@ -67,7 +66,7 @@ type Opts struct {
 type Devices struct {
 	cfg  *config.Config
 	o    Opts
-	room Room // set by Add
+	room Room // the room the devices run against (Start)
 
 	inputs  []input
 	outputs []output
@@ -171,14 +170,17 @@ func Open(cfg *config.Config, o Opts) (_ *Devices, err error) {
 	return d, nil
 }
 
-// relay is an output driven through pin, reporting each change to the room.
+// relay is an output driven through pin. The room logs each change it
+// asks of it in the change that asked (room.Engine); the driver reports
+// nothing back but a pulse it could not end, as a gateway fault.
 func (d *Devices) relay(pin gpio.PinOut, id string, active gpio.Level) (*relay.Dev, error) {
 	return relay.New(pin, &relay.Opts{ActiveLevel: active, AfterFunc: d.o.Clock.AfterFunc,
-		OnError: func(err error) { d.room.Fault("end the pulse of output "+id, err) },
-		OnChange: func(on bool, pulse time.Duration) {
-			if err := d.room.OutputChanged(id, on, pulse); err != nil {
-				d.o.Log.Error("output change not logged", "output", id, "err", err)
+		OnError: func(err error) {
+			if d.room == nil { // not running yet: nobody but the log to tell
+				d.o.Log.Error("the end of a pulse failed", "output", id, "err", err)
+				return
 			}
+			d.room.Fault("end the pulse of output "+id, err)
 		}})
 }
 
@@ -224,8 +226,8 @@ func (d *Devices) openBoards(active map[string]bool) error {
 	return nil
 }
 
-// boardRoom is what a board reaches of the room (set by Add, before the
-// board's line runs).
+// boardRoom is what a board reaches of the room (the room Start runs the
+// devices against; a board's line runs only from then).
 type boardRoom struct{ d *Devices }
 
 func (r boardRoom) InputChanged(id string, active bool, at time.Time) error {
@@ -243,7 +245,6 @@ func (r boardRoom) Log(ev gateway.Event) error { return r.d.room.Log(ev) }
 // points as recorded: the board's first report tells what changed since),
 // and its outputs, the boards' relays among them.
 func (d *Devices) Add(room Room, recorded map[string]gateway.DeviceState) error {
-	d.room = room
 	for _, in := range d.inputs {
 		room.AddInput(gateway.Input{ID: in.cfg.ID, Name: in.cfg.Name, Kind: in.cfg.Kind, Strike: in.cfg.Strike}, in.dev.Active())
 	}
@@ -261,8 +262,9 @@ func (d *Devices) Add(room Room, recorded map[string]gateway.DeviceState) error 
 	return nil
 }
 
-// Start runs every device against the room.
-func (d *Devices) Start() {
+// Start runs every device against room (the one Add gave the devices to).
+func (d *Devices) Start(room Room) {
+	d.room = room
 	for _, in := range d.inputs {
 		d.inputsWG.Add(1)
 		go func() {

@@ -246,7 +246,9 @@ func (a *Access) Badge(reader, card string, at time.Time) (gateway.Decision, err
 		burst := 0
 		if d.Granted {
 			a.denials[reader] = 0
-			strikeErr = a.engine.ReleaseStrike(door.cfg.Strike, reader)
+			if err := a.engine.releaseStrike(c, door.cfg.Strike, reader, &strikeErr); err != nil {
+				strikeErr = err
+			}
 			a.grantDoor(door, d, r, at)
 		} else if d.Reason != gateway.DenyWaitingSecond && d.Confirms == "" {
 			a.denials[reader]++

@@ -24,7 +24,6 @@ type Engine struct {
 	inputs   map[string]*gateway.Input
 	outputs  map[string]*gateway.Output
 	states   map[string]gateway.DeviceState
-	causes   map[string]string // what last drove each output, for its event
 	started  bool
 	panel    *Panel
 	access   *Access
@@ -32,55 +31,22 @@ type Engine struct {
 	safeRuns []*safeRun          // each safe once
 	safeMu   sync.Mutex          // one safe change at a time
 	pending  []pendingInput      // changes the log could not take yet, in order (keep)
+	pulses   map[string]pulse    // each output's last pulse, by id
 }
 
-// Chirp pulses every siren and indicator for d; cause goes into the events.
-func (e *Engine) Chirp(d time.Duration, cause string) error {
-	e.mu.Lock()
-	var outs []*gateway.Output
-	for id, out := range e.outputs {
-		if out.Kind == gateway.KindSiren || out.Kind == gateway.KindIndicator {
-			e.causes[id] = cause
-			outs = append(outs, out)
-		}
-	}
-	e.mu.Unlock()
-	var errs []error
-	for _, out := range outs {
-		if out.Driver != nil {
-			if err := out.Driver.Pulse(d); err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", out.ID, err))
-			}
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// SetSirens turns every siren output on or off; cause goes into the event.
-func (e *Engine) SetSirens(on bool, cause string) {
-	e.mu.Lock()
-	var sirens []*gateway.Output
-	for id, out := range e.outputs {
-		if out.Kind == gateway.KindSiren {
-			e.causes[id] = cause
-			sirens = append(sirens, out)
-		}
-	}
-	e.mu.Unlock()
-	for _, out := range sirens {
-		if out.Driver != nil {
-			if err := out.Driver.Set(on); err != nil {
-				e.panel.Fault(fmt.Sprintf("turn siren %s %s", out.ID, gateway.OutputStateName(on)), err)
-			}
-		}
-	}
+// pulse is an output's pulse: which one (every change of the output counts
+// one up, so a pulse cut short by a later change does not end it again)
+// and the timer that logs its end.
+type pulse struct {
+	gen  uint64
+	stop func() bool
 }
 
 // newEngine returns an engine for room.
 func newEngine(room string, clock gateway.Clock, log gateway.RoomLog, sink gateway.StateSink) *Engine {
 	return &Engine{room: room, clock: clock, log: log, sink: sink,
-		inputs: map[string]*gateway.Input{}, outputs: map[string]*gateway.Output{}, states: map[string]gateway.DeviceState{}, causes: map[string]string{},
-		safes: map[string]*safeRun{}}
+		inputs: map[string]*gateway.Input{}, outputs: map[string]*gateway.Output{}, states: map[string]gateway.DeviceState{},
+		safes: map[string]*safeRun{}, pulses: map[string]pulse{}}
 }
 
 // AddInput registers an input with the state it reads now.
@@ -101,9 +67,12 @@ func (e *Engine) AddOutput(out gateway.Output) {
 		State: gateway.OutputStateName(false), Since: e.clock.Now()}
 }
 
-// Start logs gateway.started and, for every input whose state differs from
-// the one recorded when the gateway last ran, the change it missed (flagged
-// at_start): a door opened while the gateway was down is still reported.
+// Start logs, in one change, gateway.started and, for every input whose
+// state differs from the one recorded when the gateway last ran, the change
+// it missed (flagged at_start): a door opened while the gateway was down is
+// still reported, and counts as if seen now (a window opened during a
+// sealed outage breaks the seal). The panel's saved state comes back with
+// it (Panel.restart).
 func (e *Engine) Start(version string, sim bool) error {
 	recorded, err := e.log.DeviceStates()
 	if err != nil {
@@ -119,82 +88,96 @@ func (e *Engine) Start(version string, sim bool) error {
 			started["clean_stop"] = prev[0].Type == "gateway.stopped"
 		}
 	}
-	now := e.clock.Now()
-	trusted := e.clock.Trusted()
-	events := []gateway.Event{{TS: now, ClockTrusted: trusted, Type: "gateway.started", Severity: gateway.SeverityInfo, Data: mustJSON(started)}}
-
-	e.mu.Lock()
-	var ids []string
-	for id := range e.states {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	var states []gateway.DeviceState
-	var seqFor []int // index into events of the event that set each state, -1 for none
-	for _, id := range ids {
-		st := e.states[id]
-		rec, known := recorded[id]
-		in, isInput := e.inputs[id]
-		if isInput && known && rec.Active != st.Active {
-			typ, sev := in.Kind.EventFor(st.Active)
-			events = append(events, gateway.Event{TS: now, ClockTrusted: trusted, Type: typ, Severity: sev,
-				Device: id, Data: mustJSON(map[string]bool{"at_start": true})})
-			seqFor = append(seqFor, len(events)-1)
-		} else {
-			if known && rec.Active == st.Active {
-				st.Since, st.Seq = rec.Since, rec.Seq // unchanged since it was recorded
-			}
-			seqFor = append(seqFor, -1)
-		}
-		states = append(states, st)
-	}
-	e.mu.Unlock()
-
-	logged, err := e.log.AppendWithStates(events, nil)
-	if err != nil {
-		return fmt.Errorf("log start: %w", err)
-	}
-	for i := range states {
-		if seqFor[i] >= 0 {
-			states[i].Seq = logged[seqFor[i]].Seq
-		}
-	}
-	if _, err := e.log.AppendWithStates(nil, states); err != nil {
-		return fmt.Errorf("record device states: %w", err)
-	}
-	e.mu.Lock()
-	for _, st := range states {
-		e.states[st.Device] = st
-	}
-	e.started = true
-	e.mu.Unlock()
-	for _, st := range states {
-		e.sink.DeviceState(st)
-	}
-	if err := e.panel.Start(previousStop); err != nil {
+	if err := e.panel.load(); err != nil {
 		return err
 	}
-	// Changes missed while down count as if seen now (a window opened
-	// during a sealed outage breaks the seal).
-	for i, st := range states {
-		if seqFor[i] >= 0 {
-			if err := e.panel.Input(st.Device, e.inputs[st.Device].Kind, st.Active); err != nil {
-				return err
-			}
+	var states []gateway.DeviceState
+	err = e.panel.do(func(c *change) error {
+		c.event("gateway.started", gateway.SeverityInfo, "", "", started)
+		e.mu.Lock()
+		ids := make([]string, 0, len(e.states))
+		for id := range e.states {
+			ids = append(ids, id)
 		}
+		sort.Strings(ids)
+		type missed struct {
+			id     string
+			kind   gateway.InputKind
+			active bool
+		}
+		var missing []missed
+		states = states[:0]
+		for _, id := range ids {
+			st := e.states[id]
+			rec, known := recorded[id]
+			in, isInput := e.inputs[id]
+			at := -1
+			if isInput && known && rec.Active != st.Active {
+				typ, sev := in.Kind.EventFor(st.Active)
+				c.events = append(c.events, gateway.Event{TS: c.now, ClockTrusted: e.clock.Trusted(), Type: typ, Severity: sev,
+					Device: id, Data: mustJSON(map[string]bool{"at_start": true})})
+				at = len(c.events) - 1
+				missing = append(missing, missed{id, in.Kind, st.Active})
+			} else if known && rec.Active == st.Active {
+				st.Since, st.Seq = rec.Since, rec.Seq // unchanged since it was recorded
+			}
+			c.states = append(c.states, gateway.StateAt{State: st, Event: at})
+			states = append(states, st)
+		}
+		e.mu.Unlock()
+		first := len(c.states) - len(states)
+		c.after = append(c.after, func(logged []gateway.Event) {
+			e.mu.Lock()
+			for i := range states {
+				if at := c.states[first+i].Event; at >= 0 {
+					states[i].Seq = logged[at].Seq
+				}
+				e.states[states[i].Device] = states[i]
+			}
+			e.started = true
+			e.mu.Unlock()
+		})
+		c.published = append(c.published, func() {
+			for _, st := range states {
+				e.sink.DeviceState(st)
+			}
+		})
+		e.panel.restart(c, previousStop)
+		for _, m := range missing {
+			e.panel.input(c, m.id, m.kind, m.active)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("log start: %w", err)
 	}
 	return e.startSafes()
 }
 
-// Stop logs gateway.stopped.
+// Stop logs, in one change, every output turned off and gateway.stopped,
+// the room's last event; then turns the outputs off.
 func (e *Engine) Stop(reason string) error {
-	_, err := e.log.AppendWithStates([]gateway.Event{{TS: e.clock.Now(), ClockTrusted: e.clock.Trusted(),
-		Type: "gateway.stopped", Severity: gateway.SeverityInfo, Data: mustJSON(map[string]string{"reason": reason})}}, nil)
-	return err
+	e.mu.Lock()
+	for id, p := range e.pulses {
+		if p.stop != nil {
+			p.stop()
+			e.pulses[id] = pulse{gen: p.gen}
+		}
+	}
+	e.mu.Unlock()
+	return e.panel.do(func(c *change) error {
+		for _, out := range e.outputsOf() {
+			e.setOutput(c, out, false, 0, "stop", false, nil)
+		}
+		c.event("gateway.stopped", gateway.SeverityInfo, "", "", map[string]string{"reason": reason})
+		return nil
+	})
 }
 
 // InputChanged records an accepted change of an input. It returns once the
-// event is durable.
+// event is durable. An exit button pressed releases its door's strike in
+// the same change, before it is written: the door opens for a person
+// leaving even when the log cannot write.
 func (e *Engine) InputChanged(id string, active bool, at time.Time) error {
 	e.mu.Lock()
 	in, ok := e.inputs[id]
@@ -206,13 +189,22 @@ func (e *Engine) InputChanged(id string, active bool, at time.Time) error {
 	if !ok {
 		return gateway.Errorf(gateway.ENOTFOUND, "no input %q", id)
 	}
+	var strikeErr error
+	release := func(c *change) {
+		if in.Kind == gateway.KindExitButton && active && in.Strike != "" {
+			if err := e.releaseStrike(c, in.Strike, id, &strikeErr); err != nil {
+				strikeErr = err
+			}
+		}
+	}
 	if behind {
 		// Inputs the log could not take are still waiting: this one goes
 		// behind them, in the next change, which writes them first.
-		return e.panel.do(func(*change) error { return nil })
+		return errors.Join(e.panel.do(func(c *change) error { release(c); return nil }), strikeErr)
 	}
 	err := e.panel.do(func(c *change) error {
 		e.apply(c, in, active, at)
+		release(c)
 		return nil
 	})
 	if err != nil {
@@ -227,12 +219,9 @@ func (e *Engine) InputChanged(id string, active bool, at time.Time) error {
 			e.keep(pendingInput{id: id, active: active, at: at})
 			e.mu.Unlock()
 		}
-		return err
+		return errors.Join(err, strikeErr)
 	}
-	if in.Kind == gateway.KindExitButton && active && in.Strike != "" {
-		return e.ReleaseStrike(in.Strike, id)
-	}
-	return nil
+	return strikeErr
 }
 
 // apply adds an input's change to c: its event and device state, the
@@ -351,58 +340,163 @@ func (e *Engine) stateIn(c *change, id string) gateway.DeviceState {
 	return e.states[id]
 }
 
-// ReleaseStrike pulses a door strike for its configured time; cause (the
-// reader or the exit button) goes into its output event.
-func (e *Engine) ReleaseStrike(strike, cause string) error {
-	e.mu.Lock()
-	out, ok := e.outputs[strike]
-	if ok {
-		e.causes[strike] = cause
-	}
-	e.mu.Unlock()
-	if !ok || out.Driver == nil {
-		return gateway.Errorf(gateway.ENOTFOUND, "no door strike %q", strike)
-	}
-	return out.Driver.Pulse(out.Pulse)
+// actuation is an output to drive: on, off, or on for a pulse. report,
+// when set, is told the driver's error (a grant returns its strike's).
+type actuation struct {
+	out    *gateway.Output
+	on     bool
+	pulse  time.Duration
+	report *error
 }
 
-// OutputChanged records that an output turned on or off (devices/relay
-// reports through it).
-func (e *Engine) OutputChanged(id string, on bool, pulse time.Duration) error {
-	e.mu.Lock()
-	out, ok := e.outputs[id]
-	cause := e.causes[id]
-	e.mu.Unlock()
-	if !ok {
-		return gateway.Errorf(gateway.ENOTFOUND, "no output %q", id)
+// run drives a; a driver's error is a gateway fault.
+func (e *Engine) run(a actuation) {
+	var err error
+	switch {
+	case a.pulse > 0:
+		err = a.out.Driver.Pulse(a.pulse)
+	default:
+		err = a.out.Driver.Set(a.on)
 	}
-	if cause == "" {
-		cause = "gateway"
+	if err == nil {
+		return
+	}
+	if a.report != nil {
+		*a.report = err
+	}
+	what := fmt.Sprintf("turn %s %s", a.out.ID, gateway.OutputStateName(a.on))
+	if a.pulse > 0 {
+		what = fmt.Sprintf("pulse %s for %s", a.out.ID, a.pulse)
+	}
+	e.panel.Fault(what, err)
+}
+
+// setOutput adds to c an output turned on or off, or pulsed on (pulse > 0):
+// its event (output.on or output.off, with what caused it) and its state,
+// and its driving: once the change is committed, or before it when early
+// (a door opening for a person). An output already as asked is neither
+// logged nor driven again, but a pulse always is (every release of a
+// strike is in the log). report, when set, is told the driver's error.
+func (e *Engine) setOutput(c *change, out *gateway.Output, on bool, pulse time.Duration, cause string, early bool, report *error) {
+	if !e.logOutput(c, out, on, pulse, cause) {
+		return
+	}
+	a := actuation{out: out, on: on, pulse: pulse, report: report}
+	if early {
+		c.early = append(c.early, a)
+	} else {
+		c.actuate = append(c.actuate, a)
+	}
+}
+
+// logOutput adds an output's change to c, without driving it; it reports
+// whether there was one to add. Once committed, the output's earlier pulse
+// is over, and a pulse's end is logged when its time is up.
+func (e *Engine) logOutput(c *change, out *gateway.Output, on bool, length time.Duration, cause string) bool {
+	if e.stateIn(c, out.ID).Active == on && length == 0 {
+		return false
 	}
 	data := map[string]any{"kind": string(out.Kind), "cause": cause}
-	if pulse > 0 {
-		data["pulse_ms"] = pulse.Milliseconds()
+	if length > 0 {
+		data["pulse_ms"] = length.Milliseconds()
 	}
 	typ := "output.off"
 	if on {
 		typ = "output.on"
 	}
-	now := e.clock.Now()
-	st := gateway.DeviceState{Device: id, Kind: string(out.Kind), Name: out.Name, State: gateway.OutputStateName(on), Active: on, Since: now}
-	_, err := e.record(gateway.Event{TS: now, ClockTrusted: e.clock.Trusted(), Type: typ, Severity: gateway.SeverityInfo, Device: id, Data: mustJSON(data)}, st)
-	return err
+	st := gateway.DeviceState{Device: out.ID, Kind: string(out.Kind), Name: out.Name, State: gateway.OutputStateName(on), Active: on, Since: c.now}
+	i := len(c.events)
+	c.events = append(c.events, gateway.Event{TS: c.now, ClockTrusted: e.clock.Trusted(), Type: typ, Severity: gateway.SeverityInfo,
+		Device: out.ID, Data: mustJSON(data)})
+	c.states = append(c.states, gateway.StateAt{State: st, Event: i})
+	c.after = append(c.after, func(logged []gateway.Event) {
+		e.recorded(st, logged[i].Seq)
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		p := e.pulses[out.ID]
+		if p.stop != nil {
+			p.stop()
+		}
+		p = pulse{gen: p.gen + 1}
+		if length > 0 {
+			gen := p.gen
+			p.stop = e.clock.AfterFunc(length, func() { e.pulseEnded(out, gen, cause) })
+		}
+		e.pulses[out.ID] = p
+	})
+	return true
 }
 
-// record logs ev with the state it leads to, then publishes the state unless
-// a later event of the same device has already overtaken it; it returns the
-// event's seq.
-func (e *Engine) record(ev gateway.Event, st gateway.DeviceState) (uint64, error) {
-	logged, err := e.log.AppendWithStates([]gateway.Event{ev}, []gateway.DeviceState{st})
+// pulseEnded logs the end of an output's pulse (its driver ended it), in a
+// change of its own, unless a later change of the output came first.
+func (e *Engine) pulseEnded(out *gateway.Output, gen uint64, cause string) {
+	err := e.panel.do(func(c *change) error {
+		e.mu.Lock()
+		cur := e.pulses[out.ID].gen
+		e.mu.Unlock()
+		if cur == gen {
+			e.logOutput(c, out, false, 0, cause)
+		}
+		return nil
+	})
 	if err != nil {
-		return 0, err
+		e.panel.Fault("log the end of "+out.ID+"'s pulse", err)
 	}
-	e.recorded(st, logged[0].Seq)
-	return logged[0].Seq, nil
+}
+
+// outputsOf are the driven outputs of kinds (none: of every kind), sorted
+// by id.
+func (e *Engine) outputsOf(kinds ...gateway.OutputKind) []*gateway.Output {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var outs []*gateway.Output
+	for _, out := range e.outputs {
+		if (len(kinds) == 0 || slices.Contains(kinds, out.Kind)) && out.Driver != nil {
+			outs = append(outs, out)
+		}
+	}
+	sort.Slice(outs, func(i, j int) bool { return outs[i].ID < outs[j].ID })
+	return outs
+}
+
+// setSirens adds every siren turned on or off to c; cause goes into the
+// events.
+func (e *Engine) setSirens(c *change, on bool, cause string) {
+	for _, out := range e.outputsOf(gateway.KindSiren) {
+		e.setOutput(c, out, on, 0, cause, false, nil)
+	}
+}
+
+// chirp adds to c every siren and indicator pulsed for d.
+func (e *Engine) chirp(c *change, d time.Duration, cause string) {
+	for _, out := range e.outputsOf(gateway.KindSiren, gateway.KindIndicator) {
+		e.setOutput(c, out, true, d, cause, false, nil)
+	}
+}
+
+// sirens are the actuations that turn every siren on or off without a
+// change: the siren a change the log could not take would have sounded
+// (Panel.soundUnlogged), and its end.
+func (e *Engine) sirens(on bool) []actuation {
+	var acts []actuation
+	for _, out := range e.outputsOf(gateway.KindSiren) {
+		acts = append(acts, actuation{out: out, on: on})
+	}
+	return acts
+}
+
+// releaseStrike adds a door strike pulsed for its configured time to c,
+// driven before the commit (a person waits at the door); cause is the
+// reader or the exit button.
+func (e *Engine) releaseStrike(c *change, strike, cause string, report *error) error {
+	e.mu.Lock()
+	out, ok := e.outputs[strike]
+	e.mu.Unlock()
+	if !ok || out.Driver == nil {
+		return gateway.Errorf(gateway.ENOTFOUND, "no door strike %q", strike)
+	}
+	e.setOutput(c, out, true, out.Pulse, cause, true, report)
+	return nil
 }
 
 // recorded makes st, set by the event seq, the device's state, and publishes

@@ -155,42 +155,49 @@ func lostAlarms(c *change) string {
 // soundUnlogged follows the alarm rules in memory when a change could not
 // be written: a siren it would have sounded sounds now (the log is full,
 // the intruder is not), until the siren's cut-off or until a change is
-// written again and the logged state decides. With p.mu held.
-func (p *Panel) soundUnlogged(c *change) {
+// written again and the logged state decides. It returns the sirens to
+// drive once p.mu is let go. With p.mu held.
+func (p *Panel) soundUnlogged(c *change) []actuation {
 	if !c.next.SirenOn || p.st.SirenOn {
-		return
+		return nil
 	}
 	p.fmu.Lock()
 	defer p.fmu.Unlock()
 	if p.stopUnlogged != nil {
-		return // sounding already
+		return nil // sounding already
 	}
-	p.engine.SetSirens(true, "alarm (not yet in the log)")
 	p.stopUnlogged = p.clock.AfterFunc(p.cfg.SirenCutoff, func() {
 		p.mu.Lock()
-		defer p.mu.Unlock()
 		p.fmu.Lock()
 		over := p.stopUnlogged != nil
 		p.stopUnlogged = nil
 		p.fmu.Unlock()
-		if over && !p.st.SirenOn {
-			p.engine.SetSirens(false, "cut-off")
+		quiet := over && !p.st.SirenOn
+		p.mu.Unlock()
+		if quiet { // cut off
+			p.qmu.Lock()
+			p.acts = append(p.acts, p.engine.sirens(false)...)
+			p.qmu.Unlock()
+			p.drive()
 		}
 	})
+	return p.engine.sirens(true)
 }
 
 // unloggedSirenOver hands the siren back to the logged state once a change
-// was written. With p.mu held.
-func (p *Panel) unloggedSirenOver() {
+// was written: it returns the sirens to turn off (silenced) when the logged
+// state has them off. With p.mu held.
+func (p *Panel) unloggedSirenOver() []actuation {
 	p.fmu.Lock()
 	stop := p.stopUnlogged
 	p.stopUnlogged = nil
 	p.fmu.Unlock()
 	if stop == nil {
-		return
+		return nil
 	}
 	stop()
 	if !p.st.SirenOn {
-		p.engine.SetSirens(false, "silenced")
+		return p.engine.sirens(false)
 	}
+	return nil
 }

@@ -34,10 +34,6 @@ type Panel struct {
 
 	// Log receives the gateway faults as they happen; nil: slog.Default().
 	Log *slog.Logger
-	// AfterExitSeal, when set, is called (in its own goroutine) by whom
-	// once a seal confirmed by badges took effect at the end of its exit
-	// delay: the room's seal inventory (Room wires it).
-	AfterExitSeal func(by string)
 
 	mu        sync.Mutex
 	st        *gateway.PanelState
@@ -49,9 +45,11 @@ type Panel struct {
 	repeats   repeats                          // alarm.repeated logged lately, by alarm
 	safeAsks  map[string]*gateway.Confirmation // top-secret safes' releases waiting for a second person (SafeRelease)
 
-	qmu      sync.Mutex // guards queue and draining
-	queue    []*op
-	draining bool
+	qmu       sync.Mutex // guards queue, draining, acts and actuating
+	queue     []*op
+	draining  bool
+	acts      []actuation // outputs to drive, in the order their changes were committed
+	actuating bool        // someone is driving acts
 
 	stopped atomic.Bool // Stop was called: no timer is set any more
 	stopEOD func() bool // the end-of-day check's timer
@@ -92,6 +90,10 @@ type change struct {
 	after  []func([]gateway.Event) // told the logged events once committed
 	logged []gateway.Event         // the events as committed
 	chirp  bool                    // an exit fault: chirp the siren and indicators once committed
+	// The outputs the change drives, each logged in it: early ones before
+	// the commit (a door opening for a person waits for nothing but the
+	// decision), the others once it is committed; never under a lock.
+	early, actuate []actuation
 	// counted: the panel's state changed with no event to say it (an
 	// alarm's repeat counted, not logged): the state is written all the same.
 	counted bool
@@ -157,78 +159,132 @@ func (p *Panel) do(fn func(c *change) error) error {
 }
 
 func (p *Panel) drain() {
-	for {
-		p.qmu.Lock()
-		batch := p.queue
-		p.queue = nil
-		if len(batch) == 0 {
-			p.draining = false
-			p.qmu.Unlock()
-			return
-		}
+	p.qmu.Lock()
+	batch := p.queue
+	p.queue = nil
+	if len(batch) == 0 {
+		p.draining = false
 		p.qmu.Unlock()
+		return
+	}
+	p.qmu.Unlock()
 
-		p.mu.Lock()
-		c := p.begin()
-		faults := p.includeFaults(c)
-		inputs := p.engine.includePending(c)
-		for _, o := range batch {
-			saved, n, report, ns, na, counted := c.next.Clone(), len(c.events), c.report, len(c.states), len(c.after), c.counted
-			np, nf := len(c.published), len(c.failed)
-			if o.err = o.fn(c); o.err == nil {
-				continue
-			}
-			c.next, c.report, c.states, c.after, c.counted = saved, report, c.states[:ns], c.after[:na], counted
-			c.published, c.failed = c.published[:np], c.failed[:nf]
-			var ref *gateway.RefusedError
-			if !errors.As(o.err, &ref) {
-				c.events = c.events[:n]
-			}
-			for i := range c.raised {
-				if i >= n {
-					delete(c.raised, i)
-				}
-			}
-			if c.sealed >= n {
-				c.sealed = -1
+	p.mu.Lock()
+	c := p.begin()
+	faults := p.includeFaults(c)
+	inputs := p.engine.includePending(c)
+	for _, o := range batch {
+		saved, n, report, ns, na, counted := c.next.Clone(), len(c.events), c.report, len(c.states), len(c.after), c.counted
+		np, nf, ne, nact := len(c.published), len(c.failed), len(c.early), len(c.actuate)
+		if o.err = o.fn(c); o.err == nil {
+			continue
+		}
+		c.next, c.report, c.states, c.after, c.counted = saved, report, c.states[:ns], c.after[:na], counted
+		c.published, c.failed, c.early, c.actuate = c.published[:np], c.failed[:nf], c.early[:ne], c.actuate[:nact]
+		var ref *gateway.RefusedError
+		if !errors.As(o.err, &ref) {
+			c.events = c.events[:n]
+		}
+		for i := range c.raised {
+			if i >= n {
+				delete(c.raised, i)
 			}
 		}
-		if err := p.commit(c); err != nil {
-			for _, undo := range c.failed {
-				undo()
-			}
-			p.fault("write the room's change to the log"+lostAlarms(c), err)
-			p.soundUnlogged(c)
-			refused := heldError{gateway.Errorf(gateway.ESTORAGE, "the log cannot write (%v): nothing was changed", err)}
-			for _, o := range batch {
-				var ref *gateway.RefusedError
-				if o.err == nil || errors.As(o.err, &ref) { // a refusal's event is not in the log either
-					o.err = refused
-				}
-			}
-		} else {
-			p.faultsLogged(faults)
-			p.engine.pendingLogged(inputs)
-			p.unloggedSirenOver()
-		}
-		p.schedule()
-		p.mu.Unlock()
-		for _, o := range batch {
-			close(o.done)
+		if c.sealed >= n {
+			c.sealed = -1
 		}
 	}
+	p.mu.Unlock()
+	// A door opening for a person is driven beside the commit, outside
+	// every lock and outside the queue's turn (a driver that calls
+	// back into the room synchronously queues behind it).
+	early := make(chan struct{})
+	go func() {
+		defer close(early)
+		for _, a := range c.early {
+			p.engine.run(a)
+		}
+	}()
+
+	err := p.save(c)
+	p.mu.Lock()
+	var after []actuation
+	if err != nil {
+		for _, undo := range c.failed {
+			undo()
+		}
+		p.fault("write the room's change to the log"+lostAlarms(c), err)
+		after = p.soundUnlogged(c)
+		refused := heldError{gateway.Errorf(gateway.ESTORAGE, "the log cannot write (%v): nothing was changed", err)}
+		for _, o := range batch {
+			var ref *gateway.RefusedError
+			if o.err == nil || errors.As(o.err, &ref) { // a refusal's event is not in the log either
+				o.err = refused
+			}
+		}
+	} else {
+		p.committed(c)
+		p.faultsLogged(faults)
+		p.engine.pendingLogged(inputs)
+		after = append(p.unloggedSirenOver(), c.actuate...)
+	}
+	p.schedule()
+	p.mu.Unlock()
+
+	// The outputs are driven once no lock is held, in the commits' order,
+	// and the queue's turn goes to a new drainer when operations wait: a
+	// driver that calls back into the room (a report, a fault) finds it
+	// free and is taken in turn.
+	p.qmu.Lock()
+	p.acts = append(p.acts, after...)
+	p.draining = len(p.queue) > 0
+	if p.draining {
+		go p.drain()
+	}
+	p.qmu.Unlock()
+	p.drive()
+	<-early
+	for _, o := range batch {
+		close(o.done)
+	}
+}
+
+// drive drives every output waiting in p.acts, in order, unless someone is
+// driving them already; a driver's error is a gateway fault (and, when
+// asked, the operation's).
+func (p *Panel) drive() {
+	p.qmu.Lock()
+	if p.actuating {
+		p.qmu.Unlock()
+		return
+	}
+	p.actuating = true
+	for len(p.acts) > 0 {
+		next := p.acts
+		p.acts = nil
+		p.qmu.Unlock()
+		for _, a := range next {
+			p.engine.run(a)
+		}
+		p.qmu.Lock()
+	}
+	p.actuating = false
+	p.qmu.Unlock()
 }
 
 func (c *change) event(typ string, sev gateway.Severity, device, person string, data any) {
 	c.events = append(c.events, newEvent(c.p.clock, c.now, typ, sev, device, person, data))
 }
 
-// commit logs the change and makes it the panel's state; on error nothing
-// changed. Called with p.mu held.
-func (p *Panel) commit(c *change) error {
+// save writes the change to the log, with the outputs its state drives;
+// on error nothing changed. Only the drainer calls it, without p.mu: the
+// panel's state changes only once the change is committed (committed), so
+// readers wait for no fsync.
+func (p *Panel) save(c *change) error {
 	if c.empty() {
 		return nil
 	}
+	p.outputs(c)
 	var logged []gateway.Event
 	var err error
 	parts := c.parts()
@@ -253,23 +309,24 @@ func (p *Panel) commit(c *change) error {
 		return err
 	}
 	c.logged = logged
-	for _, f := range c.after {
-		f(logged)
+	return nil
+}
+
+// committed makes a saved change the panel's state and publishes it. With
+// p.mu held.
+func (p *Panel) committed(c *change) {
+	if c.empty() {
+		return
 	}
-	prev := p.st
+	for _, f := range c.after {
+		f(c.logged)
+	}
 	p.st = c.next
 	p.publish(c.report)
 	for _, f := range c.published {
 		f()
 	}
-	p.driveSiren(prev)
-	if c.chirp && !p.st.SirenOn {
-		if err := p.engine.Chirp(p.cfg.Chirp, "exit-fault"); err != nil {
-			p.fault("chirp the exit fault", err)
-		}
-	}
 	p.schedule()
-	return nil
 }
 
 // publish sends the sink what changed since it was last sent (at start:
@@ -303,23 +360,27 @@ func (p *Panel) publish(report *gateway.SealReport) {
 	}
 }
 
-func (p *Panel) driveSiren(prev *gateway.PanelState) {
-	if prev.SirenOn == p.st.SirenOn {
-		return
-	}
-	cause := "alarm"
-	for _, a := range p.st.Alarms {
-		if spec, _ := a.Class.Spec(); spec.Audible && !a.Acknowledged() {
-			cause = "alarm " + a.ID
+// outputs adds to c the outputs its state drives: the sirens on or off as
+// the panel's state turned them, and the exit fault's chirp.
+func (p *Panel) outputs(c *change) {
+	if c.next.SirenOn != p.st.SirenOn {
+		cause := "alarm"
+		for _, a := range c.next.Alarms {
+			if spec, _ := a.Class.Spec(); spec.Audible && !a.Acknowledged() {
+				cause = "alarm " + a.ID
+			}
 		}
-	}
-	if !p.st.SirenOn {
-		cause = "silenced"
-		if !p.st.SirenUntil.IsZero() && !p.clock.Now().Before(p.st.SirenUntil) {
-			cause = "cut-off"
+		if !c.next.SirenOn {
+			cause = "silenced"
+			if !c.next.SirenUntil.IsZero() && !c.now.Before(c.next.SirenUntil) {
+				cause = "cut-off"
+			}
 		}
+		p.engine.setSirens(c, c.next.SirenOn, cause)
 	}
-	p.engine.SetSirens(p.st.SirenOn, cause)
+	if c.chirp && !c.next.SirenOn {
+		p.engine.chirp(c, p.cfg.Chirp, "exit-fault")
+	}
 }
 
 // sameMode reports whether a and b publish the same mode payload.
@@ -356,40 +417,37 @@ func (p *Panel) modeJSON() json.RawMessage {
 	return mustJSON(m)
 }
 
-// Start loads the saved state. A room that was armed or sealed when the
-// gateway stopped stays so, and gateway.restarted records the downtime;
-// deadlines that passed meanwhile take effect now.
-func (p *Panel) Start(previousStop time.Time) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+// load reads the state the panel had when the gateway last stopped.
+func (p *Panel) load() error {
 	saved, err := p.log.LoadPanel()
 	if err != nil {
 		return fmt.Errorf("load panel: %w", err)
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if saved != nil {
 		p.st = saved
 	}
-	c := p.begin()
-	if p.st.Mode != gateway.ModeOpen && !previousStop.IsZero() {
+	return nil
+}
+
+// restart adds to c, the start's change, what the restart means to the
+// panel: a room that was armed or sealed when the gateway stopped stays so,
+// and gateway.restarted records the downtime; deadlines that passed
+// meanwhile take effect now; a siren that was sounding sounds again.
+func (p *Panel) restart(c *change, previousStop time.Time) {
+	if c.next.Mode != gateway.ModeOpen && !previousStop.IsZero() {
 		c.event("gateway.restarted", gateway.SeverityWarning, "", "", map[string]any{
-			"mode": p.st.Mode, "previous_stop": previousStop.Format(gateway.TimeFormat),
+			"mode": c.next.Mode, "previous_stop": previousStop.Format(gateway.TimeFormat),
 			"downtime_s": int64(c.now.Sub(previousStop).Seconds())})
 	}
 	p.due(c)
-	if err := p.commit(c); err != nil {
-		return err
-	}
-	if len(c.events) == 0 { // nothing changed: publish the loaded state anyway
-		p.publish(nil)
-		p.schedule()
+	if c.next.SirenOn && p.st.SirenOn {
+		p.engine.setSirens(c, true, "restart")
 	}
 	if p.sink != nil { // a fault held by the previous run was lost with it; it is not current
-		p.sink.Alarm(p.heldAlarmID(), nil)
+		c.published = append(c.published, func() { p.sink.Alarm(p.heldAlarmID(), nil) })
 	}
-	if p.st.SirenOn {
-		p.engine.SetSirens(true, "restart")
-	}
-	return nil
 }
 
 // Stop ends the panel's timers: its deadlines, the end-of-day checks and the
@@ -520,8 +578,15 @@ func (p *Panel) exitEnds(c *change) {
 	rs := p.ready(c, s.Bypassed)
 	if len(rs) == 0 && sealing != nil { // confirmed by two badges: the seal
 		p.seal(c, sealing)
-		if p.AfterExitSeal != nil {
-			c.published = append(c.published, func() { go p.AfterExitSeal(sealing[len(sealing)-1]) })
+		if v := p.vault; v != nil { // the seal's inventory, once the seal is in the log
+			by := sealing[len(sealing)-1]
+			c.published = append(c.published, func() {
+				go func() {
+					if _, err := v.Inventory(gateway.InventorySeal, by); err != nil {
+						p.logger().Error("the seal's inventory not taken", "err", err)
+					}
+				}()
+			})
 		}
 		return
 	}

@@ -82,6 +82,9 @@ type spec struct {
 	access gateway.AccessConfig  // entry control: no doors unless given
 	vault  *gateway.VaultConfig  // nil: no carrier tracking
 	seed   func(s *sqlite.Store) // the registers, written before the first start
+	// drive, when set, wraps each output's relay: a driver that watches
+	// how the room calls it.
+	drive func(id string, relay gateway.OutputDriver) gateway.OutputDriver
 }
 
 var guardedInputs = map[string]gateway.InputKind{
@@ -137,12 +140,15 @@ func (g *guarded) open() {
 		pin   *gpiosim.Pin
 		pulse time.Duration
 	}{{"siren", gateway.KindSiren, g.siren, 0}, {"strike", gateway.KindDoorStrike, g.strike, 5 * time.Second}} {
-		drv, err := relay.New(o.pin, &relay.Opts{ActiveLevel: gpio.High, AfterFunc: g.clock.AfterFunc,
-			OnChange: func(on bool, p time.Duration) { g.engine.OutputChanged(o.id, on, p) }})
+		drv, err := relay.New(o.pin, &relay.Opts{ActiveLevel: gpio.High, AfterFunc: g.clock.AfterFunc})
 		if err != nil {
 			t.Fatal(err)
 		}
-		g.room.AddOutput(gateway.Output{ID: o.id, Kind: o.kind, Pulse: o.pulse, Driver: drv})
+		var driver gateway.OutputDriver = drv
+		if g.spec.drive != nil {
+			driver = g.spec.drive(o.id, drv)
+		}
+		g.room.AddOutput(gateway.Output{ID: o.id, Kind: o.kind, Pulse: o.pulse, Driver: driver})
 	}
 	if err := g.room.Start("test", true); err != nil {
 		t.Fatal(err)
@@ -189,13 +195,6 @@ func (l *flakyLog) SaveChange(c *gateway.Change) ([]gateway.Event, error) {
 	l.changes = append(l.changes, c)
 	l.mu.Unlock()
 	return l.Store.SaveChange(c)
-}
-
-func (l *flakyLog) AppendWithStates(events []gateway.Event, states []gateway.DeviceState) ([]gateway.Event, error) {
-	if l.fail.Load() {
-		return nil, errDiskFull
-	}
-	return l.Store.AppendWithStates(events, states)
 }
 
 func (g *guarded) crash() {

@@ -82,13 +82,6 @@ func New(cfg Config, log Log, clock gateway.Clock, sink Sink, logger *slog.Logge
 	r.Panel.engine, r.Panel.access, r.Panel.vault = r.Engine, r.Access, r.Vault
 	r.Access.engine = r.Engine
 	r.Sealer = Sealer{Panel: r.Panel, Vault: r.Vault}
-	if r.Vault != nil {
-		r.Panel.AfterExitSeal = func(by string) {
-			if _, err := r.Vault.Inventory(gateway.InventorySeal, by); err != nil {
-				r.Panel.Log.Error("the seal's inventory not taken", "err", err)
-			}
-		}
-	}
 	return r
 }
 
@@ -169,11 +162,6 @@ func (r *Room) InputChanged(id string, active bool, at time.Time) error {
 	return r.Engine.InputChanged(id, active, at)
 }
 
-// OutputChanged records that an output turned on or off.
-func (r *Room) OutputChanged(id string, on bool, pulse time.Duration) error {
-	return r.Engine.OutputChanged(id, on, pulse)
-}
-
 // Badge decides a card presented at a reader.
 func (r *Room) Badge(reader, card string, at time.Time) (gateway.Decision, error) {
 	d, err := r.Access.Badge(reader, card, at)
@@ -232,6 +220,20 @@ func (r *Room) Fault(what string, err error) { r.Panel.Fault(what, err) }
 
 // Mode is the room's mode.
 func (r *Room) Mode() gateway.Mode { return r.Panel.Mode() }
+
+// Checkpoint logs a checkpoint of the chain's head (log.checkpoint, which
+// the log signs with the room's key) in a change of its own: the hourly
+// one, and the one before a clean stop.
+func (r *Room) Checkpoint() (uint64, error) {
+	var seq uint64
+	err := r.Panel.do(func(c *change) error {
+		c.event("log.checkpoint", gateway.SeverityInfo, "", "", nil)
+		i := len(c.events) - 1
+		c.after = append(c.after, func(logged []gateway.Event) { seq = logged[i].Seq })
+		return nil
+	})
+	return seq, err
+}
 
 // Log records an event of a device (a board's hello, a lock released) in
 // a change of its own.

@@ -430,8 +430,9 @@ func TestFailedCommitRaisesAGatewayFault(t *testing.T) {
 }
 
 // One unit of work: an input's change, the device states it sets (the
-// contact's and the safe's), and the alarm it raises are written in ONE
-// change of the log (issue 16: three commits for one input).
+// contact's and the safe's), the alarm it raises and the siren it sounds
+// are written in ONE change of the log (issue 16: three commits for one
+// input; issue 29: the siren's output.on was a transaction of its own).
 func TestAnInputIsOneChange(t *testing.T) {
 	g := newGuarded(t)
 	if err := g.panel.Arm("li.ming"); err != nil {
@@ -457,12 +458,13 @@ func TestAnInputIsOneChange(t *testing.T) {
 	for _, sa := range c.States {
 		states = append(states, sa.State.Device+"="+sa.State.State)
 	}
-	if strings.Join(types, " ") != "safe.opened alarm.raised" || strings.Join(states, " ") != "safe-a-door=open safe-a=open" || c.Panel == nil {
+	if strings.Join(types, " ") != "safe.opened alarm.raised output.on" || strings.Join(states, " ") != "safe-a-door=open safe-a=open siren=on" || c.Panel == nil {
 		t.Fatalf("the change: events %v, states %v, panel %v", types, states, c.Panel != nil)
 	}
 }
 
-// A door forced: the opening and entry control's alarm are one change.
+// A door forced: the opening, entry control's alarm and the siren it
+// sounds are one change.
 func TestADoorForcedIsOneChange(t *testing.T) {
 	e := newEntry(t, config.DefaultAccess())
 	e.log.written()
@@ -478,7 +480,7 @@ func TestADoorForcedIsOneChange(t *testing.T) {
 			types = append(types, ev.Type)
 		}
 	}
-	if n != 1 || strings.Join(types, " ") != "door.opened alarm.raised" {
+	if n != 1 || strings.Join(types, " ") != "door.opened alarm.raised output.on" {
 		t.Fatalf("%d changes: %v", n, types)
 	}
 }

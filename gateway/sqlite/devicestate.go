@@ -8,28 +8,6 @@ import (
 	"github.com/roomguard/roomguard/gateway"
 )
 
-// AppendWithStates commits events and the device states they lead to in one
-// transaction, so the recorded state never disagrees with the log.
-func (s *Store) AppendWithStates(events []gateway.Event, states []gateway.DeviceState) ([]gateway.Event, error) {
-	j := &job{events: append([]gateway.Event(nil), events...)}
-	j.fn = func(tx *sql.Tx) error {
-		for _, st := range states {
-			seq := st.Seq
-			if seq == 0 && len(j.events) > 0 {
-				seq = j.events[len(j.events)-1].Seq
-			}
-			if err := s.saveState(tx, st, seq); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	if err := s.do(j); err != nil {
-		return nil, err
-	}
-	return j.events, nil
-}
-
 func (s *Store) saveState(tx *sql.Tx, st gateway.DeviceState, seq uint64) error {
 	active := 0
 	if st.Active {

@@ -173,13 +173,6 @@ func claimRoom(db *sql.DB, room string) error {
 // the head before it, put in at the commit, where the head is known.
 func (s *Store) SignCheckpointsWith(key ed25519.PrivateKey) { s.roomKey.Store(&key) }
 
-// Checkpoint logs a checkpoint of the chain's head now (at a start, a clean
-// stop, a prune).
-func (s *Store) Checkpoint() error {
-	_, err := s.Append(gateway.Event{Type: "log.checkpoint", Severity: gateway.SeverityInfo})
-	return err
-}
-
 // Restored records that the log was restored from backup and goes on after
 // seq after: the seqs up to it that the backup lacks were used before the
 // loss and are never reused (a log.restored event, signed with the room's

@@ -227,7 +227,7 @@ func TestDeviceStatesCommittedWithEvents(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "log.db")
 	s := open(t, path)
 	st := gateway.DeviceState{Device: "door-main", Kind: "door", State: "open", Active: true, Since: t0}
-	got, err := s.AppendWithStates([]gateway.Event{ev("door.opened", "door-main", t0)}, []gateway.DeviceState{st})
+	got, err := s.SaveChange(&gateway.Change{Events: []gateway.Event{ev("door.opened", "door-main", t0)}, States: []gateway.StateAt{{State: st, Event: 0}}})
 	if err != nil {
 		t.Fatal(err)
 	}

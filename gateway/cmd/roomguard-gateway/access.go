@@ -124,7 +124,7 @@ func (d *daemon) pruneDaily(ctx context.Context, days int, clock gateway.Clock) 
 		case n > 0:
 			d.log.Info("pruned events past the retention", "events", n, "days", days)
 			// the rest stays verifiable from a signed head
-			if err := d.store.Checkpoint(); err != nil {
+			if _, err := d.room.Checkpoint(); err != nil {
 				d.log.Error("checkpoint after the prune not logged", "err", err)
 			}
 		}

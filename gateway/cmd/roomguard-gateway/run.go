@@ -327,7 +327,7 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	if err := d.checkChain(cfg.Room.ID); err != nil {
 		return nil, err
 	}
-	if err := d.store.Checkpoint(); err != nil { // the head the room starts from, signed
+	if _, err := d.room.Checkpoint(); err != nil { // the head the room starts from, signed
 		return nil, err
 	}
 	if err := d.carrierCommands(cfg, clock, states, cmds); err != nil {
@@ -355,7 +355,7 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 
 	// Background work, in the order Stop ends it: the devices first (no new
 	// events), then the publishers (after a short drain), then the session.
-	d.devices.Start()
+	d.devices.Start(d.room)
 	var sessionCtx, pubCtx, tailCtx context.Context
 	sessionCtx, d.stopSession = context.WithCancel(context.Background())
 	pubCtx, d.stopPub = context.WithCancel(context.Background())
@@ -415,17 +415,18 @@ func (d *daemon) stop() {
 	if err := d.devices.HaltInputs(); err != nil {
 		d.log.Error("inputs not all halted", "err", err)
 	}
-	// The outputs off and the panel's timers ended before the last event,
-	// so gateway.stopped is the last thing logged and the drain below
-	// publishes everything (issue 16: output.off came after the publisher).
-	if err := d.devices.HaltOutputs(); err != nil {
-		d.log.Error("outputs not all turned off", "err", err)
-	}
-	if err := d.store.Checkpoint(); err != nil { // everything before the stop, signed
+	// The room's last change turns its outputs off with gateway.stopped,
+	// the last thing logged, so the drain below publishes everything
+	// (issue 16: output.off came after the publisher); the pins are then
+	// let go whatever the log said.
+	if _, err := d.room.Checkpoint(); err != nil { // everything before the stop, signed
 		d.log.Error("stop checkpoint not logged", "err", err)
 	}
 	if err := d.room.Stop("shutdown"); err != nil {
 		d.log.Error("stop not logged", "err", err)
+	}
+	if err := d.devices.HaltOutputs(); err != nil {
+		d.log.Error("outputs not all turned off", "err", err)
 	}
 	drain(d.store, 3*time.Second)
 	d.stopTail()

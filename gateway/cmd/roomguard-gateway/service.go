@@ -33,12 +33,12 @@ func (d *daemon) checkpointHourly(ctx context.Context, clock gateway.Clock) {
 		if seq, _ := d.store.Head(); seq == signed {
 			continue
 		}
-		evs, err := d.store.Append(gateway.Event{Type: "log.checkpoint", Severity: gateway.SeverityInfo})
+		seq, err := d.room.Checkpoint()
 		if err != nil {
 			d.room.Fault("the hourly checkpoint of the log", err)
 			continue
 		}
-		signed = evs[0].Seq
+		signed = seq
 	}
 }
 

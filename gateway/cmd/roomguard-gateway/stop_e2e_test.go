@@ -62,8 +62,8 @@ outputs:
 		types = append(types, e.Type)
 	}
 	all := strings.Join(types, " ")
-	if !strings.HasSuffix(all, "output.off log.checkpoint gateway.stopped") { // the head at the stop, signed
-		t.Fatalf("the log does not end with the strike off, then the stop: %s", all)
+	if !strings.HasSuffix(all, "log.checkpoint output.off gateway.stopped") { // the head at the stop, signed; then the stop's change
+		t.Fatalf("the log does not end with a checkpoint, then the strike off with the stop: %s", all)
 	}
 	last, err := r.LastSeq()
 	if err != nil {
