@@ -37,9 +37,19 @@ func (s *Session) prove(topic string, payload []byte) ([]byte, error) {
 // publish sends payload on topic with its proof: what the room says
 // besides its events goes out signed or not at all.
 func (s *Session) publish(client paho.Client, topic string, retained bool, payload []byte) error {
-	b, err := s.prove(topic, payload)
+	tok, err := s.send(client, topic, retained, payload)
 	if err != nil {
 		return err
 	}
-	return wire.Wait(client.Publish(topic, 1, retained, b))
+	return wire.Wait(tok)
+}
+
+// send sends payload on topic with its proof and returns the broker's
+// token without waiting for it.
+func (s *Session) send(client paho.Client, topic string, retained bool, payload []byte) (paho.Token, error) {
+	b, err := s.prove(topic, payload)
+	if err != nil {
+		return nil, err
+	}
+	return client.Publish(topic, 1, retained, b), nil
 }

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"sync"
 
+	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/roomguard/roomguard/gateway"
+	"github.com/roomguard/roomguard/gateway/wire"
 )
 
 // Retained keeps the room's present state retained on the broker: each
@@ -149,8 +151,19 @@ func (p *Retained) Run(ctx context.Context) {
 		}
 		p.dirty = map[string]bool{}
 		p.mu.Unlock()
-		for _, m := range batch {
-			err := p.session.publish(p.session.Client(), m.topic, true, m.payload)
+		// Every message of the batch is sent, then their acknowledgements
+		// awaited: one wait for the batch, not a round trip each.
+		client := p.session.Client()
+		toks := make([]paho.Token, len(batch))
+		errs := make([]error, len(batch))
+		for i, m := range batch {
+			toks[i], errs[i] = p.session.send(client, m.topic, true, m.payload)
+		}
+		for i, m := range batch {
+			err := errs[i]
+			if err == nil {
+				err = wire.Wait(toks[i])
+			}
 			if err != nil {
 				p.session.log.Warn("retained state not sent; sent again at the next change or connection", "topic", m.topic, "err", err)
 			}

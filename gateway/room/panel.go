@@ -198,13 +198,16 @@ func (p *Panel) drain() {
 	// A door opening for a person is driven beside the commit, outside
 	// every lock and outside the queue's turn (a driver that calls
 	// back into the room synchronously queues behind it).
-	early := make(chan struct{})
-	go func() {
-		defer close(early)
-		for _, a := range c.early {
-			p.engine.run(a)
-		}
-	}()
+	var early chan struct{}
+	if len(c.early) > 0 {
+		early = make(chan struct{})
+		go func() {
+			defer close(early)
+			for _, a := range c.early {
+				p.engine.run(a)
+			}
+		}()
+	}
 
 	err := p.save(c)
 	p.mu.Lock()
@@ -243,7 +246,9 @@ func (p *Panel) drain() {
 	}
 	p.qmu.Unlock()
 	p.drive()
-	<-early
+	if early != nil {
+		<-early
+	}
 	for _, o := range batch {
 		close(o.done)
 	}
