@@ -136,33 +136,82 @@ func (a *Alarm) key() string { return string(a.Class) + "/" + a.Device }
 
 // AlarmJSON is the payload of roomguard/<room>/alarms/<id> (retained).
 func (a *Alarm) AlarmJSON(room string) json.RawMessage {
-	type times struct {
-		RaisedAt   string `json:"raised_at"`
-		AckAt      string `json:"ack_at,omitempty"`
-		RestoredAt string `json:"restored_at,omitempty"`
-		ClosedAt   string `json:"closed_at,omitempty"`
-	}
+	return mustJSON(AlarmState{Room: room, ID: a.ID, Class: a.Class, Priority: a.Priority, State: a.State(),
+		Device: a.Device, Detail: a.Detail, Silent: a.Silent, Count: a.Count, Level: a.Level, RaisedSeq: a.RaisedSeq,
+		AckBy: a.AckBy, AckComment: a.AckComment, RaisedAt: a.RaisedAt, AckAt: a.AckAt, RestoredAt: a.RestoredAt, ClosedAt: a.ClosedAt})
+}
+
+// AlarmState is an alarm as its room publishes it, retained on
+// roomguard/<room>/alarms/<id> (schemas/alarm.schema.json), and as a
+// console reads it back.
+type AlarmState struct {
+	Room       string     `json:"room"`
+	ID         string     `json:"id"`
+	Class      AlarmClass `json:"class"`
+	Priority   int        `json:"priority"`
+	State      string     `json:"state"`
+	Device     string     `json:"device,omitempty"`
+	Detail     string     `json:"detail,omitempty"`
+	Silent     bool       `json:"silent"`
+	Count      int        `json:"count"`
+	Level      int        `json:"level"`
+	RaisedSeq  uint64     `json:"raised_seq,omitempty"`
+	AckBy      string     `json:"ack_by,omitempty"`
+	AckComment string     `json:"ack_comment,omitempty"`
+	RaisedAt   time.Time  `json:"-"`
+	AckAt      time.Time  `json:"-"` // zero: not yet
+	RestoredAt time.Time  `json:"-"`
+	ClosedAt   time.Time  `json:"-"`
+}
+
+// alarmTimes are an AlarmState's times as the payload writes them
+// (TimeFormat; a time not yet come is left out).
+type alarmTimes struct {
+	RaisedAt   string `json:"raised_at"`
+	AckAt      string `json:"ack_at,omitempty"`
+	RestoredAt string `json:"restored_at,omitempty"`
+	ClosedAt   string `json:"closed_at,omitempty"`
+}
+
+// MarshalJSON encodes the state in the form of schemas/alarm.schema.json.
+func (s AlarmState) MarshalJSON() ([]byte, error) {
+	type plain AlarmState
 	f := func(t time.Time) string {
 		if t.IsZero() {
 			return ""
 		}
 		return t.Format(TimeFormat)
 	}
-	return mustJSON(struct {
-		Room       string     `json:"room"`
-		ID         string     `json:"id"`
-		Class      AlarmClass `json:"class"`
-		Priority   int        `json:"priority"`
-		State      string     `json:"state"`
-		Device     string     `json:"device,omitempty"`
-		Detail     string     `json:"detail,omitempty"`
-		Silent     bool       `json:"silent"`
-		Count      int        `json:"count"`
-		Level      int        `json:"level"`
-		RaisedSeq  uint64     `json:"raised_seq,omitempty"`
-		AckBy      string     `json:"ack_by,omitempty"`
-		AckComment string     `json:"ack_comment,omitempty"`
-		times
-	}{room, a.ID, a.Class, a.Priority, a.State(), a.Device, a.Detail, a.Silent, a.Count, a.Level, a.RaisedSeq,
-		a.AckBy, a.AckComment, times{f(a.RaisedAt), f(a.AckAt), f(a.RestoredAt), f(a.ClosedAt)}})
+	return json.Marshal(struct {
+		plain
+		alarmTimes
+	}{plain(s), alarmTimes{f(s.RaisedAt), f(s.AckAt), f(s.RestoredAt), f(s.ClosedAt)}})
+}
+
+// UnmarshalJSON decodes the form written by MarshalJSON.
+func (s *AlarmState) UnmarshalJSON(b []byte) error {
+	type plain AlarmState
+	var j struct {
+		plain
+		alarmTimes
+	}
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*s = AlarmState(j.plain)
+	for _, t := range []struct {
+		text string
+		into *time.Time
+		name string
+	}{{j.alarmTimes.RaisedAt, &s.RaisedAt, "raised_at"}, {j.alarmTimes.AckAt, &s.AckAt, "ack_at"}, {j.alarmTimes.RestoredAt, &s.RestoredAt, "restored_at"}, {j.alarmTimes.ClosedAt, &s.ClosedAt, "closed_at"}} {
+		if t.text == "" {
+			continue
+		}
+		at, err := time.Parse(time.RFC3339Nano, t.text)
+		if err != nil {
+			return Errorf(EINVALID, "alarm: %s %q is not RFC 3339", t.name, t.text)
+		}
+		*t.into = at
+	}
+	return nil
 }

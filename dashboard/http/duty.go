@@ -88,7 +88,7 @@ func (s *Server) handOver(w http.ResponseWriter, r *request) {
 			h := dashboard.Handover{Outgoing: r.User.Name, OutAt: s.Clock.Now(), Notes: notes}
 			for _, v := range rooms {
 				for _, a := range v.Alarms {
-					h.Alarms = append(h.Alarms, dashboard.HandedAlarm{Room: a.Room, ID: a.ID, Class: a.Class, Priority: a.Priority,
+					h.Alarms = append(h.Alarms, dashboard.HandedAlarm{Room: a.Room, ID: a.ID, Class: string(a.Class), Priority: a.Priority,
 						Device: a.Device, RaisedAt: a.RaisedAt, Acked: a.Acked()})
 				}
 			}

@@ -16,8 +16,10 @@ import (
 // parse reads every page template with the layout.
 func (s *Server) parse() error {
 	funcs := template.FuncMap{
-		"tr":    tr,
-		"word":  word,
+		"tr": tr,
+		// word of a template takes any machine word: a string, or a typed
+		// one of the room's (an alarm's gateway.AlarmClass).
+		"word":  func(lang, vocab string, w any) string { return word(lang, vocab, fmt.Sprint(w)) },
 		"since": func(lang string, t time.Time) string { return age(lang, s.Clock.Now().Sub(t)) },
 		"clock": func(t time.Time) string {
 			if t.IsZero() {

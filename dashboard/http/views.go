@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/roomguard/roomguard/dashboard"
+	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/wire"
 )
 
@@ -48,27 +49,15 @@ type occupant struct {
 	Escort  string    `json:"escort"`
 }
 
+// alarmView is an alarm as its room published it (gateway.AlarmState),
+// with what the console knows of it besides.
 type alarmView struct {
-	Room       string    `json:"room"`
-	ID         string    `json:"id"`
-	Class      string    `json:"class"`
-	Priority   int       `json:"priority"`
-	State      string    `json:"state"`
-	Device     string    `json:"device"`
-	Detail     string    `json:"detail"`
-	Silent     bool      `json:"silent"`
-	Count      int       `json:"count"`
-	Level      int       `json:"level"`
-	AckBy      string    `json:"ack_by"`
-	AckComment string    `json:"ack_comment"`
-	RaisedAt   time.Time `json:"raised_at"`
-	AckAt      time.Time `json:"ack_at"`
-	RestoredAt time.Time `json:"restored_at"`
-	RoomName   string    `json:"-"`
+	gateway.AlarmState
+	RoomName string
 	// Deliveries are the room's call-down for it: who was told, how and
 	// when, or who could not be (notify.sent, notify.failed).
-	Deliveries  []delivery `json:"-"`
-	Unconfirmed bool       `json:"-"` // its room's key is not confirmed
+	Deliveries  []delivery
+	Unconfirmed bool // its room's key is not confirmed
 }
 
 // delivery is one notify.sent or notify.failed of an alarm.
@@ -181,7 +170,7 @@ func (s *Server) roomViews(only string) ([]roomView, error) {
 				}
 			case "alarms":
 				var a alarmView
-				if json.Unmarshal(r.Payload, &a) == nil && a.State != "closed" {
+				if json.Unmarshal(r.Payload, &a.AlarmState) == nil && a.State != "closed" {
 					a.Room = r.Room
 					v.Alarms = append(v.Alarms, a)
 				}
