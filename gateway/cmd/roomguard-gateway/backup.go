@@ -6,7 +6,6 @@ import (
 	"io"
 	"time"
 
-	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/backup"
 	"github.com/roomguard/roomguard/gateway/config"
 	"github.com/roomguard/roomguard/gateway/sysclock"
@@ -133,20 +132,4 @@ func logOf(cfgPath, db string) (string, *config.Config, error) {
 		return db, nil, nil
 	}
 	return "", nil, err
-}
-
-// backupDaily backs the log up every day when the config asks for it; a
-// failed backup is a gateway fault (the guards must know the room has no
-// fresh copy).
-func (d *daemon) backupDaily(ctx context.Context, path string, b *config.Backup, clock gateway.Clock) {
-	for waitDay(ctx, clock) {
-		out, m, err := backup.Make(ctx, path, b.Dir, clock.Now())
-		if err == nil {
-			d.log.Info("log backed up", "to", out, "through", m.LastSeq)
-			err = backup.Prune(b.Dir, m.Room, b.Kept())
-		}
-		if err != nil {
-			d.room.Fault("the daily backup of the log", err)
-		}
-	}
 }

@@ -141,12 +141,12 @@ func TestStorageLowWarnsBeforeTheDiskIsFull(t *testing.T) {
 	var total, free uint64 = 1000 * mb, 500 * mb
 	space := func() (uint64, uint64, error) { return total, free, nil }
 	s := config.Storage{}
-	low := d.checkStorage(s, space, false)
+	low := d.jobs.CheckStorage(s, space, false)
 	if low {
 		t.Fatal("storage-low at half full")
 	}
 	free = 80 * mb // 92 % used
-	if low = d.checkStorage(s, space, low); !low {
+	if low = d.jobs.CheckStorage(s, space, low); !low {
 		t.Fatal("no storage-low at 92 % used")
 	}
 	alarm := func() map[string]any {
@@ -170,11 +170,11 @@ func TestStorageLowWarnsBeforeTheDiskIsFull(t *testing.T) {
 	if a := alarm(); a == nil || !strings.Contains(fmt.Sprint(a["detail"]), "92% full") {
 		t.Fatalf("the storage-low alarm: %v", a)
 	}
-	if low = d.checkStorage(s, space, low); !low {
+	if low = d.jobs.CheckStorage(s, space, low); !low {
 		t.Fatal("still low, but the alarm went")
 	}
 	free = 400 * mb
-	if low = d.checkStorage(s, space, low); low {
+	if low = d.jobs.CheckStorage(s, space, low); low {
 		t.Fatal("storage-low stays with room again")
 	}
 	w.waitFor("the storage-low alarm restored", func() bool {
@@ -187,7 +187,7 @@ func TestStorageLowWarnsBeforeTheDiskIsFull(t *testing.T) {
 	})
 	// Under 50 MB free on a large disk is low too.
 	total, free = 100_000*mb, 40*mb
-	if !d.checkStorage(s, space, false) {
+	if !d.jobs.CheckStorage(s, space, false) {
 		t.Fatal("no storage-low with 40 MB free")
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/roomguard/roomguard/gateway/mqtt"
 	"github.com/roomguard/roomguard/gateway/notify"
 	"github.com/roomguard/roomguard/gateway/room"
+	"github.com/roomguard/roomguard/gateway/service"
 	"github.com/roomguard/roomguard/gateway/sim"
 	"github.com/roomguard/roomguard/gateway/sqlite"
 	"github.com/roomguard/roomguard/gateway/sysclock"
@@ -102,9 +103,10 @@ type daemon struct {
 	tailDone             chan struct{}
 
 	stopOnce  sync.Once
-	stopPrune context.CancelFunc // ends the daily work (verifyDaily, pruneDaily)
+	stopPrune context.CancelFunc // ends the daily work (service.Jobs)
 	roomKey   ed25519.PublicKey  // the room's: its checkpoints are signed with it
 	pruneWG   sync.WaitGroup
+	jobs      *service.Jobs
 }
 
 // startDaemon opens the log, the pins and the broker connection, and starts
@@ -225,7 +227,7 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	// The call-down (notify:) sees every alarm as it is published, in front
 	// of the retained publisher; its deliveries go into the room's log.
 	var sink room.Sink = states
-	var cd *calldown
+	var cd *service.Calldown
 	if cfg.Notify != nil {
 		nc := cfg.NotifyConfig()
 		nc.Fault = func(what string, err error) { d.room.Fault(what, err) }
@@ -235,8 +237,12 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 		}
 		notifier := notify.New(nc, clock, roomLog{d}, channels, states)
 		sink = notifyingSink{states, notifier}
-		cd = newCalldown(cfg, d.store, notifier, states, clock)
-		if err := cd.load(log); err != nil {
+		cd = &service.Calldown{Room: cfg.Room.ID, Means: wire.Means{Modem: cfg.Notify.Modem != nil, SMTP: cfg.Notify.SMTP != nil},
+			Webhooks: map[string]bool{}, Store: d.store, Notifier: notifier, Retained: states, Clock: clock}
+		for _, p := range cfg.Notify.People {
+			cd.Webhooks[p.ID] = p.Webhook != nil
+		}
+		if err := cd.Load(log); err != nil {
 			return nil, err
 		}
 	}
@@ -268,7 +274,7 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	cmds := mqtt.NewCommands(d.session, d.room.Sealer, cfg.Limits.Room(), auth)
 	cmds.Events = d.store
 	cmds.Authorize = d.room.Authorize
-	ac := &accessCommands{Access: d.room.Access, store: d.store, limits: cfg.Limits.Room(), retained: states, room: cfg.Room.ID, clock: clock}
+	ac := &service.Personnel{Access: d.room.Access, Store: d.store, Limits: cfg.Limits.Room(), Retained: states, Room: cfg.Room.ID, Clock: clock}
 	cmds.Access = ac
 	if cd != nil {
 		cmds.Calldown = cd
@@ -280,7 +286,7 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	if ri, err := d.store.Register(); err != nil {
 		return nil, err
 	} else {
-		ac.publishRegister(ri)
+		ac.Publish(ri)
 	}
 
 	if d.sim != nil {
@@ -324,7 +330,8 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	if err := d.room.Start(version, o.Sim); err != nil {
 		return nil, err
 	}
-	if err := d.checkChain(cfg.Room.ID); err != nil {
+	d.jobs = &service.Jobs{ID: cfg.Room.ID, Key: d.roomKey, Room: d.room, Store: d.store, Clock: clock, Log: log}
+	if err := d.jobs.CheckChain(); err != nil {
 		return nil, err
 	}
 	if _, err := d.room.Checkpoint(); err != nil { // the head the room starts from, signed
@@ -337,16 +344,16 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	// past the retention pruned.
 	var dailyCtx context.Context
 	dailyCtx, d.stopPrune = context.WithCancel(context.Background())
-	d.pruneWG.Go(func() { d.verifyDaily(dailyCtx, cfg.Room.ID, clock) })
-	d.pruneWG.Go(func() { d.checkpointHourly(dailyCtx, clock) })
+	d.pruneWG.Go(func() { d.jobs.VerifyDaily(dailyCtx) })
+	d.pruneWG.Go(func() { d.jobs.CheckpointHourly(dailyCtx) })
 	if days := cfg.Ret.Days; days > 0 {
-		d.pruneWG.Go(func() { d.pruneDaily(dailyCtx, days, clock) })
+		d.pruneWG.Go(func() { d.jobs.PruneDaily(dailyCtx, days) })
 	}
 	if b := cfg.Storage.Backup; b != nil {
-		d.pruneWG.Go(func() { d.backupDaily(dailyCtx, cfg.Storage.Path, b, clock) })
+		d.pruneWG.Go(func() { d.jobs.BackupDaily(dailyCtx, cfg.Storage.Path, b) })
 	}
 	d.pruneWG.Go(func() {
-		d.watchStorage(dailyCtx, cfg.Storage, func() (uint64, uint64, error) { return sqlite.DiskSpace(cfg.Storage.Path) }, clock)
+		d.jobs.WatchStorage(dailyCtx, cfg.Storage, func() (uint64, uint64, error) { return sqlite.DiskSpace(cfg.Storage.Path) })
 	})
 	log.Info("gateway started", "room", cfg.Room.ID, "sim", o.Sim, "log", cfg.Storage.Path, "broker", brokerURL, "clock_trusted", clock.Trusted())
 	for _, w := range cfg.Warnings() {
@@ -458,52 +465,5 @@ func drain(store *sqlite.Store, max time.Duration) {
 			return
 		}
 		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// chainTail is how many of the last events the start verifies.
-const chainTail = 1000
-
-// checkChain verifies the tail of the log's hash chain (issue 18): a broken
-// link (an event edited, deleted, inserted or reordered while the gateway
-// was away) raises a critical log-tampered alarm naming its seq.
-func (d *daemon) checkChain(room string) error {
-	last, err := d.store.LastSeq()
-	if err != nil {
-		return err
-	}
-	from := uint64(1)
-	if last > chainTail {
-		from = last - chainTail + 1
-	}
-	brk, err := d.store.VerifyChainWith(&gateway.ChainVerifier{Room: room, Key: d.roomKey}, from, 0)
-	if err != nil || brk == nil {
-		return err
-	}
-	return d.chainBroken(brk)
-}
-
-// chainBroken raises the log-tampered alarm for a broken link.
-func (d *daemon) chainBroken(brk *gateway.ChainBreak) error {
-	d.log.Error("the log's chain is broken", "at", brk.Seq, "why", brk.Reason)
-	_, err := d.room.Raise(gateway.AlarmLogTampered, "", fmt.Sprintf("the log's chain is broken at %v: roomguard-gateway log verify", brk))
-	return err
-}
-
-// verifyDaily walks the whole chain every day (the start checks only its
-// tail); a broken link raises the log-tampered alarm, once for each.
-func (d *daemon) verifyDaily(ctx context.Context, room string, clock gateway.Clock) {
-	told := map[uint64]bool{}
-	for waitDay(ctx, clock) {
-		brk, err := d.store.VerifyChainWith(&gateway.ChainVerifier{Room: room, Key: d.roomKey}, 1, 0)
-		switch {
-		case err != nil:
-			d.room.Fault("the daily verification of the log's chain", err)
-		case brk != nil && !told[brk.Seq]:
-			told[brk.Seq] = true
-			if err := d.chainBroken(brk); err != nil {
-				d.log.Error("log-tampered alarm not raised", "err", err)
-			}
-		}
 	}
 }
