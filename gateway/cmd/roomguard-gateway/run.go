@@ -26,6 +26,7 @@ import (
 	"github.com/roomguard/roomguard/gateway/sysclock"
 	"github.com/roomguard/roomguard/gateway/systemd"
 	"github.com/roomguard/roomguard/gateway/wire"
+	"periph.io/x/conn/v3/gpio"
 )
 
 func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -135,23 +136,9 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 
 	// The pins first: a room whose wiring does not match its config fails
 	// here, before anything listens or is written.
-	openPin := gpiohost.Open
-	if o.Sim {
-		if d.sim, err = sim.NewWith(cfg, sim.Opts{Firmware: o.Firmware, Stderr: o.Stderr}); err != nil {
-			return nil, err
-		}
-		d.closers = append(d.closers, d.sim.Close)
-		openPin = d.sim.Bank.Pin
-		for _, p := range d.sim.Ports {
-			switch {
-			case p.Emulator != "":
-				fmt.Fprintf(o.Stdout, "sim board %s: the firmware on an emulated %s, its UART on %s\n", p.Device, p.Emulator, p.GatewayPath)
-			case p.Kind == "board":
-				fmt.Fprintf(o.Stdout, "sim board %s: absent (no --board-firmware), its line %s silent\n", p.Device, p.GatewayPath)
-			default:
-				fmt.Fprintf(o.Stdout, "sim serial %s (%s): gateway %s, device side %s\n", p.Device, p.Kind, p.GatewayPath, p.DevicePath)
-			}
-		}
+	openPin, err := d.openSim(cfg, o)
+	if err != nil {
+		return nil, err
 	}
 	if d.devices, err = hardware.Open(cfg, hardware.Opts{Clock: clock, OpenPin: openPin, Path: d.simPath, Log: log.With("part", "devices")}); err != nil {
 		return nil, err
@@ -176,32 +163,9 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	}
 
 	// The broker.
-	brokerURL, username, password := cfg.MQTT.BrokerURL(), cfg.MQTT.Username, cfg.MQTT.Password.Reveal()
-	if !cfg.MQTT.External() {
-		var users []mqtt.BrokerUser
-		for _, u := range cfg.MQTT.Embedded.Users {
-			users = append(users, mqtt.BrokerUser{Username: u.Username, Password: u.Password.Reveal(), Role: u.Role})
-		}
-		// mochi narrates every start and stop at info; only its warnings matter here.
-		brokerLog := slog.New(slog.NewTextHandler(o.Stderr, &slog.HandlerOptions{Level: max(o.LogLevel, slog.LevelWarn)}))
-		bo := mqtt.BrokerOpts{Addr: cfg.MQTT.Embedded.Listen, Users: users, Room: cfg.Room.ID, MaxPacket: cfg.Limits.Room().PacketBytes(),
-			Anonymous: o.Sim, Log: brokerLog.With("part", "broker")}
-		if t := cfg.MQTT.Embedded.TLS; t != nil {
-			bo.TLS = &mqtt.BrokerTLS{Addr: t.Listen, CertFile: t.CertFile, KeyFile: t.KeyFile}
-		}
-		broker, err := mqtt.StartBroker(bo)
-		if err != nil {
-			return nil, err
-		}
-		d.closers = append(d.closers, broker.Close)
-		broker.Reserve(cfg.MQTT.ClientID) // nobody else throws the gateway off its broker
-		brokerURL, username, password = broker.URL(), broker.Self.Username, broker.Self.Password
-		log.Info("embedded broker listening", "addr", broker.Addr())
-		fmt.Fprintf(o.Stdout, "broker: %s\n", broker.URL())
-		if u := broker.TLSURL(); u != "" {
-			log.Info("embedded broker listening for TLS", "url", u)
-			fmt.Fprintf(o.Stdout, "broker (TLS): %s\n", u)
-		}
+	brokerURL, username, password, err := d.startBroker(cfg, o)
+	if err != nil {
+		return nil, err
 	}
 	d.session, err = mqtt.NewSession(mqtt.SessionOpts{
 		Conn: wire.Conn{URL: brokerURL, ClientID: cfg.MQTT.ClientID, Username: username, Password: password,
@@ -289,43 +253,7 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 		ac.Publish(ri)
 	}
 
-	if d.sim != nil {
-		d.session.Subscribe(d.session.Topics().SimInputFilter(), func(topic string, payload []byte) {
-			device := topic[strings.LastIndexByte(topic, '/')+1:]
-			if err := d.sim.Drive(device, payload); err != nil {
-				log.Warn("sim input ignored", "topic", topic, "err", err)
-			}
-		})
-		d.session.Subscribe(d.session.Topics().SimModemFilter(), func(topic string, payload []byte) {
-			what := topic[strings.LastIndexByte(topic, '/')+1:]
-			if err := d.sim.DriveModem(what, payload); err != nil {
-				log.Warn("sim modem ignored", "topic", topic, "err", err)
-			}
-		})
-		d.session.Subscribe(d.session.Topics().SimBadgeFilter(), func(topic string, payload []byte) {
-			reader := topic[strings.LastIndexByte(topic, '/')+1:]
-			if err := d.sim.Present(reader, payload); err != nil {
-				log.Warn("sim badge ignored", "topic", topic, "err", err)
-			}
-		})
-		d.session.Subscribe(d.session.Topics().SimTagsFilter(), func(topic string, payload []byte) {
-			parts := strings.Split(topic, "/")
-			reader, ant := parts[len(parts)-2], parts[len(parts)-1]
-			antenna, err := strconv.Atoi(ant)
-			if err == nil {
-				err = d.sim.Tags(reader, antenna, payload)
-			} else {
-				err = fmt.Errorf("antenna %q is not a number", ant)
-			}
-			if err != nil {
-				log.Warn("sim tags ignored", "topic", topic, "err", err)
-			}
-		})
-		ports := d.sim.PortsPayload()
-		d.session.OnUp(func(uint64) {
-			d.session.Client().Publish(d.session.Topics().SimPorts(), 1, true, ports)
-		})
-	}
+	d.simTopics()
 
 	if err := d.room.Start(version, o.Sim); err != nil {
 		return nil, err
@@ -340,21 +268,7 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	if err := d.carrierCommands(cfg, clock, states, cmds); err != nil {
 		return nil, err
 	}
-	// The daily work beside the room: the whole chain verified, the events
-	// past the retention pruned.
-	var dailyCtx context.Context
-	dailyCtx, d.stopPrune = context.WithCancel(context.Background())
-	d.pruneWG.Go(func() { d.jobs.VerifyDaily(dailyCtx) })
-	d.pruneWG.Go(func() { d.jobs.CheckpointHourly(dailyCtx) })
-	if days := cfg.Ret.Days; days > 0 {
-		d.pruneWG.Go(func() { d.jobs.PruneDaily(dailyCtx, days) })
-	}
-	if b := cfg.Storage.Backup; b != nil {
-		d.pruneWG.Go(func() { d.jobs.BackupDaily(dailyCtx, cfg.Storage.Path, b) })
-	}
-	d.pruneWG.Go(func() {
-		d.jobs.WatchStorage(dailyCtx, cfg.Storage, func() (uint64, uint64, error) { return sqlite.DiskSpace(cfg.Storage.Path) })
-	})
+	dailyCtx := d.startJobs(cfg)
 	log.Info("gateway started", "room", cfg.Room.ID, "sim", o.Sim, "log", cfg.Storage.Path, "broker", brokerURL, "clock_trusted", clock.Trusted())
 	for _, w := range cfg.Warnings() {
 		log.Warn(w)
@@ -363,10 +277,9 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	// Background work, in the order Stop ends it: the devices first (no new
 	// events), then the publishers (after a short drain), then the session.
 	d.devices.Start(d.room)
-	var sessionCtx, pubCtx, tailCtx context.Context
+	var sessionCtx, pubCtx context.Context
 	sessionCtx, d.stopSession = context.WithCancel(context.Background())
 	pubCtx, d.stopPub = context.WithCancel(context.Background())
-	tailCtx, d.stopTail = context.WithCancel(context.Background())
 	d.bgWG.Add(3)
 	go func() { defer d.bgWG.Done(); d.session.Run(sessionCtx) }()
 	publisher := mqtt.NewPublisher(d.session, d.store)
@@ -380,24 +293,8 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	go func() { defer d.bgWG.Done(); states.Run(pubCtx) }()
 	d.bgWG.Go(func() { states.Heartbeat(pubCtx) })
 	d.pruneWG.Go(func() { d.serviceReady(dailyCtx, cfg.Room.ID) })
-	d.tailDone = make(chan struct{})
-	if o.Tail {
-		last, err := d.store.LastSeq()
-		if err != nil {
-			return nil, err
-		}
-		from := uint64(0)
-		if last > 20 {
-			from = last - 20
-		}
-		go func() {
-			defer close(d.tailDone)
-			if err := follow(tailCtx, d.store.Reader, from, o.Stdout, false); err != nil && tailCtx.Err() == nil {
-				log.Error("--tail stopped", "err", err)
-			}
-		}()
-	} else {
-		close(d.tailDone)
+	if err := d.startTail(o); err != nil {
+		return nil, err
 	}
 	return d, nil
 }
@@ -466,4 +363,152 @@ func drain(store *sqlite.Store, max time.Duration) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// openSim builds the simulated room when o asks for one (its pins, its
+// serial lines on pseudo-terminals, its boards) and returns how the
+// devices open a pin: the simulated bank, or the Pi's.
+func (d *daemon) openSim(cfg *config.Config, o daemonOpts) (func(string) (gpio.PinIO, error), error) {
+	if !o.Sim {
+		return gpiohost.Open, nil
+	}
+	var err error
+	if d.sim, err = sim.NewWith(cfg, sim.Opts{Firmware: o.Firmware, Stderr: o.Stderr}); err != nil {
+		return nil, err
+	}
+	d.closers = append(d.closers, d.sim.Close)
+	for _, p := range d.sim.Ports {
+		switch {
+		case p.Emulator != "":
+			fmt.Fprintf(o.Stdout, "sim board %s: the firmware on an emulated %s, its UART on %s\n", p.Device, p.Emulator, p.GatewayPath)
+		case p.Kind == "board":
+			fmt.Fprintf(o.Stdout, "sim board %s: absent (no --board-firmware), its line %s silent\n", p.Device, p.GatewayPath)
+		default:
+			fmt.Fprintf(o.Stdout, "sim serial %s (%s): gateway %s, device side %s\n", p.Device, p.Kind, p.GatewayPath, p.DevicePath)
+		}
+	}
+	return d.sim.Bank.Pin, nil
+}
+
+// startBroker starts the embedded broker unless the config names an
+// external one, and returns the broker the gateway connects to, as whom.
+func (d *daemon) startBroker(cfg *config.Config, o daemonOpts) (brokerURL, username, password string, err error) {
+	brokerURL, username, password = cfg.MQTT.BrokerURL(), cfg.MQTT.Username, cfg.MQTT.Password.Reveal()
+	if cfg.MQTT.External() {
+		return brokerURL, username, password, nil
+	}
+	var users []mqtt.BrokerUser
+	for _, u := range cfg.MQTT.Embedded.Users {
+		users = append(users, mqtt.BrokerUser{Username: u.Username, Password: u.Password.Reveal(), Role: u.Role})
+	}
+	// mochi narrates every start and stop at info; only its warnings matter here.
+	brokerLog := slog.New(slog.NewTextHandler(o.Stderr, &slog.HandlerOptions{Level: max(o.LogLevel, slog.LevelWarn)}))
+	bo := mqtt.BrokerOpts{Addr: cfg.MQTT.Embedded.Listen, Users: users, Room: cfg.Room.ID, MaxPacket: cfg.Limits.Room().PacketBytes(),
+		Anonymous: o.Sim, Log: brokerLog.With("part", "broker")}
+	if t := cfg.MQTT.Embedded.TLS; t != nil {
+		bo.TLS = &mqtt.BrokerTLS{Addr: t.Listen, CertFile: t.CertFile, KeyFile: t.KeyFile}
+	}
+	broker, err := mqtt.StartBroker(bo)
+	if err != nil {
+		return "", "", "", err
+	}
+	d.closers = append(d.closers, broker.Close)
+	broker.Reserve(cfg.MQTT.ClientID) // nobody else throws the gateway off its broker
+	brokerURL, username, password = broker.URL(), broker.Self.Username, broker.Self.Password
+	d.log.Info("embedded broker listening", "addr", broker.Addr())
+	fmt.Fprintf(o.Stdout, "broker: %s\n", broker.URL())
+	if u := broker.TLSURL(); u != "" {
+		d.log.Info("embedded broker listening for TLS", "url", u)
+		fmt.Fprintf(o.Stdout, "broker (TLS): %s\n", u)
+	}
+	return brokerURL, username, password, nil
+}
+
+// simTopics drives the simulated room from its sim/ topics: inputs, badges,
+// tags and the modem's network; and says where its serial lines are.
+func (d *daemon) simTopics() {
+	if d.sim == nil {
+		return
+	}
+	d.session.Subscribe(d.session.Topics().SimInputFilter(), func(topic string, payload []byte) {
+		device := topic[strings.LastIndexByte(topic, '/')+1:]
+		if err := d.sim.Drive(device, payload); err != nil {
+			d.log.Warn("sim input ignored", "topic", topic, "err", err)
+		}
+	})
+	d.session.Subscribe(d.session.Topics().SimModemFilter(), func(topic string, payload []byte) {
+		what := topic[strings.LastIndexByte(topic, '/')+1:]
+		if err := d.sim.DriveModem(what, payload); err != nil {
+			d.log.Warn("sim modem ignored", "topic", topic, "err", err)
+		}
+	})
+	d.session.Subscribe(d.session.Topics().SimBadgeFilter(), func(topic string, payload []byte) {
+		reader := topic[strings.LastIndexByte(topic, '/')+1:]
+		if err := d.sim.Present(reader, payload); err != nil {
+			d.log.Warn("sim badge ignored", "topic", topic, "err", err)
+		}
+	})
+	d.session.Subscribe(d.session.Topics().SimTagsFilter(), func(topic string, payload []byte) {
+		parts := strings.Split(topic, "/")
+		reader, ant := parts[len(parts)-2], parts[len(parts)-1]
+		antenna, err := strconv.Atoi(ant)
+		if err == nil {
+			err = d.sim.Tags(reader, antenna, payload)
+		} else {
+			err = fmt.Errorf("antenna %q is not a number", ant)
+		}
+		if err != nil {
+			d.log.Warn("sim tags ignored", "topic", topic, "err", err)
+		}
+	})
+	ports := d.sim.PortsPayload()
+	d.session.OnUp(func(uint64) {
+		d.session.Client().Publish(d.session.Topics().SimPorts(), 1, true, ports)
+	})
+}
+
+// startJobs runs the work beside the room (service.Jobs) until Stop: the
+// whole chain verified daily, the hourly checkpoint, the prune past the
+// retention, the backup, the storage watch. It returns their context.
+func (d *daemon) startJobs(cfg *config.Config) context.Context {
+	var ctx context.Context
+	ctx, d.stopPrune = context.WithCancel(context.Background())
+	d.pruneWG.Go(func() { d.jobs.VerifyDaily(ctx) })
+	d.pruneWG.Go(func() { d.jobs.CheckpointHourly(ctx) })
+	if days := cfg.Ret.Days; days > 0 {
+		d.pruneWG.Go(func() { d.jobs.PruneDaily(ctx, days) })
+	}
+	if b := cfg.Storage.Backup; b != nil {
+		d.pruneWG.Go(func() { d.jobs.BackupDaily(ctx, cfg.Storage.Path, b) })
+	}
+	d.pruneWG.Go(func() {
+		d.jobs.WatchStorage(ctx, cfg.Storage, func() (uint64, uint64, error) { return sqlite.DiskSpace(cfg.Storage.Path) })
+	})
+	return ctx
+}
+
+// startTail follows the log on the standard output when --tail asks.
+func (d *daemon) startTail(o daemonOpts) error {
+	var tailCtx context.Context
+	tailCtx, d.stopTail = context.WithCancel(context.Background())
+	d.tailDone = make(chan struct{})
+	if o.Tail {
+		last, err := d.store.LastSeq()
+		if err != nil {
+			return err
+		}
+		from := uint64(0)
+		if last > 20 {
+			from = last - 20
+		}
+		go func() {
+			defer close(d.tailDone)
+			if err := follow(tailCtx, d.store.Reader, from, o.Stdout, false); err != nil && tailCtx.Err() == nil {
+				d.log.Error("--tail stopped", "err", err)
+			}
+		}()
+	} else {
+		close(d.tailDone)
+	}
+	return nil
 }
