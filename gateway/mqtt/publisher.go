@@ -15,6 +15,10 @@ type Outbox interface {
 	PublishedSeq() (uint64, error)
 	Pending(after uint64, limit int) ([]gateway.LogRecord, error)
 	MarkPublished(seq uint64) error
+	// MarkPublishedSoon moves the cursor with the log's next commit (a
+	// live event costs one transaction, not two); PublishedSeq answers it
+	// at once.
+	MarkPublishedSoon(seq uint64)
 	Appended() <-chan struct{}
 }
 
@@ -30,7 +34,8 @@ type Publisher struct {
 
 	// Window is how many events may be in flight at once.
 	Window int
-	// MarkEvery bounds how often the cursor is written (one fsync each).
+	// MarkEvery bounds how often the cursor is handed to the log, which
+	// writes it with its next commit (MarkPublishedSoon).
 	MarkEvery time.Duration
 	// Drained, when set, is called each time every event logged so far is
 	// on the broker, and after every Window events confirmed while the log
@@ -89,10 +94,7 @@ func (p *Publisher) stream(ctx context.Context, epoch uint64, changed <-chan str
 	lastMark := time.Now()
 	mark := func(force bool) {
 		if confirmed > marked && (force || time.Since(lastMark) >= p.MarkEvery) {
-			if err := p.outbox.MarkPublished(confirmed); err != nil {
-				p.log.Error("outbox cursor not saved", "seq", confirmed, "err", err)
-				return
-			}
+			p.outbox.MarkPublishedSoon(confirmed)
 			marked, lastMark = confirmed, time.Now()
 		}
 	}

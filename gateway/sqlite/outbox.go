@@ -3,7 +3,9 @@ package sqlite
 import (
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"math"
+	"time"
 
 	"github.com/roomguard/roomguard/gateway"
 )
@@ -16,6 +18,45 @@ func (s *Reader) PublishedSeq() (uint64, error) {
 		return 0, fmt.Errorf("sqlite: read outbox cursor: %w", err)
 	}
 	return seq, nil
+}
+
+// MarkLag bounds how long a cursor given to MarkPublishedSoon waits for a
+// commit to carry it before it is written on its own.
+const MarkLag = time.Second
+
+// MarkPublishedSoon moves the outbox cursor forward to seq with the next
+// commit, or within MarkLag when none comes: a live event costs one
+// transaction, not two (issue 29). Until it is written a crash resends a
+// little more, which consumers dedupe; PublishedSeq answers it at once.
+func (s *Store) MarkPublishedSoon(seq uint64) {
+	for {
+		cur := s.markWant.Load()
+		if seq <= cur || s.markWant.CompareAndSwap(cur, seq) {
+			break
+		}
+	}
+	s.markMu.Lock()
+	defer s.markMu.Unlock()
+	if s.markTimer {
+		return
+	}
+	s.markTimer = true
+	s.clock.AfterFunc(MarkLag, func() {
+		s.markMu.Lock()
+		s.markTimer = false
+		s.markMu.Unlock()
+		// An empty write: the commit carries the cursor when no other did.
+		if err := s.write(func(*sql.Tx) error { return nil }); err != nil && gateway.ErrorCode(err) != gateway.ECONFLICT {
+			slog.Error("sqlite: the outbox cursor not written", "err", err)
+		}
+	})
+}
+
+// PublishedSeq is the highest seq the broker has confirmed, written or
+// about to be (MarkPublishedSoon).
+func (s *Store) PublishedSeq() (uint64, error) {
+	seq, err := s.Reader.PublishedSeq()
+	return max(seq, s.markWant.Load()), err
 }
 
 // MarkPublished moves the outbox cursor forward to seq. It never moves back.

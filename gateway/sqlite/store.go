@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"runtime"
 	"strings"
@@ -44,6 +45,14 @@ type Store struct {
 	insertMany *sql.Stmt            // insertChunk rows
 	stmts      map[string]*sql.Stmt // the writer's statements, prepared once (writer goroutine only)
 	tail       tail                 // the last events committed, for the publisher (Pending)
+
+	// The outbox cursor the publisher confirmed (MarkPublishedSoon) and
+	// the one written: the next commit carries it, or a write of its own
+	// within MarkLag when none comes.
+	markWant  atomic.Uint64
+	markDone  uint64 // writer-owned
+	markMu    sync.Mutex
+	markTimer bool // a write of the cursor is set to come (markMu)
 }
 
 // job is one caller's write: events to append, or another change, or both.
@@ -416,11 +425,19 @@ func (s *Store) commit(batch []*job) error {
 			}
 		}
 	}
+	mark := s.markWant.Load()
+	if mark > s.markDone {
+		if _, err := s.exec(tx, markSQL, mark, mark); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("sqlite: move outbox cursor: %w", err)
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		tx.Rollback()
 		return fmt.Errorf("sqlite: commit: %w", err)
 	}
 	added := seq > s.lastSeq
+	s.markDone = max(s.markDone, mark)
 	s.tail.add(recs)
 	s.lastSeq, s.lastHash, s.checked = seq, head, checked
 	s.head.Store(&chainHead{seq, head})
@@ -435,6 +452,11 @@ func (s *Store) commit(batch []*job) error {
 
 // Close waits for pending writes and closes the log.
 func (s *Store) Close() error {
+	if s.markWant.Load() > 0 { // the cursor confirmed last, written before the end
+		if err := s.write(func(*sql.Tx) error { return nil }); err != nil && gateway.ErrorCode(err) != gateway.ECONFLICT {
+			slog.Error("sqlite: the outbox cursor not written at close", "err", err)
+		}
+	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()

@@ -181,6 +181,63 @@ func TestOutboxCursor(t *testing.T) {
 	}
 }
 
+// The cursor a publisher confirms rides on the log's next commit: a live
+// event costs one transaction, not two (issue 29). Until written it is
+// answered from memory; with no commit within MarkLag it is written on its
+// own; and at the close.
+func TestOutboxCursorRidesOnTheNextCommit(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log.db")
+	clock := clocktest.New(t0)
+	s, err := sqlite.Open(path, "jiyao-301", clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i := 0; i < 6; i++ {
+		if _, err := s.Append(ev("door.opened", "door-main", t0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	written := func() uint64 {
+		t.Helper()
+		r, err := sqlite.OpenReader(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		seq, err := r.PublishedSeq()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return seq
+	}
+	s.MarkPublishedSoon(3)
+	if seq, _ := s.PublishedSeq(); seq != 3 || written() != 0 {
+		t.Fatalf("cursor %d, written %d: want 3 answered, none written yet", seq, written())
+	}
+	if _, err := s.Append(ev("door.closed", "door-main", t0)); err != nil {
+		t.Fatal(err)
+	}
+	if w := written(); w != 3 {
+		t.Fatalf("written %d after the next commit, want 3", w)
+	}
+	s.MarkPublishedSoon(5)
+	s.MarkPublishedSoon(4) // never back
+	clock.Advance(sqlite.MarkLag)
+	for deadline := time.Now().Add(10 * time.Second); written() != 5 && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+	}
+	if w := written(); w != 5 {
+		t.Fatalf("written %d a MarkLag later with no commit, want 5", w)
+	}
+	s.MarkPublishedSoon(7)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if w := written(); w != 7 {
+		t.Fatalf("written %d after the close, want 7", w)
+	}
+}
+
 func TestQueryFilters(t *testing.T) {
 	s := open(t, filepath.Join(t.TempDir(), "log.db"))
 	s.Append(
