@@ -26,18 +26,26 @@ func (p *Prover) Public() string { return gateway.FormatPublicKey(p.Key.Public()
 // payload (the clearing of a retained topic) cannot carry one and goes as
 // it is, and so does everything when the session has no prover.
 func (s *Session) prove(topic string, payload []byte) ([]byte, error) {
+	b, _, err := s.proveAt(topic, payload)
+	return b, err
+}
+
+// proveAt is prove, with the seq of the head the proof vouches for (0: no
+// proof).
+func (s *Session) proveAt(topic string, payload []byte) ([]byte, uint64, error) {
 	p := s.opts.Prover
 	if p == nil || len(payload) == 0 {
-		return payload, nil
+		return payload, 0, nil
 	}
 	seq, head := p.Head()
-	return gateway.Prove(p.Key, p.Room, strings.TrimPrefix(topic, s.topics.Root()+"/"), seq, head, payload)
+	b, err := gateway.Prove(p.Key, p.Room, strings.TrimPrefix(topic, s.topics.Root()+"/"), seq, head, payload)
+	return b, seq, err
 }
 
 // publish sends payload on topic with its proof: what the room says
 // besides its events goes out signed or not at all.
 func (s *Session) publish(client paho.Client, topic string, retained bool, payload []byte) error {
-	tok, err := s.send(client, topic, retained, payload)
+	tok, _, err := s.send(client, topic, retained, payload)
 	if err != nil {
 		return err
 	}
@@ -45,11 +53,11 @@ func (s *Session) publish(client paho.Client, topic string, retained bool, paylo
 }
 
 // send sends payload on topic with its proof and returns the broker's
-// token without waiting for it.
-func (s *Session) send(client paho.Client, topic string, retained bool, payload []byte) (paho.Token, error) {
-	b, err := s.prove(topic, payload)
+// token without waiting for it, and the seq its proof vouches for.
+func (s *Session) send(client paho.Client, topic string, retained bool, payload []byte) (paho.Token, uint64, error) {
+	b, seq, err := s.proveAt(topic, payload)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return client.Publish(topic, 1, retained, b), nil
+	return client.Publish(topic, 1, retained, b), seq, nil
 }

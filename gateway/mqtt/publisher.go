@@ -37,12 +37,13 @@ type Publisher struct {
 	// MarkEvery bounds how often the cursor is handed to the log, which
 	// writes it with its next commit (MarkPublishedSoon).
 	MarkEvery time.Duration
-	// Drained, when set, is called each time every event logged so far is
-	// on the broker, and after every Window events confirmed while the log
-	// keeps growing (the room then publishes its signed head: Retained.Head;
-	// so the head on the broker is never more than about a window behind
-	// what a consumer has seen).
-	Drained func()
+	// Drained, when set, is told the seq confirmed each time every event
+	// logged so far is on the broker, and after every Window events
+	// confirmed while the log keeps growing (the room then makes sure a
+	// signed head vouches for them: Retained.Vouch; so what vouches on the
+	// broker is never more than about a window behind what a consumer has
+	// seen).
+	Drained func(seq uint64)
 }
 
 // NewPublisher returns a publisher of outbox on session.
@@ -119,7 +120,7 @@ func (p *Publisher) stream(ctx context.Context, epoch uint64, changed <-chan str
 		if len(queue) == 0 {
 			mark(true)
 			if p.Drained != nil && confirmed > drained {
-				p.Drained()
+				p.Drained(confirmed)
 				drained = confirmed
 			}
 			select {
@@ -153,7 +154,7 @@ func (p *Publisher) stream(ctx context.Context, epoch uint64, changed <-chan str
 		queue = queue[1:]
 		mark(false)
 		if p.Drained != nil && confirmed >= drained+uint64(p.Window) {
-			p.Drained()
+			p.Drained(confirmed)
 			drained = confirmed
 		}
 	}

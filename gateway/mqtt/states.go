@@ -26,6 +26,7 @@ type Retained struct {
 	latest map[string][]byte
 	dirty  map[string]bool
 	wake   chan struct{}
+	proven uint64 // the highest seq a state sent vouched for (its proof)
 }
 
 // NewRetained returns a retained publisher on session.
@@ -57,9 +58,30 @@ func (p *Retained) DeviceState(st gateway.DeviceState) {
 	p.Set(p.session.topics.Device(st.Device), b)
 }
 
+// Vouch makes sure the events up to seq, published, are vouched for: every
+// retained state goes with a proof of the log's head when it is sent
+// (Prover), which a console anchors on like the head's. So the signed head
+// is sent only when no state sent, nor one waiting to be, covers seq: a
+// live event whose device state changed costs one signature, not two.
+// Called whenever the events published catch up with the log
+// (Publisher.Drained).
+func (p *Retained) Vouch(seq uint64) {
+	p.mu.Lock()
+	covered := p.proven >= seq
+	for topic := range p.dirty {
+		if len(p.latest[topic]) > 0 { // signed when sent, at a head at or above seq
+			covered = true
+			break
+		}
+	}
+	p.mu.Unlock()
+	if !covered {
+		p.Head()
+	}
+}
+
 // Head publishes the room's chain head, signed (Prover): a consumer that
-// holds it knows every event up to it for the room's own. Called whenever
-// the events published catch up with the log (Publisher.Drained).
+// holds it knows every event up to it for the room's own.
 func (p *Retained) Head() {
 	at := p.session.opts.Clock.Now().Format(gateway.TimeFormat)
 	p.Set(p.session.topics.Head(), fmt.Appendf(nil, `{"room":%q,"at":%q}`, p.session.opts.Room, at))
@@ -156,8 +178,9 @@ func (p *Retained) Run(ctx context.Context) {
 		client := p.session.Client()
 		toks := make([]paho.Token, len(batch))
 		errs := make([]error, len(batch))
+		seqs := make([]uint64, len(batch))
 		for i, m := range batch {
-			toks[i], errs[i] = p.session.send(client, m.topic, true, m.payload)
+			toks[i], seqs[i], errs[i] = p.session.send(client, m.topic, true, m.payload)
 		}
 		for i, m := range batch {
 			err := errs[i]
@@ -168,6 +191,9 @@ func (p *Retained) Run(ctx context.Context) {
 				p.session.log.Warn("retained state not sent; sent again at the next change or connection", "topic", m.topic, "err", err)
 			}
 			p.mu.Lock()
+			if err == nil {
+				p.proven = max(p.proven, seqs[i])
+			}
 			switch {
 			case err != nil:
 				if !p.dirty[m.topic] {

@@ -283,7 +283,7 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	d.bgWG.Add(3)
 	go func() { defer d.bgWG.Done(); d.session.Run(sessionCtx) }()
 	publisher := mqtt.NewPublisher(d.session, d.store)
-	publisher.Drained = states.Head
+	publisher.Drained = states.Vouch
 	go func() {
 		defer d.bgWG.Done()
 		if err := publisher.Run(pubCtx); err != nil {
