@@ -71,6 +71,42 @@ type EventSource interface {
 	FirstSeq() (uint64, error) // the oldest event's: before it pruned, after it a missing seq deleted
 }
 
+// Authorizer decides whether the person a command names in by may give
+// it (room.Room.Authorize); it is asked once the command is believed and
+// read, before it is carried out.
+type Authorizer interface {
+	Authorize(command, by, principal string) error
+}
+
+// SafeGate decides whether a safe/release is carried out now or waits
+// for a second person (room.Room.SafeRelease).
+type SafeGate interface {
+	SafeRelease(safe, by, via string) (bool, error)
+}
+
+// Targets are what the commands act on, each given when the room has it
+// (nil: the room has none, and its commands are refused as not found).
+type Targets struct {
+	Room CommandTarget // arm, disarm, bypass, ack, seal, unseal
+	// Authorizer, when set, checks the person a command names (every
+	// command but events/resend).
+	Authorizer Authorizer
+	// Events answers events/resend: a consumer that noticed a gap in seq
+	// asks for the range again.
+	Events EventSource
+	// Access carries out visitor/register, visitor/checkout and
+	// personnel/replace.
+	Access AccessTarget
+	// Carriers carries out carriers/replace, carrier/signout,
+	// carrier/return, carrier/extend, inventory/run and inventory/show.
+	Carriers CarrierTarget
+	// Safes carries out safe/release, through SafeGate when set.
+	Safes    SafeTarget
+	SafeGate SafeGate
+	// Calldown carries out calldown/replace.
+	Calldown CalldownTarget
+}
+
 var commandID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 // Commands answers roomguard/<room>/cmd/<name>: each payload is checked
@@ -79,27 +115,7 @@ var commandID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 // bad command gets an error reply and changes nothing.
 type Commands struct {
 	session *Session
-	target  CommandTarget
-	// Access, when set, carries out visitor/register, visitor/checkout and
-	// personnel/replace.
-	Access AccessTarget
-	// Carriers, when set, carries out carriers/replace, carrier/signout,
-	// carrier/return, carrier/extend, inventory/run and inventory/show.
-	Carriers CarrierTarget
-	// Safes, when set, carries out safe/release.
-	Safes SafeTarget
-	// Calldown, when set, carries out calldown/replace.
-	Calldown CalldownTarget
-	// Events, when set, answers events/resend: a consumer that noticed a
-	// gap in seq asks for the range again.
-	Events EventSource
-	// Authorize, when set, decides whether the person a command names in
-	// by may give it (room.Room.Authorize); it is asked once the command
-	// is believed and read, before it is carried out.
-	Authorize func(command, by, principal string) error
-	// SafeGate, when set, decides whether a safe/release is carried out
-	// now or waits for a second person (room.Room.SafeRelease).
-	SafeGate func(safe, by, via string) (bool, error)
+	t       Targets // fixed at construction
 
 	limits  gateway.Limits
 	auth    *Auth
@@ -150,8 +166,8 @@ func (b *replyBudget) allow(now time.Time) bool {
 // NewCommands subscribes to the room's commands on session. A command
 // longer than limits allow is refused unread; one auth does not believe
 // is refused (nil: every command is).
-func NewCommands(s *Session, target CommandTarget, limits gateway.Limits, auth *Auth) *Commands {
-	c := &Commands{session: s, target: target, limits: limits, auth: auth, budgets: newResendBudgets(limits), log: s.log,
+func NewCommands(s *Session, t Targets, limits gateway.Limits, auth *Auth) *Commands {
+	c := &Commands{session: s, t: t, limits: limits, auth: auth, budgets: newResendBudgets(limits), log: s.log,
 		intake: make(chan struct{}, Intake)}
 	s.Subscribe(s.topics.CmdFilter(), c.handle)
 	return c
@@ -279,8 +295,8 @@ func (c *Commands) execute(name, principal string, payload []byte) (map[string]a
 	if err := json.Unmarshal(payload, &cmd); err != nil {
 		return nil, gateway.Errorf(gateway.EINVALID, "%s: %v", name, err)
 	}
-	if c.Authorize != nil {
-		if err := c.Authorize(name, cmd.By, principal); err != nil {
+	if c.t.Authorizer != nil {
+		if err := c.t.Authorizer.Authorize(name, cmd.By, principal); err != nil {
 			return nil, err
 		}
 	}
@@ -307,23 +323,23 @@ func (c *Commands) execute(name, principal string, payload []byte) (map[string]a
 	case "events/resend":
 		return c.resend(cmd.Requester, cmd.From, cmd.To)
 	case "arm":
-		return nil, c.target.Arm(cmd.By)
+		return nil, c.t.Room.Arm(cmd.By)
 	case "disarm":
-		return nil, c.target.Disarm(cmd.By)
+		return nil, c.t.Room.Disarm(cmd.By)
 	case "bypass":
-		return nil, c.target.SetBypass(cmd.By, cmd.Reason, cmd.Devices)
+		return nil, c.t.Room.SetBypass(cmd.By, cmd.Reason, cmd.Devices)
 	case "ack":
-		return nil, c.target.Ack(cmd.Alarm, cmd.By, cmd.Comment)
+		return nil, c.t.Room.Ack(cmd.Alarm, cmd.By, cmd.Comment)
 	case "seal":
-		return step(c.target.SealVia(cmd.By, via(principal, cmd.Session)))
+		return step(c.t.Room.SealVia(cmd.By, via(principal, cmd.Session)))
 	case "unseal":
-		return step(c.target.UnsealVia(cmd.By, via(principal, cmd.Session)))
+		return step(c.t.Room.UnsealVia(cmd.By, via(principal, cmd.Session)))
 	case "safe/release":
-		if c.Safes == nil {
+		if c.t.Safes == nil {
 			return nil, gateway.Errorf(gateway.ENOTFOUND, "%s: this room has no safe locks on a board", name)
 		}
-		if c.SafeGate != nil {
-			done, err := c.SafeGate(cmd.Safe, cmd.By, via(principal, cmd.Session))
+		if c.t.SafeGate != nil {
+			done, err := c.t.SafeGate.SafeRelease(cmd.Safe, cmd.By, via(principal, cmd.Session))
 			if err != nil {
 				return nil, err
 			}
@@ -331,21 +347,21 @@ func (c *Commands) execute(name, principal string, payload []byte) (map[string]a
 				return map[string]any{"done": false, "safe": cmd.Safe, "waiting_for": "a second person (the safe holds top-secret carriers)"}, nil
 			}
 		}
-		return c.Safes.ReleaseSafe(cmd.Safe, cmd.By, cmd.Reason)
+		return c.t.Safes.ReleaseSafe(cmd.Safe, cmd.By, cmd.Reason)
 	case "calldown/replace":
-		if c.Calldown == nil {
+		if c.t.Calldown == nil {
 			return nil, gateway.Errorf(gateway.ENOTFOUND, "%s: this room has no call-down (its config has no notify: section, which names its channels)", name)
 		}
 		list, err := json.Marshal(map[string]json.RawMessage{"people": cmd.People, "calldown": cmd.Calldown})
 		if err != nil {
 			return nil, gateway.Errorf(gateway.EINVALID, "%s: %v", name, err)
 		}
-		return c.Calldown.ReplaceCalldown(list, cmd.Version, cmd.By)
+		return c.t.Calldown.ReplaceCalldown(list, cmd.Version, cmd.By)
 	}
 	if strings.HasPrefix(name, "carrier") || strings.HasPrefix(name, "inventory/") {
 		return c.carrierCommand(name, via(principal, cmd.Session), cmd)
 	}
-	if c.Access == nil {
+	if c.t.Access == nil {
 		return nil, gateway.Errorf(gateway.ENOTFOUND, "%s: this room has no entry control", name)
 	}
 	switch name {
@@ -356,7 +372,7 @@ func (c *Commands) execute(name, principal string, payload []byte) (map[string]a
 		if err := errors.Join(err1, err2); err != nil {
 			return nil, gateway.Errorf(gateway.EINVALID, "%s: from/until: %v", name, err)
 		}
-		visit, err := c.Access.RegisterVisit(gateway.VisitRequest{Name: v.Name, IDType: v.IDType, IDNumber: v.IDNumber,
+		visit, err := c.t.Access.RegisterVisit(gateway.VisitRequest{Name: v.Name, IDType: v.IDType, IDNumber: v.IDNumber,
 			Organization: v.Organization, Purpose: v.Purpose, Host: v.Host, Escort: v.Escort, Card: v.Card,
 			From: from, Until: until, By: cmd.By})
 		if err != nil {
@@ -364,13 +380,13 @@ func (c *Commands) execute(name, principal string, payload []byte) (map[string]a
 		}
 		return map[string]any{"visit": visit.ID, "id_masked": visit.IDMasked, "card": gateway.MaskCard(visit.Card)}, nil
 	case "visitor/checkout":
-		visit, err := c.Access.CheckOut(cmd.Visit, cmd.By)
+		visit, err := c.t.Access.CheckOut(cmd.Visit, cmd.By)
 		if err != nil {
 			return nil, err
 		}
 		return map[string]any{"visit": visit.ID, "checked_out_at": visit.CheckedOutAt.Format(gateway.TimeFormat)}, nil
 	case "personnel/replace":
-		return c.Access.ReplacePersonnel(gateway.PersonnelReplace{CSV: cmd.CSV, Version: cmd.Version, By: cmd.By, Principal: principal,
+		return c.t.Access.ReplacePersonnel(gateway.PersonnelReplace{CSV: cmd.CSV, Version: cmd.Version, By: cmd.By, Principal: principal,
 			AllowEmpty: cmd.AllowEmpty, AllowNoOfficer: cmd.AllowNoOfficer})
 	}
 	return nil, gateway.Errorf(gateway.ENOTFOUND, "unknown command %q", name)
@@ -422,7 +438,7 @@ type command struct {
 
 // carrierCommand carries out the carrier and inventory commands.
 func (c *Commands) carrierCommand(name, via string, cmd command) (map[string]any, error) {
-	if c.Carriers == nil {
+	if c.t.Carriers == nil {
 		return nil, gateway.Errorf(gateway.ENOTFOUND, "%s: this room tracks no carriers", name)
 	}
 	var dueAt time.Time
@@ -464,20 +480,20 @@ func (c *Commands) carrierCommand(name, via string, cmd command) (map[string]any
 	}
 	switch name {
 	case "carriers/replace":
-		return c.Carriers.ReplaceCarriers(cmd.CSV, cmd.Version, cmd.By)
+		return c.t.Carriers.ReplaceCarriers(cmd.CSV, cmd.Version, cmd.By)
 	case "carrier/signout":
-		return loan(c.Carriers.SignOut(gateway.SignOutRequest{Carrier: cmd.Carrier, Borrower: cmd.Borrower, Second: cmd.Second,
+		return loan(c.t.Carriers.SignOut(gateway.SignOutRequest{Carrier: cmd.Carrier, Borrower: cmd.Borrower, Second: cmd.Second,
 			Purpose: cmd.Purpose, Due: dueAt, MayLeave: cmd.MayLeave, Approver: cmd.Approver, By: cmd.By, Via: via}))
 	case "carrier/approve":
-		return loan(c.Carriers.Approve(cmd.Carrier, cmd.By, via))
+		return loan(c.t.Carriers.Approve(cmd.Carrier, cmd.By, via))
 	case "carrier/return":
-		return loan(c.Carriers.Return(cmd.Carrier, cmd.By))
+		return loan(c.t.Carriers.Return(cmd.Carrier, cmd.By))
 	case "carrier/extend":
-		return loan(c.Carriers.Extend(cmd.Carrier, dueAt, cmd.Approver, cmd.By, via))
+		return loan(c.t.Carriers.Extend(cmd.Carrier, dueAt, cmd.Approver, cmd.By, via))
 	case "inventory/run":
-		return summary(c.Carriers.Inventory(gateway.InventoryCommand, cmd.By))
+		return summary(c.t.Carriers.Inventory(gateway.InventoryCommand, cmd.By))
 	case "inventory/show":
-		r, err := c.Carriers.InventoryReport(cmd.Report)
+		r, err := c.t.Carriers.InventoryReport(cmd.Report)
 		if err == nil && r == nil {
 			err = gateway.Errorf(gateway.ENOTFOUND, "%s: no inventory report %q", name, cmd.Report)
 			if cmd.Report == "" {

@@ -24,15 +24,15 @@ import (
 // command does is what Execute returns and what the log and state show. It
 // takes unsigned commands (what a command does is tested here; who may
 // give it, in auth_test.go).
-func commandRig(t testing.TB, doorOpen bool) (*mqtt.Commands, *gwroom.Panel, *sqlite.Store) {
+func commandRig(t testing.TB, doorOpen bool, more ...func(*mqtt.Targets)) (*mqtt.Commands, *gwroom.Panel, *sqlite.Store) {
 	cmds, r, store, _ := commandRigWith(t, doorOpen, func(*gwroom.Room, *sqlite.Store, *clocktest.Clock) *mqtt.Auth {
 		return &mqtt.Auth{Unsigned: true}
-	})
+	}, more...)
 	return cmds, r.Panel, store
 }
 
 // commandRigWith is commandRig with the room's auth made by auth.
-func commandRigWith(t testing.TB, doorOpen bool, auth func(*gwroom.Room, *sqlite.Store, *clocktest.Clock) *mqtt.Auth) (*mqtt.Commands, *gwroom.Room, *sqlite.Store, *clocktest.Clock) {
+func commandRigWith(t testing.TB, doorOpen bool, auth func(*gwroom.Room, *sqlite.Store, *clocktest.Clock) *mqtt.Auth, more ...func(*mqtt.Targets)) (*mqtt.Commands, *gwroom.Room, *sqlite.Store, *clocktest.Clock) {
 	clock := clocktest.New(time.Date(2026, 11, 22, 18, 0, 0, 0, time.UTC))
 	store, err := sqlite.Open(filepath.Join(memDir(t), "log.db"), room, clock)
 	if err != nil {
@@ -51,7 +51,11 @@ func commandRigWith(t testing.TB, doorOpen bool, auth func(*gwroom.Room, *sqlite
 	if err != nil {
 		t.Fatal(err)
 	}
-	return mqtt.NewCommands(session, r.Sealer, config.DefaultLimits(), auth(r, store, clock)), r, store, clock
+	targets := mqtt.Targets{Room: r.Sealer}
+	for _, f := range more {
+		f(&targets)
+	}
+	return mqtt.NewCommands(session, targets, config.DefaultLimits(), auth(r, store, clock)), r, store, clock
 }
 
 // memDir is a temporary directory in memory (/dev/shm) where the machine
@@ -212,7 +216,7 @@ func TestCarrierCommands(t *testing.T) {
 		t.Fatalf("a room without carriers: %+v", r)
 	}
 	target := &carrierTarget{}
-	cmds.Carriers = target
+	cmds, _, _ = commandRig(t, false, func(t *mqtt.Targets) { t.Carriers = target })
 	for _, c := range []struct{ cmd, payload, code, contains string }{
 		{"carrier/signout", `{"id":"k1","by":"clerk","carrier":"JM-1","borrower":"p-1"}`, gateway.EINVALID, "purpose"},
 		{"carrier/signout", `{"id":"k2","by":"clerk","carrier":"JM-1","borrower":"p-1","purpose":"p","due":"tomorrow"}`, gateway.EINVALID, `due: "tomorrow"`},

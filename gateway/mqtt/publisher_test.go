@@ -178,8 +178,7 @@ func TestResendARange(t *testing.T) {
 	sub := subscribeEvents(t, m.URL(), "resend-sub")
 	r := newRig(t, m.URL())
 	r.appendN(40, 10)
-	cmds := mqtt.NewCommands(r.session, nil, config.DefaultLimits(), &mqtt.Auth{Unsigned: true})
-	cmds.Events = r.store
+	cmds := mqtt.NewCommands(r.session, mqtt.Targets{Events: r.store}, config.DefaultLimits(), &mqtt.Auth{Unsigned: true})
 	r.start()
 	if !sub.waitSeqs(40, 30*time.Second) {
 		t.Fatal("the 40 events did not arrive")
@@ -228,8 +227,7 @@ func TestResendIsBudgeted(t *testing.T) {
 	m := testenv.StartMosquitto(t)
 	r := newRig(t, m.URL())
 	r.appendN(3000, 500)
-	cmds := mqtt.NewCommands(r.session, nil, gateway.Limits{Persons: 10, Carriers: 10, ResendPerRequester: 600, ResendPerRoom: 1000}, &mqtt.Auth{Unsigned: true})
-	cmds.Events = r.store
+	cmds := mqtt.NewCommands(r.session, mqtt.Targets{Events: r.store}, gateway.Limits{Persons: 10, Carriers: 10, ResendPerRequester: 600, ResendPerRoom: 1000}, &mqtt.Auth{Unsigned: true})
 	var mu sync.Mutex
 	got := map[string]int{}
 	c := paho.NewClient(paho.NewClientOptions().AddBroker(m.URL()).SetClientID("counter").SetOrderMatters(true))

@@ -22,7 +22,7 @@ const maxResend = 10000
 // much and when to ask again. Events pruned past the retention are not
 // there: first says where the range begins.
 func (c *Commands) resend(requester string, from, to uint64) (map[string]any, error) {
-	if c.Events == nil {
+	if c.t.Events == nil {
 		return nil, gateway.Errorf(gateway.ENOTFOUND, "events/resend: this gateway keeps no log to resend from")
 	}
 	if to < from {
@@ -31,7 +31,7 @@ func (c *Commands) resend(requester string, from, to uint64) (map[string]any, er
 	if to-from >= maxResend {
 		return nil, gateway.Errorf(gateway.EINVALID, "events/resend: %d events asked for, at most %d at a time", to-from+1, maxResend)
 	}
-	last, err := c.Events.LastSeq()
+	last, err := c.t.Events.LastSeq()
 	if err != nil {
 		return nil, err
 	}
@@ -42,7 +42,7 @@ func (c *Commands) resend(requester string, from, to uint64) (map[string]any, er
 	granted, wait := c.budgets.take(requester, int(end-from+1), c.session.opts.Clock.Now())
 	// One record more than granted tells where the range begins even when
 	// nothing is granted.
-	recs, err := c.Events.Pending(from-1, max(granted, 1))
+	recs, err := c.t.Events.Pending(from-1, max(granted, 1))
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +71,7 @@ func (c *Commands) resend(requester string, from, to uint64) (map[string]any, er
 	} else if start+uint64(n)-1 < end {
 		covered = start + uint64(n) - 1
 	}
-	oldest, err := c.Events.FirstSeq()
+	oldest, err := c.t.Events.FirstSeq()
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"time"
@@ -70,9 +71,6 @@ type Config struct {
 	// Devices are the room's devices' names by id: a message names the
 	// device as a person knows it (issue 28: "（window-east）" for 东窗).
 	Devices map[string]string
-	// Fault is told of a delivery the log would not record (the room's
-	// gateway-fault alarm: room.Room.Fault).
-	Fault func(what string, err error)
 }
 
 // CheckCritical says which critical class the call-down lists would not
@@ -286,8 +284,8 @@ func (n *Notifier) record(cd *callDown, typ string, sev gateway.Severity, p Pers
 	if merr == nil {
 		merr = n.log.Log(gateway.Event{Type: typ, Severity: sev, Device: cd.alarm.Device, Data: b})
 	}
-	if merr != nil && n.cfg.Fault != nil {
-		n.cfg.Fault(fmt.Sprintf("the record of %s to %s for alarm %s", typ, p.ID, cd.alarm.ID), merr)
+	if merr != nil {
+		slog.Error("notify: a delivery not recorded", "type", typ, "person", p.ID, "alarm", cd.alarm.ID, "err", merr)
 	}
 }
 

@@ -187,3 +187,46 @@ func TestCalldownReplace(t *testing.T) {
 		t.Fatalf("after the replacement: log %s v%d (%v), in force %+v, published %s", doc, ri.Version, err, n.l, ret.calldown)
 	}
 }
+
+// recorder is a room's log that refuses the events it is told to.
+type recorder struct {
+	mu     sync.Mutex
+	logged []string
+	refuse string
+	faults []string
+}
+
+func (r *recorder) Log(ev gateway.Event) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if ev.Type == r.refuse {
+		return gateway.Errorf(gateway.ESTORAGE, "the log cannot write")
+	}
+	r.logged = append(r.logged, ev.Type)
+	return nil
+}
+
+func (r *recorder) Fault(what string, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.faults = append(r.faults, what)
+}
+
+// The call-down's records wait for the room (built after the notifier),
+// reach its log in order, the ones still waiting at the end too; one the
+// log refuses is a gateway fault.
+func TestDeliveriesReachTheRoomInOrder(t *testing.T) {
+	d := service.NewDeliveries()
+	for _, typ := range []string{"notify.sent", "notify.failed", "notify.sent"} {
+		if err := d.Log(gateway.Event{Type: typ}); err != nil { // before the room runs them
+			t.Fatal(err)
+		}
+	}
+	r := &recorder{refuse: "notify.failed"}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // ended already: what waits is still logged
+	d.Run(ctx, r)
+	if strings.Join(r.logged, " ") != "notify.sent notify.sent" || len(r.faults) != 1 || !strings.Contains(r.faults[0], "notify.failed") {
+		t.Fatalf("logged %v, faults %v", r.logged, r.faults)
+	}
+}

@@ -7,10 +7,11 @@ import (
 	"github.com/roomguard/roomguard/gateway/service"
 )
 
-// carrierCommands wires the carrier commands when the room tracks carriers.
-func (d *daemon) carrierCommands(cfg *config.Config, clock gateway.Clock, states *mqtt.Retained, cmds *mqtt.Commands) error {
+// carriers is what the carrier commands act on when the room tracks
+// carriers (nil when it does not), its register's version published.
+func (d *daemon) carriers(cfg *config.Config, clock gateway.Clock, states *mqtt.Retained) (*service.Carriers, error) {
 	if d.room.Vault == nil {
-		return nil
+		return nil, nil
 	}
 	cc := &service.Carriers{Vault: d.room.Vault, Store: d.store, Limits: cfg.Limits.Room(), Retained: states, Room: cfg.Room.ID, Clock: clock}
 	for _, s := range cfg.Safes {
@@ -18,9 +19,8 @@ func (d *daemon) carrierCommands(cfg *config.Config, clock gateway.Clock, states
 	}
 	ri, err := d.store.CarrierRegister()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	cc.Publish(ri)
-	cmds.Carriers = cc
-	return nil
+	return cc, nil
 }

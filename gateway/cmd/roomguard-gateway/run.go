@@ -108,13 +108,16 @@ type daemon struct {
 	roomKey   ed25519.PublicKey  // the room's: its checkpoints are signed with it
 	pruneWG   sync.WaitGroup
 	jobs      *service.Jobs
+	// deliveries carries the call-down's records to the room, built
+	// after the notifier (the room's alarms reach the notifier).
+	deliveries *service.Deliveries
 }
 
 // startDaemon opens the log, the pins and the broker connection, and starts
 // reading inputs and publishing. On error everything opened is closed again.
 func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	log := slog.New(slog.NewTextHandler(o.Stderr, &slog.HandlerOptions{Level: o.LogLevel}))
-	d := &daemon{cfg: cfg, log: log}
+	d := &daemon{cfg: cfg, log: log, deliveries: service.NewDeliveries()}
 	defer func() {
 		if err != nil {
 			if d.room != nil {
@@ -193,13 +196,11 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	var sink room.Sink = states
 	var cd *service.Calldown
 	if cfg.Notify != nil {
-		nc := cfg.NotifyConfig()
-		nc.Fault = func(what string, err error) { d.room.Fault(what, err) }
 		channels, err := notifyChannels(cfg, d.devices.Modem())
 		if err != nil {
 			return nil, err
 		}
-		notifier := notify.New(nc, clock, roomLog{d}, channels, states)
+		notifier := notify.New(cfg.NotifyConfig(), clock, d.deliveries, channels, states)
 		sink = notifyingSink{states, notifier}
 		cd = &service.Calldown{Room: cfg.Room.ID, Means: wire.Means{Modem: cfg.Notify.Modem != nil, SMTP: cfg.Notify.SMTP != nil},
 			Webhooks: map[string]bool{}, Store: d.store, Notifier: notifier, Retained: states, Clock: clock}
@@ -235,18 +236,21 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	if err := auth.Load(); err != nil {
 		return nil, err
 	}
-	cmds := mqtt.NewCommands(d.session, d.room.Sealer, cfg.Limits.Room(), auth)
-	cmds.Events = d.store
-	cmds.Authorize = d.room.Authorize
+	// What the commands act on, all known before they are taken.
 	ac := &service.Personnel{Access: d.room.Access, Store: d.store, Limits: cfg.Limits.Room(), Retained: states, Room: cfg.Room.ID, Clock: clock}
-	cmds.Access = ac
+	targets := mqtt.Targets{Room: d.room.Sealer, Authorizer: d.room, Events: d.store, Access: ac}
 	if cd != nil {
-		cmds.Calldown = cd
+		targets.Calldown = cd
 	}
 	if len(cfg.Boards) > 0 {
-		cmds.Safes = d.devices
-		cmds.SafeGate = d.room.SafeRelease
+		targets.Safes, targets.SafeGate = d.devices, d.room
 	}
+	if cc, err := d.carriers(cfg, clock, states); err != nil {
+		return nil, err
+	} else if cc != nil {
+		targets.Carriers = cc
+	}
+	mqtt.NewCommands(d.session, targets, cfg.Limits.Room(), auth)
 	if ri, err := d.store.Register(); err != nil {
 		return nil, err
 	} else {
@@ -263,9 +267,6 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 		return nil, err
 	}
 	if _, err := d.room.Checkpoint(); err != nil { // the head the room starts from, signed
-		return nil, err
-	}
-	if err := d.carrierCommands(cfg, clock, states, cmds); err != nil {
 		return nil, err
 	}
 	dailyCtx := d.startJobs(cfg)
@@ -473,6 +474,7 @@ func (d *daemon) simTopics() {
 func (d *daemon) startJobs(cfg *config.Config) context.Context {
 	var ctx context.Context
 	ctx, d.stopPrune = context.WithCancel(context.Background())
+	d.pruneWG.Go(func() { d.deliveries.Run(ctx, d.room) })
 	d.pruneWG.Go(func() { d.jobs.VerifyDaily(ctx) })
 	d.pruneWG.Go(func() { d.jobs.CheckpointHourly(ctx) })
 	if days := cfg.Ret.Days; days > 0 {

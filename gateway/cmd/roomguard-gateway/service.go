@@ -12,7 +12,6 @@ import (
 	"os"
 
 	"github.com/roomguard/roomguard/devices/modem"
-	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/config"
 	"github.com/roomguard/roomguard/gateway/mqtt"
 	"github.com/roomguard/roomguard/gateway/notify"
@@ -49,11 +48,6 @@ type notifyingSink struct {
 }
 
 func (s notifyingSink) Alarm(id string, payload json.RawMessage) { s.notify.Alarm(id, payload) }
-
-// roomLog logs the call-down's deliveries through the room (built after it).
-type roomLog struct{ d *daemon }
-
-func (l roomLog) Log(ev gateway.Event) error { return l.d.room.Log(ev) }
 
 // notifyChannels are the call-down's channels the config gives: SMS and
 // calls through the modem, e-mail through its server, the webhooks.
