@@ -1,5 +1,10 @@
 package gateway
 
+import (
+	"encoding/json"
+	"time"
+)
+
 // Change is one unit of work of the room as the log keeps it: an input, a
 // badge, a command or a timer's events and everything they lead to — the
 // device states, the panel's state, who is inside, a visit, the carriers'
@@ -16,11 +21,27 @@ type Change struct {
 	SignOuts  []SignOut
 	Inventory *InventoryReport
 	Seal      *SealReport
+	// Registers replaced whole by a command, each with its <name>.replaced
+	// event after the change's own.
+	Registers []RegisterChange
 	// Logged, when set, is told the events with their seqs inside the
 	// transaction, before Panel is written: the state that names an
 	// event's seq (an alarm's raised_seq, a seal's) is saved in the same
 	// commit as the event.
 	Logged func(events []Event)
+}
+
+// RegisterChange is a register a command replaces whole: personnel/replace,
+// carriers/replace, calldown/replace (its Name), as Version, by whom, with
+// its rows (checked).
+type RegisterChange struct {
+	Name     string // "personnel", "carriers", "calldown"
+	Version  int64
+	By       string
+	At       time.Time
+	People   []Person
+	Carriers []Carrier
+	Calldown json.RawMessage
 }
 
 // StateAt is a device state and the index, among the events saved with it,

@@ -70,6 +70,9 @@ type Register interface {
 	// Installed reports whether a personnel register was ever installed
 	// in the room (its version above zero), even one that holds nobody.
 	Installed() (bool, error)
+	// RegisterVersion is the version held of register name (personnel,
+	// carriers, calldown): 0 before the first.
+	RegisterVersion(name string) (int64, error)
 }
 
 // Occupant is someone inside.

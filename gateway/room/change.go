@@ -43,14 +43,15 @@ type change struct {
 	carriers  map[string]gateway.CarrierState // the carriers' states it changed
 	signOuts  []gateway.SignOut               // sign-outs opened, changed or closed
 	inventory *gateway.InventoryReport
-	published []func() // the other parts' publications, once committed
+	registers []gateway.RegisterChange // registers a command replaces whole
+	published []func()                 // the other parts' publications, once committed
 	failed    []func() // the other parts' undo, when the commit fails
 }
 
 // parts is the change as the log saves it.
 func (c *change) parts() *gateway.Change {
 	ch := &gateway.Change{Events: c.events, States: c.states, Panel: c.next, Access: c.access, Visit: c.visit,
-		SignOuts: c.signOuts, Inventory: c.inventory, Seal: c.report}
+		SignOuts: c.signOuts, Inventory: c.inventory, Seal: c.report, Registers: c.registers}
 	ids := make([]string, 0, len(c.carriers))
 	for id := range c.carriers {
 		ids = append(ids, id)
@@ -64,7 +65,8 @@ func (c *change) parts() *gateway.Change {
 
 // empty reports whether the change has nothing to write.
 func (c *change) empty() bool {
-	return len(c.events) == 0 && !c.counted && c.access == nil && c.visit == nil && len(c.carriers) == 0 && len(c.signOuts) == 0 && c.inventory == nil
+	return len(c.events) == 0 && !c.counted && c.access == nil && c.visit == nil && len(c.carriers) == 0 && len(c.signOuts) == 0 && c.inventory == nil &&
+		len(c.registers) == 0
 }
 
 func (p *Panel) begin() *change {
@@ -114,12 +116,12 @@ func (p *Panel) drain() {
 	inputs := p.engine.includePending(c)
 	for _, o := range batch {
 		saved, n, report, ns, na, counted := c.next.Clone(), len(c.events), c.report, len(c.states), len(c.after), c.counted
-		np, nf, ne, nact := len(c.published), len(c.failed), len(c.early), len(c.actuate)
+		np, nf, ne, nact, nreg := len(c.published), len(c.failed), len(c.early), len(c.actuate), len(c.registers)
 		if o.err = o.fn(c); o.err == nil {
 			continue
 		}
 		c.next, c.report, c.states, c.after, c.counted = saved, report, c.states[:ns], c.after[:na], counted
-		c.published, c.failed, c.early, c.actuate = c.published[:np], c.failed[:nf], c.early[:ne], c.actuate[:nact]
+		c.published, c.failed, c.early, c.actuate, c.registers = c.published[:np], c.failed[:nf], c.early[:ne], c.actuate[:nact], c.registers[:nreg]
 		var ref *gateway.RefusedError
 		if !errors.As(o.err, &ref) {
 			c.events = c.events[:n]

@@ -60,12 +60,13 @@ type Room struct {
 	Sealer Sealer  // seal and unseal, with their inventories
 
 	cfg Config
+	log Log
 }
 
 // New builds the room of cfg on its log, clock and sink. Add its inputs and
 // outputs, then Start it.
 func New(cfg Config, log Log, clock gateway.Clock, sink Sink, logger *slog.Logger) *Room {
-	r := &Room{ID: cfg.ID, cfg: cfg}
+	r := &Room{ID: cfg.ID, cfg: cfg, log: log}
 	r.Engine = newEngine(cfg.ID, clock, log, sink)
 	r.Panel = newPanel(cfg.ID, cfg.Panel, clock, log, sink)
 	r.Panel.Log = logger
@@ -220,6 +221,43 @@ func (r *Room) Fault(what string, err error) { r.Panel.Fault(what, err) }
 
 // Mode is the room's mode.
 func (r *Room) Mode() gateway.Mode { return r.Panel.Mode() }
+
+// ReplaceRegister replaces a register whole (personnel/replace,
+// carriers/replace, calldown/replace) in a change of the room: its rows and
+// its <name>.replaced event in the one transaction of whatever else the
+// change holds. A carrier register that drops a carrier still signed out
+// is refused; once written, the vault tracks the new carriers.
+func (r *Room) ReplaceRegister(reg gateway.RegisterChange) error {
+	return r.Panel.do(func(c *change) error {
+		for _, held := range c.registers {
+			if held.Name == reg.Name {
+				return gateway.Errorf(gateway.ECONFLICT, "%s: another replacement of the register is being written: send it again", reg.Name)
+			}
+		}
+		// Register changes are written through this queue only, in order:
+		// the version held now is the one the change goes on from.
+		held, err := r.log.RegisterVersion(reg.Name)
+		if err != nil {
+			return err
+		}
+		if reg.Version <= held {
+			return gateway.Errorf(gateway.ECONFLICT, "%s: version %d is not newer than the version held, %d", reg.Name, reg.Version, held)
+		}
+		if reg.Name == "carriers" {
+			if r.Vault == nil {
+				return gateway.Errorf(gateway.ENOTFOUND, "room %s tracks no carriers", r.ID)
+			}
+			if err := r.Vault.replaceIn(c, reg.Carriers); err != nil {
+				return err
+			}
+		}
+		if reg.At.IsZero() {
+			reg.At = c.now
+		}
+		c.registers = append(c.registers, reg)
+		return nil
+	})
+}
 
 // Checkpoint logs a checkpoint of the chain's head (log.checkpoint, which
 // the log signs with the room's key) in a change of its own: the hourly

@@ -516,16 +516,15 @@ func (v *Vault) HoldsTopSecret(safe string) bool {
 	return false
 }
 
-// Replace installs a new register, saved by save under the vault's lock so
-// no sighting lands between the two. A carrier still signed out cannot be
-// dropped from the register: it must be returned first. Every carrier's
-// state is published again and the dropped ones are cleared.
-func (v *Vault) Replace(carriers []gateway.Carrier, save func() error) error {
+// replaceIn adds a new carrier register to change c: refused when it drops
+// a carrier still signed out; once written, the carriers tracked are the
+// new ones, and the dropped ones' states are cleared.
+func (v *Vault) replaceIn(c *change, carriers []gateway.Carrier) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	keep := make(map[string]bool, len(carriers))
-	for _, c := range carriers {
-		keep[c.ID] = true
+	for _, k := range carriers {
+		keep[k.ID] = true
 	}
 	var out []string
 	for id, l := range v.loans {
@@ -537,22 +536,23 @@ func (v *Vault) Replace(carriers []gateway.Carrier, save func() error) error {
 		sort.Strings(out)
 		return gateway.Errorf(gateway.ECONFLICT, "carriers: the new register drops carriers still signed out: %s; return them first", strings.Join(out, ", "))
 	}
-	if err := save(); err != nil {
-		return err
-	}
-	var dropped []string
-	for id := range v.carriers {
-		if !keep[id] {
-			dropped = append(dropped, id)
+	c.published = append(c.published, func() {
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		var dropped []string
+		for id := range v.carriers {
+			if !keep[id] {
+				dropped = append(dropped, id)
+			}
 		}
-	}
-	v.setCarriers(carriers, v.clock.Now())
-	if v.sink != nil {
-		for _, id := range dropped {
-			v.sink.CarrierState(id, nil)
+		v.setCarriers(carriers, c.now)
+		if v.sink != nil {
+			for _, id := range dropped {
+				v.sink.CarrierState(id, nil)
+			}
 		}
-	}
-	v.publishAll()
+		v.publishAll()
+	})
 	return nil
 }
 

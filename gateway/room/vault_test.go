@@ -400,17 +400,23 @@ func TestReplaceKeepsLoans(t *testing.T) {
 	if _, err := v.vault.SignOut(gateway.SignOutRequest{Carrier: "JM-0003", Borrower: "p-li", Purpose: "核对", By: "p-li"}); err != nil {
 		t.Fatal(err)
 	}
-	saved := false
-	err := v.vault.Replace(carriers[:2], func() error { saved = true; return nil })
-	if gateway.ErrorCode(err) != gateway.ECONFLICT || !strings.Contains(err.Error(), "JM-0003") || saved {
-		t.Fatalf("dropping a lent carrier: %v (saved %v)", err, saved)
+	v.log.written()
+	err := v.room.ReplaceRegister(gateway.RegisterChange{Name: "carriers", Version: 2, By: "p-li", Carriers: carriers[:2]})
+	if gateway.ErrorCode(err) != gateway.ECONFLICT || !strings.Contains(err.Error(), "JM-0003") || len(v.log.written()) != 0 {
+		t.Fatalf("dropping a lent carrier: %v", err)
 	}
-	if len(v.vault.Carriers()) != 3 {
-		t.Fatal("the refused sync changed the register")
+	if ri, _ := v.store.CarrierRegister(); len(v.vault.Carriers()) != 3 || ri.Version != 1 {
+		t.Fatalf("the refused sync changed the register: %d carriers, version %d", len(v.vault.Carriers()), ri.Version)
 	}
 	keep := []gateway.Carrier{carriers[0], carriers[2]}
-	if err := v.vault.Replace(keep, func() error { _, err := v.store.ReplaceCarriers(keep, 2, "p-li", v.clock.Now()); return err }); err != nil {
+	if err := v.room.ReplaceRegister(gateway.RegisterChange{Name: "carriers", Version: 2, By: "p-li", Carriers: keep}); err != nil {
 		t.Fatal(err)
+	}
+	if w := v.log.written(); len(w) != 1 || len(w[0].Registers) != 1 {
+		t.Fatalf("the replacement took %d changes, want one with the register", len(w))
+	}
+	if ri, _ := v.store.CarrierRegister(); ri.Version != 2 || ri.Count != 2 || len(v.vault.Carriers()) != 2 {
+		t.Fatalf("after the replacement: version %d, %d rows, %d carriers tracked", ri.Version, ri.Count, len(v.vault.Carriers()))
 	}
 	if _, ok := v.vault.State("JM-0002"); ok || v.vsink.states["JM-0002"] != nil {
 		t.Fatalf("JM-0002 still has a state: %s", v.vsink.states["JM-0002"])

@@ -38,15 +38,22 @@ func mustJSON(v any) []byte {
 	return b
 }
 
+// Registers is the room that replaces a register in one of its changes
+// (room.Room.ReplaceRegister).
+type Registers interface {
+	ReplaceRegister(r gateway.RegisterChange) error
+}
+
 // Personnel carries out the entry-control commands (mqtt.AccessTarget): the
 // room's entry control, and the register replaced whole.
 type Personnel struct {
 	*room.Access
-	Store    *sqlite.Store
-	Limits   gateway.Limits
-	Retained Retained
-	Room     string
-	Clock    gateway.Clock
+	Registers Registers
+	Store     *sqlite.Store
+	Limits    gateway.Limits
+	Retained  Retained
+	Room      string
+	Clock     gateway.Clock
 }
 
 // ReplacePersonnel replaces the register with the CSV text of r, as its
@@ -59,7 +66,10 @@ func (p *Personnel) ReplacePersonnel(r gateway.PersonnelReplace) (map[string]any
 	if err := gateway.CheckRegister(people, p.Room, r); err != nil {
 		return nil, err
 	}
-	ri, err := p.Store.ReplacePeople(people, r.Version, r.By, p.Clock.Now())
+	if err := p.Registers.ReplaceRegister(gateway.RegisterChange{Name: "personnel", Version: r.Version, By: r.By, At: p.Clock.Now(), People: people}); err != nil {
+		return nil, err
+	}
+	ri, err := p.Store.Register()
 	if err != nil {
 		return nil, err
 	}
@@ -77,12 +87,13 @@ func (p *Personnel) Publish(ri sqlite.RegisterInfo) {
 // carrier's home one of the room's safes.
 type Carriers struct {
 	*room.Vault
-	Store    *sqlite.Store
-	Limits   gateway.Limits
-	Retained Retained
-	Room     string
-	Safes    []string // the room's safes: a carrier's home is one of them
-	Clock    gateway.Clock
+	Registers Registers
+	Store     *sqlite.Store
+	Limits    gateway.Limits
+	Retained  Retained
+	Room      string
+	Safes     []string // the room's safes: a carrier's home is one of them
+	Clock     gateway.Clock
 }
 
 // ReplaceCarriers replaces the register with the CSV text, as version.
@@ -101,11 +112,10 @@ func (c *Carriers) ReplaceCarriers(text string, version int64, by string) (map[s
 		return nil, gateway.Errorf(gateway.EINVALID, "carriers/replace: homes that are not safes of this room (%s): %s",
 			strings.Join(c.Safes, ", "), strings.Join(bad, "; "))
 	}
-	var ri sqlite.RegisterInfo
-	err = c.Replace(carriers, func() (err error) {
-		ri, err = c.Store.ReplaceCarriers(carriers, version, by, c.Clock.Now())
-		return err
-	})
+	if err := c.Registers.ReplaceRegister(gateway.RegisterChange{Name: "carriers", Version: version, By: by, At: c.Clock.Now(), Carriers: carriers}); err != nil {
+		return nil, err
+	}
+	ri, err := c.Store.CarrierRegister()
 	if err != nil {
 		return nil, err
 	}
@@ -141,13 +151,14 @@ type Notifier interface {
 // is) against the room's channels, kept in the log, given to the notifier
 // and published retained. The newest stands, across restarts.
 type Calldown struct {
-	Room     string
-	Means    wire.Means
-	Webhooks map[string]bool // the people whose group robot the config gives
-	Store    *sqlite.Store
-	Notifier Notifier
-	Retained Retained
-	Clock    gateway.Clock
+	Registers Registers
+	Room      string
+	Means     wire.Means
+	Webhooks  map[string]bool // the people whose group robot the config gives
+	Store     *sqlite.Store
+	Notifier  Notifier
+	Retained  Retained
+	Clock     gateway.Clock
 }
 
 // read decodes and checks a list a console sent (or the log kept).
@@ -199,7 +210,10 @@ func (c *Calldown) ReplaceCalldown(doc json.RawMessage, version int64, by string
 	if err != nil {
 		return nil, err
 	}
-	ri, err := c.Store.ReplaceCalldown(doc, version, by, c.Clock.Now())
+	if err := c.Registers.ReplaceRegister(gateway.RegisterChange{Name: "calldown", Version: version, By: by, At: c.Clock.Now(), Calldown: doc}); err != nil {
+		return nil, err
+	}
+	_, ri, err := c.Store.Calldown()
 	if err != nil {
 		return nil, err
 	}

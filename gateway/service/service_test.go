@@ -147,7 +147,7 @@ func (r *retained) Calldown(p json.RawMessage)        { r.calldown = p }
 func TestCarriersHomeRule(t *testing.T) {
 	clock := clocktest.New(t0)
 	store := open(t, clock)
-	c := &service.Carriers{Store: store, Limits: config.DefaultLimits(), Retained: &retained{}, Room: "jiyao-301", Safes: []string{"safe-a"}, Clock: clock}
+	c := &service.Carriers{Registers: registers{store}, Store: store, Limits: config.DefaultLimits(), Retained: &retained{}, Room: "jiyao-301", Safes: []string{"safe-a"}, Clock: clock}
 	csv := "id,epc,title,class,kind,home,custodian\nJM-1,E2000017221101441890ABCD,文件一,secret,document,safe-b,p-li\n"
 	_, err := c.ReplaceCarriers(csv, 1, "p-li")
 	if gateway.ErrorCode(err) != gateway.EINVALID || !strings.Contains(err.Error(), `JM-1: home "safe-b"`) {
@@ -156,6 +156,15 @@ func TestCarriersHomeRule(t *testing.T) {
 	if ri, err := store.CarrierRegister(); err != nil || ri.Version != 0 {
 		t.Fatalf("the register after the refusal: %+v, %v", ri, err)
 	}
+}
+
+// registers replaces a register in a change of its own, as the room does
+// in its change (room.Room.ReplaceRegister).
+type registers struct{ store *sqlite.Store }
+
+func (r registers) ReplaceRegister(reg gateway.RegisterChange) error {
+	_, err := r.store.SaveChange(&gateway.Change{Registers: []gateway.RegisterChange{reg}})
+	return err
 }
 
 // notifier is the call-down in force.
@@ -171,7 +180,7 @@ func TestCalldownReplace(t *testing.T) {
 	clock := clocktest.New(t0)
 	store := open(t, clock)
 	n, ret := &notifier{}, &retained{}
-	c := &service.Calldown{Room: "jiyao-301", Means: wire.Means{Modem: true}, Webhooks: map[string]bool{}, Store: store, Notifier: n, Retained: ret, Clock: clock}
+	c := &service.Calldown{Registers: registers{store}, Room: "jiyao-301", Means: wire.Means{Modem: true}, Webhooks: map[string]bool{}, Store: store, Notifier: n, Retained: ret, Clock: clock}
 	bad := `{"people":[{"id":"p-li","phone":"13800000000"}],"calldown":[{"steps":[{"after":"0s","people":["p-li","p-zhao"]}]}]}`
 	if _, err := c.ReplaceCalldown(json.RawMessage(bad), 1, "p-li"); gateway.ErrorCode(err) != gateway.EINVALID || !strings.Contains(err.Error(), `"p-zhao" is not one of the people`) {
 		t.Fatalf("a step naming nobody listed: %v", err)

@@ -136,12 +136,23 @@ func (s *Reader) registerInfo(name string) (RegisterInfo, error) {
 	return ri, nil
 }
 
+// RegisterVersion is the version held of register name: 0 before the first.
+func (s *Reader) RegisterVersion(name string) (int64, error) {
+	ri, err := s.registerInfo(name)
+	return ri.Version, err
+}
+
 // ReplacePeople replaces the whole register with people, as version, in one
 // transaction with its personnel.replaced event: all or nothing. A version
 // not above the one held is refused (a stale sync must not undo a newer
 // one). The people must have been checked (gateway.CheckPeople).
 func (s *Store) ReplacePeople(people []gateway.Person, version int64, by string, at time.Time) (RegisterInfo, error) {
-	return replaceRegister(s, "personnel", people, version, by, at, func(tx *sql.Tx, blobs [][]byte) error {
+	return replaceRegister(s, "personnel", people, version, by, at, fillPeople(people))
+}
+
+// fillPeople writes the personnel register's rows.
+func fillPeople(people []gateway.Person) func(tx *sql.Tx, blobs [][]byte) error {
+	return func(tx *sql.Tx, blobs [][]byte) error {
 		for _, q := range []string{`DELETE FROM cards`, `DELETE FROM people`} {
 			if _, err := tx.Exec(q); err != nil {
 				return fmt.Errorf("sqlite: clear register: %w", err)
@@ -168,7 +179,7 @@ func (s *Store) ReplacePeople(people []gateway.Person, version int64, by string,
 			}
 		}
 		return nil
-	})
+	}
 }
 
 // replaceRegister replaces register name with items as version, in one
@@ -177,22 +188,44 @@ func (s *Store) ReplacePeople(people []gateway.Person, version int64, by string,
 // when checked again inside the transaction: two syncs racing cannot both
 // win.
 func replaceRegister[T any](s *Store, name string, items []T, version int64, by string, at time.Time, fill func(tx *sql.Tx, blobs [][]byte) error) (RegisterInfo, error) {
+	w, err := prepareRegister(s, name, items, version, by, at, fill)
+	if err != nil {
+		return w.ri, err
+	}
+	if _, err := s.saveWith([]gateway.Event{w.event}, w.write); err != nil {
+		return RegisterInfo{}, err
+	}
+	return w.ri, nil
+}
+
+// registerWrite is a register's replacement made ready: its version's
+// record, its <name>.replaced event, and the write of its rows.
+type registerWrite struct {
+	ri    RegisterInfo
+	event gateway.Event
+	write func(tx *sql.Tx) error
+}
+
+// prepareRegister makes ready the replacement of register name by items
+// as version; a version not above the one held is refused (with the held
+// register's record).
+func prepareRegister[T any](s *Store, name string, items []T, version int64, by string, at time.Time, fill func(tx *sql.Tx, blobs [][]byte) error) (registerWrite, error) {
 	held, err := s.registerInfo(name)
 	if err != nil {
-		return RegisterInfo{}, err
+		return registerWrite{}, err
 	}
 	stale := func(cur int64) error {
 		return gateway.Errorf(gateway.ECONFLICT, "%s: version %d is not newer than the version held, %d", name, version, cur)
 	}
 	if version <= held.Version {
-		return held, stale(held.Version)
+		return registerWrite{ri: held}, stale(held.Version)
 	}
 	h := sha256.New()
 	blobs := make([][]byte, len(items))
 	for i := range items {
 		b, err := json.Marshal(&items[i])
 		if err != nil {
-			return RegisterInfo{}, fmt.Errorf("sqlite: encode %s entry %d: %w", name, i+1, err)
+			return registerWrite{}, fmt.Errorf("sqlite: encode %s entry %d: %w", name, i+1, err)
 		}
 		blobs[i] = b
 		h.Write(b)
@@ -201,7 +234,7 @@ func replaceRegister[T any](s *Store, name string, items []T, version int64, by 
 	ri := RegisterInfo{Version: version, Count: len(items), UpdatedAt: at, UpdatedBy: by, SHA256: hex.EncodeToString(h.Sum(nil))}
 	ev := gateway.Event{TS: at, Type: name + ".replaced", Severity: gateway.SeverityInfo, Person: by,
 		Data: mustJSON(map[string]any{"version": version, "previous_version": held.Version, "count": len(items), "by": by, "sha256": ri.SHA256})}
-	_, err = s.saveWith([]gateway.Event{ev}, func(tx *sql.Tx) error {
+	return registerWrite{ri: ri, event: ev, write: func(tx *sql.Tx) error {
 		var cur int64
 		if err := tx.QueryRow(`SELECT COALESCE((SELECT version FROM registers WHERE name = ?), 0)`, name).Scan(&cur); err != nil {
 			return err
@@ -212,15 +245,24 @@ func replaceRegister[T any](s *Store, name string, items []T, version int64, by 
 		if err := fill(tx, blobs); err != nil {
 			return err
 		}
-		_, err = tx.Exec(`INSERT INTO registers (name, version, count, updated_ms, updated_by, sha256) VALUES (?, ?, ?, ?, ?, ?)
+		_, err := tx.Exec(`INSERT INTO registers (name, version, count, updated_ms, updated_by, sha256) VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT (name) DO UPDATE SET version = excluded.version, count = excluded.count, updated_ms = excluded.updated_ms,
 			updated_by = excluded.updated_by, sha256 = excluded.sha256`, name, version, len(items), at.UnixMilli(), by, ri.SHA256)
 		return err
-	})
-	if err != nil {
-		return RegisterInfo{}, err
+	}}, nil
+}
+
+// prepare makes a room's register change ready to ride in its change.
+func (s *Store) prepare(r *gateway.RegisterChange) (registerWrite, error) {
+	switch r.Name {
+	case "personnel":
+		return prepareRegister(s, r.Name, r.People, r.Version, r.By, r.At, fillPeople(r.People))
+	case "carriers":
+		return prepareRegister(s, r.Name, r.Carriers, r.Version, r.By, r.At, fillCarriers(r.Carriers))
+	case "calldown":
+		return prepareRegister(s, r.Name, []json.RawMessage{r.Calldown}, r.Version, r.By, r.At, fillCalldown)
 	}
-	return ri, nil
+	return registerWrite{}, fmt.Errorf("sqlite: no register %q", r.Name)
 }
 
 // MinRetention is the shortest retention Prune accepts (GB 50396: access
@@ -290,13 +332,16 @@ func mustJSON(v any) json.RawMessage {
 // call-down as version, with its calldown.replaced event: a version not
 // above the one held is refused.
 func (s *Store) ReplaceCalldown(doc json.RawMessage, version int64, by string, at time.Time) (RegisterInfo, error) {
-	return replaceRegister(s, "calldown", []json.RawMessage{doc}, version, by, at, func(tx *sql.Tx, blobs [][]byte) error {
-		if _, err := tx.Exec(`DELETE FROM calldown`); err != nil {
-			return fmt.Errorf("sqlite: clear call-down: %w", err)
-		}
-		_, err := tx.Exec(`INSERT INTO calldown (doc) VALUES (?)`, string(blobs[0]))
-		return err
-	})
+	return replaceRegister(s, "calldown", []json.RawMessage{doc}, version, by, at, fillCalldown)
+}
+
+// fillCalldown writes the call-down a console replaced.
+func fillCalldown(tx *sql.Tx, blobs [][]byte) error {
+	if _, err := tx.Exec(`DELETE FROM calldown`); err != nil {
+		return fmt.Errorf("sqlite: clear call-down: %w", err)
+	}
+	_, err := tx.Exec(`INSERT INTO calldown (doc) VALUES (?)`, string(blobs[0]))
+	return err
 }
 
 // Calldown returns the call-down a console replaced and its version; nil

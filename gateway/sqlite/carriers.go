@@ -16,7 +16,12 @@ func (s *Reader) CarrierRegister() (RegisterInfo, error) { return s.registerInfo
 // longer registered are dropped; open sign-outs of such carriers stay on
 // record.
 func (s *Store) ReplaceCarriers(carriers []gateway.Carrier, version int64, by string, at time.Time) (RegisterInfo, error) {
-	return replaceRegister(s, "carriers", carriers, version, by, at, func(tx *sql.Tx, blobs [][]byte) error {
+	return replaceRegister(s, "carriers", carriers, version, by, at, fillCarriers(carriers))
+}
+
+// fillCarriers writes the carrier register's rows.
+func fillCarriers(carriers []gateway.Carrier) func(tx *sql.Tx, blobs [][]byte) error {
+	return func(tx *sql.Tx, blobs [][]byte) error {
 		if _, err := tx.Exec(`DELETE FROM carriers`); err != nil {
 			return fmt.Errorf("sqlite: clear carriers: %w", err)
 		}
@@ -32,7 +37,7 @@ func (s *Store) ReplaceCarriers(carriers []gateway.Carrier, version int64, by st
 		}
 		_, err = tx.Exec(`DELETE FROM carrier_states WHERE id NOT IN (SELECT id FROM carriers)`)
 		return err
-	})
+	}
 }
 
 // LoadCarriers implements gateway.VaultLog.

@@ -18,7 +18,26 @@ func (s *Store) SaveChange(c *gateway.Change) ([]gateway.Event, error) {
 		return nil, err
 	}
 	j := &job{events: append([]gateway.Event(nil), c.Events...)}
-	j.fn = func(tx *sql.Tx) error { return s.saveChange(tx, c, enc, j.events) }
+	var registers []registerWrite
+	for i := range c.Registers {
+		w, err := s.prepare(&c.Registers[i])
+		if err != nil {
+			return nil, err
+		}
+		registers = append(registers, w)
+		j.events = append(j.events, w.event)
+	}
+	j.fn = func(tx *sql.Tx) error {
+		if err := s.saveChange(tx, c, enc, j.events); err != nil {
+			return err
+		}
+		for _, w := range registers {
+			if err := w.write(tx); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	if err := s.do(j); err != nil {
 		return nil, err
 	}

@@ -223,7 +223,7 @@ carriers:
 		cs = append(cs, gateway.Carrier{ID: fmt.Sprintf("JM-%04d", i), EPC: fmt.Sprintf("E28011606000020800%06d", i), Title: "基准载体",
 			Class: gateway.Secret, Kind: "document", Home: "safe-a", Custodian: "p-0"})
 	}
-	if err := d.room.Vault.Replace(cs, func() error { _, err := d.store.ReplaceCarriers(cs, 1, "bench", clock.Now()); return err }); err != nil {
+	if err := d.room.ReplaceRegister(gateway.RegisterChange{Name: "carriers", Version: 1, By: "bench", Carriers: cs}); err != nil {
 		b.Fatal(err)
 	}
 

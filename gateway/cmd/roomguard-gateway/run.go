@@ -194,15 +194,21 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	// The call-down (notify:) sees every alarm as it is published, in front
 	// of the retained publisher; its deliveries go into the room's log.
 	var sink room.Sink = states
-	var cd *service.Calldown
+	var notifier *notify.Notifier
 	if cfg.Notify != nil {
 		channels, err := notifyChannels(cfg, d.devices.Modem())
 		if err != nil {
 			return nil, err
 		}
-		notifier := notify.New(cfg.NotifyConfig(), clock, d.deliveries, channels, states)
+		notifier = notify.New(cfg.NotifyConfig(), clock, d.deliveries, channels, states)
 		sink = notifyingSink{states, notifier}
-		cd = &service.Calldown{Room: cfg.Room.ID, Means: wire.Means{Modem: cfg.Notify.Modem != nil, SMTP: cfg.Notify.SMTP != nil},
+	}
+	d.room = room.New(rc, d.store, clock, sink, log.With("part", "room"))
+	// The call-down a console replaced last stands (when the config still
+	// fits it); calldown/replace replaces it in a change of the room.
+	var cd *service.Calldown
+	if notifier != nil {
+		cd = &service.Calldown{Registers: d.room, Room: cfg.Room.ID, Means: wire.Means{Modem: cfg.Notify.Modem != nil, SMTP: cfg.Notify.SMTP != nil},
 			Webhooks: map[string]bool{}, Store: d.store, Notifier: notifier, Retained: states, Clock: clock}
 		for _, p := range cfg.Notify.People {
 			cd.Webhooks[p.ID] = p.Webhook != nil
@@ -211,7 +217,6 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 			return nil, err
 		}
 	}
-	d.room = room.New(rc, d.store, clock, sink, log.With("part", "room"))
 	recorded, err := d.store.DeviceStates()
 	if err != nil {
 		return nil, err
@@ -237,7 +242,7 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 		return nil, err
 	}
 	// What the commands act on, all known before they are taken.
-	ac := &service.Personnel{Access: d.room.Access, Store: d.store, Limits: cfg.Limits.Room(), Retained: states, Room: cfg.Room.ID, Clock: clock}
+	ac := &service.Personnel{Access: d.room.Access, Registers: d.room, Store: d.store, Limits: cfg.Limits.Room(), Retained: states, Room: cfg.Room.ID, Clock: clock}
 	targets := mqtt.Targets{Room: d.room.Sealer, Authorizer: d.room, Events: d.store, Access: ac}
 	if cd != nil {
 		targets.Calldown = cd
