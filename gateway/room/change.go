@@ -45,7 +45,7 @@ type change struct {
 	inventory *gateway.InventoryReport
 	registers []gateway.RegisterChange // registers a command replaces whole
 	published []func()                 // the other parts' publications, once committed
-	failed    []func() // the other parts' undo, when the commit fails
+	failed    []func()                 // the other parts' undo, when the commit fails
 }
 
 // parts is the change as the log saves it.
