@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	_ "github.com/mattn/go-sqlite3" // the database/sql driver
 
@@ -50,7 +51,10 @@ type Store struct {
 	// the one written: the next commit carries it, or a write of its own
 	// within MarkLag when none comes.
 	markWant  atomic.Uint64
-	markDone  uint64 // writer-owned
+	markDone  uint64        // writer-owned
+	markAt    time.Time     // when markDone was written (writer-owned)
+	markForce atomic.Bool   // the next commit writes the cursor whatever markAt
+	markSaved atomic.Uint64 // markDone, for other goroutines
 	markMu    sync.Mutex
 	markTimer bool // a write of the cursor is set to come (markMu)
 }
@@ -426,6 +430,9 @@ func (s *Store) commit(batch []*job) error {
 		}
 	}
 	mark := s.markWant.Load()
+	if mark > s.markDone && !s.markForce.Load() && s.clock.Now().Sub(s.markAt) < markEvery {
+		mark = s.markDone // written lately: it waits for a later commit, or MarkLag
+	}
 	if mark > s.markDone {
 		if _, err := s.exec(tx, markSQL, mark, mark); err != nil {
 			tx.Rollback()
@@ -437,7 +444,11 @@ func (s *Store) commit(batch []*job) error {
 		return fmt.Errorf("sqlite: commit: %w", err)
 	}
 	added := seq > s.lastSeq
-	s.markDone = max(s.markDone, mark)
+	if mark > s.markDone {
+		s.markDone, s.markAt = mark, s.clock.Now()
+		s.markSaved.Store(mark)
+		s.markForce.Store(false)
+	}
 	s.tail.add(recs)
 	s.lastSeq, s.lastHash, s.checked = seq, head, checked
 	s.head.Store(&chainHead{seq, head})
@@ -453,6 +464,7 @@ func (s *Store) commit(batch []*job) error {
 // Close waits for pending writes and closes the log.
 func (s *Store) Close() error {
 	if s.markWant.Load() > 0 { // the cursor confirmed last, written before the end
+		s.markForce.Store(true)
 		if err := s.write(func(*sql.Tx) error { return nil }); err != nil && gateway.ErrorCode(err) != gateway.ECONFLICT {
 			slog.Error("sqlite: the outbox cursor not written at close", "err", err)
 		}
