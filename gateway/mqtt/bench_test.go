@@ -36,21 +36,7 @@ func BenchmarkDurableThroughput(b *testing.B) {
 		for b.Loop() {
 			for k := 0; k < 100; k++ {
 				start := time.Now()
-				tx, err := db.Begin()
-				if err != nil {
-					b.Fatal(err)
-				}
-				ins, _ := tx.Prepare(`INSERT INTO events (id, ts_ms, type, severity, device, payload) VALUES (?, ?, ?, ?, ?, ?)`)
-				for i := 0; i < rows; i++ {
-					now := time.Now()
-					if _, err := ins.Exec(gateway.NewEventID(now), now.UnixMilli(), "window.opened", "info", "window-7", payload); err != nil {
-						b.Fatal(err)
-					}
-				}
-				ins.Close()
-				if err := tx.Commit(); err != nil {
-					b.Fatal(err)
-				}
+				commitRows(b, db, payload, rows)
 				spent += time.Since(start)
 				commits++
 			}
@@ -64,21 +50,7 @@ func BenchmarkDurableThroughput(b *testing.B) {
 		start := time.Now()
 		for b.Loop() {
 			for batch := 0; batch < round/1000; batch++ {
-				tx, err := db.Begin()
-				if err != nil {
-					b.Fatal(err)
-				}
-				ins, _ := tx.Prepare(`INSERT INTO events (id, ts_ms, type, severity, device, payload) VALUES (?, ?, ?, ?, ?, ?)`)
-				for i := 0; i < 1000; i++ {
-					now := time.Now()
-					if _, err := ins.Exec(gateway.NewEventID(now), now.UnixMilli(), "window.opened", "info", "window-7", payload); err != nil {
-						b.Fatal(err)
-					}
-				}
-				ins.Close()
-				if err := tx.Commit(); err != nil {
-					b.Fatal(err)
-				}
+				commitRows(b, db, payload, 1000)
 			}
 			total += round
 		}
@@ -160,4 +132,23 @@ func rawEvents(b *testing.B) (*sql.DB, []byte) {
 		b.Fatal(err)
 	}
 	return db, []byte(`{"seq":1,"id":"019a9f1e-2b3c-7d4e-8f90-a1b2c3d4e5f6","ts":"2026-11-22T09:00:00.000Z","room":"rig-room","type":"window.opened","severity":"info","device":"window-7"}`)
+}
+
+// commitRows inserts rows events into the bare table in one transaction.
+func commitRows(b *testing.B, db *sql.DB, payload []byte, rows int) {
+	tx, err := db.Begin()
+	if err != nil {
+		b.Fatal(err)
+	}
+	ins, _ := tx.Prepare(`INSERT INTO events (id, ts_ms, type, severity, device, payload) VALUES (?, ?, ?, ?, ?, ?)`)
+	for i := 0; i < rows; i++ {
+		now := time.Now()
+		if _, err := ins.Exec(gateway.NewEventID(now), now.UnixMilli(), "window.opened", "info", "window-7", payload); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ins.Close()
+	if err := tx.Commit(); err != nil {
+		b.Fatal(err)
+	}
 }
