@@ -31,6 +31,7 @@ func DefaultCommandRoles() CommandRoles {
 		"arm": nil, "disarm": officeRoles, "bypass": officeRoles, "seal": officeRoles, "unseal": officeRoles,
 		"ack": guardRoles, "visitor/register": guardRoles, "visitor/checkout": guardRoles, "inventory/run": guardRoles,
 		"carrier/signout": officeRoles, "carrier/return": officeRoles, "carrier/extend": officeRoles,
+		"carrier/receive":   officeRoles, // 收文登记: the clerk registers what arrives
 		"carrier/approve":   officeRoles, // the approver or the second person the sign-out names (the vault checks which)
 		"safe/release":      {RoleClerk, RoleSecurityOfficer},
 		"personnel/replace": {RoleSecurityOfficer}, "carriers/replace": {RoleSecurityOfficer},

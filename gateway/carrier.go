@@ -90,7 +90,58 @@ type Carrier struct {
 	Kind      string         `json:"kind"`      // see CarrierKinds
 	Home      string         `json:"home"`      // the safe it lives in
 	Custodian string         `json:"custodian"` // person id of who keeps it
+
+	// A copy of a document received in the room (carrier/receive, 收文登记):
+	// the document's register number (its copies are <document>-01, -02…),
+	// this copy's number of how many, where it came from, its secrecy
+	// period and who may read it. Empty for a carrier a register import
+	// brought (carriers/replace).
+	Document   string   `json:"document,omitempty"`
+	Copy       int      `json:"copy,omitempty"`
+	Copies     int      `json:"copies,omitempty"`
+	Source     string   `json:"source,omitempty"`       // the issuing office
+	DocNumber  string   `json:"doc_number,omitempty"`   // its 文号
+	Period     string   `json:"period,omitempty"`       // 保密期限: a date (2006-01-02) or 长期
+	NeedToKnow []string `json:"need_to_know,omitempty"` // 知悉范围: person ids and roles of the register
 }
+
+// Receipt is a document received (收文登记), as the room registers it: its
+// copies become carriers (Carrier.Document).
+type Receipt struct {
+	Source     string         `json:"source"`
+	DocNumber  string         `json:"doc_number"`
+	Title      string         `json:"title"`
+	Class      Classification `json:"class"`
+	Period     string         `json:"period"`
+	Kind       string         `json:"kind"`
+	Home       string         `json:"home"`
+	Custodian  string         `json:"custodian"`
+	NeedToKnow []string       `json:"need_to_know"`
+	EPCs       []string       `json:"epcs"` // one a copy, in copy order
+	By         string         `json:"by"`
+}
+
+// PeriodLong is the secrecy period of a document kept secret without end
+// (长期).
+const PeriodLong = "长期"
+
+// CheckPeriod checks a secrecy period: 长期 or a date.
+func CheckPeriod(p string) error {
+	if p == PeriodLong {
+		return nil
+	}
+	if _, err := time.Parse(time.DateOnly, p); err != nil {
+		return fmt.Errorf("period: %q is not a date (2006-01-02) or %s", p, PeriodLong)
+	}
+	return nil
+}
+
+// MaxCopies is the most copies one receipt registers.
+const MaxCopies = 99
+
+// DocumentPrefix begins the register numbers of the documents a room
+// receives: JM-<year>-<four digits>, the copies -01, -02….
+const DocumentPrefix = "JM"
 
 var carrierID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 

@@ -154,6 +154,7 @@ var words = map[string][2]string{
 	"ev.visitor.registered":        {"来访登记", "visitor registered"},
 	"ev.visitor.checked_out":       {"来访离开登记", "visitor checked out"},
 	"ev.personnel.replaced":        {"人员名册更新", "personnel register replaced"},
+	"ev.carrier.received":          {"收文登记", "document received"},
 	"ev.carrier.moved":             {"载体移动", "carrier moved"},
 	"ev.carrier.home":              {"载体回柜", "carrier home"},
 	"ev.carrier.away":              {"载体离柜", "carrier away"},

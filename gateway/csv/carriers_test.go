@@ -3,6 +3,7 @@ package csv
 import (
 	"bytes"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -27,7 +28,7 @@ func TestCarriersRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	again, err := ReadCarriers(&b, "export", gateway.MaxRecords)
-	if err != nil || len(again) != 3 || again[1] != cs[1] {
+	if err != nil || len(again) != 3 || !reflect.DeepEqual(again[1], cs[1]) {
 		t.Fatalf("%+v %v", again, err)
 	}
 }

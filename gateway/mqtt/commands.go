@@ -54,6 +54,9 @@ type CarrierTarget interface {
 	// through channel via (another than the sign-out's).
 	Approve(carrier, by, via string) (*gateway.SignOut, error)
 	Extend(carrier string, due time.Time, approver, by, via string) (*gateway.SignOut, error)
+	// Receive registers a document received (收文登记): its copies become
+	// carriers of the register.
+	Receive(r gateway.Receipt) ([]gateway.Carrier, error)
 	Inventory(trigger, by string) (*gateway.InventoryReport, error)
 	// InventoryReport returns a stored report (the latest when id is empty).
 	InventoryReport(id string) (*gateway.InventoryReport, error)
@@ -419,6 +422,8 @@ type command struct {
 	People   json.RawMessage `json:"people"`
 	Calldown json.RawMessage `json:"calldown"`
 	Session  string          `json:"session"`
+	// carrier/receive (its by is the command's)
+	gateway.Receipt
 	// personnel/replace
 	AllowEmpty     bool `json:"allow_empty"`
 	AllowNoOfficer bool `json:"allow_no_officer"`
@@ -488,6 +493,18 @@ func (c *Commands) carrierCommand(name, via string, cmd command) (map[string]any
 		return loan(c.t.Carriers.Approve(cmd.Carrier, cmd.By, via))
 	case "carrier/return":
 		return loan(c.t.Carriers.Return(cmd.Carrier, cmd.By))
+	case "carrier/receive":
+		r := cmd.Receipt
+		r.By = cmd.By
+		copies, err := c.t.Carriers.Receive(r)
+		if err != nil {
+			return nil, err
+		}
+		ids := make([]string, len(copies))
+		for i, k := range copies {
+			ids[i] = k.ID
+		}
+		return map[string]any{"document": copies[0].Document, "copies": ids}, nil
 	case "carrier/extend":
 		return loan(c.t.Carriers.Extend(cmd.Carrier, dueAt, cmd.Approver, cmd.By, via))
 	case "inventory/run":

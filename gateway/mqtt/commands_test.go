@@ -207,6 +207,10 @@ func (c *carrierTarget) Inventory(trigger, by string) (*gateway.InventoryReport,
 	return &gateway.InventoryReport{ID: "inv-1", Trigger: trigger, By: by, AllHome: true}, nil
 }
 func (c *carrierTarget) InventoryReport(id string) (*gateway.InventoryReport, error) { return nil, nil }
+func (c *carrierTarget) Receive(r gateway.Receipt) ([]gateway.Carrier, error) {
+	c.calls = append(c.calls, "receive "+r.DocNumber+" "+strings.Join(r.EPCs, ","))
+	return []gateway.Carrier{{ID: "JM-2026-0001-01", Document: "JM-2026-0001"}}, nil
+}
 
 // Carrier commands: checked against their schemas before anything reaches
 // the vault; the vault's refusal comes back as the reply's error.
@@ -225,6 +229,8 @@ func TestCarrierCommands(t *testing.T) {
 		{"carrier/return", `{"id":"k5","by":"clerk","carrier":"JM-1"}`, gateway.ECONFLICT, "not signed out"},
 		{"inventory/show", `{"id":"k6","by":"auditor"}`, gateway.ENOTFOUND, "no inventory has been taken yet"},
 		{"inventory/run", `{"id":"k7","by":"officer","safe":"safe-a"}`, gateway.EINVALID, "safe"},
+		{"carrier/receive", `{"id":"k10","by":"clerk","source":"市委","doc_number":"12号","title":"通知","class":"机密","period":"五年","kind":"文件","home":"safe-a","custodian":"p-1","need_to_know":["p-2"],"epcs":["300833B2DDD9014000000101"]}`, gateway.EINVALID, "/period"},
+		{"carrier/receive", `{"id":"k11","by":"clerk","source":"市委","doc_number":"12号","title":"通知","class":"机密","period":"长期","kind":"文件","home":"safe-a","custodian":"p-1","need_to_know":[],"epcs":["300833B2DDD9014000000101"]}`, gateway.EINVALID, "/need_to_know"},
 	} {
 		r := cmds.Execute(c.cmd, []byte(c.payload))
 		if r.Error == nil || r.Error.Code != c.code || !strings.Contains(r.Error.Message, c.contains) {
@@ -237,6 +243,10 @@ func TestCarrierCommands(t *testing.T) {
 	r := cmds.Execute("carrier/signout", []byte(`{"id":"k8","by":"clerk","carrier":"JM-1","borrower":"p-1","purpose":"p","due":"2026-11-23T17:00:00+08:00"}`))
 	if r.Status != "ok" || r.Result["sign_out"] != "so-1" || target.calls[1] != "signout JM-1 due 2026-11-23T09:00:00Z" {
 		t.Fatalf("signout: %+v %q", r, target.calls)
+	}
+	r = cmds.Execute("carrier/receive", []byte(`{"id":"k12","by":"clerk","source":"市委","doc_number":"12号","title":"通知","class":"机密","period":"长期","kind":"文件","home":"safe-a","custodian":"p-1","need_to_know":["p-2"],"epcs":["300833B2DDD9014000000101"]}`))
+	if r.Status != "ok" || r.Result["document"] != "JM-2026-0001" || target.calls[2] != "receive 12号 300833B2DDD9014000000101" {
+		t.Fatalf("receive: %+v %q", r, target.calls)
 	}
 	r = cmds.Execute("inventory/run", []byte(`{"id":"k9","by":"officer"}`))
 	if r.Status != "ok" || r.Result["trigger"] != "command" || r.Result["all_home"] != true {

@@ -228,35 +228,38 @@ func (r *Room) Mode() gateway.Mode { return r.Panel.Mode() }
 // change holds. A carrier register that drops a carrier still signed out
 // is refused; once written, the vault tracks the new carriers.
 func (r *Room) ReplaceRegister(reg gateway.RegisterChange) error {
-	return r.Panel.do(func(c *change) error {
-		for _, held := range c.registers {
-			if held.Name == reg.Name {
-				return gateway.Errorf(gateway.ECONFLICT, "%s: another replacement of the register is being written: send it again", reg.Name)
-			}
+	return r.Panel.do(func(c *change) error { return r.replaceIn(c, reg) })
+}
+
+// replaceIn adds a register replaced whole to change c.
+func (r *Room) replaceIn(c *change, reg gateway.RegisterChange) error {
+	for _, held := range c.registers {
+		if held.Name == reg.Name {
+			return gateway.Errorf(gateway.ECONFLICT, "%s: another replacement of the register is being written: send it again", reg.Name)
 		}
-		// Register changes are written through this queue only, in order:
-		// the version held now is the one the change goes on from.
-		held, err := r.log.RegisterVersion(reg.Name)
-		if err != nil {
+	}
+	// Register changes are written through this queue only, in order:
+	// the version held now is the one the change goes on from.
+	held, err := r.log.RegisterVersion(reg.Name)
+	if err != nil {
+		return err
+	}
+	if reg.Version <= held {
+		return gateway.Errorf(gateway.ECONFLICT, "%s: version %d is not newer than the version held, %d", reg.Name, reg.Version, held)
+	}
+	if reg.Name == "carriers" {
+		if r.Vault == nil {
+			return gateway.Errorf(gateway.ENOTFOUND, "room %s tracks no carriers", r.ID)
+		}
+		if err := r.Vault.replaceIn(c, reg.Carriers); err != nil {
 			return err
 		}
-		if reg.Version <= held {
-			return gateway.Errorf(gateway.ECONFLICT, "%s: version %d is not newer than the version held, %d", reg.Name, reg.Version, held)
-		}
-		if reg.Name == "carriers" {
-			if r.Vault == nil {
-				return gateway.Errorf(gateway.ENOTFOUND, "room %s tracks no carriers", r.ID)
-			}
-			if err := r.Vault.replaceIn(c, reg.Carriers); err != nil {
-				return err
-			}
-		}
-		if reg.At.IsZero() {
-			reg.At = c.now
-		}
-		c.registers = append(c.registers, reg)
-		return nil
-	})
+	}
+	if reg.At.IsZero() {
+		reg.At = c.now
+	}
+	c.registers = append(c.registers, reg)
+	return nil
 }
 
 // Checkpoint logs a checkpoint of the chain's head (log.checkpoint, which

@@ -88,6 +88,7 @@ func (p *Personnel) Publish(ri sqlite.RegisterInfo) {
 type Carriers struct {
 	*room.Vault
 	Registers Registers
+	Receiver  Receiver
 	Store     *sqlite.Store
 	Limits    gateway.Limits
 	Retained  Retained
@@ -126,6 +127,25 @@ func (c *Carriers) ReplaceCarriers(text string, version int64, by string) (map[s
 // Publish sets the retained version of the register held.
 func (c *Carriers) Publish(ri sqlite.RegisterInfo) {
 	c.Retained.CarrierRegister(registerPayload(c.Room, ri))
+}
+
+// Receiver is the room that registers a document received in one of its
+// changes (room.Room.Receive).
+type Receiver interface {
+	Receive(r gateway.Receipt) ([]gateway.Carrier, error)
+}
+
+// Receive registers a document received (收文登记) and publishes the
+// register's new version.
+func (c *Carriers) Receive(r gateway.Receipt) ([]gateway.Carrier, error) {
+	copies, err := c.Receiver.Receive(r)
+	if err != nil {
+		return nil, err
+	}
+	if ri, err := c.Store.CarrierRegister(); err == nil {
+		c.Publish(ri)
+	}
+	return copies, nil
 }
 
 // InventoryReport returns a stored report, the latest when id is empty.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -183,4 +184,36 @@ func toStrings(v any) []string {
 		out = append(out, s)
 	}
 	return out
+}
+
+// Issue 30, step 1: a document received through the running gateway from
+// the command line (收文登记): its copies become carriers, published
+// retained, with carrier.received in the room's chain; a reader not in the
+// register is refused.
+func TestDocumentReceivedEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration")
+	}
+	a := startAccessRoom(t, false, 4)
+	cfg := "--config=" + a.cfgPath
+	seen := 0
+	receipt := func(circle string) string {
+		return `{"by":"p-0","source":"市委办公室","doc_number":"市委办〔2026〕12号","title":"关于年终检查的通知","class":"机密","period":"2031-12-31",` +
+			`"kind":"文件","home":"safe-a","custodian":"p-0","need_to_know":` + circle + `,"epcs":["300833B2DDD9014000000101","300833B2DDD9014000000102"]}`
+	}
+	if out, err := a.cli("cmd", cfg, "carrier/receive", receipt(`["p-1","p-nobody"]`)); err == nil || !strings.Contains(out+err.Error(), "p-nobody") {
+		t.Fatalf("a reader not in the register: %v\n%s", err, out)
+	}
+	out, err := a.cli("cmd", cfg, "carrier/receive", receipt(`["p-1","保密员"]`))
+	doc := fmt.Sprintf("JM-%d-0001", time.Now().Year())
+	if err != nil || !strings.Contains(out, doc) {
+		t.Fatalf("receive: %v\n%s", err, out)
+	}
+	received := data(a.waitEvent(&seen, "carrier.received"))
+	if received["document"] != doc || len(toStrings(received["copies"])) != 2 {
+		t.Fatalf("carrier.received %v", received)
+	}
+	a.w.waitFor("the second copy's retained state", func() bool { // (waitFor holds the watcher's lock)
+		return len(a.w.topics["roomguard/"+a.room+"/carriers/"+doc+"-02"]) > 0
+	})
 }

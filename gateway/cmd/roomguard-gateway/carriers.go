@@ -13,7 +13,7 @@ func (d *daemon) carriers(cfg *config.Config, clock gateway.Clock, states *mqtt.
 	if d.room.Vault == nil {
 		return nil, nil
 	}
-	cc := &service.Carriers{Vault: d.room.Vault, Registers: d.room, Store: d.store, Limits: cfg.Limits.Room(), Retained: states, Room: cfg.Room.ID, Clock: clock}
+	cc := &service.Carriers{Vault: d.room.Vault, Registers: d.room, Receiver: d.room, Store: d.store, Limits: cfg.Limits.Room(), Retained: states, Room: cfg.Room.ID, Clock: clock}
 	for _, s := range cfg.Safes {
 		cc.Safes = append(cc.Safes, s.ID)
 	}

@@ -1,0 +1,82 @@
+package room_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/roomguard/roomguard/gateway"
+)
+
+// A document received (收文登记, issue 30): each copy a carrier of the
+// register, numbered after the year's documents, with carrier.received and
+// the register's new version in ONE change; the next document takes the
+// next number.
+func TestReceiveRegistersEachCopy(t *testing.T) {
+	v := newVaultRoom(t, carriers)
+	v.log.written()
+	rc := gateway.Receipt{Source: "市委办公室", DocNumber: "市委办〔2026〕12号", Title: "关于年终检查的通知", Class: "机密", Period: "2031-12-31",
+		Kind: "文件", Home: "safe-a", Custodian: "p-zhang", NeedToKnow: []string{"p-li", "保密员"},
+		EPCs: []string{"3008 33B2 DDD9 0140 0000 0101", "300833B2DDD9014000000102", "300833B2DDD9014000000103"}, By: "p-zhang"}
+	copies, err := v.room.Receive(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(copies) != 3 || copies[0].ID != "JM-2026-0001-01" || copies[2].ID != "JM-2026-0001-03" || copies[0].EPC != "300833B2DDD9014000000101" ||
+		copies[1].Copy != 2 || copies[1].Copies != 3 || copies[0].Class != gateway.Secret || copies[0].Kind != "document" ||
+		strings.Join(copies[0].NeedToKnow, ",") != "p-li,security-officer" {
+		t.Fatalf("copies %+v", copies)
+	}
+	w := v.log.written()
+	if len(w) != 1 || len(w[0].Registers) != 1 || len(w[0].Registers[0].Carriers) != 6 {
+		t.Fatalf("%d changes for one receipt, want one with the register of 6", len(w))
+	}
+	v.expect("carrier.received", "carriers.replaced")
+	if d := v.lastData("carrier.received"); d["document"] != "JM-2026-0001" || d["doc_number"] != "市委办〔2026〕12号" || len(d["copies"].([]any)) != 3 {
+		t.Fatalf("carrier.received %v", d)
+	}
+	if ri, _ := v.store.CarrierRegister(); ri.Version != 2 || ri.Count != 6 || len(v.vault.Carriers()) != 6 {
+		t.Fatalf("register version %d of %d, %d carriers tracked", ri.Version, ri.Count, len(v.vault.Carriers()))
+	}
+	if len(v.vsink.states["JM-2026-0001-02"]) == 0 {
+		t.Fatal("a copy's state not published")
+	}
+	rc.EPCs, rc.DocNumber = []string{"300833B2DDD9014000000201"}, "市委办〔2026〕13号"
+	if copies, err := v.room.Receive(rc); err != nil || copies[0].ID != "JM-2026-0002-01" {
+		t.Fatalf("the next document: %+v, %v", copies, err)
+	}
+}
+
+// What a receipt may not be is refused, naming it, and writes nothing.
+func TestReceiveRefusals(t *testing.T) {
+	v := newVaultRoom(t, carriers)
+	good := gateway.Receipt{Source: "市委办公室", DocNumber: "12号", Title: "通知", Class: "secret", Period: gateway.PeriodLong,
+		Kind: "document", Home: "safe-a", Custodian: "p-zhang", NeedToKnow: []string{"p-li"}, EPCs: []string{"300833B2DDD9014000000101"}, By: "p-zhang"}
+	for _, c := range []struct {
+		name, code, contains string
+		change               func(*gateway.Receipt)
+	}{
+		{"a reader not in the register", gateway.EUNKNOWNPERSON, `need_to_know[1]: "p-nobody"`, func(r *gateway.Receipt) { r.NeedToKnow = []string{"p-li", "p-nobody"} }},
+		{"no need-to-know list", gateway.EINVALID, "need_to_know", func(r *gateway.Receipt) { r.NeedToKnow = nil }},
+		{"a tag in use", gateway.ECONFLICT, "JM-0002's already", func(r *gateway.Receipt) { r.EPCs = []string{"300833B2DDD9014000000002"} }},
+		{"one tag for two copies", gateway.ECONFLICT, "epcs[1]", func(r *gateway.Receipt) { r.EPCs = []string{"300833B2DDD9014000000101", "300833B2DDD9014000000101"} }},
+		{"a period that is no date", gateway.EINVALID, "period", func(r *gateway.Receipt) { r.Period = "五年" }},
+		{"a home that is no safe", gateway.EINVALID, "home", func(r *gateway.Receipt) { r.Home = "drawer" }},
+		{"no copy", gateway.EINVALID, "epcs", func(r *gateway.Receipt) { r.EPCs = nil }},
+		{"an unknown custodian", gateway.EUNKNOWNPERSON, "custodian", func(r *gateway.Receipt) { r.Custodian = "p-nobody" }},
+		{"a class that is none", gateway.EINVALID, "class", func(r *gateway.Receipt) { r.Class = "内部" }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rc := good
+			rc.NeedToKnow = append([]string(nil), good.NeedToKnow...)
+			c.change(&rc)
+			v.log.written()
+			_, err := v.room.Receive(rc)
+			if gateway.ErrorCode(err) != c.code || !strings.Contains(err.Error(), c.contains) {
+				t.Fatalf("got %v, want %s naming %q", err, c.code, c.contains)
+			}
+			if w := v.log.written(); len(w) != 0 || len(v.vault.Carriers()) != 3 {
+				t.Fatalf("the refusal wrote %d changes, %d carriers tracked", len(w), len(v.vault.Carriers()))
+			}
+		})
+	}
+}
