@@ -21,6 +21,16 @@ type carrierView struct {
 	gateway.CarrierState
 	Title, Class, Kind, Home, Custodian string
 	Loan                                *loanView
+	// A copy of a document received (收文登记): its document, copy n of
+	// N, 文号 and secrecy period (保密期限: a date or 长期).
+	Document, DocNumber, Period string
+	Copy, Copies                int
+}
+
+// PeriodOver tells whether a copy's secrecy period has passed by today:
+// it is listed for review (解密 or 延期); nothing changes on its own.
+func (v carrierView) PeriodOver(today string) bool {
+	return v.Period != "" && v.Period != gateway.PeriodLong && v.Period < today
 }
 
 // loanView is an open sign-out, as the events tell it.
@@ -156,7 +166,14 @@ func (s *Server) carriers(w http.ResponseWriter, r *request) {
 		// else what the room publishes with the state (issue 28: the
 		// name and class columns were empty for a register imported on
 		// the Pi).
-		var said struct{ Title, Class, Kind, Home, Custodian string }
+		var said struct {
+			Title, Class, Kind, Home, Custodian string
+			Document                            string `json:"document"`
+			DocNumber                           string `json:"doc_number"`
+			Period                              string `json:"period"`
+			Copy                                int    `json:"copy"`
+			Copies                              int    `json:"copies"`
+		}
 		if err := json.Unmarshal(st.Payload, &said); err != nil {
 			s.Log.Warn("a carrier's state unreadable: its register facts left out", "room", st.Room, "carrier", v.ID, "err", err)
 		}
@@ -165,6 +182,7 @@ func (s *Server) carriers(w http.ResponseWriter, r *request) {
 			c = gateway.Carrier{Title: said.Title, Class: gateway.Classification(said.Class), Kind: said.Kind, Home: said.Home, Custodian: said.Custodian}
 		}
 		v.Title, v.Class, v.Kind, v.Home, v.Custodian = c.Title, string(c.Class), c.Kind, c.Home, c.Custodian
+		v.Document, v.DocNumber, v.Period, v.Copy, v.Copies = said.Document, said.DocNumber, said.Period, said.Copy, said.Copies
 		if v.SignOut != "" {
 			v.Loan = loans[st.Room+"/"+v.SignOut]
 			if v.Loan != nil && v.Title == "" {
@@ -195,8 +213,15 @@ func (s *Server) carriers(w http.ResponseWriter, r *request) {
 		}
 	}
 	slices.SortFunc(invs, func(a, b gateway.InventoryReport) int { return b.At.Compare(a.At) })
+	today := s.Clock.Now().In(s.zone()).Format(time.DateOnly)
+	var review []carrierView
+	for _, v := range list {
+		if v.PeriodOver(today) {
+			review = append(review, v)
+		}
+	}
 	now := s.Clock.Now().In(s.zone())
-	s.render(w, r, "carriers", map[string]any{"Carriers": list, "Loans": out, "Inventories": invs, "Counts": counts,
+	s.render(w, r, "carriers", map[string]any{"Carriers": list, "Loans": out, "Inventories": invs, "Counts": counts, "Review": review,
 		"Rooms": s.Store.Rooms(), "Error": r.URL.Query().Get("error"),
 		"Due": now.Add(4 * time.Hour).Format("2006-01-02T15:04")})
 }

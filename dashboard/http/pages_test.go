@@ -810,3 +810,28 @@ func TestCalldownPageSaysWhereToStart(t *testing.T) {
 		t.Fatal("a room without a call-down is not said on /calldown")
 	}
 }
+
+// Issue 30, items 7 and 8 (part): a copy of a document received shows its
+// 文号, copy number and secrecy period; one whose period is over is listed
+// for review (解密/延期), and nothing changes on its own.
+func TestCarrierPeriodReview(t *testing.T) {
+	c := newConsole(t, "guard1:guard")
+	copyOf := func(id, period string) map[string]any {
+		return map[string]any{"room": "r1", "id": id, "status": "home", "title": "关于年终检查的通知", "class": "secret", "kind": "document",
+			"home": "safe-a", "custodian": "p-zhang", "document": "JM-2025-0007", "copy": 1, "copies": 3, "source": "市委办公室",
+			"doc_number": "市委办〔2025〕7号", "period": period, "need_to_know": []string{"p-li"}}
+	}
+	c.retain("r1", "carrier", "JM-2025-0007-01", copyOf("JM-2025-0007-01", "2026-01-31"))
+	c.retain("r1", "carrier", "JM-2025-0008-01", copyOf("JM-2025-0008-01", "2031-12-31"))
+	c.retain("r1", "carrier", "JM-2025-0009-01", copyOf("JM-2025-0009-01", "长期"))
+	_, body := c.as("guard1").get("/carriers")
+	if !strings.Contains(body, `id="review-JM-2025-0007-01"`) || strings.Contains(body, `id="review-JM-2025-0008-01"`) ||
+		strings.Contains(body, `id="review-JM-2025-0009-01"`) || !strings.Contains(body, "保密期限已到") {
+		t.Fatalf("the review list:\n%s", body)
+	}
+	row := body[strings.Index(body, `id="carrier-JM-2025-0008-01"`):]
+	row = row[:strings.Index(row, "</tr>")]
+	if !strings.Contains(row, "市委办〔2025〕7号") || !strings.Contains(row, "1/3") || !strings.Contains(row, "2031-12-31") {
+		t.Fatalf("a copy's row: %s", row)
+	}
+}

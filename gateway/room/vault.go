@@ -276,6 +276,10 @@ func (v *Vault) statePayload(st gateway.CarrierState) map[string]any {
 	c := v.carriers[st.ID]
 	m := map[string]any{"room": v.room, "id": st.ID, "status": st.Status, "title": c.Title, "class": c.Class,
 		"kind": c.Kind, "home": c.Home, "custodian": c.Custodian}
+	if c.Document != "" { // a copy of a document received (carrier/receive)
+		m["document"], m["copy"], m["copies"], m["source"], m["doc_number"], m["period"], m["need_to_know"] =
+			c.Document, c.Copy, c.Copies, c.Source, c.DocNumber, c.Period, c.NeedToKnow
+	}
 	if st.Location != "" {
 		m["location"] = st.Location
 	}
