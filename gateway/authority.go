@@ -32,6 +32,7 @@ func DefaultCommandRoles() CommandRoles {
 		"ack": guardRoles, "visitor/register": guardRoles, "visitor/checkout": guardRoles, "inventory/run": guardRoles,
 		"carrier/signout": officeRoles, "carrier/return": officeRoles, "carrier/extend": officeRoles,
 		"carrier/receive":   officeRoles, // 收文登记: the clerk registers what arrives
+		"carrier/loss":      officeRoles, // 丢失报告: the custodian or an officer reports it
 		"carrier/approve":   officeRoles, // the approver or the second person the sign-out names (the vault checks which)
 		"safe/release":      {RoleClerk, RoleSecurityOfficer},
 		"personnel/replace": {RoleSecurityOfficer}, "carriers/replace": {RoleSecurityOfficer},

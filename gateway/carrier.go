@@ -196,6 +196,10 @@ const (
 	CarrierSignedOut CarrierStatus = "signed-out" // lent, by a sign-out
 	CarrierAway      CarrierStatus = "away"       // not seen in its safe, not signed out
 	CarrierMissing   CarrierStatus = "missing"    // an inventory did not find it
+	// CarrierLost: reported lost (carrier/loss); its status changes no more
+	// (its history is frozen for the investigation), its sightings are
+	// still logged.
+	CarrierLost CarrierStatus = "lost"
 )
 
 // CarrierState is what the room knows of one carrier now.

@@ -169,7 +169,7 @@ func EnvelopeBytes(n int) int { return (n+2)/3*4 + 1024 }
 
 // Commands are the names of every command a room takes.
 var Commands = []string{"arm", "disarm", "bypass", "ack", "seal", "unseal", "visitor/register", "visitor/checkout",
-	"personnel/replace", "carriers/replace", "carrier/signout", "carrier/approve", "carrier/return", "carrier/extend", "carrier/receive", "inventory/run",
+	"personnel/replace", "carriers/replace", "carrier/signout", "carrier/approve", "carrier/return", "carrier/extend", "carrier/receive", "carrier/loss", "inventory/run",
 	"inventory/show", "safe/release", "events/resend", "calldown/replace"}
 
 // IsCommand tells whether name is one of Commands.

@@ -311,6 +311,7 @@ var messages = map[string][2]string{
 	"cst.signed-out":          {"已借出", "signed out"},
 	"cst.away":                {"不在柜", "away"},
 	"cst.missing":             {"缺失", "missing"},
+	"cst.lost":                {"已报失", "reported lost"},
 	"loans.open":              {"借出中", "Signed out"},
 	"carrier":                 {"载体编号", "Carrier"},
 	"borrower":                {"借用人", "Borrower"},

@@ -57,6 +57,9 @@ type CarrierTarget interface {
 	// Receive registers a document received (收文登记): its copies become
 	// carriers of the register.
 	Receive(r gateway.Receipt) ([]gateway.Carrier, error)
+	// ReportLoss reports a carrier lost (丢失报告): the carrier-lost alarm
+	// at once, the carrier marked lost.
+	ReportLoss(carrier, by, detail string) error
 	Inventory(trigger, by string) (*gateway.InventoryReport, error)
 	// InventoryReport returns a stored report (the latest when id is empty).
 	InventoryReport(id string) (*gateway.InventoryReport, error)
@@ -422,6 +425,8 @@ type command struct {
 	People   json.RawMessage `json:"people"`
 	Calldown json.RawMessage `json:"calldown"`
 	Session  string          `json:"session"`
+	// carrier/loss
+	Detail string `json:"detail"`
 	// carrier/receive (its by is the command's)
 	gateway.Receipt
 	// personnel/replace
@@ -505,6 +510,11 @@ func (c *Commands) carrierCommand(name, via string, cmd command) (map[string]any
 			ids[i] = k.ID
 		}
 		return map[string]any{"document": copies[0].Document, "copies": ids}, nil
+	case "carrier/loss":
+		if err := c.t.Carriers.ReportLoss(cmd.Carrier, cmd.By, cmd.Detail); err != nil {
+			return nil, err
+		}
+		return map[string]any{"carrier": cmd.Carrier, "status": string(gateway.CarrierLost)}, nil
 	case "carrier/extend":
 		return loan(c.t.Carriers.Extend(cmd.Carrier, dueAt, cmd.Approver, cmd.By, via))
 	case "inventory/run":

@@ -207,6 +207,10 @@ func (c *carrierTarget) Inventory(trigger, by string) (*gateway.InventoryReport,
 	return &gateway.InventoryReport{ID: "inv-1", Trigger: trigger, By: by, AllHome: true}, nil
 }
 func (c *carrierTarget) InventoryReport(id string) (*gateway.InventoryReport, error) { return nil, nil }
+func (c *carrierTarget) ReportLoss(carrier, by, detail string) error {
+	c.calls = append(c.calls, "loss "+carrier)
+	return nil
+}
 func (c *carrierTarget) Receive(r gateway.Receipt) ([]gateway.Carrier, error) {
 	c.calls = append(c.calls, "receive "+r.DocNumber+" "+strings.Join(r.EPCs, ","))
 	return []gateway.Carrier{{ID: "JM-2026-0001-01", Document: "JM-2026-0001"}}, nil

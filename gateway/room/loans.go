@@ -444,3 +444,36 @@ func (v *Vault) extend(carrier, loanID string, due time.Time, approver, by strin
 	}
 	return &out, nil
 }
+
+// ReportLoss reports a carrier lost (carrier/loss, 丢失报告): a priority-1
+// carrier-lost alarm for the security officers' call-down at once, the
+// carrier marked lost, its status frozen from then (its sightings are
+// still logged); a carrier already reported lost is refused.
+func (v *Vault) ReportLoss(carrier, by, detail string) error {
+	if strings.TrimSpace(by) == "" || strings.TrimSpace(detail) == "" {
+		return gateway.Errorf(gateway.EINVALID, "carrier/loss: by and detail (what happened) are needed")
+	}
+	return v.step(at, func(b *vbatch) error {
+		c := v.carriers[carrier]
+		if c == nil {
+			return gateway.Errorf(gateway.ENOTFOUND, "carrier/loss: no carrier %q in the register", carrier)
+		}
+		st := v.state[carrier]
+		if st.Status == gateway.CarrierLost {
+			return gateway.Errorf(gateway.ECONFLICT, "carrier/loss: %s is reported lost already", carrier)
+		}
+		s := v.seen[carrier]
+		data := map[string]any{"by": by, "detail": detail, "was": st.Status}
+		if !s.at.IsZero() {
+			data["last_seen"], data["location"] = s.at.Format(gateway.TimeFormat), s.loc.ID
+		}
+		if l := v.loans[carrier]; l != nil {
+			data["sign_out"], data["borrower"] = l.ID, l.Borrower
+		}
+		b.setStatus(c, st, gateway.CarrierLost, false, data)
+		// A report, not a state that ends: raised restored, so the
+		// officers' acknowledgement closes it (the carrier stays lost).
+		b.v.panel.raiseAt(b.c, gateway.AlarmCarrierLost, 1, c.ID, fmt.Sprintf("%s %s《%s》 reported lost by %s: %s", c.Class.Chinese(), c.ID, c.Title, by, detail), false)
+		return nil
+	})
+}

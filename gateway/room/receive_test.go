@@ -80,3 +80,55 @@ func TestReceiveRefusals(t *testing.T) {
 		})
 	}
 }
+
+// A carrier reported lost (丢失报告, issue 30, step 5): a priority-1 alarm
+// at once, in one change with carrier.lost; the carrier's status frozen
+// (a sighting is logged, its status stays lost); an inventory does not
+// count it missing; arming is not held by it; a second report is refused.
+func TestLossReport(t *testing.T) {
+	v := newVaultRoom(t, carriers)
+	v.seen("uhf-safes", 1, carriers[0].EPC)
+	v.seen("uhf-safes", 1, carriers[2].EPC)
+	v.seen("uhf-safes", 2, carriers[1].EPC)
+	v.news()
+	v.log.written()
+	if err := v.vault.ReportLoss("JM-0003", "p-li", "送阅后未归还，遍寻未获"); err != nil {
+		t.Fatal(err)
+	}
+	if w := v.log.written(); len(w) != 1 {
+		t.Fatalf("%d changes for a loss report, want one", len(w))
+	}
+	v.expect("carrier.lost", "alarm.raised")
+	a := v.alarm(gateway.AlarmCarrierLost)
+	if a.Priority != 1 || a.Device != "JM-0003" || !strings.Contains(a.Detail, "送阅后未归还") {
+		t.Fatalf("the alarm %+v", a)
+	}
+	if v.status("JM-0003") != gateway.CarrierLost || !strings.Contains(string(v.vsink.states["JM-0003"]), `"status":"lost"`) {
+		t.Fatalf("status %s, retained %s", v.status("JM-0003"), v.vsink.states["JM-0003"])
+	}
+	v.seen("uhf-safes", 2, carriers[2].EPC) // seen in the other safe: logged, still lost
+	if v.status("JM-0003") != gateway.CarrierLost {
+		t.Fatalf("a sighting changed a lost carrier's status to %s", v.status("JM-0003"))
+	}
+	v.expect("carrier.moved")
+	r, err := v.vault.Inventory(gateway.InventoryCommand, "p-li")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range r.Missing {
+		if m.Carrier == "JM-0003" {
+			t.Fatal("the inventory counts a lost carrier missing")
+		}
+	}
+	for _, reason := range v.vault.Away() {
+		if reason.Device == "JM-0003" {
+			t.Fatal("a lost carrier holds arming")
+		}
+	}
+	if err := v.vault.ReportLoss("JM-0003", "p-li", "again"); gateway.ErrorCode(err) != gateway.ECONFLICT {
+		t.Fatalf("a second report: %v", err)
+	}
+	if err := v.vault.ReportLoss("JM-9999", "p-li", "?"); gateway.ErrorCode(err) != gateway.ENOTFOUND {
+		t.Fatalf("an unknown carrier: %v", err)
+	}
+}

@@ -297,8 +297,8 @@ func (v *Vault) statePayload(st gateway.CarrierState) map[string]any {
 
 // setStatus changes a carrier's status, logging the change.
 func (b *vbatch) setStatus(c *gateway.Carrier, st *gateway.CarrierState, status gateway.CarrierStatus, misplaced bool, data map[string]any) {
-	if st.Status == status && st.Misplaced == misplaced {
-		return
+	if st.Status == status && st.Misplaced == misplaced || st.Status == gateway.CarrierLost {
+		return // a lost carrier's status is frozen for the investigation
 	}
 	b.touch(c.ID)
 	st.Status, st.Misplaced = status, misplaced
@@ -308,6 +308,8 @@ func (b *vbatch) setStatus(c *gateway.Carrier, st *gateway.CarrierState, status 
 		typ, sev = "carrier.misplaced", gateway.SeverityWarning
 	case status == gateway.CarrierAway || status == gateway.CarrierMissing:
 		sev = gateway.SeverityWarning
+	case status == gateway.CarrierLost:
+		sev = gateway.SeverityCritical
 	}
 	if typ == "carrier.signed-out" {
 		return // logged by the sign-out itself
@@ -493,8 +495,8 @@ func (v *Vault) Away() []gateway.Reason {
 	defer v.mu.Unlock()
 	var rs []gateway.Reason
 	for id, st := range v.state {
-		if st.Status == gateway.CarrierHome || st.Status == gateway.CarrierSignedOut && v.loans[id].Leaves() {
-			continue
+		if st.Status == gateway.CarrierHome || st.Status == gateway.CarrierLost || st.Status == gateway.CarrierSignedOut && v.loans[id].Leaves() {
+			continue // home, reported lost (not to be waited for), or allowed out
 		}
 		what := string(st.Status)
 		if st.Misplaced {

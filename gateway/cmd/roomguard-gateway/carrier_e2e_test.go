@@ -217,3 +217,34 @@ func TestDocumentReceivedEndToEnd(t *testing.T) {
 		return len(a.w.topics["roomguard/"+a.room+"/carriers/"+doc+"-02"]) > 0
 	})
 }
+
+// Issue 30, step 5: a loss reported through the running gateway raises the
+// carrier-lost alarm, retained for the consoles, and the carrier's retained
+// status is lost.
+func TestLossReportedEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration")
+	}
+	a := startAccessRoom(t, false, 4)
+	cfg := "--config=" + a.cfgPath
+	seen := 0
+	out, err := a.cli("cmd", cfg, "carrier/receive", `{"by":"p-0","source":"市委办公室","doc_number":"7号","title":"会议纪要","class":"秘密","period":"长期",`+
+		`"kind":"文件","home":"safe-a","custodian":"p-0","need_to_know":["p-1"],"epcs":["300833B2DDD9014000000301"]}`)
+	if err != nil {
+		t.Fatalf("receive: %v\n%s", err, out)
+	}
+	copyID := fmt.Sprintf("JM-%d-0001-01", time.Now().Year())
+	if out, err := a.cli("cmd", cfg, "carrier/loss", `{"by":"p-0","carrier":"`+copyID+`","detail":"送阅后未归还"}`); err != nil {
+		t.Fatalf("loss: %v\n%s", err, out)
+	}
+	raised := data(a.waitEvent(&seen, "alarm.raised"))
+	if raised["class"] != "carrier-lost" {
+		t.Fatalf("alarm %v", raised)
+	}
+	a.w.waitFor("the lost carrier's retained status", func() bool { // (waitFor holds the watcher's lock)
+		return bytes.Contains(a.w.topics["roomguard/"+a.room+"/carriers/"+copyID], []byte(`"status":"lost"`))
+	})
+	if out, err := a.cli("cmd", cfg, "carrier/loss", `{"by":"p-0","carrier":"`+copyID+`","detail":"again"}`); err == nil || !strings.Contains(out+err.Error(), "already") {
+		t.Fatalf("a second report: %v\n%s", err, out)
+	}
+}
