@@ -132,3 +132,27 @@ func TestLossReport(t *testing.T) {
 		t.Fatalf("an unknown carrier: %v", err)
 	}
 }
+
+// A person who keeps carriers is not dropped from the register before
+// their carriers are handed over (issue 30, step 6): the replacement is
+// refused naming them and their carriers, and changes nothing.
+func TestRegisterKeepsCustodians(t *testing.T) {
+	v := newVaultRoom(t, carriers)
+	var without []gateway.Person
+	for _, p := range vaultPeople {
+		if p.ID != "p-zhang" {
+			without = append(without, p)
+		}
+	}
+	v.log.written()
+	err := v.room.ReplaceRegister(gateway.RegisterChange{Name: "personnel", Version: 2, By: "p-li", People: without})
+	if gateway.ErrorCode(err) != gateway.ECONFLICT || !strings.Contains(err.Error(), "p-zhang keeps JM-0001, JM-0002") {
+		t.Fatalf("dropping a custodian: %v", err)
+	}
+	if w := v.log.written(); len(w) != 0 {
+		t.Fatalf("the refusal wrote %d changes", len(w))
+	}
+	if err := v.room.ReplaceRegister(gateway.RegisterChange{Name: "personnel", Version: 2, By: "p-li", People: vaultPeople}); err != nil {
+		t.Fatalf("a register that keeps every custodian: %v", err)
+	}
+}

@@ -3,6 +3,8 @@ package room
 import (
 	"fmt"
 	"log/slog"
+	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -246,6 +248,29 @@ func (r *Room) replaceIn(c *change, reg gateway.RegisterChange) error {
 	}
 	if reg.Version <= held {
 		return gateway.Errorf(gateway.ECONFLICT, "%s: version %d is not newer than the version held, %d", reg.Name, reg.Version, held)
+	}
+	if reg.Name == "personnel" && r.Vault != nil {
+		// A person who keeps carriers stays in the register until they
+		// are handed over (issue 30: 移交).
+		kept := map[string]bool{}
+		for _, p := range reg.People {
+			kept[p.ID] = true
+		}
+		held := map[string][]string{}
+		for _, k := range r.Vault.Carriers() {
+			if k.Custodian != "" && !kept[k.Custodian] {
+				held[k.Custodian] = append(held[k.Custodian], k.ID)
+			}
+		}
+		if len(held) > 0 {
+			var out []string
+			for who, ids := range held {
+				out = append(out, fmt.Sprintf("%s keeps %s", who, strings.Join(ids, ", ")))
+			}
+			sort.Strings(out)
+			return gateway.Errorf(gateway.ECONFLICT, "personnel: the new register drops custodians of carriers: %s; hand their carriers over first (a new custodian in the carrier register)",
+				strings.Join(out, "; "))
+		}
 	}
 	if reg.Name == "carriers" {
 		if r.Vault == nil {
