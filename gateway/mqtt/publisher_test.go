@@ -337,7 +337,7 @@ func TestHeartbeatEveryKeepalive(t *testing.T) {
 	r := newRig(t, m.URL())
 	r.start()
 	count := func(list *[]string) int { mu.Lock(); defer mu.Unlock(); return len(*list) }
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for count(&statuses) == 0 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -347,7 +347,7 @@ func TestHeartbeatEveryKeepalive(t *testing.T) {
 	}
 	mu.Unlock()
 	for beat := 1; beat <= 3; beat++ { // a keepalive passes (again, until the beat's timer is set)
-		deadline := time.Now().Add(10 * time.Second)
+		deadline := time.Now().Add(30 * time.Second)
 		for count(&heads) < beat && time.Now().Before(deadline) {
 			r.clock.Advance(5 * time.Second)
 			time.Sleep(100 * time.Millisecond)
