@@ -21,16 +21,17 @@ func (r *Room) Receive(rc gateway.Receipt) ([]gateway.Carrier, error) {
 	}
 	var copies []gateway.Carrier
 	err := r.Panel.do(func(c *change) error {
+		held := r.Vault.Carriers()
 		var err error
-		if copies, err = r.copiesOf(rc, c); err != nil {
+		if copies, err = r.copiesOf(rc, c, held); err != nil {
 			return err
 		}
-		held, err := r.log.RegisterVersion("carriers")
+		version, err := r.log.RegisterVersion("carriers")
 		if err != nil {
 			return err
 		}
-		all := append(r.Vault.Carriers(), copies...)
-		if err := r.replaceIn(c, gateway.RegisterChange{Name: "carriers", Version: held + 1, By: rc.By, Carriers: all}); err != nil {
+		all := append(held, copies...)
+		if err := r.replaceIn(c, gateway.RegisterChange{Name: "carriers", Version: version + 1, By: rc.By, Carriers: all}); err != nil {
 			return err
 		}
 		ids := make([]string, len(copies))
@@ -48,10 +49,10 @@ func (r *Room) Receive(rc gateway.Receipt) ([]gateway.Carrier, error) {
 	return copies, nil
 }
 
-// copiesOf checks a receipt against the room (its safes, its register, its
-// carriers) and returns its copies, numbered as the next document of the
-// year.
-func (r *Room) copiesOf(rc gateway.Receipt, c *change) ([]gateway.Carrier, error) {
+// copiesOf checks a receipt against the room (its safes, its register, the
+// carriers held) and returns its copies, numbered as the next document of
+// the year.
+func (r *Room) copiesOf(rc gateway.Receipt, c *change, held []gateway.Carrier) ([]gateway.Carrier, error) {
 	bad := func(format string, a ...any) error {
 		return gateway.Errorf(gateway.EINVALID, "carrier/receive: "+format, a...)
 	}
@@ -100,7 +101,6 @@ func (r *Room) copiesOf(rc gateway.Receipt, c *change) ([]gateway.Carrier, error
 	if n := len(rc.EPCs); n == 0 || n > gateway.MaxCopies {
 		return nil, bad("epcs: one a copy, 1 to %d; %d given", gateway.MaxCopies, n)
 	}
-	held := r.Vault.Carriers()
 	inUse := map[string]string{}
 	for _, k := range held {
 		inUse[k.EPC] = k.ID

@@ -143,7 +143,9 @@ func (s *Reader) RegisterVersion(name string) (int64, error) {
 }
 
 // ReplacePeople replaces the whole register with people, as version, in one
-// transaction with its personnel.replaced event: all or nothing. A version
+// transaction with its personnel.replaced event: all or nothing. It is for a
+// log written outside a running room (a seed, a test); a running room
+// replaces its register in one of its changes (Room.ReplaceRegister). A version
 // not above the one held is refused (a stale sync must not undo a newer
 // one). The people must have been checked (gateway.CheckPeople).
 func (s *Store) ReplacePeople(people []gateway.Person, version int64, by string, at time.Time) (RegisterInfo, error) {

@@ -343,6 +343,26 @@ func TestConsoleInChromium(t *testing.T) {
 		t.Fatalf("the CSV (%d lines):\n%s", len(lines), csv)
 	}
 
+	// Issue 30: a document received in the room, its secrecy period over:
+	// the carriers page shows its 文号 and period, and lists it for review
+	// (the page widths below are measured with them).
+	receipt := `{"by":"p-zhang","source":"市委办公室机要科","doc_number":"市委办〔2025〕117号","title":"关于做好年终保密检查工作的通知（含附件三份）",` +
+		`"class":"机密","period":"2026-01-31","kind":"文件","home":"safe-a","custodian":"p-zhang","need_to_know":["p-li","保密员"],` +
+		`"epcs":["300833B2DDD9014000000901","300833B2DDD9014000000902"]}`
+	if out, err := exec.Command(testenv.Gateway(t), "cmd", "--config", s.config, "--db", s.roomDB, "carrier/receive", receipt).CombinedOutput(); err != nil {
+		t.Fatalf("carrier/receive: %v\n%s", err, out)
+	}
+	do(t, ctx, "the carriers page", chromedp.Navigate(s.url+"/carriers"))
+	waitJS(t, ctx, "the copies listed for review", `document.querySelectorAll('#period-review tr[id^="review-"]').length == 2`)
+	if w := value(t, ctx, "its width", chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > 1366 {
+		t.Errorf("/carriers with a review list is %d px wide at 1366 px", w)
+	}
+	do(t, ctx, "a phone's width", chromedp.EmulateViewport(390, 844), chromedp.Navigate(s.url+"/carriers"), chromedp.WaitReady(chromedp.CSS("#period-review")))
+	if w := value(t, ctx, "its width", chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > 390 {
+		t.Errorf("/carriers with a review list is %d px wide at 390 px", w)
+	}
+	do(t, ctx, "back to the guard station's width", chromedp.EmulateViewport(1366, 768))
+
 	// Issue 28, item 9: an inventory taken from the console, its printable
 	// report read on a phone.
 	do(t, ctx, "an inventory", chromedp.Navigate(s.url+"/carriers"), chromedp.WaitVisible(chromedp.CSS("#inv-run")), chromedp.Click(chromedp.CSS("#inv-run")))
