@@ -33,6 +33,9 @@ const (
 	AlarmStorageLow     AlarmClass = "storage-low"        // the log's filesystem is nearly full: long before a write fails
 	AlarmCarrierMissing AlarmClass = "carrier-missing"    // an inventory did not find a carrier that should be home (its priority: its classification's)
 	AlarmCarrierLost    AlarmClass = "carrier-lost"       // a carrier reported lost (carrier/loss, 丢失报告): the security officers at once
+	// AlarmResurrected: the tag of a carrier whose life in the room ended
+	// (destroyed, archived, returned to its issuer) seen again.
+	AlarmResurrected AlarmClass = "carrier-resurrected"
 )
 
 // AlarmSpec is what the catalogue says of a class.
@@ -67,6 +70,7 @@ var alarmCatalogue = map[AlarmClass]AlarmSpec{
 	AlarmStorageLow:     {Priority: 3, Severity: SeverityWarning, Hour24: true},
 	AlarmCarrierMissing: {Priority: 2, Severity: SeverityAlarm, Hour24: true},
 	AlarmCarrierLost:    {Priority: 1, Severity: SeverityCritical, Hour24: true},
+	AlarmResurrected:    {Priority: 1, Severity: SeverityCritical, Hour24: true},
 }
 
 // StorageLow says why the log's filesystem is too full (empty: it is not):

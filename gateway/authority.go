@@ -31,9 +31,16 @@ func DefaultCommandRoles() CommandRoles {
 		"arm": nil, "disarm": officeRoles, "bypass": officeRoles, "seal": officeRoles, "unseal": officeRoles,
 		"ack": guardRoles, "visitor/register": guardRoles, "visitor/checkout": guardRoles, "inventory/run": guardRoles,
 		"carrier/signout": officeRoles, "carrier/return": officeRoles, "carrier/extend": officeRoles,
-		"carrier/receive":   officeRoles, // 收文登记: the clerk registers what arrives
-		"carrier/loss":      officeRoles, // 丢失报告: the custodian or an officer reports it
-		"carrier/approve":   officeRoles, // the approver or the second person the sign-out names (the vault checks which)
+		"carrier/receive": officeRoles, // 收文登记: the clerk registers what arrives
+		"carrier/loss":    officeRoles, // 丢失报告: the custodian or an officer reports it
+		"carrier/approve": officeRoles, // the approver or the second person the sign-out names (the vault checks which)
+		// Issue 30: the clerk's steps of a carrier's life; the people a
+		// step names (a reader, a witness, a custodian) confirm it with
+		// carrier/confirm whatever their role (the vault checks they are
+		// named).
+		"carrier/circulate": officeRoles, "carrier/copy": officeRoles, "carrier/archive": officeRoles,
+		"carrier/return-to-issuer": officeRoles, "carrier/destroy": officeRoles, "custody/transfer": {RoleSecurityOfficer, RoleLeader},
+		"carrier/confirm":   nil,
 		"safe/release":      {RoleClerk, RoleSecurityOfficer},
 		"personnel/replace": {RoleSecurityOfficer}, "carriers/replace": {RoleSecurityOfficer},
 		"calldown/replace": {RoleSecurityOfficer},

@@ -200,7 +200,32 @@ const (
 	// (its history is frozen for the investigation), its sightings are
 	// still logged.
 	CarrierLost CarrierStatus = "lost"
+	// CarrierCirculating: handed to a reader on its need-to-know list
+	// (carrier/circulate, 传阅; or read in the room, 阅读), by a sign-out
+	// of that kind the reader confirmed.
+	CarrierCirculating CarrierStatus = "circulating"
+	// The ends of a carrier's life in this room (issue 30): it stays in the
+	// register with its end; a tag of it seen again is an alarm.
+	CarrierArchived   CarrierStatus = "archived"           // 归档
+	CarrierReturnedUp CarrierStatus = "returned-to-issuer" // 清退
+	CarrierDestroyed  CarrierStatus = "destroyed"          // 销毁
 )
+
+// Ended tells whether the status ends the carrier's life in the room.
+func (s CarrierStatus) Ended() bool {
+	return s == CarrierArchived || s == CarrierReturnedUp || s == CarrierDestroyed
+}
+
+// Frozen tells whether the status changes no more: lost (its history is
+// kept for the investigation) or ended.
+func (s CarrierStatus) Frozen() bool { return s == CarrierLost || s.Ended() }
+
+// CarrierEnd is how a carrier's life in the room ended.
+type CarrierEnd struct {
+	At  time.Time `json:"at"`
+	By  string    `json:"by"`
+	Ref string    `json:"ref,omitempty"` // the destruction list, the archive's or the issuer's receipt
+}
 
 // CarrierState is what the room knows of one carrier now.
 type CarrierState struct {
@@ -211,6 +236,8 @@ type CarrierState struct {
 	SignOut  string        `json:"sign_out,omitempty"` // the open sign-out
 	// Misplaced: seen in a safe that is not its home.
 	Misplaced bool `json:"misplaced,omitempty"`
+	// Ended: how its life in the room ended (Status.Ended).
+	Ended *CarrierEnd `json:"ended,omitempty"`
 }
 
 // SignOut is one loan of a carrier.
@@ -238,7 +265,24 @@ type SignOut struct {
 	Waiting     string    `json:"-"` // see IsWaiting
 	ReturnedBy  string    `json:"returned_by,omitempty"`
 	Overdue     bool      `json:"overdue,omitempty"` // the overdue alarm was raised
+	// Kind: empty for a loan (借阅); LoanCirculation or LoanReading for a
+	// copy handed to a reader on its need-to-know list, which the reader
+	// confirmed through ReceivedVia, their own channel.
+	Kind        string `json:"kind,omitempty"`
+	ReceivedVia string `json:"received_via,omitempty"`
+	// Step: carrier/approve was a confirmation of a step of the carrier's
+	// life (a destruction, a copy), not of a sign-out.
+	Step *Pending `json:"-"`
 }
+
+// The kinds of sign-out besides a loan.
+const (
+	LoanCirculation = "circulation" // 传阅: the copy goes to the reader
+	LoanReading     = "reading"     // 到机要室阅读: read in the room, never leaving it
+)
+
+// Circulates tells whether the sign-out hands a copy to a reader.
+func (s *SignOut) Circulates() bool { return s.Kind == LoanCirculation || s.Kind == LoanReading }
 
 // Waiting, on a top-secret sign-out just asked for, names the second person
 // whose own confirmation (carrier/approve, through another channel) makes
@@ -255,3 +299,58 @@ func (s *SignOut) Leaves() bool { return s != nil && s.MayLeave && s.Approved() 
 
 // Open reports whether the carrier is still out.
 func (s *SignOut) Open() bool { return s.ReturnedAt.IsZero() }
+
+// EndRequest ends carriers' lives in the room (issue 30): archived (归档),
+// returned to their issuer (清退) or destroyed (销毁).
+type EndRequest struct {
+	Carriers []string
+	// To: where they go: the archives (归档), the issuing office (清退;
+	// default the document's source). Ref: the archive's file number or
+	// the issuer's receipt.
+	To, Ref string
+	// A destruction: its method (DestroyMethods), the leader who approves
+	// it and the two witnesses (监销人), each confirming through their own
+	// channel.
+	Method    string
+	Approver  string
+	Witnesses []string
+	By, Via   string
+}
+
+// DestroyMethods are the ways a carrier is destroyed, with their Chinese
+// names; paper is shredded, media degaussed, either may go to the
+// destruction centre.
+var DestroyMethods = map[string]string{"shredder": "碎纸机粉碎", "center": "送销毁中心", "degauss": "消磁", "crush": "物理粉碎"}
+
+// Paper tells whether carriers of kind are paper (shredded, never
+// degaussed).
+func Paper(kind string) bool { return kind == "document" || kind == "telegram" }
+
+// CirculateRequest hands a copy to a reader on its need-to-know list
+// (传阅), or lets them read it in the room (阅读, InRoom).
+type CirculateRequest struct {
+	Carrier string
+	Reader  string
+	Due     time.Time // zero: the circulation limit (in the room: the end of the working day)
+	InRoom  bool
+	By, Via string
+}
+
+// CopyRequest asks for copies or excerpts of a document received (复印、
+// 摘抄): a leader approves through their own channel; the copies are
+// received as new copies of the document.
+type CopyRequest struct {
+	Carrier  string   // the copy copied
+	Excerpt  bool     // 摘抄 rather than 复印
+	EPCs     []string // the new copies' tags, one each
+	Purpose  string
+	Approver string
+	By, Via  string
+}
+
+// TransferRequest hands every carrier a custodian keeps to another (移交),
+// confirmed by both through their own channels.
+type TransferRequest struct {
+	From, To string
+	By, Via  string
+}

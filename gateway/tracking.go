@@ -30,6 +30,8 @@ type VaultConfig struct {
 	Present time.Duration
 	// MaxLoan bounds a sign-out's due time unless an approver extends it.
 	MaxLoan time.Duration
+	// CirculationLimit bounds a circulated copy's due time (传阅).
+	CirculationLimit time.Duration
 }
 
 // VaultLog is what carrier tracking reads of the log at start; its steps
@@ -50,6 +52,48 @@ type VaultSink interface {
 // SecondWindow is how long a top-secret sign-out waits for its second
 // person's own confirmation (carrier/approve) before it must be asked again.
 const SecondWindow = 5 * time.Minute
+
+// StepWindow is how long a step of a carrier's life that waits for
+// people's own confirmations (a destruction's approver and witnesses, a
+// reader's receipt, a custody transfer's two people) stays open before it
+// must be asked again.
+const StepWindow = time.Hour
+
+// Pending is a step of carriers' lives waiting for the confirmations of
+// the people it names, each through their own channel (a signed command
+// from their session or key, or their badge at the room's reader).
+type Pending struct {
+	ID       string    `json:"id"`
+	Op       string    `json:"op"` // the command that asked for it
+	Carriers []string  `json:"carriers"`
+	By       string    `json:"by"`
+	Via      string    `json:"-"`
+	At       time.Time `json:"at"`
+	Parties  []Party   `json:"parties"`
+	Done     bool      `json:"done"`
+	// Ref is what the step made once done: the destruction list, the
+	// sign-out, the copies' document.
+	Ref string `json:"ref,omitempty"`
+}
+
+// Party is one person a pending step waits for.
+type Party struct {
+	Person string    `json:"person"`
+	As     string    `json:"as"` // approver, witness, reader, outgoing, incoming
+	Via    string    `json:"-"`
+	At     time.Time `json:"at,omitzero"`
+}
+
+// Waiting lists the people who have not confirmed yet.
+func (p *Pending) Waiting() []string {
+	var out []string
+	for _, x := range p.Parties {
+		if x.At.IsZero() {
+			out = append(out, x.Person)
+		}
+	}
+	return out
+}
 
 // SignOutRequest is what a clerk fills in to sign a carrier out.
 type SignOutRequest struct {

@@ -326,6 +326,8 @@ type Carriers struct {
 	Departure Duration         `yaml:"departure"`
 	MaxLoan   Duration         `yaml:"max_loan"`
 	Inventory string           `yaml:"inventory"` // HH:MM, or off
+	// Circulation bounds a circulated copy's due time (传阅).
+	Circulation Duration `yaml:"circulation_limit"`
 }
 
 // CarrierAntenna is what one reader antenna watches: a safe or a gate.
@@ -377,4 +379,5 @@ const (
 	DefaultDeparture    = 5 * time.Minute
 	DefaultPresent      = time.Minute    // a read this recent counts as "there now" in an inventory
 	DefaultMaxLoan      = 48 * time.Hour // the issue's "at most 2 days unless an approver extends it"
+	DefaultCirculation  = 48 * time.Hour // issue 30: a circulated copy is back within 2 days
 )

@@ -50,7 +50,7 @@ func DefaultDoor(id, strike string) gateway.AccessDoor {
 // DefaultVault is carrier tracking with every default.
 func DefaultVault() gateway.VaultConfig {
 	return gateway.VaultConfig{Antennas: map[gateway.Antenna]gateway.Location{}, Departure: DefaultDeparture,
-		Present: DefaultPresent, MaxLoan: DefaultMaxLoan}
+		Present: DefaultPresent, MaxLoan: DefaultMaxLoan, CirculationLimit: DefaultCirculation}
 }
 
 // External reports whether the gateway uses an external broker.
@@ -178,6 +178,9 @@ func (c *Config) applyDefaults() {
 		}
 		if cs.MaxLoan == 0 {
 			cs.MaxLoan = Duration(DefaultMaxLoan)
+		}
+		if cs.Circulation == 0 {
+			cs.Circulation = Duration(DefaultCirculation)
 		}
 		if cs.Inventory == "" {
 			cs.Inventory = c.Schedule.WorkdayEnd

@@ -531,6 +531,9 @@ func (c *Config) checkCarriers(root *yaml.Node, claimID func([]string, string)) 
 	if d := cs.MaxLoan.D(); d < time.Hour || d > 7*24*time.Hour {
 		bad([]string{"carriers", "max_loan"}, "%s is out of bounds (1h to 168h)", d)
 	}
+	if d := cs.Circulation.D(); d < time.Hour || d > 30*24*time.Hour {
+		bad([]string{"carriers", "circulation_limit"}, "%s is out of bounds (1h to 720h)", d)
+	}
 	for i, s := range c.Serial {
 		if s.UHF() && !slices.ContainsFunc(cs.Antennas, func(a CarrierAntenna) bool { return a.Reader == s.ID }) {
 			bad([]string{"serial", strconv.Itoa(i), "id"}, "UHF reader %s watches nothing: give it an antenna in carriers.antennas", s.ID)

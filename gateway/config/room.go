@@ -151,7 +151,7 @@ func (c *Config) VaultConfig() (vc gateway.VaultConfig, ok bool) {
 		return vc, false
 	}
 	vc = DefaultVault()
-	vc.Departure, vc.MaxLoan = c.Carriers.Departure.D(), c.Carriers.MaxLoan.D()
+	vc.Departure, vc.MaxLoan, vc.CirculationLimit = c.Carriers.Departure.D(), c.Carriers.MaxLoan.D(), c.Carriers.Circulation.D()
 	for _, a := range c.Carriers.Antennas {
 		loc := gateway.Location{Kind: gateway.LocSafe, ID: a.Safe}
 		if a.Gate != "" {

@@ -49,7 +49,9 @@ type CarrierTarget interface {
 	// ReplaceCarriers replaces the whole register with the CSV text, as version.
 	ReplaceCarriers(csv string, version int64, by string) (map[string]any, error)
 	SignOut(r gateway.SignOutRequest) (*gateway.SignOut, error)
-	Return(carrier, by string) (*gateway.SignOut, error)
+	// Return closes a sign-out; a copy circulated waits for its reader's
+	// confirmation (the reply's waiting_for).
+	Return(carrier, by, via string) (*gateway.SignOut, error)
 	// Approve is an approver's own confirmation of a sign-out naming them,
 	// through channel via (another than the sign-out's).
 	Approve(carrier, by, via string) (*gateway.SignOut, error)
@@ -60,6 +62,14 @@ type CarrierTarget interface {
 	// ReportLoss reports a carrier lost (丢失报告): the carrier-lost alarm
 	// at once, the carrier marked lost.
 	ReportLoss(carrier, by, detail string) error
+	// The steps of a carrier's life (issue 30): each returns the step,
+	// done or waiting for the people it names, whose own confirmation
+	// (carrier/confirm, carrier/approve for a leader) makes it.
+	End(op string, r gateway.EndRequest) (*gateway.Pending, error)
+	Circulate(r gateway.CirculateRequest) (*gateway.Pending, error)
+	Copy(r gateway.CopyRequest) (*gateway.Pending, error)
+	Transfer(r gateway.TransferRequest) (*gateway.Pending, error)
+	Confirm(step, carrier, by, via string) (*gateway.Pending, error)
 	Inventory(trigger, by string) (*gateway.InventoryReport, error)
 	// InventoryReport returns a stored report (the latest when id is empty).
 	InventoryReport(id string) (*gateway.InventoryReport, error)
@@ -364,7 +374,7 @@ func (c *Commands) execute(name, principal string, payload []byte) (map[string]a
 		}
 		return c.t.Calldown.ReplaceCalldown(list, cmd.Version, cmd.By)
 	}
-	if strings.HasPrefix(name, "carrier") || strings.HasPrefix(name, "inventory/") {
+	if strings.HasPrefix(name, "carrier") || strings.HasPrefix(name, "inventory/") || name == "custody/transfer" {
 		return c.carrierCommand(name, via(principal, cmd.Session), cmd)
 	}
 	if c.t.Access == nil {
@@ -427,6 +437,20 @@ type command struct {
 	Session  string          `json:"session"`
 	// carrier/loss
 	Detail string `json:"detail"`
+	// carrier/archive, carrier/return-to-issuer, carrier/destroy,
+	// carrier/circulate, carrier/confirm, carrier/copy, custody/transfer
+	Carriers  []string `json:"carriers"`
+	Archive   string   `json:"archive"`
+	Issuer    string   `json:"issuer"`
+	Ref       string   `json:"ref"`
+	Method    string   `json:"method"`
+	Witnesses []string `json:"witnesses"`
+	Reader    string   `json:"reader"`
+	InRoom    bool     `json:"in_room"`
+	Step      string   `json:"step"`
+	Excerpt   bool     `json:"excerpt"`
+	Outgoing  string   `json:"outgoing"`
+	Incoming  string   `json:"incoming"`
 	// carrier/receive (its by is the command's)
 	gateway.Receipt
 	// personnel/replace
@@ -463,6 +487,9 @@ func (c *Commands) carrierCommand(name, via string, cmd command) (map[string]any
 		if err != nil {
 			return nil, err
 		}
+		if l.Step != nil { // a leader's approval of a step of the carrier's life
+			return stepReply(l.Step, nil)
+		}
 		if l.IsWaiting() { // top secret: the second person confirms with carrier/approve
 			return map[string]any{"done": false, "carrier": l.Carrier, "borrower": l.Borrower, "waiting_for": l.Waiting}, nil
 		}
@@ -497,7 +524,24 @@ func (c *Commands) carrierCommand(name, via string, cmd command) (map[string]any
 	case "carrier/approve":
 		return loan(c.t.Carriers.Approve(cmd.Carrier, cmd.By, via))
 	case "carrier/return":
-		return loan(c.t.Carriers.Return(cmd.Carrier, cmd.By))
+		return loan(c.t.Carriers.Return(cmd.Carrier, cmd.By, via))
+	case "carrier/archive":
+		return stepReply(c.t.Carriers.End(name, gateway.EndRequest{Carriers: cmd.Carriers, To: cmd.Archive, Ref: cmd.Ref, By: cmd.By, Via: via}))
+	case "carrier/return-to-issuer":
+		return stepReply(c.t.Carriers.End(name, gateway.EndRequest{Carriers: cmd.Carriers, To: cmd.Issuer, Ref: cmd.Ref, By: cmd.By, Via: via}))
+	case "carrier/destroy":
+		return stepReply(c.t.Carriers.End(name, gateway.EndRequest{Carriers: cmd.Carriers, Method: cmd.Method, Approver: cmd.Approver,
+			Witnesses: cmd.Witnesses, By: cmd.By, Via: via}))
+	case "carrier/circulate":
+		return stepReply(c.t.Carriers.Circulate(gateway.CirculateRequest{Carrier: cmd.Carrier, Reader: cmd.Reader, Due: dueAt,
+			InRoom: cmd.InRoom, By: cmd.By, Via: via}))
+	case "carrier/confirm":
+		return stepReply(c.t.Carriers.Confirm(cmd.Step, cmd.Carrier, cmd.By, via))
+	case "carrier/copy":
+		return stepReply(c.t.Carriers.Copy(gateway.CopyRequest{Carrier: cmd.Carrier, Excerpt: cmd.Excerpt, EPCs: cmd.EPCs,
+			Purpose: cmd.Purpose, Approver: cmd.Approver, By: cmd.By, Via: via}))
+	case "custody/transfer":
+		return stepReply(c.t.Carriers.Transfer(gateway.TransferRequest{From: cmd.Outgoing, To: cmd.Incoming, By: cmd.By, Via: via}))
 	case "carrier/receive":
 		r := cmd.Receipt
 		r.By = cmd.By
@@ -530,6 +574,22 @@ func (c *Commands) carrierCommand(name, via string, cmd command) (map[string]any
 		return summary(r, err)
 	}
 	return nil, gateway.Errorf(gateway.ENOTFOUND, "unknown command %q", name)
+}
+
+// stepReply is the reply to a step of a carrier's life: done, or waiting
+// for the people it names.
+func stepReply(p *gateway.Pending, err error) (map[string]any, error) {
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]any{"step": p.ID, "op": p.Op, "done": p.Done, "carriers": p.Carriers}
+	if w := p.Waiting(); len(w) > 0 {
+		m["waiting_for"] = w
+	}
+	if p.Ref != "" {
+		m["ref"] = p.Ref
+	}
+	return m, nil
 }
 
 // via names the channel a command came through: the principal that signed

@@ -2,6 +2,7 @@ package mqtt_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -194,7 +195,7 @@ func (c *carrierTarget) Approve(carrier, by, via string) (*gateway.SignOut, erro
 	return nil, gateway.Errorf(gateway.ECONFLICT, "carrier: %s is not signed out", carrier)
 }
 
-func (c *carrierTarget) Return(carrier, by string) (*gateway.SignOut, error) {
+func (c *carrierTarget) Return(carrier, by, via string) (*gateway.SignOut, error) {
 	c.calls = append(c.calls, "return "+carrier)
 	return nil, gateway.Errorf(gateway.ECONFLICT, "carrier: %s is not signed out", carrier)
 }
@@ -210,6 +211,25 @@ func (c *carrierTarget) InventoryReport(id string) (*gateway.InventoryReport, er
 func (c *carrierTarget) ReportLoss(carrier, by, detail string) error {
 	c.calls = append(c.calls, "loss "+carrier)
 	return nil
+}
+func (c *carrierTarget) step(op string, carriers ...string) (*gateway.Pending, error) {
+	c.calls = append(c.calls, op+" "+strings.Join(carriers, ","))
+	return &gateway.Pending{ID: "st-1", Op: op, Carriers: carriers, Parties: []gateway.Party{{Person: "p-2", As: "witness"}}}, nil
+}
+func (c *carrierTarget) End(op string, r gateway.EndRequest) (*gateway.Pending, error) {
+	return c.step(op, r.Carriers...)
+}
+func (c *carrierTarget) Circulate(r gateway.CirculateRequest) (*gateway.Pending, error) {
+	return c.step("carrier/circulate", r.Carrier)
+}
+func (c *carrierTarget) Copy(r gateway.CopyRequest) (*gateway.Pending, error) {
+	return c.step("carrier/copy", r.Carrier)
+}
+func (c *carrierTarget) Transfer(r gateway.TransferRequest) (*gateway.Pending, error) {
+	return c.step("custody/transfer", r.From, r.To)
+}
+func (c *carrierTarget) Confirm(step, carrier, by, via string) (*gateway.Pending, error) {
+	return c.step("carrier/confirm", step, carrier)
 }
 func (c *carrierTarget) Receive(r gateway.Receipt) ([]gateway.Carrier, error) {
 	c.calls = append(c.calls, "receive "+r.DocNumber+" "+strings.Join(r.EPCs, ","))
@@ -234,6 +254,13 @@ func TestCarrierCommands(t *testing.T) {
 		{"inventory/show", `{"id":"k6","by":"auditor"}`, gateway.ENOTFOUND, "no inventory has been taken yet"},
 		{"inventory/run", `{"id":"k7","by":"officer","safe":"safe-a"}`, gateway.EINVALID, "safe"},
 		{"carrier/receive", `{"id":"k10","by":"clerk","source":"市委","doc_number":"12号","title":"通知","class":"机密","period":"五年","kind":"文件","home":"safe-a","custodian":"p-1","need_to_know":["p-2"],"epcs":["300833B2DDD9014000000101"]}`, gateway.EINVALID, "/period"},
+		{"carrier/destroy", `{"id":"k13","by":"clerk","carriers":["JM-1"],"method":"shredder","approver":"p-9","witnesses":["p-2"]}`, gateway.EINVALID, "/witnesses"},
+		{"carrier/destroy", `{"id":"k14","by":"clerk","carriers":["JM-1"],"method":"burn","approver":"p-9","witnesses":["p-2","p-3"]}`, gateway.EINVALID, "/method"},
+		{"carrier/archive", `{"id":"k15","by":"clerk","carriers":["JM-1"]}`, gateway.EINVALID, "archive"},
+		{"carrier/confirm", `{"id":"k16","by":"p-2"}`, gateway.EINVALID, ""},
+		{"custody/transfer", `{"id":"k17","by":"officer","outgoing":"p-1"}`, gateway.EINVALID, "incoming"},
+		{"carrier/circulate", `{"id":"k18","by":"clerk","carrier":"JM-1"}`, gateway.EINVALID, "reader"},
+		{"carrier/copy", `{"id":"k19","by":"clerk","carrier":"JM-1","epcs":["300833B2DDD9014000000101"],"purpose":"p"}`, gateway.EINVALID, "approver"},
 		{"carrier/receive", `{"id":"k11","by":"clerk","source":"市委","doc_number":"12号","title":"通知","class":"机密","period":"长期","kind":"文件","home":"safe-a","custodian":"p-1","need_to_know":[],"epcs":["300833B2DDD9014000000101"]}`, gateway.EINVALID, "/need_to_know"},
 	} {
 		r := cmds.Execute(c.cmd, []byte(c.payload))
@@ -251,6 +278,14 @@ func TestCarrierCommands(t *testing.T) {
 	r = cmds.Execute("carrier/receive", []byte(`{"id":"k12","by":"clerk","source":"市委","doc_number":"12号","title":"通知","class":"机密","period":"长期","kind":"文件","home":"safe-a","custodian":"p-1","need_to_know":["p-2"],"epcs":["300833B2DDD9014000000101"]}`))
 	if r.Status != "ok" || r.Result["document"] != "JM-2026-0001" || target.calls[2] != "receive 12号 300833B2DDD9014000000101" {
 		t.Fatalf("receive: %+v %q", r, target.calls)
+	}
+	r = cmds.Execute("carrier/destroy", []byte(`{"id":"k20","by":"clerk","carriers":["JM-1"],"method":"shredder","approver":"p-9","witnesses":["p-2","p-3"]}`))
+	if r.Status != "ok" || r.Result["step"] != "st-1" || r.Result["done"] != false || fmt.Sprint(r.Result["waiting_for"]) != "[p-2]" || target.calls[3] != "carrier/destroy JM-1" {
+		t.Fatalf("destroy: %+v %q", r, target.calls)
+	}
+	r = cmds.Execute("custody/transfer", []byte(`{"id":"k21","by":"officer","outgoing":"p-1","incoming":"p-2"}`))
+	if r.Status != "ok" || target.calls[4] != "custody/transfer p-1,p-2" {
+		t.Fatalf("transfer: %+v %q", r, target.calls)
 	}
 	r = cmds.Execute("inventory/run", []byte(`{"id":"k9","by":"officer"}`))
 	if r.Status != "ok" || r.Result["trigger"] != "command" || r.Result["all_home"] != true {

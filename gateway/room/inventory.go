@@ -139,8 +139,8 @@ func (v *Vault) reconcile(now time.Time) *gateway.InventoryReport {
 		return !s.assumed && s.loc.Kind == gateway.LocSafe && now.Sub(s.at) < v.cfg.Present && !s.at.After(now)
 	}
 	for id, c := range v.carriers {
-		if v.state[id].Status == gateway.CarrierLost {
-			continue // reported lost: not expected in its safe
+		if v.state[id].Status.Frozen() {
+			continue // reported lost, or its life here ended: not expected in its safe
 		}
 		s := v.seen[id]
 		item := func(note string) gateway.InventItem {

@@ -35,6 +35,10 @@ func (v *Vault) SignOut(r gateway.SignOutRequest) (*gateway.SignOut, error) {
 		v.mu.Unlock()
 		return nil, gateway.Errorf(gateway.ECONFLICT, "carrier: %s is already signed out (%s, to %s, due %s)", c.ID, l.ID, l.Borrower, l.Due.Format("2006-01-02 15:04"))
 	}
+	if err := v.free(c); err != nil {
+		v.mu.Unlock()
+		return nil, err
+	}
 	v.mu.Unlock()
 
 	borrower, err := v.mayTake("borrower", r.Borrower, c, now)
@@ -105,34 +109,46 @@ func (v *Vault) SignOut(r gateway.SignOutRequest) (*gateway.SignOut, error) {
 
 // lend makes l a loan of c to borrower.
 func (v *Vault) lend(c *gateway.Carrier, borrower *gateway.Person, l *gateway.SignOut) (*gateway.SignOut, error) {
-	now, r, due := l.At, l, l.Due
-	err := v.step(func(*change) time.Time { return now }, func(b *vbatch) error {
-		if v.carriers[c.ID] == nil || v.loans[c.ID] != nil { // changed while we looked people up
-			return gateway.Errorf(gateway.ECONFLICT, "carrier: %s changed meanwhile; try again", c.ID)
-		}
-		st := b.touch(c.ID)
-		v.loans[c.ID] = l
-		asked := v.asked[c.ID]
-		delete(v.asked, c.ID)
-		st.Status, st.Misplaced, st.SignOut = gateway.CarrierSignedOut, false, l.ID
-		b.c.signOuts = append(b.c.signOuts, *l)
-		b.event("carrier.signed_out", gateway.SeverityInfo, c.ID, borrower.ID, map[string]any{"carrier": c.ID, "title": c.Title, "class": c.Class,
-			"sign_out": l.ID, "borrower": borrower.ID, "borrower_name": borrower.Name, "second": r.Second, "purpose": r.Purpose,
-			"may_leave": r.MayLeave, "approver": r.Approver, "approved": l.Approved(), "due": due.Format(gateway.TimeFormat), "by": r.By})
-		v.armOverdue(l)
-		b.undo = append(b.undo, func() {
-			delete(v.loans, c.ID)
-			if asked != nil {
-				v.asked[c.ID] = asked
-			}
-			v.disarmOverdue(c.ID)
-		})
-		return nil
-	})
+	err := v.step(func(*change) time.Time { return l.At }, func(b *vbatch) error { return v.lendIn(b, c, borrower, l) })
 	if err != nil {
 		return nil, err
 	}
 	return l, nil
+}
+
+// lendIn makes l a loan of c to borrower in step b: a loan (signed out)
+// or a copy handed to a reader (circulating).
+func (v *Vault) lendIn(b *vbatch, c *gateway.Carrier, borrower *gateway.Person, l *gateway.SignOut) error {
+	r, due := l, l.Due
+	if v.carriers[c.ID] == nil || v.loans[c.ID] != nil || v.state[c.ID].Status.Frozen() { // changed while we looked people up
+		return gateway.Errorf(gateway.ECONFLICT, "carrier: %s changed meanwhile; try again", c.ID)
+	}
+	st := b.touch(c.ID)
+	v.loans[c.ID] = l
+	asked := v.asked[c.ID]
+	delete(v.asked, c.ID)
+	status, typ := gateway.CarrierSignedOut, "carrier.signed_out"
+	if l.Circulates() {
+		status, typ = gateway.CarrierCirculating, "carrier.circulated"
+	}
+	st.Status, st.Misplaced, st.SignOut = status, false, l.ID
+	b.c.signOuts = append(b.c.signOuts, *l)
+	data := map[string]any{"carrier": c.ID, "title": c.Title, "class": c.Class,
+		"sign_out": l.ID, "borrower": borrower.ID, "borrower_name": borrower.Name, "second": r.Second, "purpose": r.Purpose,
+		"may_leave": r.MayLeave, "approver": r.Approver, "approved": l.Approved(), "due": due.Format(gateway.TimeFormat), "by": r.By}
+	if l.Circulates() {
+		data["kind"], data["received_via"] = l.Kind, channelKind(l.ReceivedVia)
+	}
+	b.event(typ, gateway.SeverityInfo, c.ID, borrower.ID, data)
+	v.armOverdue(l)
+	b.undo = append(b.undo, func() {
+		delete(v.loans, c.ID)
+		if asked != nil {
+			v.asked[c.ID] = asked
+		}
+		v.disarmOverdue(c.ID)
+	})
+	return nil
 }
 
 // confirmSecond is the second person's own confirmation of a top-secret
@@ -252,7 +268,17 @@ func (v *Vault) overdue(carrier, loanID string) {
 func (v *Vault) Approve(carrier, by, via string) (*gateway.SignOut, error) {
 	v.mu.Lock()
 	asked, lent, c, ext := v.asked[carrier], v.loans[carrier], v.carriers[carrier], v.extends[carrier]
+	step := v.steps[v.pendingOn[carrier]]
 	v.mu.Unlock()
+	if step != nil && slices.ContainsFunc(step.Waiting(), func(p string) bool { return gateway.SamePerson(p, by) }) {
+		// A step of the carrier's life naming them (a destruction's or a
+		// copy's leader): carrier/approve is their confirmation.
+		p, err := v.Confirm(step.ID, "", by, via)
+		if err != nil {
+			return nil, err
+		}
+		return &gateway.SignOut{Carrier: carrier, Approver: by, Step: p}, nil
+	}
 	if asked != nil && lent == nil && c != nil && gateway.SamePerson(asked.Second, by) {
 		return v.confirmSecond(c, asked, by, via)
 	}
@@ -298,7 +324,12 @@ func (v *Vault) Approve(carrier, by, via string) (*gateway.SignOut, error) {
 	return &approved, nil
 }
 
-func (v *Vault) Return(carrier, by string) (*gateway.SignOut, error) {
+// Return closes a carrier's open sign-out; an overdue alarm is restored in
+// the same change. A copy handed to a reader (circulated, read in the
+// room) is taken back by another than the reader, and the reader confirms
+// it through their own channel (carrier/confirm or their badge): until
+// then it is theirs; the reply is waiting for them.
+func (v *Vault) Return(carrier, by, via string) (*gateway.SignOut, error) {
 	if strings.TrimSpace(by) == "" {
 		return nil, gateway.Errorf(gateway.EINVALID, "by: who takes the carrier back is missing")
 	}
@@ -312,33 +343,66 @@ func (v *Vault) Return(carrier, by string) (*gateway.SignOut, error) {
 		if l == nil {
 			return gateway.Errorf(gateway.ECONFLICT, "carrier: %s is not signed out", carrier)
 		}
-		now := b.now
-		closed = *l
-		closed.ReturnedAt, closed.ReturnedBy = now, by
-		b.c.signOuts = append(b.c.signOuts, closed)
-		st := b.touch(carrier)
-		delete(v.loans, carrier)
-		b.undo = append(b.undo, func() { v.loans[carrier] = l })
-		st.SignOut = ""
-		b.event("carrier.returned", gateway.SeverityInfo, carrier, l.Borrower, map[string]any{"carrier": carrier, "title": c.Title,
-			"sign_out": l.ID, "borrower": l.Borrower, "by": by, "late": now.After(l.Due)})
-		// Back home if it is seen there now; otherwise away until it is.
-		s := v.seen[carrier]
-		if s.loc.ID == c.Home && !s.assumed && now.Sub(s.at) < v.cfg.Present {
-			st.Status = gateway.CarrierHome
-		} else {
-			st.Status = gateway.CarrierAway
+		if l.Circulates() {
+			if gateway.SamePerson(by, l.Borrower) {
+				return gateway.Errorf(gateway.ESAMEPERSON, "carrier/return: %s is taken back by the clerk, not by its reader %s, who confirms it", carrier, l.Borrower)
+			}
+			p := &lifeStep{Pending: gateway.Pending{Op: "carrier/return", Carriers: []string{carrier}, By: by, Via: via,
+				Parties: []gateway.Party{{Person: l.Borrower, As: "reader"}}}}
+			loanID := l.ID
+			p.done = func(b *vbatch, p *gateway.Pending) error {
+				l := v.loans[carrier]
+				if l == nil || l.ID != loanID {
+					return gateway.Errorf(gateway.ECONFLICT, "carrier: %s changed meanwhile", carrier)
+				}
+				p.Ref = l.ID
+				v.closeIn(b, c, l, p.By, p.Parties[0].Via)
+				return nil
+			}
+			if err := v.ask(b, p); err != nil {
+				return err
+			}
+			closed = *l
+			closed.Waiting = l.Borrower
+			return nil
 		}
-		v.disarmOverdue(carrier)
-		if l.Overdue {
-			b.restore(gateway.AlarmCarrierOverdue, carrier)
-		}
+		closed = v.closeIn(b, c, l, by, "")
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &closed, nil
+}
+
+// closeIn closes the sign-out l of c in step b, taken back by by (and
+// confirmed by its reader through confirmed, for a copy circulated).
+func (v *Vault) closeIn(b *vbatch, c *gateway.Carrier, l *gateway.SignOut, by, confirmed string) gateway.SignOut {
+	carrier, now := c.ID, b.now
+	closed := *l
+	closed.ReturnedAt, closed.ReturnedBy = now, by
+	b.c.signOuts = append(b.c.signOuts, closed)
+	st := b.touch(carrier)
+	delete(v.loans, carrier)
+	b.undo = append(b.undo, func() { v.loans[carrier] = l })
+	st.SignOut = ""
+	data := map[string]any{"carrier": carrier, "title": c.Title, "sign_out": l.ID, "borrower": l.Borrower, "by": by, "late": now.After(l.Due)}
+	if l.Circulates() {
+		data["kind"], data["confirmed_via"] = l.Kind, channelKind(confirmed)
+	}
+	b.event("carrier.returned", gateway.SeverityInfo, carrier, l.Borrower, data)
+	// Back home if it is seen there now; otherwise away until it is.
+	s := v.seen[carrier]
+	if s.loc.ID == c.Home && !s.assumed && now.Sub(s.at) < v.cfg.Present {
+		st.Status = gateway.CarrierHome
+	} else {
+		st.Status = gateway.CarrierAway
+	}
+	v.disarmOverdue(carrier)
+	if l.Overdue {
+		b.restore(gateway.AlarmCarrierOverdue, carrier)
+	}
+	return closed
 }
 
 // Loans returns the open sign-outs, by due time.
@@ -461,6 +525,9 @@ func (v *Vault) ReportLoss(carrier, by, detail string) error {
 		st := v.state[carrier]
 		if st.Status == gateway.CarrierLost {
 			return gateway.Errorf(gateway.ECONFLICT, "carrier/loss: %s is reported lost already", carrier)
+		}
+		if st.Status.Ended() {
+			return gateway.Errorf(gateway.ECONFLICT, "carrier/loss: %s is %s: its life in the room has ended", carrier, st.Status)
 		}
 		s := v.seen[carrier]
 		data := map[string]any{"by": by, "detail": detail, "was": st.Status}

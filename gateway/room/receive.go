@@ -134,3 +134,167 @@ func (r *Room) copiesOf(rc gateway.Receipt, c *change, held []gateway.Carrier) (
 	}
 	return copies, nil
 }
+
+// Copy asks for copies or excerpts of a copy of a document received
+// (carrier/copy, 复印、摘抄审批): every carrier is classified, so a leader
+// approves through their own channel; that approval receives the new
+// copies as copies of the same document (numbered after its last), the
+// approver recorded, in one change with the register's new version.
+func (r *Room) Copy(q gateway.CopyRequest) (*gateway.Pending, error) {
+	const op = "carrier/copy"
+	v := r.Vault
+	if v == nil {
+		return nil, gateway.Errorf(gateway.ENOTFOUND, "%s: room %s tracks no carriers", op, r.ID)
+	}
+	if strings.TrimSpace(q.By) == "" || strings.TrimSpace(q.Purpose) == "" {
+		return nil, gateway.Errorf(gateway.EINVALID, "%s: by and purpose (why it is copied) are needed", op)
+	}
+	if n := len(q.EPCs); n == 0 || n > gateway.MaxCopies {
+		return nil, gateway.Errorf(gateway.EINVALID, "%s: epcs: one a new copy, 1 to %d; %d given", op, gateway.MaxCopies, n)
+	}
+	now := v.clock.Now()
+	v.mu.Lock()
+	cs, err := v.carriersOf(op, []string{q.Carrier}, false)
+	v.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	src := *cs[0]
+	if src.Document == "" {
+		return nil, gateway.Errorf(gateway.EINVALID, "%s: %s is not a copy of a document received (carrier/receive); its copies are registered by carrier/receive", op, src.ID)
+	}
+	if err := v.leader(op, q.Approver, q.By, cs, now); err != nil {
+		return nil, err
+	}
+	p := &lifeStep{Pending: gateway.Pending{Op: op, Carriers: []string{src.ID}, By: q.By, Via: q.Via,
+		Parties: []gateway.Party{{Person: q.Approver, As: "approver"}}}}
+	p.done = func(b *vbatch, p *gateway.Pending) error {
+		held := v.sorted()
+		inUse, last := map[string]string{}, 0
+		for _, k := range held {
+			inUse[k.EPC] = k.ID
+			if k.Document == src.Document {
+				last = max(last, k.Copy)
+			}
+		}
+		total := last + len(q.EPCs)
+		var ids []string
+		for i, raw := range q.EPCs {
+			epc := gateway.NormalizeEPC(raw)
+			if id, ok := inUse[epc]; ok {
+				return gateway.Errorf(gateway.ECONFLICT, "%s: epcs[%d]: tag %s is %s's already", op, i, epc, id)
+			}
+			k := src
+			k.Copy, k.EPC, k.Copies = last+i+1, epc, total
+			k.ID = fmt.Sprintf("%s-%02d", src.Document, k.Copy)
+			if q.Excerpt {
+				k.Title = src.Title + "（摘抄）"
+			}
+			if err := k.Check(); err != nil {
+				return gateway.Errorf(gateway.EINVALID, "%s: epcs[%d]: %v", op, i, err)
+			}
+			inUse[epc] = k.ID
+			held = append(held, k)
+			ids = append(ids, k.ID)
+		}
+		for i := range held {
+			if held[i].Document == src.Document {
+				held[i].Copies = total
+			}
+		}
+		if err := r.carriersLocked(b.c, held, p.By); err != nil {
+			return err
+		}
+		p.Ref = src.Document
+		b.event("carrier.copied", gateway.SeverityInfo, src.ID, p.By, map[string]any{"carrier": src.ID, "document": src.Document,
+			"doc_number": src.DocNumber, "title": src.Title, "class": src.Class, "copies": ids, "excerpt": q.Excerpt,
+			"purpose": q.Purpose, "approver": q.Approver, "approved_via": channelKind(p.Parties[0].Via), "by": p.By})
+		return nil
+	}
+	return v.open(p, nil)
+}
+
+// Transfer hands every carrier a custodian keeps to another (custody/
+// transfer, 移交), listed when asked and confirmed by both the outgoing
+// and the incoming person through their own channels; until then the
+// outgoing person keeps them. The new custodian is in the carrier
+// register's new version, in the change of the last confirmation.
+func (r *Room) Transfer(q gateway.TransferRequest) (*gateway.Pending, error) {
+	const op = "custody/transfer"
+	v := r.Vault
+	if v == nil {
+		return nil, gateway.Errorf(gateway.ENOTFOUND, "%s: room %s tracks no carriers", op, r.ID)
+	}
+	if strings.TrimSpace(q.By) == "" || strings.TrimSpace(q.From) == "" || strings.TrimSpace(q.To) == "" {
+		return nil, gateway.Errorf(gateway.EINVALID, "%s: from, to and by are needed", op)
+	}
+	if gateway.SamePerson(q.From, q.To) {
+		return nil, gateway.Errorf(gateway.ESAMEPERSON, "%s: to: %s hands over to another person", op, q.To)
+	}
+	from, err := v.people.Person(q.From)
+	if err != nil {
+		return nil, err
+	}
+	if from == nil {
+		return nil, gateway.Errorf(gateway.EUNKNOWNPERSON, "%s: from: %q is not in the personnel register", op, q.From)
+	}
+	ids := v.Custodians()[from.ID]
+	if len(ids) == 0 {
+		return nil, gateway.Errorf(gateway.ECONFLICT, "%s: from: %s (%s) keeps no carriers", op, from.Name, from.ID)
+	}
+	v.mu.Lock()
+	var cs []*gateway.Carrier
+	for _, id := range ids {
+		cs = append(cs, v.carriers[id])
+	}
+	v.mu.Unlock()
+	to, err := v.party(op, "to", q.To, cs, v.clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	p := &lifeStep{Pending: gateway.Pending{Op: op, Carriers: ids, By: q.By, Via: q.Via,
+		Parties: []gateway.Party{{Person: from.ID, As: "outgoing"}, {Person: to.ID, As: "incoming"}}}}
+	p.done = func(b *vbatch, p *gateway.Pending) error {
+		held := v.sorted()
+		moved := map[string]bool{}
+		for _, id := range p.Carriers {
+			moved[id] = true
+		}
+		for i := range held {
+			if moved[held[i].ID] {
+				if held[i].Custodian != from.ID {
+					return gateway.Errorf(gateway.ECONFLICT, "%s: %s changed custodian meanwhile: ask again", op, held[i].ID)
+				}
+				held[i].Custodian = to.ID
+			}
+		}
+		if err := r.carriersLocked(b.c, held, p.By); err != nil {
+			return err
+		}
+		b.event("custody.transferred", gateway.SeverityInfo, "", to.ID, map[string]any{"from": from.ID, "from_name": from.Name,
+			"to": to.ID, "to_name": to.Name, "carriers": p.Carriers, "by": p.By,
+			"from_via": channelKind(p.Parties[0].Via), "to_via": channelKind(p.Parties[1].Via)})
+		return nil
+	}
+	return v.open(p, nil)
+}
+
+// carriersLocked adds the carrier register's next version to change c,
+// with the vault's lock held (a step of a carrier's life that changes the
+// register: a copy, a custody transfer).
+func (r *Room) carriersLocked(c *change, carriers []gateway.Carrier, by string) error {
+	for _, held := range c.registers {
+		if held.Name == "carriers" {
+			return gateway.Errorf(gateway.ECONFLICT, "carriers: another replacement of the register is being written: send it again")
+		}
+	}
+	version, err := r.log.RegisterVersion("carriers")
+	if err != nil {
+		return err
+	}
+	if err := r.Vault.replaceLocked(c, carriers); err != nil {
+		return err
+	}
+	c.registers = append(c.registers, gateway.RegisterChange{Name: "carriers", Version: version + 1, By: by, At: c.now, Carriers: carriers})
+	return nil
+}

@@ -168,10 +168,23 @@ func (r *Room) InputChanged(id string, active bool, at time.Time) error {
 // Badge decides a card presented at a reader.
 func (r *Room) Badge(reader, card string, at time.Time) (gateway.Decision, error) {
 	d, err := r.Access.Badge(reader, card, at)
-	if err != nil || d.Confirms == "" {
+	if err != nil {
 		return d, err
 	}
-	r.confirmByBadge(d.Confirms, d.Person.ID, reader)
+	if d.Granted && r.Vault != nil {
+		// A person present at the room's reader confirms the steps of
+		// carriers' lives that wait for them (a witness, a reader).
+		who := d.Pair
+		if len(who) == 0 && d.Person != nil {
+			who = []string{d.Person.ID}
+		}
+		for _, p := range who {
+			r.Vault.ConfirmByBadge(p, reader)
+		}
+	}
+	if d.Confirms != "" {
+		r.confirmByBadge(d.Confirms, d.Person.ID, reader)
+	}
 	return d, nil
 }
 
@@ -257,9 +270,9 @@ func (r *Room) replaceIn(c *change, reg gateway.RegisterChange) error {
 			kept[p.ID] = true
 		}
 		held := map[string][]string{}
-		for _, k := range r.Vault.Carriers() {
-			if k.Custodian != "" && !kept[k.Custodian] {
-				held[k.Custodian] = append(held[k.Custodian], k.ID)
+		for who, ids := range r.Vault.Custodians() {
+			if who != "" && !kept[who] {
+				held[who] = ids
 			}
 		}
 		if len(held) > 0 {
@@ -268,7 +281,7 @@ func (r *Room) replaceIn(c *change, reg gateway.RegisterChange) error {
 				out = append(out, fmt.Sprintf("%s keeps %s", who, strings.Join(ids, ", ")))
 			}
 			sort.Strings(out)
-			return gateway.Errorf(gateway.ECONFLICT, "personnel: the new register drops custodians of carriers: %s; hand their carriers over first (a new custodian in the carrier register)",
+			return gateway.Errorf(gateway.ECONFLICT, "personnel: the new register drops custodians of carriers: %s; hand their carriers over first (custody/transfer)",
 				strings.Join(out, "; "))
 		}
 	}

@@ -36,13 +36,17 @@ type Vault struct {
 	// extends: extensions asked for by another than their approver, waiting
 	// for the approver's own confirmation, by carrier id.
 	extends map[string]*gateway.SignOut
-	seen    map[string]sighting    // last sighting by carrier id
-	unknown map[string]sighting    // unregistered tags by EPC
-	removed map[string]bool        // carriers whose removal alarm is not restored yet
-	timers  map[string]func() bool // overdue timers (their stop) by carrier id
-	sweep   func() bool
-	daily   func() bool   // the daily inventory's timer
-	dailyAt time.Duration // its time of day
+	// steps: steps of carriers' lives waiting for people's confirmations,
+	// by id; pendingOn: the step waiting on a carrier (life.go).
+	steps     map[string]*lifeStep
+	pendingOn map[string]string
+	seen      map[string]sighting    // last sighting by carrier id
+	unknown   map[string]sighting    // unregistered tags by EPC
+	removed   map[string]bool        // carriers whose removal alarm is not restored yet
+	timers    map[string]func() bool // overdue timers (their stop) by carrier id
+	sweep     func() bool
+	daily     func() bool   // the daily inventory's timer
+	dailyAt   time.Duration // its time of day
 }
 
 type sighting struct {
@@ -64,9 +68,7 @@ func newVault(room string, cfg gateway.VaultConfig, clock gateway.Clock, log gat
 	v := &Vault{room: room, cfg: cfg, clock: clock, log: log, people: people, panel: panel, access: access, sink: sink, work: work,
 		carriers: map[string]*gateway.Carrier{}, byEPC: map[string]*gateway.Carrier{}, state: map[string]*gateway.CarrierState{},
 		loans: map[string]*gateway.SignOut{}, asked: map[string]*gateway.SignOut{}, extends: map[string]*gateway.SignOut{}, seen: map[string]sighting{}, unknown: map[string]sighting{}, timers: map[string]func() bool{},
-		removed: map[string]bool{}}
-	if panel != nil {
-	}
+		removed: map[string]bool{}, steps: map[string]*lifeStep{}, pendingOn: map[string]string{}}
 	return v
 }
 
@@ -138,6 +140,25 @@ func (v *Vault) SetCarriers(carriers []gateway.Carrier) {
 func (v *Vault) Carriers() []gateway.Carrier {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	return v.sorted()
+}
+
+// Custodians lists the carriers each custodian keeps whose life in the
+// room has not ended.
+func (v *Vault) Custodians() map[string][]string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	out := map[string][]string{}
+	for _, c := range v.sorted() {
+		if !v.state[c.ID].Status.Ended() {
+			out[c.Custodian] = append(out[c.Custodian], c.ID)
+		}
+	}
+	return out
+}
+
+// sorted is the register by id; with v.mu held.
+func (v *Vault) sorted() []gateway.Carrier {
 	out := make([]gateway.Carrier, 0, len(v.carriers))
 	for _, c := range v.carriers {
 		out = append(out, *c)
@@ -290,15 +311,29 @@ func (v *Vault) statePayload(st gateway.CarrierState) map[string]any {
 		m["misplaced"] = true
 	}
 	if l := v.loans[st.ID]; l != nil {
-		m["sign_out"] = map[string]any{"id": l.ID, "borrower": l.Borrower, "due": l.Due.Format(gateway.TimeFormat), "may_leave": l.MayLeave}
+		so := map[string]any{"id": l.ID, "borrower": l.Borrower, "due": l.Due.Format(gateway.TimeFormat), "may_leave": l.MayLeave}
+		if l.Kind != "" {
+			so["kind"] = l.Kind
+		}
+		m["sign_out"] = so
+	}
+	if st.Ended != nil {
+		e := map[string]any{"at": st.Ended.At.Format(gateway.TimeFormat), "by": st.Ended.By}
+		if st.Ended.Ref != "" {
+			e["ref"] = st.Ended.Ref
+		}
+		m["ended"] = e
+	}
+	if s := v.steps[v.pendingOn[st.ID]]; s != nil {
+		m["pending"] = map[string]any{"step": s.ID, "op": s.Op, "by": s.By, "at": s.At.Format(gateway.TimeFormat), "waiting_for": s.Waiting()}
 	}
 	return m
 }
 
 // setStatus changes a carrier's status, logging the change.
 func (b *vbatch) setStatus(c *gateway.Carrier, st *gateway.CarrierState, status gateway.CarrierStatus, misplaced bool, data map[string]any) {
-	if st.Status == status && st.Misplaced == misplaced || st.Status == gateway.CarrierLost {
-		return // a lost carrier's status is frozen for the investigation
+	if st.Status == status && st.Misplaced == misplaced || st.Status.Frozen() {
+		return // a lost carrier's status is frozen for the investigation; an ended one's is its end
 	}
 	b.touch(c.ID)
 	st.Status, st.Misplaced = status, misplaced
@@ -360,6 +395,8 @@ func (v *Vault) Seen(reader string, antenna int, epc string, at time.Time) error
 		st.SeenAt = at
 		loan := v.loans[c.ID]
 		switch {
+		case st.Status.Ended():
+			v.resurrected(b, c, st, loc)
 		case loc.Kind == gateway.LocGate:
 			v.atGate(b, c, loan, prev)
 		case loan != nil:
@@ -382,6 +419,9 @@ func (v *Vault) Seen(reader string, antenna int, epc string, at time.Time) error
 // nothing but when it was last seen; with v.mu held.
 func (v *Vault) unchanged(c *gateway.Carrier, loc gateway.Location) bool {
 	st := v.state[c.ID]
+	if st.Status.Ended() {
+		return st.Location == loc.ID // seen there already: alarmed once
+	}
 	if loc.Kind == gateway.LocGate || st.Location != loc.ID || v.removed[c.ID] {
 		return false
 	}
@@ -495,8 +535,8 @@ func (v *Vault) Away() []gateway.Reason {
 	defer v.mu.Unlock()
 	var rs []gateway.Reason
 	for id, st := range v.state {
-		if st.Status == gateway.CarrierHome || st.Status == gateway.CarrierLost || st.Status == gateway.CarrierSignedOut && v.loans[id].Leaves() {
-			continue // home, reported lost (not to be waited for), or allowed out
+		if st.Status == gateway.CarrierHome || st.Status.Frozen() || v.loans[id].Leaves() {
+			continue // home, reported lost (not to be waited for), ended, or allowed out
 		}
 		what := string(st.Status)
 		if st.Misplaced {
@@ -515,7 +555,7 @@ func (v *Vault) HoldsTopSecret(safe string) bool {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	for _, c := range v.carriers {
-		if c.Home == safe && c.Class == gateway.TopSecret {
+		if c.Home == safe && c.Class == gateway.TopSecret && !v.state[c.ID].Status.Ended() {
 			return true
 		}
 	}
@@ -528,6 +568,14 @@ func (v *Vault) HoldsTopSecret(safe string) bool {
 func (v *Vault) replaceIn(c *change, carriers []gateway.Carrier) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	return v.replaceLocked(c, carriers)
+}
+
+// replaceLocked is replaceIn with v.mu held. A register that drops a
+// carrier whose life in the room has not ended (issue 30: archived,
+// returned to its issuer or destroyed) is refused naming it: a carrier
+// never leaves the register silently.
+func (v *Vault) replaceLocked(c *change, carriers []gateway.Carrier) error {
 	keep := make(map[string]bool, len(carriers))
 	for _, k := range carriers {
 		keep[k.ID] = true
@@ -541,6 +589,15 @@ func (v *Vault) replaceIn(c *change, carriers []gateway.Carrier) error {
 	if len(out) > 0 {
 		sort.Strings(out)
 		return gateway.Errorf(gateway.ECONFLICT, "carriers: the new register drops carriers still signed out: %s; return them first", strings.Join(out, ", "))
+	}
+	for id, st := range v.state {
+		if !keep[id] && !st.Status.Ended() {
+			out = append(out, fmt.Sprintf("%s (%s)", id, st.Status))
+		}
+	}
+	if len(out) > 0 {
+		sort.Strings(out)
+		return gateway.Errorf(gateway.ECONFLICT, "carriers: the new register drops carriers whose life in the room has not ended: %s; archive, return or destroy them first (carrier/archive, carrier/return-to-issuer, carrier/destroy)", strings.Join(out, ", "))
 	}
 	c.published = append(c.published, func() {
 		v.mu.Lock()
@@ -589,7 +646,7 @@ func (v *Vault) InSafes() map[string][]string {
 	now := v.clock.Now()
 	out := map[string][]string{}
 	for id, s := range v.seen {
-		if s.loc.Kind == gateway.LocSafe && !s.assumed && now.Sub(s.at) < v.cfg.Present {
+		if s.loc.Kind == gateway.LocSafe && !s.assumed && now.Sub(s.at) < v.cfg.Present && !v.state[id].Status.Ended() {
 			out[s.loc.ID] = append(out[s.loc.ID], id)
 		}
 	}

@@ -193,10 +193,10 @@ func TestSignOutAndReturn(t *testing.T) {
 		t.Fatalf("events %s", news)
 	}
 	v.alarm(gateway.AlarmCarrierOverdue)
-	if _, err := v.vault.Return("JM-0003", "p-li"); gateway.ErrorCode(err) != gateway.ECONFLICT {
+	if _, err := v.vault.Return("JM-0003", "p-li", ""); gateway.ErrorCode(err) != gateway.ECONFLICT {
 		t.Fatalf("returning what is not out: %v", err)
 	}
-	back, err := v.vault.Return("JM-0001", "p-li")
+	back, err := v.vault.Return("JM-0001", "p-li", "")
 	if err != nil || back.ReturnedBy != "p-li" {
 		t.Fatalf("return: %+v %v", back, err)
 	}
@@ -394,7 +394,8 @@ func TestExtendALoan(t *testing.T) {
 }
 
 // A register sync that would drop a carrier still signed out is refused
-// and changes nothing; one that drops a carrier at home clears its state.
+// and changes nothing; one that drops a carrier whose life in the room
+// ended (issue 30: here archived) clears its state.
 func TestReplaceKeepsLoans(t *testing.T) {
 	v := newVaultRoom(t, carriers)
 	if _, err := v.vault.SignOut(gateway.SignOutRequest{Carrier: "JM-0003", Borrower: "p-li", Purpose: "核对", By: "p-li"}); err != nil {
@@ -408,6 +409,10 @@ func TestReplaceKeepsLoans(t *testing.T) {
 	if ri, _ := v.store.CarrierRegister(); len(v.vault.Carriers()) != 3 || ri.Version != 1 {
 		t.Fatalf("the refused sync changed the register: %d carriers, version %d", len(v.vault.Carriers()), ri.Version)
 	}
+	if _, err := v.vault.End("carrier/archive", gateway.EndRequest{Carriers: []string{"JM-0002"}, To: "档案室", By: "p-zhang"}); err != nil {
+		t.Fatal(err)
+	}
+	v.log.written()
 	keep := []gateway.Carrier{carriers[0], carriers[2]}
 	if err := v.room.ReplaceRegister(gateway.RegisterChange{Name: "carriers", Version: 2, By: "p-li", Carriers: keep}); err != nil {
 		t.Fatal(err)

@@ -129,10 +129,12 @@ func (c *Carriers) Publish(ri sqlite.RegisterInfo) {
 	c.Retained.CarrierRegister(registerPayload(c.Room, ri))
 }
 
-// Receiver is the room that registers a document received in one of its
-// changes (room.Room.Receive).
+// Receiver is the room that registers a document received, a copy
+// approved and a custody transferred, each in one of its changes (room.Room).
 type Receiver interface {
 	Receive(r gateway.Receipt) ([]gateway.Carrier, error)
+	Copy(r gateway.CopyRequest) (*gateway.Pending, error)
+	Transfer(r gateway.TransferRequest) (*gateway.Pending, error)
 }
 
 // Receive registers a document received (收文登记) and publishes the
@@ -142,10 +144,50 @@ func (c *Carriers) Receive(r gateway.Receipt) ([]gateway.Carrier, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.republish()
+	return copies, nil
+}
+
+// republish publishes the register's version after a change that may have
+// made a new one.
+func (c *Carriers) republish() {
 	if ri, err := c.Store.CarrierRegister(); err == nil {
 		c.Publish(ri)
 	}
-	return copies, nil
+}
+
+// done republishes the register after a step of a carrier's life that
+// changed it (a copy approved, a custody transferred).
+func (c *Carriers) done(p *gateway.Pending, err error) (*gateway.Pending, error) {
+	if err == nil && p.Done && (p.Op == "carrier/copy" || p.Op == "custody/transfer") {
+		c.republish()
+	}
+	return p, err
+}
+
+// Copy asks for copies of a document (复印、摘抄审批).
+func (c *Carriers) Copy(r gateway.CopyRequest) (*gateway.Pending, error) {
+	return c.done(c.Receiver.Copy(r))
+}
+
+// Transfer asks for a custody transfer (移交).
+func (c *Carriers) Transfer(r gateway.TransferRequest) (*gateway.Pending, error) {
+	return c.done(c.Receiver.Transfer(r))
+}
+
+// Confirm is a person's confirmation of a step waiting for them.
+func (c *Carriers) Confirm(step, carrier, by, via string) (*gateway.Pending, error) {
+	return c.done(c.Vault.Confirm(step, carrier, by, via))
+}
+
+// Approve is an approver's confirmation: of a sign-out, or of a step of
+// the carrier's life (a copy).
+func (c *Carriers) Approve(carrier, by, via string) (*gateway.SignOut, error) {
+	l, err := c.Vault.Approve(carrier, by, via)
+	if err == nil && l.Step != nil {
+		_, _ = c.done(l.Step, nil)
+	}
+	return l, err
 }
 
 // InventoryReport returns a stored report, the latest when id is empty.

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/roomguard/roomguard/schemas"
 )
 
 // The e2e room's carriers: one of each class, all kept in safe A.
@@ -246,5 +248,99 @@ func TestLossReportedEndToEnd(t *testing.T) {
 	})
 	if out, err := a.cli("cmd", cfg, "carrier/loss", `{"by":"p-0","carrier":"`+copyID+`","detail":"again"}`); err == nil || !strings.Contains(out+err.Error(), "already") {
 		t.Fatalf("a second report: %v\n%s", err, out)
+	}
+}
+
+// Issue 30, steps 2, 4 and 6 through the running gateway: a circulation
+// refused for a reader not on the list and confirmed by the reader's own
+// session; a destruction refused with one witness, then approved by the
+// leader and confirmed by both witnesses through their own sessions, the
+// destruction list in the reply and carrier.destroyed in the chain, the
+// retained state destroyed; the destroyed tag read again in the safe
+// raises carrier-resurrected; a custody transfer to the same person
+// refused. The chain verifies across it all.
+func TestCarrierLifeEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration")
+	}
+	a := startAccessRoom(t, false, 4)
+	cfg := "--config=" + a.cfgPath
+	seen := 0
+	people := personnelCSV(4) + "p-4,钱领,0400000004,核心,领导,*,,,,yes\np-5,孙见,0400000005,核心,机要员,*,,,,yes\n"
+	if r := a.w.command(a.room, "personnel/replace", "reg-2", map[string]any{"by": "p-1", "version": 2, "csv": people}); r["status"] != "ok" {
+		t.Fatalf("register: %+v", r)
+	}
+	cmd := func(name, payload string) (string, error) { return a.cli("cmd", cfg, name, payload) }
+	out, err := cmd("carrier/receive", `{"by":"p-0","source":"市委办公室","doc_number":"9号","title":"干部任免通知","class":"机密","period":"长期",`+
+		`"kind":"文件","home":"safe-a","custodian":"p-0","need_to_know":["p-1","p-5"],"epcs":["300833B2DDD9014000000401","300833B2DDD9014000000402"]}`)
+	if err != nil {
+		t.Fatalf("receive: %v\n%s", err, out)
+	}
+	doc := fmt.Sprintf("JM-%d-0001", time.Now().Year())
+	c1, c2 := doc+"-01", doc+"-02"
+
+	// 传阅: p-3 is not on the list; p-1 is, and confirms from their own session.
+	if out, err := cmd("carrier/circulate", `{"by":"p-0","carrier":"`+c1+`","reader":"p-3"}`); err == nil || !strings.Contains(out+err.Error(), "need-to-know") {
+		t.Fatalf("a reader not on the list: %v\n%s", err, out)
+	}
+	if out, err := cmd("carrier/circulate", `{"by":"p-0","carrier":"`+c1+`","reader":"p-1"}`); err != nil || !strings.Contains(out, "p-1") {
+		t.Fatalf("circulate: %v\n%s", err, out)
+	}
+	if out, err := cmd("carrier/confirm", `{"by":"p-1","carrier":"`+c1+`","session":"s-li"}`); err != nil {
+		t.Fatalf("the reader's receipt: %v\n%s", err, out)
+	}
+	if d := data(a.waitEvent(&seen, "carrier.circulated")); d["borrower"] != "p-1" || d["kind"] != "circulation" {
+		t.Fatalf("carrier.circulated %v", d)
+	}
+
+	// 销毁: one witness is refused; then the leader and two witnesses.
+	if out, err := cmd("carrier/destroy", `{"by":"p-0","carriers":["`+c2+`"],"method":"shredder","approver":"p-4","witnesses":["p-1"]}`); err == nil || !strings.Contains(out+err.Error(), "witnesses") {
+		t.Fatalf("one witness: %v\n%s", err, out)
+	}
+	if out, err := cmd("carrier/destroy", `{"by":"p-0","carriers":["`+c2+`"],"method":"shredder","approver":"p-4","witnesses":["p-1","p-5"]}`); err != nil || !strings.Contains(out, "waiting_for") {
+		t.Fatalf("destroy: %v\n%s", err, out)
+	}
+	a.w.waitFor("the pending destruction in the retained state", func() bool {
+		return bytes.Contains(a.w.topics["roomguard/"+a.room+"/carriers/"+c2], []byte(`"op":"carrier/destroy"`))
+	})
+	if out, err := cmd("carrier/approve", `{"by":"p-4","carrier":"`+c2+`","session":"s-qian"}`); err != nil {
+		t.Fatalf("the leader's approval: %v\n%s", err, out)
+	}
+	if out, err := cmd("carrier/confirm", `{"by":"p-1","carrier":"`+c2+`","session":"s-qian"}`); err == nil || !strings.Contains(out+err.Error(), "channel") {
+		t.Fatalf("a witness through the leader's channel: %v\n%s", err, out)
+	}
+	if out, err := cmd("carrier/confirm", `{"by":"p-1","carrier":"`+c2+`","session":"s-li"}`); err != nil {
+		t.Fatalf("the first witness: %v\n%s", err, out)
+	}
+	out, err = cmd("carrier/confirm", `{"by":"p-5","carrier":"`+c2+`","session":"s-sun"}`)
+	if err != nil || !strings.Contains(out, "XH-") {
+		t.Fatalf("the second witness: %v\n%s", err, out)
+	}
+	destroyed := data(a.waitEvent(&seen, "carrier.destroyed"))
+	if destroyed["carrier"] != c2 || destroyed["approver"] != "p-4" || strings.Join(toStrings(destroyed["witnesses"]), ",") != "p-1,p-5" {
+		t.Fatalf("carrier.destroyed %v", destroyed)
+	}
+	var state []byte
+	a.w.waitFor("the destroyed carrier's retained state", func() bool {
+		state = a.w.topics["roomguard/"+a.room+"/carriers/"+c2]
+		return bytes.Contains(state, []byte(`"status":"destroyed"`))
+	})
+	if err := schemas.ValidateJSON("carrier-state", state); err != nil {
+		t.Fatalf("retained state: %v\n%s", err, state)
+	}
+
+	// Its tag read again in the safe.
+	a.pub("sim/tags/uhf-safes/1", "300833B2DDD9014000000402")
+	if d := data(a.waitEvent(&seen, "carrier.resurrected")); d["carrier"] != c2 {
+		t.Fatalf("carrier.resurrected %v", d)
+	}
+	if d := data(a.waitEvent(&seen, "alarm.raised")); d["class"] != "carrier-resurrected" || d["priority"] != float64(1) {
+		t.Fatalf("alarm %v", d)
+	}
+	if out, err := cmd("custody/transfer", `{"by":"p-1","outgoing":"p-0","incoming":"p-0"}`); err == nil || !strings.Contains(out+err.Error(), "same_person") {
+		t.Fatalf("a transfer to the same person: %v\n%s", err, out)
+	}
+	if out, err := a.cli("log", "verify", cfg); err != nil {
+		t.Fatalf("the chain across the carrier's life: %v\n%s", err, out)
 	}
 }
