@@ -236,6 +236,9 @@ type CarrierState struct {
 	SignOut  string        `json:"sign_out,omitempty"` // the open sign-out
 	// Misplaced: seen in a safe that is not its home.
 	Misplaced bool `json:"misplaced,omitempty"`
+	// MissingSince: when an inventory found it missing; not found within
+	// the office's grace (VaultConfig.LossGrace) it is reported lost.
+	MissingSince time.Time `json:"missing_since,omitzero"`
 	// Ended: how its life in the room ended (Status.Ended).
 	Ended *CarrierEnd `json:"ended,omitempty"`
 }

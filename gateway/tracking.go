@@ -32,6 +32,9 @@ type VaultConfig struct {
 	MaxLoan time.Duration
 	// CirculationLimit bounds a circulated copy's due time (传阅).
 	CirculationLimit time.Duration
+	// LossGrace: a carrier an inventory found missing and not found within
+	// this long is reported lost by the room (丢失报告); 0: never.
+	LossGrace time.Duration
 }
 
 // VaultLog is what carrier tracking reads of the log at start; its steps

@@ -328,6 +328,8 @@ type Carriers struct {
 	Inventory string           `yaml:"inventory"` // HH:MM, or off
 	// Circulation bounds a circulated copy's due time (传阅).
 	Circulation Duration `yaml:"circulation_limit"`
+	// LossGrace: missing at an inventory and not found this long: lost.
+	LossGrace Duration `yaml:"loss_grace"`
 }
 
 // CarrierAntenna is what one reader antenna watches: a safe or a gate.
@@ -380,4 +382,5 @@ const (
 	DefaultPresent      = time.Minute    // a read this recent counts as "there now" in an inventory
 	DefaultMaxLoan      = 48 * time.Hour // the issue's "at most 2 days unless an approver extends it"
 	DefaultCirculation  = 48 * time.Hour // issue 30: a circulated copy is back within 2 days
+	DefaultLossGrace    = 24 * time.Hour // issue 30: a day to find a carrier an inventory missed
 )

@@ -50,7 +50,8 @@ func DefaultDoor(id, strike string) gateway.AccessDoor {
 // DefaultVault is carrier tracking with every default.
 func DefaultVault() gateway.VaultConfig {
 	return gateway.VaultConfig{Antennas: map[gateway.Antenna]gateway.Location{}, Departure: DefaultDeparture,
-		Present: DefaultPresent, MaxLoan: DefaultMaxLoan, CirculationLimit: DefaultCirculation}
+		Present: DefaultPresent, MaxLoan: DefaultMaxLoan, CirculationLimit: DefaultCirculation,
+		LossGrace: DefaultLossGrace}
 }
 
 // External reports whether the gateway uses an external broker.
@@ -181,6 +182,9 @@ func (c *Config) applyDefaults() {
 		}
 		if cs.Circulation == 0 {
 			cs.Circulation = Duration(DefaultCirculation)
+		}
+		if cs.LossGrace == 0 {
+			cs.LossGrace = Duration(DefaultLossGrace)
 		}
 		if cs.Inventory == "" {
 			cs.Inventory = c.Schedule.WorkdayEnd

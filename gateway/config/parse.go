@@ -534,6 +534,9 @@ func (c *Config) checkCarriers(root *yaml.Node, claimID func([]string, string)) 
 	if d := cs.Circulation.D(); d < time.Hour || d > 30*24*time.Hour {
 		bad([]string{"carriers", "circulation_limit"}, "%s is out of bounds (1h to 720h)", d)
 	}
+	if d := cs.LossGrace.D(); d < time.Hour || d > 30*24*time.Hour {
+		bad([]string{"carriers", "loss_grace"}, "%s is out of bounds (1h to 720h)", d)
+	}
 	for i, s := range c.Serial {
 		if s.UHF() && !slices.ContainsFunc(cs.Antennas, func(a CarrierAntenna) bool { return a.Reader == s.ID }) {
 			bad([]string{"serial", strconv.Itoa(i), "id"}, "UHF reader %s watches nothing: give it an antenna in carriers.antennas", s.ID)

@@ -152,6 +152,7 @@ func (c *Config) VaultConfig() (vc gateway.VaultConfig, ok bool) {
 	}
 	vc = DefaultVault()
 	vc.Departure, vc.MaxLoan, vc.CirculationLimit = c.Carriers.Departure.D(), c.Carriers.MaxLoan.D(), c.Carriers.Circulation.D()
+	vc.LossGrace = c.Carriers.LossGrace.D()
 	for _, a := range c.Carriers.Antennas {
 		loc := gateway.Location{Kind: gateway.LocSafe, ID: a.Safe}
 		if a.Gate != "" {

@@ -22,7 +22,13 @@ func (v *Vault) Inventory(trigger, by string) (*gateway.InventoryReport, error) 
 		r.ID, r.Trigger, r.By = "inv-"+gateway.NewEventID(b.now), trigger, by
 		for _, m := range r.Missing {
 			c := v.carriers[m.Carrier]
-			b.setStatus(c, v.state[c.ID], gateway.CarrierMissing, false, map[string]any{"inventory": r.ID, "last_seen": m.SeenAt.Format(gateway.TimeFormat), "location": m.Location})
+			st := v.state[c.ID]
+			if st.Status != gateway.CarrierMissing {
+				b.setStatus(c, st, gateway.CarrierMissing, false, map[string]any{"inventory": r.ID, "last_seen": m.SeenAt.Format(gateway.TimeFormat), "location": m.Location})
+				st.MissingSince = b.now
+				v.armLoss(c.ID, b.now)
+				b.undo = append(b.undo, func() { v.disarm("loss/" + c.ID) })
+			}
 			// Not found where it should be, and not signed out: an alarm,
 			// in the call-down like any other (issue 28).
 			last := "never seen"

@@ -437,3 +437,54 @@ func TestStepExpires(t *testing.T) {
 		t.Fatalf("the copy is not free again: %v", err)
 	}
 }
+
+// A carrier an inventory found missing and not found within the office's
+// grace (carriers.loss_grace, 24 h) is reported lost by the room (step
+// 5): carrier.lost by "gateway" and the carrier-lost alarm; the grace
+// survives a restart; a carrier found within it is not reported.
+func TestMissingBecomesLostAfterGrace(t *testing.T) {
+	v := newVaultRoom(t, carriers)
+	v.seen("uhf-safes", 1, carriers[0].EPC)
+	v.seen("uhf-safes", 1, carriers[2].EPC) // JM-0002, in safe B, is not read
+	if _, err := v.vault.Inventory(gateway.InventoryCommand, "p-li"); err != nil {
+		t.Fatal(err)
+	}
+	if v.status("JM-0002") != gateway.CarrierMissing || v.retained("JM-0002")["missing_since"] == nil {
+		t.Fatalf("status %s, retained %v", v.status("JM-0002"), v.retained("JM-0002"))
+	}
+	if _, err := v.vault.Inventory(gateway.InventoryCommand, "p-li"); err != nil { // still missing: the grace runs from the first
+		t.Fatal(err)
+	}
+	v.news()
+	v.clock.Advance(20 * time.Hour)
+	if n := strings.Join(v.news(), " "); strings.Contains(n, "carrier.lost") {
+		t.Fatalf("reported lost within its grace: %s", n)
+	}
+	v.crash()
+	v.open()
+	v.news()
+	v.clock.Advance(4*time.Hour + time.Second)
+	if n := strings.Join(v.news(), " "); !strings.Contains(n, "carrier.lost alarm.raised") {
+		t.Fatalf("events %q, want the loss at the end of the grace", n)
+	}
+	if d := v.lastData("carrier.lost"); d["by"] != "gateway" || !strings.Contains(d["detail"].(string), "24h") {
+		t.Fatalf("carrier.lost %v", d)
+	}
+	if a := v.alarm(gateway.AlarmCarrierLost); a.Device != "JM-0002" || a.Priority != 1 {
+		t.Fatalf("alarm %+v", a)
+	}
+
+	// Found within its grace: never reported.
+	w := newVaultRoom(t, carriers)
+	w.seen("uhf-safes", 1, carriers[0].EPC)
+	w.seen("uhf-safes", 1, carriers[2].EPC)
+	if _, err := w.vault.Inventory(gateway.InventoryCommand, "p-li"); err != nil {
+		t.Fatal(err)
+	}
+	w.clock.Advance(2 * time.Hour)
+	w.seen("uhf-safes", 2, carriers[1].EPC)
+	w.clock.Advance(23 * time.Hour)
+	if n := strings.Join(w.news(), " "); strings.Contains(n, "carrier.lost") || w.status("JM-0002") == gateway.CarrierLost {
+		t.Fatalf("a carrier found within its grace: %s, status %s", n, w.status("JM-0002"))
+	}
+}

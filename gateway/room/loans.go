@@ -175,10 +175,13 @@ func (v *Vault) confirmSecond(c *gateway.Carrier, asked *gateway.SignOut, by, vi
 }
 
 // disarmOverdue ends a loan's overdue timer; with v.mu held.
-func (v *Vault) disarmOverdue(carrier string) {
-	if stop := v.timers[carrier]; stop != nil {
+func (v *Vault) disarmOverdue(carrier string) { v.disarm(carrier) }
+
+// disarm ends the timer key of v.timers; with v.mu held.
+func (v *Vault) disarm(key string) {
+	if stop := v.timers[key]; stop != nil {
 		stop()
-		delete(v.timers, carrier)
+		delete(v.timers, key)
 	}
 }
 
@@ -529,18 +532,52 @@ func (v *Vault) ReportLoss(carrier, by, detail string) error {
 		if st.Status.Ended() {
 			return gateway.Errorf(gateway.ECONFLICT, "carrier/loss: %s is %s: its life in the room has ended", carrier, st.Status)
 		}
-		s := v.seen[carrier]
-		data := map[string]any{"by": by, "detail": detail, "was": st.Status}
-		if !s.at.IsZero() {
-			data["last_seen"], data["location"] = s.at.Format(gateway.TimeFormat), s.loc.ID
-		}
-		if l := v.loans[carrier]; l != nil {
-			data["sign_out"], data["borrower"] = l.ID, l.Borrower
-		}
-		b.setStatus(c, st, gateway.CarrierLost, false, data)
-		// A report, not a state that ends: raised restored, so the
-		// officers' acknowledgement closes it (the carrier stays lost).
-		b.v.panel.raiseAt(b.c, gateway.AlarmCarrierLost, 1, c.ID, fmt.Sprintf("%s %s《%s》 reported lost by %s: %s", c.Class.Chinese(), c.ID, c.Title, by, detail), false)
+		v.lossIn(b, c, st, by, detail)
 		return nil
 	})
+}
+
+// lossIn marks c lost in step b and raises the carrier-lost alarm.
+func (v *Vault) lossIn(b *vbatch, c *gateway.Carrier, st *gateway.CarrierState, by, detail string) {
+	s := v.seen[c.ID]
+	data := map[string]any{"by": by, "detail": detail, "was": st.Status}
+	if !s.at.IsZero() {
+		data["last_seen"], data["location"] = s.at.Format(gateway.TimeFormat), s.loc.ID
+	}
+	if l := v.loans[c.ID]; l != nil {
+		data["sign_out"], data["borrower"] = l.ID, l.Borrower
+	}
+	b.setStatus(c, st, gateway.CarrierLost, false, data)
+	// A report, not a state that ends: raised restored, so the officers'
+	// acknowledgement closes it (the carrier stays lost).
+	b.v.panel.raiseAt(b.c, gateway.AlarmCarrierLost, 1, c.ID, fmt.Sprintf("%s %s《%s》 reported lost by %s: %s", c.Class.Chinese(), c.ID, c.Title, by, detail), false)
+}
+
+// armLoss starts the grace a carrier missing since since has to be found
+// before the room reports it lost (issue 30, step 5); with v.mu held.
+func (v *Vault) armLoss(id string, since time.Time) {
+	grace := v.cfg.LossGrace
+	if grace <= 0 {
+		return
+	}
+	if stop := v.timers["loss/"+id]; stop != nil {
+		stop()
+	}
+	v.timers["loss/"+id] = v.clock.AfterFunc(max(since.Add(grace).Sub(v.clock.Now()), 0), func() { v.lostAfterGrace(id, since) })
+}
+
+// lostAfterGrace: a carrier still missing since the inventory of since,
+// its grace over, is reported lost by the room.
+func (v *Vault) lostAfterGrace(id string, since time.Time) {
+	err := v.step(at, func(b *vbatch) error {
+		c, st := v.carriers[id], v.state[id]
+		if c == nil || st == nil || st.Status != gateway.CarrierMissing || !st.MissingSince.Equal(since) {
+			return nil // found, or missing since another inventory
+		}
+		delete(v.timers, "loss/"+id)
+		b.undo = append(b.undo, func() { v.timers["loss/"+id] = v.clock.AfterFunc(faultRetry, func() { v.lostAfterGrace(id, since) }) })
+		v.lossIn(b, c, st, "gateway", fmt.Sprintf("missing since the inventory at %s and not found within %s", since.In(b.now.Location()).Format("2006-01-02 15:04"), v.cfg.LossGrace))
+		return nil
+	})
+	v.fault("report a missing carrier lost", err)
 }

@@ -101,6 +101,11 @@ func (v *Vault) Load() error {
 		v.loans[l.Carrier] = &l
 		v.armOverdue(&l)
 	}
+	for id, st := range v.state {
+		if st.Status == gateway.CarrierMissing && !st.MissingSince.IsZero() {
+			v.armLoss(id, st.MissingSince)
+		}
+	}
 	v.scheduleSweep()
 	return nil
 }
@@ -310,6 +315,9 @@ func (v *Vault) statePayload(st gateway.CarrierState) map[string]any {
 	if st.Misplaced {
 		m["misplaced"] = true
 	}
+	if !st.MissingSince.IsZero() {
+		m["missing_since"] = st.MissingSince.Format(gateway.TimeFormat)
+	}
 	if l := v.loans[st.ID]; l != nil {
 		so := map[string]any{"id": l.ID, "borrower": l.Borrower, "due": l.Due.Format(gateway.TimeFormat), "may_leave": l.MayLeave}
 		if l.Kind != "" {
@@ -337,6 +345,9 @@ func (b *vbatch) setStatus(c *gateway.Carrier, st *gateway.CarrierState, status 
 	}
 	b.touch(c.ID)
 	st.Status, st.Misplaced = status, misplaced
+	if status != gateway.CarrierMissing {
+		st.MissingSince = time.Time{} // found (its loss timer finds it so)
+	}
 	typ, sev := "carrier."+string(status), gateway.SeverityInfo
 	switch {
 	case misplaced:
