@@ -118,7 +118,11 @@ type Receipt struct {
 	Custodian  string         `json:"custodian"`
 	NeedToKnow []string       `json:"need_to_know"`
 	EPCs       []string       `json:"epcs"` // one a copy, in copy order
-	By         string         `json:"by"`
+	// Or the copies' tags bound at a UHF reader of the room by presenting
+	// them in turn: how many copies, and the reader.
+	Copies int    `json:"copies"`
+	BindAt string `json:"bind_at"`
+	By     string `json:"by"`
 }
 
 // PeriodLong is the secrecy period of a document kept secret without end

@@ -549,6 +549,9 @@ func (c *Commands) carrierCommand(name, via string, cmd command) (map[string]any
 		if err != nil {
 			return nil, err
 		}
+		if len(copies) == 0 { // the tags come at the reader: carrier.tag_bound, then carrier.received
+			return map[string]any{"binding": true, "reader": r.BindAt, "copies": r.Copies}, nil
+		}
 		ids := make([]string, len(copies))
 		for i, k := range copies {
 			ids[i] = k.ID

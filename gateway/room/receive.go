@@ -19,6 +19,9 @@ func (r *Room) Receive(rc gateway.Receipt) ([]gateway.Carrier, error) {
 	if r.Vault == nil {
 		return nil, gateway.Errorf(gateway.ENOTFOUND, "carrier/receive: room %s tracks no carriers", r.ID)
 	}
+	if len(rc.EPCs) == 0 && rc.BindAt != "" {
+		return nil, r.bindAt(rc)
+	}
 	var copies []gateway.Carrier
 	err := r.Panel.do(func(c *change) error {
 		held := r.Vault.Carriers()
@@ -97,6 +100,12 @@ func (r *Room) copiesOf(rc gateway.Receipt, c *change, held []gateway.Carrier) (
 			return nil, gateway.Errorf(gateway.EUNKNOWNPERSON, "carrier/receive: need_to_know[%d]: %q is neither a person of the register nor a role", i, who)
 		}
 		circle = append(circle, p.ID)
+	}
+	if rc.BindAt != "" && len(rc.EPCs) == 0 {
+		if rc.Copies < 1 || rc.Copies > gateway.MaxCopies {
+			return nil, bad("copies: 1 to %d, the tags presented in turn at %s; %d given", gateway.MaxCopies, rc.BindAt, rc.Copies)
+		}
+		return nil, nil // checked; the tags come at the reader
 	}
 	if n := len(rc.EPCs); n == 0 || n > gateway.MaxCopies {
 		return nil, bad("epcs: one a copy, 1 to %d; %d given", gateway.MaxCopies, n)
@@ -297,4 +306,123 @@ func (r *Room) carriersLocked(c *change, carriers []gateway.Carrier, by string) 
 	}
 	c.registers = append(c.registers, gateway.RegisterChange{Name: "carriers", Version: version + 1, By: by, At: c.now, Carriers: carriers})
 	return nil
+}
+
+// binding is a document received whose copies' tags are presented in turn
+// at a reader (收文登记 at the safe's or a desk reader).
+type binding struct {
+	id     string
+	reader string
+	rc     gateway.Receipt
+	epcs   []string
+	// receive registers the document once every copy's tag is read.
+	receive func(rc gateway.Receipt) ([]gateway.Carrier, error)
+}
+
+// bindAt checks a receipt whose tags are to be presented at a reader and
+// waits for them: each unregistered tag read there next is the next copy's
+// (carrier.tag_bound); the last one registers the document as Receive
+// does. One binding a reader at a time; it ends unfinished after
+// gateway.StepWindow.
+func (r *Room) bindAt(rc gateway.Receipt) error {
+	v := r.Vault
+	reads := false
+	for a := range v.cfg.Antennas {
+		reads = reads || a.Reader == rc.BindAt
+	}
+	if !reads {
+		return gateway.Errorf(gateway.EINVALID, "carrier/receive: bind_at: %q is not a UHF reader of this room's carriers.antennas", rc.BindAt)
+	}
+	return r.Panel.do(func(c *change) error {
+		if _, err := r.copiesOf(rc, c, r.Vault.Carriers()); err != nil {
+			return err
+		}
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		if bd := v.bindings[rc.BindAt]; bd != nil {
+			return gateway.Errorf(gateway.ECONFLICT, "carrier/receive: %s is binding the tags of %s (%d of %d read): finish it first", rc.BindAt, bd.rc.DocNumber, len(bd.epcs), bd.rc.Copies)
+		}
+		bd := &binding{id: "bd-" + gateway.NewEventID(c.now), reader: rc.BindAt, rc: rc, receive: r.Receive}
+		v.bindings[rc.BindAt] = bd
+		c.failed = append(c.failed, func() {
+			v.mu.Lock()
+			defer v.mu.Unlock()
+			v.unbind(bd)
+		})
+		v.timers["bind/"+bd.id] = v.clock.AfterFunc(gateway.StepWindow, func() { v.bindExpired(bd) })
+		c.event("carrier.binding", gateway.SeverityInfo, rc.BindAt, rc.By, map[string]any{"binding": bd.id, "reader": rc.BindAt,
+			"copies": rc.Copies, "doc_number": rc.DocNumber, "title": rc.Title, "by": rc.By})
+		return nil
+	})
+}
+
+// unbind forgets binding bd; with v.mu held.
+func (v *Vault) unbind(bd *binding) {
+	if v.bindings[bd.reader] == bd {
+		delete(v.bindings, bd.reader)
+	}
+	v.disarm("bind/" + bd.id)
+}
+
+// bind takes an unregistered tag read at a binding's reader as its next
+// copy's; the last registers the document.
+func (v *Vault) bind(bd *binding, epc string) error {
+	var done []string
+	err := v.panel.do(func(c *change) error {
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		if v.bindings[bd.reader] != bd || slices.Contains(bd.epcs, epc) || v.byEPC[epc] != nil {
+			return nil // ended, or read again
+		}
+		bd.epcs = append(bd.epcs, epc)
+		n := len(bd.epcs)
+		c.failed = append(c.failed, func() {
+			v.mu.Lock()
+			defer v.mu.Unlock()
+			bd.epcs = slices.DeleteFunc(bd.epcs, func(x string) bool { return x == epc })
+		})
+		c.event("carrier.tag_bound", gateway.SeverityInfo, bd.reader, bd.rc.By, map[string]any{"binding": bd.id, "reader": bd.reader,
+			"epc": epc, "copy": n, "copies": bd.rc.Copies})
+		if n == bd.rc.Copies {
+			v.unbind(bd)
+			done = slices.Clone(bd.epcs)
+		}
+		return nil
+	})
+	if err != nil || done == nil {
+		return err
+	}
+	rc := bd.rc
+	rc.EPCs = done
+	if _, err := bd.receive(rc); err != nil {
+		v.panel.Log.Warn("a document whose tags were bound at the reader not registered", "doc_number", rc.DocNumber, "err", err)
+		return v.panel.do(func(c *change) error {
+			c.event("carrier.binding_failed", gateway.SeverityWarning, bd.reader, rc.By, map[string]any{"binding": bd.id,
+				"reader": bd.reader, "doc_number": rc.DocNumber, "error": err.Error()})
+			return nil
+		})
+	}
+	return nil
+}
+
+// bindExpired ends a binding whose tags did not all come within the window.
+func (v *Vault) bindExpired(bd *binding) {
+	err := v.panel.do(func(c *change) error {
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		if v.bindings[bd.reader] != bd {
+			return nil
+		}
+		v.unbind(bd)
+		c.failed = append(c.failed, func() {
+			v.mu.Lock()
+			defer v.mu.Unlock()
+			v.bindings[bd.reader] = bd
+			v.timers["bind/"+bd.id] = v.clock.AfterFunc(faultRetry, func() { v.bindExpired(bd) })
+		})
+		c.event("carrier.binding_failed", gateway.SeverityWarning, bd.reader, bd.rc.By, map[string]any{"binding": bd.id,
+			"reader": bd.reader, "doc_number": bd.rc.DocNumber, "error": fmt.Sprintf("%d of %d tags read within %s", len(bd.epcs), bd.rc.Copies, gateway.StepWindow)})
+		return nil
+	})
+	v.fault("log a tag binding expired", err)
 }

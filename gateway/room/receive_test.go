@@ -156,3 +156,44 @@ func TestRegisterKeepsCustodians(t *testing.T) {
 		t.Fatalf("a register that keeps every custodian: %v", err)
 	}
 }
+
+// A receipt whose copies' tags are presented in turn at a reader (issue
+// 30, step 1): each unregistered tag read there next is the next copy's,
+// a tag read twice counts once, a registered one is not taken; the last
+// registers the document as a typed receipt does; a second binding at the
+// reader meanwhile is refused.
+func TestReceiveBindsTagsAtTheReader(t *testing.T) {
+	v := newVaultRoom(t, carriers)
+	rc := gateway.Receipt{Source: "市委办公室", DocNumber: "13号", Title: "关于节日值班的通知", Class: "秘密", Period: gateway.PeriodLong,
+		Kind: "文件", Home: "safe-a", Custodian: "p-zhang", NeedToKnow: []string{"clerk"}, Copies: 2, BindAt: "uhf-safes", By: "p-zhang"}
+	bad := rc
+	bad.BindAt = "uhf-nowhere"
+	if _, err := v.room.Receive(bad); gateway.ErrorCode(err) != gateway.EINVALID || !strings.Contains(err.Error(), "bind_at") {
+		t.Fatalf("a reader the room has not: %v", err)
+	}
+	if copies, err := v.room.Receive(rc); err != nil || len(copies) != 0 {
+		t.Fatalf("binding: %v %v", copies, err)
+	}
+	v.expect("carrier.binding")
+	if _, err := v.room.Receive(rc); gateway.ErrorCode(err) != gateway.ECONFLICT {
+		t.Fatalf("a second binding at the reader: %v", err)
+	}
+	v.seen("uhf-safes", 1, carriers[0].EPC) // registered already: not a copy's
+	v.seen("uhf-safes", 1, "300833B2DDD9014000000501")
+	v.seen("uhf-safes", 1, "300833B2DDD9014000000501") // read again
+	v.expect("carrier.tag_bound")
+	v.seen("uhf-safes", 2, "300833B2DDD9014000000502")
+	v.expect("carrier.tag_bound", "carrier.received", "carriers.replaced")
+	cs := v.vault.Carriers()
+	var got []string
+	for _, c := range cs {
+		if c.DocNumber == "13号" {
+			got = append(got, c.ID+"="+c.EPC)
+		}
+	}
+	if strings.Join(got, ",") != "JM-2026-0001-01=300833B2DDD9014000000501,JM-2026-0001-02=300833B2DDD9014000000502" {
+		t.Fatalf("copies %v", got)
+	}
+	v.seen("uhf-safes", 1, "300833B2DDD9014000000503") // no binding now: an unknown tag
+	v.expect()
+}

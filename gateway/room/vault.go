@@ -40,6 +40,9 @@ type Vault struct {
 	// by id; pendingOn: the step waiting on a carrier (life.go).
 	steps     map[string]*lifeStep
 	pendingOn map[string]string
+	// bindings: documents received whose copies' tags are presented in
+	// turn at a reader, by reader (receive.go).
+	bindings map[string]*binding
 	seen      map[string]sighting    // last sighting by carrier id
 	unknown   map[string]sighting    // unregistered tags by EPC
 	removed   map[string]bool        // carriers whose removal alarm is not restored yet
@@ -68,7 +71,8 @@ func newVault(room string, cfg gateway.VaultConfig, clock gateway.Clock, log gat
 	v := &Vault{room: room, cfg: cfg, clock: clock, log: log, people: people, panel: panel, access: access, sink: sink, work: work,
 		carriers: map[string]*gateway.Carrier{}, byEPC: map[string]*gateway.Carrier{}, state: map[string]*gateway.CarrierState{},
 		loans: map[string]*gateway.SignOut{}, asked: map[string]*gateway.SignOut{}, extends: map[string]*gateway.SignOut{}, seen: map[string]sighting{}, unknown: map[string]sighting{}, timers: map[string]func() bool{},
-		removed: map[string]bool{}, steps: map[string]*lifeStep{}, pendingOn: map[string]string{}}
+		removed: map[string]bool{}, steps: map[string]*lifeStep{}, pendingOn: map[string]string{},
+		bindings: map[string]*binding{}}
 	return v
 }
 
@@ -383,7 +387,11 @@ func (v *Vault) Seen(reader string, antenna int, epc string, at time.Time) error
 		if _, known := v.unknown[epc]; known || len(v.unknown) < maxUnknown {
 			v.unknown[epc] = sighting{loc: loc, at: at}
 		}
+		bd := v.bindings[reader]
 		v.mu.Unlock()
+		if bd != nil {
+			return v.bind(bd, epc)
+		}
 		return nil
 	}
 	if v.unchanged(c, loc) {
