@@ -15,8 +15,11 @@ import (
 
 // EventFilter selects replica records.
 type EventFilter struct {
-	Room         string
-	Types        []string // exact types, or prefixes ending in "."
+	Room  string
+	Types []string // exact types, or prefixes ending in "."
+	// Carrier: only the events about this carrier: its device, or one of
+	// the carriers a step names (data.carriers).
+	Carrier      string
 	Since, Until time.Time
 	AfterN       int64 // only records that arrived after this one (the live stream's resume point)
 	BeforeN      int64 // only records that arrived before this one (paging back); 0: no bound
@@ -40,6 +43,10 @@ func (s *Store) Events(f EventFilter) ([]dashboard.Record, error) {
 			}
 		}
 		q = append(q, "("+strings.Join(or, " OR ")+")")
+	}
+	if f.Carrier != "" {
+		q = append(q, "(device = ? OR EXISTS (SELECT 1 FROM json_each(payload, '$.data.carriers') WHERE value = ?))")
+		args = append(args, f.Carrier, f.Carrier)
 	}
 	if !f.Since.IsZero() {
 		q, args = append(q, "ts_ms >= ?"), append(args, f.Since.UnixMilli())

@@ -43,13 +43,13 @@ type Vault struct {
 	// bindings: documents received whose copies' tags are presented in
 	// turn at a reader, by reader (receive.go).
 	bindings map[string]*binding
-	seen      map[string]sighting    // last sighting by carrier id
-	unknown   map[string]sighting    // unregistered tags by EPC
-	removed   map[string]bool        // carriers whose removal alarm is not restored yet
-	timers    map[string]func() bool // overdue timers (their stop) by carrier id
-	sweep     func() bool
-	daily     func() bool   // the daily inventory's timer
-	dailyAt   time.Duration // its time of day
+	seen     map[string]sighting    // last sighting by carrier id
+	unknown  map[string]sighting    // unregistered tags by EPC
+	removed  map[string]bool        // carriers whose removal alarm is not restored yet
+	timers   map[string]func() bool // overdue timers (their stop) by carrier id
+	sweep    func() bool
+	daily    func() bool   // the daily inventory's timer
+	dailyAt  time.Duration // its time of day
 }
 
 type sighting struct {
