@@ -1,10 +1,12 @@
 package http
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,7 +27,30 @@ type carrierView struct {
 	// N, 文号 and secrecy period (保密期限: a date or 长期).
 	Document, DocNumber, Period string
 	Copy, Copies                int
+	NeedToKnow                  []string
+	// Pending: a step of its life waiting for people (issue 30); Ended:
+	// how its life in the room ended.
+	Pending *pendingView
+	Ended   *gateway.CarrierEnd
 }
+
+// pendingView is a step of carriers' lives waiting for people, as the
+// carriers' retained states show it.
+type pendingView struct {
+	Room       string
+	Step       string   `json:"step"`
+	Op         string   `json:"op"`
+	By         string   `json:"by"`
+	At         string   `json:"at"`
+	WaitingFor []string `json:"waiting_for"`
+	Carriers   []string
+	// Mine: the account's person is one it waits for.
+	Mine bool
+}
+
+// statusFilters are the carriers page's status filter, in its order.
+var statusFilters = []gateway.CarrierStatus{gateway.CarrierHome, gateway.CarrierCirculating, gateway.CarrierSignedOut, gateway.CarrierAway,
+	gateway.CarrierMissing, gateway.CarrierArchived, gateway.CarrierReturnedUp, gateway.CarrierDestroyed, gateway.CarrierLost}
 
 // PeriodOver tells whether a copy's secrecy period has passed by today:
 // it is listed for review (解密 or 延期); nothing changes on its own.
@@ -141,6 +166,7 @@ func inventoryOf(r dashboard.Retained) (gateway.InventoryReport, bool) {
 }
 
 func (s *Server) carriers(w http.ResponseWriter, r *request) {
+	status, doc := r.URL.Query().Get("status"), strings.TrimSpace(r.URL.Query().Get("doc"))
 	states, err := s.Store.Retained(r.URL.Query().Get("room"), "carrier")
 	var loans map[string]*loanView
 	if err == nil {
@@ -159,8 +185,22 @@ func (s *Server) carriers(w http.ResponseWriter, r *request) {
 	counts := map[string]int{}
 	for _, st := range states {
 		v := carrierView{Room: st.Room}
-		if json.Unmarshal(st.Payload, &v.CarrierState) != nil {
+		// The retained state's sign_out is an object (its id, borrower,
+		// due time): read as the state's own string it failed the whole
+		// decoding, and a carrier signed out vanished from the list.
+		var held struct {
+			gateway.CarrierState
+			SignOut *struct {
+				ID string `json:"id"`
+			} `json:"sign_out"`
+		}
+		if err := json.Unmarshal(st.Payload, &held); err != nil {
+			s.Log.Warn("a carrier's state unreadable: left out", "room", st.Room, "key", st.Key, "err", err)
 			continue
+		}
+		v.CarrierState = held.CarrierState
+		if held.SignOut != nil {
+			v.SignOut = held.SignOut.ID
 		}
 		// The register's facts: the console's own copy when it keeps one,
 		// else what the room publishes with the state (issue 28: the
@@ -168,11 +208,14 @@ func (s *Server) carriers(w http.ResponseWriter, r *request) {
 		// the Pi).
 		var said struct {
 			Title, Class, Kind, Home, Custodian string
-			Document                            string `json:"document"`
-			DocNumber                           string `json:"doc_number"`
-			Period                              string `json:"period"`
-			Copy                                int    `json:"copy"`
-			Copies                              int    `json:"copies"`
+			Document                            string              `json:"document"`
+			DocNumber                           string              `json:"doc_number"`
+			Period                              string              `json:"period"`
+			Copy                                int                 `json:"copy"`
+			Copies                              int                 `json:"copies"`
+			NeedToKnow                          []string            `json:"need_to_know"`
+			Pending                             *pendingView        `json:"pending"`
+			Ended                               *gateway.CarrierEnd `json:"ended"`
 		}
 		if err := json.Unmarshal(st.Payload, &said); err != nil {
 			s.Log.Warn("a carrier's state unreadable: its register facts left out", "room", st.Room, "carrier", v.ID, "err", err)
@@ -183,6 +226,7 @@ func (s *Server) carriers(w http.ResponseWriter, r *request) {
 		}
 		v.Title, v.Class, v.Kind, v.Home, v.Custodian = c.Title, string(c.Class), c.Kind, c.Home, c.Custodian
 		v.Document, v.DocNumber, v.Period, v.Copy, v.Copies = said.Document, said.DocNumber, said.Period, said.Copy, said.Copies
+		v.NeedToKnow, v.Pending, v.Ended = said.NeedToKnow, said.Pending, said.Ended
 		if v.SignOut != "" {
 			v.Loan = loans[st.Room+"/"+v.SignOut]
 			if v.Loan != nil && v.Title == "" {
@@ -190,8 +234,12 @@ func (s *Server) carriers(w http.ResponseWriter, r *request) {
 			}
 		}
 		counts[string(v.Status)]++
+		if status != "" && string(v.Status) != status || doc != "" && !strings.Contains(v.Document+" "+v.DocNumber+" "+v.ID+" "+v.Title, doc) {
+			continue
+		}
 		list = append(list, v)
 	}
+	steps := s.stepsWaiting(states, cmp.Or(r.User.Person, r.User.Name))
 	var out []*loanView
 	for _, l := range loans {
 		out = append(out, l)
@@ -222,8 +270,121 @@ func (s *Server) carriers(w http.ResponseWriter, r *request) {
 	}
 	now := s.Clock.Now().In(s.zone())
 	s.render(w, r, "carriers", map[string]any{"Carriers": list, "Loans": out, "Inventories": invs, "Counts": counts, "Review": review,
-		"Rooms": s.Store.Rooms(), "Error": r.URL.Query().Get("error"),
+		"Rooms": s.Store.Rooms(), "Error": r.URL.Query().Get("error"), "Steps": steps, "Status": status, "Doc": doc, "Statuses": statusFilters,
 		"Due": now.Add(4 * time.Hour).Format("2006-01-02T15:04")})
+}
+
+// stepsWaiting gathers the steps of carriers' lives waiting for people from
+// the carriers' retained states, oldest first; those waiting for person
+// are marked Mine.
+func (s *Server) stepsWaiting(states []dashboard.Retained, person string) []*pendingView {
+	by := map[string]*pendingView{}
+	var out []*pendingView
+	for _, st := range states {
+		var said struct {
+			ID      string       `json:"id"`
+			Pending *pendingView `json:"pending"`
+		}
+		if json.Unmarshal(st.Payload, &said) != nil || said.Pending == nil {
+			continue
+		}
+		key := st.Room + "/" + said.Pending.Step
+		p := by[key]
+		if p == nil {
+			p = said.Pending
+			p.Room = st.Room
+			p.Mine = person != "" && slices.ContainsFunc(p.WaitingFor, func(x string) bool { return personKey(x) == personKey(person) })
+			by[key] = p
+			out = append(out, p)
+		}
+		p.Carriers = append(p.Carriers, said.ID)
+	}
+	slices.SortFunc(out, func(a, b *pendingView) int { return strings.Compare(a.At, b.At) })
+	for _, p := range out {
+		slices.Sort(p.Carriers)
+	}
+	return out
+}
+
+// carrierPage is one carrier's whole life: its facts and every event of
+// the room about it, in order, in sentences with names (issue 30).
+func (s *Server) carrierPage(w http.ResponseWriter, r *request) {
+	room, id := r.PathValue("room"), r.PathValue("id")
+	states, err := s.Store.Retained(room, "carrier")
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err.Error())
+		return
+	}
+	var state map[string]any
+	for _, st := range states {
+		if st.Key == id {
+			if err := json.Unmarshal(st.Payload, &state); err != nil {
+				s.fail(w, r, http.StatusInternalServerError, err.Error())
+				return
+			}
+		}
+	}
+	recs, err := s.Store.Events(sqlite.EventFilter{Room: room, Carrier: id, Types: []string{"carrier.", "custody.", "alarm.raised"}})
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err.Error())
+		return
+	}
+	if state == nil && len(recs) == 0 {
+		s.fail(w, r, http.StatusNotFound, fmt.Sprintf("no carrier %q in room %q", id, room))
+		return
+	}
+	s.auditf(r, "carrier.read", room, id, "", "ok")
+	var circle []string
+	if list, ok := state["need_to_know"].([]any); ok {
+		for _, x := range list {
+			circle = append(circle, fmt.Sprint(x))
+		}
+	}
+	s.render(w, r, "carrier", map[string]any{"Room": room, "ID": id, "State": state, "Events": recs, "Circle": circle})
+}
+
+// destructionList is a destruction list (销毁清单): every carrier destroyed
+// under it, with the method, the approver and the witnesses, for print.
+func (s *Server) destructionList(w http.ResponseWriter, r *request) {
+	room, list := r.PathValue("room"), r.PathValue("list")
+	recs, err := s.Store.Events(sqlite.EventFilter{Room: room, Types: []string{"carrier.destroyed"}})
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err.Error())
+		return
+	}
+	type line struct {
+		Carrier, Title, Class, Kind, DocNumber, Source, Method, Approver, By string
+		Copy                                                                 int
+		Witnesses                                                            []string
+		At                                                                   time.Time
+	}
+	var lines []line
+	for _, rec := range recs {
+		var d struct {
+			Carrier   string   `json:"carrier"`
+			Title     string   `json:"title"`
+			Class     string   `json:"class"`
+			Kind      string   `json:"kind"`
+			DocNumber string   `json:"doc_number"`
+			Source    string   `json:"source"`
+			Copy      int      `json:"copy"`
+			List      string   `json:"list"`
+			Method    string   `json:"method"`
+			Approver  string   `json:"approver"`
+			Witnesses []string `json:"witnesses"`
+			By        string   `json:"by"`
+		}
+		if json.Unmarshal(rec.Data, &d) != nil || d.List != list {
+			continue
+		}
+		lines = append(lines, line{d.Carrier, d.Title, d.Class, d.Kind, d.DocNumber, d.Source, d.Method, d.Approver, d.By, d.Copy, d.Witnesses, rec.TS})
+	}
+	if len(lines) == 0 {
+		s.fail(w, r, http.StatusNotFound, fmt.Sprintf("no destruction list %q in room %q", list, room))
+		return
+	}
+	s.auditf(r, "destruction.read", room, list, "", "ok")
+	s.render(w, r, "destruction", map[string]any{"Room": room, "List": list, "Lines": lines, "First": lines[0]})
 }
 
 func (s *Server) inventoryPage(w http.ResponseWriter, r *request) {
@@ -246,8 +407,16 @@ func (s *Server) inventoryPage(w http.ResponseWriter, r *request) {
 // carrierCommand carries out a carrier form: sign out, return, extend, or
 // take an inventory.
 func (s *Server) carrierCommand(w http.ResponseWriter, r *request) {
+	s.carrierForm(w, r, r.PathValue("what"))
+}
+
+// carrierConfirm is a person's own confirmation of a step naming them.
+func (s *Server) carrierConfirm(w http.ResponseWriter, r *request) { s.carrierForm(w, r, "confirm") }
+
+// carrierForm carries out the carrier form what.
+func (s *Server) carrierForm(w http.ResponseWriter, r *request, what string) {
 	f := func(k string) string { return strings.TrimSpace(r.PostFormValue(k)) }
-	room, carrier, what := f("room"), f("carrier"), r.PathValue("what")
+	room, carrier := f("room"), f("carrier")
 	var err error
 	args := map[string]any{}
 	name, detail := "", ""
@@ -295,6 +464,79 @@ func (s *Server) carrierCommand(w http.ResponseWriter, r *request) {
 		detail = fmt.Sprintf("due %s, approver %s", f("due"), f("approver"))
 	case "inventory":
 		name = "inventory/run"
+	case "confirm":
+		// the account's person's own confirmation of a step naming them,
+		// through this session
+		name, args["session"] = "carrier/confirm", sessionTag(r)
+		if step := f("step"); step != "" {
+			args["step"] = step
+		} else {
+			args["carrier"] = carrier
+		}
+		carrier = cmp.Or(carrier, f("step"))
+	case "receive":
+		name = "carrier/receive"
+		for _, k := range []string{"source", "doc_number", "title", "class", "period", "kind", "home", "custodian"} {
+			args[k] = f(k)
+		}
+		args["need_to_know"] = fields(f("need_to_know"))
+		if at := f("bind_at"); at != "" {
+			args["bind_at"] = at
+			n, cerr := strconv.Atoi(f("copies"))
+			if cerr != nil {
+				err = gateway.Errorf(gateway.EINVALID, "copies: %q is not a number", f("copies"))
+			}
+			args["copies"] = n
+		} else {
+			args["epcs"] = fields(f("epcs"))
+		}
+		args["session"] = sessionTag(r)
+		carrier = f("doc_number")
+		detail = fmt.Sprintf("%s %s《%s》", f("source"), f("doc_number"), f("title"))
+	case "circulate":
+		name = "carrier/circulate"
+		args["carrier"], args["reader"] = carrier, f("reader")
+		args["in_room"] = r.PostFormValue("in_room") == "on"
+		args["session"] = sessionTag(r)
+		dueArg(false)
+		detail = "to " + f("reader")
+	case "end":
+		op := f("op")
+		if op != "archive" && op != "return-to-issuer" && op != "destroy" {
+			err = gateway.Errorf(gateway.EINVALID, "op: %q is not archive, return-to-issuer or destroy", op)
+		}
+		name = "carrier/" + op
+		ids := fields(f("carriers"))
+		args["carriers"] = ids
+		carrier = strings.Join(ids, ",")
+		switch op {
+		case "archive":
+			args["archive"] = f("to")
+		case "return-to-issuer":
+			optional("issuer")
+			if to := f("to"); to != "" {
+				args["issuer"] = to
+			}
+		case "destroy":
+			args["method"], args["approver"], args["witnesses"] = f("method"), f("approver"), []string{f("witness1"), f("witness2")}
+		}
+		optional("ref")
+		args["session"] = sessionTag(r)
+		detail = fmt.Sprintf("%s %s %s", op, f("method"), f("to"))
+	case "copy":
+		name = "carrier/copy"
+		args["carrier"], args["epcs"], args["purpose"], args["approver"] = carrier, fields(f("epcs")), f("purpose"), f("approver")
+		args["excerpt"] = r.PostFormValue("excerpt") == "on"
+		args["session"] = sessionTag(r)
+	case "transfer":
+		name = "custody/transfer"
+		args["outgoing"], args["incoming"], args["session"] = f("outgoing"), f("incoming"), sessionTag(r)
+		carrier = f("outgoing")
+		detail = f("outgoing") + " → " + f("incoming")
+	case "loss":
+		name = "carrier/loss"
+		args["carrier"], args["detail"], args["session"] = carrier, f("detail"), sessionTag(r)
+		detail = f("detail")
 	default:
 		s.fail(w, r, http.StatusNotFound, fmt.Sprintf("no carrier command %q", what))
 		return
@@ -302,10 +544,21 @@ func (s *Server) carrierCommand(w http.ResponseWriter, r *request) {
 	if name != "inventory/run" && carrier == "" && err == nil {
 		err = gateway.Errorf(gateway.EINVALID, "carrier: which carrier is missing")
 	}
+	dest := "/carriers"
+	if p := f("back"); strings.HasPrefix(p, "/carriers/") && !strings.ContainsAny(p, "?#\\") {
+		dest = p // the carrier's own page the form was on
+	}
 	if err != nil {
 		s.auditf(r, "carrier."+what, room, carrier, detail, result(err))
 	} else {
 		_, err = s.call(r, "carrier."+what, room, carrier, name, args, detail)
 	}
-	back(w, r, "/carriers", err)
+	back(w, r, dest, err)
+}
+
+// fields splits a form's list: commas, 、, spaces or new lines.
+func fields(v string) []string {
+	return strings.FieldsFunc(v, func(r rune) bool {
+		return r == ',' || r == '，' || r == '、' || r == ' ' || r == '\n' || r == '\r' || r == '\t'
+	})
 }

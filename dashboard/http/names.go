@@ -210,11 +210,19 @@ func (n *names) Say(ev gateway.Event) string {
 		ToName     string          `json:"to_name"`
 		DocNumber  string          `json:"doc_number"`
 		Carriers   json.RawMessage `json:"carriers"` // a list in a step's events
+		LoanKind   string          // a sign-out's kind (circulation, reading), read below
 	}
 	l := n.lang
 	if len(ev.Data) > 0 {
 		if err := json.Unmarshal(ev.Data, &d); err != nil { // said, not guessed at
 			return word(l, "ev", ev.Type) + " " + n.Device(ev.Room, ev.Device) + " · " + tr(l, "event.unreadable")
+		}
+		if ev.Type == "carrier.returned" { // its kind: a loan's or a circulated copy's
+			var k struct {
+				Kind string `json:"kind"`
+			}
+			_ = json.Unmarshal(ev.Data, &k) // read whole just above
+			d.LoanKind = k.Kind
 		}
 	}
 	en := l == "en"
@@ -287,7 +295,7 @@ func (n *names) Say(ev gateway.Event) string {
 		return join(what, d.Cmd)
 	case strings.HasPrefix(ev.Type, "carrier.") || ev.Type == "custody.transferred":
 		if s, ok := n.sayCarrier(ev, what, who, d.Title, d.Method, d.Approver, d.Witnesses, d.List, d.Ref, d.As, d.WaitingFor,
-			d.From, d.To, d.FromName, d.ToName, d.Op, d.Carriers, cmp.Or(d.BorrowerName, n.Person(d.Borrower))); ok {
+			d.From, d.To, d.FromName, d.ToName, d.Op, d.Carriers, cmp.Or(d.BorrowerName, n.Person(d.Borrower)), d.LoanKind); ok {
 			return s
 		}
 	}
@@ -298,7 +306,7 @@ func (n *names) Say(ev gateway.Event) string {
 // to which carrier, and with whom (issue 30: the timeline an inspector
 // reads). ok is false for an event it does not tell.
 func (n *names) sayCarrier(ev gateway.Event, what, who, title, method, approver string, witnesses []string, list, ref, as string,
-	waiting []string, from, to, fromName, toName, op string, carriers json.RawMessage, borrower string) (string, bool) {
+	waiting []string, from, to, fromName, toName, op string, carriers json.RawMessage, borrower, kind string) (string, bool) {
 	l := n.lang
 	en := l == "en"
 	join := func(parts ...string) string {
@@ -340,9 +348,12 @@ func (n *names) sayCarrier(ev gateway.Event, what, who, title, method, approver 
 	switch ev.Type {
 	case "carrier.signed_out", "carrier.returned", "carrier.circulated":
 		// The carrier with its title, and to whom (issue 28: the borrower
-		// and the title were dropped).
+		// and the title were dropped); a copy circulated goes to a reader.
 		if en {
 			return join(who, what, carrier, "— borrower", borrower), true
+		}
+		if ev.Type == "carrier.circulated" || kind != "" {
+			return join(who, what, carrier, "· 阅读人", borrower), true
 		}
 		return join(who, what, carrier, "· 借阅人", borrower), true
 	case "carrier.destroyed":
@@ -364,6 +375,24 @@ func (n *names) sayCarrier(ev gateway.Event, what, who, title, method, approver 
 		return join(who, what, carrier), true
 	}
 	return "", false
+}
+
+// Circle says a need-to-know list (知悉范围): each person by name, each
+// role of the register in words.
+func (n *names) Circle(ids []string) string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		if _, ok := messages["prole."+id]; ok {
+			out[i] = tr(n.lang, "prole."+id)
+		} else {
+			out[i] = n.Person(id)
+		}
+	}
+	sep := "、"
+	if n.lang == "en" {
+		sep = ", "
+	}
+	return strings.Join(out, sep)
 }
 
 // by reads a mode event's "by": one person or several.

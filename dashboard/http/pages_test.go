@@ -835,3 +835,108 @@ func TestCarrierPeriodReview(t *testing.T) {
 		t.Fatalf("a copy's row: %s", row)
 	}
 }
+
+// Issue 30, step 8: the carriers page lists the steps waiting for people,
+// with a confirm button for the one the step waits for only; the confirm
+// form sends carrier/confirm with the step and the session; the filter
+// shows the carriers of one status; a carrier's page tells its whole life
+// in sentences with names, and a destruction list gathers what was
+// destroyed under it. Every form sends what its command's schema takes.
+func TestCarrierLifeOnTheConsole(t *testing.T) {
+	c := newConsole(t, "officer1:officer", "guard1:guard")
+	if err := c.store.SaveRegister(dashboard.Register{Kind: "personnel", Version: 1, Count: 3, Updated: t0, UpdatedBy: "officer1",
+		CSV: "id,name,cards,level,role,rooms\np-zhang,张伟,1234567890,core,clerk,*\nguard1,王芳,1234567891,core,guard,*\np-qian,钱领,1234567892,core,leader,*\n"}); err != nil {
+		t.Fatal(err)
+	}
+	pending := map[string]any{"step": "st-1", "op": "carrier/destroy", "by": "p-zhang", "at": "2026-11-22T10:00:00.000+08:00", "waiting_for": []string{"p-qian", "guard1"}}
+	c.retain("r1", "carrier", "JM-2026-0001-02", map[string]any{"room": "r1", "id": "JM-2026-0001-02", "status": "home", "title": "干部任免通知", "class": "secret",
+		"kind": "document", "home": "safe-a", "custodian": "p-zhang", "pending": pending, "need_to_know": []string{"guard1", "clerk"}})
+	c.retain("r1", "carrier", "JM-2026-0001-01", map[string]any{"room": "r1", "id": "JM-2026-0001-01", "status": "destroyed", "title": "干部任免通知", "class": "secret",
+		"kind": "document", "home": "safe-a", "custodian": "p-zhang", "ended": map[string]any{"at": "2026-11-21T10:00:00.000+08:00", "by": "p-zhang", "ref": "XH-20261121-100000"}})
+	c.retain("r1", "carrier", "JM-2026-0001-03", map[string]any{"room": "r1", "id": "JM-2026-0001-03", "status": "circulating", "title": "干部任免通知", "class": "secret",
+		"kind": "document", "home": "safe-a", "custodian": "p-zhang", "need_to_know": []string{"guard1", "clerk"},
+		"sign_out": map[string]any{"id": "so-1", "borrower": "guard1", "due": "2026-11-23T10:00:00.000+08:00", "may_leave": true, "kind": "circulation"}})
+	ev := c.events()
+	ev.add("r1", 1, "carrier.received", "JM-2026-0001-01", "p-zhang", map[string]any{"document": "JM-2026-0001", "title": "干部任免通知", "by": "p-zhang", "copies": []string{"JM-2026-0001-01", "JM-2026-0001-02"}})
+	ev.add("r1", 2, "carrier.step_asked", "JM-2026-0001-01", "p-zhang", map[string]any{"step": "st-0", "op": "carrier/destroy", "carriers": []string{"JM-2026-0001-01"},
+		"by": "p-zhang", "waiting_for": []string{"p-qian", "guard1"}})
+	ev.add("r1", 3, "carrier.destroyed", "JM-2026-0001-01", "", map[string]any{"carrier": "JM-2026-0001-01", "title": "干部任免通知", "class": "secret",
+		"kind": "document", "home": "safe-a", "by": "p-zhang", "was": "home", "doc_number": "9号", "list": "XH-20261121-100000", "method": "shredder",
+		"approver": "p-qian", "witnesses": []string{"guard1", "p-zhang"}})
+
+	g := c.as("guard1")
+	_, body := g.get("/carriers")
+	if !strings.Contains(body, `id="step-st-1"`) || !strings.Contains(body, `id="confirm-st-1"`) || !strings.Contains(body, "钱领") {
+		t.Fatalf("the guard the step waits for sees no confirm button:\n%s", body)
+	}
+	_, where := g.post("/carriers/confirm", url.Values{"csrf": {g.csrf("/carriers")}, "room": {"r1"}, "step": {"st-1"}})
+	if strings.Contains(where, "error=") || len(c.rooms.calls) == 0 || c.rooms.calls[len(c.rooms.calls)-1] != "r1 carrier/confirm" {
+		t.Fatalf("confirm: %s %v", where, c.rooms.calls)
+	}
+	if a := c.rooms.args[len(c.rooms.args)-1]; a["step"] != "st-1" || a["by"] != "guard1" || a["session"] == "" {
+		t.Fatalf("confirm sent %v", a)
+	}
+	o := c.as("officer1")
+	_, body = o.get("/carriers")
+	if strings.Contains(body, `id="confirm-st-1"`) {
+		t.Fatal("a confirm button for one the step does not wait for")
+	}
+	// A copy out (its retained sign_out an object) is listed, with its
+	// status; a role in its need-to-know list is said in words.
+	if row := body[strings.Index(body, `id="carriers"`):]; !strings.Contains(row, `id="carrier-JM-2026-0001-03"`) || !strings.Contains(row, "传阅中") {
+		t.Fatalf("a copy circulating is not listed: %s", row[:min(len(row), 2500)])
+	}
+	if form := body[strings.Index(body, `id="circulate-form"`):]; strings.Contains(form[:strings.Index(form, "</form>")], "clerk") {
+		t.Fatal("the circulate form shows a role as its machine word")
+	}
+	_, body = o.get("/carriers?status=destroyed")
+	table := body[strings.Index(body, `id="carriers"`):]
+	if !strings.Contains(table, "JM-2026-0001-01") || strings.Contains(table, `id="carrier-JM-2026-0001-02"`) || !strings.Contains(table, `href="/carriers/destruction/r1/XH-20261121-100000"`) {
+		t.Fatalf("the destroyed filter: %s", table[:min(len(table), 1500)])
+	}
+	_, body = o.get("/carriers/r1/JM-2026-0001-01")
+	hist := body[strings.Index(body, `id="carrier-history"`):]
+	for _, want := range []string{"收文登记", "销毁", "碎纸机粉碎", "钱领", "王芳", "XH-20261121-100000"} {
+		if !strings.Contains(hist, want) {
+			t.Errorf("the carrier's history does not say %q: %s", want, hist[:min(len(hist), 2000)])
+		}
+	}
+	if !strings.Contains(body, `id="carrier-status">已销毁`) {
+		t.Error("the carrier's page does not say it is destroyed")
+	}
+	code, body := o.get("/carriers/destruction/r1/XH-20261121-100000")
+	if code != 200 || !strings.Contains(body, "销毁清单") || !strings.Contains(body, "9号") || !strings.Contains(body, "张伟") {
+		t.Fatalf("the destruction list: %d", code)
+	}
+	if code, _ := o.get("/carriers/destruction/r1/XH-none"); code != 404 {
+		t.Fatalf("an unknown list: %d", code)
+	}
+
+	// The forms: each sends what its command's schema takes (the fake
+	// rooms check it).
+	for _, f := range []struct {
+		path string
+		form url.Values
+		cmd  string
+	}{
+		{"/carriers/receive", url.Values{"source": {"市委办公室"}, "doc_number": {"13号"}, "title": {"通知"}, "class": {"机密"}, "period": {"长期"}, "kind": {"文件"},
+			"home": {"safe-a"}, "custodian": {"p-zhang"}, "need_to_know": {"p-zhang、guard1"}, "epcs": {"300833B2DDD9014000000101, 300833B2DDD9014000000102"}}, "carrier/receive"},
+		{"/carriers/receive", url.Values{"source": {"市委办公室"}, "doc_number": {"14号"}, "title": {"通知"}, "class": {"秘密"}, "period": {"2030-01-01"}, "kind": {"文件"},
+			"home": {"safe-a"}, "custodian": {"p-zhang"}, "need_to_know": {"clerk"}, "bind_at": {"uhf-desk"}, "copies": {"3"}}, "carrier/receive"},
+		{"/carriers/circulate", url.Values{"carrier": {"JM-2026-0001-02"}, "reader": {"guard1"}, "in_room": {"on"}}, "carrier/circulate"},
+		{"/carriers/end", url.Values{"op": {"destroy"}, "carriers": {"JM-2026-0001-02"}, "method": {"shredder"}, "approver": {"p-qian"}, "witness1": {"guard1"}, "witness2": {"p-zhang"}}, "carrier/destroy"},
+		{"/carriers/end", url.Values{"op": {"archive"}, "carriers": {"JM-2026-0001-02"}, "to": {"市档案馆"}, "ref": {"2026-永久-1"}}, "carrier/archive"},
+		{"/carriers/end", url.Values{"op": {"return-to-issuer"}, "carriers": {"JM-2026-0001-02"}}, "carrier/return-to-issuer"},
+		{"/carriers/copy", url.Values{"carrier": {"JM-2026-0001-02"}, "epcs": {"300833B2DDD9014000000103"}, "purpose": {"分送"}, "approver": {"p-qian"}}, "carrier/copy"},
+		{"/carriers/transfer", url.Values{"outgoing": {"p-zhang"}, "incoming": {"guard1"}}, "custody/transfer"},
+		{"/carriers/loss", url.Values{"carrier": {"JM-2026-0001-02"}, "detail": {"遍寻未获"}}, "carrier/loss"},
+	} {
+		f.form.Set("csrf", o.csrf("/carriers"))
+		f.form.Set("room", "r1")
+		n := len(c.rooms.calls)
+		_, where := o.post(f.path, f.form)
+		if strings.Contains(where, "error=") || len(c.rooms.calls) != n+1 || c.rooms.calls[n] != "r1 "+f.cmd {
+			t.Errorf("%s: %s, calls %v", f.path, where, c.rooms.calls[n:])
+		}
+	}
+}

@@ -82,6 +82,7 @@ func (s *Server) parse() error {
 		// stamp shows a time the rooms wrote as text (RFC 3339) in the
 		// console's zone; what does not parse is shown as it is.
 		"stamp": s.stamp,
+		"inc":   func(i int) int { return i + 1 },
 		"day": func(t time.Time) string {
 			if t.IsZero() {
 				return ""
@@ -221,7 +222,7 @@ func (s *Server) render(w http.ResponseWriter, r *request, name string, data any
 		return
 	}
 	p := page{Lang: r.Lang, User: r.User, Path: r.URL.Path, Data: data, Connected: s.Rooms == nil || s.Rooms.Connected(),
-		Report: name == "inspection" || name == "seal" || name == "inventory" || name == "handoverreport", Names: s.names(r.Lang)}
+		Report: name == "inspection" || name == "seal" || name == "inventory" || name == "handoverreport" || name == "destruction" || name == "carrier", Names: s.names(r.Lang)}
 	if r.Session != nil {
 		p.CSRF = r.Session.CSRF
 		if as, err := s.Store.Retained("", "alarms"); err == nil {

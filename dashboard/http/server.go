@@ -131,6 +131,11 @@ func (s *Server) Init() error {
 	m.Handle("GET /carriers", s.may(dashboard.ActView, s.carriers))
 	m.Handle("GET /carriers/inventory/{room}/{id}", s.may(dashboard.ActView, s.inventoryPage))
 	m.Handle("POST /carriers/{what}", s.may(dashboard.ActCarriers, s.carrierCommand))
+	// a person's own confirmation of a step naming them (a witness, a
+	// reader): whoever may act on alarms; the room checks they are named
+	m.Handle("POST /carriers/confirm", s.may(dashboard.ActAck, s.carrierConfirm))
+	m.Handle("GET /carriers/{room}/{id}", s.may(dashboard.ActView, s.carrierPage))
+	m.Handle("GET /carriers/destruction/{room}/{list}", s.may(dashboard.ActView, s.destructionList))
 	m.Handle("GET /seals", s.may(dashboard.ActView, s.seals))
 	m.Handle("GET /seals/{room}/{id}", s.may(dashboard.ActView, s.sealReport))
 	m.Handle("POST /seals/{op}", s.may(dashboard.ActSeal, s.sealStep))

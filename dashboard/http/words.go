@@ -91,6 +91,13 @@ var words = map[string][2]string{
 	"step.carrier/return":    {"传阅归还", "return of a circulated copy"},
 	"step.carrier/copy":      {"复印、摘抄", "copy"},
 	"step.custody/transfer":  {"移交", "custody transfer"},
+	// the roles of a room's personnel register (a need-to-know list may
+	// name one)
+	"prole.clerk":            {"机要员", "clerks"},
+	"prole.security-officer": {"保密员", "security officers"},
+	"prole.leader":           {"领导", "leaders"},
+	"prole.guard":            {"值班人员", "guards"},
+	"prole.maintenance":      {"维护人员", "maintenance staff"},
 	"as.approver":            {"审批人", "approver"},
 	"as.witness":             {"监销人", "witness"},
 	"as.reader":              {"阅读人", "reader"},

@@ -45,8 +45,9 @@ func (s *Store) Events(f EventFilter) ([]dashboard.Record, error) {
 		q = append(q, "("+strings.Join(or, " OR ")+")")
 	}
 	if f.Carrier != "" {
-		q = append(q, "(device = ? OR EXISTS (SELECT 1 FROM json_each(payload, '$.data.carriers') WHERE value = ?))")
-		args = append(args, f.Carrier, f.Carrier)
+		q = append(q, "(device = ? OR EXISTS (SELECT 1 FROM json_each(payload, '$.data.carriers') WHERE value = ?) OR "+
+			"(type = 'carrier.received' AND EXISTS (SELECT 1 FROM json_each(payload, '$.data.copies') WHERE value = ?)))")
+		args = append(args, f.Carrier, f.Carrier, f.Carrier)
 	}
 	if !f.Since.IsZero() {
 		q, args = append(q, "ts_ms >= ?"), append(args, f.Since.UnixMilli())

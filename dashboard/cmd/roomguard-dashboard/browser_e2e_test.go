@@ -363,6 +363,55 @@ func TestConsoleInChromium(t *testing.T) {
 	}
 	do(t, ctx, "back to the guard station's width", chromedp.EmulateViewport(1366, 768))
 
+	// Issue 30, steps 2, 4 and 8: the clerk circulates copy 02 to 李娜 (the
+	// console's user) from the command line; the carriers page shows the
+	// step waiting for her with her confirm button, which makes the copy
+	// hers through her own session; archived from the console's form, copy
+	// 01's page tells its life in sentences with names; both pages fit a
+	// phone.
+	doc := fmt.Sprintf("JM-%d-0001", time.Now().Year())
+	circulate := `{"by":"p-zhang","carrier":"` + doc + `-02","reader":"p-li"}`
+	if out, err := exec.Command(testenv.Gateway(t), "cmd", "--config", s.config, "--db", s.roomDB, "carrier/circulate", circulate).CombinedOutput(); err != nil {
+		t.Fatalf("carrier/circulate: %v\n%s", err, out)
+	}
+	do(t, ctx, "the step waiting for her", chromedp.Navigate(s.url+"/carriers"), chromedp.WaitVisible(chromedp.CSS(`#steps button[id^="confirm-"]`)))
+	do(t, ctx, "a phone's width", chromedp.EmulateViewport(390, 844), chromedp.Navigate(s.url+"/carriers"), chromedp.WaitReady(chromedp.CSS("#steps")))
+	if w := value(t, ctx, "its width", chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > 390 {
+		t.Errorf("/carriers with a step waiting is %d px wide at 390 px", w)
+	}
+	if vis := value(t, ctx, "the confirm button on screen", chromedp.Evaluate[bool](
+		`(() => { const b = document.querySelector('#steps button[id^="confirm-"]').getBoundingClientRect(); return b.width > 0 && b.right <= 390; })()`)); !vis {
+		t.Error("the confirm button is not on a phone's screen")
+	}
+	do(t, ctx, "back to the guard station's width", chromedp.EmulateViewport(1366, 768), chromedp.Navigate(s.url+"/carriers"),
+		chromedp.WaitVisible(chromedp.CSS(`#steps button[id^="confirm-"]`)), chromedp.Click(chromedp.CSS(`#steps button[id^="confirm-"]`)))
+	waitJS(t, ctx, "the copy circulating to her", `(() => { const r = document.getElementById("carrier-`+doc+`-02"); return r !== null && r.textContent.includes("传阅中"); })()`)
+	do(t, ctx, "archive copy 01 from the form",
+		chromedp.SetValue(chromedp.ID("end-op"), "archive"),
+		chromedp.SetValue(chromedp.ID("end-carriers"), doc+"-01"),
+		chromedp.SetValue(chromedp.ID("end-to"), "市档案馆"),
+		chromedp.Click(chromedp.ID("end-submit")),
+	)
+	waitJS(t, ctx, "copy 01 archived", `(() => { const r = document.getElementById("carrier-`+doc+`-01"); return r !== null && r.textContent.includes("已归档"); })()`)
+	do(t, ctx, "copy 02's page", chromedp.Navigate(s.url+"/carriers/jiyao-301/"+doc+"-02"), chromedp.WaitVisible(chromedp.ID("carrier-history")))
+	// (the page follows the live stream: the circulation's event may come
+	// a moment after the state the carriers page showed)
+	waitJS(t, ctx, "its circulation told", `document.querySelector('#carrier-history tr[data-type="carrier.circulated"]') !== null`)
+	hist := value(t, ctx, "its history", chromedp.Text(chromedp.ID("carrier-history")))
+	for _, want := range []string{"收文登记", "传阅", "李娜", "张伟"} {
+		if !strings.Contains(hist, want) {
+			t.Errorf("copy 02's history does not say %q:\n%s", want, hist)
+		}
+	}
+	do(t, ctx, "a phone's width", chromedp.EmulateViewport(390, 844), chromedp.Navigate(s.url+"/carriers/jiyao-301/"+doc+"-01"), chromedp.WaitVisible(chromedp.ID("carrier-history")))
+	if w := value(t, ctx, "its width", chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > 390 {
+		t.Errorf("a carrier's page is %d px wide at 390 px", w)
+	}
+	if st := value(t, ctx, "its status", chromedp.Text(chromedp.ID("carrier-status"))); !strings.Contains(st, "已归档") {
+		t.Errorf("copy 01's page says %q", st)
+	}
+	do(t, ctx, "back to the guard station's width", chromedp.EmulateViewport(1366, 768))
+
 	// Issue 28, item 9: an inventory taken from the console, its printable
 	// report read on a phone.
 	do(t, ctx, "an inventory", chromedp.Navigate(s.url+"/carriers"), chromedp.WaitVisible(chromedp.CSS("#inv-run")), chromedp.Click(chromedp.CSS("#inv-run")))
