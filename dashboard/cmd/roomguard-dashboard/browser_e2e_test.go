@@ -278,7 +278,8 @@ func TestConsoleInChromium(t *testing.T) {
 	}
 
 	// the personnel register: edited in the console, synced to the room
-	register := "id,name,cards,level,role,rooms\np-zhang,张伟,62E3086CED,核心,机要员,jiyao-301\np-li,李娜,04A224E2,重要,保密员,jiyao-301\n"
+	register := "id,name,cards,level,role,rooms\np-zhang,张伟,62E3086CED,核心,机要员,jiyao-301\np-li,李娜,04A224E2,重要,保密员,jiyao-301\n" +
+		"p-qian,钱领,04A224E7,核心,领导,jiyao-301\np-sun,孙见,04A224E8,核心,机要员,jiyao-301\n" // a leader and a witness for a destruction (issue 30)
 	do(t, ctx, "personnel register",
 		chromedp.Navigate(s.url+"/registers"),
 		chromedp.SetValue(chromedp.ID("csv-personnel"), register),
@@ -348,12 +349,12 @@ func TestConsoleInChromium(t *testing.T) {
 	// (the page widths below are measured with them).
 	receipt := `{"by":"p-zhang","source":"市委办公室机要科","doc_number":"市委办〔2025〕117号","title":"关于做好年终保密检查工作的通知（含附件三份）",` +
 		`"class":"机密","period":"2026-01-31","kind":"文件","home":"safe-a","custodian":"p-zhang","need_to_know":["p-li","保密员"],` +
-		`"epcs":["300833B2DDD9014000000901","300833B2DDD9014000000902"]}`
+		`"epcs":["300833B2DDD9014000000901","300833B2DDD9014000000902","300833B2DDD9014000000903"]}`
 	if out, err := exec.Command(testenv.Gateway(t), "cmd", "--config", s.config, "--db", s.roomDB, "carrier/receive", receipt).CombinedOutput(); err != nil {
 		t.Fatalf("carrier/receive: %v\n%s", err, out)
 	}
 	do(t, ctx, "the carriers page", chromedp.Navigate(s.url+"/carriers"))
-	waitJS(t, ctx, "the copies listed for review", `document.querySelectorAll('#period-review tr[id^="review-"]').length == 2`)
+	waitJS(t, ctx, "the copies listed for review", `document.querySelectorAll('#period-review tr[id^="review-"]').length == 3`)
 	if w := value(t, ctx, "its width", chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > 1366 {
 		t.Errorf("/carriers with a review list is %d px wide at 1366 px", w)
 	}
@@ -410,6 +411,39 @@ func TestConsoleInChromium(t *testing.T) {
 	if st := value(t, ctx, "its status", chromedp.Text(chromedp.ID("carrier-status"))); !strings.Contains(st, "已归档") {
 		t.Errorf("copy 01's page says %q", st)
 	}
+	do(t, ctx, "back to the guard station's width", chromedp.EmulateViewport(1366, 768))
+
+	// Issue 30, step 4: copy 03 destroyed from the console's form; the
+	// leader approves and the two witnesses confirm from their own
+	// sessions; the carriers page links its destruction list, which fits a
+	// phone.
+	do(t, ctx, "destroy copy 03 from the form", chromedp.Navigate(s.url+"/carriers"), chromedp.WaitVisible(chromedp.ID("end-form")),
+		chromedp.SetValue(chromedp.ID("end-op"), "destroy"),
+		chromedp.SetValue(chromedp.ID("end-carriers"), doc+"-03"),
+		chromedp.SetValue(chromedp.ID("end-method"), "shredder"),
+		chromedp.SetValue(chromedp.ID("end-approver"), "p-qian"),
+		chromedp.SetValue(chromedp.ID("end-w1"), "p-zhang"),
+		chromedp.SetValue(chromedp.ID("end-w2"), "p-sun"),
+		chromedp.Click(chromedp.ID("end-submit")),
+	)
+	waitJS(t, ctx, "the destruction waiting", `document.querySelector('#steps tr[id^="step-"]') !== null`)
+	for _, c := range [][2]string{{"carrier/approve", `{"by":"p-qian","carrier":"` + doc + `-03","session":"s-qian"}`},
+		{"carrier/confirm", `{"by":"p-zhang","carrier":"` + doc + `-03","session":"s-zhang"}`},
+		{"carrier/confirm", `{"by":"p-sun","carrier":"` + doc + `-03","session":"s-sun"}`}} {
+		if out, err := exec.Command(testenv.Gateway(t), "cmd", "--config", s.config, "--db", s.roomDB, c[0], c[1]).CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v\n%s", c[0], err, out)
+		}
+	}
+	waitJS(t, ctx, "copy 03 destroyed", `document.querySelector('#carrier-`+doc+`-03 a.destruction-list') !== null`)
+	list := value(t, ctx, "its destruction list", chromedp.Evaluate[string](`document.querySelector('#carrier-`+doc+`-03 a.destruction-list').getAttribute("href")`))
+	do(t, ctx, "a phone's width", chromedp.EmulateViewport(390, 844), chromedp.Navigate(s.url+list), chromedp.WaitVisible(chromedp.ID("destruction")))
+	if w := value(t, ctx, "its width", chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > 390 {
+		t.Errorf("the destruction list is %d px wide at 390 px", w)
+	}
+	if txt := value(t, ctx, "what it says", chromedp.Text(chromedp.CSS("main"))); !strings.Contains(txt, "钱领") || !strings.Contains(txt, "孙见") || !strings.Contains(txt, "碎纸机粉碎") {
+		t.Errorf("the destruction list says:\n%s", txt)
+	}
+	screenshot(t, ctx, "destruction-390")
 	do(t, ctx, "back to the guard station's width", chromedp.EmulateViewport(1366, 768))
 
 	// Issue 28, item 9: an inventory taken from the console, its printable

@@ -3,12 +3,16 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/roomguard/roomguard/gateway/config"
+	"github.com/roomguard/roomguard/gateway/wire"
 	"github.com/roomguard/roomguard/schemas"
 )
 
@@ -342,5 +346,51 @@ func TestCarrierLifeEndToEnd(t *testing.T) {
 	}
 	if out, err := a.cli("log", "verify", cfg); err != nil {
 		t.Fatalf("the chain across the carrier's life: %v\n%s", err, out)
+	}
+}
+
+// Issue 30, step 5: a loss reported through the running gateway reaches
+// the security officers' call-down at once: an SMS through the room's own
+// modem (simulated on a pseudo-terminal, driven by the real driver) naming
+// the carrier-lost alarm, and the delivery logged.
+func TestLossReachesTheCalldown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration")
+	}
+	a := startAccessRoom(t, false, 4)
+	a.d.Stop()
+	cfg := a.d.cfg
+	cfg.Notify = &config.Notify{Modem: &config.NotifyModem{Path: "/dev/roomguard/modem"}, Timezone: "Asia/Shanghai",
+		People: []config.NotifyPerson{{ID: "officer", Name: "保密员", Phone: "13900000002"}, {ID: "leader", Name: "分管领导", Phone: "13700000003"}},
+		Calldown: []wire.CalldownRule{{Classes: []string{"carrier-lost", "carrier-resurrected", "carrier-removal", "tamper", "intrusion", "seal-broken", "command-forgery", "log-tampered"},
+			Steps: []wire.CalldownStep{{After: "0s", People: []string{"officer", "leader"}}}}}}
+	d, err := startDaemon(cfg, daemonOpts{Clock: a.clock, Sim: true, LogLevel: slog.LevelWarn, Stdout: io.Discard, Stderr: gatewayLog(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Stop)
+	a.d = d
+	a.w.waitFor("online again", func() bool { return bytes.Contains(a.w.topics["roomguard/"+a.room+"/status"], []byte(`"online"`)) })
+	cmd := func(name, payload string) {
+		t.Helper()
+		if out, err := a.cli("cmd", "--config="+a.cfgPath, name, payload); err != nil {
+			t.Fatalf("%s: %v\n%s", name, err, out)
+		}
+	}
+	cmd("carrier/receive", `{"by":"p-0","source":"市委办公室","doc_number":"7号","title":"会议纪要","class":"秘密","period":"长期",`+
+		`"kind":"文件","home":"safe-a","custodian":"p-0","need_to_know":["p-1"],"epcs":["300833B2DDD9014000000311"]}`)
+	cmd("carrier/loss", `{"by":"p-0","carrier":"`+fmt.Sprintf("JM-%d-0001-01", time.Now().Year())+`","detail":"送阅后未归还"}`)
+	deadline := time.Now().Add(20 * time.Second)
+	for len(d.sim.Modem.Sent()) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("SMS sent: %+v", d.sim.Modem.Sent())
+		}
+		a.clock.Advance(0) // the first step is due at once
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, s := range d.sim.Modem.Sent() {
+		if !strings.Contains(s.Text, "涉密载体丢失") || !strings.Contains(s.Text, "一级报警") {
+			t.Fatalf("the SMS to %s: %q", s.To, s.Text)
+		}
 	}
 }
