@@ -15,7 +15,8 @@ import (
 // BenchmarkGatewayCPUPerEvent: the gateway's processor time per live event,
 // read from outside the process (/proc/<pid>/stat) while a driver sends 200
 // input changes a second through the simulated room for 60 s
-// (ROOMGUARD_CPU_SECONDS to change it), on an external Mosquitto with a
+// (ROOMGUARD_CPU_SECONDS to change it; ROOMGUARD_CPU_PROFILE=FILE: the gateway
+// writes its CPU profile there), on an external Mosquitto with a
 // subscriber: each change read from its pin, decided, committed, published.
 // Reported whole and net of the idle process's own (its pins polled, its
 // session kept), measured for 10 s before.
@@ -29,7 +30,11 @@ func BenchmarkGatewayCPUPerEvent(b *testing.B) {
 		m := testenv.StartMosquitto(b)
 		cfg, db := roomConfig(b, m.URL())
 		sub := subscribe(b, m.URL(), room, "cpu-sub")
-		gw := testenv.StartGateway(b, "run", "--sim", "--config", cfg)
+		args := []string{"run", "--sim", "--config", cfg}
+		if p := os.Getenv("ROOMGUARD_CPU_PROFILE"); p != "" { // the gateway's own profile of the run
+			args = append(args, "--cpuprofile", p)
+		}
+		gw := testenv.StartGateway(b, args...)
 		sub.waitFor("online", func() bool { return strings.Contains(string(sub.latest["roomguard/"+room+"/status"]), `"online"`) })
 		sub.waitFor("sim ports", func() bool { return sub.latest["roomguard/"+room+"/sim/ports"] != nil })
 		d := driver(b, m.URL())

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,8 +40,24 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	listen := fs.String("listen", "", "embedded broker address, instead of the config's (port 0: any free port)")
 	tail := fs.Bool("tail", false, "print every event to standard output as it is logged")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof reads it): what a rate costs, measured before it is concluded")
 	if err := fs.Parse(args); err != nil {
 		return badUsage(err)
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return errors.Join(fmt.Errorf("--cpuprofile: %w", err), f.Close())
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			if err := f.Close(); err != nil {
+				fmt.Fprintf(stderr, "--cpuprofile: %v\n", err)
+			}
+		}()
 	}
 	var logLvl slog.Level
 	if err := logLvl.UnmarshalText([]byte(*logLevel)); err != nil {
