@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/roomguard/roomguard/gateway"
 )
 
 // Inspection is the self-inspection report (保密自查) of a period: what an
@@ -37,6 +39,20 @@ type Inspection struct {
 	Unreadable   []string // room/seq of events whose data could not be read: left out
 	Untrusted    int      // events stamped while the gateway's clock was not synchronised
 	RoomsCovered []string
+	// Staff: the classified staff of the register overdue on the period's
+	// last day (issue 31: training, commitment, debriefing), of
+	// StaffChecked people; StaffRegister says which register version and
+	// who recorded it (nil: the console keeps no personnel register).
+	Staff         []StaffLine
+	StaffChecked  int
+	StaffRegister *Register
+}
+
+// StaffLine is one person overdue: their dates and what they are due for
+// (gateway.Person.StaffDue).
+type StaffLine struct {
+	gateway.Person
+	Due []string
 }
 
 // ChainOf is a room's chain line, made when needed.

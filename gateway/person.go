@@ -77,7 +77,52 @@ type Person struct {
 	// DuressCards open the door as the person's cards do, and raise the
 	// silent duress alarm (a person made to open the room: issue 28).
 	DuressCards []string `json:"duress_cards,omitempty"`
+	// The dates the practice tracks of classified staff (涉密人员, issue
+	// 31): the last training (上岗、在岗培训), the signed commitment
+	// (保密承诺书) or its last renewal, the departure from the post (离岗)
+	// and its debriefing (离岗教育). Dates only (YYYY-MM-DD); who recorded
+	// them is the register version's author.
+	TrainedOn    string `json:"trained_on,omitempty"`
+	CommitmentOn string `json:"commitment_on,omitempty"`
+	LeftOn       string `json:"left_on,omitempty"`
+	DebriefedOn  string `json:"debriefed_on,omitempty"`
 }
+
+// StaffDue says what a person of the register is overdue for as of today
+// (YYYY-MM-DD), in the practice of the self-inspection reports: training
+// older than a year or never, a commitment never signed or not renewed
+// within a year, a departure without its debriefing. Someone who left is
+// held only to the debriefing.
+func (p *Person) StaffDue(today string) []string {
+	yearAgo := func() string {
+		t, err := time.Parse(time.DateOnly, today)
+		if err != nil {
+			return ""
+		}
+		return t.AddDate(-1, 0, 0).Format(time.DateOnly)
+	}()
+	var due []string
+	if p.LeftOn != "" && p.LeftOn <= today {
+		if p.DebriefedOn == "" || p.DebriefedOn < p.LeftOn {
+			due = append(due, StaffNotDebriefed)
+		}
+		return due
+	}
+	if p.TrainedOn == "" || p.TrainedOn < yearAgo {
+		due = append(due, StaffTraining)
+	}
+	if p.CommitmentOn == "" || p.CommitmentOn < yearAgo {
+		due = append(due, StaffCommitment)
+	}
+	return due
+}
+
+// What a person of the register may be overdue for (Person.StaffDue).
+const (
+	StaffTraining     = "training"      // 培训逾期：一年内未参加在岗培训
+	StaffCommitment   = "commitment"    // 保密承诺书未签或逾期未续签
+	StaffNotDebriefed = "not_debriefed" // 离岗未进行离岗教育
+)
 
 // IsDuress tells whether card is one of the person's duress cards.
 func (p *Person) IsDuress(card string) bool { return slices.Contains(p.DuressCards, card) }
@@ -105,7 +150,8 @@ func (p *Person) Check() error {
 			return fmt.Errorf("cards: %v", err)
 		}
 	}
-	for _, f := range []struct{ name, v string }{{"valid_from", p.ValidFrom}, {"valid_until", p.ValidUntil}} {
+	for _, f := range []struct{ name, v string }{{"valid_from", p.ValidFrom}, {"valid_until", p.ValidUntil}, {"trained_on", p.TrainedOn},
+		{"commitment_on", p.CommitmentOn}, {"left_on", p.LeftOn}, {"debriefed_on", p.DebriefedOn}} {
 		if f.v == "" {
 			continue
 		}

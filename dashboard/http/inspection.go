@@ -3,11 +3,13 @@ package http
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/roomguard/roomguard/dashboard"
 	"github.com/roomguard/roomguard/dashboard/sqlite"
 	"github.com/roomguard/roomguard/gateway"
+	gwcsv "github.com/roomguard/roomguard/gateway/csv"
 )
 
 // maxInspection bounds the period one report covers.
@@ -67,6 +69,9 @@ func (s *Server) inspect(room, fromV, untilV string) (*dashboard.Inspection, err
 	if len(in.Denials) > dashboard.MaxDenials {
 		in.Denials, in.MoreDenials = in.Denials[:dashboard.MaxDenials], true
 	}
+	if err := s.inspectStaff(in, room); err != nil {
+		return nil, err
+	}
 	keys, err := s.Store.RoomKeys()
 	if err != nil {
 		return nil, err
@@ -88,6 +93,37 @@ func (s *Server) inspect(room, fromV, untilV string) (*dashboard.Inspection, err
 		}
 	}
 	return in, nil
+}
+
+// inspectStaff lists the classified staff of the console's personnel
+// register (those allowed in room, when one) overdue on the period's last
+// day: training, commitment, debriefing (issue 31).
+func (s *Server) inspectStaff(in *dashboard.Inspection, room string) error {
+	reg, err := s.Store.Register("personnel")
+	if gateway.ErrorCode(err) == gateway.ENOTFOUND || err == nil && (reg == nil || reg.CSV == "") {
+		return nil // the report says the console keeps none
+	}
+	if err != nil {
+		return err
+	}
+	people, err := gwcsv.ReadPeople(strings.NewReader(reg.CSV), "personnel register", gateway.MaxRecords)
+	if err != nil {
+		return nil // the register page says what is wrong with it
+	}
+	r := *reg
+	r.CSV = ""
+	in.StaffRegister = &r
+	day := in.LastDay().In(s.zone()).Format(time.DateOnly)
+	for _, p := range people {
+		if room != "" && !p.AllowedIn(room) {
+			continue
+		}
+		in.StaffChecked++
+		if due := p.StaffDue(day); len(due) > 0 {
+			in.Staff = append(in.Staff, dashboard.StaffLine{Person: p, Due: due})
+		}
+	}
+	return nil
 }
 
 // period reads a report's period: dates are whole days in the console's

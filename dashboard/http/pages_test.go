@@ -940,3 +940,32 @@ func TestCarrierLifeOnTheConsole(t *testing.T) {
 		}
 	}
 }
+
+// Issue 31, item 5: the self-inspection report lists the classified staff
+// of the console's register overdue on the period's last day (training,
+// commitment, a departure without its debriefing), in words, with the
+// register's version; someone in order is not listed.
+func TestSelfInspectionListsStaffOverdue(t *testing.T) {
+	c := newConsole(t, "auditor1:auditor")
+	if err := c.store.SaveRegister(dashboard.Register{Kind: "personnel", Version: 7, Count: 3, Updated: t0, UpdatedBy: "auditor1",
+		CSV: "id,name,cards,level,role,rooms,trained_on,commitment_on,left_on,debriefed_on\n" +
+			"p-zhang,张伟,1234567890,core,clerk,*,2026-03-01,2026-03-01,,\n" +
+			"p-li,李娜,1234567891,core,security-officer,*,2025-01-10,,,\n" +
+			"p-old,赵旧,1234567892,core,clerk,*,,,2026-10-31,\n"}); err != nil {
+		t.Fatal(err)
+	}
+	code, body := c.as("auditor1").get("/inspection?room=r1&from=2026-11-01&until=2026-11-22")
+	if code != 200 {
+		t.Fatalf("report: %d", code)
+	}
+	staff := body[strings.Index(body, `id="in-staff"`):]
+	staff = staff[:strings.Index(staff, "</table>")]
+	for _, want := range []string{`data-person="p-li"`, "培训逾期", "保密承诺书未签", `data-person="p-old"`, "离岗未进行离岗教育"} {
+		if !strings.Contains(staff, want) {
+			t.Errorf("the staff section lacks %q:\n%s", want, staff)
+		}
+	}
+	if strings.Contains(staff, "p-zhang") || !strings.Contains(body, "人员名册版本 7") {
+		t.Errorf("the staff section:\n%s", staff)
+	}
+}

@@ -21,7 +21,8 @@ import (
 // Columns of the personnel CSV, in the order Export writes them. Import
 // finds them by name in the header, in any order; extra columns are refused
 // (a misspelt column must not be silently ignored).
-var Columns = []string{"id", "name", "cards", "level", "role", "rooms", "valid_from", "valid_until", "schedule", "holidays", "duress_cards"}
+var Columns = []string{"id", "name", "cards", "level", "role", "rooms", "valid_from", "valid_until", "schedule", "holidays", "duress_cards",
+	"trained_on", "commitment_on", "left_on", "debriefed_on"}
 
 var required = map[string]bool{"id": true, "name": true, "cards": true, "level": true, "role": true, "rooms": true}
 
@@ -71,7 +72,8 @@ func ReadPeople(r io.Reader, source string, max int) ([]gateway.Person, error) {
 	err := readTable(r, source, Columns, required, rowLimit{max, "people", "limits.persons"}, func(line int, get func(string) string, fail failFunc) {
 		bad := false
 		p := gateway.Person{ID: get("id"), Name: get("name"), ValidFrom: get("valid_from"), ValidUntil: get("valid_until"),
-			Schedule: gateway.Schedule(get("schedule"))}
+			Schedule: gateway.Schedule(get("schedule")), TrainedOn: get("trained_on"), CommitmentOn: get("commitment_on"),
+			LeftOn: get("left_on"), DebriefedOn: get("debriefed_on")}
 		if l, err := gateway.ParseLevel(get("level")); err != nil {
 			fail(line, "level", "%v", err)
 			bad = true
@@ -274,7 +276,8 @@ func WritePeople(w io.Writer, each func(fn func(*gateway.Person) error) error) e
 				holidays = "yes"
 			}
 			return row([]string{p.ID, p.Name, strings.Join(p.Cards, ";"), string(p.Level), string(p.Role),
-				strings.Join(p.Rooms, ";"), p.ValidFrom, p.ValidUntil, string(p.Schedule), holidays, strings.Join(p.DuressCards, ";")})
+				strings.Join(p.Rooms, ";"), p.ValidFrom, p.ValidUntil, string(p.Schedule), holidays, strings.Join(p.DuressCards, ";"),
+				p.TrainedOn, p.CommitmentOn, p.LeftOn, p.DebriefedOn})
 		})
 	})
 }

@@ -141,3 +141,46 @@ func FuzzReadPeople(f *testing.F) {
 		}
 	})
 }
+
+// Issue 31, item 5: the register keeps the dates of classified staff
+// (training, commitment, departure, debriefing), round trip; a date that
+// is no date is refused naming its line and column; StaffDue says who is
+// overdue on a day.
+func TestStaffDates(t *testing.T) {
+	in := "id,name,cards,level,role,rooms,trained_on,commitment_on,left_on,debriefed_on\n" +
+		"p-1,张伟,1234567890,核心,机要员,*,2026-03-01,2026-03-01,,\n" +
+		"p-2,李娜,1234567891,重要,保密员,*,2025-01-10,,,\n" +
+		"p-3,赵旧,1234567892,一般,机要员,*,2025-05-01,2025-05-01,2026-10-31,\n" +
+		"p-4,钱退,1234567893,一般,机要员,*,,,2026-09-30,2026-09-30\n"
+	people, err := ReadPeople(strings.NewReader(in), "t", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := WritePeople(&b, func(fn func(*gateway.Person) error) error {
+		for i := range people {
+			if err := fn(&people[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	again, err := ReadPeople(&b, "again", 100)
+	if err != nil || len(again) != 4 || again[2].LeftOn != "2026-10-31" || again[0].TrainedOn != "2026-03-01" || again[3].DebriefedOn != "2026-09-30" {
+		t.Fatalf("round trip: %+v %v", again, err)
+	}
+	due := map[string]string{}
+	for _, p := range again {
+		due[p.ID] = strings.Join(p.StaffDue("2026-12-07"), ",")
+	}
+	if due["p-1"] != "" || due["p-2"] != "training,commitment" || due["p-3"] != "not_debriefed" || due["p-4"] != "" {
+		t.Fatalf("due: %v", due)
+	}
+	_, err = ReadPeople(strings.NewReader(strings.Replace(in, "2025-01-10", "去年", 1)), "t", 100)
+	var ie *ImportError
+	if !errors.As(err, &ie) || !strings.Contains(err.Error(), "trained_on") || !strings.Contains(err.Error(), "line 3") {
+		t.Fatalf("a bad date: %v", err)
+	}
+}
