@@ -43,6 +43,9 @@ type Inspection struct {
 	// last day (issue 31: training, commitment, debriefing), of
 	// StaffChecked people; StaffRegister says which register version and
 	// who recorded it (nil: the console keeps no personnel register).
+	// Keys: each safe's combination and door's key on the period's last
+	// day: its last change, and why another is due (issue 31).
+	Keys          []KeyLine
 	Staff         []StaffLine
 	StaffChecked  int
 	StaffRegister *Register

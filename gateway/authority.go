@@ -40,9 +40,11 @@ func DefaultCommandRoles() CommandRoles {
 		// named).
 		"carrier/circulate": officeRoles, "carrier/copy": officeRoles, "carrier/archive": officeRoles,
 		"carrier/return-to-issuer": officeRoles, "carrier/destroy": officeRoles, "custody/transfer": {RoleSecurityOfficer, RoleLeader},
-		"carrier/confirm":   nil,
-		"safe/release":      {RoleClerk, RoleSecurityOfficer},
-		"personnel/replace": {RoleSecurityOfficer}, "carriers/replace": {RoleSecurityOfficer},
+		"carrier/confirm": nil,
+		// 钥匙/密码: the one who changed it and the witness, each
+		"safe/combination-changed": {RoleClerk, RoleSecurityOfficer, RoleLeader},
+		"safe/release":             {RoleClerk, RoleSecurityOfficer},
+		"personnel/replace":        {RoleSecurityOfficer}, "carriers/replace": {RoleSecurityOfficer},
 		"calldown/replace": {RoleSecurityOfficer},
 	}
 }

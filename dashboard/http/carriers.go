@@ -240,6 +240,11 @@ func (s *Server) carriers(w http.ResponseWriter, r *request) {
 		list = append(list, v)
 	}
 	steps := s.stepsWaiting(states, cmp.Or(r.User.Person, r.User.Name))
+	keys, err := s.keyLines(r.URL.Query().Get("room"), s.Clock.Now(), time.Time{})
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err.Error())
+		return
+	}
 	var out []*loanView
 	for _, l := range loans {
 		out = append(out, l)
@@ -270,7 +275,7 @@ func (s *Server) carriers(w http.ResponseWriter, r *request) {
 	}
 	now := s.Clock.Now().In(s.zone())
 	s.render(w, r, "carriers", map[string]any{"Carriers": list, "Loans": out, "Inventories": invs, "Counts": counts, "Review": review,
-		"Rooms": s.Store.Rooms(), "Error": r.URL.Query().Get("error"), "Steps": steps, "Status": status, "Doc": doc, "Statuses": statusFilters,
+		"Rooms": s.Store.Rooms(), "Error": r.URL.Query().Get("error"), "Steps": steps, "Keys": keys, "Status": status, "Doc": doc, "Statuses": statusFilters,
 		"Due": now.Add(4 * time.Hour).Format("2006-01-02T15:04")})
 }
 

@@ -324,6 +324,12 @@ var messages = map[string][2]string{
 	"cst.circulating":        {"传阅中", "circulating"},
 	// issue 30: the carrier's life on the console
 	"steps.waiting":           {"待确认的载体手续", "Steps waiting for people"},
+	"keys.title":              {"钥匙与密码（更换记录）", "Keys and combinations"},
+	"keys.subject":            {"保密柜、门", "Safe or door"},
+	"keys.holder":             {"保管人", "Holder"},
+	"keys.changed":            {"最近更换", "Last changed"},
+	"keys.due":                {"是否需更换", "Change due"},
+	"keys.ok":                 {"无需更换", "Not due"},
 	"staff.title":             {"涉密人员（培训、保密承诺书、离岗教育）", "Classified staff (training, commitment, debriefing)"},
 	"staff.checked":           {"核查人数", "People checked"},
 	"staff.register":          {"人员名册版本", "Personnel register version"},

@@ -72,6 +72,9 @@ func (s *Server) inspect(room, fromV, untilV string) (*dashboard.Inspection, err
 	if err := s.inspectStaff(in, room); err != nil {
 		return nil, err
 	}
+	if in.Keys, err = s.keyLines(room, until, until); err != nil {
+		return nil, err
+	}
 	keys, err := s.Store.RoomKeys()
 	if err != nil {
 		return nil, err
@@ -124,6 +127,26 @@ func (s *Server) inspectStaff(in *dashboard.Inspection, room string) error {
 		}
 	}
 	return nil
+}
+
+// keyLines are the safes' combinations and the doors' keys of room (every
+// room when empty) as of at: their last change and why another is due. A
+// zero until reads every event (now: a room's clock may run a little
+// ahead of the console's); a report's reads those before its end.
+func (s *Server) keyLines(room string, at, until time.Time) ([]dashboard.KeyLine, error) {
+	devices, err := s.Store.Retained(room, "devices")
+	if err != nil {
+		return nil, err
+	}
+	recs, err := s.Store.Events(sqlite.EventFilter{Room: room, Types: dashboard.KeyTypes, Until: until})
+	if err != nil {
+		return nil, err
+	}
+	age := s.KeyAge
+	if age <= 0 {
+		age = dashboard.KeyAge
+	}
+	return dashboard.KeysOf(dashboard.KeySubjectsOf(devices), recs, at, age), nil
 }
 
 // period reads a report's period: dates are whole days in the console's

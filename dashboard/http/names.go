@@ -291,6 +291,13 @@ func (n *names) Say(ev gateway.Event) string {
 		return s
 	case ev.Type == "visitor.registered" || ev.Type == "visitor.checked_out":
 		return join(d.Name, what)
+	case ev.Type == "safe.combination_changed" || ev.Type == "safe.combination_asked":
+		var k struct{ Holder, Witness string }
+		_ = json.Unmarshal(ev.Data, &k) // read whole above
+		if en {
+			return join(who, what, device, "— witness", n.Person(k.Witness), "· holder", n.Person(k.Holder))
+		}
+		return join(who, what, device, "· 见证人", n.Person(k.Witness), "· 保管人", n.Person(k.Holder))
 	case ev.Type == "auth.refused":
 		return join(what, d.Cmd)
 	case strings.HasPrefix(ev.Type, "carrier.") || ev.Type == "custody.transferred":

@@ -969,3 +969,24 @@ func TestSelfInspectionListsStaffOverdue(t *testing.T) {
 		t.Errorf("the staff section:\n%s", staff)
 	}
 }
+
+// Issue 31, item 2: the carriers page and the self-inspection report show
+// each safe's combination and door's key, and a change due until one is
+// recorded, in words.
+func TestKeyChangesOnTheConsole(t *testing.T) {
+	c := newConsole(t, "officer1:officer")
+	c.retain("r1", "devices", "safe-a", map[string]any{"device": "safe-a", "kind": "safe", "name": "保密柜A", "state": "locked", "since": t0})
+	c.retain("r1", "devices", "door-main", map[string]any{"device": "door-main", "kind": "door", "name": "铁门", "state": "closed", "since": t0})
+	c.events().add("r1", 1, "safe.combination_changed", "door-main", "p-li", map[string]any{"subject": "door-main", "kind": "key", "holder": "p-li", "by": "p-li", "witness": "p-zhang"})
+	o := c.as("officer1")
+	_, body := o.get("/carriers")
+	keys := body[strings.Index(body, `id="keys"`):]
+	keys = keys[:strings.Index(keys, "</table>")]
+	if !strings.Contains(keys, "保密柜A") || !strings.Contains(keys, "无更换记录") || !strings.Contains(keys, "铁门") || !strings.Contains(keys, "无需更换") {
+		t.Fatalf("the keys on the carriers page:\n%s", keys)
+	}
+	_, body = o.get("/inspection?room=r1&from=2026-11-01&until=2026-11-22")
+	if in := body[strings.Index(body, `id="in-keys"`):]; !strings.Contains(in[:strings.Index(in, "</table>")], "无更换记录") {
+		t.Fatal("the self-inspection report does not show the change due")
+	}
+}

@@ -66,6 +66,9 @@ type Server struct {
 	// SessionIdle is how long an idle session stays logged in (default
 	// dashboard.SessionIdle, 30 min); a duty session ignores it.
 	SessionIdle time.Duration
+	// KeyAge: a safe's combination or a door's key older than this is due
+	// to be changed (default dashboard.KeyAge, a year).
+	KeyAge time.Duration
 
 	checks     chan struct{} // the password checks running
 	initChecks sync.Once

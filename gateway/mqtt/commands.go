@@ -1,6 +1,7 @@
 package mqtt
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -94,6 +95,12 @@ type Authorizer interface {
 	Authorize(command, by, principal string) error
 }
 
+// KeyTarget records a safe's combination or a door's key changed, two
+// people each through their own channel (room.Room.KeyChanged).
+type KeyTarget interface {
+	KeyChanged(q gateway.KeyChange) (done bool, err error)
+}
+
 // SafeGate decides whether a safe/release is carried out now or waits
 // for a second person (room.Room.SafeRelease).
 type SafeGate interface {
@@ -119,6 +126,8 @@ type Targets struct {
 	// Safes carries out safe/release, through SafeGate when set.
 	Safes    SafeTarget
 	SafeGate SafeGate
+	// Keys carries out safe/combination-changed.
+	Keys KeyTarget
 	// Calldown carries out calldown/replace.
 	Calldown CalldownTarget
 }
@@ -276,7 +285,7 @@ func (c *Commands) refused(principal, name string, err error) {
 // on a refusal, whatever the envelope carried, for the reply's id only.
 func (c *Commands) open(name string, payload []byte) (string, []byte, error) {
 	schema := "cmd-" + strings.ReplaceAll(name, "/", "-")
-	if _, err := schemas.Source(schema); err != nil || strings.Contains(name, "-") {
+	if _, err := schemas.Source(schema); err != nil || !gateway.IsCommand(name) { // (carrier-loss would find carrier/loss's schema)
 		return "", payload, gateway.Errorf(gateway.ENOTFOUND, "unknown command %q (%s)", name, strings.Join(gateway.Commands, ", "))
 	}
 	bound := c.limit(name)
@@ -364,6 +373,20 @@ func (c *Commands) execute(name, principal string, payload []byte) (map[string]a
 			}
 		}
 		return c.t.Safes.ReleaseSafe(cmd.Safe, cmd.By, cmd.Reason)
+	case "safe/combination-changed":
+		if c.t.Keys == nil {
+			return nil, gateway.Errorf(gateway.ENOTFOUND, "%s: this room keeps no keys' records", name)
+		}
+		subject := cmp.Or(cmd.Safe, cmd.Door)
+		done, err := c.t.Keys.KeyChanged(gateway.KeyChange{Subject: subject, Holder: cmd.Holder, By: cmd.By, Witness: cmd.Witness,
+			Via: via(principal, cmd.Session)})
+		if err != nil {
+			return nil, err
+		}
+		if !done {
+			return map[string]any{"done": false, "subject": subject, "waiting_for": cmd.Witness}, nil
+		}
+		return map[string]any{"done": true, "subject": subject, "holder": cmd.Holder}, nil
 	case "calldown/replace":
 		if c.t.Calldown == nil {
 			return nil, gateway.Errorf(gateway.ENOTFOUND, "%s: this room has no call-down (its config has no notify: section, which names its channels)", name)
@@ -451,6 +474,10 @@ type command struct {
 	Excerpt   bool     `json:"excerpt"`
 	Outgoing  string   `json:"outgoing"`
 	Incoming  string   `json:"incoming"`
+	// safe/combination-changed (its safe, or a door)
+	Door    string `json:"door"`
+	Holder  string `json:"holder"`
+	Witness string `json:"witness"`
 	// carrier/receive (its by is the command's)
 	gateway.Receipt
 	// personnel/replace

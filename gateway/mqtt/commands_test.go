@@ -283,8 +283,17 @@ func TestCarrierCommands(t *testing.T) {
 	if r.Status != "ok" || r.Result["step"] != "st-1" || r.Result["done"] != false || fmt.Sprint(r.Result["waiting_for"]) != "[p-2]" || target.calls[3] != "carrier/destroy JM-1" {
 		t.Fatalf("destroy: %+v %q", r, target.calls)
 	}
+	// A command whose name has a dash is one (issue 30: return-to-issuer
+	// was refused as unknown).
+	r = cmds.Execute("carrier/return-to-issuer", []byte(`{"id":"k22","by":"clerk","carriers":["JM-1"]}`))
+	if r.Status != "ok" || target.calls[len(target.calls)-1] != "carrier/return-to-issuer JM-1" {
+		t.Fatalf("return-to-issuer: %+v %q", r, target.calls)
+	}
+	if r := cmds.Execute("carrier-loss", []byte(`{"id":"k23","by":"clerk","carrier":"JM-1","detail":"x"}`)); r.Error == nil || r.Error.Code != gateway.ENOTFOUND {
+		t.Fatalf("carrier-loss: %+v", r)
+	}
 	r = cmds.Execute("custody/transfer", []byte(`{"id":"k21","by":"officer","outgoing":"p-1","incoming":"p-2"}`))
-	if r.Status != "ok" || target.calls[4] != "custody/transfer p-1,p-2" {
+	if r.Status != "ok" || target.calls[len(target.calls)-1] != "custody/transfer p-1,p-2" {
 		t.Fatalf("transfer: %+v %q", r, target.calls)
 	}
 	r = cmds.Execute("inventory/run", []byte(`{"id":"k9","by":"officer"}`))

@@ -41,6 +41,7 @@ type Panel struct {
 	refused   refusals                         // commands refused lately (Room.Refused)
 	repeats   repeats                          // alarm.repeated logged lately, by alarm
 	safeAsks  map[string]*gateway.Confirmation // top-secret safes' releases waiting for a second person (SafeRelease)
+	keyAsks   map[string]*keyAsk               // combination and key changes waiting for their witness (KeyChanged)
 
 	qmu       sync.Mutex // guards queue, draining, acts and actuating
 	queue     []*op

@@ -38,8 +38,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 	secure := fs.Bool("secure-cookies", false, "mark cookies Secure behind a TLS proxy (on by itself with --tls-cert)")
 	idle := fs.Duration("session-idle", dashboard.SessionIdle, "log an idle console out after this (a duty screen's session ignores it and lasts the shift, 12 h)")
 	retention := fs.Int("retention-days", 0, "prune the replica's events older than this, daily (0: keep them all; at least 180)")
+	keyAge := fs.Duration("key-age", dashboard.KeyAge, "a safe's combination or a door's key older than this is due to be changed (shown on the carriers page and in the self-inspection report)")
 	if err := fs.Parse(args); err != nil {
 		return badUsage(err)
+	}
+	if *keyAge < 24*time.Hour {
+		return fmt.Errorf("--key-age: %s is less than a day", *keyAge)
 	}
 	if *retention != 0 && *retention < minRetentionDays {
 		return fmt.Errorf("--retention-days: %d is shorter than the rooms' %d days (GB 50396)", *retention, minRetentionDays)
@@ -73,7 +77,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 	if *idle < time.Second {
 		return fmt.Errorf("--session-idle: %s is too short", *idle)
 	}
-	srv := &dhttp.Server{Store: store, Clock: clock, Log: log, SecureCookies: *secure || *tlsCert != "", Zone: zone, SessionIdle: *idle}
+	srv := &dhttp.Server{Store: store, Clock: clock, Log: log, SecureCookies: *secure || *tlsCert != "", Zone: zone, SessionIdle: *idle, KeyAge: *keyAge}
 	if *idle < time.Minute { // the live stream checks its session at least twice an idle period
 		srv.LiveBeat = max(*idle/2, 500*time.Millisecond)
 	}

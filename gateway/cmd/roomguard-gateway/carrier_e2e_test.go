@@ -344,6 +344,17 @@ func TestCarrierLifeEndToEnd(t *testing.T) {
 	if out, err := cmd("custody/transfer", `{"by":"p-1","outgoing":"p-0","incoming":"p-0"}`); err == nil || !strings.Contains(out+err.Error(), "same_person") {
 		t.Fatalf("a transfer to the same person: %v\n%s", err, out)
 	}
+	// Issue 31, item 2: safe A's combination changed by p-0, witnessed by
+	// p-1 from their own session.
+	if out, err := cmd("safe/combination-changed", `{"by":"p-0","safe":"safe-a","holder":"p-0","witness":"p-1","session":"s-zhang"}`); err != nil || !strings.Contains(out, "waiting_for") {
+		t.Fatalf("the change asked: %v\n%s", err, out)
+	}
+	if out, err := cmd("safe/combination-changed", `{"by":"p-1","safe":"safe-a","holder":"p-0","witness":"p-0","session":"s-li"}`); err != nil {
+		t.Fatalf("the witness: %v\n%s", err, out)
+	}
+	if d := data(a.waitEvent(&seen, "safe.combination_changed")); d["by"] != "p-0" || d["witness"] != "p-1" || d["subject"] != "safe-a" {
+		t.Fatalf("safe.combination_changed %v", d)
+	}
 	if out, err := a.cli("log", "verify", cfg); err != nil {
 		t.Fatalf("the chain across the carrier's life: %v\n%s", err, out)
 	}
