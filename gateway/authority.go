@@ -43,8 +43,10 @@ func DefaultCommandRoles() CommandRoles {
 		"carrier/confirm": nil,
 		// 钥匙/密码: the one who changed it and the witness, each
 		"safe/combination-changed": {RoleClerk, RoleSecurityOfficer, RoleLeader},
-		"safe/release":             {RoleClerk, RoleSecurityOfficer},
-		"personnel/replace":        {RoleSecurityOfficer}, "carriers/replace": {RoleSecurityOfficer},
+		// 维修: asked for by the office, approved by a leader, closed by the custodian who supervised it
+		"maintenance/request": officeRoles, "maintenance/approve": {RoleLeader}, "maintenance/close": officeRoles,
+		"safe/release":      {RoleClerk, RoleSecurityOfficer},
+		"personnel/replace": {RoleSecurityOfficer}, "carriers/replace": {RoleSecurityOfficer},
 		"calldown/replace": {RoleSecurityOfficer},
 	}
 }

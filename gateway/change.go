@@ -7,7 +7,7 @@ import (
 
 // Change is one unit of work of the room as the log keeps it: an input, a
 // badge, a command or a timer's events and everything they lead to — the
-// device states, the panel's state, who is inside, a visit, the carriers'
+// device states, the panel's state, who is inside, visits, the carriers'
 // states and sign-outs, an inventory, a seal report — written in ONE
 // transaction, so the log never holds an event without its consequences nor
 // a state without the event that set it. A nil or empty part is unchanged.
@@ -16,7 +16,7 @@ type Change struct {
 	States    []StateAt   // device states, each with the index in Events of the event that set it
 	Panel     *PanelState // the panel's whole state after the change
 	Access    *AccessState
-	Visit     *Visit
+	Visits    []Visit // registered or checked out
 	Carriers  []CarrierState
 	SignOuts  []SignOut
 	Inventory *InventoryReport

@@ -170,7 +170,8 @@ func EnvelopeBytes(n int) int { return (n+2)/3*4 + 1024 }
 // Commands are the names of every command a room takes.
 var Commands = []string{"arm", "disarm", "bypass", "ack", "seal", "unseal", "visitor/register", "visitor/checkout",
 	"personnel/replace", "carriers/replace", "carrier/signout", "carrier/approve", "carrier/return", "carrier/extend", "carrier/receive", "carrier/loss",
-	"carrier/circulate", "carrier/confirm", "carrier/copy", "carrier/archive", "carrier/return-to-issuer", "carrier/destroy", "custody/transfer", "safe/combination-changed", "inventory/run",
+	"carrier/circulate", "carrier/confirm", "carrier/copy", "carrier/archive", "carrier/return-to-issuer", "carrier/destroy", "custody/transfer", "safe/combination-changed",
+	"maintenance/request", "maintenance/approve", "maintenance/close", "inventory/run",
 	"inventory/show", "safe/release", "events/resend", "calldown/replace"}
 
 // IsCommand tells whether name is one of Commands.

@@ -116,3 +116,33 @@ func (r *VisitRequest) Check() error {
 	}
 	return nil
 }
+
+// Technician is one of a maintenance visit's outside staff: a visitor
+// with their ID (stored masked, as every visitor's) and temporary card.
+type Technician struct {
+	Name     string `json:"name"`
+	IDType   string `json:"id_type"`
+	IDNumber string `json:"id_number"`
+	Card     string `json:"card"`
+}
+
+// MaintenanceRequest is a visit of maintenance staff to classified
+// equipment (维修, issue 31): asked for beforehand, approved by a leader
+// through their own channel, the technicians escorted by the custodian who
+// supervises it (全程监控).
+type MaintenanceRequest struct {
+	Company     string
+	Equipment   string
+	Technicians []Technician
+	From, Until time.Time
+	Custodian   string // supervises: the technicians' escort
+	Approver    string // a leader
+	By, Via     string
+}
+
+// MediaChecks are what a maintenance visit's end records of the
+// equipment's storage media (媒介检查).
+var MediaChecks = map[string]string{"none": "不涉及存储介质", "kept": "存储介质留存本单位", "destruction": "存储介质交销毁", "removed": "存储介质被带离"}
+
+// MaxTechnicians bounds one maintenance visit's technicians.
+const MaxTechnicians = 10

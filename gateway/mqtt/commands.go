@@ -101,6 +101,15 @@ type KeyTarget interface {
 	KeyChanged(q gateway.KeyChange) (done bool, err error)
 }
 
+// MaintenanceTarget carries out the maintenance visits (维修): asked for,
+// approved by a leader, closed by the supervising custodian
+// (room.Room).
+type MaintenanceTarget interface {
+	RequestMaintenance(q gateway.MaintenanceRequest) (string, error)
+	ApproveMaintenance(id, by, via string) ([]string, error)
+	CloseMaintenance(id, media, note, by string) error
+}
+
 // SafeGate decides whether a safe/release is carried out now or waits
 // for a second person (room.Room.SafeRelease).
 type SafeGate interface {
@@ -128,6 +137,8 @@ type Targets struct {
 	SafeGate SafeGate
 	// Keys carries out safe/combination-changed.
 	Keys KeyTarget
+	// Maintenance carries out maintenance/request, /approve and /close.
+	Maintenance MaintenanceTarget
 	// Calldown carries out calldown/replace.
 	Calldown CalldownTarget
 }
@@ -387,6 +398,11 @@ func (c *Commands) execute(name, principal string, payload []byte) (map[string]a
 			return map[string]any{"done": false, "subject": subject, "waiting_for": cmd.Witness}, nil
 		}
 		return map[string]any{"done": true, "subject": subject, "holder": cmd.Holder}, nil
+	case "maintenance/request", "maintenance/approve", "maintenance/close":
+		if c.t.Maintenance == nil {
+			return nil, gateway.Errorf(gateway.ENOTFOUND, "%s: this room takes no maintenance visits", name)
+		}
+		return c.maintenance(name, via(principal, cmd.Session), cmd)
 	case "calldown/replace":
 		if c.t.Calldown == nil {
 			return nil, gateway.Errorf(gateway.ENOTFOUND, "%s: this room has no call-down (its config has no notify: section, which names its channels)", name)
@@ -474,6 +490,15 @@ type command struct {
 	Excerpt   bool     `json:"excerpt"`
 	Outgoing  string   `json:"outgoing"`
 	Incoming  string   `json:"incoming"`
+	// maintenance/request, /approve, /close
+	Company     string               `json:"company"`
+	Equipment   string               `json:"equipment"`
+	Technicians []gateway.Technician `json:"technicians"`
+	Start       string               `json:"start"`
+	End         string               `json:"end"`
+	Maintenance string               `json:"maintenance"`
+	Media       string               `json:"media"`
+	Note        string               `json:"note"`
 	// safe/combination-changed (its safe, or a door)
 	Door    string `json:"door"`
 	Holder  string `json:"holder"`
@@ -604,6 +629,34 @@ func (c *Commands) carrierCommand(name, via string, cmd command) (map[string]any
 		return summary(r, err)
 	}
 	return nil, gateway.Errorf(gateway.ENOTFOUND, "unknown command %q", name)
+}
+
+// maintenance carries out the maintenance visits' commands.
+func (c *Commands) maintenance(name, via string, cmd command) (map[string]any, error) {
+	switch name {
+	case "maintenance/request":
+		start, err1 := time.Parse(time.RFC3339, cmd.Start)
+		end, err2 := time.Parse(time.RFC3339, cmd.End)
+		if err := errors.Join(err1, err2); err != nil {
+			return nil, gateway.Errorf(gateway.EINVALID, "%s: start, end: RFC 3339 times (%v)", name, err)
+		}
+		id, err := c.t.Maintenance.RequestMaintenance(gateway.MaintenanceRequest{Company: cmd.Company, Equipment: cmd.Equipment,
+			Technicians: cmd.Technicians, From: start, Until: end, Custodian: cmd.Custodian, Approver: cmd.Approver, By: cmd.By, Via: via})
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"maintenance": id, "done": false, "waiting_for": cmd.Approver}, nil
+	case "maintenance/approve":
+		visits, err := c.t.Maintenance.ApproveMaintenance(cmd.Maintenance, cmd.By, via)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"maintenance": cmd.Maintenance, "done": true, "visits": visits}, nil
+	}
+	if err := c.t.Maintenance.CloseMaintenance(cmd.Maintenance, cmd.Media, cmd.Note, cmd.By); err != nil {
+		return nil, err
+	}
+	return map[string]any{"maintenance": cmd.Maintenance, "closed": true}, nil
 }
 
 // stepReply is the reply to a step of a carrier's life: done, or waiting

@@ -56,6 +56,7 @@ type Access struct {
 	pendAt     time.Time
 	lastCard   map[string]cardAt // per reader, the last card presented: a double badge
 	st         gateway.AccessState
+	maint      map[string]*maintenance  // maintenance visits asked for or approved (maintenance.go)
 	inside     atomic.Pointer[[]string] // names, read by the panel without our lock
 	last       atomic.Pointer[gateway.Badged]
 }
@@ -646,41 +647,17 @@ func (a *Access) RegisterVisit(req gateway.VisitRequest) (*gateway.Visit, error)
 	if err := req.Check(); err != nil {
 		return nil, err
 	}
-	for _, f := range []struct{ field, id string }{{"host", req.Host}, {"escort", req.Escort}} {
-		p, err := a.reg.Person(f.id)
-		if err != nil {
-			return nil, err
-		}
-		if p == nil {
-			return nil, gateway.Errorf(gateway.ENOTFOUND, "%s: no person %q in the register", f.field, f.id)
-		}
-		if f.field == "escort" && (!p.Role.MayEscort() || !p.AllowedIn(a.room)) {
-			return nil, gateway.Errorf(gateway.EINVALID, "escort: %s (%s) may not escort visitors into this room", p.Name, p.ID)
-		}
-	}
-	if p, err := a.reg.PersonByCard(req.Card); err != nil {
+	if err := a.mayVisit(req); err != nil {
 		return nil, err
-	} else if p != nil {
-		return nil, gateway.Errorf(gateway.ECONFLICT, "card: %s belongs to %s (%s)", gateway.MaskCard(req.Card), p.Name, p.ID)
-	}
-	if v, err := a.reg.VisitByCard(req.Card); err != nil {
-		return nil, err
-	} else if v != nil {
-		return nil, gateway.Errorf(gateway.ECONFLICT, "card: %s is held by visitor %s (visit %s); check that visit out first", gateway.MaskCard(req.Card), v.Name, v.ID)
 	}
 	now := a.clock.Now()
-	v := &gateway.Visit{ID: "v-" + gateway.NewEventID(now), Name: req.Name, IDType: req.IDType, IDMasked: gateway.MaskID(req.IDNumber),
-		IDHash: a.key.Ref(req.IDType + ":" + req.IDNumber), Organization: req.Organization, Purpose: req.Purpose,
-		Host: req.Host, Escort: req.Escort, Card: req.Card, From: req.From, Until: req.Until,
-		RegisteredBy: req.By, RegisteredAt: now}
+	v := a.newVisit(req, now)
 	err := a.panel.do(func(c *change) error {
 		a.mu.Lock()
 		defer a.mu.Unlock()
 		b := a.begin(c, now)
-		b.event("visitor.registered", gateway.SeverityInfo, "", v.ID, map[string]any{"visit": v.ID, "name": v.Name, "id_type": v.IDType,
-			"id_masked": v.IDMasked, "organization": v.Organization, "purpose": v.Purpose, "host": v.Host, "escort": v.Escort,
-			"card": gateway.MaskCard(v.Card), "from": v.From.Format(gateway.TimeFormat), "until": v.Until.Format(gateway.TimeFormat), "by": req.By})
-		c.visit = v
+		a.logVisit(b, v, req.By)
+		c.visits = append(c.visits, *v)
 		a.commit(b, false)
 		return nil
 	})
@@ -688,6 +665,51 @@ func (a *Access) RegisterVisit(req gateway.VisitRequest) (*gateway.Visit, error)
 		return nil, err
 	}
 	return v, nil
+}
+
+// mayVisit checks a visit's people and card against the register: the
+// host and the escort in it, the escort allowed to escort, the card
+// nobody else's.
+func (a *Access) mayVisit(req gateway.VisitRequest) error {
+	for _, f := range []struct{ field, id string }{{"host", req.Host}, {"escort", req.Escort}} {
+		p, err := a.reg.Person(f.id)
+		if err != nil {
+			return err
+		}
+		if p == nil {
+			return gateway.Errorf(gateway.ENOTFOUND, "%s: no person %q in the register", f.field, f.id)
+		}
+		if f.field == "escort" && (!p.Role.MayEscort() || !p.AllowedIn(a.room)) {
+			return gateway.Errorf(gateway.EINVALID, "escort: %s (%s) may not escort visitors into this room", p.Name, p.ID)
+		}
+	}
+	if p, err := a.reg.PersonByCard(req.Card); err != nil {
+		return err
+	} else if p != nil {
+		return gateway.Errorf(gateway.ECONFLICT, "card: %s belongs to %s (%s)", gateway.MaskCard(req.Card), p.Name, p.ID)
+	}
+	if v, err := a.reg.VisitByCard(req.Card); err != nil {
+		return err
+	} else if v != nil {
+		return gateway.Errorf(gateway.ECONFLICT, "card: %s is held by visitor %s (visit %s); check that visit out first", gateway.MaskCard(req.Card), v.Name, v.ID)
+	}
+	return nil
+}
+
+// newVisit is the visit req registers at now: the ID number kept masked,
+// with a keyed hash for matching.
+func (a *Access) newVisit(req gateway.VisitRequest, now time.Time) *gateway.Visit {
+	return &gateway.Visit{ID: "v-" + gateway.NewEventID(now), Name: req.Name, IDType: req.IDType, IDMasked: gateway.MaskID(req.IDNumber),
+		IDHash: a.key.Ref(req.IDType + ":" + req.IDNumber), Organization: req.Organization, Purpose: req.Purpose,
+		Host: req.Host, Escort: req.Escort, Card: req.Card, From: req.From, Until: req.Until,
+		RegisteredBy: req.By, RegisteredAt: now}
+}
+
+// logVisit logs visit v registered by by, in b.
+func (a *Access) logVisit(b *batch, v *gateway.Visit, by string) {
+	b.event("visitor.registered", gateway.SeverityInfo, "", v.ID, map[string]any{"visit": v.ID, "name": v.Name, "id_type": v.IDType,
+		"id_masked": v.IDMasked, "organization": v.Organization, "purpose": v.Purpose, "host": v.Host, "escort": v.Escort,
+		"card": gateway.MaskCard(v.Card), "from": v.From.Format(gateway.TimeFormat), "until": v.Until.Format(gateway.TimeFormat), "by": by})
 }
 
 // CheckOut closes a visit: the card is handed back and stops working. A
@@ -709,32 +731,39 @@ func (a *Access) CheckOut(visitID, by string) (*gateway.Visit, error) {
 	err = a.panel.do(func(c *change) error {
 		a.mu.Lock()
 		defer a.mu.Unlock()
-		now := c.now
-		out := *v
-		out.CheckedOutAt, out.CheckedOutBy = now, by
-		b := a.begin(c, now)
-		wasInside := false
-		if i := a.isInside(v.ID); i >= 0 {
-			o := a.st.Inside[i]
-			a.st.Inside = slices.Delete(a.st.Inside, i, i+1)
-			wasInside = true
-			c.failed = append(c.failed, func() { // not logged: still inside
-				a.mu.Lock()
-				a.st.Inside = append(a.st.Inside, o)
-				a.setInside()
-				a.mu.Unlock()
-			})
-			b.restore(gateway.AlarmUnescorted, v.Escort)
-		}
-		b.event("visitor.checked_out", gateway.SeverityInfo, "", v.ID, map[string]any{"visit": v.ID, "name": v.Name, "by": by,
-			"was_inside": wasInside, "card": gateway.MaskCard(v.Card)})
-		c.visit = &out
+		b := a.begin(c, c.now)
+		wasInside := a.checkOutIn(c, b, v, by)
+		v = &c.visits[len(c.visits)-1]
 		a.commit(b, wasInside)
-		v = &out
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	return v, nil
+}
+
+// checkOutIn checks visit v out in change c: its card stops working, a
+// visitor counted inside is counted out. It reports whether they were
+// inside. With a.mu held.
+func (a *Access) checkOutIn(c *change, b *batch, v *gateway.Visit, by string) bool {
+	out := *v
+	out.CheckedOutAt, out.CheckedOutBy = c.now, by
+	wasInside := false
+	if i := a.isInside(v.ID); i >= 0 {
+		o := a.st.Inside[i]
+		a.st.Inside = slices.Delete(a.st.Inside, i, i+1)
+		wasInside = true
+		c.failed = append(c.failed, func() { // not logged: still inside
+			a.mu.Lock()
+			a.st.Inside = append(a.st.Inside, o)
+			a.setInside()
+			a.mu.Unlock()
+		})
+		b.restore(gateway.AlarmUnescorted, v.Escort)
+	}
+	b.event("visitor.checked_out", gateway.SeverityInfo, "", v.ID, map[string]any{"visit": v.ID, "name": v.Name, "by": by,
+		"was_inside": wasInside, "card": gateway.MaskCard(v.Card)})
+	c.visits = append(c.visits, out)
+	return wasInside
 }

@@ -39,7 +39,7 @@ type change struct {
 
 	// The other parts' share of the change.
 	access    *gateway.AccessState            // who is inside after it (nil: unchanged)
-	visit     *gateway.Visit                  // a visit registered or checked out
+	visits    []gateway.Visit                 // visits registered or checked out
 	carriers  map[string]gateway.CarrierState // the carriers' states it changed
 	signOuts  []gateway.SignOut               // sign-outs opened, changed or closed
 	inventory *gateway.InventoryReport
@@ -50,7 +50,7 @@ type change struct {
 
 // parts is the change as the log saves it.
 func (c *change) parts() *gateway.Change {
-	ch := &gateway.Change{Events: c.events, States: c.states, Panel: c.next, Access: c.access, Visit: c.visit,
+	ch := &gateway.Change{Events: c.events, States: c.states, Panel: c.next, Access: c.access, Visits: c.visits,
 		SignOuts: c.signOuts, Inventory: c.inventory, Seal: c.report, Registers: c.registers}
 	ids := make([]string, 0, len(c.carriers))
 	for id := range c.carriers {
@@ -65,7 +65,7 @@ func (c *change) parts() *gateway.Change {
 
 // empty reports whether the change has nothing to write.
 func (c *change) empty() bool {
-	return len(c.events) == 0 && !c.counted && c.access == nil && c.visit == nil && len(c.carriers) == 0 && len(c.signOuts) == 0 && c.inventory == nil &&
+	return len(c.events) == 0 && !c.counted && c.access == nil && len(c.visits) == 0 && len(c.carriers) == 0 && len(c.signOuts) == 0 && c.inventory == nil &&
 		len(c.registers) == 0
 }
 

@@ -47,12 +47,12 @@ func (s *Store) SaveChange(c *gateway.Change) ([]gateway.Event, error) {
 // encoded is a change's JSON, made before the writer's turn so the one
 // writer spends its time writing.
 type encoded struct {
-	panel, access, visit, inventory, seal []byte
-	carriers, signOuts                    [][]byte
+	panel, access, inventory, seal []byte
+	carriers, signOuts, visits     [][]byte
 }
 
 func encodeChange(c *gateway.Change) (*encoded, error) {
-	e := &encoded{carriers: make([][]byte, len(c.Carriers)), signOuts: make([][]byte, len(c.SignOuts))}
+	e := &encoded{carriers: make([][]byte, len(c.Carriers)), signOuts: make([][]byte, len(c.SignOuts)), visits: make([][]byte, len(c.Visits))}
 	parts := []struct {
 		v    any
 		into *[]byte
@@ -60,7 +60,7 @@ func encodeChange(c *gateway.Change) (*encoded, error) {
 		set  bool
 	}{{c.Panel, &e.panel, "panel state", c.Panel != nil && c.Logged == nil}, // with Logged: encoded in the transaction
 		{c.Access, &e.access, "occupancy", c.Access != nil},
-		{c.Visit, &e.visit, "visit", c.Visit != nil}, {c.Inventory, &e.inventory, "inventory", c.Inventory != nil},
+		{c.Inventory, &e.inventory, "inventory", c.Inventory != nil},
 		{c.Seal, &e.seal, "seal report", c.Seal != nil}}
 	for _, p := range parts {
 		if !p.set {
@@ -78,6 +78,13 @@ func encodeChange(c *gateway.Change) (*encoded, error) {
 			return nil, fmt.Errorf("sqlite: encode carrier state: %w", err)
 		}
 		e.carriers[i] = b
+	}
+	for i := range c.Visits {
+		b, err := json.Marshal(&c.Visits[i])
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: encode visit: %w", err)
+		}
+		e.visits[i] = b
 	}
 	for i := range c.SignOuts {
 		b, err := json.Marshal(&c.SignOuts[i])
@@ -121,14 +128,15 @@ func (s *Store) saveChange(tx *sql.Tx, c *gateway.Change, e *encoded, events []g
 			return fmt.Errorf("sqlite: save occupancy: %w", err)
 		}
 	}
-	if v := c.Visit; v != nil {
+	for i := range c.Visits {
+		v := &c.Visits[i]
 		open := 1
 		if !v.CheckedOutAt.IsZero() {
 			open = 0
 		}
 		if _, err := tx.Exec(`INSERT INTO visits (id, card, open, from_ms, id_hash, data) VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET open = excluded.open, data = excluded.data`,
-			v.ID, v.Card, open, v.From.UnixMilli(), v.IDHash, e.visit); err != nil {
+			v.ID, v.Card, open, v.From.UnixMilli(), v.IDHash, e.visits[i]); err != nil {
 			return fmt.Errorf("sqlite: save visit %s: %w", v.ID, err)
 		}
 	}

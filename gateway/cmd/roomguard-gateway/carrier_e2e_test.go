@@ -355,6 +355,25 @@ func TestCarrierLifeEndToEnd(t *testing.T) {
 	if d := data(a.waitEvent(&seen, "safe.combination_changed")); d["by"] != "p-0" || d["witness"] != "p-1" || d["subject"] != "safe-a" {
 		t.Fatalf("safe.combination_changed %v", d)
 	}
+	// Issue 31, item 1: a maintenance visit asked for, approved by the
+	// leader from their own session, closed by the custodian with the
+	// media check.
+	out, err = cmd("maintenance/request", `{"by":"p-1","company":"某某信息技术有限公司","equipment":"涉密计算机","custodian":"p-0","approver":"p-4",`+
+		`"start":"2026-11-22T10:00:00+08:00","end":"2026-11-22T14:00:00+08:00","session":"s-li",`+
+		`"technicians":[{"name":"周工","id_type":"passport","id_number":"E1234567","card":"0A0B0C0D0E"}]}`)
+	if err != nil || !strings.Contains(out, "mt-") {
+		t.Fatalf("maintenance/request: %v\n%s", err, out)
+	}
+	mt := data(a.waitEvent(&seen, "maintenance.requested"))["maintenance"].(string)
+	if out, err := cmd("maintenance/approve", `{"by":"p-4","maintenance":"`+mt+`","session":"s-qian"}`); err != nil {
+		t.Fatalf("maintenance/approve: %v\n%s", err, out)
+	}
+	if out, err := cmd("maintenance/close", `{"by":"p-0","maintenance":"`+mt+`","media":"kept","note":"更换电源"}`); err != nil {
+		t.Fatalf("maintenance/close: %v\n%s", err, out)
+	}
+	if d := data(a.waitEvent(&seen, "maintenance.closed")); d["media"] != "kept" {
+		t.Fatalf("maintenance.closed %v", d)
+	}
 	if out, err := a.cli("log", "verify", cfg); err != nil {
 		t.Fatalf("the chain across the carrier's life: %v\n%s", err, out)
 	}

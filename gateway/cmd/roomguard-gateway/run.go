@@ -261,7 +261,7 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	}
 	// What the commands act on, all known before they are taken.
 	ac := &service.Personnel{Access: d.room.Access, Registers: d.room, Store: d.store, Limits: cfg.Limits.Room(), Retained: states, Room: cfg.Room.ID, Clock: clock}
-	targets := mqtt.Targets{Room: d.room.Sealer, Authorizer: d.room, Events: d.store, Access: ac, Keys: d.room}
+	targets := mqtt.Targets{Room: d.room.Sealer, Authorizer: d.room, Events: d.store, Access: ac, Keys: d.room, Maintenance: d.room}
 	if cd != nil {
 		targets.Calldown = cd
 	}
