@@ -355,8 +355,13 @@ func (s *Server) visitors(w http.ResponseWriter, r *request) {
 		s.fail(w, r, http.StatusInternalServerError, err.Error())
 		return
 	}
+	maint, err := s.maintenanceVisits(cmp.Or(r.User.Person, r.User.Name))
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err.Error())
+		return
+	}
 	now := s.Clock.Now().In(s.zone())
-	s.render(w, r, "visitors", map[string]any{"Visits": visits, "Rooms": s.Store.Rooms(), "Error": r.URL.Query().Get("error"),
+	s.render(w, r, "visitors", map[string]any{"Visits": visits, "Rooms": s.Store.Rooms(), "Error": r.URL.Query().Get("error"), "Maintenance": maint,
 		"From": now.Format("2006-01-02T15:04"), "Until": now.Add(4 * time.Hour).Format("2006-01-02T15:04"),
 		"IDTypes": []string{"resident-id", "passport", "officer-id", "other"}})
 }

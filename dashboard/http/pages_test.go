@@ -990,3 +990,48 @@ func TestKeyChangesOnTheConsole(t *testing.T) {
 		t.Fatal("the self-inspection report does not show the change due")
 	}
 }
+
+// Issue 31, item 1: the visitors page lists the maintenance visits with
+// their state; the leader the request names has the approve button, the
+// custodian the close form once approved; the request form sends what its
+// schema takes, and never an ID number to the audit log.
+func TestMaintenanceOnTheConsole(t *testing.T) {
+	c := newConsole(t, "leader1:officer", "zhang:officer")
+	ev := c.events()
+	ev.add("r1", 1, "maintenance.requested", "", "p-li", map[string]any{"maintenance": "mt-1", "company": "某某公司", "equipment": "涉密计算机",
+		"technicians": []map[string]string{{"name": "周工", "id_masked": "110105********002X", "card": "******0009"}},
+		"from": "2026-11-22T10:00:00.000+08:00", "until": "2026-11-22T14:00:00.000+08:00", "custodian": "zhang", "approver": "leader1", "by": "p-li"})
+	l := c.as("leader1")
+	_, body := l.get("/visitors")
+	row := body[strings.Index(body, `id="mt-mt-1"`):]
+	row = row[:strings.Index(row, "</tr>")]
+	if !strings.Contains(row, `id="mt-approve-mt-1"`) || !strings.Contains(row, "待领导审批") || !strings.Contains(row, "110105********002X") {
+		t.Fatalf("the leader's row: %s", row)
+	}
+	if _, where := l.post("/maintenance/approve", url.Values{"csrf": {l.csrf("/visitors")}, "room": {"r1"}, "maintenance": {"mt-1"}}); strings.Contains(where, "error=") ||
+		c.rooms.calls[len(c.rooms.calls)-1] != "r1 maintenance/approve" {
+		t.Fatalf("approve: %s %v", where, c.rooms.calls)
+	}
+	ev.add("r1", 2, "maintenance.approved", "", "leader1", map[string]any{"maintenance": "mt-1", "approver": "leader1", "visits": []string{"v-1"}, "custodian": "zhang", "equipment": "涉密计算机"})
+	z := c.as("zhang")
+	if _, body := z.get("/visitors"); !strings.Contains(body, `id="mt-close-mt-1"`) {
+		t.Fatal("the custodian has no close form")
+	}
+	if _, body := l.get("/visitors"); strings.Contains(body, `id="mt-approve-mt-1"`) {
+		t.Fatal("an approved visit offers the approval again")
+	}
+	_, where := z.post("/maintenance/request", url.Values{"csrf": {z.csrf("/visitors")}, "room": {"r1"}, "company": {"某某公司"}, "equipment": {"涉密计算机"},
+		"technicians": {"周工, resident-id, 11010519491231002X, ABCDEF0009\n李工，passport，E1234567，ABCDEF0010"}, "start": {"2026-11-22T10:00"}, "end": {"2026-11-22T14:00"},
+		"custodian": {"zhang"}, "approver": {"leader1"}})
+	if strings.Contains(where, "error=") || c.rooms.calls[len(c.rooms.calls)-1] != "r1 maintenance/request" {
+		t.Fatalf("request: %s %v", where, c.rooms.calls)
+	}
+	if a := c.rooms.args[len(c.rooms.args)-1]; len(a["technicians"].([]map[string]string)) != 2 {
+		t.Fatalf("request sent %v", a)
+	}
+	for _, a := range c.audited("maintenance.request") {
+		if strings.Contains(a.Detail, "11010519491231002X") || strings.Contains(a.Detail, "E1234567") {
+			t.Fatalf("an ID number in the audit log: %q", a.Detail)
+		}
+	}
+}

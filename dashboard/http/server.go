@@ -127,6 +127,10 @@ func (s *Server) Init() error {
 	m.Handle("GET /visitors", s.may(dashboard.ActView, s.visitors))
 	m.Handle("POST /visitors", s.may(dashboard.ActVisitors, s.registerVisitor))
 	m.Handle("POST /visitors/checkout", s.may(dashboard.ActVisitors, s.checkOutVisitor))
+	// maintenance visits (维修): asked for and closed by the office; the
+	// leader's approval is theirs (the room checks who), so whoever may act
+	// on alarms may send it
+	m.Handle("POST /maintenance/{what}", s.may(dashboard.ActAck, s.maintenanceForm))
 	m.Handle("GET /registers", s.may(dashboard.ActView, s.registers))
 	m.Handle("POST /registers/{kind}", s.may(dashboard.ActRegisters, s.saveRegister))
 	m.Handle("POST /registers/{kind}/sync", s.may(dashboard.ActRegisters, s.syncRegister))
