@@ -1000,7 +1000,7 @@ func TestMaintenanceOnTheConsole(t *testing.T) {
 	ev := c.events()
 	ev.add("r1", 1, "maintenance.requested", "", "p-li", map[string]any{"maintenance": "mt-1", "company": "某某公司", "equipment": "涉密计算机",
 		"technicians": []map[string]string{{"name": "周工", "id_masked": "110105********002X", "card": "******0009"}},
-		"from": "2026-11-22T10:00:00.000+08:00", "until": "2026-11-22T14:00:00.000+08:00", "custodian": "zhang", "approver": "leader1", "by": "p-li"})
+		"from":        "2026-11-22T10:00:00.000+08:00", "until": "2026-11-22T14:00:00.000+08:00", "custodian": "zhang", "approver": "leader1", "by": "p-li"})
 	l := c.as("leader1")
 	_, body := l.get("/visitors")
 	row := body[strings.Index(body, `id="mt-mt-1"`):]
