@@ -1,8 +1,11 @@
 package http
 
 import (
+	"cmp"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,8 +24,15 @@ func (s *Server) inspection(w http.ResponseWriter, r *request) {
 	q := r.URL.Query()
 	now := s.Clock.Now().In(s.zone())
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, s.zone())
+	findings, err := s.Store.Findings(q.Get("room"), 200)
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err.Error())
+		return
+	}
 	data := map[string]any{"Rooms": s.Store.Rooms(), "Room": q.Get("room"),
-		"From": today.AddDate(0, 0, -30).Format("2006-01-02"), "Until": today.Format("2006-01-02")}
+		"From": today.AddDate(0, 0, -30).Format("2006-01-02"), "Until": today.Format("2006-01-02"),
+		"Findings": findings, "Today": today.Format(time.DateOnly), "Items": dashboard.CheckItems,
+		"Deadline": today.AddDate(0, 0, 30).Format(time.DateOnly), "Me": cmp.Or(r.User.Person, r.User.Name)}
 	if q.Get("from") == "" && q.Get("until") == "" {
 		s.render(w, r, "inspection", data)
 		return
@@ -41,6 +51,10 @@ func (s *Server) inspection(w http.ResponseWriter, r *request) {
 		in.By = r.User.Name
 	}
 	data["Report"] = in
+	if data["Checklist"], err = s.checklist(in, q.Get("room")); err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err.Error())
+		return
+	}
 	s.render(w, r, "inspection", data)
 }
 
@@ -147,6 +161,76 @@ func (s *Server) keyLines(room string, at, until time.Time) ([]dashboard.KeyLine
 		age = dashboard.KeyAge
 	}
 	return dashboard.KeysOf(dashboard.KeySubjectsOf(devices), recs, at, age), nil
+}
+
+// checklist fills the report's checklist: what the log proves, and what
+// the inspector checks on the spot.
+func (s *Server) checklist(in *dashboard.Inspection, room string) ([]dashboard.CheckLine, error) {
+	devices, err := s.Store.Retained(room, "devices")
+	if err != nil {
+		return nil, err
+	}
+	detectors := map[string]time.Time{}
+	for _, d := range devices {
+		var st struct{ Device, Kind string }
+		if json.Unmarshal(d.Payload, &st) == nil && st.Kind == string(gateway.KindIRDetector) {
+			detectors[d.Room+"/"+st.Device] = time.Time{}
+		}
+	}
+	recs, err := s.Store.Events(sqlite.EventFilter{Room: room, Types: []string{"motion.detected", "maintenance.closed"}, Since: in.From, Until: in.Until})
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	for _, r := range recs {
+		switch r.Type {
+		case "motion.detected":
+			if _, ok := detectors[r.Room+"/"+r.Device]; ok {
+				detectors[r.Room+"/"+r.Device] = r.TS
+			}
+		case "maintenance.closed":
+			var d struct{ Maintenance, Media string }
+			if json.Unmarshal(r.Data, &d) == nil && d.Media == "removed" {
+				removed = append(removed, d.Maintenance)
+			}
+		}
+	}
+	return in.Checklist(detectors, removed), nil
+}
+
+// findingForm carries out a finding's form: open, rectify, close.
+func (s *Server) findingForm(w http.ResponseWriter, r *request) {
+	f := func(k string) string { return strings.TrimSpace(r.PostFormValue(k)) }
+	who := cmp.Or(r.User.Person, r.User.Name)
+	now := s.Clock.Now()
+	var err error
+	target := f("n")
+	switch what := r.PathValue("what"); what {
+	case "open":
+		fd := dashboard.Finding{Room: f("room"), Item: f("item"), Text: f("text"), Owner: f("owner"), Deadline: f("deadline"),
+			Unannounced: r.PostFormValue("unannounced") == "on", Opened: now, OpenedBy: who}
+		var n int64
+		n, err = s.Store.AddFinding(fd)
+		target = strconv.FormatInt(n, 10)
+		s.auditf(r, "finding.open", fd.Room, target, fd.Item+": "+fd.Text, result(err))
+	case "rectify", "close":
+		n, perr := strconv.ParseInt(target, 10, 64)
+		if perr != nil {
+			err = gateway.Errorf(gateway.EINVALID, "n: %q is not a finding's number", target)
+		} else {
+			_, err = s.Store.UpdateFinding(n, func(fd *dashboard.Finding) error {
+				if what == "rectify" {
+					return fd.Rectify(who, f("note"), now)
+				}
+				return fd.Close(who, now)
+			})
+		}
+		s.auditf(r, "finding."+what, f("room"), target, f("note"), result(err))
+	default:
+		s.fail(w, r, http.StatusNotFound, fmt.Sprintf("no finding form %q", what))
+		return
+	}
+	back(w, r, "/inspection", err)
 }
 
 // period reads a report's period: dates are whole days in the console's

@@ -384,6 +384,15 @@ func (n *names) sayCarrier(ev gateway.Event, what, who, title, method, approver 
 	return "", false
 }
 
+// Who names an alarm's device that may be a person (the escort of a
+// visitor-unescorted alarm) or a device of room.
+func (n *names) Who(room, id string) string {
+	if p := n.Person(id); p != id {
+		return p
+	}
+	return n.Device(room, id)
+}
+
 // Circle says a need-to-know list (知悉范围): each person by name, each
 // role of the register in words.
 func (n *names) Circle(ids []string) string {

@@ -25,6 +25,19 @@ func (s *Server) overview(w http.ResponseWriter, r *request) {
 		s.fail(w, r, http.StatusInternalServerError, err.Error())
 		return
 	}
+	findings, err := s.Store.Findings("", 1000)
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err.Error())
+		return
+	}
+	today := s.Clock.Now().In(s.zone()).Format(time.DateOnly)
+	for i := range rooms {
+		for _, f := range findings {
+			if f.Room == rooms[i].Room && f.Overdue(today) {
+				rooms[i].FindingsOverdue++
+			}
+		}
+	}
 	s.render(w, r, "overview", rooms)
 }
 

@@ -1035,3 +1035,72 @@ func TestMaintenanceOnTheConsole(t *testing.T) {
 		}
 	}
 }
+
+// Issue 31, item 3: the self-inspection report fills its checklist from
+// the log (an IR detector silent in the period, a key change due: a
+// problem; the three irons: checked on the spot); a finding is recorded
+// with an owner and a deadline, shows overdue on the overview past it, is
+// rectified by one account and closed by another (never the same), each
+// audited.
+func TestFindingsAndRectification(t *testing.T) {
+	c := newConsole(t, "insp:auditor", "zhang:officer", "li:officer")
+	c.retain("r1", "devices", "ir-1", map[string]any{"device": "ir-1", "kind": "ir-detector", "name": "红外探测器1", "state": "idle", "since": t0})
+	c.retain("r1", "devices", "ir-2", map[string]any{"device": "ir-2", "kind": "ir-detector", "name": "红外探测器2", "state": "idle", "since": t0})
+	c.retain("r1", "devices", "safe-a", map[string]any{"device": "safe-a", "kind": "safe", "name": "保密柜A", "state": "locked", "since": t0})
+	c.events().add("r1", 60, "motion.detected", "ir-1", "", nil)
+	in := c.as("insp")
+	_, body := in.get("/inspection?room=r1&from=2026-11-22&until=2026-11-22")
+	list := body[strings.Index(body, `id="in-checklist"`):]
+	list = list[:strings.Index(list, "</table>")]
+	row := func(item string) string {
+		r := list[strings.Index(list, `data-item="`+item+`"`):]
+		return r[:strings.Index(r, "</tr>")]
+	}
+	if r := row("intrusion"); !strings.Contains(r, "存在问题") || !strings.Contains(r, "红外探测器2") || strings.Contains(r, "红外探测器1") {
+		t.Fatalf("intrusion: %s", r)
+	}
+	if r := row("keys"); !strings.Contains(r, "存在问题") || !strings.Contains(r, "保密柜A") {
+		t.Fatalf("keys: %s", r)
+	}
+	if r := row("three-irons"); !strings.Contains(r, "现场核查") {
+		t.Fatalf("three irons: %s", r)
+	}
+	// A finding, due in two days.
+	_, where := in.post("/findings/open", url.Values{"csrf": {in.csrf("/inspection")}, "room": {"r1"}, "item": {"intrusion"},
+		"text": {"红外探测器2 全天无报告，疑故障"}, "owner": {"zhang"}, "deadline": {"2026-11-24"}, "unannounced": {"on"}})
+	if strings.Contains(where, "error=") {
+		t.Fatalf("open: %s", where)
+	}
+	_, where = in.post("/findings/open", url.Values{"csrf": {in.csrf("/inspection")}, "room": {"r1"}, "item": {"nothing"}, "text": {"x"}, "owner": {"zhang"}, "deadline": {"2026-11-24"}})
+	if !strings.Contains(where, "error=") {
+		t.Fatal("a finding for an item the checklist has not was taken")
+	}
+	c.clock.Advance(3 * 24 * time.Hour)
+	if _, body := c.as("zhang").get("/"); !strings.Contains(body, `class="pill bad findings-overdue">1 `) {
+		t.Fatal("the overdue finding is not on the overview")
+	}
+	z := c.as("zhang")
+	if _, where := z.post("/findings/close", url.Values{"csrf": {z.csrf("/inspection")}, "n": {"1"}, "room": {"r1"}}); !strings.Contains(where, "error=") {
+		t.Fatal("a finding closed before it was rectified")
+	}
+	z.post("/findings/rectify", url.Values{"csrf": {z.csrf("/inspection")}, "n": {"1"}, "room": {"r1"}, "note": {"更换探测器，测试正常"}})
+	if _, where := z.post("/findings/close", url.Values{"csrf": {z.csrf("/inspection")}, "n": {"1"}, "room": {"r1"}}); !strings.Contains(where, "error=") {
+		t.Fatal("a finding closed by the one who rectified it")
+	}
+	l := c.as("li")
+	if _, where := l.post("/findings/close", url.Values{"csrf": {l.csrf("/inspection")}, "n": {"1"}, "room": {"r1"}}); strings.Contains(where, "error=") {
+		t.Fatalf("closed by another: %s", where)
+	}
+	if _, body := l.get("/"); strings.Contains(body, "findings-overdue") {
+		t.Fatal("a closed finding is still overdue on the overview")
+	}
+	_, body = l.get("/inspection")
+	f := body[strings.Index(body, `id="finding-1"`):]
+	f = f[:strings.Index(f, "</tr>")]
+	if !strings.Contains(f, "更换探测器") || !strings.Contains(f, "突击检查") || strings.Contains(f, "逾期") {
+		t.Fatalf("the finding: %s", f)
+	}
+	if len(c.audited("finding.open")) != 2 || len(c.audited("finding.close")) != 3 {
+		t.Fatalf("audit: open %d, close %d", len(c.audited("finding.open")), len(c.audited("finding.close")))
+	}
+}

@@ -131,6 +131,9 @@ func (s *Server) Init() error {
 	// leader's approval is theirs (the room checks who), so whoever may act
 	// on alarms may send it
 	m.Handle("POST /maintenance/{what}", s.may(dashboard.ActAck, s.maintenanceForm))
+	// findings (整改): opened by whoever inspects (an auditor too), put
+	// right and closed by others
+	m.Handle("POST /findings/{what}", s.may(dashboard.ActView, s.findingForm))
 	m.Handle("GET /registers", s.may(dashboard.ActView, s.registers))
 	m.Handle("POST /registers/{kind}", s.may(dashboard.ActRegisters, s.saveRegister))
 	m.Handle("POST /registers/{kind}/sync", s.may(dashboard.ActRegisters, s.syncRegister))

@@ -82,10 +82,13 @@ type roomView struct {
 	// is not verified (issue 27: said wherever the room is, not only on
 	// its own page).
 	Unconfirmed bool
-	Mode        modeView
-	Devices     []deviceView
-	Inside      []occupant
-	Alarms      []alarmView
+	// FindingsOverdue: the room's inspection findings still open past
+	// their deadline (issue 31), shown on the overview.
+	FindingsOverdue int
+	Mode            modeView
+	Devices         []deviceView
+	Inside          []occupant
+	Alarms          []alarmView
 }
 
 // DevicesOf lists the room's devices of the given kinds.
