@@ -59,10 +59,12 @@ deb: dist
 	    DEB_ARCH=$$deb DEB_VERSION=$(DEB_VERSION) $(GO) tool nfpm pkg --packager deb --config $(DIST)/nfpm-$$c-$$arch.yaml --target $(DIST)/; \
 	  done; \
 	done
-# Debian's Chromium, for the dashboard's browser tests.
+# Debian's Chromium, for the dashboard's browser tests and its PDFs; a CJK
+# font for the Chinese in them; pdftotext to read the PDFs back.
 browser:
-	@command -v chromium >/dev/null 2>&1 || \
-	  { echo "installing chromium"; $(APT) update -qq && $(APT) install -y -qq chromium >/dev/null; }
+	@command -v chromium >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1 && [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || \
+	  { echo "installing chromium, poppler-utils and fonts-wqy-microhei"; $(APT) update -qq && \
+	    $(APT) install -y -qq chromium poppler-utils fonts-wqy-microhei >/dev/null; }
 
 # The board's toolchain and emulator: avr-gcc and avr-libc build the
 # firmware; simavr (with libelf) runs it in the tests and the simulated room.

@@ -327,6 +327,10 @@ var messages = map[string][2]string{
 	"cst.circulating":         {"传阅中", "circulating"},
 	// issue 30: the carrier's life on the console
 	"steps.waiting":           {"待确认的载体手续", "Steps waiting for people"},
+	"ledgers.title":           {"登记簿（打印、下载）", "Registers (print, PDF)"},
+	"ledgers.pdf":             {"下载电子版", "PDF"},
+	"ledgers.why":             {"按上方所选机要室与期间生成，纸质登记簿版式，页码、签字栏、日志校验信息齐全。", "For the room and period chosen above: A4, numbered pages, signature lines, the log's checkpoint."},
+	"act.ledger.read":         {"打印登记簿", "printed a register"},
 	"check.title":             {"检查项目", "Checklist"},
 	"check.item":              {"检查项目", "Item"},
 	"check.status":            {"结果", "Result"},

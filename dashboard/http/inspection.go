@@ -32,7 +32,7 @@ func (s *Server) inspection(w http.ResponseWriter, r *request) {
 	data := map[string]any{"Rooms": s.Store.Rooms(), "Room": q.Get("room"),
 		"From": today.AddDate(0, 0, -30).Format("2006-01-02"), "Until": today.Format("2006-01-02"),
 		"Findings": findings, "Today": today.Format(time.DateOnly), "Items": dashboard.CheckItems,
-		"Deadline": today.AddDate(0, 0, 30).Format(time.DateOnly), "Me": cmp.Or(r.User.Person, r.User.Name)}
+		"Deadline": today.AddDate(0, 0, 30).Format(time.DateOnly), "Me": cmp.Or(r.User.Person, r.User.Name), "Ledgers": ledgerKinds}
 	if q.Get("from") == "" && q.Get("until") == "" {
 		s.render(w, r, "inspection", data)
 		return

@@ -69,6 +69,8 @@ type Server struct {
 	// KeyAge: a safe's combination or a door's key older than this is due
 	// to be changed (default dashboard.KeyAge, a year).
 	KeyAge time.Duration
+	// Unit is the office's name, in the title of its printed registers.
+	Unit string
 
 	checks     chan struct{} // the password checks running
 	initChecks sync.Once
@@ -134,6 +136,7 @@ func (s *Server) Init() error {
 	// findings (整改): opened by whoever inspects (an auditor too), put
 	// right and closed by others
 	m.Handle("POST /findings/{what}", s.may(dashboard.ActView, s.findingForm))
+	m.Handle("GET /ledgers/{kind}", s.may(dashboard.ActView, s.ledgerPage))
 	m.Handle("GET /registers", s.may(dashboard.ActView, s.registers))
 	m.Handle("POST /registers/{kind}", s.may(dashboard.ActRegisters, s.saveRegister))
 	m.Handle("POST /registers/{kind}/sync", s.may(dashboard.ActRegisters, s.syncRegister))
