@@ -211,3 +211,52 @@ func (in *Inspection) Checklist(detectors map[string]time.Time, maintenanceRemov
 	}
 	return out
 }
+
+// InspectionDone is an inspection recorded and signed by its inspector:
+// its kind, the period its report covered.
+type InspectionDone struct {
+	N           int64
+	Room        string // empty: every room
+	Kind        string // InspectionKinds
+	At          time.Time
+	By          string
+	From, Until string // YYYY-MM-DD
+	Note        string
+}
+
+// InspectionKinds are the inspections the practice does: periodic (定期),
+// before a holiday (节前), unannounced (突击).
+var InspectionKinds = []string{"periodic", "holiday", "unannounced"}
+
+// InspectEvery is how often a periodic inspection is due by default.
+const InspectEvery = 30 * 24 * time.Hour
+
+// InspectionDue says why room's next inspection is due on now, given the
+// inspections done (newest first) and its holiday calendar: none in the
+// last every (periodic), or a holiday starting within a week and none
+// since a week before it (holiday). Empty: not due.
+func InspectionDue(room string, done []InspectionDone, holidays []HolidayDates, now time.Time, every time.Duration) string {
+	var last time.Time
+	for _, d := range done {
+		if (d.Room == "" || d.Room == room) && d.At.After(last) {
+			last = d.At
+		}
+	}
+	today := now.Format(time.DateOnly)
+	week := now.AddDate(0, 0, 7).Format(time.DateOnly)
+	for _, h := range holidays {
+		if h.From > today && h.From <= week {
+			start, err := time.ParseInLocation(time.DateOnly, h.From, now.Location())
+			if err == nil && last.Before(start.AddDate(0, 0, -7)) {
+				return "holiday"
+			}
+		}
+	}
+	if last.IsZero() || now.Sub(last) > every {
+		return "periodic"
+	}
+	return ""
+}
+
+// HolidayDates is a holiday's first and last day (YYYY-MM-DD).
+type HolidayDates struct{ Name, From, To string }

@@ -52,3 +52,29 @@ func TestKeyChangesDue(t *testing.T) {
 		t.Fatalf("due %v", due)
 	}
 }
+
+// Issue 31, item 3: an inspection is due when none was recorded within
+// the period (periodic), and a week before each holiday of the room's
+// calendar unless one was recorded since a week before it (holiday); an
+// inspection of every room counts for each.
+func TestInspectionDue(t *testing.T) {
+	now := day // Monday 2 November 2026
+	hol := []dashboard.HolidayDates{{Name: "元旦", From: "2026-11-06", To: "2026-11-08"}}
+	if why := dashboard.InspectionDue("r1", nil, nil, now, dashboard.InspectEvery); why != "periodic" {
+		t.Fatalf("never inspected: %q", why)
+	}
+	done := []dashboard.InspectionDone{{Room: "", Kind: "periodic", At: now.AddDate(0, 0, -10)}}
+	if why := dashboard.InspectionDue("r1", done, nil, now, dashboard.InspectEvery); why != "" {
+		t.Fatalf("inspected 10 days ago: %q", why)
+	}
+	if why := dashboard.InspectionDue("r1", done, hol, now, dashboard.InspectEvery); why != "holiday" {
+		t.Fatalf("a holiday in 4 days: %q", why)
+	}
+	done = append(done, dashboard.InspectionDone{Room: "r1", Kind: "holiday", At: now.AddDate(0, 0, -1)})
+	if why := dashboard.InspectionDue("r1", done, hol, now, dashboard.InspectEvery); why != "" {
+		t.Fatalf("inspected before the holiday: %q", why)
+	}
+	if why := dashboard.InspectionDue("r2", done[1:], nil, now.AddDate(0, 0, 40), dashboard.InspectEvery); why != "periodic" {
+		t.Fatalf("another room's inspection: %q", why)
+	}
+}

@@ -327,6 +327,13 @@ var messages = map[string][2]string{
 	"cst.circulating":         {"传阅中", "circulating"},
 	// issue 30: the carrier's life on the console
 	"steps.waiting":           {"待确认的载体手续", "Steps waiting for people"},
+	"note":                    {"说明", "Note"},
+	"inspections.title":       {"检查记录（定期、节前、突击）", "Inspections done"},
+	"inspections.kind":        {"检查类别", "Kind"},
+	"inspections.record":      {"登记本次检查并签署", "Record and sign this inspection"},
+	"inspection.due.periodic": {"定期自查到期", "periodic inspection due"},
+	"inspection.due.holiday":  {"节前检查到期", "inspection due before the holiday"},
+	"act.inspection.record":   {"登记检查", "recorded an inspection"},
 	"ledgers.title":           {"登记簿（打印、下载）", "Registers (print, PDF)"},
 	"ledgers.pdf":             {"下载电子版", "PDF"},
 	"ledgers.why":             {"按上方所选机要室与期间生成，纸质登记簿版式，页码、签字栏、日志校验信息齐全。", "For the room and period chosen above: A4, numbered pages, signature lines, the log's checkpoint."},

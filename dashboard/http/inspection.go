@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -29,10 +30,16 @@ func (s *Server) inspection(w http.ResponseWriter, r *request) {
 		s.fail(w, r, http.StatusInternalServerError, err.Error())
 		return
 	}
+	done, err := s.Store.Inspections(50)
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err.Error())
+		return
+	}
 	data := map[string]any{"Rooms": s.Store.Rooms(), "Room": q.Get("room"),
 		"From": today.AddDate(0, 0, -30).Format("2006-01-02"), "Until": today.Format("2006-01-02"),
 		"Findings": findings, "Today": today.Format(time.DateOnly), "Items": dashboard.CheckItems,
-		"Deadline": today.AddDate(0, 0, 30).Format(time.DateOnly), "Me": cmp.Or(r.User.Person, r.User.Name), "Ledgers": ledgerKinds}
+		"Deadline": today.AddDate(0, 0, 30).Format(time.DateOnly), "Me": cmp.Or(r.User.Person, r.User.Name), "Ledgers": ledgerKinds,
+		"Done": done, "Kinds": dashboard.InspectionKinds}
 	if q.Get("from") == "" && q.Get("until") == "" {
 		s.render(w, r, "inspection", data)
 		return
@@ -196,6 +203,23 @@ func (s *Server) checklist(in *dashboard.Inspection, room string) ([]dashboard.C
 		}
 	}
 	return in.Checklist(detectors, removed), nil
+}
+
+// recordInspection records an inspection done and signs it with the
+// account: its kind and the period its report covered.
+func (s *Server) recordInspection(w http.ResponseWriter, r *request) {
+	f := func(k string) string { return strings.TrimSpace(r.PostFormValue(k)) }
+	in := dashboard.InspectionDone{Room: f("room"), Kind: f("kind"), At: s.Clock.Now(), By: cmp.Or(r.User.Person, r.User.Name),
+		From: f("from"), Until: f("until"), Note: f("note")}
+	_, _, err := s.period(in.From, in.Until)
+	if !slices.Contains(dashboard.InspectionKinds, in.Kind) {
+		err = gateway.Errorf(gateway.EINVALID, "kind: %q is not periodic, holiday or unannounced", in.Kind)
+	}
+	if err == nil {
+		_, err = s.Store.AddInspection(in)
+	}
+	s.auditf(r, "inspection.record", in.Room, in.Kind, in.From+" – "+in.Until, result(err))
+	back(w, r, "/inspection", err)
 }
 
 // findingForm carries out a finding's form: open, rectify, close.

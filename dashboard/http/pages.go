@@ -30,13 +30,25 @@ func (s *Server) overview(w http.ResponseWriter, r *request) {
 		s.fail(w, r, http.StatusInternalServerError, err.Error())
 		return
 	}
-	today := s.Clock.Now().In(s.zone()).Format(time.DateOnly)
+	done, err := s.Store.Inspections(1000)
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err.Error())
+		return
+	}
+	now := s.Clock.Now().In(s.zone())
+	today := now.Format(time.DateOnly)
+	every := cmp.Or(s.InspectEvery, dashboard.InspectEvery)
 	for i := range rooms {
 		for _, f := range findings {
 			if f.Room == rooms[i].Room && f.Overdue(today) {
 				rooms[i].FindingsOverdue++
 			}
 		}
+		var hs []dashboard.HolidayDates
+		for _, h := range rooms[i].Status.Holidays {
+			hs = append(hs, dashboard.HolidayDates{Name: h.Name, From: h.From, To: h.To})
+		}
+		rooms[i].InspectionDue = dashboard.InspectionDue(rooms[i].Room, done, hs, now, every)
 	}
 	s.render(w, r, "overview", rooms)
 }

@@ -1104,3 +1104,29 @@ func TestFindingsAndRectification(t *testing.T) {
 		t.Fatalf("audit: open %d, close %d", len(c.audited("finding.open")), len(c.audited("finding.close")))
 	}
 }
+
+// Issue 31, item 3: the overview says an inspection is due (never one, or
+// a holiday of the room's calendar within a week); recording one from the
+// report (signed by the account, its kind and period) clears it.
+func TestInspectionScheduleOnTheOverview(t *testing.T) {
+	c := newConsole(t, "insp:auditor")
+	c.retain("r1", "status", "", map[string]any{"state": "online", "room": "r1", "name": "机要室",
+		"holidays": []map[string]string{{"name": "元旦", "from": "2026-11-25", "to": "2026-11-27"}}})
+	in := c.as("insp")
+	if _, body := in.get("/"); !strings.Contains(body, "inspection-due") || !strings.Contains(body, "节前检查到期") {
+		t.Fatal("the overview does not say the inspection before the holiday is due")
+	}
+	_, where := in.post("/inspections", url.Values{"csrf": {in.csrf("/inspection")}, "room": {"r1"}, "kind": {"holiday"}, "from": {"2026-11-01"}, "until": {"2026-11-22"}})
+	if strings.Contains(where, "error=") {
+		t.Fatalf("record: %s", where)
+	}
+	if _, where := in.post("/inspections", url.Values{"csrf": {in.csrf("/inspection")}, "room": {"r1"}, "kind": {"casual"}, "from": {"2026-11-01"}, "until": {"2026-11-22"}}); !strings.Contains(where, "error=") {
+		t.Fatal("an inspection of no kind was recorded")
+	}
+	if _, body := in.get("/"); strings.Contains(body, "inspection-due") {
+		t.Fatal("the inspection is still due once recorded")
+	}
+	if _, body := in.get("/inspection"); !strings.Contains(body, "节前检查") || !strings.Contains(body, "2026-11-01 – 2026-11-22") {
+		t.Fatal("the inspection is not listed")
+	}
+}

@@ -71,6 +71,9 @@ type Server struct {
 	KeyAge time.Duration
 	// Unit is the office's name, in the title of its printed registers.
 	Unit string
+	// InspectEvery: a room with no inspection recorded for this long is
+	// due one (default dashboard.InspectEvery, 30 days).
+	InspectEvery time.Duration
 
 	checks     chan struct{} // the password checks running
 	initChecks sync.Once
@@ -137,6 +140,7 @@ func (s *Server) Init() error {
 	// right and closed by others
 	m.Handle("POST /findings/{what}", s.may(dashboard.ActView, s.findingForm))
 	m.Handle("GET /ledgers/{kind}", s.may(dashboard.ActView, s.ledgerPage))
+	m.Handle("POST /inspections", s.may(dashboard.ActView, s.recordInspection))
 	m.Handle("GET /registers", s.may(dashboard.ActView, s.registers))
 	m.Handle("POST /registers/{kind}", s.may(dashboard.ActRegisters, s.saveRegister))
 	m.Handle("POST /registers/{kind}/sync", s.may(dashboard.ActRegisters, s.syncRegister))

@@ -85,10 +85,13 @@ type roomView struct {
 	// FindingsOverdue: the room's inspection findings still open past
 	// their deadline (issue 31), shown on the overview.
 	FindingsOverdue int
-	Mode            modeView
-	Devices         []deviceView
-	Inside          []occupant
-	Alarms          []alarmView
+	// InspectionDue: why the room's next inspection is due (periodic,
+	// holiday), empty when it is not.
+	InspectionDue string
+	Mode          modeView
+	Devices       []deviceView
+	Inside        []occupant
+	Alarms        []alarmView
 }
 
 // DevicesOf lists the room's devices of the given kinds.

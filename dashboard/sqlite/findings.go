@@ -108,3 +108,35 @@ func boolInt(b bool) int {
 	}
 	return 0
 }
+
+// AddInspection records an inspection done.
+func (s *Store) AddInspection(in dashboard.InspectionDone) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	res, err := s.w.Exec(`INSERT INTO inspections (room, kind, at_ms, by, period_from, period_until, note) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		in.Room, in.Kind, in.At.UnixMilli(), in.By, in.From, in.Until, in.Note)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: inspection: %w", err)
+	}
+	return res.LastInsertId()
+}
+
+// Inspections lists the inspections done, newest first.
+func (s *Store) Inspections(limit int) ([]dashboard.InspectionDone, error) {
+	rows, err := s.w.Query(`SELECT n, room, kind, at_ms, by, period_from, period_until, note FROM inspections ORDER BY n DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: inspections: %w", err)
+	}
+	defer rows.Close()
+	var out []dashboard.InspectionDone
+	for rows.Next() {
+		var in dashboard.InspectionDone
+		var at int64
+		if err := rows.Scan(&in.N, &in.Room, &in.Kind, &at, &in.By, &in.From, &in.Until, &in.Note); err != nil {
+			return nil, fmt.Errorf("sqlite: inspections: %w", err)
+		}
+		in.At = time.UnixMilli(at)
+		out = append(out, in)
+	}
+	return out, rows.Err()
+}

@@ -29,6 +29,8 @@ type SessionOpts struct {
 	Prover *Prover
 	// Names are the devices' names by id, said in the online status.
 	Names map[string]string
+	// Holidays are the room's holiday calendar, said in the online status.
+	Holidays []wire.StatusHoliday
 }
 
 // KeepAlive is how often the room says it is alive: the MQTT keepalive.
@@ -228,7 +230,7 @@ func (s *Session) connect() error {
 	// the room online may send it a command at once.
 	sim := s.opts.Sim
 	st := wire.Status{State: "online", Room: s.opts.Room, Name: s.opts.Name, Version: s.opts.Version, Sim: &sim, Since: since,
-		KeepAlive: int(s.KeepAlive().Seconds()), Names: s.opts.Names}
+		KeepAlive: int(s.KeepAlive().Seconds()), Names: s.opts.Names, Holidays: s.opts.Holidays}
 	if s.opts.Prover != nil {
 		st.Key = s.opts.Prover.Public()
 	}

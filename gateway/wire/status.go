@@ -17,4 +17,14 @@ type Status struct {
 	// Names (online): the room's devices' names by id, from its config, so
 	// a console names a reader or a board as people do (issue 28).
 	Names map[string]string `json:"names,omitempty"`
+	// Holidays (online): the room's holiday calendar, so a console knows
+	// when an inspection is due before each (issue 31).
+	Holidays []StatusHoliday `json:"holidays,omitempty"`
+}
+
+// StatusHoliday is one holiday of the calendar: its first and last day.
+type StatusHoliday struct {
+	Name string `json:"name"`
+	From string `json:"from"` // YYYY-MM-DD
+	To   string `json:"to"`
 }

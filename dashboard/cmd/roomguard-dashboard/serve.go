@@ -38,6 +38,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 	secure := fs.Bool("secure-cookies", false, "mark cookies Secure behind a TLS proxy (on by itself with --tls-cert)")
 	idle := fs.Duration("session-idle", dashboard.SessionIdle, "log an idle console out after this (a duty screen's session ignores it and lasts the shift, 12 h)")
 	retention := fs.Int("retention-days", 0, "prune the replica's events older than this, daily (0: keep them all; at least 180)")
+	inspectEvery := fs.Duration("inspect-every", dashboard.InspectEvery, "a room with no inspection recorded for this long is due one (shown on the overview; also a week before each holiday of its calendar)")
 	unit := fs.String("unit", "", "the office's name (单位), in the title of its printed registers")
 	keyAge := fs.Duration("key-age", dashboard.KeyAge, "a safe's combination or a door's key older than this is due to be changed (shown on the carriers page and in the self-inspection report)")
 	if err := fs.Parse(args); err != nil {
@@ -78,7 +79,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 	if *idle < time.Second {
 		return fmt.Errorf("--session-idle: %s is too short", *idle)
 	}
-	srv := &dhttp.Server{Store: store, Clock: clock, Log: log, SecureCookies: *secure || *tlsCert != "", Zone: zone, SessionIdle: *idle, KeyAge: *keyAge, Unit: *unit}
+	srv := &dhttp.Server{Store: store, Clock: clock, Log: log, SecureCookies: *secure || *tlsCert != "", Zone: zone, SessionIdle: *idle, KeyAge: *keyAge, Unit: *unit, InspectEvery: *inspectEvery}
 	if *idle < time.Minute { // the live stream checks its session at least twice an idle period
 		srv.LiveBeat = max(*idle/2, 500*time.Millisecond)
 	}

@@ -195,7 +195,7 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 		Room: cfg.Room.ID, Name: cfg.Room.Name,
 		Version: version, Sim: o.Sim, Clock: clock, Log: log.With("part", "mqtt"),
 		Prover: &mqtt.Prover{Room: cfg.Room.ID, Key: roomKey, Head: d.store.Head},
-		Names:  cfg.DeviceNames(),
+		Names:  cfg.DeviceNames(), Holidays: statusHolidays(cfg.WorkSchedule()),
 	})
 	if err != nil {
 		return nil, err
@@ -536,4 +536,13 @@ func (d *daemon) startTail(o daemonOpts) error {
 		close(d.tailDone)
 	}
 	return nil
+}
+
+// statusHolidays is the room's holiday calendar as its status says it.
+func statusHolidays(ws gateway.WorkSchedule) []wire.StatusHoliday {
+	var out []wire.StatusHoliday
+	for _, h := range ws.Holidays {
+		out = append(out, wire.StatusHoliday{Name: h.Name, From: h.From.Format(time.DateOnly), To: h.To.Format(time.DateOnly)})
+	}
+	return out
 }
