@@ -1,9 +1,11 @@
 package http
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"slices"
 	"strconv"
@@ -60,6 +62,28 @@ func (s *Server) inspection(w http.ResponseWriter, r *request) {
 	data["Report"] = in
 	if data["Checklist"], err = s.checklist(in, q.Get("room")); err != nil {
 		s.fail(w, r, http.StatusInternalServerError, err.Error())
+		return
+	}
+	if q.Get("pdf") != "" {
+		// The report as its PDF: the page as printed (its print
+		// stylesheet inline), made by headless Chromium.
+		var page bufWriter
+		s.render(&page, r, "inspection", data)
+		css, err := fs.ReadFile(assets, "assets/static/app.css")
+		if err != nil {
+			s.fail(w, r, http.StatusInternalServerError, err.Error())
+			return
+		}
+		html := bytes.Replace(page.Bytes(), []byte(`<link rel="stylesheet" href="/static/app.css">`), append(append([]byte("<style>"), css...), "</style>"...), 1)
+		html = bytes.Replace(html, []byte(`<script src="/static/app.js" defer></script>`), nil, 1)
+		pdf, err := printPDF(r.Context(), html)
+		if err != nil {
+			s.fail(w, r, http.StatusServiceUnavailable, err.Error())
+			return
+		}
+		w.Header().Set("Content-Type", "application/pdf")
+		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="roomguard-%s-inspection-%s-%s.pdf"`, cmp.Or(q.Get("room"), "all"), q.Get("from"), q.Get("until")))
+		_, _ = w.Write(pdf)
 		return
 	}
 	s.render(w, r, "inspection", data)
@@ -300,3 +324,17 @@ func duration(lang string, d time.Duration) string {
 	}
 	return fmt.Sprintf("%d%s", sec, w.sec)
 }
+
+// bufWriter is a page rendered into memory (for its PDF).
+type bufWriter struct {
+	bytes.Buffer
+	h http.Header
+}
+
+func (b *bufWriter) Header() http.Header {
+	if b.h == nil {
+		b.h = http.Header{}
+	}
+	return b.h
+}
+func (b *bufWriter) WriteHeader(int) {}

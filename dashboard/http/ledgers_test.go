@@ -3,6 +3,7 @@ package http_test
 import (
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -169,5 +170,38 @@ func TestEveryLedgerPDF(t *testing.T) {
 				t.Errorf("%s's PDF lacks %q: %s", kind, w, text[:min(len(text), 600)])
 			}
 		}
+	}
+}
+
+// The self-inspection report with its checklist and findings, as its PDF:
+// the page as printed, its pages numbered.
+func TestInspectionReportPDF(t *testing.T) {
+	tool(t, "chromium", "chromium-browser", "google-chrome")
+	pdftotext := tool(t, "pdftotext")
+	c := ledgerConsole(t)
+	in := c.as("insp")
+	in.post("/findings/open", url.Values{"csrf": {in.csrf("/inspection")}, "room": {"r1"}, "item": {"keys"}, "text": {"保密柜A 密码逾期未换"},
+		"owner": {"p-zhang"}, "deadline": {"2026-11-30"}})
+	res, body := in.raw("/inspection?room=r1&from=2026-11-22&until=2026-11-22&pdf=1")
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "application/pdf" ||
+		!strings.Contains(res.Header.Get("Content-Disposition"), "roomguard-r1-inspection-2026-11-22-2026-11-22.pdf") {
+		t.Fatalf("PDF: %d %v %s", res.StatusCode, res.Header, body[:min(len(body), 300)])
+	}
+	f := filepath.Join(t.TempDir(), "inspection.pdf")
+	if err := os.WriteFile(f, body, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(pdftotext, f, "-").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Join(strings.Fields(string(out)), "")
+	for _, w := range []string{"检查项目", "钥匙、密码按期更换", "保密柜A密码逾期未换", "张伟", "第1页共"} {
+		if !strings.Contains(text, w) {
+			t.Errorf("the report's PDF lacks %q: %s", w, text[:min(len(text), 800)])
+		}
+	}
+	if strings.Contains(text, "登记问题") {
+		t.Error("the report's PDF shows its forms")
 	}
 }
