@@ -36,6 +36,9 @@ const (
 	// AlarmResurrected: the tag of a carrier whose life in the room ended
 	// (destroyed, archived, returned to its issuer) seen again.
 	AlarmResurrected AlarmClass = "carrier-resurrected"
+	// 四防 (issue 32): smoke, and water on the floor.
+	AlarmFire  AlarmClass = "fire"
+	AlarmWater AlarmClass = "water"
 )
 
 // AlarmSpec is what the catalogue says of a class.
@@ -71,6 +74,8 @@ var alarmCatalogue = map[AlarmClass]AlarmSpec{
 	AlarmCarrierMissing: {Priority: 2, Severity: SeverityAlarm, Hour24: true},
 	AlarmCarrierLost:    {Priority: 1, Severity: SeverityCritical, Hour24: true},
 	AlarmResurrected:    {Priority: 1, Severity: SeverityCritical, Hour24: true},
+	AlarmFire:           {Priority: 1, Severity: SeverityCritical, Hour24: true, Audible: true},
+	AlarmWater:          {Priority: 2, Severity: SeverityAlarm, Hour24: true},
 }
 
 // StorageLow says why the log's filesystem is too full (empty: it is not):

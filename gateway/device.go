@@ -21,6 +21,10 @@ const (
 	KindExitButton InputKind = "exit-button"
 	KindPanic      InputKind = "panic"
 	KindDuress     InputKind = "duress" // a hold-up button: the silent duress alarm
+	// 四防 (issue 32): a smoke detector's and a water-leak sensor's
+	// contact, alarming in every mode as tamper does.
+	KindSmoke InputKind = "smoke"
+	KindWater InputKind = "water-leak"
 )
 
 // OutputKind is what a binary output drives.
@@ -50,6 +54,15 @@ var inputSpecs = map[InputKind]inputSpec{
 	KindExitButton: {"pressed", "released", "exit.pressed", "exit.released", SeverityInfo, SeverityInfo, nil, nil},
 	KindPanic:      {"panic", "normal", "panic.active", "panic.restored", SeverityCritical, SeverityWarning, nil, []string{"normal"}},
 	KindDuress:     {"duress", "normal", "duress.active", "duress.restored", SeverityCritical, SeverityWarning, nil, []string{"normal"}},
+	KindSmoke:      {"smoke", "normal", "fire.detected", "fire.cleared", SeverityCritical, SeverityWarning, nil, []string{"normal"}},
+	KindWater:      {"leak", "dry", "water.detected", "water.cleared", SeverityAlarm, SeverityWarning, nil, nil},
+}
+
+// TwentyFourHour tells whether inputs of kind alarm in every mode and are
+// never bypassed (GB 50394: tamper; hold-up and panic buttons; fire and
+// water).
+func (k InputKind) TwentyFourHour() bool {
+	return k == KindTamper || k == KindPanic || k == KindDuress || k == KindSmoke || k == KindWater
 }
 
 var outputKinds = map[OutputKind]bool{KindDoorStrike: true, KindSiren: true, KindIndicator: true}

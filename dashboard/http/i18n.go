@@ -285,6 +285,8 @@ var messages = map[string][2]string{
 	"reason.fault":            {"有未处理的故障或报警", "fault"},
 	"reason.occupied":         {"室内有人", "occupied"},
 	"reason.carrier-away":     {"涉密载体不在位", "carrier away"},
+	"reason.fire":             {"烟感报警中", "smoke detected"},
+	"reason.water":            {"漏水报警中", "water on the floor"},
 	"result.refused":          {"被拒：", "refused: "},
 	"calldown.none":           {"本机房未设置通知名单：报警只在值班台上显示，不会以短信、电话通知任何人。请在机房配置的 notify: 中设置（参见 examples/room.yaml）。", "This room has no call-down: its alarms show on the console only and reach nobody by SMS or call. Set one in the room's config (notify:, see examples/room.yaml)."},
 	"rooms.add":               {"添加机房", "Add a room"},

@@ -331,7 +331,7 @@ var ClassNames = map[gateway.AlarmClass]string{
 	gateway.AlarmBoardSilent: "控制板失联", gateway.AlarmUnescorted: "访客无人陪同", gateway.AlarmSafeLeftOpen: "保密柜未上锁",
 	gateway.AlarmExitFault: "布防时有防区未就绪", gateway.AlarmGatewayFault: "网关故障", gateway.AlarmForgery: "伪造指令",
 	gateway.AlarmLogTampered: "日志被篡改", gateway.AlarmStorageLow: "存储空间不足",
-	gateway.AlarmCarrierMissing: "清点发现涉密载体缺失", gateway.AlarmCarrierLost: "涉密载体丢失", gateway.AlarmResurrected: "已销毁/清退的涉密载体再次出现",
+	gateway.AlarmCarrierMissing: "清点发现涉密载体缺失", gateway.AlarmCarrierLost: "涉密载体丢失", gateway.AlarmResurrected: "已销毁/清退的涉密载体再次出现", gateway.AlarmFire: "火情（烟感报警）", gateway.AlarmWater: "漏水",
 }
 
 var _ gateway.PanelSink = (*Notifier)(nil)

@@ -134,7 +134,8 @@ func (p *Panel) close(c *change, a *gateway.Alarm) {
 // device returns to normal.
 func restoresWithDevice(c gateway.AlarmClass) bool {
 	switch c {
-	case gateway.AlarmIntrusion, gateway.AlarmSealBroken, gateway.AlarmTamper, gateway.AlarmPanic, gateway.AlarmDuress, gateway.AlarmSafeOpened, gateway.AlarmDoorForced, gateway.AlarmDoorHeldOpen:
+	case gateway.AlarmIntrusion, gateway.AlarmSealBroken, gateway.AlarmTamper, gateway.AlarmPanic, gateway.AlarmDuress, gateway.AlarmSafeOpened, gateway.AlarmDoorForced, gateway.AlarmDoorHeldOpen,
+		gateway.AlarmFire, gateway.AlarmWater:
 		return true
 	}
 	return false

@@ -83,6 +83,10 @@ func (p *Panel) ready(c *change, bypass *gateway.Bypass) []gateway.Reason {
 			add(gateway.Reason{Code: "tamper", Device: d.Device, Detail: fmt.Sprintf("tamper %s is active", d.Device)})
 		case gateway.KindPanic, gateway.KindDuress:
 			add(gateway.Reason{Code: "panic", Device: d.Device, Detail: fmt.Sprintf("%s input %s is active", d.Kind, d.Device)})
+		case gateway.KindSmoke:
+			add(gateway.Reason{Code: "fire", Device: d.Device, Detail: fmt.Sprintf("smoke detector %s is active", d.Device)})
+		case gateway.KindWater:
+			add(gateway.Reason{Code: "water", Device: d.Device, Detail: fmt.Sprintf("water-leak sensor %s is active", d.Device)})
 		}
 		if skip[d.Device] {
 			continue
@@ -207,7 +211,7 @@ func (p *Panel) SetBypass(by, reason string, devices []string) error {
 		if !ok {
 			return gateway.Errorf(gateway.ENOTFOUND, "bypass: no device %q", d)
 		}
-		if k == gateway.KindTamper || k == gateway.KindPanic || k == gateway.KindDuress {
+		if k.TwentyFourHour() {
 			return gateway.Errorf(gateway.EINVALID, "bypass: %s is a 24-hour zone (%s) and cannot be bypassed", d, k)
 		}
 	}

@@ -343,6 +343,10 @@ func (p *Panel) input(c *change, id string, kind gateway.InputKind, active bool)
 		p.raise(c, gateway.AlarmPanic, id, "panic button", true)
 	case gateway.KindDuress:
 		p.raise(c, gateway.AlarmDuress, id, "hold-up button", true) // silent: the catalogue's
+	case gateway.KindSmoke:
+		p.raise(c, gateway.AlarmFire, id, "smoke detected", true)
+	case gateway.KindWater:
+		p.raise(c, gateway.AlarmWater, id, "water on the floor", true)
 	case gateway.KindDoor, gateway.KindWindow, gateway.KindIRDetector:
 		switch {
 		case bypassed:

@@ -27,6 +27,8 @@ inputs:
   - {id: window-1,  kind: window,      pin: GPIO27, active: high, debounce: 0s}
   - {id: ir-1,      kind: ir-detector, pin: GPIO5,  active: high, debounce: 0s}
   - {id: tamper-1,  kind: tamper,      pin: GPIO6,  active: high, debounce: 0s}
+  - {id: smoke-1,   kind: smoke,       pin: GPIO13, active: high, debounce: 0s}
+  - {id: leak-1,    kind: water-leak,  pin: GPIO19, active: high, debounce: 0s}
 outputs:
   - {id: siren, kind: siren, pin: GPIO24, active: high}
 `
@@ -211,4 +213,35 @@ func TestSealVerdictsEndToEnd(t *testing.T) {
 	for _, b := range r.w.bad {
 		t.Errorf("invalid message %s", b)
 	}
+}
+
+// Issue 32, item 5 (四防): through the simulated pins and Mosquitto, smoke
+// raises the priority-1 fire alarm and sounds the siren in an open room;
+// water on the floor raises the priority-2 water alarm; each retained for
+// the consoles, and restored with its input.
+func TestFireAndWaterEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration")
+	}
+	r := newRulesRig(t, "e2e-fourdefences")
+	r.drive("smoke-1", "smoke")
+	fire := r.retainedAlarm("fire")
+	if fire["priority"] != float64(1) || fire["device"] != "smoke-1" {
+		t.Fatalf("fire %v", fire)
+	}
+	r.w.waitFor("the siren", func() bool { return bytes.Contains(r.w.topics[r.topic("devices/siren")], []byte(`"state":"on"`)) })
+	r.drive("leak-1", "leak")
+	if water := r.retainedAlarm("water"); water["priority"] != float64(2) {
+		t.Fatalf("water %v", water)
+	}
+	r.drive("leak-1", "dry")
+	r.w.waitFor("the water alarm restored", func() bool {
+		for _, topic := range r.w.alarmTopics(r.room) {
+			var x map[string]any
+			if json.Unmarshal(r.w.topics[topic], &x) == nil && x["class"] == "water" && x["restored_at"] != nil {
+				return true
+			}
+		}
+		return false
+	})
 }
