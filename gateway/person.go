@@ -297,14 +297,23 @@ func (s Schedule) windows() ([]window, error) {
 func (s Schedule) Check() error { _, err := s.windows(); return err }
 
 // Allows tells whether the schedule allows t (in t's location).
-func (s Schedule) Allows(t time.Time) bool {
+func (s Schedule) Allows(t time.Time) bool { return s.AllowsOn(t, false) }
+
+// AllowsOn is Allows on a day that may be a make-up workday (调休): a
+// weekend day worked as a weekday, on which the schedule's weekday hours
+// (any of Monday to Friday) apply.
+func (s Schedule) AllowsOn(t time.Time, workday bool) bool {
 	ws, err := s.windows()
 	if err != nil || len(ws) == 0 {
 		return err == nil
 	}
 	m := t.Hour()*60 + t.Minute()
 	for _, w := range ws {
-		if w.days[t.Weekday()] && m >= w.from && m < w.to {
+		day := w.days[t.Weekday()]
+		if workday {
+			day = day || w.days[time.Monday] || w.days[time.Tuesday] || w.days[time.Wednesday] || w.days[time.Thursday] || w.days[time.Friday]
+		}
+		if day && m >= w.from && m < w.to {
 			return true
 		}
 	}

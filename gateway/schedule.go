@@ -13,6 +13,28 @@ type WorkSchedule struct {
 	End      time.Duration // after midnight: 18:00 is 18h
 	Location *time.Location
 	Holidays []Holiday
+	// Workdays are the make-up workdays of the official calendar (调休): a
+	// weekend day worked as a weekday, each its midnight in Location.
+	Workdays []time.Time
+}
+
+// IsMakeUpWorkday tells whether t falls on a make-up workday (调休).
+func (ws *WorkSchedule) IsMakeUpWorkday(t time.Time) bool {
+	if ws == nil {
+		return false
+	}
+	loc := ws.Location
+	if loc == nil {
+		loc = time.Local
+	}
+	y, m, d := t.In(loc).Date()
+	day := time.Date(y, m, d, 0, 0, 0, 0, loc)
+	for _, w := range ws.Workdays {
+		if w.Equal(day) {
+			return true
+		}
+	}
+	return false
 }
 
 // EndOfDay is the next end of the working day after now: today's, or

@@ -28,6 +28,7 @@ type Config struct {
 	Alarm    Alarm     `yaml:"alarm"`
 	Schedule Schedule  `yaml:"schedule"`
 	Holidays []Holiday `yaml:"holidays"`
+	Workdays []Workday `yaml:"workdays"`
 	Wiegand  []Wiegand `yaml:"wiegand"`
 	Access   Access    `yaml:"access"`
 	Ret      Retention `yaml:"retention"`
@@ -105,6 +106,13 @@ type Schedule struct {
 	Timezone   string `yaml:"timezone"`
 
 	Location *time.Location `yaml:"-"`
+}
+
+// Workday is a make-up workday of the official calendar (调休): a weekend
+// day worked as a weekday.
+type Workday struct {
+	Date string `yaml:"date"`
+	Name string `yaml:"name"`
 }
 
 // Holiday is a named range of days, both ends included.

@@ -88,6 +88,9 @@ func TestBrokenConfigsNameLineAndField(t *testing.T) {
 		{"escalation not increasing", minimal + "alarm: {escalation: [2m, 1m]}\n", `alarm.escalation[1]: escalation steps must be positive and increasing`},
 		{"holiday backwards", minimal + "holidays:\n  - {name: 国庆节, from: 2026-10-07, to: 2026-10-01}\n", `x.yaml:6: holidays[0].to: 2026-10-01 is before 2026-10-07`},
 		{"holiday not a date", minimal + "holidays:\n  - {name: 春节, from: 2026-02-30, to: 2026-03-01}\n", `holidays[0].from: "2026-02-30" is not a date`},
+		// issue 32, item 6 (调休): a make-up workday is a weekend day, outside the holidays
+		{"make-up workday on a weekday", minimal + "workdays:\n  - {date: 2026-10-09, name: 国庆调休}\n", `workdays[0].date: 2026-10-09 is a Friday: a make-up workday (调休) is a weekend day worked`},
+		{"make-up workday in a holiday", minimal + "holidays:\n  - {name: 国庆节, from: 2026-10-01, to: 2026-10-08}\nworkdays:\n  - {date: 2026-10-03}\n", `workdays[0].date: 2026-10-03 is in holidays[0] (国庆节)`},
 		{"bad workday end", minimal + "schedule: {workday_end: '25:00'}\n", `x.yaml:5: schedule.workday_end`},
 		{"bad time zone", minimal + "schedule: {timezone: Mars/Olympus}\n", `schedule.timezone: unknown time zone`},
 		{"serial path twice", minimal + "serial:\n  - {id: a, kind: em4100, path: /dev/ttyUSB0}\n  - {id: b, kind: em4100, path: /dev/ttyUSB0}\n", `x.yaml:7: serial[1].path: /dev/ttyUSB0 is already used by serial[0]`},

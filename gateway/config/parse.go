@@ -352,6 +352,22 @@ func (c *Config) check(root *yaml.Node) Errors {
 			bad(at("to"), "%s is before %s", h.To, h.From)
 		}
 	}
+	for i, w := range c.Workdays {
+		at := []string{"workdays", strconv.Itoa(i), "date"}
+		d, err := time.Parse(time.DateOnly, w.Date)
+		switch {
+		case err != nil:
+			bad(at, "%q is not a date", w.Date)
+		case d.Weekday() != time.Saturday && d.Weekday() != time.Sunday:
+			bad(at, "%s is a %s: a make-up workday (调休) is a weekend day worked", w.Date, d.Weekday())
+		default:
+			for j, h := range c.Holidays {
+				if h.From <= w.Date && w.Date <= h.To {
+					bad(at, "%s is in holidays[%d] (%s)", w.Date, j, h.Name)
+				}
+			}
+		}
+	}
 	for i, in := range c.Inputs {
 		at := func(f string) []string { return []string{"inputs", strconv.Itoa(i), f} }
 		claimID(at("id"), in.ID)

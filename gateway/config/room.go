@@ -25,6 +25,11 @@ func (c *Config) WorkSchedule() gateway.WorkSchedule {
 		to, _ := time.ParseInLocation(time.DateOnly, h.To, ws.Location)
 		ws.Holidays = append(ws.Holidays, gateway.Holiday{Name: h.Name, From: from, To: to})
 	}
+	for _, w := range c.Workdays {
+		if d, err := time.ParseInLocation(time.DateOnly, w.Date, ws.Location); err == nil {
+			ws.Workdays = append(ws.Workdays, d)
+		}
+	}
 	return ws
 }
 

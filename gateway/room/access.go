@@ -377,7 +377,7 @@ func (a *Access) decide(r gateway.AccessReader, door *doorState, card string, no
 		return deny(gateway.DenyArmedNoRight)
 	case a.work.IsHoliday(now) && !p.Holidays:
 		return deny(gateway.DenyHoliday)
-	case !p.Schedule.Allows(local):
+	case !p.Schedule.AllowsOn(local, a.work.IsMakeUpWorkday(now)):
 		return deny(gateway.DenyOutsideSchedule)
 	case a.cfg.AntiPassback && a.isInside(p.ID) >= 0:
 		return deny(gateway.DenyAntiPassback)

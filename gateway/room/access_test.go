@@ -515,3 +515,21 @@ func TestSealAndUnsealByTwoBadges(t *testing.T) {
 		t.Fatalf("a badge seal with the door open: %+v", st)
 	}
 }
+
+// Issue 32, item 6 (调休): on a make-up workday, a weekend day worked, a
+// person's weekday hours apply; on an ordinary Saturday they do not.
+func TestMakeUpWorkday(t *testing.T) {
+	e := newEntry(t, config.DefaultAccess())
+	to := func(day int) { // 10:00 on that day of November 2026
+		e.clock.Advance(time.Date(2026, 11, day, 10, 0, 0, 0, t0.Location()).Sub(e.clock.Now()))
+	}
+	to(28) // Saturday, worked
+	if d := e.badge("reader-out", "3333333333"); !d.Granted {
+		t.Fatalf("孙白 (mon-fri 09:00-17:00) on a make-up Saturday: %+v", d)
+	}
+	e.pass("reader-in", "3333333333")
+	to(29) // Sunday, not worked
+	if d := e.badge("reader-out", "3333333333"); d.Granted || d.Reason != gateway.DenyOutsideSchedule {
+		t.Fatalf("孙白 on an ordinary Sunday: %+v", d)
+	}
+}

@@ -96,7 +96,8 @@ var guardedInputs = map[string]gateway.InputKind{
 // testSchedule is the test room's working day: it ends at 18:00; New
 // Year's days are holidays.
 var testSchedule = gateway.WorkSchedule{Location: t0.Location(), End: 18 * time.Hour,
-	Holidays: []gateway.Holiday{{Name: "元旦", From: time.Date(2027, 1, 1, 0, 0, 0, 0, t0.Location()), To: time.Date(2027, 1, 3, 0, 0, 0, 0, t0.Location())}}}
+	Holidays: []gateway.Holiday{{Name: "元旦", From: time.Date(2027, 1, 1, 0, 0, 0, 0, t0.Location()), To: time.Date(2027, 1, 3, 0, 0, 0, 0, t0.Location())}},
+	Workdays: []time.Time{time.Date(2026, 11, 28, 0, 0, 0, 0, t0.Location())}} // a Saturday worked (调休)
 
 func newGuarded(t testing.TB) *guarded { return openRoom(t, spec{access: config.DefaultAccess()}) }
 
