@@ -39,6 +39,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 	idle := fs.Duration("session-idle", dashboard.SessionIdle, "log an idle console out after this (a duty screen's session ignores it and lasts the shift, 12 h)")
 	retention := fs.Int("retention-days", 0, "prune the replica's events older than this, daily (0: keep them all; at least 180)")
 	inspectEvery := fs.Duration("inspect-every", dashboard.InspectEvery, "a room with no inspection recorded for this long is due one (shown on the overview; also a week before each holiday of its calendar)")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	logFormat := fs.String("log-format", "text", "text or json (one JSON object a line); under systemd each line carries its journald priority")
 	unit := fs.String("unit", "", "the office's name (单位), in the title of its printed registers")
 	keyAge := fs.Duration("key-age", dashboard.KeyAge, "a safe's combination or a door's key older than this is due to be changed (shown on the carriers page and in the self-inspection report)")
 	if err := fs.Parse(args); err != nil {
@@ -68,7 +70,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 	if err != nil {
 		return fmt.Errorf("--timezone: %w", err)
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	log, err := cli.Logger(stderr, *logFormat, *logLevel)
+	if err != nil {
+		return err
+	}
 	clock := sysclock.New(sysclock.TrustKernel)
 	store, err := sqlite.Open(*db, clock)
 	if err != nil {

@@ -306,9 +306,19 @@ outputs:
 func gatewayLog(t *testing.T) io.Writer {
 	b := &testenv.SyncBuffer{}
 	t.Cleanup(func() {
+		// Issue 32, item 4: no full ID number and no secret of the
+		// end-to-end runs is ever logged.
+		for _, secret := range loggedNever {
+			if strings.Contains(b.String(), secret) {
+				t.Errorf("the gateway logged %q", secret)
+			}
+		}
 		if t.Failed() {
 			t.Logf("gateway log:\n%s", b.String())
 		}
 	})
 	return b
 }
+
+// loggedNever are the ID numbers and secrets the end-to-end runs use.
+var loggedNever = []string{"11010519491231002X", "E1234567", "a long secret 12"}

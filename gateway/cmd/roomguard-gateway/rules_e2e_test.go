@@ -245,3 +245,31 @@ func TestFireAndWaterEndToEnd(t *testing.T) {
 		return false
 	})
 }
+
+// Issue 32, item 4: with --log-format json every line the running gateway
+// writes is a JSON object with a level and a message.
+func TestJSONLogs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration")
+	}
+	r := newRulesRig(t, "e2e-jsonlog")
+	r.d.Stop()
+	var buf testenv.SyncBuffer
+	d, err := startDaemon(r.cfg, daemonOpts{Clock: r.clock, Sim: true, LogLevel: slog.LevelInfo, LogFormat: "json", Stdout: io.Discard, Stderr: &buf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.d = d
+	r.drive("tamper-1", "tamper")
+	d.Stop()
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) < 2 {
+		t.Fatalf("%d lines:\n%s", len(lines), buf.String())
+	}
+	for i, l := range lines {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil || m["level"] == nil || m["msg"] == nil {
+			t.Fatalf("line %d is no JSON log line (%v): %s", i+1, err, l)
+		}
+	}
+}

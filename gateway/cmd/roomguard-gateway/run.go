@@ -17,6 +17,7 @@ import (
 	"github.com/roomguard/roomguard/devices/gpiohost"
 	"github.com/roomguard/roomguard/devices/relay"
 	"github.com/roomguard/roomguard/gateway"
+	"github.com/roomguard/roomguard/gateway/cli"
 	"github.com/roomguard/roomguard/gateway/config"
 	"github.com/roomguard/roomguard/gateway/hardware"
 	"github.com/roomguard/roomguard/gateway/mqtt"
@@ -40,6 +41,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	listen := fs.String("listen", "", "embedded broker address, instead of the config's (port 0: any free port)")
 	tail := fs.Bool("tail", false, "print every event to standard output as it is logged")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	logFormat := fs.String("log-format", "text", "text or json (one JSON object a line); under systemd each line carries its journald priority")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof reads it): what a rate costs, measured before it is concluded")
 	if err := fs.Parse(args); err != nil {
 		return badUsage(err)
@@ -63,6 +65,9 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := logLvl.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
+	if _, err := cli.Logger(io.Discard, *logFormat, *logLevel); err != nil {
+		return err
+	}
 	cfg, err := config.Load(*path)
 	if err != nil {
 		return err
@@ -82,7 +87,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *firmware != "" && !*simulate {
 		return fmt.Errorf("--board-firmware: only with --sim")
 	}
-	d, err := startDaemon(cfg, daemonOpts{Sim: *simulate, Firmware: *firmware, Tail: *tail, LogLevel: logLvl, Stdout: stdout, Stderr: stderr})
+	d, err := startDaemon(cfg, daemonOpts{Sim: *simulate, Firmware: *firmware, Tail: *tail, LogLevel: logLvl, LogFormat: *logFormat, Stdout: stdout, Stderr: stderr})
 	if err != nil {
 		return err
 	}
@@ -101,8 +106,10 @@ type daemonOpts struct {
 	Firmware string // with Sim: the board firmware and its emulator
 	Tail     bool
 	LogLevel slog.Level
-	Stdout   io.Writer
-	Stderr   io.Writer
+	// LogFormat is text (the default) or json.
+	LogFormat string
+	Stdout    io.Writer
+	Stderr    io.Writer
 }
 
 // daemon is a running gateway: everything run wires together.
@@ -134,7 +141,10 @@ type daemon struct {
 // startDaemon opens the log, the pins and the broker connection, and starts
 // reading inputs and publishing. On error everything opened is closed again.
 func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
-	log := slog.New(slog.NewTextHandler(o.Stderr, &slog.HandlerOptions{Level: o.LogLevel}))
+	log, err := cli.Logger(o.Stderr, o.LogFormat, o.LogLevel.String())
+	if err != nil {
+		return nil, err
+	}
 	d := &daemon{cfg: cfg, log: log, deliveries: service.NewDeliveries()}
 	defer func() {
 		if err != nil {
@@ -426,7 +436,10 @@ func (d *daemon) startBroker(cfg *config.Config, o daemonOpts) (brokerURL, usern
 		users = append(users, mqtt.BrokerUser{Username: u.Username, Password: u.Password.Reveal(), Role: u.Role})
 	}
 	// mochi narrates every start and stop at info; only its warnings matter here.
-	brokerLog := slog.New(slog.NewTextHandler(o.Stderr, &slog.HandlerOptions{Level: max(o.LogLevel, slog.LevelWarn)}))
+	brokerLog, err := cli.Logger(o.Stderr, o.LogFormat, max(o.LogLevel, slog.LevelWarn).String())
+	if err != nil {
+		return "", "", "", err
+	}
 	bo := mqtt.BrokerOpts{Addr: cfg.MQTT.Embedded.Listen, Users: users, Room: cfg.Room.ID, MaxPacket: cfg.Limits.Room().PacketBytes(),
 		Anonymous: o.Sim, Log: brokerLog.With("part", "broker")}
 	if t := cfg.MQTT.Embedded.TLS; t != nil {
