@@ -113,7 +113,7 @@ run: build tools firmware
 	@# are confirmed at first contact (docs/console.md).
 	@for r in room:jiyao-301 room-board:jiyao-302; do 	  fp=$$($(BIN)/roomguard-gateway keys --config $(RUNDIR)/$${r%%:*}.yaml --db $(RUNDIR)/$${r#*:}.db | sed -n 's/^room-fingerprint //p'); 	  $(BIN)/roomguard-dashboard room add --db $(RUNDIR)/dashboard.db --fingerprint "$$fp" $${r#*:} >/dev/null; 	done
 	@$(BIN)/roomguard-gateway run --sim --config $(RUNDIR)/room.yaml --db $(RUNDIR)/jiyao-301.db > $(RUNDIR)/gateway.log 2>&1 & gw=$$!; \
-	  $(BIN)/roomguard-gateway run --sim --board-firmware $(BIN) --config $(RUNDIR)/room-board.yaml --db $(RUNDIR)/jiyao-302.db > $(RUNDIR)/gateway-302.log 2>&1 & gw2=$$!; \
+	  $(BIN)/roomguard-gateway run --sim --board-firmware $(BIN) --http 127.0.0.1:9481 --config $(RUNDIR)/room-board.yaml --db $(RUNDIR)/jiyao-302.db > $(RUNDIR)/gateway-302.log 2>&1 & gw2=$$!; \
 	  $(BIN)/roomguard-gateway life --config $(RUNDIR)/room.yaml --db $(RUNDIR)/jiyao-301.db --speed $(LIFE_SPEED) > $(RUNDIR)/life.log 2>&1 & life=$$!; \
 	  trap 'kill $$life $$gw2 $$gw 2>/dev/null; wait $$life $$gw2 $$gw 2>/dev/null' EXIT INT TERM; \
 	  echo "gateway (simulated room jiyao-301) started, log in $(RUNDIR)/gateway.log"; \

@@ -2,6 +2,7 @@ package http_test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -1128,5 +1129,25 @@ func TestInspectionScheduleOnTheOverview(t *testing.T) {
 	}
 	if _, body := in.get("/inspection"); !strings.Contains(body, "节前检查") || !strings.Contains(body, "2026-11-01 – 2026-11-22") {
 		t.Fatal("the inspection is not listed")
+	}
+}
+
+// Issue 32, item 3: the console's /healthz and /readyz answer without a
+// login; ready while its database reads and its link is up.
+func TestConsoleHealth(t *testing.T) {
+	c := newConsole(t)
+	res, err := http.Get(c.url + "/healthz")
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("healthz: %v %v", res, err)
+	}
+	res.Body.Close()
+	res, err = http.Get(c.url + "/readyz")
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("readyz: %v %v", res, err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.Contains(string(b), `"ready":true`) {
+		t.Fatalf("readyz: %s", b)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
@@ -120,6 +121,9 @@ func (s *Server) Init() error {
 	m.HandleFunc("GET /setup", s.setupPage)
 	m.HandleFunc("POST /setup", s.setup)
 	m.HandleFunc("GET /lang", s.lang)
+	// for a person, a load balancer and the watchdog (issue 32): no login
+	m.HandleFunc("GET /healthz", s.healthz)
+	m.HandleFunc("GET /readyz", s.readyz)
 	m.Handle("POST /logout", s.may(dashboard.ActView, s.logout))
 	m.Handle("GET /{$}", s.may(dashboard.ActView, s.overview))
 	m.Handle("GET /alarms", s.may(dashboard.ActView, s.alarms))
@@ -350,4 +354,28 @@ func (s *Server) call(r *request, action, room, target, name string, args map[st
 	res, err := s.Rooms.Call(ctx, room, name, args)
 	s.auditf(r, action, room, target, detail, result(err))
 	return res, err
+}
+
+// healthz says the console answers.
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+// readyz says whether the console can do its work: its database reads,
+// its link to the broker is up; 503 naming what is wrong otherwise.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	checks := map[string]string{"database": "ok", "broker": "ok"}
+	if _, err := s.Store.LastN(); err != nil {
+		checks["database"] = err.Error()
+	}
+	if s.Rooms == nil || !s.Rooms.Connected() {
+		checks["broker"] = "the link to the broker is down"
+	}
+	ready := checks["database"] == "ok" && checks["broker"] == "ok"
+	w.Header().Set("Content-Type", "application/json")
+	if !ready {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	_ = json.NewEncoder(w).Encode(map[string]any{"ready": ready, "checks": checks})
 }

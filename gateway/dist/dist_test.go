@@ -174,7 +174,7 @@ func TestInstalledGateway(t *testing.T) {
 	}
 	port := testenv.FreePort(t)
 	cmd := exec.Command("/usr/bin/roomguard-gateway", "run", "--sim", "--config", "/etc/roomguard/room.yaml",
-		"--db", "/var/lib/roomguard/test/room.db", "--listen", fmt.Sprintf("127.0.0.1:%d", port))
+		"--db", "/var/lib/roomguard/test/room.db", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--http", "127.0.0.1:0")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: credential(t, u)}
 	out := &testenv.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out

@@ -85,7 +85,7 @@ func TestArm64GatewayUnderQemu(t *testing.T) {
 		}
 	}).WaitTimeout(5 * time.Second)
 
-	gw := arm("run", "--sim", "--config", cfg)
+	gw := arm("run", "--sim", "--config", cfg, "--http", "127.0.0.1:0")
 	out := &testenv.SyncBuffer{}
 	gw.Stdout, gw.Stderr = out, out
 	if err := gw.Start(); err != nil {

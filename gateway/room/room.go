@@ -140,6 +140,9 @@ func (r *Room) Alive() error {
 	return nil
 }
 
+// Alarms are the room's open alarms now.
+func (r *Room) Alarms() []*gateway.Alarm { return r.Panel.State().Alarms }
+
 // StopTimers ends every timer of the room (carrier sweeps and overdues,
 // safe reminders, the panel's deadlines): nothing happens by itself any
 // more. The state stays as logged.

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -288,10 +289,24 @@ func StartGateway(t testing.TB, args ...string) *Process {
 	return Start(t, Gateway(t), args...)
 }
 
+// healthAnywhere gives a gateway's run a free loopback port for its health
+// endpoints unless the test names one: many run at once.
+func healthAnywhere(binary string, args []string) []string {
+	if filepath.Base(binary) != "roomguard-gateway" || len(args) == 0 || args[0] != "run" {
+		return args
+	}
+	for _, a := range args {
+		if a == "--http" || strings.HasPrefix(a, "--http=") {
+			return args
+		}
+	}
+	return append(append([]string(nil), args...), "--http", "127.0.0.1:0")
+}
+
 // Start runs binary with args; the process is killed when the test ends.
 func Start(t testing.TB, binary string, args ...string) *Process {
 	t.Helper()
-	p := &Process{cmd: exec.Command(binary, args...), Out: &SyncBuffer{}}
+	p := &Process{cmd: exec.Command(binary, healthAnywhere(binary, args)...), Out: &SyncBuffer{}}
 	p.cmd.Stdout, p.cmd.Stderr = p.Out, p.Out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

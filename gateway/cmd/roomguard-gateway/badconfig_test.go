@@ -57,7 +57,7 @@ func TestListenFlagKeepsTheLoopbackRule(t *testing.T) {
 	db := filepath.Join(dir, "x.db")
 	for _, addr := range []string{"0.0.0.0:0", ":0", "[::]:1883"} {
 		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second) // a broker that opened would run on
-		out, err := exec.CommandContext(ctx, testenv.Gateway(t), "run", "--sim", "--config", "../../../examples/room.yaml", "--db", db, "--listen", addr).CombinedOutput()
+		out, err := exec.CommandContext(ctx, testenv.Gateway(t), "run", "--sim", "--config", "../../../examples/room.yaml", "--db", db, "--listen", addr, "--http", "127.0.0.1:0").CombinedOutput()
 		cancel()
 		var exit *exec.ExitError
 		if !errors.As(err, &exit) || !strings.Contains(string(out), "reachable from the network") || !strings.Contains(string(out), "--listen") {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -270,6 +271,59 @@ func TestJSONLogs(t *testing.T) {
 		var m map[string]any
 		if err := json.Unmarshal([]byte(l), &m); err != nil || m["level"] == nil || m["msg"] == nil {
 			t.Fatalf("line %d is no JSON log line (%v): %s", i+1, err, l)
+		}
+	}
+}
+
+// Issue 32, item 3: /healthz answers while the gateway lives; /readyz is
+// ready with the log, the broker and the devices well, and says what is
+// wrong (503) when the broker is gone.
+func TestHealthEndpoints(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration")
+	}
+	m := testenv.StartMosquitto(t)
+	cfg, err := config.Parse(fmt.Appendf(nil, rulesRoomYAML, "e2e-health", filepath.Join(t.TempDir(), "log.db"), m.URL()), "rules.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := clocktest.New(time.Date(2026, 11, 22, 18, 0, 0, 0, time.FixedZone("CST", 8*3600)))
+	d, err := startDaemon(enroll(cfg), daemonOpts{Clock: clock, Sim: true, LogLevel: slog.LevelWarn, HTTP: "127.0.0.1:0", Stdout: io.Discard, Stderr: gatewayLog(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Stop)
+	get := func(path string) (int, string) {
+		res, err := http.Get("http://" + d.health + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	if code, body := get("/healthz"); code != 200 || body != "ok\n" {
+		t.Fatalf("healthz: %d %q", code, body)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		code, body := get("/readyz")
+		if code == 200 && strings.Contains(body, `"ready":true`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("never ready: %d %s", code, body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	m.Stop()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		code, body := get("/readyz")
+		if code == 503 && strings.Contains(body, "broker") && strings.Contains(body, "down") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ready with the broker gone: %d %s", code, body)
 		}
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"runtime/pprof"
 	"strconv"
@@ -42,6 +44,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	tail := fs.Bool("tail", false, "print every event to standard output as it is logged")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json (one JSON object a line); under systemd each line carries its journald priority")
+	httpAddr := fs.String("http", "127.0.0.1:9480", "where /healthz and /readyz answer (loopback by default; off: none)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof reads it): what a rate costs, measured before it is concluded")
 	if err := fs.Parse(args); err != nil {
 		return badUsage(err)
@@ -87,7 +90,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *firmware != "" && !*simulate {
 		return fmt.Errorf("--board-firmware: only with --sim")
 	}
-	d, err := startDaemon(cfg, daemonOpts{Sim: *simulate, Firmware: *firmware, Tail: *tail, LogLevel: logLvl, LogFormat: *logFormat, Stdout: stdout, Stderr: stderr})
+	d, err := startDaemon(cfg, daemonOpts{Sim: *simulate, Firmware: *firmware, Tail: *tail, LogLevel: logLvl, LogFormat: *logFormat, HTTP: *httpAddr, Stdout: stdout, Stderr: stderr})
 	if err != nil {
 		return err
 	}
@@ -108,8 +111,10 @@ type daemonOpts struct {
 	LogLevel slog.Level
 	// LogFormat is text (the default) or json.
 	LogFormat string
-	Stdout    io.Writer
-	Stderr    io.Writer
+	// HTTP is where /healthz and /readyz answer; empty or off: nowhere.
+	HTTP   string
+	Stdout io.Writer
+	Stderr io.Writer
 }
 
 // daemon is a running gateway: everything run wires together.
@@ -121,6 +126,7 @@ type daemon struct {
 	devices *hardware.Devices
 	session *mqtt.Session
 	sim     *sim.Room      // nil unless simulated
+	health  string         // where /healthz and /readyz answer, when they do
 	closers []func() error // undone in reverse order by Stop
 
 	bgWG                 sync.WaitGroup
@@ -329,6 +335,12 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	d.pruneWG.Go(func() { d.serviceReady(dailyCtx, cfg.Room.ID) })
 	if err := d.startTail(o); err != nil {
 		return nil, err
+	}
+	if o.HTTP != "" && o.HTTP != "off" {
+		if err := d.serveHealth(o.HTTP, log); err != nil {
+			d.Stop()
+			return nil, err
+		}
 	}
 	return d, nil
 }
@@ -558,4 +570,26 @@ func statusHolidays(ws gateway.WorkSchedule) []wire.StatusHoliday {
 		out = append(out, wire.StatusHoliday{Name: h.Name, From: h.From.Format(time.DateOnly), To: h.To.Format(time.DateOnly)})
 	}
 	return out
+}
+
+// serveHealth answers /healthz and /readyz on addr until Stop.
+func (d *daemon) serveHealth(addr string, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("--http: %w", err)
+	}
+	hs := &http.Server{Handler: &service.Health{Room: d.room, Log: d.store, Session: d.session}, ReadHeaderTimeout: 5 * time.Second}
+	d.health = ln.Addr().String()
+	go func() { // ends at the Shutdown among the closers (not waited for with the background work)
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("health endpoint stopped", "err", err)
+		}
+	}()
+	d.closers = append(d.closers, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		return hs.Shutdown(ctx)
+	})
+	log.Info("health endpoints", "addr", d.health)
+	return nil
 }
