@@ -6,7 +6,7 @@ import (
 
 	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/config"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // Issue 28, item 4: duress has its ways in. A person's duress card opens
