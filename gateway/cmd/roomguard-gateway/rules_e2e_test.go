@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -315,6 +316,34 @@ func TestHealthEndpoints(t *testing.T) {
 			t.Fatalf("never ready: %d %s", code, body)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	// Issue 32, item 2: the metrics change as events flow.
+	metric := func(name string) float64 {
+		t.Helper()
+		_, body := get("/metrics")
+		for _, l := range strings.Split(body, "\n") {
+			if f := strings.Fields(l); len(f) == 2 && f[0] == name {
+				v, err := strconv.ParseFloat(f[1], 64)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return v
+			}
+		}
+		return -1
+	}
+	before := metric("roomguard_events_logged")
+	if err := d.sim.Drive("tamper-1", []byte("tamper")); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); metric("roomguard_events_logged") <= before || metric(`roomguard_open_alarms{class="tamper",priority="3"}`) != 1; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			_, body := get("/metrics")
+			t.Fatalf("the metrics did not follow the tamper alarm:\n%s", body)
+		}
+	}
+	if metric("roomguard_broker_up") != 1 {
+		t.Fatal("broker_up is not 1")
 	}
 	m.Stop()
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {

@@ -125,8 +125,9 @@ type daemon struct {
 	room    *room.Room
 	devices *hardware.Devices
 	session *mqtt.Session
-	sim     *sim.Room      // nil unless simulated
-	health  string         // where /healthz and /readyz answer, when they do
+	sim     *sim.Room // nil unless simulated
+	health  string    // where /healthz, /readyz and /metrics answer, when they do
+	metrics *service.Metrics
 	closers []func() error // undone in reverse order by Stop
 
 	bgWG                 sync.WaitGroup
@@ -270,8 +271,13 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	if cfg.AcceptUnsigned && !o.Sim {
 		return nil, fmt.Errorf("%s: accept_unsigned: only a simulated room (run --sim) may take unsigned commands", cfg.Source)
 	}
+	d.metrics = service.NewMetrics(service.Metrics{Room: d.room, Log: d.store, Session: d.session, Clock: clock})
+	refused := func(principal, cmd, code, detail string) error {
+		d.metrics.Refused(code)
+		return d.room.Refused(principal, cmd, code, detail)
+	}
 	auth := &mqtt.Auth{Room: cfg.Room.ID, Principals: cfg.TrustedPrincipals(signKey.Public().(ed25519.PublicKey)), Unsigned: cfg.AcceptUnsigned,
-		Clock: clock, Nonces: d.store, Started: clock.Now(), Refused: d.room.Refused, Log: log.Warn}
+		Clock: clock, Nonces: d.store, Started: clock.Now(), Refused: refused, Log: log.Warn}
 	if err := auth.Load(); err != nil {
 		return nil, err
 	}
@@ -578,7 +584,10 @@ func (d *daemon) serveHealth(addr string, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("--http: %w", err)
 	}
-	hs := &http.Server{Handler: &service.Health{Room: d.room, Log: d.store, Session: d.session}, ReadHeaderTimeout: 5 * time.Second}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", d.metrics.Handler())
+	mux.Handle("/", &service.Health{Room: d.room, Log: d.store, Session: d.session})
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	d.health = ln.Addr().String()
 	go func() { // ends at the Shutdown among the closers (not waited for with the background work)
 		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -1,0 +1,99 @@
+package service
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/roomguard/roomguard/gateway"
+)
+
+// Metrics is the gateway's Prometheus metrics (issue 32), read when
+// scraped from what the room already keeps: nothing on the commit path.
+// Commands refused are counted as they are refused (Refused).
+type Metrics struct {
+	Room interface {
+		Alarms() []*gateway.Alarm
+	}
+	Log interface {
+		Head() (seq uint64, hash string)
+		PublishedSeq() (uint64, error)
+	}
+	Session interface {
+		State() (epoch uint64, up bool, changed <-chan struct{})
+	}
+	Clock gateway.Clock
+
+	refused  *prometheus.CounterVec
+	reg      *prometheus.Registry
+	lagSince time.Time // when the outbox last had nothing to publish
+	lastLag  uint64
+}
+
+var (
+	descLogged = prometheus.NewDesc("roomguard_events_logged", "Events committed to the room's log (its last seq).", nil, nil)
+	descPub    = prometheus.NewDesc("roomguard_events_published", "Events the broker confirmed (the outbox cursor).", nil, nil)
+	descLag    = prometheus.NewDesc("roomguard_outbox_lag_events", "Events logged and not yet confirmed by the broker.", nil, nil)
+	descLagAge = prometheus.NewDesc("roomguard_outbox_lag_seconds", "How long the outbox has not been empty.", nil, nil)
+	descUp     = prometheus.NewDesc("roomguard_broker_up", "1 while the session to the broker is up.", nil, nil)
+	descEpoch  = prometheus.NewDesc("roomguard_broker_connections_total", "Sessions to the broker opened (reconnects count).", nil, nil)
+	descAlarms = prometheus.NewDesc("roomguard_open_alarms", "Open alarms by class and priority.", []string{"class", "priority"}, nil)
+)
+
+// NewMetrics builds the metrics of a room; Handler serves them.
+func NewMetrics(m Metrics) *Metrics {
+	out := &m
+	out.refused = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "roomguard_commands_refused_total",
+		Help: "Commands refused, by code."}, []string{"code"})
+	out.reg = prometheus.NewRegistry()
+	out.reg.MustRegister(out, out.refused)
+	return out
+}
+
+// Refused counts a command refused with code.
+func (m *Metrics) Refused(code string) { m.refused.WithLabelValues(code).Inc() }
+
+// Handler serves the metrics in Prometheus's text format.
+func (m *Metrics) Handler() http.Handler { return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}) }
+
+// Describe is prometheus.Collector's.
+func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descLogged, descPub, descLag, descLagAge, descUp, descEpoch, descAlarms} {
+		ch <- d
+	}
+}
+
+// Collect is prometheus.Collector's: read now.
+func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
+	now := m.Clock.Now()
+	seq, _ := m.Log.Head()
+	pub, err := m.Log.PublishedSeq()
+	ch <- prometheus.MustNewConstMetric(descLogged, prometheus.CounterValue, float64(seq))
+	if err == nil {
+		ch <- prometheus.MustNewConstMetric(descPub, prometheus.CounterValue, float64(pub))
+		lag := uint64(0)
+		if seq > pub {
+			lag = seq - pub
+		}
+		if lag == 0 || m.lagSince.IsZero() {
+			m.lagSince = now
+		}
+		ch <- prometheus.MustNewConstMetric(descLag, prometheus.GaugeValue, float64(lag))
+		ch <- prometheus.MustNewConstMetric(descLagAge, prometheus.GaugeValue, now.Sub(m.lagSince).Seconds())
+	}
+	epoch, up, _ := m.Session.State()
+	ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, map[bool]float64{true: 1}[up])
+	ch <- prometheus.MustNewConstMetric(descEpoch, prometheus.CounterValue, float64(epoch))
+	open := map[[2]string]int{}
+	for _, a := range m.Room.Alarms() {
+		if !a.Closed() {
+			open[[2]string{string(a.Class), strconv.Itoa(a.Priority)}]++
+		}
+	}
+	for k, n := range open {
+		ch <- prometheus.MustNewConstMetric(descAlarms, prometheus.GaugeValue, float64(n), k[0], k[1])
+	}
+}
