@@ -24,6 +24,13 @@ type liveMsg struct {
 	data []byte
 }
 
+// clients counts the pages following the stream.
+func (h *Hub) clients() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.subs)
+}
+
 // NewHub makes an empty hub.
 func NewHub() *Hub { return &Hub{subs: map[chan liveMsg]struct{}{}} }
 

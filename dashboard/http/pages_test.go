@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -1149,5 +1150,22 @@ func TestConsoleHealth(t *testing.T) {
 	res.Body.Close()
 	if !strings.Contains(string(b), `"ready":true`) {
 		t.Fatalf("readyz: %s", b)
+	}
+}
+
+// Issue 32, item 2: the console's metrics: per room its replica and
+// whether it is online, and the live pages.
+func TestConsoleMetrics(t *testing.T) {
+	c := newConsole(t)
+	c.retain("r1", "status", "", map[string]any{"state": "online", "room": "r1"})
+	c.events().add("r1", 1, "gateway.started", "", "", map[string]any{"version": "test"})
+	rec := httptest.NewRecorder()
+	c.srv.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body := rec.Body.String()
+	for _, want := range []string{`roomguard_console_replica_high{room="r1"} 1`, `roomguard_console_room_online{room="r1"} 1`,
+		`roomguard_console_replica_gap_events{room="r1"} 0`, "roomguard_console_live_clients 0"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q:\n%s", want, body)
+		}
 	}
 }

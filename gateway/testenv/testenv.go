@@ -290,17 +290,26 @@ func StartGateway(t testing.TB, args ...string) *Process {
 }
 
 // healthAnywhere gives a gateway's run a free loopback port for its health
-// endpoints unless the test names one: many run at once.
+// endpoints, and a console's serve one for its metrics, unless the test
+// names one: many run at once.
 func healthAnywhere(binary string, args []string) []string {
-	if filepath.Base(binary) != "roomguard-gateway" || len(args) == 0 || args[0] != "run" {
+	flag := ""
+	switch {
+	case len(args) == 0:
+		return args
+	case filepath.Base(binary) == "roomguard-gateway" && args[0] == "run":
+		flag = "--http"
+	case filepath.Base(binary) == "roomguard-dashboard" && args[0] == "serve":
+		flag = "--metrics-listen"
+	default:
 		return args
 	}
 	for _, a := range args {
-		if a == "--http" || strings.HasPrefix(a, "--http=") {
+		if a == flag || strings.HasPrefix(a, flag+"=") {
 			return args
 		}
 	}
-	return append(append([]string(nil), args...), "--http", "127.0.0.1:0")
+	return append(append([]string(nil), args...), flag, "127.0.0.1:0")
 }
 
 // Start runs binary with args; the process is killed when the test ends.

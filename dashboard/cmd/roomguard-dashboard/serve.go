@@ -39,6 +39,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 	idle := fs.Duration("session-idle", dashboard.SessionIdle, "log an idle console out after this (a duty screen's session ignores it and lasts the shift, 12 h)")
 	retention := fs.Int("retention-days", 0, "prune the replica's events older than this, daily (0: keep them all; at least 180)")
 	inspectEvery := fs.Duration("inspect-every", dashboard.InspectEvery, "a room with no inspection recorded for this long is due one (shown on the overview; also a week before each holiday of its calendar)")
+	metricsAddr := fs.String("metrics-listen", "127.0.0.1:9490", "where the console's Prometheus metrics answer (/metrics; loopback by default; off: none)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json (one JSON object a line); under systemd each line carries its journald priority")
 	unit := fs.String("unit", "", "the office's name (单位), in the title of its printed registers")
@@ -130,6 +131,22 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 		// printed, never logged: it is a one-time secret for whoever can read this terminal
 		fmt.Fprintf(stdout, "no account yet: create the first admin at %ssetup?token=%s\n", url, srv.SetupToken)
 		fmt.Fprintf(stdout, "  (or: roomguard-dashboard user add --db %s --role admin NAME, password on stdin)\n", *db)
+	}
+	if *metricsAddr != "" && *metricsAddr != "off" {
+		mln, err := net.Listen("tcp", *metricsAddr)
+		if err != nil {
+			return fmt.Errorf("--metrics-listen: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", srv.MetricsHandler())
+		ms := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go func() {
+			if err := ms.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("metrics stopped", "err", err)
+			}
+		}()
+		defer func() { _ = ms.Close() }() // the process is stopping
+		fmt.Fprintf(stdout, "metrics at http://%s/metrics\n", mln.Addr())
 	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
