@@ -271,12 +271,15 @@ func (v *Vault) overdue(carrier, loanID string) {
 func (v *Vault) Approve(carrier, by, via string) (*gateway.SignOut, error) {
 	v.mu.Lock()
 	asked, lent, c, ext := v.asked[carrier], v.loans[carrier], v.carriers[carrier], v.extends[carrier]
-	step := v.steps[v.pendingOn[carrier]]
+	var stepID string
+	if step := v.steps[v.pendingOn[carrier]]; step != nil && slices.ContainsFunc(step.Waiting(), func(p string) bool { return gateway.SamePerson(p, by) }) {
+		stepID = step.ID
+	}
 	v.mu.Unlock()
-	if step != nil && slices.ContainsFunc(step.Waiting(), func(p string) bool { return gateway.SamePerson(p, by) }) {
+	if stepID != "" {
 		// A step of the carrier's life naming them (a destruction's or a
 		// copy's leader): carrier/approve is their confirmation.
-		p, err := v.Confirm(step.ID, "", by, via)
+		p, err := v.Confirm(stepID, "", by, via)
 		if err != nil {
 			return nil, err
 		}
