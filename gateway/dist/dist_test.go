@@ -94,10 +94,12 @@ func TestPackages(t *testing.T) {
 	}{
 		{"roomguard-gateway", gw, []string{"./usr/bin/roomguard-gateway", "./lib/systemd/system/roomguard-gateway.service",
 			"./lib/udev/rules.d/60-roomguard.rules", "./etc/roomguard/room.yaml", "./usr/share/doc/roomguard-gateway/examples/mosquitto/mosquitto.conf",
-			"./usr/share/doc/roomguard-gateway/examples/mosquitto/roomguard.acl", "./usr/share/doc/roomguard-gateway/operations.md"},
+			"./usr/share/doc/roomguard-gateway/examples/mosquitto/roomguard.acl", "./usr/share/doc/roomguard-gateway/operations.md",
+			"./usr/share/doc/roomguard-gateway/copyright", "./usr/share/doc/roomguard-gateway/changelog.Debian.gz"},
 			"/etc/roomguard/room.yaml", []string{"postinst", "prerm", "postrm"}},
 		{"roomguard-dashboard", dash, []string{"./usr/bin/roomguard-dashboard", "./lib/systemd/system/roomguard-dashboard.service",
-			"./etc/default/roomguard-dashboard"}, "/etc/default/roomguard-dashboard", []string{"postinst", "prerm"}},
+			"./etc/default/roomguard-dashboard", "./usr/share/doc/roomguard-dashboard/copyright", "./usr/share/doc/roomguard-dashboard/changelog.Debian.gz"},
+			"/etc/default/roomguard-dashboard", []string{"postinst", "prerm", "postrm"}},
 	} {
 		deb := pkg(t, c.name, c.bin)
 		list := run(t, "dpkg-deb", "-c", deb)
