@@ -55,6 +55,7 @@ deb: dist
 	@set -e; for t in arm64:arm64 arm:armhf amd64:amd64; do \
 	  arch=$${t%%:*}; deb=$${t#*:}; \
 	  for c in gateway dashboard; do \
+	    $(GO) run ./$$c/cmd/roomguard-$$c man | gzip -9n > $(DIST)/$$arch/roomguard-$$c.1.gz; \
 	    sed "s|\$${DIST}|$(DIST)/$$arch|g" $$c/dist/nfpm.yaml > $(DIST)/nfpm-$$c-$$arch.yaml; \
 	    DEB_ARCH=$$deb DEB_VERSION=$(DEB_VERSION) $(GO) tool nfpm pkg --packager deb --config $(DIST)/nfpm-$$c-$$arch.yaml --target $(DIST)/; \
 	  done; \

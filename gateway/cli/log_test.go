@@ -50,3 +50,14 @@ func TestLogger(t *testing.T) {
 		t.Fatalf("a bad level: %v", err)
 	}
 }
+
+// The man page made from a usage text: one entry a command, roff escaped.
+func TestManPage(t *testing.T) {
+	page := cli.ManPage("roomguard-gateway", "2026-12-07", "security gateway of a confidential room",
+		"usage: x\n\ncommands:\n  run            guard the room (--sim: simulated)\n  log verify     walk the chain\n", "/usr/share/doc/roomguard-gateway/commands.md")
+	for _, want := range []string{".TH ROOMGUARD-GATEWAY 1", ".B run\nguard the room (\\-\\-sim: simulated)", ".B log verify\nwalk the chain", ".SH SEE ALSO"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %q:\n%s", want, page)
+		}
+	}
+}

@@ -4,6 +4,8 @@
 package dist_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"fmt"
 	"os"
 	"os/exec"
@@ -33,6 +35,19 @@ func pkg(t *testing.T, name, bin string) string {
 		if err := exec.Command("cp", bin, filepath.Join(dir, name)).Run(); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// The manual page, made from the command's usage as make deb makes it.
+	page, err := exec.Command(bin, "man").Output()
+	if err != nil {
+		t.Fatalf("%s man: %v", name, err)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	if _, err := zw.Write(page); err != nil || zw.Close() != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".1.gz"), gz.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
 	}
 	conf, err := os.ReadFile(filepath.Join(root(), strings.TrimPrefix(name, "roomguard-"), "dist", "nfpm.yaml"))
 	if err != nil {
@@ -95,10 +110,11 @@ func TestPackages(t *testing.T) {
 		{"roomguard-gateway", gw, []string{"./usr/bin/roomguard-gateway", "./lib/systemd/system/roomguard-gateway.service",
 			"./lib/udev/rules.d/60-roomguard.rules", "./etc/roomguard/room.yaml", "./usr/share/doc/roomguard-gateway/examples/mosquitto/mosquitto.conf",
 			"./usr/share/doc/roomguard-gateway/examples/mosquitto/roomguard.acl", "./usr/share/doc/roomguard-gateway/operations.md",
-			"./usr/share/doc/roomguard-gateway/copyright", "./usr/share/doc/roomguard-gateway/changelog.Debian.gz"},
+			"./usr/share/doc/roomguard-gateway/copyright", "./usr/share/doc/roomguard-gateway/changelog.Debian.gz", "./usr/share/man/man1/roomguard-gateway.1.gz"},
 			"/etc/roomguard/room.yaml", []string{"postinst", "prerm", "postrm"}},
 		{"roomguard-dashboard", dash, []string{"./usr/bin/roomguard-dashboard", "./lib/systemd/system/roomguard-dashboard.service",
-			"./etc/default/roomguard-dashboard", "./usr/share/doc/roomguard-dashboard/copyright", "./usr/share/doc/roomguard-dashboard/changelog.Debian.gz"},
+			"./etc/default/roomguard-dashboard", "./usr/share/doc/roomguard-dashboard/copyright", "./usr/share/doc/roomguard-dashboard/changelog.Debian.gz",
+			"./usr/share/man/man1/roomguard-dashboard.1.gz"},
 			"/etc/default/roomguard-dashboard", []string{"postinst", "prerm", "postrm"}},
 	} {
 		deb := pkg(t, c.name, c.bin)

@@ -50,9 +50,13 @@ commands:
   backup DIR   copy the database (replica, accounts, audit, pinned keys) and the key into DIR, while it runs
   restore DIR  put a backup back (never over a database); the rooms re-send what came since
   version      print the version
+  man          print this manual page (roff)
 
 Run "roomguard-dashboard <command> -h" for a command's flags.
 `
+
+// manDate is the manual pages' date: the packages' release.
+const manDate = "2026-12-07"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -104,6 +108,14 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return nil
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
+		return nil
+	case "man": // the manual page the package installs, made from the usage
+		if len(args) > 1 {
+			fmt.Fprintln(stdout, "usage: roomguard-dashboard man   (prints the manual page, roff)")
+			return nil
+		}
+		fmt.Fprint(stdout, cli.ManPage("roomguard-dashboard", manDate, "the guard console of confidential rooms", usage,
+			"roomguard-gateway(1), /usr/share/doc/roomguard-dashboard/console.md"))
 		return nil
 	}
 	fmt.Fprint(stderr, usage)

@@ -38,7 +38,7 @@ func TestCommandLineConventions(t *testing.T) {
 		{"visitor", "register"}, {"visitor", "checkout"}, {"visitor", "list"}, {"carrier", "check"}, {"carrier", "import"},
 		{"carrier", "export"}, {"carrier", "list"}, {"carrier", "signout"}, {"carrier", "return"}, {"carrier", "extend"},
 		{"safe", "release"}, {"inventory", "run"}, {"inventory", "list"}, {"inventory", "show"}, {"cmd"}, {"arm"}, {"disarm"},
-		{"seal"}, {"unseal"}, {"ack"}, {"keys"}, {"log", "verify"}, {"backup"}, {"restore"},
+		{"seal"}, {"unseal"}, {"ack"}, {"keys"}, {"log", "verify"}, {"backup"}, {"restore"}, {"man"},
 		{"events"}, {"personnel"}, {"visitor"}, {"carrier"}, {"inventory"}, {"log"}, {"safe"}, {"entries"}}
 	listed := map[string]bool{"version": true}
 	for _, c := range commands {

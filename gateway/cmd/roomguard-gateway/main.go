@@ -44,6 +44,7 @@ import (
 	_ "time/tzdata" // the room's time zone resolves even where the system has no zoneinfo
 
 	"github.com/roomguard/roomguard/gateway"
+	"github.com/roomguard/roomguard/gateway/cli"
 )
 
 // version is set at build time (-ldflags "-X main.version=…"); a plain go
@@ -87,9 +88,13 @@ commands:
   backup DIR     copy the log and its keys into a new directory under DIR, while the room runs; verified
   restore BACKUP put a backup back as the log (--resume-after SEQ, or the head on the external broker)
   version        print the version
+  man            print this manual page (roff)
 
 Run "roomguard-gateway <command> -h" for a command's flags.
 `
+
+// manDate is the manual pages' date: the packages' release.
+const manDate = "2026-12-07"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -187,6 +192,14 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return nil
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
+		return nil
+	case "man": // the manual page the package installs, made from the usage
+		if len(args) > 1 {
+			fmt.Fprintln(stdout, "usage: roomguard-gateway man   (prints the manual page, roff: man -l <(roomguard-gateway man))")
+			return nil
+		}
+		fmt.Fprint(stdout, cli.ManPage("roomguard-gateway", manDate, "security gateway of a confidential room", usage,
+			"roomguard-dashboard(1), /usr/share/doc/roomguard-gateway/commands.md, /usr/share/doc/roomguard-gateway/operations.md"))
 		return nil
 	}
 	fmt.Fprint(stderr, usage)
