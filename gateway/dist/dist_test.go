@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/user"
@@ -236,4 +237,72 @@ func credential(t *testing.T, u *user.User) *syscall.Credential {
 		c.Groups = append(c.Groups, uint32(n))
 	}
 	return c
+}
+
+// TestInstalledDashboard installs the console's package with dpkg, as an
+// installer would, and runs the unit's command as its user until it
+// answers /healthz; then purges it (issue 32, item 7). Only as root.
+func TestInstalledDashboard(t *testing.T) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") != "" {
+			t.Fatal("CI runs as root: the package is installed for real")
+		}
+		t.Skip("installing a package needs root")
+	}
+	if _, err := exec.LookPath("dpkg"); err != nil {
+		t.Skip("not a Debian machine")
+	}
+	if out, err := exec.Command("dpkg", "-s", "roomguard-dashboard").CombinedOutput(); err == nil && !strings.Contains(string(out), "0.0.0~test") {
+		t.Skip("a real roomguard-dashboard is installed here: not replaced by a test")
+	}
+	deb := pkg(t, "roomguard-dashboard", testenv.Dashboard(t))
+	t.Cleanup(func() {
+		if out, err := exec.Command("dpkg", "--purge", "roomguard-dashboard").CombinedOutput(); err != nil {
+			t.Errorf("dpkg --purge: %v\n%s", err, out)
+		}
+		if exec.Command("dpkg", "-s", "roomguard-gateway").Run() != nil {
+			exec.Command("deluser", "--quiet", "roomguard").Run()
+		}
+		os.RemoveAll("/var/lib/roomguard-dashboard/test")
+	})
+	run(t, "dpkg", "-i", deb)
+	u, err := user.Lookup("roomguard")
+	if err != nil {
+		t.Fatalf("the package made no roomguard user: %v", err)
+	}
+	if got := strings.TrimSpace(run(t, "stat", "-c", "%A %U %G", "/var/lib/roomguard-dashboard")); got != "drwxr-x--- roomguard roomguard" {
+		t.Errorf("/var/lib/roomguard-dashboard: %s", got)
+	}
+	if out, err := exec.Command("man", "-w", "roomguard-dashboard").CombinedOutput(); err == nil && !strings.Contains(string(out), "roomguard-dashboard.1") {
+		t.Errorf("man -w roomguard-dashboard: %s", out)
+	}
+	if err := os.MkdirAll("/var/lib/roomguard-dashboard/test", 0o750); err != nil {
+		t.Fatal(err)
+	}
+	run(t, "chown", "roomguard:roomguard", "/var/lib/roomguard-dashboard/test")
+	port := testenv.FreePort(t)
+	cmd := exec.Command("/usr/bin/roomguard-dashboard", "serve", "--db", "/var/lib/roomguard-dashboard/test/dashboard.db",
+		"--listen", fmt.Sprintf("127.0.0.1:%d", port), "--broker", fmt.Sprintf("tcp://127.0.0.1:%d", testenv.FreePort(t)), "--metrics-listen", "off")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: credential(t, u)}
+	out := &testenv.SyncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		res, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/healthz", port))
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the installed console did not answer as %s:\n%s", u.Username, out.String())
+		}
+	}
 }
