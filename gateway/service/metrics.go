@@ -21,6 +21,7 @@ type Metrics struct {
 	Log interface {
 		Head() (seq uint64, hash string)
 		PublishedSeq() (uint64, error)
+		CommitLatency() (count uint64, sum float64, cumulative map[float64]uint64)
 	}
 	Session interface {
 		State() (epoch uint64, up bool, changed <-chan struct{})
@@ -41,6 +42,7 @@ var (
 	descUp     = prometheus.NewDesc("roomguard_broker_up", "1 while the session to the broker is up.", nil, nil)
 	descEpoch  = prometheus.NewDesc("roomguard_broker_connections_total", "Sessions to the broker opened (reconnects count).", nil, nil)
 	descAlarms = prometheus.NewDesc("roomguard_open_alarms", "Open alarms by class and priority.", []string{"class", "priority"}, nil)
+	descCommit = prometheus.NewDesc("roomguard_commit_seconds", "The log's commits, from BEGIN to COMMIT's return (its fsync included).", nil, nil)
 )
 
 // NewMetrics builds the metrics of a room; Handler serves them.
@@ -61,7 +63,7 @@ func (m *Metrics) Handler() http.Handler { return promhttp.HandlerFor(m.reg, pro
 
 // Describe is prometheus.Collector's.
 func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descLogged, descPub, descLag, descLagAge, descUp, descEpoch, descAlarms} {
+	for _, d := range []*prometheus.Desc{descLogged, descPub, descLag, descLagAge, descUp, descEpoch, descAlarms, descCommit} {
 		ch <- d
 	}
 }
@@ -84,6 +86,8 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descLag, prometheus.GaugeValue, float64(lag))
 		ch <- prometheus.MustNewConstMetric(descLagAge, prometheus.GaugeValue, now.Sub(m.lagSince).Seconds())
 	}
+	n, sum, buckets := m.Log.CommitLatency()
+	ch <- prometheus.MustNewConstHistogram(descCommit, n, sum, buckets)
 	epoch, up, _ := m.Session.State()
 	ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, map[bool]float64{true: 1}[up])
 	ch <- prometheus.MustNewConstMetric(descEpoch, prometheus.CounterValue, float64(epoch))

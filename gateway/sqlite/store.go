@@ -57,6 +57,38 @@ type Store struct {
 	markSaved atomic.Uint64 // markDone, for other goroutines
 	markMu    sync.Mutex
 	markTimer bool // a write of the cursor is set to come (markMu)
+
+	// The commits' latency, from BEGIN to COMMIT's return (its fsync
+	// included), counted by CommitBuckets (CommitLatency).
+	commitCounts [len(CommitBuckets) + 1]atomic.Uint64
+	commitNanos  atomic.Uint64
+}
+
+// CommitBuckets are the upper bounds, in seconds, the commits' latency is
+// counted by (the last count is above them all).
+var CommitBuckets = [...]float64{0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}
+
+// CommitLatency is the commits' latency so far: how many, their sum in
+// seconds, and how many took at most each of CommitBuckets (cumulative, as
+// Prometheus's histograms count).
+func (s *Store) CommitLatency() (count uint64, sum float64, cumulative map[float64]uint64) {
+	cumulative = make(map[float64]uint64, len(CommitBuckets))
+	for i, le := range CommitBuckets {
+		count += s.commitCounts[i].Load()
+		cumulative[le] = count
+	}
+	count += s.commitCounts[len(CommitBuckets)].Load()
+	return count, float64(s.commitNanos.Load()) / 1e9, cumulative
+}
+
+// observeCommit counts one commit's latency.
+func (s *Store) observeCommit(d time.Duration) {
+	i := 0
+	for i < len(CommitBuckets) && d.Seconds() > CommitBuckets[i] {
+		i++
+	}
+	s.commitCounts[i].Add(1)
+	s.commitNanos.Add(uint64(d.Nanoseconds()))
 }
 
 // job is one caller's write: events to append, or another change, or both.
@@ -406,6 +438,7 @@ func (s *Store) commit(batch []*job) error {
 			recs = append(recs, gateway.LogRecord{Seq: e.Seq, Payload: payload})
 		}
 	}
+	began := time.Now() // a measurement, not the room's time
 	tx, err := s.w.Begin()
 	if err != nil {
 		return fmt.Errorf("sqlite: begin: %w", err)
@@ -443,6 +476,7 @@ func (s *Store) commit(batch []*job) error {
 		tx.Rollback()
 		return fmt.Errorf("sqlite: commit: %w", err)
 	}
+	s.observeCommit(time.Since(began))
 	added := seq > s.lastSeq
 	if mark > s.markDone {
 		s.markDone, s.markAt = mark, s.clock.Now()

@@ -345,6 +345,9 @@ func TestHealthEndpoints(t *testing.T) {
 	if metric("roomguard_broker_up") != 1 {
 		t.Fatal("broker_up is not 1")
 	}
+	if metric("roomguard_commit_seconds_count") < 1 || metric(`roomguard_commit_seconds_bucket{le="+Inf"}`) != metric("roomguard_commit_seconds_count") {
+		t.Fatal("the commits' latency is not counted")
+	}
 	m.Stop()
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		code, body := get("/readyz")
