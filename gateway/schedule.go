@@ -23,12 +23,7 @@ func (ws *WorkSchedule) IsMakeUpWorkday(t time.Time) bool {
 	if ws == nil {
 		return false
 	}
-	loc := ws.Location
-	if loc == nil {
-		loc = time.Local
-	}
-	y, m, d := t.In(loc).Date()
-	day := time.Date(y, m, d, 0, 0, 0, 0, loc)
+	day := ws.midnight(t)
 	for _, w := range ws.Workdays {
 		if w.Equal(day) {
 			return true
@@ -70,16 +65,21 @@ func (ws *WorkSchedule) IsHoliday(t time.Time) bool {
 	if ws == nil {
 		return false
 	}
-	loc := ws.Location
-	if loc == nil {
-		loc = time.Local
-	}
-	y, m, d := t.In(loc).Date()
-	day := time.Date(y, m, d, 0, 0, 0, 0, loc)
+	day := ws.midnight(t)
 	for _, h := range ws.Holidays {
 		if !day.Before(h.From) && !day.After(h.To) {
 			return true
 		}
 	}
 	return false
+}
+
+// midnight is the start of t's day in the schedule's zone.
+func (ws *WorkSchedule) midnight(t time.Time) time.Time {
+	loc := ws.Location
+	if loc == nil {
+		loc = time.Local
+	}
+	y, m, d := t.In(loc).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, loc)
 }

@@ -76,14 +76,14 @@ func (s *Server) inspection(w http.ResponseWriter, r *request) {
 		}
 		html := bytes.Replace(page.Bytes(), []byte(`<link rel="stylesheet" href="/static/app.css">`), append(append([]byte("<style>"), css...), "</style>"...), 1)
 		html = bytes.Replace(html, []byte(`<script src="/static/app.js" defer></script>`), nil, 1)
-		pdf, err := printPDF(r.Context(), html)
+		pdf, err := s.printPDF(r.Context(), html)
 		if err != nil {
 			s.fail(w, r, http.StatusServiceUnavailable, err.Error())
 			return
 		}
 		w.Header().Set("Content-Type", "application/pdf")
 		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="roomguard-%s-inspection-%s-%s.pdf"`, cmp.Or(q.Get("room"), "all"), q.Get("from"), q.Get("until")))
-		_, _ = w.Write(pdf)
+		s.deliver(w, "inspection pdf", pdf)
 		return
 	}
 	s.render(w, r, "inspection", data)

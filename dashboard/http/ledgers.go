@@ -74,10 +74,10 @@ func (s *Server) ledgerPage(w http.ResponseWriter, r *request) {
 	s.auditf(r, "ledger.read", l.Room, kind, l.From+" – "+l.Until, "ok")
 	if q.Get("pdf") == "" {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, _ = w.Write(page.Bytes())
+		s.deliver(w, "ledger "+kind, page.Bytes())
 		return
 	}
-	pdf, err := printPDF(r.Context(), page.Bytes())
+	pdf, err := s.printPDF(r.Context(), page.Bytes())
 	if err != nil {
 		s.fail(w, r, http.StatusServiceUnavailable, err.Error())
 		return
@@ -85,7 +85,7 @@ func (s *Server) ledgerPage(w http.ResponseWriter, r *request) {
 	name := fmt.Sprintf("roomguard-%s-%s-%s-%s.pdf", cmp.Or(l.Room, "all"), kind, l.From, l.Until)
 	w.Header().Set("Content-Type", "application/pdf")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
-	_, _ = w.Write(pdf)
+	s.deliver(w, "ledger pdf "+kind, pdf)
 }
 
 // ledger builds register kind of room (every room when empty) over
@@ -117,7 +117,9 @@ func (s *Server) ledger(r *request, kind, room string, from, until time.Time) (*
 	}
 	data := func(rec dashboard.Record) map[string]any {
 		var d map[string]any
-		_ = json.Unmarshal(rec.Data, &d) // an unreadable one shows empty: said by the room page
+		if err := json.Unmarshal(rec.Data, &d); err != nil { // shown empty; the room page says it is unreadable
+			s.Log.Warn("an event's data unreadable: its line shown empty", "room", rec.Room, "seq", rec.Seq, "err", err)
+		}
 		return d
 	}
 	str := func(d map[string]any, k string) string { v, _ := d[k].(string); return v }
@@ -286,7 +288,7 @@ tr { break-inside: avoid; }
 // printPDF makes a PDF of page with headless Chromium (the console's
 // machine has it: the dashboard's package recommends it, make test
 // installs it).
-func printPDF(ctx context.Context, page []byte) ([]byte, error) {
+func (s *Server) printPDF(ctx context.Context, page []byte) ([]byte, error) {
 	bin := os.Getenv("ROOMGUARD_CHROMIUM")
 	for _, p := range []string{"chromium", "chromium-browser", "google-chrome"} {
 		if bin != "" {
@@ -303,7 +305,11 @@ func printPDF(ctx context.Context, page []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer func() { _ = os.RemoveAll(dir) }() // a temporary directory: nothing to do if it stays
+	defer func() {
+		if err := os.RemoveAll(dir); err != nil {
+			s.Log.Warn("a PDF's temporary directory not removed", "dir", dir, "err", err)
+		}
+	}()
 	src, out := filepath.Join(dir, "ledger.html"), filepath.Join(dir, "ledger.pdf")
 	if err := os.WriteFile(src, page, 0o600); err != nil {
 		return nil, err

@@ -105,16 +105,7 @@ func TestLedgerPDF(t *testing.T) {
 		!strings.Contains(res.Header.Get("Content-Disposition"), "roomguard-r1-entries-2026-11-22-2026-11-22.pdf") {
 		t.Fatalf("PDF: %d %v\n%s", res.StatusCode, res.Header, body[:min(len(body), 300)])
 	}
-	f := filepath.Join(t.TempDir(), "entries.pdf")
-	if err := os.WriteFile(f, body, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(pdftotext, "-layout", f, "-").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pages := strings.Count(string(out), "\f")
-	text := strings.Join(strings.Fields(string(out)), "") // the extraction spaces CJK as it likes
+	text, pages := pdfText(t, pdftotext, body)
 	for _, w := range []string{"出入登记簿", "某市委机要局", "张伟", "李娜", "第1页共", "值班人员（签字）"} {
 		if !strings.Contains(text, w) {
 			t.Errorf("the PDF's text lacks %q:\n%s", w, text[:min(len(text), 1500)])
@@ -156,15 +147,7 @@ func TestEveryLedgerPDF(t *testing.T) {
 		if res.StatusCode != 200 {
 			t.Fatalf("%s: %d %s", kind, res.StatusCode, body[:min(len(body), 300)])
 		}
-		f := filepath.Join(t.TempDir(), kind+".pdf")
-		if err := os.WriteFile(f, body, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		out, err := exec.Command(pdftotext, f, "-").Output()
-		if err != nil {
-			t.Fatal(err)
-		}
-		text := strings.Join(strings.Fields(string(out)), "")
+		text, _ := pdfText(t, pdftotext, body)
 		for _, w := range append(words, "某市委机要局", "第1页共1页", "（签字）") {
 			if !strings.Contains(text, w) {
 				t.Errorf("%s's PDF lacks %q: %s", kind, w, text[:min(len(text), 600)])
@@ -187,15 +170,7 @@ func TestInspectionReportPDF(t *testing.T) {
 		!strings.Contains(res.Header.Get("Content-Disposition"), "roomguard-r1-inspection-2026-11-22-2026-11-22.pdf") {
 		t.Fatalf("PDF: %d %v %s", res.StatusCode, res.Header, body[:min(len(body), 300)])
 	}
-	f := filepath.Join(t.TempDir(), "inspection.pdf")
-	if err := os.WriteFile(f, body, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(pdftotext, f, "-").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := strings.Join(strings.Fields(string(out)), "")
+	text, _ := pdfText(t, pdftotext, body)
 	for _, w := range []string{"检查项目", "钥匙、密码按期更换", "保密柜A密码逾期未换", "张伟", "第1页共"} {
 		if !strings.Contains(text, w) {
 			t.Errorf("the report's PDF lacks %q: %s", w, text[:min(len(text), 800)])
@@ -204,4 +179,19 @@ func TestInspectionReportPDF(t *testing.T) {
 	if strings.Contains(text, "登记问题") {
 		t.Error("the report's PDF shows its forms")
 	}
+}
+
+// pdfText is a PDF's text as pdftotext extracts it, its spaces dropped
+// (the extraction spaces CJK as it likes), and its number of pages.
+func pdfText(t *testing.T, pdftotext string, pdf []byte) (string, int) {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "doc.pdf")
+	if err := os.WriteFile(f, pdf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(pdftotext, "-layout", f, "-").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(strings.Fields(string(out)), ""), strings.Count(string(out), "\f")
 }

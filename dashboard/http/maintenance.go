@@ -51,8 +51,16 @@ func (s *Server) maintenanceVisits(person string) ([]*maintenanceView, error) {
 		switch r.Type {
 		case "maintenance.requested":
 			m.Company, m.Equipment, m.Custodian, m.Approver, m.By, m.Technicians, m.Asked = d.Company, d.Equipment, d.Custodian, d.Approver, d.By, d.Technicians, r.TS
-			m.From, _ = time.Parse(time.RFC3339, d.From)
-			m.Until, _ = time.Parse(time.RFC3339, d.Until)
+			for _, t := range []struct {
+				into *time.Time
+				v    string
+			}{{&m.From, d.From}, {&m.Until, d.Until}} {
+				at, err := time.Parse(time.RFC3339, t.v)
+				if err != nil {
+					s.Log.Warn("a maintenance visit's window unreadable: shown empty", "room", r.Room, "seq", r.Seq, "err", err)
+				}
+				*t.into = at
+			}
 		case "maintenance.approved":
 			m.Approved = r.TS
 		case "maintenance.closed":

@@ -210,19 +210,14 @@ func (n *names) Say(ev gateway.Event) string {
 		ToName     string          `json:"to_name"`
 		DocNumber  string          `json:"doc_number"`
 		Carriers   json.RawMessage `json:"carriers"` // a list in a step's events
-		LoanKind   string          // a sign-out's kind (circulation, reading), read below
+		Kind       string          `json:"kind"`     // a carrier's, a place's; a sign-out's (circulation, reading)
+		Holder     string          `json:"holder"`   // a key's or a combination's
+		Witness    string          `json:"witness"`
 	}
 	l := n.lang
 	if len(ev.Data) > 0 {
 		if err := json.Unmarshal(ev.Data, &d); err != nil { // said, not guessed at
 			return word(l, "ev", ev.Type) + " " + n.Device(ev.Room, ev.Device) + " · " + tr(l, "event.unreadable")
-		}
-		if ev.Type == "carrier.returned" { // its kind: a loan's or a circulated copy's
-			var k struct {
-				Kind string `json:"kind"`
-			}
-			_ = json.Unmarshal(ev.Data, &k) // read whole just above
-			d.LoanKind = k.Kind
 		}
 	}
 	en := l == "en"
@@ -292,17 +287,15 @@ func (n *names) Say(ev gateway.Event) string {
 	case ev.Type == "visitor.registered" || ev.Type == "visitor.checked_out":
 		return join(d.Name, what)
 	case ev.Type == "safe.combination_changed" || ev.Type == "safe.combination_asked":
-		var k struct{ Holder, Witness string }
-		_ = json.Unmarshal(ev.Data, &k) // read whole above
 		if en {
-			return join(who, what, device, "— witness", n.Person(k.Witness), "· holder", n.Person(k.Holder))
+			return join(who, what, device, "— witness", n.Person(d.Witness), "· holder", n.Person(d.Holder))
 		}
-		return join(who, what, device, "· 见证人", n.Person(k.Witness), "· 保管人", n.Person(k.Holder))
+		return join(who, what, device, "· 见证人", n.Person(d.Witness), "· 保管人", n.Person(d.Holder))
 	case ev.Type == "auth.refused":
 		return join(what, d.Cmd)
 	case strings.HasPrefix(ev.Type, "carrier.") || ev.Type == "custody.transferred":
 		if s, ok := n.sayCarrier(ev, what, who, d.Title, d.Method, d.Approver, d.Witnesses, d.List, d.Ref, d.As, d.WaitingFor,
-			d.From, d.To, d.FromName, d.ToName, d.Op, d.Carriers, cmp.Or(d.BorrowerName, n.Person(d.Borrower)), d.LoanKind); ok {
+			d.From, d.To, d.FromName, d.ToName, d.Op, d.Carriers, cmp.Or(d.BorrowerName, n.Person(d.Borrower)), d.Kind); ok {
 			return s
 		}
 	}
@@ -338,8 +331,12 @@ func (n *names) sayCarrier(ev gateway.Event, what, who, title, method, approver 
 	if title != "" {
 		carrier += "《" + title + "》"
 	}
-	var ids []string
-	_ = json.Unmarshal(carriers, &ids)      // a list in a step's events; absent elsewhere
+	var ids []string // a list in a step's events; an object (a seal's snapshot) or absent elsewhere
+	if len(carriers) > 0 && carriers[0] == '[' {
+		if err := json.Unmarshal(carriers, &ids); err != nil {
+			ids = []string{string(carriers)} // said as it came
+		}
+	}
 	known := func(vocab, w string) string { // a word the vocabulary has, never a machine word
 		if _, ok := messages[vocab+"."+w]; ok {
 			return tr(l, vocab+"."+w)

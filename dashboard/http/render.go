@@ -240,7 +240,13 @@ func (s *Server) render(w http.ResponseWriter, r *request, name string, data any
 		http.Error(w, "page error", http.StatusInternalServerError)
 		return
 	}
-	if _, err := w.Write(b.Bytes()); err != nil {
-		s.Log.Debug("page not delivered", "page", name, "err", err) // the browser went away
+	s.deliver(w, name, b.Bytes())
+}
+
+// deliver writes a response's body; a write that fails is the browser gone
+// away: logged, nothing else to do.
+func (s *Server) deliver(w http.ResponseWriter, what string, body []byte) {
+	if _, err := w.Write(body); err != nil {
+		s.Log.Debug("response not delivered", "what", what, "err", err)
 	}
 }

@@ -359,7 +359,7 @@ func (s *Server) call(r *request, action, room, target, name string, args map[st
 // healthz says the console answers.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	_, _ = w.Write([]byte("ok\n"))
+	s.deliver(w, "healthz", []byte("ok\n"))
 }
 
 // readyz says whether the console can do its work: its database reads,
@@ -377,5 +377,10 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if !ready {
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}
-	_ = json.NewEncoder(w).Encode(map[string]any{"ready": ready, "checks": checks})
+	b, err := json.Marshal(map[string]any{"ready": ready, "checks": checks})
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	s.deliver(w, "readyz", append(b, '\n'))
 }

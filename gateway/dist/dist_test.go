@@ -153,31 +153,7 @@ func TestPackages(t *testing.T) {
 // user until the simulated room is up; then purges it. Only as root (make
 // test runs as root in CI).
 func TestInstalledGateway(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI runs as root: the package is installed for real")
-		}
-		t.Skip("installing a package needs root")
-	}
-	if _, err := exec.LookPath("dpkg"); err != nil {
-		t.Skip("not a Debian machine")
-	}
-	if out, err := exec.Command("dpkg", "-s", "roomguard-gateway").CombinedOutput(); err == nil && !strings.Contains(string(out), "0.0.0~test") {
-		t.Skip("a real roomguard-gateway is installed here: not replaced by a test")
-	}
-	deb := pkg(t, "roomguard-gateway", testenv.Gateway(t))
-	t.Cleanup(func() {
-		if out, err := exec.Command("dpkg", "--purge", "roomguard-gateway").CombinedOutput(); err != nil {
-			t.Errorf("dpkg --purge: %v\n%s", err, out)
-		}
-		exec.Command("deluser", "--quiet", "roomguard").Run()
-		os.RemoveAll("/var/lib/roomguard/test")
-	})
-	run(t, "dpkg", "-i", deb)
-	u, err := user.Lookup("roomguard")
-	if err != nil {
-		t.Fatalf("the package made no roomguard user: %v", err)
-	}
+	u := install(t, "roomguard-gateway", testenv.Gateway(t), "/var/lib/roomguard/test")
 	for path, want := range map[string]string{"/etc/roomguard/room.yaml": "-rw-r----- root roomguard", "/var/lib/roomguard": "drwxr-x--- roomguard roomguard"} {
 		if got := strings.TrimSpace(run(t, "stat", "-c", "%A %U %G", path)); got != want {
 			t.Errorf("%s: %s, want %s", path, got, want)
@@ -243,33 +219,7 @@ func credential(t *testing.T, u *user.User) *syscall.Credential {
 // installer would, and runs the unit's command as its user until it
 // answers /healthz; then purges it (issue 32, item 7). Only as root.
 func TestInstalledDashboard(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI runs as root: the package is installed for real")
-		}
-		t.Skip("installing a package needs root")
-	}
-	if _, err := exec.LookPath("dpkg"); err != nil {
-		t.Skip("not a Debian machine")
-	}
-	if out, err := exec.Command("dpkg", "-s", "roomguard-dashboard").CombinedOutput(); err == nil && !strings.Contains(string(out), "0.0.0~test") {
-		t.Skip("a real roomguard-dashboard is installed here: not replaced by a test")
-	}
-	deb := pkg(t, "roomguard-dashboard", testenv.Dashboard(t))
-	t.Cleanup(func() {
-		if out, err := exec.Command("dpkg", "--purge", "roomguard-dashboard").CombinedOutput(); err != nil {
-			t.Errorf("dpkg --purge: %v\n%s", err, out)
-		}
-		if exec.Command("dpkg", "-s", "roomguard-gateway").Run() != nil {
-			exec.Command("deluser", "--quiet", "roomguard").Run()
-		}
-		os.RemoveAll("/var/lib/roomguard-dashboard/test")
-	})
-	run(t, "dpkg", "-i", deb)
-	u, err := user.Lookup("roomguard")
-	if err != nil {
-		t.Fatalf("the package made no roomguard user: %v", err)
-	}
+	u := install(t, "roomguard-dashboard", testenv.Dashboard(t), "/var/lib/roomguard-dashboard/test")
 	if got := strings.TrimSpace(run(t, "stat", "-c", "%A %U %G", "/var/lib/roomguard-dashboard")); got != "drwxr-x--- roomguard roomguard" {
 		t.Errorf("/var/lib/roomguard-dashboard: %s", got)
 	}
@@ -305,4 +255,41 @@ func TestInstalledDashboard(t *testing.T) {
 			t.Fatalf("the installed console did not answer as %s:\n%s", u.Username, out.String())
 		}
 	}
+}
+
+// install installs package name (bin inside) with dpkg, as an installer
+// would, and purges it when the test ends (the roomguard user too once no
+// package of ours is left, and the test's data directory); it returns the
+// user the package made. Only as root, on a Debian machine, and never over
+// a real installation.
+func install(t *testing.T, name, bin, testData string) *user.User {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") != "" {
+			t.Fatal("CI runs as root: the package is installed for real")
+		}
+		t.Skip("installing a package needs root")
+	}
+	if _, err := exec.LookPath("dpkg"); err != nil {
+		t.Skip("not a Debian machine")
+	}
+	if out, err := exec.Command("dpkg", "-s", name).CombinedOutput(); err == nil && !strings.Contains(string(out), "0.0.0~test") {
+		t.Skipf("a real %s is installed here: not replaced by a test", name)
+	}
+	deb := pkg(t, name, bin)
+	t.Cleanup(func() {
+		if out, err := exec.Command("dpkg", "--purge", name).CombinedOutput(); err != nil {
+			t.Errorf("dpkg --purge: %v\n%s", err, out)
+		}
+		if exec.Command("dpkg", "-s", "roomguard-gateway").Run() != nil && exec.Command("dpkg", "-s", "roomguard-dashboard").Run() != nil {
+			exec.Command("deluser", "--quiet", "roomguard").Run()
+		}
+		os.RemoveAll(testData)
+	})
+	run(t, "dpkg", "-i", deb)
+	u, err := user.Lookup("roomguard")
+	if err != nil {
+		t.Fatalf("the package made no roomguard user: %v", err)
+	}
+	return u
 }

@@ -2,6 +2,7 @@ package service
 
 import (
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -22,6 +23,14 @@ type Health struct {
 	Session interface {
 		State() (epoch uint64, up bool, changed <-chan struct{})
 	}
+	Logger *slog.Logger // an answer not delivered (the client gone)
+}
+
+// deliver writes an answer's body.
+func (h *Health) deliver(w http.ResponseWriter, body []byte) {
+	if _, err := w.Write(body); err != nil && h.Logger != nil {
+		h.Logger.Debug("health answer not delivered", "err", err)
+	}
 }
 
 // ServeHTTP serves /healthz and /readyz.
@@ -33,14 +42,19 @@ func (h *Health) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write([]byte("ok\n"))
+		h.deliver(w, []byte("ok\n"))
 	case "/readyz":
 		checks, ready := h.Ready()
+		b, err := json.Marshal(map[string]any{"ready": ready, "checks": checks})
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
 		if !ready {
 			w.WriteHeader(http.StatusServiceUnavailable)
 		}
-		_ = json.NewEncoder(w).Encode(map[string]any{"ready": ready, "checks": checks})
+		h.deliver(w, append(b, '\n'))
 	default:
 		http.NotFound(w, r)
 	}

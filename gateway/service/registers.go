@@ -159,10 +159,17 @@ func (c *Carriers) republish() {
 // done republishes the register after a step of a carrier's life that
 // changed it (a copy approved, a custody transferred).
 func (c *Carriers) done(p *gateway.Pending, err error) (*gateway.Pending, error) {
-	if err == nil && p.Done && (p.Op == "carrier/copy" || p.Op == "custody/transfer") {
-		c.republish()
+	if err == nil {
+		c.stepDone(p)
 	}
 	return p, err
+}
+
+// stepDone republishes the register when step p, done, changed it.
+func (c *Carriers) stepDone(p *gateway.Pending) {
+	if p.Done && (p.Op == "carrier/copy" || p.Op == "custody/transfer") {
+		c.republish()
+	}
 }
 
 // Copy asks for copies of a document (复印、摘抄审批).
@@ -185,7 +192,7 @@ func (c *Carriers) Confirm(step, carrier, by, via string) (*gateway.Pending, err
 func (c *Carriers) Approve(carrier, by, via string) (*gateway.SignOut, error) {
 	l, err := c.Vault.Approve(carrier, by, via)
 	if err == nil && l.Step != nil {
-		_, _ = c.done(l.Step, nil)
+		c.stepDone(l.Step)
 	}
 	return l, err
 }

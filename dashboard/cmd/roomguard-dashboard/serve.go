@@ -145,7 +145,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 				log.Error("metrics stopped", "err", err)
 			}
 		}()
-		defer func() { _ = ms.Close() }() // the process is stopping
+		defer func() {
+			if err := ms.Close(); err != nil { // the process is stopping
+				log.Warn("metrics listener not closed", "err", err)
+			}
+		}()
 		fmt.Fprintf(stdout, "metrics at http://%s/metrics\n", mln.Addr())
 	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}

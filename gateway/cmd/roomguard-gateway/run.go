@@ -586,7 +586,7 @@ func (d *daemon) serveHealth(addr string, log *slog.Logger) error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", d.metrics.Handler())
-	mux.Handle("/", &service.Health{Room: d.room, Log: d.store, Session: d.session})
+	mux.Handle("/", &service.Health{Room: d.room, Log: d.store, Session: d.session, Logger: log})
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	d.health = ln.Addr().String()
 	go func() { // ends at the Shutdown among the closers (not waited for with the background work)
