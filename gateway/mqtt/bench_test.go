@@ -28,7 +28,7 @@ func BenchmarkDurableThroughput(b *testing.B) {
 	// The disk's commit bound for N producers (issue 29): N ÷ the latency
 	// of an N-row commit of the same table and indexes, C SQLite alone.
 	b.Run("commit-bound-64", func(b *testing.B) {
-		db, payload := rawEvents(b)
+		db := rawEvents(b)
 		defer db.Close()
 		const rows = 64
 		var spent time.Duration
@@ -36,7 +36,7 @@ func BenchmarkDurableThroughput(b *testing.B) {
 		for b.Loop() {
 			for k := 0; k < 100; k++ {
 				start := time.Now()
-				commitRows(b, db, payload, rows)
+				commitRows(b, db, rows)
 				spent += time.Since(start)
 				commits++
 			}
@@ -44,13 +44,13 @@ func BenchmarkDurableThroughput(b *testing.B) {
 		b.ReportMetric(float64(rows)/(spent.Seconds()/float64(commits)), "bound-events/s")
 	})
 	b.Run("raw-sqlite", func(b *testing.B) {
-		db, payload := rawEvents(b)
+		db := rawEvents(b)
 		defer db.Close()
 		total := 0
 		start := time.Now()
 		for b.Loop() {
 			for batch := 0; batch < round/1000; batch++ {
-				commitRows(b, db, payload, 1000)
+				commitRows(b, db, 1000)
 			}
 			total += round
 		}
@@ -115,40 +115,18 @@ func throughput(b *testing.B, producers, round int) {
 	b.ReportMetric(float64(total)/time.Since(start).Seconds(), "events/s")
 }
 
-// rawEvents is the log's events table with its indexes in a bare SQLite
-// file (WAL, synchronous=FULL), and an event's payload.
-func rawEvents(b *testing.B) (*sql.DB, []byte) {
-	db, err := sql.Open("sqlite3", "file:"+filepath.Join(b.TempDir(), "raw.db")+"?_journal_mode=WAL&_synchronous=FULL")
+// rawEvents is the log's events table with its indexes in a bare SQLite file.
+func rawEvents(b *testing.B) *sql.DB {
+	db, err := testenv.BareEventLog(filepath.Join(b.TempDir(), "raw.db"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	db.SetMaxOpenConns(1)
-	if _, err := db.Exec(`CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
-		ts_ms INTEGER NOT NULL, type TEXT NOT NULL, severity TEXT NOT NULL, device TEXT NOT NULL DEFAULT '',
-		person TEXT NOT NULL DEFAULT '', payload BLOB NOT NULL) STRICT;
-		CREATE INDEX events_ts ON events (ts_ms);
-		CREATE INDEX events_type ON events (type, seq);
-		CREATE INDEX events_device ON events (device, seq) WHERE device <> '';`); err != nil {
-		b.Fatal(err)
-	}
-	return db, []byte(`{"seq":1,"id":"019a9f1e-2b3c-7d4e-8f90-a1b2c3d4e5f6","ts":"2026-11-22T09:00:00.000Z","room":"rig-room","type":"window.opened","severity":"info","device":"window-7"}`)
+	return db
 }
 
 // commitRows inserts rows events into the bare table in one transaction.
-func commitRows(b *testing.B, db *sql.DB, payload []byte, rows int) {
-	tx, err := db.Begin()
-	if err != nil {
-		b.Fatal(err)
-	}
-	ins, _ := tx.Prepare(`INSERT INTO events (id, ts_ms, type, severity, device, payload) VALUES (?, ?, ?, ?, ?, ?)`)
-	for i := 0; i < rows; i++ {
-		now := time.Now()
-		if _, err := ins.Exec(gateway.NewEventID(now), now.UnixMilli(), "window.opened", "info", "window-7", payload); err != nil {
-			b.Fatal(err)
-		}
-	}
-	ins.Close()
-	if err := tx.Commit(); err != nil {
+func commitRows(b *testing.B, db *sql.DB, rows int) {
+	if err := testenv.CommitBareRows(db, rows); err != nil {
 		b.Fatal(err)
 	}
 }
