@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	paho "github.com/eclipse/paho.mqtt.golang"
+
 	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/testenv"
 )
@@ -25,6 +27,11 @@ func BenchmarkDurableThroughput(b *testing.B) {
 	for _, producers := range []int{64, 1024} {
 		b.Run(fmt.Sprintf("gateway-%d-producers", producers), func(b *testing.B) { throughput(b, producers, round) })
 	}
+	// The same path with nothing around it: a group-commit writer over the
+	// bare table, each producer waiting for its own commit, every event then
+	// published at QoS 1 by one publisher, until the subscriber has all.
+	b.Run("bare-64-producers", func(b *testing.B) { bareThroughput(b, 64, round, true) })
+	b.Run("bare-64-producers-unpublished", func(b *testing.B) { bareThroughput(b, 64, round, false) })
 	// The disk's commit bound for N producers (issue 29): N ÷ the latency
 	// of an N-row commit of the same table and indexes, C SQLite alone.
 	b.Run("commit-bound-64", func(b *testing.B) {
@@ -113,6 +120,77 @@ func throughput(b *testing.B, producers, round int) {
 		}
 	}
 	b.ReportMetric(float64(total)/time.Since(start).Seconds(), "events/s")
+}
+
+// bareThroughput is throughput's least: producers each wait for their own
+// row's commit in a group commit of the bare table, then a publisher sends
+// every committed event to the broker (unless not publish: then the rate is
+// the group commit's alone).
+func bareThroughput(b *testing.B, producers, round int, publish bool) {
+	m := testenv.StartMosquitto(b)
+	sub := subscribeEvents(b, m.URL(), "bare-sub")
+	db := rawEvents(b)
+	defer db.Close()
+	pub := paho.NewClient(paho.NewClientOptions().AddBroker(m.URL()).SetClientID("bare-pub"))
+	if tok := pub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		b.Fatal(tok.Error())
+	}
+	defer pub.Disconnect(50)
+	var committed chan int
+	if publish {
+		committed = make(chan int, 4*producers)
+	}
+	w := testenv.NewBareWriter(db, committed)
+	published := make(chan error, 1)
+	if !publish {
+		close(published)
+	}
+	go func() { // the publisher
+		if !publish {
+			return
+		}
+		var seq uint64
+		var last paho.Token
+		for n := range committed {
+			for range n {
+				seq++
+				last = pub.Publish("roomguard/"+room+"/events", 1, false, fmt.Sprintf(`{"seq":%d,"id":"%d"}`, seq, seq))
+			}
+		}
+		if last != nil {
+			last.Wait()
+			published <- last.Error()
+		}
+		close(published)
+	}()
+	total := 0
+	start := time.Now()
+	for b.Loop() {
+		var wg sync.WaitGroup
+		for p := 0; p < producers; p++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				done := make(chan error, 1)
+				for i := p; i < round; i += producers {
+					if err := w.Append(done); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		total += round
+		if publish && !sub.waitSeqs(total, 60*time.Second) {
+			b.Fatalf("subscriber has %d of %d", len(sub.seen), total)
+		}
+	}
+	b.ReportMetric(float64(total)/time.Since(start).Seconds(), "events/s")
+	w.Close()
+	if err := <-published; err != nil {
+		b.Fatal(err)
+	}
 }
 
 // rawEvents is the log's events table with its indexes in a bare SQLite file.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/sqlite"
+	"github.com/roomguard/roomguard/gateway/testenv"
 )
 
 // BenchmarkAppendConcurrent: events committed per second (synchronous=FULL)
@@ -43,9 +44,41 @@ func BenchmarkAppendConcurrent(b *testing.B) {
 				total += round
 			}
 			b.ReportMetric(float64(total)/time.Since(start).Seconds(), "events/s")
-
 		})
 	}
+	// The same group commit with nothing around it (issue 29): 64 producers
+	// each waiting for its own row in the bare table with the same indexes.
+	b.Run("bare-64-producers", func(b *testing.B) {
+		db, err := testenv.BareEventLog(filepath.Join(b.TempDir(), "bare.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer db.Close()
+		w := testenv.NewBareWriter(db, nil)
+		defer w.Close()
+		start := time.Now()
+		total := 0
+		for b.Loop() {
+			const round, producers = 10000, 64
+			var wg sync.WaitGroup
+			for p := 0; p < producers; p++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					done := make(chan error, 1)
+					for i := p; i < round; i += producers {
+						if err := w.Append(done); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			total += round
+		}
+		b.ReportMetric(float64(total)/time.Since(start).Seconds(), "events/s")
+	})
 }
 
 // BenchmarkLogVerify: log verify walks a log of 1,000,000 events (their

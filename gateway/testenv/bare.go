@@ -54,3 +54,59 @@ func CommitBareRows(db *sql.DB, rows int) error {
 	}
 	return tx.Commit()
 }
+
+// BareWriter is a group commit over the bare log: each Append waits for
+// its own row's commit, and the writer commits whatever is waiting when the
+// last commit ends in one transaction, as the log's writer does.
+type BareWriter struct {
+	writes chan chan error
+	done   chan struct{}
+}
+
+// NewBareWriter starts the writer; each group's size goes to committed
+// when it is not nil (a publisher's cue), and committed is closed by Close.
+func NewBareWriter(db *sql.DB, committed chan<- int) *BareWriter {
+	w := &BareWriter{writes: make(chan chan error, 1024), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		if committed != nil {
+			defer close(committed)
+		}
+		for first := range w.writes {
+			group := []chan error{first}
+			for more := true; more; {
+				select {
+				case next, ok := <-w.writes:
+					if ok {
+						group = append(group, next)
+					} else {
+						more = false
+					}
+				default:
+					more = false
+				}
+			}
+			err := CommitBareRows(db, len(group))
+			for _, done := range group {
+				done <- err
+			}
+			if committed != nil {
+				committed <- len(group)
+			}
+		}
+	}()
+	return w
+}
+
+// Append commits one row and returns once it is durable; done is the
+// caller's own channel (one buffered slot), reused from call to call.
+func (w *BareWriter) Append(done chan error) error {
+	w.writes <- done
+	return <-done
+}
+
+// Close stops the writer once every Append has returned.
+func (w *BareWriter) Close() {
+	close(w.writes)
+	<-w.done
+}
