@@ -85,6 +85,21 @@ type PanelState struct {
 	SirenUntil time.Time `json:"siren_until,omitzero"`
 }
 
+// Triggered tells whether a break-in is open: an intrusion, a forced door,
+// a broken seal or a safe opened while armed, not silent, not yet closed.
+// An integration's panel shows it as triggered in any mode.
+func (s *PanelState) Triggered() bool {
+	for _, a := range s.Alarms {
+		switch a.Class {
+		case AlarmIntrusion, AlarmDoorForced, AlarmSealBroken, AlarmSafeOpened:
+			if !a.Silent && !a.Closed() {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func (s *PanelState) Clone() *PanelState {
 	c := *s
 	c.By = append([]string(nil), s.By...)

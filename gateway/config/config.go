@@ -45,6 +45,9 @@ type Config struct {
 	CommandRoles map[string][]string `yaml:"command_roles"`
 	// Notify is who is told of which alarms, and how (issue 20).
 	Notify *Notify `yaml:"notify"`
+	// HomeAssistant, when present, describes the room to Home Assistant
+	// through MQTT discovery (issue 32): read-only.
+	HomeAssistant *HomeAssistant `yaml:"homeassistant"`
 
 	Source string `yaml:"-"` // the file it came from
 }
@@ -56,6 +59,11 @@ type Notify struct {
 	Timezone string              `yaml:"timezone"`
 	People   []NotifyPerson      `yaml:"people"`
 	Calldown []wire.CalldownRule `yaml:"calldown"`
+}
+
+// HomeAssistant is the discovery's setting.
+type HomeAssistant struct {
+	Prefix string `yaml:"discovery_prefix"` // homeassistant when empty
 }
 
 // NotifyModem is the GSM/LTE modem's AT port.

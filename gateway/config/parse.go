@@ -15,6 +15,7 @@ import (
 
 	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/cli"
+	"github.com/roomguard/roomguard/gateway/homeassistant"
 	"github.com/roomguard/roomguard/gateway/wire"
 	"github.com/roomguard/roomguard/schemas"
 )
@@ -420,6 +421,14 @@ func (c *Config) check(root *yaml.Node) Errors {
 	}
 	es = append(es, c.checkMQTT(root)...)
 	es = append(es, c.checkNotify(root)...)
+	if h := c.HomeAssistant; h != nil {
+		if h.Prefix == "" {
+			h.Prefix = homeassistant.DefaultPrefix
+		}
+		if strings.ContainsAny(h.Prefix, "+#/") || h.Prefix == "roomguard" || strings.TrimSpace(h.Prefix) != h.Prefix {
+			bad([]string{"homeassistant", "discovery_prefix"}, "%q is not a discovery prefix (one topic level, no wildcard, not roomguard)", h.Prefix)
+		}
+	}
 	return es
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/roomguard/roomguard/gateway"
+	"github.com/roomguard/roomguard/gateway/homeassistant"
 	"github.com/roomguard/roomguard/gateway/notify"
 	"github.com/roomguard/roomguard/gateway/wire"
 )
@@ -138,6 +139,29 @@ func (c *Config) BoardInputs() []gateway.Input {
 		}
 	}
 	return ins
+}
+
+// HomeAssistantRoom is the room as Home Assistant's discovery describes it
+// (ok false: the config has no homeassistant section).
+func (c *Config) HomeAssistantRoom(version string) (r homeassistant.Room, ok bool) {
+	if c.HomeAssistant == nil {
+		return r, false
+	}
+	r = homeassistant.Room{ID: c.Room.ID, Name: c.Room.Name, Prefix: c.HomeAssistant.Prefix, Version: version}
+	for _, in := range c.Inputs {
+		r.Inputs = append(r.Inputs, gateway.Input{ID: in.ID, Name: in.Name, Kind: in.Kind})
+	}
+	r.Inputs = append(r.Inputs, c.BoardInputs()...)
+	return r, true
+}
+
+// HomeAssistantPrefix is the discovery prefix ("" when the room is not
+// described to Home Assistant).
+func (c *Config) HomeAssistantPrefix() string {
+	if c.HomeAssistant == nil {
+		return ""
+	}
+	return c.HomeAssistant.Prefix
 }
 
 // SafeConfigs is the safes section as the engine uses it.

@@ -191,3 +191,68 @@ func TestEveryRoleReadsAndWritesWhatTheDocsSay(t *testing.T) {
 			observer: [2]string{"observer", pw("observer")}}.walk(t)
 	})
 }
+
+// Issue 32: a room's gateway writes its own Home Assistant discovery and no
+// other room's; Home Assistant's account (a reader) reads it; a console
+// neither writes nor reads it. On the embedded broker and on Mosquitto with
+// the shipped ACL.
+func TestHomeAssistantDiscoveryACL(t *testing.T) {
+	walk := func(t *testing.T, b aclBroker) {
+		var mu sync.Mutex
+		got := map[string][]string{}
+		record := func(who string) func(topic, payload string) {
+			return func(topic, payload string) {
+				mu.Lock()
+				defer mu.Unlock()
+				got[who] = append(got[who], topic+" "+payload)
+			}
+		}
+		r, c, gw := b.accounts[mqtt.RoleReader], b.accounts[mqtt.RoleConsole], b.accounts["gateway"]
+		b.connect(t, r[0], r[0], r[1], "homeassistant/#", record("reader"))
+		b.connect(t, c[0]+"-sub", c[0], c[1], "homeassistant/#", record("console"))
+		own := "homeassistant/binary_sensor/roomguard_jiyao-301/door-main/config"
+		other := "homeassistant/binary_sensor/roomguard_jiyao-302/door-main/config"
+		cc := b.connect(t, c[0], c[0], c[1], "", nil)
+		cc.Publish(own, 1, false, "console").WaitTimeout(2 * time.Second)
+		gwc := b.connect(t, gw[0], gw[0], gw[1], "", nil)
+		if tok := gwc.Publish(own, 1, false, "gateway"); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			t.Fatalf("the gateway publishes its discovery: %v", tok.Error())
+		}
+		gwc.Publish(other, 1, false, "gateway").WaitTimeout(2 * time.Second)
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			mu.Lock()
+			n := len(got["reader"])
+			mu.Unlock()
+			if n > 0 {
+				break
+			}
+		}
+		time.Sleep(300 * time.Millisecond)
+		mu.Lock()
+		defer mu.Unlock()
+		if want := []string{own + " gateway"}; !slices.Equal(got["reader"], want) {
+			t.Errorf("Home Assistant's account read %q, want %q", got["reader"], want)
+		}
+		if len(got["console"]) > 0 {
+			t.Errorf("a console read %q", got["console"])
+		}
+	}
+	t.Run("embedded", func(t *testing.T) {
+		b, err := mqtt.StartBroker(mqtt.BrokerOpts{Addr: "127.0.0.1:0", Room: "jiyao-301", MaxPacket: config.DefaultLimits().PacketBytes(),
+			Users: []mqtt.BrokerUser{{Username: "console-1", Password: "a long secret 1"},
+				{Username: "homeassistant", Password: "a long secret 3", Role: mqtt.RoleReader}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { b.Close() })
+		walk(t, aclBroker{url: b.URL(), accounts: map[string][2]string{"gateway": {b.Self.Username, b.Self.Password},
+			mqtt.RoleConsole: {"console-1", "a long secret 1"}, mqtt.RoleReader: {"homeassistant", "a long secret 3"}}})
+	})
+	t.Run("mosquitto", func(t *testing.T) {
+		m := testenv.StartMosquittoWith(t, fmt.Sprintf("password_file %s\nacl_file %s\n",
+			testenv.MosquittoPasswd(t, "jiyao-301", "console-1", "homeassistant"), "../../examples/mosquitto/roomguard.acl"))
+		pw := testenv.AccountPassword
+		walk(t, aclBroker{url: m.URL(), accounts: map[string][2]string{"gateway": {"jiyao-301", pw("jiyao-301")},
+			mqtt.RoleConsole: {"console-1", pw("console-1")}, mqtt.RoleReader: {"homeassistant", pw("homeassistant")}}})
+	})
+}

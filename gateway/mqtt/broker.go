@@ -20,6 +20,8 @@ import (
 	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/roomguard/roomguard/gateway/homeassistant"
 )
 
 // BrokerUser is an account on the embedded broker.
@@ -254,13 +256,21 @@ func (h *authHook) OnACLCheck(cl *mochi.Client, topic string, write bool) bool {
 // and reads every room's events, state, call-down and replies, and the
 // events re-sent for it alone; a reader (an inspector) reads the events and
 // the state, never the call-down (people's phone numbers), the replies or
-// the signed commands, and publishes nothing.
+// the signed commands, and publishes nothing. Home Assistant's discovery
+// of a room (<prefix>/<component>/roomguard_<room>/…) is written by the
+// room's gateway and read by readers (Home Assistant's account is one).
 func allowed(role, user, room string, sim bool, topic string, write bool) bool {
 	lv := strings.Split(topic, "/")
+	discovery := len(lv) >= 4 && lv[0] != "roomguard" && !slices.ContainsFunc(lv, wild) &&
+		strings.HasPrefix(lv[2], homeassistant.NodeID(""))
 	if role == roleGateway {
-		return len(lv) >= 2 && lv[0] == "roomguard" && lv[1] == room
+		return len(lv) >= 2 && lv[0] == "roomguard" && lv[1] == room ||
+			discovery && lv[2] == homeassistant.NodeID(room)
 	}
-	if lv[0] != "roomguard" && lv[0] != "#" && lv[0] != "+" {
+	if discovery {
+		return role == RoleReader && !write
+	}
+	if lv[0] != "roomguard" && lv[0] != "#" && lv[0] != "+" && (write || role != RoleReader || !slices.ContainsFunc(lv, wild)) {
 		return false
 	}
 	if write {

@@ -34,7 +34,9 @@ func (s *Session) prove(topic string, payload []byte) ([]byte, error) {
 // proof).
 func (s *Session) proveAt(topic string, payload []byte) ([]byte, uint64, error) {
 	p := s.opts.Prover
-	if p == nil || len(payload) == 0 {
+	if p == nil || len(payload) == 0 || !strings.HasPrefix(topic, s.topics.Root()+"/") {
+		// Unsigned: nothing to prove, or another system's topic in its
+		// own format (Home Assistant's discovery).
 		return payload, 0, nil
 	}
 	seq, head := p.Head()

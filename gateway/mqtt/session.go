@@ -31,6 +31,10 @@ type SessionOpts struct {
 	Names map[string]string
 	// Holidays are the room's holiday calendar, said in the online status.
 	Holidays []wire.StatusHoliday
+	// HomeAssistant is the discovery prefix when the room is described to
+	// Home Assistant ("" when not): the alarm panel's state follows the
+	// mode there.
+	HomeAssistant string
 }
 
 // KeepAlive is how often the room says it is alive: the MQTT keepalive.

@@ -8,6 +8,7 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/roomguard/roomguard/gateway"
+	"github.com/roomguard/roomguard/gateway/homeassistant"
 	"github.com/roomguard/roomguard/gateway/wire"
 )
 
@@ -106,8 +107,19 @@ func (p *Retained) Heartbeat(ctx context.Context) {
 	}
 }
 
-// Mode implements gateway.PanelSink.
-func (p *Retained) Mode(payload json.RawMessage) { p.Set(p.session.topics.Mode(), payload) }
+// Mode implements gateway.PanelSink; with Home Assistant, its alarm
+// panel's state follows.
+func (p *Retained) Mode(payload json.RawMessage) {
+	p.Set(p.session.topics.Mode(), payload)
+	if prefix := p.session.opts.HomeAssistant; prefix != "" {
+		state, err := homeassistant.PanelState(payload)
+		if err != nil {
+			p.session.log.Error("the mode for Home Assistant's panel", "err", err)
+			return
+		}
+		p.Set(homeassistant.PanelStateTopic(prefix, p.session.opts.Room), []byte(state))
+	}
+}
 
 // Alarm implements gateway.PanelSink.
 func (p *Retained) Alarm(id string, payload json.RawMessage) {

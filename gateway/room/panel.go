@@ -130,7 +130,7 @@ func sameMode(a, b *gateway.PanelState) bool {
 	return a.Mode == b.Mode && a.Since.Equal(b.Since) && slices.Equal(a.By, b.By) &&
 		a.ExitUntil.Equal(b.ExitUntil) && a.EntryUntil.Equal(b.EntryUntil) && a.EntryDevice == b.EntryDevice &&
 		(a.Bypassed == nil) == (b.Bypassed == nil) && (a.Seal == nil) == (b.Seal == nil) && len(a.Alarms) == len(b.Alarms) &&
-		len(a.SealOnExit) == len(b.SealOnExit)
+		len(a.SealOnExit) == len(b.SealOnExit) && a.Triggered() == b.Triggered()
 }
 
 // modeJSON is the payload of roomguard/<room>/mode (retained).
@@ -155,6 +155,9 @@ func (p *Panel) modeJSON() json.RawMessage {
 	}
 	if s.SealOnExit != nil {
 		m["sealing"] = true // the exit delay ends in the seal
+	}
+	if s.Triggered() {
+		m["triggered"] = true
 	}
 	return mustJSON(m)
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/roomguard/roomguard/gateway/cli"
 	"github.com/roomguard/roomguard/gateway/config"
 	"github.com/roomguard/roomguard/gateway/hardware"
+	"github.com/roomguard/roomguard/gateway/homeassistant"
 	"github.com/roomguard/roomguard/gateway/mqtt"
 	"github.com/roomguard/roomguard/gateway/notify"
 	"github.com/roomguard/roomguard/gateway/room"
@@ -213,11 +214,19 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 		Version: version, Sim: o.Sim, Clock: clock, Log: log.With("part", "mqtt"),
 		Prover: &mqtt.Prover{Room: cfg.Room.ID, Key: roomKey, Head: d.store.Head},
 		Names:  cfg.DeviceNames(), Holidays: statusHolidays(cfg.WorkSchedule()),
+		HomeAssistant: cfg.HomeAssistantPrefix(),
 	})
 	if err != nil {
 		return nil, err
 	}
 	states := mqtt.NewRetained(d.session)
+	if ha, ok := cfg.HomeAssistantRoom(version); ok {
+		// Entities the last start described and the config no longer has
+		// are removed; the list is kept next to the log.
+		if err := homeassistant.Publish(ha, cfg.Storage.Path+".homeassistant", states.Set); err != nil {
+			log.Warn("Home Assistant's discovery: entities gone from the config may stay", "err", err)
+		}
+	}
 	rc := room.Config{ID: cfg.Room.ID, Panel: cfg.Panel(), Access: cfg.AccessConfig(), Safes: cfg.SafeConfigs(),
 		Schedule: cfg.WorkSchedule(), NotSecured: true, Inventory: -1, Key: key, Commands: cfg.Commands()}
 	if vc, ok := cfg.VaultConfig(); ok {
