@@ -8,6 +8,9 @@ BIN     := bin
 RUNDIR  := run
 LIFE_SPEED ?= 1   # make run LIFE_SPEED=10: the simulated day ten times faster
 APT     := DEBIAN_FRONTEND=noninteractive apt-get
+# Tools fetched rather than installed, kept across clones.
+TOOLS    := $(HOME)/.cache/roomguard/bin
+PROMTOOL := $(TOOLS)/promtool
 
 .PHONY: all build run test test-short bench fuzz deps tools browser avr firmware lint clean dist deb cross
 
@@ -20,6 +23,10 @@ tools:
 	@command -v gcc >/dev/null 2>&1 || { $(APT) update -qq && $(APT) install -y -qq gcc libc6-dev >/dev/null; }
 	@command -v systemd-analyze >/dev/null 2>&1 && command -v dpkg-deb >/dev/null 2>&1 && command -v adduser >/dev/null 2>&1 || \
 	  { echo "installing systemd-analyze and adduser (the packages' tests)"; $(APT) update -qq && $(APT) install -y -qq systemd adduser >/dev/null; }
+	@command -v promtool >/dev/null 2>&1 || test -x $(PROMTOOL) || \
+	  { echo "fetching promtool (Debian's prometheus package, unpacked into $(TOOLS), not installed: no server started)"; \
+	    set -e; d=$$(mktemp -d); cd $$d; $(APT) update -qq; $(APT) download -qq prometheus >/dev/null 2>&1; \
+	    dpkg-deb -x prometheus_*.deb x; mkdir -p $(TOOLS); cp x/usr/bin/promtool $(PROMTOOL); rm -rf $$d; }
 
 # Debian's cross compilers and qemu-user: the Pi builds (cgo: SQLite is C)
 # and the test that runs the arm64 gateway.
@@ -125,7 +132,7 @@ run: build tools firmware
 # Every test, unit and integration, with the race detector. The fuzz targets'
 # seed corpora run as part of the normal tests.
 test: tools browser avr cross deps lint
-	$(GO) test -race -count=1 -timeout 15m ./...
+	PROMTOOL=$(PROMTOOL) $(GO) test -race -count=1 -timeout 15m ./...
 
 # gofmt, go vet, and errcheck (pinned with go.mod's tool directive): no
 # unchecked error outside the tests but the few .ci/errcheck-excludes.txt

@@ -14,6 +14,7 @@ import (
 	"github.com/roomguard/roomguard/dashboard"
 	"github.com/roomguard/roomguard/dashboard/sqlite"
 	"github.com/roomguard/roomguard/gateway"
+	"github.com/roomguard/roomguard/gateway/testenv"
 	"github.com/roomguard/roomguard/gateway/wire"
 )
 
@@ -1162,10 +1163,14 @@ func TestConsoleMetrics(t *testing.T) {
 	rec := httptest.NewRecorder()
 	c.srv.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	body := rec.Body.String()
-	for _, want := range []string{`roomguard_console_replica_high{room="r1"} 1`, `roomguard_console_room_online{room="r1"} 1`,
-		`roomguard_console_replica_gap_events{room="r1"} 0`, "roomguard_console_live_clients 0"} {
-		if !strings.Contains(body, want) {
-			t.Errorf("metrics lack %q:\n%s", want, body)
+	s, err := testenv.Samples(body) // Prometheus's own text parser
+	if err != nil {
+		t.Fatalf("%v\n%s", err, body)
+	}
+	for name, want := range map[string]float64{`roomguard_console_replica_high{room="r1"}`: 1, `roomguard_console_room_online{room="r1"}`: 1,
+		`roomguard_console_replica_gap_events{room="r1"}`: 0, "roomguard_console_live_clients": 0} {
+		if got, ok := s[name]; !ok || got != want {
+			t.Errorf("%s = %v (%v), want %v:\n%s", name, got, ok, want, body)
 		}
 	}
 }

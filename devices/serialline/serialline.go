@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/tarm/serial"
@@ -42,6 +43,20 @@ type Opts struct {
 	// fails (false, why): once per change, not once per retry.
 	Status func(up bool, err error)
 	Sleep  func(time.Duration) // default time.Sleep
+	// Heard, when set, keeps when the line last brought a byte.
+	Heard *Heard
+}
+
+// Heard is when a line last brought a byte (the wall clock's: a
+// measurement of the wire, for metrics), safe to read from any goroutine.
+type Heard struct{ at atomic.Int64 }
+
+// Last is when the line last brought a byte (zero: never).
+func (h *Heard) Last() time.Time {
+	if ns := h.at.Load(); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return time.Time{}
 }
 
 // ErrStopped is returned by a driver that ended because stop was closed.
@@ -87,7 +102,7 @@ func Supervise(stop <-chan struct{}, o Opts, driver func(port Port, stop <-chan 
 			o.Sleep(o.Retry)
 			continue
 		}
-		port = &hangup{Port: port, timeout: o.ReadTimeout}
+		port = &hangup{Port: port, timeout: o.ReadTimeout, heard: o.Heard}
 		done := make(chan struct{})
 		closed := make(chan struct{})
 		var stopErr error // closing the port to unblock the read at stop
@@ -139,6 +154,7 @@ type hangup struct {
 	Port
 	timeout time.Duration
 	quick   int
+	heard   *Heard
 }
 
 // quickReads in a row make a hangup; one could be a read that raced the
@@ -148,6 +164,9 @@ const quickReads = 5
 func (h *hangup) Read(b []byte) (int, error) {
 	start := time.Now()
 	n, err := h.Port.Read(b)
+	if n > 0 && h.heard != nil {
+		h.heard.at.Store(time.Now().UnixNano())
+	}
 	if n > 0 || err != io.EOF || time.Since(start) >= h.timeout/2 {
 		h.quick = 0
 		return n, err

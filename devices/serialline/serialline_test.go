@@ -17,7 +17,8 @@ import (
 
 // An EM4100 reader on a pseudo-terminal behind a symlink, as udev names a
 // USB adapter: unplugged (the link gone, the line hung up) it is reported
-// down; plugged in again it is reopened and read.
+// down; plugged in again it is reopened and read. When the line last
+// brought a byte is kept (issue 32: a reader's last-frame age).
 func TestReaderUnpluggedAndBack(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "ttyUSB0")
@@ -30,13 +31,14 @@ func TestReaderUnpluggedAndBack(t *testing.T) {
 	}
 	var mu sync.Mutex
 	var status []bool
+	var heard serialline.Heard
 	statusCh := make(chan bool, 8)
 	cards := make(chan string, 8)
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		serialline.Supervise(stop, serialline.Opts{Path: path, Baud: 9600, Retry: 50 * time.Millisecond,
+		serialline.Supervise(stop, serialline.Opts{Path: path, Baud: 9600, Retry: 50 * time.Millisecond, Heard: &heard,
 			Status: func(up bool, err error) {
 				mu.Lock()
 				status = append(status, up)
@@ -61,13 +63,20 @@ func TestReaderUnpluggedAndBack(t *testing.T) {
 		}
 	}
 	wait(true)
+	if !heard.Last().IsZero() {
+		t.Fatalf("heard at %v before a byte came", heard.Last())
+	}
 	dev, err := os.OpenFile(link.DevicePath, os.O_RDWR, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
+	before := time.Now()
 	dev.Write(em4100.Frame(0x62E3086CED))
 	if c := <-cards; c != "62E3086CED" {
 		t.Fatalf("card %s", c)
+	}
+	if at := heard.Last(); at.Before(before) || at.After(time.Now()) {
+		t.Fatalf("heard at %v, the frame was written after %v", at, before)
 	}
 	// Unplugged.
 	dev.Close()

@@ -75,6 +75,9 @@ type Devices struct {
 	byBolt  map[string]boardLock // each board lock by the safe-bolt input it gives
 	modem   *modem.Modem
 
+	heardMu sync.Mutex
+	heard   map[string]*serialline.Heard // each reader's and board's line, by id
+
 	inputsWG  sync.WaitGroup
 	once      sync.Once
 	stop      chan struct{} // the readers' and boards' lines
@@ -329,8 +332,12 @@ func (d *Devices) startBadgeReaders() {
 		}
 		path := d.o.Path(s.ID, s.Path)
 		kind, id, baud := s.Kind, s.ID, s.Baud
+		var heard *serialline.Heard
+		if kind == "pn532" { // an EM4100 reader is silent until a card comes: its silence says nothing
+			heard = d.heardOn(id)
+		}
 		d.readersWG.Go(func() {
-			serialline.Supervise(d.stop, serialline.Opts{Path: path, Baud: baud, Status: status(id)},
+			serialline.Supervise(d.stop, serialline.Opts{Path: path, Baud: baud, Status: status(id), Heard: heard},
 				func(port serialline.Port, stop <-chan struct{}, ready func()) error {
 					if kind == "pn532" {
 						return pn532.New(port, &pn532.Opts{Stamp: clock.Now}).Run(stop, ready, d.present(id))
@@ -366,7 +373,7 @@ func (d *Devices) startUHF() {
 		}
 		path, baud := d.o.Path(s.ID, s.Path), s.Baud
 		d.readersWG.Go(func() {
-			serialline.Supervise(d.stop, serialline.Opts{Path: path, Baud: baud, Status: status(id)},
+			serialline.Supervise(d.stop, serialline.Opts{Path: path, Baud: baud, Status: status(id), Heard: d.heardOn(id)},
 				func(port serialline.Port, stop <-chan struct{}, ready func()) error {
 					var p uhf.Protocol
 					switch kind {
@@ -393,7 +400,7 @@ func (d *Devices) startBoards() {
 		d.readersWG.Go(func() { b.dev.RunRelays(ctx) })
 		path := d.o.Path(b.cfg.ID, b.cfg.Path)
 		d.readersWG.Go(func() {
-			serialline.Supervise(d.stop, serialline.Opts{Path: path, Baud: b.cfg.Baud, Status: status(b.cfg.ID)},
+			serialline.Supervise(d.stop, serialline.Opts{Path: path, Baud: b.cfg.Baud, Status: status(b.cfg.ID), Heard: d.heardOn(b.cfg.ID)},
 				func(port serialline.Port, stop <-chan struct{}, ready func()) error {
 					link := bridge.NewLink(port, d.o.Clock, b.dev)
 					link.SilentAfter(b.cfg.SilentAfter.D())
@@ -402,6 +409,36 @@ func (d *Devices) startBoards() {
 				})
 		})
 	}
+}
+
+// heardOn is the record of when the line of the reader or board id last
+// brought a byte.
+func (d *Devices) heardOn(id string) *serialline.Heard {
+	d.heardMu.Lock()
+	defer d.heardMu.Unlock()
+	if d.heard == nil {
+		d.heard = map[string]*serialline.Heard{}
+	}
+	h := d.heard[id]
+	if h == nil {
+		h = &serialline.Heard{}
+		d.heard[id] = h
+	}
+	return h
+}
+
+// LastHeard is when each polled reader's and board's line last brought a
+// byte (zero: not since the start): a PN532 and a UHF reader answer their
+// polls, a board sends its heartbeat. An EM4100 reader is not among them:
+// it speaks only when a card is held to it.
+func (d *Devices) LastHeard() map[string]time.Time {
+	d.heardMu.Lock()
+	defer d.heardMu.Unlock()
+	out := make(map[string]time.Time, len(d.heard))
+	for id, h := range d.heard {
+		out[id] = h.Last()
+	}
+	return out
 }
 
 // faultStatus is the status callback of a supervised serial device: a

@@ -27,7 +27,15 @@ type Metrics struct {
 		State() (epoch uint64, up bool, changed <-chan struct{})
 	}
 	Clock gateway.Clock
+	// Devices are the room's readers and boards (nil: none to watch).
+	Devices interface{ LastHeard() map[string]time.Time }
+	// Notifications are the call-down's deliveries (nil: no call-down).
+	Notifications interface{ Counts() map[Outcome]uint64 }
+	// Storage is the log's filesystem: its size and what is free for the
+	// gateway (nil: not told).
+	Storage func() (total, free uint64, err error)
 
+	started  time.Time // the wall clock's, as the lines' records
 	refused  *prometheus.CounterVec
 	reg      *prometheus.Registry
 	lagSince time.Time // when the outbox last had nothing to publish
@@ -43,11 +51,17 @@ var (
 	descEpoch  = prometheus.NewDesc("roomguard_broker_connections_total", "Sessions to the broker opened (reconnects count).", nil, nil)
 	descAlarms = prometheus.NewDesc("roomguard_open_alarms", "Open alarms by class and priority.", []string{"class", "priority"}, nil)
 	descCommit = prometheus.NewDesc("roomguard_commit_seconds", "The log's commits, from BEGIN to COMMIT's return (its fsync included).", nil, nil)
+	descHeard  = prometheus.NewDesc("roomguard_device_last_frame_age_seconds",
+		"Since a serial reader's or board's line last brought a byte (since the gateway started when none came yet).", []string{"device"}, nil)
+	descDisk   = prometheus.NewDesc("roomguard_storage_size_bytes", "The size of the log's filesystem.", nil, nil)
+	descFree   = prometheus.NewDesc("roomguard_storage_free_bytes", "What the log's filesystem has free for the gateway.", nil, nil)
+	descNotify = prometheus.NewDesc("roomguard_notifications_total", "The call-down's deliveries, by channel and result.", []string{"channel", "result"}, nil)
 )
 
 // NewMetrics builds the metrics of a room; Handler serves them.
 func NewMetrics(m Metrics) *Metrics {
 	out := &m
+	out.started = time.Now()
 	out.refused = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "roomguard_commands_refused_total",
 		Help: "Commands refused, by code."}, []string{"code"})
 	out.reg = prometheus.NewRegistry()
@@ -63,7 +77,7 @@ func (m *Metrics) Handler() http.Handler { return promhttp.HandlerFor(m.reg, pro
 
 // Describe is prometheus.Collector's.
 func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descLogged, descPub, descLag, descLagAge, descUp, descEpoch, descAlarms, descCommit} {
+	for _, d := range []*prometheus.Desc{descLogged, descPub, descLag, descLagAge, descUp, descEpoch, descAlarms, descCommit, descHeard, descNotify, descDisk, descFree} {
 		ch <- d
 	}
 }
@@ -99,5 +113,24 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	}
 	for k, n := range open {
 		ch <- prometheus.MustNewConstMetric(descAlarms, prometheus.GaugeValue, float64(n), k[0], k[1])
+	}
+	if m.Devices != nil {
+		for id, at := range m.Devices.LastHeard() {
+			if at.IsZero() {
+				at = m.started
+			}
+			ch <- prometheus.MustNewConstMetric(descHeard, prometheus.GaugeValue, time.Since(at).Seconds(), id)
+		}
+	}
+	if m.Storage != nil {
+		if total, free, err := m.Storage(); err == nil {
+			ch <- prometheus.MustNewConstMetric(descDisk, prometheus.GaugeValue, float64(total))
+			ch <- prometheus.MustNewConstMetric(descFree, prometheus.GaugeValue, float64(free))
+		}
+	}
+	if m.Notifications != nil {
+		for o, n := range m.Notifications.Counts() {
+			ch <- prometheus.MustNewConstMetric(descNotify, prometheus.CounterValue, float64(n), o.Channel, o.Result)
+		}
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -318,17 +317,15 @@ func TestHealthEndpoints(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	// Issue 32, item 2: the metrics change as events flow.
-	metric := func(name string) float64 {
+	metric := func(name string) float64 { // read with Prometheus's text parser
 		t.Helper()
 		_, body := get("/metrics")
-		for _, l := range strings.Split(body, "\n") {
-			if f := strings.Fields(l); len(f) == 2 && f[0] == name {
-				v, err := strconv.ParseFloat(f[1], 64)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return v
-			}
+		s, err := testenv.Samples(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, ok := s[name]; ok {
+			return v
 		}
 		return -1
 	}

@@ -45,7 +45,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	tail := fs.Bool("tail", false, "print every event to standard output as it is logged")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json (one JSON object a line); under systemd each line carries its journald priority")
-	httpAddr := fs.String("http", "127.0.0.1:9480", "where /healthz and /readyz answer (loopback by default; off: none)")
+	httpAddr := fs.String("http", "127.0.0.1:9480", "where /healthz, /readyz and /metrics answer (loopback by default; off: none)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof reads it): what a rate costs, measured before it is concluded")
 	if err := fs.Parse(args); err != nil {
 		return badUsage(err)
@@ -280,7 +280,9 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	if cfg.AcceptUnsigned && !o.Sim {
 		return nil, fmt.Errorf("%s: accept_unsigned: only a simulated room (run --sim) may take unsigned commands", cfg.Source)
 	}
-	d.metrics = service.NewMetrics(service.Metrics{Room: d.room, Log: d.store, Session: d.session, Clock: clock})
+	d.metrics = service.NewMetrics(service.Metrics{Room: d.room, Log: d.store, Session: d.session, Clock: clock,
+		Devices: d.devices, Notifications: d.deliveries,
+		Storage: func() (uint64, uint64, error) { return sqlite.DiskSpace(cfg.Storage.Path) }})
 	refused := func(principal, cmd, code, detail string) error {
 		d.metrics.Refused(code)
 		return d.room.Refused(principal, cmd, code, detail)
