@@ -80,7 +80,7 @@ func (f *Finding) Close(by string, at time.Time) error {
 
 // CheckItems are the self-inspection's checklist, in the practice of the
 // reports in ../shared/seeds (004): each item's key, in order.
-var CheckItems = []string{"three-irons", "intrusion", "entries", "visitors", "carriers", "circulation", "seals", "keys", "maintenance", "staff"}
+var CheckItems = []string{"three-irons", "intrusion", "four-protections", "entries", "visitors", "carriers", "circulation", "seals", "keys", "maintenance", "staff"}
 
 // CheckItemKnown tells whether key is an item of the checklist.
 func CheckItemKnown(key string) bool {
@@ -118,7 +118,11 @@ const (
 
 // Checklist fills the checklist from a report, and the last motion each
 // IR detector of detectors reported in the period (zero: none).
-func (in *Inspection) Checklist(detectors map[string]time.Time, maintenanceRemoved []string) []CheckLine {
+//
+// protections are the rooms' fire, water and climate sensors (room/device):
+// with none, 四防 is checked on the spot; with some, a fire, water or
+// environment alarm in the period is a problem.
+func (in *Inspection) Checklist(detectors map[string]time.Time, maintenanceRemoved, protections []string) []CheckLine {
 	var out []CheckLine
 	add := func(key, status string, count int, detail []CheckRef) {
 		out = append(out, CheckLine{Key: key, Status: status, Count: count, Detail: detail})
@@ -152,6 +156,18 @@ func (in *Inspection) Checklist(detectors map[string]time.Time, maintenanceRemov
 		add("intrusion", CheckInspect, 0, nil)
 	} else {
 		add("intrusion", problem(len(silent) > 0), len(detectors), texts("device", silent))
+	}
+	if len(protections) == 0 {
+		add("four-protections", CheckInspect, 0, nil)
+	} else {
+		var alarmed []CheckRef
+		for _, a := range in.Alarms {
+			switch gateway.AlarmClass(a.Class) {
+			case gateway.AlarmFire, gateway.AlarmWater, gateway.AlarmEnvironment:
+				alarmed = append(alarmed, CheckRef{Room: a.Room, ID: a.Device, Kind: "device"})
+			}
+		}
+		add("four-protections", problem(len(alarmed) > 0), len(protections), alarmed)
 	}
 	entries := 0
 	for _, n := range in.Entries.ByResult {

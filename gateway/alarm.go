@@ -39,6 +39,9 @@ const (
 	// 四防 (issue 32): smoke, and water on the floor.
 	AlarmFire  AlarmClass = "fire"
 	AlarmWater AlarmClass = "water"
+	// AlarmEnvironment: a climate sensor's reading out of the room's
+	// limits (too damp for paper, too hot, too cold).
+	AlarmEnvironment AlarmClass = "environment"
 )
 
 // AlarmSpec is what the catalogue says of a class.
@@ -76,6 +79,7 @@ var alarmCatalogue = map[AlarmClass]AlarmSpec{
 	AlarmResurrected:    {Priority: 1, Severity: SeverityCritical, Hour24: true},
 	AlarmFire:           {Priority: 1, Severity: SeverityCritical, Hour24: true, Audible: true},
 	AlarmWater:          {Priority: 2, Severity: SeverityAlarm, Hour24: true},
+	AlarmEnvironment:    {Priority: 4, Severity: SeverityWarning, Hour24: true},
 }
 
 // StorageLow says why the log's filesystem is too full (empty: it is not):

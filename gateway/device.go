@@ -25,6 +25,10 @@ const (
 	// contact, alarming in every mode as tamper does.
 	KindSmoke InputKind = "smoke"
 	KindWater InputKind = "water-leak"
+	// KindClimate is a temperature and humidity sensor read over a serial
+	// line (防潮, issue 32): active while a reading is out of the room's
+	// limits (ClimateLimits), alarming in every mode.
+	KindClimate InputKind = "climate"
 )
 
 // OutputKind is what a binary output drives.
@@ -56,13 +60,14 @@ var inputSpecs = map[InputKind]inputSpec{
 	KindDuress:     {"duress", "normal", "duress.active", "duress.restored", SeverityCritical, SeverityWarning, nil, []string{"normal"}},
 	KindSmoke:      {"smoke", "normal", "fire.detected", "fire.cleared", SeverityCritical, SeverityWarning, nil, []string{"normal"}},
 	KindWater:      {"leak", "dry", "water.detected", "water.cleared", SeverityAlarm, SeverityWarning, nil, nil},
+	KindClimate:    {"out-of-range", "normal", "environment.out-of-range", "environment.normal", SeverityWarning, SeverityInfo, nil, nil},
 }
 
 // TwentyFourHour tells whether inputs of kind alarm in every mode and are
 // never bypassed (GB 50394: tamper; hold-up and panic buttons; fire and
 // water).
 func (k InputKind) TwentyFourHour() bool {
-	return k == KindTamper || k == KindPanic || k == KindDuress || k == KindSmoke || k == KindWater
+	return k == KindTamper || k == KindPanic || k == KindDuress || k == KindSmoke || k == KindWater || k == KindClimate
 }
 
 var outputKinds = map[OutputKind]bool{KindDoorStrike: true, KindSiren: true, KindIndicator: true}
@@ -180,6 +185,8 @@ type DeviceState struct {
 	Active bool      `json:"active"`
 	Since  time.Time `json:"-"`
 	Seq    uint64    `json:"seq"` // the event that set this state (0: as found at start)
+	// Reading is a climate sensor's last reading (nil for every other kind).
+	Reading *Reading `json:"reading,omitempty"`
 }
 
 // MarshalJSON encodes the state in the form of schemas/device-state.schema.json.

@@ -202,10 +202,17 @@ func (s *Server) checklist(in *dashboard.Inspection, room string) ([]dashboard.C
 		return nil, err
 	}
 	detectors := map[string]time.Time{}
+	var protections []string
 	for _, d := range devices {
 		var st struct{ Device, Kind string }
-		if json.Unmarshal(d.Payload, &st) == nil && st.Kind == string(gateway.KindIRDetector) {
+		if json.Unmarshal(d.Payload, &st) != nil {
+			continue
+		}
+		switch gateway.InputKind(st.Kind) {
+		case gateway.KindIRDetector:
 			detectors[d.Room+"/"+st.Device] = time.Time{}
+		case gateway.KindSmoke, gateway.KindWater, gateway.KindClimate:
+			protections = append(protections, d.Room+"/"+st.Device)
 		}
 	}
 	recs, err := s.Store.Events(sqlite.EventFilter{Room: room, Types: []string{"motion.detected", "maintenance.closed"}, Since: in.From, Until: in.Until})
@@ -226,7 +233,7 @@ func (s *Server) checklist(in *dashboard.Inspection, room string) ([]dashboard.C
 			}
 		}
 	}
-	return in.Checklist(detectors, removed), nil
+	return in.Checklist(detectors, removed, protections), nil
 }
 
 // recordInspection records an inspection done and signs it with the

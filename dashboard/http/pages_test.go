@@ -1174,3 +1174,32 @@ func TestConsoleMetrics(t *testing.T) {
 		}
 	}
 }
+
+// Issue 32, item 5 (四防): a climate sensor's reading on the room's page;
+// the self-inspection's 四防 item is a problem when a fire, water or
+// environment alarm was raised in the period (naming the device), checked
+// on the spot in a room with no such sensor.
+func TestFourProtectionsOnTheConsole(t *testing.T) {
+	c := newConsole(t, "insp:auditor", "g:guard")
+	c.retain("r1", "devices", "th-1", map[string]any{"device": "th-1", "kind": "climate", "name": "保密柜区温湿度", "state": "out-of-range",
+		"active": true, "since": t0, "reading": map[string]any{"temperature_c": 24.46, "humidity_rh": 76.2}})
+	c.retain("r2", "devices", "ir-1", map[string]any{"device": "ir-1", "kind": "ir-detector", "name": "红外", "state": "idle", "since": t0})
+	c.events().add("r1", 60, "alarm.raised", "th-1", "", map[string]any{"alarm": "r1-3", "class": "environment", "priority": 4})
+	if _, body := c.as("g").get("/rooms/r1"); !strings.Contains(body, "24.5 °C · 76 % RH") || !strings.Contains(body, "超限") {
+		t.Fatalf("the room's page shows no reading:\n%s", body)
+	}
+	in := c.as("insp")
+	row := func(room, item string) string {
+		t.Helper()
+		_, body := in.get("/inspection?room=" + room + "&from=2026-11-22&until=2026-11-22")
+		list := body[strings.Index(body, `id="in-checklist"`):]
+		r := list[strings.Index(list, `data-item="`+item+`"`):]
+		return r[:strings.Index(r, "</tr>")]
+	}
+	if r := row("r1", "four-protections"); !strings.Contains(r, "存在问题") || !strings.Contains(r, "保密柜区温湿度") || !strings.Contains(r, "四防") {
+		t.Fatalf("r1's 四防: %s", r)
+	}
+	if r := row("r2", "four-protections"); !strings.Contains(r, "现场核查") {
+		t.Fatalf("r2's 四防: %s", r)
+	}
+}

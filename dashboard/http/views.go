@@ -14,12 +14,13 @@ import (
 // What the pages show of a room, read from its retained state in the replica.
 
 type deviceView struct {
-	Device string    `json:"device"`
-	Kind   string    `json:"kind"`
-	Name   string    `json:"name"`
-	State  string    `json:"state"`
-	Active bool      `json:"active"`
-	Since  time.Time `json:"since"`
+	Device  string           `json:"device"`
+	Kind    string           `json:"kind"`
+	Name    string           `json:"name"`
+	State   string           `json:"state"`
+	Active  bool             `json:"active"`
+	Since   time.Time        `json:"since"`
+	Reading *gateway.Reading `json:"reading"` // a climate sensor's last
 }
 
 type modeView struct {

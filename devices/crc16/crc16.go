@@ -1,6 +1,7 @@
-// Package crc16 holds the two CRC-16s the room's wires use, one place each:
+// Package crc16 holds the CRC-16s the room's wires use, one place each:
 // CCITT-FALSE (the firmware bridge's frames, and, inverted, the CRC an EPC
-// Gen2 tag stores) and MCRF4XX (the Chafon UHF readers' frames).
+// Gen2 tag stores), MCRF4XX (the Chafon UHF readers' frames) and MODBUS
+// (the climate sensors' Modbus RTU frames).
 package crc16
 
 // CCITT is CRC-16/CCITT-FALSE: polynomial 0x1021, preset 0xFFFF, not
@@ -29,6 +30,24 @@ func MCRF4XX(b []byte) uint16 {
 		for range 8 {
 			if crc&1 != 0 {
 				crc = crc>>1 ^ 0x8408
+			} else {
+				crc >>= 1
+			}
+		}
+	}
+	return crc
+}
+
+// Modbus is CRC-16/MODBUS: polynomial 0x8005 reflected (0xA001), preset
+// 0xFFFF, no final xor; sent low byte first. Check value ("123456789"):
+// 0x4B37.
+func Modbus(b []byte) uint16 {
+	crc := uint16(0xFFFF)
+	for _, x := range b {
+		crc ^= uint16(x)
+		for range 8 {
+			if crc&1 != 0 {
+				crc = crc>>1 ^ 0xA001
 			} else {
 				crc >>= 1
 			}

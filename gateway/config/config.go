@@ -48,6 +48,8 @@ type Config struct {
 	// HomeAssistant, when present, describes the room to Home Assistant
 	// through MQTT discovery (issue 32): read-only.
 	HomeAssistant *HomeAssistant `yaml:"homeassistant"`
+	// Climate are the climate sensors' limits (nil: the defaults).
+	Climate *gateway.ClimateLimits `yaml:"climate"`
 
 	Source string `yaml:"-"` // the file it came from
 }
@@ -275,12 +277,13 @@ type Retention struct {
 }
 
 type Serial struct {
-	ID      string `yaml:"id"`
-	Name    string `yaml:"name"`
-	Kind    string `yaml:"kind"`
-	Path    string `yaml:"path"`
-	Baud    int    `yaml:"baud"`
-	Address *int   `yaml:"address"` // uhf-chafon*: the bus address; nil: broadcast (255)
+	ID      string   `yaml:"id"`
+	Name    string   `yaml:"name"`
+	Kind    string   `yaml:"kind"`
+	Path    string   `yaml:"path"`
+	Baud    int      `yaml:"baud"`
+	Address *int     `yaml:"address"` // uhf-chafon*: the bus address; nil: broadcast (255). climate-modbus: 1 when nil
+	Every   Duration `yaml:"every"`   // climate-modbus: how often it is read (default 30 s)
 }
 
 // Board is a firmware-bridge board (firmware-bridge/PROTOCOL.md) on a
@@ -383,7 +386,7 @@ const (
 	DefaultRelease     = 3 * time.Second // long enough to turn the handle
 )
 
-var defaultBaud = map[string]int{"em4100": 9600, "pn532": 115200, "uhf-r200": 115200, "uhf-chafon18": 57600, "uhf-chafon288": 57600}
+var defaultBaud = map[string]int{"em4100": 9600, "pn532": 115200, "uhf-r200": 115200, "uhf-chafon18": 57600, "uhf-chafon288": 57600, "climate-modbus": 9600}
 
 // More defaults for entry control, carriers and safes: the one place they
 // are defined (the domain's constructors take complete configs).

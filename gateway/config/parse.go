@@ -403,8 +403,19 @@ func (c *Config) check(root *yaml.Node) Errors {
 			bad(at("path"), "%s is already used by %s", s.Path, prev)
 		}
 		paths[s.Path] = dotted(at("id")[:2])
-		if s.Address != nil && !strings.HasPrefix(s.Kind, "uhf-chafon") {
-			bad(at("address"), "only a uhf-chafon18 or uhf-chafon288 reader has a bus address")
+		switch {
+		case s.Kind == ClimateModbus:
+			if s.Address != nil && (*s.Address < 1 || *s.Address > 247) {
+				bad(at("address"), "%d is not a Modbus address (1 to 247)", *s.Address)
+			}
+			if d := s.Every.D(); d != 0 && (d < minClimateEvery || d > maxClimateEvery) {
+				bad(at("every"), "%s is out of bounds (%s to %s)", d, minClimateEvery, maxClimateEvery)
+			}
+		case s.Address != nil && !strings.HasPrefix(s.Kind, "uhf-chafon"):
+			bad(at("address"), "only a uhf-chafon18 or uhf-chafon288 reader or a climate-modbus sensor has a bus address")
+		}
+		if s.Every.D() != 0 && s.Kind != ClimateModbus {
+			bad(at("every"), "only a climate-modbus sensor is read every so often")
 		}
 	}
 	es = append(es, c.checkBoards(root, claimID, paths)...)
@@ -421,6 +432,9 @@ func (c *Config) check(root *yaml.Node) Errors {
 	}
 	es = append(es, c.checkMQTT(root)...)
 	es = append(es, c.checkNotify(root)...)
+	if l := c.ClimateLimits(); c.Climate != nil && l.TemperatureMin >= l.TemperatureMax {
+		bad([]string{"climate", "temperature_min"}, "%g °C is not below temperature_max (%g °C)", l.TemperatureMin, l.TemperatureMax)
+	}
 	if h := c.HomeAssistant; h != nil {
 		if h.Prefix == "" {
 			h.Prefix = homeassistant.DefaultPrefix
@@ -434,13 +448,15 @@ func (c *Config) check(root *yaml.Node) Errors {
 
 // Bounds, each with its reason.
 const (
-	maxDebounce  = 10 * time.Second       // longer would hide a real opening
-	minPoll      = 10 * time.Millisecond  // below this the Pi spends its time polling
-	maxPoll      = 10 * time.Second       // EN 50131: faults show well within 180 s; we want seconds
-	minPulse     = 500 * time.Millisecond // a strike needs time to release
-	maxPulse     = time.Minute            // longer is a door left unlocked
-	minKeepAlive = 5 * time.Second
-	maxKeepAlive = 10 * time.Minute
+	minClimateEvery = time.Second            // an SHT20 measures in under 100 ms; faster is noise
+	maxClimateEvery = 10 * time.Minute       // damp builds in hours; a silent sensor shows within three reads
+	maxDebounce     = 10 * time.Second       // longer would hide a real opening
+	minPoll         = 10 * time.Millisecond  // below this the Pi spends its time polling
+	maxPoll         = 10 * time.Second       // EN 50131: faults show well within 180 s; we want seconds
+	minPulse        = 500 * time.Millisecond // a strike needs time to release
+	maxPulse        = time.Minute            // longer is a door left unlocked
+	minKeepAlive    = 5 * time.Second
+	maxKeepAlive    = 10 * time.Minute
 )
 
 func (c *Config) checkAccess(root *yaml.Node) Errors {
@@ -577,6 +593,9 @@ func (c *Config) inputKinds() map[string]gateway.InputKind {
 		m[in.ID] = in.Kind
 	}
 	for _, in := range c.BoardInputs() {
+		m[in.ID] = in.Kind
+	}
+	for _, in := range c.ClimateInputs() {
 		m[in.ID] = in.Kind
 	}
 	return m

@@ -141,6 +141,40 @@ func (c *Config) BoardInputs() []gateway.Input {
 	return ins
 }
 
+// ClimateModbus is the serial kind of a Modbus RTU temperature and
+// humidity sensor (devices/modbus).
+const ClimateModbus = "climate-modbus"
+
+// ClimateInputs are the room's climate sensors, each an input of kind
+// climate.
+func (c *Config) ClimateInputs() []gateway.Input {
+	var ins []gateway.Input
+	for _, s := range c.Serial {
+		if s.Kind == ClimateModbus {
+			ins = append(ins, gateway.Input{ID: s.ID, Name: s.Name, Kind: gateway.KindClimate})
+		}
+	}
+	return ins
+}
+
+// ClimateLimits are the limits of the climate sensors: the config's, the
+// defaults where it gives none.
+func (c *Config) ClimateLimits() gateway.ClimateLimits {
+	l := gateway.DefaultClimateLimits
+	if c.Climate != nil {
+		if c.Climate.HumidityMax != 0 {
+			l.HumidityMax = c.Climate.HumidityMax
+		}
+		if c.Climate.TemperatureMax != 0 {
+			l.TemperatureMax = c.Climate.TemperatureMax
+		}
+		if c.Climate.TemperatureMin != 0 {
+			l.TemperatureMin = c.Climate.TemperatureMin
+		}
+	}
+	return l
+}
+
 // HomeAssistantRoom is the room as Home Assistant's discovery describes it
 // (ok false: the config has no homeassistant section).
 func (c *Config) HomeAssistantRoom(version string) (r homeassistant.Room, ok bool) {
@@ -152,6 +186,7 @@ func (c *Config) HomeAssistantRoom(version string) (r homeassistant.Room, ok boo
 		r.Inputs = append(r.Inputs, gateway.Input{ID: in.ID, Name: in.Name, Kind: in.Kind})
 	}
 	r.Inputs = append(r.Inputs, c.BoardInputs()...)
+	r.Inputs = append(r.Inputs, c.ClimateInputs()...)
 	return r, true
 }
 

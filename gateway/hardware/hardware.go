@@ -25,6 +25,7 @@ import (
 	"github.com/roomguard/roomguard/devices/badge"
 	"github.com/roomguard/roomguard/devices/contact"
 	"github.com/roomguard/roomguard/devices/em4100"
+	"github.com/roomguard/roomguard/devices/modbus"
 	"github.com/roomguard/roomguard/devices/modem"
 	"github.com/roomguard/roomguard/devices/pn532"
 	"github.com/roomguard/roomguard/devices/relay"
@@ -43,6 +44,7 @@ type Room interface {
 	AddInput(in gateway.Input, active bool)
 	AddOutput(out gateway.Output)
 	InputChanged(id string, active bool, at time.Time) error
+	Reading(id string, r gateway.Reading, at time.Time) error
 	Badge(reader, card string, at time.Time) (gateway.Decision, error)
 	Seen(reader string, antenna int, epc string, at time.Time) error
 	Raise(class gateway.AlarmClass, device, detail string) (string, error)
@@ -256,6 +258,9 @@ func (d *Devices) Add(room Room, recorded map[string]gateway.DeviceState) error 
 		active[in.ID] = recorded[in.ID].Active
 		room.AddInput(in, active[in.ID])
 	}
+	for _, in := range d.cfg.ClimateInputs() { // as recorded: the first reading tells
+		room.AddInput(in, recorded[in.ID].Active)
+	}
 	if err := d.openBoards(active); err != nil {
 		return err
 	}
@@ -284,7 +289,34 @@ func (d *Devices) Start(room Room) {
 		d.startUHF()
 	}
 	d.startBoards()
+	d.startClimate()
 	d.startModem()
+}
+
+// startClimate reads each climate sensor on its supervised line: a sensor
+// that stops answering is a device fault, its readings go to the room.
+func (d *Devices) startClimate() {
+	status := d.faultStatus("climate sensor")
+	for _, s := range d.cfg.Serial {
+		if s.Kind != config.ClimateModbus {
+			continue
+		}
+		id, path, baud := s.ID, d.o.Path(s.ID, s.Path), s.Baud
+		c := &modbus.Climate{Addr: 1, Every: s.Every.D(), Now: d.o.Clock.Now}
+		if s.Address != nil {
+			c.Addr = byte(*s.Address)
+		}
+		d.readersWG.Go(func() {
+			serialline.Supervise(d.stop, serialline.Opts{Path: path, Baud: baud, Status: status(id), Heard: d.heardOn(id)},
+				func(port serialline.Port, stop <-chan struct{}, ready func()) error {
+					return c.Run(port, stop, ready, func(r modbus.Reading) {
+						if err := d.room.Reading(id, gateway.Reading{Temperature: r.Temperature, Humidity: r.Humidity}, r.At); err != nil {
+							d.o.Log.Warn("climate reading not taken", "sensor", id, "err", err)
+						}
+					})
+				})
+		})
+	}
 }
 
 // Modem is the room's GSM/LTE modem (notify.modem), driven once Start runs

@@ -113,6 +113,7 @@ var deviceClass = map[gateway.InputKind]string{
 	gateway.KindPanic:      "safety",
 	gateway.KindSmoke:      "smoke",
 	gateway.KindWater:      "moisture",
+	gateway.KindClimate:    "problem", // on: out of the room's limits
 }
 
 // hidden are the inputs Home Assistant is not told of: a duress button is a
@@ -196,6 +197,18 @@ func Discovery(r Room) []Message {
 			fields["device_class"] = c
 		}
 		msgs = append(msgs, entity("binary_sensor", objectID(in.ID), name, fields))
+		if in.Kind == gateway.KindClimate { // and its two measurements
+			for _, m := range []struct{ key, class, unit, label string }{
+				{"temperature_c", "temperature", "°C", "temperature"}, {"humidity_rh", "humidity", "%", "humidity"}} {
+				msgs = append(msgs, entity("sensor", objectID(in.ID)+"_"+m.class, name+" "+m.label, map[string]any{
+					"state_topic":         topics.Device(in.ID),
+					"value_template":      "{{ value_json.reading." + m.key + " }}",
+					"device_class":        m.class,
+					"unit_of_measurement": m.unit,
+					"state_class":         "measurement",
+				}))
+			}
+		}
 	}
 	return msgs
 }

@@ -25,6 +25,7 @@ var (
 	binaryClasses = []string{"battery", "battery_charging", "carbon_monoxide", "cold", "connectivity", "door", "garage_door",
 		"gas", "heat", "light", "lock", "moisture", "motion", "moving", "occupancy", "opening", "plug", "power", "presence",
 		"problem", "running", "safety", "smoke", "sound", "tamper", "update", "vibration", "window"}
+	sensorClasses = []string{"temperature", "humidity"} // of the sensor classes, those a room uses
 	panelStates   = []string{"disarmed", "armed_home", "armed_away", "armed_night", "armed_vacation", "armed_custom_bypass", "pending", "triggered", "arming", "disarming"}
 	panelFeatures = []string{"arm_home", "arm_away", "arm_night", "arm_vacation", "arm_custom_bypass", "trigger"}
 	// Keys the discovery of these components accepts (the common ones and
@@ -45,6 +46,7 @@ func room() homeassistant.Room {
 		{ID: "leak-1", Kind: gateway.KindWater},
 		{ID: "rex", Kind: gateway.KindExitButton},
 		{ID: "duress-1", Kind: gateway.KindDuress},
+		{ID: "th-safes", Name: "温湿度", Kind: gateway.KindClimate},
 	}}
 }
 
@@ -66,9 +68,11 @@ func readsFrom(t *testing.T, topic string) (schema string) {
 	return ""
 }
 
+// field is the top-level field a template reads (value_json.reading.x:
+// reading).
 func field(template string) string {
 	_, after, _ := strings.Cut(template, "value_json.")
-	return strings.FieldsFunc(after, func(r rune) bool { return r == ' ' || r == '}' })[0]
+	return strings.FieldsFunc(after, func(r rune) bool { return r == ' ' || r == '}' || r == '.' })[0]
 }
 
 func schemaHas(t *testing.T, schema, prop string) bool {
@@ -126,7 +130,8 @@ func TestDiscoveryPayloads(t *testing.T) {
 			!schemaHas(t, "status", field(av["value_template"].(string))) {
 			t.Errorf("%s: availability %v", m.Topic, av)
 		}
-		if c, ok := cfg["device_class"]; ok && (component != "binary_sensor" || !slices.Contains(binaryClasses, c.(string))) {
+		if c, ok := cfg["device_class"]; ok && !(component == "binary_sensor" && slices.Contains(binaryClasses, c.(string)) ||
+			component == "sensor" && slices.Contains(sensorClasses, c.(string))) {
 			t.Errorf("%s: device_class %v", m.Topic, c)
 		}
 		state := cfg["state_topic"].(string)
@@ -150,7 +155,7 @@ func TestDiscoveryPayloads(t *testing.T) {
 	}
 	want := map[string]string{ // binary sensors by input, with their class
 		"door-main": "door", "window-1": "window", "ir-1": "motion", "tamper": "tamper", "safe-1_bolt": "lock",
-		"smoke-1": "smoke", "leak-1": "moisture", "rex": "",
+		"smoke-1": "smoke", "leak-1": "moisture", "rex": "", "th-safes": "problem",
 	}
 	for id, class := range want {
 		cfg := objects["binary_sensor/"+id]
@@ -173,7 +178,13 @@ func TestDiscoveryPayloads(t *testing.T) {
 			t.Errorf("no %s", o)
 		}
 	}
-	if n := len(msgs); n != len(objects) || n != 3+len(want) {
+	for _, o := range []string{"sensor/th-safes_temperature", "sensor/th-safes_humidity"} {
+		cfg := objects[o]
+		if cfg == nil || cfg["state_topic"] != "roomguard/jiyao-301/devices/th-safes" || cfg["unit_of_measurement"] == nil {
+			t.Errorf("%s: %v", o, cfg)
+		}
+	}
+	if n := len(msgs); n != len(objects) || n != 3+len(want)+2 {
 		t.Errorf("%d messages, %d distinct", n, len(objects))
 	}
 }
@@ -218,7 +229,7 @@ func TestPublishRemovesEntitiesGoneFromTheConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	window := "homeassistant/binary_sensor/roomguard_jiyao-301/window-1/config"
-	if sent[window] == "" || len(sent) != 11 {
+	if sent[window] == "" || len(sent) != 14 {
 		t.Fatalf("first start sent %d messages, the window's %q", len(sent), sent[window])
 	}
 	r.Inputs = slices.DeleteFunc(r.Inputs, func(in gateway.Input) bool { return in.ID == "window-1" })
@@ -229,14 +240,14 @@ func TestPublishRemovesEntitiesGoneFromTheConfig(t *testing.T) {
 	if v, ok := sent[window]; !ok || v != "" {
 		t.Errorf("the window gone from the config: %q, %v (want an empty retained config)", v, ok)
 	}
-	if len(sent) != 11 {
+	if len(sent) != 14 {
 		t.Errorf("second start sent %d messages", len(sent))
 	}
 	clear(sent)
 	if err := homeassistant.Publish(r, known, set); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := sent[window]; ok || len(sent) != 10 {
+	if _, ok := sent[window]; ok || len(sent) != 13 {
 		t.Errorf("third start: %d messages, the window's sent again: %v", len(sent), ok)
 	}
 	// Another room's line in the file (edited by hand) is not removed.

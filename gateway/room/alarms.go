@@ -135,7 +135,7 @@ func (p *Panel) close(c *change, a *gateway.Alarm) {
 func restoresWithDevice(c gateway.AlarmClass) bool {
 	switch c {
 	case gateway.AlarmIntrusion, gateway.AlarmSealBroken, gateway.AlarmTamper, gateway.AlarmPanic, gateway.AlarmDuress, gateway.AlarmSafeOpened, gateway.AlarmDoorForced, gateway.AlarmDoorHeldOpen,
-		gateway.AlarmFire, gateway.AlarmWater:
+		gateway.AlarmFire, gateway.AlarmWater, gateway.AlarmEnvironment:
 		return true
 	}
 	return false

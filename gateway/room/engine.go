@@ -32,6 +32,14 @@ type Engine struct {
 	safeMu   sync.Mutex          // one safe change at a time
 	pending  []pendingInput      // changes the log could not take yet, in order (keep)
 	pulses   map[string]pulse    // each output's last pulse, by id
+	climate  gateway.ClimateLimits
+	readings map[string]climateReading // each climate sensor's last reading
+}
+
+// climateReading is a climate sensor's last reading and, out of range, why.
+type climateReading struct {
+	gateway.Reading
+	why string
 }
 
 // pulse is an output's pulse: which one (every change of the output counts
@@ -43,10 +51,38 @@ type pulse struct {
 }
 
 // newEngine returns an engine for room.
-func newEngine(room string, clock gateway.Clock, log gateway.RoomLog, sink gateway.StateSink) *Engine {
+func newEngine(room string, clock gateway.Clock, log gateway.RoomLog, sink gateway.StateSink, climate gateway.ClimateLimits) *Engine {
 	return &Engine{room: room, clock: clock, log: log, sink: sink,
 		inputs: map[string]*gateway.Input{}, outputs: map[string]*gateway.Output{}, states: map[string]gateway.DeviceState{},
-		safes: map[string]*safeRun{}, pulses: map[string]pulse{}}
+		safes: map[string]*safeRun{}, pulses: map[string]pulse{}, climate: climate, readings: map[string]climateReading{}}
+}
+
+// Reading takes a climate sensor's reading: out of the room's limits (or
+// back within them, past the hysteresis) it is the sensor's input changing
+// state, logged with the reading, raising or restoring the environment
+// alarm; otherwise only the sensor's retained state shows it (readings are
+// not logged one by one: a sensor read every 30 s would fill the log with
+// a million a year).
+func (e *Engine) Reading(id string, r gateway.Reading, at time.Time) error {
+	e.mu.Lock()
+	in, ok := e.inputs[id]
+	if !ok || in.Kind != gateway.KindClimate {
+		e.mu.Unlock()
+		return gateway.Errorf(gateway.ENOTFOUND, "no climate sensor %q", id)
+	}
+	st := e.states[id]
+	out, why := e.climate.Check(r, st.Active)
+	e.readings[id] = climateReading{r, why}
+	started := e.started
+	e.mu.Unlock()
+	if out != st.Active {
+		return e.InputChanged(id, out, at)
+	}
+	if started {
+		st.Reading = &r
+		e.sink.DeviceState(st)
+	}
+	return nil
 }
 
 // AddInput registers an input with the state it reads now.
@@ -144,7 +180,7 @@ func (e *Engine) Start(version string, sim bool) error {
 		})
 		e.panel.restart(c, previousStop)
 		for _, m := range missing {
-			e.panel.input(c, m.id, m.kind, m.active)
+			e.panel.input(c, m.id, m.kind, m.active, "")
 		}
 		return nil
 	})
@@ -234,7 +270,14 @@ func (e *Engine) apply(c *change, in *gateway.Input, active bool, at time.Time) 
 	ev := gateway.Event{TS: at, ClockTrusted: e.clock.Trusted(), Type: typ, Severity: sev, Device: id}
 	e.mu.Lock()
 	safe := e.safes[id]
+	reading, measured := e.readings[id]
 	e.mu.Unlock()
+	detail := ""
+	if measured {
+		st.Reading = &reading.Reading
+		ev.Data = mustJSON(map[string]any{"reading": reading.Reading, "why": reading.why})
+		detail = reading.why
+	}
 	i := len(c.events)
 	c.events = append(c.events, ev)
 	c.states = append(c.states, gateway.StateAt{State: st, Event: i})
@@ -245,7 +288,7 @@ func (e *Engine) apply(c *change, in *gateway.Input, active bool, at time.Time) 
 			e.recorded(*derived, logged[i].Seq)
 		}
 	})
-	e.panel.input(c, id, in.Kind, active)
+	e.panel.input(c, id, in.Kind, active, detail)
 	if safe != nil {
 		if ds, changed := e.safeIn(c, safe, st); changed {
 			c.states = append(c.states, gateway.StateAt{State: ds, Event: i})

@@ -329,10 +329,10 @@ func (p *Panel) Mode() gateway.Mode {
 // Input applies an input's accepted change: the alarms it raises in the
 // present mode, and the alarms it restores.
 func (p *Panel) Input(id string, kind gateway.InputKind, active bool) error {
-	return p.do(func(c *change) error { p.input(c, id, kind, active); return nil })
+	return p.do(func(c *change) error { p.input(c, id, kind, active, ""); return nil })
 }
 
-func (p *Panel) input(c *change, id string, kind gateway.InputKind, active bool) {
+func (p *Panel) input(c *change, id string, kind gateway.InputKind, active bool, detail string) {
 	s := c.next
 	if !active {
 		p.restore(c, func(a *gateway.Alarm) bool { return a.Device == id && restoresWithDevice(a.Class) })
@@ -350,6 +350,11 @@ func (p *Panel) input(c *change, id string, kind gateway.InputKind, active bool)
 		p.raise(c, gateway.AlarmFire, id, "smoke detected", true)
 	case gateway.KindWater:
 		p.raise(c, gateway.AlarmWater, id, "water on the floor", true)
+	case gateway.KindClimate:
+		if detail == "" {
+			detail = "temperature or humidity out of the room's limits"
+		}
+		p.raise(c, gateway.AlarmEnvironment, id, detail, true)
 	case gateway.KindDoor, gateway.KindWindow, gateway.KindIRDetector:
 		switch {
 		case bypassed:

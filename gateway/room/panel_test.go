@@ -91,6 +91,7 @@ var guardedInputs = map[string]gateway.InputKind{
 	"door-main": gateway.KindDoor, "window-1": gateway.KindWindow, "window-2": gateway.KindWindow,
 	"ir-1": gateway.KindIRDetector, "safe-a-bolt": gateway.KindSafeBolt, "safe-a-door": gateway.KindSafeDoor,
 	"tamper-1": gateway.KindTamper, "panic-1": gateway.KindPanic, "smoke-1": gateway.KindSmoke, "leak-1": gateway.KindWater,
+	"th-1": gateway.KindClimate,
 }
 
 // testSchedule is the test room's working day: it ends at 18:00; New

@@ -30,6 +30,8 @@ type Config struct {
 	// Commands are the roles each command takes (Authorize); nil: the
 	// defaults.
 	Commands gateway.CommandRoles
+	// Climate are the limits of the climate sensors (zero: the defaults).
+	Climate gateway.ClimateLimits
 }
 
 // Log is everything the room needs of its log: its changes, what it reads
@@ -69,7 +71,11 @@ type Room struct {
 // outputs, then Start it.
 func New(cfg Config, log Log, clock gateway.Clock, sink Sink, logger *slog.Logger) *Room {
 	r := &Room{ID: cfg.ID, cfg: cfg, log: log}
-	r.Engine = newEngine(cfg.ID, clock, log, sink)
+	climate := cfg.Climate
+	if climate == (gateway.ClimateLimits{}) {
+		climate = gateway.DefaultClimateLimits
+	}
+	r.Engine = newEngine(cfg.ID, clock, log, sink, climate)
 	r.Panel = newPanel(cfg.ID, cfg.Panel, clock, log, sink)
 	r.Panel.Log = logger
 	r.Access = newAccess(cfg.ID, cfg.Access, clock, log, log, sink, r.Panel, cfg.Key)
@@ -166,6 +172,11 @@ func (r *Room) Stop(reason string) error {
 // InputChanged takes an input's accepted change.
 func (r *Room) InputChanged(id string, active bool, at time.Time) error {
 	return r.Engine.InputChanged(id, active, at)
+}
+
+// Reading takes a climate sensor's reading (Engine.Reading).
+func (r *Room) Reading(id string, rd gateway.Reading, at time.Time) error {
+	return r.Engine.Reading(id, rd, at)
 }
 
 // Badge decides a card presented at a reader.

@@ -23,6 +23,7 @@ import (
 
 	"github.com/roomguard/roomguard/devices/em4100"
 	"github.com/roomguard/roomguard/devices/gpiosim"
+	"github.com/roomguard/roomguard/devices/modbus/modbussim"
 	"github.com/roomguard/roomguard/devices/modem/modemsim"
 	"github.com/roomguard/roomguard/devices/pn532/pn532sim"
 	"github.com/roomguard/roomguard/devices/serialsim"
@@ -55,7 +56,9 @@ type Room struct {
 	twins  map[string]*twin // badge readers' device sides
 	wieg   map[string]*wiegandTwin
 	uhf    map[string]*uhfTwin
-	boards []*boardTwin
+	// climate are the climate sensors' device sides.
+	climate map[string]*modbussim.Sensor
+	boards  []*boardTwin
 	// Modem is the simulated GSM modem of notify.modem (nil: none).
 	Modem *modemsim.Modem
 
@@ -148,7 +151,7 @@ func New(cfg *config.Config) (*Room, error) { return NewWith(cfg, Opts{}) }
 // NewWith builds the simulated room of cfg, its boards as o says.
 func NewWith(cfg *config.Config, o Opts) (*Room, error) {
 	r := &Room{Bank: gpiosim.NewBank(), room: cfg.Room.ID, inputs: map[string]config.Input{}, twins: map[string]*twin{},
-		wieg: map[string]*wiegandTwin{}, uhf: map[string]*uhfTwin{}}
+		wieg: map[string]*wiegandTwin{}, uhf: map[string]*uhfTwin{}, climate: map[string]*modbussim.Sensor{}}
 	for _, in := range cfg.Inputs {
 		r.inputs[in.ID] = in
 		// A contact at rest: the idle level, as wired.
@@ -179,6 +182,20 @@ func NewWith(cfg *config.Config, o Opts) (*Room, error) {
 				r.serve(t.chip.Serve)
 			}
 			r.twins[s.ID] = t
+		}
+		if s.Kind == config.ClimateModbus {
+			dev, err := os.OpenFile(l.DevicePath, os.O_RDWR, 0)
+			if err != nil {
+				return nil, errors.Join(fmt.Errorf("sim: climate sensor %s: %w", s.ID, err), r.Close())
+			}
+			r.devs = append(r.devs, dev)
+			addr := byte(1)
+			if s.Address != nil {
+				addr = byte(*s.Address)
+			}
+			sensor := modbussim.New(addr, dev)
+			r.serve(sensor.Serve)
+			r.climate[s.ID] = sensor
 		}
 		if k, ok := uhfKinds[s.Kind]; ok {
 			dev, err := os.OpenFile(l.DevicePath, os.O_RDWR, 0)
@@ -228,6 +245,30 @@ func NewWith(cfg *config.Config, o Opts) (*Room, error) {
 
 func activeLevel(s string) gpio.Level { return s != "low" }
 
+// driveClimate sets what a simulated climate sensor measures:
+// {"temperature_c": 24.5, "humidity_rh": 76}, or silent (it stops
+// answering) and answer.
+func driveClimate(sensor *modbussim.Sensor, device string, payload []byte) error {
+	if word, err := parseWord(payload); err == nil && (word == "silent" || word == "answer") {
+		sensor.Silence(word == "silent")
+		return nil
+	}
+	var r struct {
+		Temperature *float64 `json:"temperature_c"`
+		Humidity    *float64 `json:"humidity_rh"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil || r.Temperature == nil || r.Humidity == nil {
+		return gateway.Errorf(gateway.EINVALID, `sim: climate sensor %s: want {"temperature_c": 24.5, "humidity_rh": 60}, silent or answer`, device)
+	}
+	if *r.Temperature < -40 || *r.Temperature > 125 || *r.Humidity < 0 || *r.Humidity > 100 {
+		return gateway.Errorf(gateway.EINVALID, "sim: climate sensor %s: %g °C, %g %% RH is beyond what an SHT20 measures (-40 to 125 °C, 0 to 100 %%)", device, *r.Temperature, *r.Humidity)
+	}
+	sensor.Set(*r.Temperature, *r.Humidity)
+	return nil
+}
+
 // Drive sets the input device to the state named in payload: a word such as
 // "open", "closed", "active", "idle" (see docs/simulated-room.md), bare or as a JSON string.
 // A bad payload changes nothing.
@@ -237,6 +278,9 @@ func (r *Room) Drive(device string, payload []byte) error {
 		if t.has(device) {
 			board = t
 		}
+	}
+	if sensor, ok := r.climate[device]; ok {
+		return driveClimate(sensor, device, payload)
 	}
 	in, ok := r.inputs[device]
 	if !ok && board == nil {

@@ -64,6 +64,8 @@ func TestBadPayloadsChangeNothing(t *testing.T) {
 	for _, c := range []struct{ device, payload string }{
 		{"door-main", ""}, {"door-main", "ajar"}, {"door-main", "motion"}, {"nope", "open"},
 		{"door-main", `"open`}, {"door-main", "\xff\xfe"}, {"door-main", string(make([]byte, 100))},
+		{"climate-safes", "open"}, {"climate-safes", `{"temperature_c": 20}`}, {"climate-safes", `{"temperature_c": 20, "humidity_rh": 101}`},
+		{"climate-safes", `{"temperature_c": 20, "humidity_rh": 50, "co2": 1}`}, {"climate-safes", `[1,2]`},
 	} {
 		err := r.Drive(c.device, []byte(c.payload))
 		if err == nil {
@@ -80,8 +82,8 @@ func TestBadPayloadsChangeNothing(t *testing.T) {
 
 func TestPortsArePseudoTerminals(t *testing.T) {
 	r := exampleRoom(t)
-	if len(r.Ports) != 5 { // three readers, the UHF reader, and the call-down's modem
-		t.Fatalf("%d ports, want 5", len(r.Ports))
+	if len(r.Ports) != 6 { // three readers, the UHF reader, the climate sensor and the call-down's modem
+		t.Fatalf("%d ports, want 6", len(r.Ports))
 	}
 	if err := schemas.ValidateJSON("sim-ports", r.PortsPayload()); err != nil {
 		t.Fatal(err)

@@ -247,6 +247,92 @@ func TestFireAndWaterEndToEnd(t *testing.T) {
 	})
 }
 
+// Issue 32, item 5 (防潮): a climate sensor (the real Modbus RTU driver
+// against a simulated XY-MD02 on a pseudo-terminal) through Mosquitto: its
+// readings in its retained state; too damp raises the environment alarm,
+// retained with why; back to normal restores it; a sensor that stops
+// answering is a device fault, restored when it answers again.
+func TestClimateEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration")
+	}
+	m := testenv.StartMosquitto(t)
+	const room = "e2e-climate"
+	cfg, err := config.Parse(fmt.Appendf(nil, rulesRoomYAML+`serial:
+  - {id: th-safes, name: 保密柜区温湿度, kind: climate-modbus, path: /dev/ttyUSB7, address: 2, every: 1s}
+climate: {humidity_max: 65}
+`, room, filepath.Join(t.TempDir(), "log.db"), m.URL()), "climate.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := clocktest.New(time.Date(2026, 11, 22, 18, 0, 0, 0, time.FixedZone("CST", 8*3600)))
+	d, err := startDaemon(enroll(cfg), daemonOpts{Clock: clock, Sim: true, LogLevel: slog.LevelWarn, Stdout: io.Discard, Stderr: gatewayLog(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Stop)
+	w := watch(t, m.URL(), room)
+	state := func(what string, cond func(st map[string]any) bool) {
+		t.Helper()
+		w.waitFor(what, func() bool {
+			var st map[string]any
+			return json.Unmarshal(w.topics["roomguard/"+room+"/devices/th-safes"], &st) == nil && cond(st)
+		})
+	}
+	reading := func(st map[string]any) (float64, float64) {
+		r, _ := st["reading"].(map[string]any)
+		t, _ := r["temperature_c"].(float64)
+		h, _ := r["humidity_rh"].(float64)
+		return t, h
+	}
+	state("the sensor's first reading (22 °C, 50 %)", func(st map[string]any) bool {
+		t, h := reading(st)
+		return t == 22 && h == 50 && st["state"] == "normal" && st["kind"] == "climate"
+	})
+	if err := d.sim.Drive("th-safes", []byte(`{"temperature_c": 24.3, "humidity_rh": 71.5}`)); err != nil {
+		t.Fatal(err)
+	}
+	find := func(class string) map[string]any { // with w.mu held
+		for _, topic := range w.alarmTopics(room) {
+			var x map[string]any
+			if json.Unmarshal(w.topics[topic], &x) == nil && x["class"] == class && x["device"] == "th-safes" {
+				return x
+			}
+		}
+		return nil
+	}
+	alarm := func(class string) map[string]any {
+		t.Helper()
+		var a map[string]any
+		w.waitFor("a retained "+class+" alarm", func() bool { a = find(class); return a != nil })
+		return a
+	}
+	a := alarm("environment")
+	if !strings.Contains(fmt.Sprint(a["detail"]), "too damp: 71.5 % RH (limit 65 %)") {
+		t.Fatalf("the environment alarm %v", a)
+	}
+	state("out of range", func(st map[string]any) bool { _, h := reading(st); return st["state"] == "out-of-range" && h == 71.5 })
+	if err := d.sim.Drive("th-safes", []byte(`{"temperature_c": 23, "humidity_rh": 55}`)); err != nil {
+		t.Fatal(err)
+	}
+	state("normal again", func(st map[string]any) bool { return st["state"] == "normal" })
+	w.waitFor("the environment alarm restored", func() bool { return find("environment")["restored_at"] != nil })
+	if err := d.sim.Drive("th-safes", []byte("silent")); err != nil {
+		t.Fatal(err)
+	}
+	alarm("device-fault")
+	if err := d.sim.Drive("th-safes", []byte("answer")); err != nil {
+		t.Fatal(err)
+	}
+	w.waitFor("the fault restored", func() bool { return find("device-fault")["restored_at"] != nil })
+	if err := d.sim.Drive("th-safes", []byte(`{"temperature_c": 200, "humidity_rh": 55}`)); err == nil || !strings.Contains(err.Error(), "-40 to 125") {
+		t.Fatalf("an impossible reading driven: %v", err)
+	}
+	if len(w.bad) > 0 {
+		t.Fatalf("invalid messages: %v", w.bad)
+	}
+}
+
 // Issue 32, item 4: with --log-format json every line the running gateway
 // writes is a JSON object with a level and a message.
 func TestJSONLogs(t *testing.T) {

@@ -228,7 +228,7 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 		}
 	}
 	rc := room.Config{ID: cfg.Room.ID, Panel: cfg.Panel(), Access: cfg.AccessConfig(), Safes: cfg.SafeConfigs(),
-		Schedule: cfg.WorkSchedule(), NotSecured: true, Inventory: -1, Key: key, Commands: cfg.Commands()}
+		Schedule: cfg.WorkSchedule(), NotSecured: true, Inventory: -1, Key: key, Commands: cfg.Commands(), Climate: cfg.ClimateLimits()}
 	if vc, ok := cfg.VaultConfig(); ok {
 		rc.Vault = &vc
 		if at, ok := cfg.InventoryAt(); ok {
