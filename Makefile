@@ -58,9 +58,10 @@ dist: cross deps
 # after it); with no tag, 0.0~git<date>.<commit>.
 DEB_VERSION := $(shell v=$$(git describe --tags --match 'v[0-9]*' 2>/dev/null | sed 's/^v//; s/-/~/g'); \
   echo $${v:-0.0~git$$(git log -1 --format=%cd --date=format:%Y%m%d 2>/dev/null).$$(git rev-parse --short HEAD 2>/dev/null)})
-deb: dist
+deb: dist firmware
 	@set -e; for t in arm64:arm64 arm:armhf amd64:amd64; do \
 	  arch=$${t%%:*}; deb=$${t#*:}; \
+	  cp $(BIN)/roomguard-board.hex $(DIST)/$$arch/; \
 	  for c in gateway dashboard; do \
 	    $(GO) run ./$$c/cmd/roomguard-$$c man | gzip -9n > $(DIST)/$$arch/roomguard-$$c.1.gz; \
 	    sed "s|\$${DIST}|$(DIST)/$$arch|g" $$c/dist/nfpm.yaml > $(DIST)/nfpm-$$c-$$arch.yaml; \

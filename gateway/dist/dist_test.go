@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roomguard/roomguard/firmware-bridge/emu"
 	"github.com/roomguard/roomguard/gateway/testenv"
 )
 
@@ -49,6 +50,11 @@ func pkg(t *testing.T, name, bin string) string {
 	}
 	if err := os.WriteFile(filepath.Join(dir, name+".1.gz"), gz.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
+	}
+	if name == "roomguard-gateway" { // the board firmware it carries, as make deb builds it
+		if _, _, err := emu.Build(dir); err != nil {
+			t.Fatal(err)
+		}
 	}
 	conf, err := os.ReadFile(filepath.Join(root(), strings.TrimPrefix(name, "roomguard-"), "dist", "nfpm.yaml"))
 	if err != nil {
@@ -111,7 +117,8 @@ func TestPackages(t *testing.T) {
 		{"roomguard-gateway", gw, []string{"./usr/bin/roomguard-gateway", "./lib/systemd/system/roomguard-gateway.service",
 			"./lib/udev/rules.d/60-roomguard.rules", "./etc/roomguard/room.yaml", "./usr/share/doc/roomguard-gateway/examples/mosquitto/mosquitto.conf",
 			"./usr/share/doc/roomguard-gateway/examples/mosquitto/roomguard.acl", "./usr/share/doc/roomguard-gateway/operations.md",
-			"./usr/share/doc/roomguard-gateway/copyright", "./usr/share/doc/roomguard-gateway/changelog.Debian.gz", "./usr/share/man/man1/roomguard-gateway.1.gz"},
+			"./usr/share/doc/roomguard-gateway/copyright", "./usr/share/doc/roomguard-gateway/changelog.Debian.gz", "./usr/share/man/man1/roomguard-gateway.1.gz",
+			"./usr/share/roomguard/firmware/roomguard-board.hex"},
 			"/etc/roomguard/room.yaml", []string{"postinst", "prerm", "postrm"}},
 		{"roomguard-dashboard", dash, []string{"./usr/bin/roomguard-dashboard", "./lib/systemd/system/roomguard-dashboard.service",
 			"./etc/default/roomguard-dashboard", "./usr/share/doc/roomguard-dashboard/copyright", "./usr/share/doc/roomguard-dashboard/changelog.Debian.gz",
@@ -134,6 +141,15 @@ func TestPackages(t *testing.T) {
 				t.Errorf("%s control lacks %q:\n%s", c.name, want, fields)
 			}
 		}
+		if c.name == "roomguard-gateway" {
+			x := t.TempDir()
+			run(t, "dpkg-deb", "-x", deb, x)
+			hex, err := os.ReadFile(filepath.Join(x, "usr/share/roomguard/firmware/roomguard-board.hex"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkFirmwareHex(t, hex)
+		}
 		ctl := t.TempDir()
 		run(t, "dpkg-deb", "-e", deb, ctl)
 		if b, _ := os.ReadFile(filepath.Join(ctl, "conffiles")); strings.TrimSpace(string(b)) != c.conffiles {
@@ -146,6 +162,53 @@ func TestPackages(t *testing.T) {
 		}
 		verifyUnit(t, filepath.Join(root(), strings.TrimPrefix(c.name, "roomguard-"), "dist", c.name+".service"), "/usr/bin/"+c.name, c.bin)
 	}
+}
+
+// checkFirmwareHex checks the board firmware the package carries is an
+// Intel HEX image avrdude takes: every record's checksum right, an end
+// record last, and the program within an ATmega328P's flash beside the
+// Arduino bootloader (32 KB less 512 bytes).
+func checkFirmwareHex(t *testing.T, hex []byte) {
+	t.Helper()
+	lines := strings.Fields(string(hex))
+	if len(lines) < 2 || lines[len(lines)-1] != ":00000001FF" {
+		t.Fatalf("the firmware does not end with the end record: %d lines", len(lines))
+	}
+	size := 0
+	for i, l := range lines {
+		b, err := hexBytes(strings.TrimPrefix(l, ":"))
+		if !strings.HasPrefix(l, ":") || err != nil || len(b) < 5 || int(b[0])+5 != len(b) {
+			t.Fatalf("firmware line %d is no record: %q", i+1, l)
+		}
+		var sum byte
+		for _, x := range b {
+			sum += x
+		}
+		if sum != 0 {
+			t.Fatalf("firmware line %d: checksum wrong: %q", i+1, l)
+		}
+		if b[3] == 0 {
+			size += int(b[0])
+		}
+	}
+	if size == 0 || size > 32*1024-512 {
+		t.Fatalf("the firmware is %d bytes", size)
+	}
+}
+
+func hexBytes(s string) ([]byte, error) {
+	out := make([]byte, len(s)/2)
+	for i := range out {
+		v, err := strconv.ParseUint(s[2*i:2*i+2], 16, 8)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = byte(v)
+	}
+	if len(s)%2 != 0 {
+		return nil, fmt.Errorf("odd length")
+	}
+	return out, nil
 }
 
 // TestInstalledGateway installs the gateway's package on this machine

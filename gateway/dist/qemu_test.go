@@ -16,15 +16,31 @@ import (
 	"github.com/roomguard/roomguard/gateway/testenv"
 )
 
-// TestArm64GatewayUnderQemu builds the gateway for a Raspberry Pi (linux/
-// arm64, cgo, as make dist does) and runs it under qemu-user: its version,
-// check-config, and a simulated room with Mosquitto whose events reach a
-// subscriber (issue 21, item 1).
-func TestArm64GatewayUnderQemu(t *testing.T) {
+// TestGatewayUnderQemu builds the gateway for a Raspberry Pi as make dist
+// does (cgo, cross-compiled) — linux/arm64 (Pi 3/4/5 on a 64-bit OS) and
+// linux/arm with GOARM=7 (a 32-bit Raspberry Pi OS) — and runs each under
+// qemu-user: its version, check-config, and a simulated room with
+// Mosquitto whose events reach a subscriber (issue 21, item 1; armv7:
+// issue 32, item 7).
+func TestGatewayUnderQemu(t *testing.T) {
 	if testing.Short() {
 		t.Skip("cross-builds and emulates")
 	}
-	for _, tool := range []string{"aarch64-linux-gnu-gcc", "qemu-aarch64-static"} {
+	for _, target := range []struct {
+		name, cc, qemu, sysroot, file string
+		env                           []string
+	}{
+		{"arm64", "aarch64-linux-gnu-gcc", "qemu-aarch64-static", "/usr/aarch64-linux-gnu", "ARM aarch64", []string{"GOARCH=arm64"}},
+		{"armv7", "arm-linux-gnueabihf-gcc", "qemu-arm-static", "/usr/arm-linux-gnueabihf", "ARM, EABI5", []string{"GOARCH=arm", "GOARM=7"}},
+	} {
+		t.Run(target.name, func(t *testing.T) {
+			underQemu(t, target.name, target.cc, target.qemu, target.sysroot, target.file, target.env)
+		})
+	}
+}
+
+func underQemu(t *testing.T, name, cc, qemu, sysroot, file string, env []string) {
+	for _, tool := range []string{cc, qemu} {
 		if _, err := exec.LookPath(tool); err != nil {
 			if os.Getenv("CI") != "" {
 				t.Fatalf("%s is missing (make test installs it)", tool)
@@ -35,15 +51,15 @@ func TestArm64GatewayUnderQemu(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "roomguard-gateway")
 	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w -X main.version=qemu-test", "-o", bin, "./gateway/cmd/roomguard-gateway")
 	build.Dir = root()
-	build.Env = append(os.Environ(), "CGO_ENABLED=1", "CC=aarch64-linux-gnu-gcc", "GOOS=linux", "GOARCH=arm64")
+	build.Env = append(append(os.Environ(), "CGO_ENABLED=1", "CC="+cc, "GOOS=linux"), env...)
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("cross build: %v\n%s", err, out)
 	}
-	if out := run(t, "file", bin); !strings.Contains(out, "ARM aarch64") {
-		t.Fatalf("not an arm64 binary: %s", out)
+	if out := run(t, "file", bin); !strings.Contains(out, file) {
+		t.Fatalf("not an %s binary: %s", name, out)
 	}
 	arm := func(args ...string) *exec.Cmd {
-		return exec.Command("qemu-aarch64-static", append([]string{"-L", "/usr/aarch64-linux-gnu", bin}, args...)...)
+		return exec.Command(qemu, append([]string{"-L", sysroot, bin}, args...)...)
 	}
 	if out, err := arm("--version").CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "roomguard-gateway qemu-test" {
 		t.Fatalf("version under qemu: %v %s", err, out)
@@ -67,7 +83,7 @@ func TestArm64GatewayUnderQemu(t *testing.T) {
 	var mu sync.Mutex
 	var types []string
 	online := false
-	sub := paho.NewClient(paho.NewClientOptions().AddBroker(m.URL()).SetClientID("qemu-sub"))
+	sub := paho.NewClient(paho.NewClientOptions().AddBroker(m.URL()).SetClientID("qemu-sub-" + name))
 	if tok := sub.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 		t.Fatal(tok.Error())
 	}
