@@ -11,6 +11,7 @@ import (
 
 	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/cli"
+	"github.com/roomguard/roomguard/gateway/homeassistant"
 	"github.com/roomguard/roomguard/gateway/wire"
 )
 
@@ -66,6 +67,15 @@ type Notify struct {
 // HomeAssistant is the discovery's setting.
 type HomeAssistant struct {
 	Prefix string `yaml:"discovery_prefix"` // homeassistant when empty
+	// Arm, when present, lets Home Assistant's panel arm the room (never
+	// disarm or unseal) with a person's code.
+	Arm *HomeAssistantArm `yaml:"arm"`
+}
+
+// HomeAssistantArm is arming from Home Assistant: the people's codes.
+type HomeAssistantArm struct {
+	CodesFile string               `yaml:"codes_file"`
+	Codes     []homeassistant.Code `yaml:"-"` // read from CodesFile at parse
 }
 
 // NotifyModem is the GSM/LTE modem's AT port.

@@ -442,6 +442,24 @@ func (c *Config) check(root *yaml.Node) Errors {
 		if strings.ContainsAny(h.Prefix, "+#/") || h.Prefix == "roomguard" || strings.TrimSpace(h.Prefix) != h.Prefix {
 			bad([]string{"homeassistant", "discovery_prefix"}, "%q is not a discovery prefix (one topic level, no wildcard, not roomguard)", h.Prefix)
 		}
+		if a := h.Arm; a != nil {
+			at := []string{"homeassistant", "arm", "codes_file"}
+			f, err := os.Open(a.CodesFile)
+			if err == nil {
+				a.Codes, err = homeassistant.ReadCodes(f, a.CodesFile)
+				err = errors.Join(err, f.Close())
+			}
+			if err != nil {
+				bad(at, "%v", err)
+			} else if len(a.Codes) == 0 {
+				bad(at, "%s gives nobody a code", a.CodesFile)
+			}
+		}
+		for i, p := range c.Principals {
+			if p.Name == homeassistant.Principal {
+				bad([]string{"principals", strconv.Itoa(i), "name"}, "%q is Home Assistant's arming (homeassistant.arm); give this principal another name", p.Name)
+			}
+		}
 	}
 	return es
 }

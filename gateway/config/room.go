@@ -48,8 +48,14 @@ func (c *Config) Panel() gateway.PanelConfig {
 // TrustedPrincipals are the room's principals, with local (the public key
 // of the gateway's own command line) as LocalPrincipal, which may send
 // every command.
-func (c *Config) TrustedPrincipals(local ed25519.PublicKey) map[string]gateway.Principal {
+//
+// With Home Assistant's arming (homeassistant.arm), its key (ha) is the
+// principal homeassistant, trusted with arm alone.
+func (c *Config) TrustedPrincipals(local, ha ed25519.PublicKey) map[string]gateway.Principal {
 	out := map[string]gateway.Principal{gateway.LocalPrincipal: {Name: gateway.LocalPrincipal, Key: local, Commands: []string{"*"}}}
+	if c.HomeAssistantArms() && ha != nil {
+		out[homeassistant.Principal] = gateway.Principal{Name: homeassistant.Principal, Key: ha, Commands: []string{"arm"}}
+	}
 	for _, p := range c.Principals {
 		key, _ := gateway.ParsePublicKey(p.Key) // checked at parse
 		out[p.Name] = gateway.Principal{Name: p.Name, Key: key, Commands: p.Commands}
@@ -181,13 +187,18 @@ func (c *Config) HomeAssistantRoom(version string) (r homeassistant.Room, ok boo
 	if c.HomeAssistant == nil {
 		return r, false
 	}
-	r = homeassistant.Room{ID: c.Room.ID, Name: c.Room.Name, Prefix: c.HomeAssistant.Prefix, Version: version}
+	r = homeassistant.Room{ID: c.Room.ID, Name: c.Room.Name, Prefix: c.HomeAssistant.Prefix, Version: version, Arm: c.HomeAssistantArms()}
 	for _, in := range c.Inputs {
 		r.Inputs = append(r.Inputs, gateway.Input{ID: in.ID, Name: in.Name, Kind: in.Kind})
 	}
 	r.Inputs = append(r.Inputs, c.BoardInputs()...)
 	r.Inputs = append(r.Inputs, c.ClimateInputs()...)
 	return r, true
+}
+
+// HomeAssistantArms tells whether Home Assistant may arm the room.
+func (c *Config) HomeAssistantArms() bool {
+	return c.HomeAssistant != nil && c.HomeAssistant.Arm != nil
 }
 
 // HomeAssistantPrefix is the discovery prefix ("" when the room is not

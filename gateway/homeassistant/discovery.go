@@ -38,6 +38,9 @@ type Room struct {
 	Prefix   string // the discovery prefix
 	Version  string // the gateway's, shown on the device
 	Inputs   []gateway.Input
+	// Arm offers arming on the panel (a code asked, checked by the room;
+	// Bridge carries it in).
+	Arm bool
 }
 
 // NodeID is the room's node in discovery topics (roomguard_<room>).
@@ -159,13 +162,7 @@ func Discovery(r Room) []Message {
 		return Message{Topic: r.Prefix + "/" + component + "/" + node + "/" + object + "/config", Payload: b}
 	}
 	msgs := []Message{
-		entity("alarm_control_panel", "panel", "Alarm panel", map[string]any{
-			"state_topic": PanelStateTopic(r.Prefix, r.ID),
-			// Home Assistant needs a command topic; nothing reads it.
-			"command_topic":      r.Prefix + "/alarm_control_panel/" + node + "/panel/set",
-			"supported_features": []string{},
-			"code_arm_required":  false,
-		}),
+		entity("alarm_control_panel", "panel", "Alarm panel", panel(r)),
 		entity("sensor", "occupancy", "People inside", map[string]any{
 			"state_topic":    topics.Occupancy(),
 			"value_template": "{{ value_json.count }}",
@@ -211,6 +208,24 @@ func Discovery(r Room) []Message {
 		}
 	}
 	return msgs
+}
+
+// panel is the alarm panel's own fields: read-only (Home Assistant needs a
+// command topic; nothing reads it), or arming with a code the room checks.
+func panel(r Room) map[string]any {
+	f := map[string]any{
+		"state_topic":        PanelStateTopic(r.Prefix, r.ID),
+		"command_topic":      CommandTopic(r.Prefix, r.ID),
+		"supported_features": []string{},
+		"code_arm_required":  false,
+	}
+	if r.Arm {
+		f["supported_features"] = []string{"arm_away"}
+		f["code_arm_required"] = true
+		f["code"] = "REMOTE_CODE"
+		f["command_template"] = commandTemplate
+	}
+	return f
 }
 
 // objectID is an input id as a discovery object id: Home Assistant allows

@@ -32,7 +32,7 @@ var (
 	// each component's own).
 	accepted = []string{"name", "unique_id", "object_id", "device", "availability", "availability_mode", "qos",
 		"enabled_by_default", "state_topic", "value_template", "command_topic", "supported_features", "code_arm_required",
-		"payload_on", "payload_off", "device_class", "state_class", "icon", "unit_of_measurement"}
+		"payload_on", "payload_off", "device_class", "state_class", "icon", "unit_of_measurement", "code", "command_template"}
 )
 
 func room() homeassistant.Room {

@@ -193,9 +193,10 @@ func TestEveryRoleReadsAndWritesWhatTheDocsSay(t *testing.T) {
 }
 
 // Issue 32: a room's gateway writes its own Home Assistant discovery and no
-// other room's; Home Assistant's account (a reader) reads it; a console
-// neither writes nor reads it. On the embedded broker and on Mosquitto with
-// the shipped ACL.
+// other room's; Home Assistant's account reads it and may send only its
+// panels' actions (which the gateway reads); a console neither writes nor
+// reads any of it. On the embedded broker and on Mosquitto with the shipped
+// ACL.
 func TestHomeAssistantDiscoveryACL(t *testing.T) {
 	walk := func(t *testing.T, b aclBroker) {
 		var mu sync.Mutex
@@ -207,31 +208,45 @@ func TestHomeAssistantDiscoveryACL(t *testing.T) {
 				got[who] = append(got[who], topic+" "+payload)
 			}
 		}
-		r, c, gw := b.accounts[mqtt.RoleReader], b.accounts[mqtt.RoleConsole], b.accounts["gateway"]
-		b.connect(t, r[0], r[0], r[1], "homeassistant/#", record("reader"))
+		ha, c, gw := b.accounts[mqtt.RoleHomeAssistant], b.accounts[mqtt.RoleConsole], b.accounts["gateway"]
+		b.connect(t, ha[0]+"-sub", ha[0], ha[1], "homeassistant/#", record("homeassistant"))
 		b.connect(t, c[0]+"-sub", c[0], c[1], "homeassistant/#", record("console"))
+		gwc := b.connect(t, gw[0], gw[0], gw[1], "homeassistant/+/roomguard_jiyao-301/#", record("gateway"))
 		own := "homeassistant/binary_sensor/roomguard_jiyao-301/door-main/config"
 		other := "homeassistant/binary_sensor/roomguard_jiyao-302/door-main/config"
-		cc := b.connect(t, c[0], c[0], c[1], "", nil)
-		cc.Publish(own, 1, false, "console").WaitTimeout(2 * time.Second)
-		gwc := b.connect(t, gw[0], gw[0], gw[1], "", nil)
+		set := "homeassistant/alarm_control_panel/roomguard_jiyao-301/panel/set"
+		publish := func(who [2]string, topic, payload string) {
+			cl := b.connect(t, who[0]+"-pub", who[0], who[1], "", nil) // a refused publish may cost the connection
+			cl.Publish(topic, 1, false, payload).WaitTimeout(2 * time.Second)
+			cl.Disconnect(0)
+		}
+		publish(c, own, "console")
+		publish(c, set, "console")
+		publish(ha, own, "homeassistant")
+		publish(ha, set, "homeassistant")
 		if tok := gwc.Publish(own, 1, false, "gateway"); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 			t.Fatalf("the gateway publishes its discovery: %v", tok.Error())
 		}
-		gwc.Publish(other, 1, false, "gateway").WaitTimeout(2 * time.Second)
 		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 			mu.Lock()
-			n := len(got["reader"])
+			n := len(got["homeassistant"]) + len(got["gateway"])
 			mu.Unlock()
-			if n > 0 {
+			if n >= 4 {
 				break
 			}
 		}
+		// Last, as it may cost the gateway's connection: another room's.
+		gwc.Publish(other, 1, false, "gateway").WaitTimeout(2 * time.Second)
 		time.Sleep(300 * time.Millisecond)
 		mu.Lock()
 		defer mu.Unlock()
-		if want := []string{own + " gateway"}; !slices.Equal(got["reader"], want) {
-			t.Errorf("Home Assistant's account read %q, want %q", got["reader"], want)
+		slices.Sort(got["homeassistant"])
+		slices.Sort(got["gateway"])
+		if want := []string{set + " homeassistant", own + " gateway"}; !slices.Equal(got["homeassistant"], want) {
+			t.Errorf("Home Assistant's account read %q, want %q", got["homeassistant"], want)
+		}
+		if want := []string{set + " homeassistant", own + " gateway"}; !slices.Equal(got["gateway"], want) {
+			t.Errorf("the gateway read %q, want %q", got["gateway"], want)
 		}
 		if len(got["console"]) > 0 {
 			t.Errorf("a console read %q", got["console"])
@@ -240,19 +255,19 @@ func TestHomeAssistantDiscoveryACL(t *testing.T) {
 	t.Run("embedded", func(t *testing.T) {
 		b, err := mqtt.StartBroker(mqtt.BrokerOpts{Addr: "127.0.0.1:0", Room: "jiyao-301", MaxPacket: config.DefaultLimits().PacketBytes(),
 			Users: []mqtt.BrokerUser{{Username: "console-1", Password: "a long secret 1"},
-				{Username: "homeassistant", Password: "a long secret 3", Role: mqtt.RoleReader}}})
+				{Username: "homeassistant", Password: "a long secret 3", Role: mqtt.RoleHomeAssistant}}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { b.Close() })
 		walk(t, aclBroker{url: b.URL(), accounts: map[string][2]string{"gateway": {b.Self.Username, b.Self.Password},
-			mqtt.RoleConsole: {"console-1", "a long secret 1"}, mqtt.RoleReader: {"homeassistant", "a long secret 3"}}})
+			mqtt.RoleConsole: {"console-1", "a long secret 1"}, mqtt.RoleHomeAssistant: {"homeassistant", "a long secret 3"}}})
 	})
 	t.Run("mosquitto", func(t *testing.T) {
 		m := testenv.StartMosquittoWith(t, fmt.Sprintf("password_file %s\nacl_file %s\n",
 			testenv.MosquittoPasswd(t, "jiyao-301", "console-1", "homeassistant"), "../../examples/mosquitto/roomguard.acl"))
 		pw := testenv.AccountPassword
 		walk(t, aclBroker{url: m.URL(), accounts: map[string][2]string{"gateway": {"jiyao-301", pw("jiyao-301")},
-			mqtt.RoleConsole: {"console-1", pw("console-1")}, mqtt.RoleReader: {"homeassistant", pw("homeassistant")}}})
+			mqtt.RoleConsole: {"console-1", pw("console-1")}, mqtt.RoleHomeAssistant: {"homeassistant", pw("homeassistant")}}})
 	})
 }

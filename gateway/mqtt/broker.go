@@ -28,7 +28,7 @@ import (
 type BrokerUser struct {
 	Username string
 	Password string
-	Role     string // RoleConsole (the default) or RoleReader
+	Role     string // RoleConsole (the default), RoleReader or RoleHomeAssistant
 }
 
 // The roles of an embedded broker's accounts (issue 17): what each may
@@ -40,6 +40,11 @@ const (
 	RoleConsole = "console"
 	// RoleReader reads what a console reads and publishes nothing.
 	RoleReader = "reader"
+	// RoleHomeAssistant is Home Assistant's account: it reads what a reader
+	// reads and the rooms' discovery, and publishes only its panels'
+	// actions (which a room takes only with arming enabled, and only
+	// arming, with a person's code).
+	RoleHomeAssistant = "homeassistant"
 	// roleGateway is the gateway's own account: its room's topics only.
 	roleGateway = "gateway"
 )
@@ -91,8 +96,8 @@ func StartBroker(o BrokerOpts) (*Broker, error) {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	for _, u := range o.Users {
-		if u.Role != "" && u.Role != RoleConsole && u.Role != RoleReader {
-			return nil, fmt.Errorf("mqtt: embedded broker: account %q: role %q (want %s or %s)", u.Username, u.Role, RoleConsole, RoleReader)
+		if u.Role != "" && u.Role != RoleConsole && u.Role != RoleReader && u.Role != RoleHomeAssistant {
+			return nil, fmt.Errorf("mqtt: embedded broker: account %q: role %q (want %s, %s or %s)", u.Username, u.Role, RoleConsole, RoleReader, RoleHomeAssistant)
 		}
 	}
 	ln, err := net.Listen("tcp", o.Addr)
@@ -258,17 +263,29 @@ func (h *authHook) OnACLCheck(cl *mochi.Client, topic string, write bool) bool {
 // the state, never the call-down (people's phone numbers), the replies or
 // the signed commands, and publishes nothing. Home Assistant's discovery
 // of a room (<prefix>/<component>/roomguard_<room>/…) is written by the
-// room's gateway and read by readers (Home Assistant's account is one).
+// room's gateway and read by Home Assistant's account (RoleHomeAssistant),
+// which may send its panels' actions.
 func allowed(role, user, room string, sim bool, topic string, write bool) bool {
 	lv := strings.Split(topic, "/")
 	discovery := len(lv) >= 4 && lv[0] != "roomguard" && !slices.ContainsFunc(lv, wild) &&
 		strings.HasPrefix(lv[2], homeassistant.NodeID(""))
 	if role == roleGateway {
+		// Its room's topics; its room's discovery node (a filter of it too:
+		// what it delivers is checked topic by topic).
 		return len(lv) >= 2 && lv[0] == "roomguard" && lv[1] == room ||
-			discovery && lv[2] == homeassistant.NodeID(room)
+			len(lv) >= 4 && lv[0] != "roomguard" && !wild(lv[0]) && lv[2] == homeassistant.NodeID(room) && (!write || discovery)
 	}
 	if discovery {
-		return role == RoleReader && !write
+		if write {
+			return role == RoleHomeAssistant && len(lv) == 5 && lv[1] == "alarm_control_panel" && lv[3] == "panel" && lv[4] == "set"
+		}
+		return role == RoleHomeAssistant
+	}
+	if role == RoleHomeAssistant {
+		if write {
+			return false
+		}
+		role = RoleReader // and the rest it reads as a reader does
 	}
 	if lv[0] != "roomguard" && lv[0] != "#" && lv[0] != "+" && (write || role != RoleReader || !slices.ContainsFunc(lv, wild)) {
 		return false

@@ -87,3 +87,10 @@ func RoomKeyPath(logPath string) string {
 func LocalKeyPath(logPath string) string {
 	return strings.TrimSuffix(logPath, filepath.Ext(logPath)) + ".command.key"
 }
+
+// HomeAssistantKeyPath is where the gateway keeps the key Home Assistant's
+// arming signs with (homeassistant.arm): next to the log
+// (jiyao-301.homeassistant.key).
+func HomeAssistantKeyPath(logPath string) string {
+	return strings.TrimSuffix(logPath, filepath.Ext(logPath)) + ".homeassistant.key"
+}

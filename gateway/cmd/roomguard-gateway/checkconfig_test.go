@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/roomguard/roomguard/gateway/homeassistant"
 )
 
 // Every example config is good, whether it runs its own broker or joins
@@ -38,7 +40,7 @@ func TestCommandLineConventions(t *testing.T) {
 		{"visitor", "register"}, {"visitor", "checkout"}, {"visitor", "list"}, {"carrier", "check"}, {"carrier", "import"},
 		{"carrier", "export"}, {"carrier", "list"}, {"carrier", "signout"}, {"carrier", "return"}, {"carrier", "extend"},
 		{"safe", "release"}, {"inventory", "run"}, {"inventory", "list"}, {"inventory", "show"}, {"cmd"}, {"arm"}, {"disarm"},
-		{"seal"}, {"unseal"}, {"ack"}, {"keys"}, {"log", "verify"}, {"backup"}, {"restore"}, {"man"},
+		{"seal"}, {"unseal"}, {"ack"}, {"keys"}, {"ha-code"}, {"log", "verify"}, {"backup"}, {"restore"}, {"man"},
 		{"events"}, {"personnel"}, {"visitor"}, {"carrier"}, {"inventory"}, {"log"}, {"safe"}, {"entries"}}
 	listed := map[string]bool{"version": true}
 	for _, c := range commands {
@@ -98,5 +100,25 @@ func TestCommandLineConventions(t *testing.T) {
 	}
 	if st, err := os.Stat(data); err != nil || st.Mode().Perm() != 0o750 {
 		t.Fatalf("the data directory: %v %v", st, err)
+	}
+}
+
+// ha-code prints a person's line for Home Assistant's codes file from the
+// code on stdin; a short or non-digit code, or no room, is bad usage.
+func TestHACode(t *testing.T) {
+	var out bytes.Buffer
+	if err := haCodeCmd([]string{"--room", "jiyao-301", "li.ming"}, strings.NewReader("246810\n"), &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if want := "li.ming " + homeassistant.CodeHash("jiyao-301", "li.ming", "246810") + "\n"; out.String() != want {
+		t.Fatalf("%q, want %q", out.String(), want)
+	}
+	for _, c := range []struct {
+		args []string
+		code string
+	}{{[]string{"--room", "jiyao-301", "li.ming"}, "1234\n"}, {[]string{"li.ming"}, "246810\n"}, {[]string{"--room", "r"}, "246810\n"}} {
+		if err := haCodeCmd(c.args, strings.NewReader(c.code), io.Discard, io.Discard); exitCode(err) != 2 {
+			t.Errorf("%v %q: exit %d (%v)", c.args, c.code, exitCode(err), err)
+		}
 	}
 }

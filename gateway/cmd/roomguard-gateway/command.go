@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
@@ -8,11 +9,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/cli"
 	"github.com/roomguard/roomguard/gateway/config"
+	"github.com/roomguard/roomguard/gateway/homeassistant"
 	"github.com/roomguard/roomguard/gateway/wire"
 )
 
@@ -157,4 +160,28 @@ func keysCmd(args []string, stdout, stderr io.Writer) error {
 	// confirming the room's key there.
 	fmt.Fprintf(stdout, "room-fingerprint %s\n", gateway.KeyFingerprint(pub))
 	return nil
+}
+
+// haCodeCmd prints a person's line for Home Assistant's codes file
+// (homeassistant.arm.codes_file): the code read from stdin, never an
+// argument (a command line is visible to every user of the machine).
+func haCodeCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlags("ha-code", stderr)
+	room := fs.String("room", "", "the room's id (room.id of its config): a code opens only its room")
+	if err := fs.Parse(args); err != nil {
+		return badUsage(err)
+	}
+	if *room == "" || fs.NArg() != 1 {
+		return usagef("ha-code --room ROOM PERSON, the code on stdin")
+	}
+	code, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	line, err := homeassistant.CodeLine(*room, fs.Arg(0), strings.TrimSpace(code))
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(stdout, line)
+	return err
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -16,14 +17,31 @@ import (
 
 	"github.com/roomguard/roomguard/gateway/clocktest"
 	"github.com/roomguard/roomguard/gateway/config"
+	"github.com/roomguard/roomguard/gateway/homeassistant"
 	"github.com/roomguard/roomguard/gateway/testenv"
 )
 
 // homeAssistant is what Home Assistant's MQTT integration sees: every
 // retained message under its discovery prefix.
 type homeAssistant struct {
+	client   paho.Client
 	mu       sync.Mutex
 	retained map[string]string
+}
+
+// refusedBy tells whether the room logged a command of principal refused
+// with code (w.mu held).
+func refusedBy(w *watcher, principal, code string) bool {
+	for _, p := range w.payloads {
+		if p["type"] != "auth.refused" {
+			continue
+		}
+		d, _ := p["data"].(map[string]any)
+		if d["principal"] == principal && d["code"] == code {
+			return true
+		}
+	}
+	return false
 }
 
 func (h *homeAssistant) get(topic string) (string, bool) {
@@ -36,6 +54,7 @@ func (h *homeAssistant) get(topic string) (string, bool) {
 func listenAsHomeAssistant(t *testing.T, url, id string) *homeAssistant {
 	h := &homeAssistant{retained: map[string]string{}}
 	c := paho.NewClient(paho.NewClientOptions().AddBroker(url).SetClientID(id))
+	h.client = c
 	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatal(tok.Error())
 	}
@@ -53,7 +72,9 @@ func listenAsHomeAssistant(t *testing.T, url, id string) *homeAssistant {
 // Issue 32, item 1: a room described to Home Assistant. Its discovery is
 // retained on the broker; the panel follows the mode (disarmed, arming,
 // armed_away, triggered by an intrusion, back to armed_away once the alarm
-// closes, disarmed); a device gone from the config at the next start is
+// closes, disarmed); the installer enabled arming, so a person's code on
+// Home Assistant's keypad arms the room (a wrong code and a disarming are
+// refused and logged); a device gone from the config at the next start is
 // removed from Home Assistant.
 func TestHomeAssistantEndToEnd(t *testing.T) {
 	if testing.Short() {
@@ -62,17 +83,25 @@ func TestHomeAssistantEndToEnd(t *testing.T) {
 	m := testenv.StartMosquitto(t)
 	const room = "ha-room"
 	db := filepath.Join(t.TempDir(), "log.db")
+	codes := filepath.Join(t.TempDir(), "ha.codes")
+	line, err := homeassistant.CodeLine(room, "li.ming", "246810")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(codes, []byte(line+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	roomConfig := func(inputs string) *config.Config {
 		cfg, err := config.Parse(fmt.Appendf(nil, `room: {id: %s, name: 机要室}
 storage: {path: %s}
 mqtt: {url: "%s"}
-homeassistant: {}
+homeassistant: {arm: {codes_file: %s}}
 inputs:
   - {id: door-main, kind: door,        pin: GPIO17, active: high, debounce: 0s, name: 铁门}
   - {id: ir-1,      kind: ir-detector, pin: GPIO5,  active: high, debounce: 0s}
 %soutputs:
   - {id: siren, kind: siren, pin: GPIO24, active: high}
-`, room, db, m.URL(), inputs), "ha.yaml")
+`, room, db, m.URL(), codes, inputs), "ha.yaml")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -111,11 +140,26 @@ inputs:
 	}
 	state("disarmed")
 
-	if r := w.command(room, "arm", "h1", map[string]any{"by": "li.ming"}); r["status"] != "ok" {
-		t.Fatalf("arm: %v", r)
+	// Armed from Home Assistant's keypad with 李明's code: the room's own
+	// arming, as li.ming through the homeassistant principal.
+	press := func(action, code string) {
+		t.Helper()
+		if tok := ha.client.Publish(homeassistant.CommandTopic("homeassistant", room), 1, false,
+			fmt.Sprintf(`{"action": %q, "code": %q}`, action, code)); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			t.Fatal(tok.Error())
+		}
 	}
+	press("ARM_AWAY", "000000") // nobody's code
+	w.waitFor("a wrong code refused", func() bool { return refusedBy(w, "homeassistant", "unauthenticated") })
+	press("ARM_AWAY", "246810")
 	state("arming")
 	clock.Advance(60 * time.Second) // the exit delay
+	state("armed_away")
+	if !bytes.Contains(w.topics["roomguard/"+room+"/mode"], []byte(`"li.ming"`)) {
+		t.Fatalf("armed by whom? %s", w.topics["roomguard/"+room+"/mode"])
+	}
+	press("DISARM", "246810") // never
+	w.waitFor("disarming refused", func() bool { return refusedBy(w, "homeassistant", "forbidden") })
 	state("armed_away")
 	d.sim.Drive("window-1", []byte("open"))
 	state("triggered")

@@ -28,6 +28,7 @@
 //	roomguard-gateway arm|disarm|seal|unseal [--config FILE] [--db FILE] --by WHO
 //	roomguard-gateway ack [--config FILE] [--db FILE] --by WHO --alarm ID --comment TEXT
 //	roomguard-gateway keys [--config FILE] [--db FILE]
+//	roomguard-gateway ha-code --room ROOM PERSON < code
 //	roomguard-gateway log verify [--config FILE | --db FILE] [--from SEQ] [--to SEQ]
 //	roomguard-gateway version
 package main
@@ -84,6 +85,7 @@ commands:
   cmd NAME JSON  give the running gateway one command, signed with its own key; prints the reply (exit 3: refused)
   arm, disarm, seal, unseal, ack   the same, with flags
   keys           print the public key the command line signs with (principal local)
+  ha-code        a person's line for Home Assistant's codes file (homeassistant.arm): the code on stdin
   log verify     walk the log's hash chain; name the first broken link by its seq (exit 1)
   backup DIR     copy the log and its keys into a new directory under DIR, while the room runs; verified
   restore BACKUP put a backup back as the log (--resume-after SEQ, or the head on the external broker)
@@ -130,6 +132,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return panelCmd(ctx, args[0], args[1:], stdout, stderr)
 	case "keys":
 		return keysCmd(args[1:], stdout, stderr)
+	case "ha-code":
+		return haCodeCmd(args[1:], os.Stdin, stdout, stderr)
 	case "backup":
 		return backupCmd(ctx, args[1:], stdout, stderr)
 	case "restore":

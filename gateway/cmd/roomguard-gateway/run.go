@@ -287,7 +287,18 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 		d.metrics.Refused(code)
 		return d.room.Refused(principal, cmd, code, detail)
 	}
-	auth := &mqtt.Auth{Room: cfg.Room.ID, Principals: cfg.TrustedPrincipals(signKey.Public().(ed25519.PublicKey)), Unsigned: cfg.AcceptUnsigned,
+	// Home Assistant's arming signs as a principal of its own, trusted
+	// with arm alone; its key is made next to the log like the command
+	// line's.
+	var haKey ed25519.PrivateKey
+	var haPublic ed25519.PublicKey
+	if cfg.HomeAssistantArms() {
+		if haKey, _, err = wire.LoadOrCreateKey(wire.HomeAssistantKeyPath(cfg.Storage.Path)); err != nil {
+			return nil, err
+		}
+		haPublic = haKey.Public().(ed25519.PublicKey)
+	}
+	auth := &mqtt.Auth{Room: cfg.Room.ID, Principals: cfg.TrustedPrincipals(signKey.Public().(ed25519.PublicKey), haPublic), Unsigned: cfg.AcceptUnsigned,
 		Clock: clock, Nonces: d.store, Started: clock.Now(), Refused: refused, Log: log.Warn}
 	if err := auth.Load(); err != nil {
 		return nil, err
@@ -306,7 +317,13 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 	} else if cc != nil {
 		targets.Carriers = cc
 	}
-	mqtt.NewCommands(d.session, targets, cfg.Limits.Room(), auth)
+	commands := mqtt.NewCommands(d.session, targets, cfg.Limits.Room(), auth)
+	if haKey != nil {
+		bridge := &homeassistant.Bridge{Room: cfg.Room.ID, Codes: cfg.HomeAssistant.Arm.Codes,
+			Signer:  &wire.Signer{Principal: homeassistant.Principal, Key: haKey, Clock: clock},
+			Execute: commands.Execute, Refused: refused, Log: log.With("part", "homeassistant")}
+		d.session.Subscribe(homeassistant.CommandTopic(cfg.HomeAssistantPrefix(), cfg.Room.ID), bridge.Handle)
+	}
 	if ri, err := d.store.Register(); err != nil {
 		return nil, err
 	} else {
