@@ -266,12 +266,21 @@ climate: {humidity_max: 65}
 		t.Fatal(err)
 	}
 	clock := clocktest.New(time.Date(2026, 11, 22, 18, 0, 0, 0, time.FixedZone("CST", 8*3600)))
-	d, err := startDaemon(enroll(cfg), daemonOpts{Clock: clock, Sim: true, LogLevel: slog.LevelWarn, Stdout: io.Discard, Stderr: gatewayLog(t)})
+	d, err := startDaemon(enroll(cfg), daemonOpts{Clock: clock, Sim: true, LogLevel: slog.LevelWarn, HTTP: "127.0.0.1:0", Stdout: io.Discard, Stderr: gatewayLog(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(d.Stop)
 	w := watch(t, m.URL(), room)
+	ready := func() (int, string) {
+		res, err := http.Get("http://" + d.health + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
 	state := func(what string, cond func(st map[string]any) bool) {
 		t.Helper()
 		w.waitFor(what, func() bool {
@@ -321,10 +330,18 @@ climate: {humidity_max: 65}
 		t.Fatal(err)
 	}
 	alarm("device-fault")
+	// Issue 32, item 3: a serial device that stops answering (supervised
+	// as the readers are) makes the gateway not ready, naming it.
+	if code, body := ready(); code != http.StatusServiceUnavailable || !strings.Contains(body, "th-safes") {
+		t.Fatalf("readyz with the sensor silent: %d %s", code, body)
+	}
 	if err := d.sim.Drive("th-safes", []byte("answer")); err != nil {
 		t.Fatal(err)
 	}
 	w.waitFor("the fault restored", func() bool { return find("device-fault")["restored_at"] != nil })
+	if code, body := ready(); code != http.StatusOK {
+		t.Fatalf("readyz with the sensor back: %d %s", code, body)
+	}
 	if err := d.sim.Drive("th-safes", []byte(`{"temperature_c": 200, "humidity_rh": 55}`)); err == nil || !strings.Contains(err.Error(), "-40 to 125") {
 		t.Fatalf("an impossible reading driven: %v", err)
 	}
