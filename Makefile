@@ -12,7 +12,7 @@ APT     := DEBIAN_FRONTEND=noninteractive apt-get
 TOOLS    := $(HOME)/.cache/roomguard/bin
 PROMTOOL := $(TOOLS)/promtool
 
-.PHONY: all build run test test-short bench fuzz deps tools browser avr firmware lint clean dist deb cross
+.PHONY: all build run building test test-short bench fuzz deps tools browser avr firmware lint clean dist deb cross
 
 all: build
 
@@ -129,6 +129,27 @@ run: build tools firmware
 	  echo "a working day is played in it again and again (people, a carrier, a window left open), story in $(RUNDIR)/life.log"; \
 	  echo "gateway (simulated room jiyao-302, its board the real firmware in simavr) started, log in $(RUNDIR)/gateway-302.log"; \
 	  $(BIN)/roomguard-dashboard serve --db $(RUNDIR)/dashboard.db --listen 127.0.0.1:8080 --broker tcp://127.0.0.1:1883 --timezone Asia/Shanghai
+
+# A building (issue 33): ROOMS simulated rooms in one process, each a real
+# room (its own log, keys, session, last will), played a working day at
+# BUILDING_SPEED, on a Mosquitto started here (port 1884) and watched by one
+# console (http://127.0.0.1:8081), each room added with its key's
+# fingerprint. docs/simulated-room.md.
+ROOMS ?= 200
+BUILDING_SPEED ?= 10
+BUILDING := $(RUNDIR)/building
+building: build tools
+	@rm -rf $(BUILDING) && mkdir -p $(BUILDING)
+	@$(BIN)/roomguard-dashboard keys --db $(BUILDING)/dashboard.db > $(BUILDING)/console.principal
+	@mosquitto -p 1884 > $(BUILDING)/mosquitto.log 2>&1 & mq=$$!; \
+	  $(BIN)/roomguard-gateway building --broker tcp://127.0.0.1:1884 --rooms $(ROOMS) --dir $(BUILDING) \
+	    --principals $(BUILDING)/console.principal --speed $(BUILDING_SPEED) > $(BUILDING)/building.out 2>&1 & b=$$!; \
+	  trap 'kill $$b $$mq 2>/dev/null; wait $$b $$mq 2>/dev/null' EXIT INT TERM; \
+	  while [ ! -s $(BUILDING)/fingerprints ]; do sleep 1; kill -0 $$b 2>/dev/null || { cat $(BUILDING)/building.out; exit 1; }; done; \
+	  while read -r room fp; do $(BIN)/roomguard-dashboard room add --db $(BUILDING)/dashboard.db --fingerprint "$$fp" $$room >/dev/null || exit 1; done < $(BUILDING)/fingerprints; \
+	  echo "$(ROOMS) rooms running (log: $(BUILDING)/building.log); console on http://127.0.0.1:8081"; \
+	  $(BIN)/roomguard-dashboard serve --db $(BUILDING)/dashboard.db --listen 127.0.0.1:8081 --metrics-listen 127.0.0.1:9491 \
+	    --broker tcp://127.0.0.1:1884 --timezone Asia/Shanghai
 
 # Every test, unit and integration, with the race detector. The fuzz targets'
 # seed corpora run as part of the normal tests.

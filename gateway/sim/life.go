@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/roomguard/roomguard/gateway"
@@ -42,6 +43,9 @@ type Life struct {
 	// faster. The room's own timers (exit delay, strike) are not sped up.
 	Speed float64
 	Log   *slog.Logger
+	// Room is the room the demo people may enter (default the example's,
+	// jiyao-301): a building's rooms each give their own.
+	Room string
 }
 
 // DayLength is how long one day of the script lasts at speed 1.
@@ -163,7 +167,11 @@ func (l *Life) Day(ctx context.Context) error {
 // Run plays days until ctx ends (days 0) or that many were played. It
 // first gives the room the demo registers, unless it holds some already.
 func (l *Life) Run(ctx context.Context, days int) error {
-	for _, r := range []struct{ name, csv string }{{"personnel/replace", DemoPeople}, {"carriers/replace", DemoCarriers}} {
+	people := DemoPeople
+	if l.Room != "" {
+		people = strings.ReplaceAll(people, ",jiyao-301,", ","+l.Room+",")
+	}
+	for _, r := range []struct{ name, csv string }{{"personnel/replace", people}, {"carriers/replace", DemoCarriers}} {
 		if err := l.Stage.Command(ctx, r.name, map[string]any{"by": "p-li", "version": 1, "csv": r.csv}); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()

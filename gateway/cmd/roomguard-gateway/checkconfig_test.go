@@ -35,7 +35,7 @@ func TestExampleConfigsCheck(t *testing.T) {
 // a failure while running, 3 for a refusal; a missing data directory is
 // made.
 func TestCommandLineConventions(t *testing.T) {
-	commands := [][]string{{"run"}, {"life"}, {"check-config"}, {"events", "tail"}, {"events", "query"}, {"seal", "list"},
+	commands := [][]string{{"run"}, {"life"}, {"building"}, {"check-config"}, {"events", "tail"}, {"events", "query"}, {"seal", "list"},
 		{"seal", "report"}, {"entries", "query"}, {"personnel", "check"}, {"personnel", "import"}, {"personnel", "export"},
 		{"visitor", "register"}, {"visitor", "checkout"}, {"visitor", "list"}, {"carrier", "check"}, {"carrier", "import"},
 		{"carrier", "export"}, {"carrier", "list"}, {"carrier", "signout"}, {"carrier", "return"}, {"carrier", "extend"},

@@ -28,6 +28,7 @@
 //	roomguard-gateway arm|disarm|seal|unseal [--config FILE] [--db FILE] --by WHO
 //	roomguard-gateway ack [--config FILE] [--db FILE] --by WHO --alarm ID --comment TEXT
 //	roomguard-gateway keys [--config FILE] [--db FILE]
+//	roomguard-gateway building --broker URL [--rooms N] [--speed X] …
 //	roomguard-gateway ha-code --room ROOM PERSON < code
 //	roomguard-gateway log verify [--config FILE | --db FILE] [--from SEQ] [--to SEQ]
 //	roomguard-gateway version
@@ -59,6 +60,7 @@ const usage = `usage: roomguard-gateway <command> [flags]
 commands:
   run            guard the room (--sim: a simulated room on any Linux machine)
   life           play a working day, again and again, in a room run with --sim (examples/room.yaml)
+  building       run a building of simulated rooms in one process on one broker (--rooms N), each played its day
   check-config   validate the config file and exit
   events tail    print events as they are logged
   events query   print logged events by time range, type and device
@@ -126,6 +128,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runCmd(ctx, args[1:], stdout, stderr)
 	case "life":
 		return lifeCmd(ctx, args[1:], stdout, stderr)
+	case "building":
+		return buildingCmd(ctx, args[1:], stdout, stderr)
 	case "cmd":
 		return cmdCmd(ctx, args[1:], stdout, stderr)
 	case "arm", "disarm", "unseal", "ack":
