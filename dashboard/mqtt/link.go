@@ -65,6 +65,12 @@ type LinkOpts struct {
 	// Signer signs every command the console sends (a room believes no
 	// other); nil sends them unsigned, for a simulated room that takes them.
 	Signer *wire.Signer
+	// Linger is how long the feed waits for more before it commits what it
+	// took, a batch never held past 5 lingers (issue 33: a building's live
+	// events and their states, one transaction a burst). 0 or negative:
+	// commit as soon as nothing waits (an event and the states that came
+	// with it are one transaction either way).
+	Linger time.Duration
 }
 
 // Link is the dashboard's connection to the broker.
@@ -101,6 +107,8 @@ type Link struct {
 	witness     map[string]*dashboard.Witness // the feed's
 	expectSince map[string]time.Time          // the feed's: since when a room vouched for events not here yet
 	batch       []sqlite.Message              // the feed's: events to store
+	states      []dashboard.Retained          // the feed's: device states, mode and occupancy to store with them
+	stateAt     map[string]int                // the feed's: each of states by room, kind and key
 
 	// The feed's: when each room was last heard (anything it said, believed),
 	// how often it promised to speak (its status's keepalive), and whether
@@ -137,7 +145,8 @@ func Connect(o LinkOpts) (*Link, error) {
 		requester: requesterID(cmp.Or(o.Username, o.ClientID)), pending: map[string]func([]byte){}, online: map[string]bool{},
 		gapSeen: map[string]time.Time{}, catchUp: map[string]bool{}, inflight: map[string]*request{}, notBefore: map[string]time.Time{},
 		keys: map[string]ed25519.PublicKey{}, witness: map[string]*dashboard.Witness{}, expectSince: map[string]time.Time{},
-		heard: map[string]time.Time{}, headAt: map[string]string{}, beat: map[string]time.Duration{}, silent: map[string]bool{}}
+		heard: map[string]time.Time{}, headAt: map[string]string{}, beat: map[string]time.Duration{}, silent: map[string]bool{},
+		stateAt: map[string]int{}}
 	if l.log == nil {
 		l.log = slog.Default()
 	}
@@ -327,11 +336,15 @@ func (l *Link) feed() {
 	defer l.wg.Done()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
 	consumed := 0
+	var since time.Time // when the batch's first message came
 	flush := func() {
-		if len(l.batch) > 0 {
+		if len(l.batch) > 0 || len(l.states) > 0 {
 			l.store()
 		}
+		since = time.Time{}
 		if consumed > 0 {
 			l.took(consumed)
 			consumed = 0
@@ -350,14 +363,20 @@ func (l *Link) feed() {
 			return
 		}
 		for {
-			if m.rest == "events" {
+			switch {
+			case m.rest == "events":
 				l.event(m)
-			} else {
-				flush()
+			case batched(m.rest):
+				l.state(m)
+			default:
+				flush() // what the events so far may decide (an alarm closed, a head, a key)
 				l.state(m)
 			}
 			consumed++
-			if len(l.batch) >= 1000 {
+			if since.IsZero() {
+				since = time.Now()
+			}
+			if len(l.batch)+len(l.states) >= 1000 {
 				flush()
 			}
 			select {
@@ -365,10 +384,54 @@ func (l *Link) feed() {
 				continue
 			default:
 			}
+			if l.opts.Linger > 0 && consumed > 0 && time.Since(since) < 5*l.opts.Linger {
+				linger.Reset(l.opts.Linger)
+				select {
+				case m = <-l.in:
+					linger.Stop()
+					continue
+				case <-linger.C:
+				case <-l.done:
+					linger.Stop()
+				}
+			}
 			break
 		}
 		flush()
 	}
+}
+
+// batched tells whether a state topic (after roomguard/<room>/) is stored
+// with the events around it, after them: the states every live event
+// brings (its device's, the mode, who is inside), which nothing the feed
+// decides later reads back.
+func batched(rest string) bool {
+	switch kindOf(rest) {
+	case "devices", "mode", "occupancy":
+		return true
+	}
+	return false
+}
+
+// later keeps r to be stored with the batch (the feed's), replacing one of
+// the same room, kind and key taken since.
+func (l *Link) later(r dashboard.Retained) {
+	k := r.Room + "\x00" + r.Kind + "\x00" + r.Key
+	if i, ok := l.stateAt[k]; ok {
+		l.states[i] = r
+		return
+	}
+	l.stateAt[k] = len(l.states)
+	l.states = append(l.states, r)
+}
+
+// held is the payload the replica holds for a state, counting the ones
+// kept for the batch (the feed's).
+func (l *Link) held(room, kind, key string) ([]byte, error) {
+	if i, ok := l.stateAt[room+"\x00"+kind+"\x00"+key]; ok {
+		return l.states[i].Payload, nil
+	}
+	return l.opts.Store.RetainedPayload(room, kind, key)
 }
 
 // store writes the batch of events into the replica.
@@ -379,13 +442,19 @@ func (l *Link) store() {
 			vouched = append(vouched, sqlite.Vouch{Room: room, Seq: w.Vouched(), At: l.opts.Clock.Now()})
 		}
 	}
-	res, err := l.opts.Store.Ingest(l.batch, vouched...) // the chain's status in the same transaction
-	l.batch = l.batch[:0]
+	// the chain's status and the states that came with the events in the same transaction
+	res, changed, err := l.opts.Store.IngestWith(l.batch, l.states, vouched...)
+	states := l.states
+	l.batch, l.states = l.batch[:0], nil
+	clear(l.stateAt)
 	for _, w := range l.witness {
 		w.Stored()
 	}
 	if err != nil {
 		l.log.Error("replica: events not stored; the gap filler will ask for them again", "err", err)
+		for _, r := range states { // the states on their own: the room will not say them again
+			l.keep(r)
+		}
 		return
 	}
 	for _, r := range res.Rejected {
@@ -401,6 +470,11 @@ func (l *Link) store() {
 	}
 	if len(res.Stored) > 0 && l.opts.Stored != nil {
 		l.opts.Stored(res.Stored)
+	}
+	if l.opts.State != nil {
+		for _, r := range changed {
+			l.opts.State(r)
+		}
 	}
 }
 

@@ -227,7 +227,7 @@ func (l *Link) state(m message) {
 			return
 		}
 		if m.rest != "head" {
-			old, err := l.opts.Store.RetainedPayload(m.room, kind, key)
+			old, err := l.held(m.room, kind, key)
 			if err != nil {
 				l.log.Error("replica: state not checked", "room", m.room, "topic", m.rest, "err", err)
 				return
@@ -291,6 +291,10 @@ func (l *Link) state(m message) {
 			l.mu.Unlock()
 			l.wake()
 		}
+	}
+	if batched(m.rest) {
+		l.later(r)
+		return
 	}
 	l.keep(r)
 }

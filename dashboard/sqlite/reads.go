@@ -124,8 +124,23 @@ func (s *Store) LastN() (int64, error) {
 func (s *Store) SetRetained(r dashboard.Retained) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	changed, err := setRetained(s.w, r)
+	if changed {
+		s.retainedV.Add(1)
+	}
+	return changed, err
+}
+
+// execQuerier is a connection or a transaction.
+type execQuerier interface {
+	Exec(query string, args ...any) (sql.Result, error)
+	QueryRow(query string, args ...any) *sql.Row
+}
+
+// setRetained writes r on q unless it holds the same already.
+func setRetained(q execQuerier, r dashboard.Retained) (bool, error) {
 	var old []byte
-	err := s.w.QueryRow(`SELECT payload FROM retained WHERE room = ? AND kind = ? AND key = ?`, r.Room, r.Kind, r.Key).Scan(&old)
+	err := q.QueryRow(`SELECT payload FROM retained WHERE room = ? AND kind = ? AND key = ?`, r.Room, r.Kind, r.Key).Scan(&old)
 	if err != nil && err != sql.ErrNoRows {
 		return false, fmt.Errorf("sqlite: retained: %w", err)
 	}
@@ -133,16 +148,15 @@ func (s *Store) SetRetained(r dashboard.Retained) (bool, error) {
 		return false, nil
 	}
 	if len(r.Payload) == 0 {
-		_, err = s.w.Exec(`DELETE FROM retained WHERE room = ? AND kind = ? AND key = ?`, r.Room, r.Kind, r.Key)
+		_, err = q.Exec(`DELETE FROM retained WHERE room = ? AND kind = ? AND key = ?`, r.Room, r.Kind, r.Key)
 	} else {
-		_, err = s.w.Exec(`INSERT INTO retained (room, kind, key, payload, updated_ms) VALUES (?, ?, ?, ?, ?)
+		_, err = q.Exec(`INSERT INTO retained (room, kind, key, payload, updated_ms) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (room, kind, key) DO UPDATE SET payload = excluded.payload, updated_ms = excluded.updated_ms`,
 			r.Room, r.Kind, r.Key, []byte(r.Payload), r.Updated.UnixMilli())
 	}
 	if err != nil {
 		return false, fmt.Errorf("sqlite: retained %s/%s/%s: %w", r.Room, r.Kind, r.Key, err)
 	}
-	s.retainedV.Add(1)
 	return true, nil
 }
 

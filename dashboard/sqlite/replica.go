@@ -126,7 +126,15 @@ func decode(m Message) (gateway.Event, string) {
 // vouched records, in the same transaction, how far each room's signed
 // chain vouches for the replica (issue 18).
 func (s *Store) Ingest(batch []Message, vouched ...Vouch) (IngestResult, error) {
-	var res IngestResult
+	res, _, err := s.IngestWith(batch, nil, vouched...)
+	return res, err
+}
+
+// IngestWith is Ingest with the retained states that came with the batch,
+// written in the same transaction, in order (issue 33: one commit for a
+// burst of live events and their states, not one each); changed are the
+// states that changed what the replica held.
+func (s *Store) IngestWith(batch []Message, states []dashboard.Retained, vouched ...Vouch) (res IngestResult, changed []dashboard.Retained, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.clock.Now()
@@ -140,7 +148,17 @@ func (s *Store) Ingest(batch []Message, vouched ...Vouch) (IngestResult, error) 
 		touched[room] = r
 		return r
 	}
-	err := s.tx(func(tx *sql.Tx) error {
+	err = s.tx(func(tx *sql.Tx) error {
+		changed = changed[:0]
+		for _, r := range states {
+			ok, err := setRetained(tx, r)
+			if err != nil {
+				return err
+			}
+			if ok {
+				changed = append(changed, r)
+			}
+		}
 		ins, err := tx.Prepare(`INSERT INTO events (room, seq, id, ts_ms, type, severity, device, person, payload)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (room, seq) DO NOTHING`)
 		if err != nil {
@@ -209,12 +227,13 @@ func (s *Store) Ingest(batch []Message, vouched ...Vouch) (IngestResult, error) 
 		return nil
 	})
 	if err != nil {
-		return IngestResult{}, err
+		return IngestResult{}, nil, err
 	}
 	for room, r := range touched {
 		s.rooms[room] = r
 	}
-	return res, nil
+	s.retainedV.Add(int64(len(changed)))
+	return res, changed, nil
 }
 
 // Vouch is how far a room's signed chain vouches for the replica's events:

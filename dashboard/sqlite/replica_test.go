@@ -335,3 +335,26 @@ func TestPruneTheReplica(t *testing.T) {
 		t.Fatalf("after a restart: %+v", r)
 	}
 }
+
+// Issue 33: the states that came with a batch of events are written in its
+// transaction; changed lists those that changed what was held (the same
+// payload again, or a clearing of nothing, changes nothing).
+func TestIngestWithStates(t *testing.T) {
+	s := open(t)
+	door := dashboard.Retained{Room: "r1", Kind: "devices", Key: "door-main", Payload: []byte(`{"state":"open"}`), Updated: t0}
+	mode := dashboard.Retained{Room: "r1", Kind: "mode", Payload: []byte(`{"mode":"open"}`), Updated: t0}
+	res, changed, err := s.IngestWith(stream("r1", 3), []dashboard.Retained{door, mode})
+	if err != nil || len(res.Stored) != 3 || len(changed) != 2 {
+		t.Fatalf("stored %d, changed %v, %v", len(res.Stored), changed, err)
+	}
+	closed := door
+	closed.Payload = []byte(`{"state":"closed"}`)
+	gone := dashboard.Retained{Room: "r1", Kind: "alarms", Key: "never-held"}
+	_, changed, err = s.IngestWith(nil, []dashboard.Retained{door, mode, closed, gone})
+	if err != nil || len(changed) != 1 || string(changed[0].Payload) != `{"state":"closed"}` {
+		t.Fatalf("changed %v, %v", changed, err)
+	}
+	if p, _ := s.RetainedPayload("r1", "devices", "door-main"); string(p) != `{"state":"closed"}` {
+		t.Fatalf("held %s", p)
+	}
+}

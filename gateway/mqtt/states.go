@@ -28,6 +28,9 @@ type Retained struct {
 	dirty  map[string]bool
 	wake   chan struct{}
 	proven uint64 // the highest seq a state sent vouched for (its proof)
+	// sending is the highest seq a state on its way vouches for: sent and
+	// not yet acknowledged (one that fails is dirty again, and still covers).
+	sending uint64
 }
 
 // NewRetained returns a retained publisher on session.
@@ -68,7 +71,7 @@ func (p *Retained) DeviceState(st gateway.DeviceState) {
 // (Publisher.Drained).
 func (p *Retained) Vouch(seq uint64) {
 	p.mu.Lock()
-	covered := p.proven >= seq
+	covered := p.proven >= seq || p.sending >= seq
 	for topic := range p.dirty {
 		if len(p.latest[topic]) > 0 { // signed when sent, at a head at or above seq
 			covered = true
@@ -193,6 +196,11 @@ func (p *Retained) Run(ctx context.Context) {
 		seqs := make([]uint64, len(batch))
 		for i, m := range batch {
 			toks[i], seqs[i], errs[i] = p.session.send(client, m.topic, true, m.payload)
+			if errs[i] == nil && len(m.payload) > 0 {
+				p.mu.Lock()
+				p.sending = max(p.sending, seqs[i])
+				p.mu.Unlock()
+			}
 		}
 		for i, m := range batch {
 			err := errs[i]

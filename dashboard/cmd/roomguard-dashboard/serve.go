@@ -43,6 +43,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json (one JSON object a line); under systemd each line carries its journald priority")
 	unit := fs.String("unit", "", "the office's name (单位), in the title of its printed registers")
+	linger := fs.Duration("batch-linger", 0, "how long the replica waits for more live events before committing what it took (a burst is one transaction; never held past five of these; each adds to an alarm's way to the duty screen); 0: commit as soon as nothing waits")
 	keyAge := fs.Duration("key-age", dashboard.KeyAge, "a safe's combination or a door's key older than this is due to be changed (shown on the carriers page and in the self-inspection report)")
 	if err := fs.Parse(args); err != nil {
 		return badUsage(err)
@@ -95,7 +96,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 		return err
 	}
 	link, err := mqtt.Connect(mqtt.LinkOpts{Conn: conn, Store: store, Clock: clock, Log: log,
-		Stored: srv.Hub.Stored, State: srv.Hub.State, Signer: &wire.Signer{Principal: *principal, Key: key, Clock: clock}})
+		Stored: srv.Hub.Stored, State: srv.Hub.State, Signer: &wire.Signer{Principal: *principal, Key: key, Clock: clock}, Linger: *linger})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/roomguard/roomguard/gateway"
+	"github.com/roomguard/roomguard/gateway/testenv"
+)
+
+// BenchmarkConsoleCPUPerEvent (issue 33): the console's processor time per
+// live event, read from outside the process (/proc/<pid>/stat), while ROOMS
+// rooms (ROOMGUARD_ROOMS, default 50) send RATE input changes a second in
+// all (ROOMGUARD_RATE, default 500) for ROOMGUARD_CPU_SECONDS (default 10):
+// each an event and its device's retained state, as a gateway sends them.
+// In the same run the console that commits as soon as nothing waits (the
+// default) and one that lingers 2 ms for more (--batch-linger 2ms).
+func BenchmarkConsoleCPUPerEvent(b *testing.B) {
+	env := func(name string, def int) int {
+		if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+			return v
+		}
+		return def
+	}
+	rooms, rate, seconds := env("ROOMGUARD_ROOMS", 50), env("ROOMGUARD_RATE", 500), env("ROOMGUARD_CPU_SECONDS", 10)
+	for b.Loop() {
+		m := testenv.StartMosquitto(b)
+		pub := paho.NewClient(paho.NewClientOptions().AddBroker(m.URL()).SetClientID("cpu-rooms"))
+		if tok := pub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+			b.Fatal(tok.Error())
+		}
+		seq := make([]uint64, rooms)
+		for i, linger := range []string{"0s", "2ms"} {
+			perEvent, events := consoleCPU(b, m.URL(), pub, rooms, rate, seconds, linger, seq)
+			name := []string{"at-once", "linger"}[i]
+			b.ReportMetric(perEvent, name+"-cpu-ms/event")
+			b.ReportMetric(float64(events)/float64(seconds), name+"-events/s")
+		}
+		pub.Disconnect(100)
+	}
+}
+
+// consoleCPU runs a console with --batch-linger linger and measures it.
+func consoleCPU(b *testing.B, broker string, pub paho.Client, rooms, rate, seconds int, linger string, seq []uint64) (float64, uint64) {
+	dir := b.TempDir()
+	db := filepath.Join(dir, "dashboard.db")
+	for r := range rooms {
+		if out, err := exec.Command(testenv.Dashboard(b), "room", "add", "--db", db, fmt.Sprintf("cpu-%03d", r)).CombinedOutput(); err != nil {
+			b.Fatalf("room add: %v\n%s", err, out)
+		}
+	}
+	metrics := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(b))
+	console := testenv.Start(b, testenv.Dashboard(b), "serve", "--db", db, "--listen", fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(b)),
+		"--metrics-listen", metrics, "--broker", broker, "--batch-linger", linger)
+	high := regexp.MustCompile(`(?m)^roomguard_console_replica_high\{room="cpu-\d+"\} (\d+)`)
+	held := func() uint64 {
+		res, err := http.Get("http://" + metrics + "/metrics")
+		if err != nil {
+			return 0
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		var n uint64
+		for _, m := range high.FindAllSubmatch(body, -1) {
+			v, _ := strconv.ParseUint(string(m[1]), 10, 64)
+			n += v
+		}
+		return n
+	}
+	// (A console new to the rooms: their highest seq, summed, is what it
+	// holds once it has every event sent to it; it asks no room for the
+	// ones before, which nobody answers here.)
+	var sent uint64
+	time.Sleep(2 * time.Second)
+	cpu := func() time.Duration {
+		c, err := testenv.CPU(console.Pid())
+		if err != nil {
+			b.Fatal(err)
+		}
+		return c
+	}
+	c0 := cpu()
+	tick := time.NewTicker(time.Second / time.Duration(rate))
+	for end, n := time.Now().Add(time.Duration(seconds)*time.Second), 0; time.Now().Before(end); n++ {
+		<-tick.C
+		r := n % len(seq)
+		seq[r]++
+		room := fmt.Sprintf("cpu-%03d", r)
+		now := time.Now()
+		state := []string{"closed", "open"}[seq[r]%2]
+		ev, _ := json.Marshal(gateway.Event{Seq: seq[r], ID: gateway.NewEventID(now), TS: now, ClockTrusted: true, Room: room,
+			Type: "door." + map[string]string{"open": "opened", "closed": "closed"}[state], Severity: gateway.SeverityInfo, Device: "door-main"})
+		st, _ := json.Marshal(map[string]any{"device": "door-main", "kind": "door", "state": state, "active": state == "open",
+			"since": now.Format(gateway.TimeFormat), "seq": seq[r]})
+		pub.Publish("roomguard/"+room+"/events", 1, false, ev)
+		pub.Publish("roomguard/"+room+"/devices/door-main", 1, true, st)
+		sent++
+	}
+	tick.Stop()
+	var top uint64
+	for _, s := range seq {
+		top += s
+	}
+	for deadline := time.Now().Add(60 * time.Second); held() < top; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			b.Fatalf("the console's rooms reach %d, want %d", held(), top)
+		}
+	}
+	used := cpu() - c0
+	if err := console.Stop(); err != nil {
+		b.Logf("console stop: %v", err)
+	}
+	return float64(used) / float64(sent) / float64(time.Millisecond), sent
+}
