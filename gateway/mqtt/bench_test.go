@@ -4,7 +4,6 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -99,21 +98,12 @@ func throughput(b *testing.B, producers, round int) {
 	total := 0
 	start := time.Now()
 	for b.Loop() {
-		var wg sync.WaitGroup
-		for p := 0; p < producers; p++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := p; i < round; i += producers {
-					if _, err := r.store.Append(gateway.Event{Type: "window.opened", Severity: gateway.SeverityInfo,
-						Device: fmt.Sprintf("window-%d", p%64)}); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			}()
+		if err := testenv.Producers(producers, round, func(p int) error {
+			_, err := r.store.Append(gateway.Event{Type: "window.opened", Severity: gateway.SeverityInfo, Device: fmt.Sprintf("window-%d", p%64)})
+			return err
+		}); err != nil {
+			b.Fatal(err)
 		}
-		wg.Wait()
 		total += round
 		if !sub.waitSeqs(total, 60*time.Second) {
 			b.Fatalf("subscriber has %d of %d", len(sub.seen), total)
@@ -165,22 +155,14 @@ func bareThroughput(b *testing.B, producers, round int, publish bool) {
 	}()
 	total := 0
 	start := time.Now()
+	dones := make([]chan error, producers) // each producer's, reused
+	for p := range dones {
+		dones[p] = make(chan error, 1)
+	}
 	for b.Loop() {
-		var wg sync.WaitGroup
-		for p := 0; p < producers; p++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				done := make(chan error, 1)
-				for i := p; i < round; i += producers {
-					if err := w.Append(done); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			}()
+		if err := testenv.Producers(producers, round, func(p int) error { return w.Append(dones[p]) }); err != nil {
+			b.Fatal(err)
 		}
-		wg.Wait()
 		total += round
 		if publish && !sub.waitSeqs(total, 60*time.Second) {
 			b.Fatalf("subscriber has %d of %d", len(sub.seen), total)

@@ -27,20 +27,12 @@ func BenchmarkAppendConcurrent(b *testing.B) {
 			total := 0
 			for b.Loop() {
 				const round = 10000
-				var wg sync.WaitGroup
-				for p := 0; p < producers; p++ {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						for i := p; i < round; i += producers {
-							if _, err := s.Append(gateway.Event{Type: "window.opened", Severity: gateway.SeverityInfo, Device: "window-1"}); err != nil {
-								b.Error(err)
-								return
-							}
-						}
-					}()
+				if err := testenv.Producers(producers, round, func(int) error {
+					_, err := s.Append(gateway.Event{Type: "window.opened", Severity: gateway.SeverityInfo, Device: "window-1"})
+					return err
+				}); err != nil {
+					b.Fatal(err)
 				}
-				wg.Wait()
 				total += round
 			}
 			b.ReportMetric(float64(total)/time.Since(start).Seconds(), "events/s")
@@ -60,21 +52,13 @@ func BenchmarkAppendConcurrent(b *testing.B) {
 		total := 0
 		for b.Loop() {
 			const round, producers = 10000, 64
-			var wg sync.WaitGroup
-			for p := 0; p < producers; p++ {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					done := make(chan error, 1)
-					for i := p; i < round; i += producers {
-						if err := w.Append(done); err != nil {
-							b.Error(err)
-							return
-						}
-					}
-				}()
+			dones := make([]chan error, producers)
+			for p := range dones {
+				dones[p] = make(chan error, 1)
 			}
-			wg.Wait()
+			if err := testenv.Producers(producers, round, func(p int) error { return w.Append(dones[p]) }); err != nil {
+				b.Fatal(err)
+			}
 			total += round
 		}
 		b.ReportMetric(float64(total)/time.Since(start).Seconds(), "events/s")

@@ -110,3 +110,28 @@ func (w *BareWriter) Close() {
 	close(w.writes)
 	<-w.done
 }
+
+// Producers runs n producers sharing round calls between them, as inputs
+// that each wait for their own commit: producer p makes calls p, p+n, …,
+// each waiting for the last; the first error ends its producer.
+func Producers(n, round int, call func(producer int) error) error {
+	errs := make(chan error, n)
+	for p := range n {
+		go func() {
+			for i := p; i < round; i += n {
+				if err := call(p); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	var first error
+	for range n {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
