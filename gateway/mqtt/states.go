@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/roomguard/roomguard/gateway"
@@ -28,10 +29,15 @@ type Retained struct {
 	dirty  map[string]bool
 	wake   chan struct{}
 	proven uint64 // the highest seq a state sent vouched for (its proof)
-	// sending is the highest seq a state on its way vouches for: sent and
-	// not yet acknowledged (one that fails is dirty again, and still covers).
-	sending uint64
+	headed uint64 // the highest seq a head sent vouched for
+	owed   uint64 // the highest seq a state vouched for and no head yet
+	later  func() bool
 }
+
+// HeadAfter is how soon a head follows events a state already vouched
+// for: the retained head stays current (restore resumes after it, a
+// newcomer trusts up to it) at one head for a burst, not one an event.
+const HeadAfter = 100 * time.Millisecond
 
 // NewRetained returns a retained publisher on session.
 func NewRetained(s *Session) *Retained {
@@ -71,17 +77,41 @@ func (p *Retained) DeviceState(st gateway.DeviceState) {
 // (Publisher.Drained).
 func (p *Retained) Vouch(seq uint64) {
 	p.mu.Lock()
-	covered := p.proven >= seq || p.sending >= seq
+	covered := p.proven >= seq
 	for topic := range p.dirty {
 		if len(p.latest[topic]) > 0 { // signed when sent, at a head at or above seq
 			covered = true
 			break
 		}
 	}
+	if covered && p.later == nil && seq > p.headed {
+		p.owed = max(p.owed, seq)
+		p.later = p.session.opts.Clock.AfterFunc(HeadAfter, p.payHead)
+	} else if covered {
+		p.owed = max(p.owed, seq)
+	}
 	p.mu.Unlock()
 	if !covered {
 		p.Head()
 	}
+}
+
+// payHead sends the head a state's vouching put off, unless one went since.
+func (p *Retained) payHead() {
+	p.mu.Lock()
+	p.later = nil
+	owed := p.owed > p.headed
+	p.mu.Unlock()
+	if owed {
+		p.Head()
+	}
+}
+
+// Proven is the highest seq a state the broker acknowledged vouched for.
+func (p *Retained) Proven() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.proven
 }
 
 // Head publishes the room's chain head, signed (Prover): a consumer that
@@ -196,11 +226,6 @@ func (p *Retained) Run(ctx context.Context) {
 		seqs := make([]uint64, len(batch))
 		for i, m := range batch {
 			toks[i], seqs[i], errs[i] = p.session.send(client, m.topic, true, m.payload)
-			if errs[i] == nil && len(m.payload) > 0 {
-				p.mu.Lock()
-				p.sending = max(p.sending, seqs[i])
-				p.mu.Unlock()
-			}
 		}
 		for i, m := range batch {
 			err := errs[i]
@@ -213,6 +238,9 @@ func (p *Retained) Run(ctx context.Context) {
 			p.mu.Lock()
 			if err == nil {
 				p.proven = max(p.proven, seqs[i])
+				if m.topic == p.session.topics.Head() {
+					p.headed = max(p.headed, seqs[i])
+				}
 			}
 			switch {
 			case err != nil:

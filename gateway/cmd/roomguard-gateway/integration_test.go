@@ -123,6 +123,10 @@ func TestGatewayWithMosquitto(t *testing.T) {
 		return strings.Contains(string(late.retained["roomguard/"+room+"/devices/door-main"]), `"state":"closed"`)
 	})
 
+	// The signed head follows the events (within mqtt.HeadAfter when their
+	// states vouched for them first), retained for a newcomer.
+	late.waitFor("the retained head", func() bool { return late.retained["roomguard/"+room+"/head"] != nil })
+
 	// Killed: the broker publishes the last will, retained.
 	gw.Kill()
 	sub.waitFor("offline status (last will)", func() bool {
