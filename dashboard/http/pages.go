@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -50,7 +51,57 @@ func (s *Server) overview(w http.ResponseWriter, r *request) {
 		}
 		rooms[i].InspectionDue = dashboard.InspectionDue(rooms[i].Room, done, hs, now, every)
 	}
-	s.render(w, r, "overview", rooms)
+	s.render(w, r, "overview", overviewOf(rooms, r.URL.Query().Get("q"), r.URL.Query().Get("show")))
+}
+
+// overviewView is the overview of a building's rooms (issue 33): those
+// with open alarms first (the most urgent first), then those offline, then
+// the rest by id; narrowed to a search and to alarms or offline rooms.
+type overviewView struct {
+	Rooms                   []roomView
+	Q, Show                 string
+	Total, Alarmed, Offline int
+}
+
+func overviewOf(rooms []roomView, q, show string) overviewView {
+	v := overviewView{Q: q, Show: show, Total: len(rooms)}
+	q = strings.ToLower(strings.TrimSpace(q))
+	top := func(r roomView) int { // the room's most urgent open alarm (lower first); 99: none
+		p := 99
+		for _, a := range r.Alarms {
+			p = min(p, a.Priority)
+		}
+		return p
+	}
+	for _, r := range rooms {
+		offline := r.Seen && !r.Online
+		if len(r.Alarms) > 0 {
+			v.Alarmed++
+		}
+		if offline {
+			v.Offline++
+		}
+		switch {
+		case q != "" && !strings.Contains(strings.ToLower(r.Room), q) && !strings.Contains(strings.ToLower(r.Title()), q):
+		case show == "alarms" && len(r.Alarms) == 0:
+		case show == "offline" && !offline:
+		default:
+			v.Rooms = append(v.Rooms, r)
+		}
+	}
+	rank := func(r roomView) int {
+		switch {
+		case len(r.Alarms) > 0:
+			return top(r)
+		case r.Seen && !r.Online:
+			return 100
+		}
+		return 101
+	}
+	slices.SortStableFunc(v.Rooms, func(a, b roomView) int {
+		return cmp.Or(cmp.Compare(rank(a), rank(b)), strings.Compare(a.Room, b.Room))
+	})
+	return v
 }
 
 func (s *Server) alarms(w http.ResponseWriter, r *request) {

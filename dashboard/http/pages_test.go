@@ -1203,3 +1203,40 @@ func TestFourProtectionsOnTheConsole(t *testing.T) {
 		t.Fatalf("r2's 四防: %s", r)
 	}
 }
+
+// Issue 33, item 2: the overview of a building: rooms with open alarms
+// first (the most urgent first), then those offline, then the rest; a count
+// line; a search and a filter to alarms or offline rooms.
+func TestOverviewOfABuilding(t *testing.T) {
+	c := newConsole(t, "g:guard")
+	for _, r := range []string{"r1", "r2", "r3", "r4", "r5"} {
+		state := "online"
+		if r == "r2" {
+			state = "offline"
+		}
+		c.retain(r, "status", "", map[string]any{"state": state, "room": r, "name": "3楼 " + r})
+	}
+	c.retain("r3", "alarms", "r3-1", map[string]any{"room": "r3", "id": "r3-1", "class": "tamper", "priority": 3, "state": "active"})
+	c.retain("r4", "alarms", "r4-1", map[string]any{"room": "r4", "id": "r4-1", "class": "intrusion", "priority": 1, "state": "active"})
+	g := c.as("g")
+	order := func(path string) []string {
+		t.Helper()
+		_, body := g.get(path)
+		var out []string
+		for _, m := range regexp.MustCompile(`<section class="room card[^"]*" id="room-(r\d)"`).FindAllStringSubmatch(body, -1) {
+			out = append(out, m[1])
+		}
+		return out
+	}
+	if got := strings.Join(order("/"), " "); got != "r4 r3 r2 r1 r5" {
+		t.Fatalf("the overview's order: %s", got)
+	}
+	if _, body := g.get("/"); !strings.Contains(body, "5 间 · ") || !strings.Contains(body, "2 间有未关闭报警") || !strings.Contains(body, "1 间离线") {
+		t.Fatalf("no count line:\n%s", body)
+	}
+	for path, want := range map[string]string{"/?q=r3": "r3", "/?show=offline": "r2", "/?show=alarms": "r4 r3", "/?q=3楼&show=alarms": "r4 r3", "/?q=nope": ""} {
+		if got := strings.Join(order(path), " "); got != want {
+			t.Errorf("%s: %q, want %q", path, got, want)
+		}
+	}
+}

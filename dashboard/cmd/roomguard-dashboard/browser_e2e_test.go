@@ -362,6 +362,16 @@ func TestConsoleInChromium(t *testing.T) {
 	if w := value(t, ctx, "its width", chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > 390 {
 		t.Errorf("/carriers with a review list is %d px wide at 390 px", w)
 	}
+	// Issue 33: the overview's search and filter, on a phone too: a search
+	// for nothing shows no room, one for the room shows it.
+	do(t, ctx, "the overview on a phone", chromedp.Navigate(s.url+"/"), chromedp.WaitVisible(chromedp.CSS("#rooms-filter")))
+	if w := value(t, ctx, "its width", chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > 390 {
+		t.Errorf("the overview with its filter is %d px wide at 390 px", w)
+	}
+	do(t, ctx, "a search for nothing", chromedp.SetValue(chromedp.CSS(`#rooms-q`), "nope"), chromedp.Click(chromedp.CSS(`#rooms-filter-go`)))
+	waitJS(t, ctx, "no room shown", `location.search.includes('q=nope') && document.querySelectorAll('section.room').length == 0`)
+	do(t, ctx, "a search for the room", chromedp.SetValue(chromedp.CSS(`#rooms-q`), "301"), chromedp.Click(chromedp.CSS(`#rooms-filter-go`)))
+	waitJS(t, ctx, "the room shown", `location.search.includes('q=301') && (() => { const r = document.querySelector('#room-jiyao-301'); return r && r.getBoundingClientRect().height > 0 && getComputedStyle(r).display != 'none'; })()`)
 	do(t, ctx, "back to the guard station's width", chromedp.EmulateViewport(1366, 768))
 
 	// Issue 30, steps 2, 4 and 8: the clerk circulates copy 02 to 李娜 (the
