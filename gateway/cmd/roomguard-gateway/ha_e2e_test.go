@@ -155,8 +155,8 @@ inputs:
 	state("arming")
 	clock.Advance(60 * time.Second) // the exit delay
 	state("armed_away")
-	if !bytes.Contains(w.topics["roomguard/"+room+"/mode"], []byte(`"li.ming"`)) {
-		t.Fatalf("armed by whom? %s", w.topics["roomguard/"+room+"/mode"])
+	if mode := w.get("roomguard/" + room + "/mode"); !bytes.Contains(mode, []byte(`"li.ming"`)) {
+		t.Fatalf("armed by whom? %s", mode)
 	}
 	press("DISARM", "246810") // never
 	w.waitFor("disarming refused", func() bool { return refusedBy(w, "homeassistant", "forbidden") })
