@@ -30,8 +30,11 @@ func FuzzBridge(f *testing.F) {
 		var executed []string
 		refusals := 0
 		b := &homeassistant.Bridge{Room: "r", Codes: codes,
-			Signer:  &wire.Signer{Principal: homeassistant.Principal, Key: key, Clock: clocktest.New(time.Unix(1_800_000_000, 0))},
-			Execute: func(name string, _ []byte) wire.Reply { executed = append(executed, name); return wire.Reply{Status: "ok"} },
+			Signer: &wire.Signer{Principal: homeassistant.Principal, Key: key, Clock: clocktest.New(time.Unix(1_800_000_000, 0))},
+			Execute: func(name string, _ []byte) wire.Reply {
+				executed = append(executed, name)
+				return wire.Reply{Status: "ok"}
+			},
 			Refused: func(_, _, code, _ string) error {
 				refusals++
 				if code == "" {
@@ -63,4 +66,3 @@ func FuzzReadCodes(f *testing.F) {
 		}
 	})
 }
-
