@@ -41,16 +41,23 @@ type rulesRig struct {
 	clock *clocktest.Clock
 	d     *daemon
 	w     *watcher
+	m     *testenv.Mosquitto
+	http  string // where the health endpoints answer ("": nowhere)
 }
 
-func newRulesRig(t *testing.T, room string) *rulesRig {
+func newRulesRig(t *testing.T, room string) *rulesRig { return newRulesRigWith(t, room, "", "") }
+
+// newRulesRigWith is the rules room with more config (extra, appended) and
+// its health endpoints at addr ("": none).
+func newRulesRigWith(t *testing.T, room, extra, addr string) *rulesRig {
 	t.Helper()
 	m := testenv.StartMosquitto(t)
-	cfg, err := config.Parse(fmt.Appendf(nil, rulesRoomYAML, room, filepath.Join(t.TempDir(), "log.db"), m.URL()), "rules.yaml")
+	cfg, err := config.Parse(fmt.Appendf(nil, rulesRoomYAML+extra, room, filepath.Join(t.TempDir(), "log.db"), m.URL()), "rules.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rulesRig{t: t, room: room, cfg: enroll(cfg), clock: clocktest.New(time.Date(2026, 11, 22, 18, 0, 0, 0, time.FixedZone("CST", 8*3600)))}
+	r := &rulesRig{t: t, room: room, cfg: enroll(cfg), clock: clocktest.New(time.Date(2026, 11, 22, 18, 0, 0, 0, time.FixedZone("CST", 8*3600))),
+		m: m, http: addr}
 	r.start()
 	r.w = watch(t, m.URL(), room)
 	r.w.clock = r.clock
@@ -60,7 +67,7 @@ func newRulesRig(t *testing.T, room string) *rulesRig {
 
 func (r *rulesRig) start() {
 	r.t.Helper()
-	d, err := startDaemon(r.cfg, daemonOpts{Clock: r.clock, Sim: true, LogLevel: slog.LevelWarn, Stdout: io.Discard, Stderr: gatewayLog(r.t)})
+	d, err := startDaemon(r.cfg, daemonOpts{Clock: r.clock, Sim: true, LogLevel: slog.LevelWarn, HTTP: r.http, Stdout: io.Discard, Stderr: gatewayLog(r.t)})
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -94,17 +101,32 @@ func (r *rulesRig) ok(cmd, id string, fields map[string]any) map[string]any {
 func (r *rulesRig) retainedAlarm(class string) map[string]any {
 	r.t.Helper()
 	var a map[string]any
-	r.w.waitFor("a retained "+class+" alarm", func() bool {
-		for _, topic := range r.w.alarmTopics(r.room) {
-			var x map[string]any
-			if json.Unmarshal(r.w.topics[topic], &x) == nil && x["class"] == class {
-				a = x
-				return true
-			}
-		}
-		return false
-	})
+	r.w.waitFor("a retained "+class+" alarm", func() bool { a = r.alarmOf(class); return a != nil })
 	return a
+}
+
+// alarmOf is the retained alarm of class, nil when there is none (r.w.mu
+// held: inside a waitFor).
+func (r *rulesRig) alarmOf(class string) map[string]any {
+	for _, topic := range r.w.alarmTopics(r.room) {
+		var x map[string]any
+		if json.Unmarshal(r.w.topics[topic], &x) == nil && x["class"] == class {
+			return x
+		}
+	}
+	return nil
+}
+
+// get asks the gateway's health endpoints (newRulesRigWith's addr).
+func (r *rulesRig) get(path string) (int, string) {
+	r.t.Helper()
+	res, err := http.Get("http://" + r.d.health + path)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
 }
 
 // ackAll acknowledges every retained alarm.
@@ -256,36 +278,15 @@ func TestClimateEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration")
 	}
-	m := testenv.StartMosquitto(t)
-	const room = "e2e-climate"
-	cfg, err := config.Parse(fmt.Appendf(nil, rulesRoomYAML+`serial:
+	r := newRulesRigWith(t, "e2e-climate", `serial:
   - {id: th-safes, name: 保密柜区温湿度, kind: climate-modbus, path: /dev/ttyUSB7, address: 2, every: 1s}
 climate: {humidity_max: 65}
-`, room, filepath.Join(t.TempDir(), "log.db"), m.URL()), "climate.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	clock := clocktest.New(time.Date(2026, 11, 22, 18, 0, 0, 0, time.FixedZone("CST", 8*3600)))
-	d, err := startDaemon(enroll(cfg), daemonOpts{Clock: clock, Sim: true, LogLevel: slog.LevelWarn, HTTP: "127.0.0.1:0", Stdout: io.Discard, Stderr: gatewayLog(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(d.Stop)
-	w := watch(t, m.URL(), room)
-	ready := func() (int, string) {
-		res, err := http.Get("http://" + d.health + "/readyz")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return res.StatusCode, string(b)
-	}
+`, "127.0.0.1:0")
 	state := func(what string, cond func(st map[string]any) bool) {
 		t.Helper()
-		w.waitFor(what, func() bool {
+		r.w.waitFor(what, func() bool {
 			var st map[string]any
-			return json.Unmarshal(w.topics["roomguard/"+room+"/devices/th-safes"], &st) == nil && cond(st)
+			return json.Unmarshal(r.w.topics[r.topic("devices/th-safes")], &st) == nil && cond(st)
 		})
 	}
 	reading := func(st map[string]any) (float64, float64) {
@@ -298,55 +299,39 @@ climate: {humidity_max: 65}
 		t, h := reading(st)
 		return t == 22 && h == 50 && st["state"] == "normal" && st["kind"] == "climate"
 	})
-	if err := d.sim.Drive("th-safes", []byte(`{"temperature_c": 24.3, "humidity_rh": 71.5}`)); err != nil {
-		t.Fatal(err)
-	}
-	find := func(class string) map[string]any { // with w.mu held
-		for _, topic := range w.alarmTopics(room) {
-			var x map[string]any
-			if json.Unmarshal(w.topics[topic], &x) == nil && x["class"] == class && x["device"] == "th-safes" {
-				return x
-			}
-		}
-		return nil
-	}
-	alarm := func(class string) map[string]any {
+	drive := func(payload string) {
 		t.Helper()
-		var a map[string]any
-		w.waitFor("a retained "+class+" alarm", func() bool { a = find(class); return a != nil })
-		return a
+		if err := r.d.sim.Drive("th-safes", []byte(payload)); err != nil {
+			t.Fatal(err)
+		}
 	}
-	a := alarm("environment")
-	if !strings.Contains(fmt.Sprint(a["detail"]), "too damp: 71.5 % RH (limit 65 %)") {
+	drive(`{"temperature_c": 24.3, "humidity_rh": 71.5}`)
+	if a := r.retainedAlarm("environment"); a["device"] != "th-safes" || !strings.Contains(fmt.Sprint(a["detail"]), "too damp: 71.5 % RH (limit 65 %)") {
 		t.Fatalf("the environment alarm %v", a)
 	}
 	state("out of range", func(st map[string]any) bool { _, h := reading(st); return st["state"] == "out-of-range" && h == 71.5 })
-	if err := d.sim.Drive("th-safes", []byte(`{"temperature_c": 23, "humidity_rh": 55}`)); err != nil {
-		t.Fatal(err)
-	}
+	drive(`{"temperature_c": 23, "humidity_rh": 55}`)
 	state("normal again", func(st map[string]any) bool { return st["state"] == "normal" })
-	w.waitFor("the environment alarm restored", func() bool { return find("environment")["restored_at"] != nil })
-	if err := d.sim.Drive("th-safes", []byte("silent")); err != nil {
-		t.Fatal(err)
+	r.w.waitFor("the environment alarm restored", func() bool { return r.alarmOf("environment")["restored_at"] != nil })
+	drive("silent")
+	if a := r.retainedAlarm("device-fault"); a["device"] != "th-safes" {
+		t.Fatalf("the fault %v", a)
 	}
-	alarm("device-fault")
 	// Issue 32, item 3: a serial device that stops answering (supervised
 	// as the readers are) makes the gateway not ready, naming it.
-	if code, body := ready(); code != http.StatusServiceUnavailable || !strings.Contains(body, "th-safes") {
+	if code, body := r.get("/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "th-safes") {
 		t.Fatalf("readyz with the sensor silent: %d %s", code, body)
 	}
-	if err := d.sim.Drive("th-safes", []byte("answer")); err != nil {
-		t.Fatal(err)
-	}
-	w.waitFor("the fault restored", func() bool { return find("device-fault")["restored_at"] != nil })
-	if code, body := ready(); code != http.StatusOK {
+	drive("answer")
+	r.w.waitFor("the fault restored", func() bool { return r.alarmOf("device-fault")["restored_at"] != nil })
+	if code, body := r.get("/readyz"); code != http.StatusOK {
 		t.Fatalf("readyz with the sensor back: %d %s", code, body)
 	}
-	if err := d.sim.Drive("th-safes", []byte(`{"temperature_c": 200, "humidity_rh": 55}`)); err == nil || !strings.Contains(err.Error(), "-40 to 125") {
+	if err := r.d.sim.Drive("th-safes", []byte(`{"temperature_c": 200, "humidity_rh": 55}`)); err == nil || !strings.Contains(err.Error(), "-40 to 125") {
 		t.Fatalf("an impossible reading driven: %v", err)
 	}
-	if len(w.bad) > 0 {
-		t.Fatalf("invalid messages: %v", w.bad)
+	if len(r.w.bad) > 0 {
+		t.Fatalf("invalid messages: %v", r.w.bad)
 	}
 }
 
@@ -385,26 +370,8 @@ func TestHealthEndpoints(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration")
 	}
-	m := testenv.StartMosquitto(t)
-	cfg, err := config.Parse(fmt.Appendf(nil, rulesRoomYAML, "e2e-health", filepath.Join(t.TempDir(), "log.db"), m.URL()), "rules.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	clock := clocktest.New(time.Date(2026, 11, 22, 18, 0, 0, 0, time.FixedZone("CST", 8*3600)))
-	d, err := startDaemon(enroll(cfg), daemonOpts{Clock: clock, Sim: true, LogLevel: slog.LevelWarn, HTTP: "127.0.0.1:0", Stdout: io.Discard, Stderr: gatewayLog(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(d.Stop)
-	get := func(path string) (int, string) {
-		res, err := http.Get("http://" + d.health + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return res.StatusCode, string(b)
-	}
+	r := newRulesRigWith(t, "e2e-health", "", "127.0.0.1:0")
+	m, d, get := r.m, r.d, r.get
 	if code, body := get("/healthz"); code != 200 || body != "ok\n" {
 		t.Fatalf("healthz: %d %q", code, body)
 	}
