@@ -19,6 +19,11 @@ type Handover struct {
 	Incoming string        // "" until taken over
 	InAt     time.Time
 	InNotes  string
+	// Console is the peer console it was handed over at and ConsoleN its
+	// number there ("" : this one); InConsole where it was taken over.
+	Console   string
+	ConsoleN  int64
+	InConsole string
 }
 
 // HandedAlarm is an open alarm as it was handed over.

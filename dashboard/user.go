@@ -87,6 +87,10 @@ type User struct {
 	// one step with the login's own.
 	Lockouts map[string]Lockout
 	Disabled bool
+	// Rev counts the changes of what the consoles share (Shares); Origin
+	// is the console the account is kept at ("" : this one).
+	Rev    uint64
+	Origin string
 }
 
 // CheckPerson reads the register person an account acts for ("" for
@@ -254,6 +258,8 @@ type AuditEntry struct {
 	Detail string
 	Result string // "ok", or the refusal
 	Remote string // the client's address
+	// Console is the peer console it was done at ("" : this one).
+	Console string
 }
 
 func (a AuditEntry) String() string {

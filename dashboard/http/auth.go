@@ -346,6 +346,9 @@ func (s *Server) changePassword(w http.ResponseWriter, r *request) {
 	name := r.User.Name
 	pw := r.PostFormValue("password")
 	err := func() error {
+		if err := s.accountsHere(r.Lang); err != nil {
+			return err
+		}
 		ok, err := s.checkPassword(r.User.Hash, r.PostFormValue("old"))
 		if err != nil {
 			return err

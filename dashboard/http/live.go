@@ -100,6 +100,12 @@ func (h *Hub) State(r dashboard.Retained) {
 	h.send(liveMsg{name: "state", data: b})
 }
 
+// Peer tells the live pages that a peer console came or went.
+func (h *Hub) Peer(p dashboard.PeerState) {
+	b, _ := json.Marshal(map[string]string{"console": p.Name})
+	h.send(liveMsg{name: "state", data: b})
+}
+
 // replayMax bounds a reconnect's replay; a browser further behind reloads.
 const replayMax = 2000
 

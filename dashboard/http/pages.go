@@ -505,11 +505,19 @@ func (s *Server) users(w http.ResponseWriter, r *request) {
 		s.fail(w, r, http.StatusInternalServerError, err.Error())
 		return
 	}
-	s.render(w, r, "users", map[string]any{"Users": list, "Roles": dashboard.Roles, "Now": s.Clock.Now(), "Error": r.URL.Query().Get("error")})
+	from := ""
+	if s.Peers != nil {
+		from = s.Peers.AccountsFrom()
+	}
+	s.render(w, r, "users", map[string]any{"Users": list, "Roles": dashboard.Roles, "Now": s.Clock.Now(), "Error": r.URL.Query().Get("error"), "AccountsFrom": from})
 }
 
 func (s *Server) createUser(w http.ResponseWriter, r *request) {
-	role, err := dashboard.ParseRole(r.PostFormValue("role"))
+	err := s.accountsHere(r.Lang)
+	var role dashboard.Role
+	if err == nil {
+		role, err = dashboard.ParseRole(r.PostFormValue("role"))
+	}
 	var u *dashboard.User
 	if err == nil {
 		u, err = s.newUser(r.Request, r.User.Name, role)
@@ -525,6 +533,11 @@ func (s *Server) createUser(w http.ResponseWriter, r *request) {
 func (s *Server) changeUser(w http.ResponseWriter, r *request) {
 	name, what := r.PostFormValue("user"), r.PostFormValue("what")
 	_, err := s.Store.UpdateUser(name, func(u *dashboard.User) error {
+		if what != "unlock" {
+			if err := s.accountsHere(r.Lang); err != nil {
+				return err
+			}
+		}
 		switch what {
 		case "unlock":
 			u.Unlock()

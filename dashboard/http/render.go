@@ -211,6 +211,8 @@ type page struct {
 	Data   any
 	// Names shows ids by name and machine words in Lang.
 	Names *names
+	// Peers: the peer consoles (two consoles on one broker).
+	Peers []dashboard.PeerState
 }
 
 // render writes a page. data is either a map (for the pages outside the
@@ -223,6 +225,9 @@ func (s *Server) render(w http.ResponseWriter, r *request, name string, data any
 	}
 	p := page{Lang: r.Lang, User: r.User, Path: r.URL.Path, Data: data, Connected: s.Rooms == nil || s.Rooms.Connected(),
 		Report: name == "inspection" || name == "seal" || name == "inventory" || name == "handoverreport" || name == "destruction" || name == "carrier", Names: s.names(r.Lang)}
+	if s.Peers != nil {
+		p.Peers = s.Peers.States()
+	}
 	if r.Session != nil {
 		p.CSRF = r.Session.CSRF
 		if as, err := s.Store.Retained("", "alarms"); err == nil {

@@ -37,6 +37,15 @@ type Rooms interface {
 	PinKey(room, key, by string) error
 }
 
+// Peers is what the console knows of its peer consoles (two consoles on
+// one broker: dashboard/mqtt.PeerLink).
+type Peers interface {
+	States() []dashboard.PeerState
+	// AccountsFrom is the peer that is the accounts' primary ("" : this
+	// console is).
+	AccountsFrom() string
+}
+
 // Server is the console's web server.
 type Server struct {
 	Store  *sqlite.Store
@@ -75,6 +84,10 @@ type Server struct {
 	// InspectEvery: a room with no inspection recorded for this long is
 	// due one (default dashboard.InspectEvery, 30 days).
 	InspectEvery time.Duration
+	// Peers, when set: the peer consoles, shown when one is offline or
+	// this one's live stream is lost; with an accounts' primary among
+	// them, accounts are changed there only.
+	Peers Peers
 
 	checks     chan struct{} // the password checks running
 	initChecks sync.Once
@@ -327,6 +340,16 @@ func (s *Server) auditAs(r *http.Request, user, action, room, target, detail, re
 	if err := s.Store.Audit(a); err != nil {
 		s.Log.Error("audit log", "err", err, "entry", a.String())
 	}
+}
+
+// accountsHere refuses a change of the accounts at a console that keeps
+// them as its primary says (what a console changes of its own: unlocking
+// an account locked here, its logins).
+func (s *Server) accountsHere(lang string) error {
+	if s.Peers == nil || s.Peers.AccountsFrom() == "" {
+		return nil
+	}
+	return gateway.Errorf(gateway.ECONFLICT, tr(lang, "err.accounts_elsewhere"), s.Peers.AccountsFrom())
 }
 
 // result is how an audit entry records err.

@@ -71,6 +71,10 @@ type LinkOpts struct {
 	// commit as soon as nothing waits (an event and the states that came
 	// with it are one transaction either way).
 	Linger time.Duration
+	// Peers, when set, rides this connection: its will is the link's, and
+	// it is told of every connection (two consoles on one broker: each
+	// console has one broker account, one connection).
+	Peers *PeerLink
 }
 
 // Link is the dashboard's connection to the broker.
@@ -165,6 +169,10 @@ func Connect(o LinkOpts) (*Link, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.Peers != nil {
+		topic, payload := o.Peers.will()
+		po.SetBinaryWill(topic, payload, 1, true)
+	}
 	po.SetAutoReconnect(true).
 		SetConnectRetry(true).
 		SetConnectRetryInterval(time.Second).
@@ -176,6 +184,9 @@ func Connect(o LinkOpts) (*Link, error) {
 			l.setUp(false)
 		})
 	l.client = paho.NewClient(po)
+	if o.Peers != nil {
+		o.Peers.start(l.client)
+	}
 	l.wg.Add(2)
 	go l.feed()
 	go l.fill()
@@ -183,8 +194,11 @@ func Connect(o LinkOpts) (*Link, error) {
 	return l, nil
 }
 
-// Close disconnects and stops.
+// Close disconnects and stops (its peers first: they say so).
 func (l *Link) Close() {
+	if l.opts.Peers != nil {
+		l.opts.Peers.close()
+	}
 	l.client.Disconnect(250)
 	close(l.done)
 	l.wg.Wait()
@@ -227,6 +241,9 @@ func (l *Link) onConnect(c paho.Client) {
 		}
 		l.mu.Unlock()
 		l.wake()
+		if l.opts.Peers != nil {
+			l.opts.Peers.onConnect(c)
+		}
 	}()
 }
 

@@ -12,13 +12,13 @@ import (
 	"github.com/roomguard/roomguard/gateway"
 )
 
-const userColumns = `name, display, role, hash, created_ms, created_by, failed, locked_until, disabled, person, must_change, locked_from, lockouts`
+const userColumns = `name, display, role, hash, created_ms, created_by, failed, locked_until, disabled, person, must_change, locked_from, lockouts, rev, origin`
 
 func scanUser(row interface{ Scan(...any) error }) (*dashboard.User, error) {
 	var u dashboard.User
 	var created, locked int64
 	var role, lockouts string
-	if err := row.Scan(&u.Name, &u.Display, &role, &u.Hash, &created, &u.CreatedBy, &u.Failed, &locked, &u.Disabled, &u.Person, &u.MustChange, &u.LockedFrom, &lockouts); err != nil {
+	if err := row.Scan(&u.Name, &u.Display, &role, &u.Hash, &created, &u.CreatedBy, &u.Failed, &locked, &u.Disabled, &u.Person, &u.MustChange, &u.LockedFrom, &lockouts, &u.Rev, &u.Origin); err != nil {
 		return nil, err
 	}
 	if lockouts != "" {
@@ -45,7 +45,7 @@ func (s *Store) CountUsers() (int, error) {
 func (s *Store) CreateUser(u dashboard.User, onlyFirst bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.tx(func(tx *sql.Tx) error {
+	err := s.tx(func(tx *sql.Tx) error {
 		if onlyFirst {
 			var n int
 			if err := tx.QueryRow(`SELECT count(*) FROM users`).Scan(&n); err != nil {
@@ -55,13 +55,17 @@ func (s *Store) CreateUser(u dashboard.User, onlyFirst bool) error {
 				return gateway.Errorf(gateway.ECONFLICT, "the first account exists already; an admin creates the others")
 			}
 		}
-		_, err := tx.Exec(`INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?, '', '')`,
+		_, err := tx.Exec(`INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?, '', '', 1, '')`,
 			u.Name, u.Display, string(u.Role), u.Hash, u.Created.UnixMilli(), u.CreatedBy, u.Person, u.MustChange)
 		if err != nil && strings.Contains(err.Error(), "UNIQUE") {
 			return gateway.Errorf(gateway.ECONFLICT, "user %q exists already", u.Name)
 		}
 		return err
 	})
+	if err == nil {
+		tell(s.accounts)
+	}
+	return err
 }
 
 // User returns an account, or ENOTFOUND.
@@ -97,6 +101,7 @@ func (s *Store) UpdateUser(name string, fn func(u *dashboard.User) error) (*dash
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out *dashboard.User
+	var revBefore uint64
 	err := s.tx(func(tx *sql.Tx) error {
 		u, err := scanUser(tx.QueryRow(`SELECT `+userColumns+` FROM users WHERE name = ?`, name))
 		if errors.Is(err, sql.ErrNoRows) {
@@ -105,8 +110,12 @@ func (s *Store) UpdateUser(name string, fn func(u *dashboard.User) error) (*dash
 			return err
 		}
 		before := *u
+		revBefore = u.Rev
 		if err := fn(u); err != nil {
 			return err
+		}
+		if !u.Shares(&before) {
+			u.Rev = before.Rev + 1
 		}
 		var locked int64
 		if !u.LockedUntil.IsZero() {
@@ -119,8 +128,8 @@ func (s *Store) UpdateUser(name string, fn func(u *dashboard.User) error) (*dash
 				return err
 			}
 		}
-		if _, err := tx.Exec(`UPDATE users SET display = ?, role = ?, hash = ?, failed = ?, locked_until = ?, disabled = ?, person = ?, must_change = ?, locked_from = ?, lockouts = ? WHERE name = ?`,
-			u.Display, string(u.Role), u.Hash, u.Failed, locked, u.Disabled, u.Person, u.MustChange, u.LockedFrom, string(lockouts), name); err != nil {
+		if _, err := tx.Exec(`UPDATE users SET display = ?, role = ?, hash = ?, failed = ?, locked_until = ?, disabled = ?, person = ?, must_change = ?, locked_from = ?, lockouts = ?, rev = ? WHERE name = ?`,
+			u.Display, string(u.Role), u.Hash, u.Failed, locked, u.Disabled, u.Person, u.MustChange, u.LockedFrom, string(lockouts), u.Rev, name); err != nil {
 			return err
 		}
 		if u.Role != before.Role || u.Hash != before.Hash || (u.Disabled && !before.Disabled) {
@@ -131,6 +140,9 @@ func (s *Store) UpdateUser(name string, fn func(u *dashboard.User) error) (*dash
 		out = u
 		return nil
 	})
+	if err == nil && out.Rev != revBefore {
+		tell(s.accounts)
+	}
 	return out, err
 }
 
@@ -195,16 +207,29 @@ func (s *Store) DeleteSession(id string) error {
 	return err
 }
 
-// Audit appends an operator action to the audit log.
+// Audit appends an operator action to the audit log, and to the journal
+// the peer consoles read.
 func (s *Store) Audit(a dashboard.AuditEntry) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, err := s.w.Exec(`INSERT INTO audit (at_ms, user, action, room, target, detail, result, remote) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.At.UnixMilli(), a.User, a.Action, a.Room, a.Target, a.Detail, a.Result, a.Remote)
+	err := s.tx(func(tx *sql.Tx) error {
+		if err := insertAudit(tx, a, ""); err != nil {
+			return err
+		}
+		return appendJournal(tx, a.At, dashboard.JournalAudit, dashboard.JournalAuditBody{At: a.At, User: a.User, Action: a.Action,
+			Room: a.Room, Target: a.Target, Detail: a.Detail, Result: a.Result, Remote: a.Remote})
+	})
 	if err != nil {
 		return fmt.Errorf("sqlite: audit: %w", err)
 	}
+	tell(s.journaled)
 	return nil
+}
+
+func insertAudit(tx *sql.Tx, a dashboard.AuditEntry, console string) error {
+	_, err := tx.Exec(`INSERT INTO audit (at_ms, user, action, room, target, detail, result, remote, console) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.At.UnixMilli(), a.User, a.Action, a.Room, a.Target, a.Detail, a.Result, a.Remote, console)
+	return err
 }
 
 // AuditFilter selects audit entries, newest first.
@@ -234,7 +259,7 @@ func (s *Store) AuditLog(f AuditFilter) ([]dashboard.AuditEntry, error) {
 	if limit <= 0 {
 		limit = 200
 	}
-	rows, err := s.r.Query(`SELECT n, at_ms, user, action, room, target, detail, result, remote FROM audit WHERE `+
+	rows, err := s.r.Query(`SELECT n, at_ms, user, action, room, target, detail, result, remote, console FROM audit WHERE `+
 		strings.Join(q, " AND ")+fmt.Sprintf(` ORDER BY n DESC LIMIT %d`, limit), args...)
 	if err != nil {
 		return nil, err
@@ -244,7 +269,7 @@ func (s *Store) AuditLog(f AuditFilter) ([]dashboard.AuditEntry, error) {
 	for rows.Next() {
 		var a dashboard.AuditEntry
 		var ms int64
-		if err := rows.Scan(&a.N, &ms, &a.User, &a.Action, &a.Room, &a.Target, &a.Detail, &a.Result, &a.Remote); err != nil {
+		if err := rows.Scan(&a.N, &ms, &a.User, &a.Action, &a.Room, &a.Target, &a.Detail, &a.Result, &a.Remote, &a.Console); err != nil {
 			return nil, err
 		}
 		a.At = time.UnixMilli(ms)

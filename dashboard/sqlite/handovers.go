@@ -41,7 +41,15 @@ func (s *Store) HandOver(h dashboard.Handover) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: handover: %w", err)
 	}
-	return n, tx.Commit()
+	if err := appendJournal(tx, h.OutAt, dashboard.JournalHandover, dashboard.JournalHandoverBody{N: n, Outgoing: h.Outgoing,
+		OutAt: h.OutAt, Notes: h.Notes, Alarms: h.Alarms}); err != nil {
+		return 0, fmt.Errorf("sqlite: handover: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("sqlite: handover: %w", err)
+	}
+	tell(s.journaled)
+	return n, nil
 }
 
 // TakeOver records the incoming guard's confirmation of handover n
@@ -64,7 +72,20 @@ func (s *Store) TakeOver(n int64, by string, at time.Time, notes string) (*dashb
 	if _, err := tx.Exec(`UPDATE handovers SET incoming = ?, in_at_ms = ?, in_notes = ? WHERE n = ?`, h.Incoming, h.InAt.UnixMilli(), h.InNotes, n); err != nil {
 		return nil, fmt.Errorf("sqlite: take over: %w", err)
 	}
-	return h, tx.Commit()
+	// The peers know the handover by its number where it was handed over.
+	where, whereN := h.Console, h.ConsoleN
+	if where == "" {
+		whereN = n
+	}
+	if err := appendJournal(tx, h.InAt, dashboard.JournalTakeover, dashboard.JournalTakeoverBody{Console: where, N: whereN,
+		Incoming: h.Incoming, InAt: h.InAt, InNotes: h.InNotes}); err != nil {
+		return nil, fmt.Errorf("sqlite: take over: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("sqlite: take over: %w", err)
+	}
+	tell(s.journaled)
+	return h, nil
 }
 
 // Handover returns handover n, or ENOTFOUND.
@@ -107,8 +128,8 @@ func handover(q queryRower, n int64) (*dashboard.Handover, error) {
 	h := dashboard.Handover{N: n}
 	var out, in int64
 	var alarms string
-	err := q.QueryRow(`SELECT outgoing, out_at_ms, notes, alarms, incoming, in_at_ms, in_notes FROM handovers WHERE n = ?`, n).
-		Scan(&h.Outgoing, &out, &h.Notes, &alarms, &h.Incoming, &in, &h.InNotes)
+	err := q.QueryRow(`SELECT outgoing, out_at_ms, notes, alarms, incoming, in_at_ms, in_notes, console, console_n, in_console FROM handovers WHERE n = ?`, n).
+		Scan(&h.Outgoing, &out, &h.Notes, &alarms, &h.Incoming, &in, &h.InNotes, &h.Console, &h.ConsoleN, &h.InConsole)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, gateway.Errorf(gateway.ENOTFOUND, "no handover %d", n)
 	} else if err != nil {

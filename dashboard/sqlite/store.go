@@ -35,6 +35,24 @@ type Store struct {
 	wmu       sync.RWMutex
 	watched   map[string]string // the rooms the console shows → their fingerprint (AddRoom)
 	watchedAt time.Time         // when watched was read
+
+	// Told after a commit added to the journal, or changed an account the
+	// consoles share (what the peer link publishes).
+	journaled, accounts chan struct{}
+}
+
+// Journaled is told when the journal grew.
+func (s *Store) Journaled() <-chan struct{} { return s.journaled }
+
+// AccountsChanged is told when an account was made or changed in what the
+// consoles share.
+func (s *Store) AccountsChanged() <-chan struct{} { return s.accounts }
+
+func tell(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
 }
 
 // RetainedVersion counts the changes of retained state since the store
@@ -66,7 +84,7 @@ func Open(path string, clock gateway.Clock) (*Store, error) {
 		return nil, errors.Join(fmt.Errorf("sqlite: open %s read-only: %w", path, err), w.Close())
 	}
 	r.SetMaxOpenConns(4)
-	s := &Store{clock: clock, w: w, r: r}
+	s := &Store{clock: clock, w: w, r: r, journaled: make(chan struct{}, 1), accounts: make(chan struct{}, 1)}
 	if err := s.loadRooms(); err != nil {
 		return nil, errors.Join(fmt.Errorf("sqlite: %s: %w", path, err), s.Close())
 	}

@@ -271,3 +271,89 @@ func TestHomeAssistantDiscoveryACL(t *testing.T) {
 			mqtt.RoleConsole: {"console-1", pw("console-1")}, mqtt.RoleHomeAssistant: {"homeassistant", pw("homeassistant")}}})
 	})
 }
+
+// Issue 33, item 4: two consoles on one broker speak under
+// roomguard-console/<console>/: each writes its own topics and reads the
+// other's status, journal and accounts; it asks the other for its journal
+// only as itself; it writes nothing of the other's; a gateway and an
+// inspector neither read nor write any of it. On the embedded broker and
+// on Mosquitto with the shipped ACL.
+func TestConsolesOwnTopicsACL(t *testing.T) {
+	walk := func(t *testing.T, b aclBroker) {
+		var mu sync.Mutex
+		got := map[string]bool{} // who read topic payload
+		record := func(who string) func(topic, payload string) {
+			return func(topic, payload string) {
+				mu.Lock()
+				defer mu.Unlock()
+				got[who+" "+topic+" "+payload] = true
+			}
+		}
+		root := "roomguard-console/"
+		c2 := b.accounts["console-2"]
+		reader := b.connect(t, c2[0], c2[0], c2[1], "", nil)
+		for _, f := range []string{root + "+/status", root + "+/journal", root + "+/accounts/+", root + "console-2/#"} {
+			reader.Subscribe(f, 1, func(_ paho.Client, m paho.Message) { record("console-2")(m.Topic(), string(m.Payload())) }).WaitTimeout(5 * time.Second)
+		}
+		ins := b.accounts[mqtt.RoleReader]
+		b.connect(t, ins[0], ins[0], ins[1], root+"+/status", record("inspector"))
+		type write struct {
+			who, topic string
+			want       bool
+		}
+		writes := []write{
+			{"console-1", "console-1/status", true}, {"console-1", "console-1/journal", true}, {"console-1", "console-1/accounts/wang", true},
+			{"console-1", "console-2/want/console-1", true},
+			{"console-1", "console-2/want/console-3", false}, {"console-1", "console-2/journal", false}, {"console-1", "console-2/status", false},
+			{"console-1", "console-2/accounts/wang", false},
+			{"gateway", "jiyao-301/status", false}, {"gateway", "console-1/status", false},
+			{mqtt.RoleReader, ins[0] + "/status", false},
+		}
+		for _, w := range writes {
+			a := b.accounts[w.who]
+			c := b.connect(t, a[0], a[0], a[1], "", nil) // a refused publish may cost the connection: one each
+			c.Publish(root+w.topic, 1, false, "by "+w.who).WaitTimeout(2 * time.Second)
+			c.Disconnect(0)
+		}
+		seen := func(w write) bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return got["console-2 "+root+w.topic+" by "+w.who]
+		}
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if !slices.ContainsFunc(writes, func(w write) bool { return w.want && !seen(w) }) {
+				break
+			}
+		}
+		time.Sleep(300 * time.Millisecond)
+		for _, w := range writes {
+			if seen(w) != w.want {
+				t.Errorf("%s writes %s: %v, want %v", w.who, root+w.topic, seen(w), w.want)
+			}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for k := range got {
+			if strings.HasPrefix(k, "inspector ") {
+				t.Errorf("the inspector read %s", k)
+			}
+		}
+	}
+	t.Run("embedded", func(t *testing.T) {
+		b, err := mqtt.StartBroker(mqtt.BrokerOpts{Addr: "127.0.0.1:0", Room: "jiyao-301", MaxPacket: config.DefaultLimits().PacketBytes(),
+			Users: []mqtt.BrokerUser{{Username: "console-1", Password: "a long secret 1"}, {Username: "console-2", Password: "a long secret 2"},
+				{Username: "inspector-1", Password: "a long secret 3", Role: mqtt.RoleReader}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { b.Close() })
+		walk(t, aclBroker{url: b.URL(), accounts: map[string][2]string{"gateway": {b.Self.Username, b.Self.Password},
+			"console-1": {"console-1", "a long secret 1"}, "console-2": {"console-2", "a long secret 2"}, mqtt.RoleReader: {"inspector-1", "a long secret 3"}}})
+	})
+	t.Run("mosquitto", func(t *testing.T) {
+		m := testenv.StartMosquittoACL(t, "../../examples/mosquitto/roomguard.acl", "jiyao-301", "console-1", "console-2", "inspector-1")
+		pw := testenv.AccountPassword
+		walk(t, aclBroker{url: m.URL(), accounts: map[string][2]string{"gateway": {"jiyao-301", pw("jiyao-301")},
+			"console-1": {"console-1", pw("console-1")}, "console-2": {"console-2", pw("console-2")}, mqtt.RoleReader: {"inspector-1", pw("inspector-1")}}})
+	})
+}

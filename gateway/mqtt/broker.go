@@ -22,6 +22,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/roomguard/roomguard/gateway/homeassistant"
+	"github.com/roomguard/roomguard/gateway/wire"
 )
 
 // BrokerUser is an account on the embedded broker.
@@ -269,6 +270,9 @@ func allowed(role, user, room string, sim bool, topic string, write bool) bool {
 	lv := strings.Split(topic, "/")
 	discovery := len(lv) >= 4 && lv[0] != "roomguard" && !slices.ContainsFunc(lv, wild) &&
 		strings.HasPrefix(lv[2], homeassistant.NodeID(""))
+	if lv[0] == wire.ConsoleRoot {
+		return role == RoleConsole && consoleAllowed(user, lv, write)
+	}
 	if role == roleGateway {
 		// Its room's topics; its room's discovery node (a filter of it too:
 		// what it delivers is checked topic by topic).
@@ -330,6 +334,28 @@ func Reads(role, user, topic string) bool {
 		return role == RoleConsole
 	case "resend":
 		return role == RoleConsole && key == user
+	}
+	return false
+}
+
+// consoleAllowed is what a console reads and writes of the consoles' own
+// topics (roomguard-console/<console>/…: dashboard/mqtt/peer.go): its own,
+// read and write; every console's status, journal and accounts, read; a
+// request to another console, written as itself (want/<user>).
+func consoleAllowed(user string, lv []string, write bool) bool {
+	if len(lv) < 3 || wild(lv[1]) && write {
+		return false
+	}
+	if lv[1] == user {
+		return true
+	}
+	switch {
+	case len(lv) == 3 && (lv[2] == "status" || lv[2] == "journal"):
+		return !write
+	case len(lv) == 4 && lv[2] == "accounts":
+		return !write
+	case len(lv) == 4 && lv[2] == "want":
+		return write && lv[3] == user
 	}
 	return false
 }

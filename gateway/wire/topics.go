@@ -37,3 +37,7 @@ func (t Topics) SimTags(reader string, antenna int) string {
 }
 func (t Topics) SimTagsFilter() string { return t.Root() + "/sim/tags/+/+" }
 func (t Topics) String() string        { return fmt.Sprintf("roomguard/%s/#", t.Room) }
+
+// ConsoleRoot is the root of the consoles' own topics (two consoles on one
+// broker: roomguard-console/<console>/…, dashboard/mqtt/peer.go).
+const ConsoleRoot = "roomguard-console"

@@ -54,57 +54,87 @@ type stack struct {
 
 func startStack(t testing.TB, dashboardArgs ...string) *stack {
 	t.Helper()
-	s := &stack{t: t, broker: testenv.StartMosquitto(t)}
-	dir := t.TempDir()
-	_, file, _, _ := runtime.Caller(0)
-	example, err := os.ReadFile(filepath.Join(filepath.Dir(file), "..", "..", "..", "examples", "room.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := filepath.Join(dir, "room.yaml")
-	// The console is enrolled in the room as an installer would: its
-	// principal, printed by keys, in the room's config.
-	enrolment, err := exec.Command(testenv.Dashboard(t), "keys", "--db", filepath.Join(dir, "dashboard.db")).Output()
-	if err != nil {
-		t.Fatalf("roomguard-dashboard keys: %v", err)
-	}
-	conf := string(example) + fmt.Sprintf("\nmqtt: {url: %q, keepalive: 5s}\nprincipals:\n%s", s.broker.URL(), enrolment)
-	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	// The room added to the console, as an admin would (issue 27: it
-	// shows no other); its key confirmed later on its page.
-	if out, err := exec.Command(testenv.Dashboard(t), "room", "add", "--db", filepath.Join(dir, "dashboard.db"), "jiyao-301").CombinedOutput(); err != nil {
-		t.Fatalf("roomguard-dashboard room add: %v\n%s", err, out)
-	}
-	s.config, s.roomDB = cfg, filepath.Join(dir, "room.db")
-	s.gateway = testenv.StartGateway(t, "run", "--sim", "--config", cfg, "--db", s.roomDB)
-	port := testenv.FreePort(t)
-	s.dashboard = testenv.Start(t, testenv.Dashboard(t), append([]string{"serve", "--db", filepath.Join(dir, "dashboard.db"),
-		"--listen", fmt.Sprintf("127.0.0.1:%d", port), "--broker", s.broker.URL(), "--timezone", "Asia/Shanghai"}, dashboardArgs...)...)
-	s.url = fmt.Sprintf("http://127.0.0.1:%d", port)
+	s := newStack(t)
+	db := filepath.Join(t.TempDir(), "dashboard.db")
+	s.startRoom(s.enrol(db, "console"))
+	s.dashboard, s.url = serveConsole(t, db, s.broker.URL(), dashboardArgs...)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("DEBUG dashboard output:\n%s\nDEBUG gateway output:\n%s", s.dashboard.Out.String(), s.gateway.Out.String())
 		}
 	})
-	setup := regexp.MustCompile(`(http://\S+/setup\?token=\S+)`)
-	deadline := time.Now().Add(30 * time.Second)
-	for s.setup == "" {
-		if m := setup.FindStringSubmatch(s.dashboard.Out.String()); m != nil {
-			s.setup = m[1]
-		} else if time.Now().After(deadline) {
-			t.Fatalf("the dashboard printed no setup URL:\n%s", s.dashboard.Out.String())
-		} else {
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
+	s.setup = setupLink(t, s.dashboard)
+	return s
+}
+
+// newStack starts the broker and a client that drives the simulated room.
+func newStack(t testing.TB) *stack {
+	t.Helper()
+	s := &stack{t: t, broker: testenv.StartMosquitto(t)}
 	s.pub = paho.NewClient(paho.NewClientOptions().AddBroker(s.broker.URL()).SetClientID("test-driver"))
 	if tok := s.pub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatalf("driver connect: %v", tok.Error())
 	}
 	t.Cleanup(func() { s.pub.Disconnect(100) })
 	return s
+}
+
+// enrol makes a console's key (on db, as principal) and adds the room to
+// it, as an admin would (issue 27: it shows no other; its key confirmed
+// later on its page); it returns the principal's lines for the room's
+// config, as keys prints them.
+func (s *stack) enrol(db, principal string) string {
+	s.t.Helper()
+	enrolment, err := exec.Command(testenv.Dashboard(s.t), "keys", "--db", db, "--principal", principal).Output()
+	if err != nil {
+		s.t.Fatalf("roomguard-dashboard keys: %v", err)
+	}
+	if out, err := exec.Command(testenv.Dashboard(s.t), "room", "add", "--db", db, "jiyao-301").CombinedOutput(); err != nil {
+		s.t.Fatalf("roomguard-dashboard room add: %v\n%s", err, out)
+	}
+	return string(enrolment)
+}
+
+// startRoom runs the gateway simulating examples/room.yaml, the consoles'
+// principals (enrol) in its config as an installer puts them.
+func (s *stack) startRoom(principals ...string) {
+	s.t.Helper()
+	dir := s.t.TempDir()
+	_, file, _, _ := runtime.Caller(0)
+	example, err := os.ReadFile(filepath.Join(filepath.Dir(file), "..", "..", "..", "examples", "room.yaml"))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.config, s.roomDB = filepath.Join(dir, "room.yaml"), filepath.Join(dir, "room.db")
+	conf := string(example) + fmt.Sprintf("\nmqtt: {url: %q, keepalive: 5s}\nprincipals:\n%s", s.broker.URL(), strings.Join(principals, ""))
+	if err := os.WriteFile(s.config, []byte(conf), 0o600); err != nil {
+		s.t.Fatal(err)
+	}
+	s.gateway = testenv.StartGateway(s.t, "run", "--sim", "--config", s.config, "--db", s.roomDB)
+}
+
+// serveConsole starts a console on db and the broker, and returns it and
+// its URL.
+func serveConsole(t testing.TB, db, broker string, args ...string) (*testenv.Process, string) {
+	t.Helper()
+	port := testenv.FreePort(t)
+	p := testenv.Start(t, testenv.Dashboard(t), append([]string{"serve", "--db", db,
+		"--listen", fmt.Sprintf("127.0.0.1:%d", port), "--broker", broker, "--timezone", "Asia/Shanghai"}, args...)...)
+	return p, fmt.Sprintf("http://127.0.0.1:%d", port)
+}
+
+// setupLink waits for the first-run link a console prints.
+func setupLink(t testing.TB, p *testenv.Process) string {
+	t.Helper()
+	setup := regexp.MustCompile(`(http://\S+/setup\?token=\S+)`)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if m := setup.FindStringSubmatch(p.Out.String()); m != nil {
+			return m[1]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the dashboard printed no setup URL:\n%s", p.Out.String())
+		}
+	}
 }
 
 // firstAdmin creates the console's first admin through its setup link (its
@@ -488,13 +518,7 @@ func TestDutyScreenInChromium(t *testing.T) {
 		t.Skip("starts a broker, a gateway, a dashboard and Chromium")
 	}
 	s := startStack(t, "--session-idle", "3s")
-	ctx := browserContext(t, chromedp.Flag("autoplay-policy", "no-user-gesture-required"))
-	if err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: notificationStub})
-		return err
-	})); err != nil {
-		t.Fatal(err)
-	}
+	ctx := dutyBrowser(t)
 	s.firstAdmin(ctx, "wang.fang", "王芳", "")
 	do(t, ctx, "go on duty",
 		chromedp.Navigate(s.url+"/duty"),
@@ -665,6 +689,20 @@ func TestDutyScreenInChromium(t *testing.T) {
 	}
 	tones := value(t, ctx, "tones", chromedp.Evaluate[int](`window.rgTones`))
 	waitJS(t, ctx, "still sounding", fmt.Sprintf("window.rgTones > %d && document.querySelector('tr.alarm[data-class=\"room-offline\"]') !== null", tones))
+}
+
+// dutyBrowser is a browser for a duty screen: it plays sound unasked, and
+// counts the desktop notifications (notificationStub).
+func dutyBrowser(t testing.TB) context.Context {
+	t.Helper()
+	ctx := browserContext(t, chromedp.Flag("autoplay-policy", "no-user-gesture-required"))
+	if err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: notificationStub})
+		return err
+	})); err != nil {
+		t.Fatal(err)
+	}
+	return ctx
 }
 
 // seen is a script that tells whether the element with id is on the screen

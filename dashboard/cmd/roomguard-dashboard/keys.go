@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/roomguard/roomguard/gateway"
 	"github.com/roomguard/roomguard/gateway/wire"
@@ -42,6 +43,42 @@ func keys(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "# add to each room's config (principals:), then restart its gateway\n")
-	fmt.Fprintf(stdout, "  - {name: %s, key: %q, commands: [\"*\"]}\n", *principal, gateway.FormatPublicKey(key.Public().(ed25519.PublicKey)))
+	pub := gateway.FormatPublicKey(key.Public().(ed25519.PublicKey))
+	fmt.Fprintf(stdout, "  - {name: %s, key: %q, commands: [\"*\"]}\n", *principal, pub)
+	fmt.Fprintf(stdout, "# and, with a second console on the same broker, to its serve's flags:\n")
+	fmt.Fprintf(stdout, "#   --peer %s=%s\n", *principal, pub)
 	return nil
+}
+
+// pairs is a repeatable NAME=VALUE flag.
+type pairs map[string]string
+
+func (p pairs) String() string { return fmt.Sprint(map[string]string(p)) }
+
+func (p pairs) Set(s string) error {
+	name, value, ok := strings.Cut(s, "=")
+	if !ok || name == "" || value == "" {
+		return fmt.Errorf("%q is not NAME=VALUE", s)
+	}
+	if _, dup := p[name]; dup {
+		return fmt.Errorf("%s given twice", name)
+	}
+	p[name] = value
+	return nil
+}
+
+// peerKeys reads --peer's keys.
+func peerKeys(p pairs) (map[string]ed25519.PublicKey, error) {
+	out := map[string]ed25519.PublicKey{}
+	for name, k := range p {
+		if err := gateway.CheckPrincipalName(name); err != nil {
+			return nil, fmt.Errorf("--peer %s: %w", name, err)
+		}
+		key, err := gateway.ParsePublicKey(k)
+		if err != nil {
+			return nil, fmt.Errorf("--peer %s: %w", name, err)
+		}
+		out[name] = key
+	}
+	return out, nil
 }

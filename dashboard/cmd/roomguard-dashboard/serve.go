@@ -45,6 +45,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 	unit := fs.String("unit", "", "the office's name (单位), in the title of its printed registers")
 	linger := fs.Duration("batch-linger", 0, "how long the replica waits for more live events before committing what it took (a burst is one transaction; never held past five of these; each adds to an alarm's way to the duty screen); 0: commit as soon as nothing waits")
 	keyAge := fs.Duration("key-age", dashboard.KeyAge, "a safe's combination or a door's key older than this is due to be changed (shown on the carriers page and in the self-inspection report)")
+	peerKeyFlags, peerURLs := pairs{}, pairs{}
+	fs.Var(peerKeyFlags, "peer", "another console on the same broker, NAME=KEY as its `keys` prints it (its principal and public key); repeatable. Each tells the other what its operators did (audit, handovers)")
+	fs.Var(peerURLs, "peer-url", "where a --peer console answers, NAME=URL: offered to the guard when this console is lost; repeatable")
+	keepAlive := fs.Duration("keepalive", 30*time.Second, "the MQTT keepalive: a console killed is seen offline by its --peer consoles after 1.5 of these")
+	accountsFrom := fs.String("accounts-from", "", "the --peer console that is the accounts' primary: this console keeps its accounts as it publishes them and refuses to change them (empty: this console is the primary)")
 	if err := fs.Parse(args); err != nil {
 		return badUsage(err)
 	}
@@ -57,7 +62,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return errors.New("--tls-cert and --tls-key go together")
 	}
-	conn := wire.Conn{URL: *broker, Username: *mqttUser, CAFile: *caFile, CertFile: *certFile, KeyFile: *keyFile}
+	if *keepAlive < time.Second {
+		return fmt.Errorf("--keepalive: %s is less than a second", *keepAlive)
+	}
+	conn := wire.Conn{URL: *broker, Username: *mqttUser, CAFile: *caFile, CertFile: *certFile, KeyFile: *keyFile, KeepAlive: *keepAlive}
 	if *passwordFile != "" {
 		if *mqttUser == "" {
 			return errors.New("--password-file needs --user")
@@ -95,8 +103,26 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 	if err != nil {
 		return err
 	}
+	var peers *mqtt.PeerLink
+	if len(peerKeyFlags) > 0 || *accountsFrom != "" {
+		pk, err := peerKeys(peerKeyFlags)
+		if err != nil {
+			return err
+		}
+		for name := range peerURLs {
+			if pk[name] == nil {
+				return fmt.Errorf("--peer-url %s: not a --peer", name)
+			}
+		}
+		peers, err = mqtt.NewPeers(mqtt.PeerOpts{Self: *principal, Key: key, Peers: pk, URLs: peerURLs, AccountsFrom: *accountsFrom,
+			Store: store, Clock: clock, Log: log, Changed: srv.Hub.Peer})
+		if err != nil {
+			return fmt.Errorf("--peer: %w", err)
+		}
+		srv.Peers = peers
+	}
 	link, err := mqtt.Connect(mqtt.LinkOpts{Conn: conn, Store: store, Clock: clock, Log: log,
-		Stored: srv.Hub.Stored, State: srv.Hub.State, Signer: &wire.Signer{Principal: *principal, Key: key, Clock: clock}, Linger: *linger})
+		Stored: srv.Hub.Stored, State: srv.Hub.State, Signer: &wire.Signer{Principal: *principal, Key: key, Clock: clock}, Linger: *linger, Peers: peers})
 	if err != nil {
 		return err
 	}
@@ -112,7 +138,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 	if err != nil {
 		return err
 	}
-	if n == 0 {
+	if n == 0 && *accountsFrom == "" { // else they come from the primary
 		srv.SetupToken = setupToken()
 	}
 	if err := srv.Init(); err != nil {
