@@ -81,6 +81,37 @@ type journalMessage struct {
 	Head uint64 `json:"head"`
 }
 
+// The payloads (schemas/console-*.schema.json).
+
+func statusPayload(st peerStatus) []byte {
+	b, _ := json.Marshal(st) // plain fields: never fails
+	return b
+}
+
+func wantPayload(from uint64) []byte {
+	b, _ := json.Marshal(map[string]uint64{"from": from})
+	return b
+}
+
+// journalPayload is entry e of console self's journal, whose head is head,
+// signed with key.
+func journalPayload(key ed25519.PrivateKey, self string, e dashboard.JournalEntry, head uint64) ([]byte, error) {
+	body, err := json.Marshal(journalMessage{JournalEntry: e, Head: max(head, e.Seq)})
+	if err != nil {
+		return nil, err
+	}
+	return gateway.Prove(key, signer(self), "journal", e.Seq, gateway.ChainHash(body), body)
+}
+
+// accountPayload is account r as console self publishes it, signed with key.
+func accountPayload(key ed25519.PrivateKey, self string, r dashboard.AccountRecord) ([]byte, error) {
+	body, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	return gateway.Prove(key, signer(self), "accounts/"+r.Name, r.Rev, gateway.ChainHash(body), body)
+}
+
 // NewPeers makes the link to the peer consoles; it rides the room link's
 // connection (LinkOpts.Peers), and starts with it.
 func NewPeers(o PeerOpts) (*PeerLink, error) {
@@ -110,8 +141,7 @@ func NewPeers(o PeerOpts) (*PeerLink, error) {
 
 // will is the connection's last will: this console offline.
 func (p *PeerLink) will() (string, []byte) {
-	b, _ := json.Marshal(peerStatus{State: "offline"})
-	return p.topic(p.o.Self, "status"), b
+	return p.topic(p.o.Self, "status"), statusPayload(peerStatus{State: "offline"})
 }
 
 func (p *PeerLink) start(c paho.Client) {
@@ -123,8 +153,7 @@ func (p *PeerLink) start(c paho.Client) {
 // close says this console is going offline and stops.
 func (p *PeerLink) close() {
 	if p.client.IsConnected() {
-		b, _ := json.Marshal(peerStatus{State: "offline", Since: p.o.Clock.Now()})
-		p.client.Publish(p.topic(p.o.Self, "status"), 1, true, b).WaitTimeout(2 * time.Second)
+		p.client.Publish(p.topic(p.o.Self, "status"), 1, true, statusPayload(peerStatus{State: "offline", Since: p.o.Clock.Now()})).WaitTimeout(2 * time.Second)
 	}
 	close(p.done)
 	p.wg.Wait()
@@ -208,8 +237,7 @@ func (p *PeerLink) connected() {
 	}
 	clear(p.published)
 	p.mu.Unlock()
-	b, _ := json.Marshal(peerStatus{State: "online", Since: p.o.Clock.Now(), Journal: head})
-	p.client.Publish(p.topic(p.o.Self, "status"), 1, true, b)
+	p.client.Publish(p.topic(p.o.Self, "status"), 1, true, statusPayload(peerStatus{State: "online", Since: p.o.Clock.Now(), Journal: head}))
 	p.publishAccounts(true)
 	// What a peer said while this console was away is asked for again:
 	// its status may be older than its journal.
@@ -249,11 +277,7 @@ func (p *PeerLink) send(from uint64) (uint64, error) {
 	}
 	last := from - 1
 	for _, e := range entries {
-		body, err := json.Marshal(journalMessage{JournalEntry: e, Head: max(head, e.Seq)})
-		if err != nil {
-			return last, err
-		}
-		signed, err := gateway.Prove(p.o.Key, signer(p.o.Self), "journal", e.Seq, gateway.ChainHash(body), body)
+		signed, err := journalPayload(p.o.Key, p.o.Self, e, head)
 		if err != nil {
 			return last, err
 		}
@@ -281,13 +305,8 @@ func (p *PeerLink) publishAccounts(all bool) {
 		if done {
 			continue
 		}
-		body, err := json.Marshal(r)
-		if err != nil {
-			p.o.Log.Error("peers: accounts", "err", err)
-			return
-		}
 		topic := "accounts/" + r.Name
-		signed, err := gateway.Prove(p.o.Key, signer(p.o.Self), topic, r.Rev, gateway.ChainHash(body), body)
+		signed, err := accountPayload(p.o.Key, p.o.Self, r)
 		if err != nil {
 			p.o.Log.Error("peers: accounts", "err", err)
 			return
@@ -380,8 +399,7 @@ func (p *PeerLink) ask(console string, from uint64) {
 	p.mu.Lock()
 	p.askedTo[console] = from + peerBatch - 1
 	p.mu.Unlock()
-	b, _ := json.Marshal(map[string]uint64{"from": from})
-	p.client.Publish(p.topic(console, "want/"+p.o.Self), 1, false, b)
+	p.client.Publish(p.topic(console, "want/"+p.o.Self), 1, false, wantPayload(from))
 }
 
 func (p *PeerLink) journal(console string, key ed25519.PublicKey, payload []byte) {
