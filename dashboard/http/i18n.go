@@ -69,6 +69,7 @@ var messages = map[string][2]string{
 	"peer.down":                  {"另一值班台 %s 离线", "The other console, %s, is offline"},
 	"peer.go":                    {"转到另一值班台", "Go to the other console"},
 	"audit.console":              {"值班台", "Console"},
+	"rooms.nowhere":              {"未注明位置", "location not given"},
 	"console.here":               {"本机", "this one"},
 	"role":                       {"角色", "Role"},
 	"role.guard":                 {"值班人员", "guard"},

@@ -22,19 +22,53 @@ import (
 
 func (s *Server) overview(w http.ResponseWriter, r *request) {
 	rooms, err := s.roomViews("")
+	if err == nil {
+		err = s.dueOn(rooms)
+	}
 	if err != nil {
 		s.fail(w, r, http.StatusInternalServerError, err.Error())
 		return
 	}
-	findings, err := s.Store.Findings("", 1000)
-	if err != nil {
+	s.render(w, r, "overview", overviewOf(rooms, r.URL.Query().Get("q"), r.URL.Query().Get("show")))
+}
+
+// roomBox is one room's box of the overview and the count line: what the
+// overview's script fetches when a live event or state names the room
+// (issue 33: a building's overview updated by deltas, not re-rendered).
+func (s *Server) roomBox(w http.ResponseWriter, r *request) {
+	room := r.PathValue("room")
+	one, err := s.roomViews(room)
+	var all []roomView
+	if err == nil {
+		all, err = s.roomViewsOf("", "status", "alarms") // what the count line counts
+	}
+	if err == nil && len(one) == 1 {
+		err = s.dueOn(one)
+	}
+	switch {
+	case err != nil:
 		s.fail(w, r, http.StatusInternalServerError, err.Error())
 		return
+	case len(one) != 1:
+		s.fail(w, r, http.StatusNotFound, "no room "+room)
+		return
+	}
+	v := overviewOf(all, "", "")
+	one[0].Rank = rankOf(one[0])
+	v.Groups = []roomGroup{{Name: one[0].Status.Location, Rooms: one}}
+	s.render(w, r, "roombox", v)
+}
+
+// dueOn notes on each room its findings overdue and why an inspection is
+// due.
+func (s *Server) dueOn(rooms []roomView) error {
+	findings, err := s.Store.Findings("", 1000)
+	if err != nil {
+		return err
 	}
 	done, err := s.Store.Inspections(1000)
 	if err != nil {
-		s.fail(w, r, http.StatusInternalServerError, err.Error())
-		return
+		return err
 	}
 	now := s.Clock.Now().In(s.zone())
 	today := now.Format(time.DateOnly)
@@ -51,28 +85,58 @@ func (s *Server) overview(w http.ResponseWriter, r *request) {
 		}
 		rooms[i].InspectionDue = dashboard.InspectionDue(rooms[i].Room, done, hs, now, every)
 	}
-	s.render(w, r, "overview", overviewOf(rooms, r.URL.Query().Get("q"), r.URL.Query().Get("show")))
+	return nil
 }
 
-// overviewView is the overview of a building's rooms (issue 33): those
-// with open alarms first (the most urgent first), then those offline, then
-// the rest by id; narrowed to a search and to alarms or offline rooms.
+// overviewView is the overview of a building's rooms (issue 33): grouped by
+// where they are (their status's location), each group's rooms those with
+// open alarms first (the most urgent first), then those offline, then the
+// rest by id; the group with the most urgent room first. Narrowed to a
+// search and to alarms or offline rooms.
 type overviewView struct {
-	Rooms                   []roomView
+	Groups                  []roomGroup
 	Q, Show                 string
 	Total, Alarmed, Offline int
+}
+
+// roomGroup is the rooms of one location.
+type roomGroup struct {
+	Name  string
+	Rooms []roomView
+}
+
+// Shown is how many rooms the overview shows.
+func (v overviewView) Shown() int {
+	n := 0
+	for _, g := range v.Groups {
+		n += len(g.Rooms)
+	}
+	return n
+}
+
+// Grouped tells whether the overview shows its groups' names (there is
+// more than one, or one with a name).
+func (v overviewView) Grouped() bool {
+	return len(v.Groups) > 1 || len(v.Groups) == 1 && v.Groups[0].Name != ""
+}
+
+// rankOf orders the overview: a room's most urgent open alarm's priority
+// (1 first), then 100 for one offline, 101 for the rest.
+func rankOf(r roomView) int {
+	p := 101
+	if r.Seen && !r.Online {
+		p = 100
+	}
+	for _, a := range r.Alarms {
+		p = min(p, a.Priority)
+	}
+	return p
 }
 
 func overviewOf(rooms []roomView, q, show string) overviewView {
 	v := overviewView{Q: q, Show: show, Total: len(rooms)}
 	q = strings.ToLower(strings.TrimSpace(q))
-	top := func(r roomView) int { // the room's most urgent open alarm (lower first); 99: none
-		p := 99
-		for _, a := range r.Alarms {
-			p = min(p, a.Priority)
-		}
-		return p
-	}
+	at := map[string]int{} // group by location
 	for _, r := range rooms {
 		offline := r.Seen && !r.Online
 		if len(r.Alarms) > 0 {
@@ -82,24 +146,34 @@ func overviewOf(rooms []roomView, q, show string) overviewView {
 			v.Offline++
 		}
 		switch {
-		case q != "" && !strings.Contains(strings.ToLower(r.Room), q) && !strings.Contains(strings.ToLower(r.Title()), q):
+		case q != "" && !strings.Contains(strings.ToLower(r.Room), q) && !strings.Contains(strings.ToLower(r.Title()), q) &&
+			!strings.Contains(strings.ToLower(r.Status.Location), q):
 		case show == "alarms" && len(r.Alarms) == 0:
 		case show == "offline" && !offline:
 		default:
-			v.Rooms = append(v.Rooms, r)
+			r.Rank = rankOf(r)
+			i, ok := at[r.Status.Location]
+			if !ok {
+				i = len(v.Groups)
+				at[r.Status.Location] = i
+				v.Groups = append(v.Groups, roomGroup{Name: r.Status.Location})
+			}
+			v.Groups[i].Rooms = append(v.Groups[i].Rooms, r)
 		}
 	}
-	rank := func(r roomView) int {
-		switch {
-		case len(r.Alarms) > 0:
-			return top(r)
-		case r.Seen && !r.Online:
-			return 100
-		}
-		return 101
+	for _, g := range v.Groups {
+		slices.SortStableFunc(g.Rooms, func(a, b roomView) int {
+			return cmp.Or(cmp.Compare(a.Rank, b.Rank), strings.Compare(a.Room, b.Room))
+		})
 	}
-	slices.SortStableFunc(v.Rooms, func(a, b roomView) int {
-		return cmp.Or(cmp.Compare(rank(a), rank(b)), strings.Compare(a.Room, b.Room))
+	unnamed := func(g roomGroup) int { // rooms of no location after the named
+		if g.Name == "" {
+			return 1
+		}
+		return 0
+	}
+	slices.SortStableFunc(v.Groups, func(a, b roomGroup) int {
+		return cmp.Or(cmp.Compare(a.Rooms[0].Rank, b.Rooms[0].Rank), cmp.Compare(unnamed(a), unnamed(b)), strings.Compare(a.Name, b.Name))
 	})
 	return v
 }

@@ -27,8 +27,10 @@ func (s *Server) parse() error {
 			}
 			return t.In(s.zone()).Format("2006-01-02 15:04:05")
 		},
-		"may":  func(u *dashboard.User, act string) bool { return u != nil && u.Role.May(dashboard.Action(act)) },
-		"join": strings.Join,
+		"may": func(u *dashboard.User, act string) bool { return u != nil && u.Role.May(dashboard.Action(act)) },
+		// with: a part given the page and one thing of it (.P, .V)
+		"with2": func(p, v any) map[string]any { return map[string]any{"P": p, "V": v} },
+		"join":  strings.Join,
 		"fingerprint": func(key string) string {
 			k, err := gateway.ParsePublicKey(key)
 			if err != nil {

@@ -142,6 +142,7 @@ func (s *Server) Init() error {
 	m.Handle("GET /alarms", s.may(dashboard.ActView, s.alarms))
 	m.Handle("POST /alarms/ack", s.may(dashboard.ActAck, s.ack))
 	m.Handle("GET /rooms/{room}", s.may(dashboard.ActView, s.room))
+	m.Handle("GET /rooms/{room}/box", s.may(dashboard.ActView, s.roomBox))
 	m.Handle("POST /rooms/{room}/key", s.may(dashboard.ActRoomKeys, s.pinKey))
 	m.Handle("POST /rooms", s.may(dashboard.ActRoomKeys, s.addRoom))
 	m.Handle("GET /entries", s.may(dashboard.ActView, s.entries))

@@ -79,7 +79,7 @@ type console struct {
 	srv   *dhttp.Server
 }
 
-func newConsole(t *testing.T, users ...string) *console {
+func newConsole(t testing.TB, users ...string) *console {
 	t.Helper()
 	clock := clocktest.New(t0)
 	store, err := sqlite.Open(filepath.Join(t.TempDir(), "dashboard.db"), clock)

@@ -89,10 +89,12 @@ type roomView struct {
 	// InspectionDue: why the room's next inspection is due (periodic,
 	// holiday), empty when it is not.
 	InspectionDue string
-	Mode          modeView
-	Devices       []deviceView
-	Inside        []occupant
-	Alarms        []alarmView
+	// Rank is where the overview puts it (rankOf).
+	Rank    int
+	Mode    modeView
+	Devices []deviceView
+	Inside  []occupant
+	Alarms  []alarmView
 }
 
 // DevicesOf lists the room's devices of the given kinds.
@@ -116,6 +118,11 @@ func (v roomView) Title() string {
 
 // roomViews builds the view of every room (or one) from the replica.
 func (s *Server) roomViews(only string) ([]roomView, error) {
+	return s.roomViewsOf(only, "status", "mode", "occupancy", "devices", "alarms")
+}
+
+// roomViewsOf builds the views from the retained states of kinds only.
+func (s *Server) roomViewsOf(only string, kinds ...string) ([]roomView, error) {
 	byRoom := map[string]*roomView{}
 	get := func(room string) *roomView {
 		v := byRoom[room]
@@ -141,7 +148,7 @@ func (s *Server) roomViews(only string) ([]roomView, error) {
 			get(r.Room).RoomRecord = r
 		}
 	}
-	for _, kind := range []string{"status", "mode", "occupancy", "devices", "alarms"} {
+	for _, kind := range kinds {
 		rs, err := s.Store.Retained(only, kind)
 		if err != nil {
 			return nil, err

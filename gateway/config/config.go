@@ -152,6 +152,9 @@ var (
 type Room struct {
 	ID   string `yaml:"id"`
 	Name string `yaml:"name"`
+	// Location is where the room is in its building ("A栋 3楼"): a console
+	// groups a building's rooms by it.
+	Location string `yaml:"location"`
 }
 
 type Storage struct {

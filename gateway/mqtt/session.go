@@ -18,12 +18,13 @@ import (
 type SessionOpts struct {
 	wire.Conn
 
-	Room    string
-	Name    string
-	Version string
-	Sim     bool
-	Clock   gateway.Clock
-	Log     *slog.Logger
+	Room     string
+	Name     string
+	Location string // said in the online status (a console groups by it)
+	Version  string
+	Sim      bool
+	Clock    gateway.Clock
+	Log      *slog.Logger
 	// Prover signs the status, the last will, the retained state and the
 	// replies with the room's key (nil: unsigned, for tests of other things).
 	Prover *Prover
@@ -233,7 +234,7 @@ func (s *Session) connect() error {
 	// Online only once the commands are subscribed: a dashboard that sees
 	// the room online may send it a command at once.
 	sim := s.opts.Sim
-	st := wire.Status{State: "online", Room: s.opts.Room, Name: s.opts.Name, Version: s.opts.Version, Sim: &sim, Since: since,
+	st := wire.Status{State: "online", Room: s.opts.Room, Name: s.opts.Name, Location: s.opts.Location, Version: s.opts.Version, Sim: &sim, Since: since,
 		KeepAlive: int(s.KeepAlive().Seconds()), Names: s.opts.Names, Holidays: s.opts.Holidays}
 	if s.opts.Prover != nil {
 		st.Key = s.opts.Prover.Public()

@@ -87,7 +87,7 @@ func buildingCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	defer func() { stopLife(); wg.Wait() }()
 	for i := range *rooms {
 		floor, n := i / *perFloor + 1, i%*perFloor+1
-		cfg, err := buildingRoom(text, extra, fmt.Sprintf("room-%d%02d", floor, n), fmt.Sprintf("%d楼 %d%02d室", floor, floor, n), *dir, *broker)
+		cfg, err := buildingRoom(text, extra, fmt.Sprintf("room-%d%02d", floor, n), fmt.Sprintf("%d楼 %d%02d室", floor, floor, n), fmt.Sprintf("%d楼", floor), *dir, *broker)
 		if err != nil {
 			return err
 		}
@@ -121,7 +121,7 @@ func buildingCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 
 // buildingRoom is the config of one room of the building: the template's
 // devices, its own id, name, log and the building's broker.
-func buildingRoom(template, principals []byte, id, name, dir, broker string) (*config.Config, error) {
+func buildingRoom(template, principals []byte, id, name, location, dir, broker string) (*config.Config, error) {
 	var keep []string
 	skip := false
 	for _, l := range strings.Split(string(template), "\n") {
@@ -133,8 +133,8 @@ func buildingRoom(template, principals []byte, id, name, dir, broker string) (*c
 			keep = append(keep, l)
 		}
 	}
-	text := fmt.Sprintf("%s\nroom: {id: %s, name: %q}\nstorage: {path: %q}\nmqtt: {url: %q, keepalive: 30s}\n",
-		strings.Join(keep, "\n"), id, name, filepath.Join(dir, id+".db"), broker)
+	text := fmt.Sprintf("%s\nroom: {id: %s, name: %q, location: %q}\nstorage: {path: %q}\nmqtt: {url: %q, keepalive: 30s}\n",
+		strings.Join(keep, "\n"), id, name, location, filepath.Join(dir, id+".db"), broker)
 	if len(principals) > 0 {
 		text += "principals:\n" + string(principals)
 	}

@@ -210,7 +210,7 @@ func startDaemon(cfg *config.Config, o daemonOpts) (_ *daemon, err error) {
 		Conn: wire.Conn{URL: brokerURL, ClientID: cfg.MQTT.ClientID, Username: username, Password: password,
 			CAFile: cfg.MQTT.CAFile, CertFile: cfg.MQTT.CertFile, KeyFile: cfg.MQTT.KeyFile,
 			KeepAlive: cfg.MQTT.KeepAlive.D()},
-		Room: cfg.Room.ID, Name: cfg.Room.Name,
+		Room: cfg.Room.ID, Name: cfg.Room.Name, Location: cfg.Room.Location,
 		Version: version, Sim: o.Sim, Clock: clock, Log: log.With("part", "mqtt"),
 		Prover: &mqtt.Prover{Room: cfg.Room.ID, Key: roomKey, Head: d.store.Head},
 		Names:  cfg.DeviceNames(), Holidays: statusHolidays(cfg.WorkSchedule()),

@@ -228,7 +228,12 @@
       if (res.redirected || res.status === 401) ended(); else location.reload();
     }, ended);
   });
-  es.addEventListener("state", refresh);
+  es.addEventListener("state", function (m) {
+    let d;
+    try { d = JSON.parse(m.data); } catch (e) { refresh(); return; }
+    if (d.console) { refresh(); return; } // a peer console came or went: every page says so
+    if (relevant(d.room, d.kind, "")) changed(d.room);
+  });
   es.addEventListener("event", function (m) {
     let ev;
     try { ev = JSON.parse(m.data); } catch (e) { return; }
@@ -237,6 +242,55 @@
       const badge = document.getElementById("badge");
       if (badge) { badge.classList.remove("flash"); void badge.offsetWidth; badge.classList.add("flash"); }
     }
-    refresh();
+    if (relevant(ev.room, "", ev.type || "")) changed(ev.room);
   });
+
+  // --- deltas (issue 33: a building of 200 rooms) -----------------------------
+  // relevant tells whether what a room said (a retained state of kind, or an
+  // event of type) may change this page: a room's page hears only its room;
+  // the duty screen only modes, statuses and alarms. An alarm's event
+  // concerns every page (the badge counts open alarms).
+  function relevant(room, kind, type) {
+    if (type.startsWith("alarm.")) return true;
+    const page = document.querySelector("[data-room-page]");
+    if (page && room && page.dataset.roomPage !== room) return false;
+    if (dutyEl()) {
+      if (kind) return kind === "status" || kind === "mode" || kind === "alarms";
+      return /^(mode|seal|room)\./.test(type);
+    }
+    return true;
+  }
+  // changed: on the overview (its room lists marked data-delta), only the
+  // box of the room that changed is read again and put in place, with the
+  // count line; the whole page only when the room moves (its rank: an alarm
+  // or being offline), or is not on the page. Any other page is read again.
+  const pendingRooms = new Set();
+  let deltaTimer = null;
+  function changed(room) {
+    if (!room || !document.querySelector(".rooms[data-delta]")) { refresh(); return; }
+    pendingRooms.add(room);
+    if (deltaTimer || expired) return;
+    deltaTimer = setTimeout(async function () {
+      deltaTimer = null;
+      const rooms = Array.from(pendingRooms);
+      pendingRooms.clear();
+      for (const r of rooms) {
+        const here = document.getElementById("room-" + r);
+        if (!here) { refresh(); return; }
+        let res;
+        try {
+          res = await fetch("/rooms/" + encodeURIComponent(r) + "/box", { headers: { "X-Live": "1" }, credentials: "same-origin" });
+        } catch (e) { refresh(); return; }
+        if (res.redirected || res.status === 401) { ended(); return; }
+        if (!res.ok) { refresh(); return; }
+        const doc = new DOMParser().parseFromString(await res.text(), "text/html");
+        const box = doc.getElementById("room-" + r), count = doc.getElementById("rooms-count");
+        const now = document.getElementById("room-" + r);
+        if (!box || !now || box.dataset.rank !== now.dataset.rank) { refresh(); return; }
+        now.replaceWith(box);
+        const mine = document.getElementById("rooms-count");
+        if (count && mine) mine.replaceWith(count);
+      }
+    }, 150);
+  }
 })();
