@@ -12,7 +12,19 @@ import (
 )
 
 // The gateway re-sends at most this many events a request (events/resend).
-const resendMax = 10000
+const resendMax = 500
+
+// resendsInFlight bounds the re-sends asked for at once, of every room (a
+// console back after a day asks a building's rooms a few at a time: no
+// storm, and what waits before a live event on the console's one
+// connection is bounded: BenchmarkCatchUp measured 2 × 500 against 4 × 2,500
+// and 2 × 1,000 — the same pace, a live alarm's p99 49 ms against 377 and
+// 82).
+const resendsInFlight = 2
+
+// oldPerBatch bounds the re-sent events the feed takes into one batch
+// before it looks for live ones again.
+const oldPerBatch = 256
 
 // replyWait is how long a request may go unanswered while nothing else is
 // arriving either: then it is taken as lost and may be asked again.
@@ -31,7 +43,7 @@ type request struct {
 	gap      bool // a gap; else the events after the last held (a catch-up)
 	sent     time.Time
 	reply    []byte // nil until answered
-	mark     uint64 // messages received when the reply came
+	mark     uint64 // re-sent events received when the reply came
 	settled  bool
 }
 
@@ -78,7 +90,9 @@ func (l *Link) everyCatchUp() {
 }
 
 // behind tells whether messages that arrived are still waiting for the feed.
-func (l *Link) behind() bool { return l.fed.Load() < l.received.Load() }
+func (l *Link) behind() bool {
+	return l.fed.Load() < l.received.Load() || l.fedOld.Load() < l.receivedOld.Load()
+}
 
 // settle takes in the replies that came and ends the requests whose events
 // are all in the replica.
@@ -98,7 +112,7 @@ func (l *Link) settle() {
 			r.settled = true
 			l.answered(room, r, reply, now)
 		}
-		done := reply != nil && l.fed.Load() >= mark
+		done := reply != nil && l.fedOld.Load() >= mark
 		if reply == nil && now.Sub(r.sent) >= replyWait && !l.behind() {
 			l.log.Warn("replica: re-send unanswered; asking again", "room", room, "from", r.from, "to", r.to)
 			done = true
@@ -192,6 +206,7 @@ func (l *Link) ask() {
 	}
 	var sends []*request
 	var rooms []string
+	free := resendsInFlight - len(l.inflight)
 	for room, g := range gaps {
 		key := gapKey(g)
 		first, ok := l.gapSeen[key]
@@ -205,6 +220,9 @@ func (l *Link) ask() {
 			waiting = true
 			continue
 		}
+		if len(sends) >= free {
+			break // the next when one is answered
+		}
 		sends = append(sends, &request{from: g.From, to: min(g.To, g.From+resendMax-1), gap: true})
 		rooms = append(rooms, room)
 	}
@@ -212,6 +230,9 @@ func (l *Link) ask() {
 	for room := range l.catchUp {
 		if _, gap := gaps[room]; gap || behind || !l.online[room] || l.inflight[room] != nil || now.Before(l.notBefore[room]) {
 			continue
+		}
+		if len(sends) >= free {
+			break // the next when one is answered
 		}
 		delete(l.catchUp, room)
 		r, _ := l.opts.Store.Room(room)
@@ -250,7 +271,7 @@ func (l *Link) send(room string, r *request) {
 	l.pending[r.id] = func(p []byte) {
 		l.mu.Lock()
 		if r.reply == nil {
-			r.reply, r.mark = p, l.received.Load()
+			r.reply, r.mark = p, l.receivedOld.Load()
 		}
 		l.mu.Unlock()
 		l.wake()

@@ -83,16 +83,22 @@ type Link struct {
 	client paho.Client
 	log    *slog.Logger
 	in     chan message
-	kick   chan struct{} // wakes the gap filler
-	done   chan struct{}
-	wg     sync.WaitGroup
+	// old holds the events re-sent at this console's request, which the
+	// feed takes only when nothing live waits (issue 33: a catch-up of a
+	// day's events never holds a live alarm back); its room bounds what
+	// may be asked at once (resendsInFlight × resendMax).
+	old  chan message
+	kick chan struct{} // wakes the gap filler
+	done chan struct{}
+	wg   sync.WaitGroup
 
 	requester string // this console's topic segment for re-sent events
 
 	// received counts the messages queued for the feed, fed those it has
-	// taken in: a request's events are in the replica once fed reaches
-	// what received was when its reply came.
-	received, fed atomic.Uint64
+	// taken in; receivedOld and fedOld the same of the re-sent events: a
+	// request's events are in the replica once fedOld reaches what
+	// receivedOld was when its reply came.
+	received, fed, receivedOld, fedOld atomic.Uint64
 
 	mu        sync.Mutex
 	pending   map[string]func([]byte) // what to do with a reply, by command id
@@ -130,6 +136,7 @@ type Link struct {
 type message struct {
 	room, rest string
 	payload    []byte
+	old        bool          // re-sent at this console's request (Link.old)
 	proof      gateway.Proof // rest "anchor": a reply's verified proof; rest "lost": through Seq
 	forged     string        // rest "forged/<topic>": why it is not the room's
 }
@@ -145,7 +152,7 @@ func Connect(o LinkOpts) (*Link, error) {
 	if o.ClientID == "" {
 		o.ClientID = "roomguard-dashboard-" + randomID()
 	}
-	l := &Link{opts: o, log: o.Log, in: make(chan message, 8192), kick: make(chan struct{}, 1), done: make(chan struct{}),
+	l := &Link{opts: o, log: o.Log, in: make(chan message, 8192), old: make(chan message, resendsInFlight*resendMax+1024), kick: make(chan struct{}, 1), done: make(chan struct{}),
 		requester: requesterID(cmp.Or(o.Username, o.ClientID)), pending: map[string]func([]byte){}, online: map[string]bool{},
 		gapSeen: map[string]time.Time{}, catchUp: map[string]bool{}, inflight: map[string]*request{}, notBefore: map[string]time.Time{},
 		keys: map[string]ed25519.PublicKey{}, witness: map[string]*dashboard.Witness{}, expectSince: map[string]time.Time{},
@@ -279,7 +286,10 @@ func (l *Link) receive(topic string, payload []byte) {
 		return
 	}
 	if rest == "resend/"+l.requester {
-		rest = "events" // asked for by this console: the same events, byte for byte
+		// asked for by this console: the same events, byte for byte, taken
+		// when nothing live waits
+		l.queue(message{room: room, rest: "events", payload: payload, old: true})
+		return
 	}
 	if rest != "events" && kindOf(rest) == "" {
 		return // commands, simulation inputs, others' re-sends
@@ -318,9 +328,13 @@ func (l *Link) Unknown() map[string]uint64 {
 
 // queue hands a message to the feed.
 func (l *Link) queue(m message) {
+	in, received := l.in, &l.received
+	if m.old {
+		in, received = l.old, &l.receivedOld
+	}
 	select {
-	case l.in <- m:
-		l.received.Add(1)
+	case in <- m:
+		received.Add(1)
 	case <-l.done:
 	}
 }
@@ -355,29 +369,52 @@ func (l *Link) feed() {
 	defer tick.Stop()
 	linger := time.NewTimer(time.Hour)
 	linger.Stop()
-	consumed := 0
+	consumed, consumedOld := 0, 0
 	var since time.Time // when the batch's first message came
 	flush := func() {
 		if len(l.batch) > 0 || len(l.states) > 0 {
 			l.store()
 		}
 		since = time.Time{}
-		if consumed > 0 {
-			l.took(consumed)
-			consumed = 0
+		if consumed > 0 || consumedOld > 0 {
+			l.took(consumed, consumedOld)
+			consumed, consumedOld = 0, 0
 		}
+	}
+	// next is the next message, a live one first; a re-sent one only while
+	// the batch holds fewer than oldPerBatch of them (a live event waits
+	// at most for one such batch's commit).
+	next := func() (message, bool) {
+		select {
+		case m := <-l.in:
+			return m, true
+		default:
+		}
+		if consumedOld < oldPerBatch {
+			select {
+			case m := <-l.old:
+				return m, true
+			default:
+			}
+		}
+		return message{}, false
 	}
 	for {
 		var m message
 		select {
 		case m = <-l.in:
-		case <-tick.C:
-			l.sweep()
-			flush()
-			continue
-		case <-l.done:
-			flush()
-			return
+		default:
+			select {
+			case m = <-l.in:
+			case m = <-l.old:
+			case <-tick.C:
+				l.sweep()
+				flush()
+				continue
+			case <-l.done:
+				flush()
+				return
+			}
 		}
 		for {
 			switch {
@@ -389,17 +426,20 @@ func (l *Link) feed() {
 				flush() // what the events so far may decide (an alarm closed, a head, a key)
 				l.state(m)
 			}
-			consumed++
+			if m.old {
+				consumedOld++
+			} else {
+				consumed++
+			}
 			if since.IsZero() {
 				since = time.Now()
 			}
-			if len(l.batch)+len(l.states) >= 1000 {
+			if len(l.batch)+len(l.states) >= 1000 || consumedOld >= oldPerBatch {
 				flush()
 			}
-			select {
-			case m = <-l.in:
+			var ok bool
+			if m, ok = next(); ok {
 				continue
-			default:
 			}
 			if l.opts.Linger > 0 && consumed > 0 && time.Since(since) < 5*l.opts.Linger {
 				linger.Reset(l.opts.Linger)
@@ -498,8 +538,9 @@ func (l *Link) store() {
 // took counts n messages the feed has taken in, and wakes the gap filler
 // when it may have something to do: a gap to ask for, a request whose
 // events may now all be in, a catch-up that waited for the feed.
-func (l *Link) took(n int) {
+func (l *Link) took(n, old int) {
 	l.fed.Add(uint64(n))
+	l.fedOld.Add(uint64(old))
 	l.mu.Lock()
 	waiting := len(l.inflight) > 0 || len(l.catchUp) > 0
 	l.mu.Unlock()

@@ -45,6 +45,20 @@ func (b aclBroker) connect(t *testing.T, id, user, password string, filter strin
 	return c
 }
 
+// consolesBroker is the embedded broker of room jiyao-301 with two consoles'
+// accounts and an inspector's.
+func consolesBroker(t *testing.T) *mqtt.Broker {
+	t.Helper()
+	b, err := mqtt.StartBroker(mqtt.BrokerOpts{Addr: "127.0.0.1:0", Room: "jiyao-301", MaxPacket: config.DefaultLimits().PacketBytes(),
+		Users: []mqtt.BrokerUser{{Username: "console-1", Password: "a long secret 1"}, {Username: "console-2", Password: "a long secret 2"},
+			{Username: "inspector-1", Password: "a long secret 3", Role: mqtt.RoleReader}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
 // walk checks every role against every topic: what it reads of what the
 // gateway publishes, and which of its own publishes get through.
 func (b aclBroker) walk(t *testing.T) {
@@ -164,13 +178,7 @@ func (b aclBroker) walk(t *testing.T) {
 // gateway publishes as a room.
 func TestEveryRoleReadsAndWritesWhatTheDocsSay(t *testing.T) {
 	t.Run("embedded", func(t *testing.T) {
-		b, err := mqtt.StartBroker(mqtt.BrokerOpts{Addr: "127.0.0.1:0", Room: "jiyao-301", MaxPacket: config.DefaultLimits().PacketBytes(),
-			Users: []mqtt.BrokerUser{{Username: "console-1", Password: "a long secret 1"}, {Username: "console-2", Password: "a long secret 2"},
-				{Username: "inspector-1", Password: "a long secret 3", Role: mqtt.RoleReader}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { b.Close() })
+		b := consolesBroker(t)
 		aclBroker{url: b.URL(), accounts: map[string][2]string{"gateway": {b.Self.Username, b.Self.Password},
 			mqtt.RoleConsole: {"console-1", "a long secret 1"}, mqtt.RoleReader: {"inspector-1", "a long secret 3"}},
 			observer: [2]string{"console-2", "a long secret 2"}}.walk(t)
@@ -340,13 +348,7 @@ func TestConsolesOwnTopicsACL(t *testing.T) {
 		}
 	}
 	t.Run("embedded", func(t *testing.T) {
-		b, err := mqtt.StartBroker(mqtt.BrokerOpts{Addr: "127.0.0.1:0", Room: "jiyao-301", MaxPacket: config.DefaultLimits().PacketBytes(),
-			Users: []mqtt.BrokerUser{{Username: "console-1", Password: "a long secret 1"}, {Username: "console-2", Password: "a long secret 2"},
-				{Username: "inspector-1", Password: "a long secret 3", Role: mqtt.RoleReader}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { b.Close() })
+		b := consolesBroker(t)
 		walk(t, aclBroker{url: b.URL(), accounts: map[string][2]string{"gateway": {b.Self.Username, b.Self.Password},
 			"console-1": {"console-1", "a long secret 1"}, "console-2": {"console-2", "a long secret 2"}, mqtt.RoleReader: {"inspector-1", "a long secret 3"}}})
 	})

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -49,6 +50,7 @@ type stack struct {
 	setup     string
 	config    string // the room's config and log
 	roomDB    string
+	db        string // the console's database (startStack's)
 	pub       paho.Client
 }
 
@@ -56,6 +58,7 @@ func startStack(t testing.TB, dashboardArgs ...string) *stack {
 	t.Helper()
 	s := newStack(t)
 	db := filepath.Join(t.TempDir(), "dashboard.db")
+	s.db = db
 	s.startRoom(s.enrol(db, "console"))
 	s.dashboard, s.url = serveConsole(t, db, s.broker.URL(), dashboardArgs...)
 	t.Cleanup(func() {
@@ -120,13 +123,17 @@ func serveConsole(t testing.TB, db, broker string, args ...string) (*testenv.Pro
 	port := testenv.FreePort(t)
 	p := testenv.Start(t, testenv.Dashboard(t), append([]string{"serve", "--db", db,
 		"--listen", fmt.Sprintf("127.0.0.1:%d", port), "--broker", broker, "--timezone", "Asia/Shanghai"}, args...)...)
-	return p, fmt.Sprintf("http://127.0.0.1:%d", port)
+	scheme := "http"
+	if slices.Contains(args, "--tls-cert") {
+		scheme = "https"
+	}
+	return p, fmt.Sprintf("%s://127.0.0.1:%d", scheme, port)
 }
 
 // setupLink waits for the first-run link a console prints.
 func setupLink(t testing.TB, p *testenv.Process) string {
 	t.Helper()
-	setup := regexp.MustCompile(`(http://\S+/setup\?token=\S+)`)
+	setup := regexp.MustCompile(`(https?://\S+/setup\?token=\S+)`)
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		if m := setup.FindStringSubmatch(p.Out.String()); m != nil {
 			return m[1]

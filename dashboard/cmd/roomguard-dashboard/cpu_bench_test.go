@@ -132,15 +132,7 @@ func driveCPU(b *testing.B, pid int, pub paho.Client, rate, seconds int, seq []u
 		<-tick.C
 		r := n % len(seq)
 		seq[r]++
-		room := fmt.Sprintf("cpu-%03d", r)
-		now := time.Now()
-		state := []string{"closed", "open"}[seq[r]%2]
-		ev, _ := json.Marshal(gateway.Event{Seq: seq[r], ID: gateway.NewEventID(now), TS: now, ClockTrusted: true, Room: room,
-			Type: "door." + map[string]string{"open": "opened", "closed": "closed"}[state], Severity: gateway.SeverityInfo, Device: "door-main"})
-		st, _ := json.Marshal(map[string]any{"device": "door-main", "kind": "door", "state": state, "active": state == "open",
-			"since": now.Format(gateway.TimeFormat), "seq": seq[r]})
-		pub.Publish("roomguard/"+room+"/events", 1, false, ev)
-		pub.Publish("roomguard/"+room+"/devices/door-main", 1, true, st)
+		doorChange(pub, fmt.Sprintf("cpu-%03d", r), seq[r])
 		sent++
 	}
 	tick.Stop()
@@ -158,6 +150,19 @@ func driveCPU(b *testing.B, pid int, pub paho.Client, rate, seconds int, seq []u
 		}
 	}
 	return float64(cpu()-c0) / float64(sent) / float64(time.Millisecond), sent
+}
+
+// doorChange publishes what a room's gateway publishes when its door opens
+// or closes (the seq-th change): the event, and the door's retained state.
+func doorChange(pub paho.Client, room string, seq uint64) {
+	now := time.Now()
+	state := []string{"closed", "open"}[seq%2]
+	ev, _ := json.Marshal(gateway.Event{Seq: seq, ID: gateway.NewEventID(now), TS: now, ClockTrusted: true, Room: room,
+		Type: "door." + map[string]string{"open": "opened", "closed": "closed"}[state], Severity: gateway.SeverityInfo, Device: "door-main"})
+	st, _ := json.Marshal(map[string]any{"device": "door-main", "kind": "door", "state": state, "active": state == "open",
+		"since": now.Format(gateway.TimeFormat), "seq": seq})
+	pub.Publish("roomguard/"+room+"/events", 1, false, ev)
+	pub.Publish("roomguard/"+room+"/devices/door-main", 1, true, st)
 }
 
 // TestBareConsoleProcess is the baseline of BenchmarkConsoleCPUPerEvent, not
