@@ -232,9 +232,7 @@ func (p *PeerLink) connected() {
 	}
 	p.mu.Lock()
 	p.sent = head // older entries go to whoever asks
-	for name := range p.askedTo {
-		delete(p.askedTo, name)
-	}
+	clear(p.askedTo)
 	clear(p.published)
 	p.mu.Unlock()
 	p.client.Publish(p.topic(p.o.Self, "status"), 1, true, statusPayload(peerStatus{State: "online", Since: p.o.Clock.Now(), Journal: head}))
